@@ -1,0 +1,66 @@
+"""tinygrad_lstm: a tape-based NumPy autograd engine for seeing backpropagation through time.
+
+>>> import numpy as np, tinygrad_lstm as tl
+>>> w = tl.Tensor(np.ones((2, 2)), requires_grad=True)
+>>> loss = (tl.Tensor(np.eye(2)) @ w).tanh().sum()
+>>> loss.backward()
+>>> w.grad.shape
+(2, 2)
+"""
+
+from .backward import grad
+from .functional import log_softmax, logsumexp, softmax
+from .gradcheck import GradcheckError, gradcheck
+from .ops import (
+    arange,
+    cat,
+    clip,
+    full,
+    maximum,
+    minimum,
+    ones,
+    ones_like,
+    rand,
+    randn,
+    split,
+    stack,
+    tensor,
+    where,
+    zeros,
+    zeros_like,
+)
+from .tape import Tape, enable_grad, is_grad_enabled, no_grad, scope
+from .tensor import Tensor
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "GradcheckError",
+    "Tape",
+    "Tensor",
+    "arange",
+    "cat",
+    "clip",
+    "enable_grad",
+    "full",
+    "grad",
+    "gradcheck",
+    "is_grad_enabled",
+    "log_softmax",
+    "logsumexp",
+    "maximum",
+    "minimum",
+    "no_grad",
+    "ones",
+    "ones_like",
+    "rand",
+    "randn",
+    "scope",
+    "softmax",
+    "split",
+    "stack",
+    "tensor",
+    "where",
+    "zeros",
+    "zeros_like",
+]

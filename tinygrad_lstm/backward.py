@@ -1,0 +1,197 @@
+"""The backward sweep: reverse mode over the tape, in decreasing tape index.
+
+A max-heap keyed by tape index hands out entries child-before-parent, so every contribution to an
+entry's gradient is summed before that entry's VJP runs, exactly once. No recursion: a chain of
+100,000 ops is just 100,000 pops.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .tensor import Tensor
+
+
+class _RecordedContext:
+    """A tape entry's saved values as graph-connected Tensors, for ``create_graph=True``."""
+
+    __slots__ = ("ins", "out", "p", "parents")
+
+    def __init__(self, node) -> None:
+        self.parents = node.parents
+        self.p = node.p
+        self.out = None if node.out is None else Tensor._from(node.out, node)
+        self.ins = None
+        if node.ins is not None:
+            self.ins = tuple(
+                Tensor._from(x, parent) if parent is not None else x
+                for x, parent in zip(node.ins, node.parents)
+            )
+
+
+def _as_tensor(g) -> Tensor:
+    return g if isinstance(g, Tensor) else Tensor._from(np.asarray(g))
+
+
+def _run_hooks(hooks, g, create_graph: bool):
+    for fn in list(hooks):
+        result = fn(_as_tensor(g))
+        if result is not None:
+            result = _as_tensor(result)
+            g = result if create_graph else result.data
+    return g
+
+
+def _accumulate_into(tensor: Tensor, g, create_graph: bool) -> None:
+    """Add ``g`` to ``tensor.grad`` (in place when safe, as PyTorch does)."""
+    if create_graph:
+        g = _as_tensor(g)
+        tensor.grad = g if tensor.grad is None else tensor.grad + g
+        return
+    if tensor.grad is None:
+        tensor.grad = Tensor._from(np.array(g, dtype=tensor.data.dtype))  # a copy the user owns
+    elif tensor.grad.data.flags.writeable and tensor.grad.shape == np.shape(g):
+        tensor.grad.data += g
+    else:
+        tensor.grad = Tensor._from(tensor.grad.data + g)
+
+
+def sweep(
+    roots: Sequence[Tensor],
+    seeds: Sequence[Any],
+    retain_graph: bool,
+    create_graph: bool,
+    capture: dict | None = None,
+) -> None:
+    """Propagate ``seeds`` from ``roots`` to every ancestor.
+
+    With ``capture`` (entry -> None), the total gradient reaching each listed entry is stored there
+    and leaves' ``.grad`` are left alone (that is ``tl.grad``); otherwise leaves accumulate ``.grad``.
+    """
+    buffers: dict = {}
+    heap: list = []
+    for root, seed in zip(roots, seeds):
+        node = root._node
+        if node in buffers:
+            buffers[node] = buffers[node] + seed
+        else:
+            buffers[node] = seed
+            heapq.heappush(heap, (-node.index, node))
+
+    while heap:
+        _, node = heapq.heappop(heap)
+        g = buffers.pop(node)
+        if node.hooks:
+            g = _run_hooks(node.hooks, g, create_graph)
+        if capture is not None and node in capture:
+            capture[node] = g
+        if node.vjp is None:  # a leaf: the sweep ends here
+            tensor = node.tensor()
+            if capture is None and tensor is not None:
+                _accumulate_into(tensor, g, create_graph)
+            continue
+        if node.freed:
+            raise RuntimeError(
+                f"backward: entry %{node.index} ({node.op}) was freed by an earlier backward; "
+                "pass retain_graph=True to the first backward (or tl.grad) to go through it twice"
+            )
+        if node.retain is not None and capture is None:
+            tensor = node.retain()
+            if tensor is not None:
+                _accumulate_into(tensor, g, create_graph)
+        grads = node.vjp(g, _RecordedContext(node) if create_graph else node)
+        for parent, gp in zip(node.parents, grads):
+            if parent is None or gp is None:
+                continue
+            if gp.dtype != parent.dtype:
+                gp = gp.astype(parent.dtype)
+            if gp.shape != parent.shape:
+                raise RuntimeError(
+                    f"backward: the VJP of {node.op} (entry %{node.index}) gave a gradient of shape "
+                    f"{gp.shape} for an input of shape {parent.shape}"
+                )
+            if parent in buffers:
+                buffers[parent] = buffers[parent] + gp
+            else:
+                buffers[parent] = gp
+                heapq.heappush(heap, (-parent.index, parent))
+        if not retain_graph:
+            node.free()
+
+
+def _seed(output: Tensor, grad: Any, create_graph: bool, where: str):
+    if output._node is None:
+        raise RuntimeError(f"{where}: the tensor does not require grad and has no grad_fn")
+    if grad is None:
+        if output.data.size != 1:
+            raise RuntimeError(
+                f"{where}: grad can be implied only for a scalar output, not shape {output.shape}; "
+                "pass grad= (a tensor of the output's shape)"
+            )
+        seed = np.ones_like(output.data)
+    else:
+        seed = grad.data if isinstance(grad, Tensor) and not create_graph else grad
+        if np.shape(seed) != output.shape:
+            raise ValueError(f"{where}: grad of shape {np.shape(seed)} does not match output shape {output.shape}")
+        if not isinstance(seed, Tensor):
+            seed = np.asarray(seed, dtype=output.dtype)
+    if create_graph and not isinstance(seed, Tensor):
+        seed = Tensor._from(seed)
+    return seed
+
+
+def backward(output: Tensor, grad: Any = None, retain_graph: bool | None = None, create_graph: bool = False) -> None:
+    """``output.backward(...)``: accumulate gradients into the leaves' ``.grad``."""
+    seed = _seed(output, grad, create_graph, "backward")
+    retain = create_graph if retain_graph is None else retain_graph
+    sweep([output], [seed], retain, create_graph)
+
+
+def grad(
+    outputs: Tensor | Sequence[Tensor],
+    inputs: Tensor | Sequence[Tensor],
+    grad_outputs: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+) -> tuple[Tensor | None, ...]:
+    """Gradients of ``outputs`` with respect to ``inputs``, returned rather than accumulated.
+
+    With ``create_graph=True`` the returned gradients are themselves on the tape, so ``grad`` can be
+    applied to them again (Hessian-vector products).
+
+    >>> import numpy as np, tinygrad_lstm as tl
+    >>> x = tl.Tensor(np.array(3.0), requires_grad=True)
+    >>> (dx,) = tl.grad(x ** 3, x, create_graph=True)
+    >>> (ddx,) = tl.grad(dx, x)
+    >>> float(dx), float(ddx)
+    (27.0, 18.0)
+    """
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if not isinstance(grad_outputs, (list, tuple)):
+        grad_outputs = [grad_outputs] * len(outputs)
+    for i, x in enumerate(inputs):
+        if x._node is None:
+            raise RuntimeError(f"grad: input {i} (shape {x.shape}) does not require grad")
+    seeds = [_seed(y, g, create_graph, "grad") for y, g in zip(outputs, grad_outputs)]
+    capture = {x._node: None for x in inputs}
+    retain = create_graph if retain_graph is None else retain_graph
+    sweep(outputs, seeds, retain, create_graph, capture)
+    result = []
+    for i, x in enumerate(inputs):
+        g = capture[x._node]
+        if g is None and not allow_unused:
+            raise RuntimeError(
+                f"grad: input {i} (shape {x.shape}) was not used to compute the outputs; "
+                "pass allow_unused=True to get None for it"
+            )
+        if g is not None and not isinstance(g, Tensor):
+            g = Tensor._from(np.array(g, dtype=x.dtype))
+        result.append(g)
+    return tuple(result)
+

@@ -1,0 +1,288 @@
+"""The recording: tape entries, scopes, ``no_grad`` and explicit tapes.
+
+Every differentiable operation appends one :class:`Node` (a tape entry). A node knows the op's name,
+its parents (the entries that produced its inputs), the arrays its VJP will read, and a sequence
+index drawn from one global counter. Because a parent is always recorded before its child, sorting
+by that index *is* a topological order: the backward sweep needs no recursion (see ``backward.py``).
+
+Leaves that require grad get a :class:`Leaf` entry, the place where their gradient accumulates.
+"""
+
+from __future__ import annotations
+
+import itertools
+import weakref
+from collections.abc import Callable, Iterable
+from typing import Any
+
+_sequence = itertools.count()
+
+
+class _State:
+    __slots__ = ("grad_enabled", "scope", "tapes")
+
+    def __init__(self) -> None:
+        self.grad_enabled = True
+        self.scope: Scope | None = None
+        self.tapes: list[Tape] = []
+
+
+state = _State()
+
+
+class Node:
+    """One tape entry: the op that made a tensor, and what its VJP needs.
+
+    ``ins``/``out`` hold the input and output arrays the VJP reads (None when it needs none);
+    ``p`` holds the op's non-tensor parameters (axes, shapes, indices).
+    """
+
+    __slots__ = (
+        "index",
+        "op",
+        "parents",
+        "vjp",
+        "ins",
+        "out",
+        "p",
+        "shape",
+        "dtype",
+        "scope",
+        "name",
+        "hooks",
+        "retain",
+        "freed",
+        "__weakref__",
+    )
+
+    def __init__(self, op, parents, vjp, ins, out, p, shape, dtype) -> None:
+        self.index = next(_sequence)
+        self.op = op
+        self.parents = parents
+        self.vjp = vjp
+        self.ins = ins
+        self.out = out
+        self.p = p
+        self.shape = shape
+        self.dtype = dtype
+        self.scope = state.scope
+        self.name = None
+        self.hooks = None
+        self.retain = None
+        self.freed = False
+
+    def free(self) -> None:
+        """Drop what the VJP would read; the structure stays for listing and rendering."""
+        self.ins = None
+        self.out = None
+        self.p = None
+        self.freed = True
+
+    @property
+    def saved_nbytes(self) -> int:
+        """Bytes of the arrays this entry keeps for its VJP (shared arrays counted each time)."""
+        params = self.p if isinstance(self.p, tuple) else (self.p,)
+        return sum(getattr(a, "nbytes", 0) for a in (*(self.ins or ()), self.out, *params))
+
+    def __repr__(self) -> str:
+        return f"<Node {self.index} {self.op} {self.shape}>"
+
+
+class Leaf:
+    """Tape entry of a leaf tensor that requires grad: where its gradient accumulates."""
+
+    __slots__ = ("index", "tensor", "shape", "dtype", "name", "hooks", "scope", "__weakref__")
+    op = "leaf"
+    vjp = None
+    parents = ()
+    freed = False
+    retain = None
+
+    def __init__(self, tensor) -> None:
+        self.index = next(_sequence)
+        self.tensor = weakref.ref(tensor)
+        self.shape = tensor.data.shape
+        self.dtype = tensor.data.dtype
+        self.name = None
+        self.hooks = None
+        self.scope = state.scope
+
+    def __repr__(self) -> str:
+        return f"<Leaf {self.index} {self.name or ''} {self.shape}>"
+
+
+class Scope:
+    """A labelled region of the tape, e.g. one time step of one layer.
+
+    >>> import tinygrad_lstm as tl
+    >>> with tl.scope("lstm.l0", t=3):
+    ...     pass
+    """
+
+    __slots__ = ("name", "attrs", "parent")
+
+    def __init__(self, name: str, **attrs: Any) -> None:
+        self.name = name
+        self.attrs = attrs
+        self.parent: Scope | None = None
+
+    def __enter__(self) -> Scope:
+        self.parent = state.scope
+        state.scope = self
+        return self
+
+    def __exit__(self, *exc) -> None:
+        state.scope = self.parent
+
+    @property
+    def label(self) -> str:
+        """This scope alone, e.g. ``lstm.l0[t=3]``."""
+        if not self.attrs:
+            return self.name
+        inner = ",".join(f"{k}={v}" for k, v in self.attrs.items())
+        return f"{self.name}[{inner}]"
+
+    @property
+    def path(self) -> str:
+        """This scope and its enclosing ones, outermost first, joined by '/'."""
+        parts = []
+        s: Scope | None = self
+        while s is not None:
+            parts.append(s.label)
+            s = s.parent
+        return "/".join(reversed(parts))
+
+    def __repr__(self) -> str:
+        return f"<Scope {self.path}>"
+
+
+def scope(name: str, **attrs: Any) -> Scope:
+    """Label every entry recorded inside the ``with`` block (layers mark time steps this way)."""
+    return Scope(name, **attrs)
+
+
+class _GradMode:
+    __slots__ = ("enabled", "previous")
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+
+    def __enter__(self) -> None:
+        self.previous = state.grad_enabled
+        state.grad_enabled = self.enabled
+
+    def __exit__(self, *exc) -> None:
+        state.grad_enabled = self.previous
+
+    def __call__(self, fn: Callable) -> Callable:
+        def wrapper(*args, **kwargs):
+            with _GradMode(self.enabled):
+                return fn(*args, **kwargs)
+
+        wrapper.__name__ = getattr(fn, "__name__", "wrapper")
+        wrapper.__doc__ = getattr(fn, "__doc__", None)
+        return wrapper
+
+
+def no_grad() -> _GradMode:
+    """Context manager (or decorator) inside which nothing is recorded."""
+    return _GradMode(False)
+
+
+def enable_grad() -> _GradMode:
+    """Context manager (or decorator) that turns recording back on inside ``no_grad``."""
+    return _GradMode(True)
+
+
+def is_grad_enabled() -> bool:
+    return state.grad_enabled
+
+
+class Tape:
+    """An explicit recording: every entry made inside ``with Tape() as tape:``, in execution order.
+
+    >>> import numpy as np, tinygrad_lstm as tl
+    >>> x = tl.Tensor(np.ones(3), requires_grad=True)
+    >>> with tl.Tape() as tape:
+    ...     y = (x * 2).tanh().sum()
+    >>> [e.op for e in tape]
+    ['mul', 'tanh', 'sum']
+    """
+
+    def __init__(self, entries: Iterable = ()) -> None:
+        self.entries: list = list(entries)
+
+    def __enter__(self) -> Tape:
+        state.tapes.append(self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        state.tapes.remove(self)
+
+    @classmethod
+    def of(cls, *tensors) -> Tape:
+        """The graph behind ``tensors`` (their entries and every ancestor) in tape order."""
+        seen: set[int] = set()
+        stack = [t._node for t in tensors if t._node is not None]
+        found = []
+        while stack:
+            node = stack.pop()
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            found.append(node)
+            stack.extend(p for p in node.parents if p is not None)
+        found.sort(key=lambda n: n.index)
+        return cls(found)
+
+    def __iter__(self):
+        return iter(self.entries)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __getitem__(self, i):
+        return self.entries[i]
+
+    def filter(self, scope: str | None = None, op: str | None = None) -> Tape:
+        """Entries whose scope path contains ``scope`` and whose op is ``op``."""
+        kept = [
+            e
+            for e in self.entries
+            if (op is None or e.op == op)
+            and (scope is None or (e.scope is not None and scope in e.scope.path))
+        ]
+        return Tape(kept)
+
+    def listing(self) -> str:
+        """The Wengert list: one line per entry, ``%index = op(inputs)  shape  dtype  scope``."""
+        rows = [entry_columns(e) for e in self.entries]
+        if not rows:
+            return "(empty tape)"
+        widths = [max(len(r[k]) for r in rows) for k in range(4)]
+        return "\n".join(
+            f"{r[0]:>{widths[0]}} = {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]:<{widths[3]}}  {r[4]}".rstrip()
+            for r in rows
+        )
+
+    def __str__(self) -> str:
+        return self.listing()
+
+    def __repr__(self) -> str:
+        return f"<Tape of {len(self.entries)} entries>"
+
+
+def ref(node) -> str:
+    """How a listing names an entry: its name if it has one, else ``%index``."""
+    if node is None:
+        return "const"
+    return f"%{node.index}" if node.name is None else f"{node.name}(%{node.index})"
+
+
+def entry_columns(e) -> tuple[str, str, str, str, str]:
+    """An entry as listing columns: name, op(inputs), shape, dtype, scope path."""
+    args = ", ".join(ref(p) for p in e.parents)
+    rhs = "leaf" if e.op == "leaf" else f"{e.op}({args})"
+    shape = "(" + ", ".join(str(n) for n in e.shape) + ("," if len(e.shape) == 1 else "") + ")"
+    where = e.scope.path if e.scope is not None else ""
+    return ref(e), rhs, shape, str(e.dtype), where

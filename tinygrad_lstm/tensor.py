@@ -1,0 +1,319 @@
+"""Tensor: a NumPy array, its gradient, and the tape entry that made it.
+
+Operators and methods delegate to the primitives in ``ops.py`` and the composites in
+``functional.py``; this file only holds the data and the user-facing names (NumPy's).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .tape import Leaf
+
+
+def _is_float(dtype: np.dtype) -> bool:
+    return dtype.kind in "fc"
+
+
+class Tensor:
+    """An n-dimensional array that can record the operations made with it.
+
+    >>> import numpy as np, tinygrad_lstm as tl
+    >>> x = tl.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    >>> (x * x).sum().backward()
+    >>> x.grad.data
+    array([2., 4.])
+    """
+
+    __slots__ = ("data", "grad", "_node", "_name", "__weakref__")
+    __array_ufunc__ = None  # make `ndarray op Tensor` defer to Tensor's reflected operators
+    __hash__ = object.__hash__  # == is elementwise, identity hashing stays
+
+    def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
+        if isinstance(data, Tensor):
+            data = data.data
+        self.data = np.asarray(data, dtype=dtype)
+        self.grad: Tensor | None = None
+        self._node = None
+        self._name: str | None = None
+        if requires_grad:
+            self.requires_grad = True
+
+    @classmethod
+    def _from(cls, data: np.ndarray, node=None) -> Tensor:
+        """Fast internal constructor: no conversion, no checks."""
+        t = object.__new__(Tensor)
+        t.data = data
+        t.grad = None
+        t._node = node
+        t._name = None
+        return t
+
+    # ---- autograd state -------------------------------------------------------------------
+    @property
+    def requires_grad(self) -> bool:
+        return self._node is not None
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        if not self.is_leaf:
+            raise RuntimeError(
+                "requires_grad can only be changed on leaf tensors; use detach() on a result"
+            )
+        if value and self._node is None:
+            if not _is_float(self.data.dtype):
+                raise TypeError(
+                    f"only floating point tensors can require grad, got dtype {self.data.dtype}"
+                )
+            self._node = Leaf(self)
+            self._node.name = self._name
+        elif not value:
+            self._node = None
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._node is None or isinstance(self._node, Leaf)
+
+    @property
+    def name(self) -> str | None:
+        """A readable name shown by tape listings and the renderer."""
+        return self._node.name if self._node is not None else self._name
+
+    @name.setter
+    def name(self, value: str | None) -> None:
+        self._name = value
+        if self._node is not None:
+            self._node.name = value
+
+    def named(self, name: str) -> Tensor:
+        """Set :attr:`name` and return self, for use inside expressions."""
+        self.name = name
+        return self
+
+    def detach(self) -> Tensor:
+        """The same data, cut from the tape."""
+        return Tensor._from(self.data)
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` on this non-leaf tensor after backward."""
+        if self._node is None:
+            raise RuntimeError("retain_grad: tensor does not require grad")
+        if not self.is_leaf:
+            import weakref
+
+            self._node.retain = weakref.ref(self)
+
+    def register_hook(self, fn: Callable[[Tensor], Tensor | None]) -> _HookHandle:
+        """Call ``fn(grad)`` when this tensor's total gradient is known; it may return a new grad."""
+        if self._node is None:
+            raise RuntimeError("register_hook: cannot register a hook on a tensor that doesn't require grad")
+        node = self._node
+        if node.hooks is None:
+            node.hooks = []
+        node.hooks.append(fn)
+        return _HookHandle(node.hooks, fn)
+
+    def backward(self, grad: Any = None, retain_graph: bool | None = None, create_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (see ``tl.grad`` for the rest)."""
+        from .backward import backward
+
+        backward(self, grad, retain_graph=retain_graph, create_graph=create_graph)
+
+    # ---- NumPy-like attributes ----------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def T(self) -> Tensor:
+        return ops.transpose(self)
+
+    def numpy(self) -> np.ndarray:
+        return self.data
+
+    def item(self) -> Any:
+        return self.data.item()
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __float__(self) -> float:
+        return float(self.data)
+
+    def __int__(self) -> int:
+        return int(self.data)
+
+    def __bool__(self) -> bool:
+        return bool(self.data)
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", prefix="Tensor(")
+        extra = ""
+        if self._node is not None:
+            extra = ", requires_grad=True" if self.is_leaf else f", op={self._node.op}"
+        return f"Tensor({body}, dtype={self.data.dtype}{extra})"
+
+    # ---- operators ------------------------------------------------------------------------------
+    def __add__(self, other):
+        return ops.add(self, other)
+
+    def __radd__(self, other):
+        return ops.add(other, self)
+
+    def __sub__(self, other):
+        return ops.sub(self, other)
+
+    def __rsub__(self, other):
+        return ops.sub(other, self)
+
+    def __mul__(self, other):
+        return ops.mul(self, other)
+
+    def __rmul__(self, other):
+        return ops.mul(other, self)
+
+    def __truediv__(self, other):
+        return ops.div(self, other)
+
+    def __rtruediv__(self, other):
+        return ops.div(other, self)
+
+    def __pow__(self, other):
+        return ops.pow(self, other)
+
+    def __rpow__(self, other):
+        return ops.pow(other, self)
+
+    def __matmul__(self, other):
+        return ops.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return ops.matmul(other, self)
+
+    def __neg__(self):
+        return ops.neg(self)
+
+    def __pos__(self):
+        return self
+
+    def __getitem__(self, index):
+        return ops.getitem(self, index)
+
+    def __lt__(self, other):
+        return ops.compare(np.less, self, other)
+
+    def __le__(self, other):
+        return ops.compare(np.less_equal, self, other)
+
+    def __gt__(self, other):
+        return ops.compare(np.greater, self, other)
+
+    def __ge__(self, other):
+        return ops.compare(np.greater_equal, self, other)
+
+    def __eq__(self, other):  # type: ignore[override]
+        return ops.compare(np.equal, self, other)
+
+    def __ne__(self, other):  # type: ignore[override]
+        return ops.compare(np.not_equal, self, other)
+
+    # ---- methods (NumPy names and keywords) -----------------------------------------------------
+    def sum(self, axis=None, keepdims: bool = False) -> Tensor:
+        return ops.sum(self, axis, keepdims)
+
+    def mean(self, axis=None, keepdims: bool = False) -> Tensor:
+        return ops.mean(self, axis, keepdims)
+
+    def max(self, axis=None, keepdims: bool = False) -> Tensor:
+        return ops.max(self, axis, keepdims)
+
+    def min(self, axis=None, keepdims: bool = False) -> Tensor:
+        return ops.min(self, axis, keepdims)
+
+    def exp(self) -> Tensor:
+        return ops.exp(self)
+
+    def log(self) -> Tensor:
+        return ops.log(self)
+
+    def sqrt(self) -> Tensor:
+        return ops.sqrt(self)
+
+    def abs(self) -> Tensor:
+        return ops.abs(self)
+
+    def tanh(self) -> Tensor:
+        return ops.tanh(self)
+
+    def sigmoid(self) -> Tensor:
+        return ops.sigmoid(self)
+
+    def relu(self) -> Tensor:
+        return ops.relu(self)
+
+    def softmax(self, axis: int = -1) -> Tensor:
+        return functional.softmax(self, axis)
+
+    def log_softmax(self, axis: int = -1) -> Tensor:
+        return functional.log_softmax(self, axis)
+
+    def logsumexp(self, axis=-1, keepdims: bool = False) -> Tensor:
+        return functional.logsumexp(self, axis, keepdims)
+
+    def reshape(self, *shape) -> Tensor:
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return ops.reshape(self, shape)
+
+    def transpose(self, *axes) -> Tensor:
+        if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
+            axes = axes[0]
+        return ops.transpose(self, tuple(axes) if axes else None)
+
+    def swapaxes(self, axis1: int, axis2: int) -> Tensor:
+        return ops.swapaxes(self, axis1, axis2)
+
+    def expand_dims(self, axis) -> Tensor:
+        return ops.expand_dims(self, axis)
+
+    def squeeze(self, axis=None) -> Tensor:
+        return ops.squeeze(self, axis)
+
+    def clip(self, min=None, max=None) -> Tensor:  # noqa: A002 - NumPy's keyword names
+        return ops.clip(self, min, max)
+
+    def astype(self, dtype) -> Tensor:
+        return ops.astype(self, dtype)
+
+    def broadcast_to(self, shape) -> Tensor:
+        return ops.broadcast_to(self, tuple(shape))
+
+
+class _HookHandle:
+    __slots__ = ("_hooks", "_fn")
+
+    def __init__(self, hooks: list, fn: Callable) -> None:
+        self._hooks = hooks
+        self._fn = fn
+
+    def remove(self) -> None:
+        if self._fn in self._hooks:
+            self._hooks.remove(self._fn)
+
+
+from . import functional, ops  # noqa: E402  (circular: ops and functional build Tensors)
