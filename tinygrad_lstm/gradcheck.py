@@ -7,7 +7,6 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from .backward import grad as _grad
-from .tape import no_grad
 from .tensor import Tensor
 
 
@@ -19,15 +18,15 @@ def _numerical_jacobian(fn, inputs: list[Tensor], i: int, eps: float, n_out: int
     x = inputs[i].data
     jac = np.zeros((x.size, n_out))
     flat = x.reshape(-1)  # a view: perturbing it perturbs the input in place
-    with no_grad():
-        for k in range(x.size):
-            orig = flat[k]
-            flat[k] = orig + eps
-            plus = np.array(_output(fn(*inputs)).data, dtype=np.float64).reshape(-1)
-            flat[k] = orig - eps
-            minus = np.array(_output(fn(*inputs)).data, dtype=np.float64).reshape(-1)
-            flat[k] = orig
-            jac[k] = (plus - minus) / (2 * eps)
+    # recording stays on: fn may itself call tl.grad (checking a gradient of a gradient)
+    for k in range(x.size):
+        orig = flat[k]
+        flat[k] = orig + eps
+        plus = np.array(_output(fn(*inputs)).data, dtype=np.float64).reshape(-1)
+        flat[k] = orig - eps
+        minus = np.array(_output(fn(*inputs)).data, dtype=np.float64).reshape(-1)
+        flat[k] = orig
+        jac[k] = (plus - minus) / (2 * eps)
     return jac
 
 

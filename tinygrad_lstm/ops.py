@@ -223,7 +223,7 @@ def relu(x) -> Tensor:
 
 
 def _relu_vjp(g, c):
-    return (g * (_data(c.out) > 0),)
+    return (_where(_data(c.out) > 0, g, 0),)  # where, not a product: inf * 0 would give nan
 
 
 def maximum(a, b) -> Tensor:
