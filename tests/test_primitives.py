@@ -113,8 +113,10 @@ def test_reductions(reduction, case, seed):
     shape, axis, keepdims = case
     rng = np.random.default_rng(seed)
     # distinct values, so max/min have a unique winner and are differentiable
-    x = tl.Tensor(rng.permutation(int(np.prod(shape))).reshape(shape) * 0.1 + rng.uniform(0, 0.01, shape),
-                  requires_grad=True)
+    x = tl.Tensor(
+        rng.permutation(int(np.prod(shape))).reshape(shape) * 0.1 + rng.uniform(0, 0.01, shape),
+        requires_grad=True,
+    )
     assert tl.gradcheck(lambda x: getattr(x, reduction)(axis=axis, keepdims=keepdims), x)
 
 
@@ -221,7 +223,9 @@ def test_cat_stack_split(seed, n, axis):
     ax = axis % 4 - (4 if axis < 0 else 0)  # stack has one more axis
     assert tl.gradcheck(lambda *ps: tl.stack(ps, axis=ax), parts)
     x = leaf((4, 6, 2), rng)
-    assert tl.gradcheck(lambda x: tl.cat([p * (i + 1) for i, p in enumerate(tl.split(x, 2, axis=1))], axis=1), x)
+    assert tl.gradcheck(
+        lambda x: tl.cat([p * (i + 1) for i, p in enumerate(tl.split(x, 2, axis=1))], axis=1), x
+    )
     assert tl.gradcheck(lambda x: tl.split(x, [1, 3], axis=0)[1] * tl.split(x, [1, 3], axis=0)[2].sum(), x)
 
 

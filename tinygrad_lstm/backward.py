@@ -136,7 +136,9 @@ def _seed(output: Tensor, grad: Any, create_graph: bool, where: str):
     else:
         seed = grad.data if isinstance(grad, Tensor) and not create_graph else grad
         if np.shape(seed) != output.shape:
-            raise ValueError(f"{where}: grad of shape {np.shape(seed)} does not match output shape {output.shape}")
+            raise ValueError(
+                f"{where}: grad of shape {np.shape(seed)} does not match output shape {output.shape}"
+            )
         if not isinstance(seed, Tensor):
             seed = np.asarray(seed, dtype=output.dtype)
     if create_graph and not isinstance(seed, Tensor):
@@ -144,7 +146,9 @@ def _seed(output: Tensor, grad: Any, create_graph: bool, where: str):
     return seed
 
 
-def backward(output: Tensor, grad: Any = None, retain_graph: bool | None = None, create_graph: bool = False) -> None:
+def backward(
+    output: Tensor, grad: Any = None, retain_graph: bool | None = None, create_graph: bool = False
+) -> None:
     """``output.backward(...)``: accumulate gradients into the leaves' ``.grad``."""
     seed = _seed(output, grad, create_graph, "backward")
     retain = create_graph if retain_graph is None else retain_graph
@@ -194,4 +198,3 @@ def grad(
             g = Tensor._from(np.array(g, dtype=x.dtype))
         result.append(g)
     return tuple(result)
-

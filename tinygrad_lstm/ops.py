@@ -77,7 +77,11 @@ def _log(x):
 
 
 def _scatter(g, index, shape, basic: bool):
-    return scatter_add(g, index, shape, basic) if isinstance(g, Tensor) else _scatter_array(g, index, shape, basic)
+    return (
+        scatter_add(g, index, shape, basic)
+        if isinstance(g, Tensor)
+        else _scatter_array(g, index, shape, basic)
+    )
 
 
 def _binary(op: str, fn, a, b):
@@ -343,7 +347,9 @@ def _extreme(op: str, x, axis, keepdims) -> Tensor:
     except (ValueError, np.exceptions.AxisError) as e:
         raise ValueError(f"{op}: axis {axis} is out of range for shape {d.shape}") from e
     axes = _axes(axis, d.ndim)
-    return record(op, out, (x,), _extreme_vjp, keep_in=True, keep_out=True, p=(_kept_shape(d.shape, axis), axes))
+    return record(
+        op, out, (x,), _extreme_vjp, keep_in=True, keep_out=True, p=(_kept_shape(d.shape, axis), axes)
+    )
 
 
 def _extreme_vjp(g, c):
@@ -608,4 +614,3 @@ def rand(*shape, dtype=np.float64, requires_grad: bool = False, rng=None) -> Ten
 
 def arange(start, stop=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
     return Tensor(np.arange(start, stop, step, dtype=dtype), requires_grad=requires_grad)
-

@@ -259,11 +259,9 @@ class Tape:
         rows = [entry_columns(e) for e in self.entries]
         if not rows:
             return "(empty tape)"
-        widths = [max(len(r[k]) for r in rows) for k in range(4)]
-        return "\n".join(
-            f"{r[0]:>{widths[0]}} = {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]:<{widths[3]}}  {r[4]}".rstrip()
-            for r in rows
-        )
+        w = [max(len(r[k]) for r in rows) for k in range(4)]
+        lines = (f"{a:>{w[0]}} = {b:<{w[1]}}  {c:<{w[2]}}  {d:<{w[3]}}  {e}" for a, b, c, d, e in rows)
+        return "\n".join(line.rstrip() for line in lines)
 
     def __str__(self) -> str:
         return self.listing()

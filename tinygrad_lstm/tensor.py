@@ -60,14 +60,10 @@ class Tensor:
     @requires_grad.setter
     def requires_grad(self, value: bool) -> None:
         if not self.is_leaf:
-            raise RuntimeError(
-                "requires_grad can only be changed on leaf tensors; use detach() on a result"
-            )
+            raise RuntimeError("requires_grad can only be changed on leaf tensors; use detach() on a result")
         if value and self._node is None:
             if not _is_float(self.data.dtype):
-                raise TypeError(
-                    f"only floating point tensors can require grad, got dtype {self.data.dtype}"
-                )
+                raise TypeError(f"only floating point tensors can require grad, got dtype {self.data.dtype}")
             self._node = Leaf(self)
             self._node.name = self._name
         elif not value:
@@ -116,7 +112,9 @@ class Tensor:
         node.hooks.append(fn)
         return _HookHandle(node.hooks, fn)
 
-    def backward(self, grad: Any = None, retain_graph: bool | None = None, create_graph: bool = False) -> None:
+    def backward(
+        self, grad: Any = None, retain_graph: bool | None = None, create_graph: bool = False
+    ) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (see ``tl.grad`` for the rest)."""
         from .backward import backward
 
