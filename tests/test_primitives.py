@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from hypothesis.extra.numpy import array_shapes, mutually_broadcastable_shapes
+from hypothesis.extra.numpy import array_shapes, basic_indices, mutually_broadcastable_shapes
 
 import tinygrad_lstm as tl
 
@@ -245,3 +245,21 @@ def test_composite_through_many_primitives():
         return o.sigmoid() * c.tanh()
 
     assert tl.gradcheck(gate_step, (x, w, b))
+
+
+@SETTINGS
+@given(
+    data=st.data(),
+    shape=array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4),
+    seed=st.integers(0, 2**16),
+)
+def test_getitem_property(data, shape, seed):
+    """Basic indices (Hypothesis), integer arrays with repeats and boolean masks, on random shapes."""
+    rng = np.random.default_rng(seed)
+    x = leaf(shape, rng)
+    basic = data.draw(basic_indices(shape, allow_newaxis=True, allow_ellipsis=True))
+    ints = tuple(rng.integers(-n, n, size=data.draw(st.integers(1, 5))) for n in shape[:1])
+    mask = rng.random(shape) > 0.5
+    assert tl.gradcheck(lambda x: x[basic], x)
+    assert tl.gradcheck(lambda x: x[ints], x)
+    assert tl.gradcheck(lambda x: x[mask] * 2, x)
