@@ -8,6 +8,7 @@
 (2, 2)
 """
 
+from . import nn, optim
 from .backward import grad
 from .functional import log_softmax, logsumexp, softmax
 from .gradcheck import GradcheckError, gradcheck
@@ -29,6 +30,8 @@ from .ops import (
     zeros,
     zeros_like,
 )
+from .random import manual_seed
+from .serialize import load, save
 from .tape import Tape, enable_grad, is_grad_enabled, no_grad, scope
 from .tensor import Tensor
 
@@ -44,6 +47,11 @@ __all__ = [
     "enable_grad",
     "full",
     "grad",
+    "load",
+    "manual_seed",
+    "nn",
+    "optim",
+    "save",
     "gradcheck",
     "is_grad_enabled",
     "log_softmax",

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from .ops import IndexedGrad
 from .tensor import Tensor
 
 
@@ -72,19 +73,38 @@ def sweep(
     With ``capture`` (entry -> None), the total gradient reaching each listed entry is stored there
     and leaves' ``.grad`` are left alone (that is ``tl.grad``); otherwise leaves accumulate ``.grad``.
     """
-    buffers: dict = {}
+    buffers: dict = {}  # entry -> its gradient so far
+    owned: set = set()  # entries whose buffer the sweep allocated, so it may add in place
     heap: list = []
-    for root, seed in zip(roots, seeds):
-        node = root._node
-        if node in buffers:
-            buffers[node] = buffers[node] + seed
-        else:
-            buffers[node] = seed
+
+    def accumulate(node, g) -> None:
+        buf = buffers.get(node)
+        if type(g) is IndexedGrad:  # only the array path makes these
+            if buf is None:
+                heapq.heappush(heap, (-node.index, node))
+                buf = buffers[node] = np.zeros(node.shape, dtype=node.dtype)
+                owned.add(node)
+            elif node not in owned:
+                buf = buffers[node] = np.array(buf, dtype=node.dtype)
+                owned.add(node)
+            g.add_into(buf)
+        elif buf is None:
             heapq.heappush(heap, (-node.index, node))
+            buffers[node] = g
+        elif node in owned:
+            buf += g
+        else:
+            buffers[node] = buf + g
+            if not create_graph:  # Tensors are never added to in place
+                owned.add(node)
+
+    for root, seed in zip(roots, seeds):
+        accumulate(root._node, seed)
 
     while heap:
         _, node = heapq.heappop(heap)
         g = buffers.pop(node)
+        owned.discard(node)
         if node.hooks:
             g = _run_hooks(node.hooks, g, create_graph)
         if capture is not None and node in capture:
@@ -107,18 +127,15 @@ def sweep(
         for parent, gp in zip(node.parents, grads):
             if parent is None or gp is None:
                 continue
-            if gp.dtype != parent.dtype:
-                gp = gp.astype(parent.dtype)
-            if gp.shape != parent.shape:
-                raise RuntimeError(
-                    f"backward: the VJP of {node.op} (entry %{node.index}) gave a gradient of shape "
-                    f"{gp.shape} for an input of shape {parent.shape}"
-                )
-            if parent in buffers:
-                buffers[parent] = buffers[parent] + gp
-            else:
-                buffers[parent] = gp
-                heapq.heappush(heap, (-parent.index, parent))
+            if type(gp) is not IndexedGrad:
+                if gp.dtype != parent.dtype:
+                    gp = gp.astype(parent.dtype)
+                if gp.shape != parent.shape:
+                    raise RuntimeError(
+                        f"backward: the VJP of {node.op} (entry %{node.index}) gave a gradient of shape "
+                        f"{gp.shape} for an input of shape {parent.shape}"
+                    )
+            accumulate(parent, gp)
         if not retain_graph:
             node.free()
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import ops
+from . import ops, random
 from .tensor import Tensor
 
 
@@ -37,3 +37,144 @@ def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
 def softmax(x: Tensor, axis: int = -1) -> Tensor:
     e = ops.exp(x - _stable_shift(x, axis))
     return e / ops.sum(e, axis=axis, keepdims=True)
+
+
+# ---- dropout and losses (PyTorch's semantics; ``tl.nn.functional`` exports them) ---------------------
+
+
+def dropout(
+    x: Tensor, p: float = 0.5, training: bool = True, rng: np.random.Generator | None = None
+) -> Tensor:
+    """Zero elements with probability ``p`` and scale the rest by 1/(1-p); identity when not training."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: p must be in [0, 1], got {p}")
+    if not training or p == 0.0:
+        return x
+    if p == 1.0:
+        return x * 0.0
+    keep = (rng or random.generator()).random(x.shape) >= p
+    return x * (keep.astype(x.dtype) * (1.0 / (1.0 - p)))
+
+
+def _reduce(losses: Tensor, reduction: str, op: str) -> Tensor:
+    if reduction == "mean":
+        return losses.mean()
+    if reduction == "sum":
+        return losses.sum()
+    if reduction == "none":
+        return losses
+    raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def _classes_last(x: Tensor) -> Tensor:
+    """(N, C, d1, ...) -> (N*d1*..., C); (C,) -> (1, C); (N, C) unchanged."""
+    if x.ndim == 1:
+        return ops.reshape(x, (1, x.shape[0]))
+    if x.ndim == 2:
+        return x
+    axes = (0, *range(2, x.ndim), 1)
+    moved = ops.transpose(x, axes)
+    return ops.reshape(moved, (-1, x.shape[1]))
+
+
+def nll_loss(
+    log_probs: Tensor, target, weight=None, ignore_index: int = -100, reduction: str = "mean"
+) -> Tensor:
+    """Negative log-likelihood of integer ``target`` classes; ``log_probs`` has classes on axis 1."""
+    t = np.asarray(target.data if isinstance(target, Tensor) else target)
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"nll_loss: target must hold integer class indices, got dtype {t.dtype}")
+    expected = log_probs.shape[:1] + log_probs.shape[2:] if log_probs.ndim >= 2 else ()
+    if t.shape != expected:
+        raise ValueError(f"nll_loss: target shape {t.shape} does not match input shape {log_probs.shape}")
+    flat = _classes_last(log_probs)
+    n_classes = flat.shape[1]
+    t = t.reshape(-1)
+    valid = t != ignore_index
+    if np.any((t[valid] < 0) | (t[valid] >= n_classes)):
+        raise IndexError(f"nll_loss: target values must lie in [0, {n_classes}) or equal ignore_index")
+    safe = np.where(valid, t, 0)
+    w = valid.astype(log_probs.dtype)
+    if weight is not None:
+        w = w * np.asarray(weight.data if isinstance(weight, Tensor) else weight, dtype=log_probs.dtype)[safe]
+    losses = -ops.getitem(flat, (np.arange(len(t)), safe)) * w
+    if reduction == "mean":
+        return losses.sum() / w.sum()
+    if reduction == "none":
+        return ops.reshape(losses, expected)
+    return _reduce(losses, reduction, "nll_loss")
+
+
+def cross_entropy(
+    logits: Tensor,
+    target,
+    weight=None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Tensor:
+    """Softmax cross-entropy over classes on axis 1 (axis 0 for a single sample), integer targets.
+
+    >>> import numpy as np, tinygrad_lstm as tl
+    >>> logits = tl.Tensor(np.zeros((2, 4)), requires_grad=True)
+    >>> round(float(tl.nn.functional.cross_entropy(logits, np.array([1, 3]))), 6)  # log 4
+    1.386294
+    """
+    class_axis = 0 if logits.ndim == 1 else 1
+    log_probs = log_softmax(logits, axis=class_axis)
+    loss = nll_loss(log_probs, target, weight, ignore_index, reduction)
+    if not label_smoothing:
+        return loss
+    # PyTorch's smoothing: mix in the mean over classes of -log p (weighted by class weight)
+    flat = _classes_last(log_probs)
+    t = np.asarray(target.data if isinstance(target, Tensor) else target).reshape(-1)
+    valid = (t != ignore_index).astype(logits.dtype)
+    w = np.ones(flat.shape[1], logits.dtype) if weight is None else np.asarray(_data(weight), logits.dtype)
+    smooth = -(flat * w).sum(axis=1) * valid * (1.0 / flat.shape[1])
+    if reduction == "mean":
+        denom = (valid * w[np.where(valid > 0, t, 0)]).sum()
+        smooth = smooth.sum() / denom
+    elif reduction == "none":
+        smooth = ops.reshape(smooth, loss.shape)
+    else:
+        smooth = _reduce(smooth, reduction, "cross_entropy")
+    return loss * (1.0 - label_smoothing) + smooth * label_smoothing
+
+
+def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:  # noqa: A002 - PyTorch's name
+    """Mean squared error; ``input`` and ``target`` must have the same shape."""
+    if np.shape(_data(target)) != input.shape:
+        raise ValueError(
+            f"mse_loss: input shape {input.shape} and target shape {np.shape(_data(target))} differ"
+        )
+    diff = input - target
+    return _reduce(diff * diff, reduction, "mse_loss")
+
+
+def binary_cross_entropy_with_logits(
+    input: Tensor,  # noqa: A002
+    target,
+    weight=None,
+    reduction: str = "mean",
+    pos_weight=None,
+) -> Tensor:
+    """Sigmoid + binary cross-entropy in one stable expression (no log of 0, no overflow)."""
+    if np.shape(_data(target)) != input.shape:
+        raise ValueError(
+            f"binary_cross_entropy_with_logits: input shape {input.shape} and target shape "
+            f"{np.shape(_data(target))} differ"
+        )
+    # softplus(-x) = log(1 + exp(-x)) = max(-x, 0) + log(1 + exp(-|x|)); maximum shares ties, so
+    # the gradient at x = 0 is the exact -1/2
+    softplus_neg = ops.maximum(-input, 0.0) + ops.log(ops.exp(-ops.abs(input)) + 1.0)
+    if pos_weight is None:
+        losses = (1.0 - target) * input + softplus_neg
+    else:
+        losses = (1.0 - target) * input + ((pos_weight - 1.0) * target + 1.0) * softplus_neg
+    if weight is not None:
+        losses = losses * weight
+    return _reduce(losses, reduction, "binary_cross_entropy_with_logits")
+
+
+def _data(x):
+    return x.data if isinstance(x, Tensor) else x

@@ -5,8 +5,8 @@ A VJP has the signature ``vjp(g, c) -> tuple`` (one gradient per input, None whe
 parameters, ``c.parents[i]`` None when input ``i`` needs no gradient. On the usual path ``g`` and the
 saved values are NumPy arrays. Under ``create_graph=True`` they are Tensors wired into the graph, so
 the same VJP code is recorded and can be differentiated again: VJPs therefore use only operators,
-methods shared by ``ndarray`` and ``Tensor``, and the ``_where``/``_broadcast_to``/``_scatter``/``_log``
-helpers below.
+methods shared by ``ndarray`` and ``Tensor``, and the ``_where``/``_broadcast_to``/``_log`` helpers
+below.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from . import random
 from .tape import Node, state
 from .tensor import Tensor
 
@@ -74,14 +75,6 @@ def _broadcast_to(g, shape):
 
 def _log(x):
     return log(x) if isinstance(x, Tensor) else np.log(x)
-
-
-def _scatter(g, index, shape, basic: bool):
-    return (
-        scatter_add(g, index, shape, basic)
-        if isinstance(g, Tensor)
-        else _scatter_array(g, index, shape, basic)
-    )
 
 
 def _binary(op: str, fn, a, b):
@@ -386,8 +379,10 @@ def matmul(a, b) -> Tensor:
 def _matmul_vjp(g, c):
     a, b = c.ins
     need_a, need_b = c.parents[0] is not None, c.parents[1] is not None
-    if a.ndim == 2 and b.ndim == 2:  # the common case, kept short
-        return (g @ b.T if need_a else None), (a.T @ g if need_b else None)
+    if b.ndim == 2 and a.ndim >= 2:  # the common case: fold a's batch dims into one matrix product
+        ga = g @ b.T if need_a else None
+        gb = a.reshape((-1, a.shape[-1])).T @ g.reshape((-1, g.shape[-1])) if need_b else None
+        return ga, gb
     # promote 1-D operands as matmul does, then undo it on the way back
     a2 = a.reshape((1,) + a.shape) if a.ndim == 1 else a
     b2 = b.reshape(b.shape + (1,)) if b.ndim == 1 else b
@@ -485,16 +480,34 @@ def getitem(x, index) -> Tensor:
 
 def _getitem_vjp(g, c):
     index, shape, basic = c.p
-    return (_scatter(g, index, shape, basic),)
+    if isinstance(g, Tensor):
+        return (scatter_add(g, index, shape, basic),)
+    return (IndexedGrad(g, index, shape, basic),)
+
+
+class IndexedGrad:
+    """A gradient that is zero except at ``index``: the sweep adds it into the parent's buffer in
+    place, so T slices of one array cost T slice-sized adds, not T full-size arrays."""
+
+    __slots__ = ("values", "index", "shape", "basic")
+
+    def __init__(self, values, index, shape, basic: bool) -> None:
+        self.values, self.index, self.shape, self.basic = values, index, shape, basic
+
+    def add_into(self, buffer: np.ndarray) -> None:
+        if self.basic:
+            buffer[self.index] += self.values
+        else:
+            np.add.at(buffer, self.index, self.values)  # repeated indices add up
+
+    def dense(self, dtype) -> np.ndarray:
+        buffer = np.zeros(self.shape, dtype=dtype)
+        self.add_into(buffer)
+        return buffer
 
 
 def _scatter_array(g, index, shape, basic):
-    z = np.zeros(shape, dtype=g.dtype)
-    if basic:
-        z[index] = g
-    else:
-        np.add.at(z, index, g)  # repeated indices add up
-    return z
+    return IndexedGrad(g, index, shape, basic).dense(g.dtype)
 
 
 def scatter_add(g, index, shape, basic: bool) -> Tensor:
@@ -599,16 +612,14 @@ def ones_like(x, dtype=None, requires_grad: bool = False) -> Tensor:
 
 
 def randn(*shape, dtype=np.float64, requires_grad: bool = False, rng=None) -> Tensor:
-    """Standard normal samples (``rng``: a ``np.random.Generator``; default NumPy's global state)."""
-    shape = _shape_args(shape)
-    data = rng.standard_normal(shape) if rng is not None else np.random.standard_normal(shape)
+    """Standard normal samples (``rng``: a ``np.random.Generator``; default ``tl.manual_seed``'s)."""
+    data = (rng or random.generator()).standard_normal(_shape_args(shape))
     return Tensor(np.asarray(data, dtype=dtype), requires_grad=requires_grad)
 
 
 def rand(*shape, dtype=np.float64, requires_grad: bool = False, rng=None) -> Tensor:
     """Uniform samples on [0, 1)."""
-    shape = _shape_args(shape)
-    data = rng.random(shape) if rng is not None else np.random.random_sample(shape)
+    data = (rng or random.generator()).random(_shape_args(shape))
     return Tensor(np.asarray(data, dtype=dtype), requires_grad=requires_grad)
 
 

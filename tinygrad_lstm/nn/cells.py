@@ -1,0 +1,361 @@
+"""RNN, LSTM and GRU steps composed from the engine's primitives, and the cell modules.
+
+A step takes the input projection ``xp = x @ W_ih.T + b_ih`` (the layers compute it for the whole
+sequence with one matmul) and the previous state, and returns the new state. Every intermediate
+gets a readable name on the tape (i, f, g, o, c, h; r, z, n), so listings and pictures can say what
+they show. Backpropagation through time is then just ``loss.backward()``.
+
+LSTM variants are flags of one step function (:class:`LSTMVariant`), never copies of it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+from typing import NamedTuple
+
+import numpy as np
+
+from .. import ops
+from ..tensor import Tensor
+from . import init
+from .module import Module, Parameter
+
+# ---- LSTM variants ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LSTMVariant:
+    """Which parts an LSTM cell has. The default is the standard (PyTorch) cell.
+
+    ``peephole``: i and f see c_{t-1}, o sees c_t through diagonal weights (Gers & Schmidhuber 2000).
+    ``coupled``: the forget gate is 1 - i (CIFG). ``gate_recurrence``: every gate also reads all gate
+    activations of the previous step (FGR). The others switch a gate or an activation off
+    (the ablations of Greff et al. 2015).
+    """
+
+    peephole: bool = False
+    input_gate: bool = True
+    forget_gate: bool = True
+    output_gate: bool = True
+    input_activation: bool = True
+    output_activation: bool = True
+    coupled: bool = False
+    gate_recurrence: bool = False
+
+    def __post_init__(self) -> None:
+        if self.coupled and not (self.input_gate and self.forget_gate):
+            raise ValueError("LSTMVariant: coupled (f = 1 - i) needs both the input and the forget gate")
+
+    @property
+    def sigmoid_gates(self) -> tuple[str, ...]:
+        """Gates with weights of their own and a sigmoid, in PyTorch's order."""
+        present = {"i": self.input_gate, "f": self.forget_gate and not self.coupled, "o": self.output_gate}
+        return tuple(k for k in "ifo" if present[k])
+
+    @property
+    def gates(self) -> tuple[str, ...]:
+        """Row blocks of weight_ih/weight_hh/biases, in PyTorch's order (i, f, g, o)."""
+        return tuple(k for k in "ifgo" if k == "g" or k in self.sigmoid_gates)
+
+    @property
+    def peepholes(self) -> tuple[str, ...]:
+        return self.sigmoid_gates if self.peephole else ()
+
+    @property
+    def is_standard(self) -> bool:
+        return self == LSTMVariant()
+
+
+# Greff et al. 2015: "vanilla" has peepholes; each other variant changes one thing of it.
+GREFF_VARIANTS: dict[str, LSTMVariant] = {
+    "vanilla": LSTMVariant(peephole=True),
+    "nig": LSTMVariant(peephole=True, input_gate=False),
+    "nfg": LSTMVariant(peephole=True, forget_gate=False),
+    "nog": LSTMVariant(peephole=True, output_gate=False),
+    "niaf": LSTMVariant(peephole=True, input_activation=False),
+    "noaf": LSTMVariant(peephole=True, output_activation=False),
+    "np": LSTMVariant(),
+    "cifg": LSTMVariant(peephole=True, coupled=True),
+    "fgr": LSTMVariant(peephole=True, gate_recurrence=True),
+}
+VARIANTS: dict[str, LSTMVariant] = {
+    "standard": LSTMVariant(),
+    "peephole": GREFF_VARIANTS["vanilla"],
+    **GREFF_VARIANTS,
+}
+
+
+def resolve_variant(variant: str | LSTMVariant | None, **flags) -> LSTMVariant:
+    """A variant from a name (``"cifg"``), an :class:`LSTMVariant`, and/or keyword flags on top."""
+    if isinstance(variant, str):
+        if variant.lower() not in VARIANTS:
+            raise ValueError(f"LSTM: unknown variant {variant!r}; known: {', '.join(VARIANTS)}")
+        variant = VARIANTS[variant.lower()]
+    base = variant or LSTMVariant()
+    given = {k: v for k, v in flags.items() if v is not None}
+    unknown = set(given) - {f.name for f in fields(LSTMVariant)}
+    if unknown:
+        raise TypeError(f"LSTM: unknown variant flags {sorted(unknown)}")
+    return LSTMVariant(**{**{f.name: getattr(base, f.name) for f in fields(LSTMVariant)}, **given})
+
+
+# ---- the steps -------------------------------------------------------------------------------------
+
+
+class StepWeights(NamedTuple):
+    """The weights one step reads besides its input projection (None where a layer has none)."""
+
+    w_hh_t: Tensor  # weight_hh transposed once per sequence, not once per step
+    b_hh: Tensor | None
+    peephole: dict[str, Tensor]
+    w_gates_t: Tensor | None  # gate recurrence (FGR), transposed
+    w_hr_t: Tensor | None  # LSTM projection, transposed
+
+
+def _recurrent(h: Tensor, w: StepWeights) -> Tensor:
+    r = h @ w.w_hh_t
+    return r + w.b_hh if w.b_hh is not None else r
+
+
+def rnn_step(xp: Tensor, h: Tensor, w: StepWeights, nonlinearity: str = "tanh") -> Tensor:
+    pre = xp + _recurrent(h, w)
+    return (pre.tanh() if nonlinearity == "tanh" else pre.relu()).named("h")
+
+
+def gru_step(xp: Tensor, h: Tensor, w: StepWeights) -> Tensor:
+    """PyTorch's GRU: n = tanh(W_in x + b_in + r * (W_hn h + b_hn)); h' = (1 - z) * n + z * h."""
+    xr, xz, xn = ops.split(xp, 3, axis=-1)
+    hr, hz, hn = ops.split(_recurrent(h, w), 3, axis=-1)
+    r = (xr + hr).sigmoid().named("r")
+    z = (xz + hz).sigmoid().named("z")
+    n = (xn + r * hn).tanh().named("n")
+    return (n + z * (h - n)).named("h")
+
+
+def lstm_step(xp: Tensor, state: tuple, w: StepWeights, v: LSTMVariant) -> tuple:
+    """One LSTM step; ``state`` is (h, c), plus the previous gate activations under FGR."""
+    h, c = state[0], state[1]
+    pre = dict(zip(v.gates, ops.split(xp + _recurrent(h, w), len(v.gates), axis=-1)))
+    if v.gate_recurrence:
+        from_gates = ops.split(state[2] @ w.w_gates_t, len(v.sigmoid_gates), axis=-1)
+        for k, extra in zip(v.sigmoid_gates, from_gates):
+            pre[k] = pre[k] + extra
+    for k in ("i", "f"):
+        if k in v.peepholes:
+            pre[k] = pre[k] + c * w.peephole[k]
+
+    i = pre["i"].sigmoid().named("i") if v.input_gate else None
+    if v.coupled:
+        f = (1.0 - i).named("f")
+    else:
+        f = pre["f"].sigmoid().named("f") if v.forget_gate else None
+    g = (pre["g"].tanh() if v.input_activation else pre["g"]).named("g")
+    kept = f * c if f is not None else c
+    c_new = (kept + (i * g if i is not None else g)).named("c")
+    o = None
+    if v.output_gate:
+        o_pre = pre["o"] + c_new * w.peephole["o"] if "o" in v.peepholes else pre["o"]
+        o = o_pre.sigmoid().named("o")
+    out = c_new.tanh() if v.output_activation else c_new
+    h_new = (o * out if o is not None else out).named("h")
+    if w.w_hr_t is not None:
+        h_new = (h_new @ w.w_hr_t).named("h_proj")
+    if not v.gate_recurrence:
+        return h_new, c_new
+    acts = {"i": i, "f": f, "o": o}
+    return h_new, c_new, ops.cat([acts[k] for k in v.sigmoid_gates], axis=-1)
+
+
+# ---- parameters shared by cells and layers --------------------------------------------------------
+
+
+def uniform_parameter(shape: tuple[int, ...], bound: float, dtype) -> Parameter:
+    """PyTorch's recurrent initialisation: U(-1/sqrt(H), 1/sqrt(H)) for every weight and bias."""
+    return init.uniform_(Parameter(np.empty(shape, dtype=dtype)), -bound, bound)
+
+
+def make_recurrent_parameters(
+    module: Module,
+    suffix: str,
+    input_size: int,
+    hidden_size: int,
+    n_gates: int,
+    bias: bool,
+    dtype,
+    recurrent_size: int | None = None,
+) -> None:
+    """Register weight_ih, weight_hh, bias_ih, bias_hh (+ suffix) in PyTorch's layout and order."""
+    bound = 1.0 / math.sqrt(hidden_size)
+    recurrent_size = recurrent_size or hidden_size
+    setattr(
+        module, f"weight_ih{suffix}", uniform_parameter((n_gates * hidden_size, input_size), bound, dtype)
+    )
+    setattr(
+        module, f"weight_hh{suffix}", uniform_parameter((n_gates * hidden_size, recurrent_size), bound, dtype)
+    )
+    if bias:
+        setattr(module, f"bias_ih{suffix}", uniform_parameter((n_gates * hidden_size,), bound, dtype))
+        setattr(module, f"bias_hh{suffix}", uniform_parameter((n_gates * hidden_size,), bound, dtype))
+
+
+def make_variant_parameters(
+    module: Module, suffix: str, hidden_size: int, v: LSTMVariant, forget_bias: float | None, dtype
+) -> None:
+    """Peephole vectors ``peephole_{i,f,o}``, the FGR matrix ``weight_gates``, the forget-gate bias."""
+    bound = 1.0 / math.sqrt(hidden_size)
+    for k in v.peepholes:
+        setattr(module, f"peephole_{k}{suffix}", uniform_parameter((hidden_size,), bound, dtype))
+    if v.gate_recurrence:
+        n = len(v.sigmoid_gates) * hidden_size
+        setattr(module, f"weight_gates{suffix}", uniform_parameter((n, n), bound, dtype))
+    if forget_bias is not None and "f" in v.gates and hasattr(module, f"bias_ih{suffix}"):
+        rows = slice(v.gates.index("f") * hidden_size, (v.gates.index("f") + 1) * hidden_size)
+        getattr(module, f"bias_ih{suffix}").data[rows] = forget_bias  # the two biases sum to forget_bias
+        getattr(module, f"bias_hh{suffix}").data[rows] = 0.0
+
+
+def step_weights(module: Module, suffix: str, v: LSTMVariant | None = None) -> StepWeights:
+    """Gather one layer-direction's step weights, transposing each matrix once."""
+    get = module._parameters.get
+    v = v or LSTMVariant()
+    gates_w = get(f"weight_gates{suffix}")
+    hr = get(f"weight_hr{suffix}")
+    return StepWeights(
+        w_hh_t=get(f"weight_hh{suffix}").T,
+        b_hh=get(f"bias_hh{suffix}"),
+        peephole={k: get(f"peephole_{k}{suffix}") for k in v.peepholes},
+        w_gates_t=gates_w.T if gates_w is not None else None,
+        w_hr_t=hr.T if hr is not None else None,
+    )
+
+
+def input_projection(x: Tensor, module: Module, suffix: str) -> Tensor:
+    """``x @ weight_ih.T + bias_ih`` for any leading shape, as one 2-D matrix product."""
+    w = module._parameters[f"weight_ih{suffix}"]
+    lead = x.shape[:-1]
+    flat = x if x.ndim == 2 else ops.reshape(x, (-1, x.shape[-1]))
+    xp = flat @ w.T
+    b = module._parameters.get(f"bias_ih{suffix}")
+    if b is not None:
+        xp = xp + b
+    return xp if x.ndim == 2 else ops.reshape(xp, (*lead, w.shape[0]))
+
+
+# ---- cells -----------------------------------------------------------------------------------------
+
+
+class _Cell(Module):
+    n_gates = 1
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool, dtype) -> None:
+        super().__init__()
+        self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
+        self.dtype = np.dtype(dtype)
+
+    def _check(self, x: Tensor, hx, name: str) -> tuple[Tensor, bool]:
+        if x.ndim not in (1, 2) or x.shape[-1] != self.input_size:
+            raise ValueError(
+                f"{name}: input of shape {x.shape} should be (batch, {self.input_size}) or ({self.input_size},)"
+            )
+        return x, x.ndim == 1
+
+    def _state(self, hx, x: Tensor, size: int, name: str, what: str = "hx") -> Tensor:
+        shape = x.shape[:-1] + (size,)
+        if hx is None:
+            return Tensor(np.zeros(shape, dtype=x.dtype))
+        hx = hx if isinstance(hx, Tensor) else Tensor(hx)
+        if hx.shape != shape:
+            raise ValueError(f"{name}: {what} of shape {hx.shape} should be {shape} for input {x.shape}")
+        return hx
+
+    def extra_repr(self) -> str:
+        return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")
+
+
+class RNNCell(_Cell):
+    """``h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh)`` (or relu); ``cell(x, h=None) -> h'``."""
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        bias: bool = True,
+        nonlinearity: str = "tanh",
+        dtype=np.float32,
+    ) -> None:
+        super().__init__(input_size, hidden_size, bias, dtype)
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"RNNCell: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        self.nonlinearity = nonlinearity
+        make_recurrent_parameters(self, "", input_size, hidden_size, 1, bias, dtype)
+
+    def forward(self, x: Tensor, hx=None) -> Tensor:
+        x, _ = self._check(x, hx, "RNNCell")
+        h = self._state(hx, x, self.hidden_size, "RNNCell")
+        return rnn_step(input_projection(x, self, ""), h, step_weights(self, ""), self.nonlinearity)
+
+
+class GRUCell(_Cell):
+    """PyTorch's GRU cell, gates (r, z, n); ``cell(x, h=None) -> h'``."""
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, dtype=np.float32) -> None:
+        super().__init__(input_size, hidden_size, bias, dtype)
+        make_recurrent_parameters(self, "", input_size, hidden_size, 3, bias, dtype)
+
+    def forward(self, x: Tensor, hx=None) -> Tensor:
+        x, _ = self._check(x, hx, "GRUCell")
+        h = self._state(hx, x, self.hidden_size, "GRUCell")
+        return gru_step(input_projection(x, self, ""), h, step_weights(self, ""))
+
+
+class LSTMCell(_Cell):
+    """PyTorch's LSTM cell, gates (i, f, g, o); ``cell(x, (h, c)=None) -> (h', c')``.
+
+    Variants: ``variant=`` one of ``"standard"`` (default), ``"peephole"``/``"vanilla"``, ``"nig"``,
+    ``"nfg"``, ``"nog"``, ``"niaf"``, ``"noaf"``, ``"np"``, ``"cifg"``, ``"fgr"``, or an
+    :class:`LSTMVariant`; flags (``peephole=True``, ``coupled=True``...) override it. Extra
+    parameters: ``peephole_i``, ``peephole_f``, ``peephole_o`` (H,), ``weight_gates`` (FGR). Weight row
+    blocks hold only the gates the variant has, in the order i, f, g, o. ``forget_bias=1.0`` starts
+    the forget gate open (Jozefowicz et al. 2015). Under FGR the state is (h, c, previous gates).
+
+    >>> import numpy as np, tinygrad_lstm as tl
+    >>> cell = tl.nn.LSTMCell(3, 5, variant="cifg")
+    >>> h, c = cell(tl.Tensor(np.ones((2, 3), np.float32)))
+    >>> h.shape, cell.weight_ih.shape
+    ((2, 5), (15, 3))
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        bias: bool = True,
+        dtype=np.float32,
+        variant: str | LSTMVariant | None = None,
+        forget_bias: float | None = None,
+        **flags,
+    ) -> None:
+        super().__init__(input_size, hidden_size, bias, dtype)
+        self.variant = resolve_variant(variant, **flags)
+        make_recurrent_parameters(self, "", input_size, hidden_size, len(self.variant.gates), bias, dtype)
+        make_variant_parameters(self, "", hidden_size, self.variant, forget_bias, dtype)
+
+    def forward(self, x: Tensor, hx=None) -> tuple:
+        x, _ = self._check(x, hx, "LSTMCell")
+        v = self.variant
+        if hx is None:
+            hx = (None, None) + ((None,) if v.gate_recurrence else ())
+        n_state = 3 if v.gate_recurrence else 2
+        if len(hx) != n_state:
+            raise ValueError(f"LSTMCell: hx must be a tuple of {n_state} tensors, got {len(hx)}")
+        h = self._state(hx[0], x, self.hidden_size, "LSTMCell", "h")
+        c = self._state(hx[1], x, self.hidden_size, "LSTMCell", "c")
+        state = (h, c)
+        if v.gate_recurrence:
+            state += (self._state(hx[2], x, len(v.sigmoid_gates) * self.hidden_size, "LSTMCell", "gates"),)
+        return lstm_step(input_projection(x, self, ""), state, step_weights(self, "", v), v)
+
+    def extra_repr(self) -> str:
+        extra = "" if self.variant.is_standard else f", variant={self.variant}"
+        return super().extra_repr() + extra

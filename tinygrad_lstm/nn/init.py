@@ -1,0 +1,71 @@
+"""In-place initialisers with PyTorch's names; they draw from ``tl.manual_seed``'s generator."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import random
+from ..tensor import Tensor
+
+
+def _fans(t: Tensor) -> tuple[int, int]:
+    if t.ndim < 2:
+        raise ValueError(f"fan in and fan out need a tensor of 2 or more dims, got shape {t.shape}")
+    receptive = int(np.prod(t.shape[2:])) if t.ndim > 2 else 1
+    return t.shape[1] * receptive, t.shape[0] * receptive
+
+
+def _fill(t: Tensor, values) -> Tensor:
+    t.data[...] = values
+    return t
+
+
+def uniform_(t: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
+    return _fill(t, random.generator().uniform(a, b, t.shape))
+
+
+def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
+    return _fill(t, random.generator().normal(mean, std, t.shape))
+
+
+def constant_(t: Tensor, value: float) -> Tensor:
+    return _fill(t, value)
+
+
+def zeros_(t: Tensor) -> Tensor:
+    return _fill(t, 0)
+
+
+def ones_(t: Tensor) -> Tensor:
+    return _fill(t, 1)
+
+
+def xavier_uniform_(t: Tensor, gain: float = 1.0) -> Tensor:
+    fan_in, fan_out = _fans(t)
+    bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
+    return uniform_(t, -bound, bound)
+
+
+def xavier_normal_(t: Tensor, gain: float = 1.0) -> Tensor:
+    fan_in, fan_out = _fans(t)
+    return normal_(t, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
+
+
+def kaiming_uniform_(t: Tensor, a: float = 0.0, nonlinearity: str = "leaky_relu") -> Tensor:
+    fan_in, _ = _fans(t)
+    gain = math.sqrt(2.0 / (1 + a * a)) if nonlinearity in ("leaky_relu", "relu") else 1.0
+    bound = gain * math.sqrt(3.0 / fan_in)
+    return uniform_(t, -bound, bound)
+
+
+def orthogonal_(t: Tensor, gain: float = 1.0) -> Tensor:
+    """A (semi-)orthogonal matrix from the QR decomposition of a Gaussian one."""
+    rows = t.shape[0]
+    cols = t.size // rows
+    flat = random.generator().standard_normal((rows, cols))
+    q, r = np.linalg.qr(flat.T if rows < cols else flat)
+    q = q * np.sign(np.diag(r))  # a uniform draw over orthogonal matrices
+    q = q.T if rows < cols else q
+    return _fill(t, gain * q.reshape(t.shape))

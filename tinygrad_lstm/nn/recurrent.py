@@ -1,0 +1,334 @@
+"""RNN, LSTM and GRU layers: the cells of ``cells.py`` unrolled over time, PyTorch-compatible.
+
+The whole sequence's input projection is one matrix product per layer and direction; each time step
+then runs inside ``tl.scope("<mode>.l<k>[_reverse]", t=t)`` so listings and the renderer can show
+time. Variable-length batches take ``lengths=``: padded steps keep the state unchanged and output
+zeros, exactly what PyTorch's packed sequences give, and receive no gradient.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import functional as F
+from .. import ops
+from ..tape import scope
+from ..tensor import Tensor
+from .cells import (
+    LSTMVariant,
+    gru_step,
+    input_projection,
+    lstm_step,
+    make_recurrent_parameters,
+    make_variant_parameters,
+    resolve_variant,
+    rnn_step,
+    step_weights,
+    uniform_parameter,
+)
+from .module import Module
+
+
+class _RecurrentLayer(Module):
+    mode = "rnn"
+    n_gates = 1
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        dtype=np.float32,
+    ) -> None:
+        super().__init__()
+        if num_layers < 1:
+            raise ValueError(f"{type(self).__name__}: num_layers must be >= 1, got {num_layers}")
+        if not 0.0 <= dropout <= 1.0:
+            raise ValueError(f"{type(self).__name__}: dropout must be in [0, 1], got {dropout}")
+        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
+        self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
+        self.bidirectional = bidirectional
+        self.num_directions = 2 if bidirectional else 1
+        self.dtype = np.dtype(dtype)
+
+    @property
+    def output_size(self) -> int:
+        """Features of h per direction (proj_size for a projected LSTM)."""
+        return self.hidden_size
+
+    def _make_parameters(self) -> None:
+        for layer in range(self.num_layers):
+            layer_in = self.input_size if layer == 0 else self.output_size * self.num_directions
+            for suffix in self._suffixes(layer):
+                self._make_direction(suffix, layer_in)
+
+    def _make_direction(self, suffix: str, layer_in: int) -> None:
+        make_recurrent_parameters(
+            self, suffix, layer_in, self.hidden_size, self.n_gates, self.bias, self.dtype, self.output_size
+        )
+
+    def _suffixes(self, layer: int) -> list[str]:
+        return [f"_l{layer}", f"_l{layer}_reverse"][: self.num_directions]
+
+    # ---- the state, per layer and direction -----------------------------------------------------------
+    def _state_sizes(self) -> tuple[int, ...]:
+        return (self.output_size,)
+
+    def _initial_state(self, hx, batch: int, dtype, name: str) -> list[tuple[Tensor, ...]]:
+        """One state tuple per (layer, direction), from hx of shape (L*D, B, size) per component."""
+        sizes = self._state_sizes()
+        ld = self.num_layers * self.num_directions
+        if hx is None:
+            parts = [Tensor(np.zeros((ld, batch, s), dtype=dtype)) for s in sizes]
+        else:
+            parts = list(hx) if isinstance(hx, (tuple, list)) else [hx]
+            if len(parts) != len(sizes):
+                raise ValueError(f"{name}: hx must hold {len(sizes)} tensor(s), got {len(parts)}")
+            parts = [p if isinstance(p, Tensor) else Tensor(p) for p in parts]
+            for k, (p, s) in enumerate(zip(parts, sizes)):
+                if p.shape != (ld, batch, s):
+                    raise ValueError(f"{name}: hx[{k}] of shape {p.shape} should be {(ld, batch, s)}")
+        return [tuple(p[j] for p in parts) for j in range(ld)]
+
+    def _step(self, xp: Tensor, state: tuple, weights) -> tuple:
+        return (rnn_step(xp, state[0], weights, self.nonlinearity),)
+
+    def _extra_state(self, state: tuple, batch: int, dtype) -> tuple:
+        return state
+
+    # ---- forward --------------------------------------------------------------------------------------
+    def forward(self, input: Tensor, hx=None, lengths=None):  # noqa: A002 - PyTorch's name
+        """``(output, h_n)`` (LSTM: ``(output, (h_n, c_n))``), shapes exactly as PyTorch's.
+
+        ``lengths`` (batch,) gives each sequence's true length in a padded batch.
+        """
+        name = type(self).__name__
+        x = input if isinstance(input, Tensor) else Tensor(input)
+        if x.ndim not in (2, 3) or x.shape[-1] != self.input_size:
+            layout = "(batch, seq, features)" if self.batch_first else "(seq, batch, features)"
+            raise ValueError(
+                f"{name}: input of shape {x.shape} should be {layout} or (seq, features) "
+                f"with features = input_size = {self.input_size}"
+            )
+        unbatched = x.ndim == 2
+        if unbatched:
+            x = ops.expand_dims(x, 1)
+            if hx is not None:
+                hx = tuple(ops.expand_dims(_tensor(h), 1) for h in _as_tuple(hx))
+        elif self.batch_first:
+            x = ops.swapaxes(x, 0, 1)
+        steps, batch = x.shape[0], x.shape[1]
+        masks = self._length_masks(lengths, steps, batch, x.dtype, name)
+        states = self._initial_state(hx, batch, x.dtype, name)
+
+        finals = []
+        layer_input = x
+        for layer in range(self.num_layers):
+            outputs = []
+            for d, suffix in enumerate(self._suffixes(layer)):
+                state = states[layer * self.num_directions + d]
+                out, state = self._run_direction(layer_input, state, suffix, reverse=d == 1, masks=masks)
+                outputs.append(out)
+                finals.append(state)
+            layer_input = outputs[0] if len(outputs) == 1 else ops.cat(outputs, axis=2)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                layer_input = F.dropout(layer_input, self.dropout, True)
+
+        output = layer_input
+        n_final = len(self._state_sizes())
+        h_n = tuple(ops.stack([s[k] for s in finals], axis=0) for k in range(n_final))
+        if unbatched:
+            output = ops.squeeze(output, 1)
+            h_n = tuple(ops.squeeze(h, 1) for h in h_n)
+        elif self.batch_first:
+            output = ops.swapaxes(output, 0, 1)
+        return output, (h_n[0] if n_final == 1 else h_n)
+
+    def _run_direction(self, x: Tensor, state: tuple, suffix: str, reverse: bool, masks):
+        weights = step_weights(self, suffix, getattr(self, "variant", None))
+        xp = input_projection(x, self, suffix)  # (T, B, gates*H): one product for all steps
+        state = self._extra_state(state, x.shape[1], x.dtype)
+        steps = range(x.shape[0] - 1, -1, -1) if reverse else range(x.shape[0])
+        outs: list = [None] * x.shape[0]
+        scope_name = f"{self.mode}{suffix.replace('_', '.', 1)}"
+        for t in steps:
+            with scope(scope_name, t=t):
+                new = self._step(xp[t], state, weights)
+                if masks is None:
+                    state = new
+                    outs[t] = new[0]
+                else:  # padded steps: keep the old state, output zeros
+                    m = masks[t]
+                    state = tuple(ops.where(m, n, s) for n, s in zip(new, state))
+                    outs[t] = ops.where(m, new[0], 0.0)
+        return ops.stack(outs, axis=0), state[: len(self._state_sizes())]
+
+    @staticmethod
+    def _length_masks(lengths, steps: int, batch: int, dtype, name: str):
+        if lengths is None:
+            return None
+        lengths = np.asarray(lengths.data if isinstance(lengths, Tensor) else lengths)
+        if lengths.shape != (batch,) or lengths.dtype.kind not in "iu":
+            raise ValueError(f"{name}: lengths must be {batch} integers, got shape {lengths.shape}")
+        if lengths.min() < 1 or lengths.max() > steps:
+            raise ValueError(
+                f"{name}: lengths must lie in [1, {steps}], got {lengths.min()}..{lengths.max()}"
+            )
+        return [(t < lengths)[:, None] for t in range(steps)]
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}"
+        for key, default in [
+            ("num_layers", 1),
+            ("bias", True),
+            ("batch_first", False),
+            ("dropout", 0.0),
+            ("bidirectional", False),
+        ]:
+            if getattr(self, key) != default:
+                s += f", {key}={getattr(self, key)}"
+        return s
+
+
+def _as_tuple(hx) -> tuple:
+    return tuple(hx) if isinstance(hx, (tuple, list)) else (hx,)
+
+
+def _tensor(x) -> Tensor:
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+class RNN(_RecurrentLayer):
+    """Elman RNN, ``h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)`` (or relu).
+
+    >>> import numpy as np, tinygrad_lstm as tl
+    >>> rnn = tl.nn.RNN(3, 4, num_layers=2)
+    >>> out, h_n = rnn(tl.Tensor(np.zeros((5, 2, 3), np.float32)))
+    >>> out.shape, h_n.shape
+    ((5, 2, 4), (2, 2, 4))
+    """
+
+    mode = "rnn"
+    n_gates = 1
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        nonlinearity: str = "tanh",
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        dtype=np.float32,
+    ) -> None:
+        super().__init__(
+            input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype
+        )
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        self.nonlinearity = nonlinearity
+        self._make_parameters()
+
+
+class GRU(_RecurrentLayer):
+    """PyTorch's GRU, gates (r, z, n), ``b_hn`` inside ``r * (W_hn h + b_hn)``."""
+
+    mode = "gru"
+    n_gates = 3
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        dtype=np.float32,
+    ) -> None:
+        super().__init__(
+            input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype
+        )
+        self._make_parameters()
+
+    def _step(self, xp, state, weights):
+        return (gru_step(xp, state[0], weights),)
+
+
+class LSTM(_RecurrentLayer):
+    """PyTorch's LSTM, gates (i, f, g, o); ``forward(x, (h_0, c_0)=None) -> (output, (h_n, c_n))``.
+
+    ``proj_size > 0`` projects h with ``weight_hr_l{k}`` (proj_size, hidden_size), as PyTorch does.
+    Variants as in :class:`LSTMCell` (``variant="cifg"``, ``peephole=True``, ...); their extra
+    parameters are ``peephole_{i,f,o}_l{k}[_reverse]`` and ``weight_gates_l{k}[_reverse]``.
+    """
+
+    mode = "lstm"
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        proj_size: int = 0,
+        dtype=np.float32,
+        variant: str | LSTMVariant | None = None,
+        forget_bias: float | None = None,
+        **flags,
+    ) -> None:
+        super().__init__(
+            input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype
+        )
+        if proj_size < 0 or (proj_size and proj_size >= hidden_size):
+            raise ValueError(f"LSTM: proj_size must be in [0, hidden_size), got {proj_size}")
+        self.proj_size = proj_size
+        self.variant = resolve_variant(variant, **flags)
+        self.forget_bias = forget_bias
+        self.n_gates = len(self.variant.gates)
+        self._make_parameters()
+
+    @property
+    def output_size(self) -> int:
+        return self.proj_size or self.hidden_size
+
+    def _make_direction(self, suffix: str, layer_in: int) -> None:
+        super()._make_direction(suffix, layer_in)
+        if self.proj_size:
+            bound = 1.0 / np.sqrt(self.hidden_size)
+            setattr(
+                self,
+                f"weight_hr{suffix}",
+                uniform_parameter((self.proj_size, self.hidden_size), bound, self.dtype),
+            )
+        make_variant_parameters(self, suffix, self.hidden_size, self.variant, self.forget_bias, self.dtype)
+
+    def _state_sizes(self) -> tuple[int, ...]:
+        return (self.output_size, self.hidden_size)
+
+    def _extra_state(self, state, batch, dtype):
+        if not self.variant.gate_recurrence:
+            return state
+        gates = np.zeros((batch, len(self.variant.sigmoid_gates) * self.hidden_size), dtype=dtype)
+        return (*state, Tensor(gates))
+
+    def _step(self, xp, state, weights):
+        return lstm_step(xp, state, weights, self.variant)
+
+    def extra_repr(self) -> str:
+        s = super().extra_repr()
+        if self.proj_size:
+            s += f", proj_size={self.proj_size}"
+        if not self.variant.is_standard:
+            s += f", variant={self.variant}"
+        return s

@@ -1,0 +1,50 @@
+"""Gradient clipping with PyTorch's names and semantics (in place on ``.grad``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from ..tensor import Tensor
+
+
+def _with_grads(parameters) -> list[Tensor]:
+    params = [parameters] if isinstance(parameters, Tensor) else list(parameters)
+    return [p for p in params if p.grad is not None]
+
+
+def clip_grad_norm_(
+    parameters: Tensor | Iterable[Tensor],
+    max_norm: float,
+    norm_type: float = 2.0,
+    error_if_nonfinite: bool = False,
+) -> Tensor:
+    """Scale all gradients together so their joint norm is at most ``max_norm`` (Pascanu et al. 2013).
+
+    Returns the total norm before clipping, as PyTorch does.
+    """
+    params = _with_grads(parameters)
+    if not params:
+        return Tensor(np.array(0.0))
+    grads = [p.grad.data for p in params]
+    if norm_type == np.inf:
+        total = max(float(np.max(np.abs(g))) if g.size else 0.0 for g in grads)
+    else:
+        norms = [np.linalg.norm(g.reshape(-1), ord=norm_type) for g in grads]
+        total = float(np.linalg.norm(np.array(norms), ord=norm_type))
+    if error_if_nonfinite and not np.isfinite(total):
+        raise RuntimeError(
+            f"clip_grad_norm_: the total norm of order {norm_type} of the gradients is {total}; "
+            "set error_if_nonfinite=False to clip anyway"
+        )
+    scale = min(max_norm / (total + 1e-6), 1.0)
+    for g in grads:
+        g *= scale
+    return Tensor(np.array(total, dtype=grads[0].dtype))
+
+
+def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -> None:
+    """Clamp every gradient element into [-clip_value, clip_value]."""
+    for p in _with_grads(parameters):
+        np.clip(p.grad.data, -clip_value, clip_value, out=p.grad.data)

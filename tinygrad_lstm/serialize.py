@@ -1,0 +1,94 @@
+"""``tl.save``/``tl.load``: state dicts to ``.npz`` without pickle, written atomically.
+
+Arrays go into the archive as they are; the nesting around them (dicts with str or int keys, lists,
+tuples, numbers, strings, booleans, None) is described by a JSON entry, so a module's or an
+optimizer's state_dict round-trips and nothing is ever unpickled.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from typing import Any
+
+import numpy as np
+
+from .tensor import Tensor
+
+_STRUCTURE = "__structure__"
+
+
+def _encode(obj: Any, arrays: dict[str, np.ndarray]) -> Any:
+    if isinstance(obj, Tensor):
+        obj = obj.data
+    if isinstance(obj, np.ndarray):
+        if obj.dtype.kind not in "biufc":
+            raise TypeError(f"save: arrays of dtype {obj.dtype} cannot be saved without pickle")
+        key = f"a{len(arrays)}"
+        arrays[key] = obj
+        return {"array": key}
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return {"value": obj}
+    if isinstance(obj, dict):
+        for k in obj:
+            if not isinstance(k, (str, int)):
+                raise TypeError(f"save: dict keys must be str or int, got {type(k).__name__}")
+        return {"dict": [[k, _encode(v, arrays)] for k, v in obj.items()]}
+    if isinstance(obj, (list, tuple)):
+        return {type(obj).__name__: [_encode(v, arrays) for v in obj]}
+    raise TypeError(f"save: cannot save an object of type {type(obj).__name__} without pickle")
+
+
+def _decode(node: Any, archive) -> Any:
+    if "array" in node:
+        return archive[node["array"]]
+    if "value" in node:
+        return node["value"]
+    if "dict" in node:
+        return {k: _decode(v, archive) for k, v in node["dict"]}
+    if "list" in node:
+        return [_decode(v, archive) for v in node["list"]]
+    if "tuple" in node:
+        return tuple(_decode(v, archive) for v in node["tuple"])
+    raise ValueError(f"load: unknown entry {sorted(node)} in the archive's structure")
+
+
+def save(obj: Any, path: str | os.PathLike) -> None:
+    """Write ``obj`` (e.g. ``model.state_dict()``) to ``path`` as ``.npz``.
+
+    The file is written under a temporary name and renamed over ``path`` only when complete, so a
+    failure (a bad value, a full disk) leaves any old file as it was.
+
+    >>> import os, tempfile, numpy as np, tinygrad_lstm as tl
+    >>> path = os.path.join(tempfile.mkdtemp(), "w.npz")
+    >>> tl.save({"w": np.eye(2)}, path)
+    >>> tl.load(path)["w"].tolist()
+    [[1.0, 0.0], [0.0, 1.0]]
+    """
+    arrays: dict[str, np.ndarray] = {}
+    structure = json.dumps(_encode(obj, arrays))  # fails before any file is touched
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays, **{_STRUCTURE: np.frombuffer(structure.encode(), dtype=np.uint8)})
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def load(path: str | os.PathLike) -> Any:
+    """Read what :func:`save` wrote (never unpickles anything)."""
+    with np.load(os.fspath(path), allow_pickle=False) as archive:
+        if _STRUCTURE not in archive.files:
+            return {k: archive[k] for k in archive.files}  # a plain np.savez archive of arrays
+        structure = json.loads(archive[_STRUCTURE].tobytes().decode())
+        return _decode(structure, archive)
