@@ -223,9 +223,7 @@ def test_cat_stack_split(seed, n, axis):
     ax = axis % 4 - (4 if axis < 0 else 0)  # stack has one more axis
     assert tl.gradcheck(lambda *ps: tl.stack(ps, axis=ax), parts)
     x = leaf((4, 6, 2), rng)
-    assert tl.gradcheck(
-        lambda x: tl.cat([p * (i + 1) for i, p in enumerate(tl.split(x, 2, axis=1))], axis=1), x
-    )
+    assert tl.gradcheck(lambda x: tl.cat([p * (i + 1) for i, p in enumerate(tl.split(x, 2, axis=1))], axis=1), x)
     assert tl.gradcheck(lambda x: tl.split(x, [1, 3], axis=0)[1] * tl.split(x, [1, 3], axis=0)[2].sum(), x)
 
 

@@ -29,8 +29,7 @@ class _RecordedContext:
         self.ins = None
         if node.ins is not None:
             self.ins = tuple(
-                Tensor._from(x, parent) if parent is not None else x
-                for x, parent in zip(node.ins, node.parents)
+                Tensor._from(x, parent) if parent is not None else x for x, parent in zip(node.ins, node.parents)
             )
 
 
@@ -153,9 +152,7 @@ def _seed(output: Tensor, grad: Any, create_graph: bool, where: str):
     else:
         seed = grad.data if isinstance(grad, Tensor) and not create_graph else grad
         if np.shape(seed) != output.shape:
-            raise ValueError(
-                f"{where}: grad of shape {np.shape(seed)} does not match output shape {output.shape}"
-            )
+            raise ValueError(f"{where}: grad of shape {np.shape(seed)} does not match output shape {output.shape}")
         if not isinstance(seed, Tensor):
             seed = np.asarray(seed, dtype=output.dtype)
     if create_graph and not isinstance(seed, Tensor):
@@ -163,9 +160,7 @@ def _seed(output: Tensor, grad: Any, create_graph: bool, where: str):
     return seed
 
 
-def backward(
-    output: Tensor, grad: Any = None, retain_graph: bool | None = None, create_graph: bool = False
-) -> None:
+def backward(output: Tensor, grad: Any = None, retain_graph: bool | None = None, create_graph: bool = False) -> None:
     """``output.backward(...)``: accumulate gradients into the leaves' ``.grad``."""
     seed = _seed(output, grad, create_graph, "backward")
     retain = create_graph if retain_graph is None else retain_graph

@@ -42,9 +42,7 @@ def softmax(x: Tensor, axis: int = -1) -> Tensor:
 # ---- dropout and losses (PyTorch's semantics; ``tl.nn.functional`` exports them) ---------------------
 
 
-def dropout(
-    x: Tensor, p: float = 0.5, training: bool = True, rng: np.random.Generator | None = None
-) -> Tensor:
+def dropout(x: Tensor, p: float = 0.5, training: bool = True, rng: np.random.Generator | None = None) -> Tensor:
     """Zero elements with probability ``p`` and scale the rest by 1/(1-p); identity when not training."""
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout: p must be in [0, 1], got {p}")
@@ -77,9 +75,7 @@ def _classes_last(x: Tensor) -> Tensor:
     return ops.reshape(moved, (-1, x.shape[1]))
 
 
-def nll_loss(
-    log_probs: Tensor, target, weight=None, ignore_index: int = -100, reduction: str = "mean"
-) -> Tensor:
+def nll_loss(log_probs: Tensor, target, weight=None, ignore_index: int = -100, reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of integer ``target`` classes; ``log_probs`` has classes on axis 1."""
     t = np.asarray(target.data if isinstance(target, Tensor) else target)
     if t.dtype.kind not in "iu":
@@ -144,9 +140,7 @@ def cross_entropy(
 def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:  # noqa: A002 - PyTorch's name
     """Mean squared error; ``input`` and ``target`` must have the same shape."""
     if np.shape(_data(target)) != input.shape:
-        raise ValueError(
-            f"mse_loss: input shape {input.shape} and target shape {np.shape(_data(target))} differ"
-        )
+        raise ValueError(f"mse_loss: input shape {input.shape} and target shape {np.shape(_data(target))} differ")
     diff = input - target
     return _reduce(diff * diff, reduction, "mse_loss")
 

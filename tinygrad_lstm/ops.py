@@ -56,9 +56,7 @@ def unbroadcast(g, shape: tuple[int, ...]):
     if g.shape == shape:
         return g
     lead = g.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1
-    )
+    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1)
     if axes:
         g = g.sum(axis=axes)
     return g.reshape(shape)
@@ -81,9 +79,7 @@ def _binary(op: str, fn, a, b):
     try:
         return fn(_data(a), _data(b))
     except ValueError as e:
-        raise ValueError(
-            f"{op}: operands with shapes {_shape_text(a)} and {_shape_text(b)} do not broadcast"
-        ) from e
+        raise ValueError(f"{op}: operands with shapes {_shape_text(a)} and {_shape_text(b)} do not broadcast") from e
 
 
 # ---- elementwise arithmetic ---------------------------------------------------------------------
@@ -340,9 +336,7 @@ def _extreme(op: str, x, axis, keepdims) -> Tensor:
     except (ValueError, np.exceptions.AxisError) as e:
         raise ValueError(f"{op}: axis {axis} is out of range for shape {d.shape}") from e
     axes = _axes(axis, d.ndim)
-    return record(
-        op, out, (x,), _extreme_vjp, keep_in=True, keep_out=True, p=(_kept_shape(d.shape, axis), axes)
-    )
+    return record(op, out, (x,), _extreme_vjp, keep_in=True, keep_out=True, p=(_kept_shape(d.shape, axis), axes))
 
 
 def _extreme_vjp(g, c):

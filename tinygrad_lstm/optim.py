@@ -170,8 +170,7 @@ class Adam(Optimizer):
     ) -> None:
         if lr < 0 or eps < 0 or not (0 <= betas[0] < 1 and 0 <= betas[1] < 1) or weight_decay < 0:
             raise ValueError(
-                f"{type(self).__name__}: invalid lr={lr}, betas={betas}, eps={eps} "
-                f"or weight_decay={weight_decay}"
+                f"{type(self).__name__}: invalid lr={lr}, betas={betas}, eps={eps} or weight_decay={weight_decay}"
             )
         super().__init__(
             params,

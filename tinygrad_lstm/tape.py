@@ -249,8 +249,7 @@ class Tape:
         kept = [
             e
             for e in self.entries
-            if (op is None or e.op == op)
-            and (scope is None or (e.scope is not None and scope in e.scope.path))
+            if (op is None or e.op == op) and (scope is None or (e.scope is not None and scope in e.scope.path))
         ]
         return Tape(kept)
 

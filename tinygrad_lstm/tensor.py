@@ -112,9 +112,7 @@ class Tensor:
         node.hooks.append(fn)
         return _HookHandle(node.hooks, fn)
 
-    def backward(
-        self, grad: Any = None, retain_graph: bool | None = None, create_graph: bool = False
-    ) -> None:
+    def backward(self, grad: Any = None, retain_graph: bool | None = None, create_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (see ``tl.grad`` for the rest)."""
         from .backward import backward
 

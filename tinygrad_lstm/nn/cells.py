@@ -188,12 +188,8 @@ def make_recurrent_parameters(
     """Register weight_ih, weight_hh, bias_ih, bias_hh (+ suffix) in PyTorch's layout and order."""
     bound = 1.0 / math.sqrt(hidden_size)
     recurrent_size = recurrent_size or hidden_size
-    setattr(
-        module, f"weight_ih{suffix}", uniform_parameter((n_gates * hidden_size, input_size), bound, dtype)
-    )
-    setattr(
-        module, f"weight_hh{suffix}", uniform_parameter((n_gates * hidden_size, recurrent_size), bound, dtype)
-    )
+    setattr(module, f"weight_ih{suffix}", uniform_parameter((n_gates * hidden_size, input_size), bound, dtype))
+    setattr(module, f"weight_hh{suffix}", uniform_parameter((n_gates * hidden_size, recurrent_size), bound, dtype))
     if bias:
         setattr(module, f"bias_ih{suffix}", uniform_parameter((n_gates * hidden_size,), bound, dtype))
         setattr(module, f"bias_hh{suffix}", uniform_parameter((n_gates * hidden_size,), bound, dtype))

@@ -182,8 +182,7 @@ class Module:
                 values[name] = value
         if problems:
             raise ValueError(
-                f"load_state_dict for {type(self).__name__} failed, nothing was changed: "
-                + "; ".join(problems)
+                f"load_state_dict for {type(self).__name__} failed, nothing was changed: " + "; ".join(problems)
             )
         for name, value in values.items():
             params[name].data[...] = value

@@ -175,9 +175,7 @@ class _RecurrentLayer(Module):
         if lengths.shape != (batch,) or lengths.dtype.kind not in "iu":
             raise ValueError(f"{name}: lengths must be {batch} integers, got shape {lengths.shape}")
         if lengths.min() < 1 or lengths.max() > steps:
-            raise ValueError(
-                f"{name}: lengths must lie in [1, {steps}], got {lengths.min()}..{lengths.max()}"
-            )
+            raise ValueError(f"{name}: lengths must lie in [1, {steps}], got {lengths.min()}..{lengths.max()}")
         return [(t < lengths)[:, None] for t in range(steps)]
 
     def extra_repr(self) -> str:
@@ -227,9 +225,7 @@ class RNN(_RecurrentLayer):
         bidirectional: bool = False,
         dtype=np.float32,
     ) -> None:
-        super().__init__(
-            input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype
-        )
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype)
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
         self.nonlinearity = nonlinearity
@@ -253,9 +249,7 @@ class GRU(_RecurrentLayer):
         bidirectional: bool = False,
         dtype=np.float32,
     ) -> None:
-        super().__init__(
-            input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype
-        )
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype)
         self._make_parameters()
 
     def _step(self, xp, state, weights):
@@ -287,9 +281,7 @@ class LSTM(_RecurrentLayer):
         forget_bias: float | None = None,
         **flags,
     ) -> None:
-        super().__init__(
-            input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype
-        )
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype)
         if proj_size < 0 or (proj_size and proj_size >= hidden_size):
             raise ValueError(f"LSTM: proj_size must be in [0, hidden_size), got {proj_size}")
         self.proj_size = proj_size
