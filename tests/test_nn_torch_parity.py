@@ -272,13 +272,17 @@ def test_cross_entropy_and_nll(shape, tshape, kw):
     target = rng.integers(0, n_classes, tshape)
     tkw = {k: torch.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kw.items()}
     F, TF = tl.nn.functional, torch.nn.functional
-    loss_pair(lambda x: F.cross_entropy(x, target, **kw), lambda x: TF.cross_entropy(x, torch.tensor(target), **tkw),
-              logits)
+    loss_pair(
+        lambda x: F.cross_entropy(x, target, **kw), lambda x: TF.cross_entropy(x, torch.tensor(target), **tkw), logits
+    )
     nll_kw = {k: v for k, v in kw.items() if k != "label_smoothing"}
     tnll_kw = {k: v for k, v in tkw.items() if k != "label_smoothing"}
     class_axis = 0 if len(shape) == 1 else 1
-    loss_pair(lambda x: F.nll_loss(x.log_softmax(class_axis), target, **nll_kw),
-              lambda x: TF.nll_loss(TF.log_softmax(x, class_axis), torch.tensor(target), **tnll_kw), logits)
+    loss_pair(
+        lambda x: F.nll_loss(x.log_softmax(class_axis), target, **nll_kw),
+        lambda x: TF.nll_loss(TF.log_softmax(x, class_axis), torch.tensor(target), **tnll_kw),
+        logits,
+    )
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
@@ -290,11 +294,20 @@ def test_mse_and_bce_with_logits(reduction):
     logits = np.concatenate([rng.standard_normal((3, 3)) * 5, [[0.0, 40.0, -40.0]]])
     probs = rng.random((4, 3))
     w, pw = rng.random((4, 3)), rng.random(3) * 3
-    loss_pair(lambda x, y: F.binary_cross_entropy_with_logits(x, y, reduction=reduction),
-              lambda x, y: TF.binary_cross_entropy_with_logits(x, y, reduction=reduction), logits, probs)
-    loss_pair(lambda x, y: F.binary_cross_entropy_with_logits(x, y, w, reduction, pos_weight=pw),
-              lambda x, y: TF.binary_cross_entropy_with_logits(x, y, torch.tensor(w), reduction=reduction,
-                                                               pos_weight=torch.tensor(pw)), logits, probs)
+    loss_pair(
+        lambda x, y: F.binary_cross_entropy_with_logits(x, y, reduction=reduction),
+        lambda x, y: TF.binary_cross_entropy_with_logits(x, y, reduction=reduction),
+        logits,
+        probs,
+    )
+    loss_pair(
+        lambda x, y: F.binary_cross_entropy_with_logits(x, y, w, reduction, pos_weight=pw),
+        lambda x, y: TF.binary_cross_entropy_with_logits(
+            x, y, torch.tensor(w), reduction=reduction, pos_weight=torch.tensor(pw)
+        ),
+        logits,
+        probs,
+    )
 
 
 # ---- clipping and optimizers -------------------------------------------------------------------------

@@ -48,3 +48,25 @@ def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -
     """Clamp every gradient element into [-clip_value, clip_value]."""
     for p in _with_grads(parameters):
         np.clip(p.grad.data, -clip_value, clip_value, out=p.grad.data)
+
+
+def detach_state(state):
+    """Cut a recurrent state (a Tensor or a tuple of them) from the tape: truncated BPTT.
+
+    Carry ``(h, c)`` from one chunk of a long sequence to the next with its values, but let the next
+    ``backward()`` stop at the chunk boundary::
+
+        state = None
+        for chunk in chunks:
+            out, state = lstm(chunk, state)
+            loss_fn(out).backward()
+            optimizer.step()
+            state = tl.nn.utils.detach_state(state)
+    """
+    if isinstance(state, Tensor):
+        return state.detach()
+    if isinstance(state, (tuple, list)):
+        return type(state)(detach_state(s) for s in state)
+    if state is None:
+        return None
+    raise TypeError(f"detach_state: expected a Tensor or a tuple of Tensors, got {type(state).__name__}")
