@@ -37,23 +37,24 @@ def reference_lstm(x, layer, H):
     y, c = np.zeros((B, H)), np.zeros((B, H))
     prev = {g: np.zeros((B, H)) for g in sig}
     outputs = []
+
+    def pre(g, xt, y, prev, extra=0.0):
+        s = xt @ W[g].T + y @ R[g].T + b[g] + extra
+        if v.gate_recurrence and g in sig:
+            Rg = P["weight_gates_l0"]
+            s = s + sum(prev[src] @ Rg[gate_block[g], gate_block[src]].T for src in sig)
+        return s
+
     for t in range(T):
-
-        def pre(g, extra=0.0):
-            s = x[t] @ W[g].T + y @ R[g].T + b[g] + extra
-            if v.gate_recurrence and g in sig:
-                Rg = P["weight_gates_l0"]
-                s = s + sum(prev[src] @ Rg[gate_block[g], gate_block[src]].T for src in sig)
-            return s
-
-        z = np.tanh(pre("g")) if v.input_activation else pre("g")
-        i = sigma(pre("i", peep["i"] * c)) if v.input_gate else np.ones((B, H))
+        state = (x[t], y, prev)
+        z = np.tanh(pre("g", *state)) if v.input_activation else pre("g", *state)
+        i = sigma(pre("i", *state, peep["i"] * c)) if v.input_gate else np.ones((B, H))
         if v.coupled:
             f = 1 - i
         else:
-            f = sigma(pre("f", peep["f"] * c)) if v.forget_gate else np.ones((B, H))
+            f = sigma(pre("f", *state, peep["f"] * c)) if v.forget_gate else np.ones((B, H))
         c = z * i + c * f
-        o = sigma(pre("o", peep["o"] * c)) if v.output_gate else np.ones((B, H))
+        o = sigma(pre("o", *state, peep["o"] * c)) if v.output_gate else np.ones((B, H))
         y = (np.tanh(c) if v.output_activation else c) * o
         prev = {"i": i, "f": f, "o": o}
         outputs.append(y)

@@ -402,3 +402,16 @@ def test_param_groups_with_their_own_lr():
     quadratic_steps(topt, theirs, 3, seed=3)
     for p, tp in zip(ours, theirs):
         close(p, tp)
+
+
+def test_dropout_between_layers_only_in_training():
+    tm = torch.nn.LSTM(3, 4, num_layers=3, dropout=0.5)
+    m = twin(tm, tl.nn.LSTM(3, 4, num_layers=3, dropout=0.5, dtype=np.float64))
+    x, tx = inputs(5, 2, 3)
+    tm.eval()
+    close(m.eval()(x)[0], tm(tx)[0], "eval mode: no dropout")
+    tl.manual_seed(0)
+    train_out, (h_n, _) = m.train()(x)
+    assert not np.allclose(train_out.data, tm(tx)[0].detach().numpy())
+    # the first layer's final state comes before any dropout, so it is unchanged
+    close(h_n[0], tm(tx)[1][0][0], "first layer untouched by dropout")
