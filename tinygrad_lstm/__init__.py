@@ -34,11 +34,13 @@ from .random import manual_seed
 from .serialize import load, save
 from .tape import Tape, enable_grad, is_grad_enabled, no_grad, scope
 from .tensor import Tensor
+from .trace import BackwardTrace, trace_backward
 
 __version__ = "0.1.0"
 
 __all__ = [
     "GradcheckError",
+    "BackwardTrace",
     "Tape",
     "Tensor",
     "arange",
@@ -68,6 +70,7 @@ __all__ = [
     "split",
     "stack",
     "tensor",
+    "trace_backward",
     "where",
     "zeros",
     "zeros_like",

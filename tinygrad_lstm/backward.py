@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 
 from .ops import IndexedGrad
+from .tape import state
+from .trace import saved_arrays
 from .tensor import Tensor
 
 
@@ -99,6 +101,7 @@ def sweep(
 
     for root, seed in zip(roots, seeds):
         accumulate(root._node, seed)
+    trace = state.trace
 
     while heap:
         _, node = heapq.heappop(heap)
@@ -109,6 +112,8 @@ def sweep(
         if capture is not None and node in capture:
             capture[node] = g
         if node.vjp is None:  # a leaf: the sweep ends here
+            if trace is not None:
+                trace.record(node, g, (), ())
             tensor = node.tensor()
             if capture is None and tensor is not None:
                 _accumulate_into(tensor, g, create_graph)
@@ -123,6 +128,8 @@ def sweep(
             if tensor is not None:
                 _accumulate_into(tensor, g, create_graph)
         grads = node.vjp(g, _RecordedContext(node) if create_graph else node)
+        if trace is not None:
+            trace.record(node, g, grads, saved_arrays(node))
         for parent, gp in zip(node.parents, grads):
             if parent is None or gp is None:
                 continue

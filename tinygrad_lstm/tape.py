@@ -19,12 +19,13 @@ _sequence = itertools.count()
 
 
 class _State:
-    __slots__ = ("grad_enabled", "scope", "tapes")
+    __slots__ = ("grad_enabled", "scope", "tapes", "trace")
 
     def __init__(self) -> None:
         self.grad_enabled = True
         self.scope: Scope | None = None
         self.tapes: list[Tape] = []
+        self.trace = None  # a BackwardTrace while ``tl.trace_backward()`` is active
 
 
 state = _State()
@@ -253,11 +254,30 @@ class Tape:
         ]
         return Tape(kept)
 
+    def refs(self) -> dict[int, str]:
+        """How this tape names each entry and each outside input, keyed by ``id(entry)``.
+
+        Entries are ``%0, %1, ...`` in tape order (so listings of the same program are identical from
+        run to run); named entries read ``name(%k)``; inputs recorded outside the tape are called by
+        their names (``weight_hh_l0``) or ``$0, $1, ...``.
+        """
+        names: dict[int, str] = {}
+        for k, e in enumerate(self.entries):
+            names[id(e)] = f"%{k}" if e.name is None else f"{e.name}(%{k})"
+        outside = 0
+        for e in self.entries:
+            for p in e.parents:
+                if p is not None and id(p) not in names:
+                    names[id(p)] = p.name if p.name is not None else f"${outside}"
+                    outside += p.name is None
+        return names
+
     def listing(self) -> str:
-        """The Wengert list: one line per entry, ``%index = op(inputs)  shape  dtype  scope``."""
-        rows = [entry_columns(e) for e in self.entries]
-        if not rows:
+        """The Wengert list: one line per entry, ``%k = op(inputs)  shape  dtype  scope``."""
+        if not self.entries:
             return "(empty tape)"
+        names = self.refs()
+        rows = [entry_columns(e, names) for e in self.entries]
         w = [max(len(r[k]) for r in rows) for k in range(4)]
         lines = (f"{a:>{w[0]}} = {b:<{w[1]}}  {c:<{w[2]}}  {d:<{w[3]}}  {e}" for a, b, c, d, e in rows)
         return "\n".join(line.rstrip() for line in lines)
@@ -269,17 +289,13 @@ class Tape:
         return f"<Tape of {len(self.entries)} entries>"
 
 
-def ref(node) -> str:
-    """How a listing names an entry: its name if it has one, else ``%index``."""
-    if node is None:
-        return "const"
-    return f"%{node.index}" if node.name is None else f"{node.name}(%{node.index})"
+def shape_text(shape: tuple[int, ...]) -> str:
+    return "(" + ", ".join(str(n) for n in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
-def entry_columns(e) -> tuple[str, str, str, str, str]:
+def entry_columns(e, names: dict[int, str]) -> tuple[str, str, str, str, str]:
     """An entry as listing columns: name, op(inputs), shape, dtype, scope path."""
-    args = ", ".join(ref(p) for p in e.parents)
+    args = ", ".join("const" if p is None else names[id(p)] for p in e.parents)
     rhs = "leaf" if e.op == "leaf" else f"{e.op}({args})"
-    shape = "(" + ", ".join(str(n) for n in e.shape) + ("," if len(e.shape) == 1 else "") + ")"
     where = e.scope.path if e.scope is not None else ""
-    return ref(e), rhs, shape, str(e.dtype), where
+    return names[id(e)], rhs, shape_text(e.shape), str(e.dtype), where

@@ -218,12 +218,16 @@ def step_weights(module: Module, suffix: str, v: LSTMVariant | None = None) -> S
     gates_w = get(f"weight_gates{suffix}")
     hr = get(f"weight_hr{suffix}")
     return StepWeights(
-        w_hh_t=get(f"weight_hh{suffix}").T,
+        w_hh_t=_transposed(get(f"weight_hh{suffix}")),
         b_hh=get(f"bias_hh{suffix}"),
         peephole={k: get(f"peephole_{k}{suffix}") for k in v.peepholes},
-        w_gates_t=gates_w.T if gates_w is not None else None,
-        w_hr_t=hr.T if hr is not None else None,
+        w_gates_t=_transposed(gates_w),
+        w_hr_t=_transposed(hr),
     )
+
+
+def _transposed(w: Tensor | None) -> Tensor | None:
+    return None if w is None else w.T.named(f"{w.name}.T" if w.name else None)
 
 
 def input_projection(x: Tensor, module: Module, suffix: str) -> Tensor:
@@ -231,11 +235,12 @@ def input_projection(x: Tensor, module: Module, suffix: str) -> Tensor:
     w = module._parameters[f"weight_ih{suffix}"]
     lead = x.shape[:-1]
     flat = x if x.ndim == 2 else ops.reshape(x, (-1, x.shape[-1]))
-    xp = flat @ w.T
+    xp = flat @ _transposed(w)
     b = module._parameters.get(f"bias_ih{suffix}")
     if b is not None:
         xp = xp + b
-    return xp if x.ndim == 2 else ops.reshape(xp, (*lead, w.shape[0]))
+    xp = xp if x.ndim == 2 else ops.reshape(xp, (*lead, w.shape[0]))
+    return xp.named("x_proj")
 
 
 # ---- cells -----------------------------------------------------------------------------------------

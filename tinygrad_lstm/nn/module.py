@@ -62,6 +62,8 @@ class Module:
         if isinstance(value, Parameter):
             self.__dict__.pop(name, None)
             params[name] = value
+            if value.name is None:  # tape listings and pictures call it by its attribute name
+                value.name = name
         elif isinstance(value, Module):
             self.__dict__.pop(name, None)
             modules[name] = value

@@ -1,0 +1,134 @@
+"""Backward trace: what the sweep did, VJP by VJP, for people studying it (and for the renderer).
+
+>>> import numpy as np, tinygrad_lstm as tl
+>>> x = tl.Tensor(np.ones(3), requires_grad=True)
+>>> y = (x.tanh() * 2).sum()
+>>> with tl.trace_backward() as trace:
+...     y.backward()
+>>> [r.op for r in trace]
+['sum', 'mul', 'tanh', 'leaf']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .tape import state
+
+
+@dataclass(frozen=True)
+class SavedArray:
+    role: str  # "in0", "in1", ..., "out", or "param"
+    shape: tuple[int, ...]
+    dtype: str
+    nbytes: int
+
+
+@dataclass(frozen=True)
+class VJPRecord:
+    """One step of the sweep: the entry, the gradient it received, what it sent to each input."""
+
+    order: int  # position in the sweep, from 0
+    entry: object  # the tape entry (Node or Leaf)
+    grad_norm: float  # ||dL/d(output of this entry)||, after hooks
+    sent: tuple[tuple[object, float], ...]  # (parent entry, norm of the gradient sent to it)
+    saved: tuple[SavedArray, ...]  # the arrays this VJP read
+
+    @property
+    def op(self) -> str:
+        return self.entry.op
+
+    @property
+    def index(self) -> int:
+        return self.entry.index
+
+
+def _norm(g) -> float:
+    data = getattr(g, "data", g)
+    if hasattr(data, "dense"):  # an IndexedGrad: zero outside its index
+        data = data.dense(np.float64)
+    return float(np.linalg.norm(np.asarray(data, dtype=np.float64).ravel()))
+
+
+def saved_arrays(entry) -> tuple[SavedArray, ...]:
+    """The arrays an entry keeps for its VJP, with their roles and sizes."""
+    found = []
+    for k, a in enumerate(getattr(entry, "ins", None) or ()):
+        if isinstance(a, np.ndarray):
+            found.append(SavedArray(f"in{k}", a.shape, str(a.dtype), a.nbytes))
+    out = getattr(entry, "out", None)
+    if isinstance(out, np.ndarray):
+        found.append(SavedArray("out", out.shape, str(out.dtype), out.nbytes))
+    params = getattr(entry, "p", None)
+    for a in params if isinstance(params, tuple) else (params,):
+        if isinstance(a, np.ndarray) and a.nbytes > 64:
+            found.append(SavedArray("param", a.shape, str(a.dtype), a.nbytes))
+    return tuple(found)
+
+
+class BackwardTrace:
+    """Records of every VJP run by the backward passes made inside ``with tl.trace_backward()``."""
+
+    def __init__(self) -> None:
+        self.records: list[VJPRecord] = []
+        self._previous = None
+
+    # called by the sweep
+    def record(self, entry, g, grads, saved) -> None:
+        sent = tuple((p, _norm(gp)) for p, gp in zip(entry.parents, grads or ()) if p is not None and gp is not None)
+        self.records.append(VJPRecord(len(self.records), entry, _norm(g), sent, saved))
+
+    def __enter__(self) -> BackwardTrace:
+        self._previous = state.trace
+        state.trace = self
+        return self
+
+    def __exit__(self, *exc) -> None:
+        state.trace = self._previous
+
+    def __iter__(self):
+        return iter(self.records)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def grad_norms(self) -> dict[int, float]:
+        """Tape index -> ||dL/d(that entry's output)|| (summed over passes if the entry ran twice)."""
+        norms: dict[int, float] = {}
+        for r in self.records:
+            norms[r.index] = float(np.hypot(norms.get(r.index, 0.0), r.grad_norm))
+        return norms
+
+    def edge_norms(self) -> dict[tuple[int, int], float]:
+        """(parent index, child index) -> norm of the gradient the child sent to that parent."""
+        norms: dict[tuple[int, int], float] = {}
+        for r in self.records:
+            for parent, n in r.sent:
+                key = (parent.index, r.index)
+                norms[key] = float(np.hypot(norms.get(key, 0.0), n))
+        return norms
+
+    def listing(self) -> str:
+        """One line per VJP in sweep order: the entry, ||grad in||, the norms sent, the arrays read."""
+        lines = []
+        for r in self.records:
+            name = f"{r.entry.name}(%{r.index})" if r.entry.name else f"%{r.index}"
+            sent = ", ".join(f"%{p.index}:{n:.2e}" for p, n in r.sent) or "-> .grad"
+            reads = " ".join(f"{s.role}{list(s.shape)}" for s in r.saved)
+            where = r.entry.scope.path if getattr(r.entry, "scope", None) is not None else ""
+            nbytes = sum(s.nbytes for s in r.saved)
+            lines.append(
+                f"#{r.order:<4} {name:>12} {r.op:<10} |g|={r.grad_norm:.2e}  sent {sent}"
+                f"  reads {reads or '-'} ({nbytes} B)  {where}".rstrip()
+            )
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.listing()
+
+
+def trace_backward() -> BackwardTrace:
+    """Context manager: every backward pass inside it records a :class:`BackwardTrace`."""
+    return BackwardTrace()
