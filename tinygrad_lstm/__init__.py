@@ -8,7 +8,7 @@
 (2, 2)
 """
 
-from . import nn, optim
+from . import nn, optim, viz
 from .backward import grad
 from .functional import log_softmax, logsumexp, softmax
 from .gradcheck import GradcheckError, gradcheck
@@ -54,6 +54,7 @@ __all__ = [
     "nn",
     "optim",
     "save",
+    "viz",
     "gradcheck",
     "is_grad_enabled",
     "log_softmax",

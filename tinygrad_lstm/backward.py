@@ -15,8 +15,8 @@ import numpy as np
 
 from .ops import IndexedGrad
 from .tape import state
-from .trace import saved_arrays
 from .tensor import Tensor
+from .trace import saved_arrays
 
 
 class _RecordedContext:

@@ -48,6 +48,30 @@ def _unroll(tl, xs, W_xh, W_hh):
     return (h * h).sum()
 
 
+def _graph(args: argparse.Namespace) -> int:
+    """Build a small recurrent model with a loss, run backward, render its unrolled graph."""
+    from . import viz
+    from .examples import unroll
+
+    u = unroll(args.cell, args.steps, args.batch, args.input_size, args.hidden_size, args.seed, args.forget_bias)
+    trace = u.backward() if (args.heat or args.view == "backward") else None
+    if trace is None:
+        u.loss.backward()
+    title = f"{args.cell} unrolled over {args.steps} steps: {args.view} view"
+    if trace is not None and args.heat:
+        title += ", edges coloured by |dL/dx|"
+    picture = viz.draw(
+        u.tape, view=args.view, trace=trace, heat=args.heat, window=args.window, budget=args.budget, title=title
+    )
+    try:
+        path = viz.render(picture, args.output)
+    except viz.RendererNotFound as e:
+        print(f"tinygrad-lstm graph: {e}", file=sys.stderr)
+        return 2
+    print(f"wrote {path} ({len(u.tape)} tape entries, view {args.view})")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="tinygrad-lstm",
@@ -59,6 +83,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     ex.add_argument("--hidden-size", type=int, default=3, help="hidden units (default 3)")
     ex.add_argument("--seed", type=int, default=0)
     ex.set_defaults(run=_example)
+
+    gr = sub.add_parser("graph", help="render a small recurrent model's unrolled graph (SVG, PNG or DOT)")
+    gr.add_argument("--cell", choices=["rnn", "lstm", "gru", "peephole", "cifg"], default="lstm")
+    gr.add_argument("--steps", type=int, default=4)
+    gr.add_argument("--view", choices=["op", "cell", "rolled", "window", "backward"], default="op")
+    gr.add_argument("--heat", action="store_true", help="colour edges and nodes by gradient norm")
+    gr.add_argument("--batch", type=int, default=1)
+    gr.add_argument("--input-size", type=int, default=2)
+    gr.add_argument("--hidden-size", type=int, default=3)
+    gr.add_argument("--window", type=int, default=2, help="steps kept at each end in the window view")
+    gr.add_argument("--budget", type=int, default=500, help="fold automatically past this many nodes")
+    gr.add_argument("--forget-bias", type=float, default=None, help="LSTM forget-gate bias at init (e.g. 1.0)")
+    gr.add_argument("--seed", type=int, default=0)
+    gr.add_argument("-o", "--output", default="graph.svg", help="output file: .svg, .png or .dot")
+    gr.set_defaults(run=_graph)
 
     args = parser.parse_args(argv)
     if args.command is None:

@@ -1,0 +1,29 @@
+"""Draw the unrolled graph: time steps as clusters, cells folded or open, edges coloured by gradient.
+
+>>> import numpy as np, tinygrad_lstm as tl
+>>> lstm = tl.nn.LSTM(2, 3)
+>>> with tl.Tape() as tape:
+...     out, (h, c) = lstm(tl.randn(4, 1, 2, dtype=np.float32))
+...     loss = (h * h).sum()
+>>> with tl.trace_backward() as trace:
+...     loss.backward()
+>>> picture = tl.viz.draw(tape, view="cell", trace=trace)   # a graphviz.Digraph
+>>> # tl.viz.render(picture, "lstm.svg")                  # .svg, .png or .dot
+"""
+
+from .draw import HeatScale, draw
+from .graph import VIEWS, GraphModel, build
+from .render import Picture, RendererNotFound, find_renderer, pipe, render
+
+__all__ = [
+    "VIEWS",
+    "GraphModel",
+    "HeatScale",
+    "Picture",
+    "RendererNotFound",
+    "build",
+    "draw",
+    "find_renderer",
+    "pipe",
+    "render",
+]

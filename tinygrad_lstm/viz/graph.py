@@ -1,0 +1,260 @@
+"""From tape entries to a graph model: nodes, edges and clusters for each view, no styling.
+
+Every view is the op graph with some entries folded together: ``op`` folds nothing, ``cell`` folds
+each scope (one time step of one layer), ``rolled`` folds every step of a layer into one cell, and
+``window`` folds the middle steps into one "... n steps ..." node. The ``backward`` view draws the
+sweep itself from a :class:`~tinygrad_lstm.trace.BackwardTrace`. Node ids come from tape positions,
+so the same program always gives the same DOT.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ..tape import Tape, shape_text
+from ..trace import BackwardTrace
+
+VIEWS = ("op", "cell", "rolled", "window", "backward")
+
+
+@dataclass
+class VNode:
+    id: str
+    title: str  # the bold first line (a name, or the op)
+    detail: str  # the small second line (op, shape, sizes)
+    kind: str  # "op", "param", "input", "cell", "ellipsis", "vjp"
+    cluster: str | None = None  # scope path, or layer name in the cell view
+    heat: float | None = None  # a gradient norm
+    order: int = 0
+
+
+@dataclass
+class VEdge:
+    src: str
+    dst: str
+    heat: float | None = None
+    label: str | None = None
+
+
+@dataclass
+class GraphModel:
+    view: str
+    nodes: dict[str, VNode] = field(default_factory=dict)
+    edges: dict[tuple[str, str], VEdge] = field(default_factory=dict)
+    clusters: dict[str, str] = field(default_factory=dict)  # key -> label, in time order
+    notes: list[str] = field(default_factory=list)
+    strips: dict[str, dict[str, dict[int, float]]] = field(default_factory=dict)  # layer -> name -> t -> norm
+
+    def add_edge(self, src: str, dst: str, heat: float | None, label: str | None = None) -> None:
+        """Add an edge, or merge into an existing one (norms add in quadrature)."""
+        if src == dst and label is None:
+            return
+        old = self.edges.get((src, dst))
+        if old is None:
+            self.edges[(src, dst)] = VEdge(src, dst, heat, label)
+        elif heat is not None:
+            old.heat = heat if old.heat is None else math.hypot(old.heat, heat)
+
+
+def _step(entry) -> tuple[str, int] | None:
+    """(layer name, t) for an entry recorded in a time-step scope."""
+    s = entry.scope
+    while s is not None:
+        if "t" in s.attrs:
+            return s.name, s.attrs["t"]
+        s = s.parent
+    return None
+
+
+def _op_detail(e) -> str:
+    return f"{e.op} {shape_text(e.shape)}"
+
+
+def build(tape: Tape, view: str = "op", trace: BackwardTrace | None = None, window: int = 2) -> GraphModel:
+    """The graph model of ``tape`` in ``view`` (see the module docstring)."""
+    if view not in VIEWS:
+        raise ValueError(f"viz: view must be one of {', '.join(VIEWS)}, got {view!r}")
+    if view == "backward":
+        if trace is None:
+            raise ValueError("viz: the backward view needs trace= (run backward inside `with tl.trace_backward()`)")
+        return _backward_model(tape, trace)
+    node_norms = trace.grad_norms() if trace is not None else {}
+    edge_norms = trace.edge_norms() if trace is not None else {}
+    fold = _folding(tape, view, window)
+    model = GraphModel(view)
+    refs = tape.refs()
+    position = {id(e): k for k, e in enumerate(tape.entries)}
+
+    def vid(entry) -> str:
+        """The id of the picture node that shows ``entry``."""
+        key = fold(entry) if id(entry) in position else None
+        if key is not None:
+            return key
+        if id(entry) in position:
+            return f"n{position[id(entry)]}"
+        return "p" + "".join(ch if ch.isalnum() else "_" for ch in refs[id(entry)])
+
+    # nodes: entries, then what they read from outside the tape (parameters, earlier results)
+    for k, e in enumerate(tape.entries):
+        key = vid(e)
+        heat = node_norms.get(e.index)
+        if key in model.nodes:
+            _absorb(model.nodes[key], e, heat)
+            continue
+        if key.startswith("n"):
+            cluster = e.scope.path if e.scope is not None else None
+            title = e.name or e.op
+            detail = _op_detail(e) if e.name else shape_text(e.shape)
+            model.nodes[key] = VNode(key, title, detail, "op", cluster, heat, k)
+            if cluster is not None:
+                model.clusters.setdefault(cluster, e.scope.label)
+        else:
+            model.nodes[key] = _folded_node(key, e, view, k)
+            _absorb(model.nodes[key], e, heat)
+    for e in tape.entries:
+        for p in e.parents:
+            if p is None or id(p) in position:
+                continue
+            key = vid(p)
+            if key not in model.nodes:
+                kind = "param" if p.op == "leaf" else "input"
+                detail = shape_text(p.shape) if kind == "param" else _op_detail(p)
+                model.nodes[key] = VNode(key, refs[id(p)], detail, kind, None, node_norms.get(p.index), -1)
+
+    # edges, merged where folding put both ends in one node
+    steps_per_layer = _steps_per_layer(tape)
+    for e in tape.entries:
+        dst = vid(e)
+        for p in e.parents:
+            if p is None:
+                continue
+            src = vid(p)
+            heat = edge_norms.get((p.index, e.index))
+            if src == dst:
+                if view == "rolled" and model.nodes[dst].kind == "cell":
+                    layer = model.nodes[dst].cluster
+                    model.add_edge(src, dst, heat, f"x {steps_per_layer.get(layer, 1)}")
+                continue
+            model.add_edge(src, dst, heat)
+    if view == "cell":
+        model.clusters = {layer: layer for layer in steps_per_layer}
+    if view == "window":
+        for (layer, _t), n in fold.elided.items():
+            model.nodes[f"w_{_safe(layer)}"].title = f"... {n} steps ..."
+    model.strips = _strips(tape, node_norms) if trace is not None else {}
+    return model
+
+
+CELL_VALUES = ("i", "f", "g", "o", "c", "h", "r", "z", "n")
+
+
+def _absorb(node: VNode, e, heat: float | None) -> None:
+    """Fold entry ``e`` into ``node``: list the cell values it names, keep the gradient at h."""
+    if node.kind == "ellipsis":
+        return
+    if node.kind == "cell" and e.name in CELL_VALUES and e.name not in node.detail.split():
+        node.detail = f"{node.detail} {e.name}".strip()
+    if heat is not None and (e.name == "h" or node.heat is None):
+        node.heat = heat
+
+
+def _folded_node(key: str, e, view: str, order: int) -> VNode:
+    step = _step(e)
+    layer, t = step if step is not None else (e.scope.name, None)
+    if key.startswith("w_"):  # an elided stretch of steps; its title is set once all are in
+        return VNode(key, "...", layer, "ellipsis", None, None, order)
+    title = layer if view == "rolled" else f"{layer} t={t}"
+    return VNode(key, title, "", "cell", layer, None, order)
+
+
+def _steps_per_layer(tape: Tape) -> dict[str, int]:
+    steps: dict[str, set] = {}
+    for e in tape.entries:
+        s = _step(e)
+        if s is not None:
+            steps.setdefault(s[0], set()).add(s[1])
+    return {layer: len(ts) for layer, ts in steps.items()}
+
+
+def _folding(tape: Tape, view: str, window: int) -> Callable:
+    """entry -> the id of the node it is folded into, or None to draw it alone."""
+    if view == "op":
+        return lambda e: None
+    if view == "cell":
+        return lambda e: f"s_{_safe(e.scope.path)}" if e.scope is not None else None
+    if view == "rolled":
+        return lambda e: f"r_{_safe(_step(e)[0])}" if _step(e) is not None else None
+    # window: keep the first and last `window` steps of each layer, fold the rest
+    times: dict[str, set] = {}
+    for e in tape.entries:
+        s = _step(e)
+        if s is not None:
+            times.setdefault(s[0], set()).add(s[1])
+    elided = {}
+    for layer, ts in times.items():
+        ts = sorted(ts)
+        hidden = ts[window:-window] if len(ts) > 2 * window else []
+        elided.update({(layer, t): len(hidden) for t in hidden})
+    keys = {layer: f"w_{_safe(layer)}" for layer in times}
+
+    def fold(e):
+        s = _step(e)
+        return keys[s[0]] if s is not None and s in elided else None
+
+    fold.elided = elided
+    return fold
+
+
+@functools.lru_cache(maxsize=4096)
+def _safe(text: str) -> str:
+    return "".join(ch if ch.isalnum() else "_" for ch in text)
+
+
+def _strips(tape: Tape, node_norms: dict[int, float]) -> dict[str, dict[str, dict[int, float]]]:
+    """layer -> {"h": {t: ||dL/dh_t||}, "c": {...}} from the entries named h and c in each step."""
+    strips: dict[str, dict[str, dict[int, float]]] = {}
+    for e in tape.entries:
+        s = _step(e)
+        if s is None or e.name not in ("h", "c") or e.index not in node_norms:
+            continue
+        strips.setdefault(s[0], {}).setdefault(e.name, {})[s[1]] = node_norms[e.index]
+    return strips
+
+
+def _backward_model(tape: Tape, trace: BackwardTrace) -> GraphModel:
+    """The sweep as a graph: one node per VJP run, numbered in sweep order, with what it read."""
+    model = GraphModel("backward")
+    in_tape = {id(e) for e in tape.entries}
+    refs = tape.refs()
+    runs = {}
+    for r in trace.records:
+        if id(r.entry) not in in_tape and r.entry.op != "leaf":
+            continue
+        if r.entry.op == "leaf" and id(r.entry) not in refs:
+            continue
+        runs[id(r.entry)] = r
+    for r in sorted(runs.values(), key=lambda r: r.order):
+        e = r.entry
+        key = f"b{r.order}"
+        reads = ", ".join(f"{s.role} {shape_text(s.shape)}" for s in r.saved)
+        nbytes = sum(s.nbytes for s in r.saved)
+        if e.op == "leaf":
+            title, detail = f"#{r.order} {refs[id(e)]}.grad", "accumulate"
+        else:
+            title = f"#{r.order} {e.op}.vjp"
+            detail = f"{refs[id(e)]}; reads {reads} = {nbytes} B" if reads else f"{refs[id(e)]}; reads nothing"
+        cluster = e.scope.path if e.scope is not None else None
+        if cluster is not None:
+            model.clusters.setdefault(cluster, e.scope.label)
+        model.nodes[key] = VNode(
+            key, title, detail, "param" if e.op == "leaf" else "vjp", cluster, r.grad_norm, r.order
+        )
+    for r in runs.values():
+        for parent, n in r.sent:
+            target = runs.get(id(parent))
+            if target is not None:
+                model.add_edge(f"b{r.order}", f"b{target.order}", n)
+    return model
