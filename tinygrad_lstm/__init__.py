@@ -9,9 +9,11 @@
 """
 
 from . import nn, optim, viz
+from .anomaly import AnomalyError, detect_anomaly
 from .backward import grad
 from .functional import log_softmax, logsumexp, softmax
 from .gradcheck import GradcheckError, gradcheck
+from .memory import memory_by_step, memory_table
 from .ops import (
     arange,
     cat,
@@ -30,6 +32,7 @@ from .ops import (
     zeros,
     zeros_like,
 )
+from .probes import probe_gradients
 from .random import manual_seed
 from .serialize import load, save
 from .tape import Tape, enable_grad, is_grad_enabled, no_grad, scope
@@ -40,12 +43,14 @@ __version__ = "0.1.0"
 
 __all__ = [
     "GradcheckError",
+    "AnomalyError",
     "BackwardTrace",
     "Tape",
     "Tensor",
     "arange",
     "cat",
     "clip",
+    "detect_anomaly",
     "enable_grad",
     "full",
     "grad",
@@ -53,6 +58,7 @@ __all__ = [
     "manual_seed",
     "nn",
     "optim",
+    "probe_gradients",
     "save",
     "viz",
     "gradcheck",
@@ -60,6 +66,8 @@ __all__ = [
     "log_softmax",
     "logsumexp",
     "maximum",
+    "memory_by_step",
+    "memory_table",
     "minimum",
     "no_grad",
     "ones",

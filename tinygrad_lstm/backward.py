@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from .anomaly import check_backward
 from .ops import IndexedGrad
 from .tape import state
 from .tensor import Tensor
@@ -130,6 +131,8 @@ def sweep(
         grads = node.vjp(g, _RecordedContext(node) if create_graph else node)
         if trace is not None:
             trace.record(node, g, grads, saved_arrays(node))
+        if state.anomaly:
+            check_backward(node, grads)
         for parent, gp in zip(node.parents, grads):
             if parent is None or gp is None:
                 continue

@@ -72,6 +72,25 @@ def _graph(args: argparse.Namespace) -> int:
     return 0
 
 
+def _tape(args: argparse.Namespace) -> int:
+    """Print a small recurrent model's tape (the Wengert list), and optionally its backward trace and memory."""
+    from .examples import unroll
+    from .memory import memory_table
+
+    u = unroll(args.cell, args.steps, args.batch, args.input_size, args.hidden_size, args.seed, sources=True)
+    tape = u.tape.filter(scope=args.scope, op=args.op) if (args.scope or args.op) else u.tape
+    print(f"# tape of a {args.cell} over {args.steps} steps: {len(tape)} of {len(u.tape)} entries")
+    print(tape.listing())
+    if args.memory:
+        print("\n# memory held for backward, by time step")
+        print(memory_table(u.tape))
+    if args.trace:
+        trace = u.backward()
+        print("\n# backward trace: the VJPs in the order the sweep ran them")
+        print(trace.listing(u.tape))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="tinygrad-lstm",
@@ -98,6 +117,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     gr.add_argument("--seed", type=int, default=0)
     gr.add_argument("-o", "--output", default="graph.svg", help="output file: .svg, .png or .dot")
     gr.set_defaults(run=_graph)
+
+    tp = sub.add_parser("tape", help="print a small recurrent model's tape, backward trace and memory by step")
+    tp.add_argument("--cell", choices=["rnn", "lstm", "gru", "peephole", "cifg"], default="lstm")
+    tp.add_argument("--steps", type=int, default=2)
+    tp.add_argument("--batch", type=int, default=1)
+    tp.add_argument("--input-size", type=int, default=2)
+    tp.add_argument("--hidden-size", type=int, default=3)
+    tp.add_argument("--scope", default=None, help="only entries whose scope contains this, e.g. 't=1'")
+    tp.add_argument("--op", default=None, help="only entries of this op, e.g. sigmoid")
+    tp.add_argument("--trace", action="store_true", help="run backward and print each VJP it ran")
+    tp.add_argument("--memory", action="store_true", help="print the bytes saved for backward per step")
+    tp.add_argument("--seed", type=int, default=0)
+    tp.set_defaults(run=_tape)
 
     args = parser.parse_args(argv)
     if args.command is None:

@@ -51,6 +51,7 @@ def unroll(
     hidden_size: int = 3,
     seed: int = 0,
     forget_bias: float | None = None,
+    sources: bool = False,
 ) -> Unrolled:
     """Record ``steps`` steps of a fresh layer on random input; the loss reads only the last output,
     so the gradient at step t has travelled back through T - 1 - t steps.
@@ -66,7 +67,7 @@ def unroll(
     layer = recurrent_layer(cell, input_size, hidden_size, forget_bias=forget_bias)
     x = Tensor(np.random.default_rng(seed).standard_normal((steps, batch, input_size)).astype(np.float32))
     x.name = "x"
-    with Tape() as tape:
+    with Tape(sources=sources) as tape:
         out, _ = layer(x)
         last = out[-1]
         loss = (last * last).mean().named("loss")

@@ -22,8 +22,8 @@ def logsumexp(x: Tensor, axis=-1, keepdims: bool = False) -> Tensor:
     """log(sum(exp(x), axis)) without overflow.
 
     >>> import numpy as np, tinygrad_lstm as tl
-    >>> float(tl.Tensor(np.array([1e4, 1e4])).logsumexp())  # 1e4 + log 2
-    10000.693147180559
+    >>> round(float(tl.Tensor(np.array([1e4, 1e4])).logsumexp()), 6)  # 1e4 + log 2
+    10000.693147
     """
     m = _stable_shift(x, axis)
     out = ops.log(ops.sum(ops.exp(x - m), axis=axis, keepdims=True)) + m

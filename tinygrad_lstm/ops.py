@@ -36,6 +36,8 @@ def record(op: str, out, inputs: tuple, vjp, keep_in: bool = False, keep_out: bo
     node = Node(op, parents, vjp, ins, out if keep_out else None, p, out.shape, out.dtype)
     for tape in state.tapes:
         tape.entries.append(node)
+    for instrument in state.instruments:  # empty unless a Tape(sources=True) or detect_anomaly is open
+        instrument(node, inputs, out)
     return Tensor._from(out, node)
 
 

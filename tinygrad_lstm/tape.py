@@ -11,21 +11,29 @@ Leaves that require grad get a :class:`Leaf` entry, the place where their gradie
 from __future__ import annotations
 
 import itertools
+import linecache
+import os
+import sys
 import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
+
+import numpy as np
 
 _sequence = itertools.count()
 
 
 class _State:
-    __slots__ = ("grad_enabled", "scope", "tapes", "trace")
+    __slots__ = ("grad_enabled", "scope", "tapes", "trace", "instruments", "probes", "anomaly")
 
     def __init__(self) -> None:
         self.grad_enabled = True
         self.scope: Scope | None = None
         self.tapes: list[Tape] = []
         self.trace = None  # a BackwardTrace while ``tl.trace_backward()`` is active
+        self.instruments: list[Callable] = []  # fn(node, inputs, out) called for each new entry
+        self.probes: list = []  # GradientProbes watching named tensors
+        self.anomaly = False  # backward checks every gradient for NaN/Inf (tl.detect_anomaly)
 
 
 state = _State()
@@ -53,6 +61,7 @@ class Node:
         "hooks",
         "retain",
         "freed",
+        "source",
         "__weakref__",
     )
 
@@ -71,6 +80,7 @@ class Node:
         self.hooks = None
         self.retain = None
         self.freed = False
+        self.source = None  # "file:line in function: code", recorded only by Tape(sources=True) or detect_anomaly
 
     def free(self) -> None:
         """Drop what the VJP would read; the structure stays for listing and rendering."""
@@ -79,11 +89,19 @@ class Node:
         self.p = None
         self.freed = True
 
+    def saved(self) -> list[tuple[str, np.ndarray]]:
+        """The arrays this entry keeps for its VJP, with their roles: in0, in1, ..., out, param."""
+        found = [(f"in{k}", a) for k, a in enumerate(self.ins or ()) if isinstance(a, np.ndarray)]
+        if isinstance(self.out, np.ndarray):
+            found.append(("out", self.out))
+        params = self.p if isinstance(self.p, tuple) else (self.p,)
+        found.extend(("param", a) for a in params if isinstance(a, np.ndarray))
+        return found
+
     @property
     def saved_nbytes(self) -> int:
-        """Bytes of the arrays this entry keeps for its VJP (shared arrays counted each time)."""
-        params = self.p if isinstance(self.p, tuple) else (self.p,)
-        return sum(getattr(a, "nbytes", 0) for a in (*(self.ins or ()), self.out, *params))
+        """Bytes of the arrays this entry keeps for its VJP."""
+        return sum(a.nbytes for _, a in self.saved())
 
     def __repr__(self) -> str:
         return f"<Node {self.index} {self.op} {self.shape}>"
@@ -98,6 +116,10 @@ class Leaf:
     parents = ()
     freed = False
     retain = None
+    source = None
+
+    def saved(self) -> list:
+        return []
 
     def __init__(self, tensor) -> None:
         self.index = next(_sequence)
@@ -210,15 +232,20 @@ class Tape:
     ['mul', 'tanh', 'sum']
     """
 
-    def __init__(self, entries: Iterable = ()) -> None:
+    def __init__(self, entries: Iterable = (), sources: bool = False) -> None:
         self.entries: list = list(entries)
+        self.sources = sources
 
     def __enter__(self) -> Tape:
         state.tapes.append(self)
+        if self.sources:
+            state.instruments.append(record_source)
         return self
 
     def __exit__(self, *exc) -> None:
         state.tapes.remove(self)
+        if self.sources:
+            state.instruments.remove(record_source)
 
     @classmethod
     def of(cls, *tensors) -> Tape:
@@ -273,13 +300,16 @@ class Tape:
         return names
 
     def listing(self) -> str:
-        """The Wengert list: one line per entry, ``%k = op(inputs)  shape  dtype  scope``."""
+        """The Wengert list: one line per entry, ``%k = op(inputs)  shape  dtype  scope  [source]``."""
         if not self.entries:
             return "(empty tape)"
         names = self.refs()
         rows = [entry_columns(e, names) for e in self.entries]
-        w = [max(len(r[k]) for r in rows) for k in range(4)]
-        lines = (f"{a:>{w[0]}} = {b:<{w[1]}}  {c:<{w[2]}}  {d:<{w[3]}}  {e}" for a, b, c, d, e in rows)
+        w = [max(len(r[k]) for r in rows) for k in range(5)]
+        lines = (
+            f"{a:>{w[0]}} = {b:<{w[1]}}  {c:<{w[2]}}  {d:<{w[3]}}  {e:<{w[4]}}  {e2.source or ''}"
+            for (a, b, c, d, e), e2 in zip(rows, self.entries)
+        )
         return "\n".join(line.rstrip() for line in lines)
 
     def __str__(self) -> str:
@@ -299,3 +329,27 @@ def entry_columns(e, names: dict[int, str]) -> tuple[str, str, str, str, str]:
     rhs = "leaf" if e.op == "leaf" else f"{e.op}({args})"
     where = e.scope.path if e.scope is not None else ""
     return names[id(e)], rhs, shape_text(e.shape), str(e.dtype), where
+
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+# the engine's own files: a source line points past them, to the code that called an op (a cell's
+# equation in nn/cells.py, or the user's own line)
+_ENGINE_FILES = {os.path.join(_HERE, f) for f in ("tape.py", "tensor.py", "ops.py", "functional.py", "anomaly.py")}
+
+
+def user_source(skip: int = 2) -> str | None:
+    """``file:line in function: code`` of the first caller outside the engine's files."""
+    frame = sys._getframe(skip)
+    while frame is not None and os.path.abspath(frame.f_code.co_filename) in _ENGINE_FILES:
+        frame = frame.f_back
+    if frame is None:
+        return None
+    code = frame.f_code
+    text = linecache.getline(code.co_filename, frame.f_lineno).strip()
+    return f"{os.path.basename(code.co_filename)}:{frame.f_lineno} in {code.co_name}: {text}"
+
+
+def record_source(node, inputs, out) -> None:
+    """Instrument: remember which line of the user's code made ``node``."""
+    if node.source is None:
+        node.source = user_source()

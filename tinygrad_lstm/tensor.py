@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from .tape import Leaf
+from .tape import state as _state
 
 
 def _is_float(dtype: np.dtype) -> bool:
@@ -83,6 +84,8 @@ class Tensor:
         self._name = value
         if self._node is not None:
             self._node.name = value
+        for probe in _state.probes:  # tl.probe_gradients hooks the values it watches
+            probe.watch(self, value)
 
     def named(self, name: str) -> Tensor:
         """Set :attr:`name` and return self, for use inside expressions."""

@@ -54,18 +54,7 @@ def _norm(g) -> float:
 
 def saved_arrays(entry) -> tuple[SavedArray, ...]:
     """The arrays an entry keeps for its VJP, with their roles and sizes."""
-    found = []
-    for k, a in enumerate(getattr(entry, "ins", None) or ()):
-        if isinstance(a, np.ndarray):
-            found.append(SavedArray(f"in{k}", a.shape, str(a.dtype), a.nbytes))
-    out = getattr(entry, "out", None)
-    if isinstance(out, np.ndarray):
-        found.append(SavedArray("out", out.shape, str(out.dtype), out.nbytes))
-    params = getattr(entry, "p", None)
-    for a in params if isinstance(params, tuple) else (params,):
-        if isinstance(a, np.ndarray) and a.nbytes > 64:
-            found.append(SavedArray("param", a.shape, str(a.dtype), a.nbytes))
-    return tuple(found)
+    return tuple(SavedArray(role, a.shape, str(a.dtype), a.nbytes) for role, a in entry.saved())
 
 
 class BackwardTrace:
@@ -110,12 +99,20 @@ class BackwardTrace:
                 norms[key] = float(np.hypot(norms.get(key, 0.0), n))
         return norms
 
-    def listing(self) -> str:
-        """One line per VJP in sweep order: the entry, ||grad in||, the norms sent, the arrays read."""
+    def listing(self, tape=None) -> str:
+        """One line per VJP in sweep order: the entry, ||grad in||, the norms sent, the arrays read.
+
+        With ``tape``, entries are named as that tape's listing names them (``%k`` from its start).
+        """
+        refs = tape.refs() if tape is not None else {}
+
+        def ref(e) -> str:
+            return refs.get(id(e)) or (f"{e.name}(%{e.index})" if e.name else f"%{e.index}")
+
         lines = []
         for r in self.records:
-            name = f"{r.entry.name}(%{r.index})" if r.entry.name else f"%{r.index}"
-            sent = ", ".join(f"%{p.index}:{n:.2e}" for p, n in r.sent) or "-> .grad"
+            name = ref(r.entry)
+            sent = ", ".join(f"{ref(p)}:{n:.2e}" for p, n in r.sent) or "-> .grad"
             reads = " ".join(f"{s.role}{list(s.shape)}" for s in r.saved)
             where = r.entry.scope.path if getattr(r.entry, "scope", None) is not None else ""
             nbytes = sum(s.nbytes for s in r.saved)

@@ -1,0 +1,126 @@
+"""Instruments for studying autograd: tape listing with sources, backward trace, anomaly mode,
+memory by time step, gradients per step."""
+
+import numpy as np
+import pytest
+
+import tinygrad_lstm as tl
+from tinygrad_lstm.cli import main
+
+
+def test_tape_listing_names_inputs_scopes_and_source_lines():
+    x = tl.Tensor(np.ones((2, 3)), requires_grad=True).named("x")
+    with tl.Tape(sources=True) as tape:
+        with tl.scope("layer", t=0):
+            y = (x * 2).tanh().named("y")  # the line the listing must point at
+        z = y.sum()
+    lines = tape.listing().splitlines()
+    assert lines[0].split()[:3] == ["%0", "=", "mul(x,"]
+    assert "y(%1) = tanh(%0)" in lines[1] and "layer[t=0]" in lines[1]
+    assert "test_instruments.py:" in lines[1] and "the line the listing must point at" in lines[1]
+    assert lines[2].split()[:3] == ["%2", "=", "sum(y(%1))"]
+    assert z.requires_grad
+    assert [e.op for e in tape.filter(scope="t=0")] == ["mul", "tanh"]
+    assert tape.filter(op="sum")[0] is tape[2]
+
+
+def test_cli_tape_prints_a_step_its_trace_and_memory(capsys):
+    assert main(["tape", "--cell", "lstm", "--steps", "2", "--scope", "t=1", "--trace", "--memory"]) == 0
+    out = capsys.readouterr().out
+    step = out.split("# memory")[0]
+    for name in ["i(%", "f(%", "g(%", "o(%", "c(%", "h(%"]:
+        assert name in step
+    assert "lstm.l0[t=0]" not in step  # the filter kept only step 1
+    assert "cells.py:" in step  # the equation's line in the cell
+    assert "# backward trace" in out and "-> .grad" in out
+    memory_rows = [line.split() for line in out.split("# memory")[1].split("# backward")[0].splitlines()]
+    assert [row[:2] for row in memory_rows if row and row[0] == "lstm.l0"] == [["lstm.l0", "0"], ["lstm.l0", "1"]]
+
+
+def test_backward_trace_records_every_vjp_in_sweep_order_with_true_norms():
+    rng = np.random.default_rng(0)
+    x = tl.Tensor(rng.standard_normal((3, 4)), requires_grad=True)
+    w = tl.Tensor(rng.standard_normal((4, 2)), requires_grad=True)
+    h = (x @ w).tanh()
+    h.retain_grad()
+    y = (h * h).sum()
+    with tl.trace_backward() as trace:
+        y.backward()
+    ops = [r.op for r in trace]
+    assert ops[:4] == ["sum", "mul", "tanh", "matmul"] and sorted(ops[4:]) == ["leaf", "leaf"]
+    norms = trace.grad_norms()
+    assert norms[h._node.index] == pytest.approx(np.linalg.norm(h.grad.data))
+    leaf_records = {r.entry.index: r.grad_norm for r in trace if r.op == "leaf"}
+    assert leaf_records[w._node.index] == pytest.approx(np.linalg.norm(w.grad.data))
+    matmul = next(r for r in trace if r.op == "matmul")
+    assert {s.role for s in matmul.saved} == {"in0", "in1"}
+    assert sum(s.nbytes for s in matmul.saved) == x.data.nbytes + w.data.nbytes
+    sent = dict((p.index, n) for p, n in matmul.sent)
+    assert sent[x._node.index] == pytest.approx(np.linalg.norm(x.grad.data))
+
+
+def test_anomaly_mode_catches_log_of_a_negative_inside_an_lstm_step_and_names_it():
+    tl.manual_seed(0)
+    cell = tl.nn.LSTMCell(2, 3, dtype=np.float64)
+    xs = tl.randn(5, 1, 2)
+    state = None
+    with pytest.raises(tl.AnomalyError) as err, tl.detect_anomaly():
+        for t in range(5):
+            with tl.scope("lstm.l0", t=t):
+                state = cell(xs[t], state)
+                (state[1] + 1.0 - 0.5 * t).log()  # turns negative after a few steps
+    message = str(err.value)
+    assert "log" in message and "produced nan in forward" in message
+    assert "lstm.l0[t=" in message
+    assert "test_instruments.py" in message and "turns negative after a few steps" in message
+
+
+def test_anomaly_mode_catches_inf_in_backward_and_normal_runs_record_no_source():
+    x = tl.Tensor(np.array([0.0, 4.0]), requires_grad=True)
+    with tl.detect_anomaly():
+        y = x.sqrt().sum()  # d sqrt / dx is inf at 0
+        with pytest.raises(tl.AnomalyError, match=r"sqrt .* sent inf to input 0 in backward") as err:
+            with np.errstate(divide="ignore"):
+                y.backward()
+    assert "d sqrt / dx is inf at 0" in str(err.value)
+    z = x.sqrt()
+    assert z._node.source is None  # outside the mode nothing is recorded
+    assert not tl.tape.state.instruments and not tl.tape.state.anomaly
+
+
+def test_memory_by_step_grows_linearly_with_sequence_length():
+    def total(T):
+        tl.manual_seed(1)
+        lstm = tl.nn.LSTM(4, 8)
+        with tl.Tape() as tape:
+            lstm(tl.randn(T, 2, 4, dtype=np.float32))
+        steps = [m for m in tl.memory_by_step(tape) if m.t is not None]
+        assert len(steps) == T and len({m.nbytes for m in steps[1:]}) == 1  # every step after the first alike
+        return sum(m.nbytes for m in steps), steps[1].nbytes
+
+    t10, per_step = total(10)
+    t40, per_step_40 = total(40)
+    assert per_step == per_step_40 > 0
+    assert t40 - t10 == 30 * per_step
+    table = tl.memory_table(tl.Tape.of(tl.nn.RNN(2, 2)(tl.zeros(3, 1, 2, dtype=np.float32))[0]))
+    assert "running total" in table and "rnn.l0" in table
+
+
+def test_probe_collects_dl_dh_for_every_step():
+    tl.manual_seed(2)
+    rnn = tl.nn.RNN(3, 5, num_layers=2, dtype=np.float64)
+    x = tl.randn(6, 2, 3)
+    with tl.probe_gradients("h") as probe, tl.Tape() as tape:
+        out, h_n = rnn(x)
+    with tl.trace_backward() as trace:
+        (out[-1] ** 2).sum().backward()
+    norms = probe.norms("h")
+    assert sorted({layer for layer, _ in norms}) == ["rnn.l0", "rnn.l1"]
+    assert len(norms) == 12
+    # the hooks see what the sweep computed at each h_t (the trace reads it independently)
+    traced = trace.grad_norms()
+    for e in tape:
+        if e.name == "h":
+            assert norms[(e.scope.name, e.scope.attrs["t"])] == pytest.approx(traced[e.index], rel=1e-12)
+    ratios = probe.ratios("h", "rnn.l1")
+    assert ratios[0] == 1.0 and ratios[5] < ratios[1]

@@ -1,0 +1,74 @@
+"""``tl.detect_anomaly()``: stop at the first NaN or Inf, forward or backward, and say where it came from.
+
+Inside the block every new tape entry remembers the user's source line that made it (normal runs pay
+nothing), the forward output of each op is checked, and so is every gradient a VJP sends back.
+
+>>> import numpy as np, tinygrad_lstm as tl
+>>> x = tl.Tensor(np.array([1.0, -1.0]), requires_grad=True)
+>>> with tl.detect_anomaly():
+...     y = x.log()  # doctest: +IGNORE_EXCEPTION_DETAIL
+Traceback (most recent call last):
+tinygrad_lstm.anomaly.AnomalyError: detect_anomaly: log (tape index ...) produced nan in forward ...
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .tape import record_source, state
+
+
+class AnomalyError(FloatingPointError):
+    """A NaN or Inf appeared; the message names the op, its scope and the source line."""
+
+
+def _message(node, what: str) -> str:
+    name = f" {node.name} =" if node.name else ""
+    scope = f", scope {node.scope.path}" if getattr(node, "scope", None) is not None else ""
+    source = f"\n  made by {node.source}" if node.source else ""
+    return f"detect_anomaly:{name} {node.op} (tape index {node.index}{scope}) {what}{source}"
+
+
+def _bad(a) -> str | None:
+    a = np.asarray(a)
+    if a.dtype.kind not in "fc" or np.all(np.isfinite(a)):
+        return None
+    return "nan" if np.any(np.isnan(a)) else "inf"
+
+
+def check_forward(node, inputs, out) -> None:
+    """Instrument: raise if this op turned finite inputs into a NaN or Inf."""
+    record_source(node, inputs, out)
+    bad = _bad(out)
+    if bad and all(_bad(getattr(x, "data", x)) is None for x in inputs):
+        raise AnomalyError(_message(node, f"produced {bad} in forward"))
+
+
+def check_backward(node, grads) -> None:
+    """Called by the sweep: raise if this VJP sent a NaN or Inf to one of its inputs."""
+    for k, g in enumerate(grads):
+        if g is None:
+            continue
+        values = g.dense(np.float64) if hasattr(g, "dense") else getattr(g, "data", g)
+        bad = _bad(values)
+        if bad:
+            raise AnomalyError(_message(node, f"sent {bad} to input {k} in backward (its VJP)"))
+
+
+class detect_anomaly:  # noqa: N801 - PyTorch's name
+    """Context manager: NaN/Inf checks in forward and backward, with the source line of the culprit."""
+
+    def __init__(self, check_nan: bool = True) -> None:
+        self.check_nan = check_nan
+
+    def __enter__(self) -> detect_anomaly:
+        self._previous = state.anomaly
+        if self.check_nan:
+            state.instruments.append(check_forward)
+            state.anomaly = True
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.check_nan:
+            state.instruments.remove(check_forward)
+        state.anomaly = self._previous
