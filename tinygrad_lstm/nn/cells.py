@@ -115,7 +115,7 @@ class StepWeights(NamedTuple):
 
 def _recurrent(h: Tensor, w: StepWeights) -> Tensor:
     r = h @ w.w_hh_t
-    return r + w.b_hh if w.b_hh is not None else r
+    return r + w.b_hh if w.b_hh is not None else r  # only the GRU keeps b_hh here (b_hn sits inside r * (...))
 
 
 def rnn_step(xp: Tensor, h: Tensor, w: StepWeights, nonlinearity: str = "tanh") -> Tensor:
@@ -211,15 +211,19 @@ def make_variant_parameters(
         getattr(module, f"bias_hh{suffix}").data[rows] = 0.0
 
 
-def step_weights(module: Module, suffix: str, v: LSTMVariant | None = None) -> StepWeights:
-    """Gather one layer-direction's step weights, transposing each matrix once."""
+def step_weights(module: Module, suffix: str, v: LSTMVariant | None = None, fold_bias: bool = True) -> StepWeights:
+    """Gather one layer-direction's step weights, transposing each matrix once.
+
+    With ``fold_bias`` (RNN, LSTM) ``bias_hh`` joins ``bias_ih`` in the input projection, so the
+    steps need not add it; the GRU keeps it per step, inside ``r * (W_hn h + b_hn)``.
+    """
     get = module._parameters.get
     v = v or LSTMVariant()
     gates_w = get(f"weight_gates{suffix}")
     hr = get(f"weight_hr{suffix}")
     return StepWeights(
         w_hh_t=_transposed(get(f"weight_hh{suffix}")),
-        b_hh=get(f"bias_hh{suffix}"),
+        b_hh=None if fold_bias else get(f"bias_hh{suffix}"),
         peephole={k: get(f"peephole_{k}{suffix}") for k in v.peepholes},
         w_gates_t=_transposed(gates_w),
         w_hr_t=_transposed(hr),
@@ -230,15 +234,15 @@ def _transposed(w: Tensor | None) -> Tensor | None:
     return None if w is None else w.T.named(f"{w.name}.T" if w.name else None)
 
 
-def input_projection(x: Tensor, module: Module, suffix: str) -> Tensor:
-    """``x @ weight_ih.T + bias_ih`` for any leading shape, as one 2-D matrix product."""
+def input_projection(x: Tensor, module: Module, suffix: str, fold_bias: bool = True) -> Tensor:
+    """``x @ weight_ih.T + bias_ih (+ bias_hh)`` for any leading shape, as one 2-D matrix product."""
     w = module._parameters[f"weight_ih{suffix}"]
     lead = x.shape[:-1]
     flat = x if x.ndim == 2 else ops.reshape(x, (-1, x.shape[-1]))
     xp = flat @ _transposed(w)
     b = module._parameters.get(f"bias_ih{suffix}")
     if b is not None:
-        xp = xp + b
+        xp = xp + (b + module._parameters[f"bias_hh{suffix}"] if fold_bias else b)
     xp = xp if x.ndim == 2 else ops.reshape(xp, (*lead, w.shape[0]))
     return xp.named("x_proj")
 
@@ -307,7 +311,7 @@ class GRUCell(_Cell):
     def forward(self, x: Tensor, hx=None) -> Tensor:
         x, _ = self._check(x, hx, "GRUCell")
         h = self._state(hx, x, self.hidden_size, "GRUCell")
-        return gru_step(input_projection(x, self, ""), h, step_weights(self, ""))
+        return gru_step(input_projection(x, self, "", fold_bias=False), h, step_weights(self, "", fold_bias=False))
 
 
 class LSTMCell(_Cell):

@@ -149,8 +149,9 @@ class _RecurrentLayer(Module):
         return output, (h_n[0] if n_final == 1 else h_n)
 
     def _run_direction(self, x: Tensor, state: tuple, suffix: str, reverse: bool, masks):
-        weights = step_weights(self, suffix, getattr(self, "variant", None))
-        xp = input_projection(x, self, suffix)  # (T, B, gates*H): one product for all steps
+        fold = self.mode != "gru"  # the GRU needs b_hn inside r * (W_hn h + b_hn)
+        weights = step_weights(self, suffix, getattr(self, "variant", None), fold_bias=fold)
+        xp = input_projection(x, self, suffix, fold_bias=fold)  # (T, B, gates*H): one product for all steps
         state = self._extra_state(state, x.shape[1], x.dtype)
         steps = range(x.shape[0] - 1, -1, -1) if reverse else range(x.shape[0])
         outs: list = [None] * x.shape[0]
