@@ -108,13 +108,14 @@ def test_dot_is_deterministic_and_structure_matches_snapshot():
 
     first, second = picture().source, picture().source
     assert first == second
-    # x_proj (n4) feeds a getitem in each step (n5, n10); h0 (n9) feeds step 1's matmul (n11)
+    # both biases join once (n3); x_proj (n5) feeds a getitem in each step (n6, n10); h0 (n9) feeds
+    # step 1's matmul (n11), which also reads the transposed weight_hh_l0 (n0)
     assert edges(first) == [
-        ("pweight_hh_l0", "n0"), ("pweight_ih_l0", "n1"), ("n1", "n2"), ("n2", "n3"), ("pbias_ih_l0", "n3"),
-        ("n3", "n4"), ("n4", "n5"), ("n0", "n6"), ("n6", "n7"), ("pbias_hh_l0", "n7"), ("n5", "n8"),
-        ("n7", "n8"), ("n8", "n9"), ("n4", "n10"), ("n9", "n11"), ("n0", "n11"), ("n11", "n12"),
-        ("pbias_hh_l0", "n12"), ("n10", "n13"), ("n12", "n13"), ("n13", "n14"), ("n9", "n15"),
-        ("n14", "n15"), ("n14", "n16"), ("n15", "n17"), ("n17", "n18"), ("n18", "n19"), ("n19", "n20"),
+        ("pweight_hh_l0", "n0"), ("pweight_ih_l0", "n1"), ("n1", "n2"), ("pbias_ih_l0", "n3"), ("pbias_hh_l0", "n3"),
+        ("n2", "n4"), ("n3", "n4"), ("n4", "n5"), ("n5", "n6"), ("n0", "n7"), ("n6", "n8"), ("n7", "n8"),
+        ("n8", "n9"), ("n5", "n10"), ("n9", "n11"), ("n0", "n11"), ("n10", "n12"), ("n11", "n12"), ("n12", "n13"),
+        ("n9", "n14"), ("n13", "n14"), ("n13", "n15"), ("n14", "n16"), ("n16", "n17"), ("n17", "n18"),
+        ("n18", "n19"),
     ]  # fmt: skip
     assert first.count("subgraph cluster_") == 2
 
