@@ -91,6 +91,25 @@ def _tape(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo(args: argparse.Namespace) -> int:
+    """Run one of the demos and print what it measured and the files it wrote."""
+    import importlib
+
+    from .demos.common import Run
+
+    module = importlib.import_module(f"tinygrad_lstm.demos.{args.name}")
+    run = Run(args.name, out=args.out, quick=args.quick, seed=args.seed)
+    kwargs = {}
+    if args.name == "adding" and args.length:
+        kwargs["length"] = args.length
+    if args.name == "charlm" and args.text:
+        with open(args.text, encoding="utf-8") as f:
+            kwargs["text"] = f.read()
+    module.run(run, **kwargs)
+    run.finish()
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="tinygrad-lstm",
@@ -131,9 +150,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     tp.add_argument("--seed", type=int, default=0)
     tp.set_defaults(run=_tape)
 
+    from .demos import DEMOS
+
+    dm = sub.add_parser("demo", help="run a demo: " + ", ".join(DEMOS) + " (default: tour)")
+    dm.add_argument("name", nargs="?", choices=DEMOS, default="tour")
+    dm.add_argument("--quick", action="store_true", help="a small, fast version (what the tests run)")
+    dm.add_argument("--seed", type=int, default=0)
+    dm.add_argument("--out", default="tinygrad_lstm_out", help="folder for plots and pictures")
+    dm.add_argument("--length", type=int, default=None, help="adding: sequence length (default 50)")
+    dm.add_argument("--text", default=None, help="charlm: train on this text file instead")
+    dm.set_defaults(run=_demo)
+
     args = parser.parse_args(argv)
     if args.command is None:
-        args = parser.parse_args(["example", *(argv or sys.argv[1:])])
+        parser.print_help()
+        return 0
     return args.run(args)
 
 

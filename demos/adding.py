@@ -1,0 +1,11 @@
+"""The adding demo: `python demos/adding.py [--quick] [--seed S] [--out DIR]` (same as `tinygrad-lstm demo adding`).
+
+The logic lives in `tinygrad_lstm/demos/adding.py`.
+"""
+
+import sys
+
+from tinygrad_lstm.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main(["demo", "adding", *sys.argv[1:]]))

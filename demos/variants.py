@@ -1,0 +1,11 @@
+"""The variants demo: `python demos/variants.py [--quick] [--seed S] [--out DIR]` (same as `tinygrad-lstm demo variants`).
+
+The logic lives in `tinygrad_lstm/demos/variants.py`.
+"""
+
+import sys
+
+from tinygrad_lstm.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main(["demo", "variants", *sys.argv[1:]]))

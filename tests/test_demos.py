@@ -1,0 +1,92 @@
+"""Every demo in its --quick mode, checking the claim it makes at that scale (not merely that it ran)."""
+
+import numpy as np
+import pytest
+
+from tinygrad_lstm.cli import main
+from tinygrad_lstm.demos import adding, charlm, exploding, tour, vanishing, variants
+from tinygrad_lstm.demos.common import Run
+from tinygrad_lstm.demos.tasks import MEAN_BASELINE_MSE, adding_batch
+from tinygrad_lstm.viz import find_renderer
+
+
+def quick(name, tmp_path):
+    return Run(name, out=tmp_path, quick=True, quiet=True)
+
+
+def test_adding_batch_is_the_adding_problem():
+    x, y = adding_batch(500, 20, np.random.default_rng(0))
+    assert x.shape == (20, 500, 2) and y.shape == (500, 1)
+    assert np.all(x[:, :, 1].sum(axis=0) == 2)  # two markers per sequence
+    assert np.all(x[:10, :, 1].sum(axis=0) == 1)  # one in each half
+    np.testing.assert_allclose(y[:, 0], (x[:, :, 0] * x[:, :, 1]).sum(axis=0), rtol=1e-6)
+    assert abs(np.mean((y - 1.0) ** 2) - MEAN_BASELINE_MSE) < 0.03  # the mean predictor's MSE
+
+
+def test_vanishing_quick_rnn_ratio_far_below_lstm(tmp_path):
+    r = vanishing.run(quick("vanishing", tmp_path))
+    ratios = r["ratios"]
+    k = max(ratios["tanh RNN"])
+    assert ratios["tanh RNN"][k] < 1e-6
+    assert ratios["LSTM, forget bias 1"][k] > 1e3 * ratios["tanh RNN"][k]
+    if find_renderer() is not None:
+        assert 'class="cluster"' in (tmp_path / "vanishing_rnn_cells.svg").read_text()
+
+
+def test_exploding_quick_unclipped_blows_up_clipped_stays_finite(tmp_path):
+    r = exploding.run(quick("exploding", tmp_path))
+    assert r["growth_at_init"][0.9] < 1e-1 < 1e1 < r["growth_at_init"][1.1]
+    assert not r["unclipped_finite"]
+    assert r["clipped_finite"] and np.isfinite(r["clipped_last_loss"])
+
+
+def test_adding_quick_lstm_beats_rnn(tmp_path):
+    r = adding.run(quick("adding", tmp_path))
+    assert r["lstm_best_mse"] < 0.5 * r["rnn_best_mse"]
+    assert r["gru_best_mse"] < 0.5 * r["rnn_best_mse"]
+    assert r["rnn_final_mse"] > 0.10
+
+
+def test_variants_quick_table_covers_every_variant(tmp_path):
+    r = variants.run(quick("variants", tmp_path))
+    table = r["table"]
+    assert set(table) == {"vanilla", "nig", "nfg", "nog", "niaf", "noaf", "np", "cifg", "fgr", "gru"}
+    assert all(np.isfinite(row["final_mse"]) for row in table.values())
+    # on this short task most cells learn something beyond predicting the mean
+    assert sum(row["final_mse"] < MEAN_BASELINE_MSE * 0.8 for row in table.values()) >= 5
+
+
+def test_charlm_quick_learns_below_uniform_and_samples(tmp_path):
+    r = charlm.run(quick("charlm", tmp_path))
+    assert r["valid_bpc"] < r["uniform_bpc"] - 1.0
+    assert r["valid_bpc"] < r["first_valid_bpc"]
+    samples = (tmp_path / "charlm_samples.txt").read_text()
+    assert samples.count("The ") >= 2
+
+
+def test_charlm_reads_a_users_text(tmp_path):
+    text_file = tmp_path / "mine.txt"
+    text_file.write_text("abcabcabc " * 300)
+    assert main(["demo", "charlm", "--quick", "--text", str(text_file), "--out", str(tmp_path / "o")]) == 0
+    assert (tmp_path / "o" / "charlm_samples.txt").exists()
+
+
+def test_tour_quick_learns_draws_lists_and_plots(tmp_path, capsys):
+    assert main(["demo", "--quick", "--out", str(tmp_path)]) == 0  # tour is the default demo
+    out = capsys.readouterr().out
+    assert "i(%" in out and "h(%" in out and "lstm.l0[t=1]" in out  # one step's tape
+    assert "files written" in out
+    for name in ("tour_lstm_op.svg", "tour_lstm_cell.svg"):
+        svg = (tmp_path / name).read_text()
+        assert 'class="cluster"' in svg
+    r = tour.run(Run("tour", out=tmp_path / "again", quick=True, quiet=True))
+    assert r["final_mse"] < 0.5 * r["start_mse"]
+
+
+@pytest.mark.parametrize("name", ["tour", "vanishing", "exploding", "adding", "variants", "charlm"])
+def test_demo_scripts_exist_and_are_thin(name):
+    from pathlib import Path
+
+    script = Path(__file__).parent.parent / "demos" / f"{name}.py"
+    text = script.read_text()
+    assert f'main(["demo", "{name}"' in text and len(text.splitlines()) < 20

@@ -1,0 +1,67 @@
+"""The tour: a tiny LSTM learns in seconds, then we look inside.
+
+1. An LSTM learns the adding problem on short sequences (loss.backward() is all the BPTT there is).
+2. Its unrolled graph is drawn: every primitive of a few steps, and the folded cells of a whole
+   sequence, coloured by the gradient that reached them.
+3. The tape of one time step is printed: the Wengert list of one LSTM step.
+4. The vanishing-gradient picture: how much gradient reaches k steps back at initialisation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import viz
+from ..tape import Tape
+from ..tensor import Tensor
+from ..trace import trace_backward
+from . import vanishing
+from .common import Run
+from .tasks import MEAN_BASELINE_MSE, adding_batch, train_adding
+
+
+def run(run: Run) -> dict:
+    length = 10
+    steps = 150 if run.quick else 400
+    run.say(f"1. Training an LSTM (hidden 16) on the adding problem, T={length}, Adam, up to {steps} steps")
+    result = train_adding(
+        "lstm",
+        length=length,
+        steps=steps,
+        batch=32,
+        hidden_size=16,
+        seed=run.seed,
+        eval_every=25,
+        progress=run.progress,
+    )
+    model = result.pop("model")
+    start, final = result["curve"][0][1], result["final_mse"]
+    solved = f", solved at step {result['solved_at']}" if result["solved_at"] else ""
+    run.say(f"   test MSE {start:.3f} -> {final:.4f} (predicting the mean: {MEAN_BASELINE_MSE:.3f}){solved}")
+
+    run.say("\n2. Drawing the trained LSTM's unrolled graph, coloured by |dL/dx| after one backward")
+    x, y = adding_batch(1, length, np.random.default_rng(run.seed + 7))
+    short = 4
+    for name, seq in (("op", x[-short:]), ("cell", x)):
+        with Tape() as tape:
+            pred = model(Tensor(seq))
+            loss = ((pred - Tensor(y)) ** 2).mean().named("loss")
+        with trace_backward() as trace:
+            loss.backward()
+        n = len(seq)
+        title = f"trained LSTM, {n} steps, {name} view: colour = |dL/dx| on one log scale"
+        run.render(viz.draw(tape, view=name, trace=trace, title=title), f"tour_lstm_{name}.svg")
+        if name == "op":
+            one_step = tape.filter(scope="t=1")
+
+    run.say("\n3. The tape of one time step (lstm.l0, t=1): one line per recorded primitive")
+    run.say(one_step.listing())
+
+    run.say("\n4. The vanishing-gradient picture")
+    sub = Run("vanishing", out=run.out, quick=True, seed=run.seed, quiet=run.quiet)
+    vanishing.run(sub, steps=50, seeds=2)
+    run.files.extend(sub.files)
+    run.results.update(
+        {"start_mse": start, "final_mse": final, "solved_at": result["solved_at"], "vanishing": sub.results["ratios"]}
+    )
+    return run.results
