@@ -1,4 +1,6 @@
-"""The adding demo: `python demos/adding.py [--quick] [--seed S] [--out DIR]` (same as `tinygrad-lstm demo adding`).
+"""The adding demo, the same as `tinygrad-lstm demo adding`.
+
+Usage: `python demos/adding.py [--quick] [--seed S] [--out DIR]`.
 
 The logic lives in `tinygrad_lstm/demos/adding.py`.
 """

@@ -1,4 +1,6 @@
-"""The charlm demo: `python demos/charlm.py [--quick] [--seed S] [--out DIR]` (same as `tinygrad-lstm demo charlm`).
+"""The charlm demo, the same as `tinygrad-lstm demo charlm`.
+
+Usage: `python demos/charlm.py [--quick] [--seed S] [--out DIR]`.
 
 The logic lives in `tinygrad_lstm/demos/charlm.py`.
 """

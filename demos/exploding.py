@@ -1,4 +1,6 @@
-"""The exploding demo: `python demos/exploding.py [--quick] [--seed S] [--out DIR]` (same as `tinygrad-lstm demo exploding`).
+"""The exploding demo, the same as `tinygrad-lstm demo exploding`.
+
+Usage: `python demos/exploding.py [--quick] [--seed S] [--out DIR]`.
 
 The logic lives in `tinygrad_lstm/demos/exploding.py`.
 """

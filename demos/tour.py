@@ -1,4 +1,6 @@
-"""The tour demo: `python demos/tour.py [--quick] [--seed S] [--out DIR]` (same as `tinygrad-lstm demo tour`).
+"""The tour demo, the same as `tinygrad-lstm demo tour`.
+
+Usage: `python demos/tour.py [--quick] [--seed S] [--out DIR]`.
 
 The logic lives in `tinygrad_lstm/demos/tour.py`.
 """

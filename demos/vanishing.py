@@ -1,4 +1,6 @@
-"""The vanishing demo: `python demos/vanishing.py [--quick] [--seed S] [--out DIR]` (same as `tinygrad-lstm demo vanishing`).
+"""The vanishing demo, the same as `tinygrad-lstm demo vanishing`.
+
+Usage: `python demos/vanishing.py [--quick] [--seed S] [--out DIR]`.
 
 The logic lives in `tinygrad_lstm/demos/vanishing.py`.
 """

@@ -1,4 +1,6 @@
-"""The variants demo: `python demos/variants.py [--quick] [--seed S] [--out DIR]` (same as `tinygrad-lstm demo variants`).
+"""The variants demo, the same as `tinygrad-lstm demo variants`.
+
+Usage: `python demos/variants.py [--quick] [--seed S] [--out DIR]`.
 
 The logic lives in `tinygrad_lstm/demos/variants.py`.
 """
