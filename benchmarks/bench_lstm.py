@@ -1,0 +1,246 @@
+"""LSTM train step (forward + backward) against peers, interleaved in one run, medians over repeats.
+
+    python benchmarks/bench_lstm.py            # every size, T scaling and memory
+    python benchmarks/bench_lstm.py --quick    # fewer repeats, small and medium only
+
+Peers: a hand-written NumPy forward + BPTT (written here: the limit for a NumPy engine), and when
+importable PyTorch's fused nn.LSTM, the same cell composed of torch ops in a Python loop, and HIPS
+autograd. The machine is shared and noisy: read the ratios, not the absolute times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import platform
+import time
+import tracemalloc
+
+import numpy as np
+
+import tinygrad_lstm as tl
+
+SIZES = {  # T, B, I, H
+    "small": (50, 32, 32, 64),
+    "medium": (100, 32, 128, 256),
+    "large": (50, 64, 512, 1024),
+}
+
+
+# ---- the peers -------------------------------------------------------------------------------------
+
+
+def numpy_lstm_step(x, W, U, b, dy_scale):
+    """Hand-written LSTM forward and BPTT in NumPy, PyTorch's gate order (i, f, g, o).
+
+    W (4H, I), U (4H, H), b (4H,); loss = mean(h_t^2) over all outputs. Returns the gradients and the
+    bytes of the cache the backward pass reads (what BPTT must keep).
+    """
+    T, B, _ = x.shape
+    H = U.shape[1]
+    xp = (x.reshape(T * B, -1) @ W.T + b).reshape(T, B, 4 * H)
+    h = np.zeros((B, H), x.dtype)
+    c = np.zeros((B, H), x.dtype)
+    cache = []
+    hs = np.empty((T, B, H), x.dtype)
+    for t in range(T):
+        gates = xp[t] + h @ U.T
+        ifo = 0.5 * np.tanh(0.5 * gates[:, np.r_[0 : 2 * H, 3 * H : 4 * H]]) + 0.5
+        i, f, o = ifo[:, :H], ifo[:, H : 2 * H], ifo[:, 2 * H :]
+        g = np.tanh(gates[:, 2 * H : 3 * H])
+        c_prev, h_prev = c, h
+        c = f * c_prev + i * g
+        tc = np.tanh(c)
+        h = o * tc
+        hs[t] = h
+        cache.append((i, f, g, o, c_prev, tc, h_prev))
+    dhs = hs * dy_scale
+    dW = np.zeros_like(W)
+    dU = np.zeros_like(U)
+    dxp = np.empty_like(xp)
+    dh_next = np.zeros((B, H), x.dtype)
+    dc_next = np.zeros((B, H), x.dtype)
+    for t in range(T - 1, -1, -1):
+        i, f, g, o, c_prev, tc, h_prev = cache[t]
+        dh = dhs[t] + dh_next
+        do = dh * tc
+        dc = dh * o * (1 - tc * tc) + dc_next
+        di, df, dg = dc * g, dc * c_prev, dc * i
+        dc_next = dc * f
+        dgates = dxp[t]
+        dgates[:, :H] = di * i * (1 - i)
+        dgates[:, H : 2 * H] = df * f * (1 - f)
+        dgates[:, 2 * H : 3 * H] = dg * (1 - g * g)
+        dgates[:, 3 * H :] = do * o * (1 - o)
+        dU += dgates.T @ h_prev
+        dh_next = dgates @ U
+    flat = dxp.reshape(T * B, 4 * H)
+    dW += flat.T @ x.reshape(T * B, -1)
+    db = flat.sum(axis=0)
+    dx = (flat @ W).reshape(x.shape)
+    kept = sum(a.nbytes for step in cache for a in step) + x.nbytes
+    return (dW, dU, db, dx), kept
+
+
+def make_peers(T, B, I, H, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((T, B, I)).astype(np.float32)
+    tl.manual_seed(seed)
+    ours = tl.nn.LSTM(I, H)
+    W, U = ours.weight_ih_l0.data, ours.weight_hh_l0.data
+    b = ours.bias_ih_l0.data + ours.bias_hh_l0.data
+    scale = np.float32(2.0 / (T * B * H))
+    peers = {}
+    params = list(ours.parameters())
+    xt = tl.Tensor(x)
+
+    def project():
+        for p in params:
+            p.grad = None
+        out, _ = ours(xt)
+        (out * out).mean().backward()
+
+    peers["tinygrad_lstm"] = project
+    peers["numpy BPTT"] = lambda: numpy_lstm_step(x, W, U, b, scale)
+
+    try:
+        import torch
+
+        torch.set_num_threads(os.cpu_count() or 1)
+        tm = torch.nn.LSTM(I, H)
+        tx = torch.tensor(x)
+
+        def torch_fused():
+            tm.zero_grad(set_to_none=True)
+            out, _ = tm(tx)
+            (out * out).mean().backward()
+
+        tW = torch.tensor(W, requires_grad=True)
+        tU = torch.tensor(U, requires_grad=True)
+        tb = torch.tensor(b, requires_grad=True)
+
+        def torch_composed():
+            for p in (tW, tU, tb):
+                p.grad = None
+            h = torch.zeros(B, H)
+            c = torch.zeros(B, H)
+            xp = (tx.reshape(T * B, I) @ tW.T + tb).reshape(T, B, 4 * H)
+            outs = []
+            for t in range(T):
+                i, f, g, o = (xp[t] + h @ tU.T).chunk(4, 1)
+                c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+                h = torch.sigmoid(o) * torch.tanh(c)
+                outs.append(h)
+            out = torch.stack(outs)
+            (out * out).mean().backward()
+
+        peers["torch fused"] = torch_fused
+        peers["torch composed"] = torch_composed
+    except ImportError:
+        pass
+
+    try:
+        import autograd.numpy as anp
+        from autograd import grad as ag_grad
+
+        def ag_loss(Wa, Ua, ba):
+            h = anp.zeros((B, H), dtype=np.float32)
+            c = anp.zeros((B, H), dtype=np.float32)
+            xp = anp.reshape(anp.dot(anp.reshape(x, (T * B, I)), Wa.T) + ba, (T, B, 4 * H))
+            total = 0.0
+            for t in range(T):
+                gates = xp[t] + anp.dot(h, Ua.T)
+                i = 0.5 * anp.tanh(0.5 * gates[:, :H]) + 0.5
+                f = 0.5 * anp.tanh(0.5 * gates[:, H : 2 * H]) + 0.5
+                g = anp.tanh(gates[:, 2 * H : 3 * H])
+                o = 0.5 * anp.tanh(0.5 * gates[:, 3 * H :]) + 0.5
+                c = f * c + i * g
+                h = o * anp.tanh(c)
+                total = total + anp.sum(h * h)
+            return total / (T * B * H)
+
+        ag_step = ag_grad(ag_loss, argnum=(0, 1, 2))
+        peers["HIPS autograd"] = lambda: ag_step(W, U, b)
+    except ImportError:
+        pass
+    return peers
+
+
+# ---- measuring ------------------------------------------------------------------------------------------
+
+
+def measure(peers: dict, repeats: int) -> dict[str, float]:
+    """Median seconds per call, the peers interleaved round by round so they share the noise."""
+    for fn in peers.values():
+        fn()  # warm up
+    times: dict[str, list[float]] = {name: [] for name in peers}
+    for _ in range(repeats):
+        for name, fn in peers.items():
+            gc.collect()
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: float(np.median(ts)) for name, ts in times.items()}
+
+
+def peak_memory(fn) -> int:
+    gc.collect()
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def table(title: str, medians: dict[str, float]) -> str:
+    ours = medians["tinygrad_lstm"]
+    lines = [f"\n{title}", f"{'':18}{'ms':>10}{'ours / peer':>13}"]
+    for name, seconds in medians.items():
+        ratio = "" if name == "tinygrad_lstm" else f"{ours / seconds:.2f}x"
+        lines.append(f"{name:18}{seconds * 1e3:>10.2f}{ratio:>13}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"Python {platform.python_version()}, NumPy {np.__version__}")
+    sizes = ["small", "medium"] if args.quick else list(SIZES)
+    for size in sizes:
+        T, B, I, H = SIZES[size]
+        peers = make_peers(T, B, I, H)
+        if size == "large":
+            peers.pop("HIPS autograd", None)  # minutes per step at this size
+        repeats = 3 if (args.quick or size == "large") else 15
+        print(table(f"{size}: T={T} B={B} I={I} H={H}, float32, train step", measure(peers, repeats)), flush=True)
+
+    print("\nsequence-length scaling (small sizes otherwise): ours and the NumPy BPTT")
+    base = None
+    for T in (50, 100, 200, 400, 800):
+        peers = make_peers(T, 32, 32, 64)
+        keep = {k: peers[k] for k in ("tinygrad_lstm", "numpy BPTT")}
+        m = measure(keep, 3 if args.quick else 5)
+        base = base or m["tinygrad_lstm"]
+        print(f"  T={T:4}: ours {m['tinygrad_lstm'] * 1e3:8.1f} ms ({m['tinygrad_lstm'] / base:5.1f}x T=50), "
+              f"ours/numpy {m['tinygrad_lstm'] / m['numpy BPTT']:.2f}x", flush=True)
+
+    print("\npeak memory of a train step against the bytes BPTT must keep (the NumPy BPTT's cache)")
+    for size in sizes:
+        T, B, I, H = SIZES[size]
+        peers = make_peers(T, B, I, H)
+        x = np.random.default_rng(0).standard_normal((T, B, I)).astype(np.float32)
+        lstm = tl.nn.LSTM(I, H)
+        _, kept = numpy_lstm_step(x, lstm.weight_ih_l0.data, lstm.weight_hh_l0.data, lstm.bias_ih_l0.data,
+                                  np.float32(1.0))
+        peers["tinygrad_lstm"]()
+        peak = peak_memory(peers["tinygrad_lstm"])
+        print(f"  {size}: peak {peak / 2**20:.1f} MiB, BPTT must keep {kept / 2**20:.1f} MiB: "
+              f"{peak / kept:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
