@@ -207,8 +207,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}, NumPy {np.__version__}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, NumPy {np.__version__}"
+    )
     sizes = ["small", "medium"] if args.quick else list(SIZES)
     for size in sizes:
         T, B, I, H = SIZES[size]
@@ -225,8 +227,11 @@ def main() -> None:
         keep = {k: peers[k] for k in ("tinygrad_lstm", "numpy BPTT")}
         m = measure(keep, 3 if args.quick else 5)
         base = base or m["tinygrad_lstm"]
-        print(f"  T={T:4}: ours {m['tinygrad_lstm'] * 1e3:8.1f} ms ({m['tinygrad_lstm'] / base:5.1f}x T=50), "
-              f"ours/numpy {m['tinygrad_lstm'] / m['numpy BPTT']:.2f}x", flush=True)
+        print(
+            f"  T={T:4}: ours {m['tinygrad_lstm'] * 1e3:8.1f} ms ({m['tinygrad_lstm'] / base:5.1f}x T=50), "
+            f"ours/numpy {m['tinygrad_lstm'] / m['numpy BPTT']:.2f}x",
+            flush=True,
+        )
 
     print("\npeak memory of a train step against the bytes BPTT must keep (the NumPy BPTT's cache)")
     for size in sizes:
@@ -234,12 +239,12 @@ def main() -> None:
         peers = make_peers(T, B, I, H)
         x = np.random.default_rng(0).standard_normal((T, B, I)).astype(np.float32)
         lstm = tl.nn.LSTM(I, H)
-        _, kept = numpy_lstm_step(x, lstm.weight_ih_l0.data, lstm.weight_hh_l0.data, lstm.bias_ih_l0.data,
-                                  np.float32(1.0))
+        _, kept = numpy_lstm_step(
+            x, lstm.weight_ih_l0.data, lstm.weight_hh_l0.data, lstm.bias_ih_l0.data, np.float32(1.0)
+        )
         peers["tinygrad_lstm"]()
         peak = peak_memory(peers["tinygrad_lstm"])
-        print(f"  {size}: peak {peak / 2**20:.1f} MiB, BPTT must keep {kept / 2**20:.1f} MiB: "
-              f"{peak / kept:.2f}x")
+        print(f"  {size}: peak {peak / 2**20:.1f} MiB, BPTT must keep {kept / 2**20:.1f} MiB: {peak / kept:.2f}x")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ MODELS = ("lstm", "gru", "rnn")
 
 def run(run: Run, length: int | None = None) -> dict:
     if run.quick:
-        length, steps, batch, hidden = length or 20, 300, 32, 16
+        length, steps, batch, hidden = length or 20, 500, 32, 32
     else:
         length, steps, batch, hidden = length or 50, 2000, 64, 32
     run.say(

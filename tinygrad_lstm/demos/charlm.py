@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import importlib
+import inspect
 import io
 import math
 
@@ -52,14 +53,29 @@ STDLIB_MODULES = (
 
 
 def default_text() -> str:
-    """The Zen of Python and standard-library module docstrings, in a fixed order."""
+    """The Zen of Python, then the docstrings of a fixed list of standard-library modules and of the
+    public functions and classes they define (a few hundred kilobytes of English about code)."""
     with contextlib.redirect_stdout(io.StringIO()):  # importing `this` prints the Zen
         import this
     parts = [codecs.decode(this.s, "rot13")]
     for name in STDLIB_MODULES[1:]:
-        doc = importlib.import_module(name).__doc__ or ""
-        parts.append(doc.strip())
+        module = importlib.import_module(name)
+        parts.append(inspect.cleandoc(module.__doc__ or ""))
+        for attr in sorted(dir(module)):
+            obj = getattr(module, attr)
+            if attr.startswith("_") or getattr(obj, "__module__", None) != name:
+                continue
+            if inspect.isfunction(obj) or inspect.isclass(obj):
+                parts.append(inspect.cleandoc(obj.__doc__ or ""))
     return "\n\n".join(p for p in parts if p)
+
+
+def split_paragraphs(text: str, every: int = 10) -> tuple[str, str]:
+    """Every ``every``-th paragraph held out, so both parts come from the same mix of modules."""
+    paragraphs = text.split("\n\n")
+    held = [p for k, p in enumerate(paragraphs) if k % every == every - 1]
+    kept = [p for k, p in enumerate(paragraphs) if k % every != every - 1]
+    return "\n\n".join(kept), "\n\n".join(held)
 
 
 class CharLM(nn.Module):
@@ -74,18 +90,18 @@ class CharLM(nn.Module):
         return self.head(out), state
 
 
-def bits_per_char(model: CharLM, ids: np.ndarray, chunk: int) -> float:
-    """Mean -log2 p(next char) over ``ids`` read as one stream."""
-    total, count, state = 0.0, 0, None
+def bits_per_char(model: CharLM, ids: np.ndarray, chunk: int = 100, streams: int = 16) -> float:
+    """Mean -log2 p(next char) over ``ids``, read as ``streams`` parallel streams carrying their state."""
+    length = (len(ids) - 1) // streams
+    x_all = ids[: length * streams].reshape(streams, length).T
+    y_all = ids[1 : length * streams + 1].reshape(streams, length).T
+    total, state = 0.0, None
     with no_grad():
-        for start in range(0, len(ids) - 1, chunk):
-            x = ids[start : start + chunk][:, None]
-            y = ids[start + 1 : start + chunk + 1]
-            x = x[: len(y)]
+        for start in range(0, length, chunk):
+            x, y = x_all[start : start + chunk], y_all[start : start + chunk]
             logits, state = model(x, state)
-            total += float(F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y, reduction="sum"))
-            count += len(y)
-    return total / count / math.log(2)
+            total += float(F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), reduction="sum"))
+    return total / (length * streams) / math.log(2)
 
 
 def sample(model: CharLM, chars: list[str], prompt: str, length: int, temperature: float, rng) -> str:
@@ -105,11 +121,15 @@ def sample(model: CharLM, chars: list[str], prompt: str, length: int, temperatur
 def run(run: Run, text: str | None = None) -> dict:
     text = text if text is not None else default_text()
     chars = sorted(set(text))
-    ids = np.array([chars.index(c) for c in text], dtype=np.int64)
-    split = int(len(ids) * 0.9)
-    train_ids, valid_ids = ids[:split], ids[split:]
-    steps, chunk, batch = (120, 24, 16) if run.quick else (1500, 48, 32)
-    hidden = 64 if run.quick else 128
+    index = {c: i for i, c in enumerate(chars)}
+    train_text, valid_text = split_paragraphs(text)
+    train_ids = np.array([index[c] for c in train_text], dtype=np.int64)
+    valid_ids = np.array([index[c] for c in valid_text], dtype=np.int64)
+    if run.quick:
+        steps, chunk, batch, hidden = 120, 24, 16, 64
+        valid_ids = valid_ids[:4000]
+    else:
+        steps, chunk, batch, hidden = 1000, 48, 32, 128
     run.say(
         f"Character LSTM: {len(text):,} characters, vocabulary {len(chars)}, hidden {hidden}, "
         f"TBPTT chunks of {chunk} x {batch} streams, {steps} Adam steps"
@@ -135,7 +155,7 @@ def run(run: Run, text: str | None = None) -> dict:
         opt.step()
         state = nn.utils.detach_state(state)  # truncated BPTT: the next backward stops here
         if step % eval_every == 0 or step == steps:
-            history.append((step, float(loss) / math.log(2), bits_per_char(model, valid_ids, 200)))
+            history.append((step, float(loss) / math.log(2), bits_per_char(model, valid_ids)))
     final_valid = history[-1][2]
     run.say(
         f"  uniform guess {uniform:.2f} bits/char; after training: train {history[-1][1]:.2f}, "

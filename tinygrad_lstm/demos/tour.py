@@ -59,7 +59,7 @@ def run(run: Run) -> dict:
 
     run.say("\n4. The vanishing-gradient picture")
     sub = Run("vanishing", out=run.out, quick=True, seed=run.seed, quiet=run.quiet)
-    vanishing.run(sub, steps=50, seeds=2)
+    vanishing.run(sub, steps=50, seeds=2, prefix="tour_")
     run.files.extend(sub.files)
     run.results.update(
         {"start_mse": start, "final_mse": final, "solved_at": result["solved_at"], "vanishing": sub.results["ratios"]}

@@ -46,7 +46,7 @@ def geometric_mean(values) -> float:
     return float(np.exp(np.mean(np.log(np.maximum(values, 1e-300)))))
 
 
-def run(run: Run, steps: int | None = None, hidden: int = 32, seeds: int | None = None) -> dict:
+def run(run: Run, steps: int | None = None, hidden: int = 32, seeds: int | None = None, prefix: str = "") -> dict:
     steps = steps or (40 if run.quick else 100)
     seeds = seeds or (2 if run.quick else 5)
     run.say(f"Vanishing gradients at initialisation: T={steps}, H={hidden}, {seeds} seeds (geometric mean)")
@@ -76,7 +76,7 @@ def run(run: Run, steps: int | None = None, hidden: int = 32, seeds: int | None 
         ax.set_title(f"Gradient reaching step T-k at initialisation (T={steps}, H={hidden})")
         ax.legend()
         ax.grid(True, which="major", alpha=0.3)
-        run.save_figure(fig, "vanishing.png")
+        run.save_figure(fig, f"{prefix}vanishing.png")
 
     # the same story in the unrolled graph: heat-coloured cells
     from .. import viz
@@ -86,7 +86,7 @@ def run(run: Run, steps: int | None = None, hidden: int = 32, seeds: int | None 
         u = unroll(cell, steps=shown, hidden_size=8, seed=run.seed, forget_bias=fb)
         u.backward()
         title = f"{cell} over {shown} steps{', forget bias 1' if fb else ''}: cell view coloured by |dL/dx|"
-        run.render(viz.draw(u.tape, view="cell", trace=u.trace, title=title), f"vanishing_{cell}_cells.svg")
+        run.render(viz.draw(u.tape, view="cell", trace=u.trace, title=title), f"{prefix}vanishing_{cell}_cells.svg")
 
     run.results["ratios"] = {label: {k: float(curve[k]) for k in ks} for label, curve in curves.items()}
     run.results["per_step_factor"] = per_step
