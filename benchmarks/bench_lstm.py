@@ -244,7 +244,11 @@ def main() -> None:
         )
         peers["tinygrad_lstm"]()
         peak = peak_memory(peers["tinygrad_lstm"])
-        print(f"  {size}: peak {peak / 2**20:.1f} MiB, BPTT must keep {kept / 2**20:.1f} MiB: {peak / kept:.2f}x")
+        numpy_peak = peak_memory(peers["numpy BPTT"])
+        print(
+            f"  {size}: peak {peak / 2**20:.1f} MiB, BPTT must keep {kept / 2**20:.1f} MiB: {peak / kept:.2f}x "
+            f"(the NumPy BPTT's own peak: {numpy_peak / kept:.2f}x)"
+        )
 
 
 if __name__ == "__main__":

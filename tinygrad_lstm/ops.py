@@ -11,7 +11,6 @@ below.
 
 from __future__ import annotations
 
-import builtins
 from typing import Any
 
 import numpy as np
@@ -466,13 +465,18 @@ _BASIC = (int, np.integer, slice, type(None), type(Ellipsis))
 
 def _plain_index(index):
     """Tensors inside an index become arrays; say whether the index is basic (no copies)."""
+    if type(index) is int:  # the usual cases first: x[t], and tuples of slices
+        return index, True
     if isinstance(index, tuple):
-        index = tuple(_data(i) for i in index)
-        basic = builtins.all(isinstance(i, _BASIC) and not isinstance(i, bool) for i in index)
-    else:
-        index = _data(index)
-        basic = isinstance(index, _BASIC) and not isinstance(index, bool)
-    return index, basic
+        index = tuple([i.data if isinstance(i, Tensor) else i for i in index])
+        basic = True
+        for i in index:
+            if not isinstance(i, _BASIC) or isinstance(i, bool):
+                basic = False
+                break
+        return index, basic
+    index = _data(index)
+    return index, isinstance(index, _BASIC) and not isinstance(index, bool)
 
 
 def getitem(x, index) -> Tensor:

@@ -6,6 +6,7 @@ Operators and methods delegate to the primitives in ``ops.py`` and the composite
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -101,8 +102,6 @@ class Tensor:
         if self._node is None:
             raise RuntimeError("retain_grad: tensor does not require grad")
         if not self.is_leaf:
-            import weakref
-
             self._node.retain = weakref.ref(self)
 
     def register_hook(self, fn: Callable[[Tensor], Tensor | None]) -> _HookHandle:

@@ -10,6 +10,7 @@ LSTM variants are flags of one step function (:class:`LSTMVariant`), never copie
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, fields
 from typing import NamedTuple
@@ -47,18 +48,18 @@ class LSTMVariant:
         if self.coupled and not (self.input_gate and self.forget_gate):
             raise ValueError("LSTMVariant: coupled (f = 1 - i) needs both the input and the forget gate")
 
-    @property
+    @functools.cached_property  # read every step: computed once per variant
     def sigmoid_gates(self) -> tuple[str, ...]:
         """Gates with weights of their own and a sigmoid, in PyTorch's order."""
         present = {"i": self.input_gate, "f": self.forget_gate and not self.coupled, "o": self.output_gate}
         return tuple(k for k in "ifo" if present[k])
 
-    @property
+    @functools.cached_property
     def gates(self) -> tuple[str, ...]:
         """Row blocks of weight_ih/weight_hh/biases, in PyTorch's order (i, f, g, o)."""
         return tuple(k for k in "ifgo" if k == "g" or k in self.sigmoid_gates)
 
-    @property
+    @functools.cached_property
     def peepholes(self) -> tuple[str, ...]:
         return self.sigmoid_gates if self.peephole else ()
 
@@ -258,12 +259,13 @@ class _Cell(Module):
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
         self.dtype = np.dtype(dtype)
 
-    def _check(self, x: Tensor, hx, name: str) -> tuple[Tensor, bool]:
+    def _check(self, x: Tensor, name: str) -> Tensor:
+        x = x if isinstance(x, Tensor) else Tensor(x)
         if x.ndim not in (1, 2) or x.shape[-1] != self.input_size:
             raise ValueError(
                 f"{name}: input of shape {x.shape} should be (batch, {self.input_size}) or ({self.input_size},)"
             )
-        return x, x.ndim == 1
+        return x
 
     def _state(self, hx, x: Tensor, size: int, name: str, what: str = "hx") -> Tensor:
         shape = x.shape[:-1] + (size,)
@@ -296,7 +298,7 @@ class RNNCell(_Cell):
         make_recurrent_parameters(self, "", input_size, hidden_size, 1, bias, dtype)
 
     def forward(self, x: Tensor, hx=None) -> Tensor:
-        x, _ = self._check(x, hx, "RNNCell")
+        x = self._check(x, "RNNCell")
         h = self._state(hx, x, self.hidden_size, "RNNCell")
         return rnn_step(input_projection(x, self, ""), h, step_weights(self, ""), self.nonlinearity)
 
@@ -309,7 +311,7 @@ class GRUCell(_Cell):
         make_recurrent_parameters(self, "", input_size, hidden_size, 3, bias, dtype)
 
     def forward(self, x: Tensor, hx=None) -> Tensor:
-        x, _ = self._check(x, hx, "GRUCell")
+        x = self._check(x, "GRUCell")
         h = self._state(hx, x, self.hidden_size, "GRUCell")
         return gru_step(input_projection(x, self, "", fold_bias=False), h, step_weights(self, "", fold_bias=False))
 
@@ -347,7 +349,7 @@ class LSTMCell(_Cell):
         make_variant_parameters(self, "", hidden_size, self.variant, forget_bias, dtype)
 
     def forward(self, x: Tensor, hx=None) -> tuple:
-        x, _ = self._check(x, hx, "LSTMCell")
+        x = self._check(x, "LSTMCell")
         v = self.variant
         if hx is None:
             hx = (None, None) + ((None,) if v.gate_recurrence else ())
