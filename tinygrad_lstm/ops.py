@@ -1,6 +1,9 @@
 """Primitives: each forward computation sits beside its vector-Jacobian product (VJP).
 
-A VJP has the signature ``vjp(g, c) -> tuple`` (one gradient per input, None where not needed).
+A primitive is three functions side by side: ``_name_fwd(p, *arrays) -> array`` computes the
+result from input arrays and the op's parameters ``p`` (kept on the tape entry, so a recorded tape
+can be replayed, see ``compile.py``); the public ``name(...)`` checks its arguments and records; and
+``_name_vjp(g, c) -> tuple`` gives one gradient per input (None where not needed).
 ``c`` is the tape entry: ``c.ins`` the saved inputs, ``c.out`` the saved output, ``c.p`` the op's
 parameters, ``c.parents[i]`` None when input ``i`` needs no gradient. On the usual path ``g`` and the
 saved values are NumPy arrays. Under ``create_graph=True`` they are Tensors wired into the graph, so
@@ -22,7 +25,13 @@ from .tensor import Tensor
 # ---- recording -----------------------------------------------------------------------------------
 
 
-def record(op: str, out, inputs: tuple, vjp, keep_in: bool = False, keep_out: bool = False, p=None) -> Tensor:
+def apply(op: str, fwd, inputs: tuple, vjp, p=None, keep_in: bool = False, keep_out: bool = False) -> Tensor:
+    """Run ``fwd(p, *arrays)`` on the inputs' data and record the result (see :func:`record`)."""
+    args = [x.data if isinstance(x, Tensor) else x for x in inputs]
+    return record(op, fwd(p, *args), inputs, vjp, keep_in, keep_out, p, fwd)
+
+
+def record(op: str, out, inputs: tuple, vjp, keep_in: bool = False, keep_out: bool = False, p=None, fwd=None) -> Tensor:
     """Wrap ``out`` in a Tensor and, if any input requires grad, append a tape entry for it."""
     if type(out) is not np.ndarray:
         out = np.asarray(out)
@@ -40,11 +49,10 @@ def record(op: str, out, inputs: tuple, vjp, keep_in: bool = False, keep_out: bo
     ins = None
     if keep_in:
         ins = tuple([x.data if isinstance(x, Tensor) else x for x in inputs])
-    parents = tuple(parents)
-    node = Node(op, parents, vjp, ins, out if keep_out else None, p, out.shape, out.dtype)
+    node = Node(op, tuple(parents), vjp, ins, out if keep_out else None, p, out.shape, out.dtype, fwd)
     for tape in state.tapes:
         tape.entries.append(node)
-    for instrument in state.instruments:  # empty unless a Tape(sources=True) or detect_anomaly is open
+    for instrument in state.instruments:  # empty unless Tape(sources=True), detect_anomaly or compile is on
         instrument(node, inputs, out)
     return Tensor._from(out, node)
 
@@ -85,19 +93,27 @@ def _log(x):
     return log(x) if isinstance(x, Tensor) else np.log(x)
 
 
-def _binary(op: str, fn, a, b):
+def _binary(op: str, fwd, a, b, vjp, p=None, keep_in: bool = False, keep_out: bool = False) -> Tensor:
+    """A broadcasting binary op; a shape mismatch names the op and both shapes."""
     try:
-        return fn(_data(a), _data(b))
+        return apply(op, fwd, (a, b), vjp, p, keep_in, keep_out)
     except ValueError as e:
         raise ValueError(f"{op}: operands with shapes {_shape_text(a)} and {_shape_text(b)} do not broadcast") from e
+
+
+def _shapes(a, b) -> tuple:
+    return (_shape(a), _shape(b))
 
 
 # ---- elementwise arithmetic ---------------------------------------------------------------------
 
 
+def _add_fwd(p, a, b):
+    return np.add(a, b)
+
+
 def add(a, b) -> Tensor:
-    out = _binary("add", np.add, a, b)
-    return record("add", out, (a, b), _add_vjp, p=(_shape(a), _shape(b)))
+    return _binary("add", _add_fwd, a, b, _add_vjp, p=_shapes(a, b))
 
 
 def _add_vjp(g, c):
@@ -105,9 +121,12 @@ def _add_vjp(g, c):
     return unbroadcast(g, sa), unbroadcast(g, sb)
 
 
+def _sub_fwd(p, a, b):
+    return np.subtract(a, b)
+
+
 def sub(a, b) -> Tensor:
-    out = _binary("sub", np.subtract, a, b)
-    return record("sub", out, (a, b), _sub_vjp, p=(_shape(a), _shape(b)))
+    return _binary("sub", _sub_fwd, a, b, _sub_vjp, p=_shapes(a, b))
 
 
 def _sub_vjp(g, c):
@@ -115,9 +134,12 @@ def _sub_vjp(g, c):
     return unbroadcast(g, sa), (unbroadcast(-g, sb) if c.parents[1] is not None else None)
 
 
+def _mul_fwd(p, a, b):
+    return np.multiply(a, b)
+
+
 def mul(a, b) -> Tensor:
-    out = _binary("mul", np.multiply, a, b)
-    return record("mul", out, (a, b), _mul_vjp, keep_in=True)
+    return _binary("mul", _mul_fwd, a, b, _mul_vjp, keep_in=True)
 
 
 def _mul_vjp(g, c):
@@ -127,9 +149,12 @@ def _mul_vjp(g, c):
     return ga, gb
 
 
+def _div_fwd(p, a, b):
+    return np.true_divide(a, b)
+
+
 def div(a, b) -> Tensor:
-    out = _binary("div", np.true_divide, a, b)
-    return record("div", out, (a, b), _div_vjp, keep_in=True, keep_out=True)
+    return _binary("div", _div_fwd, a, b, _div_vjp, keep_in=True, keep_out=True)
 
 
 def _div_vjp(g, c):
@@ -139,17 +164,24 @@ def _div_vjp(g, c):
     return ga, gb
 
 
+def _neg_fwd(p, x):
+    return np.negative(x)
+
+
 def neg(x) -> Tensor:
-    return record("neg", np.negative(x.data), (x,), _neg_vjp)
+    return apply("neg", _neg_fwd, (x,), _neg_vjp)
 
 
 def _neg_vjp(g, c):
     return (-g,)
 
 
+def _pow_fwd(p, a, b):
+    return np.power(a, b)
+
+
 def pow(a, b) -> Tensor:  # noqa: A001 - the operator's name
-    out = _binary("pow", np.power, a, b)
-    return record("pow", out, (a, b), _pow_vjp, keep_in=True, keep_out=True)
+    return _binary("pow", _pow_fwd, a, b, _pow_vjp, keep_in=True, keep_out=True)
 
 
 def _pow_vjp(g, c):
@@ -167,40 +199,60 @@ def _pow_vjp(g, c):
 # ---- elementwise functions ------------------------------------------------------------------------
 
 
+def _exp_fwd(p, x):
+    return np.exp(x)
+
+
 def exp(x) -> Tensor:
-    return record("exp", np.exp(x.data), (x,), _exp_vjp, keep_out=True)
+    return apply("exp", _exp_fwd, (x,), _exp_vjp, keep_out=True)
 
 
 def _exp_vjp(g, c):
     return (g * c.out,)
 
 
+def _log_fwd(p, x):
+    return np.log(x)
+
+
 def log(x) -> Tensor:
-    return record("log", np.log(x.data), (x,), _log_vjp, keep_in=True)
+    return apply("log", _log_fwd, (x,), _log_vjp, keep_in=True)
 
 
 def _log_vjp(g, c):
     return (g / c.ins[0],)
 
 
+def _sqrt_fwd(p, x):
+    return np.sqrt(x)
+
+
 def sqrt(x) -> Tensor:
-    return record("sqrt", np.sqrt(x.data), (x,), _sqrt_vjp, keep_out=True)
+    return apply("sqrt", _sqrt_fwd, (x,), _sqrt_vjp, keep_out=True)
 
 
 def _sqrt_vjp(g, c):
     return (g * 0.5 / c.out,)
 
 
+def _abs_fwd(p, x):
+    return np.abs(x)
+
+
 def abs(x) -> Tensor:  # noqa: A001
-    return record("abs", np.abs(x.data), (x,), _abs_vjp, keep_in=True)
+    return apply("abs", _abs_fwd, (x,), _abs_vjp, keep_in=True)
 
 
 def _abs_vjp(g, c):
     return (g * np.sign(_data(c.ins[0])),)
 
 
+def _tanh_fwd(p, x):
+    return np.tanh(x)
+
+
 def tanh(x) -> Tensor:
-    return record("tanh", np.tanh(x.data), (x,), _tanh_vjp, keep_out=True)
+    return apply("tanh", _tanh_fwd, (x,), _tanh_vjp, keep_out=True)
 
 
 def _tanh_vjp(g, c):
@@ -208,13 +260,17 @@ def _tanh_vjp(g, c):
     return (g * (1 - y * y),)
 
 
-def sigmoid(x) -> Tensor:
+def _sigmoid_fwd(p, x):
     # sigmoid(x) = (1 + tanh(x/2)) / 2: tanh never overflows, so +-1e4 give exactly 1 and 0 without
     # warnings, and it is one transcendental pass instead of exp, abs and a select
-    out = np.tanh(x.data * 0.5)
+    out = np.tanh(x * 0.5)
     out *= 0.5
     out += 0.5
-    return record("sigmoid", out, (x,), _sigmoid_vjp, keep_out=True)
+    return out
+
+
+def sigmoid(x) -> Tensor:
+    return apply("sigmoid", _sigmoid_fwd, (x,), _sigmoid_vjp, keep_out=True)
 
 
 def _sigmoid_vjp(g, c):
@@ -222,24 +278,34 @@ def _sigmoid_vjp(g, c):
     return (g * y * (1 - y),)
 
 
+def _relu_fwd(p, x):
+    return np.maximum(x, 0)
+
+
 def relu(x) -> Tensor:
-    return record("relu", np.maximum(x.data, 0), (x,), _relu_vjp, keep_out=True)
+    return apply("relu", _relu_fwd, (x,), _relu_vjp, keep_out=True)
 
 
 def _relu_vjp(g, c):
     return (_where(_data(c.out) > 0, g, 0),)  # where, not a product: inf * 0 would give nan
 
 
+def _maximum_fwd(p, a, b):
+    return np.maximum(a, b)
+
+
 def maximum(a, b) -> Tensor:
     """Elementwise maximum; at ties each input gets half the gradient (as PyTorch)."""
-    out = _binary("maximum", np.maximum, a, b)
-    return record("maximum", out, (a, b), _extremum_vjp, keep_in=True, p=np.greater)
+    return _binary("maximum", _maximum_fwd, a, b, _extremum_vjp, p=np.greater, keep_in=True)
+
+
+def _minimum_fwd(p, a, b):
+    return np.minimum(a, b)
 
 
 def minimum(a, b) -> Tensor:
     """Elementwise minimum; at ties each input gets half the gradient (as PyTorch)."""
-    out = _binary("minimum", np.minimum, a, b)
-    return record("minimum", out, (a, b), _extremum_vjp, keep_in=True, p=np.less)
+    return _binary("minimum", _minimum_fwd, a, b, _extremum_vjp, p=np.less, keep_in=True)
 
 
 def _extremum_vjp(g, c):
@@ -252,16 +318,19 @@ def _extremum_vjp(g, c):
     return ga, gb
 
 
+def _where_fwd(p, a, b):
+    return np.where(p[0], a, b)
+
+
 def where(cond, a, b) -> Tensor:
     """``a`` where ``cond`` else ``b`` (NumPy's ``where``); ``cond`` is not differentiated."""
     cond = _data(cond)
     try:
-        out = np.where(cond, _data(a), _data(b))
+        return apply("where", _where_fwd, (a, b), _where_vjp, p=(cond, _shape(a), _shape(b)))
     except ValueError as e:
         raise ValueError(
             f"where: shapes {np.shape(cond)}, {_shape_text(a)} and {_shape_text(b)} do not broadcast"
         ) from e
-    return record("where", out, (a, b), _where_vjp, p=(cond, _shape(a), _shape(b)))
 
 
 def _where_vjp(g, c):
@@ -271,36 +340,49 @@ def _where_vjp(g, c):
     return ga, gb
 
 
+def _clip_fwd(p, x):
+    return np.clip(x, p[0], p[1])
+
+
 def clip(x, lo=None, hi=None) -> Tensor:
     """NumPy's ``clip``; the gradient passes where ``lo <= x <= hi`` (bounds are constants)."""
-    d = x.data
     lo, hi = _data(lo), _data(hi)
     if lo is None and hi is None:
         raise ValueError("clip: at least one of min and max must be given")
-    out = np.clip(d, lo, hi)
-    inside = np.ones(d.shape, dtype=bool)
-    if lo is not None:
-        inside &= d >= lo
-    if hi is not None:
-        inside &= d <= hi
-    return record("clip", out, (x,), _clip_vjp, p=inside)
+    return apply("clip", _clip_fwd, (x,), _clip_vjp, p=(lo, hi), keep_in=True)
 
 
 def _clip_vjp(g, c):
-    return (_where(c.p, g, 0),)
+    x = _data(c.ins[0])
+    lo, hi = c.p
+    inside = np.ones(x.shape, dtype=bool)
+    if lo is not None:
+        inside &= x >= lo
+    if hi is not None:
+        inside &= x <= hi
+    return (_where(inside, g, 0),)
+
+
+def _astype_fwd(p, x):
+    return x.astype(p[1])
 
 
 def astype(x, dtype) -> Tensor:
-    return record("astype", x.data.astype(dtype), (x,), _astype_vjp, p=x.data.dtype)
+    return apply("astype", _astype_fwd, (x,), _astype_vjp, p=(x.data.dtype, np.dtype(dtype)))
 
 
 def _astype_vjp(g, c):
-    return (g.astype(c.p),)
+    return (g.astype(c.p[0]),)
 
 
 def compare(fn, a, b) -> Tensor:
     """Comparisons give bool tensors and are never differentiated."""
-    return Tensor._from(np.asarray(_binary(fn.__name__, fn, a, b)))
+    try:
+        return Tensor._from(np.asarray(fn(_data(a), _data(b))))
+    except ValueError as e:
+        raise ValueError(
+            f"{fn.__name__}: operands with shapes {_shape_text(a)} and {_shape_text(b)} do not broadcast"
+        ) from e
 
 
 # ---- reductions ------------------------------------------------------------------------------------
@@ -318,17 +400,21 @@ def _kept_shape(shape: tuple[int, ...], axis) -> tuple[int, ...]:
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
 
+def _sum_fwd(p, x):
+    return x.sum(axis=p[2], keepdims=p[3])
+
+
 def sum(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
     d = x.data
     try:
-        out = d.sum(axis=axis, keepdims=keepdims)
-    except (ValueError, np.exceptions.AxisError) as e:
+        p = (d.shape, _kept_shape(d.shape, axis), axis, keepdims)
+        return apply("sum", _sum_fwd, (x,), _sum_vjp, p=p)
+    except (ValueError, IndexError, np.exceptions.AxisError) as e:
         raise ValueError(f"sum: axis {axis} is out of range for shape {d.shape}") from e
-    return record("sum", out, (x,), _sum_vjp, p=(d.shape, _kept_shape(d.shape, axis)))
 
 
 def _sum_vjp(g, c):
-    shape, kept = c.p
+    shape, kept = c.p[0], c.p[1]
     return (_broadcast_to(g.reshape(kept), shape),)
 
 
@@ -338,47 +424,57 @@ def mean(x, axis=None, keepdims: bool = False) -> Tensor:
     return sum(x, axis, keepdims) * (1.0 / n if n else np.nan)
 
 
-def _extreme(op: str, x, axis, keepdims) -> Tensor:
+def _max_fwd(p, x):
+    return x.max(axis=p[2], keepdims=p[3])
+
+
+def _min_fwd(p, x):
+    return x.min(axis=p[2], keepdims=p[3])
+
+
+def _extreme(op: str, fwd, x, axis, keepdims) -> Tensor:
     d = x.data
     if d.size == 0:
         raise ValueError(f"{op}: zero-size tensor of shape {d.shape} has no {op}imum")
     try:
-        out = getattr(d, op)(axis=axis, keepdims=keepdims)
-    except (ValueError, np.exceptions.AxisError) as e:
+        p = (_kept_shape(d.shape, axis), _axes(axis, d.ndim), axis, keepdims)
+        return apply(op, fwd, (x,), _extreme_vjp, p=p, keep_in=True, keep_out=True)
+    except (ValueError, IndexError, np.exceptions.AxisError) as e:
         raise ValueError(f"{op}: axis {axis} is out of range for shape {d.shape}") from e
-    axes = _axes(axis, d.ndim)
-    return record(op, out, (x,), _extreme_vjp, keep_in=True, keep_out=True, p=(_kept_shape(d.shape, axis), axes))
 
 
 def _extreme_vjp(g, c):
     # the gradient is shared evenly among tied extreme elements (as PyTorch's amax/amin)
-    kept, axes = c.p
+    kept, axes = c.p[0], c.p[1]
     hit = _data(c.ins[0]) == _data(c.out).reshape(kept)
     share = hit / hit.sum(axis=axes, keepdims=True)
     return (g.reshape(kept) * share.astype(g.dtype),)
 
 
 def max(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
-    return _extreme("max", x, axis, keepdims)
+    return _extreme("max", _max_fwd, x, axis, keepdims)
 
 
 def min(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
-    return _extreme("min", x, axis, keepdims)
+    return _extreme("min", _min_fwd, x, axis, keepdims)
 
 
 # ---- linear algebra ----------------------------------------------------------------------------------
 
 
+def _matmul_fwd(p, a, b):
+    return np.matmul(a, b)
+
+
 def matmul(a, b) -> Tensor:
-    A, B = _data(a), _data(b)
     try:
-        out = np.matmul(A, B)
+        return apply("matmul", _matmul_fwd, (a, b), _matmul_vjp, keep_in=True)
     except ValueError as e:
+        inner_a, inner_b = _shape(a)[-1:], _shape(b)[-2:][:1]
         raise ValueError(
             f"matmul: shapes {_shape_text(a)} and {_shape_text(b)} are not aligned"
-            f" (inner dimensions {np.shape(A)[-1:]} and {np.shape(B)[-2:][:1]})"
+            f" (inner dimensions {inner_a} and {inner_b})"
         ) from e
-    return record("matmul", out, (a, b), _matmul_vjp, keep_in=True)
 
 
 def _matmul_vjp(g, c):
@@ -404,16 +500,23 @@ def _matmul_vjp(g, c):
 # ---- shape ------------------------------------------------------------------------------------------
 
 
+def _reshape_fwd(p, x):
+    return x.reshape(p[1])
+
+
 def reshape(x, shape: tuple[int, ...]) -> Tensor:
     try:
-        out = x.data.reshape(shape)
+        return apply("reshape", _reshape_fwd, (x,), _reshape_vjp, p=(x.data.shape, tuple(shape)))
     except (ValueError, TypeError) as e:
         raise ValueError(f"reshape: cannot reshape shape {x.data.shape} into {tuple(shape)}") from e
-    return record("reshape", out, (x,), _reshape_vjp, p=x.data.shape)
 
 
 def _reshape_vjp(g, c):
-    return (g.reshape(c.p),)
+    return (g.reshape(c.p[0]),)
+
+
+def _transpose_fwd(p, x):
+    return x.transpose(p)
 
 
 def transpose(x, axes=None) -> Tensor:
@@ -421,7 +524,7 @@ def transpose(x, axes=None) -> Tensor:
     axes = tuple(range(d.ndim))[::-1] if axes is None else tuple(a % d.ndim for a in axes)
     if sorted(axes) != list(range(d.ndim)):
         raise ValueError(f"transpose: axes {axes} are not a permutation for shape {d.shape}")
-    return record("transpose", d.transpose(axes), (x,), _transpose_vjp, p=axes)
+    return apply("transpose", _transpose_fwd, (x,), _transpose_vjp, p=axes)
 
 
 def _transpose_vjp(g, c):
@@ -446,16 +549,19 @@ def squeeze(x, axis=None) -> Tensor:
     return reshape(x, shape)
 
 
+def _broadcast_to_fwd(p, x):
+    return np.broadcast_to(x, p[1])
+
+
 def broadcast_to(x, shape: tuple[int, ...]) -> Tensor:
     try:
-        out = np.broadcast_to(x.data, shape)
+        return apply("broadcast_to", _broadcast_to_fwd, (x,), _broadcast_to_vjp, p=(x.data.shape, tuple(shape)))
     except ValueError as e:
         raise ValueError(f"broadcast_to: cannot broadcast shape {x.data.shape} to {shape}") from e
-    return record("broadcast_to", out, (x,), _broadcast_to_vjp, p=x.data.shape)
 
 
 def _broadcast_to_vjp(g, c):
-    return (unbroadcast(g, c.p),)
+    return (unbroadcast(g, c.p[0]),)
 
 
 # ---- indexing ---------------------------------------------------------------------------------------
@@ -479,13 +585,16 @@ def _plain_index(index):
     return index, isinstance(index, _BASIC) and not isinstance(index, bool)
 
 
+def _getitem_fwd(p, x):
+    return x[p[0]]
+
+
 def getitem(x, index) -> Tensor:
     index, basic = _plain_index(index)
     try:
-        out = x.data[index]
+        return apply("getitem", _getitem_fwd, (x,), _getitem_vjp, p=(index, x.data.shape, basic))
     except IndexError as e:
         raise IndexError(f"getitem: index {index!r} is invalid for shape {x.data.shape}: {e}") from e
-    return record("getitem", out, (x,), _getitem_vjp, p=(index, x.data.shape, basic))
 
 
 def _getitem_vjp(g, c):
@@ -516,34 +625,38 @@ class IndexedGrad:
         return buffer
 
 
-def _scatter_array(g, index, shape, basic):
-    return IndexedGrad(g, index, shape, basic).dense(g.dtype)
+def _scatter_add_fwd(p, g):
+    return IndexedGrad(g, *p).dense(g.dtype)
 
 
 def scatter_add(g, index, shape, basic: bool) -> Tensor:
     """Zeros of ``shape`` with ``g`` added at ``index``: the adjoint of ``getitem``."""
-    return record("scatter_add", _scatter_array(g.data, index, shape, basic), (g,), _scatter_add_vjp, p=index)
+    return apply("scatter_add", _scatter_add_fwd, (g,), _scatter_add_vjp, p=(index, shape, basic))
 
 
 def _scatter_add_vjp(g, c):
-    return (g[c.p],)
+    return (g[c.p[0]],)
 
 
 # ---- joining and splitting ---------------------------------------------------------------------------
 
 
+def _cat_fwd(p, *arrays):
+    return np.concatenate(arrays, axis=p[0])
+
+
 def cat(tensors, axis: int = 0) -> Tensor:
     """Join along an existing axis (NumPy's ``concatenate``)."""
     tensors = tuple(tensors)
-    arrays = [_data(t) for t in tensors]
+    shapes = [_shape(t) for t in tensors]
     try:
-        out = np.concatenate(arrays, axis=axis)
-    except ValueError as e:
-        shapes = ", ".join(str(np.shape(a)) for a in arrays)
-        raise ValueError(f"cat: shapes {shapes} cannot be joined along axis {axis}") from e
-    axis = axis % out.ndim
-    bounds = np.cumsum([0] + [np.shape(a)[axis] for a in arrays])
-    return record("cat", out, tensors, _cat_vjp, p=(axis, bounds))
+        ndim = len(shapes[0])
+        axis = axis % ndim if ndim else axis
+        bounds = np.cumsum([0] + [s[axis] for s in shapes])
+        return apply("cat", _cat_fwd, tensors, _cat_vjp, p=(axis, bounds))
+    except (ValueError, IndexError) as e:
+        joined = ", ".join(str(s) for s in shapes)
+        raise ValueError(f"cat: shapes {joined} cannot be joined along axis {axis}") from e
 
 
 def _cat_vjp(g, c):
@@ -555,16 +668,17 @@ def _cat_vjp(g, c):
     )
 
 
+def _stack_fwd(p, *arrays):
+    return np.stack(arrays, axis=p)
+
+
 def stack(tensors, axis: int = 0) -> Tensor:
     """Join along a new axis (NumPy's ``stack``)."""
     tensors = tuple(tensors)
-    arrays = [_data(t) for t in tensors]
-    try:
-        out = np.stack(arrays, axis=axis)
-    except ValueError as e:
-        shapes = ", ".join(str(np.shape(a)) for a in arrays)
-        raise ValueError(f"stack: shapes {shapes} must all be equal") from e
-    return record("stack", out, tensors, _stack_vjp, p=axis % out.ndim)
+    shapes = [_shape(t) for t in tensors]
+    if len(set(shapes)) != 1:
+        raise ValueError(f"stack: shapes {', '.join(str(s) for s in shapes)} must all be equal")
+    return apply("stack", _stack_fwd, tensors, _stack_vjp, p=axis % (len(shapes[0]) + 1))
 
 
 def _stack_vjp(g, c):

@@ -62,10 +62,11 @@ class Node:
         "retain",
         "freed",
         "source",
+        "fwd",
         "__weakref__",
     )
 
-    def __init__(self, op, parents, vjp, ins, out, p, shape, dtype) -> None:
+    def __init__(self, op, parents, vjp, ins, out, p, shape, dtype, fwd=None) -> None:
         self.index = next(_sequence)
         self.op = op
         self.parents = parents
@@ -81,6 +82,7 @@ class Node:
         self.retain = None
         self.freed = False
         self.source = None  # "file:line in function: code", recorded only by Tape(sources=True) or detect_anomaly
+        self.fwd = fwd  # fwd(p, *input arrays) -> output: how to recompute this entry (tl.compile replays it)
 
     def free(self) -> None:
         """Drop what the VJP would read; the structure stays for listing and rendering."""
