@@ -11,6 +11,7 @@
 from . import nn, optim, viz
 from .anomaly import AnomalyError, detect_anomaly
 from .backward import grad
+from .compile import CompileError, compile
 from .functional import log_softmax, logsumexp, softmax
 from .gradcheck import GradcheckError, gradcheck
 from .memory import memory_by_step, memory_table
@@ -49,6 +50,8 @@ __all__ = [
     "Tensor",
     "arange",
     "cat",
+    "compile",
+    "CompileError",
     "clip",
     "detect_anomaly",
     "enable_grad",

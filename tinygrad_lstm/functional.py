@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import ops, random
+from .tape import state
 from .tensor import Tensor
 
 
@@ -48,6 +49,10 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, rng: np.random.Gen
         raise ValueError(f"dropout: p must be in [0, 1], got {p}")
     if not training or p == 0.0:
         return x
+    if state.compiling:
+        from .compile import CompileError
+
+        raise CompileError("compile: dropout draws a new mask every step; a replay would repeat the first one")
     if p == 1.0:
         return x * 0.0
     keep = (rng or random.generator()).random(x.shape) >= p

@@ -144,9 +144,13 @@ def mul(a, b) -> Tensor:
 
 def _mul_vjp(g, c):
     a, b = c.ins
-    ga = unbroadcast(g * b, np.shape(a)) if c.parents[0] is not None else None
-    gb = unbroadcast(g * a, np.shape(b)) if c.parents[1] is not None else None
+    ga = unbroadcast(g * b, _shape_of(a)) if c.parents[0] is not None else None
+    gb = unbroadcast(g * a, _shape_of(b)) if c.parents[1] is not None else None
     return ga, gb
+
+
+def _shape_of(x) -> tuple[int, ...]:
+    return x.shape if isinstance(x, (np.ndarray, Tensor)) else ()
 
 
 def _div_fwd(p, a, b):
@@ -257,7 +261,12 @@ def tanh(x) -> Tensor:
 
 def _tanh_vjp(g, c):
     y = c.out
-    return (g * (1 - y * y),)
+    if isinstance(g, Tensor):
+        return (g * (1 - y * y),)
+    d = np.multiply(y, y, out=np.empty_like(y))  # the same arithmetic in place: one new array
+    np.subtract(1, d, out=d)
+    d *= g
+    return (d,)
 
 
 def _sigmoid_fwd(p, x):
@@ -275,7 +284,12 @@ def sigmoid(x) -> Tensor:
 
 def _sigmoid_vjp(g, c):
     y = c.out
-    return (g * y * (1 - y),)
+    if isinstance(g, Tensor):
+        return (g * y * (1 - y),)
+    d = np.subtract(1, y, out=np.empty_like(y))  # in place, as in tanh's VJP
+    d *= y
+    d *= g
+    return (d,)
 
 
 def _relu_fwd(p, x):

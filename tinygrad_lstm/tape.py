@@ -24,7 +24,7 @@ _sequence = itertools.count()
 
 
 class _State:
-    __slots__ = ("grad_enabled", "scope", "tapes", "trace", "instruments", "probes", "anomaly")
+    __slots__ = ("grad_enabled", "scope", "tapes", "trace", "instruments", "probes", "anomaly", "compiling")
 
     def __init__(self) -> None:
         self.grad_enabled = True
@@ -34,6 +34,7 @@ class _State:
         self.instruments: list[Callable] = []  # fn(node, inputs, out) called for each new entry
         self.probes: list = []  # GradientProbes watching named tensors
         self.anomaly = False  # backward checks every gradient for NaN/Inf (tl.detect_anomaly)
+        self.compiling = 0  # > 0 while tl.compile records a step
 
 
 state = _State()

@@ -1,0 +1,115 @@
+"""tl.compile: a replayed tape gives exactly what eager execution gives, or refuses clearly."""
+
+import numpy as np
+import pytest
+
+import tinygrad_lstm as tl
+from tinygrad_lstm import nn
+
+
+def twin_models(make):
+    tl.manual_seed(0)
+    a = make()
+    b = make()
+    b.load_state_dict(a.state_dict())
+    return a, b
+
+
+class Regressor(nn.Module):
+    def __init__(self, layer, hidden):
+        super().__init__()
+        self.layer = layer
+        self.head = nn.Linear(hidden, 1, dtype=np.float64)
+
+    def forward(self, x):
+        out, _ = self.layer(x)
+        return self.head(out[-1])
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: Regressor(nn.LSTM(3, 5, dtype=np.float64), 5),
+        lambda: Regressor(nn.GRU(3, 5, num_layers=2, dtype=np.float64), 5),
+        lambda: Regressor(nn.RNN(3, 4, bidirectional=True, dtype=np.float64), 8),
+        lambda: Regressor(nn.LSTM(3, 5, variant="fgr", dtype=np.float64), 5),
+    ],
+    ids=["lstm", "gru-2-layers", "rnn-bidirectional", "lstm-fgr"],
+)
+def test_compiled_training_matches_eager_exactly(make):
+    eager, compiled = twin_models(make)
+    opt_e = tl.optim.Adam(eager.parameters(), lr=1e-2)
+    opt_c = tl.optim.Adam(compiled.parameters(), lr=1e-2)
+    step = tl.compile(lambda x, y: nn.functional.mse_loss(compiled(x), y))
+    rng = np.random.default_rng(1)
+    for _ in range(4):
+        x, y = rng.standard_normal((6, 2, 3)), rng.standard_normal((2, 1))
+        opt_e.zero_grad()
+        opt_c.zero_grad()
+        loss_e = nn.functional.mse_loss(eager(tl.Tensor(x)), tl.Tensor(y))
+        loss_c = step(tl.Tensor(x), y)
+        assert loss_c.item() == loss_e.item()
+        loss_e.backward()
+        loss_c.backward()
+        for (name, pe), pc in zip(eager.named_parameters(), compiled.parameters()):
+            np.testing.assert_array_equal(pe.grad.data, pc.grad.data, err_msg=name)
+        opt_e.step()
+        opt_c.step()
+    assert step.replays == 3 and len(step.programs) == 1
+
+
+def test_new_shapes_record_a_new_program_and_freed_entries_say_so():
+    model = Regressor(nn.LSTM(3, 4, dtype=np.float64), 4)
+    step = tl.compile(lambda x, y: nn.functional.mse_loss(model(x), y))
+    step(tl.randn(5, 2, 3), tl.randn(2, 1)).backward()
+    step(tl.randn(7, 2, 3), tl.randn(2, 1)).backward()
+    assert len(step.programs) == 2 and step.replays == 0
+    loss = step(tl.randn(7, 2, 3), tl.randn(2, 1))
+    assert step.replays == 1
+    loss.backward()
+    with pytest.raises(RuntimeError, match="freed"):
+        loss.backward()
+
+
+def test_compile_refuses_what_it_cannot_replay():
+    tl.manual_seed(0)
+    lstm = nn.LSTM(3, 4, num_layers=2, dropout=0.5, dtype=np.float64)
+    with pytest.raises(tl.CompileError, match="dropout"):
+        tl.compile(lambda x: lstm(x)[0].sum())(tl.randn(5, 2, 3))
+
+    emb = nn.Embedding(10, 4, dtype=np.float64)
+    with pytest.raises(tl.CompileError, match="index"):
+        tl.compile(lambda ids: emb(ids).sum())(np.array([1, 2, 3]))
+
+    logits_layer = nn.Linear(3, 5, dtype=np.float64)
+    with pytest.raises(tl.CompileError, match="index"):
+        tl.compile(lambda x, t: nn.functional.cross_entropy(logits_layer(x), t))(tl.randn(4, 3), np.array([0, 1, 2, 3]))
+
+    w = tl.Tensor(np.ones(3), requires_grad=True)
+    earlier = w * 2
+    with pytest.raises(tl.CompileError, match="computed before the step"):
+        tl.compile(lambda x: (x * earlier).sum())(tl.randn(3))
+
+    with pytest.raises(tl.CompileError, match="does not depend on any parameter"):
+        tl.compile(lambda x: (x * 2).sum())(tl.randn(3))
+
+
+def test_compiled_step_is_faster_than_eager_in_op_count_terms():
+    """Replaying builds no Tensor per op: count the Tensors a replay creates (not a timing assert)."""
+    model = Regressor(nn.LSTM(3, 4, dtype=np.float64), 4)
+    step = tl.compile(lambda x, y: nn.functional.mse_loss(model(x), y))
+    x, y = tl.randn(20, 2, 3), tl.randn(2, 1)
+    step(x, y).backward()
+    created = []
+    original = tl.Tensor._from
+
+    def counting(*args, **kwargs):
+        created.append(1)
+        return original(*args, **kwargs)
+
+    tl.Tensor._from = staticmethod(counting)
+    try:
+        step(x, y).backward()
+    finally:
+        tl.Tensor._from = original
+    assert len(created) < 10  # the loss and the gradients of the leaves, not one per recorded op
