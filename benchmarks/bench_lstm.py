@@ -228,18 +228,19 @@ def main() -> None:
         repeats = 3 if (args.quick or size == "large") else 15
         print(table(f"{size}: T={T} B={B} I={I} H={H}, float32, train step", measure(peers, repeats)), flush=True)
 
-    print("\nsequence-length scaling (small sizes otherwise): ours and the NumPy BPTT")
+    print("\nsequence-length scaling (small sizes otherwise): time relative to T=50, and against the NumPy BPTT")
     base = None
+    names = ("tinygrad_lstm", "tl.compile replay", "numpy BPTT")
     for T in (50, 100, 200, 400, 800):
         peers = make_peers(T, 32, 32, 64)
-        keep = {k: peers[k] for k in ("tinygrad_lstm", "numpy BPTT")}
-        m = measure(keep, 3 if args.quick else 5)
-        base = base or m["tinygrad_lstm"]
-        print(
-            f"  T={T:4}: ours {m['tinygrad_lstm'] * 1e3:8.1f} ms ({m['tinygrad_lstm'] / base:5.1f}x T=50), "
-            f"ours/numpy {m['tinygrad_lstm'] / m['numpy BPTT']:.2f}x",
-            flush=True,
-        )
+        m = measure({k: peers[k] for k in names}, 3 if args.quick else 5)
+        base = base or m
+        cells = [
+            f"{name} {m[name] * 1e3:7.1f} ms ({m[name] / base[name]:4.1f}x T=50)"
+            + ("" if name == "numpy BPTT" else f" {m[name] / m['numpy BPTT']:.2f}x numpy")
+            for name in names
+        ]
+        print(f"  T={T:4}: " + "; ".join(cells), flush=True)
 
     print("\npeak memory of a train step against the bytes BPTT must keep (the NumPy BPTT's cache)")
     for size in sizes:

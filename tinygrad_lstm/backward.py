@@ -102,21 +102,22 @@ def sweep(
 
     for root, seed in zip(roots, seeds):
         accumulate(root._node, seed)
-    trace = state.trace
+    trace, anomaly, capturing = state.trace, state.anomaly, capture is not None
+    push, pop = heapq.heappush, heapq.heappop
 
     while heap:
-        _, node = heapq.heappop(heap)
+        _, node = pop(heap)
         g = buffers.pop(node)
         owned.discard(node)
         if node.hooks:
             g = _run_hooks(node.hooks, g, create_graph)
-        if capture is not None and node in capture:
+        if capturing and node in capture:
             capture[node] = g
         if node.vjp is None:  # a leaf: the sweep ends here
             if trace is not None:
                 trace.record(node, g, (), ())
             tensor = node.tensor()
-            if capture is None and tensor is not None:
+            if not capturing and tensor is not None:
                 _accumulate_into(tensor, g, create_graph)
             continue
         if node.freed:
@@ -124,29 +125,36 @@ def sweep(
                 f"backward: entry %{node.index} ({node.op}) was freed by an earlier backward; "
                 "pass retain_graph=True to the first backward (or tl.grad) to go through it twice"
             )
-        if node.retain is not None and capture is None:
+        if node.retain is not None and not capturing:
             tensor = node.retain()
             if tensor is not None:
                 _accumulate_into(tensor, g, create_graph)
         grads = node.vjp(g, _RecordedContext(node) if create_graph else node)
         if trace is not None:
             trace.record(node, g, grads, saved_arrays(node))
-        if state.anomaly:
+        if anomaly:
             check_backward(node, grads)
         for parent, gp in zip(node.parents, grads):
             if parent is None or gp is None:
                 continue
-            if type(gp) is not IndexedGrad:
-                if gp.dtype != parent.dtype:
-                    gp = gp.astype(parent.dtype)
-                if gp.shape != parent.shape:
-                    raise RuntimeError(
-                        f"backward: the VJP of {node.op} (entry %{node.index}) gave a gradient of shape "
-                        f"{gp.shape} for an input of shape {parent.shape}"
-                    )
-            accumulate(parent, gp)
+            if type(gp) is IndexedGrad:
+                accumulate(parent, gp)
+                continue
+            if gp.dtype is not parent.dtype and gp.dtype != parent.dtype:
+                gp = gp.astype(parent.dtype)
+            if gp.shape != parent.shape:
+                raise RuntimeError(
+                    f"backward: the VJP of {node.op} (entry %{node.index}) gave a gradient of shape "
+                    f"{gp.shape} for an input of shape {parent.shape}"
+                )
+            if parent in buffers:
+                accumulate(parent, gp)
+            else:  # the first contribution, the usual case: no copy, just remember it
+                buffers[parent] = gp
+                push(heap, (-parent.index, parent))
         if not retain_graph:
-            node.free()
+            node.ins = node.out = node.p = None  # Node.free(), inlined: this loop runs once per entry
+            node.freed = True
 
 
 def _seed(output: Tensor, grad: Any, create_graph: bool, where: str):
