@@ -166,7 +166,7 @@ def _folded_node(key: str, e, view: str, order: int) -> VNode:
     layer, t = step if step is not None else (e.scope.name, None)
     if key.startswith("w_"):  # an elided stretch of steps; its title is set once all are in
         return VNode(key, "...", layer, "ellipsis", None, None, order)
-    title = layer if view == "rolled" else f"{layer} t={t}"
+    title = layer if view == "rolled" or t is None else f"{layer} t={t}"
     return VNode(key, title, "", "cell", layer, None, order)
 
 
