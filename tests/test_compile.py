@@ -113,3 +113,24 @@ def test_compiled_step_is_faster_than_eager_in_op_count_terms():
     finally:
         tl.Tensor._from = original
     assert len(created) < 10  # the loss and the gradients of the leaves, not one per recorded op
+
+
+def test_replays_still_serve_hooks_and_backward_traces():
+    model = Regressor(nn.LSTM(3, 4, dtype=np.float64), 4)
+    step = tl.compile(lambda x, y: nn.functional.mse_loss(model(x), y))
+    x, y = tl.randn(5, 2, 3), tl.randn(2, 1)
+    step(x, y).backward()
+    model.zero_grad()
+    loss = step(x, y)
+    seen = []
+    loss.register_hook(lambda g: seen.append(float(g.data)))
+    with tl.trace_backward() as trace:
+        loss.backward()
+    assert seen == [1.0]
+    assert trace.records[0].entry is loss._node  # the usual sweep ran, and was traced
+    assert any(r.op == "leaf" for r in trace)
+    fast = [p.grad.data.copy() for p in model.parameters()]
+    model.zero_grad()
+    step(x, y).backward()  # the precomputed order: the same bits
+    for a, p in zip(fast, model.parameters()):
+        np.testing.assert_array_equal(a, p.grad.data)

@@ -49,7 +49,7 @@ def _run_hooks(hooks, g, create_graph: bool):
     return g
 
 
-def _accumulate_into(tensor: Tensor, g, create_graph: bool) -> None:
+def accumulate_into(tensor: Tensor, g, create_graph: bool) -> None:
     """Add ``g`` to ``tensor.grad`` (in place when safe, as PyTorch does)."""
     if create_graph:
         g = _as_tensor(g)
@@ -61,6 +61,38 @@ def _accumulate_into(tensor: Tensor, g, create_graph: bool) -> None:
         tensor.grad.data += g
     else:
         tensor.grad = Tensor._from(tensor.grad.data + g)
+
+
+def add_gradient(buffers: dict, owned: set, key, g, shape: tuple, dtype, in_place: bool = True) -> bool:
+    """Add the contribution ``g`` to ``buffers[key]``; True when ``key`` had none yet.
+
+    The first contribution is kept as it is (it may be a view or shared with another input); once
+    two have been summed the buffer is the sweep's own and later ones are added in place (unless
+    ``in_place`` is False: Tensors under ``create_graph`` are never mutated). An IndexedGrad goes
+    straight into a zero buffer, so T slices of one array cost T slice-sized adds.
+    """
+    buf = buffers.get(key)
+    if type(g) is IndexedGrad:
+        if buf is None:
+            buf = buffers[key] = np.zeros(shape, dtype=dtype)
+            owned.add(key)
+            g.add_into(buf)
+            return True
+        if key not in owned:
+            buf = buffers[key] = np.array(buf, dtype=dtype)
+            owned.add(key)
+        g.add_into(buf)
+        return False
+    if buf is None:
+        buffers[key] = g
+        return True
+    if key in owned:
+        buf += g
+    else:
+        buffers[key] = buf + g
+        if in_place:
+            owned.add(key)
+    return False
 
 
 def sweep(
@@ -80,25 +112,8 @@ def sweep(
     heap: list = []
 
     def accumulate(node, g) -> None:
-        buf = buffers.get(node)
-        if type(g) is IndexedGrad:  # only the array path makes these
-            if buf is None:
-                heapq.heappush(heap, (-node.index, node))
-                buf = buffers[node] = np.zeros(node.shape, dtype=node.dtype)
-                owned.add(node)
-            elif node not in owned:
-                buf = buffers[node] = np.array(buf, dtype=node.dtype)
-                owned.add(node)
-            g.add_into(buf)
-        elif buf is None:
+        if add_gradient(buffers, owned, node, g, node.shape, node.dtype, not create_graph):
             heapq.heappush(heap, (-node.index, node))
-            buffers[node] = g
-        elif node in owned:
-            buf += g
-        else:
-            buffers[node] = buf + g
-            if not create_graph:  # Tensors are never added to in place
-                owned.add(node)
 
     for root, seed in zip(roots, seeds):
         accumulate(root._node, seed)
@@ -118,7 +133,7 @@ def sweep(
                 trace.record(node, g, (), ())
             tensor = node.tensor()
             if not capturing and tensor is not None:
-                _accumulate_into(tensor, g, create_graph)
+                accumulate_into(tensor, g, create_graph)
             continue
         if node.freed:
             raise RuntimeError(
@@ -128,7 +143,7 @@ def sweep(
         if node.retain is not None and not capturing:
             tensor = node.retain()
             if tensor is not None:
-                _accumulate_into(tensor, g, create_graph)
+                accumulate_into(tensor, g, create_graph)
         grads = node.vjp(g, _RecordedContext(node) if create_graph else node)
         if trace is not None:
             trace.record(node, g, grads, saved_arrays(node))
@@ -182,6 +197,10 @@ def backward(output: Tensor, grad: Any = None, retain_graph: bool | None = None,
     """``output.backward(...)``: accumulate gradients into the leaves' ``.grad``."""
     seed = _seed(output, grad, create_graph, "backward")
     retain = create_graph if retain_graph is None else retain_graph
+    program = output._node.program
+    if program is not None and not (retain or create_graph or state.trace or state.anomaly or program.has_hooks()):
+        program.backward(seed)  # a replayed step with nothing to observe: its precomputed order
+        return
     sweep([output], [seed], retain, create_graph)
 
 

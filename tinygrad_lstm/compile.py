@@ -34,6 +34,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .backward import accumulate_into, add_gradient
+from .ops import IndexedGrad
 from .tape import Leaf, Node, state
 from .tensor import Tensor
 
@@ -101,6 +103,45 @@ class Program:
         for ref, k in enumerate(last_use):
             if ref != self.output_position:
                 self.release[k].append(ref)
+        root = self.steps[self.output_position][0]
+        root.program = self
+        # only the result escapes a step, so only it (and entries hooked while recording) can have hooks
+        self.watched = [root] + [e for e, *_ in self.steps if e.hooks or e.retain is not None]
+
+    def has_hooks(self) -> bool:
+        return any(e.hooks or e.retain is not None for e in self.watched)
+
+    def backward(self, seed: np.ndarray) -> None:
+        """The sweep over the recorded entries in reverse tape order, with no heap and no lookups:
+        the same sums in the same order as :func:`~tinygrad_lstm.backward.sweep`, so the same bits."""
+        buffers: dict = {self.output_position: seed}
+        owned: set = set()
+        leaves: dict = {}
+        for k in range(self.output_position, -1, -1):
+            entry, _, _, sources, _, _, grad = self.steps[k]
+            g = buffers.pop(k, None)
+            if g is not None and grad:
+                if entry.freed:
+                    raise RuntimeError(
+                        f"backward: entry %{entry.index} ({entry.op}) was freed by an earlier backward; "
+                        "pass retain_graph=True to the first backward to go through it twice"
+                    )
+                for (kind, ref), gp in zip(sources, entry.vjp(g, entry)):
+                    if gp is None or kind == _FROM_INPUT or kind == _CONSTANT:
+                        continue
+                    target = self.steps[ref][0] if kind == _FROM_ENTRY else ref
+                    if type(gp) is not IndexedGrad and gp.dtype is not target.dtype and gp.dtype != target.dtype:
+                        gp = gp.astype(target.dtype)
+                    if kind == _FROM_ENTRY:
+                        add_gradient(buffers, owned, ref, gp, target.shape, target.dtype)
+                    elif add_gradient(buffers, owned, ref, gp, target.shape, target.dtype):
+                        leaves[ref] = None
+            entry.ins = entry.out = None
+            entry.freed = True
+        for leaf in leaves:
+            tensor = leaf.tensor()
+            if tensor is not None:
+                accumulate_into(tensor, buffers[leaf], False)
 
     def run(self, arrays: list[np.ndarray]) -> Tensor:
         """Replay the forward pass on new input arrays; the result's backward() is the usual sweep."""

@@ -64,6 +64,7 @@ class Node:
         "freed",
         "source",
         "fwd",
+        "program",
         "__weakref__",
     )
 
@@ -84,6 +85,7 @@ class Node:
         self.freed = False
         self.source = None  # "file:line in function: code", recorded only by Tape(sources=True) or detect_anomaly
         self.fwd = fwd  # fwd(p, *input arrays) -> output: how to recompute this entry (tl.compile replays it)
+        self.program = None  # the tl.compile Program whose result this entry is, if any
 
     def free(self) -> None:
         """Drop what the VJP would read; the structure stays for listing and rendering."""
@@ -120,6 +122,7 @@ class Leaf:
     freed = False
     retain = None
     source = None
+    program = None
 
     def saved(self) -> list:
         return []
