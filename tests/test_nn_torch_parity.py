@@ -128,6 +128,25 @@ LAYER_CASES = [
 ]
 
 
+def compare_and_backprop(m, tm, x, tx, out, state, tout, tstate, seed):
+    """Outputs and final states agree; then a random upstream gradient through both agrees too."""
+    close(out, tout, "output")
+    assert out.shape == tuple(tout.shape)
+    states = state if isinstance(state, tuple) else (state,)
+    tstates = tstate if isinstance(tstate, tuple) else (tstate,)
+    for s, ts in zip(states, tstates):
+        assert s.shape == tuple(ts.shape)
+        close(s, ts, "final state")
+    rng = np.random.default_rng(seed)
+    ups = [rng.standard_normal(t.shape) for t in (tout, *tstates)]
+    loss = sum(((t * u).sum() for t, u in zip((out, *states), ups)), tl.Tensor(np.array(0.0)))
+    tloss = sum((t * torch.tensor(u)).sum() for t, u in zip((tout, *tstates), ups))
+    loss.backward()
+    tloss.backward()
+    compare_grads(m, tm)
+    close(x.grad, tx.grad, "input gradient")
+
+
 def run_layer_pair(kind, case, T=6, B=3, I=4, H=5, proj_size=0):
     case = dict(case)
     unbatched = case.pop("unbatched", False)
@@ -156,21 +175,7 @@ def run_layer_pair(kind, case, T=6, B=3, I=4, H=5, proj_size=0):
             hx, thx = (h, c), (th, tc)
     out, state = m(x, hx)
     tout, tstate = tm(tx, thx)
-    close(out, tout, "output")
-    assert out.shape == tuple(tout.shape)
-    states = state if isinstance(state, tuple) else (state,)
-    tstates = tstate if isinstance(tstate, tuple) else (tstate,)
-    for s, ts in zip(states, tstates):
-        assert s.shape == tuple(ts.shape)
-        close(s, ts, "final state")
-    rng = np.random.default_rng(7)
-    ups = [rng.standard_normal(t.shape) for t in (tout, *tstates)]
-    loss = sum(((t * u).sum() for t, u in zip((out, *states), ups)), tl.Tensor(np.array(0.0)))
-    tloss = sum((t * torch.tensor(u)).sum() for t, u in zip((tout, *tstates), ups))
-    loss.backward()
-    tloss.backward()
-    compare_grads(m, tm)
-    close(x.grad, tx.grad, "input gradient")
+    compare_and_backprop(m, tm, x, tx, out, state, tout, tstate, seed=7)
     if given_hx:
         for a, b in zip(hx if isinstance(hx, tuple) else (hx,), thx if isinstance(thx, tuple) else (thx,)):
             close(a.grad, b.grad, "hx gradient")
@@ -215,19 +220,7 @@ def test_lengths_match_packed_sequences(kind, bidirectional, batch_first):
     packed = torch.nn.utils.rnn.pack_padded_sequence(tx, torch.tensor(lengths), batch_first, enforce_sorted=False)
     tpacked, tstate = tm(packed)
     tout, _ = torch.nn.utils.rnn.pad_packed_sequence(tpacked, batch_first, total_length=T)
-    close(out, tout, "padded output")
-    states = state if isinstance(state, tuple) else (state,)
-    tstates = tstate if isinstance(tstate, tuple) else (tstate,)
-    for s, ts in zip(states, tstates):
-        close(s, ts, "final state of each sequence")
-    rng = np.random.default_rng(3)
-    ups = [rng.standard_normal(t.shape) for t in (tout, *tstates)]
-    loss = sum(((t * u).sum() for t, u in zip((out, *states), ups)), tl.Tensor(np.array(0.0)))
-    tloss = sum((t * torch.tensor(u)).sum() for t, u in zip((tout, *tstates), ups))
-    loss.backward()
-    tloss.backward()
-    compare_grads(m, tm)
-    close(x.grad, tx.grad, "input gradient")
+    compare_and_backprop(m, tm, x, tx, out, state, tout, tstate, seed=3)  # padded output, each sequence's h_n
     time_axis = 1 if batch_first else 0
     for b, n in enumerate(lengths):  # padded steps receive no gradient
         pad = np.take(x.grad.data, b, axis=1 - time_axis)[n:]
