@@ -29,6 +29,7 @@ class VNode:
     cluster: str | None = None  # scope path, or layer name in the cell view
     heat: float | None = None  # a gradient norm
     order: int = 0
+    heat_from_h: bool = False  # a folded node shows the largest ||dL/dh|| among its steps
 
 
 @dataclass
@@ -157,8 +158,13 @@ def _absorb(node: VNode, e, heat: float | None) -> None:
         return
     if node.kind == "cell" and e.name in CELL_VALUES and e.name not in node.detail.split():
         node.detail = f"{node.detail} {e.name}".strip()
-    if heat is not None and (e.name == "h" or node.heat is None):
-        node.heat = heat
+    if heat is None:
+        return
+    if e.name == "h":
+        node.heat = heat if not node.heat_from_h else max(node.heat, heat)
+        node.heat_from_h = True
+    elif not node.heat_from_h:
+        node.heat = heat if node.heat is None else max(node.heat, heat)
 
 
 def _folded_node(key: str, e, view: str, order: int) -> VNode:
