@@ -239,3 +239,36 @@ def test_training_keeps_memory_flat():
     finally:
         tracemalloc.stop()
     assert grown < 64 * 1024, f"memory grew by {grown} bytes over 180 training steps"
+
+
+def test_init_functions_fill_in_place_with_the_documented_distributions():
+    tl.manual_seed(5)
+    w = nn.Parameter(np.empty((200, 300)))
+    data = w.data
+    bound = np.sqrt(6 / 500)
+    nn.init.xavier_uniform_(w)
+    assert w.data is data and np.abs(w.data).max() <= bound and np.abs(w.data).max() > 0.95 * bound
+    nn.init.xavier_normal_(w)
+    assert abs(w.data.std() - np.sqrt(2 / 500)) < 0.05 * np.sqrt(2 / 500)
+    nn.init.kaiming_uniform_(w, a=np.sqrt(5))  # PyTorch's Linear default: U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+    assert np.abs(w.data).max() <= 1 / np.sqrt(300) + 1e-12
+    nn.init.normal_(w, 2.0, 0.5)
+    assert abs(w.data.mean() - 2.0) < 0.01 and abs(w.data.std() - 0.5) < 0.01
+    nn.init.constant_(w, 3.0)
+    assert np.all(w.data == 3.0)
+    nn.init.zeros_(w)
+    assert not w.data.any()
+    nn.init.ones_(w)
+    assert np.all(w.data == 1.0)
+    q = nn.Parameter(np.empty((4, 6)))
+    nn.init.orthogonal_(q)
+    np.testing.assert_allclose(q.data @ q.data.T, np.eye(4), atol=1e-12)
+
+
+def test_named_children_and_register_parameter():
+    m = TwoLayer()
+    assert [name for name, _ in m.named_children()] == ["rnn", "head"]
+    m.register_parameter("scale", nn.Parameter(np.ones(1)))
+    assert "scale" in dict(m.named_parameters())
+    m.register_parameter("scale", None)
+    assert "scale" not in dict(m.named_parameters()) and m.scale is None
