@@ -86,7 +86,3 @@ class Picture(graphviz.Digraph):
 
     def _repr_mimebundle_(self, include=None, exclude=None, **_):
         return {"image/svg+xml": pipe(self.source, "svg").decode()}
-
-    def render_to(self, path: str | os.PathLike) -> Path:
-        """``tl.viz.render(self, path)``."""
-        return render(self, path)
