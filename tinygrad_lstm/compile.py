@@ -103,10 +103,34 @@ class Program:
         for ref, k in enumerate(last_use):
             if ref != self.output_position:
                 self.release[k].append(ref)
+        self._lay_out_slots(len(entries))
         root = self.steps[self.output_position][0]
         root.program = self
         # only the result escapes a step, so only it (and entries hooked while recording) can have hooks
         self.watched = [root] + [e for e, *_ in self.steps if e.hooks or e.retain is not None]
+
+    def _lay_out_slots(self, n: int) -> None:
+        """One flat list holds every value a replay reads: entry outputs, then the inputs, then the
+        constants and parameters, so each entry's arguments are plain list lookups."""
+        extra: dict[int, int] = {}
+        self.template: list = [None] * (n + self.n_inputs)
+        self.leaf_slots: list = []
+        self.arg_slots = []
+        for _, _, _, sources, *_rest in self.steps:
+            slots = []
+            for kind, ref in sources:
+                if kind == _FROM_ENTRY:
+                    slots.append(ref)
+                elif kind == _FROM_INPUT:
+                    slots.append(n + ref)
+                else:
+                    if id(ref) not in extra:
+                        extra[id(ref)] = len(self.template)
+                        self.template.append(ref if kind == _CONSTANT else None)
+                        if kind == _FROM_LEAF:
+                            self.leaf_slots.append((extra[id(ref)], ref))
+                    slots.append(extra[id(ref)])
+            self.arg_slots.append(tuple(slots))
 
     def has_hooks(self) -> bool:
         return any(e.hooks or e.retain is not None for e in self.watched)
@@ -145,18 +169,13 @@ class Program:
 
     def run(self, arrays: list[np.ndarray]) -> Tensor:
         """Replay the forward pass on new input arrays; the result's backward() is the usual sweep."""
-        values: list = [None] * len(self.steps)
-        for k, (entry, fwd, p, sources, keep_in, keep_out, grad) in enumerate(self.steps):
-            args = [
-                values[ref]
-                if kind == _FROM_ENTRY
-                else ref.tensor().data
-                if kind == _FROM_LEAF
-                else arrays[ref]
-                if kind == _FROM_INPUT
-                else ref
-                for kind, ref in sources
-            ]
+        n = len(self.steps)
+        values = list(self.template)
+        values[n : n + self.n_inputs] = arrays
+        for slot, leaf in self.leaf_slots:
+            values[slot] = leaf.tensor().data  # read now: optimizers may have replaced it
+        for k, (entry, fwd, p, _, keep_in, keep_out, grad) in enumerate(self.steps):
+            args = [values[i] for i in self.arg_slots[k]]
             out = fwd(p, *args)
             if type(out) is not np.ndarray:
                 out = np.asarray(out)
