@@ -49,10 +49,11 @@ class CompileError(RuntimeError):
 class _InputLeaf(Leaf):
     """Marks a step input while tracing, so every op that reads it is recorded."""
 
-    __slots__ = ()
+    __slots__ = ("position",)
 
     def __init__(self, tensor, position: int) -> None:
         super().__init__(tensor)
+        self.position = position
         self.name = f"input{position}"
 
 
@@ -70,7 +71,7 @@ class Program:
                 if parent is None:
                     sources.append((_FROM_INPUT, input_ids[id(raw)]) if id(raw) in input_ids else (_CONSTANT, raw))
                 elif isinstance(parent, _InputLeaf):
-                    sources.append((_FROM_INPUT, int(parent.name[5:])))
+                    sources.append((_FROM_INPUT, parent.position))
                 elif isinstance(parent, Leaf):
                     sources.append((_FROM_LEAF, parent))
                 elif id(parent) in position:
@@ -94,7 +95,7 @@ class Program:
         if self.output_position is None or not needs_grad[self.output_position]:
             raise CompileError("compile: the step's result does not depend on any parameter")
         # free each intermediate after its last reader, as eager execution would
-        last_use = [k for k in range(len(entries))]
+        last_use = list(range(len(entries)))
         for k, (_, _, _, sources, *_rest) in enumerate(self.steps):
             for kind, ref in sources:
                 if kind == _FROM_ENTRY:
