@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, basic_indices, mutually_broadcastable_shapes
+from shapes import MATMUL_SHAPES
 
 import tinygrad_lstm as tl
 
@@ -134,19 +135,6 @@ def test_softmax_family(axis):
     assert tl.gradcheck(lambda x: (x.softmax(axis) * w).sum(), x)
     assert tl.gradcheck(lambda x: x.log_softmax(axis), x)
     assert tl.gradcheck(lambda x: x.logsumexp(axis), x)
-
-
-MATMUL_SHAPES = [
-    ((3, 4), (4, 2)),
-    ((4,), (4,)),
-    ((4,), (4, 2)),
-    ((3, 4), (4,)),
-    ((2, 3, 4), (4, 5)),
-    ((3, 4), (2, 4, 5)),
-    ((2, 1, 3, 4), (3, 4, 2)),
-    ((4,), (2, 4, 3)),
-    ((2, 3, 4), (4,)),
-]
 
 
 @pytest.mark.parametrize("sa, sb", MATMUL_SHAPES)

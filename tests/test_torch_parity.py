@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from shapes import MATMUL_SHAPES
 
 import tinygrad_lstm as tl
 
@@ -131,19 +132,7 @@ def test_max_with_ties_like_torch_amax():
     run_both(lambda t: t.max(), lambda t: torch.amax(t), [x])
 
 
-@pytest.mark.parametrize(
-    "sa, sb",
-    [
-        ((3, 4), (4, 2)),
-        ((4,), (4,)),
-        ((4,), (4, 2)),
-        ((3, 4), (4,)),
-        ((2, 3, 4), (4, 5)),
-        ((3, 4), (2, 4, 5)),
-        ((2, 1, 3, 4), (3, 4, 2)),
-        ((4,), (2, 4, 3)),
-    ],
-)
+@pytest.mark.parametrize("sa, sb", MATMUL_SHAPES)
 def test_matmul(sa, sb):
     run_both(lambda a, b: a @ b, lambda a, b: a @ b, [rnd(*sa), rnd(*sb, seed=3)])
 

@@ -36,11 +36,11 @@ def _bad(a) -> str | None:
     return "nan" if np.any(np.isnan(a)) else "inf"
 
 
-def check_forward(node, inputs, out) -> None:
+def check_forward(node, args, out) -> None:
     """Instrument: raise if this op turned finite inputs into a NaN or Inf."""
-    record_source(node, inputs, out)
+    record_source(node, args, out)
     bad = _bad(out)
-    if bad and all(_bad(getattr(x, "data", x)) is None for x in inputs):
+    if bad and all(_bad(x) is None for x in args):
         raise AnomalyError(_message(node, f"produced {bad} in forward"))
 
 

@@ -64,7 +64,7 @@ def accumulate_into(tensor: Tensor, g, create_graph: bool) -> None:
 
 
 def add_gradient(buffers: dict, owned: set, key, g, shape: tuple, dtype, in_place: bool = True) -> bool:
-    """Add the contribution ``g`` to ``buffers[key]``; True when ``key`` had none yet.
+    """Add the contribution ``g`` (cast to ``dtype``) to ``buffers[key]``; True when ``key`` had none yet.
 
     The first contribution is kept as it is (it may be a view or shared with another input); once
     two have been summed the buffer is the sweep's own and later ones are added in place (unless
@@ -72,7 +72,7 @@ def add_gradient(buffers: dict, owned: set, key, g, shape: tuple, dtype, in_plac
     straight into a zero buffer, so T slices of one array cost T slice-sized adds.
     """
     buf = buffers.get(key)
-    if type(g) is IndexedGrad:
+    if type(g) is IndexedGrad:  # its values are cast by the add
         if buf is None:
             buf = buffers[key] = np.zeros(shape, dtype=dtype)
             owned.add(key)
@@ -83,6 +83,8 @@ def add_gradient(buffers: dict, owned: set, key, g, shape: tuple, dtype, in_plac
             owned.add(key)
         g.add_into(buf)
         return False
+    if g.dtype is not dtype and g.dtype != dtype:  # e.g. a float64 constant met a float32 input
+        g = g.astype(dtype)
     if buf is None:
         buffers[key] = g
         return True
@@ -111,17 +113,14 @@ def sweep(
     owned: set = set()  # entries whose buffer the sweep allocated, so it may add in place
     heap: list = []
 
-    def accumulate(node, g) -> None:
-        if add_gradient(buffers, owned, node, g, node.shape, node.dtype, not create_graph):
-            heapq.heappush(heap, (-node.index, node))
-
     for root, seed in zip(roots, seeds):
-        accumulate(root._node, seed)
+        node = root._node
+        if add_gradient(buffers, owned, node, seed, node.shape, node.dtype, not create_graph):
+            heapq.heappush(heap, (-node.index, node))
     trace, anomaly, capturing = state.trace, state.anomaly, capture is not None
-    push, pop = heapq.heappush, heapq.heappop
 
     while heap:
-        _, node = pop(heap)
+        _, node = heapq.heappop(heap)
         g = buffers.pop(node)
         owned.discard(node)
         if node.hooks:
@@ -136,10 +135,7 @@ def sweep(
                 accumulate_into(tensor, g, create_graph)
             continue
         if node.freed:
-            raise RuntimeError(
-                f"backward: entry %{node.index} ({node.op}) was freed by an earlier backward; "
-                "pass retain_graph=True to the first backward (or tl.grad) to go through it twice"
-            )
+            raise freed_error(node)
         if node.retain is not None and not capturing:
             tensor = node.retain()
             if tensor is not None:
@@ -152,24 +148,22 @@ def sweep(
         for parent, gp in zip(node.parents, grads):
             if parent is None or gp is None:
                 continue
-            if type(gp) is IndexedGrad:
-                accumulate(parent, gp)
-                continue
-            if gp.dtype is not parent.dtype and gp.dtype != parent.dtype:
-                gp = gp.astype(parent.dtype)
-            if gp.shape != parent.shape:
+            if type(gp) is not IndexedGrad and gp.shape != parent.shape:
                 raise RuntimeError(
                     f"backward: the VJP of {node.op} (entry %{node.index}) gave a gradient of shape "
                     f"{gp.shape} for an input of shape {parent.shape}"
                 )
-            if parent in buffers:
-                accumulate(parent, gp)
-            else:  # the first contribution, the usual case: no copy, just remember it
-                buffers[parent] = gp
-                push(heap, (-parent.index, parent))
+            if add_gradient(buffers, owned, parent, gp, parent.shape, parent.dtype, not create_graph):
+                heapq.heappush(heap, (-parent.index, parent))
         if not retain_graph:
-            node.ins = node.out = node.p = None  # Node.free(), inlined: this loop runs once per entry
-            node.freed = True
+            node.free()
+
+
+def freed_error(node) -> RuntimeError:
+    return RuntimeError(
+        f"backward: entry %{node.index} ({node.op}) was freed by an earlier backward; "
+        "pass retain_graph=True to the first backward (or tl.grad) to go through it twice"
+    )
 
 
 def _seed(output: Tensor, grad: Any, create_graph: bool, where: str):

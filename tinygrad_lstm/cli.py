@@ -19,15 +19,9 @@ def _example(args: argparse.Namespace) -> int:
     W_hh = tl.Tensor(rng.normal(0, 1 / np.sqrt(H), (H, H)), requires_grad=True).named("W_hh")
     xs = rng.normal(size=(T, 1, 1))
 
-    hs = []
-    h = tl.zeros(1, H)
+    hs: list = []
     with tl.Tape() as tape:
-        for t in range(T):
-            with tl.scope("rnn", t=t):
-                h = (tl.Tensor(xs[t]) @ W_xh + h @ W_hh).tanh().named(f"h{t}")
-                h.retain_grad()
-                hs.append(h)
-        loss = (h * h).sum().named("loss")
+        loss = _rnn_loss(tl, xs, W_xh, W_hh, hs)
 
     print(f"The tape of a {T}-step tanh RNN (hidden size {H}), one line per recorded op:\n")
     print(tape.listing())
@@ -36,24 +30,43 @@ def _example(args: argparse.Namespace) -> int:
     for t, h_t in enumerate(hs):
         print(f"  t={t}: {np.linalg.norm(h_t.grad.data):.3e}")
     print(f"||dL/dW_hh|| = {np.linalg.norm(W_hh.grad.data):.3e}")
-    ok = tl.gradcheck(lambda W: _unroll(tl, xs, W_xh.detach(), W), W_hh)
+    ok = tl.gradcheck(lambda W: _rnn_loss(tl, xs, W_xh.detach(), W), W_hh)
     print(f"gradcheck of dL/dW_hh against central differences: {'passed' if ok else 'failed'}")
     return 0
 
 
-def _unroll(tl, xs, W_xh, W_hh):
+def _rnn_loss(tl, xs, W_xh, W_hh, hs: list | None = None):
+    """||h_T||^2 of a tanh RNN unrolled over ``xs``; keeps each h_t (with its gradient) in ``hs``."""
     h = tl.zeros(1, W_hh.shape[0])
-    for x in xs:
-        h = (tl.Tensor(x) @ W_xh + h @ W_hh).tanh()
-    return (h * h).sum()
+    for t, x in enumerate(xs):
+        with tl.scope("rnn", t=t):
+            h = (tl.Tensor(x) @ W_xh + h @ W_hh).tanh().named(f"h{t}")
+        if hs is not None:
+            h.retain_grad()
+            hs.append(h)
+    return (h * h).sum().named("loss")
+
+
+def _unrolled(args: argparse.Namespace, sources: bool = False):
+    from .examples import unroll
+
+    return unroll(
+        args.cell,
+        args.steps,
+        args.batch,
+        args.input_size,
+        args.hidden_size,
+        args.seed,
+        args.forget_bias,
+        sources=sources,
+    )
 
 
 def _graph(args: argparse.Namespace) -> int:
     """Build a small recurrent model with a loss, run backward, render its unrolled graph."""
     from . import viz
-    from .examples import unroll
 
-    u = unroll(args.cell, args.steps, args.batch, args.input_size, args.hidden_size, args.seed, args.forget_bias)
+    u = _unrolled(args)
     trace = u.backward() if (args.heat or args.view == "backward") else None
     if trace is None:
         u.loss.backward()
@@ -74,10 +87,9 @@ def _graph(args: argparse.Namespace) -> int:
 
 def _tape(args: argparse.Namespace) -> int:
     """Print a small recurrent model's tape (the Wengert list), and optionally its backward trace and memory."""
-    from .examples import unroll
     from .memory import memory_table
 
-    u = unroll(args.cell, args.steps, args.batch, args.input_size, args.hidden_size, args.seed, sources=True)
+    u = _unrolled(args, sources=True)
     tape = u.tape.filter(scope=args.scope, op=args.op) if (args.scope or args.op) else u.tape
     print(f"# tape of a {args.cell} over {args.steps} steps: {len(tape)} of {len(u.tape)} entries")
     print(tape.listing())
@@ -111,6 +123,10 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from .demos import DEMOS
+    from .examples import CELLS
+    from .viz import VIEWS
+
     parser = argparse.ArgumentParser(
         prog="tinygrad-lstm",
         description="See autograd and backpropagation through time at work.",
@@ -122,35 +138,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     ex.add_argument("--seed", type=int, default=0)
     ex.set_defaults(run=_example)
 
-    gr = sub.add_parser("graph", help="render a small recurrent model's unrolled graph (SVG, PNG or DOT)")
-    gr.add_argument("--cell", choices=["rnn", "lstm", "gru", "peephole", "cifg"], default="lstm")
-    gr.add_argument("--steps", type=int, default=4)
-    gr.add_argument("--view", choices=["op", "cell", "rolled", "window", "backward"], default="op")
+    # the small model that `graph` and `tape` build (tinygrad_lstm.examples.unroll)
+    model = argparse.ArgumentParser(add_help=False)
+    model.add_argument("--cell", choices=CELLS, default="lstm")
+    model.add_argument("--steps", type=int, help="time steps to unroll")
+    model.add_argument("--batch", type=int, default=1)
+    model.add_argument("--input-size", type=int, default=2)
+    model.add_argument("--hidden-size", type=int, default=3)
+    model.add_argument("--forget-bias", type=float, default=None, help="LSTM forget-gate bias at init (e.g. 1.0)")
+    model.add_argument("--seed", type=int, default=0)
+
+    gr = sub.add_parser(
+        "graph", parents=[model], help="render a small recurrent model's unrolled graph (SVG, PNG or DOT)"
+    )
+    gr.add_argument("--view", choices=VIEWS, default="op")
     gr.add_argument("--heat", action="store_true", help="colour edges and nodes by gradient norm")
-    gr.add_argument("--batch", type=int, default=1)
-    gr.add_argument("--input-size", type=int, default=2)
-    gr.add_argument("--hidden-size", type=int, default=3)
     gr.add_argument("--window", type=int, default=2, help="steps kept at each end in the window view")
     gr.add_argument("--budget", type=int, default=500, help="fold automatically past this many nodes")
-    gr.add_argument("--forget-bias", type=float, default=None, help="LSTM forget-gate bias at init (e.g. 1.0)")
-    gr.add_argument("--seed", type=int, default=0)
     gr.add_argument("-o", "--output", default="graph.svg", help="output file: .svg, .png or .dot")
-    gr.set_defaults(run=_graph)
+    gr.set_defaults(run=_graph, steps=4)
 
-    tp = sub.add_parser("tape", help="print a small recurrent model's tape, backward trace and memory by step")
-    tp.add_argument("--cell", choices=["rnn", "lstm", "gru", "peephole", "cifg"], default="lstm")
-    tp.add_argument("--steps", type=int, default=2)
-    tp.add_argument("--batch", type=int, default=1)
-    tp.add_argument("--input-size", type=int, default=2)
-    tp.add_argument("--hidden-size", type=int, default=3)
+    tp = sub.add_parser(
+        "tape", parents=[model], help="print a small recurrent model's tape, backward trace and memory by step"
+    )
     tp.add_argument("--scope", default=None, help="only entries whose scope contains this, e.g. 't=1'")
     tp.add_argument("--op", default=None, help="only entries of this op, e.g. sigmoid")
     tp.add_argument("--trace", action="store_true", help="run backward and print each VJP it ran")
     tp.add_argument("--memory", action="store_true", help="print the bytes saved for backward per step")
-    tp.add_argument("--seed", type=int, default=0)
-    tp.set_defaults(run=_tape)
-
-    from .demos import DEMOS
+    tp.set_defaults(run=_tape, steps=2)
 
     dm = sub.add_parser("demo", help="run a demo: " + ", ".join(DEMOS) + " (default: tour)")
     dm.add_argument("name", nargs="?", choices=DEMOS, default="tour")

@@ -34,8 +34,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .backward import accumulate_into, add_gradient
-from .ops import IndexedGrad
+from .backward import accumulate_into, add_gradient, freed_error
 from .tape import Leaf, Node, state
 from .tensor import Tensor
 
@@ -147,22 +146,14 @@ class Program:
             g = buffers.pop(k, None)
             if g is not None and grad:
                 if entry.freed:
-                    raise RuntimeError(
-                        f"backward: entry %{entry.index} ({entry.op}) was freed by an earlier backward; "
-                        "pass retain_graph=True to the first backward to go through it twice"
-                    )
+                    raise freed_error(entry)
                 for (kind, ref), gp in zip(sources, entry.vjp(g, entry)):
                     if gp is None or kind == _FROM_INPUT or kind == _CONSTANT:
                         continue
                     target = self.steps[ref][0] if kind == _FROM_ENTRY else ref
-                    if type(gp) is not IndexedGrad and gp.dtype is not target.dtype and gp.dtype != target.dtype:
-                        gp = gp.astype(target.dtype)
-                    if kind == _FROM_ENTRY:
-                        add_gradient(buffers, owned, ref, gp, target.shape, target.dtype)
-                    elif add_gradient(buffers, owned, ref, gp, target.shape, target.dtype):
+                    if add_gradient(buffers, owned, ref, gp, target.shape, target.dtype) and kind == _FROM_LEAF:
                         leaves[ref] = None
-            entry.ins = entry.out = None
-            entry.freed = True
+            entry.free()
         for leaf in leaves:
             tensor = leaf.tensor()
             if tensor is not None:
@@ -238,9 +229,9 @@ class CompiledStep:
         entries: list = []
         raw_inputs: dict[int, tuple] = {}
 
-        def keep(node: Node, inputs, out) -> None:
+        def keep(node: Node, args, out) -> None:
             entries.append(node)
-            raw_inputs[id(node)] = tuple(x.data if isinstance(x, Tensor) else x for x in inputs)
+            raw_inputs[id(node)] = tuple(args)
 
         state.instruments.append(keep)
         state.compiling += 1

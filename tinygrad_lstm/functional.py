@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import ops, random
+from .ops import _data
 from .tape import state
 from .tensor import Tensor
 
@@ -82,7 +83,7 @@ def _classes_last(x: Tensor) -> Tensor:
 
 def nll_loss(log_probs: Tensor, target, weight=None, ignore_index: int = -100, reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of integer ``target`` classes; ``log_probs`` has classes on axis 1."""
-    t = np.asarray(target.data if isinstance(target, Tensor) else target)
+    t = np.asarray(_data(target))
     if t.dtype.kind not in "iu":
         raise TypeError(f"nll_loss: target must hold integer class indices, got dtype {t.dtype}")
     expected = log_probs.shape[:1] + log_probs.shape[2:] if log_probs.ndim >= 2 else ()
@@ -97,7 +98,7 @@ def nll_loss(log_probs: Tensor, target, weight=None, ignore_index: int = -100, r
     safe = np.where(valid, t, 0)
     w = valid.astype(log_probs.dtype)
     if weight is not None:
-        w = w * np.asarray(weight.data if isinstance(weight, Tensor) else weight, dtype=log_probs.dtype)[safe]
+        w = w * np.asarray(_data(weight), dtype=log_probs.dtype)[safe]
     losses = -ops.getitem(flat, (np.arange(len(t)), safe)) * w
     if reduction == "mean":
         return losses.sum() / w.sum()
@@ -128,7 +129,7 @@ def cross_entropy(
         return loss
     # PyTorch's smoothing: mix in the mean over classes of -log p (weighted by class weight)
     flat = _classes_last(log_probs)
-    t = np.asarray(target.data if isinstance(target, Tensor) else target).reshape(-1)
+    t = np.asarray(_data(target)).reshape(-1)
     valid = (t != ignore_index).astype(logits.dtype)
     w = np.ones(flat.shape[1], logits.dtype) if weight is None else np.asarray(_data(weight), logits.dtype)
     smooth = -(flat * w).sum(axis=1) * valid * (1.0 / flat.shape[1])
@@ -173,7 +174,3 @@ def binary_cross_entropy_with_logits(
     if weight is not None:
         losses = losses * weight
     return _reduce(losses, reduction, "binary_cross_entropy_with_logits")
-
-
-def _data(x):
-    return x.data if isinstance(x, Tensor) else x

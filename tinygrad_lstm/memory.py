@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .tape import Tape
+from .tape import Tape, time_step
 
 
 @dataclass(frozen=True)
@@ -29,15 +29,11 @@ def memory_by_step(tape: Tape) -> list[StepMemory]:
     """
     groups: dict[tuple[str, int | None], list] = {}
     for e in tape.entries:
-        layer, t = "(no scope)", None
-        s = e.scope
-        while s is not None:
-            if "t" in s.attrs:
-                layer, t = s.name, s.attrs["t"]
-                break
-            s = s.parent
-        if e.scope is not None and t is None:
-            layer = e.scope.path
+        step = time_step(e.scope)
+        if step is not None:
+            layer, t = step
+        else:
+            layer, t = (e.scope.path if e.scope is not None else "(no scope)"), None
         groups.setdefault((layer, t), []).append(e)
     seen: set[int] = set()
     result = []

@@ -2,7 +2,8 @@
 
 A primitive is three functions side by side: ``_name_fwd(p, *arrays) -> array`` computes the
 result from input arrays and the op's parameters ``p`` (kept on the tape entry, so a recorded tape
-can be replayed, see ``compile.py``); the public ``name(...)`` checks its arguments and records; and
+can be replayed, see ``compile.py``); the public ``name(...)`` checks its arguments and calls
+``apply``, which runs the forward and records the entry; and
 ``_name_vjp(g, c) -> tuple`` gives one gradient per input (None where not needed).
 ``c`` is the tape entry: ``c.ins`` the saved inputs, ``c.out`` the saved output, ``c.p`` the op's
 parameters, ``c.parents[i]`` None when input ``i`` needs no gradient. On the usual path ``g`` and the
@@ -26,34 +27,32 @@ from .tensor import Tensor
 
 
 def apply(op: str, fwd, inputs: tuple, vjp, p=None, keep_in: bool = False, keep_out: bool = False) -> Tensor:
-    """Run ``fwd(p, *arrays)`` on the inputs' data and record the result (see :func:`record`)."""
-    args = [x.data if isinstance(x, Tensor) else x for x in inputs]
-    return record(op, fwd(p, *args), inputs, vjp, keep_in, keep_out, p, fwd)
+    """Run ``fwd(p, *arrays)`` on the inputs' data; if any input requires grad, append a tape entry.
 
-
-def record(op: str, out, inputs: tuple, vjp, keep_in: bool = False, keep_out: bool = False, p=None, fwd=None) -> Tensor:
-    """Wrap ``out`` in a Tensor and, if any input requires grad, append a tape entry for it."""
-    if type(out) is not np.ndarray:
-        out = np.asarray(out)
-    if not state.grad_enabled or out.dtype.kind not in "fc":
-        return Tensor._from(out)
-    # this runs once per op: plain loops, no generator, no per-op dict work
+    This runs once per op: plain loops, no generator, no per-op dict work.
+    """
+    args = []
     parents = []
     any_grad = False
     for x in inputs:
-        node = x._node if isinstance(x, Tensor) else None
-        parents.append(node)
-        any_grad = any_grad or node is not None
-    if not any_grad:
+        if isinstance(x, Tensor):
+            args.append(x.data)
+            parents.append(x._node)
+            any_grad = any_grad or x._node is not None
+        else:
+            args.append(x)
+            parents.append(None)
+    out = fwd(p, *args)
+    if type(out) is not np.ndarray:
+        out = np.asarray(out)
+    if not (any_grad and state.grad_enabled) or out.dtype.kind not in "fc":
         return Tensor._from(out)
-    ins = None
-    if keep_in:
-        ins = tuple([x.data if isinstance(x, Tensor) else x for x in inputs])
+    ins = tuple(args) if keep_in else None
     node = Node(op, tuple(parents), vjp, ins, out if keep_out else None, p, out.shape, out.dtype, fwd)
     for tape in state.tapes:
         tape.entries.append(node)
     for instrument in state.instruments:  # empty unless Tape(sources=True), detect_anomaly or compile is on
-        instrument(node, inputs, out)
+        instrument(node, args, out)
     return Tensor._from(out, node)
 
 

@@ -13,15 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .tape import state
-
-
-def _step_of(scope) -> tuple[str, int] | None:
-    while scope is not None:
-        if "t" in scope.attrs:
-            return scope.name, scope.attrs["t"]
-        scope = scope.parent
-    return None
+from .tape import state, time_step
 
 
 class GradientProbe:
@@ -36,7 +28,7 @@ class GradientProbe:
         """Called when a tensor is named; hook it if it is one of ours."""
         if name not in self.names or not tensor.requires_grad or tensor.is_leaf:
             return
-        step = _step_of(tensor._node.scope)
+        step = time_step(tensor._node.scope)
         if step is None:
             return
         key = (name, *step)

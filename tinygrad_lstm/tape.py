@@ -31,7 +31,7 @@ class _State:
         self.scope: Scope | None = None
         self.tapes: list[Tape] = []
         self.trace = None  # a BackwardTrace while ``tl.trace_backward()`` is active
-        self.instruments: list[Callable] = []  # fn(node, inputs, out) called for each new entry
+        self.instruments: list[Callable] = []  # fn(node, input arrays, out) called for each new entry
         self.probes: list = []  # GradientProbes watching named tensors
         self.anomaly = False  # backward checks every gradient for NaN/Inf (tl.detect_anomaly)
         self.compiling = 0  # > 0 while tl.compile records a step
@@ -183,6 +183,15 @@ class Scope:
 
     def __repr__(self) -> str:
         return f"<Scope {self.path}>"
+
+
+def time_step(s: Scope | None) -> tuple[str, Any] | None:
+    """(layer name, t) of the innermost scope around ``s`` that marks a time step, or None."""
+    while s is not None:
+        if "t" in s.attrs:
+            return s.name, s.attrs["t"]
+        s = s.parent
+    return None
 
 
 def scope(name: str, **attrs: Any) -> Scope:
@@ -355,7 +364,7 @@ def user_source(skip: int = 2) -> str | None:
     return f"{os.path.basename(code.co_filename)}:{frame.f_lineno} in {code.co_name}: {text}"
 
 
-def record_source(node, inputs, out) -> None:
+def record_source(node, args, out) -> None:
     """Instrument: remember which line of the user's code made ``node``."""
     if node.source is None:
         node.source = user_source()

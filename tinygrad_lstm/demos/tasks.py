@@ -6,6 +6,7 @@ import numpy as np
 
 from .. import nn, optim
 from ..compile import compile as compile_step
+from ..examples import recurrent_layer
 from ..tensor import Tensor
 
 MEAN_BASELINE_MSE = 1 / 6  # predicting the mean sum 1.0 for two U(0,1) values: Var = 2 * 1/12
@@ -42,16 +43,6 @@ class SequenceRegressor(nn.Module):
         return self.head(out[-1])
 
 
-def make_layer(kind: str, input_size: int, hidden_size: int) -> nn.Module:
-    """``rnn`` (tanh), ``gru``, ``lstm`` (forget bias 1), or any LSTM variant name."""
-    if kind == "rnn":
-        return nn.RNN(input_size, hidden_size)
-    if kind == "gru":
-        return nn.GRU(input_size, hidden_size)
-    variant = "standard" if kind == "lstm" else kind
-    return nn.LSTM(input_size, hidden_size, variant=variant, forget_bias=1.0)
-
-
 def train_adding(
     kind: str,
     length: int = 50,
@@ -66,12 +57,16 @@ def train_adding(
     stop_when_solved: bool = True,
     progress=lambda it, **kw: it,
 ) -> dict:
-    """Train on the adding problem with Adam; returns the test-MSE curve and when it was solved."""
+    """Train on the adding problem with Adam; returns the test-MSE curve and when it was solved.
+
+    ``kind``: ``rnn`` (tanh), ``gru``, ``lstm`` or an LSTM variant name (``examples.recurrent_layer``).
+    """
     from ..random import manual_seed
 
     manual_seed(seed)
     rng = np.random.default_rng(seed)
-    model = SequenceRegressor(make_layer(kind, 2, hidden_size), hidden_size)
+    # LSTMs (every variant) start with their forget gate open (forget bias 1)
+    model = SequenceRegressor(recurrent_layer(kind, 2, hidden_size, forget_bias=1.0), hidden_size)
     opt = optim.Adam(model.parameters(), lr=lr)
     test_x, test_y = adding_batch(512, length, np.random.default_rng(10_000 + seed))
     curve: list[tuple[int, float]] = []

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import nn
-from ..examples import unroll
+from ..examples import recurrent_layer, unroll
 from ..probes import probe_gradients
 from ..random import manual_seed
 from ..tensor import Tensor
@@ -28,12 +27,7 @@ MODELS = [  # label, layer kind, forget bias
 def ratios_at_init(kind: str, forget_bias, seed: int, steps: int, hidden: int, batch: int = 16) -> dict[int, float]:
     """k -> ||dL/dh_{T-k}|| / ||dL/dh_T|| for a fresh layer, L = ||h_T||^2, small random inputs."""
     manual_seed(seed)
-    if kind == "rnn":
-        layer = nn.RNN(hidden, hidden, dtype=np.float64)
-    elif kind == "gru":
-        layer = nn.GRU(hidden, hidden, dtype=np.float64)
-    else:
-        layer = nn.LSTM(hidden, hidden, dtype=np.float64, forget_bias=forget_bias)
+    layer = recurrent_layer(kind, hidden, hidden, dtype=np.float64, forget_bias=forget_bias)
     x = Tensor(0.1 * np.random.default_rng(seed).standard_normal((steps, batch, hidden)))
     with probe_gradients("h") as probe:
         out, _ = layer(x)

@@ -252,8 +252,6 @@ def input_projection(x: Tensor, module: Module, suffix: str, fold_bias: bool = T
 
 
 class _Cell(Module):
-    n_gates = 1
-
     def __init__(self, input_size: int, hidden_size: int, bias: bool, dtype) -> None:
         super().__init__()
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias

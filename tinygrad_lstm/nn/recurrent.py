@@ -212,7 +212,6 @@ class RNN(_RecurrentLayer):
     """
 
     mode = "rnn"
-    n_gates = 1
 
     def __init__(
         self,

@@ -75,23 +75,17 @@ def _entries(what) -> Tape:
 
 
 def _fit(tape: Tape, view: str, trace, window: int, budget: int) -> GraphModel:
-    """Build the view; past the node budget, fold further (window, then cells) and say so."""
+    """Build the view; past the node budget, fold further (window, cells, a narrower window, rolled) and say so."""
     model = build(tape, view, trace, window)
     if len(model.nodes) <= budget or view == "backward":
         return model
-    tried = [view]
-    for fallback in ("window", "cell"):
-        if fallback in tried:
-            continue
-        candidate = build(tape, fallback, trace, window)
-        tried.append(fallback)
+    folds = [(v, k) for v, k in (("window", window), ("cell", window), ("window", 1)) if v != view or k != window]
+    for fold_view, k in folds:
+        candidate = build(tape, fold_view, trace, k)
         if len(candidate.nodes) <= budget:
             break
     else:
-        candidate = build(tape, "window", trace, 1)
-        if len(candidate.nodes) > budget:
-            candidate = build(tape, "rolled", trace, window)
-        tried.append(candidate.view)
+        candidate = build(tape, "rolled", trace, window)  # one node per layer: always small
     candidate.notes.append(
         f"{len(model.nodes)} nodes in the {view} view exceed the node budget of {budget}: "
         f"folded automatically into the {candidate.view} view"

@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..tape import Tape, shape_text
+from ..tape import Tape, shape_text, time_step
 from ..trace import BackwardTrace
 
 VIEWS = ("op", "cell", "rolled", "window", "backward")
@@ -62,12 +62,7 @@ class GraphModel:
 
 def _step(entry) -> tuple[str, int] | None:
     """(layer name, t) for an entry recorded in a time-step scope."""
-    s = entry.scope
-    while s is not None:
-        if "t" in s.attrs:
-            return s.name, s.attrs["t"]
-        s = s.parent
-    return None
+    return time_step(entry.scope)
 
 
 def _op_detail(e) -> str:
