@@ -134,3 +134,39 @@ def test_replays_still_serve_hooks_and_backward_traces():
     step(x, y).backward()  # the precomputed order: the same bits
     for a, p in zip(fast, model.parameters()):
         np.testing.assert_array_equal(a, p.grad.data)
+
+
+def test_the_program_is_readable_python_with_one_vjp_call_per_entry_reached():
+    model = Regressor(nn.LSTM(3, 4, dtype=np.float64), 4)
+    step = tl.compile(lambda x, y: nn.functional.mse_loss(model(x), y))
+    with tl.Tape() as tape:
+        loss = step(tl.randn(3, 2, 3), tl.randn(2, 1))
+    source = step.source
+    assert source.startswith("def forward(inputs, leaves):") and "\ndef backward(seed):" in source
+    forward, backward = source.split("\ndef backward(seed):")
+    recorded = [e for e in tape.entries if e.op != "leaf"]
+    assert sum(line.lstrip().startswith("v") for line in forward.splitlines()) == len(recorded)
+    assert "# sigmoid i lstm.l0[t=2]" in forward and "# mul h lstm.l0[t=0]" in forward
+    n_vjps = sum("= vjp" in line for line in backward.splitlines())
+    with tl.trace_backward() as trace:  # the sweep's own count of VJPs run
+        loss.backward(retain_graph=True)
+    assert n_vjps == sum(r.op != "leaf" for r in trace)
+
+
+def test_mixed_dtypes_are_cast_as_the_sweep_casts_them():
+    w = tl.Tensor(np.linspace(-1, 1, 6, dtype=np.float32).reshape(2, 3), requires_grad=True)
+    scale = np.array([0.5, 2.0, -1.0])  # float64: the product is float64, w's gradient float32
+
+    def loss_fn(x):
+        return ((x @ w) * scale).tanh().sum()
+
+    step = tl.compile(loss_fn)
+    x = np.random.default_rng(0).standard_normal((64, 2)).astype(np.float32)
+    step(x).backward()
+    w.grad = None
+    step(x).backward()  # replayed
+    replayed = w.grad.data
+    w.grad = None
+    loss_fn(tl.Tensor(x)).backward()
+    assert replayed.dtype == np.float32
+    np.testing.assert_array_equal(replayed, w.grad.data)

@@ -1,10 +1,13 @@
 """``tl.compile``: record a step's tape once, then replay it for new inputs of the same shapes.
 
-A tape is a program. The first call runs the function normally while recording every entry and
-where each input came from; later calls with the same input shapes run the recorded forward
-functions (``fwd(p, *arrays)``, kept on each entry) straight on NumPy arrays, refresh the arrays the
-VJPs will read, and hand back a loss whose ``backward()`` is the usual sweep over the same entries.
-No Tensor or tape entry is built per op, which is where a small LSTM spends most of its time.
+A tape is a program, and here it is written out as one. The first call runs the function normally
+while recording every entry and where each of its inputs came from. From that record
+:class:`Program` writes two straight-line Python functions: ``forward`` calls each entry's forward
+function (``fwd(p, *arrays)``, kept on every entry) on plain NumPy arrays and hands each entry the
+arrays its VJP will read; ``backward`` is the backward sweep unrolled, each VJP in reverse tape
+order and each gradient summed as the sweep sums it, so results are bit-identical to eager
+execution. Later calls with the same input shapes run those functions: no Tensor, tape entry,
+heap or dict lookup per op, which is where a small LSTM spends most of its time.
 
 >>> import numpy as np, tinygrad_lstm as tl
 >>> lstm, head = tl.nn.LSTM(2, 8), tl.nn.Linear(8, 1)
@@ -19,22 +22,26 @@ No Tensor or tape entry is built per op, which is where a small LSTM spends most
 >>> loss.backward()
 >>> step.replays
 1
+>>> print(step.source.splitlines()[3])  # the program, readable: one line per entry and its comment
+    v0 = f0(p0, w0)  # transpose weight_hh_l0.T
 
 What is replayed is what was recorded: Python control flow that depends on input values, random
 draws (dropout) and inputs used as indices (class targets, token ids) cannot be. Dropout and integer
 inputs raise when the step is compiled; a new input shape or dtype records a new program. A replayed
-forward runs no instruments (Tape recordings, source lines, detect_anomaly's forward check); its
-backward is the usual sweep, so hooks set while recording, ``trace_backward`` and the backward
-anomaly check still run.
+forward runs no instruments (Tape recordings, source lines, detect_anomaly's forward check); when
+hooks, ``trace_backward`` or the anomaly check are on, or ``retain_graph=True``, the result's
+backward is the usual sweep over the same entries instead, so they still see every VJP.
 """
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable
 
 import numpy as np
 
-from .backward import accumulate_into, add_gradient, freed_error
+from .backward import accumulate_into, freed_error
+from .ops import _getitem_vjp
 from .tape import Leaf, Node, state
 from .tensor import Tensor
 
@@ -57,13 +64,22 @@ class _InputLeaf(Leaf):
 
 
 class Program:
-    """One recorded step: its entries in tape order, and where each entry's inputs come from."""
+    """One recorded step as two straight-line Python functions, written once and run many times.
+
+    ``forward(inputs, leaves)`` calls each entry's forward function on the arrays it read while
+    recording and re-arms the entry with what its VJP will read; ``backward(seed)`` is the sweep
+    unrolled: each VJP in reverse tape order, each contribution summed exactly as
+    :func:`~tinygrad_lstm.backward.add_gradient` would sum it, so the bits equal eager execution's.
+    ``print(program.source)`` shows both.
+    """
 
     def __init__(self, entries: list, raw_inputs: dict[int, tuple], input_arrays: list, output: Tensor) -> None:
         position = {id(e): k for k, e in enumerate(entries)}
         input_ids = {id(a): i for i, a in enumerate(input_arrays)}
-        needs_grad = []
-        self.steps = []
+        self.entries = entries
+        self.sources: list[tuple] = []  # per entry, per input: (kind, ref)
+        self.needs_grad: list[bool] = []
+        self.raw_dtypes: list[set] = []  # per entry, the dtypes of the arrays it reads
         for e in entries:
             sources = []
             for parent, raw in zip(e.parents, raw_inputs[id(e)]):
@@ -81,106 +97,205 @@ class Program:
                         f"tape index {parent.index}); pass it to the step as an input or detach it"
                     )
             _check_not_an_index(e, input_arrays)
-            grad = any(kind == _FROM_LEAF or (kind == _FROM_ENTRY and needs_grad[ref]) for kind, ref in sources)
-            needs_grad.append(grad)
+            wants = [kind == _FROM_LEAF or (kind == _FROM_ENTRY and self.needs_grad[ref]) for kind, ref in sources]
+            self.needs_grad.append(any(wants))
             # the VJPs skip inputs whose parent is None: mask what needs no gradient
-            e.parents = tuple(
-                p if (kind == _FROM_LEAF or (kind == _FROM_ENTRY and needs_grad[ref])) else None
-                for p, (kind, ref) in zip(e.parents, sources)
-            )
-            self.steps.append((e, e.fwd, e.p, tuple(sources), e.ins is not None, e.out is not None, grad))
+            e.parents = tuple(p if w else None for p, w in zip(e.parents, wants))
+            self.sources.append(tuple(sources))
+            self.raw_dtypes.append(_float_dtypes(raw_inputs[id(e)], e.p))
         self.n_inputs = len(input_arrays)
         self.output_position = position.get(id(output._node))
-        if self.output_position is None or not needs_grad[self.output_position]:
+        if self.output_position is None or not self.needs_grad[self.output_position]:
             raise CompileError("compile: the step's result does not depend on any parameter")
-        # free each intermediate after its last reader, as eager execution would
-        last_use = list(range(len(entries)))
-        for k, (_, _, _, sources, *_rest) in enumerate(self.steps):
-            for kind, ref in sources:
-                if kind == _FROM_ENTRY:
-                    last_use[ref] = k
-        self.release = [[] for _ in entries]
-        for ref, k in enumerate(last_use):
-            if ref != self.output_position:
-                self.release[k].append(ref)
-        self._lay_out_slots(len(entries))
-        root = self.steps[self.output_position][0]
-        root.program = self
+        self.root = entries[self.output_position]
+        self.root.program = self
         # only the result escapes a step, so only it (and entries hooked while recording) can have hooks
-        self.watched = [root] + [e for e, *_ in self.steps if e.hooks or e.retain is not None]
-
-    def _lay_out_slots(self, n: int) -> None:
-        """One flat list holds every value a replay reads: entry outputs, then the inputs, then the
-        constants and parameters, so each entry's arguments are plain list lookups."""
-        extra: dict[int, int] = {}
-        self.template: list = [None] * (n + self.n_inputs)
-        self.leaf_slots: list = []
-        self.arg_slots = []
-        for _, _, _, sources, *_rest in self.steps:
-            slots = []
-            for kind, ref in sources:
-                if kind == _FROM_ENTRY:
-                    slots.append(ref)
-                elif kind == _FROM_INPUT:
-                    slots.append(n + ref)
-                else:
-                    if id(ref) not in extra:
-                        extra[id(ref)] = len(self.template)
-                        self.template.append(ref if kind == _CONSTANT else None)
-                        if kind == _FROM_LEAF:
-                            self.leaf_slots.append((extra[id(ref)], ref))
-                    slots.append(extra[id(ref)])
-            self.arg_slots.append(tuple(slots))
+        self.watched = [self.root] + [e for e in entries if e.hooks or e.retain is not None]
+        self.leaves: list[Leaf] = []
+        writer = _ProgramWriter(self)
+        self.source = writer.write()
+        code = builtins.compile(self.source, f"<tl.compile program of {len(entries)} entries>", "exec")
+        exec(code, writer.namespace)  # defines forward and backward in the namespace the source names
+        self._forward, self._backward = writer.namespace["forward"], writer.namespace["backward"]
 
     def has_hooks(self) -> bool:
         return any(e.hooks or e.retain is not None for e in self.watched)
 
-    def backward(self, seed: np.ndarray) -> None:
-        """The sweep over the recorded entries in reverse tape order, with no heap and no lookups:
-        the same sums in the same order as :func:`~tinygrad_lstm.backward.sweep`, so the same bits."""
-        buffers: dict = {self.output_position: seed}
-        owned: set = set()
-        leaves: dict = {}
-        for k in range(self.output_position, -1, -1):
-            entry, _, _, sources, _, _, grad = self.steps[k]
-            g = buffers.pop(k, None)
-            if g is not None and grad:
-                if entry.freed:
-                    raise freed_error(entry)
-                for (kind, ref), gp in zip(sources, entry.vjp(g, entry)):
-                    if gp is None or kind == _FROM_INPUT or kind == _CONSTANT:
-                        continue
-                    target = self.steps[ref][0] if kind == _FROM_ENTRY else ref
-                    if add_gradient(buffers, owned, ref, gp, target.shape, target.dtype) and kind == _FROM_LEAF:
-                        leaves[ref] = None
-            entry.free()
-        for leaf in leaves:
-            tensor = leaf.tensor()
-            if tensor is not None:
-                accumulate_into(tensor, buffers[leaf], False)
-
     def run(self, arrays: list[np.ndarray]) -> Tensor:
-        """Replay the forward pass on new input arrays; the result's backward() is the usual sweep."""
-        n = len(self.steps)
-        values = list(self.template)
-        values[n : n + self.n_inputs] = arrays
-        for slot, leaf in self.leaf_slots:
-            values[slot] = leaf.tensor().data  # read now: optimizers may have replaced it
-        for k, (entry, fwd, p, _, keep_in, keep_out, grad) in enumerate(self.steps):
-            args = [values[i] for i in self.arg_slots[k]]
-            out = fwd(p, *args)
-            if type(out) is not np.ndarray:
-                out = np.asarray(out)
-            values[k] = out
-            if grad:
-                entry.ins = tuple(args) if keep_in else None
-                entry.out = out if keep_out else None
-                entry.p = p
-                entry.freed = False
-            for ref in self.release[k]:
-                values[ref] = None
-        root = self.steps[self.output_position][0]
-        return Tensor._from(values[self.output_position], root)
+        """Replay the forward pass on new input arrays; the result's backward() runs :meth:`backward`."""
+        leaves = [leaf.tensor().data for leaf in self.leaves]  # read now: optimizers may have replaced them
+        return Tensor._from(self._forward(arrays, leaves), self.root)
+
+    def backward(self, seed: np.ndarray) -> None:
+        """The precomputed sweep: leaves' ``.grad`` accumulate, every entry's saved arrays are freed."""
+        if self.root.freed:
+            raise freed_error(self.root)
+        self._backward(seed)
+
+
+class _ProgramWriter:
+    """Writes a :class:`Program` as Python source, and the namespace its names refer to.
+
+    Names in the source: ``x{i}`` the step's inputs, ``w{j}`` the parameters' arrays, ``k{j}``
+    constants, ``v{k}`` entry k's result and ``e{k}`` the entry itself (``f{k}``, ``p{k}``, ``vjp{k}``
+    its forward function, parameters and VJP), ``g{k}``/``gw{j}`` gradients being summed.
+    """
+
+    def __init__(self, program: Program) -> None:
+        self.program = program
+        self.namespace: dict = {
+            "asarray": np.asarray,
+            "array": np.array,
+            "zeros": np.zeros,
+            "accumulate": _accumulate_leaf,
+        }
+        self._constants: dict[int, str] = {}
+        self._leaves: dict[int, int] = {}
+
+    def operand(self, kind: int, ref) -> str:
+        if kind == _FROM_ENTRY:
+            return f"v{ref}"
+        if kind == _FROM_INPUT:
+            return f"x{ref}"
+        if kind == _FROM_LEAF:
+            return f"w{self.leaf_slot(ref)}"
+        if id(ref) not in self._constants:
+            name = self._constants[id(ref)] = f"k{len(self._constants)}"
+            self.namespace[name] = ref
+        return self._constants[id(ref)]
+
+    def leaf_slot(self, leaf: Leaf) -> int:
+        if id(leaf) not in self._leaves:
+            j = self._leaves[id(leaf)] = len(self.program.leaves)
+            self.program.leaves.append(leaf)
+            self.namespace[f"leaf{j}"] = leaf
+            self.namespace[f"tw{j}"] = leaf.dtype
+            self.namespace[f"sw{j}"] = leaf.shape
+        return self._leaves[id(leaf)]
+
+    def write(self) -> str:
+        return self.write_forward() + "\n\n" + self.write_backward() + "\n"
+
+    def write_forward(self) -> str:
+        prog = self.program
+        last_reader = list(range(len(prog.entries)))
+        for k, sources in enumerate(prog.sources):
+            for kind, ref in sources:
+                if kind == _FROM_ENTRY:
+                    last_reader[ref] = k
+        released: list[list[int]] = [[] for _ in prog.entries]
+        for ref, k in enumerate(last_reader):
+            if ref != prog.output_position:
+                released[k].append(ref)
+
+        body = []
+        for k, (e, sources) in enumerate(zip(prog.entries, prog.sources)):
+            self.namespace.update({f"f{k}": e.fwd, f"p{k}": e.p, f"e{k}": e})
+            args = ", ".join(self.operand(kind, ref) for kind, ref in sources)
+            call = f"f{k}(p{k}, {args})"
+            body.append(f"v{k} = {f'asarray({call})' if e.shape == () else call}  # {_describe(e)}")
+            if prog.needs_grad[k]:  # re-arm the entry with what its VJP reads (free() cleared it)
+                arm = [f"e{k}.p = p{k}", f"e{k}.freed = False"]
+                if e.ins is not None:
+                    arm.insert(0, f"e{k}.ins = {_tuple(args.split(', '))}")
+                if e.out is not None:
+                    arm.insert(0, f"e{k}.out = v{k}")
+                body.append("; ".join(arm))
+            if released[k]:  # after its last reader, as eager execution would drop it
+                body.append("del " + ", ".join(f"v{ref}" for ref in released[k]))
+        body.append(f"return v{prog.output_position}")
+        head = []
+        if prog.n_inputs:
+            head.append(_tuple([f"x{i}" for i in range(prog.n_inputs)], brackets=False) + " = inputs")
+        if prog.leaves:
+            head.append(_tuple([f"w{j}" for j in range(len(prog.leaves))], brackets=False) + " = leaves")
+        return "def forward(inputs, leaves):\n" + "\n".join("    " + line for line in head + body)
+
+    def write_backward(self) -> str:
+        prog = self.program
+        out = prog.output_position
+        body = [f"g{out} = seed"]
+        reached = {out}
+        summed: dict[str, bool] = {}  # gradient name -> whether its buffer is the sweep's own (add in place)
+        first_leaf_grads: list[int] = []
+        for k in range(out, -1, -1):
+            e = prog.entries[k]
+            if not prog.needs_grad[k]:
+                continue
+            if k not in reached:
+                body.append(f"e{k}.free()  # {_describe(e)}: no gradient reaches it")
+                continue
+            self.namespace[f"vjp{k}"] = e.vjp
+            grads = [f"d{i}" if parent is not None else "_" for i, parent in enumerate(e.parents)]
+            body.append(f"{_tuple(grads, brackets=False)} = vjp{k}(g{k}, e{k})  # {_describe(e)}")
+            body.append(f"del g{k}; e{k}.free()")
+            cast = _mixed_dtypes(e, prog.raw_dtypes[k])
+            indexed = e.vjp is _getitem_vjp  # its gradient is an IndexedGrad: added into a zero buffer
+            for (kind, ref), d in zip(prog.sources[k], grads):
+                if d == "_":
+                    continue
+                if kind == _FROM_ENTRY:
+                    name, dtype, shape = f"g{ref}", f"t{ref}", f"s{ref}"
+                    self.namespace[dtype], self.namespace[shape] = prog.entries[ref].dtype, prog.entries[ref].shape
+                    reached.add(ref)
+                else:
+                    j = self.leaf_slot(ref)
+                    name, dtype, shape = f"gw{j}", f"tw{j}", f"sw{j}"
+                    if name not in summed:
+                        first_leaf_grads.append(j)
+                body.extend(_sum_into(name, d, dtype, shape, summed, cast, indexed))
+        body.extend(f"accumulate(leaf{j}, gw{j})" for j in first_leaf_grads)
+        return "def backward(seed):\n" + "\n".join("    " + line for line in body)
+
+
+def _sum_into(name: str, d: str, dtype: str, shape: str, summed: dict, cast: bool, indexed: bool) -> list[str]:
+    """The lines that add contribution ``d`` to gradient ``name``, as add_gradient would."""
+    lines = []
+    if indexed:
+        if name not in summed:
+            lines.append(f"{name} = zeros({shape}, {dtype})")
+        elif not summed[name]:
+            lines.append(f"{name} = array({name}, {dtype})")
+        summed[name] = True
+        return lines + [f"{d}.add_into({name})"]
+    if cast:
+        lines.append(f"if {d}.dtype != {dtype}: {d} = {d}.astype({dtype})")
+    if name not in summed:
+        summed[name] = False  # the first contribution is kept as it is: it may be shared
+        return lines + [f"{name} = {d}"]
+    if summed[name]:
+        return lines + [f"{name} += {d}"]
+    summed[name] = True
+    return lines + [f"{name} = {name} + {d}"]
+
+
+def _float_dtypes(raw_inputs: tuple, p) -> set:
+    flat = list(raw_inputs)
+    for v in p if isinstance(p, tuple) else (p,):
+        flat.extend(v if isinstance(v, tuple) else (v,))
+    return {a.dtype for a in flat if isinstance(a, (np.ndarray, np.generic))}
+
+
+def _mixed_dtypes(entry, input_dtypes: set) -> bool:
+    """Whether a VJP may hand a parent a gradient of another dtype (e.g. float32 input, float64
+    constant): only then does the program check and cast, as add_gradient always does."""
+    return len(input_dtypes | {entry.dtype}) > 1
+
+
+def _accumulate_leaf(leaf: Leaf, g: np.ndarray) -> None:
+    tensor = leaf.tensor()
+    if tensor is not None:
+        accumulate_into(tensor, g, False)
+
+
+def _tuple(names: list[str], brackets: bool = True) -> str:
+    text = ", ".join(names) + ("," if len(names) == 1 else "")
+    return f"({text})" if brackets else text
+
+
+def _describe(e) -> str:
+    where = e.scope.label if e.scope is not None else ""
+    return " ".join(part for part in (e.op, e.name or "", where) if part)
 
 
 def _check_not_an_index(entry, input_arrays: list) -> None:
@@ -203,6 +318,13 @@ class CompiledStep:
         self.fn = fn
         self.programs: dict[tuple, Program] = {}
         self.replays = 0
+
+    @property
+    def source(self) -> str:
+        """The Python source of the most recently recorded program (its forward and backward)."""
+        if not self.programs:
+            raise RuntimeError("compile: nothing recorded yet; call the step once first")
+        return list(self.programs.values())[-1].source
 
     def __call__(self, *inputs) -> Tensor:
         arrays = [np.asarray(x.data if isinstance(x, Tensor) else x) for x in inputs]
