@@ -176,6 +176,7 @@ def test_shape_ops(name, fn):
     [
         1,
         -1,
+        (1, 2, 0),  # one element: its gradient is added to a single entry of the buffer
         (slice(None), 2),
         (slice(None, None, -1),),
         (slice(3, 0, -2), slice(None), None),

@@ -628,7 +628,11 @@ class IndexedGrad:
 
     def add_into(self, buffer: np.ndarray) -> None:
         if self.basic:
-            buffer[self.index] += self.values
+            region = buffer[self.index]  # a view: one indexing, not the two of `buffer[i] += v`
+            if type(region) is np.ndarray:
+                np.add(region, self.values, out=region)
+            else:  # a single element: indexing gave a scalar copy, not a view
+                buffer[self.index] += self.values
         else:
             np.add.at(buffer, self.index, self.values)  # repeated indices add up
 
