@@ -89,19 +89,28 @@ def test_anomaly_mode_catches_inf_in_backward_and_normal_runs_record_no_source()
 
 
 def test_memory_by_step_grows_linearly_with_sequence_length():
+    B, I = 2, 4
+    input_bytes = B * I * 4  # per step: a chunk's input projection keeps its slice of x for d weight_ih
+
     def total(T):
         tl.manual_seed(1)
-        lstm = tl.nn.LSTM(4, 8)
+        lstm = tl.nn.LSTM(I, 8)
         with tl.Tape() as tape:
-            lstm(tl.randn(T, 2, 4, dtype=np.float32))
+            lstm(tl.randn(T, B, I, dtype=np.float32))
         steps = [m for m in tl.memory_by_step(tape) if m.t is not None]
-        assert len(steps) == T and len({m.nbytes for m in steps[1:]}) == 1  # every step after the first alike
-        return sum(m.nbytes for m in steps), steps[1].nbytes
+        assert len(steps) == T
+        chunk = lstm.projection_chunk
+        inner = {m.nbytes for m in steps if m.t % chunk}
+        assert len(inner) == 1  # every step that starts no chunk alike
+        (per_step,) = inner
+        for m in steps[chunk::chunk]:  # later chunk starts add their chunk's inputs
+            assert m.nbytes == per_step + input_bytes * min(chunk, T - m.t)
+        return sum(m.nbytes for m in steps), per_step
 
     t10, per_step = total(10)
     t40, per_step_40 = total(40)
-    assert per_step == per_step_40 > 0
-    assert t40 - t10 == 30 * per_step
+    assert per_step == per_step_40 == 448  # i, f, g, o, c_prev, tanh c, h_prev: 7 x (2, 8) float32
+    assert t40 - t10 == 30 * (per_step + input_bytes)
     table = tl.memory_table(tl.Tape.of(tl.nn.RNN(2, 2)(tl.zeros(3, 1, 2, dtype=np.float32))[0]))
     assert "running total" in table and "rnn.l0" in table
 

@@ -108,11 +108,12 @@ def test_dot_is_deterministic_and_structure_matches_snapshot():
 
     first, second = picture().source, picture().source
     assert first == second
-    # both biases join once (n3); x_proj (n5) feeds a getitem in each step (n6, n10); h0 (n9) feeds
-    # step 1's matmul (n11), which also reads the transposed weight_hh_l0 (n0)
+    # both biases join once (n2) and are added to the input product (n3) in n4; x_proj (n5) feeds a
+    # getitem in each step (n6, n10); h0 (n9) feeds step 1's matmul (n11), which also reads the
+    # transposed weight_hh_l0 (n0)
     assert edges(first) == [
-        ("pweight_hh_l0", "n0"), ("pweight_ih_l0", "n1"), ("n1", "n2"), ("pbias_ih_l0", "n3"), ("pbias_hh_l0", "n3"),
-        ("n2", "n4"), ("n3", "n4"), ("n4", "n5"), ("n5", "n6"), ("n0", "n7"), ("n6", "n8"), ("n7", "n8"),
+        ("pweight_hh_l0", "n0"), ("pweight_ih_l0", "n1"), ("pbias_ih_l0", "n2"), ("pbias_hh_l0", "n2"), ("n1", "n3"),
+        ("n3", "n4"), ("n2", "n4"), ("n4", "n5"), ("n5", "n6"), ("n0", "n7"), ("n6", "n8"), ("n7", "n8"),
         ("n8", "n9"), ("n5", "n10"), ("n9", "n11"), ("n0", "n11"), ("n10", "n12"), ("n11", "n12"), ("n12", "n13"),
         ("n9", "n14"), ("n13", "n14"), ("n13", "n15"), ("n14", "n16"), ("n16", "n17"), ("n17", "n18"),
         ("n18", "n19"),

@@ -145,6 +145,8 @@ def sweep(
             trace.record(node, g, grads, saved_arrays(node))
         if anomaly:
             check_backward(node, grads)
+        if not retain_graph:
+            node.free()  # before the sums below: the saved arrays need not outlive the VJP
         for parent, gp in zip(node.parents, grads):
             if parent is None or gp is None:
                 continue
@@ -155,8 +157,6 @@ def sweep(
                 )
             if add_gradient(buffers, owned, parent, gp, parent.shape, parent.dtype, not create_graph):
                 heapq.heappush(heap, (-parent.index, parent))
-        if not retain_graph:
-            node.free()
 
 
 def freed_error(node) -> RuntimeError:

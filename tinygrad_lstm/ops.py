@@ -143,6 +143,9 @@ def mul(a, b) -> Tensor:
 
 def _mul_vjp(g, c):
     a, b = c.ins
+    if a is b:  # x * x: both gradients are the same product, so make it once (half the memory)
+        ga = unbroadcast(g * b, _shape_of(a))
+        return ga, ga
     ga = unbroadcast(g * b, _shape_of(a)) if c.parents[0] is not None else None
     gb = unbroadcast(g * a, _shape_of(b)) if c.parents[1] is not None else None
     return ga, gb

@@ -235,17 +235,30 @@ def _transposed(w: Tensor | None) -> Tensor | None:
     return None if w is None else w.T.named(f"{w.name}.T" if w.name else None)
 
 
-def input_projection(x: Tensor, module: Module, suffix: str, fold_bias: bool = True) -> Tensor:
-    """``x @ weight_ih.T + bias_ih (+ bias_hh)`` for any leading shape, as one 2-D matrix product."""
-    w = module._parameters[f"weight_ih{suffix}"]
+def input_weights(module: Module, suffix: str, fold_bias: bool = True) -> tuple[Tensor, Tensor | None]:
+    """``weight_ih`` transposed, and the bias the input projection adds (``bias_ih + bias_hh`` when
+    folded), gathered once per layer and direction however many products use them."""
+    w_t = _transposed(module._parameters[f"weight_ih{suffix}"])
+    b = module._parameters.get(f"bias_ih{suffix}")
+    if b is not None and fold_bias:
+        b = b + module._parameters[f"bias_hh{suffix}"]
+    return w_t, b
+
+
+def project(x: Tensor, w_t: Tensor, bias: Tensor | None) -> Tensor:
+    """``x @ w_t + bias`` for any leading shape of ``x``, as one 2-D matrix product."""
     lead = x.shape[:-1]
     flat = x if x.ndim == 2 else ops.reshape(x, (-1, x.shape[-1]))
-    xp = flat @ _transposed(w)
-    b = module._parameters.get(f"bias_ih{suffix}")
-    if b is not None:
-        xp = xp + (b + module._parameters[f"bias_hh{suffix}"] if fold_bias else b)
-    xp = xp if x.ndim == 2 else ops.reshape(xp, (*lead, w.shape[0]))
+    xp = flat @ w_t
+    if bias is not None:
+        xp = xp + bias
+    xp = xp if x.ndim == 2 else ops.reshape(xp, (*lead, w_t.shape[1]))
     return xp.named("x_proj")
+
+
+def input_projection(x: Tensor, module: Module, suffix: str, fold_bias: bool = True) -> Tensor:
+    """``x @ weight_ih.T + bias_ih (+ bias_hh)``: what a cell adds to its recurrent term."""
+    return project(x, *input_weights(module, suffix, fold_bias))
 
 
 # ---- cells -----------------------------------------------------------------------------------------

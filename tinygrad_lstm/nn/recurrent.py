@@ -17,10 +17,11 @@ from ..tensor import Tensor
 from .cells import (
     LSTMVariant,
     gru_step,
-    input_projection,
+    input_weights,
     lstm_step,
     make_recurrent_parameters,
     make_variant_parameters,
+    project,
     resolve_variant,
     rnn_step,
     step_weights,
@@ -32,6 +33,10 @@ from .module import Module
 class _RecurrentLayer(Module):
     mode = "rnn"
     n_gates = 1
+    # Time steps whose input projection is one matrix product (None: the whole sequence at once).
+    # Chunks keep long sequences' memory near what BPTT must keep: a (T, B, gates * H) projection
+    # and its gradient would add more than half of an LSTM's activations again.
+    projection_chunk: int | None = 8
 
     def __init__(
         self,
@@ -151,22 +156,37 @@ class _RecurrentLayer(Module):
     def _run_direction(self, x: Tensor, state: tuple, suffix: str, reverse: bool, masks):
         fold = self.mode != "gru"  # the GRU needs b_hn inside r * (W_hn h + b_hn)
         weights = step_weights(self, suffix, getattr(self, "variant", None), fold_bias=fold)
-        xp = input_projection(x, self, suffix, fold_bias=fold)  # (T, B, gates*H): one product for all steps
+        w_t, bias = input_weights(self, suffix, fold_bias=fold)
         state = self._extra_state(state, x.shape[1], x.dtype)
-        steps = range(x.shape[0] - 1, -1, -1) if reverse else range(x.shape[0])
-        outs: list = [None] * x.shape[0]
+        steps = x.shape[0]
+        outs: list = [None] * steps
         scope_name = f"{self.mode}{suffix.replace('_', '.', 1)}"
-        for t in steps:
-            with scope(scope_name, t=t):
-                new = self._step(xp[t], state, weights)
-                if masks is None:
-                    state = new
-                    outs[t] = new[0]
-                else:  # padded steps: keep the old state, output zeros
-                    m = masks[t]
-                    state = tuple(ops.where(m, n, s) for n, s in zip(new, state))
-                    outs[t] = ops.where(m, new[0], 0.0)
+        for lo, hi in self._chunks(steps, reverse):
+            # one matrix product projects a chunk's inputs for all its gates; only one chunk's
+            # projection is alive at a time, and during backward only one chunk's gradient of it
+            order = range(hi - 1, lo - 1, -1) if reverse else range(lo, hi)
+            if hi - lo == steps:
+                xp = project(x, w_t, bias)  # (T, B, gates * H)
+            else:  # drawn and listed with the chunk's first step
+                with scope(scope_name, t=order[0]):
+                    xp = project(x[lo:hi], w_t, bias)
+            for t in order:
+                with scope(scope_name, t=t):
+                    new = self._step(xp[t - lo], state, weights)
+                    if masks is None:
+                        state = new
+                        outs[t] = new[0]
+                    else:  # padded steps: keep the old state, output zeros
+                        m = masks[t]
+                        state = tuple(ops.where(m, n, s) for n, s in zip(new, state))
+                        outs[t] = ops.where(m, new[0], 0.0)
         return ops.stack(outs, axis=0), state[: len(self._state_sizes())]
+
+    def _chunks(self, steps: int, reverse: bool) -> list[tuple[int, int]]:
+        """Time ranges [lo, hi) of ``projection_chunk`` steps, in the order the direction runs."""
+        size = self.projection_chunk or steps
+        chunks = [(lo, min(lo + size, steps)) for lo in range(0, steps, size)]
+        return chunks[::-1] if reverse else chunks
 
     @staticmethod
     def _length_masks(lengths, steps: int, batch: int, dtype, name: str):
