@@ -90,22 +90,22 @@ def test_anomaly_mode_catches_inf_in_backward_and_normal_runs_record_no_source()
 
 def test_memory_by_step_grows_linearly_with_sequence_length():
     B, I = 2, 4
-    input_bytes = B * I * 4  # per step: a chunk's input projection keeps its slice of x for d weight_ih
+    input_bytes = B * I * 4  # per step: the input projection keeps its slice of x for d weight_ih
 
     def total(T):
         tl.manual_seed(1)
         lstm = tl.nn.LSTM(I, 8)
         with tl.Tape() as tape:
             lstm(tl.randn(T, B, I, dtype=np.float32))
-        steps = [m for m in tl.memory_by_step(tape) if m.t is not None]
-        assert len(steps) == T
-        chunk = lstm.projection_chunk
-        inner = {m.nbytes for m in steps if m.t % chunk}
-        assert len(inner) == 1  # every step that starts no chunk alike
-        (per_step,) = inner
-        for m in steps[chunk::chunk]:  # later chunk starts add their chunk's inputs
-            assert m.nbytes == per_step + input_bytes * min(chunk, T - m.t)
-        return sum(m.nbytes for m in steps), per_step
+        rows = tl.memory_by_step(tape)
+        steps = [m for m in rows if m.layer == "lstm.l0"]
+        chunks = [m for m in rows if m.layer == "lstm.l0.x_proj"]
+        assert [m.t for m in steps] == list(range(T))
+        assert [m.t for m in chunks] == list(range(0, T, lstm.projection_chunk))
+        assert len({m.nbytes for m in steps[1:]}) == 1  # every step after the first alike
+        for m in chunks[1:]:  # weight_ih is counted with the first chunk
+            assert m.nbytes == input_bytes * min(lstm.projection_chunk, T - m.t)
+        return sum(m.nbytes for m in steps + chunks), steps[1].nbytes
 
     t10, per_step = total(10)
     t40, per_step_40 = total(40)

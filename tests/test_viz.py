@@ -31,12 +31,13 @@ def test_op_view_svg_has_one_cluster_per_step_named_gates_and_gradient_colours(t
     u = traced("lstm", steps=4)
     path = tl.viz.render(tl.viz.draw(u.tape, view="op", trace=u.trace), tmp_path / "lstm.svg")
     svg = path.read_text()
-    assert svg.count('class="cluster"') == 4
+    assert svg.count('class="cluster"') == 5  # one per step, one for the input projection
     texts = svg_texts(svg)
     for name in ["i", "f", "g", "o", "c", "h", "weight_hh_l0", "weight_ih_l0", "loss"]:
         assert name in texts, name
     for t in range(4):
         assert f"lstm.l0[t={t}]" in texts
+    assert "lstm.l0.x_proj[t=0]" in texts
     assert "|dL/dx|, log scale" in texts and "|dL/dh_t|" in texts and "|dL/dc_t|" in texts  # legend, strip
     assert (tmp_path / "lstm.dot").exists()
 
@@ -118,7 +119,7 @@ def test_dot_is_deterministic_and_structure_matches_snapshot():
         ("n9", "n14"), ("n13", "n14"), ("n13", "n15"), ("n14", "n16"), ("n16", "n17"), ("n17", "n18"),
         ("n18", "n19"),
     ]  # fmt: skip
-    assert first.count("subgraph cluster_") == 2
+    assert first.count("subgraph cluster_") == 3  # the input projection and the two steps
 
 
 @needs_renderer
@@ -156,7 +157,7 @@ def test_cli_graph_writes_a_readable_svg(tmp_path, capsys):
     out = tmp_path / "lstm.svg"
     assert main(["graph", "--cell", "lstm", "--steps", "4", "--view", "op", "--heat", "-o", str(out)]) == 0
     svg = out.read_text()
-    assert svg.count('class="cluster"') == 4
+    assert svg.count('class="cluster"') == 5
     assert {"i", "f", "g", "o"} <= set(svg_texts(svg))
     assert "wrote" in capsys.readouterr().out
     for view in ("cell", "rolled", "window", "backward"):

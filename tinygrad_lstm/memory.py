@@ -24,8 +24,8 @@ def memory_by_step(tape: Tape) -> list[StepMemory]:
     >>> rnn = tl.nn.RNN(2, 4)
     >>> with tl.Tape() as tape:
     ...     out, h = rnn(tl.zeros(3, 1, 2, dtype=np.float32))
-    >>> [(m.layer, m.t) for m in memory_by_step(tape)][:2]
-    [('(no scope)', None), ('rnn.l0', 0)]
+    >>> [(m.layer, m.t) for m in memory_by_step(tape)][:3]
+    [('(no scope)', None), ('rnn.l0.x_proj', 0), ('rnn.l0', 0)]
     """
     groups: dict[tuple[str, int | None], list] = {}
     for e in tape.entries:

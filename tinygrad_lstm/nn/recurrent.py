@@ -164,13 +164,9 @@ class _RecurrentLayer(Module):
         for lo, hi in self._chunks(steps, reverse):
             # one matrix product projects a chunk's inputs for all its gates; only one chunk's
             # projection is alive at a time, and during backward only one chunk's gradient of it
-            order = range(hi - 1, lo - 1, -1) if reverse else range(lo, hi)
-            if hi - lo == steps:
-                xp = project(x, w_t, bias)  # (T, B, gates * H)
-            else:  # drawn and listed with the chunk's first step
-                with scope(scope_name, t=order[0]):
-                    xp = project(x[lo:hi], w_t, bias)
-            for t in order:
+            with scope(f"{scope_name}.x_proj", t=lo):  # pictures and listings show it apart from the steps
+                xp = project(x if hi - lo == steps else x[lo:hi], w_t, bias)  # (hi - lo, B, gates * H)
+            for t in range(hi - 1, lo - 1, -1) if reverse else range(lo, hi):
                 with scope(scope_name, t=t):
                     new = self._step(xp[t - lo], state, weights)
                     if masks is None:

@@ -120,8 +120,8 @@ def draw(
     >>> with tl.trace_backward() as trace:
     ...     loss.backward()
     >>> dot = tl.viz.draw(tape, view="op", trace=trace)
-    >>> dot.source.count("subgraph cluster_")  # one cluster per time step
-    4
+    >>> dot.source.count("subgraph cluster_")  # one per time step, one for the input projection
+    5
     """
     if view not in VIEWS:
         raise ValueError(f"viz: view must be one of {', '.join(VIEWS)}, got {view!r}")
