@@ -183,16 +183,24 @@ def make_peers(T, B, I, H, seed=0):
 
 
 def measure(peers: dict, repeats: int) -> dict[str, float]:
-    """Median seconds per call, the peers interleaved round by round so they share the noise."""
+    """Median seconds per call, the peers interleaved round by round so they share the noise.
+
+    As ``timeit`` does, the garbage collector is off while a call is timed and runs between calls.
+    """
     for fn in peers.values():
-        fn()  # warm up
+        fn()  # warm up (and, for tl.compile, record the program)
     times: dict[str, list[float]] = {name: [] for name in peers}
-    for _ in range(repeats):
-        for name, fn in peers.items():
-            gc.collect()
-            start = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - start)
+    try:
+        for _ in range(repeats):
+            for name, fn in peers.items():
+                gc.collect()
+                gc.disable()
+                start = time.perf_counter()
+                fn()
+                times[name].append(time.perf_counter() - start)
+                gc.enable()
+    finally:
+        gc.enable()
     return {name: float(np.median(ts)) for name, ts in times.items()}
 
 
@@ -236,7 +244,7 @@ def main() -> None:
     names = ("tinygrad_lstm", "tl.compile replay", "numpy BPTT")
     for T in (50, 100, 200, 400, 800):
         peers = make_peers(T, 32, 32, 64)
-        m = measure({k: peers[k] for k in names}, 3 if args.quick else 5)
+        m = measure({k: peers[k] for k in names}, 3 if args.quick else 9)
         base = base or m
         cells = [
             f"{name} {m[name] * 1e3:7.1f} ms ({m[name] / base[name]:4.1f}x T=50)"

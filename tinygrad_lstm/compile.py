@@ -22,8 +22,8 @@ heap or dict lookup per op, which is where a small LSTM spends most of its time.
 >>> loss.backward()
 >>> step.replays
 1
->>> print(step.source.splitlines()[3])  # the program, readable: one line per entry and its comment
-    v0 = f0(p0, w0)  # transpose weight_hh_l0.T
+>>> print(step.source.splitlines()[4])  # the program, readable: one line per entry and its comment
+    v[0] = f0(p0, w0)  # transpose weight_hh_l0.T
 
 What is replayed is what was recorded: Python control flow that depends on input values, random
 draws (dropout) and inputs used as indices (class targets, token ids) cannot be. Dropout and integer
@@ -117,6 +117,16 @@ class Program:
         code = builtins.compile(self.source, f"<tl.compile program of {len(entries)} entries>", "exec")
         exec(code, writer.namespace)  # defines forward and backward in the namespace the source names
         self._forward, self._backward = writer.namespace["forward"], writer.namespace["backward"]
+        self.latest = output.data  # the result whose saved arrays the entries hold now
+
+    def check_current(self, result: Tensor, where: str) -> None:
+        """Refuse a result whose saved arrays a later replay of this program has replaced."""
+        if result.data is not self.latest:
+            raise RuntimeError(
+                f"{where}: this result of a tl.compile step was replayed over: the step ran again before its "
+                "backward, and its tape entries now hold the later call's arrays. Call backward() on each "
+                "result before calling the step again"
+            )
 
     def has_hooks(self) -> bool:
         return any(e.hooks or e.retain is not None for e in self.watched)
@@ -124,7 +134,8 @@ class Program:
     def run(self, arrays: list[np.ndarray]) -> Tensor:
         """Replay the forward pass on new input arrays; the result's backward() runs :meth:`backward`."""
         leaves = [leaf.tensor().data for leaf in self.leaves]  # read now: optimizers may have replaced them
-        return Tensor._from(self._forward(arrays, leaves), self.root)
+        self.latest = self._forward(arrays, leaves)
+        return Tensor._from(self.latest, self.root)
 
     def backward(self, seed: np.ndarray) -> None:
         """The precomputed sweep: leaves' ``.grad`` accumulate, every entry's saved arrays are freed."""
@@ -137,8 +148,10 @@ class _ProgramWriter:
     """Writes a :class:`Program` as Python source, and the namespace its names refer to.
 
     Names in the source: ``x{i}`` the step's inputs, ``w{j}`` the parameters' arrays, ``k{j}``
-    constants, ``v{k}`` entry k's result and ``e{k}`` the entry itself (``f{k}``, ``p{k}``, ``vjp{k}``
-    its forward function, parameters and VJP), ``g{k}``/``gw{j}`` gradients being summed.
+    constants, ``v[k]`` entry k's result and ``e{k}`` the entry itself (``f{k}``, ``p{k}``, ``vjp{k}``
+    its forward function, parameters and VJP), ``g[k]``/``gw[j]`` gradients being summed. Results
+    and gradients live in lists, not in thousands of local variables: a frame that large makes
+    CPython allocate a fresh stack chunk for every call made from it.
     """
 
     def __init__(self, program: Program) -> None:
@@ -154,7 +167,7 @@ class _ProgramWriter:
 
     def operand(self, kind: int, ref) -> str:
         if kind == _FROM_ENTRY:
-            return f"v{ref}"
+            return f"v[{ref}]"
         if kind == _FROM_INPUT:
             return f"x{ref}"
         if kind == _FROM_LEAF:
@@ -193,18 +206,18 @@ class _ProgramWriter:
             self.namespace.update({f"f{k}": e.fwd, f"p{k}": e.p, f"e{k}": e})
             args = ", ".join(self.operand(kind, ref) for kind, ref in sources)
             call = f"f{k}(p{k}, {args})"
-            body.append(f"v{k} = {f'asarray({call})' if e.shape == () else call}  # {_describe(e)}")
+            body.append(f"v[{k}] = {f'asarray({call})' if e.shape == () else call}  # {_describe(e)}")
             if prog.needs_grad[k]:  # re-arm the entry with what its VJP reads (free() cleared it)
                 arm = [f"e{k}.p = p{k}", f"e{k}.freed = False"]
                 if e.ins is not None:
                     arm.insert(0, f"e{k}.ins = {_tuple(args.split(', '))}")
                 if e.out is not None:
-                    arm.insert(0, f"e{k}.out = v{k}")
+                    arm.insert(0, f"e{k}.out = v[{k}]")
                 body.append("; ".join(arm))
             if released[k]:  # after its last reader, as eager execution would drop it
-                body.append("del " + ", ".join(f"v{ref}" for ref in released[k]))
-        body.append(f"return v{prog.output_position}")
-        head = []
+                body.append(" = ".join(f"v[{ref}]" for ref in released[k]) + " = None")
+        body.append(f"return v[{prog.output_position}]")
+        head = [f"v = [None] * {len(prog.entries)}"]
         if prog.n_inputs:
             head.append(_tuple([f"x{i}" for i in range(prog.n_inputs)], brackets=False) + " = inputs")
         if prog.leaves:
@@ -214,7 +227,7 @@ class _ProgramWriter:
     def write_backward(self) -> str:
         prog = self.program
         out = prog.output_position
-        body = [f"g{out} = seed"]
+        body = [f"g = [None] * {out + 1}", f"gw = [None] * {len(prog.leaves)}", f"g[{out}] = seed"]
         reached = {out}
         summed: dict[str, bool] = {}  # gradient name -> whether its buffer is the sweep's own (add in place)
         first_leaf_grads: list[int] = []
@@ -227,24 +240,24 @@ class _ProgramWriter:
                 continue
             self.namespace[f"vjp{k}"] = e.vjp
             grads = [f"d{i}" if parent is not None else "_" for i, parent in enumerate(e.parents)]
-            body.append(f"{_tuple(grads, brackets=False)} = vjp{k}(g{k}, e{k})  # {_describe(e)}")
-            body.append(f"del g{k}; e{k}.free()")
+            body.append(f"{_tuple(grads, brackets=False)} = vjp{k}(g[{k}], e{k})  # {_describe(e)}")
+            body.append(f"g[{k}] = None; e{k}.free()")
             cast = _mixed_dtypes(e, prog.raw_dtypes[k])
             indexed = e.vjp is _getitem_vjp  # its gradient is an IndexedGrad: added into a zero buffer
             for (kind, ref), d in zip(prog.sources[k], grads):
                 if d == "_":
                     continue
                 if kind == _FROM_ENTRY:
-                    name, dtype, shape = f"g{ref}", f"t{ref}", f"s{ref}"
+                    name, dtype, shape = f"g[{ref}]", f"t{ref}", f"s{ref}"
                     self.namespace[dtype], self.namespace[shape] = prog.entries[ref].dtype, prog.entries[ref].shape
                     reached.add(ref)
                 else:
                     j = self.leaf_slot(ref)
-                    name, dtype, shape = f"gw{j}", f"tw{j}", f"sw{j}"
+                    name, dtype, shape = f"gw[{j}]", f"tw{j}", f"sw{j}"
                     if name not in summed:
                         first_leaf_grads.append(j)
                 body.extend(_sum_into(name, d, dtype, shape, summed, cast, indexed))
-        body.extend(f"accumulate(leaf{j}, gw{j})" for j in first_leaf_grads)
+        body.extend(f"accumulate(leaf{j}, gw[{j}])" for j in first_leaf_grads)
         return "def backward(seed):\n" + "\n".join("    " + line for line in body)
 
 
