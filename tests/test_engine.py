@@ -339,3 +339,20 @@ def test_scopes_label_entries_and_listing_is_readable():
     graph = tl.Tape.of(y)
     assert [e.op for e in graph] == ["leaf", "tanh", "mul", "sum"]
     assert [e.index for e in graph] == sorted(e.index for e in graph)
+
+
+def test_a_gradient_is_summed_in_place_only_when_nothing_else_holds_it():
+    from tinygrad_lstm.backward import sole_reference
+
+    buffers = {"w": np.ones(3)}
+    assert sole_reference(buffers, "w")
+    kept = buffers["w"]
+    assert not sole_reference(buffers, "w")  # someone else holds it
+    del kept
+    view = buffers["w"][1:]
+    assert not sole_reference(buffers, "w")  # a view would see the change
+    del view
+    buffers["v"] = np.ones(4)[:3]
+    assert not sole_reference(buffers, "v")  # itself a view of another array
+    buffers["r"] = np.broadcast_to(np.ones(1), (3,))
+    assert not sole_reference(buffers, "r")  # read-only

@@ -8,6 +8,7 @@ entry's gradient is summed before that entry's VJP runs, exactly once. No recurs
 from __future__ import annotations
 
 import heapq
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -66,8 +67,9 @@ def accumulate_into(tensor: Tensor, g, create_graph: bool) -> None:
 def add_gradient(buffers: dict, owned: set, key, g, shape: tuple, dtype, in_place: bool = True) -> bool:
     """Add the contribution ``g`` (cast to ``dtype``) to ``buffers[key]``; True when ``key`` had none yet.
 
-    The first contribution is kept as it is (it may be a view or shared with another input); once
-    two have been summed the buffer is the sweep's own and later ones are added in place (unless
+    The first contribution is kept as it is (it may be a view or shared with another input); the
+    second is added to it in place only if nothing else holds it (:func:`sole_reference`), else into
+    a new array; from then on the buffer is the sweep's own and later ones are added in place (unless
     ``in_place`` is False: Tensors under ``create_graph`` are never mutated). An IndexedGrad goes
     straight into a zero buffer, so T slices of one array cost T slice-sized adds.
     """
@@ -88,13 +90,35 @@ def add_gradient(buffers: dict, owned: set, key, g, shape: tuple, dtype, in_plac
     if buf is None:
         buffers[key] = g
         return True
-    if key in owned:
+    if key in owned or (in_place and sole_reference(buffers, key, extra=1)):  # `buf` is one more
         buf += g
     else:
         buffers[key] = buf + g
-        if in_place:
-            owned.add(key)
+    if in_place:
+        owned.add(key)
     return False
+
+
+def _references(container, key) -> int:
+    value = container[key]
+    return sys.getrefcount(value)  # the container's, `value`'s and the argument's when nothing else holds it
+
+
+_SOLE = _references({0: np.empty(1)}, 0)  # measured, not assumed: interpreters count differently
+
+
+def sole_reference(container, key, extra: int = 0) -> bool:
+    """Whether ``container[key]`` is an array nothing else holds, no view of it exists and it is no
+    view itself (beyond ``extra`` references the caller holds): then adding to it in place changes
+    nothing anyone can see, as PyTorch steals a gradient nobody shares. The first contribution to a
+    gradient (say one step's d weight_hh) is often such an array, and summing into it saves a copy."""
+    value = container[key]
+    return (
+        type(value) is np.ndarray
+        and value.base is None
+        and value.flags.writeable
+        and sys.getrefcount(value) == _SOLE + extra
+    )
 
 
 def sweep(

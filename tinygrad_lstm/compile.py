@@ -40,7 +40,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .backward import accumulate_into, freed_error
+from .backward import accumulate_into, freed_error, sole_reference
 from .ops import _getitem_vjp
 from .tape import Leaf, Node, state
 from .tensor import Tensor
@@ -161,6 +161,7 @@ class _ProgramWriter:
             "array": np.array,
             "zeros": np.zeros,
             "accumulate": _accumulate_leaf,
+            "sole": sole_reference,
         }
         self._constants: dict[int, str] = {}
         self._leaves: dict[int, int] = {}
@@ -279,7 +280,8 @@ def _sum_into(name: str, d: str, dtype: str, shape: str, summed: dict, cast: boo
     if summed[name]:
         return lines + [f"{name} += {d}"]
     summed[name] = True
-    return lines + [f"{name} = {name} + {d}"]
+    container, key = name.rstrip("]").split("[")
+    return lines + [f"if sole({container}, {key}): {name} += {d}", f"else: {name} = {name} + {d}"]
 
 
 def _float_dtypes(raw_inputs: tuple, p) -> set:

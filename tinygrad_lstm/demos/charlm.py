@@ -14,6 +14,7 @@ import importlib
 import inspect
 import io
 import math
+import warnings
 
 import numpy as np
 
@@ -61,12 +62,14 @@ def default_text() -> str:
     for name in STDLIB_MODULES[1:]:
         module = importlib.import_module(name)
         parts.append(inspect.cleandoc(module.__doc__ or ""))
-        for attr in sorted(dir(module)):
-            obj = getattr(module, attr)
-            if attr.startswith("_") or getattr(obj, "__module__", None) != name:
-                continue
-            if inspect.isfunction(obj) or inspect.isclass(obj):
-                parts.append(inspect.cleandoc(obj.__doc__ or ""))
+        with warnings.catch_warnings():  # reading typing.io and typing.re warns that they are deprecated
+            warnings.simplefilter("ignore", DeprecationWarning)
+            for attr in sorted(dir(module)):
+                obj = getattr(module, attr)
+                if attr.startswith("_") or getattr(obj, "__module__", None) != name:
+                    continue
+                if inspect.isfunction(obj) or inspect.isclass(obj):
+                    parts.append(inspect.cleandoc(obj.__doc__ or ""))
     return "\n\n".join(p for p in parts if p)
 
 
