@@ -182,14 +182,14 @@ def make_peers(T, B, I, H, seed=0):
 # ---- measuring ------------------------------------------------------------------------------------------
 
 
-def measure(peers: dict, repeats: int) -> dict[str, float]:
+def measure(peers: dict, repeats: int) -> dict:
     """Median seconds per call, the peers interleaved round by round so they share the noise.
 
     As ``timeit`` does, the garbage collector is off while a call is timed and runs between calls.
     """
     for fn in peers.values():
         fn()  # warm up (and, for tl.compile, record the program)
-    times: dict[str, list[float]] = {name: [] for name in peers}
+    times: dict = {name: [] for name in peers}
     try:
         for _ in range(repeats):
             for name, fn in peers.items():
@@ -240,15 +240,18 @@ def main() -> None:
         print(table(f"{size}: T={T} B={B} I={I} H={H}, float32, train step", measure(peers, repeats)), flush=True)
 
     print("\nsequence-length scaling (small sizes otherwise): time relative to T=50, and against the NumPy BPTT")
-    base = None
+    print("  (every length and peer interleaved in each round, so the ratios share the machine's noise)")
     names = ("tinygrad_lstm", "tl.compile replay", "numpy BPTT")
-    for T in (50, 100, 200, 400, 800):
+    lengths = (50, 100, 200, 400, 800)
+    runs = {}
+    for T in lengths:
         peers = make_peers(T, 32, 32, 64)
-        m = measure({k: peers[k] for k in names}, 3 if args.quick else 9)
-        base = base or m
+        runs.update({(T, name): peers[name] for name in names})
+    m = measure(runs, 3 if args.quick else 9)
+    for T in lengths:
         cells = [
-            f"{name} {m[name] * 1e3:7.1f} ms ({m[name] / base[name]:4.1f}x T=50)"
-            + ("" if name == "numpy BPTT" else f" {m[name] / m['numpy BPTT']:.2f}x numpy")
+            f"{name} {m[T, name] * 1e3:7.1f} ms ({m[T, name] / m[50, name]:4.1f}x T=50)"
+            + ("" if name == "numpy BPTT" else f" {m[T, name] / m[T, 'numpy BPTT']:.2f}x numpy")
             for name in names
         ]
         print(f"  T={T:4}: " + "; ".join(cells), flush=True)
