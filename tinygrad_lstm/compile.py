@@ -102,7 +102,7 @@ class Program:
             # the VJPs skip inputs whose parent is None: mask what needs no gradient
             e.parents = tuple(p if w else None for p, w in zip(e.parents, wants))
             self.sources.append(tuple(sources))
-            self.raw_dtypes.append(_float_dtypes(raw_inputs[id(e)], e.p))
+            self.raw_dtypes.append(_array_dtypes(raw_inputs[id(e)], e.p))
         self.n_inputs = len(input_arrays)
         self.output_position = position.get(id(output._node))
         if self.output_position is None or not self.needs_grad[self.output_position]:
@@ -284,11 +284,16 @@ def _sum_into(name: str, d: str, dtype: str, shape: str, summed: dict, cast: boo
     return lines + [f"if sole({container}, {key}): {name} += {d}", f"else: {name} = {name} + {d}"]
 
 
-def _float_dtypes(raw_inputs: tuple, p) -> set:
-    flat = list(raw_inputs)
+def _array_dtypes(raw_inputs: tuple, p) -> set:
+    return {a.dtype for a in (*raw_inputs, *_flat_params(p)) if isinstance(a, (np.ndarray, np.generic))}
+
+
+def _flat_params(p) -> list:
+    """An op's parameters, tuples (an index of several parts) opened one level."""
+    flat = []
     for v in p if isinstance(p, tuple) else (p,):
         flat.extend(v if isinstance(v, tuple) else (v,))
-    return {a.dtype for a in flat if isinstance(a, (np.ndarray, np.generic))}
+    return flat
 
 
 def _mixed_dtypes(entry, input_dtypes: set) -> bool:
@@ -314,11 +319,7 @@ def _describe(e) -> str:
 
 
 def _check_not_an_index(entry, input_arrays: list) -> None:
-    params = entry.p if isinstance(entry.p, tuple) else (entry.p,)
-    flat = []
-    for v in params:
-        flat.extend(v if isinstance(v, tuple) else (v,))
-    for v in flat:
+    for v in _flat_params(entry.p):
         if isinstance(v, np.ndarray) and any(v is a or (v.base is not None and v.base is a) for a in input_arrays):
             raise CompileError(
                 f"compile: an input is used as an index or mask by {entry.op}; a replay would reuse the "
