@@ -352,7 +352,10 @@ def test_a_gradient_is_summed_in_place_only_when_nothing_else_holds_it():
     view = buffers["w"][1:]
     assert not sole_reference(buffers, "w")  # a view would see the change
     del view
-    buffers["v"] = np.ones(4)[:3]
-    assert not sole_reference(buffers, "v")  # itself a view of another array
+    held = np.ones(4)
+    buffers["v"] = held[:3]
+    assert not sole_reference(buffers, "v")  # a view of an array someone else holds
+    buffers["t"] = np.ones((3, 2)).T
+    assert sole_reference(buffers, "t")  # a view that alone holds what it views (a transposed product)
     buffers["r"] = np.broadcast_to(np.ones(1), (3,))
     assert not sole_reference(buffers, "r")  # read-only

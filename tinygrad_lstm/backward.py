@@ -104,21 +104,27 @@ def _references(container, key) -> int:
     return sys.getrefcount(value)  # the container's, `value`'s and the argument's when nothing else holds it
 
 
-_SOLE = _references({0: np.empty(1)}, 0)  # measured, not assumed: interpreters count differently
+def _base_references(container, key) -> int:
+    base = container[key].base
+    return sys.getrefcount(base)  # the view's, `base`'s and the argument's when nothing else holds it
+
+
+# measured, not assumed: interpreters count differently
+_SOLE = _references({0: np.empty(1)}, 0)
+_SOLE_BASE = _base_references({0: np.empty((2, 1)).T}, 0)
 
 
 def sole_reference(container, key, extra: int = 0) -> bool:
-    """Whether ``container[key]`` is an array nothing else holds, no view of it exists and it is no
-    view itself (beyond ``extra`` references the caller holds): then adding to it in place changes
+    """Whether ``container[key]`` is an array nothing else holds and no view of it exists (beyond
+    ``extra`` references the caller holds): then adding to it in place changes
     nothing anyone can see, as PyTorch steals a gradient nobody shares. The first contribution to a
-    gradient (say one step's d weight_hh) is often such an array, and summing into it saves a copy."""
+    gradient (say one step's d weight_hh) is often such an array, and summing into it saves a copy.
+    A view qualifies when nothing but it holds the array it views (a transposed product)."""
     value = container[key]
-    return (
-        type(value) is np.ndarray
-        and value.base is None
-        and value.flags.writeable
-        and sys.getrefcount(value) == _SOLE + extra
-    )
+    if type(value) is not np.ndarray or not value.flags.writeable or sys.getrefcount(value) != _SOLE + extra:
+        return False
+    base = value.base
+    return base is None or (type(base) is np.ndarray and sys.getrefcount(base) == _SOLE_BASE)
 
 
 def sweep(

@@ -498,7 +498,11 @@ def _matmul_vjp(g, c):
     need_a, need_b = c.parents[0] is not None, c.parents[1] is not None
     if b.ndim == 2 and a.ndim >= 2:  # the common case: fold a's batch dims into one matrix product
         ga = g @ b.T if need_a else None
-        gb = a.reshape((-1, a.shape[-1])).T @ g.reshape((-1, g.shape[-1])) if need_b else None
+        gb = None
+        if need_b:
+            a2, g2 = a.reshape((-1, a.shape[-1])), g.reshape((-1, g.shape[-1]))
+            # a weight's gradient a^T g: BLAS makes a wide result faster as the transpose of g^T a
+            gb = (g2.T @ a2).T if a2.shape[1] < g2.shape[1] else a2.T @ g2
         return ga, gb
     # promote 1-D operands as matmul does, then undo it on the way back
     a2 = a.reshape((1,) + a.shape) if a.ndim == 1 else a
