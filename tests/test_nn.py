@@ -273,3 +273,22 @@ def test_named_children_and_register_parameter():
     assert "scale" in dict(m.named_parameters())
     m.register_parameter("scale", None)
     assert "scale" not in dict(m.named_parameters()) and m.scale is None
+
+
+def test_the_input_projection_runs_per_chunk_and_one_product_gives_the_same():
+    tl.manual_seed(4)
+    x = tl.randn(19, 2, 3)
+    m = nn.LSTM(3, 4, bidirectional=True, dtype=np.float64)
+    with tl.Tape() as tape:
+        out, _ = m(x)
+    scopes = {e.scope.label for e in tape if e.scope is not None and "x_proj" in e.scope.name}
+    assert scopes == {f"lstm.l0{d}.x_proj[t={t}]" for d in ("", "_reverse") for t in (0, 8, 16)}
+    (out * out).sum().backward()
+    chunked = [p.grad.data.copy() for p in m.parameters()]
+    m.zero_grad()
+    m.projection_chunk = None  # one product for the whole sequence
+    whole, _ = m(x)
+    (whole * whole).sum().backward()
+    np.testing.assert_allclose(whole.data, out.data, rtol=1e-13, atol=1e-13)
+    for a, p in zip(chunked, m.parameters()):
+        np.testing.assert_allclose(p.grad.data, a, rtol=1e-12, atol=1e-13)

@@ -194,6 +194,13 @@ def test_lstm_proj_size(case):
     assert m.weight_hr_l0.shape == (3, 5)
 
 
+@pytest.mark.parametrize("kind", ["rnn_tanh", "lstm", "gru"])
+def test_layers_over_several_input_projection_chunks(kind):
+    # T=19: chunks of 8, 8 and 3 steps, run forwards and backwards, two layers, a given state
+    m, _ = run_layer_pair(kind, dict(num_layers=2, bidirectional=True, given_hx=True), T=19)
+    assert m.projection_chunk == 8
+
+
 def test_pytorch_state_dict_keys_load_as_they_are_and_back():
     tm = torch.nn.LSTM(3, 4, num_layers=2, bidirectional=True, proj_size=2)
     m = tl.nn.LSTM(3, 4, num_layers=2, bidirectional=True, proj_size=2, dtype=np.float64)
@@ -208,13 +215,14 @@ def test_pytorch_state_dict_keys_load_as_they_are_and_back():
 @pytest.mark.parametrize("kind", ["rnn_tanh", "lstm", "gru"])
 @pytest.mark.parametrize("bidirectional", [False, True])
 @pytest.mark.parametrize("batch_first", [False, True])
-def test_lengths_match_packed_sequences(kind, bidirectional, batch_first):
-    T, B, I, H = 6, 4, 3, 5
+@pytest.mark.parametrize("T", [6, 19])  # 19: several input projection chunks
+def test_lengths_match_packed_sequences(kind, bidirectional, batch_first, T):
+    B, I, H = 4, 3, 5
     name = "RNN" if kind.startswith("rnn") else kind.upper()
     kw = dict(num_layers=2, bidirectional=bidirectional, batch_first=batch_first)
     tm = getattr(torch.nn, name)(I, H, **kw)
     m = twin(tm, getattr(tl.nn, name)(I, H, **kw, dtype=np.float64))
-    lengths = np.array([6, 2, 4, 1])
+    lengths = np.array([T, 2, T - 2, 1])
     x, tx = inputs(*((B, T, I) if batch_first else (T, B, I)))
     out, state = m(x, lengths=lengths)
     packed = torch.nn.utils.rnn.pack_padded_sequence(tx, torch.tensor(lengths), batch_first, enforce_sorted=False)
