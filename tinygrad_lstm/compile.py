@@ -160,6 +160,8 @@ class _ProgramWriter:
             "asarray": np.asarray,
             "array": np.array,
             "zeros": np.zeros,
+            "concatenate": np.concatenate,
+            "stack": np.stack,
             "accumulate": _accumulate_leaf,
             "sole": sole_reference,
         }
@@ -228,8 +230,11 @@ class _ProgramWriter:
     def write_backward(self) -> str:
         prog = self.program
         out = prog.output_position
-        body = [f"g = [None] * {out + 1}", f"gw = [None] * {len(prog.leaves)}", f"g[{out}] = seed"]
-        reached = {out}
+        reached = self._reached()
+        tilings = self._tilings(reached)
+        slot = {k: n for n, k in enumerate(k for _, _, readers in tilings.values() for k in readers)}
+        body = [f"g = [None] * {out + 1}", f"gw = [None] * {len(prog.leaves)}", f"q = [None] * {len(slot)}"]
+        body.append(f"g[{out}] = seed")
         summed: dict[str, bool] = {}  # gradient name -> whether its buffer is the sweep's own (add in place)
         first_leaf_grads: list[int] = []
         for k in range(out, -1, -1):
@@ -238,6 +243,16 @@ class _ProgramWriter:
                 continue
             if k not in reached:
                 body.append(f"e{k}.free()  # {_describe(e)}: no gradient reaches it")
+                continue
+            if k in slot:  # a slice of an array whose slices tile it: keep its gradient for the join
+                ref = prog.sources[k][0][1]
+                body.append(f"q[{slot[k]}] = g[{k}]; g[{k}] = None; e{k}.free()  # {_describe(e)}")
+                join, axis, readers = tilings[ref]
+                if k == min(readers):  # the last to arrive
+                    pieces = _tuple([f"q[{slot[r]}]" for r in readers])
+                    body.append(f"g[{ref}] = {join}({pieces}, axis={axis}); g[{ref}] += 0.0  # = zeros + each slice")
+                    body.append(" = ".join(f"q[{slot[r]}]" for r in readers) + " = None")
+                    summed[f"g[{ref}]"] = True
                 continue
             self.namespace[f"vjp{k}"] = e.vjp
             grads = [f"d{i}" if parent is not None else "_" for i, parent in enumerate(e.parents)]
@@ -251,7 +266,6 @@ class _ProgramWriter:
                 if kind == _FROM_ENTRY:
                     name, dtype, shape = f"g[{ref}]", f"t{ref}", f"s{ref}"
                     self.namespace[dtype], self.namespace[shape] = prog.entries[ref].dtype, prog.entries[ref].shape
-                    reached.add(ref)
                 else:
                     j = self.leaf_slot(ref)
                     name, dtype, shape = f"gw[{j}]", f"tw{j}", f"sw{j}"
@@ -260,6 +274,63 @@ class _ProgramWriter:
                 body.extend(_sum_into(name, d, dtype, shape, summed, cast, indexed))
         body.extend(f"accumulate(leaf{j}, gw[{j}])" for j in first_leaf_grads)
         return "def backward(seed):\n" + "\n".join("    " + line for line in body)
+
+    def _reached(self) -> set[int]:
+        """The entries some gradient reaches, walking back from the result."""
+        prog = self.program
+        reached = {prog.output_position}
+        for k in range(prog.output_position, -1, -1):
+            if k in reached and prog.needs_grad[k]:
+                for (kind, ref), parent in zip(prog.sources[k], prog.entries[k].parents):
+                    if kind == _FROM_ENTRY and parent is not None:
+                        reached.add(ref)
+        return reached
+
+    def _tilings(self, reached: set[int]) -> dict[int, tuple]:
+        """Entries read only by slices that tile them along one axis (an LSTM's gates, a chunk's
+        steps): entry -> (join, axis, readers in position order). Their gradient is then one
+        concatenate or stack, plus 0.0 so that every bit equals the sweep's zeros + each slice (the
+        join, not the sum, is how PyTorch backpropagates a split)."""
+        prog = self.program
+        readers: dict[int, list[int]] = {}
+        for k in reached:
+            for (kind, ref), parent in zip(prog.sources[k], prog.entries[k].parents):
+                if kind == _FROM_ENTRY and parent is not None and prog.needs_grad[k]:
+                    readers.setdefault(ref, []).append(k)
+        tilings = {}
+        for ref, ks in readers.items():
+            if len(ks) < 2 or any(prog.entries[k].vjp is not _getitem_vjp for k in ks):
+                continue
+            pieces = [_slice_of(prog.entries[k].p, prog.entries[ref].shape) for k in ks]
+            if None in pieces or len({(join, axis) for join, axis, _, _ in pieces}) != 1:
+                continue
+            order = sorted(zip(pieces, ks), key=lambda pk: pk[0][2])
+            join, axis = pieces[0][:2]
+            edges = [(start, stop) for (_, _, start, stop), _ in order]
+            ends = [0] + [stop for _, stop in edges]
+            if all(start == end for (start, _), end in zip(edges, ends)) and ends[-1] == prog.entries[ref].shape[axis]:
+                tilings[ref] = (join, axis, [k for _, k in order])
+        return tilings
+
+
+def _slice_of(p, shape: tuple) -> tuple | None:
+    """A getitem's basic index as (join, axis, start, stop) when it takes one contiguous range
+    (``x[t]``, ``x[:, a:b]``) of one axis and all of the others before it; None otherwise."""
+    index, _, basic = p
+    if not basic:
+        return None
+    parts = index if isinstance(index, tuple) else (index,)
+    axis = len(parts) - 1
+    if any(s != slice(None) for s in parts[:axis]) or axis >= len(shape):
+        return None
+    last, n = parts[axis], shape[axis]
+    if isinstance(last, (int, np.integer)) and not isinstance(last, bool):
+        start = int(last) % n
+        return ("stack", axis, start, start + 1)
+    if isinstance(last, slice):
+        start, stop, step = last.indices(n)
+        return ("concatenate", axis, start, stop) if step == 1 and start < stop else None
+    return None
 
 
 def _sum_into(name: str, d: str, dtype: str, shape: str, summed: dict, cast: bool, indexed: bool) -> list[str]:
