@@ -247,7 +247,7 @@ def main() -> None:
     for T in lengths:
         peers = make_peers(T, 32, 32, 64)
         runs.update({(T, name): peers[name] for name in names})
-    m = measure(runs, 3 if args.quick else 9)
+    m = measure(runs, 3 if args.quick else 15)
     for T in lengths:
         cells = [
             f"{name} {m[T, name] * 1e3:7.1f} ms ({m[T, name] / m[50, name]:4.1f}x T=50)"

@@ -70,7 +70,9 @@ class Program:
     recording and re-arms the entry with what its VJP will read; ``backward(seed)`` is the sweep
     unrolled: each VJP in reverse tape order, each contribution summed exactly as
     :func:`~tinygrad_lstm.backward.add_gradient` would sum it, so the bits equal eager execution's.
-    ``print(program.source)`` shows both.
+    Knowing the whole program also lets it join the gradients of slices that tile an array (an LSTM
+    step's gates) with one concatenate instead of adding each into zeros. ``print(program.source)``
+    shows both functions.
     """
 
     def __init__(self, entries: list, raw_inputs: dict[int, tuple], input_arrays: list, output: Tensor) -> None:
