@@ -209,13 +209,13 @@ class _ProgramWriter:
         body = []
         for k, (e, sources) in enumerate(zip(prog.entries, prog.sources)):
             self.namespace.update({f"f{k}": e.fwd, f"p{k}": e.p, f"e{k}": e})
-            args = ", ".join(self.operand(kind, ref) for kind, ref in sources)
-            call = f"f{k}(p{k}, {args})"
+            operands = [self.operand(kind, ref) for kind, ref in sources]
+            call = f"f{k}(p{k}, {', '.join(operands)})"
             body.append(f"v[{k}] = {f'asarray({call})' if e.shape == () else call}  # {_describe(e)}")
             if prog.needs_grad[k]:  # re-arm the entry with what its VJP reads (free() cleared it)
                 arm = [f"e{k}.p = p{k}", f"e{k}.freed = False"]
                 if e.ins is not None:
-                    arm.insert(0, f"e{k}.ins = {_tuple(args.split(', '))}")
+                    arm.insert(0, f"e{k}.ins = {_tuple(operands)}")
                 if e.out is not None:
                     arm.insert(0, f"e{k}.out = v[{k}]")
                 body.append("; ".join(arm))
