@@ -92,28 +92,21 @@ def make_peers(T, B, I, H, seed=0):
     b = ours.bias_ih_l0.data + ours.bias_hh_l0.data
     scale = np.float32(2.0 / (T * B * H))
     peers = {}
-    params = list(ours.parameters())
     xt = tl.Tensor(x)
 
     def loss_of(x):  # the same step for eager and replay: nothing but the loss outlives it
         out, _ = ours(x)
         return (out * out).mean()
 
-    def project():
-        for p in params:
-            p.grad = None
-        loss_of(xt).backward()
+    def train_step(step, inputs):
+        def run():
+            ours.zero_grad()
+            step(inputs).backward()
 
-    peers["tinygrad_lstm"] = project
+        return run
 
-    compiled = tl.compile(loss_of)
-
-    def project_compiled():
-        for p in params:
-            p.grad = None
-        compiled(x).backward()
-
-    peers["tl.compile replay"] = project_compiled
+    peers["tinygrad_lstm"] = train_step(loss_of, xt)
+    peers["tl.compile replay"] = train_step(tl.compile(loss_of), x)
     peers["numpy BPTT"] = lambda: numpy_lstm_step(x, W, U, b, scale)
 
     try:

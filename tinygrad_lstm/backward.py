@@ -199,6 +199,8 @@ def freed_error(node) -> RuntimeError:
 def _seed(output: Tensor, grad: Any, create_graph: bool, where: str):
     if output._node is None:
         raise RuntimeError(f"{where}: the tensor does not require grad and has no grad_fn")
+    if output._node.program is not None:
+        output._node.program.check_current(output, where)
     if grad is None:
         if output.data.size != 1:
             raise RuntimeError(
@@ -222,8 +224,6 @@ def backward(output: Tensor, grad: Any = None, retain_graph: bool | None = None,
     seed = _seed(output, grad, create_graph, "backward")
     retain = create_graph if retain_graph is None else retain_graph
     program = output._node.program
-    if program is not None:
-        program.check_current(output, "backward")
     if program is not None and not (retain or create_graph or state.trace or state.anomaly or program.has_hooks()):
         program.backward(seed)  # a replayed step with nothing to observe: its precomputed order
         return
@@ -258,9 +258,6 @@ def grad(
         if x._node is None:
             raise RuntimeError(f"grad: input {i} (shape {x.shape}) does not require grad")
     seeds = [_seed(y, g, create_graph, "grad") for y, g in zip(outputs, grad_outputs)]
-    for y in outputs:
-        if y._node.program is not None:
-            y._node.program.check_current(y, "grad")
     capture = {x._node: None for x in inputs}
     retain = create_graph if retain_graph is None else retain_graph
     sweep(outputs, seeds, retain, create_graph, capture)

@@ -13,11 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from .tensor import Tensor
+from .tensor import Tensor, clear_grads
 
 
 class Optimizer:
-    defaults: dict[str, Any] = {}
+    decoupled = False  # AdamW shrinks p itself instead of adding weight_decay * p to the gradient
 
     def __init__(self, params: Iterable, defaults: dict[str, Any]) -> None:
         params = list(params)
@@ -39,21 +39,21 @@ class Optimizer:
             self.param_groups.append(group)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
-        for group in self.param_groups:
-            for p in group["params"]:
-                if set_to_none or p.grad is None:
-                    p.grad = None
-                else:
-                    p.grad.data[...] = 0
+        clear_grads((p for group in self.param_groups for p in group["params"]), set_to_none)
 
     def step(self) -> None:
         for group in self.param_groups:
             for p in group["params"]:
-                if p.grad is not None:
-                    state = self.state.setdefault(p, {})
-                    self._update(p.data, p.grad.data, state, group)
+                if p.grad is None:
+                    continue
+                g = -p.grad.data if group["maximize"] else p.grad.data
+                if group["weight_decay"] and not self.decoupled:
+                    g = g + group["weight_decay"] * p.data
+                self._update(p.data, g, self.state.setdefault(p, {}), group)
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:
+        """Update ``p`` in place from ``g``, the gradient already negated for ``maximize`` and with
+        (coupled) weight decay added."""
         raise NotImplementedError
 
     # ---- state_dict, in PyTorch's layout: parameters named by their position -----------------------
@@ -138,25 +138,20 @@ class SGD(Optimizer):
         )
 
     def _update(self, p, g, state, group):
-        d = -g if group["maximize"] else g
-        if group["weight_decay"]:
-            d = d + group["weight_decay"] * p
         momentum = group["momentum"]
         if momentum:
             buf = state.get("momentum_buffer")
             if buf is None:
-                buf = state["momentum_buffer"] = np.array(d, copy=True)
+                buf = state["momentum_buffer"] = np.array(g, copy=True)
             else:
                 buf *= momentum
-                buf += (1 - group["dampening"]) * d
-            d = d + momentum * buf if group["nesterov"] else buf
-        p -= group["lr"] * d
+                buf += (1 - group["dampening"]) * g
+            g = g + momentum * buf if group["nesterov"] else buf
+        p -= group["lr"] * g
 
 
 class Adam(Optimizer):
     """Adam (Kingma & Ba 2015), with PyTorch's bias correction and optional AMSGrad."""
-
-    decoupled = False
 
     def __init__(
         self,
@@ -186,12 +181,8 @@ class Adam(Optimizer):
 
     def _update(self, p, g, state, group):
         lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
-        g = -g if group["maximize"] else g
-        if wd:
-            if self.decoupled:
-                p *= 1 - lr * wd
-            else:
-                g = g + wd * p
+        if wd and self.decoupled:
+            p *= 1 - lr * wd
         if not state:
             state["step"] = 0
             state["exp_avg"] = np.zeros_like(p)
@@ -265,9 +256,6 @@ class RMSprop(Optimizer):
 
     def _update(self, p, g, state, group):
         alpha, eps, lr = group["alpha"], group["eps"], group["lr"]
-        g = -g if group["maximize"] else g
-        if group["weight_decay"]:
-            g = g + group["weight_decay"] * p
         if not state:
             state["step"] = 0
             state["square_avg"] = np.zeros_like(p)

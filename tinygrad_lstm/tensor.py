@@ -302,6 +302,15 @@ class Tensor:
         return ops.broadcast_to(self, tuple(shape))
 
 
+def clear_grads(params, set_to_none: bool = True) -> None:
+    """``zero_grad`` for modules and optimizers: drop each ``.grad``, or zero it in place."""
+    for p in params:
+        if set_to_none or p.grad is None:
+            p.grad = None
+        else:
+            p.grad.data[...] = 0
+
+
 class _HookHandle:
     __slots__ = ("_hooks", "_fn")
 

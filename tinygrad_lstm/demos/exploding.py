@@ -11,11 +11,11 @@ from __future__ import annotations
 import numpy as np
 
 from .. import nn, optim
-from ..probes import probe_gradients
 from ..random import manual_seed
 from ..tensor import Tensor
 from .common import Run
 from .tasks import SequenceRegressor, adding_batch
+from .vanishing import ratios_back_from_last_step
 
 
 def scaled_rnn(input_size: int, hidden: int, rho: float, dtype=np.float32) -> nn.RNN:
@@ -33,10 +33,7 @@ def growth_at_init(rho: float, steps: int, hidden: int, seed: int) -> dict[int, 
     layer.bias_ih_l0.data[:] = 0
     layer.bias_hh_l0.data[:] = 0
     x = Tensor(1e-3 * np.random.default_rng(seed).standard_normal((steps, 4, hidden)))
-    with probe_gradients("h") as probe:
-        out, _ = layer(x)
-    (out[-1] * out[-1]).sum().backward()
-    return probe.ratios("h")
+    return ratios_back_from_last_step(layer, x)
 
 
 def train(

@@ -29,6 +29,11 @@ def ratios_at_init(kind: str, forget_bias, seed: int, steps: int, hidden: int, b
     manual_seed(seed)
     layer = recurrent_layer(kind, hidden, hidden, dtype=np.float64, forget_bias=forget_bias)
     x = Tensor(0.1 * np.random.default_rng(seed).standard_normal((steps, batch, hidden)))
+    return ratios_back_from_last_step(layer, x)
+
+
+def ratios_back_from_last_step(layer, x: Tensor) -> dict[int, float]:
+    """k -> ||dL/dh_{T-k}|| / ||dL/dh_T|| for L = ||h_T||^2 of ``layer(x)``."""
     with probe_gradients("h") as probe:
         out, _ = layer(x)
     (out[-1] * out[-1]).sum().backward()

@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..tensor import Tensor, clear_grads
 
 
 class Parameter(Tensor):
@@ -139,11 +139,7 @@ class Module:
         return self.train(False)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
-        for p in self.parameters():
-            if set_to_none or p.grad is None:
-                p.grad = None
-            else:
-                p.grad.data[...] = 0
+        clear_grads(self.parameters(), set_to_none)
 
     def astype(self, dtype) -> Module:
         """Cast every parameter to ``dtype`` in place (``Module.double()`` in PyTorch)."""

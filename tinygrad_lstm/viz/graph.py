@@ -171,13 +171,18 @@ def _folded_node(key: str, e, view: str, order: int) -> VNode:
     return VNode(key, title, "", "cell", layer, None, order)
 
 
-def _steps_per_layer(tape: Tape) -> dict[str, int]:
-    steps: dict[str, set] = {}
+def _times_per_layer(tape: Tape) -> dict[str, set]:
+    """layer -> the time steps the tape records for it."""
+    times: dict[str, set] = {}
     for e in tape.entries:
         s = _step(e)
         if s is not None:
-            steps.setdefault(s[0], set()).add(s[1])
-    return {layer: len(ts) for layer, ts in steps.items()}
+            times.setdefault(s[0], set()).add(s[1])
+    return times
+
+
+def _steps_per_layer(tape: Tape) -> dict[str, int]:
+    return {layer: len(ts) for layer, ts in _times_per_layer(tape).items()}
 
 
 def _folding(tape: Tape, view: str, window: int) -> Callable:
@@ -189,11 +194,7 @@ def _folding(tape: Tape, view: str, window: int) -> Callable:
     if view == "rolled":
         return lambda e: f"r_{_safe(_step(e)[0])}" if _step(e) is not None else None
     # window: keep the first and last `window` steps of each layer, fold the rest
-    times: dict[str, set] = {}
-    for e in tape.entries:
-        s = _step(e)
-        if s is not None:
-            times.setdefault(s[0], set()).add(s[1])
+    times = _times_per_layer(tape)
     elided = {}
     for layer, ts in times.items():
         ts = sorted(ts)
