@@ -81,7 +81,7 @@ class Program:
         self.entries = entries
         self.sources: list[tuple] = []  # per entry, per input: (kind, ref)
         self.needs_grad: list[bool] = []
-        self.raw_dtypes: list[set] = []  # per entry, the dtypes of the arrays it reads
+        self.mixed_dtypes: list[bool] = []  # per entry, whether its gradients may need a cast
         for e in entries:
             sources = []
             for parent, raw in zip(e.parents, raw_inputs[id(e)]):
@@ -104,7 +104,7 @@ class Program:
             # the VJPs skip inputs whose parent is None: mask what needs no gradient
             e.parents = tuple(p if w else None for p, w in zip(e.parents, wants))
             self.sources.append(tuple(sources))
-            self.raw_dtypes.append(_array_dtypes(raw_inputs[id(e)], e.p))
+            self.mixed_dtypes.append(_mixed_dtypes(e, raw_inputs[id(e)]))
         self.n_inputs = len(input_arrays)
         self.output_position = position.get(id(output._node))
         if self.output_position is None or not self.needs_grad[self.output_position]:
@@ -260,7 +260,7 @@ class _ProgramWriter:
             grads = [f"d{i}" if parent is not None else "_" for i, parent in enumerate(e.parents)]
             body.append(f"{_tuple(grads, brackets=False)} = vjp{k}(g[{k}], e{k})  # {_describe(e)}")
             body.append(f"g[{k}] = None; e{k}.free()")
-            cast = _mixed_dtypes(e, prog.raw_dtypes[k])
+            cast = prog.mixed_dtypes[k]
             indexed = e.vjp is _getitem_vjp  # its gradient is an IndexedGrad: added into a zero buffer
             for (kind, ref), d in zip(prog.sources[k], grads):
                 if d == "_":
@@ -357,10 +357,6 @@ def _sum_into(name: str, d: str, dtype: str, shape: str, summed: dict, cast: boo
     return lines + [f"if sole({container}, {key}): {name} += {d}", f"else: {name} = {name} + {d}"]
 
 
-def _array_dtypes(raw_inputs: tuple, p) -> set:
-    return {a.dtype for a in (*raw_inputs, *_flat_params(p)) if isinstance(a, (np.ndarray, np.generic))}
-
-
 def _flat_params(p) -> list:
     """An op's parameters, tuples (an index of several parts) opened one level."""
     flat = []
@@ -369,10 +365,11 @@ def _flat_params(p) -> list:
     return flat
 
 
-def _mixed_dtypes(entry, input_dtypes: set) -> bool:
+def _mixed_dtypes(entry, raw_inputs: tuple) -> bool:
     """Whether a VJP may hand a parent a gradient of another dtype (e.g. float32 input, float64
     constant): only then does the program check and cast, as add_gradient always does."""
-    return len(input_dtypes | {entry.dtype}) > 1
+    arrays = (*raw_inputs, *_flat_params(entry.p))
+    return len({a.dtype for a in arrays if isinstance(a, (np.ndarray, np.generic))} | {entry.dtype}) > 1
 
 
 def _accumulate_leaf(leaf: Leaf, g: np.ndarray) -> None:
