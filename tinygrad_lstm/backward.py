@@ -61,7 +61,7 @@ def accumulate_into(tensor: Tensor, g, create_graph: bool) -> None:
     elif tensor.grad.data.flags.writeable and tensor.grad.shape == np.shape(g):
         tensor.grad.data += g
     else:
-        tensor.grad = Tensor._from(tensor.grad.data + g)
+        tensor.grad = Tensor._from(np.asarray(tensor.grad.data + g))
 
 
 def add_gradient(buffers: dict, owned: set, key, g, shape: tuple, dtype, in_place: bool = True) -> bool:
@@ -85,6 +85,8 @@ def add_gradient(buffers: dict, owned: set, key, g, shape: tuple, dtype, in_plac
             owned.add(key)
         g.add_into(buf)
         return False
+    if type(g) is not np.ndarray and not isinstance(g, Tensor):
+        g = np.asarray(g)  # NumPy arithmetic on 0-d arrays gives scalars, and `scalar += g` only rebinds a name
     if g.dtype is not dtype and g.dtype != dtype:  # e.g. a float64 constant met a float32 input
         g = g.astype(dtype)
     if buf is None:
@@ -93,7 +95,8 @@ def add_gradient(buffers: dict, owned: set, key, g, shape: tuple, dtype, in_plac
     if key in owned or (in_place and sole_reference(buffers, key, extra=1)):  # `buf` is one more
         buf += g
     else:
-        buffers[key] = buf + g
+        total = buf + g
+        buffers[key] = np.asarray(total) if isinstance(total, np.generic) else total
     if in_place:
         owned.add(key)
     return False
