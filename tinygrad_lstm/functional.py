@@ -14,8 +14,9 @@ from .tape import state
 from .tensor import Tensor
 
 
-def _stable_shift(x: Tensor, axis) -> np.ndarray:
+def _stable_shift(x: Tensor, axis, op: str) -> np.ndarray:
     """The max along ``axis`` (kept dims) as a constant; 0 where a row has no finite max."""
+    ops.reduced_axes(op, axis, x.ndim)
     m = x.data.max(axis=axis, keepdims=True)
     return np.where(np.isfinite(m), m, 0).astype(x.dtype, copy=False)
 
@@ -27,17 +28,18 @@ def logsumexp(x: Tensor, axis=-1, keepdims: bool = False) -> Tensor:
     >>> round(float(tl.Tensor(np.array([1e4, 1e4])).logsumexp()), 6)  # 1e4 + log 2
     10000.693147
     """
-    m = _stable_shift(x, axis)
+    m = _stable_shift(x, axis, "logsumexp")
     out = ops.log(ops.sum(ops.exp(x - m), axis=axis, keepdims=True)) + m
     return out if keepdims else ops.squeeze(out, axis)
 
 
 def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
+    ops.reduced_axes("log_softmax", axis, x.ndim)
     return x - logsumexp(x, axis=axis, keepdims=True)
 
 
 def softmax(x: Tensor, axis: int = -1) -> Tensor:
-    e = ops.exp(x - _stable_shift(x, axis))
+    e = ops.exp(x - _stable_shift(x, axis, "softmax"))
     return e / ops.sum(e, axis=axis, keepdims=True)
 
 
@@ -68,6 +70,14 @@ def _reduce(losses: Tensor, reduction: str, op: str) -> Tensor:
     if reduction == "none":
         return losses
     raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def _weighted_mean(total: Tensor, weight_sum) -> Tensor:
+    """``total / weight_sum``; when every target is ignored (weight_sum is 0) the loss is NaN, as in
+    PyTorch, but its gradient is zero: a batch of padding cannot poison the parameters."""
+    if weight_sum == 0:
+        return total * 0.0 + np.nan
+    return total / weight_sum
 
 
 def _classes_last(x: Tensor) -> Tensor:
@@ -101,7 +111,7 @@ def nll_loss(log_probs: Tensor, target, weight=None, ignore_index: int = -100, r
         w = w * np.asarray(_data(weight), dtype=log_probs.dtype)[safe]
     losses = -ops.getitem(flat, (np.arange(len(t)), safe)) * w
     if reduction == "mean":
-        return losses.sum() / w.sum()
+        return _weighted_mean(losses.sum(), w.sum())
     if reduction == "none":
         return ops.reshape(losses, expected)
     return _reduce(losses, reduction, "nll_loss")
@@ -135,7 +145,7 @@ def cross_entropy(
     smooth = -(flat * w).sum(axis=1) * valid * (1.0 / flat.shape[1])
     if reduction == "mean":
         denom = (valid * w[np.where(valid > 0, t, 0)]).sum()
-        smooth = smooth.sum() / denom
+        smooth = _weighted_mean(smooth.sum(), denom)
     elif reduction == "none":
         smooth = ops.reshape(smooth, loss.shape)
     else:

@@ -15,6 +15,7 @@ below.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -97,7 +98,19 @@ def _binary(op: str, fwd, a, b, vjp, p=None, keep_in: bool = False, keep_out: bo
     try:
         return apply(op, fwd, (a, b), vjp, p, keep_in, keep_out)
     except ValueError as e:
-        raise ValueError(f"{op}: operands with shapes {_shape_text(a)} and {_shape_text(b)} do not broadcast") from e
+        shapes = f"operands with shapes {_shape_text(a)} and {_shape_text(b)}"
+        try:
+            np.broadcast_shapes(_shape(a), _shape(b))
+        except ValueError:
+            raise ValueError(f"{op}: {shapes} do not broadcast") from e
+        raise ValueError(f"{op}: {e} ({shapes})") from e
+
+
+def _axis(op: str, axis: int, ndim: int) -> int:
+    """``axis`` counted from 0, or NumPy's AxisError naming the op (an axis never wraps around)."""
+    if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool) or not -ndim <= axis < ndim:
+        raise np.exceptions.AxisError(f"{op}: axis {axis!r} is out of range for {ndim} dimensions")
+    return int(axis) % ndim
 
 
 def _shapes(a, b) -> tuple:
@@ -194,7 +207,9 @@ def _pow_vjp(g, c):
     a, b = c.ins
     ga = gb = None
     if c.parents[0] is not None:
-        ga = unbroadcast(g * b * a ** (b - 1), np.shape(a))
+        # b * a**(b-1), with the exponent 1 where b == 0 so that 0 * a**-1 gives no NaN at a == 0 (PyTorch: 0)
+        exponent = _where(_data(b) == 0, 1.0, b - 1)
+        ga = unbroadcast(g * b * a**exponent, np.shape(a))
     if c.parents[1] is not None:
         # d(a^b)/db = a^b log a; taken as 0 where a == 0, as PyTorch does
         zero = _data(a) == 0
@@ -272,11 +287,17 @@ def _tanh_vjp(g, c):
 
 
 def _sigmoid_fwd(p, x):
-    # sigmoid(x) = (1 + tanh(x/2)) / 2: tanh never overflows, so +-1e4 give exactly 1 and 0 without
-    # warnings, and it is one transcendental pass instead of exp, abs and a select
-    out = np.tanh(x * 0.5)
-    out *= 0.5
-    out += 0.5
+    # with e = exp(-|x|) <= 1 (never overflows): 1 / (1 + e) for x >= 0 and e / (1 + e) for x < 0, so
+    # tiny values keep full relative precision in the negative tail ((1 + tanh(x/2)) / 2 gives 0 below
+    # about -37 in float64 and -17 in float32, and log(sigmoid(x)) then -inf)
+    e = np.abs(x)
+    if type(e) is not np.ndarray or e.dtype.kind != "f":  # a 0-d input gives a scalar; integers need floats
+        e = np.array(e, dtype=np.result_type(e, np.float16))
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    out = np.add(e, 1.0, out=np.empty_like(e))
+    np.reciprocal(out, out=out)
+    np.multiply(out, e, out=out, where=x < 0)
     return out
 
 
@@ -371,12 +392,12 @@ def clip(x, lo=None, hi=None) -> Tensor:
 def _clip_vjp(g, c):
     x = _data(c.ins[0])
     lo, hi = c.p
-    inside = np.ones(x.shape, dtype=bool)
+    inside = np.ones(g.shape, dtype=bool)  # the result's shape: array bounds may broadcast x
     if lo is not None:
         inside &= x >= lo
     if hi is not None:
         inside &= x <= hi
-    return (_where(inside, g, 0),)
+    return (unbroadcast(_where(inside, g, 0), x.shape),)
 
 
 def _astype_fwd(p, x):
@@ -408,7 +429,7 @@ def _axes(axis, ndim: int) -> tuple[int, ...]:
     if axis is None:
         return tuple(range(ndim))
     axes = axis if isinstance(axis, tuple) else (axis,)
-    return tuple(a % ndim if ndim else a for a in axes)
+    return tuple(a % ndim if ndim and -ndim <= a < ndim else a for a in axes)
 
 
 def _kept_shape(shape: tuple[int, ...], axis) -> tuple[int, ...]:
@@ -434,9 +455,16 @@ def _sum_vjp(g, c):
     return (_broadcast_to(g.reshape(kept), shape),)
 
 
+def reduced_axes(op: str, axis, ndim: int) -> tuple[int, ...]:
+    """The axes a reduction over ``axis`` (None, an int or a tuple) removes, each checked by :func:`_axis`."""
+    if axis is None:
+        return tuple(range(ndim))
+    return tuple(_axis(op, a, ndim) for a in (axis if isinstance(axis, tuple) else (axis,)))
+
+
 def mean(x, axis=None, keepdims: bool = False) -> Tensor:
     shape = x.data.shape
-    n = int(np.prod([shape[a] for a in _axes(axis, len(shape))]))
+    n = math.prod(shape[a] for a in reduced_axes("mean", axis, len(shape)))
     return sum(x, axis, keepdims) * (1.0 / n if n else np.nan)
 
 
@@ -450,8 +478,8 @@ def _min_fwd(p, x):
 
 def _extreme(op: str, fwd, x, axis, keepdims) -> Tensor:
     d = x.data
-    if d.size == 0:
-        raise ValueError(f"{op}: zero-size tensor of shape {d.shape} has no {op}imum")
+    if d.size == 0 and (axis is None or any(d.shape[a] == 0 for a in _axes(axis, d.ndim) if 0 <= a < d.ndim)):
+        raise ValueError(f"{op}: an empty axis of shape {d.shape} has no {op}imum (axis={axis})")
     try:
         p = (_kept_shape(d.shape, axis), _axes(axis, d.ndim), axis, keepdims)
         return apply(op, fwd, (x,), _extreme_vjp, p=p, keep_in=True, keep_out=True)
@@ -500,7 +528,7 @@ def _matmul_vjp(g, c):
         ga = g @ b.T if need_a else None
         gb = None
         if need_b:
-            a2, g2 = a.reshape((-1, a.shape[-1])), g.reshape((-1, g.shape[-1]))
+            a2, g2 = _rows(a), _rows(g)
             # a weight's gradient a^T g: BLAS makes a wide result faster as the transpose of g^T a
             gb = (g2.T @ a2).T if a2.shape[1] < g2.shape[1] else a2.T @ g2
         return ga, gb
@@ -515,6 +543,11 @@ def _matmul_vjp(g, c):
     ga = unbroadcast(g2 @ b2.swapaxes(-1, -2), a2.shape).reshape(a.shape) if need_a else None
     gb = unbroadcast(a2.swapaxes(-1, -2) @ g2, b2.shape).reshape(b.shape) if need_b else None
     return ga, gb
+
+
+def _rows(x):
+    """``x`` as a matrix of its last axis (``reshape(-1, n)`` cannot say how many rows when n is 0)."""
+    return x.reshape((math.prod(x.shape[:-1]), x.shape[-1]))
 
 
 # ---- shape ------------------------------------------------------------------------------------------
@@ -541,7 +574,7 @@ def _transpose_fwd(p, x):
 
 def transpose(x, axes=None) -> Tensor:
     d = x.data
-    axes = tuple(range(d.ndim))[::-1] if axes is None else tuple(a % d.ndim for a in axes)
+    axes = tuple(range(d.ndim))[::-1] if axes is None else tuple(_axis("transpose", a, d.ndim) for a in axes)
     if sorted(axes) != list(range(d.ndim)):
         raise ValueError(f"transpose: axes {axes} are not a permutation for shape {d.shape}")
     return apply("transpose", _transpose_fwd, (x,), _transpose_vjp, p=axes)
@@ -553,11 +586,16 @@ def _transpose_vjp(g, c):
 
 def swapaxes(x, axis1: int, axis2: int) -> Tensor:
     axes = list(range(x.ndim))
+    axis1, axis2 = _axis("swapaxes", axis1, x.ndim), _axis("swapaxes", axis2, x.ndim)
     axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
     return transpose(x, tuple(axes))
 
 
 def expand_dims(x, axis) -> Tensor:
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    ndim = x.ndim + len(axes)
+    for a in axes:
+        _axis("expand_dims", a, ndim)
     return reshape(x, np.expand_dims(x.data, axis).shape)
 
 
@@ -672,10 +710,13 @@ def _cat_fwd(p, *arrays):
 def cat(tensors, axis: int = 0) -> Tensor:
     """Join along an existing axis (NumPy's ``concatenate``)."""
     tensors = tuple(tensors)
+    if not tensors:
+        raise ValueError("cat: got an empty list of tensors; there is nothing to join")
     shapes = [_shape(t) for t in tensors]
+    if not shapes[0]:
+        raise ValueError("cat: 0-d tensors cannot be joined along an axis (use stack)")
+    axis = _axis("cat", axis, len(shapes[0]))
     try:
-        ndim = len(shapes[0])
-        axis = axis % ndim if ndim else axis
         bounds = np.cumsum([0] + [s[axis] for s in shapes])
         return apply("cat", _cat_fwd, tensors, _cat_vjp, p=(axis, bounds))
     except (ValueError, IndexError) as e:
@@ -699,10 +740,12 @@ def _stack_fwd(p, *arrays):
 def stack(tensors, axis: int = 0) -> Tensor:
     """Join along a new axis (NumPy's ``stack``)."""
     tensors = tuple(tensors)
+    if not tensors:
+        raise ValueError("stack: got an empty list of tensors; there is nothing to join")
     shapes = [_shape(t) for t in tensors]
     if len(set(shapes)) != 1:
         raise ValueError(f"stack: shapes {', '.join(str(s) for s in shapes)} must all be equal")
-    return apply("stack", _stack_fwd, tensors, _stack_vjp, p=axis % (len(shapes[0]) + 1))
+    return apply("stack", _stack_fwd, tensors, _stack_vjp, p=_axis("stack", axis, len(shapes[0]) + 1))
 
 
 def _stack_vjp(g, c):
@@ -712,6 +755,7 @@ def _stack_vjp(g, c):
 
 def split(x, indices_or_sections, axis: int = 0) -> list[Tensor]:
     """NumPy's ``split``: equal sections, or the indices where each piece starts."""
+    axis = _axis("split", axis, x.ndim)
     n = x.shape[axis]
     if isinstance(indices_or_sections, (int, np.integer)):
         k = int(indices_or_sections)
@@ -720,7 +764,7 @@ def split(x, indices_or_sections, axis: int = 0) -> list[Tensor]:
         cuts = [i * (n // k) for i in range(1, k)]
     else:
         cuts = list(indices_or_sections)
-    lead = (slice(None),) * (axis % x.ndim)
+    lead = (slice(None),) * axis
     edges = [0, *cuts, n]
     return [getitem(x, lead + (slice(s, e),)) for s, e in zip(edges[:-1], edges[1:])]
 

@@ -47,6 +47,12 @@ class Embedding(Module):
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.weight = Parameter(np.empty((num_embeddings, embedding_dim), dtype=dtype))
         init.normal_(self.weight)
+        if padding_idx is not None:
+            if not -num_embeddings <= padding_idx < num_embeddings:
+                raise ValueError(
+                    f"Embedding: padding_idx={padding_idx} is out of range for num_embeddings={num_embeddings}"
+                )
+            padding_idx %= num_embeddings  # as PyTorch: -1 names the last row, and indices compare to that
         self.padding_idx = padding_idx
         if padding_idx is not None:
             self.weight.data[padding_idx] = 0
@@ -63,7 +69,7 @@ class Embedding(Module):
         out = ops.getitem(self.weight, idx)
         if self.padding_idx is not None and out.requires_grad:
             # the padding row gets no gradient, as in PyTorch
-            keep = (idx != self.padding_idx)[..., None]
+            keep = (idx % self.num_embeddings != self.padding_idx)[..., None]
             out = ops.where(keep, out, ops.getitem(self.weight, idx).detach())
         return out
 
