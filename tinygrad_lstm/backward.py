@@ -19,6 +19,7 @@ from .ops import IndexedGrad
 from .tape import state
 from .tensor import Tensor
 from .trace import saved_arrays
+from .versions import changed_in_place, check_saved, stamps
 
 
 class _RecordedContext:
@@ -41,11 +42,19 @@ def _as_tensor(g) -> Tensor:
     return g if isinstance(g, Tensor) else Tensor._from(np.asarray(g))
 
 
-def _run_hooks(hooks, g, create_graph: bool):
-    for fn in list(hooks):
+def _run_hooks(node, g, create_graph: bool):
+    for fn in list(node.hooks):
         result = fn(_as_tensor(g))
         if result is not None:
             result = _as_tensor(result)
+            if result.shape != node.shape:
+                name = getattr(fn, "__name__", "hook")
+                raise RuntimeError(
+                    f"hook {name} on {node.name or node.op} (tape index {node.index}) returned a gradient of "
+                    f"shape {result.shape} for a value of shape {node.shape}"
+                )
+            if result.dtype != node.dtype:
+                result = result.astype(node.dtype)
             g = result if create_graph else result.data
     return g
 
@@ -54,12 +63,14 @@ def accumulate_into(tensor: Tensor, g, create_graph: bool) -> None:
     """Add ``g`` to ``tensor.grad`` (in place when safe, as PyTorch does)."""
     if create_graph:
         g = _as_tensor(g)
-        tensor.grad = g if tensor.grad is None else tensor.grad + g
+        # never the caller's own tensor (a seed can reach a leaf unchanged): a later backward adds into .grad
+        tensor.grad = Tensor._from(np.array(g.data), g._node) if tensor.grad is None else tensor.grad + g
         return
     if tensor.grad is None:
         tensor.grad = Tensor._from(np.array(g, dtype=tensor.data.dtype))  # a copy the user owns
     elif tensor.grad.data.flags.writeable and tensor.grad.shape == np.shape(g):
         tensor.grad.data += g
+        changed_in_place(tensor.grad.data)
     else:
         tensor.grad = Tensor._from(np.asarray(tensor.grad.data + g))
 
@@ -157,7 +168,7 @@ def sweep(
         g = buffers.pop(node)
         owned.discard(node)
         if node.hooks:
-            g = _run_hooks(node.hooks, g, create_graph)
+            g = _run_hooks(node, g, create_graph)
         if capturing and node in capture:
             capture[node] = g
         if node.vjp is None:  # a leaf: the sweep ends here
@@ -169,6 +180,8 @@ def sweep(
             continue
         if node.freed:
             raise freed_error(node)
+        if stamps:  # something was changed in place at some point: were this VJP's arrays?
+            check_saved(node)
         if node.retain is not None and not capturing:
             tensor = node.retain()
             if tensor is not None:
@@ -257,6 +270,11 @@ def grad(
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     if not isinstance(grad_outputs, (list, tuple)):
         grad_outputs = [grad_outputs] * len(outputs)
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(
+            f"grad: {len(grad_outputs)} grad_outputs given for {len(outputs)} outputs; give one per output "
+            "(None for a scalar output)"
+        )
     for i, x in enumerate(inputs):
         if x._node is None:
             raise RuntimeError(f"grad: input {i} (shape {x.shape}) does not require grad")

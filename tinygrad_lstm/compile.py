@@ -42,14 +42,11 @@ import numpy as np
 
 from .backward import accumulate_into, freed_error, sole_reference
 from .ops import _getitem_vjp
-from .tape import Leaf, Node, state
+from .tape import CompileError, Leaf, Node, _sequence, state
 from .tensor import Tensor
+from .versions import changed_after
 
 _FROM_ENTRY, _FROM_LEAF, _FROM_INPUT, _CONSTANT = range(4)
-
-
-class CompileError(RuntimeError):
-    """The step cannot be replayed faithfully; the message says why."""
 
 
 class _InputLeaf(Leaf):
@@ -120,6 +117,7 @@ class Program:
         exec(code, writer.namespace)  # defines forward and backward in the namespace the source names
         self._forward, self._backward = writer.namespace["forward"], writer.namespace["backward"]
         self.latest = output.data  # the result whose saved arrays the entries hold now
+        self.read = (list(input_arrays), entries[0].index)  # the arrays the latest run read, and when
 
     def check_current(self, result: Tensor, where: str) -> None:
         """Refuse a result whose saved arrays a later replay of this program has replaced."""
@@ -136,6 +134,7 @@ class Program:
     def run(self, arrays: list[np.ndarray]) -> Tensor:
         """Replay the forward pass on new input arrays; the result's backward() runs :meth:`backward`."""
         leaves = [leaf.tensor().data for leaf in self.leaves]  # read now: optimizers may have replaced them
+        self.read = (arrays + leaves, next(_sequence))
         self.latest = self._forward(arrays, leaves)
         return Tensor._from(self.latest, self.root)
 
@@ -143,6 +142,15 @@ class Program:
         """The precomputed sweep: leaves' ``.grad`` accumulate, every entry's saved arrays are freed."""
         if self.root.freed:
             raise freed_error(self.root)
+        arrays, since = self.read
+        arrays = arrays + [leaf.tensor().data for leaf in self.leaves if leaf.tensor() is not None]
+        for k, a in enumerate(arrays):
+            if changed_after(a, since):
+                raise RuntimeError(
+                    f"backward: an array this tl.compile step read (input or parameter {k}, shape {a.shape}) was "
+                    "changed in place after the step ran (an optimizer step, an in-place op...); run the step "
+                    "again after the change, or make the change after backward"
+                )
         self._backward(seed)
 
 
@@ -413,6 +421,13 @@ class CompiledStep:
         return list(self.programs.values())[-1].source
 
     def __call__(self, *inputs) -> Tensor:
+        for i, x in enumerate(inputs):
+            if isinstance(x, Tensor) and x.requires_grad:
+                raise CompileError(
+                    f"compile: input {i} requires grad, but a compiled step differentiates only the parameters it "
+                    "uses (its inputs' .grad would stay empty); detach the input, or run the step without "
+                    "tl.compile to get its gradient"
+                )
         arrays = [np.asarray(x.data if isinstance(x, Tensor) else x) for x in inputs]
         signature = tuple((a.shape, a.dtype.str) for a in arrays)
         program = self.programs.get(signature)

@@ -10,7 +10,7 @@ import numpy as np
 
 from . import ops, random
 from .ops import _data
-from .tape import state
+from .tape import CompileError, state
 from .tensor import Tensor
 
 
@@ -53,8 +53,6 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, rng: np.random.Gen
     if not training or p == 0.0:
         return x
     if state.compiling:
-        from .compile import CompileError
-
         raise CompileError("compile: dropout draws a new mask every step; a replay would repeat the first one")
     if p == 1.0:
         return x * 0.0

@@ -17,7 +17,7 @@ class GradcheckError(AssertionError):
 def _numerical_jacobian(fn, inputs: list[Tensor], i: int, eps: float, n_out: int) -> np.ndarray:
     x = inputs[i].data
     jac = np.zeros((x.size, n_out))
-    flat = x.reshape(-1)  # a view: perturbing it perturbs the input in place
+    flat = x.reshape(-1)  # a view (the copies are C-contiguous): perturbing it perturbs the input in place
     # recording stays on: fn may itself call tl.grad (checking a gradient of a gradient)
     for k in range(x.size):
         orig = flat[k]
@@ -55,7 +55,7 @@ def gradcheck(
     """
     given = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     copies = [
-        Tensor(np.array(t.data, dtype=np.float64), requires_grad=t.requires_grad)
+        Tensor(np.array(t.data, dtype=np.float64, order="C"), requires_grad=t.requires_grad)  # C order: see below
         if isinstance(t, Tensor) and t.dtype.kind == "f"
         else t
         for t in given

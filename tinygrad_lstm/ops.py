@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from . import random
-from .tape import Node, state
+from .tape import Node, refuse_while_compiling, state
 from .tensor import Tensor
 
 # ---- recording -----------------------------------------------------------------------------------
@@ -414,6 +414,8 @@ def _astype_vjp(g, c):
 
 def compare(fn, a, b) -> Tensor:
     """Comparisons give bool tensors and are never differentiated."""
+    if state.compiling and (getattr(a, "_node", None) is not None or getattr(b, "_node", None) is not None):
+        refuse_while_compiling(f"comparing recorded values ({fn.__name__}) makes a mask")
     try:
         return Tensor._from(np.asarray(fn(_data(a), _data(b))))
     except ValueError as e:
@@ -698,6 +700,36 @@ def scatter_add(g, index, shape, basic: bool) -> Tensor:
 
 def _scatter_add_vjp(g, c):
     return (g[c.p[0]],)
+
+
+def _index_put_fwd(p, x, v):
+    out = x.copy()
+    out[p[0]] = v
+    return out
+
+
+def index_put(x, index, v) -> Tensor:
+    """``x`` with ``v`` written at ``index`` (a new tensor): what ``x[index] = v`` records on a graph."""
+    index, _ = _plain_index(index)
+    try:
+        return apply("index_put", _index_put_fwd, (x, v), _index_put_vjp, p=(index, _shape(v)))
+    except (IndexError, ValueError) as e:
+        kind = IndexError if isinstance(e, IndexError) else ValueError
+        where = f"at {index!r} of shape {_shape(x)}"
+        raise kind(f"setitem: cannot write a value of shape {_shape_text(v)} {where}: {e}") from e
+
+
+def _index_put_vjp(g, c):
+    index, v_shape = c.p
+    gx = gv = None
+    if c.parents[0] is not None:  # the overwritten elements had no effect on the result
+        gx = index_put(g, index, 0.0) if isinstance(g, Tensor) else _index_put_fwd(c.p, g, 0.0)
+    if c.parents[1] is not None:  # every position v was written to, as PyTorch's index_put_
+        written = g[index]
+        if written.ndim < len(v_shape):  # NumPy lets v carry extra leading 1s
+            written = written.reshape((1,) * (len(v_shape) - written.ndim) + written.shape)
+        gv = unbroadcast(written, v_shape)
+    return gx, gv
 
 
 # ---- joining and splitting ---------------------------------------------------------------------------

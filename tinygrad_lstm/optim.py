@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .tensor import Tensor, clear_grads
+from .versions import changed_in_place
 
 
 class Optimizer:
@@ -50,6 +51,7 @@ class Optimizer:
                 if group["weight_decay"] and not self.decoupled:
                     g = g + group["weight_decay"] * p.data
                 self._update(p.data, g, self.state.setdefault(p, {}), group)
+                changed_in_place(p.data)  # a graph recorded before the step refuses backward
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:
         """Update ``p`` in place from ``g``, the gradient already negated for ``maximize`` and with

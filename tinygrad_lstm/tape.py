@@ -23,6 +23,20 @@ import numpy as np
 _sequence = itertools.count()
 
 
+class CompileError(RuntimeError):
+    """``tl.compile`` cannot replay the step faithfully; the message says why."""
+
+
+def refuse_while_compiling(what: str) -> None:
+    """Called where a step would turn a recorded value into something a replay cannot follow."""
+    if state.compiling:
+        raise CompileError(
+            f"compile: {what} while tl.compile records a step; a replay would reuse the first call's "
+            "value (as JAX's tracer refuses a Python branch on a traced value). Compute it outside the "
+            "step, use tl.where for a data-dependent choice, or run the step without tl.compile"
+        )
+
+
 class _State:
     __slots__ = ("grad_enabled", "scope", "tapes", "trace", "instruments", "probes", "anomaly", "compiling")
 

@@ -6,13 +6,14 @@ Operators and methods delegate to the primitives in ``ops.py`` and the composite
 
 from __future__ import annotations
 
+import warnings
 import weakref
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from .tape import Leaf
+from .tape import Leaf, refuse_while_compiling
 from .tape import state as _state
 
 
@@ -30,7 +31,7 @@ class Tensor:
     array([2., 4.])
     """
 
-    __slots__ = ("data", "grad", "_node", "_name", "__weakref__")
+    __slots__ = ("data", "_grad", "_node", "_name", "__weakref__")
     __array_ufunc__ = None  # make `ndarray op Tensor` defer to Tensor's reflected operators
     __hash__ = object.__hash__  # == is elementwise, identity hashing stays
 
@@ -38,7 +39,7 @@ class Tensor:
         if isinstance(data, Tensor):
             data = data.data
         self.data = np.asarray(data, dtype=dtype)
-        self.grad: Tensor | None = None
+        self._grad: Tensor | None = None
         self._node = None
         self._name: str | None = None
         if requires_grad:
@@ -49,12 +50,29 @@ class Tensor:
         """Fast internal constructor: no conversion, no checks."""
         t = object.__new__(Tensor)
         t.data = data
-        t.grad = None
+        t._grad = None
         t._node = node
         t._name = None
         return t
 
     # ---- autograd state -------------------------------------------------------------------
+    @property
+    def grad(self) -> Tensor | None:
+        """The gradient accumulated by ``backward()``: kept for leaves (and ``retain_grad()`` results)."""
+        if self._grad is None and self._node is not None and not self.is_leaf and self._node.retain is None:
+            warnings.warn(
+                "grad: this tensor is not a leaf (it was computed by "
+                f"{self._node.op}), so backward() does not fill its .grad; call .retain_grad() on it "
+                "before backward, or use tl.grad(loss, tensor)",
+                UserWarning,
+                stacklevel=2,
+            )
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Tensor | None) -> None:
+        self._grad = value
+
     @property
     def requires_grad(self) -> bool:
         return self._node is not None
@@ -87,6 +105,11 @@ class Tensor:
             self._node.name = value
         for probe in _state.probes:  # tl.probe_gradients hooks the values it watches
             probe.watch(self, value)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set :attr:`requires_grad` in place and return self (PyTorch's spelling)."""
+        self.requires_grad = requires_grad
+        return self
 
     def named(self, name: str) -> Tensor:
         """Set :attr:`name` and return self, for use inside expressions."""
@@ -141,23 +164,29 @@ class Tensor:
     def T(self) -> Tensor:
         return ops.transpose(self)
 
-    def numpy(self) -> np.ndarray:
+    def _concrete(self, what: str) -> np.ndarray:
+        """The array, as a Python-side value: refused for a recorded value while tl.compile records."""
+        if self._node is not None:
+            refuse_while_compiling(f"{what} turns a recorded value into a Python value")
         return self.data
 
+    def numpy(self) -> np.ndarray:
+        return self._concrete("numpy()")
+
     def item(self) -> Any:
-        return self.data.item()
+        return self._concrete("item()").item()
 
     def __len__(self) -> int:
         return len(self.data)
 
     def __float__(self) -> float:
-        return float(self.data)
+        return float(self._concrete("float()"))
 
     def __int__(self) -> int:
-        return int(self.data)
+        return int(self._concrete("int()"))
 
     def __bool__(self) -> bool:
-        return bool(self.data)
+        return bool(self._concrete("bool()"))
 
     def __repr__(self) -> str:
         body = np.array2string(self.data, separator=", ", prefix="Tensor(")
@@ -211,6 +240,47 @@ class Tensor:
 
     def __getitem__(self, index):
         return ops.getitem(self, index)
+
+    # ---- in-place updates (rules in inplace.py: plain under no_grad, recorded on a graph, refused on a
+    # leaf that requires grad) --------------------------------------------------------------------------
+    def __setitem__(self, index, value) -> None:
+        inplace.setitem(self, index, value)
+
+    def __iadd__(self, other):
+        return inplace.add_(self, other)
+
+    def __isub__(self, other):
+        return inplace.sub_(self, other)
+
+    def __imul__(self, other):
+        return inplace.mul_(self, other)
+
+    def __itruediv__(self, other):
+        return inplace.div_(self, other)
+
+    def add_(self, other, alpha=1) -> Tensor:
+        return inplace.add_(self, other, alpha)
+
+    def sub_(self, other, alpha=1) -> Tensor:
+        return inplace.sub_(self, other, alpha)
+
+    def mul_(self, other) -> Tensor:
+        return inplace.mul_(self, other)
+
+    def div_(self, other) -> Tensor:
+        return inplace.div_(self, other)
+
+    def clamp_(self, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's names
+        return inplace.clamp_(self, min, max)
+
+    def copy_(self, src) -> Tensor:
+        return inplace.copy_(self, src)
+
+    def fill_(self, value) -> Tensor:
+        return inplace.fill_(self, value)
+
+    def zero_(self) -> Tensor:
+        return inplace.fill_(self, 0)
 
     def __lt__(self, other):
         return ops.compare(np.less, self, other)
@@ -309,6 +379,7 @@ def clear_grads(params, set_to_none: bool = True) -> None:
             p.grad = None
         else:
             p.grad.data[...] = 0
+            changed_in_place(p.grad.data)
 
 
 class _HookHandle:
@@ -323,4 +394,5 @@ class _HookHandle:
             self._hooks.remove(self._fn)
 
 
-from . import functional, ops  # noqa: E402  (circular: ops and functional build Tensors)
+from . import functional, inplace, ops  # noqa: E402  (circular: ops and functional build Tensors)
+from .versions import changed_in_place  # noqa: E402

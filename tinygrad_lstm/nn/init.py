@@ -8,6 +8,7 @@ import numpy as np
 
 from .. import random
 from ..tensor import Tensor
+from ..versions import changed_in_place
 
 
 def _fans(t: Tensor) -> tuple[int, int]:
@@ -19,6 +20,7 @@ def _fans(t: Tensor) -> tuple[int, int]:
 
 def _fill(t: Tensor, values) -> Tensor:
     t.data[...] = values
+    changed_in_place(t.data)  # entries that saved the old values refuse backward
     return t
 
 

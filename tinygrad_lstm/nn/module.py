@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..tensor import Tensor, clear_grads
+from ..versions import changed_in_place
 
 
 class Parameter(Tensor):
@@ -176,6 +177,8 @@ class Module:
                 problems.append(f"{name}: shape {value.shape} in the state_dict, {p.shape} in the module")
             elif value.dtype.kind not in "fiub":
                 problems.append(f"{name}: dtype {value.dtype} is not numeric")
+            elif not p.data.flags.writeable:
+                problems.append(f"{name}: the parameter's array is read-only")
             else:
                 values[name] = value
         if problems:
@@ -184,6 +187,7 @@ class Module:
             )
         for name, value in values.items():
             params[name].data[...] = value
+            changed_in_place(params[name].data)
         return IncompatibleKeys(missing, unexpected)
 
     # ---- calling -------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from ..tensor import Tensor
+from ..versions import changed_in_place
 
 
 def _with_grads(parameters) -> list[Tensor]:
@@ -41,6 +42,7 @@ def clip_grad_norm_(
     scale = min(max_norm / (total + 1e-6), 1.0)
     for g in grads:
         g *= scale
+        changed_in_place(g)
     return Tensor(np.array(total, dtype=grads[0].dtype))
 
 
@@ -48,6 +50,7 @@ def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -
     """Clamp every gradient element into [-clip_value, clip_value]."""
     for p in _with_grads(parameters):
         np.clip(p.grad.data, -clip_value, clip_value, out=p.grad.data)
+        changed_in_place(p.grad.data)
 
 
 def detach_state(state):

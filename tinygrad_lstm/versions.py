@@ -1,0 +1,75 @@
+"""Changes in place, and the backward check that no saved array was changed after it was saved.
+
+A VJP reads arrays its entry saved in forward (``mul`` reads its inputs, ``tanh`` its output). If one
+of them is changed in place before backward (an optimizer step, ``w += 1`` under ``no_grad``,
+``load_state_dict``), the gradient would silently mix old and new values. PyTorch keeps a version
+counter per tensor for this; here the tape's own clock does the job. Every in-place change made
+through the engine stamps the memory it wrote (the array at the root of the views, so a view, a
+detached copy and the original all share one stamp) with the next tape index; an entry was recorded
+at its own index, so one of its saved arrays was changed after it was saved exactly when the
+array's stamp is larger. Forward pays nothing; backward looks only when something was ever stamped.
+
+Writing into ``tensor.data``'s array directly (``w.data[...] = 0``) goes around the engine and cannot
+be seen: use ``with tl.no_grad(): w[...] = 0`` or ``w.copy_(values)``, which stamp what they change.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+
+from .tape import _sequence
+
+# id(root array) -> tape index of its latest in-place change; an entry leaves when its array dies
+stamps: dict[int, int] = {}
+
+
+def _root(a: np.ndarray) -> np.ndarray:
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a
+
+
+def changed_in_place(array: np.ndarray) -> None:
+    """Record that ``array``'s memory (and so every view of it) was just written in place."""
+    root = _root(array)
+    key = id(root)
+    if key not in stamps:
+        weakref.finalize(root, stamps.pop, key, None)
+    stamps[key] = next(_sequence)
+
+
+def changed_after(array, index: int) -> bool:
+    """Whether ``array`` was changed in place after tape index ``index``."""
+    if not stamps or type(array) is not np.ndarray:
+        return False
+    return stamps.get(id(_root(array)), -1) > index
+
+
+def check_saved(node) -> None:
+    """Raise if an array ``node`` saved for its VJP was changed in place after ``node`` was recorded."""
+    if not stamps:
+        return
+    for role, array in node.saved():
+        if changed_after(array, node.index):
+            raise RuntimeError(changed_error(node, role))
+
+
+def changed_error(node, role: str) -> str:
+    if role == "out":
+        what = "its own result"
+    elif role.startswith("in"):
+        k = int(role[2:])
+        parent = node.parents[k] if k < len(node.parents) else None
+        name = f"{parent.name}, " if parent is not None and parent.name else ""
+        what = f"its input {k} ({name}shape {node.ins[k].shape})"
+    else:
+        what = "an array among its parameters"
+    scope = f", scope {node.scope.path}" if node.scope is not None else ""
+    return (
+        f"backward: {node.op} (tape index {node.index}{scope}) saved {what} for its gradient, and it was "
+        "changed in place after that (an optimizer step, an in-place op, load_state_dict...). The gradient "
+        "would mix old and new values. Compute the loss again after the change, or make the change after "
+        "backward (PyTorch: 'modified by an inplace operation')"
+    )
