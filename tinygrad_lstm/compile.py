@@ -36,6 +36,7 @@ backward is the usual sweep over the same entries instead, so they still see eve
 from __future__ import annotations
 
 import builtins
+import threading
 from collections.abc import Callable
 
 import numpy as np
@@ -410,8 +411,17 @@ class CompiledStep:
 
     def __init__(self, fn: Callable[..., Tensor]) -> None:
         self.fn = fn
-        self.programs: dict[tuple, Program] = {}
+        self._per_thread = threading.local()
         self.replays = 0
+
+    @property
+    def programs(self) -> dict[tuple, Program]:
+        """This thread's recorded programs by input signature: a program's entries hold one call's
+        arrays between its forward and backward, so each thread records and replays its own."""
+        found = getattr(self._per_thread, "programs", None)
+        if found is None:
+            found = self._per_thread.programs = {}
+        return found
 
     @property
     def source(self) -> str:

@@ -14,6 +14,7 @@ import itertools
 import linecache
 import os
 import sys
+import threading
 import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -37,11 +38,14 @@ def refuse_while_compiling(what: str) -> None:
         )
 
 
-class _State:
-    __slots__ = ("grad_enabled", "scope", "tapes", "trace", "instruments", "probes", "anomaly", "compiling")
+class _State(threading.local):
+    """What is being recorded, and how: one per thread, as PyTorch's grad mode is (a thread inside
+    ``no_grad`` or a ``Tape`` does not change what another thread records). A new thread starts
+    with grad enabled, no scope, no tapes and no instruments."""
 
     def __init__(self) -> None:
         self.grad_enabled = True
+        self.grad_stack: list[bool] = []  # the modes that open no_grad/enable_grad blocks replaced
         self.scope: Scope | None = None
         self.tapes: list[Tape] = []
         self.trace = None  # a BackwardTrace while ``tl.trace_backward()`` is active
@@ -162,20 +166,27 @@ class Scope:
     ...     pass
     """
 
-    __slots__ = ("name", "attrs", "parent")
+    __slots__ = ("name", "attrs", "parent", "_open")
 
     def __init__(self, name: str, **attrs: Any) -> None:
         self.name = name
         self.attrs = attrs
         self.parent: Scope | None = None
+        self._open = False
 
     def __enter__(self) -> Scope:
-        self.parent = state.scope
-        state.scope = self
-        return self
+        # a scope object entered again while open (nested, or from another thread) enters a copy:
+        # it cannot be its own parent
+        active = Scope(self.name, **self.attrs) if self._open else self
+        active._open = True
+        active.parent = state.scope
+        state.scope = active
+        return active
 
     def __exit__(self, *exc) -> None:
-        state.scope = self.parent
+        active = state.scope  # blocks nest within a thread: the innermost open scope is the one closing
+        active._open = False
+        state.scope = active.parent
 
     @property
     def label(self) -> str:
@@ -214,17 +225,17 @@ def scope(name: str, **attrs: Any) -> Scope:
 
 
 class _GradMode:
-    __slots__ = ("enabled", "previous")
+    __slots__ = ("enabled",)
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
 
     def __enter__(self) -> None:
-        self.previous = state.grad_enabled
+        state.grad_stack.append(state.grad_enabled)  # per thread, so a reused object restores correctly
         state.grad_enabled = self.enabled
 
     def __exit__(self, *exc) -> None:
-        state.grad_enabled = self.previous
+        state.grad_enabled = state.grad_stack.pop()
 
     def __call__(self, fn: Callable) -> Callable:
         def wrapper(*args, **kwargs):
@@ -236,14 +247,15 @@ class _GradMode:
         return wrapper
 
 
-def no_grad() -> _GradMode:
-    """Context manager (or decorator) inside which nothing is recorded."""
-    return _GradMode(False)
+def no_grad(fn: Callable | None = None):
+    """Context manager (or decorator, with or without parentheses) inside which nothing is recorded
+    in this thread."""
+    return _GradMode(False) if fn is None else _GradMode(False)(fn)
 
 
-def enable_grad() -> _GradMode:
+def enable_grad(fn: Callable | None = None):
     """Context manager (or decorator) that turns recording back on inside ``no_grad``."""
-    return _GradMode(True)
+    return _GradMode(True) if fn is None else _GradMode(True)(fn)
 
 
 def is_grad_enabled() -> bool:
