@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import secrets
+import stat
+import zipfile
 from typing import Any
 
 import numpy as np
@@ -60,7 +62,8 @@ def save(obj: Any, path: str | os.PathLike) -> None:
     """Write ``obj`` (e.g. ``model.state_dict()``) to ``path`` as ``.npz``.
 
     The file is written under a temporary name and renamed over ``path`` only when complete, so a
-    failure (a bad value, a full disk) leaves any old file as it was.
+    failure (a bad value, a full disk) leaves any old file as it was. A new file gets the mode a plain
+    ``open(path, "wb")`` would give it (the umask applies); a replaced file keeps its mode.
 
     >>> import os, tempfile, numpy as np, tinygrad_lstm as tl
     >>> path = os.path.join(tempfile.mkdtemp(), "w.npz")
@@ -71,9 +74,12 @@ def save(obj: Any, path: str | os.PathLike) -> None:
     arrays: dict[str, np.ndarray] = {}
     structure = json.dumps(_encode(obj, arrays))  # fails before any file is touched
     path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=folder)
+    folder, base = os.path.split(os.path.abspath(path))
+    tmp = os.path.join(folder, f".{base}.{secrets.token_hex(6)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # 0o666 less the umask, as open() gives
     try:
+        if os.path.exists(path):
+            os.chmod(tmp, stat.S_IMODE(os.stat(path).st_mode))
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **arrays, **{_STRUCTURE: np.frombuffer(structure.encode(), dtype=np.uint8)})
             f.flush()
@@ -86,9 +92,31 @@ def save(obj: Any, path: str | os.PathLike) -> None:
 
 
 def load(path: str | os.PathLike) -> Any:
-    """Read what :func:`save` wrote (never unpickles anything)."""
-    with np.load(os.fspath(path), allow_pickle=False) as archive:
-        if _STRUCTURE not in archive.files:
-            return {k: archive[k] for k in archive.files}  # a plain np.savez archive of arrays
-        structure = json.loads(archive[_STRUCTURE].tobytes().decode())
-        return _decode(structure, archive)
+    """Read what :func:`save` wrote (never unpickles anything); a plain ``np.savez`` archive of
+    arrays loads as a dict. Anything else raises one ``ValueError`` naming the file and the problem."""
+    path = os.fspath(path)
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+        raise ValueError(f"load: {path} is not an .npz archive written by tl.save ({_problem(path, e)})") from e
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise ValueError(f"load: {path} holds a single .npy array, not an .npz archive written by tl.save")
+    try:
+        with archive:
+            if _STRUCTURE not in archive.files:
+                return {k: archive[k] for k in archive.files}
+            structure = json.loads(archive[_STRUCTURE].tobytes().decode())
+            return _decode(structure, archive)
+    except (OSError, ValueError, EOFError, KeyError, TypeError, zipfile.BadZipFile, UnicodeDecodeError) as e:
+        raise ValueError(f"load: {path} is damaged or was not written by tl.save ({_problem(path, e)})") from e
+
+
+def _problem(path: str, error: Exception) -> str:
+    size = os.path.getsize(path) if os.path.exists(path) else 0
+    if size == 0:
+        return "the file is empty"
+    if "pickle" in str(error):  # NumPy's guess for bytes it does not recognise; tl.load never unpickles
+        return "its bytes are not NumPy data"
+    return f"{type(error).__name__}: {error}"

@@ -10,6 +10,7 @@ LSTM variants are flags of one step function (:class:`LSTMVariant`), never copie
 
 from __future__ import annotations
 
+import difflib
 import functools
 import math
 from dataclasses import dataclass, fields
@@ -20,7 +21,7 @@ import numpy as np
 from .. import ops
 from ..tensor import Tensor
 from . import init
-from .module import Module, Parameter
+from .module import Module, Parameter, check_input_dtype
 
 # ---- LSTM variants ---------------------------------------------------------------------------------
 
@@ -87,6 +88,28 @@ VARIANTS: dict[str, LSTMVariant] = {
 }
 
 
+_LSTM_ARGUMENTS = [
+    "input_size",
+    "hidden_size",
+    "num_layers",
+    "bias",
+    "batch_first",
+    "dropout",
+    "bidirectional",
+    "proj_size",
+    "dtype",
+    "variant",
+    "forget_bias",
+]
+
+
+def check_sizes(name: str, input_size: int, hidden_size: int) -> None:
+    """Sizes as PyTorch checks them: whole numbers, hidden_size at least 1."""
+    for arg, value, least in (("input_size", input_size, 0), ("hidden_size", hidden_size, 1)):
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < least:
+            raise ValueError(f"{name}: {arg} must be an integer >= {least}, got {value!r}")
+
+
 def resolve_variant(variant: str | LSTMVariant | None, **flags) -> LSTMVariant:
     """A variant from a name (``"cifg"``), an :class:`LSTMVariant`, and/or keyword flags on top."""
     if isinstance(variant, str):
@@ -95,9 +118,15 @@ def resolve_variant(variant: str | LSTMVariant | None, **flags) -> LSTMVariant:
         variant = VARIANTS[variant.lower()]
     base = variant or LSTMVariant()
     given = {k: v for k, v in flags.items() if v is not None}
-    unknown = set(given) - {f.name for f in fields(LSTMVariant)}
+    known = [f.name for f in fields(LSTMVariant)]
+    unknown = sorted(set(given) - set(known))
     if unknown:
-        raise TypeError(f"LSTM: unknown variant flags {sorted(unknown)}")
+        guesses = difflib.get_close_matches(unknown[0], _LSTM_ARGUMENTS + known, n=1)
+        hint = f" (did you mean {guesses[0]!r}?)" if guesses else ""
+        raise TypeError(
+            f"LSTM: unexpected keyword argument {unknown[0]!r}{hint}; LSTM takes {', '.join(_LSTM_ARGUMENTS)} "
+            f"and the variant flags {', '.join(known)}"
+        )
     return LSTMVariant(**{**{f.name: getattr(base, f.name) for f in fields(LSTMVariant)}, **given})
 
 
@@ -267,6 +296,7 @@ def input_projection(x: Tensor, module: Module, suffix: str, fold_bias: bool = T
 class _Cell(Module):
     def __init__(self, input_size: int, hidden_size: int, bias: bool, dtype) -> None:
         super().__init__()
+        check_sizes(type(self).__name__, input_size, hidden_size)
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
         self.dtype = np.dtype(dtype)
 
@@ -276,6 +306,7 @@ class _Cell(Module):
             raise ValueError(
                 f"{name}: input of shape {x.shape} should be (batch, {self.input_size}) or ({self.input_size},)"
             )
+        check_input_dtype(name, x, self.dtype)
         return x
 
     def _state(self, hx, x: Tensor, size: int, name: str, what: str = "hx") -> Tensor:

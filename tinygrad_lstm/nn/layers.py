@@ -10,7 +10,7 @@ from .. import functional as F
 from .. import ops
 from ..tensor import Tensor
 from . import init
-from .module import Module, Parameter
+from .module import Module, Parameter, check_input_dtype
 
 
 class Linear(Module):
@@ -30,6 +30,7 @@ class Linear(Module):
     def forward(self, x: Tensor) -> Tensor:
         if x.shape[-1:] != (self.in_features,):
             raise ValueError(f"Linear: input of shape {x.shape} does not end in in_features={self.in_features}")
+        check_input_dtype("Linear", x, self.weight.dtype)
         y = x @ self.weight.T
         return y + self.bias if self.bias is not None else y
 

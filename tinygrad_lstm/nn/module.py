@@ -29,6 +29,16 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
 
+def check_input_dtype(name: str, x, dtype: np.dtype) -> None:
+    """PyTorch refuses an input whose dtype differs from the parameters' (a float64 batch into a
+    float32 layer would otherwise silently compute in float64)."""
+    if x.dtype != dtype:
+        raise TypeError(
+            f"{name}: input dtype {x.dtype} differs from the layer's parameters ({dtype}); convert the input "
+            f"with .astype(np.{dtype}) or build the layer with dtype=np.{x.dtype}"
+        )
+
+
 class IncompatibleKeys(NamedTuple):
     missing_keys: list[str]
     unexpected_keys: list[str]

@@ -16,6 +16,7 @@ from ..tape import scope
 from ..tensor import Tensor
 from .cells import (
     LSTMVariant,
+    check_sizes,
     gru_step,
     input_weights,
     lstm_step,
@@ -27,7 +28,7 @@ from .cells import (
     step_weights,
     uniform_parameter,
 )
-from .module import Module
+from .module import Module, check_input_dtype
 
 
 class _RecurrentLayer(Module):
@@ -50,7 +51,8 @@ class _RecurrentLayer(Module):
         dtype=np.float32,
     ) -> None:
         super().__init__()
-        if num_layers < 1:
+        check_sizes(type(self).__name__, input_size, hidden_size)
+        if not isinstance(num_layers, (int, np.integer)) or num_layers < 1:
             raise ValueError(f"{type(self).__name__}: num_layers must be >= 1, got {num_layers}")
         if not 0.0 <= dropout <= 1.0:
             raise ValueError(f"{type(self).__name__}: dropout must be in [0, 1], got {dropout}")
@@ -119,6 +121,9 @@ class _RecurrentLayer(Module):
                 f"{name}: input of shape {x.shape} should be {layout} or (seq, features) "
                 f"with features = input_size = {self.input_size}"
             )
+        check_input_dtype(name, x, self.dtype)
+        if x.shape[1 if self.batch_first and x.ndim == 3 else 0] == 0:
+            raise ValueError(f"{name}: the input of shape {x.shape} has no time steps (sequence length 0)")
         unbatched = x.ndim == 2
         if unbatched:
             x = ops.expand_dims(x, 1)
@@ -190,7 +195,10 @@ class _RecurrentLayer(Module):
             return None
         lengths = np.asarray(lengths.data if isinstance(lengths, Tensor) else lengths)
         if lengths.shape != (batch,) or lengths.dtype.kind not in "iu":
-            raise ValueError(f"{name}: lengths must be {batch} integers, got shape {lengths.shape}")
+            raise ValueError(
+                f"{name}: lengths must be {batch} integers (one per sequence), got {lengths.dtype} of shape "
+                f"{lengths.shape}"
+            )
         if lengths.min() < 1 or lengths.max() > steps:
             raise ValueError(f"{name}: lengths must lie in [1, {steps}], got {lengths.min()}..{lengths.max()}")
         return [(t < lengths)[:, None] for t in range(steps)]
