@@ -19,7 +19,8 @@ from .ops import IndexedGrad
 from .tape import state
 from .tensor import Tensor
 from .trace import saved_arrays
-from .versions import changed_in_place, check_saved, stamps
+from .versions import changed_in_place, check_saved
+from .versions import latest as changed_last
 
 
 class _RecordedContext:
@@ -180,7 +181,7 @@ def sweep(
             continue
         if node.freed:
             raise freed_error(node)
-        if stamps:  # something was changed in place at some point: were this VJP's arrays?
+        if node.index < changed_last[0]:  # something was changed in place since: were this VJP's arrays?
             check_saved(node)
         if node.retain is not None and not capturing:
             tensor = node.retain()

@@ -287,17 +287,14 @@ def _tanh_vjp(g, c):
 
 
 def _sigmoid_fwd(p, x):
-    # with e = exp(-|x|) <= 1 (never overflows): 1 / (1 + e) for x >= 0 and e / (1 + e) for x < 0, so
-    # tiny values keep full relative precision in the negative tail ((1 + tanh(x/2)) / 2 gives 0 below
-    # about -37 in float64 and -17 in float32, and log(sigmoid(x)) then -inf)
-    e = np.abs(x)
-    if type(e) is not np.ndarray or e.dtype.kind != "f":  # a 0-d input gives a scalar; integers need floats
-        e = np.array(e, dtype=np.result_type(e, np.float16))
-    np.negative(e, out=e)
-    np.exp(e, out=e)
-    out = np.add(e, 1.0, out=np.empty_like(e))
+    # 1 / (1 + exp(-x)), PyTorch's formula: full relative precision in the negative tail, where
+    # (1 + tanh(x/2)) / 2 loses it (0 below about -37 in float64 and -17 in float32, so that
+    # log(sigmoid(x)) was -inf); exp(-x) overflowing to inf gives exactly 0, as it should
+    out = np.negative(x, out=np.empty(np.shape(x), np.result_type(x, np.float16)))
+    with np.errstate(over="ignore"):
+        np.exp(out, out=out)
+    out += 1.0
     np.reciprocal(out, out=out)
-    np.multiply(out, e, out=out, where=x < 0)
     return out
 
 

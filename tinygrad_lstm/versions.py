@@ -23,6 +23,8 @@ from .tape import _sequence
 
 # id(root array) -> tape index of its latest in-place change; an entry leaves when its array dies
 stamps: dict[int, int] = {}
+latest = [-1]  # the largest stamp: an entry recorded after it needs no look (the usual case, as an
+# optimizer steps before the next forward)
 
 
 def _root(a: np.ndarray) -> np.ndarray:
@@ -37,7 +39,7 @@ def changed_in_place(array: np.ndarray) -> None:
     key = id(root)
     if key not in stamps:
         weakref.finalize(root, stamps.pop, key, None)
-    stamps[key] = next(_sequence)
+    stamps[key] = latest[0] = next(_sequence)
 
 
 def changed_after(array, index: int) -> bool:
@@ -49,7 +51,7 @@ def changed_after(array, index: int) -> bool:
 
 def check_saved(node) -> None:
     """Raise if an array ``node`` saved for its VJP was changed in place after ``node`` was recorded."""
-    if not stamps:
+    if node.index > latest[0]:
         return
     for role, array in node.saved():
         if changed_after(array, node.index):
