@@ -160,3 +160,29 @@ def test_embedding_padding_row_gets_no_gradient_however_it_is_named(padding_idx)
     assert np.all(emb.weight.grad.data[[r for r in (0, 1, 4) if r != row]] != 0)
     with pytest.raises(ValueError, match="padding_idx=5"):
         tl.nn.Embedding(5, 2, padding_idx=5)
+
+
+# ---- 0-d values the issue found through other paths ----------------------------------------------------
+@needs_torch
+def test_bce_on_a_single_logit_and_a_hessian_through_a_0d_mean():
+    z = tl.tensor(0.3, requires_grad=True)
+    tz = torch.tensor(0.3, dtype=torch.float64, requires_grad=True)
+    loss = tl.nn.functional.binary_cross_entropy_with_logits(z, np.array(1.0), pos_weight=np.array(2.0))
+    tloss = torch.nn.functional.binary_cross_entropy_with_logits(
+        tz, torch.tensor(1.0, dtype=torch.float64), pos_weight=torch.tensor(2.0, dtype=torch.float64)
+    )
+    (g,) = tl.grad(loss, z, create_graph=True)
+    (tg,) = torch.autograd.grad(tloss, tz, create_graph=True)
+    np.testing.assert_allclose(g.data, tg.item(), rtol=1e-12)
+    g.backward()
+    tg.backward()
+    np.testing.assert_allclose(z.grad.data, tz.grad.item(), rtol=1e-12)
+
+    x = tl.Tensor(np.array([0.5, -1.0, 2.0]), requires_grad=True)
+    m = x.mean()  # a 0-d intermediate used three times
+    f = m * m * m + m.tanh()
+    (gx,) = tl.grad(f, x, create_graph=True)
+    hessian = np.stack([tl.grad(gx[i], x, retain_graph=True)[0].data for i in range(3)])
+    tx = torch.tensor(x.data, requires_grad=True)
+    expected = torch.autograd.functional.hessian(lambda t: t.mean() ** 3 + t.mean().tanh(), tx)
+    np.testing.assert_allclose(hessian, expected.numpy(), rtol=1e-12)
