@@ -118,7 +118,8 @@ class Program:
         exec(code, writer.namespace)  # defines forward and backward in the namespace the source names
         self._forward, self._backward = writer.namespace["forward"], writer.namespace["backward"]
         self.latest = output.data  # the result whose saved arrays the entries hold now
-        self.read = (list(input_arrays), entries[0].index)  # the arrays the latest run read, and when
+        # the arrays the latest run read (inputs, then parameters), and the tape index it started at
+        self.read = (list(input_arrays) + [leaf.tensor().data for leaf in self.leaves], entries[0].index)
 
     def check_current(self, result: Tensor, where: str) -> None:
         """Refuse a result whose saved arrays a later replay of this program has replaced."""
@@ -144,13 +145,13 @@ class Program:
         if self.root.freed:
             raise freed_error(self.root)
         arrays, since = self.read
-        arrays = arrays + [leaf.tensor().data for leaf in self.leaves if leaf.tensor() is not None]
         for k, a in enumerate(arrays):
             if changed_after(a, since):
+                what = f"input {k}" if k < self.n_inputs else (self.leaves[k - self.n_inputs].name or "a parameter")
                 raise RuntimeError(
-                    f"backward: an array this tl.compile step read (input or parameter {k}, shape {a.shape}) was "
-                    "changed in place after the step ran (an optimizer step, an in-place op...); run the step "
-                    "again after the change, or make the change after backward"
+                    f"backward: {what} (shape {a.shape}) of this tl.compile step was changed in place after the "
+                    "step ran (an optimizer step, an in-place op...); run the step again after the change, or "
+                    "make the change after backward"
                 )
         self._backward(seed)
 

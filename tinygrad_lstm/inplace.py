@@ -74,25 +74,20 @@ def update(target: Tensor, op: str, others: tuple, compute: Callable[[], Tensor]
         raise TypeError(f"{op}: a {result.dtype} result cannot be written into a tensor of dtype {target.dtype}")
     if result.dtype != target.dtype:
         result = ops.astype(result, target.dtype)
-    # entries that saved the values about to be overwritten get their own copy of them
-    root, copy = _root(data), None
+    # entries that saved the values about to be overwritten keep a copy of what they saved
+    root = _root(data)
     for entry in recorded.entries:
-        if entry.ins is not None and any(isinstance(a, np.ndarray) and _root(a) is root for a in entry.ins):
-            copy = data.copy() if copy is None else copy
-            entry.ins = tuple(_same_view(a, data, copy) if isinstance(a, np.ndarray) else a for a in entry.ins)
+        if entry.ins is not None:
+            entry.ins = tuple(_copy_if_in(a, root) for a in entry.ins)
     np.copyto(data, result.data)
     changed_in_place(data)
     target._node = result._node
     return target
 
 
-def _same_view(a: np.ndarray, data: np.ndarray, copy: np.ndarray) -> np.ndarray:
-    """``a`` itself, unless it shows ``data``'s memory: then the same elements of ``copy``."""
-    if _root(a) is not _root(data):
-        return a
-    if a is data:
-        return copy
-    return a.copy()  # some other view of the memory: its own copy of what it showed
+def _copy_if_in(a, root: np.ndarray):
+    """``a``, or a copy of it when it shows the memory of the array ``root``."""
+    return a.copy() if isinstance(a, np.ndarray) and _root(a) is root else a
 
 
 # ---- the updates, as Tensor methods call them -------------------------------------------------------------

@@ -424,15 +424,17 @@ def compare(fn, a, b) -> Tensor:
 # ---- reductions ------------------------------------------------------------------------------------
 
 
-def _axes(axis, ndim: int) -> tuple[int, ...]:
+def reduced_axes(op: str, axis, ndim: int) -> tuple[int, ...]:
+    """The axes a reduction over ``axis`` (None, an int or a tuple) removes, each checked by :func:`_axis`."""
     if axis is None:
         return tuple(range(ndim))
-    axes = axis if isinstance(axis, tuple) else (axis,)
-    return tuple(a % ndim if ndim and -ndim <= a < ndim else a for a in axes)
+    axes = tuple(_axis(op, a, ndim) for a in (axis if isinstance(axis, tuple) else (axis,)))
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"{op}: axis {axis} names an axis twice")
+    return axes
 
 
-def _kept_shape(shape: tuple[int, ...], axis) -> tuple[int, ...]:
-    axes = _axes(axis, len(shape))
+def _kept_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
 
@@ -442,23 +444,13 @@ def _sum_fwd(p, x):
 
 def sum(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
     d = x.data
-    try:
-        p = (d.shape, _kept_shape(d.shape, axis), axis, keepdims)
-        return apply("sum", _sum_fwd, (x,), _sum_vjp, p=p)
-    except (ValueError, IndexError, np.exceptions.AxisError) as e:
-        raise ValueError(f"sum: axis {axis} is out of range for shape {d.shape}") from e
+    p = (d.shape, _kept_shape(d.shape, reduced_axes("sum", axis, d.ndim)), axis, keepdims)
+    return apply("sum", _sum_fwd, (x,), _sum_vjp, p=p)
 
 
 def _sum_vjp(g, c):
     shape, kept = c.p[0], c.p[1]
     return (_broadcast_to(g.reshape(kept), shape),)
-
-
-def reduced_axes(op: str, axis, ndim: int) -> tuple[int, ...]:
-    """The axes a reduction over ``axis`` (None, an int or a tuple) removes, each checked by :func:`_axis`."""
-    if axis is None:
-        return tuple(range(ndim))
-    return tuple(_axis(op, a, ndim) for a in (axis if isinstance(axis, tuple) else (axis,)))
 
 
 def mean(x, axis=None, keepdims: bool = False) -> Tensor:
@@ -477,13 +469,11 @@ def _min_fwd(p, x):
 
 def _extreme(op: str, fwd, x, axis, keepdims) -> Tensor:
     d = x.data
-    if d.size == 0 and (axis is None or any(d.shape[a] == 0 for a in _axes(axis, d.ndim) if 0 <= a < d.ndim)):
+    axes = reduced_axes(op, axis, d.ndim)
+    if any(d.shape[a] == 0 for a in axes):
         raise ValueError(f"{op}: an empty axis of shape {d.shape} has no {op}imum (axis={axis})")
-    try:
-        p = (_kept_shape(d.shape, axis), _axes(axis, d.ndim), axis, keepdims)
-        return apply(op, fwd, (x,), _extreme_vjp, p=p, keep_in=True, keep_out=True)
-    except (ValueError, IndexError, np.exceptions.AxisError) as e:
-        raise ValueError(f"{op}: axis {axis} is out of range for shape {d.shape}") from e
+    p = (_kept_shape(d.shape, axes), axes, axis, keepdims)
+    return apply(op, fwd, (x,), _extreme_vjp, p=p, keep_in=True, keep_out=True)
 
 
 def _extreme_vjp(g, c):

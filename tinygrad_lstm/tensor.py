@@ -15,6 +15,7 @@ import numpy as np
 
 from .tape import Leaf, refuse_while_compiling
 from .tape import state as _state
+from .versions import changed_in_place
 
 
 def _is_float(dtype: np.dtype) -> bool:
@@ -395,4 +396,3 @@ class _HookHandle:
 
 
 from . import functional, inplace, ops  # noqa: E402  (circular: ops and functional build Tensors)
-from .versions import changed_in_place  # noqa: E402

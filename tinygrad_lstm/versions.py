@@ -50,9 +50,8 @@ def changed_after(array, index: int) -> bool:
 
 
 def check_saved(node) -> None:
-    """Raise if an array ``node`` saved for its VJP was changed in place after ``node`` was recorded."""
-    if node.index > latest[0]:
-        return
+    """Raise if an array ``node`` saved for its VJP was changed in place after ``node`` was recorded
+    (the sweep calls it only for entries older than ``latest[0]``)."""
     for role, array in node.saved():
         if changed_after(array, node.index):
             raise RuntimeError(changed_error(node, role))
