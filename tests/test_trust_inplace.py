@@ -108,7 +108,7 @@ def test_an_in_place_change_of_a_saved_result_is_refused_as_in_pytorch():
 
 
 # generated programs from the differential tests, then one leaf changed in place
-from test_differential import _leaves, _run, programs  # noqa: E402
+from programs import leaf_arrays, programs, run  # noqa: E402
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -116,14 +116,14 @@ from test_differential import _leaves, _run, programs  # noqa: E402
 def test_a_change_in_place_gives_the_old_graph_gradient_or_an_error(program, change, data):
     """Never a silent mix: after a leaf is changed in place, backward either refuses or gives
     exactly the gradient of the program at the values it was recorded with."""
-    arrays = _leaves(program)
+    arrays = leaf_arrays(program)
     fresh = [tl.Tensor(a.copy(), requires_grad=True) for a in arrays]
-    loss, _ = _run(program, fresh, "tl")
+    loss, _ = run(program, fresh, "tl")
     loss.backward()
     expected = [x.grad.data if x.grad is not None else np.zeros(x.shape) for x in fresh]
 
     xs = [tl.Tensor(a.copy(), requires_grad=True) for a in arrays]
-    loss, _ = _run(program, xs, "tl")
+    loss, _ = run(program, xs, "tl")
     k = data.draw(st.integers(0, len(xs) - 1))
     with tl.no_grad():
         {
