@@ -53,6 +53,7 @@ class _State(threading.local):
         self.probes: list = []  # GradientProbes watching named tensors
         self.anomaly = False  # backward checks every gradient for NaN/Inf (tl.detect_anomaly)
         self.compiling = 0  # > 0 while tl.compile records a step
+        self.origin: int | None = None  # the sequence index the outermost open Tape numbers from
 
 
 state = _State()
@@ -83,11 +84,13 @@ class Node:
         "source",
         "fwd",
         "program",
+        "origin",
         "__weakref__",
     )
 
     def __init__(self, op, parents, vjp, ins, out, p, shape, dtype, fwd=None) -> None:
         self.index = next(_sequence)
+        self.origin = state.origin
         self.op = op
         self.parents = parents
         self.vjp = vjp
@@ -133,7 +136,7 @@ class Node:
 class Leaf:
     """Tape entry of a leaf tensor that requires grad: where its gradient accumulates."""
 
-    __slots__ = ("index", "tensor", "shape", "dtype", "name", "hooks", "scope", "__weakref__")
+    __slots__ = ("index", "origin", "tensor", "shape", "dtype", "name", "hooks", "scope", "__weakref__")
     op = "leaf"
     vjp = None
     parents = ()
@@ -147,6 +150,7 @@ class Leaf:
 
     def __init__(self, tensor) -> None:
         self.index = next(_sequence)
+        self.origin = state.origin
         self.tensor = weakref.ref(tensor)
         self.shape = tensor.data.shape
         self.dtype = tensor.data.dtype
@@ -208,6 +212,13 @@ class Scope:
 
     def __repr__(self) -> str:
         return f"<Scope {self.path}>"
+
+
+def number(entry) -> int:
+    """The one number an entry goes by in every listing, trace and picture: its position from the
+    start of the outermost ``Tape`` open when it was recorded (so the same program lists the same
+    way every run), or its global sequence index when no tape was open."""
+    return entry.index - entry.origin if entry.origin is not None else entry.index
 
 
 def time_step(s: Scope | None) -> tuple[str, Any] | None:
@@ -278,6 +289,8 @@ class Tape:
         self.sources = sources
 
     def __enter__(self) -> Tape:
+        if not state.tapes:  # the outermost tape numbers its entries from 0
+            state.origin = next(_sequence) + 1
         state.tapes.append(self)
         if self.sources:
             state.instruments.append(record_source)
@@ -285,6 +298,8 @@ class Tape:
 
     def __exit__(self, *exc) -> None:
         state.tapes.remove(self)
+        if not state.tapes:
+            state.origin = None
         if self.sources:
             state.instruments.remove(record_source)
 
@@ -325,13 +340,14 @@ class Tape:
     def refs(self) -> dict[int, str]:
         """How this tape names each entry and each outside input, keyed by ``id(entry)``.
 
-        Entries are ``%0, %1, ...`` in tape order (so listings of the same program are identical from
-        run to run); named entries read ``name(%k)``; inputs recorded outside the tape are called by
-        their names (``weight_hh_l0``) or ``$0, $1, ...``.
+        Entries are ``%k`` with k from :func:`number` (counted from the recording tape's start, so
+        listings of the same program are identical from run to run, and a filtered tape, a trace and
+        a picture call each entry by the same number); named entries read ``name(%k)``; inputs
+        recorded outside the tape are called by their names (``weight_hh_l0``) or ``$0, $1, ...``.
         """
         names: dict[int, str] = {}
-        for k, e in enumerate(self.entries):
-            names[id(e)] = f"%{k}" if e.name is None else f"{e.name}(%{k})"
+        for e in self.entries:
+            names[id(e)] = ref(e)
         outside = 0
         for e in self.entries:
             for p in e.parents:
@@ -358,6 +374,11 @@ class Tape:
 
     def __repr__(self) -> str:
         return f"<Tape of {len(self.entries)} entries>"
+
+
+def ref(entry) -> str:
+    """``%k``, or ``name(%k)`` for a named entry, with k from :func:`number`."""
+    return f"%{number(entry)}" if entry.name is None else f"{entry.name}(%{number(entry)})"
 
 
 def shape_text(shape: tuple[int, ...]) -> str:

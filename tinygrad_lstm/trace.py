@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .tape import ref as entry_ref
 from .tape import state
 
 
@@ -102,12 +103,13 @@ class BackwardTrace:
     def listing(self, tape=None) -> str:
         """One line per VJP in sweep order: the entry, ||grad in||, the norms sent, the arrays read.
 
-        With ``tape``, entries are named as that tape's listing names them (``%k`` from its start).
+        Entries are called as every listing calls them (``%k``, see ``tl.tape.number``); with
+        ``tape``, inputs recorded outside it are called as its listing calls them (``$0``, names).
         """
         refs = tape.refs() if tape is not None else {}
 
         def ref(e) -> str:
-            return refs.get(id(e)) or (f"{e.name}(%{e.index})" if e.name else f"%{e.index}")
+            return refs.get(id(e)) or (e.name if e.op == "leaf" and e.name else entry_ref(e))
 
         lines = []
         for r in self.records:

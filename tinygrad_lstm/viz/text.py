@@ -1,0 +1,42 @@
+"""How wide text is, so boxes fit their labels whatever font the viewer ends up using.
+
+Layout engines size a box from *their* font metrics; the viewer then draws with whatever font it
+has. On a bare Debian "Helvetica" becomes DejaVu Sans, about 12% wider, and labels spill out of
+their boxes. So every box here is sized from DejaVu Sans (the widest common sans-serif, and the one
+a bare Linux has) and fixed: Helvetica, Arial, Liberation Sans and graphviz-pure's Arimo all fit
+inside with room to spare, and the layout is the same with any renderer.
+"""
+
+from __future__ import annotations
+
+FONT = "Helvetica"  # asked for; boxes are sized for DejaVu Sans, the usual substitute, which is wider
+
+# advance widths of ASCII 32..126 in thousandths of an em, measured from DejaVuSans.ttf and
+# DejaVuSans-Bold.ttf (version 2.37)
+_REGULAR = (
+    318, 401, 460, 838, 636, 950, 780, 275, 390, 390, 500, 838, 318, 361, 318, 337, 636, 636, 636, 636,
+    636, 636, 636, 636, 636, 636, 337, 337, 838, 838, 838, 531, 1000, 684, 686, 698, 770, 632, 575, 775,
+    752, 295, 295, 656, 557, 863, 748, 787, 603, 787, 695, 635, 611, 732, 684, 989, 685, 611, 685, 390,
+    337, 390, 838, 500, 500, 613, 635, 550, 635, 615, 352, 635, 634, 278, 278, 579, 278, 974, 634, 612,
+    635, 635, 411, 521, 392, 634, 592, 818, 592, 592, 525, 636, 337, 636, 838,
+)  # fmt: skip
+_BOLD = (
+    348, 456, 521, 838, 696, 1002, 872, 306, 457, 457, 523, 838, 380, 415, 380, 365, 696, 696, 696, 696,
+    696, 696, 696, 696, 696, 696, 400, 400, 838, 838, 838, 580, 1000, 774, 762, 734, 830, 683, 683, 821,
+    837, 372, 372, 775, 637, 995, 837, 850, 733, 850, 770, 720, 682, 812, 774, 1103, 771, 724, 725, 457,
+    365, 457, 838, 500, 500, 675, 716, 593, 716, 678, 435, 716, 712, 343, 343, 665, 343, 1042, 712, 687,
+    716, 716, 493, 595, 478, 712, 652, 924, 645, 652, 582, 712, 365, 712, 838,
+)  # fmt: skip
+
+
+def text_width(text: str, size: float, bold: bool = False) -> float:
+    """Width in points of ``text`` at ``size`` points in DejaVu Sans (other characters count as 1 em)."""
+    table = _BOLD if bold else _REGULAR
+    return size * sum(table[ord(ch) - 32] if 32 <= ord(ch) < 127 else 1000 for ch in text) / 1000
+
+
+def box_size(lines: list[tuple[str, float, bool]], pad_x: float = 8.0, pad_y: float = 4.0) -> tuple[float, float]:
+    """(width, height) in points of a box holding ``lines`` of (text, size, bold), with padding."""
+    width = max((text_width(t, s, b) for t, s, b in lines), default=0.0)
+    height = sum(1.2 * s for _, s, _ in lines)
+    return width + 2 * pad_x, height + 2 * pad_y
