@@ -342,8 +342,8 @@ class Tape:
 
         Entries are ``%k`` with k from :func:`number` (counted from the recording tape's start, so
         listings of the same program are identical from run to run, and a filtered tape, a trace and
-        a picture call each entry by the same number); named entries read ``name(%k)``; inputs
-        recorded outside the tape are called by their names (``weight_hh_l0``) or ``$0, $1, ...``.
+        a picture call each entry by the same number); named entries read ``name(%k)``; leaves
+        (inputs that require grad) are called by their names (``weight_hh_l0``) or ``$0, $1, ...``.
         """
         names: dict[int, str] = {}
         for e in self.entries:
@@ -351,7 +351,11 @@ class Tape:
         outside = 0
         for e in self.entries:
             for p in e.parents:
-                if p is not None and id(p) not in names:
+                if p is None or id(p) in names:
+                    continue
+                if p.op != "leaf":  # a result recorded before this (filtered) tape keeps its number
+                    names[id(p)] = ref(p)
+                else:
                     names[id(p)] = p.name if p.name is not None else f"${outside}"
                     outside += p.name is None
         return names

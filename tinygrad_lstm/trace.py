@@ -36,6 +36,7 @@ class VJPRecord:
     grad_norm: float  # ||dL/d(output of this entry)||, after hooks
     sent: tuple[tuple[object, float], ...]  # (parent entry, norm of the gradient sent to it)
     saved: tuple[SavedArray, ...]  # the arrays this VJP read
+    value_mean: float | None = None  # mean of a named entry's output, when its VJP keeps it (gates)
 
     @property
     def op(self) -> str:
@@ -68,7 +69,9 @@ class BackwardTrace:
     # called by the sweep
     def record(self, entry, g, grads, saved) -> None:
         sent = tuple((p, _norm(gp)) for p, gp in zip(entry.parents, grads or ()) if p is not None and gp is not None)
-        self.records.append(VJPRecord(len(self.records), entry, _norm(g), sent, saved))
+        out = getattr(entry, "out", None)  # kept by sigmoid/tanh: a forget gate's mean costs nothing more
+        mean = float(np.mean(out, dtype=np.float64)) if entry.name and isinstance(out, np.ndarray) else None
+        self.records.append(VJPRecord(len(self.records), entry, _norm(g), sent, saved, mean))
 
     def __enter__(self) -> BackwardTrace:
         self._previous = state.trace
@@ -90,6 +93,10 @@ class BackwardTrace:
         for r in self.records:
             norms[r.index] = float(np.hypot(norms.get(r.index, 0.0), r.grad_norm))
         return norms
+
+    def value_means(self) -> dict[int, float]:
+        """Tape index -> mean of the output of a named entry whose VJP kept it (e.g. each gate ``f``)."""
+        return {r.index: r.value_mean for r in self.records if r.value_mean is not None}
 
     def edge_norms(self) -> dict[tuple[int, int], float]:
         """(parent index, child index) -> norm of the gradient the child sent to that parent."""

@@ -8,13 +8,12 @@ from html import escape
 from ..tape import Tape
 from ..tensor import Tensor
 from ..trace import BackwardTrace
+from .belt import NO_STEPS, build_belt, draw_belts, has_time_steps
 from .graph import VIEWS, GraphModel, build
 from .render import Picture
+from .scale import DEFAULT_SCALE, ZERO, HeatScale
+from .text import FONT
 
-FONT = "Helvetica"  # graphviz-pure and Graphviz both know its metrics
-# a diverging scale, cold (small gradient) to hot (large gradient)
-PALETTE = ["#3b4cc0", "#6788ee", "#9abbff", "#c9d7f0", "#edd1c2", "#f7a889", "#e26952", "#b40426"]
-ZERO = "#bbbbbb"
 KIND_STYLE = {
     "op": {"shape": "box", "style": "rounded,filled", "fillcolor": "#ffffff"},
     "param": {"shape": "box", "style": "filled", "fillcolor": "#fff3c4"},
@@ -23,36 +22,6 @@ KIND_STYLE = {
     "ellipsis": {"shape": "plaintext", "style": "", "fillcolor": "#ffffff"},
     "vjp": {"shape": "box", "style": "rounded,filled", "fillcolor": "#fdeee8"},
 }
-
-
-class HeatScale:
-    """log10 of gradient norms onto one colour scale shared by the whole picture."""
-
-    def __init__(self, norms) -> None:
-        logs = [math.log10(n) for n in norms if n is not None and n > 0 and math.isfinite(n)]
-        self.lo = math.floor(min(logs)) if logs else 0.0
-        self.hi = math.ceil(max(logs)) if logs else 1.0
-        if self.hi <= self.lo:
-            self.hi = self.lo + 1
-
-    def fraction(self, norm: float) -> float:
-        return min(1.0, max(0.0, (math.log10(norm) - self.lo) / (self.hi - self.lo)))
-
-    def colour(self, norm: float | None) -> str:
-        if norm is None or not math.isfinite(norm):
-            return "#000000"
-        if norm <= 0:
-            return ZERO
-        x = self.fraction(norm) * (len(PALETTE) - 1)
-        k = min(int(x), len(PALETTE) - 2)
-        a, b = PALETTE[k], PALETTE[k + 1]
-        mix = [round(int(a[i : i + 2], 16) * (k + 1 - x) + int(b[i : i + 2], 16) * (x - k)) for i in (1, 3, 5)]
-        return "#" + "".join(f"{v:02x}" for v in mix)
-
-    def width(self, norm: float | None) -> float:
-        if norm is None or norm <= 0 or not math.isfinite(norm):
-            return 0.6
-        return round(0.6 + 3.4 * self.fraction(norm), 2)
 
 
 def _label(title: str, detail: str, norm: float | None = None, heat: bool = False) -> str:
@@ -95,13 +64,14 @@ def _fit(tape: Tape, view: str, trace, window: int, budget: int) -> GraphModel:
 
 def draw(
     what,
-    view: str = "op",
+    view: str | None = None,
     trace: BackwardTrace | None = None,
     heat: bool | None = None,
     window: int = 2,
     budget: int = 500,
     rankdir: str = "LR",
     title: str | None = None,
+    scale: tuple[int, int] | str = DEFAULT_SCALE,
 ) -> Picture:
     """Draw a recorded tape (or the graph behind a tensor) as a ``graphviz.Digraph``.
 
@@ -123,14 +93,21 @@ def draw(
     >>> dot.source.count("subgraph cluster_")  # one per time step, one for the input projection
     5
     """
+    tape = _entries(what)
+    note = None
+    if view is None:  # recurrent pictures default to the belt; anything else to every primitive
+        view = "cell" if has_time_steps(tape) else "op"
+        note = None if view == "cell" else NO_STEPS.split(":")[0] + ": drawing every primitive"
     if view not in VIEWS:
         raise ValueError(f"viz: view must be one of {', '.join(VIEWS)}, got {view!r}")
-    tape = _entries(what)
     heat = trace is not None if heat is None else heat
     if heat and trace is None:
         raise ValueError("viz: heat=True needs trace= (run backward inside `with tl.trace_backward()`)")
+    if view == "cell":
+        model = build_belt(tape, trace if heat else None)
+        return draw_belts([model], HeatScale(scale), heat, title)
     model = _fit(tape, view, trace if (heat or view == "backward") else None, window, budget)
-    scale = HeatScale([n.heat for n in model.nodes.values()] + [e.heat for e in model.edges.values()])
+    scale = HeatScale(scale, [n.heat for n in model.nodes.values()] + [e.heat for e in model.edges.values()])
 
     g = Picture("tinygrad_lstm", format="svg")
     g.attr(rankdir=rankdir, fontname=FONT, newrank="true", compound="true", nodesep="0.15", ranksep="0.3")

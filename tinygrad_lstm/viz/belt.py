@@ -1,0 +1,568 @@
+"""The belt: the textbook diagram of an unrolled recurrent network, with measured numbers on it.
+
+One column per time step; each layer's cell state c (LSTM) and hidden state h run as straight rows
+left to right, the input below, the loss at the end; layers stack, columns aligned. Each step's c
+and h are filled with their own gradient norm on the shared colour scale, and each edge between
+steps carries the step-back factor ||dL/dh_{t-1}|| / ||dL/dh_t|| (on the c row also the mean
+forget gate). A shared weight is drawn once, as a strip of each step's share of its gradient
+(dL/dW is the sum over t), never as an edge to every step.
+
+Long sequences wrap onto a second line, and past that fold into bins of steps ("t=8..15"), so the
+picture stays about page-wide and costs the same to lay out at 10,000 steps as at 40. Positions are
+computed here and pinned (Graphviz's ``nop2`` layout), so every renderer draws the same picture.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from ..tape import Tape, number, shape_text, time_step
+from ..trace import BackwardTrace
+from .render import Picture
+from .scale import ZERO, HeatScale
+from .text import FONT, box_size, text_width
+
+STATE_NAMES = ("h_proj", "h")  # what a step hands to the next, by preference
+TITLE, TEXT = 14, 12  # font sizes (points): every label is at least TEXT
+
+
+@dataclass
+class StepValues:
+    """The named values of one time step of one layer, with what the trace measured."""
+
+    h: object = None  # tape entries
+    c: object = None
+    f: object = None
+    h_norm: float | None = None
+    c_norm: float | None = None
+    f_mean: float | None = None
+
+
+@dataclass
+class Row:
+    layer: str
+    steps: dict[int, StepValues] = field(default_factory=dict)
+    reverse: bool = False  # a backward direction: its recurrence runs right to left
+
+    @property
+    def has_c(self) -> bool:
+        return any(s.c is not None for s in self.steps.values())
+
+
+@dataclass
+class InputChunk:
+    """Entries of one step-scoped helper (e.g. ``lstm.l0.x_proj[t=8]``): a row's input for steps t0..t1."""
+
+    t0: int
+    t1: int
+    title: str
+    norm: float | None
+
+
+@dataclass
+class SharedWeight:
+    """A parameter (or a view of parameters) read inside many steps, and each use's share of dL/dW."""
+
+    title: str
+    shape: tuple
+    total: float | None
+    shares: dict[int, float] = field(default_factory=dict)  # t of the step or chunk -> ||its share||
+    uses: str = "steps"
+
+
+@dataclass
+class BeltModel:
+    title: str
+    rows: list[Row]  # bottom (layer 0) to top
+    inputs: dict[str, list[InputChunk]]  # row layer -> its input chunks
+    weights: list[SharedWeight]
+    loss_title: str = "loss"
+    loss_norm: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def times(self) -> list[int]:
+        return sorted({t for r in self.rows for t in r.steps})
+
+
+def has_time_steps(tape: Tape) -> bool:
+    return any(time_step(e.scope) is not None for e in tape.entries)
+
+
+NO_STEPS = (
+    "no time-step scopes in this tape: recurrent layers mark each step with tl.scope(name, t=t); "
+    "wrap your own cell loop the same way (`with tl.scope('rnn', t=t): h = cell(x[t], h)`) and name "
+    "the state `h` (`.named('h')`) to draw it as a belt"
+)
+
+
+def build_belt(tape: Tape, trace: BackwardTrace | None = None, title: str = "") -> BeltModel:
+    """The belt model of ``tape``: rows of per-step states, input chunks, shared weights, the loss."""
+    if not has_time_steps(tape):
+        raise ValueError(f"viz: {NO_STEPS}")
+    norms = trace.grad_norms() if trace is not None else {}
+    means = trace.value_means() if trace is not None else {}
+    edges = trace.edge_norms() if trace is not None else {}
+
+    by_layer: dict[str, dict[int, list]] = {}
+    scoped = set()
+    for e in tape.entries:
+        s = time_step(e.scope)
+        if s is not None:
+            by_layer.setdefault(s[0], {}).setdefault(s[1], []).append(e)
+            scoped.add(id(e))
+    # a layer whose steps name a state is a row; other step-scoped names are its inputs (x_proj chunks)
+    row_layers = [name for name, steps in by_layer.items() if _names_state(steps)]
+    if not row_layers:  # nothing named h: each step's last entry stands for its state
+        row_layers = list(by_layer)
+    rows = []
+    for name in row_layers:
+        row = Row(name)
+        order = list(by_layer[name])
+        row.reverse = len(order) > 1 and order[0] > order[-1]
+        for t, entries in by_layer[name].items():
+            v = StepValues()
+            for e in entries:
+                if e.name in STATE_NAMES and (v.h is None or v.h.name != "h_proj" or e.name == "h_proj"):
+                    v.h = e
+                elif e.name == "c":
+                    v.c = e
+                elif e.name == "f":
+                    v.f = e
+            v.h = v.h or entries[-1]
+            v.h_norm, v.c_norm = norms.get(v.h.index), norms.get(v.c.index) if v.c is not None else None
+            v.f_mean = means.get(v.f.index) if v.f is not None else None
+            row.steps[t] = v
+        rows.append(row)
+    inputs: dict[str, list[InputChunk]] = {}
+    for name, steps in by_layer.items():
+        owner = next((r for r in sorted(row_layers, key=len, reverse=True) if name.startswith(r + ".")), None)
+        if name in row_layers or owner is None:
+            continue
+        times = sorted(rows[row_layers.index(owner)].steps)
+        for t0, entries in sorted(steps.items()):
+            t1 = next((t for t in reversed(times) if t < _next_key(steps, t0)), t0)
+            last = entries[-1]
+            inputs.setdefault(owner, []).append(
+                InputChunk(t0, t1, name[len(owner) + 1 :], norms.get(last.index))
+            )
+    model = BeltModel(title, rows, inputs, _shared_weights(tape, scoped, norms, edges))
+    last = tape.entries[-1]
+    model.loss_title, model.loss_norm = (last.name or last.op), norms.get(last.index)
+    return model
+
+
+def _names_state(steps: dict[int, list]) -> bool:
+    return any(e.name in STATE_NAMES for entries in steps.values() for e in entries)
+
+
+def _next_key(steps: dict, t0: int) -> float:
+    later = [t for t in steps if t > t0]
+    return min(later) if later else math.inf
+
+
+def _shared_weights(tape: Tape, scoped: set, norms: dict, edges: dict) -> list[SharedWeight]:
+    """Parameters read inside steps, directly or through an op outside every step (``W.T``, ``b1 + b2``)."""
+    refs = tape.refs()
+    found: dict[int, SharedWeight] = {}
+    roots: dict[int, object] = {}
+
+    def root_of(p):  # the leaf, or the unscoped op on leaves only, that a step reads
+        if p.op == "leaf":
+            return p if p.name is not None or p.tensor() is not None else None
+        if id(p) in scoped or not p.parents or any(q is None or q.op != "leaf" for q in p.parents):
+            return None
+        return p
+
+    for e in tape.entries:
+        s = time_step(e.scope)
+        if s is None:
+            continue
+        for p in e.parents:
+            if p is None:
+                continue
+            r = roots.setdefault(id(p), root_of(p))
+            if r is None:
+                continue
+            w = found.get(id(r))
+            if w is None:
+                leaves = [r] if r.op == "leaf" else list(r.parents)
+                names = " + ".join(refs.get(id(q)) or q.name or "?" for q in leaves)
+                total = norms.get(r.index) if r.op == "leaf" else norms.get(r.index)
+                w = found[id(r)] = SharedWeight(names, r.shape, total)
+            share = edges.get((p.index, e.index))
+            if share is not None:
+                w.shares[s[1]] = math.hypot(w.shares.get(s[1], 0.0), share)
+            w.uses = "chunks" if e.scope.name.endswith("x_proj") else "steps"
+    return sorted(found.values(), key=lambda w: (w.uses != "steps", -len(w.shares)))
+
+
+# ---------------------------------------------------------------------------------------------
+# layout: every position computed here, in points, y growing upwards (Graphviz's convention)
+
+PITCH = 62.0  # column spacing
+ROW_GAP = 92.0  # between the c and h rows (room for the factor and forget-gate labels)
+LEFT = 96.0  # the row names and initial states
+MAX_COLUMNS = 12  # per line: 12 columns of 62 pt keep 12 pt text legible on an 800 px page
+MAX_LINES = 2
+GAP = {("in", "h"): 64.0, ("h", "c"): ROW_GAP, ("c", "in"): 72.0, ("h", "in"): 72.0}
+
+
+def columns_for(times: list[int], max_columns: int = MAX_COLUMNS, max_lines: int = MAX_LINES) -> list[list[int]]:
+    """Group steps into columns: one step each while they fit on ``max_lines`` lines, else bins.
+
+    >>> columns_for(list(range(5)))
+    [[0], [1], [2], [3], [4]]
+    >>> [len(c) for c in columns_for(list(range(100)))]
+    [5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5]
+    """
+    k = max(1, math.ceil(len(times) / (max_columns * max_lines)))
+    return [times[i : i + k] for i in range(0, len(times), k)]
+
+
+def _col_label(ts: list[int]) -> str:
+    return f"t={ts[0]}" if len(ts) == 1 else f"t={ts[0]}..{ts[-1]}"
+
+
+def _short(x: float | None) -> str:
+    if x is None:
+        return "-"
+    if x == 0:
+        return "0"
+    if not math.isfinite(x):
+        return str(x)
+    return f"{x:.1e}".replace("e-0", "e-").replace("e+0", "e").replace("e+", "e")
+
+
+def _factor(x: float) -> str:
+    if not math.isfinite(x):
+        return str(x)
+    return f"{x:.2f}" if 0.01 <= x < 100 else _short(x)
+
+
+class _Canvas:
+    """Pinned nodes and edges, written into a Picture; every id is stable for tests and the explorer."""
+
+    def __init__(self, picture: Picture, scale: HeatScale) -> None:
+        self.g = picture
+        self.scale = scale
+        self.right = 0.0
+        self.top = 0.0
+        self.bottom = 0.0
+        self.count = 0
+
+    def _extent(self, x: float, y: float, w: float, h: float) -> None:
+        self.right = max(self.right, x + w / 2)
+        self.top = max(self.top, y + h / 2)
+        self.bottom = min(self.bottom, y - h / 2)
+
+    def box(self, name, x, y, lines, norm=None, heat=False, kind="value", tooltip="", min_width=0.0, **extra):
+        """A box at (x, y) sized for ``lines`` in DejaVu Sans; filled by ``norm`` when ``heat``."""
+        w, h = box_size(lines, pad_x=6, pad_y=3)
+        w = max(w, min_width)
+        fill, fontcolor, style = "#ffffff", "#000000", "filled"
+        if heat:
+            fill, fontcolor = self.scale.colour(norm), self.scale.text_colour(norm)
+            if norm is not None and norm == 0:
+                style = "filled,dashed"
+        elif kind == "const":
+            style = "filled,dashed"
+        label = "<" + "<br/>".join(
+            f'<font point-size="{s}">{"<b>" if b else ""}{_escape(t)}{"</b>" if b else ""}</font>' for t, s, b in lines
+        ) + ">"
+        self.g.node(
+            name,
+            label,
+            pos=f"{x:.1f},{y:.1f}!",
+            width=f"{w / 72:.3f}",
+            height=f"{h / 72:.3f}",
+            fixedsize="true",
+            shape="box",
+            style=style,
+            fillcolor=fill,
+            fontcolor=fontcolor,
+            color="#333333",
+            tooltip=tooltip or " ".join(t for t, _, _ in lines),
+            **extra,
+        )
+        self._extent(x, y, w, h)
+        return w, h
+
+    def text(self, name, x, y, text, size=TEXT, bold=False, anchor="c"):
+        w = text_width(text, size, bold) + 4
+        h = 1.3 * size
+        cx = x + w / 2 if anchor == "w" else x - w / 2 if anchor == "e" else x
+        # left/right anchored text is justified in its box: a narrower font than DejaVu stays put
+        end = {"w": "\\l", "e": "\\r"}.get(anchor, "")
+        label = text.replace("\\", "\\\\") + end if not bold else f"<<b>{_escape(text)}</b>>"
+        if bold and anchor != "c":
+            label = f'<<table border="0" cellpadding="0" cellspacing="0"><tr><td width="{w - 4:.0f}" align="{"left" if anchor == "w" else "right"}"><b>{_escape(text)}</b></td></tr></table>>'
+        self.g.node(
+            name, label, pos=f"{cx:.1f},{y:.1f}!", width=f"{w / 72:.3f}", height=f"{h / 72:.3f}",
+            fixedsize="true", shape="plaintext", fontsize=str(size), margin="0",
+        )  # fmt: skip
+        self._extent(cx, y, w, h)
+
+    def line(self, a, b, points, norm=None, heat=False, name=None, arrow=True):
+        """An edge from node ``a`` to ``b`` along straight segments through ``points`` (pinned)."""
+        attrs = {"color": "#555555", "penwidth": "1.2"}
+        if heat:
+            attrs = {"color": self.scale.colour(norm), "penwidth": str(self.scale.width(norm))}
+            if norm is None or norm == 0:
+                attrs["style"] = "dashed"
+                attrs["color"] = "#999999"
+        tip = points[-1]
+        if arrow:  # the spline ends where the arrowhead starts
+            (x0, y0), (x1, y1) = points[-2], points[-1]
+            d = math.hypot(x1 - x0, y1 - y0) or 1.0
+            back = 7.0
+            points = points[:-1] + [(x1 - (x1 - x0) * back / d, y1 - (y1 - y0) * back / d)]
+        spline = [points[0]]
+        for p, q in zip(points, points[1:]):
+            spline += [p, q, q] if spline[-1] == p else [p, p, q, q]
+        pos = " ".join(f"{x:.1f},{y:.1f}" for x, y in spline)
+        if arrow:
+            pos = f"e,{tip[0]:.1f},{tip[1]:.1f} " + pos
+        self.g.edge(a, b, pos=pos, arrowsize="0.7", dir="forward" if arrow else "none", id=name or "", **attrs)
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+def draw_belts(
+    models: list[BeltModel],
+    scale: HeatScale,
+    heat: bool = True,
+    title: str | None = None,
+    max_columns: int = MAX_COLUMNS,
+    max_lines: int = MAX_LINES,
+) -> Picture:
+    """One picture of one or more belts (a comparison stacks them), on one scale and one time axis."""
+    g = Picture("tinygrad_lstm", format="svg")
+    g.attr(layout="nop2", fontname=FONT, bgcolor="white", outputorder="edgesfirst", pad="0.2")
+    g.attr("node", fontname=FONT, fontsize=str(TEXT), penwidth="1")
+    g.attr("edge", fontname=FONT, fontsize=str(TEXT))
+    c = _Canvas(g, scale)
+    y = 0.0  # the top of the next panel; panels go downwards
+    if title:
+        c.text("title", LEFT, y, title, size=TITLE, bold=True, anchor="w")
+        y -= 2.0 * TITLE
+    notes = [n for m in models for n in m.notes]
+    for n, note in enumerate(dict.fromkeys(notes)):
+        c.text(f"note{n}", LEFT, y, note, anchor="w")
+        y -= 1.6 * TEXT
+    times = sorted({t for m in models for t in m.times})
+    columns = columns_for(times, max_columns, max_lines)
+    for k, model in enumerate(models):
+        y = _panel(c, model, columns, f"p{k}_", y, heat, max_columns, many=len(models) > 1) - 24
+    if heat:
+        _legend(c, LEFT, y - 10, binned=any(len(col) > 1 for col in columns))
+    return g
+
+
+def _panel(c: _Canvas, m: BeltModel, columns, pre: str, top: float, heat: bool, max_columns: int, many: bool) -> float:
+    """Draw one model's belt with its top edge at ``top``; returns the y of its bottom edge."""
+    n_lines = math.ceil(len(columns) / max_columns)
+    per_line = math.ceil(len(columns) / n_lines)
+    col_of = {t: j for j, ts in enumerate(columns) for t in ts}
+    y = top
+    if m.title:
+        c.text(pre + "title", 8, y, m.title, size=TITLE, bold=True, anchor="w")
+        y -= 1.8 * TITLE
+    # each line holds, for every row bottom to top: its input, h, c; offsets from the lowest band
+    offsets, pos, prev = {}, 0.0, None
+    for row in m.rows:
+        for kind in ("in", "h", "c") if row.has_c else ("in", "h"):
+            pos += GAP[(prev, kind)] if prev is not None else 0.0
+            offsets[(row.layer, kind)] = pos
+            prev = kind
+    line_height = pos + 80  # the column labels above, half a node below
+    for line in range(n_lines):
+        line_top = y - line * (line_height + 16)
+        cols = range(line * per_line, min(len(columns), (line + 1) * per_line))
+        lowest = line_top - line_height + 24
+        ys = {key: lowest + off for key, off in offsets.items()}
+        for j in cols:
+            c.text(f"{pre}col{j}", _x(j, per_line), line_top - 10, _col_label(columns[j]))
+        for r, row in enumerate(m.rows):
+            _draw_row(c, m, row, r, columns, cols, per_line, ys, col_of, pre, heat, line == 0)
+        if line == n_lines - 1:
+            top_row = m.rows[-1]
+            last = _x(cols[-1], per_line)
+            lx, ly = last + PITCH + 10, ys[(top_row.layer, "h")]
+            c.box(pre + "loss", lx, ly, [(m.loss_title, TITLE, True), (_short(m.loss_norm), TEXT, False)],
+                  m.loss_norm, heat, tooltip=f"{m.loss_title}: ||dL/dL|| = {_short(m.loss_norm)}")  # fmt: skip
+            c.line(f"{pre}{top_row.layer}_h{cols[-1]}", pre + "loss", [(last + 23, ly), (lx - 24, ly)],
+                   m.loss_norm, heat, name=f"{pre}to_loss")  # fmt: skip
+    bottom = y - n_lines * (line_height + 16)
+    return _weights(c, m, pre, bottom, heat, col_of)
+
+
+def _x(j: int, per_line: int) -> float:
+    return LEFT + 40 + (j % per_line) * PITCH
+
+
+def _draw_row(c, m, row, r, columns, cols, per_line, ys, col_of, pre, heat, first_line) -> None:
+    """The h (and c) nodes of one layer on one line, the edges between steps, and the row's input."""
+    layer = row.layer
+    kinds = ("h", "c") if row.has_c else ("h",)
+    for kind in kinds:
+        y = ys[(layer, kind)]
+        c.text(f"{pre}{layer}_{kind}_name{cols[0]}", LEFT - 68, y, f"{layer} {kind}" if kind == "h" else kind, anchor="e")
+        prev = None
+        for j in cols:
+            ts = columns[j]
+            step_ts = [t for t in ts if t in row.steps]
+            if not step_ts:
+                continue
+            end = step_ts[0] if row.reverse else step_ts[-1]
+            v = row.steps[end]
+            entry = v.h if kind == "h" else v.c
+            norm = v.h_norm if kind == "h" else v.c_norm
+            final = j == (0 if row.reverse else len(columns) - 1)
+            name = f"{kind}_n" if final else kind
+            x = _x(j, per_line)
+            lines = [(name, TITLE, True), (_short(norm), TEXT, False)]
+            ident = f"e{number(entry)}" if entry is not None and len(ts) == 1 else f"{pre}{layer}_{kind}{j}_bin"
+            tip = f"{layer} {_col_label(ts)}: ||dL/d{kind}|| = {_short(norm)}"
+            if entry is not None:
+                tip += f"  ({entry.name}(%{number(entry)}), {shape_text(entry.shape)})"
+            c.box(f"{pre}{layer}_{kind}{j}", x, y, lines, norm, heat, tooltip=tip, min_width=46, id=ident)
+            if prev is not None:
+                _step_edge(c, pre, row, kind, columns, prev, j, x, y, heat)
+            prev = j
+        if cols and not row.reverse:  # where the row comes from: the initial state, or the line above
+            x0 = _x(cols[0], per_line) - PITCH + 2
+            if first_line:
+                text, tip = f"{kind} init", f"the initial {kind} (hx): no gradient drawn"
+            else:
+                text, tip = f"t={columns[cols[0] - 1][-1]}", f"{kind} continues from the line above"
+            c.box(f"{pre}{layer}_{kind}_from{cols[0]}", x0, y, [(text, TEXT, False)], kind="const", tooltip=tip)
+            c.line(f"{pre}{layer}_{kind}_from{cols[0]}", f"{pre}{layer}_{kind}{cols[0]}",
+                   [(x0 + 26, y), (_x(cols[0], per_line) - 24, y)])  # fmt: skip
+    if row.has_c:  # h_t = o * tanh(c_t): the c node of each column feeds the h node below it
+        for j in cols:
+            if any(t in row.steps for t in columns[j]):
+                x = _x(j, per_line)
+                c.line(f"{pre}{layer}_c{j}", f"{pre}{layer}_h{j}", [(x, ys[(layer, "c")] - 17), (x, ys[(layer, "h")] + 17)],
+                       arrow=True)  # fmt: skip
+    _inputs(c, m, row, r, columns, cols, per_line, ys, col_of, pre, heat)
+
+
+def _step_edge(c, pre, row, kind, columns, a, b, x, y, heat) -> None:
+    """The edge between columns a and b (b = a + 1) of a row, labelled with the measured step-back factor."""
+    v_a = row.steps[[t for t in columns[a] if t in row.steps][-1]]
+    v_b = row.steps[[t for t in columns[b] if t in row.steps][-1]]
+    na, nb = (v_a.h_norm, v_b.h_norm) if kind == "h" else (v_a.c_norm, v_b.c_norm)
+    src, dst, sx, dx = (a, b, x - PITCH, x) if not row.reverse else (b, a, x, x - PITCH)
+    label = None
+    if na is not None and nb is not None and nb > 0:
+        k = len(columns[b])
+        factor = (na / nb) ** (1 / k) if na > 0 else 0.0
+        label = _factor(factor) + ("/step" if k > 1 else "")
+    # the gradient that travelled this edge backwards is the earlier column's norm
+    edge_norm = na if not row.reverse else nb
+    c.line(f"{pre}{row.layer}_{kind}{src}", f"{pre}{row.layer}_{kind}{dst}",
+           [(sx + (23 if dx > sx else -23), y), (dx - (23 if dx > sx else -23), y)], edge_norm, heat,
+           name=f"{pre}{row.layer}_{kind}{src}_{dst}")  # fmt: skip
+    mid = (sx + dx) / 2
+    if label is not None:
+        c.text(f"{pre}{row.layer}_{kind}{a}_{b}_factor", mid, y + 27, label)
+    if kind == "c":
+        fs = [row.steps[t].f_mean for t in columns[b] if t in row.steps and row.steps[t].f_mean is not None]
+        if fs:
+            c.text(f"{pre}{row.layer}_f{b}", mid, y - 27, f"f={sum(fs) / len(fs):.2f}")
+
+
+def _inputs(c, m, row, r, columns, cols, per_line, ys, col_of, pre, heat) -> None:
+    """The row's input chunks (one box per chunk per line, or per column when steps are binned)."""
+    y = ys[(row.layer, "in")]
+    chunks = m.inputs.get(row.layer, [])
+    groups: dict[tuple[int, int], list[InputChunk]] = {}
+    for ch in chunks:
+        j0 = col_of.get(ch.t0)
+        j1 = col_of.get(ch.t1, j0)
+        if j0 is None or j0 not in cols:
+            continue
+        groups.setdefault((j0, min(j1, cols[-1])), []).append(ch)
+    merged: dict[int, list] = {}  # binned: several chunks in one column share a box
+    for (j0, j1), chs in groups.items():
+        merged.setdefault(j0, [j1, []])
+        merged[j0][0] = max(merged[j0][0], j1)
+        merged[j0][1].extend(chs)
+    for j0, (j1, chs) in sorted(merged.items()):
+        x0, x1 = _x(j0, per_line), _x(j1, per_line)
+        norm = math.sqrt(sum(ch.norm**2 for ch in chs if ch.norm is not None)) if any(ch.norm is not None for ch in chs) else None
+        t0, t1 = min(ch.t0 for ch in chs), max(ch.t1 for ch in chs)
+        what = chs[0].title + (f" x{len(chs)}" if len(chs) > 1 else "")
+        lines = [(what, TEXT, True), (f"t={t0}..{t1}  {_short(norm)}", TEXT, False)]
+        c.box(f"{pre}{row.layer}_in{j0}", (x0 + x1) / 2, y, lines, norm, heat, min_width=x1 - x0 + 46,
+              tooltip=f"{row.layer}.{chs[0].title} t={t0}..{t1}: ||dL/d value|| = {_short(norm)}")  # fmt: skip
+        for j in range(j0, j1 + 1):
+            x = _x(j, per_line)
+            c.line(f"{pre}{row.layer}_in{j0}", f"{pre}{row.layer}_h{j}", [(x, y + 17), (x, ys[(row.layer, 'h')] - 17)])
+    if r > 0:  # the layer below feeds this one: its h, beside its c, up into this row's input
+        below = m.rows[r - 1]
+        for j in cols:
+            if any(t in below.steps for t in columns[j]) and chunks:
+                x = _x(j, per_line) + 26
+                top = ys[(below.layer, "c")] if below.has_c else ys[(below.layer, "h")]
+                c.line(f"{pre}{below.layer}_h{j}", f"{pre}{row.layer}_in{j}",
+                       [(x - 3, ys[(below.layer, 'h')] + 8), (x, top), (x, y - 17)])  # fmt: skip
+
+
+def _weights(c: _Canvas, m: BeltModel, pre: str, top: float, heat: bool, col_of) -> float:
+    """Each shared weight once: its name and shape, a strip of each use's share, the total."""
+    x = 8.0
+    y = top - 14
+    cell = 12.0
+    for k, w in enumerate(m.weights):
+        uses = sorted(w.shares)
+        if len(uses) > 48:  # bin the strip as the belt bins its columns: the largest share per bin
+            per = math.ceil(len(uses) / 48)
+            binned = {uses[i]: max(w.shares[t] for t in uses[i : i + per]) for i in range(0, len(uses), per)}
+        else:
+            binned = {t: w.shares[t] for t in uses}
+        head = f"{w.title} {shape_text(w.shape)}: one array, used by {len(uses)} {w.uses}"
+        total = f"sum over t: ||dL/dW|| = {_short(w.total)}"
+        width = max(text_width(head, TEXT, True), text_width(total, TEXT), len(binned) * cell) + 12
+        if x + width > 880 and x > 8:
+            x, y = 8.0, y - 78
+        c.text(f"{pre}w{k}_title", x, y, head, bold=True, anchor="w")
+        for n, (t, share) in enumerate(binned.items()):
+            cx = x + 2 + cell * (n + 0.5)
+            c.g.node(
+                f"{pre}w{k}_s{n}", "", pos=f"{cx:.1f},{y - 20:.1f}!", width=f"{cell / 72:.3f}",
+                height=f"{cell / 72:.3f}", fixedsize="true", shape="box", style="filled",
+                fillcolor=c.scale.colour(share) if heat else "#dddddd", color="#333333", penwidth="0.5",
+                tooltip=f"{w.title}: share of t={t}: {_short(share)}", id=f"{pre}w{k}_share{t}",
+            )  # fmt: skip
+        if binned:
+            first, last = list(binned)[0], list(binned)[-1]
+            c.text(f"{pre}w{k}_t0", x, y - 38, f"t={first}", anchor="w")
+            span = x + 2 + cell * len(binned)
+            c.text(f"{pre}w{k}_t1", span, y - 38, f"t={last}", anchor="e" if len(binned) > 4 else "w")
+        c.text(f"{pre}w{k}_total", x, y - 56, total, anchor="w")
+        x += width + 24
+    return y - 66 if m.weights else top
+
+
+def _legend(c: _Canvas, x: float, y: float, binned: bool) -> None:
+    """Swatches for every decade of the scale, 0 and NaN/Inf; what is coloured; what the labels mean."""
+    c.text("legend_title", 8, y, "fill and edge colour: ||dL/d value||, log scale (the same in every picture)",
+           bold=True, anchor="w")  # fmt: skip
+    xx = 8.0
+    for p in c.scale.decades():
+        w, _ = c.box(f"legend_{p}", xx + 22, y - 24, [(f"1e{p}", TEXT, False)], 10.0**p, True, min_width=44)
+        xx += w
+    c.box("legend_zero", xx + 22, y - 24, [("0", TEXT, False)], 0.0, True, min_width=44)
+    c.box("legend_nan", xx + 66, y - 24, [("NaN/Inf", TEXT, False)], float("nan"), True, min_width=44)
+    factor = "edge labels: step-back factor ||dL/d h_t-1|| / ||dL/d h_t||"
+    if binned:
+        factor += " (per step, inside a bin)"
+    c.text("legend_factor", 8, y - 50, factor + "; f = mean forget gate; init: no gradient drawn", anchor="w")
+
+
+__all__ = ["BeltModel", "build_belt", "columns_for", "draw_belts", "has_time_steps", "ZERO"]
