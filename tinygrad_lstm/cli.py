@@ -66,22 +66,58 @@ def _graph(args: argparse.Namespace) -> int:
     """Build a small recurrent model with a loss, run backward, render its unrolled graph."""
     from . import viz
 
-    u = _unrolled(args)
-    trace = u.backward() if (args.heat or args.view == "backward") else None
-    if trace is None:
-        u.loss.backward()
-    title = f"{args.cell} unrolled over {args.steps} steps: {args.view} view"
-    if trace is not None and args.heat:
-        title += ", edges coloured by |dL/dx|"
-    picture = viz.draw(
-        u.tape, view=args.view, trace=trace, heat=args.heat, window=args.window, budget=args.budget, title=title
-    )
     try:
-        path = viz.render(picture, args.output)
-    except viz.RendererNotFound as e:
+        scale = viz.parse_scale(args.scale)
+    except ValueError as e:
         print(f"tinygrad-lstm graph: {e}", file=sys.stderr)
         return 2
-    print(f"wrote {path} ({len(u.tape)} tape entries, view {args.view})")
+    if args.compare:
+        cells = [c.strip() for c in args.compare.split(",") if c.strip()]
+        unknown = [c for c in cells if c not in _cells()]
+        if unknown or len(cells) < 2:
+            print(f"tinygrad-lstm graph: --compare takes two or more of {', '.join(_cells())} (comma-separated), "
+                  f"got {args.compare!r}", file=sys.stderr)  # fmt: skip
+            return 2
+        runs = []
+        for cell in cells:
+            args.cell = cell
+            u = _unrolled(args)
+            label = f"{_CELL_TITLES.get(cell, cell)}" + (
+                f", forget-gate bias {args.forget_bias:g}" if args.forget_bias is not None and cell != "rnn" and cell != "gru" else ""
+            )
+            runs.append((label, u.tape, u.backward()))
+        title = f"The same input, {args.steps} steps, one colour scale: where does the gradient survive?"
+        picture = viz.compare(runs, scale=scale, title=title)
+        return _write(viz, picture, args.output, f"{len(runs)} recordings, view cell")
+    u = _unrolled(args)
+    view = args.view or "cell"
+    trace = u.backward() if (args.heat or view == "backward") else None
+    if trace is None:
+        u.loss.backward()
+    title = f"{_CELL_TITLES.get(args.cell, args.cell)} unrolled over {args.steps} steps: {view} view"
+    picture = viz.draw(
+        u.tape, view=view, trace=trace, heat=args.heat, window=args.window, budget=args.budget, title=title,
+        scale=scale,
+    )  # fmt: skip
+    return _write(viz, picture, args.output, f"{len(u.tape)} tape entries, view {view}")
+
+
+_CELL_TITLES = {"rnn": "tanh RNN", "lstm": "LSTM", "gru": "GRU", "peephole": "peephole LSTM", "cifg": "CIFG LSTM"}
+
+
+def _cells() -> tuple:
+    from .examples import CELLS
+
+    return CELLS
+
+
+def _write(viz, picture, output: str, what: str) -> int:
+    try:
+        path = viz.render(picture, output)
+    except (viz.RendererNotFound, ValueError) as e:
+        print(f"tinygrad-lstm graph: {e}", file=sys.stderr)
+        return 2
+    print(f"wrote {path} ({what})")
     return 0
 
 
@@ -151,8 +187,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     gr = sub.add_parser(
         "graph", parents=[model], help="render a small recurrent model's unrolled graph (SVG, PNG or DOT)"
     )
-    gr.add_argument("--view", choices=VIEWS, default="op")
+    gr.add_argument("--view", choices=VIEWS, default=None, help="default: cell (the belt)")
     gr.add_argument("--heat", action="store_true", help="colour edges and nodes by gradient norm")
+    gr.add_argument("--scale", default="1e-8..1e0", help="colour scale LO..HI (default 1e-8..1e0), or auto")
+    gr.add_argument("--compare", default=None, help="cells side by side on one scale, e.g. rnn,lstm (implies --heat)")
     gr.add_argument("--window", type=int, default=2, help="steps kept at each end in the window view")
     gr.add_argument("--budget", type=int, default=500, help="fold automatically past this many nodes")
     gr.add_argument("-o", "--output", default="graph.svg", help="output file: .svg, .png or .dot")

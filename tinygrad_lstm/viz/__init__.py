@@ -11,12 +11,19 @@
 >>> # tl.viz.render(picture, "lstm.svg")                  # .svg, .png or .dot
 """
 
-from .draw import HeatScale, draw
+from .belt import BeltModel, build_belt
+from .draw import compare, draw
 from .graph import VIEWS, GraphModel, build
 from .render import Picture, RendererNotFound, find_renderer, pipe, render
+from .scale import DEFAULT_SCALE, HeatScale, parse_scale
 
 __all__ = [
+    "DEFAULT_SCALE",
     "VIEWS",
+    "BeltModel",
+    "build_belt",
+    "compare",
+    "parse_scale",
     "GraphModel",
     "HeatScale",
     "Picture",

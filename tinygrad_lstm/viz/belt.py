@@ -14,6 +14,7 @@ computed here and pinned (Graphviz's ``nop2`` layout), so every renderer draws t
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass, field
 
@@ -141,9 +142,12 @@ def build_belt(tape: Tape, trace: BackwardTrace | None = None, title: str = "") 
         if name in row_layers or owner is None:
             continue
         times = sorted(rows[row_layers.index(owner)].steps)
-        for t0, entries in sorted(steps.items()):
-            t1 = next((t for t in reversed(times) if t < _next_key(steps, t0)), t0)
-            last = entries[-1]
+        starts = sorted(steps)
+        for k, t0 in enumerate(starts):  # a chunk feeds its row's steps up to the next chunk's start
+            stop = starts[k + 1] if k + 1 < len(starts) else math.inf
+            inside = times[bisect.bisect_left(times, t0) : bisect.bisect_left(times, stop)]
+            t1 = inside[-1] if inside else t0
+            last = steps[t0][-1]
             inputs.setdefault(owner, []).append(
                 InputChunk(t0, t1, name[len(owner) + 1 :], norms.get(last.index))
             )
@@ -155,11 +159,6 @@ def build_belt(tape: Tape, trace: BackwardTrace | None = None, title: str = "") 
 
 def _names_state(steps: dict[int, list]) -> bool:
     return any(e.name in STATE_NAMES for entries in steps.values() for e in entries)
-
-
-def _next_key(steps: dict, t0: int) -> float:
-    later = [t for t in steps if t > t0]
-    return min(later) if later else math.inf
 
 
 def _shared_weights(tape: Tape, scoped: set, norms: dict, edges: dict) -> list[SharedWeight]:
@@ -201,10 +200,10 @@ def _shared_weights(tape: Tape, scoped: set, norms: dict, edges: dict) -> list[S
 # ---------------------------------------------------------------------------------------------
 # layout: every position computed here, in points, y growing upwards (Graphviz's convention)
 
-PITCH = 62.0  # column spacing
+PITCH = 60.0  # column spacing
 ROW_GAP = 92.0  # between the c and h rows (room for the factor and forget-gate labels)
-LEFT = 96.0  # the row names and initial states
-MAX_COLUMNS = 12  # per line: 12 columns of 62 pt keep 12 pt text legible on an 800 px page
+LEFT = 90.0  # the row names and initial states
+MAX_COLUMNS = 12  # per line: 12 columns of 60 pt keep 12 pt text legible on an 800 px page
 MAX_LINES = 2
 GAP = {("in", "h"): 64.0, ("h", "c"): ROW_GAP, ("c", "in"): 72.0, ("h", "in"): 72.0}
 
@@ -384,8 +383,11 @@ def _panel(c: _Canvas, m: BeltModel, columns, pre: str, top: float, heat: bool, 
         cols = range(line * per_line, min(len(columns), (line + 1) * per_line))
         lowest = line_top - line_height + 24
         ys = {key: lowest + off for key, off in offsets.items()}
-        for j in cols:
-            c.text(f"{pre}col{j}", _x(j, per_line), line_top - 10, _col_label(columns[j]))
+        for j in cols:  # a bin's label takes two lines: "t=417" over "..833"
+            ts = columns[j]
+            c.text(f"{pre}col{j}", _x(j, per_line), line_top - (4 if len(ts) > 1 else 10), f"t={ts[0]}")
+            if len(ts) > 1:
+                c.text(f"{pre}col{j}_end", _x(j, per_line), line_top - 4 - 1.3 * TEXT, f"..{ts[-1]}")
         for r, row in enumerate(m.rows):
             _draw_row(c, m, row, r, columns, cols, per_line, ys, col_of, pre, heat, line == 0)
         if line == n_lines - 1:
@@ -410,7 +412,7 @@ def _draw_row(c, m, row, r, columns, cols, per_line, ys, col_of, pre, heat, firs
     kinds = ("h", "c") if row.has_c else ("h",)
     for kind in kinds:
         y = ys[(layer, kind)]
-        c.text(f"{pre}{layer}_{kind}_name{cols[0]}", LEFT - 68, y, f"{layer} {kind}" if kind == "h" else kind, anchor="e")
+        c.text(f"{pre}{layer}_{kind}_name{cols[0]}", LEFT - 68, y, f"{layer} {kind}", anchor="e")
         prev = None
         for j in cols:
             ts = columns[j]
@@ -481,9 +483,10 @@ def _inputs(c, m, row, r, columns, cols, per_line, ys, col_of, pre, heat) -> Non
     y = ys[(row.layer, "in")]
     chunks = m.inputs.get(row.layer, [])
     groups: dict[tuple[int, int], list[InputChunk]] = {}
+    binned = any(len(columns[j]) > 1 for j in cols)
     for ch in chunks:
         j0 = col_of.get(ch.t0)
-        j1 = col_of.get(ch.t1, j0)
+        j1 = j0 if binned else col_of.get(ch.t1, j0)  # a bin holds whole chunks: each in its first column
         if j0 is None or j0 not in cols:
             continue
         groups.setdefault((j0, min(j1, cols[-1])), []).append(ch)
@@ -496,10 +499,13 @@ def _inputs(c, m, row, r, columns, cols, per_line, ys, col_of, pre, heat) -> Non
         x0, x1 = _x(j0, per_line), _x(j1, per_line)
         norm = math.sqrt(sum(ch.norm**2 for ch in chs if ch.norm is not None)) if any(ch.norm is not None for ch in chs) else None
         t0, t1 = min(ch.t0 for ch in chs), max(ch.t1 for ch in chs)
-        what = chs[0].title + (f" x{len(chs)}" if len(chs) > 1 else "")
-        lines = [(what, TEXT, True), (f"t={t0}..{t1}  {_short(norm)}", TEXT, False)]
-        c.box(f"{pre}{row.layer}_in{j0}", (x0 + x1) / 2, y, lines, norm, heat, min_width=x1 - x0 + 46,
-              tooltip=f"{row.layer}.{chs[0].title} t={t0}..{t1}: ||dL/d value|| = {_short(norm)}")  # fmt: skip
+        width = x1 - x0 + PITCH - 8
+        title = f"{chs[0].title} t={t0}..{t1}" if len(chs) == 1 else f"{chs[0].title} x{len(chs)}"
+        if text_width(title, TEXT, True) > width - 12:
+            title = chs[0].title
+        lines = [(title, TEXT, True), (_short(norm), TEXT, False)]
+        c.box(f"{pre}{row.layer}_in{j0}", (x0 + x1) / 2, y, lines, norm, heat, min_width=width,
+              tooltip=f"{row.layer}.{chs[0].title} t={t0}..{t1} ({len(chs)} chunks): ||dL/d value|| = {_short(norm)}")  # fmt: skip
         for j in range(j0, j1 + 1):
             x = _x(j, per_line)
             c.line(f"{pre}{row.layer}_in{j0}", f"{pre}{row.layer}_h{j}", [(x, y + 17), (x, ys[(row.layer, 'h')] - 17)])

@@ -8,11 +8,11 @@ from html import escape
 from ..tape import Tape
 from ..tensor import Tensor
 from ..trace import BackwardTrace
-from .belt import NO_STEPS, build_belt, draw_belts, has_time_steps
+from .belt import NO_STEPS, build_belt, columns_for, draw_belts, has_time_steps
 from .graph import VIEWS, GraphModel, build
 from .render import Picture
 from .scale import DEFAULT_SCALE, ZERO, HeatScale
-from .text import FONT
+from .text import FONT, box_size, text_width
 
 KIND_STYLE = {
     "op": {"shape": "box", "style": "rounded,filled", "fillcolor": "#ffffff"},
@@ -24,13 +24,19 @@ KIND_STYLE = {
 }
 
 
-def _label(title: str, detail: str, norm: float | None = None, heat: bool = False) -> str:
-    lines = f"<b>{escape(title)}</b>"
+def _label(title: str, detail: str, norm: float | None = None, heat: bool = False) -> tuple[str, float, float]:
+    """An HTML-like label and the (width, height) in points its box needs (DejaVu Sans metrics)."""
+    lines = [(title, 12, True)]
     if detail:
-        lines += f'<br/><font point-size="9">{escape(detail)}</font>'
+        lines.append((detail, 10, False))
     if heat and norm is not None:
-        lines += f'<br/><font point-size="9">|grad| {norm:.1e}</font>'
-    return f"<{lines}>"
+        lines.append((f"|grad| {norm:.1e}", 10, False))
+    width, height = box_size(lines, pad_x=7, pad_y=3)
+    text = "<br/>".join(
+        f'<font point-size="{size}">{"<b>" if bold else ""}{escape(t)}{"</b>" if bold else ""}</font>'
+        for t, size, bold in lines
+    )
+    return f"<{text}>", width, height
 
 
 def _entries(what) -> Tape:
@@ -69,18 +75,20 @@ def draw(
     heat: bool | None = None,
     window: int = 2,
     budget: int = 500,
-    rankdir: str = "LR",
+    rankdir: str | None = None,
     title: str | None = None,
     scale: tuple[int, int] | str = DEFAULT_SCALE,
 ) -> Picture:
     """Draw a recorded tape (or the graph behind a tensor) as a ``graphviz.Digraph``.
 
-    ``view``: ``"op"`` (every primitive), ``"cell"`` (one node per time step and layer), ``"rolled"``
-    (one cell per layer, recurrent edges labelled "x T"), ``"window"`` (first and last ``window``
-    steps, the middle folded), or ``"backward"`` (the VJP sweep, numbered, with the arrays each VJP
-    reads). With ``trace`` (from ``with tl.trace_backward(): loss.backward()``) edges and nodes are
-    coloured and thickened by log10 of the gradient norm on one scale, with a legend and a strip of
-    ||dL/dh_t||, ||dL/dc_t|| per step. Past ``budget`` nodes the picture folds itself and says so.
+    ``view``: ``"cell"`` (the belt: one column per time step, rows of h and c, shared weights drawn
+    once; the default when the tape has time steps), ``"op"`` (every primitive; the default
+    otherwise), ``"rolled"`` (one cell per layer, its loop the recurrence), ``"window"`` (first and last
+    ``window`` steps, the middle folded), or ``"backward"`` (the VJP sweep, numbered, with the arrays
+    each VJP reads). With ``trace`` (from ``with tl.trace_backward(): loss.backward()``) boxes are
+    filled and edges coloured by ||dL/d value|| on one log scale, ``scale`` = (-8, 0) (1e-8..1e0) in
+    every picture unless given (``"auto"`` fits this picture alone). Past ``budget`` nodes an op view
+    folds itself and says so; the belt bins long sequences instead.
 
     >>> import numpy as np, tinygrad_lstm as tl
     >>> rnn = tl.nn.RNN(2, 3)
@@ -107,23 +115,28 @@ def draw(
         model = build_belt(tape, trace if heat else None)
         return draw_belts([model], HeatScale(scale), heat, title)
     model = _fit(tape, view, trace if (heat or view == "backward") else None, window, budget)
+    rankdir = rankdir or ("LR" if model.view == "rolled" else "TB")  # top to bottom keeps op views page-shaped
     scale = HeatScale(scale, [n.heat for n in model.nodes.values()] + [e.heat for e in model.edges.values()])
 
     g = Picture("tinygrad_lstm", format="svg")
     g.attr(rankdir=rankdir, fontname=FONT, newrank="true", compound="true", nodesep="0.15", ranksep="0.3")
-    g.attr("node", fontname=FONT, fontsize="11", margin="0.08,0.03", height="0.3")
-    g.attr("edge", fontname=FONT, fontsize="9", arrowsize="0.6", color="#555555")
+    g.attr("node", fontname=FONT, fontsize="12", margin="0", fixedsize="true")
+    g.attr("edge", fontname=FONT, fontsize="10", arrowsize="0.6", color="#555555")
     heading = title or f"{view} view"
-    if model.notes:
-        heading += "\n" + "\n".join(model.notes)
-    g.attr(label=heading, labelloc="t", fontsize="13")
+    for extra in ([note] if note else []) + model.notes:
+        heading += "\n" + extra
+    g.attr(label=heading, labelloc="t", fontsize="14")
 
     def add_node(graph, n) -> None:
         style = dict(KIND_STYLE[n.kind])
-        if heat and n.heat is not None and n.kind != "ellipsis":
-            style["color"] = scale.colour(n.heat)
-            style["penwidth"] = str(max(1.0, scale.width(n.heat)))
-        graph.node(n.id, _label(n.title, n.detail, n.heat, heat and n.kind != "ellipsis"), **style)
+        if heat and n.kind != "ellipsis" and n.kind != "input" and (n.heat is not None or n.kind != "param"):
+            style["fillcolor"] = scale.colour(n.heat) if n.heat is not None else "#ffffff"
+            style["fontcolor"] = scale.text_colour(n.heat) if n.heat is not None else "#000000"
+            if n.heat is None or n.heat == 0:
+                style["style"] += ",dashed"
+        label, width, height = _label(n.title, n.detail, n.heat, heat and n.kind != "ellipsis")
+        ident = {"id": n.ident} if n.ident else {}
+        graph.node(n.id, label, width=f"{width / 72:.3f}", height=f"{height / 72:.3f}", **style, **ident)
 
     by_cluster: dict[str | None, list] = {}
     for n in sorted(model.nodes.values(), key=lambda n: n.order):
@@ -132,7 +145,8 @@ def draw(
         add_node(g, n)
     for k, (key, label) in enumerate(model.clusters.items()):
         with g.subgraph(name=f"cluster_{k}") as sub:
-            sub.attr(label=label, style="rounded,filled", fillcolor="#f7f9fc", color="#9aa7b8", fontsize="11")
+            sub.attr(label=f"<{escape(label)}>", style="rounded,filled", fillcolor="#f7f9fc", color="#9aa7b8")
+            sub.attr(fontsize="12", labeljust="l")
             for n in by_cluster.get(key, []):
                 add_node(sub, n)
 
@@ -154,39 +168,77 @@ def draw(
     return g
 
 
+def compare(
+    recordings, scale: tuple[int, int] | str = DEFAULT_SCALE, title: str | None = None
+) -> Picture:
+    """Belts of several recordings in one picture, on one colour scale and one time axis.
+
+    ``recordings``: ``(label, tape, trace)`` triples, e.g. a tanh RNN and an LSTM run on the same
+    input: the reader sees at once where each gradient dies.
+
+    >>> import tinygrad_lstm as tl
+    >>> from tinygrad_lstm.examples import unroll
+    >>> runs = [unroll(cell, steps=6) for cell in ("rnn", "lstm")]
+    >>> pic = tl.viz.compare([(u.model.mode, u.tape, u.backward()) for u in runs])
+    >>> pic.source.count("legend_title")
+    1
+    """
+    models = []
+    for label, tape, trace in recordings:
+        models.append(build_belt(_entries(tape), trace, title=label))
+    return draw_belts(models, HeatScale(scale), True, title)
+
+
 def _legend(g, scale: HeatScale) -> None:
+    """Swatches for each decade of the scale, 0 and NaN/Inf, with what the colour means."""
     cells = []
-    exponents = range(int(scale.lo), int(scale.hi) + 1)
-    for p in exponents:
-        colour = scale.colour(10.0**p)
-        cells.append(f'<td bgcolor="{colour}" width="28"><font point-size="8">1e{p}</font></td>')
-    cells.append(f'<td bgcolor="{ZERO}"><font point-size="8">0</font></td>')
-    table = (
-        '<<table border="0" cellborder="1" cellspacing="0" cellpadding="3">'
-        f'<tr><td colspan="{len(cells)}"><font point-size="9">|dL/dx|, log scale</font></td></tr>'
-        f"<tr>{''.join(cells)}</tr></table>>"
+    for p in scale.decades():
+        cells.append((f"1e{p}", scale.colour(10.0**p), scale.text_colour(10.0**p)))
+    cells += [("0", ZERO, "#000000"), ("NaN/Inf", scale.colour(float("nan")), "#ffffff")]
+    row = "".join(
+        f'<td bgcolor="{fill}" width="{text_width(text, 11) + 10:.0f}" fixedsize="true" height="18">'
+        f'<font point-size="11" color="{ink}">{text}</font></td>'
+        for text, fill, ink in cells
     )
-    g.node("legend", table, shape="plaintext")
+    head = "fill and edge colour: ||dL/d value||, log scale (the same in every picture)"
+    table = (
+        '<<table border="0" cellborder="1" cellspacing="0" cellpadding="2">'
+        f'<tr><td colspan="{len(cells)}" align="left"><font point-size="11">{escape(head)}</font></td></tr>'
+        f"<tr>{row}</tr></table>>"
+    )
+    g.node("legend", table, shape="plaintext", fixedsize="false")
 
 
 def _strip(g, model: GraphModel, scale: HeatScale) -> None:
-    """A table per layer: ||dL/dh_t|| (and ||dL/dc_t||) for every step, coloured on the same scale."""
+    """A table per layer: ||dL/dh_t|| (and ||dL/dc_t||) per step, on the picture's scale; long
+    sequences fold into bins as the belt does (each cell the norm at its bin's last step)."""
     for layer, rows in model.strips.items():
-        steps = sorted({t for row in rows.values() for t in row})
-        header = "".join(f'<td><font point-size="8">t={t}</font></td>' for t in steps)
+        columns = columns_for(sorted({t for row in rows.values() for t in row}))
+        size = 10
+        labels = [f"t={ts[0]}" if len(ts) == 1 else f"{ts[0]}..{ts[-1]}" for ts in columns]
+        width = max(text_width(x, size) for x in labels + ["9.9e-9"]) + 6
+        header = "".join(
+            f'<td width="{width:.0f}" fixedsize="true" height="16"><font point-size="{size}">{x}</font></td>'
+            for x in labels
+        )
         body = ""
         for name in ("h", "c"):
             if name not in rows:
                 continue
-            cells = "".join(
-                f'<td bgcolor="{scale.colour(rows[name].get(t))}"><font point-size="8">{rows[name][t]:.0e}</font></td>'
-                if t in rows[name]
-                else "<td></td>"
-                for t in steps
-            )
-            body += f'<tr><td><font point-size="9">|dL/d{name}_t|</font></td>{cells}</tr>'
+            cells = ""
+            for ts in columns:
+                norm = rows[name].get(ts[-1])
+                if norm is None:
+                    cells += "<td></td>"
+                    continue
+                ink = scale.text_colour(norm)
+                cells += (
+                    f'<td bgcolor="{scale.colour(norm)}" width="{width:.0f}" fixedsize="true" height="16">'
+                    f'<font point-size="{size}" color="{ink}">{norm:.0e}</font></td>'
+                )
+            body += f'<tr><td align="left"><font point-size="{size}">||dL/d{name}_t||</font></td>{cells}</tr>'
         table = (
-            '<<table border="0" cellborder="1" cellspacing="0" cellpadding="2">'
-            f'<tr><td><font point-size="9"><b>{escape(layer)}</b></font></td>{header}</tr>{body}</table>>'
+            '<<table border="0" cellborder="1" cellspacing="0" cellpadding="1">'
+            f'<tr><td align="left"><font point-size="{size}"><b>{escape(layer)}</b></font></td>{header}</tr>{body}</table>>'
         )
-        g.node(f"strip_{''.join(ch if ch.isalnum() else '_' for ch in layer)}", table, shape="plaintext")
+        g.node(f"strip_{''.join(ch if ch.isalnum() else '_' for ch in layer)}", table, shape="plaintext", fixedsize="false")

@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..tape import Tape, shape_text, time_step
+from ..tape import Tape, number, shape_text, time_step
 from ..trace import BackwardTrace
 
 VIEWS = ("op", "cell", "rolled", "window", "backward")
@@ -30,6 +30,7 @@ class VNode:
     heat: float | None = None  # a gradient norm
     order: int = 0
     heat_from_h: bool = False  # a folded node shows the largest ||dL/dh|| among its steps
+    ident: str = ""  # the SVG id: "e<k>" for the entry %k, so listing, trace and picture agree
 
 
 @dataclass
@@ -83,6 +84,11 @@ def build(tape: Tape, view: str = "op", trace: BackwardTrace | None = None, wind
     model = GraphModel(view)
     refs = tape.refs()
     position = {id(e): k for k, e in enumerate(tape.entries)}
+    outside: dict[int, int] = {}  # inputs from outside the tape, numbered by first use (w.T and w_T stay apart)
+    for e in tape.entries:
+        for p in e.parents:
+            if p is not None and id(p) not in position:
+                outside.setdefault(id(p), len(outside))
 
     def vid(entry) -> str:
         """The id of the picture node that shows ``entry``."""
@@ -91,7 +97,7 @@ def build(tape: Tape, view: str = "op", trace: BackwardTrace | None = None, wind
             return key
         if id(entry) in position:
             return f"n{position[id(entry)]}"
-        return "p" + "".join(ch if ch.isalnum() else "_" for ch in refs[id(entry)])
+        return f"p{outside[id(entry)]}"
 
     # nodes: entries, then what they read from outside the tape (parameters, earlier results)
     for k, e in enumerate(tape.entries):
@@ -104,7 +110,7 @@ def build(tape: Tape, view: str = "op", trace: BackwardTrace | None = None, wind
             cluster = e.scope.path if e.scope is not None else None
             title = e.name or e.op
             detail = _op_detail(e) if e.name else shape_text(e.shape)
-            model.nodes[key] = VNode(key, title, detail, "op", cluster, heat, k)
+            model.nodes[key] = VNode(key, title, detail, "op", cluster, heat, k, ident=f"e{number(e)}")
             if cluster is not None:
                 model.clusters.setdefault(cluster, e.scope.label)
         else:
@@ -118,7 +124,9 @@ def build(tape: Tape, view: str = "op", trace: BackwardTrace | None = None, wind
             if key not in model.nodes:
                 kind = "param" if p.op == "leaf" else "input"
                 detail = shape_text(p.shape) if kind == "param" else _op_detail(p)
-                model.nodes[key] = VNode(key, refs[id(p)], detail, kind, None, node_norms.get(p.index), -1)
+                model.nodes[key] = VNode(
+                    key, refs[id(p)], detail, kind, None, node_norms.get(p.index), -1, ident=f"e{number(p)}"
+                )
 
     # edges, merged where folding put both ends in one node
     steps_per_layer = _steps_per_layer(tape)
@@ -130,9 +138,11 @@ def build(tape: Tape, view: str = "op", trace: BackwardTrace | None = None, wind
             src = vid(p)
             heat = edge_norms.get((p.index, e.index))
             if src == dst:
-                if view == "rolled" and model.nodes[dst].kind == "cell":
+                # the rolled cell's loop is the recurrence: only values handed from one step to the
+                # next travel it (the gradient along h_t -> h_t+1), never the cell's inner edges
+                if view == "rolled" and model.nodes[dst].kind == "cell" and _step(p) != _step(e):
                     layer = model.nodes[dst].cluster
-                    model.add_edge(src, dst, heat, f"x {steps_per_layer.get(layer, 1)}")
+                    model.add_edge(src, dst, heat, f"x {steps_per_layer.get(layer, 1) - 1}")
                 continue
             model.add_edge(src, dst, heat)
     if view == "cell":
