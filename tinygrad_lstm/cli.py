@@ -82,9 +82,9 @@ def _graph(args: argparse.Namespace) -> int:
         for cell in cells:
             args.cell = cell
             u = _unrolled(args)
-            label = f"{_CELL_TITLES.get(cell, cell)}" + (
-                f", forget-gate bias {args.forget_bias:g}" if args.forget_bias is not None and cell != "rnn" and cell != "gru" else ""
-            )
+            label = _CELL_TITLES.get(cell, cell)
+            if args.forget_bias is not None and cell not in ("rnn", "gru"):
+                label += f", forget-gate bias {args.forget_bias:g}"
             runs.append((label, u.tape, u.backward()))
         title = f"The same input, {args.steps} steps, one colour scale: where does the gradient survive?"
         picture = viz.compare(runs, scale=scale, title=title)

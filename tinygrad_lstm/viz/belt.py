@@ -148,9 +148,7 @@ def build_belt(tape: Tape, trace: BackwardTrace | None = None, title: str = "") 
             inside = times[bisect.bisect_left(times, t0) : bisect.bisect_left(times, stop)]
             t1 = inside[-1] if inside else t0
             last = steps[t0][-1]
-            inputs.setdefault(owner, []).append(
-                InputChunk(t0, t1, name[len(owner) + 1 :], norms.get(last.index))
-            )
+            inputs.setdefault(owner, []).append(InputChunk(t0, t1, name[len(owner) + 1 :], norms.get(last.index)))
     model = BeltModel(title, rows, inputs, _shared_weights(tape, scoped, norms, edges))
     last = tape.entries[-1]
     model.loss_title, model.loss_norm = (last.name or last.op), norms.get(last.index)
@@ -267,9 +265,14 @@ class _Canvas:
                 style = "filled,dashed"
         elif kind == "const":
             style = "filled,dashed"
-        label = "<" + "<br/>".join(
-            f'<font point-size="{s}">{"<b>" if b else ""}{_escape(t)}{"</b>" if b else ""}</font>' for t, s, b in lines
-        ) + ">"
+        label = (
+            "<"
+            + "<br/>".join(
+                f'<font point-size="{s}">{"<b>" if b else ""}{_escape(t)}{"</b>" if b else ""}</font>'
+                for t, s, b in lines
+            )
+            + ">"
+        )
         self.g.node(
             name,
             label,
@@ -296,7 +299,9 @@ class _Canvas:
         end = {"w": "\\l", "e": "\\r"}.get(anchor, "")
         label = text.replace("\\", "\\\\") + end if not bold else f"<<b>{_escape(text)}</b>>"
         if bold and anchor != "c":
-            label = f'<<table border="0" cellpadding="0" cellspacing="0"><tr><td width="{w - 4:.0f}" align="{"left" if anchor == "w" else "right"}"><b>{_escape(text)}</b></td></tr></table>>'
+            side = "left" if anchor == "w" else "right"
+            cell = f'<td width="{w - 4:.0f}" align="{side}"><b>{_escape(text)}</b></td>'
+            label = f'<<table border="0" cellpadding="0" cellspacing="0"><tr>{cell}</tr></table>>'
         self.g.node(
             name, label, pos=f"{cx:.1f},{y:.1f}!", width=f"{w / 72:.3f}", height=f"{h / 72:.3f}",
             fixedsize="true", shape="plaintext", fontsize=str(size), margin="0",
@@ -448,8 +453,8 @@ def _draw_row(c, m, row, r, columns, cols, per_line, ys, col_of, pre, heat, firs
         for j in cols:
             if any(t in row.steps for t in columns[j]):
                 x = _x(j, per_line)
-                c.line(f"{pre}{layer}_c{j}", f"{pre}{layer}_h{j}", [(x, ys[(layer, "c")] - 17), (x, ys[(layer, "h")] + 17)],
-                       arrow=True)  # fmt: skip
+                points = [(x, ys[(layer, "c")] - 17), (x, ys[(layer, "h")] + 17)]
+                c.line(f"{pre}{layer}_c{j}", f"{pre}{layer}_h{j}", points)
     _inputs(c, m, row, r, columns, cols, per_line, ys, col_of, pre, heat)
 
 
@@ -497,7 +502,8 @@ def _inputs(c, m, row, r, columns, cols, per_line, ys, col_of, pre, heat) -> Non
         merged[j0][1].extend(chs)
     for j0, (j1, chs) in sorted(merged.items()):
         x0, x1 = _x(j0, per_line), _x(j1, per_line)
-        norm = math.sqrt(sum(ch.norm**2 for ch in chs if ch.norm is not None)) if any(ch.norm is not None for ch in chs) else None
+        known = [ch.norm for ch in chs if ch.norm is not None]
+        norm = math.sqrt(sum(n * n for n in known)) if known else None
         t0, t1 = min(ch.t0 for ch in chs), max(ch.t1 for ch in chs)
         width = x1 - x0 + PITCH - 8
         title = f"{chs[0].title} t={t0}..{t1}" if len(chs) == 1 else f"{chs[0].title} x{len(chs)}"
@@ -505,10 +511,10 @@ def _inputs(c, m, row, r, columns, cols, per_line, ys, col_of, pre, heat) -> Non
             title = chs[0].title
         lines = [(title, TEXT, True), (_short(norm), TEXT, False)]
         c.box(f"{pre}{row.layer}_in{j0}", (x0 + x1) / 2, y, lines, norm, heat, min_width=width,
-              tooltip=f"{row.layer}.{chs[0].title} t={t0}..{t1} ({len(chs)} chunks): ||dL/d value|| = {_short(norm)}")  # fmt: skip
+              tooltip=f"{row.layer}.{chs[0].title} t={t0}..{t1}: ||dL/d value|| = {_short(norm)}")  # fmt: skip
         for j in range(j0, j1 + 1):
             x = _x(j, per_line)
-            c.line(f"{pre}{row.layer}_in{j0}", f"{pre}{row.layer}_h{j}", [(x, y + 17), (x, ys[(row.layer, 'h')] - 17)])
+            c.line(f"{pre}{row.layer}_in{j0}", f"{pre}{row.layer}_h{j}", [(x, y + 17), (x, ys[(row.layer, "h")] - 17)])
     if r > 0:  # the layer below feeds this one: its h, beside its c, up into this row's input
         below = m.rows[r - 1]
         for j in cols:

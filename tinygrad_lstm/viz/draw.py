@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from html import escape
 
 from ..tape import Tape
@@ -168,9 +167,7 @@ def draw(
     return g
 
 
-def compare(
-    recordings, scale: tuple[int, int] | str = DEFAULT_SCALE, title: str | None = None
-) -> Picture:
+def compare(recordings, scale: tuple[int, int] | str = DEFAULT_SCALE, title: str | None = None) -> Picture:
     """Belts of several recordings in one picture, on one colour scale and one time axis.
 
     ``recordings``: ``(label, tape, trace)`` triples, e.g. a tanh RNN and an LSTM run on the same
@@ -237,8 +234,9 @@ def _strip(g, model: GraphModel, scale: HeatScale) -> None:
                     f'<font point-size="{size}" color="{ink}">{norm:.0e}</font></td>'
                 )
             body += f'<tr><td align="left"><font point-size="{size}">||dL/d{name}_t||</font></td>{cells}</tr>'
+        name = f'<td align="left"><font point-size="{size}"><b>{escape(layer)}</b></font></td>'
         table = (
-            '<<table border="0" cellborder="1" cellspacing="0" cellpadding="1">'
-            f'<tr><td align="left"><font point-size="{size}"><b>{escape(layer)}</b></font></td>{header}</tr>{body}</table>>'
+            f'<<table border="0" cellborder="1" cellspacing="0" cellpadding="1"><tr>{name}{header}</tr>{body}</table>>'
         )
-        g.node(f"strip_{''.join(ch if ch.isalnum() else '_' for ch in layer)}", table, shape="plaintext", fixedsize="false")
+        node = f"strip_{''.join(ch if ch.isalnum() else '_' for ch in layer)}"
+        g.node(node, table, shape="plaintext", fixedsize="false")
