@@ -47,6 +47,11 @@ class Row:
     reverse: bool = False  # a backward direction: its recurrence runs right to left
 
     @property
+    def key(self) -> str:
+        """The layer's name as it appears in node ids (letters, digits and _ only)."""
+        return "".join(ch if ch.isalnum() else "_" for ch in self.layer)
+
+    @property
     def has_c(self) -> bool:
         return any(s.c is not None for s in self.steps.values())
 
@@ -401,7 +406,7 @@ def _panel(c: _Canvas, m: BeltModel, columns, pre: str, top: float, heat: bool, 
             lx, ly = last + PITCH + 10, ys[(top_row.layer, "h")]
             c.box(pre + "loss", lx, ly, [(m.loss_title, TITLE, True), (_short(m.loss_norm), TEXT, False)],
                   m.loss_norm, heat, tooltip=f"{m.loss_title}: ||dL/dL|| = {_short(m.loss_norm)}")  # fmt: skip
-            c.line(f"{pre}{top_row.layer}_h{cols[-1]}", pre + "loss", [(last + 23, ly), (lx - 24, ly)],
+            c.line(f"{pre}{top_row.key}_h{cols[-1]}", pre + "loss", [(last + 23, ly), (lx - 24, ly)],
                    m.loss_norm, heat, name=f"{pre}to_loss")  # fmt: skip
     bottom = y - n_lines * (line_height + 16)
     return _weights(c, m, pre, bottom, heat, col_of)
@@ -413,11 +418,11 @@ def _x(j: int, per_line: int) -> float:
 
 def _draw_row(c, m, row, r, columns, cols, per_line, ys, col_of, pre, heat, first_line) -> None:
     """The h (and c) nodes of one layer on one line, the edges between steps, and the row's input."""
-    layer = row.layer
+    layer, key = row.layer, row.key
     kinds = ("h", "c") if row.has_c else ("h",)
     for kind in kinds:
         y = ys[(layer, kind)]
-        c.text(f"{pre}{layer}_{kind}_name{cols[0]}", LEFT - 68, y, f"{layer} {kind}", anchor="e")
+        c.text(f"{pre}{key}_{kind}_name{cols[0]}", LEFT - 68, y, f"{layer} {kind}", anchor="e")
         prev = None
         for j in cols:
             ts = columns[j]
@@ -432,11 +437,11 @@ def _draw_row(c, m, row, r, columns, cols, per_line, ys, col_of, pre, heat, firs
             name = f"{kind}_n" if final else kind
             x = _x(j, per_line)
             lines = [(name, TITLE, True), (_short(norm), TEXT, False)]
-            ident = f"e{number(entry)}" if entry is not None and len(ts) == 1 else f"{pre}{layer}_{kind}{j}_bin"
+            ident = f"e{number(entry)}" if entry is not None and len(ts) == 1 else f"{pre}{key}_{kind}{j}_bin"
             tip = f"{layer} {_col_label(ts)}: ||dL/d{kind}|| = {_short(norm)}"
             if entry is not None:
                 tip += f"  ({entry.name}(%{number(entry)}), {shape_text(entry.shape)})"
-            c.box(f"{pre}{layer}_{kind}{j}", x, y, lines, norm, heat, tooltip=tip, min_width=46, id=ident)
+            c.box(f"{pre}{key}_{kind}{j}", x, y, lines, norm, heat, tooltip=tip, min_width=46, id=ident)
             if prev is not None:
                 _step_edge(c, pre, row, kind, columns, prev, j, x, y, heat)
             prev = j
@@ -446,15 +451,15 @@ def _draw_row(c, m, row, r, columns, cols, per_line, ys, col_of, pre, heat, firs
                 text, tip = f"{kind} init", f"the initial {kind} (hx): no gradient drawn"
             else:
                 text, tip = f"t={columns[cols[0] - 1][-1]}", f"{kind} continues from the line above"
-            c.box(f"{pre}{layer}_{kind}_from{cols[0]}", x0, y, [(text, TEXT, False)], kind="const", tooltip=tip)
-            c.line(f"{pre}{layer}_{kind}_from{cols[0]}", f"{pre}{layer}_{kind}{cols[0]}",
+            c.box(f"{pre}{key}_{kind}_from{cols[0]}", x0, y, [(text, TEXT, False)], kind="const", tooltip=tip)
+            c.line(f"{pre}{key}_{kind}_from{cols[0]}", f"{pre}{key}_{kind}{cols[0]}",
                    [(x0 + 26, y), (_x(cols[0], per_line) - 24, y)])  # fmt: skip
     if row.has_c:  # h_t = o * tanh(c_t): the c node of each column feeds the h node below it
         for j in cols:
             if any(t in row.steps for t in columns[j]):
                 x = _x(j, per_line)
                 points = [(x, ys[(layer, "c")] - 17), (x, ys[(layer, "h")] + 17)]
-                c.line(f"{pre}{layer}_c{j}", f"{pre}{layer}_h{j}", points)
+                c.line(f"{pre}{key}_c{j}", f"{pre}{key}_h{j}", points)
     _inputs(c, m, row, r, columns, cols, per_line, ys, col_of, pre, heat)
 
 
@@ -471,36 +476,35 @@ def _step_edge(c, pre, row, kind, columns, a, b, x, y, heat) -> None:
         label = _factor(factor) + ("/step" if k > 1 else "")
     # the gradient that travelled this edge backwards is the earlier column's norm
     edge_norm = na if not row.reverse else nb
-    c.line(f"{pre}{row.layer}_{kind}{src}", f"{pre}{row.layer}_{kind}{dst}",
+    c.line(f"{pre}{row.key}_{kind}{src}", f"{pre}{row.key}_{kind}{dst}",
            [(sx + (23 if dx > sx else -23), y), (dx - (23 if dx > sx else -23), y)], edge_norm, heat,
-           name=f"{pre}{row.layer}_{kind}{src}_{dst}")  # fmt: skip
+           name=f"{pre}{row.key}_{kind}{src}_{dst}")  # fmt: skip
     mid = (sx + dx) / 2
     if label is not None:
-        c.text(f"{pre}{row.layer}_{kind}{a}_{b}_factor", mid, y + 27, label)
+        c.text(f"{pre}{row.key}_{kind}{a}_{b}_factor", mid, y + 27, label)
     if kind == "c":
         fs = [row.steps[t].f_mean for t in columns[b] if t in row.steps and row.steps[t].f_mean is not None]
         if fs:
-            c.text(f"{pre}{row.layer}_f{b}", mid, y - 27, f"f={sum(fs) / len(fs):.2f}")
+            c.text(f"{pre}{row.key}_f{b}", mid, y - 27, f"f={sum(fs) / len(fs):.2f}")
 
 
 def _inputs(c, m, row, r, columns, cols, per_line, ys, col_of, pre, heat) -> None:
-    """The row's input chunks (one box per chunk per line, or per column when steps are binned)."""
+    """The row's input chunks: one box per chunk, or per run of chunks that share a column (binned)."""
     y = ys[(row.layer, "in")]
     chunks = m.inputs.get(row.layer, [])
-    groups: dict[tuple[int, int], list[InputChunk]] = {}
-    binned = any(len(columns[j]) > 1 for j in cols)
-    for ch in chunks:
+    boxes: list[list] = []  # [first column, last column, chunks]: chunks whose columns overlap share a box
+    for ch in sorted(chunks, key=lambda ch: ch.t0):
         j0 = col_of.get(ch.t0)
-        j1 = j0 if binned else col_of.get(ch.t1, j0)  # a bin holds whole chunks: each in its first column
         if j0 is None or j0 not in cols:
             continue
-        groups.setdefault((j0, min(j1, cols[-1])), []).append(ch)
-    merged: dict[int, list] = {}  # binned: several chunks in one column share a box
-    for (j0, j1), chs in groups.items():
-        merged.setdefault(j0, [j1, []])
-        merged[j0][0] = max(merged[j0][0], j1)
-        merged[j0][1].extend(chs)
-    for j0, (j1, chs) in sorted(merged.items()):
+        j1 = min(col_of.get(ch.t1, j0), cols[-1])
+        if boxes and j0 <= boxes[-1][1]:
+            boxes[-1][1] = max(boxes[-1][1], j1)
+            boxes[-1][2].append(ch)
+        else:
+            boxes.append([j0, j1, [ch]])
+    box_of = {}
+    for j0, j1, chs in boxes:
         x0, x1 = _x(j0, per_line), _x(j1, per_line)
         known = [ch.norm for ch in chs if ch.norm is not None]
         norm = math.sqrt(sum(n * n for n in known)) if known else None
@@ -510,18 +514,19 @@ def _inputs(c, m, row, r, columns, cols, per_line, ys, col_of, pre, heat) -> Non
         if text_width(title, TEXT, True) > width - 12:
             title = chs[0].title
         lines = [(title, TEXT, True), (_short(norm), TEXT, False)]
-        c.box(f"{pre}{row.layer}_in{j0}", (x0 + x1) / 2, y, lines, norm, heat, min_width=width,
+        c.box(f"{pre}{row.key}_in{j0}", (x0 + x1) / 2, y, lines, norm, heat, min_width=width,
               tooltip=f"{row.layer}.{chs[0].title} t={t0}..{t1}: ||dL/d value|| = {_short(norm)}")  # fmt: skip
         for j in range(j0, j1 + 1):
+            box_of[j] = f"{pre}{row.key}_in{j0}"
             x = _x(j, per_line)
-            c.line(f"{pre}{row.layer}_in{j0}", f"{pre}{row.layer}_h{j}", [(x, y + 17), (x, ys[(row.layer, "h")] - 17)])
+            c.line(f"{pre}{row.key}_in{j0}", f"{pre}{row.key}_h{j}", [(x, y + 17), (x, ys[(row.layer, "h")] - 17)])
     if r > 0:  # the layer below feeds this one: its h, beside its c, up into this row's input
         below = m.rows[r - 1]
         for j in cols:
-            if any(t in below.steps for t in columns[j]) and chunks:
+            if any(t in below.steps for t in columns[j]) and j in box_of:
                 x = _x(j, per_line) + 26
                 top = ys[(below.layer, "c")] if below.has_c else ys[(below.layer, "h")]
-                c.line(f"{pre}{below.layer}_h{j}", f"{pre}{row.layer}_in{j}",
+                c.line(f"{pre}{below.key}_h{j}", box_of[j],
                        [(x - 3, ys[(below.layer, 'h')] + 8), (x, top), (x, y - 17)])  # fmt: skip
 
 
@@ -566,11 +571,11 @@ def _legend(c: _Canvas, x: float, y: float, binned: bool) -> None:
     c.text("legend_title", 8, y, "fill and edge colour: ||dL/d value||, log scale (the same in every picture)",
            bold=True, anchor="w")  # fmt: skip
     xx = 8.0
-    for p in c.scale.decades():
-        w, _ = c.box(f"legend_{p}", xx + 22, y - 24, [(f"1e{p}", TEXT, False)], 10.0**p, True, min_width=44)
+    for k, p in enumerate(c.scale.decades()):
+        w, _ = c.box(f"swatch_{k}", xx + 22, y - 24, [(f"1e{p}", TEXT, False)], 10.0**p, True, min_width=44)
         xx += w
-    c.box("legend_zero", xx + 22, y - 24, [("0", TEXT, False)], 0.0, True, min_width=44)
-    c.box("legend_nan", xx + 66, y - 24, [("NaN/Inf", TEXT, False)], float("nan"), True, min_width=44)
+    c.box("swatch_zero", xx + 22, y - 24, [("0", TEXT, False)], 0.0, True, min_width=44)
+    c.box("swatch_nan", xx + 66, y - 24, [("NaN/Inf", TEXT, False)], float("nan"), True, min_width=44)
     factor = "edge labels: step-back factor ||dL/d h_t-1|| / ||dL/d h_t||"
     if binned:
         factor += " (per step, inside a bin)"

@@ -200,7 +200,8 @@ def _legend(g, scale: HeatScale) -> None:
     head = "fill and edge colour: ||dL/d value||, log scale (the same in every picture)"
     table = (
         '<<table border="0" cellborder="1" cellspacing="0" cellpadding="2">'
-        f'<tr><td colspan="{len(cells)}" align="left"><font point-size="11">{escape(head)}</font></td></tr>'
+        f'<tr><td colspan="{len(cells)}" align="left" width="{text_width(head, 11) + 8:.0f}" fixedsize="true" '
+        f'height="18"><font point-size="11">{escape(head)}</font></td></tr>'
         f"<tr>{row}</tr></table>>"
     )
     g.node("legend", table, shape="plaintext", fixedsize="false")
@@ -219,6 +220,8 @@ def _strip(g, model: GraphModel, scale: HeatScale) -> None:
             for x in labels
         )
         body = ""
+        first_width = max(text_width(layer, size, True), text_width("||dL/dh_t||", size)) + 8
+        first = f'align="left" width="{first_width:.0f}" fixedsize="true" height="16"'
         for name in ("h", "c"):
             if name not in rows:
                 continue
@@ -233,8 +236,8 @@ def _strip(g, model: GraphModel, scale: HeatScale) -> None:
                     f'<td bgcolor="{scale.colour(norm)}" width="{width:.0f}" fixedsize="true" height="16">'
                     f'<font point-size="{size}" color="{ink}">{norm:.0e}</font></td>'
                 )
-            body += f'<tr><td align="left"><font point-size="{size}">||dL/d{name}_t||</font></td>{cells}</tr>'
-        name = f'<td align="left"><font point-size="{size}"><b>{escape(layer)}</b></font></td>'
+            body += f'<tr><td {first}><font point-size="{size}">||dL/d{name}_t||</font></td>{cells}</tr>'
+        name = f'<td {first}><font point-size="{size}"><b>{escape(layer)}</b></font></td>'
         table = (
             f'<<table border="0" cellborder="1" cellspacing="0" cellpadding="1"><tr>{name}{header}</tr>{body}</table>>'
         )
