@@ -38,7 +38,8 @@ def test_op_view_svg_has_one_cluster_per_step_named_gates_and_gradient_colours(t
     for t in range(4):
         assert f"lstm.l0[t={t}]" in texts
     assert "lstm.l0.x_proj[t=0]" in texts
-    assert "|dL/dx|, log scale" in texts and "|dL/dh_t|" in texts and "|dL/dc_t|" in texts  # legend, strip
+    joined = " ".join(texts)
+    assert "||dL/d value||, log scale" in joined and "||dL/dh_t||" in texts and "||dL/dc_t||" in texts
     assert (tmp_path / "lstm.dot").exists()
 
 
@@ -59,15 +60,17 @@ def test_heat_shows_tanh_rnn_vanishing_and_lstm_keeping_gradient(tmp_path):
         u = traced(cell, steps=steps, hidden_size=8, forget_bias=1.0 if cell == "lstm" else None)
         picture = tl.viz.draw(u.tape, view="cell", trace=u.trace)
         svg = tl.viz.render(picture, tmp_path / f"{cell}.svg").read_text()
+        kind = "c" if cell == "lstm" else "h"  # the LSTM's gradient travels along c
         first, last = (
-            re.search(rf"{cell}_l0_t_{t}_ \[.*?color=\"(#[0-9a-f]+)\"", picture.source) for t in (0, steps - 1)
+            re.search(rf"p0_{cell}_l0_{kind}{t} \[.*?fillcolor=\"(#[0-9a-f]+)\"", picture.source)
+            for t in (0, steps - 1)
         )
         colours[cell] = first.group(1), last.group(1)
         assert colours[cell][0] != colours[cell][1], "early and late steps get different colours"
         assert colours[cell][0] in svg and colours[cell][1] in svg
-        strip = tl.viz.build(u.tape, "cell", u.trace).strips[f"{cell}.l0"]
-        path = strip["c"] if cell == "lstm" else strip["h"]  # the LSTM's gradient travels along c
-        ratio[cell] = path[0] / path[steps - 1]
+        row = tl.viz.build_belt(u.tape, u.trace).rows[0]
+        norm = (lambda v: v.c_norm) if cell == "lstm" else (lambda v: v.h_norm)
+        ratio[cell] = norm(row.steps[0]) / norm(row.steps[steps - 1])
     # the picture's claim: the tanh RNN's gradient vanishes; the LSTM's cell path (forget bias 1) keeps it
     assert ratio["rnn"] < 1e-3
     assert ratio["lstm"] > 30 * ratio["rnn"]
@@ -78,8 +81,8 @@ def test_heat_shows_tanh_rnn_vanishing_and_lstm_keeping_gradient(tmp_path):
     "view, marker",
     [
         ("op", "tanh"),
-        ("cell", "rnn.l0 t=0"),
-        ("rolled", "x 6"),
+        ("cell", "rnn.l0 h"),
+        ("rolled", "x 5"),
         ("window", "... 2 steps ..."),
         ("backward", "#0 mul.vjp"),
     ],
@@ -109,11 +112,12 @@ def test_dot_is_deterministic_and_structure_matches_snapshot():
 
     first, second = picture().source, picture().source
     assert first == second
-    # both biases join once (n2) and are added to the input product (n3) in n4; x_proj (n5) feeds a
+    # inputs from outside the tape are p0.. in order of first use (weight_hh_l0, weight_ih_l0, the
+    # biases); both biases join once (n2) and are added to the input product (n3) in n4; x_proj (n5) feeds a
     # getitem in each step (n6, n10); h0 (n9) feeds step 1's matmul (n11), which also reads the
     # transposed weight_hh_l0 (n0)
     assert edges(first) == [
-        ("pweight_hh_l0", "n0"), ("pweight_ih_l0", "n1"), ("pbias_ih_l0", "n2"), ("pbias_hh_l0", "n2"), ("n1", "n3"),
+        ("p0", "n0"), ("p1", "n1"), ("p2", "n2"), ("p3", "n2"), ("n1", "n3"),
         ("n3", "n4"), ("n2", "n4"), ("n4", "n5"), ("n5", "n6"), ("n0", "n7"), ("n6", "n8"), ("n7", "n8"),
         ("n8", "n9"), ("n5", "n10"), ("n9", "n11"), ("n0", "n11"), ("n10", "n12"), ("n11", "n12"), ("n12", "n13"),
         ("n9", "n14"), ("n13", "n14"), ("n13", "n15"), ("n14", "n16"), ("n16", "n17"), ("n17", "n18"),

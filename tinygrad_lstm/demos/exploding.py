@@ -98,16 +98,17 @@ def run(run: Run, rho: float = 3.0) -> dict:
         fig, (a0, a1, a2) = fig_ax
         for r, g in growth.items():
             ks = np.arange(init_steps)
-            a0.semilogy(ks, [g[i] for i in ks], lw=2, label=f"rho={r}")
+            a0.semilogy(ks, [g[i] for i in ks], lw=2, label=rf"$\rho$ = {r}")
             a0.semilogy(ks, r**ks, "k:", lw=1)
-        a0.set_title("gradient reaching step T-k at init (dotted: rho^k)")
+        a0.set_title("gradient reaching step T-k at init\n" r"(dotted: $\rho^k$)")
+        a0.set_ylabel(r"$\|\partial L/\partial h_{T-k}\| \;/\; \|\partial L/\partial h_T\|$")
         a0.set_xlabel("k")
         a0.legend()
         for label, r in (("no clipping", plain), ("clipped to norm 1", clipped)):
             a1.semilogy(r["norms"], label=label)
             a2.semilogy(r["losses"], label=label)
-        a1.set_title("gradient norm before clipping")
-        a2.set_title("training loss (MSE); a curve that stops went inf/NaN")
+        a1.set_title("gradient norm\nbefore clipping")
+        a2.set_title("training loss (MSE)\na curve that stops went inf/NaN")
         for a in (a1, a2):
             a.set_xlabel("SGD step")
             a.legend()

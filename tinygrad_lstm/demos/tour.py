@@ -39,7 +39,7 @@ def run(run: Run) -> dict:
     solved = f", solved at step {result['solved_at']}" if result["solved_at"] else ""
     run.say(f"   test MSE {start:.3f} -> {final:.4f} (predicting the mean: {MEAN_BASELINE_MSE:.3f}){solved}")
 
-    run.say("\n2. Drawing the trained LSTM's unrolled graph, coloured by |dL/dx| after one backward")
+    run.say("\n2. Drawing the trained LSTM's unrolled graph, coloured by ||dL/d value|| after one backward")
     x, y = adding_batch(1, length, np.random.default_rng(run.seed + 7))
     short = 4
     for name, seq in (("op", x[-short:]), ("cell", x)):
@@ -49,7 +49,7 @@ def run(run: Run) -> dict:
         with trace_backward() as trace:
             loss.backward()
         n = len(seq)
-        title = f"trained LSTM, {n} steps, {name} view: colour = |dL/dx| on one log scale"
+        title = f"trained LSTM, {n} steps, {name} view: colour = ||dL/d value|| on one log scale"
         run.render(viz.draw(tape, view=name, trace=trace, title=title), f"tour_lstm_{name}.svg")
         if name == "op":
             one_step = tape.filter(scope="t=1")

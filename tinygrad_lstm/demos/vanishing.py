@@ -69,10 +69,10 @@ def run(run: Run, steps: int | None = None, hidden: int = 32, seeds: int | None 
         k = np.arange(steps)
         for label, curve in curves.items():
             ax.semilogy(k, curve, label=label, lw=2)
-        ax.semilogy(k, 0.9**k, "k:", label="0.9^k")
+        ax.semilogy(k, 0.9**k, "k:", label=r"$0.9^k$")
         ax.set_xlabel("k (steps back from the loss)")
-        ax.set_ylabel("||dL/dh_{T-k}|| / ||dL/dh_T||")
-        ax.set_title(f"Gradient reaching step T-k at initialisation (T={steps}, H={hidden})")
+        ax.set_ylabel(r"$\|\partial L/\partial h_{T-k}\| \;/\; \|\partial L/\partial h_T\|$")
+        ax.set_title(f"Gradient reaching step T-k at initialisation\n(T={steps}, H={hidden})")
         ax.legend()
         ax.grid(True, which="major", alpha=0.3)
         run.save_figure(fig, f"{prefix}vanishing.png")
@@ -80,12 +80,14 @@ def run(run: Run, steps: int | None = None, hidden: int = 32, seeds: int | None 
     # the same story in the unrolled graph: heat-coloured cells
     from .. import viz
 
-    shown = 12 if run.quick else 30
-    for cell, fb in (("rnn", None), ("lstm", 1.0)):
+    # the same story in the unrolled graph: both belts on one colour scale, the same input
+    shown = 12 if run.quick else 24
+    recordings = []
+    for cell, fb, label in (("rnn", None, "tanh RNN"), ("lstm", 1.0, "LSTM, forget-gate bias 1")):
         u = unroll(cell, steps=shown, hidden_size=8, seed=run.seed, forget_bias=fb)
-        u.backward()
-        title = f"{cell} over {shown} steps{', forget bias 1' if fb else ''}: cell view coloured by |dL/dx|"
-        run.render(viz.draw(u.tape, view="cell", trace=u.trace, title=title), f"{prefix}vanishing_{cell}_cells.svg")
+        recordings.append((label, u.tape, u.backward()))
+    title = f"The same input, {shown} steps, one colour scale: where does the gradient survive?"
+    run.render(viz.compare(recordings, title=title), f"{prefix}vanishing_compare.svg")
 
     run.results["ratios"] = {label: {k: float(curve[k]) for k in ks} for label, curve in curves.items()}
     run.results["per_step_factor"] = per_step

@@ -87,6 +87,15 @@ class BeltModel:
     loss_norm: float | None = None
     notes: list[str] = field(default_factory=list)
 
+    def norms(self) -> list[float | None]:
+        """Every gradient norm the belt shows (for a scale fitted to this picture alone)."""
+        found = [self.loss_norm]
+        for r in self.rows:
+            found += [n for v in r.steps.values() for n in (v.h_norm, v.c_norm)]
+        found += [ch.norm for chunks in self.inputs.values() for ch in chunks]
+        found += [n for w in self.weights for n in (w.total, *w.shares.values())]
+        return found
+
     @property
     def times(self) -> list[int]:
         return sorted({t for r in self.rows for t in r.steps})

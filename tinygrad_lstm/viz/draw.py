@@ -112,7 +112,7 @@ def draw(
         raise ValueError("viz: heat=True needs trace= (run backward inside `with tl.trace_backward()`)")
     if view == "cell":
         model = build_belt(tape, trace if heat else None)
-        return draw_belts([model], HeatScale(scale), heat, title)
+        return draw_belts([model], HeatScale(scale, model.norms()), heat, title)
     model = _fit(tape, view, trace if (heat or view == "backward") else None, window, budget)
     rankdir = rankdir or ("LR" if model.view == "rolled" else "TB")  # top to bottom keeps op views page-shaped
     scale = HeatScale(scale, [n.heat for n in model.nodes.values()] + [e.heat for e in model.edges.values()])
@@ -183,7 +183,7 @@ def compare(recordings, scale: tuple[int, int] | str = DEFAULT_SCALE, title: str
     models = []
     for label, tape, trace in recordings:
         models.append(build_belt(_entries(tape), trace, title=label))
-    return draw_belts(models, HeatScale(scale), True, title)
+    return draw_belts(models, HeatScale(scale, [n for m in models for n in m.norms()]), True, title)
 
 
 def _legend(g, scale: HeatScale) -> None:

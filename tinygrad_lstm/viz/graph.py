@@ -124,9 +124,8 @@ def build(tape: Tape, view: str = "op", trace: BackwardTrace | None = None, wind
             if key not in model.nodes:
                 kind = "param" if p.op == "leaf" else "input"
                 detail = shape_text(p.shape) if kind == "param" else _op_detail(p)
-                model.nodes[key] = VNode(
-                    key, refs[id(p)], detail, kind, None, node_norms.get(p.index), -1, ident=f"e{number(p)}"
-                )
+                # an input from outside the tape goes by its name in listings, so it gets no numbered id
+                model.nodes[key] = VNode(key, refs[id(p)], detail, kind, None, node_norms.get(p.index), -1)
 
     # edges, merged where folding put both ends in one node
     steps_per_layer = _steps_per_layer(tape)
