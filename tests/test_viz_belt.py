@@ -95,7 +95,8 @@ def test_scale_parsing_and_auto():
 
 @needs_renderer
 def test_rnn_and_lstm_pictures_share_one_scale_and_the_same_norm_gets_the_same_colour(tmp_path):
-    pictures = {cell: tl.viz.draw(traced(cell, 8).tape, trace=traced(cell, 8).trace) for cell in ("rnn", "lstm")}
+    runs = {cell: traced(cell, 8) for cell in ("rnn", "lstm")}
+    pictures = {cell: tl.viz.draw(u.tape, trace=u.trace) for cell, u in runs.items()}
     legends = {}
     for cell, pic in pictures.items():
         nodes = node_attrs(pic.source)
@@ -103,7 +104,7 @@ def test_rnn_and_lstm_pictures_share_one_scale_and_the_same_norm_gets_the_same_c
         assert len(legends[cell]) == 11  # nine decades, 0, NaN/Inf
     assert legends["rnn"] == legends["lstm"]
     # before: each picture fitted its own decades, so one blue meant 2e-6 here and 3e-4 there
-    auto = tl.viz.draw(traced("rnn", 8).tape, trace=traced("rnn", 8).trace, scale="auto")
+    auto = tl.viz.draw(runs["rnn"].tape, trace=runs["rnn"].trace, scale="auto")
     assert {k: v["fillcolor"] for k, v in node_attrs(auto.source).items() if k.startswith("swatch_")} != legends["rnn"]
 
 
