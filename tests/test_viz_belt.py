@@ -152,7 +152,6 @@ def test_belt_edges_carry_the_step_back_factor_and_the_mean_forget_gate():
 def f_entry_value(u, f_entry):
     """Recompute the forget gate of a step from the model's weights (independent of the trace)."""
     lstm = u.model
-    x = u.tape.entries  # noqa: F841  (the tape is only for locating the step)
     s = tl.tape.time_step(f_entry.scope)[1]
     xs = np.random.default_rng(0).standard_normal((s + 1, 1, 2)).astype(np.float32)
     H = lstm.hidden_size

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from ..tape import Tape, number, shape_text, time_step
 from ..trace import BackwardTrace
 from .render import Picture
-from .scale import ZERO, HeatScale
+from .scale import HeatScale
 from .text import FONT, box_size, text_width
 
 STATE_NAMES = ("h_proj", "h")  # what a step hands to the next, by preference
@@ -200,8 +200,7 @@ def _shared_weights(tape: Tape, scoped: set, norms: dict, edges: dict) -> list[S
             if w is None:
                 leaves = [r] if r.op == "leaf" else list(r.parents)
                 names = " + ".join(refs.get(id(q)) or q.name or "?" for q in leaves)
-                total = norms.get(r.index) if r.op == "leaf" else norms.get(r.index)
-                w = found[id(r)] = SharedWeight(names, r.shape, total)
+                w = found[id(r)] = SharedWeight(names, r.shape, norms.get(r.index))
             share = edges.get((p.index, e.index))
             if share is not None:
                 w.shares[s[1]] = math.hypot(w.shares.get(s[1], 0.0), share)
@@ -374,13 +373,13 @@ def draw_belts(
     times = sorted({t for m in models for t in m.times})
     columns = columns_for(times, max_columns, max_lines)
     for k, model in enumerate(models):
-        y = _panel(c, model, columns, f"p{k}_", y, heat, max_columns, many=len(models) > 1) - 24
+        y = _panel(c, model, columns, f"p{k}_", y, heat, max_columns) - 24
     if heat:
         _legend(c, LEFT, y - 10, binned=any(len(col) > 1 for col in columns))
     return g
 
 
-def _panel(c: _Canvas, m: BeltModel, columns, pre: str, top: float, heat: bool, max_columns: int, many: bool) -> float:
+def _panel(c: _Canvas, m: BeltModel, columns, pre: str, top: float, heat: bool, max_columns: int) -> float:
     """Draw one model's belt with its top edge at ``top``; returns the y of its bottom edge."""
     n_lines = math.ceil(len(columns) / max_columns)
     per_line = math.ceil(len(columns) / n_lines)
@@ -591,4 +590,4 @@ def _legend(c: _Canvas, x: float, y: float, binned: bool) -> None:
     c.text("legend_factor", 8, y - 50, factor + "; f = mean forget gate; init: no gradient drawn", anchor="w")
 
 
-__all__ = ["BeltModel", "build_belt", "columns_for", "draw_belts", "has_time_steps", "ZERO"]
+__all__ = ["BeltModel", "build_belt", "columns_for", "draw_belts", "has_time_steps"]
