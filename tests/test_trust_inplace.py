@@ -41,9 +41,7 @@ def test_a_saved_array_changed_before_backward_is_refused(change):
     y = (x * w).sum()
     with tl.no_grad():
         CHANGES[change](w)
-    with pytest.raises(
-        RuntimeError, match=r"mul \(tape index \d+\) saved its input 1 \(w, shape \(3,\)\).*changed in place"
-    ):
+    with pytest.raises(RuntimeError, match=r"mul \(%\d+\) saved its input 1 \(w, shape \(3,\)\).*changed in place"):
         y.backward()
     assert x.grad is None  # nothing was accumulated
 

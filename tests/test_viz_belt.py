@@ -86,6 +86,10 @@ def test_palette_is_sequential_and_every_step_has_3_to_1_contrast_on_white():
 def test_scale_parsing_and_auto():
     assert tl.viz.parse_scale("1e-8..1e0") == (-8, 0) and tl.viz.parse_scale("-6..1") == (-6, 1)
     assert tl.viz.parse_scale("auto") == "auto"
+    # a norm without an exponent is a norm, not an exponent (0.001..1 once read as exponents 0..1)
+    assert tl.viz.parse_scale("0.001..1") == (-3, 0) and tl.viz.parse_scale("1e-8..1") == (-8, 0)
+    with pytest.raises(ValueError, match="positive"):
+        tl.viz.parse_scale("0.0..1")
     with pytest.raises(ValueError, match="LO..HI"):
         tl.viz.parse_scale("1e-8-1")
     with pytest.raises(ValueError, match="upper end"):
@@ -373,3 +377,39 @@ def test_compare_shows_the_rnn_gradient_fading_and_the_lstm_cell_path_keeping_it
 
     assert luminance(nodes["p0_rnn_l0_h0"]["fillcolor"]) > 1.5 * luminance(nodes["p1_lstm_l0_c0"]["fillcolor"])
     assert nodes["p0_rnn_l0_h15"]["fillcolor"] == HeatScale().colour(rnn.rows[0].steps[15].h_norm)
+
+
+def test_each_steps_share_of_the_weight_gradient_matches_pytorch_with_one_weight_copy_per_step():
+    """The strip under weight_hh_l0 claims ||dL/dW_hh contributed by step t||: PyTorch, given a
+    separate copy of W_hh for every step, measures each copy's gradient; the norms must agree."""
+    torch = pytest.importorskip("torch")
+    steps, H = 7, 4
+    u = traced("lstm", steps, hidden_size=H)
+    w_hh = next(w for w in tl.viz.build_belt(u.tape, u.trace).weights if w.title.startswith("weight_hh_l0"))
+    lstm = u.model
+    p = {name: torch.tensor(getattr(lstm, name).data, dtype=torch.float64) for name in
+         ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")}  # fmt: skip
+    xs = torch.tensor(np.random.default_rng(0).standard_normal((steps, 1, 2)), dtype=torch.float32).double()
+    copies = [p["weight_hh_l0"].clone().requires_grad_() for _ in range(steps)]
+    h = c = torch.zeros(1, H, dtype=torch.float64)
+    for t in range(steps):
+        z = xs[t] @ p["weight_ih_l0"].T + p["bias_ih_l0"] + h @ copies[t].T + p["bias_hh_l0"]
+        i, f, g, o = z.split(H, dim=1)
+        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+        h = torch.sigmoid(o) * torch.tanh(c)
+    (h * h).mean().backward()
+    for t in range(steps):
+        assert w_hh.shares[t] == pytest.approx(float(copies[t].grad.norm()), rel=1e-4, abs=1e-12), t
+
+
+def test_every_step_of_every_layer_is_fed_by_an_input_box_even_where_a_chunk_wraps_onto_the_next_line():
+    layer = tl.nn.LSTM(2, 4, num_layers=2)  # 14 steps: 7 per line, so the chunk t=0..7 wraps
+    with tl.Tape() as tape:
+        out, _ = layer(tl.randn(14, 1, 2, dtype=np.float32))
+        loss = (out[-1] * out[-1]).mean()
+    with tl.trace_backward() as trace:
+        loss.backward()
+    edges = dot_edges(tl.viz.draw(tape, trace=trace).source)
+    for k in (0, 1):
+        fed = {dst for src, dst in edges if src.startswith(f"p0_lstm_l{k}_in") and "_h" in dst}
+        assert fed == {f"p0_lstm_l{k}_h{j}" for j in range(14)}, k

@@ -8,14 +8,14 @@ nothing), the forward output of each op is checked, and so is every gradient a V
 >>> with tl.detect_anomaly():
 ...     y = x.log()  # doctest: +IGNORE_EXCEPTION_DETAIL
 Traceback (most recent call last):
-tinygrad_lstm.anomaly.AnomalyError: detect_anomaly: log (tape index ...) produced nan in forward ...
+tinygrad_lstm.anomaly.AnomalyError: detect_anomaly: log (%...) produced nan in forward ...
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .tape import record_source, state
+from .tape import number, record_source, state
 
 
 class AnomalyError(FloatingPointError):
@@ -26,7 +26,7 @@ def _message(node, what: str) -> str:
     name = f" {node.name} =" if node.name else ""
     scope = f", scope {node.scope.path}" if getattr(node, "scope", None) is not None else ""
     source = f"\n  made by {node.source}" if node.source else ""
-    return f"detect_anomaly:{name} {node.op} (tape index {node.index}{scope}) {what}{source}"
+    return f"detect_anomaly:{name} {node.op} (%{number(node)}{scope}) {what}{source}"
 
 
 def _bad(a) -> str | None:

@@ -16,7 +16,7 @@ import numpy as np
 
 from .anomaly import check_backward
 from .ops import IndexedGrad
-from .tape import state
+from .tape import number, state
 from .tensor import Tensor
 from .trace import saved_arrays
 from .versions import changed_in_place, check_saved
@@ -51,7 +51,7 @@ def _run_hooks(node, g, create_graph: bool):
             if result.shape != node.shape:
                 name = getattr(fn, "__name__", "hook")
                 raise RuntimeError(
-                    f"hook {name} on {node.name or node.op} (tape index {node.index}) returned a gradient of "
+                    f"hook {name} on {node.name or node.op} (%{number(node)}) returned a gradient of "
                     f"shape {result.shape} for a value of shape {node.shape}"
                 )
             if result.dtype != node.dtype:

@@ -47,11 +47,11 @@ def _rnn_loss(tl, xs, W_xh, W_hh, hs: list | None = None):
     return (h * h).sum().named("loss")
 
 
-def _unrolled(args: argparse.Namespace, sources: bool = False):
+def _unrolled(args: argparse.Namespace, sources: bool = False, cell: str | None = None):
     from .examples import unroll
 
     return unroll(
-        args.cell,
+        cell or args.cell,
         args.steps,
         args.batch,
         args.input_size,
@@ -80,8 +80,7 @@ def _graph(args: argparse.Namespace) -> int:
             return 2
         runs = []
         for cell in cells:
-            args.cell = cell
-            u = _unrolled(args)
+            u = _unrolled(args, cell=cell)
             label = _CELL_TITLES.get(cell, cell)
             if args.forget_bias is not None and cell not in ("rnn", "gru"):
                 label += f", forget-gate bias {args.forget_bias:g}"

@@ -43,7 +43,7 @@ import numpy as np
 
 from .backward import accumulate_into, freed_error, sole_reference
 from .ops import _getitem_vjp
-from .tape import CompileError, Leaf, Node, _sequence, state
+from .tape import CompileError, Leaf, Node, _sequence, number, state
 from .tensor import Tensor
 from .versions import changed_after
 
@@ -94,7 +94,7 @@ class Program:
                 else:
                     raise CompileError(
                         f"compile: entry {e.op} reads a result computed before the step ({parent.op}, "
-                        f"tape index {parent.index}); pass it to the step as an input or detach it"
+                        f"%{number(parent)}); pass it to the step as an input or detach it"
                     )
             _check_not_an_index(e, input_arrays)
             wants = [kind == _FROM_LEAF or (kind == _FROM_ENTRY and self.needs_grad[ref]) for kind, ref in sources]

@@ -19,7 +19,7 @@ import weakref
 
 import numpy as np
 
-from .tape import _sequence
+from .tape import _sequence, number
 
 # id(root array) -> tape index of its latest in-place change; an entry leaves when its array dies
 stamps: dict[int, int] = {}
@@ -69,7 +69,7 @@ def changed_error(node, role: str) -> str:
         what = "an array among its parameters"
     scope = f", scope {node.scope.path}" if node.scope is not None else ""
     return (
-        f"backward: {node.op} (tape index {node.index}{scope}) saved {what} for its gradient, and it was "
+        f"backward: {node.op} (%{number(node)}{scope}) saved {what} for its gradient, and it was "
         "changed in place after that (an optimizer step, an in-place op, load_state_dict...). The gradient "
         "would mix old and new values. Compute the loss again after the change, or make the change after "
         "backward (PyTorch: 'modified by an inplace operation')"

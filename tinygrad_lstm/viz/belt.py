@@ -17,12 +17,14 @@ from __future__ import annotations
 import bisect
 import math
 from dataclasses import dataclass, field
+from html import escape
 
 from ..tape import Tape, number, shape_text, time_step
 from ..trace import BackwardTrace
+from .graph import safe_id
 from .render import Picture
-from .scale import HeatScale
-from .text import FONT, box_size, text_width
+from .scale import LEGEND_TITLE, HeatScale
+from .text import FONT, box_size, label_html, text_width
 
 STATE_NAMES = ("h_proj", "h")  # what a step hands to the next, by preference
 TITLE, TEXT = 14, 12  # font sizes (points): every label is at least TEXT
@@ -48,8 +50,8 @@ class Row:
 
     @property
     def key(self) -> str:
-        """The layer's name as it appears in node ids (letters, digits and _ only)."""
-        return "".join(ch if ch.isalnum() else "_" for ch in self.layer)
+        """The layer's name as it appears in node ids."""
+        return safe_id(self.layer)
 
     @property
     def has_c(self) -> bool:
@@ -74,7 +76,7 @@ class SharedWeight:
     shape: tuple
     total: float | None
     shares: dict[int, float] = field(default_factory=dict)  # t of the step or chunk -> ||its share||
-    uses: str = "steps"
+    uses: str = "steps"  # what reads it: the rows' "steps", or their input "chunks"
 
 
 @dataclass
@@ -85,7 +87,6 @@ class BeltModel:
     weights: list[SharedWeight]
     loss_title: str = "loss"
     loss_norm: float | None = None
-    notes: list[str] = field(default_factory=list)
 
     def norms(self) -> list[float | None]:
         """Every gradient norm the belt shows (for a scale fitted to this picture alone)."""
@@ -105,6 +106,7 @@ def has_time_steps(tape: Tape) -> bool:
     return any(time_step(e.scope) is not None for e in tape.entries)
 
 
+NO_STEPS_NOTE = "no time-step scopes in this tape: drawing every primitive"
 NO_STEPS = (
     "no time-step scopes in this tape: recurrent layers mark each step with tl.scope(name, t=t); "
     "wrap your own cell loop the same way (`with tl.scope('rnn', t=t): h = cell(x[t], h)`) and name "
@@ -137,18 +139,12 @@ def build_belt(tape: Tape, trace: BackwardTrace | None = None, title: str = "") 
         order = list(by_layer[name])
         row.reverse = len(order) > 1 and order[0] > order[-1]
         for t, entries in by_layer[name].items():
-            v = StepValues()
-            for e in entries:
-                if e.name in STATE_NAMES and (v.h is None or v.h.name != "h_proj" or e.name == "h_proj"):
-                    v.h = e
-                elif e.name == "c":
-                    v.c = e
-                elif e.name == "f":
-                    v.f = e
-            v.h = v.h or entries[-1]
-            v.h_norm, v.c_norm = norms.get(v.h.index), norms.get(v.c.index) if v.c is not None else None
-            v.f_mean = means.get(v.f.index) if v.f is not None else None
-            row.steps[t] = v
+            named = {e.name: e for e in entries if e.name is not None}  # the last of each name wins
+            h = next((named[n] for n in STATE_NAMES if n in named), entries[-1])
+            c, f = named.get("c"), named.get("f")
+            row.steps[t] = StepValues(
+                h, c, f, norms.get(h.index), norms.get(c.index) if c else None, means.get(f.index) if f else None
+            )
         rows.append(row)
     inputs: dict[str, list[InputChunk]] = {}
     for name, steps in by_layer.items():
@@ -163,7 +159,7 @@ def build_belt(tape: Tape, trace: BackwardTrace | None = None, title: str = "") 
             t1 = inside[-1] if inside else t0
             last = steps[t0][-1]
             inputs.setdefault(owner, []).append(InputChunk(t0, t1, name[len(owner) + 1 :], norms.get(last.index)))
-    model = BeltModel(title, rows, inputs, _shared_weights(tape, scoped, norms, edges))
+    model = BeltModel(title, rows, inputs, _shared_weights(tape, scoped, set(row_layers), norms, edges))
     last = tape.entries[-1]
     model.loss_title, model.loss_norm = (last.name or last.op), norms.get(last.index)
     return model
@@ -173,7 +169,7 @@ def _names_state(steps: dict[int, list]) -> bool:
     return any(e.name in STATE_NAMES for entries in steps.values() for e in entries)
 
 
-def _shared_weights(tape: Tape, scoped: set, norms: dict, edges: dict) -> list[SharedWeight]:
+def _shared_weights(tape: Tape, scoped: set, row_layers: set, norms: dict, edges: dict) -> list[SharedWeight]:
     """Parameters read inside steps, directly or through an op outside every step (``W.T``, ``b1 + b2``)."""
     refs = tape.refs()
     found: dict[int, SharedWeight] = {}
@@ -181,7 +177,7 @@ def _shared_weights(tape: Tape, scoped: set, norms: dict, edges: dict) -> list[S
 
     def root_of(p):  # the leaf, or the unscoped op on leaves only, that a step reads
         if p.op == "leaf":
-            return p if p.name is not None or p.tensor() is not None else None
+            return p
         if id(p) in scoped or not p.parents or any(q is None or q.op != "leaf" for q in p.parents):
             return None
         return p
@@ -204,7 +200,7 @@ def _shared_weights(tape: Tape, scoped: set, norms: dict, edges: dict) -> list[S
             share = edges.get((p.index, e.index))
             if share is not None:
                 w.shares[s[1]] = math.hypot(w.shares.get(s[1], 0.0), share)
-            w.uses = "chunks" if e.scope.name.endswith("x_proj") else "steps"
+            w.uses = "steps" if s[0] in row_layers else "chunks"
     return sorted(found.values(), key=lambda w: (w.uses != "steps", -len(w.shares)))
 
 
@@ -257,15 +253,6 @@ class _Canvas:
     def __init__(self, picture: Picture, scale: HeatScale) -> None:
         self.g = picture
         self.scale = scale
-        self.right = 0.0
-        self.top = 0.0
-        self.bottom = 0.0
-        self.count = 0
-
-    def _extent(self, x: float, y: float, w: float, h: float) -> None:
-        self.right = max(self.right, x + w / 2)
-        self.top = max(self.top, y + h / 2)
-        self.bottom = min(self.bottom, y - h / 2)
 
     def box(self, name, x, y, lines, norm=None, heat=False, kind="value", tooltip="", min_width=0.0, **extra):
         """A box at (x, y) sized for ``lines`` in DejaVu Sans; filled by ``norm`` when ``heat``."""
@@ -278,17 +265,9 @@ class _Canvas:
                 style = "filled,dashed"
         elif kind == "const":
             style = "filled,dashed"
-        label = (
-            "<"
-            + "<br/>".join(
-                f'<font point-size="{s}">{"<b>" if b else ""}{_escape(t)}{"</b>" if b else ""}</font>'
-                for t, s, b in lines
-            )
-            + ">"
-        )
         self.g.node(
             name,
-            label,
+            label_html(lines),
             pos=f"{x:.1f},{y:.1f}!",
             width=f"{w / 72:.3f}",
             height=f"{h / 72:.3f}",
@@ -301,7 +280,6 @@ class _Canvas:
             tooltip=tooltip or " ".join(t for t, _, _ in lines),
             **extra,
         )
-        self._extent(x, y, w, h)
         return w, h
 
     def text(self, name, x, y, text, size=TEXT, bold=False, anchor="c"):
@@ -310,16 +288,15 @@ class _Canvas:
         cx = x + w / 2 if anchor == "w" else x - w / 2 if anchor == "e" else x
         # left/right anchored text is justified in its box: a narrower font than DejaVu stays put
         end = {"w": "\\l", "e": "\\r"}.get(anchor, "")
-        label = text.replace("\\", "\\\\") + end if not bold else f"<<b>{_escape(text)}</b>>"
+        label = text.replace("\\", "\\\\") + end if not bold else f"<<b>{escape(text)}</b>>"
         if bold and anchor != "c":
             side = "left" if anchor == "w" else "right"
-            cell = f'<td width="{w - 4:.0f}" align="{side}"><b>{_escape(text)}</b></td>'
+            cell = f'<td width="{w - 4:.0f}" align="{side}"><b>{escape(text)}</b></td>'
             label = f'<<table border="0" cellpadding="0" cellspacing="0"><tr>{cell}</tr></table>>'
         self.g.node(
             name, label, pos=f"{cx:.1f},{y:.1f}!", width=f"{w / 72:.3f}", height=f"{h / 72:.3f}",
             fixedsize="true", shape="plaintext", fontsize=str(size), margin="0",
         )  # fmt: skip
-        self._extent(cx, y, w, h)
 
     def line(self, a, b, points, norm=None, heat=False, name=None, arrow=True):
         """An edge from node ``a`` to ``b`` along straight segments through ``points`` (pinned)."""
@@ -335,17 +312,13 @@ class _Canvas:
             d = math.hypot(x1 - x0, y1 - y0) or 1.0
             back = 7.0
             points = points[:-1] + [(x1 - (x1 - x0) * back / d, y1 - (y1 - y0) * back / d)]
-        spline = [points[0]]
+        spline = [points[0]]  # each straight segment p -> q as a cubic with control points p and q
         for p, q in zip(points, points[1:]):
-            spline += [p, q, q] if spline[-1] == p else [p, p, q, q]
+            spline += [p, q, q]
         pos = " ".join(f"{x:.1f},{y:.1f}" for x, y in spline)
         if arrow:
             pos = f"e,{tip[0]:.1f},{tip[1]:.1f} " + pos
         self.g.edge(a, b, pos=pos, arrowsize="0.7", dir="forward" if arrow else "none", id=name or "", **attrs)
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
 def draw_belts(
@@ -366,16 +339,12 @@ def draw_belts(
     if title:
         c.text("title", LEFT, y, title, size=TITLE, bold=True, anchor="w")
         y -= 2.0 * TITLE
-    notes = [n for m in models for n in m.notes]
-    for n, note in enumerate(dict.fromkeys(notes)):
-        c.text(f"note{n}", LEFT, y, note, anchor="w")
-        y -= 1.6 * TEXT
     times = sorted({t for m in models for t in m.times})
     columns = columns_for(times, max_columns, max_lines)
     for k, model in enumerate(models):
         y = _panel(c, model, columns, f"p{k}_", y, heat, max_columns) - 24
     if heat:
-        _legend(c, LEFT, y - 10, binned=any(len(col) > 1 for col in columns))
+        _legend(c, y - 10, binned=any(len(col) > 1 for col in columns))
     return g
 
 
@@ -417,11 +386,17 @@ def _panel(c: _Canvas, m: BeltModel, columns, pre: str, top: float, heat: bool, 
             c.line(f"{pre}{top_row.key}_h{cols[-1]}", pre + "loss", [(last + 23, ly), (lx - 24, ly)],
                    m.loss_norm, heat, name=f"{pre}to_loss")  # fmt: skip
     bottom = y - n_lines * (line_height + 16)
-    return _weights(c, m, pre, bottom, heat, col_of)
+    return _weights(c, m, pre, bottom, heat)
 
 
 def _x(j: int, per_line: int) -> float:
     return LEFT + 40 + (j % per_line) * PITCH
+
+
+def _shown(row: Row, ts: list[int]) -> StepValues | None:
+    """The step a column shows for ``row``: of its steps, the one nearest the loss (the last one run)."""
+    run = [t for t in ts if t in row.steps]
+    return row.steps[run[0] if row.reverse else run[-1]] if run else None
 
 
 def _draw_row(c, m, row, r, columns, cols, per_line, ys, col_of, pre, heat, first_line) -> None:
@@ -434,11 +409,9 @@ def _draw_row(c, m, row, r, columns, cols, per_line, ys, col_of, pre, heat, firs
         prev = None
         for j in cols:
             ts = columns[j]
-            step_ts = [t for t in ts if t in row.steps]
-            if not step_ts:
+            v = _shown(row, ts)
+            if v is None:
                 continue
-            end = step_ts[0] if row.reverse else step_ts[-1]
-            v = row.steps[end]
             entry = v.h if kind == "h" else v.c
             norm = v.h_norm if kind == "h" else v.c_norm
             final = j == (0 if row.reverse else len(columns) - 1)
@@ -473,8 +446,7 @@ def _draw_row(c, m, row, r, columns, cols, per_line, ys, col_of, pre, heat, firs
 
 def _step_edge(c, pre, row, kind, columns, a, b, x, y, heat) -> None:
     """The edge between columns a and b (b = a + 1) of a row, labelled with the measured step-back factor."""
-    v_a = row.steps[[t for t in columns[a] if t in row.steps][-1]]
-    v_b = row.steps[[t for t in columns[b] if t in row.steps][-1]]
+    v_a, v_b = _shown(row, columns[a]), _shown(row, columns[b])
     na, nb = (v_a.h_norm, v_b.h_norm) if kind == "h" else (v_a.c_norm, v_b.c_norm)
     src, dst, sx, dx = (a, b, x - PITCH, x) if not row.reverse else (b, a, x, x - PITCH)
     label = None
@@ -501,11 +473,11 @@ def _inputs(c, m, row, r, columns, cols, per_line, ys, col_of, pre, heat) -> Non
     y = ys[(row.layer, "in")]
     chunks = m.inputs.get(row.layer, [])
     boxes: list[list] = []  # [first column, last column, chunks]: chunks whose columns overlap share a box
-    for ch in sorted(chunks, key=lambda ch: ch.t0):
-        j0 = col_of.get(ch.t0)
-        if j0 is None or j0 not in cols:
+    for ch in sorted(chunks, key=lambda ch: ch.t0):  # a chunk that wraps is drawn on both lines
+        j0, j1 = col_of.get(ch.t0), col_of.get(ch.t1)
+        if j0 is None or j1 is None or j1 < cols[0] or j0 > cols[-1]:
             continue
-        j1 = min(col_of.get(ch.t1, j0), cols[-1])
+        j0, j1 = max(j0, cols[0]), min(j1, cols[-1])
         if boxes and j0 <= boxes[-1][1]:
             boxes[-1][1] = max(boxes[-1][1], j1)
             boxes[-1][2].append(ch)
@@ -538,7 +510,7 @@ def _inputs(c, m, row, r, columns, cols, per_line, ys, col_of, pre, heat) -> Non
                        [(x - 3, ys[(below.layer, 'h')] + 8), (x, top), (x, y - 17)])  # fmt: skip
 
 
-def _weights(c: _Canvas, m: BeltModel, pre: str, top: float, heat: bool, col_of) -> float:
+def _weights(c: _Canvas, m: BeltModel, pre: str, top: float, heat: bool) -> float:
     """Each shared weight once: its name and shape, a strip of each use's share, the total."""
     x = 8.0
     y = top - 14
@@ -574,16 +546,14 @@ def _weights(c: _Canvas, m: BeltModel, pre: str, top: float, heat: bool, col_of)
     return y - 66 if m.weights else top
 
 
-def _legend(c: _Canvas, x: float, y: float, binned: bool) -> None:
+def _legend(c: _Canvas, y: float, binned: bool) -> None:
     """Swatches for every decade of the scale, 0 and NaN/Inf; what is coloured; what the labels mean."""
-    c.text("legend_title", 8, y, "fill and edge colour: ||dL/d value||, log scale (the same in every picture)",
-           bold=True, anchor="w")  # fmt: skip
-    xx = 8.0
-    for k, p in enumerate(c.scale.decades()):
-        w, _ = c.box(f"swatch_{k}", xx + 22, y - 24, [(f"1e{p}", TEXT, False)], 10.0**p, True, min_width=44)
-        xx += w
-    c.box("swatch_zero", xx + 22, y - 24, [("0", TEXT, False)], 0.0, True, min_width=44)
-    c.box("swatch_nan", xx + 66, y - 24, [("NaN/Inf", TEXT, False)], float("nan"), True, min_width=44)
+    c.text("legend_title", 8, y, LEGEND_TITLE, bold=True, anchor="w")
+    x = 8.0
+    for k, (label, norm) in enumerate(c.scale.swatches()):
+        w, _ = box_size([(label, TEXT, False)], pad_x=6, pad_y=3)
+        c.box(f"swatch_{k}", x + max(w, 44) / 2, y - 24, [(label, TEXT, False)], norm, True, min_width=44)
+        x += max(w, 44)
     factor = "edge labels: step-back factor ||dL/d h_t-1|| / ||dL/d h_t||"
     if binned:
         factor += " (per step, inside a bin)"

@@ -7,11 +7,11 @@ from html import escape
 from ..tape import Tape
 from ..tensor import Tensor
 from ..trace import BackwardTrace
-from .belt import NO_STEPS, build_belt, columns_for, draw_belts, has_time_steps
-from .graph import VIEWS, GraphModel, build
+from .belt import NO_STEPS_NOTE, build_belt, columns_for, draw_belts, has_time_steps
+from .graph import VIEWS, GraphModel, build, safe_id
 from .render import Picture
-from .scale import DEFAULT_SCALE, ZERO, HeatScale
-from .text import FONT, box_size, text_width
+from .scale import DEFAULT_SCALE, LEGEND_TITLE, HeatScale
+from .text import FONT, box_size, label_html, text_width
 
 KIND_STYLE = {
     "op": {"shape": "box", "style": "rounded,filled", "fillcolor": "#ffffff"},
@@ -31,11 +31,7 @@ def _label(title: str, detail: str, norm: float | None = None, heat: bool = Fals
     if heat and norm is not None:
         lines.append((f"|grad| {norm:.1e}", 10, False))
     width, height = box_size(lines, pad_x=7, pad_y=3)
-    text = "<br/>".join(
-        f'<font point-size="{size}">{"<b>" if bold else ""}{escape(t)}{"</b>" if bold else ""}</font>'
-        for t, size, bold in lines
-    )
-    return f"<{text}>", width, height
+    return label_html(lines), width, height
 
 
 def _entries(what) -> Tape:
@@ -104,7 +100,7 @@ def draw(
     note = None
     if view is None:  # recurrent pictures default to the belt; anything else to every primitive
         view = "cell" if has_time_steps(tape) else "op"
-        note = None if view == "cell" else NO_STEPS.split(":")[0] + ": drawing every primitive"
+        note = None if view == "cell" else NO_STEPS_NOTE
     if view not in VIEWS:
         raise ValueError(f"viz: view must be one of {', '.join(VIEWS)}, got {view!r}")
     heat = trace is not None if heat is None else heat
@@ -188,16 +184,13 @@ def compare(recordings, scale: tuple[int, int] | str = DEFAULT_SCALE, title: str
 
 def _legend(g, scale: HeatScale) -> None:
     """Swatches for each decade of the scale, 0 and NaN/Inf, with what the colour means."""
-    cells = []
-    for p in scale.decades():
-        cells.append((f"1e{p}", scale.colour(10.0**p), scale.text_colour(10.0**p)))
-    cells += [("0", ZERO, "#000000"), ("NaN/Inf", scale.colour(float("nan")), "#ffffff")]
+    cells = scale.swatches()
     row = "".join(
-        f'<td bgcolor="{fill}" width="{text_width(text, 11) + 10:.0f}" fixedsize="true" height="18">'
-        f'<font point-size="11" color="{ink}">{text}</font></td>'
-        for text, fill, ink in cells
+        f'<td bgcolor="{scale.colour(norm)}" width="{text_width(text, 11) + 10:.0f}" fixedsize="true" height="18">'
+        f'<font point-size="11" color="{scale.text_colour(norm)}">{text}</font></td>'
+        for text, norm in cells
     )
-    head = "fill and edge colour: ||dL/d value||, log scale (the same in every picture)"
+    head = LEGEND_TITLE
     table = (
         '<<table border="0" cellborder="1" cellspacing="0" cellpadding="2">'
         f'<tr><td colspan="{len(cells)}" align="left" width="{text_width(head, 11) + 8:.0f}" fixedsize="true" '
@@ -241,5 +234,4 @@ def _strip(g, model: GraphModel, scale: HeatScale) -> None:
         table = (
             f'<<table border="0" cellborder="1" cellspacing="0" cellpadding="1"><tr>{name}{header}</tr>{body}</table>>'
         )
-        node = f"strip_{''.join(ch if ch.isalnum() else '_' for ch in layer)}"
-        g.node(node, table, shape="plaintext", fixedsize="false")
+        g.node(f"strip_{safe_id(layer)}", table, shape="plaintext", fixedsize="false")

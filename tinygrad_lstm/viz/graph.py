@@ -148,7 +148,7 @@ def build(tape: Tape, view: str = "op", trace: BackwardTrace | None = None, wind
         model.clusters = {layer: layer for layer in steps_per_layer}
     if view == "window":
         for (layer, _t), n in fold.elided.items():
-            model.nodes[f"w_{_safe(layer)}"].title = f"... {n} steps ..."
+            model.nodes[f"w_{safe_id(layer)}"].title = f"... {n} steps ..."
     model.strips = _strips(tape, node_norms) if trace is not None else {}
     return model
 
@@ -199,9 +199,9 @@ def _folding(tape: Tape, view: str, window: int) -> Callable:
     if view == "op":
         return lambda e: None
     if view == "cell":
-        return lambda e: f"s_{_safe(e.scope.path)}" if e.scope is not None else None
+        return lambda e: f"s_{safe_id(e.scope.path)}" if e.scope is not None else None
     if view == "rolled":
-        return lambda e: f"r_{_safe(_step(e)[0])}" if _step(e) is not None else None
+        return lambda e: f"r_{safe_id(_step(e)[0])}" if _step(e) is not None else None
     # window: keep the first and last `window` steps of each layer, fold the rest
     times = _times_per_layer(tape)
     elided = {}
@@ -209,7 +209,7 @@ def _folding(tape: Tape, view: str, window: int) -> Callable:
         ts = sorted(ts)
         hidden = ts[window:-window] if len(ts) > 2 * window else []
         elided.update({(layer, t): len(hidden) for t in hidden})
-    keys = {layer: f"w_{_safe(layer)}" for layer in times}
+    keys = {layer: f"w_{safe_id(layer)}" for layer in times}
 
     def fold(e):
         s = _step(e)
@@ -220,7 +220,8 @@ def _folding(tape: Tape, view: str, window: int) -> Callable:
 
 
 @functools.lru_cache(maxsize=4096)
-def _safe(text: str) -> str:
+def safe_id(text: str) -> str:
+    """``text`` with every character but letters and digits turned into _: a Graphviz id."""
     return "".join(ch if ch.isalnum() else "_" for ch in text)
 
 

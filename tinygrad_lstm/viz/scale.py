@@ -19,6 +19,7 @@ from collections.abc import Iterable
 DEFAULT_SCALE = (-8, 0)  # log10 of the smallest and largest norm the palette spans
 # light to dark: green, teal, blue, purple, near black (relative luminance 0.28 down to 0.01)
 ANCHORS = ("#5e9e62", "#21808c", "#3b528b", "#472d7b", "#2d0a3a")
+LEGEND_TITLE = "fill and edge colour: ||dL/d value||, log scale (the same in every picture)"
 ZERO = "#ffffff"  # no gradient at all: drawn as an empty (white) box with a dashed outline
 NONFINITE = "#e31a1c"  # NaN or Inf: red, a hue the palette never uses
 
@@ -40,16 +41,24 @@ def contrast(a: str, b: str) -> float:
 
 
 def parse_scale(text: str) -> tuple[int, int] | str:
-    """``"1e-8..1e0"`` (or ``"-8..0"``) -> (-8, 0); ``"auto"`` stays ``"auto"``. For the CLI's ``--scale``."""
+    """``"1e-8..1e0"`` or ``"0.001..1"`` (norms) or ``"-8..0"`` (whole exponents) -> (lo, hi) exponents;
+    ``"auto"`` stays ``"auto"``. For the CLI's ``--scale``.
+
+    >>> parse_scale("1e-8..1e0"), parse_scale("0.001..1"), parse_scale("-6..0")
+    ((-8, 0), (-3, 0), (-6, 0))
+    """
     if text == "auto":
         return "auto"
+    parts = text.split("..")
     try:
-        lo, hi = (float(part) for part in text.split(".."))
+        lo, hi = (float(part) for part in parts)
     except ValueError:
         raise ValueError(f"scale: expected LO..HI such as 1e-8..1e0 (or auto), got {text!r}") from None
-    # a bare exponent (-8) or a norm (1e-8): norms are positive and written with an 'e' or a dot
-    lo, hi = (math.log10(v) if "e" in part.lower() else v for v, part in zip((lo, hi), text.split("..")))
-    return _exponents((lo, hi))
+    if all(part.strip().lstrip("+-").isdigit() for part in parts):  # two whole numbers: exponents
+        return _exponents((lo, hi))
+    if lo <= 0 or hi <= 0:
+        raise ValueError(f"scale: norms must be positive (or give whole exponents such as -8..0), got {text!r}")
+    return _exponents((math.log10(lo), math.log10(hi)))
 
 
 def _exponents(bounds) -> tuple[int, int]:
@@ -105,6 +114,10 @@ class HeatScale:
 
     def decades(self) -> list[int]:
         return list(range(self.lo, self.hi + 1))
+
+    def swatches(self) -> list[tuple[str, float]]:
+        """The legend's (label, norm) pairs: every decade, then 0 and NaN/Inf."""
+        return [(f"1e{p}", 10.0**p) for p in self.decades()] + [("0", 0.0), ("NaN/Inf", math.nan)]
 
     def __repr__(self) -> str:
         return f"HeatScale(1e{self.lo}..1e{self.hi})"

@@ -9,6 +9,8 @@ inside with room to spare, and the layout is the same with any renderer.
 
 from __future__ import annotations
 
+from html import escape
+
 FONT = "Helvetica"  # asked for; boxes are sized for DejaVu Sans, the usual substitute, which is wider
 
 # advance widths of ASCII 32..126 in thousandths of an em, measured from DejaVuSans.ttf and
@@ -40,3 +42,12 @@ def box_size(lines: list[tuple[str, float, bool]], pad_x: float = 8.0, pad_y: fl
     width = max((text_width(t, s, b) for t, s, b in lines), default=0.0)
     height = sum(1.2 * s for _, s, _ in lines)
     return width + 2 * pad_x, height + 2 * pad_y
+
+
+def label_html(lines: list[tuple[str, float, bool]]) -> str:
+    """An HTML-like Graphviz label of ``lines`` of (text, size, bold), one per line, text escaped."""
+    rows = (
+        f'<font point-size="{size}">{"<b>" if bold else ""}{escape(text)}{"</b>" if bold else ""}</font>'
+        for text, size, bold in lines
+    )
+    return "<" + "<br/>".join(rows) + ">"
