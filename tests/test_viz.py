@@ -4,10 +4,14 @@ import re
 
 import numpy as np
 import pytest
+from svg import edge_points, svg_nodes  # tests/svg.py
 
 import tinygrad_lstm as tl
 from tinygrad_lstm.cli import main
 from tinygrad_lstm.examples import unroll
+from tinygrad_lstm.tape import number, time_step
+from tinygrad_lstm.viz.graph import build
+from tinygrad_lstm.viz.text import text_width
 
 needs_renderer = pytest.mark.skipif(tl.viz.find_renderer() is None, reason="no dot or graphviz-pure")
 
@@ -19,7 +23,9 @@ def traced(cell="lstm", steps=4, **kw):
 
 
 def edges(dot_source: str) -> list[tuple[str, str]]:
-    return re.findall(r"^\s*(\w+) -> (\w+)", dot_source, re.M)
+    """The drawn edges, in order (not the invisible ones that only hold the layout)."""
+    found = re.findall(r"^\s*(\w+) -> (\w+)(.*)$", dot_source, re.M)
+    return [(src, dst) for src, dst, attrs in found if "style=invis" not in attrs]
 
 
 def svg_texts(svg: str) -> list[str]:
@@ -114,11 +120,11 @@ def test_dot_is_deterministic_and_structure_matches_snapshot():
     assert first == second
     # inputs from outside the tape are p0.. in order of first use (weight_hh_l0, weight_ih_l0, the
     # biases); both biases join once (n2) and are added to the input product (n3) in n4; x_proj (n5) feeds a
-    # getitem in each step (n6, n10); h0 (n9) feeds step 1's matmul (n11), which also reads the
-    # transposed weight_hh_l0 (n0)
+    # getitem in each step (n6, n10); step 0's matmul (n7) reads the initial state h_0, named after the
+    # h (%9) that step 1's matmul (n11) reads at the same place, and the transposed weight_hh_l0 (n0)
     assert edges(first) == [
-        ("p0", "n0"), ("p1", "n1"), ("p2", "n2"), ("p3", "n2"), ("n1", "n3"),
-        ("n3", "n4"), ("n2", "n4"), ("n4", "n5"), ("n5", "n6"), ("n0", "n7"), ("n6", "n8"), ("n7", "n8"),
+        ("p0", "n0"), ("p1", "n1"), ("p2", "n2"), ("p3", "n2"), ("n1", "n3"), ("n3", "n4"), ("n2", "n4"),
+        ("n4", "n5"), ("n5", "n6"), ("i_rnn_l0_9", "n7"), ("n0", "n7"), ("n6", "n8"), ("n7", "n8"),
         ("n8", "n9"), ("n5", "n10"), ("n9", "n11"), ("n0", "n11"), ("n10", "n12"), ("n11", "n12"), ("n12", "n13"),
         ("n9", "n14"), ("n13", "n14"), ("n13", "n15"), ("n14", "n16"), ("n16", "n17"), ("n17", "n18"),
         ("n18", "n19"),
@@ -168,3 +174,97 @@ def test_cli_graph_writes_a_readable_svg(tmp_path, capsys):
         assert (
             main(["graph", "--cell", "cifg", "--steps", "5", "--view", view, "-o", str(tmp_path / f"{view}.png")]) == 0
         )
+
+
+# ---- the op view reads like the equations ----------------------------------------------------------
+
+
+def step_entries(tape, name):
+    """{t: entry} for the entries called ``name`` in each time step of the (single) layer."""
+    return {time_step(e.scope)[1]: e for e in tape.entries if e.name == name and time_step(e.scope)}
+
+
+@needs_renderer
+@pytest.mark.parametrize("view, steps", [("op", 4), ("window", 8)])
+def test_gates_are_drawn_in_the_same_order_i_f_g_o_in_every_step(tmp_path, view, steps):
+    u = traced("lstm", steps=steps)
+    svg = tl.viz.render(tl.viz.draw(u.tape, view=view, trace=u.trace), tmp_path / "op.svg").read_text()
+    centre = {n["id"]: (n["boxes"][0][0] + n["boxes"][0][1]) / 2 for n in svg_nodes(svg) if n["boxes"]}
+    gates = {name: step_entries(u.tape, name) for name in "ifgo"}
+    drawn = [t for t in gates["i"] if f"e{number(gates['i'][t])}" in centre]
+    assert len(drawn) == (steps if view == "op" else 4)  # the window view keeps two steps at each end
+    for t in drawn:
+        xs = [centre[f"e{number(gates[name][t])}"] for name in "ifgo"]
+        assert xs == sorted(xs), (t, dict(zip("ifgo", xs)))
+
+
+def test_products_and_returned_states_carry_the_names_of_the_equations():
+    u = traced("lstm", steps=3)
+    listing = str(u.tape)
+    for name in ("f*c[t-1]", "i*g", "tanh(c)", "output", "h_n", "c_n"):
+        assert re.search(rf"^\s*{re.escape(name)}\(%\d+\) = ", listing, re.M), name
+    assert "output[-1]" in tl.viz.draw(u.tape, view="op").source  # a slice of a named value says which
+    gru = str(traced("gru", steps=2).tape)
+    assert "r*hn(%" in gru and "z*(h[t-1]-n)(%" in gru and "c_n" not in gru
+    peephole = str(traced("peephole", steps=2).tape)
+    assert "p_i*c[t-1](%" in peephole and "p_o*c(%" in peephole
+
+
+def test_slices_fold_into_the_gate_they_feed_and_say_which_columns():
+    u = traced("lstm", steps=3, hidden_size=3)
+    model = build(u.tape, "op", u.trace)
+    titles = {n.title for n in model.nodes.values()}
+    assert "getitem" not in titles  # every slice is either folded into a gate or named (x_proj[t])
+    assert {"x_proj[0]", "x_proj[1]", "x_proj[2]"} <= titles
+    for gate in step_entries(u.tape, "f").values():
+        node = model.nodes[f"n{u.tape.entries.index(gate)}"]
+        assert node.detail == "sigmoid([:, 3:6]) (1, 3)"
+        # the gate hangs off the pre-activation sum it was cut from, and carries the gate's own gradient
+        pre = gate.parents[0].parents[0]
+        assert (f"n{u.tape.entries.index(pre)}", node.id) in model.edges
+        assert node.heat == u.trace.grad_norms()[gate.index]
+
+
+def test_the_picture_of_a_tape_is_the_same_before_and_after_backward():
+    u = unroll("lstm", steps=3)
+    before = tl.viz.draw(u.tape, view="op").source
+    u.loss.backward()
+    assert tl.viz.draw(u.tape, view="op").source == before  # freeing saved arrays keeps what labels print
+
+
+def test_initial_states_are_drawn_where_step_0_reads_them():
+    u = traced("lstm", steps=3)
+    model = build(u.tape, "op", u.trace)
+    starts = {n.title: n for n in model.nodes.values() if n.detail.startswith("initial state")}
+    assert set(starts) == {"h_0", "c_0"}
+    first = {e.name or e.op: e for e in u.tape.entries if time_step(e.scope) == ("lstm.l0", 0)}
+    assert (starts["h_0"].id, f"n{u.tape.entries.index(first['matmul'])}") in model.edges
+    assert (starts["c_0"].id, f"n{u.tape.entries.index(first['f*c[t-1]'])}") in model.edges
+    assert all(
+        model.edges[(n.id, dst)].heat is None for n in starts.values() for src, dst in model.edges if src == n.id
+    )
+
+    # initial states the user passes (and wants gradients for) are drawn as the leaves they are
+    lstm = tl.nn.LSTM(2, 3)
+    h0 = tl.zeros(1, 1, 3, dtype=np.float32, requires_grad=True).named("h0_given")
+    c0 = tl.zeros(1, 1, 3, dtype=np.float32, requires_grad=True).named("c0_given")
+    with tl.Tape() as tape:
+        out, _ = lstm(tl.randn(3, 1, 2, dtype=np.float32), (h0, c0))
+    titles = {n.title for n in build(tape, "op").nodes.values()}
+    assert {"h0_given", "c0_given"} <= titles and not {"h_0", "c_0"} & titles
+
+
+@needs_renderer
+@pytest.mark.parametrize("cell, view", [("lstm", "op"), ("gru", "op"), ("lstm", "window"), ("rnn", "backward")])
+def test_no_edge_crosses_a_step_title(tmp_path, cell, view):
+    u = traced(cell, steps=6 if view == "window" else 3)
+    svg = tl.viz.render(tl.viz.draw(u.tape, view=view, trace=u.trace), tmp_path / "g.svg").read_text()
+    points = edge_points(svg)
+    titles = [n for n in svg_nodes(svg) if n["id"].endswith("_title")]
+    assert len(titles) >= 3
+    for node in titles:
+        x, y, size, text, anchor = node["texts"][0]
+        w = text_width(text, size)
+        left = x - w / 2 if anchor == "middle" else x if anchor == "start" else x - w
+        inside = [(px, py) for px, py in points if left <= px <= left + w and y - size <= py <= y + 2]
+        assert not inside, (text, inside[:3])

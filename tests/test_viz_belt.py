@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from svg import svg_nodes  # tests/svg.py
 
 import tinygrad_lstm as tl
 from tinygrad_lstm.cli import main
@@ -40,27 +41,6 @@ def node_attrs(source: str) -> dict[str, dict[str, str]]:
 
 def dot_edges(source: str) -> list[tuple[str, str]]:
     return re.findall(r"^\s*(\w+) -> (\w+)", source, re.M)
-
-
-TEXT_ELEMENT = r'<text[^>]*text-anchor="(\w+)" x="([-\d.]+)" y="([-\d.]+)"[^>]*font-size="([\d.]+)"[^>]*>([^<]*)</text>'
-
-
-def svg_nodes(svg: str) -> list[dict]:
-    """Each node group of an SVG: its id, the boxes drawn in it (a table has one per cell), its texts."""
-    found = []
-    for g in re.finditer(r'<g id="([^"]+)" class="node">(.*?)</g>', svg, re.S):
-        body = g.group(2)
-        boxes = []
-        for points in re.findall(r'<polygon[^>]*points="([^"]+)"', body):
-            xy = [tuple(float(v) for v in p.split(",")) for p in points.split()]
-            xs, ys = [p[0] for p in xy], [p[1] for p in xy]
-            boxes.append((min(xs), max(xs), min(ys), max(ys)))
-        texts = [
-            (float(x), float(y), float(size), text, anchor)
-            for anchor, x, y, size, text in re.findall(TEXT_ELEMENT, body)
-        ]
-        found.append({"id": g.group(1), "boxes": boxes, "texts": texts})
-    return found
 
 
 # ---- the colour scale ----------------------------------------------------------------------------

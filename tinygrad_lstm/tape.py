@@ -112,7 +112,8 @@ class Node:
         """Drop what the VJP would read; the structure stays for listing and rendering."""
         self.ins = None
         self.out = None
-        self.p = None
+        if self.op != "getitem" or not self.p[2]:  # a basic index (ints, slices) is structure: pictures print it
+            self.p = None
         self.freed = True
 
     def saved(self) -> list[tuple[str, np.ndarray]]:

@@ -159,8 +159,8 @@ def gru_step(xp: Tensor, h: Tensor, w: StepWeights) -> Tensor:
     hr, hz, hn = ops.split(_recurrent(h, w), 3, axis=-1)
     r = (xr + hr).sigmoid().named("r")
     z = (xz + hz).sigmoid().named("z")
-    n = (xn + r * hn).tanh().named("n")
-    return (n + z * (h - n)).named("h")
+    n = (xn + (r * hn).named("r*hn")).tanh().named("n")
+    return (n + (z * (h - n)).named("z*(h[t-1]-n)")).named("h")
 
 
 def lstm_step(xp: Tensor, state: tuple, w: StepWeights, v: LSTMVariant) -> tuple:
@@ -173,7 +173,7 @@ def lstm_step(xp: Tensor, state: tuple, w: StepWeights, v: LSTMVariant) -> tuple
             pre[k] = pre[k] + extra
     for k in ("i", "f"):
         if k in v.peepholes:
-            pre[k] = pre[k] + c * w.peephole[k]
+            pre[k] = pre[k] + (c * w.peephole[k]).named(f"p_{k}*c[t-1]")
 
     i = pre["i"].sigmoid().named("i") if v.input_gate else None
     if v.coupled:
@@ -181,13 +181,13 @@ def lstm_step(xp: Tensor, state: tuple, w: StepWeights, v: LSTMVariant) -> tuple
     else:
         f = pre["f"].sigmoid().named("f") if v.forget_gate else None
     g = (pre["g"].tanh() if v.input_activation else pre["g"]).named("g")
-    kept = f * c if f is not None else c
-    c_new = (kept + (i * g if i is not None else g)).named("c")
+    kept = (f * c).named("f*c[t-1]") if f is not None else c
+    c_new = (kept + ((i * g).named("i*g") if i is not None else g)).named("c")
     o = None
     if v.output_gate:
-        o_pre = pre["o"] + c_new * w.peephole["o"] if "o" in v.peepholes else pre["o"]
+        o_pre = pre["o"] + (c_new * w.peephole["o"]).named("p_o*c") if "o" in v.peepholes else pre["o"]
         o = o_pre.sigmoid().named("o")
-    out = c_new.tanh() if v.output_activation else c_new
+    out = c_new.tanh().named("tanh(c)") if v.output_activation else c_new
     h_new = (o * out if o is not None else out).named("h")
     if w.w_hr_t is not None:
         h_new = (h_new @ w.w_hr_t).named("h_proj")

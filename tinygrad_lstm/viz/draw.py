@@ -11,7 +11,7 @@ from .belt import NO_STEPS_NOTE, build_belt, columns_for, draw_belts, has_time_s
 from .graph import VIEWS, GraphModel, build, safe_id
 from .render import Picture
 from .scale import DEFAULT_SCALE, LEGEND_TITLE, HeatScale
-from .text import FONT, box_size, label_html, text_width
+from .text import FONT, HELVETICA_DRIFT, box_size, label_html, text_width
 
 KIND_STYLE = {
     "op": {"shape": "box", "style": "rounded,filled", "fillcolor": "#ffffff"},
@@ -30,7 +30,7 @@ def _label(title: str, detail: str, norm: float | None = None, heat: bool = Fals
         lines.append((detail, 10, False))
     if heat and norm is not None:
         lines.append((f"|grad| {norm:.1e}", 10, False))
-    width, height = box_size(lines, pad_x=7, pad_y=3)
+    width, height = box_size(lines, pad_x=7, pad_y=3, drift=HELVETICA_DRIFT)
     return label_html(lines), width, height
 
 
@@ -114,7 +114,9 @@ def draw(
     scale = HeatScale(scale, [n.heat for n in model.nodes.values()] + [e.heat for e in model.edges.values()])
 
     g = Picture("tinygrad_lstm", format="svg")
+    # remincross=false: a last crossing pass over the whole graph would undo the gate order inside steps
     g.attr(rankdir=rankdir, fontname=FONT, newrank="true", compound="true", nodesep="0.15", ranksep="0.3")
+    g.attr(remincross="false")
     g.attr("node", fontname=FONT, fontsize="12", margin="0", fixedsize="true")
     g.attr("edge", fontname=FONT, fontsize="10", arrowsize="0.6", color="#555555")
     heading = title or f"{view} view"
@@ -138,12 +140,32 @@ def draw(
         by_cluster.setdefault(n.cluster if n.cluster in model.clusters else None, []).append(n)
     for n in by_cluster.get(None, []):
         add_node(g, n)
+    # A cluster's title is a node at its top, not the cluster label: edges are routed around
+    # nodes, while they would cross a label. Invisible edges keep it above the cluster's first ops.
+    inner_parents = {e.dst for e in model.edges.values() if model.nodes[e.src].cluster == model.nodes[e.dst].cluster}
+    row_of = {row[0]: row for row in model.rows}
     for k, (key, label) in enumerate(model.clusters.items()):
         with g.subgraph(name=f"cluster_{k}") as sub:
-            sub.attr(label=f"<{escape(label)}>", style="rounded,filled", fillcolor="#f7f9fc", color="#9aa7b8")
-            sub.attr(fontsize="12", labeljust="l")
+            sub.attr(label="", style="rounded,filled", fillcolor="#f7f9fc", color="#9aa7b8")
+            head = f"cluster_{k}_title"
+            sub.node(
+                head,
+                f"<{escape(label)}>",
+                id=head,
+                shape="plaintext",
+                fontsize="12",
+                width=f"{text_width(label, 12) / 72 + 0.1:.3f}",
+                height="0.25",
+            )
             for n in by_cluster.get(key, []):
                 add_node(sub, n)
+                if n.id not in inner_parents:
+                    sub.edge(head, n.id, style="invis")
+            for first in [n.id for n in by_cluster.get(key, []) if n.id in row_of]:
+                with sub.subgraph() as row:  # the gates side by side, in the same order every step
+                    row.attr(rank="same")
+                    for left, right in zip(row_of[first], row_of[first][1:]):
+                        row.edge(left, right, style="invis")
 
     for e in model.edges.values():
         attrs = {}

@@ -49,6 +49,7 @@ class GraphModel:
     clusters: dict[str, str] = field(default_factory=dict)  # key -> label, in time order
     notes: list[str] = field(default_factory=list)
     strips: dict[str, dict[str, dict[int, float]]] = field(default_factory=dict)  # layer -> name -> t -> norm
+    rows: list[list[str]] = field(default_factory=list)  # node ids drawn side by side in this order (gates)
 
     def add_edge(self, src: str, dst: str, heat: float | None, label: str | None = None) -> None:
         """Add an edge, or merge into an existing one (norms add in quadrature)."""
@@ -90,8 +91,13 @@ def build(tape: Tape, view: str = "op", trace: BackwardTrace | None = None, wind
             if p is not None and id(p) not in position:
                 outside.setdefault(id(p), len(outside))
 
+    slices = _slices_into_gates(tape) if view in ("op", "window") else {}
+    initial = _initial_states(tape) if view in ("op", "window") else {}
+
     def vid(entry) -> str:
         """The id of the picture node that shows ``entry``."""
+        if id(entry) in slices:
+            return vid(slices[id(entry)])
         key = fold(entry) if id(entry) in position else None
         if key is not None:
             return key
@@ -101,6 +107,8 @@ def build(tape: Tape, view: str = "op", trace: BackwardTrace | None = None, wind
 
     # nodes: entries, then what they read from outside the tape (parameters, earlier results)
     for k, e in enumerate(tape.entries):
+        if id(e) in slices:  # drawn as part of the gate it feeds
+            continue
         key = vid(e)
         heat = node_norms.get(e.index)
         if key in model.nodes:
@@ -108,8 +116,7 @@ def build(tape: Tape, view: str = "op", trace: BackwardTrace | None = None, wind
             continue
         if key.startswith("n"):
             cluster = e.scope.path if e.scope is not None else None
-            title = e.name or e.op
-            detail = _op_detail(e) if e.name else shape_text(e.shape)
+            title, detail = _op_title(e, [p for p in e.parents if p is not None and id(p) in slices])
             model.nodes[key] = VNode(key, title, detail, "op", cluster, heat, k, ident=f"e{number(e)}")
             if cluster is not None:
                 model.clusters.setdefault(cluster, e.scope.label)
@@ -131,8 +138,13 @@ def build(tape: Tape, view: str = "op", trace: BackwardTrace | None = None, wind
     steps_per_layer = _steps_per_layer(tape)
     for e in tape.entries:
         dst = vid(e)
-        for p in e.parents:
+        for slot, p in enumerate(e.parents):
             if p is None:
+                start = initial.get((id(e), slot))
+                if start is not None:  # the constant a layer starts from, drawn so step 0 reads something
+                    key, title, shape = start
+                    model.nodes.setdefault(key, VNode(key, title, f"initial state {shape_text(shape)}", "input"))
+                    model.add_edge(key, dst, None)
                 continue
             src = vid(p)
             heat = edge_norms.get((p.index, e.index))
@@ -149,8 +161,93 @@ def build(tape: Tape, view: str = "op", trace: BackwardTrace | None = None, wind
     if view == "window":
         for (layer, _t), n in fold.elided.items():
             model.nodes[f"w_{safe_id(layer)}"].title = f"... {n} steps ..."
+    rows: dict[int, list] = {}  # the gates cut from one sum, in the order they were cut
+    for piece in tape.entries:
+        if id(piece) in slices:
+            rows.setdefault(id(piece.parents[0]), []).append(slices[id(piece)])
+    # one rank only for gates read straight off the sum (a GRU's n waits for r: it cannot share r's rank)
+    model.rows = [[vid(g) for g in row] for row in rows.values() if all(len(g.parents) == 1 for g in row)]
     model.strips = _strips(tape, node_norms) if trace is not None else {}
     return model
+
+
+def _op_title(e, folded_slices: list) -> tuple[str, str]:
+    """The bold title and the detail line of an entry drawn on its own.
+
+    A name wins (``f``, ``h``, ``i*g``); a slice of a named value says which (``x_proj[0]``); a gate
+    that absorbed its slice of the pre-activations says which columns it reads (``sigmoid([:, 3:6])``).
+    """
+    op = e.op
+    if len(folded_slices) == 1 and len(e.parents) == 1:
+        op = f"{e.op}([{index_text(folded_slices[0].p[0])}])"
+    if e.name:
+        return e.name, f"{op} {shape_text(e.shape)}"
+    parent = e.parents[0] if e.op == "getitem" else None
+    if parent is not None and parent.name:
+        return f"{parent.name}[{index_text(e.p[0])}]", shape_text(e.shape)
+    return op, shape_text(e.shape)
+
+
+def index_text(index) -> str:
+    """An index as Python writes it inside ``[]``: ``0``, ``:, 3:6``, ``..., -1``."""
+    if isinstance(index, tuple):
+        return ", ".join(index_text(i) for i in index)
+    if isinstance(index, slice):
+        parts = ["" if v is None else str(v) for v in (index.start, index.stop)]
+        text = ":".join(parts)
+        return text if index.step is None else f"{text}:{index.step}"
+    if index is Ellipsis:
+        return "..."
+    if isinstance(index, (int, type(None))):
+        return str(index)
+    return f"<{type(index).__name__}>"  # an index array: its values would not fit a label
+
+
+def _slices_into_gates(tape: Tape) -> dict:
+    """id(slice entry) -> the entry it is drawn inside: each piece of a split (a value cut into
+    several slices) that one op of the same step reads, so the gates hang straight off the sum
+    they are cut from, in the order they were cut."""
+    readers: dict[int, list] = {}
+    pieces: dict[int, int] = {}
+    for e in tape.entries:
+        for p in e.parents:
+            if p is not None:
+                readers.setdefault(id(p), []).append(e)
+        if e.op == "getitem" and e.parents[0] is not None:
+            pieces[id(e.parents[0])] = pieces.get(id(e.parents[0]), 0) + 1
+    folded = {}
+    for e in tape.entries:
+        if e.op != "getitem" or e.parents[0] is None or pieces[id(e.parents[0])] < 2:
+            continue
+        reader = readers.get(id(e), [])
+        same_step = e.parents[0].scope is e.scope  # x_proj[t] is read across scopes: it stays a node
+        if same_step and len(reader) == 1 and reader[0].scope is e.scope and reader[0].op != "getitem":
+            folded[id(e)] = reader[0]
+    return folded
+
+
+def _initial_states(tape: Tape) -> dict[tuple[int, int], tuple[str, str, tuple]]:
+    """(id(entry), parent slot) -> (node id, title, shape) for the constant states a layer starts
+    from. Steps repeat one program, so where the second step reads the first step's ``h`` (or ``c``)
+    the first step read a constant at the same place: the initial state ``h_0``, as PyTorch calls it."""
+    steps: dict[str, dict[object, list]] = {}  # layer -> t -> entries, in the order the steps ran
+    for e in tape.entries:
+        s = _step(e)
+        if s is not None:
+            steps.setdefault(s[0], {}).setdefault(s[1], []).append(e)
+    found = {}
+    for layer, by_t in steps.items():
+        order = list(by_t)
+        if len(order) < 2 or len(by_t[order[0]]) != len(by_t[order[1]]):
+            continue
+        for first, second in zip(by_t[order[0]], by_t[order[1]]):
+            if first.op != second.op:
+                break
+            for slot, (was, now) in enumerate(zip(first.parents, second.parents)):
+                if was is None and now is not None and _step(now) == (layer, order[0]):
+                    key = f"i_{safe_id(layer)}_{number(now)}"
+                    found[(id(first), slot)] = (key, f"{now.name or 'state'}_0", now.shape)
+    return found
 
 
 CELL_VALUES = ("i", "f", "g", "o", "c", "h", "r", "z", "n")

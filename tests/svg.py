@@ -1,0 +1,46 @@
+"""Reading rendered SVG back in tests: node boxes and texts, and points along edges."""
+
+from __future__ import annotations
+
+import re
+
+TEXT_ELEMENT = r'<text[^>]*text-anchor="(\w+)" x="([-\d.]+)" y="([-\d.]+)"[^>]*font-size="([\d.]+)"[^>]*>([^<]*)</text>'
+NUMBER_PAIR = r"(-?[\d.]+),(-?[\d.]+)"
+
+
+def _box(pairs: list[tuple[str, str]]) -> tuple[float, float, float, float]:
+    xs, ys = [float(p[0]) for p in pairs], [float(p[1]) for p in pairs]
+    return min(xs), max(xs), min(ys), max(ys)
+
+
+def svg_nodes(svg: str) -> list[dict]:
+    """Each node group of an SVG: its id, the boxes drawn in it (a table has one per cell; a rounded
+    box is a path), and its texts as (x, y, size, text, anchor)."""
+    found = []
+    for g in re.finditer(r'<g id="([^"]+)" class="node">(.*?)</g>', svg, re.S):
+        body = g.group(2)
+        shapes = re.findall(r'<polygon[^>]*points="([^"]+)"', body) + re.findall(r'<path[^>]*d="([^"]+)"', body)
+        boxes = [_box(re.findall(NUMBER_PAIR, shape)) for shape in shapes]
+        texts = [
+            (float(x), float(y), float(size), text, anchor)
+            for anchor, x, y, size, text in re.findall(TEXT_ELEMENT, body)
+        ]
+        found.append({"id": g.group(1), "boxes": boxes, "texts": texts})
+    return found
+
+
+def edge_points(svg: str, samples: int = 20) -> list[tuple[float, float]]:
+    """Points along every drawn edge: each cubic Bezier piece of its path, sampled."""
+    points = []
+    for g in re.finditer(r'<g id="[^"]+" class="edge">(.*?)</g>', svg, re.S):
+        for d in re.findall(r'<path[^>]*d="([^"]+)"', g.group(1)):
+            xy = [(float(x), float(y)) for x, y in re.findall(NUMBER_PAIR, d)]
+            for k in range(0, len(xy) - 3, 3):
+                p0, p1, p2, p3 = xy[k : k + 4]
+                for j in range(samples + 1):
+                    t = j / samples
+                    a, b, c, e = (1 - t) ** 3, 3 * (1 - t) ** 2 * t, 3 * (1 - t) * t**2, t**3
+                    points.append(
+                        (a * p0[0] + b * p1[0] + c * p2[0] + e * p3[0], a * p0[1] + b * p1[1] + c * p2[1] + e * p3[1])
+                    )
+    return points
