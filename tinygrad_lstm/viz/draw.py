@@ -208,7 +208,7 @@ def _legend(g, scale: HeatScale) -> None:
     """Swatches for each decade of the scale, 0 and NaN/Inf, with what the colour means."""
     cells = scale.swatches()
     row = "".join(
-        f'<td bgcolor="{scale.colour(norm)}" width="{text_width(text, 11) + 10:.0f}" fixedsize="true" height="18">'
+        f'<td bgcolor="{scale.colour(norm)}" width="{text_width(text, 11) + 10:.0f}" fixedsize="true" height="20">'
         f'<font point-size="11" color="{scale.text_colour(norm)}">{text}</font></td>'
         for text, norm in cells
     )
@@ -216,7 +216,7 @@ def _legend(g, scale: HeatScale) -> None:
     table = (
         '<<table border="0" cellborder="1" cellspacing="0" cellpadding="2">'
         f'<tr><td colspan="{len(cells)}" align="left" width="{text_width(head, 11) + 8:.0f}" fixedsize="true" '
-        f'height="18"><font point-size="11">{escape(head)}</font></td></tr>'
+        f'height="20"><font point-size="11">{escape(head)}</font></td></tr>'
         f"<tr>{row}</tr></table>>"
     )
     g.node("legend", table, shape="plaintext", fixedsize="false")
