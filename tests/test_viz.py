@@ -184,9 +184,8 @@ def step_entries(tape, name):
     return {time_step(e.scope)[1]: e for e in tape.entries if e.name == name and time_step(e.scope)}
 
 
-@needs_renderer
 @pytest.mark.parametrize("view, steps", [("op", 4), ("window", 8)])
-def test_gates_are_drawn_in_the_same_order_i_f_g_o_in_every_step(tmp_path, view, steps):
+def test_gates_are_drawn_in_the_same_order_i_f_g_o_in_every_step(tmp_path, view, steps, renderer):
     u = traced("lstm", steps=steps)
     svg = tl.viz.render(tl.viz.draw(u.tape, view=view, trace=u.trace), tmp_path / "op.svg").read_text()
     centre = {n["id"]: (n["boxes"][0][0] + n["boxes"][0][1]) / 2 for n in svg_nodes(svg) if n["boxes"]}
@@ -254,9 +253,8 @@ def test_initial_states_are_drawn_where_step_0_reads_them():
     assert {"h0_given", "c0_given"} <= titles and not {"h_0", "c_0"} & titles
 
 
-@needs_renderer
 @pytest.mark.parametrize("cell, view", [("lstm", "op"), ("gru", "op"), ("lstm", "window"), ("rnn", "backward")])
-def test_no_edge_crosses_a_step_title(tmp_path, cell, view):
+def test_no_edge_crosses_a_step_title(tmp_path, cell, view, renderer):
     u = traced(cell, steps=6 if view == "window" else 3)
     svg = tl.viz.render(tl.viz.draw(u.tape, view=view, trace=u.trace), tmp_path / "g.svg").read_text()
     points = edge_points(svg)

@@ -214,9 +214,8 @@ def test_default_pictures_fit_a_page_and_stay_legible_at_800px(tmp_path, cell, s
     assert 800 * smallest / width >= 10, (smallest, width)
 
 
-@needs_renderer
 @pytest.mark.parametrize("view", ["cell", "op", "window", "rolled", "backward"])
-def test_text_stays_inside_boxes_in_dejavu_sans_the_font_a_bare_debian_draws_with(tmp_path, view):
+def test_text_stays_inside_boxes_in_dejavu_sans_the_font_a_bare_debian_draws_with(tmp_path, view, renderer):
     u = traced("lstm", 4, hidden_size=3)
     svg = tl.viz.render(tl.viz.draw(u.tape, view=view, trace=u.trace), tmp_path / f"{view}.svg").read_text()
     tl.viz.render(tl.viz.draw(u.tape, view=view, trace=u.trace), tmp_path / f"{view}.png")
