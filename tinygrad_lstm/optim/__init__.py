@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from .tensor import Tensor, clear_grads
-from .versions import changed_in_place
+from ..tensor import Tensor, clear_grads
+from ..versions import changed_in_place
 
 
 class Optimizer:
@@ -283,3 +283,6 @@ class RMSprop(Optimizer):
             p -= lr * buf
         else:
             p -= lr * (g / avg)
+
+
+from . import lr_scheduler as lr_scheduler  # noqa: E402  (schedules need Optimizer, defined above)
