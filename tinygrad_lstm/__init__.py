@@ -8,6 +8,8 @@
 (2, 2)
 """
 
+import numpy as np
+
 from . import nn, optim, viz
 from .anomaly import AnomalyError, detect_anomaly
 from .backward import grad
@@ -16,18 +18,29 @@ from .functional import log_softmax, logsumexp, softmax
 from .gradcheck import GradcheckError, gradcheck
 from .memory import memory_by_step, memory_table
 from .ops import (
+    abs,
     arange,
+    as_tensor,
     cat,
     clip,
+    exp,
+    eye,
+    from_numpy,
     full,
+    linspace,
+    log,
     maximum,
     minimum,
     ones,
     ones_like,
     rand,
     randn,
+    relu,
+    sigmoid,
     split,
+    sqrt,
     stack,
+    tanh,
     tensor,
     where,
     zeros,
@@ -36,11 +49,16 @@ from .ops import (
 from .probes import probe_gradients
 from .random import manual_seed
 from .serialize import load, save
-from .tape import Tape, enable_grad, is_grad_enabled, no_grad, scope
+from .tape import Tape, enable_grad, inference_mode, is_grad_enabled, no_grad, scope, set_grad_enabled
 from .tensor import Tensor
 from .trace import BackwardTrace, trace_backward
 
 __version__ = "0.1.0"
+
+# PyTorch's dtype names, as the NumPy dtypes they are: tl.zeros(3, dtype=tl.float32)
+float16, float32, float64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)
+half, float, double = float16, float32, float64  # noqa: A001 - torch.float is float32
+int32, int64, long, bool = np.dtype(np.int32), np.dtype(np.int64), np.dtype(np.int64), np.dtype(np.bool_)  # noqa: A001
 
 __all__ = [
     "GradcheckError",
@@ -86,4 +104,28 @@ __all__ = [
     "where",
     "zeros",
     "zeros_like",
+    # PyTorch's spellings
+    "abs",
+    "as_tensor",
+    "bool",
+    "double",
+    "exp",
+    "eye",
+    "float",
+    "float16",
+    "float32",
+    "float64",
+    "from_numpy",
+    "half",
+    "inference_mode",
+    "int32",
+    "int64",
+    "linspace",
+    "log",
+    "long",
+    "relu",
+    "set_grad_enabled",
+    "sigmoid",
+    "sqrt",
+    "tanh",
 ]

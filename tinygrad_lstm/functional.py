@@ -46,6 +46,29 @@ def softmax(x: Tensor, axis: int = -1) -> Tensor:
 # ---- dropout and losses (PyTorch's semantics; ``tl.nn.functional`` exports them) ---------------------
 
 
+def var(x: Tensor, axis=None, keepdims: bool = False, correction: int = 1) -> Tensor:
+    """Variance over ``axis``: the squared distance from the mean, summed, over n - ``correction``."""
+    axes = ops.reduced_axes("var", axis, x.ndim)
+    n = int(np.prod([x.shape[a] for a in axes]))
+    centred = x - x.mean(axis, keepdims=True)
+    total = (centred * centred).sum(axis, keepdims=keepdims)
+    return total * (1.0 / (n - correction)) if n > correction else total * np.nan
+
+
+def vector_norm(x: Tensor, p: float = 2, axis=None, keepdims: bool = False) -> Tensor:
+    """The ``p``-norm over ``axis`` (all elements by default). At a zero vector the gradient is 0,
+    PyTorch's choice of subgradient, not the NaN that sqrt'(0) * 0 would give."""
+    axis = tuple(axis) if isinstance(axis, list) else axis
+    if p == np.inf:
+        return ops.abs(x).max(axis, keepdims)
+    if p == 1:
+        return ops.abs(x).sum(axis, keepdims)
+    powered = (x * x).sum(axis, keepdims) if p == 2 else (ops.abs(x) ** p).sum(axis, keepdims)
+    positive = powered.data > 0
+    safe = ops.where(positive, powered, 1.0)  # the root is taken only where it has a gradient
+    return ops.where(positive, safe ** (1.0 / p) if p != 2 else ops.sqrt(safe), 0.0)
+
+
 def dropout(x: Tensor, p: float = 0.5, training: bool = True, rng: np.random.Generator | None = None) -> Tensor:
     """Zero elements with probability ``p`` and scale the rest by 1/(1-p); identity when not training."""
     if not 0.0 <= p <= 1.0:
@@ -123,15 +146,20 @@ def cross_entropy(
     reduction: str = "mean",
     label_smoothing: float = 0.0,
 ) -> Tensor:
-    """Softmax cross-entropy over classes on axis 1 (axis 0 for a single sample), integer targets.
+    """Softmax cross-entropy over classes on axis 1 (axis 0 for a single sample). ``target`` holds
+    integer classes, or class probabilities of the logits' shape (floats; a Tensor gets a gradient).
 
     >>> import numpy as np, tinygrad_lstm as tl
     >>> logits = tl.Tensor(np.zeros((2, 4)), requires_grad=True)
     >>> round(float(tl.nn.functional.cross_entropy(logits, np.array([1, 3]))), 6)  # log 4
     1.386294
+    >>> round(float(tl.nn.functional.cross_entropy(logits, np.full((2, 4), 0.25))), 6)
+    1.386294
     """
     class_axis = 0 if logits.ndim == 1 else 1
     log_probs = log_softmax(logits, axis=class_axis)
+    if np.asarray(_data(target)).dtype.kind == "f":
+        return _cross_entropy_with_probabilities(log_probs, target, weight, reduction, label_smoothing, class_axis)
     loss = nll_loss(log_probs, target, weight, ignore_index, reduction)
     if not label_smoothing:
         return loss
@@ -149,6 +177,24 @@ def cross_entropy(
     else:
         smooth = _reduce(smooth, reduction, "cross_entropy")
     return loss * (1.0 - label_smoothing) + smooth * label_smoothing
+
+
+def _cross_entropy_with_probabilities(log_probs, target, weight, reduction, label_smoothing, class_axis) -> Tensor:
+    """PyTorch's soft-label form: -sum over classes of weight_c * target_c * log p_c for each sample;
+    smoothing mixes the target with the uniform distribution; the mean is over samples."""
+    if np.shape(_data(target)) != log_probs.shape:
+        raise ValueError(
+            f"cross_entropy: probability target shape {np.shape(_data(target))} differs from input shape "
+            f"{log_probs.shape}"
+        )
+    n_classes = log_probs.shape[class_axis]
+    if label_smoothing:
+        target = target * (1.0 - label_smoothing) + label_smoothing / n_classes
+    terms = log_probs * target
+    if weight is not None:
+        w = np.asarray(_data(weight), dtype=log_probs.dtype)
+        terms = terms * w.reshape((n_classes,) + (1,) * (log_probs.ndim - class_axis - 1))
+    return _reduce(-terms.sum(axis=class_axis), reduction, "cross_entropy")
 
 
 def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:  # noqa: A002 - PyTorch's name

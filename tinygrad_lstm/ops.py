@@ -726,8 +726,19 @@ def _cat_fwd(p, *arrays):
     return np.concatenate(arrays, axis=p[0])
 
 
-def cat(tensors, axis: int = 0) -> Tensor:
-    """Join along an existing axis (NumPy's ``concatenate``)."""
+def axis_or_dim(op: str, axis, dim, default=None):
+    """NumPy's ``axis=`` or PyTorch's ``dim=`` (one of them; a list of axes becomes a tuple)."""
+    if axis is not None and dim is not None:
+        raise TypeError(f"{op}: give axis= (NumPy's name) or dim= (PyTorch's), not both")
+    chosen = dim if dim is not None else axis
+    if chosen is None:
+        return default
+    return tuple(chosen) if isinstance(chosen, list) else chosen
+
+
+def cat(tensors, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+    """Join along an existing axis (NumPy's ``concatenate``; ``dim=`` as in ``torch.cat``)."""
+    axis = axis_or_dim("cat", axis, dim, 0)
     tensors = tuple(tensors)
     if not tensors:
         raise ValueError("cat: got an empty list of tensors; there is nothing to join")
@@ -756,8 +767,9 @@ def _stack_fwd(p, *arrays):
     return np.stack(arrays, axis=p)
 
 
-def stack(tensors, axis: int = 0) -> Tensor:
-    """Join along a new axis (NumPy's ``stack``)."""
+def stack(tensors, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+    """Join along a new axis (NumPy's ``stack``; ``dim=`` as in ``torch.stack``)."""
+    axis = axis_or_dim("stack", axis, dim, 0)
     tensors = tuple(tensors)
     if not tensors:
         raise ValueError("stack: got an empty list of tensors; there is nothing to join")
@@ -836,3 +848,28 @@ def rand(*shape, dtype=np.float64, requires_grad: bool = False, rng=None) -> Ten
 
 def arange(start, stop=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
     return Tensor(np.arange(start, stop, step, dtype=dtype), requires_grad=requires_grad)
+
+
+def eye(n: int, m: int | None = None, dtype=np.float64, requires_grad: bool = False) -> Tensor:
+    """The n x m identity matrix (square by default)."""
+    return Tensor(np.eye(n, m, dtype=dtype), requires_grad=requires_grad)
+
+
+def linspace(start: float, end: float, steps: int, dtype=np.float64, requires_grad: bool = False) -> Tensor:
+    """``steps`` evenly spaced values from ``start`` to ``end``, both included (``torch.linspace``)."""
+    return Tensor(np.linspace(start, end, steps, dtype=dtype), requires_grad=requires_grad)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor sharing ``array``'s memory, as ``torch.from_numpy`` (no copy)."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
+    return Tensor(array)
+
+
+def as_tensor(data: Any, dtype=None) -> Tensor:
+    """A tensor from ``data``, sharing memory when ``data`` is already an array of ``dtype``; a
+    Tensor of that dtype is returned as it is."""
+    if isinstance(data, Tensor) and (dtype is None or np.dtype(dtype) == data.dtype):
+        return data
+    return Tensor(np.asarray(_data(data), dtype=dtype))

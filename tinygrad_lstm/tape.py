@@ -274,6 +274,31 @@ def is_grad_enabled() -> bool:
     return state.grad_enabled
 
 
+class set_grad_enabled(_GradMode):  # noqa: N801 - PyTorch's name
+    """Turn recording on or off: as a call (``tl.set_grad_enabled(False)``, until turned back on in
+    this thread) or as a context manager (restored on exit)."""
+
+    __slots__ = ("previous",)
+
+    def __init__(self, mode: bool) -> None:
+        super().__init__(bool(mode))
+        self.previous = state.grad_enabled
+        state.grad_enabled = self.enabled
+
+    def __enter__(self) -> None:
+        state.grad_stack.append(self.previous)  # exiting restores what was on before the call
+
+    def __exit__(self, *exc) -> None:
+        state.grad_enabled = state.grad_stack.pop()
+
+
+def inference_mode(mode: bool | Callable = True):
+    """PyTorch's faster ``no_grad``; here the same as :func:`no_grad` (``mode=False`` records)."""
+    if callable(mode):
+        return no_grad(mode)
+    return _GradMode(not mode)
+
+
 class Tape:
     """An explicit recording: every entry made inside ``with Tape() as tape:``, in execution order.
 

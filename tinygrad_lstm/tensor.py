@@ -158,8 +158,33 @@ class Tensor:
         return self.data.dtype
 
     @property
-    def size(self) -> int:
+    def size(self) -> _Size:
+        """NumPy's ``x.size`` (the element count, an int) that is also PyTorch's ``x.size()``
+        (the shape) and ``x.size(dim)``."""
+        return _Size(self.data.size, self.data.shape)
+
+    def dim(self) -> int:
+        """The number of axes (PyTorch's name for ``ndim``)."""
+        return self.data.ndim
+
+    def numel(self) -> int:
+        """The number of elements."""
         return self.data.size
+
+    @property
+    def grad_fn(self):
+        """The tape entry that made this tensor (its ``op``, ``parents``, ``name``), or None for a
+        leaf or a value recorded by nothing; print a ``tl.Tape`` to read the whole program."""
+        return None if self.is_leaf else self._node
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        """``np.asarray(t)``: the values (a copy when ``dtype`` asks for another type)."""
+        data = self._concrete("np.asarray()")
+        return data if dtype is None else data.astype(dtype)
+
+    def tolist(self) -> Any:
+        """The values as nested Python lists (a Python number for a 0-d tensor)."""
+        return self._concrete("tolist()").tolist()
 
     @property
     def T(self) -> Tensor:
@@ -301,18 +326,56 @@ class Tensor:
     def __ne__(self, other):  # type: ignore[override]
         return ops.compare(np.not_equal, self, other)
 
-    # ---- methods (NumPy names and keywords) -----------------------------------------------------
-    def sum(self, axis=None, keepdims: bool = False) -> Tensor:
-        return ops.sum(self, axis, keepdims)
+    # ---- methods: NumPy's names and keywords, PyTorch's beside them ---------------------------------
+    # Reductions take axis=/keepdims= (NumPy) or dim=/keepdim= (PyTorch); dtype= and out= are the
+    # keywords np.sum(t) and np.mean(t) pass on, so NumPy's functions work on tensors too.
+    def sum(self, axis=None, keepdims: bool = False, *, dim=None, keepdim=None, dtype=None, out=None) -> Tensor:
+        """Sum over ``axis`` (or ``dim``); all axes by default."""
+        axis, keepdims = _reduction_args("sum", axis, dim, keepdims, keepdim, out)
+        total = ops.sum(self, axis, keepdims)
+        return total if dtype is None else total.astype(dtype)
 
-    def mean(self, axis=None, keepdims: bool = False) -> Tensor:
-        return ops.mean(self, axis, keepdims)
+    def mean(self, axis=None, keepdims: bool = False, *, dim=None, keepdim=None, dtype=None, out=None) -> Tensor:
+        """Mean over ``axis`` (or ``dim``); all axes by default."""
+        axis, keepdims = _reduction_args("mean", axis, dim, keepdims, keepdim, out)
+        average = ops.mean(self, axis, keepdims)
+        return average if dtype is None else average.astype(dtype)
 
-    def max(self, axis=None, keepdims: bool = False) -> Tensor:
-        return ops.max(self, axis, keepdims)
+    def max(self, axis=None, keepdims: bool = False, *, dim=None, keepdim=None, out=None):
+        """The largest value over ``axis``. With ``dim=`` (PyTorch's spelling) it is PyTorch's
+        ``(values, indices)`` pair, as ``x.max(dim=1).values`` expects."""
+        axis_, keepdims = _reduction_args("max", axis, dim, keepdims, keepdim, out)
+        values = ops.max(self, axis_, keepdims)
+        return values if dim is None else MinMax(values, self.argmax(dim=dim, keepdim=keepdims))
 
-    def min(self, axis=None, keepdims: bool = False) -> Tensor:
-        return ops.min(self, axis, keepdims)
+    def min(self, axis=None, keepdims: bool = False, *, dim=None, keepdim=None, out=None):
+        """The smallest value over ``axis``; with ``dim=``, PyTorch's ``(values, indices)`` pair."""
+        axis_, keepdims = _reduction_args("min", axis, dim, keepdims, keepdim, out)
+        values = ops.min(self, axis_, keepdims)
+        return values if dim is None else MinMax(values, self.argmin(dim=dim, keepdim=keepdims))
+
+    def argmax(self, axis=None, keepdims: bool = False, *, dim=None, keepdim=None) -> Tensor:
+        """Index of the largest value (over the flattened tensor by default); never differentiated."""
+        axis, keepdims = _reduction_args("argmax", axis, dim, keepdims, keepdim, None)
+        return Tensor._from(np.asarray(np.argmax(self.data, axis=axis, keepdims=keepdims)))
+
+    def argmin(self, axis=None, keepdims: bool = False, *, dim=None, keepdim=None) -> Tensor:
+        """Index of the smallest value; never differentiated."""
+        axis, keepdims = _reduction_args("argmin", axis, dim, keepdims, keepdim, None)
+        return Tensor._from(np.asarray(np.argmin(self.data, axis=axis, keepdims=keepdims)))
+
+    def var(self, axis=None, keepdims: bool = False, *, dim=None, keepdim=None, correction: int = 1, ddof=None):
+        """Variance, dividing by n - ``correction`` (PyTorch's default 1; NumPy's ``ddof=`` also taken)."""
+        axis, keepdims = _reduction_args("var", axis, dim, keepdims, keepdim, None)
+        return functional.var(self, axis, keepdims, correction if ddof is None else ddof)
+
+    def std(self, axis=None, keepdims: bool = False, *, dim=None, keepdim=None, correction: int = 1, ddof=None):
+        """Standard deviation: the square root of :meth:`var`."""
+        return self.var(axis, keepdims, dim=dim, keepdim=keepdim, correction=correction, ddof=ddof).sqrt()
+
+    def norm(self, p: float = 2, dim=None, keepdim: bool = False) -> Tensor:
+        """The ``p``-norm over ``dim`` (all elements by default), as ``torch.linalg.vector_norm``."""
+        return functional.vector_norm(self, p, dim, keepdim)
 
     def exp(self) -> Tensor:
         return ops.exp(self)
@@ -335,13 +398,14 @@ class Tensor:
     def relu(self) -> Tensor:
         return ops.relu(self)
 
-    def softmax(self, axis: int = -1) -> Tensor:
-        return functional.softmax(self, axis)
+    def softmax(self, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+        return functional.softmax(self, ops.axis_or_dim("softmax", axis, dim, -1))
 
-    def log_softmax(self, axis: int = -1) -> Tensor:
-        return functional.log_softmax(self, axis)
+    def log_softmax(self, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+        return functional.log_softmax(self, ops.axis_or_dim("log_softmax", axis, dim, -1))
 
-    def logsumexp(self, axis=-1, keepdims: bool = False) -> Tensor:
+    def logsumexp(self, axis=-1, keepdims: bool = False, *, dim=None, keepdim=None) -> Tensor:
+        axis, keepdims = _reduction_args("logsumexp", None if dim is not None else axis, dim, keepdims, keepdim, None)
         return functional.logsumexp(self, axis, keepdims)
 
     def reshape(self, *shape) -> Tensor:
@@ -349,10 +413,39 @@ class Tensor:
             shape = tuple(shape[0])
         return ops.reshape(self, shape)
 
+    def view(self, *shape) -> Tensor:
+        """PyTorch's name for :meth:`reshape` (here a recorded reshape, never an alias to write through)."""
+        return self.reshape(*shape)
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        """Merge axes ``start_dim..end_dim`` into one (all of them by default)."""
+        if self.ndim == 0:
+            return self.reshape(1)
+        lo, hi = ops._axis("flatten", start_dim, self.ndim), ops._axis("flatten", end_dim, self.ndim)
+        if lo > hi:
+            raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for shape {self.shape}")
+        return self.reshape(self.shape[:lo] + (-1,) + self.shape[hi + 1 :])
+
     def transpose(self, *axes) -> Tensor:
+        """NumPy's ``transpose(*axes)`` (reverse or permute all axes); two axes of a tensor that
+        does not have exactly two swap them, as ``torch.transpose(x, dim0, dim1)`` does."""
         if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
             axes = axes[0]
+        if axes is not None and len(axes) == 2 and self.ndim != 2:
+            return ops.swapaxes(self, axes[0], axes[1])
         return ops.transpose(self, tuple(axes) if axes else None)
+
+    def permute(self, *dims) -> Tensor:
+        """Reorder the axes: ``x.permute(1, 0, 2)``."""
+        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+            dims = tuple(dims[0])
+        return ops.transpose(self, tuple(dims))
+
+    def t(self) -> Tensor:
+        """The transpose of a tensor of at most 2 axes."""
+        if self.ndim > 2:
+            raise ValueError(f"t: expects a tensor of at most 2 axes, got shape {self.shape}; use transpose(d0, d1)")
+        return ops.transpose(self)
 
     def swapaxes(self, axis1: int, axis2: int) -> Tensor:
         return ops.swapaxes(self, axis1, axis2)
@@ -360,17 +453,79 @@ class Tensor:
     def expand_dims(self, axis) -> Tensor:
         return ops.expand_dims(self, axis)
 
-    def squeeze(self, axis=None) -> Tensor:
-        return ops.squeeze(self, axis)
+    def unsqueeze(self, dim: int) -> Tensor:
+        """A new axis of length 1 at ``dim`` (PyTorch's name for :meth:`expand_dims`)."""
+        return ops.expand_dims(self, dim)
+
+    def squeeze(self, axis=None, *, dim=None) -> Tensor:
+        return ops.squeeze(self, ops.axis_or_dim("squeeze", axis, dim))
 
     def clip(self, min=None, max=None) -> Tensor:  # noqa: A002 - NumPy's keyword names
+        return ops.clip(self, min, max)
+
+    def clamp(self, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's keyword names
+        """PyTorch's name for :meth:`clip`."""
         return ops.clip(self, min, max)
 
     def astype(self, dtype) -> Tensor:
         return ops.astype(self, dtype)
 
+    def to(self, dtype) -> Tensor:
+        """A copy in ``dtype`` (``t.to(tl.float64)``); there is one device, so ``t.to("cpu")`` is ``t``."""
+        if isinstance(dtype, str) and dtype == "cpu":
+            return self
+        return ops.astype(self, dtype)
+
+    def float(self) -> Tensor:
+        """As float32."""
+        return ops.astype(self, np.float32)
+
+    def double(self) -> Tensor:
+        """As float64."""
+        return ops.astype(self, np.float64)
+
+    def clone(self) -> Tensor:
+        """A recorded copy: new memory, the gradient flows back to this tensor."""
+        return ops.astype(self, self.dtype)
+
     def broadcast_to(self, shape) -> Tensor:
         return ops.broadcast_to(self, tuple(shape))
+
+
+class _Size(int):
+    """An element count that, called, gives the shape: ``x.size == 6`` and ``x.size() == (2, 3)``."""
+
+    def __new__(cls, count: int, shape: tuple[int, ...]) -> _Size:
+        size = super().__new__(cls, count)
+        size.shape = shape
+        return size
+
+    def __call__(self, dim: int | None = None):
+        if dim is None:
+            return self.shape
+        return self.shape[ops._axis("size", dim, len(self.shape))]
+
+
+class MinMax(tuple):
+    """PyTorch's ``(values, indices)`` from ``x.max(dim=...)`` / ``x.min(dim=...)``."""
+
+    def __new__(cls, values: Tensor, indices: Tensor) -> MinMax:
+        return super().__new__(cls, (values, indices))
+
+    @property
+    def values(self) -> Tensor:
+        return self[0]
+
+    @property
+    def indices(self) -> Tensor:
+        return self[1]
+
+
+def _reduction_args(op: str, axis, dim, keepdims: bool, keepdim, out) -> tuple:
+    """(axis, keepdims) from NumPy's or PyTorch's keywords; ``out=`` is refused, by name."""
+    if out is not None:
+        raise TypeError(f"{op}: out= is not supported; a tensor's values are never written into")
+    return ops.axis_or_dim(op, axis, dim), keepdims if keepdim is None else bool(keepdim)
 
 
 def clear_grads(params, set_to_none: bool = True) -> None:

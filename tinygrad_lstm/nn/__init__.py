@@ -1,12 +1,28 @@
 """Layers with PyTorch's names, parameter names and weight layouts, composed from primitives."""
 
 from . import functional, init, utils
+from .activation import Identity, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from .cells import GREFF_VARIANTS, VARIANTS, GRUCell, LSTMCell, LSTMVariant, RNNCell
+from .containers import ModuleDict, ModuleList, Sequential
 from .layers import Dropout, Embedding, Linear
+from .loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from .module import Module, Parameter
 from .recurrent import GRU, LSTM, RNN
 
 __all__ = [
+    "BCEWithLogitsLoss",
+    "CrossEntropyLoss",
+    "Identity",
+    "LogSoftmax",
+    "MSELoss",
+    "ModuleDict",
+    "ModuleList",
+    "NLLLoss",
+    "ReLU",
+    "Sequential",
+    "Sigmoid",
+    "Softmax",
+    "Tanh",
     "GREFF_VARIANTS",
     "GRU",
     "GRUCell",

@@ -154,11 +154,54 @@ class Module:
 
     def astype(self, dtype) -> Module:
         """Cast every parameter to ``dtype`` in place (``Module.double()`` in PyTorch)."""
+        dtype = np.dtype(dtype)
         for p in self.parameters():
             p.data = p.data.astype(dtype)
             if p._node is not None:
                 p._node.dtype = p.data.dtype
+        for m in self.modules():  # layers that check their input's dtype check against the new one
+            if isinstance(m.__dict__.get("dtype"), np.dtype):
+                object.__setattr__(m, "dtype", dtype)
         return self
+
+    def to(self, dtype) -> Module:
+        """``module.to(np.float64)`` or ``module.to(tl.float64)``; there is one device, the CPU,
+        so ``to("cpu")`` changes nothing."""
+        if isinstance(dtype, str) and dtype == "cpu":
+            return self
+        return self.astype(dtype)
+
+    def double(self) -> Module:
+        """Every parameter to float64."""
+        return self.astype(np.float64)
+
+    def float(self) -> Module:
+        """Every parameter to float32."""
+        return self.astype(np.float32)
+
+    def apply(self, fn) -> Module:
+        """Call ``fn(module)`` on every submodule, children first, then on this one (for initialisation)."""
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
+
+    def get_submodule(self, target: str) -> Module:
+        """The submodule at a dotted path, e.g. ``"head.0"``; ``""`` is this module."""
+        module = self
+        for part in target.split(".") if target else []:
+            if part not in module._modules:
+                raise AttributeError(f"{type(self).__name__}.get_submodule: no submodule {target!r} ({part!r} missing)")
+            module = module._modules[part]
+        return module
+
+    def get_parameter(self, target: str) -> Parameter:
+        """The parameter at a dotted path, e.g. ``"lstm.weight_hh_l0"``."""
+        path, _, name = target.rpartition(".")
+        module = self.get_submodule(path)
+        if name not in module._parameters:
+            raise AttributeError(f"{type(self).__name__}.get_parameter: no parameter {target!r}")
+        return module._parameters[name]
 
     # ---- state ---------------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, np.ndarray]:
