@@ -377,6 +377,10 @@ class Tensor:
         """The ``p``-norm over ``dim`` (all elements by default), as ``torch.linalg.vector_norm``."""
         return functional.vector_norm(self, p, dim, keepdim)
 
+    def pow(self, exponent) -> Tensor:
+        """``self ** exponent`` (PyTorch's method name)."""
+        return self**exponent
+
     def exp(self) -> Tensor:
         return ops.exp(self)
 

@@ -29,6 +29,7 @@ from .cells import (
     uniform_parameter,
 )
 from .module import Module, check_input_dtype
+from .utils.rnn import PackedSequence, pack_like, pad_packed_sequence
 
 
 class _RecurrentLayer(Module):
@@ -111,25 +112,36 @@ class _RecurrentLayer(Module):
     def forward(self, input: Tensor, hx=None, lengths=None):  # noqa: A002 - PyTorch's name
         """``(output, h_n)`` (LSTM: ``(output, (h_n, c_n))``), shapes exactly as PyTorch's.
 
-        ``lengths`` (batch,) gives each sequence's true length in a padded batch.
+        ``lengths`` (batch,) gives each sequence's true length in a padded batch. A
+        ``PackedSequence`` input gives a ``PackedSequence`` output, as in PyTorch; ``h_n`` holds each
+        sequence's state at its own last step, in the batch's original order.
         """
+        if isinstance(input, PackedSequence):
+            if lengths is not None:
+                raise ValueError(f"{type(self).__name__}: a PackedSequence carries its lengths; do not pass lengths=")
+            padded, lengths = pad_packed_sequence(input, batch_first=False)
+            output, state = self._forward(padded, hx, lengths, batch_first=False)
+            return pack_like(output, lengths, input), state
+        return self._forward(input, hx, lengths, self.batch_first)
+
+    def _forward(self, input: Tensor, hx, lengths, batch_first: bool):  # noqa: A002
         name = type(self).__name__
         x = input if isinstance(input, Tensor) else Tensor(input)
         if x.ndim not in (2, 3) or x.shape[-1] != self.input_size:
-            layout = "(batch, seq, features)" if self.batch_first else "(seq, batch, features)"
+            layout = "(batch, seq, features)" if batch_first else "(seq, batch, features)"
             raise ValueError(
                 f"{name}: input of shape {x.shape} should be {layout} or (seq, features) "
                 f"with features = input_size = {self.input_size}"
             )
         check_input_dtype(name, x, self.dtype)
-        if x.shape[1 if self.batch_first and x.ndim == 3 else 0] == 0:
+        if x.shape[1 if batch_first and x.ndim == 3 else 0] == 0:
             raise ValueError(f"{name}: the input of shape {x.shape} has no time steps (sequence length 0)")
         unbatched = x.ndim == 2
         if unbatched:
             x = ops.expand_dims(x, 1)
             if hx is not None:
                 hx = tuple(ops.expand_dims(_tensor(h), 1) for h in _as_tuple(hx))
-        elif self.batch_first:
+        elif batch_first:
             x = ops.swapaxes(x, 0, 1)
         steps, batch = x.shape[0], x.shape[1]
         masks = self._length_masks(lengths, steps, batch, x.dtype, name)
@@ -154,7 +166,7 @@ class _RecurrentLayer(Module):
         if unbatched:
             output = ops.squeeze(output, 1)
             h_n = tuple(ops.squeeze(h, 1) for h in h_n)
-        elif self.batch_first:
+        elif batch_first:
             output = ops.swapaxes(output, 0, 1)
         # PyTorch's names for what the layer returns, so listings and pictures say which is which
         output.named("output")

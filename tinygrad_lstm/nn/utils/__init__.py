@@ -6,8 +6,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from ..tensor import Tensor
-from ..versions import changed_in_place
+from ...tensor import Tensor
+from ...versions import changed_in_place
 
 
 def _with_grads(parameters) -> list[Tensor]:
@@ -73,3 +73,6 @@ def detach_state(state):
     if state is None:
         return None
     raise TypeError(f"detach_state: expected a Tensor or a tuple of Tensors, got {type(state).__name__}")
+
+
+from . import rnn as rnn  # noqa: E402  (torch.nn.utils.rnn's place)

@@ -1,0 +1,304 @@
+"""A PyTorch user's habits: the same lines run with ``torch`` replaced by ``tinygrad_lstm`` and give
+PyTorch's numbers (float64)."""
+
+from collections import OrderedDict
+
+import numpy as np
+import pytest
+
+import tinygrad_lstm as tl
+from tinygrad_lstm.nn.utils import rnn as tl_rnn
+
+torch = pytest.importorskip("torch")
+
+
+def close(mine, theirs, tol=1e-9):
+    mine = np.asarray(mine.data if isinstance(mine, tl.Tensor) else mine)
+    theirs = theirs.detach().numpy() if isinstance(theirs, torch.Tensor) else np.asarray(theirs)
+    assert mine.shape == theirs.shape, (mine.shape, theirs.shape)
+    np.testing.assert_allclose(mine, theirs, rtol=tol, atol=tol)
+
+
+# ---- the whole script ------------------------------------------------------------------------------
+
+
+def train(lib, weights, x, lengths, y):
+    """An LSTM classifier as a PyTorch user writes it; ``lib`` is torch or tinygrad_lstm."""
+    nn = lib.nn
+    pack, unpack = nn.utils.rnn.pack_padded_sequence, nn.utils.rnn.pad_packed_sequence
+
+    class Classifier(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = nn.LSTM(3, 5, num_layers=2, batch_first=True)
+            self.head = nn.Sequential(nn.Linear(5, 8), nn.Tanh(), nn.Linear(8, 4))
+
+        def forward(self, x, lengths):
+            packed = pack(x, lengths, batch_first=True, enforce_sorted=False)
+            out, (h_n, c_n) = self.lstm(packed)
+            padded, _ = unpack(out, batch_first=True)
+            return self.head(h_n[-1]), padded
+
+    model = Classifier().double()
+    model.load_state_dict(weights)
+    opt = lib.optim.Adam(model.parameters(), lr=0.05)
+    sched = lib.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+    loss_fn = nn.CrossEntropyLoss()
+    x, y = lib.tensor(x), lib.tensor(y)
+    losses = []
+    for _ in range(6):
+        opt.zero_grad()
+        logits, padded = model(x, lengths)
+        loss = loss_fn(logits, y) + 0.01 * padded.pow(2).sum()
+        loss.backward()
+        opt.step()
+        sched.step()
+        with lib.no_grad():  # a manual SGD step on the head, in place
+            for p in model.head.parameters():
+                p -= 0.01 * p.grad
+        losses.append(loss.item())
+    return losses, {k: np.asarray(v) for k, v in model.state_dict().items()}
+
+
+def test_a_pytorch_training_script_runs_unchanged_and_gives_pytorchs_numbers():
+    torch.manual_seed(0)
+    reference = torch.nn.Module()
+    reference.lstm = torch.nn.LSTM(3, 5, num_layers=2, batch_first=True)
+    reference.head = torch.nn.Sequential(torch.nn.Linear(5, 8), torch.nn.Tanh(), torch.nn.Linear(8, 4))
+    weights = {k: v.double().numpy() for k, v in reference.state_dict().items()}
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((4, 6, 3))
+    lengths = [4, 6, 2, 5]  # unsorted: the layer sorts, and h_n comes back in this order
+    y = np.array([0, 3, 1, 2])
+
+    theirs, their_state = train(torch, {k: torch.tensor(v) for k, v in weights.items()}, x, lengths, y)
+    mine, my_state = train(tl, weights, x, lengths, y)
+    np.testing.assert_allclose(mine, theirs, rtol=1e-9, atol=1e-12)
+    assert theirs[-1] < theirs[0]  # it learns
+    assert list(my_state) == list(their_state)  # Sequential numbers its layers as PyTorch does
+    for key in their_state:
+        np.testing.assert_allclose(my_state[key], their_state[key], rtol=1e-9, atol=1e-12, err_msg=key)
+
+
+# ---- packing ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("lengths", [[5, 3, 3, 1], [2, 5, 1, 4]])
+def test_pack_and_pad_equal_pytorchs(batch_first, lengths):
+    rng = np.random.default_rng(0)
+    shape = (4, 5, 2) if batch_first else (5, 4, 2)
+    x = rng.standard_normal(shape)
+    sorted_ = lengths == sorted(lengths, reverse=True)
+    mine = tl_rnn.pack_padded_sequence(tl.tensor(x), lengths, batch_first, enforce_sorted=sorted_)
+    theirs = torch.nn.utils.rnn.pack_padded_sequence(torch.tensor(x), lengths, batch_first, enforce_sorted=sorted_)
+    close(mine.data, theirs.data)
+    close(mine.batch_sizes, theirs.batch_sizes)
+    for a, b in ((mine.sorted_indices, theirs.sorted_indices), (mine.unsorted_indices, theirs.unsorted_indices)):
+        assert (a is None) == (b is None) and (a is None or a.tolist() == b.tolist())
+    for total in (None, 7):
+        padded, lens = tl_rnn.pad_packed_sequence(mine, batch_first, padding_value=-1.0, total_length=total)
+        ref, ref_lens = torch.nn.utils.rnn.pad_packed_sequence(theirs, batch_first, -1.0, total)
+        close(padded, ref)
+        assert lens.tolist() == ref_lens.tolist()
+    with pytest.raises(ValueError, match="not sorted longest first"):
+        tl_rnn.pack_padded_sequence(tl.tensor(x), [1, 2, 3, 4], batch_first)
+
+
+def test_pad_sequence_and_pack_sequence_equal_pytorchs():
+    rng = np.random.default_rng(2)
+    seqs = [rng.standard_normal((n, 3)) for n in (2, 5, 3)]
+    for batch_first in (False, True):
+        for side in ("right", "left"):
+            close(
+                tl_rnn.pad_sequence([tl.tensor(s) for s in seqs], batch_first, 9.0, side),
+                torch.nn.utils.rnn.pad_sequence([torch.tensor(s) for s in seqs], batch_first, 9.0, side),
+            )
+    mine = tl_rnn.pack_sequence([tl.tensor(s) for s in seqs], enforce_sorted=False)
+    theirs = torch.nn.utils.rnn.pack_sequence([torch.tensor(s) for s in seqs], enforce_sorted=False)
+    close(mine.data, theirs.data)
+
+
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+def test_recurrent_layers_take_and_return_packed_sequences_as_pytorch_does(kind):
+    torch.manual_seed(3)
+    ref = getattr(torch.nn, kind)(3, 4, num_layers=2, bidirectional=True).double()
+    layer = getattr(tl.nn, kind)(3, 4, num_layers=2, bidirectional=True, dtype=np.float64)
+    layer.load_state_dict({k: v.numpy() for k, v in ref.state_dict().items()})
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((6, 3, 3))
+    lengths = [3, 6, 4]
+    xt, xm = torch.tensor(x, requires_grad=True), tl.tensor(x, requires_grad=True)
+    out_t, h_t = ref(torch.nn.utils.rnn.pack_padded_sequence(xt, lengths, enforce_sorted=False))
+    out_m, h_m = layer(tl_rnn.pack_padded_sequence(xm, lengths, enforce_sorted=False))
+    assert isinstance(out_m, tl_rnn.PackedSequence)
+    close(out_m.data, out_t.data)
+    close(out_m.batch_sizes, out_t.batch_sizes)
+    for a, b in zip(h_m if kind == "LSTM" else (h_m,), h_t if kind == "LSTM" else (h_t,)):
+        close(a, b)
+    # gradients through packing, the layer and unpacking, to the padded input and the weights
+    pad_t, _ = torch.nn.utils.rnn.pad_packed_sequence(out_t)
+    pad_m, _ = tl_rnn.pad_packed_sequence(out_m)
+    w = rng.standard_normal(pad_t.shape)
+    (pad_t * torch.tensor(w)).sum().backward()
+    (pad_m * w).sum().backward()
+    close(xm.grad, xt.grad)
+    for name, p in ref.named_parameters():
+        close(layer.get_parameter(name).grad, p.grad)
+
+
+# ---- Tensor spellings --------------------------------------------------------------------------------
+
+CALLS = [
+    lambda t: t.sum(dim=1),
+    lambda t: t.sum(dim=(0, 2), keepdim=True),
+    lambda t: t.mean(dim=-1),
+    lambda t: t.max(dim=1).values,
+    lambda t: t.min(dim=0, keepdim=True).values,
+    lambda t: t.var(dim=1),
+    lambda t: t.var(dim=1, correction=0),
+    lambda t: t.std(),
+    lambda t: t.norm(),
+    lambda t: t.norm(p=1, dim=2),
+    lambda t: t.softmax(dim=1),
+    lambda t: t.log_softmax(dim=0),
+    lambda t: t.logsumexp(dim=2),
+    lambda t: t.view(6, 4),
+    lambda t: t.flatten(),
+    lambda t: t.flatten(1),
+    lambda t: t.unsqueeze(1),
+    lambda t: t.permute(2, 0, 1),
+    lambda t: t.transpose(0, 2),
+    lambda t: t.squeeze(dim=0) if t.shape[0] == 1 else t.squeeze(),
+    lambda t: t.clone() * 2,
+    lambda t: t.clamp(min=-0.5, max=0.5),
+    lambda t: t[0].t(),
+]
+
+
+@pytest.mark.parametrize("k", range(len(CALLS)))
+def test_tensor_methods_spelled_as_in_pytorch_give_pytorchs_values_and_gradients(k):
+    rng = np.random.default_rng(k)
+    x = rng.standard_normal((2, 3, 4))
+    mine, theirs = tl.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out_m, out_t = CALLS[k](mine), CALLS[k](theirs)
+    close(out_m, out_t)
+    w = rng.standard_normal(out_t.shape)
+    (out_m * w).sum().backward()
+    (out_t * torch.tensor(w)).sum().backward()
+    close(mine.grad, theirs.grad)
+
+
+def test_shape_queries_conversions_and_numpy_interop():
+    x = tl.tensor(np.arange(6.0).reshape(2, 3))
+    assert x.size == 6 and x.size() == (2, 3) and x.size(1) == 3 and x.size(-1) == 3  # NumPy's and PyTorch's
+    assert x.dim() == 2 and x.numel() == 6 and x.tolist() == [[0, 1, 2], [3, 4, 5]]
+    assert x.argmax().item() == 5 and x.argmax(dim=1).tolist() == [2, 2] and x.argmin(dim=0).tolist() == [0, 0, 0]
+    values, indices = x.max(dim=1)
+    assert values.tolist() == [2, 5] and indices.tolist() == [2, 2]
+    assert x.float().dtype == tl.float32 and x.double().dtype == tl.float64 and x.to(tl.float32).dtype == np.float32
+    assert np.asarray(x).shape == (2, 3) and np.asarray(x, dtype=np.int64).dtype == np.int64
+    assert isinstance(np.sum(x), tl.Tensor) and np.sum(x).item() == 15 and np.mean(x).item() == 2.5
+    assert np.max(x).item() == 5
+    with pytest.raises(TypeError, match="out= is not supported"):
+        np.sum(x, out=np.empty(()))
+    with pytest.raises(TypeError, match="axis= .* or dim="):
+        x.sum(axis=0, dim=1)
+    w = tl.ones(2, requires_grad=True)
+    y = (w * 3).sum()
+    assert w.grad_fn is None and y.grad_fn.op == "sum" and y.grad_fn.parents[0].op == "mul"
+    z = tl.zeros(3, requires_grad=True)
+    z.norm().backward()
+    assert z.grad.tolist() == [0, 0, 0]  # PyTorch's subgradient at 0, not NaN
+    shared = np.zeros(3)
+    tl.from_numpy(shared).data[0] = 1.0
+    assert shared[0] == 1.0  # from_numpy shares memory, as torch.from_numpy does
+    assert tl.eye(2).tolist() == [[1, 0], [0, 1]] and tl.linspace(0, 1, 3).tolist() == [0, 0.5, 1]
+
+
+def test_grad_modes_as_pytorch_spells_them():
+    w = tl.ones(2, requires_grad=True)
+
+    @tl.no_grad
+    def bare(v):
+        return v * 2
+
+    @tl.inference_mode()
+    def called(v):
+        return v * 2
+
+    assert bare(w).grad_fn is None and called(w).grad_fn is None
+    with tl.set_grad_enabled(False):
+        assert (w * 2).grad_fn is None
+    assert (w * 2).grad_fn is not None
+    tl.set_grad_enabled(False)
+    try:
+        assert not tl.is_grad_enabled()
+    finally:
+        tl.set_grad_enabled(True)
+    assert tl.is_grad_enabled()
+
+
+# ---- nn ----------------------------------------------------------------------------------------------
+
+
+def test_containers_name_their_modules_as_pytorch_does():
+    torch.manual_seed(0)
+    ref = torch.nn.Sequential(
+        OrderedDict(
+            rnn=torch.nn.GRU(2, 3),
+            heads=torch.nn.ModuleList([torch.nn.Linear(3, 1), torch.nn.Linear(3, 2)]),
+            extra=torch.nn.ModuleDict({"a": torch.nn.Linear(1, 1)}),
+        )
+    )
+    mine = tl.nn.Sequential(
+        OrderedDict(
+            rnn=tl.nn.GRU(2, 3),
+            heads=tl.nn.ModuleList([tl.nn.Linear(3, 1), tl.nn.Linear(3, 2)]),
+            extra=tl.nn.ModuleDict({"a": tl.nn.Linear(1, 1)}),
+        )
+    )
+    assert list(mine.state_dict()) == list(ref.state_dict())
+    mine.load_state_dict({k: v.numpy() for k, v in ref.state_dict().items()})
+    assert mine.get_parameter("heads.1.weight").shape == (2, 3)
+    assert len(mine.heads) == 2 and isinstance(mine.heads[-1], tl.nn.Linear) and "a" in mine.extra
+    seen = []
+    mine.apply(lambda m: seen.append(type(m).__name__))
+    assert seen[-1] == "Sequential" and seen.count("Linear") == 3
+    with pytest.raises(TypeError, match="not a tl.nn.Module"):
+        tl.nn.ModuleList([torch.nn.Linear(1, 1)])
+
+
+@pytest.mark.parametrize(
+    "name, make_target",
+    [
+        ("MSELoss", lambda rng: rng.standard_normal((4, 3))),
+        ("CrossEntropyLoss", lambda rng: rng.integers(0, 3, 4)),
+        ("CrossEntropyLoss", lambda rng: rng.dirichlet(np.ones(3), 4)),  # class probabilities
+        ("NLLLoss", lambda rng: rng.integers(0, 3, 4)),
+        ("BCEWithLogitsLoss", lambda rng: rng.integers(0, 2, (4, 3)).astype(float)),
+    ],
+)
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_loss_modules_equal_pytorchs(name, make_target, reduction):
+    rng = np.random.default_rng(5)
+    x, target = rng.standard_normal((4, 3)), make_target(rng)
+    kwargs = {"reduction": reduction}
+    if name == "CrossEntropyLoss":
+        kwargs.update(label_smoothing=0.1, weight=np.array([0.5, 1.0, 2.0]))
+    mine_in, theirs_in = tl.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    theirs_kwargs = {k: torch.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kwargs.items()}
+    out_m = getattr(tl.nn, name)(**kwargs)(mine_in, target)
+    out_t = getattr(torch.nn, name)(**theirs_kwargs)(theirs_in, torch.tensor(target))
+    close(out_m, out_t)
+    out_m.sum().backward()
+    out_t.sum().backward()
+    close(mine_in.grad, theirs_in.grad)
+
+
+def test_module_dtype_conversions():
+    layer = tl.nn.LSTM(2, 3)
+    assert layer.double() is layer and layer.weight_hh_l0.dtype == np.float64
+    out, _ = layer(tl.zeros(4, 1, 2, dtype=tl.float64))  # the layer checks inputs against its new dtype
+    assert out.dtype == np.float64
+    assert layer.to(tl.float32).weight_ih_l0.dtype == np.float32 and layer.to("cpu") is layer
