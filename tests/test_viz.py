@@ -266,3 +266,12 @@ def test_no_edge_crosses_a_step_title(tmp_path, cell, view, renderer):
         left = x - w / 2 if anchor == "middle" else x if anchor == "start" else x - w
         inside = [(px, py) for px, py in points if left <= px <= left + w and y - size <= py <= y + 2]
         assert not inside, (text, inside[:3])
+
+
+def test_a_slice_by_index_array_of_a_named_value_is_labelled_after_backward():
+    x = tl.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True).named("x")
+    with tl.Tape() as tape:
+        loss = (x[:, np.array([0, 2])] * 2).sum()
+    loss.backward()  # frees the index array
+    titles = {n.title for n in build(tape, "op").nodes.values()}
+    assert "x[...]" in titles

@@ -179,13 +179,18 @@ def _op_title(e, folded_slices: list) -> tuple[str, str]:
     """
     op = e.op
     if len(folded_slices) == 1 and len(e.parents) == 1:
-        op = f"{e.op}([{index_text(folded_slices[0].p[0])}])"
+        op = f"{e.op}([{_index_of(folded_slices[0])}])"
     if e.name:
         return e.name, f"{op} {shape_text(e.shape)}"
     parent = e.parents[0] if e.op == "getitem" else None
     if parent is not None and parent.name:
-        return f"{parent.name}[{index_text(e.p[0])}]", shape_text(e.shape)
+        return f"{parent.name}[{_index_of(e)}]", shape_text(e.shape)
     return op, shape_text(e.shape)
+
+
+def _index_of(getitem_entry) -> str:
+    """The index a getitem entry took; an index array is dropped by backward's free(), so it shows as ``...``."""
+    return "..." if getitem_entry.p is None else index_text(getitem_entry.p[0])
 
 
 def index_text(index) -> str:
