@@ -4,6 +4,9 @@ import re
 import subprocess
 import sys
 
+import pytest
+
+import tinygrad_lstm as tl
 from tinygrad_lstm.cli import main
 
 
@@ -28,3 +31,69 @@ def test_console_entry_point_runs():
         check=True,
     )
     assert "h1(%" in proc.stdout
+
+
+MISTAKES = [
+    (["graph", "--steps", "0"], "argument --steps: 0 is too small; it must be at least 1"),
+    (["graph", "--hidden-size", "-3"], "argument --hidden-size: -3 is too small"),
+    (["graph", "--batch", "0"], "argument --batch: 0 is too small"),
+    (["graph", "--input-size", "0"], "argument --input-size: 0 is too small"),
+    (["graph", "--steps", "many"], "argument --steps: 'many' is not an integer"),
+    (["graph", "-o", "x.pdf"], "-o x.pdf: the extension picks the format; use .svg, .png or .dot"),
+    (["graph", "-o", "OUT/plain/x.svg"], "is a file, not a folder"),
+    (["graph", "--cell", "rnn", "--forget-bias", "1"], "--forget-bias applies to LSTM cells; rnn has no forget gate"),
+    (["graph", "--compare", "rnn,gru", "--forget-bias", "1"], "--forget-bias applies to LSTM cells"),
+    (["graph", "--compare", "rnn"], "--compare takes two or more of"),
+    (["graph", "--scale", "0..-3"], "scale: the upper end must be above the lower"),
+    (["graph", "--view", "sideways"], "argument --view: invalid choice: 'sideways'"),
+    (["tape", "--cell", "gru", "--forget-bias", "1"], "--forget-bias applies to LSTM cells; gru has no forget gate"),
+    (["demo", "charlm", "--text", "OUT/missing.txt"], "No such file or directory"),
+    (["demo", "charlm", "--text", "OUT/plain"], "needs at least two different characters"),
+    (["demo", "vanishing", "--length", "5"], "--length applies to the adding demo, not vanishing"),
+    (["demo", "tour", "--text", "OUT/plain"], "--text applies to the charlm demo, not tour"),
+    (["demo", "adding", "--length", "0"], "argument --length: 0 is too small"),
+    (["demo", "nonsense"], "invalid choice: 'nonsense'"),
+]
+
+
+def run_cli(argv, capsys) -> tuple[int, str, str]:
+    """main()'s exit code (argparse's own exits included), stdout and stderr."""
+    try:
+        code = main(argv)
+    except SystemExit as stop:
+        code = stop.code
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.mark.parametrize("argv, message", MISTAKES, ids=[" ".join(a) for a, _ in MISTAKES])
+def test_a_mistake_gets_one_line_and_exit_code_2(tmp_path, capsys, argv, message):
+    (tmp_path / "plain").write_text("a")  # a file where a folder or a text is expected
+    argv = [a.replace("OUT", str(tmp_path)) for a in argv]
+    code, out, err = run_cli(argv, capsys)
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1 and err.startswith("tinygrad-lstm"), err
+    assert message in err and "Traceback" not in err
+    assert not list(tmp_path.glob("*.svg")) and not list(tmp_path.glob("*.dot"))
+
+
+def test_version_help_defaults_and_dot_only_when_asked(tmp_path, capsys):
+    code, out, _ = run_cli(["--version"], capsys)
+    assert code == 0 and out.strip() == f"tinygrad-lstm {tl.__version__}"
+    code, out, _ = run_cli(["graph", "--help"], capsys)
+    assert code == 0 and "(default: 4)" in out and "(default: 1e-8..1e0)" in out
+    code, out, _ = run_cli(["tape", "--help"], capsys)
+    assert "(default: 2)" in out  # each command's own default, not the other's
+    assert main(["graph", "-o", str(tmp_path / "g.svg")]) == 0
+    assert not (tmp_path / "g.dot").exists()
+    assert main(["graph", "--dot", "-o", str(tmp_path / "h.svg")]) == 0
+    assert (tmp_path / "h.dot").read_text().startswith("digraph")
+
+
+def test_tape_memory_prints_the_table_alone_and_graph_says_when_it_folded(tmp_path, capsys):
+    assert main(["tape", "--memory", "--steps", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "saved bytes" in out and "= matmul(" not in out  # no listing
+    assert main(["graph", "--view", "op", "--steps", "40", "--budget", "100", "-o", str(tmp_path / "f.svg")]) == 0
+    out = capsys.readouterr().out
+    assert "note: " in out and "exceed the node budget of 100" in out

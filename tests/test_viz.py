@@ -35,7 +35,7 @@ def svg_texts(svg: str) -> list[str]:
 @needs_renderer
 def test_op_view_svg_has_one_cluster_per_step_named_gates_and_gradient_colours(tmp_path):
     u = traced("lstm", steps=4)
-    path = tl.viz.render(tl.viz.draw(u.tape, view="op", trace=u.trace), tmp_path / "lstm.svg")
+    path = tl.viz.render(tl.viz.draw(u.tape, view="op", trace=u.trace), tmp_path / "lstm.svg", keep_dot=True)
     svg = path.read_text()
     assert svg.count('class="cluster"') == 5  # one per step, one for the input projection
     texts = svg_texts(svg)
@@ -46,7 +46,9 @@ def test_op_view_svg_has_one_cluster_per_step_named_gates_and_gradient_colours(t
     assert "lstm.l0.x_proj[t=0]" in texts
     joined = " ".join(texts)
     assert "||dL/d value||, log scale" in joined and "||dL/dh_t||" in texts and "||dL/dc_t||" in texts
-    assert (tmp_path / "lstm.dot").exists()
+    assert (tmp_path / "lstm.dot").exists()  # asked for; not written otherwise
+    tl.viz.render(tl.viz.draw(u.tape, view="op"), tmp_path / "plain.svg")
+    assert not (tmp_path / "plain.dot").exists()
 
 
 @needs_renderer

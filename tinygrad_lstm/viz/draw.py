@@ -114,6 +114,7 @@ def draw(
     scale = HeatScale(scale, [n.heat for n in model.nodes.values()] + [e.heat for e in model.edges.values()])
 
     g = Picture("tinygrad_lstm", format="svg")
+    g.notes = list(model.notes)  # e.g. that the picture folded itself past the node budget
     # remincross=false: a last crossing pass over the whole graph would undo the gate order inside steps
     g.attr(rankdir=rankdir, fontname=FONT, newrank="true", compound="true", nodesep="0.15", ranksep="0.3")
     g.attr(remincross="false")

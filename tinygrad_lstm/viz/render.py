@@ -55,11 +55,12 @@ def pipe(source: str, fmt: str = "svg") -> bytes:
     return done.stdout
 
 
-def render(graph: graphviz.Digraph | str, path: str | os.PathLike) -> Path:
+def render(graph: graphviz.Digraph | str, path: str | os.PathLike, keep_dot: bool = False) -> Path:
     """Write ``graph`` to ``path``; the extension picks the format (.svg, .png, .dot/.gv).
 
-    The DOT text is written beside the picture as well (``name.dot``), so it survives a missing
-    renderer: :class:`RendererNotFound` then says where it is and how to get a renderer.
+    With ``keep_dot`` the DOT text is written beside the picture as well (``name.dot``); it is
+    written there anyway when no renderer is found, and :class:`RendererNotFound` then says where it
+    is and how to get a renderer.
     """
     path = Path(path)
     fmt = FORMATS.get(path.suffix.lower())
@@ -68,12 +69,14 @@ def render(graph: graphviz.Digraph | str, path: str | os.PathLike) -> Path:
     source = graph if isinstance(graph, str) else graph.source
     path.parent.mkdir(parents=True, exist_ok=True)
     dot_path = path if fmt == "dot" else path.with_suffix(".dot")
-    dot_path.write_text(source)
+    if fmt == "dot" or keep_dot:
+        dot_path.write_text(source)
     if fmt == "dot":
         return path
     try:
         data = pipe(source, fmt)
     except RendererNotFound as e:
+        dot_path.write_text(source)
         raise RendererNotFound(f"{e}. The DOT text is in {dot_path}") from None
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_bytes(data)
@@ -82,7 +85,12 @@ def render(graph: graphviz.Digraph | str, path: str | os.PathLike) -> Path:
 
 
 class Picture(graphviz.Digraph):
-    """A ``graphviz.Digraph`` that displays inline in Jupyter with whichever renderer is available."""
+    """A ``graphviz.Digraph`` that displays inline in Jupyter with whichever renderer is available.
+
+    ``notes`` says what the drawing did on its own (e.g. folded a graph past the node budget).
+    """
+
+    notes: list[str] = []
 
     def _repr_mimebundle_(self, include=None, exclude=None, **_):
         return {"image/svg+xml": pipe(self.source, "svg").decode()}
