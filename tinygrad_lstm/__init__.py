@@ -14,7 +14,7 @@ from . import nn, optim, viz
 from .anomaly import AnomalyError, detect_anomaly
 from .backward import grad
 from .compile import CompileError, compile
-from .functional import log_softmax, logsumexp, softmax
+from .functional import flip, gather, log_softmax, logsumexp, prod, softmax, tril, triu
 from .gradcheck import GradcheckError, gradcheck
 from .memory import memory_by_step, memory_table
 from .ops import (
@@ -23,12 +23,17 @@ from .ops import (
     as_tensor,
     cat,
     clip,
+    cos,
+    cumsum,
+    einsum,
     exp,
+    expm1,
     eye,
     from_numpy,
     full,
     linspace,
     log,
+    log1p,
     maximum,
     minimum,
     ones,
@@ -37,6 +42,7 @@ from .ops import (
     randn,
     relu,
     sigmoid,
+    sin,
     split,
     sqrt,
     stack,
@@ -128,4 +134,15 @@ __all__ = [
     "sigmoid",
     "sqrt",
     "tanh",
+    "cos",
+    "cumsum",
+    "einsum",
+    "expm1",
+    "flip",
+    "gather",
+    "log1p",
+    "prod",
+    "sin",
+    "tril",
+    "triu",
 ]

@@ -1,10 +1,13 @@
-"""Composites built only from primitives: numerically stable softmax family.
+"""Composites built only from primitives: the numerically stable softmax family, losses, and the
+ops students reach for (prod, flip, pad, gather, activations).
 
 Each subtracts the (detached) maximum before ``exp``; the gradient does not depend on that shift,
 so treating it as a constant is exact, and inputs of +-1e4 stay finite.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -228,3 +231,128 @@ def binary_cross_entropy_with_logits(
     if weight is not None:
         losses = losses * weight
     return _reduce(losses, reduction, "binary_cross_entropy_with_logits")
+
+
+# ---- composites students reach for: each built from primitives, so its gradient (and the gradient
+# of its gradient) comes from theirs -----------------------------------------------------------------
+
+
+def prod(x: Tensor, axis: int | None = None, keepdims: bool = False) -> Tensor:
+    """Product over ``axis`` (all elements by default), as a chain of products: exact gradients
+    with zeros in the input, where dividing the product by x would give 0/0."""
+    if axis is None:
+        x, axis = ops.reshape(x, (-1,)), 0
+    axis = ops._axis("prod", axis, x.ndim)
+    lead = (slice(None),) * axis
+    if x.shape[axis] == 0:
+        out = ops.sum(x, axis, keepdims) * 0.0 + 1.0  # the empty product, still on the graph
+        return out
+    out = ops.getitem(x, lead + (0,))
+    for k in range(1, x.shape[axis]):
+        out = out * ops.getitem(x, lead + (k,))
+    return ops.expand_dims(out, axis) if keepdims else out
+
+
+def flip(x: Tensor, dims) -> Tensor:
+    """Reverse the order along each axis in ``dims``."""
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    axes = {ops._axis("flip", d, x.ndim) for d in dims}
+    return ops.getitem(x, tuple(slice(None, None, -1) if a in axes else slice(None) for a in range(x.ndim)))
+
+
+def tril(x: Tensor, diagonal: int = 0) -> Tensor:
+    """Zero above the ``diagonal``-th diagonal of the last two axes (a causal mask keeps the past)."""
+    if x.ndim < 2:
+        raise ValueError(f"tril: needs at least 2 axes, got shape {x.shape}")
+    return ops.where(np.tri(*x.shape[-2:], k=diagonal, dtype=bool), x, 0.0)
+
+
+def triu(x: Tensor, diagonal: int = 0) -> Tensor:
+    """Zero below the ``diagonal``-th diagonal of the last two axes."""
+    if x.ndim < 2:
+        raise ValueError(f"triu: needs at least 2 axes, got shape {x.shape}")
+    return ops.where(~np.tri(*x.shape[-2:], k=diagonal - 1, dtype=bool), x, 0.0)
+
+
+def gather(x: Tensor, dim: int, index) -> Tensor:
+    """PyTorch's ``gather``: ``out[i][j] = x[index[i][j]][j]`` for dim 0 (and so on), ``index`` of the
+    output's shape; NumPy calls it ``take_along_axis``."""
+    index = np.asarray(ops._data(index))
+    dim = ops._axis("gather", dim, x.ndim)
+    if index.ndim != x.ndim or index.dtype.kind not in "iu":
+        raise ValueError(f"gather: index must be integers with {x.ndim} axes like the input, got {index.dtype} "
+                         f"of shape {index.shape}")  # fmt: skip
+    if any(index.shape[a] > x.shape[a] for a in range(x.ndim) if a != dim):
+        raise ValueError(f"gather: index shape {index.shape} is larger than input shape {x.shape} off axis {dim}")
+    if index.size and (index.min() < -x.shape[dim] or index.max() >= x.shape[dim]):
+        raise IndexError(f"gather: index values must lie in [0, {x.shape[dim]}) along axis {dim}")
+    grid = np.indices(index.shape, sparse=True)
+    return ops.getitem(x, tuple(index if a == dim else grid[a] for a in range(x.ndim)))
+
+
+def pad(x: Tensor, pad: tuple[int, ...], value: float = 0.0) -> Tensor:
+    """PyTorch's ``F.pad`` (constant mode): ``pad`` = (left, right) for the last axis, then (left,
+    right) for the one before, ...; the gradient is the middle slice of the padded gradient."""
+    if len(pad) % 2 or len(pad) // 2 > x.ndim or any(int(n) != n or n < 0 for n in pad):
+        raise ValueError(f"pad: {pad} must be non-negative (left, right) pairs for at most {x.ndim} axes")
+    for k in range(len(pad) // 2):
+        axis, before, after = x.ndim - 1 - k, int(pad[2 * k]), int(pad[2 * k + 1])
+        pieces = []
+        for n in (before, after):
+            shape = x.shape[:axis] + (n,) + x.shape[axis + 1 :]
+            pieces.append(Tensor(np.full(shape, value, dtype=x.dtype)) if n else None)
+        x = ops.cat([p for p in (pieces[0], x, pieces[1]) if p is not None], axis=axis)
+    return x
+
+
+def square(x: Tensor) -> Tensor:
+    return x * x
+
+
+def rsqrt(x: Tensor) -> Tensor:
+    """1 / sqrt(x)."""
+    return x**-0.5
+
+
+def sign(x: Tensor) -> Tensor:
+    """-1, 0 or 1; its gradient is 0 everywhere (as PyTorch's), not missing."""
+    return ops.where(np.zeros(x.shape, bool), x, np.sign(x.data))
+
+
+def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """log(1 + exp(beta x)) / beta, and x itself where beta x > threshold (PyTorch's rule)."""
+    scaled = x * beta
+    linear = scaled.data > threshold
+    smooth = ops.log1p(ops.exp(ops.where(linear, 0.0, scaled))) * (1.0 / beta)  # no overflow where unused
+    return ops.where(linear, x, smooth)
+
+
+def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
+    """x for x > 0, alpha (exp(x) - 1) otherwise."""
+    negative = ops.expm1(ops.minimum(x, 0.0)) * alpha  # min keeps exp finite where this branch is unused
+    return ops.where(x.data > 0, x, negative)
+
+
+def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+    return ops.where(x.data > 0, x, x * negative_slope)
+
+
+def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    """x clipped to [min_val, max_val]; the gradient is 1 strictly inside, 0 at and beyond the ends."""
+    inside = (x.data > min_val) & (x.data < max_val)
+    return ops.where(inside, x, np.clip(x.data, min_val, max_val))
+
+
+def silu(x: Tensor) -> Tensor:
+    """x sigmoid(x) (also called swish)."""
+    return x * ops.sigmoid(x)
+
+
+def gelu(x: Tensor, approximate: str = "none") -> Tensor:
+    """x Phi(x) with Phi the normal CDF (``approximate="tanh"``: the tanh formula), as PyTorch's."""
+    if approximate == "tanh":
+        inner = (x + x * x * x * 0.044715) * math.sqrt(2.0 / math.pi)
+        return x * 0.5 * (ops.tanh(inner) + 1.0)
+    if approximate != "none":
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return x * 0.5 * (ops.erf(x * (1.0 / math.sqrt(2.0))) + 1.0)

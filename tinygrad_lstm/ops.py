@@ -312,6 +312,76 @@ def _sigmoid_vjp(g, c):
     return (d,)
 
 
+def _log1p_fwd(p, x):
+    return np.log1p(x)
+
+
+def log1p(x) -> Tensor:
+    """log(1 + x), exact for tiny x."""
+    return apply("log1p", _log1p_fwd, (x,), _log1p_vjp, keep_in=True)
+
+
+def _log1p_vjp(g, c):
+    return (g / (c.ins[0] + 1.0),)
+
+
+def _expm1_fwd(p, x):
+    return np.expm1(x)
+
+
+def expm1(x) -> Tensor:
+    """exp(x) - 1, exact for tiny x."""
+    return apply("expm1", _expm1_fwd, (x,), _expm1_vjp, keep_out=True)
+
+
+def _expm1_vjp(g, c):
+    return (g * (c.out + 1.0),)
+
+
+def _sin_fwd(p, x):
+    return np.sin(x)
+
+
+def sin(x) -> Tensor:
+    return apply("sin", _sin_fwd, (x,), _sin_vjp, keep_in=True)
+
+
+def _sin_vjp(g, c):
+    x = c.ins[0]
+    return (g * (cos(x) if isinstance(x, Tensor) else np.cos(x)),)
+
+
+def _cos_fwd(p, x):
+    return np.cos(x)
+
+
+def cos(x) -> Tensor:
+    return apply("cos", _cos_fwd, (x,), _cos_vjp, keep_in=True)
+
+
+def _cos_vjp(g, c):
+    x = c.ins[0]
+    return (-g * (sin(x) if isinstance(x, Tensor) else np.sin(x)),)
+
+
+_ERF = np.frompyfunc(math.erf, 1, 1)  # NumPy has no erf; math.erf is exact to the last bit or so
+
+
+def _erf_fwd(p, x):
+    return np.asarray(_ERF(x), dtype=np.result_type(x, np.float16))  # a 0-d input gives a Python float
+
+
+def erf(x) -> Tensor:
+    """The error function (for the exact GELU); element by element in Python, fine for small tensors."""
+    return apply("erf", _erf_fwd, (x,), _erf_vjp, keep_in=True)
+
+
+def _erf_vjp(g, c):
+    x = c.ins[0]
+    bump = exp(-x * x) if isinstance(x, Tensor) else np.exp(-x * x)
+    return (g * (2.0 / math.sqrt(math.pi)) * bump,)
+
+
 def _relu_fwd(p, x):
     return np.maximum(x, 0)
 
@@ -798,6 +868,76 @@ def split(x, indices_or_sections, axis: int = 0) -> list[Tensor]:
     lead = (slice(None),) * axis
     edges = [0, *cuts, n]
     return [getitem(x, lead + (slice(s, e),)) for s, e in zip(edges[:-1], edges[1:])]
+
+
+def _cumsum_fwd(p, x):
+    return np.cumsum(x, axis=p)
+
+
+def cumsum(x, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+    """Running sum along ``axis`` (``dim``); its gradient is the running sum of ``g`` from the other end."""
+    axis = _axis("cumsum", axis_or_dim("cumsum", axis, dim), x.ndim) if x.ndim else None
+    if axis is None:
+        raise ValueError("cumsum: give axis= (or dim=); a 0-d tensor has no axis to run along")
+    return apply("cumsum", _cumsum_fwd, (x,), _cumsum_vjp, p=axis)
+
+
+def _cumsum_vjp(g, c):
+    reverse = (slice(None),) * c.p + (slice(None, None, -1),)
+    if isinstance(g, Tensor):
+        return (getitem(cumsum(getitem(g, reverse), c.p), reverse),)
+    return (np.cumsum(g[reverse], axis=c.p)[reverse],)
+
+
+def _einsum_fwd(p, *arrays):
+    return np.einsum(p[0], *arrays)
+
+
+def einsum(subscripts: str, *operands) -> Tensor:
+    """NumPy's (and PyTorch's) ``einsum`` with explicit output (``"bij,bjk->bik"``). The gradient of
+    each operand is an einsum of the output's gradient with the others; indices summed within one
+    operand alone come back by broadcasting. No ``...``, no index repeated within one operand."""
+    inputs, arrow, output = subscripts.replace(" ", "").partition("->")
+    terms = inputs.split(",")
+    if not arrow or "." in subscripts or len(terms) != len(operands):
+        raise ValueError(
+            f"einsum: {subscripts!r} must name each of the {len(operands)} operands and the output after '->', "
+            "without '...'"
+        )
+    for term, x in zip(terms, operands):
+        if len(set(term)) != len(term) or len(term) != len(_shape(x)):
+            raise ValueError(f"einsum: {term!r} must name each axis of an operand of shape {_shape_text(x)} once")
+    try:
+        return apply("einsum", _einsum_fwd, tuple(operands), _einsum_vjp, p=(f"{inputs}->{output}", terms, output),
+                     keep_in=True)  # fmt: skip
+    except ValueError as e:
+        shapes = ", ".join(_shape_text(x) for x in operands)
+        raise ValueError(f"einsum: {subscripts!r} does not fit operands of shapes {shapes}: {e}") from e
+
+
+def _einsum_vjp(g, c):
+    _, terms, output = c.p
+    grads = []
+    for i, term in enumerate(terms):
+        if c.parents[i] is None:
+            grads.append(None)
+            continue
+        others = [x for j, x in enumerate(c.ins) if j != i]
+        seen = set(output).union(*(terms[j] for j in range(len(terms)) if j != i))
+        kept = "".join(a for a in term if a in seen)  # the rest were summed in this operand alone
+        spec = ",".join([output, *(terms[j] for j in range(len(terms)) if j != i)]) + "->" + kept
+        grad = einsum(spec, g, *others) if isinstance(g, Tensor) or any(isinstance(x, Tensor) for x in others) else (
+            np.einsum(spec, g, *others))  # fmt: skip
+        if kept != term:  # put back the axes summed in this operand alone, by broadcasting
+            shape = _shape(c.ins[i])
+            grad = _reshape(grad, tuple(n if a in kept else 1 for n, a in zip(shape, term)))
+            grad = _broadcast_to(grad, shape)
+        grads.append(grad)
+    return tuple(grads)
+
+
+def _reshape(g, shape):
+    return reshape(g, shape) if isinstance(g, Tensor) else np.reshape(g, shape)
 
 
 # ---- constructors ------------------------------------------------------------------------------------

@@ -377,6 +377,51 @@ class Tensor:
         """The ``p``-norm over ``dim`` (all elements by default), as ``torch.linalg.vector_norm``."""
         return functional.vector_norm(self, p, dim, keepdim)
 
+    def prod(self, axis=None, keepdims: bool = False, *, dim=None, keepdim=None, dtype=None, out=None) -> Tensor:
+        """Product over ``axis`` (``dim``); exact gradients even where entries are 0."""
+        axis, keepdims = _reduction_args("prod", axis, dim, keepdims, keepdim, out)
+        product = functional.prod(self, axis, keepdims)
+        return product if dtype is None else product.astype(dtype)
+
+    def cumsum(self, axis=None, *, dim=None) -> Tensor:
+        """Running sum along ``axis`` (``dim``)."""
+        return ops.cumsum(self, axis, dim=dim)
+
+    def flip(self, *dims) -> Tensor:
+        """Reverse the order along the given axes: ``x.flip(0)``, ``x.flip((0, 1))``."""
+        return functional.flip(self, dims[0] if len(dims) == 1 else dims)
+
+    def tril(self, diagonal: int = 0) -> Tensor:
+        return functional.tril(self, diagonal)
+
+    def triu(self, diagonal: int = 0) -> Tensor:
+        return functional.triu(self, diagonal)
+
+    def gather(self, dim: int, index) -> Tensor:
+        """``out[i][j] = self[index[i][j]][j]`` for ``dim=0`` (PyTorch's gather)."""
+        return functional.gather(self, dim, index)
+
+    def log1p(self) -> Tensor:
+        return ops.log1p(self)
+
+    def expm1(self) -> Tensor:
+        return ops.expm1(self)
+
+    def sin(self) -> Tensor:
+        return ops.sin(self)
+
+    def cos(self) -> Tensor:
+        return ops.cos(self)
+
+    def square(self) -> Tensor:
+        return functional.square(self)
+
+    def rsqrt(self) -> Tensor:
+        return functional.rsqrt(self)
+
+    def sign(self) -> Tensor:
+        return functional.sign(self)
+
     def pow(self, exponent) -> Tensor:
         """``self ** exponent`` (PyTorch's method name)."""
         return self**exponent

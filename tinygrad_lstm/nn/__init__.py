@@ -1,7 +1,20 @@
 """Layers with PyTorch's names, parameter names and weight layouts, composed from primitives."""
 
 from . import functional, init, utils
-from .activation import Identity, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from .activation import (
+    ELU,
+    GELU,
+    Hardtanh,
+    Identity,
+    LeakyReLU,
+    LogSoftmax,
+    ReLU,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Softplus,
+    Tanh,
+)
 from .cells import GREFF_VARIANTS, VARIANTS, GRUCell, LSTMCell, LSTMVariant, RNNCell
 from .containers import ModuleDict, ModuleList, Sequential
 from .layers import Dropout, Embedding, Linear
@@ -11,6 +24,12 @@ from .recurrent import GRU, LSTM, RNN
 
 __all__ = [
     "BCEWithLogitsLoss",
+    "ELU",
+    "GELU",
+    "Hardtanh",
+    "LeakyReLU",
+    "SiLU",
+    "Softplus",
     "CrossEntropyLoss",
     "Identity",
     "LogSoftmax",

@@ -7,13 +7,27 @@ from ..functional import (
     binary_cross_entropy_with_logits,
     cross_entropy,
     dropout,
+    elu,
+    gelu,
+    hardtanh,
+    leaky_relu,
     mse_loss,
     nll_loss,
+    pad,
+    silu,
+    softplus,
 )
 from ..tensor import Tensor
 
 __all__ = [
     "binary_cross_entropy_with_logits",
+    "elu",
+    "gelu",
+    "hardtanh",
+    "leaky_relu",
+    "pad",
+    "silu",
+    "softplus",
     "cross_entropy",
     "dropout",
     "log_softmax",

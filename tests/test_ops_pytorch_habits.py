@@ -1,0 +1,148 @@
+"""The ops students and sequence models reach for: each gradchecked in float64 to second order and
+compared with PyTorch (values, gradients, and gradients of gradients)."""
+
+import numpy as np
+import pytest
+
+import tinygrad_lstm as tl
+import tinygrad_lstm.nn.functional as F
+
+torch = pytest.importorskip("torch")
+TF = torch.nn.functional
+
+# name -> (ours, PyTorch's, input shape, low, high): the same spelling where PyTorch's allows it
+OPS = {
+    "prod": (lambda x: x.prod(dim=1), lambda x: x.prod(dim=1), (3, 4), -2, 2),
+    "prod_all": (lambda x: x.prod(), lambda x: x.prod(), (2, 3), -2, 2),
+    "prod_keepdim": (lambda x: x.prod(dim=0, keepdim=True), lambda x: x.prod(dim=0, keepdim=True), (3, 2), -2, 2),
+    "cumsum": (lambda x: x.cumsum(dim=1), lambda x: x.cumsum(dim=1), (3, 4), -2, 2),
+    "cumsum_0": (lambda x: tl.cumsum(x, dim=0), lambda x: torch.cumsum(x, dim=0), (4, 2), -2, 2),
+    "var": (lambda x: x.var(dim=0), lambda x: x.var(dim=0), (4, 3), -2, 2),
+    "std": (lambda x: x.std(dim=1, correction=0), lambda x: x.std(dim=1, correction=0), (3, 4), -2, 2),
+    "einsum_bmm": (
+        lambda x: tl.einsum("bij,bkj->bik", x, x * 2.0),
+        lambda x: torch.einsum("bij,bkj->bik", x, x * 2.0),
+        (2, 3, 4),
+        -2,
+        2,
+    ),
+    "einsum_sum": (lambda x: tl.einsum("ijk->ki", x), lambda x: torch.einsum("ijk->ki", x), (2, 3, 4), -2, 2),
+    "einsum_outer": (lambda x: tl.einsum("i,j->ij", x, x), lambda x: torch.einsum("i,j->ij", x, x), (3,), -2, 2),
+    "flip": (lambda x: x.flip(0, 1), lambda x: x.flip(0, 1), (3, 4), -2, 2),
+    "pad": (lambda x: F.pad(x, (1, 2, 0, 1), value=0.5), lambda x: TF.pad(x, (1, 2, 0, 1), value=0.5), (2, 3), -2, 2),
+    "tril": (lambda x: x.tril(), lambda x: x.tril(), (3, 4), -2, 2),
+    "triu": (lambda x: x.triu(1), lambda x: x.triu(1), (2, 3, 3), -2, 2),
+    "gather": (
+        lambda x: x.gather(1, np.array([[0, 0, 3], [2, 1, 1]])),
+        lambda x: x.gather(1, torch.tensor([[0, 0, 3], [2, 1, 1]])),
+        (2, 4),
+        -2,
+        2,
+    ),
+    "where_scalar": (lambda x: tl.where(x.data > 0, x, 0.5), lambda x: torch.where(x > 0, x, 0.5), (3, 4), -2, 2),
+    "log1p": (lambda x: x.log1p(), lambda x: x.log1p(), (3, 4), -0.5, 2),
+    "expm1": (lambda x: x.expm1(), lambda x: x.expm1(), (3, 4), -2, 2),
+    "sin": (lambda x: x.sin(), lambda x: x.sin(), (3, 4), -3, 3),
+    "cos": (lambda x: x.cos(), lambda x: x.cos(), (3, 4), -3, 3),
+    "square": (lambda x: x.square(), lambda x: x.square(), (3, 4), -2, 2),
+    "rsqrt": (lambda x: x.rsqrt(), lambda x: x.rsqrt(), (3, 4), 0.5, 2),
+    "sign": (lambda x: x.sign() * x, lambda x: x.sign() * x, (3, 4), -2, 2),
+    "softplus": (lambda x: F.softplus(x, beta=2.0, threshold=3.0), lambda x: TF.softplus(x, 2.0, 3.0), (3, 4), -3, 3),
+    "elu": (lambda x: F.elu(x, 0.7), lambda x: TF.elu(x, 0.7), (3, 4), -2, 2),
+    "gelu": (lambda x: F.gelu(x), lambda x: TF.gelu(x), (3, 4), -3, 3),
+    "gelu_tanh": (lambda x: F.gelu(x, "tanh"), lambda x: TF.gelu(x, approximate="tanh"), (3, 4), -3, 3),
+    "silu": (lambda x: F.silu(x), lambda x: TF.silu(x), (3, 4), -3, 3),
+    "leaky_relu": (lambda x: F.leaky_relu(x, 0.1), lambda x: TF.leaky_relu(x, 0.1), (3, 4), -2, 2),
+    "hardtanh": (lambda x: F.hardtanh(x, -0.5, 0.8), lambda x: TF.hardtanh(x, -0.5, 0.8), (3, 4), -2, 2),
+}
+
+
+def _inputs(name, shape, low, high):
+    rng = np.random.default_rng(sum(map(ord, name)))
+    data = rng.uniform(low, high, shape)
+    return tl.tensor(data, requires_grad=True), torch.tensor(data, requires_grad=True)
+
+
+@pytest.mark.parametrize("name", OPS)
+def test_values_gradients_and_second_derivatives_equal_pytorchs(name):
+    ours, theirs, shape, low, high = OPS[name]
+    x, xt = _inputs(name, shape, low, high)
+    y, yt = ours(x), theirs(xt)
+    np.testing.assert_allclose(y.data, yt.detach().numpy(), rtol=1e-12, atol=1e-12)
+    w = np.random.default_rng(7).standard_normal(yt.shape)
+    (g,) = tl.grad((y * w).sum(), x, create_graph=True)
+    (gt,) = torch.autograd.grad((yt * torch.tensor(w)).sum(), xt, create_graph=True)
+    np.testing.assert_allclose(g.data, gt.detach().numpy(), rtol=1e-10, atol=1e-12)
+    # where the gradient does not depend on x (linear and piecewise-linear ops) ours has no graph
+    # to differentiate, and PyTorch's second derivative must then be 0
+    h = tl.grad((g * g).sum(), x, allow_unused=True)[0] if g.requires_grad else None
+    ht = torch.autograd.grad((gt * gt).sum(), xt, allow_unused=True)[0] if gt.requires_grad else None
+    h = np.zeros(shape) if h is None else h.data
+    ht = np.zeros(shape) if ht is None else ht.numpy()
+    np.testing.assert_allclose(h, ht, rtol=1e-9, atol=1e-10)
+
+
+@pytest.mark.parametrize("name", OPS)
+def test_gradcheck_first_and_second_order(name):
+    ours, _, shape, low, high = OPS[name]
+    x, _ = _inputs(name, shape, low, high)
+    assert tl.gradcheck(ours, x)
+    assert tl.gradcheck(lambda x: (tl.grad((ours(x) ** 2).sum(), x, create_graph=True)[0] ** 2).sum(), x)
+    assert tl.gradcheck(lambda x: (tl.grad((ours(x) ** 3).sum(), x, create_graph=True)[0]).sum(), x)
+
+
+def test_zeros_in_a_product_and_the_ends_of_hardtanh_follow_pytorch():
+    data = np.array([[2.0, 0.0, 3.0], [0.0, 0.0, 1.5], [-1.0, 0.5, 1.0]])
+    x, xt = tl.tensor(data, requires_grad=True), torch.tensor(data, requires_grad=True)
+    x.prod(dim=1).sum().backward()
+    xt.prod(dim=1).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, xt.grad.numpy())  # no 0/0 where entries are 0
+    y, yt = tl.tensor(data, requires_grad=True), torch.tensor(data, requires_grad=True)
+    F.hardtanh(y, -1.0, 1.0).sum().backward()
+    TF.hardtanh(yt, -1.0, 1.0).sum().backward()
+    np.testing.assert_array_equal(y.grad.data, yt.grad.numpy())  # 0 at the ends, as PyTorch's
+
+
+def test_0d_and_empty_inputs():
+    s = tl.tensor(0.3, requires_grad=True)
+    for f in (lambda v: v.sin(), lambda v: v.log1p(), lambda v: F.gelu(v), lambda v: F.softplus(v), lambda v: v.prod()):
+        assert tl.gradcheck(f, s)
+    e = tl.tensor(np.zeros((0, 3)), requires_grad=True)
+    et = torch.zeros((0, 3), dtype=torch.float64, requires_grad=True)
+    np.testing.assert_array_equal(e.prod(dim=0).data, et.prod(dim=0).detach().numpy())  # the empty product is 1
+    assert e.cumsum(dim=0).shape == (0, 3) and tl.einsum("ij->j", e).tolist() == [0, 0, 0]
+    e.prod(dim=0).sum().backward()
+    assert e.grad.shape == (0, 3)
+
+
+def test_softplus_and_elu_stay_finite_far_out():
+    x = tl.tensor(np.array([-800.0, -30.0, 0.0, 30.0, 800.0]), requires_grad=True)
+    (F.softplus(x) + F.elu(x) + F.gelu(x, "tanh")).sum().backward()
+    assert np.all(np.isfinite(x.grad.data))
+
+
+def test_mistakes_name_the_op_and_shapes():
+    x = tl.randn(2, 3)
+    with pytest.raises(ValueError, match="einsum: 'ij,jk' must name each of the 2 operands and the output"):
+        tl.einsum("ij,jk", x, x)
+    with pytest.raises(ValueError, match=r"einsum: 'ij,jk->ik' does not fit operands of shapes \(2, 3\), \(2, 3\)"):
+        tl.einsum("ij,jk->ik", x, x)
+    with pytest.raises(ValueError, match="gather: index must be integers with 2 axes"):
+        x.gather(1, np.array([0, 1]))
+    with pytest.raises(IndexError, match="gather: index values must lie in"):
+        x.gather(1, np.array([[0, 5]]))
+    with pytest.raises(ValueError, match="pad: .* must be non-negative"):
+        F.pad(x, (1,))
+    with pytest.raises(ValueError, match="cumsum: give axis"):
+        tl.cumsum(tl.tensor(1.0), 0)
+
+
+@pytest.mark.parametrize(
+    "name, args", [("GELU", ()), ("SiLU", ()), ("ELU", (0.5,)), ("LeakyReLU", (0.2,)), ("Softplus", (2.0,)),
+                   ("Hardtanh", (-0.3, 0.4))]
+)  # fmt: skip
+def test_activation_modules_equal_pytorchs(name, args):
+    data = np.random.default_rng(3).uniform(-2, 2, (3, 4))
+    ours = getattr(tl.nn, name)(*args)(tl.tensor(data))
+    theirs = getattr(torch.nn, name)(*args)(torch.tensor(data))
+    np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=1e-12, atol=1e-12)
