@@ -211,3 +211,39 @@ def test_joined_slices_give_the_sweeps_bits_signed_zeros_included():
     loss_fn(tl.Tensor(x)).backward()
     np.testing.assert_array_equal(replayed, w.grad.data)
     assert np.array_equal(np.signbit(replayed), np.signbit(w.grad.data))
+
+
+def test_a_whole_training_step_under_compile_is_refused_with_what_to_do_and_changes_nothing():
+    lstm, head = tl.nn.LSTM(2, 4), tl.nn.Linear(4, 1)
+    params = [*lstm.parameters(), *head.parameters()]
+    opt = tl.optim.SGD(params, lr=0.1)
+    before = [p.data.copy() for p in params]
+    x, y = tl.randn(5, 3, 2, dtype=np.float32), tl.zeros(3, 1, dtype=np.float32)
+
+    @tl.compile
+    def train_step(x, y):  # what people try first: everything inside
+        opt.zero_grad()
+        out, _ = lstm(x)
+        loss = tl.nn.functional.mse_loss(head(out[-1]), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    with pytest.raises(
+        tl.CompileError, match=r"backward\(\) inside a compiled function.*loss.backward\(\); opt.step\(\)"
+    ):
+        train_step(x, y)
+    assert all(np.array_equal(p.data, b) for p, b in zip(params, before))
+    assert not tl.tape.state.compiling  # the failed recording is over
+
+    @tl.compile
+    def loss_of(x, y):  # what the error says: the forward pass only
+        out, _ = lstm(x)
+        return tl.nn.functional.mse_loss(head(out[-1]), y)
+
+    for _ in range(2):
+        opt.zero_grad()
+        loss = loss_of(x, y)
+        loss.backward()
+        opt.step()
+    assert not all(np.array_equal(p.data, b) for p, b in zip(params, before))

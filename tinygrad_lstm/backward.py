@@ -16,7 +16,7 @@ import numpy as np
 
 from .anomaly import check_backward
 from .ops import IndexedGrad
-from .tape import number, state
+from .tape import CompileError, number, state
 from .tensor import Tensor
 from .trace import saved_arrays
 from .versions import changed_in_place, check_saved
@@ -236,8 +236,19 @@ def _seed(output: Tensor, grad: Any, create_graph: bool, where: str):
     return seed
 
 
+def _refuse_inside_compile(what: str) -> None:
+    """A whole training step under tl.compile: the recording must end at the loss."""
+    if state.compiling:
+        raise CompileError(
+            f"compile: {what} inside a compiled function; tl.compile records the forward pass only. "
+            "Return the loss and run the rest outside: loss = step(x, y); loss.backward(); opt.step() "
+            "(backward then replays the recorded program's VJPs)"
+        )
+
+
 def backward(output: Tensor, grad: Any = None, retain_graph: bool | None = None, create_graph: bool = False) -> None:
     """``output.backward(...)``: accumulate gradients into the leaves' ``.grad``."""
+    _refuse_inside_compile("backward()")
     seed = _seed(output, grad, create_graph, "backward")
     retain = create_graph if retain_graph is None else retain_graph
     program = output._node.program
