@@ -481,5 +481,29 @@ class CompiledStep:
 
 
 def compile(fn: Callable[..., Tensor]) -> CompiledStep:  # noqa: A001 - the verb users expect
-    """Record ``fn(*inputs) -> loss`` once per input shape and replay it afterwards (see module doc)."""
+    """Record ``fn(*inputs) -> loss`` on its first call (per input shape and dtype) and replay it on
+    later calls as straight-line NumPy: the same numbers, bit for bit, less Python per op.
+
+    It can compile a forward pass of fixed structure: layers, losses, slicing by constant indices,
+    anything whose sequence of ops does not depend on the values. It cannot compile (and says so
+    with a :class:`CompileError`): ``loss.backward()`` or an optimizer step inside ``fn`` (return the
+    loss and run them outside), Python branches on recorded values (``if loss > 1``, ``float(x)``;
+    use ``tl.where``), dropout's random draws, and integer inputs used as indices.
+
+    >>> import numpy as np, tinygrad_lstm as tl
+    >>> lstm, head = tl.nn.LSTM(2, 8), tl.nn.Linear(8, 1)
+    >>> opt = tl.optim.Adam([*lstm.parameters(), *head.parameters()], lr=1e-2)
+    >>> @tl.compile
+    ... def loss_of(x, y):
+    ...     out, _ = lstm(x)
+    ...     return tl.nn.functional.mse_loss(head(out[-1]), y)
+    >>> x, y = tl.randn(5, 3, 2, dtype=np.float32), tl.zeros(3, 1, dtype=np.float32)
+    >>> for _ in range(3):
+    ...     opt.zero_grad()
+    ...     loss = loss_of(x, y)   # the first call records, the next two replay
+    ...     loss.backward()
+    ...     opt.step()
+    >>> loss_of.replays
+    2
+    """
     return CompiledStep(fn)

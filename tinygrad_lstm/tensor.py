@@ -76,6 +76,7 @@ class Tensor:
 
     @property
     def requires_grad(self) -> bool:
+        """Whether operations on this tensor are recorded (a leaf you set, or a result that depends on one)."""
         return self._node is not None
 
     @requires_grad.setter
@@ -92,6 +93,7 @@ class Tensor:
 
     @property
     def is_leaf(self) -> bool:
+        """True for a tensor not made by a recorded op (its .grad is kept after backward)."""
         return self._node is None or isinstance(self._node, Leaf)
 
     @property
@@ -147,14 +149,17 @@ class Tensor:
     # ---- NumPy-like attributes ----------------------------------------------------------------
     @property
     def shape(self) -> tuple[int, ...]:
+        """The shape, a tuple of ints."""
         return self.data.shape
 
     @property
     def ndim(self) -> int:
+        """The number of axes."""
         return self.data.ndim
 
     @property
     def dtype(self) -> np.dtype:
+        """The NumPy dtype."""
         return self.data.dtype
 
     @property
@@ -188,6 +193,7 @@ class Tensor:
 
     @property
     def T(self) -> Tensor:
+        """The transpose (all axes reversed)."""
         return ops.transpose(self)
 
     def _concrete(self, what: str) -> np.ndarray:
@@ -197,9 +203,11 @@ class Tensor:
         return self.data
 
     def numpy(self) -> np.ndarray:
+        """The values as a NumPy array (the same memory, not a copy)."""
         return self._concrete("numpy()")
 
     def item(self) -> Any:
+        """The value of a one-element tensor as a Python number."""
         return self._concrete("item()").item()
 
     def __len__(self) -> int:
@@ -223,6 +231,7 @@ class Tensor:
 
     # ---- operators ------------------------------------------------------------------------------
     def __add__(self, other):
+        """self + other, broadcasting as NumPy does."""
         return ops.add(self, other)
 
     def __radd__(self, other):
@@ -270,6 +279,7 @@ class Tensor:
     # ---- in-place updates (rules in inplace.py: plain under no_grad, recorded on a graph, refused on a
     # leaf that requires grad) --------------------------------------------------------------------------
     def __setitem__(self, index, value) -> None:
+        """x[index] = value, a recorded in-place update (PyTorch's rules)."""
         inplace.setitem(self, index, value)
 
     def __iadd__(self, other):
@@ -285,27 +295,35 @@ class Tensor:
         return inplace.div_(self, other)
 
     def add_(self, other, alpha=1) -> Tensor:
+        """In place: self += alpha * other (a recorded in-place update; see the README on in-place rules)."""
         return inplace.add_(self, other, alpha)
 
     def sub_(self, other, alpha=1) -> Tensor:
+        """In place: self -= alpha * other."""
         return inplace.sub_(self, other, alpha)
 
     def mul_(self, other) -> Tensor:
+        """In place: self *= other."""
         return inplace.mul_(self, other)
 
     def div_(self, other) -> Tensor:
+        """In place: self /= other."""
         return inplace.div_(self, other)
 
     def clamp_(self, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's names
+        """In place: clip to [min, max]."""
         return inplace.clamp_(self, min, max)
 
     def copy_(self, src) -> Tensor:
+        """In place: clip to [min, max]."""
         return inplace.copy_(self, src)
 
     def fill_(self, value) -> Tensor:
+        """In place: set every element to value."""
         return inplace.fill_(self, value)
 
     def zero_(self) -> Tensor:
+        """In place: set every element to 0 (``x.grad.zero_()``)."""
         return inplace.fill_(self, 0)
 
     def __lt__(self, other):
@@ -392,9 +410,11 @@ class Tensor:
         return functional.flip(self, dims[0] if len(dims) == 1 else dims)
 
     def tril(self, diagonal: int = 0) -> Tensor:
+        """Zero above the diagonal-th diagonal of the last two axes."""
         return functional.tril(self, diagonal)
 
     def triu(self, diagonal: int = 0) -> Tensor:
+        """Zero below the diagonal-th diagonal of the last two axes."""
         return functional.triu(self, diagonal)
 
     def gather(self, dim: int, index) -> Tensor:
@@ -402,24 +422,31 @@ class Tensor:
         return functional.gather(self, dim, index)
 
     def log1p(self) -> Tensor:
+        """log(1 + x), exact for tiny x."""
         return ops.log1p(self)
 
     def expm1(self) -> Tensor:
+        """exp(x) - 1, exact for tiny x."""
         return ops.expm1(self)
 
     def sin(self) -> Tensor:
+        """Sine, elementwise."""
         return ops.sin(self)
 
     def cos(self) -> Tensor:
+        """Cosine, elementwise."""
         return ops.cos(self)
 
     def square(self) -> Tensor:
+        """x * x."""
         return functional.square(self)
 
     def rsqrt(self) -> Tensor:
+        """1 / sqrt(x)."""
         return functional.rsqrt(self)
 
     def sign(self) -> Tensor:
+        """-1, 0 or 1 elementwise; the gradient is 0."""
         return functional.sign(self)
 
     def pow(self, exponent) -> Tensor:
@@ -427,37 +454,48 @@ class Tensor:
         return self**exponent
 
     def exp(self) -> Tensor:
+        """exp(x), elementwise."""
         return ops.exp(self)
 
     def log(self) -> Tensor:
+        """Natural logarithm, elementwise."""
         return ops.log(self)
 
     def sqrt(self) -> Tensor:
+        """Square root, elementwise."""
         return ops.sqrt(self)
 
     def abs(self) -> Tensor:
+        """Absolute value, elementwise."""
         return ops.abs(self)
 
     def tanh(self) -> Tensor:
+        """tanh(x), elementwise."""
         return ops.tanh(self)
 
     def sigmoid(self) -> Tensor:
+        """1 / (1 + exp(-x)), elementwise, precise in both tails."""
         return ops.sigmoid(self)
 
     def relu(self) -> Tensor:
+        """max(x, 0), elementwise."""
         return ops.relu(self)
 
     def softmax(self, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+        """Softmax over ``axis`` (``dim``; the last by default), stable for large inputs."""
         return functional.softmax(self, ops.axis_or_dim("softmax", axis, dim, -1))
 
     def log_softmax(self, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+        """log(softmax) over ``axis`` (``dim``), computed stably."""
         return functional.log_softmax(self, ops.axis_or_dim("log_softmax", axis, dim, -1))
 
     def logsumexp(self, axis=-1, keepdims: bool = False, *, dim=None, keepdim=None) -> Tensor:
+        """log(sum(exp(x))) over ``axis`` (``dim``), computed stably."""
         axis, keepdims = _reduction_args("logsumexp", None if dim is not None else axis, dim, keepdims, keepdim, None)
         return functional.logsumexp(self, axis, keepdims)
 
     def reshape(self, *shape) -> Tensor:
+        """The same values in a new shape: ``x.reshape(2, -1)`` or ``x.reshape((2, -1))``."""
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
         return ops.reshape(self, shape)
@@ -497,9 +535,11 @@ class Tensor:
         return ops.transpose(self)
 
     def swapaxes(self, axis1: int, axis2: int) -> Tensor:
+        """Exchange two axes."""
         return ops.swapaxes(self, axis1, axis2)
 
     def expand_dims(self, axis) -> Tensor:
+        """A new axis of length 1 at ``axis`` (NumPy's name; PyTorch's is ``unsqueeze``)."""
         return ops.expand_dims(self, axis)
 
     def unsqueeze(self, dim: int) -> Tensor:
@@ -507,9 +547,11 @@ class Tensor:
         return ops.expand_dims(self, dim)
 
     def squeeze(self, axis=None, *, dim=None) -> Tensor:
+        """Drop axes of length 1 (all of them, or ``axis``/``dim``)."""
         return ops.squeeze(self, ops.axis_or_dim("squeeze", axis, dim))
 
     def clip(self, min=None, max=None) -> Tensor:  # noqa: A002 - NumPy's keyword names
+        """Values clipped to [min, max]; the gradient passes where min <= x <= max."""
         return ops.clip(self, min, max)
 
     def clamp(self, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's keyword names
@@ -517,6 +559,7 @@ class Tensor:
         return ops.clip(self, min, max)
 
     def astype(self, dtype) -> Tensor:
+        """Values clipped to [min, max]; the gradient passes where min <= x <= max."""
         return ops.astype(self, dtype)
 
     def to(self, dtype) -> Tensor:
@@ -538,6 +581,7 @@ class Tensor:
         return ops.astype(self, self.dtype)
 
     def broadcast_to(self, shape) -> Tensor:
+        """A view broadcast to ``shape``; the gradient is summed back."""
         return ops.broadcast_to(self, tuple(shape))
 
 

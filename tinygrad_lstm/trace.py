@@ -66,8 +66,8 @@ class BackwardTrace:
         self.records: list[VJPRecord] = []
         self._previous = None
 
-    # called by the sweep
     def record(self, entry, g, grads, saved) -> None:
+        """Called by the sweep after each VJP: what it received, sent and read."""
         sent = tuple((p, _norm(gp)) for p, gp in zip(entry.parents, grads or ()) if p is not None and gp is not None)
         out = getattr(entry, "out", None)  # kept by sigmoid/tanh: a forget gate's mean costs nothing more
         mean = float(np.mean(out, dtype=np.float64)) if entry.name and isinstance(out, np.ndarray) else None

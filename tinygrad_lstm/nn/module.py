@@ -65,6 +65,7 @@ class Module:
 
     # ---- registration ------------------------------------------------------------------------------
     def __setattr__(self, name: str, value: Any) -> None:
+        """Register a Parameter or Module assigned as an attribute; anything else is a plain attribute."""
         if "_parameters" not in self.__dict__:
             raise AttributeError(f"{type(self).__name__}: call super().__init__() before assigning {name!r}")
         params, modules = self._parameters, self._modules
@@ -106,6 +107,7 @@ class Module:
 
     # ---- traversal -------------------------------------------------------------------------------------
     def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        """(dotted name, module) for this module and every submodule, each once, depth first."""
         stack = [(prefix, self)]
         seen: set[int] = set()
         while stack:
@@ -142,6 +144,7 @@ class Module:
 
     # ---- modes and gradients -------------------------------------------------------------------------
     def train(self, mode: bool = True) -> Module:
+        """Set training mode (dropout on) on this module and every submodule."""
         for m in self.modules():
             object.__setattr__(m, "training", mode)
         return self
@@ -245,6 +248,7 @@ class Module:
 
     # ---- calling -------------------------------------------------------------------------------------
     def forward(self, *args, **kwargs):
+        """What calling the module computes; every layer defines it."""
         raise NotImplementedError(f"{type(self).__name__} has no forward()")
 
     def __call__(self, *args, **kwargs):

@@ -84,6 +84,7 @@ class _RecurrentLayer(Module):
 
     # ---- the state, per layer and direction -----------------------------------------------------------
     def _state_sizes(self) -> tuple[int, ...]:
+        """Features of each state tensor (h; an LSTM adds c)."""
         return (self.output_size,)
 
     def _initial_state(self, hx, batch: int, dtype, name: str) -> list[tuple[Tensor, ...]]:
@@ -299,9 +300,48 @@ class GRU(_RecurrentLayer):
 class LSTM(_RecurrentLayer):
     """PyTorch's LSTM, gates (i, f, g, o); ``forward(x, (h_0, c_0)=None) -> (output, (h_n, c_n))``.
 
-    ``proj_size > 0`` projects h with ``weight_hr_l{k}`` (proj_size, hidden_size), as PyTorch does.
-    Variants as in :class:`LSTMCell` (``variant="cifg"``, ``peephole=True``, ...); their extra
-    parameters are ``peephole_{i,f,o}_l{k}[_reverse]`` and ``weight_gates_l{k}[_reverse]``.
+    Each step, composed of the engine's primitives (so backward through time is ``loss.backward()``)::
+
+        i, f, g, o = sigmoid, sigmoid, tanh, sigmoid of (x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)
+        c_t = f * c_{t-1} + i * g
+        h_t = o * tanh(c_t)
+
+    Args:
+        input_size: features of x_t.
+        hidden_size: features of h_t and c_t.
+        num_layers: stacked layers; layer k > 0 reads layer k - 1's output.
+        bias: whether the layers have ``bias_ih_l{k}`` and ``bias_hh_l{k}``.
+        batch_first: inputs and outputs are (batch, seq, feature) instead of (seq, batch, feature).
+        dropout: dropout on each layer's output but the last, in training mode.
+        bidirectional: a second direction per layer (``_reverse`` parameters); outputs concatenate.
+        proj_size: if > 0, h is projected by ``weight_hr_l{k}`` (proj_size, hidden_size).
+        dtype: of the parameters (float32 by default, as PyTorch's); inputs must match.
+        variant: an LSTM variant as in :class:`LSTMCell` (``"cifg"``, ``"peephole"``, ...); its extra
+            parameters are ``peephole_{i,f,o}_l{k}[_reverse]`` and ``weight_gates_l{k}[_reverse]``.
+        forget_bias: if given, the forget gate's biases start at this value (1.0 keeps gradients
+            alive early in training; Jozefowicz et al. 2015).
+        flags: a variant's switches by name instead of ``variant=`` (``peephole=True``, ...).
+
+    Shapes (L = seq length, N = batch, D = 2 if bidirectional else 1, H_out = proj_size or hidden_size):
+
+    ============  ===========================================  ==========================
+    value         shape                                        note
+    ============  ===========================================  ==========================
+    input         (L, N, input_size) or (N, L, input_size)     ``batch_first``; (L, input_size) unbatched
+    h_0           (D * num_layers, N, H_out)                   zeros if not given
+    c_0           (D * num_layers, N, hidden_size)             zeros if not given
+    output        (L, N, D * H_out) or (N, L, D * H_out)       h_t of the last layer, every t
+    h_n, c_n      like h_0, c_0                                each layer's final state
+    ============  ===========================================  ==========================
+
+    A ``PackedSequence`` input (``tl.nn.utils.rnn.pack_padded_sequence``) gives a packed output, and
+    ``lengths=`` on a padded batch does the same without packing.
+
+    >>> import numpy as np, tinygrad_lstm as tl
+    >>> lstm = tl.nn.LSTM(4, 8, num_layers=2, batch_first=True)
+    >>> out, (h_n, c_n) = lstm(tl.randn(3, 5, 4, dtype=np.float32))
+    >>> out.shape, h_n.shape, c_n.shape
+    ((3, 5, 8), (2, 3, 8), (2, 3, 8))
     """
 
     mode = "lstm"

@@ -60,6 +60,7 @@ class Optimizer:
 
     # ---- state_dict, in PyTorch's layout: parameters named by their position -----------------------
     def state_dict(self) -> dict[str, Any]:
+        """``{'state': ..., 'param_groups': ...}`` in PyTorch's layout, parameters named by position."""
         index = {}
         groups = []
         for group in self.param_groups:
