@@ -216,6 +216,28 @@ def test_shape_queries_conversions_and_numpy_interop():
     assert tl.eye(2).tolist() == [[1, 0], [0, 1]] and tl.linspace(0, 1, 3).tolist() == [0, 0.5, 1]
 
 
+@pytest.mark.parametrize(
+    "ours, theirs",
+    [
+        (lambda t: t.split(2, dim=1), lambda t: t.split(2, dim=1)),
+        (lambda t: t.split([1, 4], dim=1), lambda t: t.split([1, 4], dim=1)),
+        (lambda t: t.chunk(2, dim=1), lambda t: t.chunk(2, dim=1)),
+        (lambda t: tl.split(t, 2, dim=1), lambda t: torch.split(t, 2, dim=1)),  # dim=: PyTorch's meaning
+    ],
+)
+def test_split_and_chunk_with_pytorchs_meaning(ours, theirs):
+    data = np.arange(15.0).reshape(3, 5)
+    mine, ref = ours(tl.tensor(data)), theirs(torch.tensor(data))
+    assert [p.tolist() for p in mine] == [p.tolist() for p in ref]
+
+
+def test_split_with_axis_keeps_numpys_meaning():
+    pieces = tl.split(tl.tensor(np.arange(6.0)), 3, axis=0)  # three equal sections, as np.split
+    assert [p.tolist() for p in pieces] == [a.tolist() for a in np.split(np.arange(6.0), 3)]
+    with pytest.raises(TypeError, match="not both"):
+        tl.split(tl.tensor(np.arange(6.0)), 3, axis=0, dim=0)
+
+
 def test_grad_modes_as_pytorch_spells_them():
     w = tl.ones(2, requires_grad=True)
 

@@ -854,9 +854,15 @@ def _stack_vjp(g, c):
     return tuple(g[lead + (i,)] if parent is not None else None for i, parent in enumerate(c.parents))
 
 
-def split(x, indices_or_sections, axis: int = 0) -> list[Tensor]:
-    """NumPy's ``split``: equal sections, or the indices where each piece starts."""
-    axis = _axis("split", axis, x.ndim)
+def split(x, indices_or_sections, axis: int | None = None, *, dim: int | None = None) -> list[Tensor]:
+    """NumPy's ``split`` with ``axis=``: equal sections, or the indices where each piece starts.
+    With ``dim=`` it is ``torch.split``: pieces of ``split_size`` (the last may be shorter), or of
+    the listed sizes."""
+    if dim is not None:
+        if axis is not None:
+            raise TypeError("split: give axis= (NumPy's meaning) or dim= (PyTorch's), not both")
+        return split_sizes(x, indices_or_sections, dim)
+    axis = _axis("split", 0 if axis is None else axis, x.ndim)
     n = x.shape[axis]
     if isinstance(indices_or_sections, (int, np.integer)):
         k = int(indices_or_sections)
@@ -938,6 +944,23 @@ def _einsum_vjp(g, c):
 
 def _reshape(g, shape):
     return reshape(g, shape) if isinstance(g, Tensor) else np.reshape(g, shape)
+
+
+def split_sizes(x, split_size, dim: int = 0) -> list[Tensor]:
+    """``torch.split``: pieces of ``split_size`` along ``dim`` (the last may be shorter), or of each
+    size in a list (which must add up to the axis)."""
+    dim = _axis("split", dim, x.ndim)
+    n = x.shape[dim]
+    if isinstance(split_size, (int, np.integer)):
+        if split_size <= 0:
+            raise ValueError(f"split: split_size must be positive, got {split_size}")
+        sizes = [int(np.minimum(split_size, n - start)) for start in range(0, n, int(split_size))] or [0]
+    else:  # (this module's sum and min are the tensor ops; NumPy's are used on plain ints)
+        sizes = [int(k) for k in split_size]
+        if int(np.sum(sizes)) != n or (sizes and int(np.min(sizes)) < 0):
+            raise ValueError(f"split: sizes {sizes} must be non-negative and add up to {n} (axis {dim} of {x.shape})")
+    cuts = np.cumsum(sizes)[:-1].tolist()
+    return split(x, cuts, axis=dim)
 
 
 # ---- constructors ------------------------------------------------------------------------------------

@@ -409,6 +409,18 @@ class Tensor:
         """Reverse the order along the given axes: ``x.flip(0)``, ``x.flip((0, 1))``."""
         return functional.flip(self, dims[0] if len(dims) == 1 else dims)
 
+    def split(self, split_size, dim: int = 0) -> list[Tensor]:
+        """``torch.split``: pieces of ``split_size`` along ``dim`` (the last may be shorter), or of
+        each size in a list (NumPy arrays have no such method; ``tl.split`` with ``axis=`` is NumPy's)."""
+        return ops.split_sizes(self, split_size, dim)
+
+    def chunk(self, chunks: int, dim: int = 0) -> list[Tensor]:
+        """``torch.chunk``: at most ``chunks`` pieces of ceil(n / chunks) along ``dim``."""
+        if chunks <= 0:
+            raise ValueError(f"chunk: chunks must be positive, got {chunks}")
+        n = self.shape[ops._axis("chunk", dim, self.ndim)]
+        return ops.split_sizes(self, max(1, -(-n // chunks)), dim)
+
     def tril(self, diagonal: int = 0) -> Tensor:
         """Zero above the diagonal-th diagonal of the last two axes."""
         return functional.tril(self, diagonal)
