@@ -14,11 +14,13 @@ import numpy as np
 from hypothesis import strategies as st
 
 import tinygrad_lstm as tl
+import tinygrad_lstm.nn.functional as F
 
 try:
     import torch
+    import torch.nn.functional as TF
 except ImportError:
-    torch = None
+    torch = TF = None
 
 
 def _inplace_mix(a):
@@ -82,6 +84,20 @@ UNARY = {
     # far into sigmoid's negative tail (down to -85), where precision used to vanish
     "log_sigmoid_tail": (lambda a: (a * 30.0 - 40.0).sigmoid().log(), lambda a: (a * 30.0 - 40.0).sigmoid().log()),
     "inplace": (_inplace_mix, _inplace_mix),
+    # the ops students reach for, spelled as in PyTorch in both engines
+    "log1p": (lambda a: (a * a).log1p(), lambda a: (a * a).log1p()),
+    "expm1": (lambda a: a.tanh().expm1(), lambda a: a.tanh().expm1()),
+    "sin": (lambda a: a.sin(), lambda a: a.sin()),
+    "cos": (lambda a: a.cos(), lambda a: a.cos()),
+    "rsqrt": (lambda a: (a * a + 0.5).rsqrt(), lambda a: (a * a + 0.5).rsqrt()),
+    "sign": (lambda a: a.sign() * a, lambda a: a.sign() * a),
+    "softplus": (lambda a: F.softplus(a * 8.0, threshold=5.0), lambda a: TF.softplus(a * 8.0, threshold=5.0)),
+    "elu": (lambda a: F.elu(a), lambda a: TF.elu(a)),
+    "gelu": (lambda a: F.gelu(a), lambda a: TF.gelu(a)),
+    "gelu_tanh": (lambda a: F.gelu(a, "tanh"), lambda a: TF.gelu(a, approximate="tanh")),
+    "silu": (lambda a: F.silu(a), lambda a: TF.silu(a)),
+    "leaky_relu": (lambda a: F.leaky_relu(a, 0.1), lambda a: TF.leaky_relu(a, 0.1)),
+    "hardtanh": (lambda a: F.hardtanh(a, -0.5, 0.5), lambda a: TF.hardtanh(a, -0.5, 0.5)),
 }
 # shape-changing ops: (applies to shape, tinygrad form, torch form)
 SHAPED = {
@@ -115,6 +131,25 @@ SHAPED = {
     "stack": (lambda s: s == (3,), lambda a: tl.stack([a, a.tanh()])[1], lambda a: torch.stack([a, a.tanh()])[1]),
     "set_row": (lambda s: s == (2, 3), _set_row, _set_row),
     "set_picked": (lambda s: s == (3,), _set_picked, _set_picked),
+    "prod": (lambda s: s == (2, 3), lambda a: a.prod(dim=1, keepdim=True), lambda a: a.prod(dim=1, keepdim=True)),
+    "prod_all": (lambda s: True, lambda a: a.prod(), lambda a: a.prod()),
+    "cumsum": (lambda s: s == (2, 3), lambda a: a.cumsum(dim=1), lambda a: a.cumsum(dim=1)),
+    "var": (lambda s: s == (2, 3), lambda a: a.var(dim=1, keepdim=True), lambda a: a.var(dim=1, keepdim=True)),
+    # away from 0, where the norm has no second derivative (PyTorch says NaN there, we say 0)
+    "norm": (lambda s: True, lambda a: (a * a + 0.1).norm(), lambda a: (a * a + 0.1).norm()),
+    "flip": (lambda s: s == (2, 3), lambda a: a.flip(1), lambda a: a.flip(1)),
+    "tril": (lambda s: s == (2, 3), lambda a: a.tril(), lambda a: a.tril()),
+    "gather": (
+        lambda s: s == (2, 3),
+        lambda a: a.gather(1, np.array([[2, 0, 2], [1, 1, 0]])),
+        lambda a: a.gather(1, torch.tensor([[2, 0, 2], [1, 1, 0]])),
+    ),
+    "pad": (lambda s: s == (3,), lambda a: F.pad(a, (1, 2))[1:4], lambda a: TF.pad(a, (1, 2))[1:4]),
+    "einsum": (
+        lambda s: s == (2, 3),
+        lambda a: tl.einsum("ij,kj->ik", a, a.tanh()) @ np.ones((2, 3)),
+        lambda a: torch.einsum("ij,kj->ik", a, a.tanh()) @ torch.ones((2, 3), dtype=a.dtype),
+    ),
     "where": (
         lambda s: s == (2, 3),
         lambda a: tl.where(np.array([[True, False, True], [False, True, True]]), a, a * a),
