@@ -14,6 +14,7 @@ from . import nn, optim, viz
 from .anomaly import AnomalyError, detect_anomaly
 from .backward import grad
 from .compile import CompileError, compile
+from .function import Function
 from .functional import flip, gather, log_softmax, logsumexp, prod, softmax, tril, triu
 from .gradcheck import GradcheckError, gradcheck
 from .memory import memory_by_step, memory_table
@@ -67,6 +68,7 @@ half, float, double = float16, float32, float64  # noqa: A001 - torch.float is f
 int32, int64, long, bool = np.dtype(np.int32), np.dtype(np.int64), np.dtype(np.int64), np.dtype(np.bool_)  # noqa: A001
 
 __all__ = [
+    "Function",
     "GradcheckError",
     "AnomalyError",
     "BackwardTrace",

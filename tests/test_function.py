@@ -1,0 +1,128 @@
+"""tl.Function: a user's own primitive, in the tape, the trace, the pictures and gradcheck."""
+
+import numpy as np
+import pytest
+
+import tinygrad_lstm as tl
+
+
+class SigmoidTimes(tl.Function):
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.save_for_backward(x, y)
+        return x.sigmoid() * y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        s = x.sigmoid()
+        return g * y * s * (1 - s), g * s
+
+
+class Scale(tl.Function):
+    """A non-tensor argument gets None as its gradient; NumPy work inside forward is fine."""
+
+    @staticmethod
+    def forward(ctx, x, factor: float):
+        ctx.factor = factor
+        return np.asarray(x.data * factor)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * ctx.factor, None
+
+
+def leaves(seed=0):
+    rng = np.random.default_rng(seed)
+    return (
+        tl.tensor(rng.standard_normal((3, 4)), requires_grad=True).named("x"),
+        tl.tensor(rng.standard_normal((3, 4)), requires_grad=True).named("y"),
+    )
+
+
+def test_it_equals_the_composite_and_passes_gradcheck_to_second_order():
+    x, y = leaves()
+    np.testing.assert_allclose(SigmoidTimes.apply(x, y).data, (x.sigmoid() * y).data, rtol=1e-15)
+    assert tl.gradcheck(SigmoidTimes.apply, (x, y))
+    assert tl.gradcheck(lambda x, y: (tl.grad((SigmoidTimes.apply(x, y) ** 2).sum(), x, create_graph=True)[0]).sum(),
+                        (x, y))  # fmt: skip
+    (h,) = tl.grad(tl.grad(SigmoidTimes.apply(x, y).sum(), x, create_graph=True)[0].sum(), x)
+    (ref,) = tl.grad(tl.grad((x.sigmoid() * y).sum(), x, create_graph=True)[0].sum(), x)
+    np.testing.assert_allclose(h.data, ref.data, rtol=1e-12)
+    assert tl.gradcheck(lambda x: Scale.apply(x, 2.5), x)
+
+
+def test_it_appears_under_its_own_name_in_the_listing_the_trace_and_the_picture():
+    x, y = leaves()
+    with tl.Tape() as tape:
+        loss = (SigmoidTimes.apply(x, y) * 2.0).sum()
+    assert "SigmoidTimes(x, y)" in str(tape)
+    with tl.trace_backward() as trace:
+        loss.backward()
+    assert "SigmoidTimes" in str(trace)
+    assert "<b>SigmoidTimes</b>" in tl.viz.draw(tape, view="op", trace=trace).source
+
+
+def test_wrong_gradients_are_named():
+    class TooFew(SigmoidTimes):
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    class WrongShape(SigmoidTimes):
+        @staticmethod
+        def backward(ctx, g):
+            return g.sum(), g
+
+    x, y = leaves()
+    with pytest.raises(RuntimeError, match=r"TooFew.backward returned 1 gradient\(s\) for the 2 input\(s\)"):
+        TooFew.apply(x, y).sum().backward()
+    with pytest.raises(RuntimeError, match=r"WrongShape.backward returned a gradient of shape \(\) for input 0 of "
+                       r"shape \(3, 4\)"):  # fmt: skip
+        WrongShape.apply(x, y).sum().backward()
+
+    class SavesAnArray(SigmoidTimes):
+        @staticmethod
+        def forward(ctx, x, y):
+            ctx.save_for_backward(x.data)
+            return x * y
+
+    with pytest.raises(TypeError, match="SavesAnArray.forward: save_for_backward takes tensors"):
+        SavesAnArray.apply(x, y)
+
+
+def test_a_saved_tensor_changed_in_place_and_a_second_backward_are_refused():
+    x, y = leaves()
+    out = SigmoidTimes.apply(x, y).sum()
+    with tl.no_grad():
+        y += 1.0
+    with pytest.raises(RuntimeError, match="SigmoidTimes .* changed in place"):
+        out.backward()
+    x, y = leaves()
+    out = SigmoidTimes.apply(x, y)
+    out.backward(np.ones(out.shape))
+    with pytest.raises(RuntimeError, match=r"SigmoidTimes\) was freed by an earlier backward"):
+        out.backward(np.ones(out.shape))
+
+
+def test_needs_input_grad_and_no_recording_without_grad():
+    seen = []
+
+    class Probe(SigmoidTimes):
+        @staticmethod
+        def forward(ctx, x, y):
+            seen.append(ctx.needs_input_grad)
+            return SigmoidTimes.forward(ctx, x, y)
+
+    x, y = leaves()
+    Probe.apply(x, y.detach())
+    assert seen == [(True, False)]
+    with tl.no_grad():
+        assert Probe.apply(x, y).grad_fn is None
+
+
+def test_compile_refuses_it_by_name():
+    x, w = leaves()
+    step = tl.compile(lambda x: SigmoidTimes.apply(x, w).sum())
+    with pytest.raises(tl.CompileError, match="SigmoidTimes"):
+        step(x.detach())
