@@ -59,6 +59,7 @@ from .serialize import load, save
 from .tape import Tape, enable_grad, inference_mode, is_grad_enabled, no_grad, scope, set_grad_enabled
 from .tensor import Tensor
 from .trace import BackwardTrace, trace_backward
+from .transforms import hessian, hvp, jacobian, jvp, vjp
 
 __version__ = "0.1.0"
 
@@ -70,6 +71,11 @@ int32, int64, long, bool = np.dtype(np.int32), np.dtype(np.int64), np.dtype(np.i
 __all__ = [
     "Function",
     "GradcheckError",
+    "hessian",
+    "hvp",
+    "jacobian",
+    "jvp",
+    "vjp",
     "AnomalyError",
     "BackwardTrace",
     "Tape",
