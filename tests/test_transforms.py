@@ -116,3 +116,21 @@ def test_mistakes_are_named():
         tl.hessian(lambda x: x * 2, x)
     with pytest.raises(TypeError, match="jacobian: inputs must be tensors"):
         tl.jacobian(lambda x: x, np.ones(2))
+
+
+def test_jvp_jacobian_and_hessian_equal_torch_func():
+    tf = pytest.importorskip("torch.func")
+
+    def f(x):
+        return (x.tanh() * x.sin()).cumsum(0) * x.sum()
+
+    data = np.random.default_rng(5).uniform(-1, 1, 4)
+    x, xt = tl.tensor(data), torch.tensor(data)
+    v = np.random.default_rng(6).standard_normal(4)
+    _, jv = tl.jvp(f, x, tl.tensor(v))
+    _, jvt = tf.jvp(f, (xt,), (torch.tensor(v),))
+    close(jv, jvt)
+    close(tl.jacobian(f, x), tf.jacrev(f)(xt))
+    close(tl.jacobian(f, x, strategy="forward-mode"), tf.jacfwd(f)(xt))
+    scalar = lambda x: (f(x) ** 2).sum()  # noqa: E731
+    close(tl.hessian(scalar, x), tf.hessian(scalar)(xt))
