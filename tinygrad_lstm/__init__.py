@@ -13,6 +13,7 @@ import numpy as np
 from . import nn, optim, viz
 from .anomaly import AnomalyError, detect_anomaly
 from .backward import grad
+from .checkpoint import checkpoint
 from .compile import CompileError, compile
 from .function import Function
 from .functional import flip, gather, log_softmax, logsumexp, prod, softmax, tril, triu
@@ -71,6 +72,7 @@ int32, int64, long, bool = np.dtype(np.int32), np.dtype(np.int64), np.dtype(np.i
 __all__ = [
     "Function",
     "GradcheckError",
+    "checkpoint",
     "hessian",
     "hvp",
     "jacobian",

@@ -180,7 +180,9 @@ def sweep(
                 accumulate_into(tensor, g, create_graph)
             continue
         if node.freed:
-            raise freed_error(node)
+            if node.recompute is None:
+                raise freed_error(node)
+            node.recompute.refill()  # a checkpointed segment: run it again to get its arrays back
         if node.index < changed_last[0]:  # something was changed in place since: were this VJP's arrays?
             check_saved(node)
         if node.retain is not None and not capturing:

@@ -85,6 +85,7 @@ class Node:
         "fwd",
         "program",
         "origin",
+        "recompute",
         "__weakref__",
     )
 
@@ -104,6 +105,7 @@ class Node:
         self.hooks = None
         self.retain = None
         self.freed = False
+        self.recompute = None  # set by tl.checkpoint: how to get the freed arrays back in backward
         self.source = None  # "file:line in function: code", recorded only by Tape(sources=True) or detect_anomaly
         self.fwd = fwd  # fwd(p, *input arrays) -> output: how to recompute this entry (tl.compile replays it)
         self.program = None  # the tl.compile Program whose result this entry is, if any
@@ -117,7 +119,10 @@ class Node:
         self.freed = True
 
     def saved(self) -> list[tuple[str, np.ndarray]]:
-        """The arrays this entry keeps for its VJP, with their roles: in0, in1, ..., out, param."""
+        """The arrays this entry keeps for its VJP, with their roles: in0, in1, ..., out, param (and, for
+        the first entry of a checkpointed segment waiting to be recomputed, the arguments it keeps)."""
+        if self.freed and self.recompute is not None:
+            return self.recompute.kept(self)
         found = [(f"in{k}", a) for k, a in enumerate(self.ins or ()) if isinstance(a, np.ndarray)]
         if isinstance(self.out, np.ndarray):
             found.append(("out", self.out))

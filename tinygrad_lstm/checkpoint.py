@@ -1,0 +1,131 @@
+"""``tl.checkpoint``: trade compute for memory, as ``torch.utils.checkpoint.checkpoint``.
+
+``checkpoint(fn, *args)`` runs ``fn`` as usual, so its entries stay on the tape (listings and
+pictures show them), and then frees the arrays they saved for their VJPs. When the backward sweep
+reaches one of them, it runs ``fn`` again on the same arguments, with the same random draws, and
+hands each entry its arrays back. The sweep then goes on as if nothing had been freed: same entries,
+same order, same sums, so the gradients are the same bit for bit (PyTorch's non-reentrant
+checkpoint works this way). Checkpointing an LSTM every k steps keeps T/k states plus one segment's
+arrays instead of T steps' arrays: with k = sqrt(T), memory grows like sqrt(T) (Chen et al. 2016;
+Gruslys et al. 2016), for about one extra forward pass.
+
+>>> import numpy as np, tinygrad_lstm as tl
+>>> w = tl.tensor(np.array([0.5, -0.3]), requires_grad=True).named("w")
+>>> x = tl.tensor(np.array([1.0, 2.0]))
+>>> with tl.Tape() as tape:
+...     loss = tl.checkpoint(lambda x: (x * w).tanh() * w, x).sum()
+>>> [e.saved_nbytes for e in tape.entries]  # mul, tanh, mul keep only the argument x; sum keeps nothing
+[16, 0, 0, 0]
+>>> loss.backward()
+>>> w.grad.shape
+(2,)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from . import random
+from .tape import Leaf, number, refuse_while_compiling, state
+from .tape import enable_grad as _enable_grad
+from .tensor import Tensor
+from .versions import changed_after
+
+
+class _Segment:
+    """A private recording of what the checkpointed function did."""
+
+    def __init__(self) -> None:
+        self.entries: list = []
+
+
+class Recompute:
+    """How a checkpointed segment gets its freed arrays back: run the function again on the same
+    arguments and random state, and move each new entry's saved arrays into the old entry."""
+
+    def __init__(self, fn: Callable, args: tuple, entries: list, rng_state: dict, watched: list, index: int) -> None:
+        self.fn, self.args, self.entries, self.rng_state = fn, args, entries, rng_state
+        self.watched = watched  # (what, array): arguments and parameters that must not change before backward
+        self.index = index  # the tape clock when the segment ran
+
+    def kept(self, entry) -> list[tuple[str, object]]:
+        """What the segment keeps until backward, counted once, at its first entry: the arguments
+        that own their memory (a slice of the input is a view: it costs nothing more)."""
+        if entry is not self.entries[0]:
+            return []
+        return [(what, a) for what, a in self.watched if what.startswith("argument") and a.base is None]
+
+    def refill(self) -> None:
+        for what, array in self.watched:
+            if changed_after(array, self.index):
+                raise RuntimeError(
+                    f"backward: checkpoint (%{number(self.entries[0])}...%{number(self.entries[-1])}) would run its "
+                    f"function again, but {what} was changed in place since it ran (an optimizer step, an in-place "
+                    "op...), so the recomputed arrays would differ. Compute the loss again after the change"
+                )
+        segment, outer = _Segment(), state.tapes
+        generator = random.generator()
+        now = generator.bit_generator.state
+        generator.bit_generator.state = self.rng_state  # the same dropout masks as the first run
+        state.tapes = [segment]
+        try:
+            with _enable_grad():
+                self.fn(*self.args)
+        finally:
+            state.tapes = outer
+            generator.bit_generator.state = now
+        fresh = segment.entries
+        if len(fresh) != len(self.entries) or any(
+            a.op != b.op or a.shape != b.shape for a, b in zip(fresh, self.entries)
+        ):
+            raise RuntimeError(
+                "backward: a checkpointed function did something different when run again (a branch on values, "
+                "or a random draw not from tl's generator): checkpoint needs the same ops every run"
+            )
+        for old, new in zip(self.entries, fresh):
+            if old.freed:  # (an entry whose VJP already ran keeps nothing)
+                old.ins, old.out, old.p, old.freed = new.ins, new.out, new.p, False
+
+
+def checkpoint(fn: Callable, *args: Any) -> Any:
+    """``fn(*args)``, its saved arrays freed now and recomputed when backward needs them.
+
+    Tensors that ``fn`` reads must be its arguments or leaves (parameters), not intermediate values
+    captured from outside, which the recomputation could not see change.
+    """
+    refuse_while_compiling("tl.checkpoint runs its function again in backward, which a replay cannot")
+    if not state.grad_enabled:
+        return fn(*args)
+    rng_state = random.generator().bit_generator.state
+    segment = _Segment()
+    state.tapes.append(segment)
+    try:
+        result = fn(*args)
+    finally:
+        state.tapes.remove(segment)
+    entries = segment.entries
+    if not entries:
+        return result
+    inside = {id(e) for e in entries}
+    from_args = {id(a._node) for a in args if isinstance(a, Tensor) and a._node is not None}
+    watched = [(f"argument {k}", a.data) for k, a in enumerate(args) if isinstance(a, Tensor)]
+    seen: set = set()
+    for e in entries:
+        for p in e.parents:
+            if p is None or id(p) in inside or id(p) in from_args or id(p) in seen:
+                continue
+            if not isinstance(p, Leaf):
+                raise ValueError(
+                    f"checkpoint: the function reads %{number(p)} ({p.op}, shape {p.shape}) from outside its "
+                    "arguments; pass it as an argument, so backward can run the function again on it"
+                )
+            seen.add(id(p))
+            tensor = p.tensor()
+            if tensor is not None:
+                watched.append((p.name or f"a parameter of shape {p.shape}", tensor.data))
+    recompute = Recompute(fn, args, entries, rng_state, watched, entries[-1].index)
+    for e in entries:
+        e.free()
+        e.recompute = recompute
+    return result
