@@ -84,10 +84,18 @@ def test_in_place_changes_and_outside_intermediates_are_refused():
     with pytest.raises(RuntimeError, match="checkpoint .* weight_hh was changed in place"):
         loss.backward()
 
-    w = tl.tensor(np.ones(3), requires_grad=True)
-    hidden = w * 2.0  # an intermediate, captured by the function instead of passed to it
-    with pytest.raises(ValueError, match=r"checkpoint: the function reads %\d+ \(mul, shape \(3,\)\)"):
-        tl.checkpoint(lambda v: v * hidden, tl.tensor(np.ones(3), requires_grad=True))
+    # values captured from outside (here an intermediate) are fine, and watched the same way
+    w = tl.tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
+    hidden = w * 2.0
+    v = tl.tensor(np.array([0.5, -1.0, 2.0]), requires_grad=True)
+    (plain,) = tl.grad((v * hidden).tanh().sum(), w, retain_graph=True)
+    (kept,) = tl.grad(tl.checkpoint(lambda v: (v * hidden).tanh(), v).sum(), w, retain_graph=True)
+    np.testing.assert_array_equal(plain.data, kept.data)
+    loss = tl.checkpoint(lambda v: (v * hidden).tanh(), v).sum()
+    with tl.no_grad():
+        hidden += 1.0
+    with pytest.raises(RuntimeError, match=r"%\d+ \(mul\) was changed in place"):
+        loss.backward()
 
 
 def test_second_order_goes_through_a_checkpoint():
@@ -102,3 +110,41 @@ def test_without_grad_it_just_calls_the_function():
     with tl.no_grad():
         out = tl.checkpoint(lambda v: v * 2.0, tl.tensor(np.ones(2), requires_grad=True))
     assert out.grad_fn is None and out.tolist() == [2.0, 2.0]
+
+
+@pytest.mark.parametrize("kind, options", [("LSTM", dict(num_layers=2, bidirectional=True)), ("GRU", {}), ("RNN", {})])
+def test_a_layer_checkpointed_every_k_steps_gives_the_same_gradients(kind, options):
+    def gradients(every):
+        tl.manual_seed(0)
+        layer = getattr(tl.nn, kind)(3, 4, dtype=np.float64, **options)
+        layer.checkpoint_every = every
+        layer.projection_chunk = 3  # checkpointed chunks are 3 steps: the same products either way
+        x = tl.tensor(np.random.default_rng(1).standard_normal((11, 2, 3)), requires_grad=True)
+        out, _ = layer(x, lengths=[11, 7])
+        (out * out).sum().backward()
+        return [x.grad.data] + [p.grad.data for p in layer.parameters()]
+
+    for a, b in zip(gradients(None), gradients(3)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_an_lstm_checkpointed_every_sqrt_t_steps_keeps_memory_like_sqrt_t():
+    def kept(T, every):
+        tl.manual_seed(0)
+        lstm = tl.nn.LSTM(4, 16, dtype=np.float64)
+        lstm.checkpoint_every = every
+        x = tl.tensor(np.random.default_rng(0).standard_normal((T, 8, 4)), requires_grad=True)
+        with tl.Tape() as tape:
+            out, _ = lstm(x)
+            loss = out[-1].sum()
+        total = sum(e.saved_nbytes for e in tape.entries)
+        table = tl.memory_table(tape)
+        loss.backward()
+        return total, table
+
+    plain = [kept(T, None)[0] for T in (64, 256)]
+    sqrt_t = [kept(T, int(np.sqrt(T)))[0] for T in (64, 256)]
+    assert plain[1] / plain[0] == pytest.approx(4, rel=0.05)  # 4x the steps: 4x the memory
+    assert sqrt_t[1] / sqrt_t[0] == pytest.approx(2, rel=0.1)  # 4x the steps: 2x the memory
+    assert sqrt_t[1] < plain[1] / 8
+    assert kept(256, 16)[1].splitlines()[-1].split()[-1] == f"{sqrt_t[1]:,}"  # the table says the same

@@ -26,9 +26,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from . import random
-from .tape import Leaf, number, refuse_while_compiling, state
 from .tape import enable_grad as _enable_grad
+from .tape import number, refuse_while_compiling, state
 from .tensor import Tensor
 from .versions import changed_after
 
@@ -91,39 +93,39 @@ class Recompute:
 def checkpoint(fn: Callable, *args: Any) -> Any:
     """``fn(*args)``, its saved arrays freed now and recomputed when backward needs them.
 
-    Tensors that ``fn`` reads must be its arguments or leaves (parameters), not intermediate values
-    captured from outside, which the recomputation could not see change.
+    Backward refuses to recompute (naming the value) if anything the segment read from outside, its
+    arguments, the parameters or values it captured, was changed in place in between.
     """
     refuse_while_compiling("tl.checkpoint runs its function again in backward, which a replay cannot")
     if not state.grad_enabled:
         return fn(*args)
     rng_state = random.generator().bit_generator.state
-    segment = _Segment()
+    segment, reads = _Segment(), []
     state.tapes.append(segment)
+    state.instruments.append(lambda node, arrays, out: reads.append((node, arrays)))
+    watcher = state.instruments[-1]
     try:
         result = fn(*args)
     finally:
         state.tapes.remove(segment)
+        state.instruments.remove(watcher)
     entries = segment.entries
     if not entries:
         return result
     inside = {id(e) for e in entries}
-    from_args = {id(a._node) for a in args if isinstance(a, Tensor) and a._node is not None}
     watched = [(f"argument {k}", a.data) for k, a in enumerate(args) if isinstance(a, Tensor)]
-    seen: set = set()
-    for e in entries:
-        for p in e.parents:
-            if p is None or id(p) in inside or id(p) in from_args or id(p) in seen:
-                continue
-            if not isinstance(p, Leaf):
-                raise ValueError(
-                    f"checkpoint: the function reads %{number(p)} ({p.op}, shape {p.shape}) from outside its "
-                    "arguments; pass it as an argument, so backward can run the function again on it"
-                )
-            seen.add(id(p))
-            tensor = p.tensor()
-            if tensor is not None:
-                watched.append((p.name or f"a parameter of shape {p.shape}", tensor.data))
+    seen = {id(a) for _, a in watched}
+    for node, arrays in reads:  # every array the segment read from outside must be the same in backward
+        for parent, array in zip(node.parents, arrays):
+            if (parent is None or id(parent) not in inside) and isinstance(array, np.ndarray) and id(array) not in seen:
+                seen.add(id(array))
+                if parent is None:
+                    what = "a constant"
+                elif parent.op == "leaf" and parent.name:
+                    what = parent.name
+                else:
+                    what = f"%{number(parent)} ({parent.name or parent.op})"
+                watched.append((what, array))
     recompute = Recompute(fn, args, entries, rng_state, watched, entries[-1].index)
     for e in entries:
         e.free()

@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import functional as F
 from .. import ops
+from ..checkpoint import checkpoint
 from ..tape import scope
 from ..tensor import Tensor
 from .cells import (
@@ -39,6 +40,9 @@ class _RecurrentLayer(Module):
     # Chunks keep long sequences' memory near what BPTT must keep: a (T, B, gates * H) projection
     # and its gradient would add more than half of an LSTM's activations again.
     projection_chunk: int | None = 8
+    # Checkpoint every k steps (tl.checkpoint; chunks then have k steps): keep the T/k states between
+    # chunks until backward, which runs each chunk again. k = sqrt(T) keeps memory like sqrt(T).
+    checkpoint_every: int | None = None
 
     def __init__(
         self,
@@ -184,25 +188,40 @@ class _RecurrentLayer(Module):
         outs: list = [None] * steps
         scope_name = f"{self.mode}{suffix.replace('_', '.', 1)}"
         for lo, hi in self._chunks(steps, reverse):
-            # one matrix product projects a chunk's inputs for all its gates; only one chunk's
-            # projection is alive at a time, and during backward only one chunk's gradient of it
-            with scope(f"{scope_name}.x_proj", t=lo):  # pictures and listings show it apart from the steps
-                xp = project(x if hi - lo == steps else x[lo:hi], w_t, bias)  # (hi - lo, B, gates * H)
-            for t in range(hi - 1, lo - 1, -1) if reverse else range(lo, hi):
-                with scope(scope_name, t=t):
-                    new = self._step(xp[t - lo], state, weights)
-                    if masks is None:
-                        state = new
-                        outs[t] = new[0]
-                    else:  # padded steps: keep the old state, output zeros
-                        m = masks[t]
-                        state = tuple(ops.where(m, n, s) for n, s in zip(new, state))
-                        outs[t] = ops.where(m, new[0], 0.0)
+
+            def run(xc, *state, lo=lo, hi=hi):
+                """One chunk: its input projection, then its steps; their outputs, then the state after them."""
+                # one matrix product projects a chunk's inputs for all its gates; only one chunk's
+                # projection is alive at a time, and during backward only one chunk's gradient of it
+                with scope(f"{scope_name}.x_proj", t=lo):  # pictures and listings show it apart from the steps
+                    xp = project(xc, w_t, bias)  # (hi - lo, B, gates * H)
+                made = []
+                for t in range(hi - 1, lo - 1, -1) if reverse else range(lo, hi):
+                    with scope(scope_name, t=t):
+                        new = self._step(xp[t - lo], state, weights)
+                        if masks is None:
+                            state = new
+                            made.append(new[0])
+                        else:  # padded steps: keep the old state, output zeros
+                            m = masks[t]
+                            state = tuple(ops.where(m, n, s) for n, s in zip(new, state))
+                            made.append(ops.where(m, new[0], 0.0))
+                return (*made, *state)
+
+            with scope(f"{scope_name}.x_proj", t=lo):
+                xc = x if hi - lo == steps else x[lo:hi]
+            # a checkpointed chunk keeps only the state it starts from until backward runs it again
+            result = checkpoint(run, xc, *state) if self.checkpoint_every else run(xc, *state)
+            n = hi - lo
+            order = range(hi - 1, lo - 1, -1) if reverse else range(lo, hi)
+            for t, out in zip(order, result[:n]):
+                outs[t] = out
+            state = tuple(result[n:])
         return ops.stack(outs, axis=0), state[: len(self._state_sizes())]
 
     def _chunks(self, steps: int, reverse: bool) -> list[tuple[int, int]]:
         """Time ranges [lo, hi) of ``projection_chunk`` steps, in the order the direction runs."""
-        size = self.projection_chunk or steps
+        size = self.checkpoint_every or self.projection_chunk or steps
         chunks = [(lo, min(lo + size, steps)) for lo in range(0, steps, size)]
         return chunks[::-1] if reverse else chunks
 
