@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from tinygrad_lstm.cli import main
-from tinygrad_lstm.demos import adding, charlm, exploding, tour, vanishing, variants
+from tinygrad_lstm.demos import adding, charlm, exploding, rtrl, tour, vanishing, variants
 from tinygrad_lstm.demos.common import Run
 from tinygrad_lstm.demos.tasks import MEAN_BASELINE_MSE, adding_batch
 from tinygrad_lstm.viz import find_renderer
@@ -21,6 +21,22 @@ def test_adding_batch_is_the_adding_problem():
     assert np.all(x[:10, :, 1].sum(axis=0) == 1)  # one in each half
     np.testing.assert_allclose(y[:, 0], (x[:, :, 0] * x[:, :, 1]).sum(axis=0), rtol=1e-6)
     assert abs(np.mean((y - 1.0) ** 2) - MEAN_BASELINE_MSE) < 0.03  # the mean predictor's MSE
+
+
+def test_rtrl_quick_gives_bptts_gradient_with_memory_independent_of_t(tmp_path):
+    r = rtrl.run(quick("rtrl", tmp_path))
+    assert r["agree"] < 1e-12  # RTRL's gradient is full BPTT's, to round-off
+    assert r["bias"] > 1e-3  # truncation drops the long paths: a different gradient
+    np.testing.assert_allclose(r["curves"]["rtrl"], r["curves"]["bptt"], rtol=1e-9)  # the same training run
+    assert r["curves"]["rtrl"][-1] < r["curves"]["rtrl"][0]
+    bptt, kept = r["memory"]["bptt"], r["memory"]["rtrl"]
+    assert bptt[-1] / bptt[0] == pytest.approx(r["lengths"][-1] / r["lengths"][0], rel=0.15)  # like T
+    assert len(set(kept)) == 1  # RTRL: the same sensitivities whatever T
+    x, y = adding_batch(4, 6, np.random.default_rng(0), dtype=np.float64)
+    model = rtrl.make_model(5, 0)
+    _, found, _ = rtrl.rtrl_gradients(*model, x, y)
+    _, reference, _ = rtrl.bptt_gradients(*model, x, y)
+    assert rtrl.relative_difference(found, reference) < 1e-12
 
 
 def test_vanishing_quick_rnn_ratio_far_below_lstm(tmp_path):
