@@ -99,6 +99,16 @@ def _shape_of_v(v, outputs, fn: str, role: str):
     return vs
 
 
+def _dot(gradients, directions) -> Tensor | None:
+    """sum_i <g_i, v_i> over the gradients that depend on something (None if none does)."""
+    total = None
+    for g, direction in zip(gradients, directions):
+        if g.requires_grad:
+            term = (g * direction).sum()
+            total = term if total is None else total + term
+    return total
+
+
 def vjp(func: Callable, inputs, v=None, create_graph: bool = False, strict: bool = False):
     """``(func(inputs), v^T J)``: one reverse sweep from the outputs in direction ``v``."""
     xs, single_in = _inputs(inputs, create_graph, "vjp")
@@ -116,11 +126,7 @@ def jvp(func: Callable, inputs, v=None, create_graph: bool = False, strict: bool
     vs = _shape_of_v(v, xs, "jvp", "inputs")
     dummies = tuple(Tensor(np.zeros(o.shape, o.dtype), requires_grad=True) for o in outs)
     pulled = _grads(outs, xs, list(dummies), True, strict, "jvp")  # u -> u^T J, linear in u
-    total = None
-    for g, direction in zip(pulled, vs):
-        if g.requires_grad:
-            term = (g * direction).sum()
-            total = term if total is None else total + term
+    total = _dot(pulled, vs)
     if total is None:  # J is zero (the outputs do not depend on the inputs)
         result = tuple(Tensor(np.zeros(o.shape, o.dtype)) for o in outs)
     else:
@@ -208,12 +214,7 @@ def hvp(func: Callable, inputs, v=None, create_graph: bool = False, strict: bool
     if not isinstance(out, Tensor) or out.data.size != 1:
         raise RuntimeError("hvp: the function must return a single-element tensor")
     vs = _shape_of_v(v, xs, "hvp", "inputs")
-    first = _grads((out,), xs, None, True, strict, "hvp")
-    total = None
-    for g, direction in zip(first, vs):
-        if g.requires_grad:
-            term = (g * direction).sum()
-            total = term if total is None else total + term
+    total = _dot(_grads((out,), xs, None, True, strict, "hvp"), vs)
     if total is None:
         result = tuple(Tensor(np.zeros(x.shape, x.dtype)) for x in xs)
     else:
