@@ -44,6 +44,14 @@ def _set_picked(a):
     return h
 
 
+def _set_through_view(a):
+    """A recorded write into a view (a row of h), the view used afterwards: allowed, as in PyTorch."""
+    h = a * 1.0
+    row = h[0]
+    row[1] = a[1, 0] * 3.0
+    return row * 1.0
+
+
 SHAPES = [(), (3,), (2, 1), (2, 3)]
 
 
@@ -131,6 +139,7 @@ SHAPED = {
     "stack": (lambda s: s == (3,), lambda a: tl.stack([a, a.tanh()])[1], lambda a: torch.stack([a, a.tanh()])[1]),
     "set_row": (lambda s: s == (2, 3), _set_row, _set_row),
     "set_picked": (lambda s: s == (3,), _set_picked, _set_picked),
+    "set_through_view": (lambda s: s == (2, 3), _set_through_view, _set_through_view),
     "prod": (lambda s: s == (2, 3), lambda a: a.prod(dim=1, keepdim=True), lambda a: a.prod(dim=1, keepdim=True)),
     "prod_all": (lambda s: True, lambda a: a.prod(), lambda a: a.prod()),
     "cumsum": (lambda s: s == (2, 3), lambda a: a.cumsum(dim=1), lambda a: a.cumsum(dim=1)),

@@ -311,3 +311,27 @@ def test_gradcheck_perturbs_non_contiguous_inputs():
     w = tl.Tensor(np.random.default_rng(0).standard_normal((3, 2)).T, requires_grad=True)
     assert not w.data.flags.c_contiguous
     assert tl.gradcheck(lambda w: (w * w).sum(axis=0), w)
+
+
+def test_a_view_or_base_made_stale_by_a_recorded_write_is_refused_not_differentiated_wrongly():
+    # PyTorch rebases a view's graph when its base is written (and the base's when a view is); this
+    # engine refuses to record an op on the stale one, where it used to give a wrong gradient silently
+    w = tl.tensor(np.arange(4.0), requires_grad=True)
+    u = w * 2.0
+    v = u.reshape(2, 2)
+    v[0, 0] = 5.0  # written through the view: u's graph no longer describes u's values
+    with pytest.raises(RuntimeError, match=r"mul: its input %\d+ \(mul, shape \(4,\)\) shares memory"):
+        (u * u).sum()
+    w = tl.tensor(np.arange(4.0), requires_grad=True)
+    u = w * 2.0
+    v = u.reshape(2, 2)
+    u[0] = 5.0  # written through the base: the view is stale
+    with pytest.raises(RuntimeError, match="reshape, shape \\(2, 2\\)\\) shares memory"):
+        (v * v).sum()
+    # the written tensor itself, and views made after the write, stay usable and correct
+    w = tl.tensor(np.arange(4.0), requires_grad=True)
+    u = w * 2.0
+    u[0] = 5.0
+    later = u.reshape(2, 2)
+    ((u * u).sum() + (later * later).sum()).backward()
+    assert w.grad.tolist() == [0.0, 16.0, 32.0, 48.0]

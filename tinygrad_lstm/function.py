@@ -39,6 +39,7 @@ import numpy as np
 from .tape import Node, refuse_while_compiling, state
 from .tape import no_grad as _no_grad
 from .tensor import Tensor
+from .versions import check_current, latest_recorded
 
 
 class FunctionContext:
@@ -89,6 +90,8 @@ class Function:
             raise TypeError(f"{name}.forward must return one tensor (or array), got {type(result).__name__}")
         if not (any(p is not None for p in parents) and state.grad_enabled) or out.dtype.kind not in "fc":
             return Tensor._from(out)
+        if latest_recorded[0] >= 0:
+            check_current(name, inputs)
         saved = tuple(t.data for t in ctx.saved_tensors if t is not None)
         # the saved arrays ride in p, where the sweep's in-place check looks (and free() drops them)
         node = Node(name, parents, _function_vjp, None, None, (ctx, *saved), out.shape, out.dtype)

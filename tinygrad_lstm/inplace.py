@@ -32,7 +32,7 @@ import numpy as np
 from . import ops
 from .tape import CompileError, Tape, state
 from .tensor import Tensor
-from .versions import _root, changed_in_place
+from .versions import _root, changed_in_place, recorded_write
 
 
 def _describe(t: Tensor) -> str:
@@ -80,7 +80,7 @@ def update(target: Tensor, op: str, others: tuple, compute: Callable[[], Tensor]
         if entry.ins is not None:
             entry.ins = tuple(_copy_if_in(a, root) for a in entry.ins)
     np.copyto(data, result.data)
-    changed_in_place(data)
+    recorded_write(data, result._node)  # views of this memory, and its base, are stale from now on
     target._node = result._node
     return target
 

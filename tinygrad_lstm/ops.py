@@ -23,6 +23,7 @@ import numpy as np
 from . import random
 from .tape import Node, refuse_while_compiling, state
 from .tensor import Tensor
+from .versions import check_current, latest_recorded
 
 # ---- recording -----------------------------------------------------------------------------------
 
@@ -48,6 +49,8 @@ def apply(op: str, fwd, inputs: tuple, vjp, p=None, keep_in: bool = False, keep_
         out = np.asarray(out)
     if not (any_grad and state.grad_enabled) or out.dtype.kind not in "fc":
         return Tensor._from(out)
+    if latest_recorded[0] >= 0:  # a recorded in-place update happened once: is every input still current?
+        check_current(op, inputs)
     ins = tuple(args) if keep_in else None
     node = Node(op, tuple(parents), vjp, ins, out if keep_out else None, p, out.shape, out.dtype, fwd)
     for tape in state.tapes:

@@ -25,6 +25,10 @@ from .tape import _sequence, number
 stamps: dict[int, int] = {}
 latest = [-1]  # the largest stamp: an entry recorded after it needs no look (the usual case, as an
 # optimizer steps before the next forward)
+# id(root array) -> index of the entry a recorded in-place update made the memory's new value; and the
+# stamp of the latest such update (-1: none yet, so recording an op looks at nothing)
+written: dict[int, int] = {}
+latest_recorded = [-1]
 
 
 def _root(a: np.ndarray) -> np.ndarray:
@@ -38,8 +42,40 @@ def changed_in_place(array: np.ndarray) -> None:
     root = _root(array)
     key = id(root)
     if key not in stamps:
-        weakref.finalize(root, stamps.pop, key, None)
+        weakref.finalize(root, _forget, key)
     stamps[key] = latest[0] = next(_sequence)
+
+
+def _forget(key: int) -> None:
+    stamps.pop(key, None)
+    written.pop(key, None)
+
+
+def recorded_write(array: np.ndarray, entry) -> None:
+    """A recorded in-place update wrote ``entry``'s value into ``array``'s memory: every other tensor
+    that shows this memory (a view, its base) was computed differently and is now stale."""
+    changed_in_place(array)
+    written[id(_root(array))] = entry.index
+    latest_recorded[0] = latest[0]
+
+
+def check_current(op: str, inputs) -> None:
+    """Refuse to record ``op`` on an input whose memory a recorded in-place update overwrote after the
+    input was computed (through a view, or through its base): its graph no longer describes its
+    values, so its gradient would be silently wrong. Called only after such an update ever happened."""
+    for x in inputs:
+        entry = getattr(x, "_node", None)
+        if entry is None or entry.op == "leaf" or entry.index > latest_recorded[0]:
+            continue
+        key = id(_root(x.data))
+        if stamps.get(key, -1) > entry.index and written.get(key) != entry.index:
+            raise RuntimeError(
+                f"{op}: its input %{number(entry)} ({entry.name or entry.op}, shape {entry.shape}) shares memory "
+                "with a tensor that a recorded in-place update changed after this input was computed (a view "
+                "and its base); the input's values no longer match how the tape computed them, so its gradient "
+                "would be wrong. Compute it again after the update, or update a .clone() instead (PyTorch "
+                "rebases views; this engine refuses)"
+            )
 
 
 def changed_after(array, index: int) -> bool:
