@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from . import random
-from .tape import Node, refuse_while_compiling, state
+from .tape import Node, Structure, refuse_while_compiling, state
 from .tensor import Tensor
 from .versions import check_current, latest_recorded
 
@@ -712,7 +712,8 @@ def _getitem_fwd(p, x):
 def getitem(x, index) -> Tensor:
     index, basic = _plain_index(index)
     try:
-        return apply("getitem", _getitem_fwd, (x,), _getitem_vjp, p=(index, x.data.shape, basic))
+        p = (index, x.data.shape, basic)
+        return apply("getitem", _getitem_fwd, (x,), _getitem_vjp, p=Structure(p) if basic else p)
     except IndexError as e:
         raise IndexError(f"getitem: index {index!r} is invalid for shape {x.data.shape}: {e}") from e
 
@@ -935,8 +936,8 @@ def _einsum_vjp(g, c):
         seen = set(output).union(*(terms[j] for j in range(len(terms)) if j != i))
         kept = "".join(a for a in term if a in seen)  # the rest were summed in this operand alone
         spec = ",".join([output, *(terms[j] for j in range(len(terms)) if j != i)]) + "->" + kept
-        grad = einsum(spec, g, *others) if isinstance(g, Tensor) or any(isinstance(x, Tensor) for x in others) else (
-            np.einsum(spec, g, *others))  # fmt: skip
+        recorded = isinstance(g, Tensor) or any(isinstance(x, Tensor) for x in others)  # create_graph
+        grad = einsum(spec, g, *others) if recorded else np.einsum(spec, g, *others)
         if kept != term:  # put back the axes summed in this operand alone, by broadcasting
             shape = _shape(c.ins[i])
             grad = _reshape(grad, tuple(n if a in kept else 1 for n, a in zip(shape, term)))
@@ -957,13 +958,12 @@ def split_sizes(x, split_size, dim: int = 0) -> list[Tensor]:
     if isinstance(split_size, (int, np.integer)):
         if split_size <= 0:
             raise ValueError(f"split: split_size must be positive, got {split_size}")
-        sizes = [int(np.minimum(split_size, n - start)) for start in range(0, n, int(split_size))] or [0]
-    else:  # (this module's sum and min are the tensor ops; NumPy's are used on plain ints)
-        sizes = [int(k) for k in split_size]
-        if int(np.sum(sizes)) != n or (sizes and int(np.min(sizes)) < 0):
-            raise ValueError(f"split: sizes {sizes} must be non-negative and add up to {n} (axis {dim} of {x.shape})")
-    cuts = np.cumsum(sizes)[:-1].tolist()
-    return split(x, cuts, axis=dim)
+        return split(x, list(range(int(split_size), n, int(split_size))), axis=dim)
+    sizes = [int(k) for k in split_size]
+    cuts = np.cumsum(sizes).tolist()
+    if any(k < 0 for k in sizes) or (cuts[-1] if cuts else 0) != n:
+        raise ValueError(f"split: sizes {sizes} must be non-negative and add up to {n} (axis {dim} of {x.shape})")
+    return split(x, cuts[:-1], axis=dim)
 
 
 # ---- constructors ------------------------------------------------------------------------------------

@@ -59,6 +59,13 @@ class _State(threading.local):
 state = _State()
 
 
+class Structure(tuple):
+    """Op parameters that are only structure (ints, slices, shapes: no arrays): ``free()`` keeps them,
+    so an entry's label (``x_proj[0]``, ``sigmoid([:, 3:6])``) is the same before and after backward."""
+
+    __slots__ = ()
+
+
 class Node:
     """One tape entry: the op that made a tensor, and what its VJP needs.
 
@@ -114,7 +121,7 @@ class Node:
         """Drop what the VJP would read; the structure stays for listing and rendering."""
         self.ins = None
         self.out = None
-        if self.op != "getitem" or not self.p[2]:  # a basic index (ints, slices) is structure: pictures print it
+        if type(self.p) is not Structure:  # parameters that hold no data stay: pictures print them
             self.p = None
         self.freed = True
 

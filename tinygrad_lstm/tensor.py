@@ -315,7 +315,7 @@ class Tensor:
         return inplace.clamp_(self, min, max)
 
     def copy_(self, src) -> Tensor:
-        """In place: clip to [min, max]."""
+        """In place: take ``src``'s values (broadcast to this tensor's shape)."""
         return inplace.copy_(self, src)
 
     def fill_(self, value) -> Tensor:
@@ -571,7 +571,7 @@ class Tensor:
         return ops.clip(self, min, max)
 
     def astype(self, dtype) -> Tensor:
-        """Values clipped to [min, max]; the gradient passes where min <= x <= max."""
+        """A recorded copy in ``dtype``; the gradient is cast back."""
         return ops.astype(self, dtype)
 
     def to(self, dtype) -> Tensor:

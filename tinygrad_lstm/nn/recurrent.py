@@ -188,15 +188,16 @@ class _RecurrentLayer(Module):
         outs: list = [None] * steps
         scope_name = f"{self.mode}{suffix.replace('_', '.', 1)}"
         for lo, hi in self._chunks(steps, reverse):
+            order = range(hi - 1, lo - 1, -1) if reverse else range(lo, hi)
 
-            def run(xc, *state, lo=lo, hi=hi):
+            def run(xc, *state, lo=lo, order=order):
                 """One chunk: its input projection, then its steps; their outputs, then the state after them."""
                 # one matrix product projects a chunk's inputs for all its gates; only one chunk's
                 # projection is alive at a time, and during backward only one chunk's gradient of it
                 with scope(f"{scope_name}.x_proj", t=lo):  # pictures and listings show it apart from the steps
                     xp = project(xc, w_t, bias)  # (hi - lo, B, gates * H)
                 made = []
-                for t in range(hi - 1, lo - 1, -1) if reverse else range(lo, hi):
+                for t in order:
                     with scope(scope_name, t=t):
                         new = self._step(xp[t - lo], state, weights)
                         if masks is None:
@@ -212,11 +213,9 @@ class _RecurrentLayer(Module):
                 xc = x if hi - lo == steps else x[lo:hi]
             # a checkpointed chunk keeps only the state it starts from until backward runs it again
             result = checkpoint(run, xc, *state) if self.checkpoint_every else run(xc, *state)
-            n = hi - lo
-            order = range(hi - 1, lo - 1, -1) if reverse else range(lo, hi)
-            for t, out in zip(order, result[:n]):
+            for t, out in zip(order, result):
                 outs[t] = out
-            state = tuple(result[n:])
+            state = tuple(result[len(order) :])
         return ops.stack(outs, axis=0), state[: len(self._state_sizes())]
 
     def _chunks(self, steps: int, reverse: bool) -> list[tuple[int, int]]:

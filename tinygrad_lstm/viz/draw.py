@@ -143,7 +143,7 @@ def draw(
         add_node(g, n)
     # A cluster's title is a node at its top, not the cluster label: edges are routed around
     # nodes, while they would cross a label. Invisible edges keep it above the cluster's first ops.
-    inner_parents = {e.dst for e in model.edges.values() if model.nodes[e.src].cluster == model.nodes[e.dst].cluster}
+    fed_inside = {e.dst for e in model.edges.values() if model.nodes[e.src].cluster == model.nodes[e.dst].cluster}
     row_of = {row[0]: row for row in model.rows}
     for k, (key, label) in enumerate(model.clusters.items()):
         with g.subgraph(name=f"cluster_{k}") as sub:
@@ -160,7 +160,7 @@ def draw(
             )
             for n in by_cluster.get(key, []):
                 add_node(sub, n)
-                if n.id not in inner_parents:
+                if n.id not in fed_inside:
                     sub.edge(head, n.id, style="invis")
             for first in [n.id for n in by_cluster.get(key, []) if n.id in row_of]:
                 with sub.subgraph() as row:  # the gates side by side, in the same order every step
