@@ -284,6 +284,10 @@ def test_containers_name_their_modules_as_pytorch_does():
     mine.load_state_dict({k: v.numpy() for k, v in ref.state_dict().items()})
     assert mine.get_parameter("heads.1.weight").shape == (2, 3)
     assert len(mine.heads) == 2 and isinstance(mine.heads[-1], tl.nn.Linear) and "a" in mine.extra
+    head = mine[1:]  # a slice of a Sequential is a Sequential, as in PyTorch
+    assert isinstance(head, tl.nn.Sequential)
+    assert [n for n, _ in head.named_children()] == [n for n, _ in ref[1:].named_children()]
+    assert isinstance(mine.heads[:1], tl.nn.ModuleList)
     seen = []
     mine.apply(lambda m: seen.append(type(m).__name__))
     assert seen[-1] == "Sequential" and seen.count("Linear") == 3

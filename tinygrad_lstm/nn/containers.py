@@ -83,6 +83,11 @@ class Sequential(ModuleList):
         else:
             self.extend(modules)
 
+    def __getitem__(self, index):
+        if isinstance(index, slice):  # a Sequential of the same named modules, as PyTorch slices one
+            return Sequential(OrderedDict(list(self._modules.items())[index]))
+        return super().__getitem__(index)
+
     def forward(self, x):
         for module in self._modules.values():
             x = module(x)
