@@ -29,34 +29,25 @@ from typing import Any
 import numpy as np
 
 from . import random
+from .tape import Tape, number, refuse_while_compiling, state
 from .tape import enable_grad as _enable_grad
-from .tape import number, refuse_while_compiling, state
 from .tensor import Tensor
 from .versions import changed_after
-
-
-class _Segment:
-    """A private recording of what the checkpointed function did."""
-
-    def __init__(self) -> None:
-        self.entries: list = []
 
 
 class Recompute:
     """How a checkpointed segment gets its freed arrays back: run the function again on the same
     arguments and random state, and move each new entry's saved arrays into the old entry."""
 
-    def __init__(self, fn: Callable, args: tuple, entries: list, rng_state: dict, watched: list, index: int) -> None:
+    def __init__(self, fn: Callable, args: tuple, entries: list, rng_state: dict, watched: list, kept: list) -> None:
         self.fn, self.args, self.entries, self.rng_state = fn, args, entries, rng_state
-        self.watched = watched  # (what, array): arguments and parameters that must not change before backward
-        self.index = index  # the tape clock when the segment ran
+        self.watched = watched  # (what, array): everything read from outside, which must not change before backward
+        self.arguments = kept  # (role, array): the arguments that own their memory (a slice of the input does not)
+        self.index = entries[-1].index  # the tape clock when the segment ran
 
     def kept(self, entry) -> list[tuple[str, object]]:
-        """What the segment keeps until backward, counted once, at its first entry: the arguments
-        that own their memory (a slice of the input is a view: it costs nothing more)."""
-        if entry is not self.entries[0]:
-            return []
-        return [(what, a) for what, a in self.watched if what.startswith("argument") and a.base is None]
+        """What the segment keeps until backward, counted once, at its first entry."""
+        return self.arguments if entry is self.entries[0] else []
 
     def refill(self) -> None:
         for what, array in self.watched:
@@ -66,7 +57,7 @@ class Recompute:
                     f"function again, but {what} was changed in place since it ran (an optimizer step, an in-place "
                     "op...), so the recomputed arrays would differ. Compute the loss again after the change"
                 )
-        segment, outer = _Segment(), state.tapes
+        segment, outer = Tape(), state.tapes  # a private recording, not entered: it numbers nothing
         generator = random.generator()
         now = generator.bit_generator.state
         generator.bit_generator.state = self.rng_state  # the same dropout masks as the first run
@@ -100,20 +91,24 @@ def checkpoint(fn: Callable, *args: Any) -> Any:
     if not state.grad_enabled:
         return fn(*args)
     rng_state = random.generator().bit_generator.state
-    segment, reads = _Segment(), []
+    segment, reads = Tape(), []  # what the segment records, and what each of its entries read
+
+    def watch(node, arrays, out) -> None:
+        reads.append((node, arrays))
+
     state.tapes.append(segment)
-    state.instruments.append(lambda node, arrays, out: reads.append((node, arrays)))
-    watcher = state.instruments[-1]
+    state.instruments.append(watch)
     try:
         result = fn(*args)
     finally:
         state.tapes.remove(segment)
-        state.instruments.remove(watcher)
+        state.instruments.remove(watch)
     entries = segment.entries
     if not entries:
         return result
     inside = {id(e) for e in entries}
-    watched = [(f"argument {k}", a.data) for k, a in enumerate(args) if isinstance(a, Tensor)]
+    arguments = [(f"argument {k}", a.data) for k, a in enumerate(args) if isinstance(a, Tensor)]
+    watched = list(arguments)
     seen = {id(a) for _, a in watched}
     for node, arrays in reads:  # every array the segment read from outside must be the same in backward
         for parent, array in zip(node.parents, arrays):
@@ -126,7 +121,8 @@ def checkpoint(fn: Callable, *args: Any) -> Any:
                 else:
                     what = f"%{number(parent)} ({parent.name or parent.op})"
                 watched.append((what, array))
-    recompute = Recompute(fn, args, entries, rng_state, watched, entries[-1].index)
+    own = [(what, a) for what, a in arguments if a.base is None]
+    recompute = Recompute(fn, args, entries, rng_state, watched, own)
     for e in entries:
         e.free()
         e.recompute = recompute
