@@ -76,7 +76,7 @@ def _rnn_loss(tl, xs, W_xh, W_hh, hs: list | None = None):
     return (h * h).sum().named("loss")
 
 
-def _unrolled(args: argparse.Namespace, sources: bool = False, cell: str | None = None):
+def _unrolled(args: argparse.Namespace, sources: bool = False, cell: str | None = None, values: int = 0):
     from .examples import unroll
 
     return unroll(
@@ -88,6 +88,7 @@ def _unrolled(args: argparse.Namespace, sources: bool = False, cell: str | None 
         args.seed,
         args.forget_bias,
         sources=sources,
+        values=values,
     )
 
 
@@ -100,25 +101,29 @@ def _graph(args: argparse.Namespace) -> int:
         scale = viz.parse_scale(args.scale)
     except ValueError as e:
         return _fail("graph", str(e))
-    if Path(args.output).suffix.lower() not in FORMATS:
-        return _fail("graph", f"-o {args.output}: the extension picks the format; use .svg, .png or .dot")
+    explorer = Path(args.output).suffix.lower() in (".html", ".htm")
+    if not explorer and Path(args.output).suffix.lower() not in FORMATS:
+        return _fail("graph", f"-o {args.output}: the extension picks the format; use .svg, .png, .dot or .html")
+    if explorer and args.view not in (None, "cell"):
+        return _fail("graph", f"--view {args.view} draws a still picture; the .html explorer shows the belt "
+                     "and opens a step into its op view on a click")  # fmt: skip
     cells = [c.strip() for c in args.compare.split(",") if c.strip()] if args.compare else [args.cell]
     if args.compare and ([c for c in cells if c not in _cells()] or len(cells) < 2):
         return _fail("graph", f"--compare takes two or more of {', '.join(_cells())} (comma-separated), "
                      f"got {args.compare!r}")  # fmt: skip
     if args.forget_bias is not None and all(c in ("rnn", "gru") for c in cells):
         return _fail("graph", f"--forget-bias applies to LSTM cells; {', '.join(cells)} has no forget gate")
+    if explorer:
+        return _explore(args, viz, cells, scale)
     if args.compare:
         runs = []
         for cell in cells:
             u = _unrolled(args, cell=cell)
-            label = _CELL_TITLES.get(cell, cell)
-            if args.forget_bias is not None and cell not in ("rnn", "gru"):
-                label += f", forget-gate bias {args.forget_bias:g}"
-            runs.append((label, u.tape, u.backward()))
+            runs.append((_label(args, cell), u.tape, u.backward()))
         title = f"The same input, {args.steps} steps, one colour scale: where does the gradient survive?"
         picture = viz.compare(runs, scale=scale, title=title)
-        return _write(viz, picture, args.output, f"{len(runs)} recordings, view cell", args.dot)
+        write = lambda: viz.render(picture, args.output, keep_dot=args.dot)  # noqa: E731
+        return _write(viz, write, args.output, f"{len(runs)} recordings, view cell", args.dot)
     u = _unrolled(args)
     view = args.view or "cell"
     trace = u.backward() if (args.heat or view == "backward") else None
@@ -131,7 +136,26 @@ def _graph(args: argparse.Namespace) -> int:
     )  # fmt: skip
     for note in picture.notes:
         print(f"note: {note}")
-    return _write(viz, picture, args.output, f"{len(u.tape)} tape entries, view {view}", args.dot)
+    write = lambda: viz.render(picture, args.output, keep_dot=args.dot)  # noqa: E731
+    return _write(viz, write, args.output, f"{len(u.tape)} tape entries, view {view}", args.dot)
+
+
+def _label(args: argparse.Namespace, cell: str) -> str:
+    label = _CELL_TITLES.get(cell, cell)
+    if args.forget_bias is not None and cell not in ("rnn", "gru"):
+        label += f", forget-gate bias {args.forget_bias:g}"
+    return label
+
+
+def _explore(args: argparse.Namespace, viz, cells: list[str], scale) -> int:
+    """Write the backward-pass explorer page: one recording, or several (--compare) stepping together."""
+    runs = []
+    for cell in cells:
+        u = _unrolled(args, sources=True, cell=cell, values=viz.HEAT_MAP_LIMIT)
+        runs.append((_label(args, cell), u.tape, u.backward(arrays=viz.HEAT_MAP_LIMIT)))
+    title = f"Backward through {args.steps} steps: " + " beside ".join(label for label, _, _ in runs)
+    page = viz.explore(runs, scale=scale, title=title)
+    return _write(viz, lambda: page.save(args.output), args.output, f"the explorer: {page.steps} VJPs to step through")
 
 
 _CELL_TITLES = {"rnn": "tanh RNN", "lstm": "LSTM", "gru": "GRU", "peephole": "peephole LSTM", "cifg": "CIFG LSTM"}
@@ -143,9 +167,10 @@ def _cells() -> tuple:
     return CELLS
 
 
-def _write(viz, picture, output: str, what: str, keep_dot: bool) -> int:
+def _write(viz, write, output: str, what: str, keep_dot: bool = False) -> int:
+    """Run ``write()`` (which returns the path it wrote) and say what it wrote, or why it could not."""
     try:
-        path = viz.render(picture, output, keep_dot=keep_dot)
+        path = write()
     except (viz.RendererNotFound, ValueError) as e:
         return _fail("graph", str(e))
     except (FileExistsError, NotADirectoryError) as e:
@@ -250,7 +275,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     gr.add_argument("--compare", default=None, help="cells side by side on one scale, e.g. rnn,lstm (implies --heat)")
     gr.add_argument("--window", type=_count(1), default=2, help="steps kept at each end in the window view")
     gr.add_argument("--budget", type=_count(1), default=500, help="fold automatically past this many nodes")
-    gr.add_argument("-o", "--output", default="graph.svg", help="output file: .svg, .png or .dot")
+    gr.add_argument(
+        "-o", "--output", default="graph.svg", help="output file: .svg, .png, .dot, or .html (the explorer)"
+    )
     gr.add_argument("--dot", action="store_true", help="also write the DOT text beside the picture")
     gr.set_defaults(run=_graph)
 

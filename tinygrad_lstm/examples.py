@@ -24,8 +24,9 @@ class Unrolled:
     loss: Tensor
     trace: BackwardTrace | None = None
 
-    def backward(self) -> BackwardTrace:
-        with trace_backward() as trace:
+    def backward(self, arrays: int = 0) -> BackwardTrace:
+        """Run the loss's backward pass inside ``trace_backward(arrays)`` and keep its trace."""
+        with trace_backward(arrays) as trace:
             self.loss.backward()
         self.trace = trace
         return trace
@@ -52,9 +53,11 @@ def unroll(
     seed: int = 0,
     forget_bias: float | None = None,
     sources: bool = False,
+    values: int = 0,
 ) -> Unrolled:
     """Record ``steps`` steps of a fresh layer on random input; the loss reads only the last output,
-    so the gradient at step t has travelled back through T - 1 - t steps.
+    so the gradient at step t has travelled back through T - 1 - t steps. ``sources`` and ``values`` are
+    the Tape's (source lines; norms and small copies of outputs, for the explorer).
 
     >>> u = unroll("rnn", steps=3)
     >>> _ = u.backward()
@@ -67,7 +70,7 @@ def unroll(
     layer = recurrent_layer(cell, input_size, hidden_size, forget_bias=forget_bias)
     x = Tensor(np.random.default_rng(seed).standard_normal((steps, batch, input_size)).astype(np.float32))
     x.name = "x"
-    with Tape(sources=sources) as tape:
+    with Tape(sources=sources, values=values) as tape:
         out, _ = layer(x)
         last = out[-1]
         loss = (last * last).mean().named("loss")

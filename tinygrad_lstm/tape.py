@@ -322,9 +322,12 @@ class Tape:
     ['mul', 'tanh', 'sum']
     """
 
-    def __init__(self, entries: Iterable = (), sources: bool = False) -> None:
+    def __init__(self, entries: Iterable = (), sources: bool = False, values: int = 0) -> None:
         self.entries: list = list(entries)
         self.sources = sources
+        # values=n: each entry's output norm, and a copy of outputs of at most n elements (for the explorer)
+        self.values = values
+        self.kept: dict = {}  # entry -> (||output||, float64 copy or None)
 
     def __enter__(self) -> Tape:
         if not state.tapes:  # the outermost tape numbers its entries from 0
@@ -332,6 +335,8 @@ class Tape:
         state.tapes.append(self)
         if self.sources:
             state.instruments.append(record_source)
+        if self.values:
+            state.instruments.append(self._keep_value)
         return self
 
     def __exit__(self, *exc) -> None:
@@ -340,6 +345,13 @@ class Tape:
             state.origin = None
         if self.sources:
             state.instruments.remove(record_source)
+        if self.values:
+            state.instruments.remove(self._keep_value)
+
+    def _keep_value(self, node, args, out) -> None:
+        """Instrument: the output's norm, and a copy when it is small (an op may later write it in place)."""
+        data = np.asarray(out, dtype=np.float64)
+        self.kept[node] = (float(np.linalg.norm(data.ravel())), data.copy() if data.size <= self.values else None)
 
     @classmethod
     def of(cls, *tensors) -> Tape:

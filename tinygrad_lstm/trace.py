@@ -37,6 +37,7 @@ class VJPRecord:
     sent: tuple[tuple[object, float], ...]  # (parent entry, norm of the gradient sent to it)
     saved: tuple[SavedArray, ...]  # the arrays this VJP read
     value_mean: float | None = None  # mean of a named entry's output, when its VJP keeps it (gates)
+    grad: np.ndarray | None = None  # a float64 copy of the gradient, kept by trace_backward(arrays=n) when small
 
     @property
     def op(self) -> str:
@@ -47,11 +48,15 @@ class VJPRecord:
         return self.entry.index
 
 
-def _norm(g) -> float:
+def _dense(g) -> np.ndarray:
     data = getattr(g, "data", g)
     if hasattr(data, "dense"):  # an IndexedGrad: zero outside its index
         data = data.dense(np.float64)
-    return float(np.linalg.norm(np.asarray(data, dtype=np.float64).ravel()))
+    return np.asarray(data, dtype=np.float64)
+
+
+def _norm(g) -> float:
+    return float(np.linalg.norm(_dense(g).ravel()))
 
 
 def saved_arrays(entry) -> tuple[SavedArray, ...]:
@@ -62,8 +67,9 @@ def saved_arrays(entry) -> tuple[SavedArray, ...]:
 class BackwardTrace:
     """Records of every VJP run by the backward passes made inside ``with tl.trace_backward()``."""
 
-    def __init__(self) -> None:
+    def __init__(self, arrays: int = 0) -> None:
         self.records: list[VJPRecord] = []
+        self.arrays = arrays  # keep a copy of each gradient of at most this many elements
         self._previous = None
 
     def record(self, entry, g, grads, saved) -> None:
@@ -71,7 +77,10 @@ class BackwardTrace:
         sent = tuple((p, _norm(gp)) for p, gp in zip(entry.parents, grads or ()) if p is not None and gp is not None)
         out = getattr(entry, "out", None)  # kept by sigmoid/tanh: a forget gate's mean costs nothing more
         mean = float(np.mean(out, dtype=np.float64)) if entry.name and isinstance(out, np.ndarray) else None
-        self.records.append(VJPRecord(len(self.records), entry, _norm(g), sent, saved, mean))
+        dense = _dense(g)
+        kept = dense.copy() if dense.size <= self.arrays else None
+        norm = float(np.linalg.norm(dense.ravel()))
+        self.records.append(VJPRecord(len(self.records), entry, norm, sent, saved, mean, kept))
 
     def __enter__(self) -> BackwardTrace:
         self._previous = state.trace
@@ -135,6 +144,10 @@ class BackwardTrace:
         return self.listing()
 
 
-def trace_backward() -> BackwardTrace:
-    """Context manager: every backward pass inside it records a :class:`BackwardTrace`."""
-    return BackwardTrace()
+def trace_backward(arrays: int = 0) -> BackwardTrace:
+    """Context manager: every backward pass inside it records a :class:`BackwardTrace`.
+
+    ``arrays=n`` also keeps a float64 copy of every gradient of at most ``n`` elements (``record.grad``),
+    for the explorer's heat maps; by default only norms are kept.
+    """
+    return BackwardTrace(arrays)

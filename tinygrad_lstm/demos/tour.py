@@ -5,6 +5,8 @@
    sequence, coloured by the gradient that reached them.
 3. The tape of one time step is printed: the Wengert list of one LSTM step.
 4. The vanishing-gradient picture: how much gradient reaches k steps back at initialisation.
+5. The backward-pass explorer: a page that steps the sweep VJP by VJP, a tanh RNN beside an LSTM
+   on the same input, so one watches the RNN's gradient die out while the LSTM's travels back.
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ from __future__ import annotations
 import numpy as np
 
 from .. import viz
-from ..tape import Tape
+from ..examples import recurrent_layer
+from ..random import manual_seed
+from ..tape import Tape, time_step
 from ..tensor import Tensor
 from ..trace import trace_backward
 from . import vanishing
 from .common import Run
-from .tasks import MEAN_BASELINE_MSE, adding_batch, train_adding
+from .tasks import MEAN_BASELINE_MSE, SequenceRegressor, adding_batch, train_adding
 
 
 def run(run: Run) -> dict:
@@ -64,4 +68,36 @@ def run(run: Run) -> dict:
     run.results.update(
         {"start_mse": start, "final_mse": final, "solved_at": result["solved_at"], "vanishing": sub.results["ratios"]}
     )
+
+    run.say(
+        f"\n5. The backward-pass explorer: a fresh tanh RNN beside a fresh LSTM, one input of {EXPLORER_LENGTH} steps"
+    )
+    x, y = adding_batch(1, EXPLORER_LENGTH, np.random.default_rng(run.seed + 8))
+    recordings, survived = [], {}
+    for kind, label in (("rnn", "tanh RNN"), ("lstm", "LSTM, forget-gate bias 1")):
+        manual_seed(run.seed)  # at initialisation, as the vanishing picture: before training shapes anything
+        net = SequenceRegressor(recurrent_layer(kind, 2, 16, forget_bias=1.0), 16)
+        with Tape(sources=True, values=viz.HEAT_MAP_LIMIT) as tape:
+            loss = ((net(Tensor(x)) - Tensor(y)) ** 2).mean().named("loss")
+        with trace_backward(arrays=viz.HEAT_MAP_LIMIT) as trace:
+            loss.backward()
+        recordings.append((f"{label}, at initialisation", tape, trace))
+        norms = trace.grad_norms()
+        first, last = (norms[_state_at(tape, t).index] for t in (0, EXPLORER_LENGTH - 1))
+        survived[kind] = first / last
+    title = f"Backward through {EXPLORER_LENGTH} steps: press \u2192 and watch where the gradient survives"
+    page = viz.explore(recordings, title=title)
+    path = run.wrote(page.save(run.path("tour_explorer.html")))
+    run.say(f"   wrote {path}: open it in a browser (no network needed) and press the right arrow")
+    run.say(f"   {page.steps} VJPs to step through; ||dL/dh_0|| / ||dL/dh_{EXPLORER_LENGTH - 1}||: "
+            f"tanh RNN {survived['rnn']:.1e}, LSTM {survived['lstm']:.1e}")  # fmt: skip
+    run.results["explorer_survived"] = survived
     return run.results
+
+
+EXPLORER_LENGTH = 24  # two lines of 12 steps: long enough for the RNN's gradient to fade by decades
+
+
+def _state_at(tape: Tape, t: int):
+    """The entry named h in time step ``t`` of the tape's (only) layer."""
+    return next(e for e in tape if e.name == "h" and time_step(e.scope) is not None and time_step(e.scope)[1] == t)

@@ -13,12 +13,16 @@
 
 from .belt import BeltModel, build_belt
 from .draw import compare, draw
+from .explore import HEAT_MAP_LIMIT, Explorer, explore
 from .graph import VIEWS, GraphModel, build
 from .render import Picture, RendererNotFound, find_renderer, pipe, render
 from .scale import DEFAULT_SCALE, HeatScale, parse_scale
 
 __all__ = [
     "DEFAULT_SCALE",
+    "HEAT_MAP_LIMIT",
+    "Explorer",
+    "explore",
     "VIEWS",
     "BeltModel",
     "build_belt",

@@ -66,6 +66,7 @@ class InputChunk:
     t1: int
     title: str
     norm: float | None
+    entry: object = None  # the chunk's last entry: its gradient is the chunk's
 
 
 @dataclass
@@ -77,6 +78,7 @@ class SharedWeight:
     total: float | None
     shares: dict[int, float] = field(default_factory=dict)  # t of the step or chunk -> ||its share||
     uses: str = "steps"  # what reads it: the rows' "steps", or their input "chunks"
+    readers: dict[int, list] = field(default_factory=dict)  # t -> the entries of that step that read it
 
 
 @dataclass
@@ -87,6 +89,7 @@ class BeltModel:
     weights: list[SharedWeight]
     loss_title: str = "loss"
     loss_norm: float | None = None
+    loss: object = None  # the last entry
 
     def norms(self) -> list[float | None]:
         """Every gradient norm the belt shows (for a scale fitted to this picture alone)."""
@@ -158,10 +161,11 @@ def build_belt(tape: Tape, trace: BackwardTrace | None = None, title: str = "") 
             inside = times[bisect.bisect_left(times, t0) : bisect.bisect_left(times, stop)]
             t1 = inside[-1] if inside else t0
             last = steps[t0][-1]
-            inputs.setdefault(owner, []).append(InputChunk(t0, t1, name[len(owner) + 1 :], norms.get(last.index)))
+            chunk = InputChunk(t0, t1, name[len(owner) + 1 :], norms.get(last.index), last)
+            inputs.setdefault(owner, []).append(chunk)
     model = BeltModel(title, rows, inputs, _shared_weights(tape, scoped, set(row_layers), norms, edges))
     last = tape.entries[-1]
-    model.loss_title, model.loss_norm = (last.name or last.op), norms.get(last.index)
+    model.loss_title, model.loss_norm, model.loss = (last.name or last.op), norms.get(last.index), last
     return model
 
 
@@ -197,6 +201,7 @@ def _shared_weights(tape: Tape, scoped: set, row_layers: set, norms: dict, edges
                 leaves = [r] if r.op == "leaf" else list(r.parents)
                 names = " + ".join(refs.get(id(q)) or q.name or "?" for q in leaves)
                 w = found[id(r)] = SharedWeight(names, r.shape, norms.get(r.index))
+            w.readers.setdefault(s[1], []).append(e)
             share = edges.get((p.index, e.index))
             if share is not None:
                 w.shares[s[1]] = math.hypot(w.shares.get(s[1], 0.0), share)
@@ -248,14 +253,24 @@ def _factor(x: float) -> str:
 
 
 class _Canvas:
-    """Pinned nodes and edges, written into a Picture; every id is stable for tests and the explorer."""
+    """Pinned nodes and edges, written into a Picture; every id is stable for tests and the explorer.
+
+    ``picture.arrivals`` maps the SVG id of each element coloured by a gradient to the tape entries
+    whose VJPs must all have run before that gradient is known: the explorer fills it then.
+    """
 
     def __init__(self, picture: Picture, scale: HeatScale) -> None:
         self.g = picture
+        self.g.arrivals = {}
+        self.g.cells = []  # (layer, "h" or "c", column, SVG id, norm) of each state box
         self.scale = scale
 
-    def box(self, name, x, y, lines, norm=None, heat=False, kind="value", tooltip="", min_width=0.0, **extra):
+    def box(self, name, x, y, lines, norm=None, heat=False, kind="value", tooltip="", min_width=0.0, arrives=(),
+            **extra):  # fmt: skip
         """A box at (x, y) sized for ``lines`` in DejaVu Sans; filled by ``norm`` when ``heat``."""
+        extra.setdefault("id", name)
+        if heat and arrives:
+            self.g.arrivals[extra["id"]] = tuple(arrives)
         w, h = box_size(lines, pad_x=6, pad_y=3)
         w = max(w, min_width)
         fill, fontcolor, style = "#ffffff", "#000000", "filled"
@@ -298,8 +313,10 @@ class _Canvas:
             fixedsize="true", shape="plaintext", fontsize=str(size), margin="0",
         )  # fmt: skip
 
-    def line(self, a, b, points, norm=None, heat=False, name=None, arrow=True):
+    def line(self, a, b, points, norm=None, heat=False, name=None, arrow=True, arrives=()):
         """An edge from node ``a`` to ``b`` along straight segments through ``points`` (pinned)."""
+        if heat and arrives and name:
+            self.g.arrivals[name] = tuple(arrives)
         attrs = {"color": "#555555", "penwidth": "1.2"}
         if heat:
             attrs = {"color": self.scale.colour(norm), "penwidth": str(self.scale.width(norm))}
@@ -341,6 +358,7 @@ def draw_belts(
         y -= 2.0 * TITLE
     times = sorted({t for m in models for t in m.times})
     columns = columns_for(times, max_columns, max_lines)
+    g.columns = columns
     for k, model in enumerate(models):
         y = _panel(c, model, columns, f"p{k}_", y, heat, max_columns) - 24
     if heat:
@@ -382,9 +400,10 @@ def _panel(c: _Canvas, m: BeltModel, columns, pre: str, top: float, heat: bool, 
             last = _x(cols[-1], per_line)
             lx, ly = last + PITCH + 10, ys[(top_row.layer, "h")]
             c.box(pre + "loss", lx, ly, [(m.loss_title, TITLE, True), (_short(m.loss_norm), TEXT, False)],
-                  m.loss_norm, heat, tooltip=f"{m.loss_title}: ||dL/dL|| = {_short(m.loss_norm)}")  # fmt: skip
+                  m.loss_norm, heat, tooltip=f"{m.loss_title}: ||dL/dL|| = {_short(m.loss_norm)}",
+                  arrives=[m.loss])  # fmt: skip
             c.line(f"{pre}{top_row.key}_h{cols[-1]}", pre + "loss", [(last + 23, ly), (lx - 24, ly)],
-                   m.loss_norm, heat, name=f"{pre}to_loss")  # fmt: skip
+                   m.loss_norm, heat, name=f"{pre}to_loss", arrives=[m.loss])  # fmt: skip
     bottom = y - n_lines * (line_height + 16)
     return _weights(c, m, pre, bottom, heat)
 
@@ -422,7 +441,9 @@ def _draw_row(c, m, row, r, columns, cols, per_line, ys, col_of, pre, heat, firs
             tip = f"{layer} {_col_label(ts)}: ||dL/d{kind}|| = {_short(norm)}"
             if entry is not None:
                 tip += f"  ({entry.name}(%{number(entry)}), {shape_text(entry.shape)})"
-            c.box(f"{pre}{key}_{kind}{j}", x, y, lines, norm, heat, tooltip=tip, min_width=46, id=ident)
+            c.box(f"{pre}{key}_{kind}{j}", x, y, lines, norm, heat, tooltip=tip, min_width=46, id=ident,
+                  arrives=[entry] if entry is not None else ())  # fmt: skip
+            c.g.cells.append((layer, kind, j, ident, norm))
             if prev is not None:
                 _step_edge(c, pre, row, kind, columns, prev, j, x, y, heat)
             prev = j
@@ -455,10 +476,11 @@ def _step_edge(c, pre, row, kind, columns, a, b, x, y, heat) -> None:
         factor = (na / nb) ** (1 / k) if na > 0 else 0.0
         label = _factor(factor) + ("/step" if k > 1 else "")
     # the gradient that travelled this edge backwards is the earlier column's norm
-    edge_norm = na if not row.reverse else nb
+    edge_norm, earlier = (na, v_a) if not row.reverse else (nb, v_b)
+    entry = earlier.h if kind == "h" else earlier.c
     c.line(f"{pre}{row.key}_{kind}{src}", f"{pre}{row.key}_{kind}{dst}",
            [(sx + (23 if dx > sx else -23), y), (dx - (23 if dx > sx else -23), y)], edge_norm, heat,
-           name=f"{pre}{row.key}_{kind}{src}_{dst}")  # fmt: skip
+           name=f"{pre}{row.key}_{kind}{src}_{dst}", arrives=[entry] if entry is not None else ())  # fmt: skip
     mid = (sx + dx) / 2
     if label is not None:
         c.text(f"{pre}{row.key}_{kind}{a}_{b}_factor", mid, y + 27, label)
@@ -495,7 +517,8 @@ def _inputs(c, m, row, r, columns, cols, per_line, ys, col_of, pre, heat) -> Non
             title = chs[0].title
         lines = [(title, TEXT, True), (_short(norm), TEXT, False)]
         c.box(f"{pre}{row.key}_in{j0}", (x0 + x1) / 2, y, lines, norm, heat, min_width=width,
-              tooltip=f"{row.layer}.{chs[0].title} t={t0}..{t1}: ||dL/d value|| = {_short(norm)}")  # fmt: skip
+              tooltip=f"{row.layer}.{chs[0].title} t={t0}..{t1}: ||dL/d value|| = {_short(norm)}",
+              arrives=[ch.entry for ch in chs if ch.entry is not None])  # fmt: skip
         for j in range(j0, j1 + 1):
             box_of[j] = f"{pre}{row.key}_in{j0}"
             x = _x(j, per_line)
@@ -517,11 +540,9 @@ def _weights(c: _Canvas, m: BeltModel, pre: str, top: float, heat: bool) -> floa
     cell = 12.0
     for k, w in enumerate(m.weights):
         uses = sorted(w.shares)
-        if len(uses) > 48:  # bin the strip as the belt bins its columns: the largest share per bin
-            per = math.ceil(len(uses) / 48)
-            binned = {uses[i]: max(w.shares[t] for t in uses[i : i + per]) for i in range(0, len(uses), per)}
-        else:
-            binned = {t: w.shares[t] for t in uses}
+        per = max(1, math.ceil(len(uses) / 48))  # past 48 uses, bin the strip as the belt bins its columns
+        bins = {uses[i]: uses[i : i + per] for i in range(0, len(uses), per)}
+        binned = {t: max(w.shares[u] for u in ts) for t, ts in bins.items()}  # the largest share per bin
         head = f"{w.title} {shape_text(w.shape)}: one array, used by {len(uses)} {w.uses}"
         total = f"sum over t: ||dL/dW|| = {_short(w.total)}"
         width = max(text_width(head, TEXT, True), text_width(total, TEXT), len(binned) * cell) + 12
@@ -536,6 +557,8 @@ def _weights(c: _Canvas, m: BeltModel, pre: str, top: float, heat: bool) -> floa
                 fillcolor=c.scale.colour(share) if heat else "#dddddd", color="#333333", penwidth="0.5",
                 tooltip=f"{w.title}: share of t={t}: {_short(share)}", id=f"{pre}w{k}_share{t}",
             )  # fmt: skip
+            if heat:
+                c.g.arrivals[f"{pre}w{k}_share{t}"] = tuple(e for u in bins[t] for e in w.readers.get(u, ()))
         if binned:
             first, last = list(binned)[0], list(binned)[-1]
             c.text(f"{pre}w{k}_t0", x, y - 38, f"t={first}", anchor="w")

@@ -110,6 +110,19 @@ def draw(
         model = build_belt(tape, trace if heat else None)
         return draw_belts([model], HeatScale(scale, model.norms()), heat, title)
     model = _fit(tape, view, trace if (heat or view == "backward") else None, window, budget)
+    return draw_model(model, heat, scale, rankdir, title or f"{view} view", [note] if note else [])
+
+
+def draw_model(
+    model: GraphModel,
+    heat: bool = False,
+    scale: tuple[int, int] | str = DEFAULT_SCALE,
+    rankdir: str | None = None,
+    title: str = "",
+    notes: list[str] = (),
+) -> Picture:
+    """Style a graph model (from :func:`~tinygrad_lstm.viz.build`) into a picture: ``draw`` without the
+    choice of view, for callers that adjust the model first (the explorer numbers its nodes)."""
     rankdir = rankdir or ("LR" if model.view == "rolled" else "TB")  # top to bottom keeps op views page-shaped
     scale = HeatScale(scale, [n.heat for n in model.nodes.values()] + [e.heat for e in model.edges.values()])
 
@@ -120,10 +133,11 @@ def draw(
     g.attr(remincross="false")
     g.attr("node", fontname=FONT, fontsize="12", margin="0", fixedsize="true")
     g.attr("edge", fontname=FONT, fontsize="10", arrowsize="0.6", color="#555555")
-    heading = title or f"{view} view"
-    for extra in ([note] if note else []) + model.notes:
+    heading = title
+    for extra in list(notes) + model.notes:
         heading += "\n" + extra
-    g.attr(label=heading, labelloc="t", fontsize="14")
+    if heading:
+        g.attr(label=heading, labelloc="t", fontsize="14")
 
     def add_node(graph, n) -> None:
         style = dict(KIND_STYLE[n.kind])
@@ -178,6 +192,9 @@ def draw(
             attrs = {"color": "#c8c8c8", "style": "dotted"}
         if e.label:
             attrs["label"] = e.label
+        ends = model.nodes[e.src].ident, model.nodes[e.dst].ident
+        if all(ends):  # "e3__e5": the explorer lights the edges a VJP sends along
+            attrs["id"] = "__".join(ends)
         g.edge(e.src, e.dst, **attrs)
 
     if heat:

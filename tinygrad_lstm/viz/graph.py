@@ -91,7 +91,7 @@ def build(tape: Tape, view: str = "op", trace: BackwardTrace | None = None, wind
             if p is not None and id(p) not in position:
                 outside.setdefault(id(p), len(outside))
 
-    slices = _slices_into_gates(tape) if view in ("op", "window") else {}
+    slices = slices_into_gates(tape) if view in ("op", "window") else {}
     initial = _initial_states(tape) if view in ("op", "window") else {}
 
     def vid(entry) -> str:
@@ -208,7 +208,7 @@ def index_text(index) -> str:
     return f"<{type(index).__name__}>"  # an index array: its values would not fit a label
 
 
-def _slices_into_gates(tape: Tape) -> dict:
+def slices_into_gates(tape: Tape) -> dict:
     """id(slice entry) -> the entry it is drawn inside: each piece of a split (a value cut into
     several slices) that one op of the same step reads, so the gates hang straight off the sum
     they are cut from, in the order they were cut."""
