@@ -21,3 +21,47 @@ def renderer(request, monkeypatch):
     """Run the test with each renderer: the pictures must look the same with either."""
     monkeypatch.setenv("TINYGRAD_LSTM_DOT", request.param)
     return request.param
+
+
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",  # this machine has no network: nothing may reach for one
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1600,1000",
+)
+
+
+def _browser_missing() -> str | None:
+    """Why no browser test can run here, or None: Debian's chromium, its driver, and selenium."""
+    for name in ("chromium", "chromedriver"):
+        if shutil.which(name) is None:
+            return f"no {name} on PATH (Debian: apt-get install chromium chromium-driver)"
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        return "selenium is not installed (pip install '.[test]')"
+    return None
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """A headless Chromium from the system's packages, driven by selenium (never a downloaded browser)."""
+    missing = _browser_missing()
+    if missing:
+        pytest.skip(f"browser tests need a real browser: {missing}")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium")
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+    yield driver
+    driver.quit()

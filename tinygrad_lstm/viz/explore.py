@@ -43,9 +43,10 @@ HEAT_MAP_LIMIT = 64  # arrays of at most this many elements get a heat map in th
 class Explorer:
     """An explorer page: ``save(path)`` writes it; in Jupyter it displays inline (in an iframe)."""
 
-    def __init__(self, page: str, steps: int) -> None:
-        self.html = page
-        self.steps = steps  # the number of VJPs the slider steps through (the longest sweep shown)
+    def __init__(self, data: dict) -> None:
+        self.data = data  # what the page's script reads: panes of SVG, sweep, entries and step templates
+        self.steps = max(p["n"] for p in data["panes"])  # VJPs the slider steps through (the longest sweep)
+        self.html = _page(data)
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the page (UTF-8) and return its path."""
@@ -107,7 +108,7 @@ def explore(
         "title": title or "backward-pass explorer",
         "panes": panes,
     }
-    return Explorer(_page(data), max(p["n"] for p in panes))
+    return Explorer(data)
 
 
 def _as_tape(what) -> Tape:
