@@ -98,6 +98,12 @@ def test_tour_quick_learns_draws_lists_and_plots(tmp_path, capsys):
     assert "h_n" in belt and "c_n" in belt and "used by" in belt  # the belt, its weights drawn once
     r = tour.run(Run("tour", out=tmp_path / "again", quick=True, quiet=True))
     assert r["final_mse"] < 0.5 * r["start_mse"]
+    # the explorer page it prints: the tanh RNN's gradient dies out where the LSTM's survives
+    page = tmp_path / "tour_explorer.html"
+    assert f"wrote {page}: open it in a browser" in out
+    assert "<script>" in page.read_text() and "tanh RNN" in page.read_text()
+    survived = r["explorer_survived"]
+    assert survived["rnn"] < 1e-2 * survived["lstm"]  # over two decades apart after 23 steps back
 
 
 @pytest.mark.parametrize("name", ["tour", "vanishing", "exploding", "adding", "variants", "charlm"])
