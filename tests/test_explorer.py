@@ -360,3 +360,33 @@ def test_the_data_is_valid_json_inside_the_page(lstm_page):
     page, _ = lstm_page
     payload = re.search(r'<script type="application/json" id="explorer-data">(.*?)</script>', page.html, re.S)
     assert json.loads(payload.group(1).replace("<\\/", "</")) == json.loads(json.dumps(page.data))
+
+
+def deep_recording():
+    tl.manual_seed(0)
+    gru = tl.nn.GRU(2, 3, num_layers=2, bidirectional=True)
+    with tl.Tape(values=HEAT_MAP_LIMIT) as tape:
+        out, h = gru(tl.randn(6, 2, 2, dtype=np.float32))
+        loss = (out * out).mean()
+    with tl.trace_backward(arrays=HEAT_MAP_LIMIT) as trace:
+        loss.backward()
+    return tape, trace
+
+
+@pytest.mark.parametrize("kind", ["gru", "peephole", "deep bidirectional gru"])
+def test_other_cells_step_from_start_to_end_without_errors(browser, tmp_path, kind):
+    if kind.startswith("deep"):
+        tape, trace = deep_recording()
+    else:
+        u = recorded(kind, steps=5)
+        tape, trace = u.tape, u.trace
+    page = explore(tape, trace)
+    open_page(browser, page.save(tmp_path / "page.html"))
+    states = browser.find_elements("css selector", ".belt g.node.pending")
+    assert states  # white before the sweep
+    for k in range(0, page.steps + 1, max(1, page.steps // 40)):  # follow the sweep through every step
+        browser.execute_script(f"window.explorer.setPos({k})")
+    browser.execute_script(f"window.explorer.setPos({page.steps})")
+    assert not browser.find_elements("css selector", ".belt g.node.pending")
+    assert browser.find_element("css selector", ".cell-view").is_displayed()
+    assert console_errors(browser) == []

@@ -98,8 +98,9 @@
   }
 
   // ---- column bands: the current VJP's step, and the step under the mouse ---------------------
-  function columnBox(pane, j) {
-    const ids = pane.p.strip.map((row) => row.cells[j]).filter(Boolean).map((c) => c[0]);
+  function columnBox(pane, j, layer) {
+    const rows = pane.p.strip.filter((row) => layer === undefined || row.layer === layer);
+    const ids = rows.map((row) => row.cells[j]).filter(Boolean).map((c) => c[0]);
     let box = null;
     for (const id of ids) {
       const node = byId(pane.belt, id);
@@ -112,9 +113,9 @@
     return box;
   }
 
-  function band(pane, cls, j) {
+  function band(pane, cls, j, layer) {
     let rect = pane.graph.querySelector(`rect.${cls}`);
-    const box = j === null ? null : columnBox(pane, j);
+    const box = j === null ? null : columnBox(pane, j, layer);
     if (!box) {
       if (rect) rect.remove();
       return;
@@ -231,7 +232,7 @@
     const now = k > 0 ? p.sweep[k - 1] : null;
     const step = now ? p.entries[now[0]].step : null;
     const col = step ? pane.colOf.get(step[1]) : undefined;
-    band(pane, "band-now", col === undefined ? null : col);
+    band(pane, "band-now", col === undefined ? null : col, step ? step[0] : undefined); // this layer's rows
     pane.el.querySelectorAll(".strip [data-col]").forEach((c) => c.classList.toggle("now", Number(c.dataset.col) === col));
     pane.status.textContent = describe(p, k, now);
     if (follow.checked) {
