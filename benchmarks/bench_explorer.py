@@ -57,7 +57,8 @@ def main() -> None:
     driver.set_script_timeout(300)
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            print(f"{'steps':>6} {'VJPs':>6} {'build s':>8} {'size KB':>8} {'open s':>7}   a slider move's work (of 200)")
+            head = f"{'steps':>6} {'VJPs':>6} {'build s':>8} {'size KB':>8} {'open s':>7}"
+            print(head + "   a slider move's work (of 200)")
             for steps in (16, 100, 1000):
                 u = unroll("lstm", steps=steps, hidden_size=8, sources=True, values=tl.viz.HEAT_MAP_LIMIT)
                 u.backward(arrays=tl.viz.HEAT_MAP_LIMIT)
