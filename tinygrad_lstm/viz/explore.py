@@ -202,7 +202,19 @@ class _Entries:
 
 
 def _pane(label: str, tape: Tape, trace: BackwardTrace, scale: HeatScale) -> dict:
-    """Everything one recording's part of the page needs, as JSON-ready data."""
+    """Everything one recording's part of the page needs, as JSON-ready data (entries are numbers
+    into ``entries`` everywhere):
+
+    - ``svg``: the belt, drawn with its final colours; ``arrive``: SVG id -> the sweep position
+      after which that element shows its colour (white before); ``shows``: SVG id -> the entry a
+      click on it opens; ``columns``: the time steps of each belt column; ``strip``: the
+      ||dL/d state|| rows, each cell sharing its belt box's id;
+    - ``sweep``: per VJP in the order it ran, [entry, ||g received||, [[input, ||g sent||], ...],
+      roles of the arrays it read];
+    - ``entries``: what the info panel shows of each entry, with ``run`` (its VJP's position) and
+      ``first`` (when a first gradient reached it);
+    - ``templates`` and ``steps``: the op view of each time step (see :func:`_step_templates`).
+    """
     entries = _Entries(tape, trace, scale)
     belt = draw_belts([build_belt(tape, trace)], scale, heat=True)  # the pane's heading names it
     arrive = {}

@@ -1,5 +1,5 @@
 // The backward-pass explorer: steps a recorded sweep VJP by VJP over the belt picture.
-// Data comes from tinygrad_lstm/viz/explore.py (see its docstring for the shapes); no network, no library.
+// Data comes from tinygrad_lstm/viz/explore.py (its _pane docstring describes it); no network, no library.
 "use strict";
 (function () {
   const data = JSON.parse(document.getElementById("explorer-data").textContent);
