@@ -356,6 +356,40 @@ def test_inline_in_a_notebook_the_iframe_works(browser, lstm, lstm_page, tmp_pat
     assert console_errors(browser) == []
 
 
+def test_in_a_real_jupyter_kernel_the_output_steps_in_the_browser(browser, tmp_path):
+    """A notebook run by a Jupyter kernel: the cell's HTML output, placed in a page as a notebook
+    front end places it, is the working explorer."""
+    nbformat = pytest.importorskip("nbformat", reason="nbclient and ipykernel come with the test extras")
+    nbclient = pytest.importorskip("nbclient", reason="nbclient and ipykernel come with the test extras")
+    pytest.importorskip("ipykernel", reason="nbclient and ipykernel come with the test extras")
+    from selenium.webdriver.common.keys import Keys
+
+    notebook = nbformat.v4.new_notebook()
+    code = (
+        "import tinygrad_lstm as tl\n"
+        "from tinygrad_lstm.examples import unroll\n"
+        "u = unroll('lstm', steps=8, values=64)\n"
+        "page = tl.viz.explore(u.tape, u.backward(arrays=64))\n"
+        "page"
+    )
+    notebook.cells = [nbformat.v4.new_code_cell(code)]
+    nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
+    output = notebook.cells[0].outputs[0]["data"]["text/html"]
+    host = tmp_path / "notebook.html"
+    host.write_text(f"<!DOCTYPE html><html><body><div class='output_html'>{output}</div></body></html>")
+    open_page(browser, host)
+    browser.switch_to.frame(browser.find_element("tag name", "iframe"))
+    try:
+        total = browser.find_element("id", "slider").get_attribute("max")
+        browser.find_element("tag name", "body").click()
+        press(browser, Keys.ARROW_RIGHT, 5)
+        assert browser.find_element("id", "position").text == f"VJP 5 / {total}"
+        assert browser.find_elements("css selector", ".belt g.node:not(.pending)")  # the loss has filled
+    finally:
+        browser.switch_to.default_content()
+    assert console_errors(browser) == []
+
+
 def test_the_data_is_valid_json_inside_the_page(lstm_page):
     page, _ = lstm_page
     payload = re.search(r'<script type="application/json" id="explorer-data">(.*?)</script>', page.html, re.S)

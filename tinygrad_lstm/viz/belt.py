@@ -563,7 +563,8 @@ def _weights(c: _Canvas, m: BeltModel, pre: str, top: float, heat: bool) -> floa
             first, last = list(binned)[0], list(binned)[-1]
             c.text(f"{pre}w{k}_t0", x, y - 38, f"t={first}", anchor="w")
             span = x + 2 + cell * len(binned)
-            c.text(f"{pre}w{k}_t1", span, y - 38, f"t={last}", anchor="e" if len(binned) > 4 else "w")
+            if last != first:  # one use: its label is already there
+                c.text(f"{pre}w{k}_t1", span, y - 38, f"t={last}", anchor="e" if len(binned) > 4 else "w")
         c.text(f"{pre}w{k}_total", x, y - 56, total, anchor="w")
         x += width + 24
     return y - 66 if m.weights else top
