@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -122,7 +123,7 @@ def _graph(args: argparse.Namespace) -> int:
             runs.append((_label(args, cell), u.tape, u.backward()))
         title = f"The same input, {args.steps} steps, one colour scale: where does the gradient survive?"
         picture = viz.compare(runs, scale=scale, title=title)
-        write = lambda: viz.render(picture, args.output, keep_dot=args.dot)  # noqa: E731
+        write = functools.partial(viz.render, picture, args.output, keep_dot=args.dot)
         return _write(viz, write, args.output, f"{len(runs)} recordings, view cell", args.dot)
     u = _unrolled(args)
     view = args.view or "cell"
@@ -136,7 +137,7 @@ def _graph(args: argparse.Namespace) -> int:
     )  # fmt: skip
     for note in picture.notes:
         print(f"note: {note}")
-    write = lambda: viz.render(picture, args.output, keep_dot=args.dot)  # noqa: E731
+    write = functools.partial(viz.render, picture, args.output, keep_dot=args.dot)
     return _write(viz, write, args.output, f"{len(u.tape)} tape entries, view {view}", args.dot)
 
 
@@ -155,7 +156,8 @@ def _explore(args: argparse.Namespace, viz, cells: list[str], scale) -> int:
         runs.append((_label(args, cell), u.tape, u.backward(arrays=viz.HEAT_MAP_LIMIT)))
     title = f"Backward through {args.steps} steps: " + " beside ".join(label for label, _, _ in runs)
     page = viz.explore(runs, scale=scale, title=title)
-    return _write(viz, lambda: page.save(args.output), args.output, f"the explorer: {page.steps} VJPs to step through")
+    write = functools.partial(page.save, args.output)
+    return _write(viz, write, args.output, f"the explorer: {page.steps} VJPs to step through")
 
 
 _CELL_TITLES = {"rnn": "tanh RNN", "lstm": "LSTM", "gru": "GRU", "peephole": "peephole LSTM", "cifg": "CIFG LSTM"}

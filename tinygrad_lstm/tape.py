@@ -350,8 +350,8 @@ class Tape:
 
     def _keep_value(self, node, args, out) -> None:
         """Instrument: the output's norm, and a copy when it is small (an op may later write it in place)."""
-        data = np.asarray(out, dtype=np.float64)
-        self.kept[node] = (float(np.linalg.norm(data.ravel())), data.copy() if data.size <= self.values else None)
+        small = out.astype(np.float64) if out.size <= self.values else None  # astype copies
+        self.kept[node] = (float(np.linalg.norm(out.ravel())), small)
 
     @classmethod
     def of(cls, *tensors) -> Tape:

@@ -78,7 +78,7 @@ class BackwardTrace:
         out = getattr(entry, "out", None)  # kept by sigmoid/tanh: a forget gate's mean costs nothing more
         mean = float(np.mean(out, dtype=np.float64)) if entry.name and isinstance(out, np.ndarray) else None
         dense = _dense(g)
-        kept = dense.copy() if dense.size <= self.arrays else None
+        kept = np.array(dense) if dense.size <= self.arrays else None  # a copy: the sweep adds into buffers
         norm = float(np.linalg.norm(dense.ravel()))
         self.records.append(VJPRecord(len(self.records), entry, norm, sent, saved, mean, kept))
 

@@ -543,7 +543,8 @@ def _weights(c: _Canvas, m: BeltModel, pre: str, top: float, heat: bool) -> floa
         per = max(1, math.ceil(len(uses) / 48))  # past 48 uses, bin the strip as the belt bins its columns
         bins = {uses[i]: uses[i : i + per] for i in range(0, len(uses), per)}
         binned = {t: max(w.shares[u] for u in ts) for t, ts in bins.items()}  # the largest share per bin
-        head = f"{w.title} {shape_text(w.shape)}: one array, used by {len(uses)} {w.uses}"
+        what = w.uses if len(uses) != 1 else w.uses[:-1]  # "1 chunk", "2 chunks"
+        head = f"{w.title} {shape_text(w.shape)}: one array, used by {len(uses)} {what}"
         total = f"sum over t: ||dL/dW|| = {_short(w.total)}"
         width = max(text_width(head, TEXT, True), text_width(total, TEXT), len(binned) * cell) + 12
         if x + width > 880 and x > 8:

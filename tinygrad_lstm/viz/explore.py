@@ -33,7 +33,7 @@ from ..tensor import Tensor
 from ..trace import BackwardTrace
 from .belt import build_belt, draw_belts, has_time_steps
 from .draw import draw_model
-from .graph import build, slices_into_gates
+from .graph import build
 from .render import pipe
 from .scale import DEFAULT_SCALE, HeatScale
 
@@ -100,10 +100,9 @@ def explore(
                 "explore: no time-step scopes in this tape; the explorer steps through a recurrent "
                 "layer's belt (record an nn.RNN/LSTM/GRU, or wrap your cell loop in tl.scope(name, t=t))"
             )
-    norms = [n for _, _, tr in recordings for r in tr.records for n in (r.grad_norm,)]
-    heat = HeatScale(scale, norms)
+    heat = HeatScale(scale, [r.grad_norm for _, _, tr in recordings for r in tr.records])
     panes = [_pane(label, tape, tr, heat) for label, tape, tr in recordings]
-    _same_width([p["svg"] for p in panes], panes)
+    _same_width(panes)
     data = {
         "title": title or "backward-pass explorer",
         "panes": panes,
@@ -265,20 +264,23 @@ def _step_templates(tape: Tape, entries: _Entries) -> tuple[list, dict]:
     steps = {}
     for (layer, t), ops in by_step.items():
         position = {id(e): k for k, e in enumerate(ops)}
-        outside: dict[int, int] = {}
-        shape = []
+        reads: dict[int, int] = {}  # id(value read from outside the step) -> k, in order of first use
+        outside = []
+        shape = []  # the step's program: steps with the same one share a drawing
         for e in ops:
             slots = []
             for p in e.parents:
-                if p is None:
-                    slots.append(None)
-                elif id(p) in position:
-                    slots.append(("op", position[id(p)]))
-                else:
-                    slots.append(("in", outside.setdefault(id(p), len(outside))))
+                if p is not None and id(p) not in position and id(p) not in reads:
+                    reads[id(p)] = len(outside)
+                    outside.append(p)
+                where = None if p is None else ("op", position[id(p)]) if id(p) in position else ("in", reads[id(p)])
+                slots.append(where)
             shape.append((e.op, e.name, tuple(slots)))
-        reads = sorted(outside, key=outside.get)
-        model = _step_model(ops)
+        model = build(Tape(ops), "op")
+        for node in model.nodes.values():  # name the nodes by position, the same in every such step
+            if node.entry is not None:
+                k = position.get(id(node.entry))
+                node.ident = f"op{k}" if k is not None else f"in{reads[id(node.entry)]}"
         key = tuple(shape)
         if key not in drawn:
             drawn[key] = len(templates)
@@ -289,17 +291,12 @@ def _step_templates(tape: Tape, entries: _Entries) -> tuple[list, dict]:
         texts = {n.ident: n.title for n in model.nodes.values() if template["texts"].get(n.ident) != n.title}
         if model.clusters:  # the step's title, drawn at the top of its cluster
             texts["cluster_0_title"] = next(iter(model.clusters.values()))
-        by_id = {id(e): e for e in ops}
-        for e in ops:
-            for p in e.parents:
-                if p is not None:
-                    by_id.setdefault(id(p), p)
-        inside = {position[piece]: position[id(reader)] for piece, reader in slices_into_gates(Tape(ops)).items()}
         steps[f"{layer}|{t}"] = {
             "template": drawn[key],
-            "inside": inside,  # a slice folded into the gate that reads it: drawn as that gate
+            # a slice folded into the gate that reads it is drawn as that gate
+            "inside": {position[piece]: position[id(gate)] for piece, gate in model.folded.items()},
             "ops": [entries.of(e) for e in ops],
-            "ins": [entries.of(by_id[i]) for i in reads],
+            "ins": [entries.of(p) for p in outside],
             "texts": texts,
             "title": ops[0].scope.label if ops[0].scope is not None else f"{layer} t={t}",
         }
@@ -308,22 +305,11 @@ def _step_templates(tape: Tape, entries: _Entries) -> tuple[list, dict]:
     return templates, steps
 
 
-def _step_model(ops: list):
-    """The op view of one step, its nodes named by position (``op<k>``, ``in<k>``)."""
-    model = build(Tape(ops), "op")
-    position = {f"n{k}": f"op{k}" for k in range(len(ops))}
-    for key, node in model.nodes.items():
-        if key in position:
-            node.ident = position[key]
-        elif key.startswith("p"):  # build numbers what the step reads from outside by first use, as we do
-            node.ident = f"in{key[1:]}"
-    return model
-
-
-def _same_width(svgs: list[str], panes: list[dict]) -> None:
+def _same_width(panes: list[dict]) -> None:
     """Pad compared belts to one width: scaled to equal columns, their time axes line up."""
-    sizes = [re.search(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"\s+viewBox="([-\d. ]+)"', s) for s in svgs]
-    if len(svgs) < 2 or not all(sizes):
+    head = re.compile(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"\s+viewBox="([-\d. ]+)"')
+    sizes = [head.search(p["svg"]) for p in panes]
+    if len(panes) < 2 or not all(sizes):
         return
     widest = max(float(m.group(1)) for m in sizes)
     for pane, m in zip(panes, sizes):

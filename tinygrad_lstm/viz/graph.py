@@ -31,6 +31,7 @@ class VNode:
     order: int = 0
     heat_from_h: bool = False  # a folded node shows the largest ||dL/dh|| among its steps
     ident: str = ""  # the SVG id: "e<k>" for the entry %k, so listing, trace and picture agree
+    entry: object = None  # the one tape entry (or outside input) this node shows, if it shows one
 
 
 @dataclass
@@ -50,6 +51,7 @@ class GraphModel:
     notes: list[str] = field(default_factory=list)
     strips: dict[str, dict[str, dict[int, float]]] = field(default_factory=dict)  # layer -> name -> t -> norm
     rows: list[list[str]] = field(default_factory=list)  # node ids drawn side by side in this order (gates)
+    folded: dict = field(default_factory=dict)  # id(slice entry) -> the gate entry it is drawn inside
 
     def add_edge(self, src: str, dst: str, heat: float | None, label: str | None = None) -> None:
         """Add an edge, or merge into an existing one (norms add in quadrature)."""
@@ -91,7 +93,7 @@ def build(tape: Tape, view: str = "op", trace: BackwardTrace | None = None, wind
             if p is not None and id(p) not in position:
                 outside.setdefault(id(p), len(outside))
 
-    slices = slices_into_gates(tape) if view in ("op", "window") else {}
+    slices = _slices_into_gates(tape) if view in ("op", "window") else {}
     initial = _initial_states(tape) if view in ("op", "window") else {}
 
     def vid(entry) -> str:
@@ -117,7 +119,7 @@ def build(tape: Tape, view: str = "op", trace: BackwardTrace | None = None, wind
         if key.startswith("n"):
             cluster = e.scope.path if e.scope is not None else None
             title, detail = _op_title(e, [p for p in e.parents if p is not None and id(p) in slices])
-            model.nodes[key] = VNode(key, title, detail, "op", cluster, heat, k, ident=f"e{number(e)}")
+            model.nodes[key] = VNode(key, title, detail, "op", cluster, heat, k, ident=f"e{number(e)}", entry=e)
             if cluster is not None:
                 model.clusters.setdefault(cluster, e.scope.label)
         else:
@@ -132,7 +134,7 @@ def build(tape: Tape, view: str = "op", trace: BackwardTrace | None = None, wind
                 kind = "param" if p.op == "leaf" else "input"
                 detail = shape_text(p.shape) if kind == "param" else _op_detail(p)
                 # an input from outside the tape goes by its name in listings, so it gets no numbered id
-                model.nodes[key] = VNode(key, refs[id(p)], detail, kind, None, node_norms.get(p.index), -1)
+                model.nodes[key] = VNode(key, refs[id(p)], detail, kind, None, node_norms.get(p.index), -1, entry=p)
 
     # edges, merged where folding put both ends in one node
     steps_per_layer = _steps_per_layer(tape)
@@ -168,6 +170,7 @@ def build(tape: Tape, view: str = "op", trace: BackwardTrace | None = None, wind
     # one rank only for gates read straight off the sum (a GRU's n waits for r: it cannot share r's rank)
     model.rows = [[vid(g) for g in row] for row in rows.values() if all(len(g.parents) == 1 for g in row)]
     model.strips = _strips(tape, node_norms) if trace is not None else {}
+    model.folded = slices
     return model
 
 
@@ -208,7 +211,7 @@ def index_text(index) -> str:
     return f"<{type(index).__name__}>"  # an index array: its values would not fit a label
 
 
-def slices_into_gates(tape: Tape) -> dict:
+def _slices_into_gates(tape: Tape) -> dict:
     """id(slice entry) -> the entry it is drawn inside: each piece of a split (a value cut into
     several slices) that one op of the same step reads, so the gates hang straight off the sum
     they are cut from, in the order they were cut."""

@@ -87,7 +87,9 @@ def render(graph: graphviz.Digraph | str, path: str | os.PathLike, keep_dot: boo
 class Picture(graphviz.Digraph):
     """A ``graphviz.Digraph`` that displays inline in Jupyter with whichever renderer is available.
 
-    ``notes`` says what the drawing did on its own (e.g. folded a graph past the node budget).
+    ``notes`` says what the drawing did on its own (e.g. folded a graph past the node budget). A belt
+    also carries, for the explorer, ``arrivals`` (SVG id -> the entries whose VJPs colour it),
+    ``cells`` (each state box: layer, "h"/"c", column, SVG id, norm) and ``columns`` (steps per column).
     """
 
     notes: list[str] = []
