@@ -10,7 +10,7 @@
 
 import numpy as np
 
-from . import nn, optim, viz
+from . import blas, nn, optim, viz
 from .anomaly import AnomalyError, detect_anomaly
 from .backward import grad
 from .checkpoint import checkpoint
@@ -93,6 +93,7 @@ __all__ = [
     "grad",
     "load",
     "manual_seed",
+    "blas",
     "nn",
     "optim",
     "probe_gradients",

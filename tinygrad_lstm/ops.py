@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from . import random
+from . import blas, random
 from .tape import Node, Structure, refuse_while_compiling, state
 from .tensor import Tensor
 from .versions import check_current, latest_recorded
@@ -569,7 +569,7 @@ def min(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
 
 
 def _matmul_fwd(p, a, b):
-    return np.matmul(a, b)
+    return blas.matmul(a, b)
 
 
 def matmul(a, b) -> Tensor:
@@ -587,12 +587,12 @@ def _matmul_vjp(g, c):
     a, b = c.ins
     need_a, need_b = c.parents[0] is not None, c.parents[1] is not None
     if b.ndim == 2 and a.ndim >= 2:  # the common case: fold a's batch dims into one matrix product
-        ga = g @ b.T if need_a else None
+        ga = blas.matmul(g, b.T) if need_a else None
         gb = None
         if need_b:
             a2, g2 = _rows(a), _rows(g)
             # a weight's gradient a^T g: BLAS makes a wide result faster as the transpose of g^T a
-            gb = (g2.T @ a2).T if a2.shape[1] < g2.shape[1] else a2.T @ g2
+            gb = blas.matmul(g2.T, a2).T if a2.shape[1] < g2.shape[1] else blas.matmul(a2.T, g2)
         return ga, gb
     # promote 1-D operands as matmul does, then undo it on the way back
     a2 = a.reshape((1,) + a.shape) if a.ndim == 1 else a
@@ -602,8 +602,8 @@ def _matmul_vjp(g, c):
         g2 = g2.reshape(g2.shape[:-1] + (1,) + g2.shape[-1:]) if b.ndim > 1 else g2.reshape((1,))
     if b.ndim == 1:
         g2 = g2.reshape(g2.shape + (1,))
-    ga = unbroadcast(g2 @ b2.swapaxes(-1, -2), a2.shape).reshape(a.shape) if need_a else None
-    gb = unbroadcast(a2.swapaxes(-1, -2) @ g2, b2.shape).reshape(b.shape) if need_b else None
+    ga = unbroadcast(blas.matmul(g2, b2.swapaxes(-1, -2)), a2.shape).reshape(a.shape) if need_a else None
+    gb = unbroadcast(blas.matmul(a2.swapaxes(-1, -2), g2), b2.shape).reshape(b.shape) if need_b else None
     return ga, gb
 
 

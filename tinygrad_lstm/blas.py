@@ -1,0 +1,101 @@
+"""Matrix products that stay fast on a busy machine.
+
+OpenBLAS splits a product of more than about a hundred thousand multiply-adds across its threads,
+then waits for every thread to finish its share. On a quiet machine that is up to 2x faster. On a busy
+one (a browser, a second job: the laptop a learner runs the demos on) a worker thread may wait a whole
+time slice to be scheduled, and the product waits with it: with two busy processes on two cores, one
+LSTM train step went from 73 ms to 3.5 s, each 40 us product taking milliseconds.
+
+So the engine watches its products. It times each shape once on one thread; when a product on all
+threads then takes more than twice that plus a millisecond, the machine is busy, and for the next :data:`busy_seconds`
+every product runs on one thread. That costs a quiet machine nothing and a busy one about its lost
+share of the CPU. The thread count is changed only around the engine's own products and put back
+after each, so NumPy code outside the engine runs as it would without it.
+
+>>> import numpy as np, tinygrad_lstm as tl
+>>> a, b = np.ones((64, 256)), np.ones((256, 1024))
+>>> bool((tl.blas.matmul(a, b) == a @ b).all())
+True
+>>> tl.blas.watch = False   # every product on every thread, as plain NumPy
+>>> tl.blas.watch = True
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+#: Below this many multiply-adds OpenBLAS does not split a product, so there is nothing to watch.
+THREADED_FROM = 100_000
+#: A product is late when it takes twice its one-thread time plus this: a thread waiting for a core
+#: waits a time slice (milliseconds), while waking idle threads on a quiet machine takes microseconds.
+WAIT = 0.001
+#: False: every product may use every BLAS thread, as plain NumPy.
+watch = True
+#: How long products stay on one thread after one was slowed by its threads.
+busy_seconds = 1.0
+#: How many products found the machine busy so far (each started a one-thread period).
+stalls = 0
+_busy_until = 0.0
+_one_thread_seconds: dict[tuple, float] = {}  # (a.shape, b.shape) -> its fastest time on one thread
+
+
+def _find_blas():
+    """The BLAS library's thread setters, through ``threadpoolctl`` (None when it cannot control one)."""
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # pragma: no cover - a dependency; kept optional for vendored copies
+        return None
+    controllers = ThreadpoolController().select(user_api="blas").lib_controllers
+    return controllers[0] if len(controllers) == 1 else None  # two BLAS libraries: leave them be
+
+
+_blas = _find_blas()
+
+
+def matmul(a, b):
+    """``a @ b``; on one BLAS thread while the machine is busy (see the module docstring).
+
+    Anything but two NumPy arrays (Tensors under ``create_graph``, which record a matmul that applies
+    this rule itself) is passed to ``@`` unchanged.
+    """
+    global _busy_until, stalls
+    if (
+        not watch
+        or _blas is None
+        or type(a) is not np.ndarray
+        or type(b) is not np.ndarray
+        or not a.ndim
+        or not b.ndim
+        or _work(a, b) < THREADED_FROM
+    ):
+        return a @ b
+    key = (a.shape, b.shape)
+    alone = _one_thread_seconds.get(key)
+    start = time.perf_counter()
+    if alone is None or start < _busy_until:
+        threads = _blas.get_num_threads()
+        _blas.set_num_threads(1)
+        try:
+            out = np.matmul(a, b)
+        finally:
+            _blas.set_num_threads(threads)
+        took = time.perf_counter() - start
+        if alone is None or took < alone:
+            if len(_one_thread_seconds) > 4096:  # shapes that keep changing: start over
+                _one_thread_seconds.clear()
+            _one_thread_seconds[key] = took
+        return out
+    out = np.matmul(a, b)
+    if time.perf_counter() - start > 2 * alone + WAIT:  # its threads waited for a core
+        _busy_until = time.perf_counter() + busy_seconds
+        stalls += 1
+    return out
+
+
+def _work(a: np.ndarray, b: np.ndarray) -> int:
+    """Multiply-adds in ``a @ b`` (either operand may carry the batch axes)."""
+    rows = a.shape[-2] if a.ndim > 1 else 1
+    cols = b.shape[-1] if b.ndim > 1 else 1
+    return max(a.size * cols, b.size * rows)
