@@ -1,25 +1,50 @@
 """LSTM train step (forward + backward) against peers, interleaved in one run, medians over repeats.
 
-    python benchmarks/bench_lstm.py            # every size, T scaling and memory
-    python benchmarks/bench_lstm.py --quick    # fewer repeats, small and medium only
+    python benchmarks/bench_lstm.py                # every size, T scaling and memory, 2 BLAS threads
+    python benchmarks/bench_lstm.py --threads 1    # every peer on one thread
+    python benchmarks/bench_lstm.py --quick        # fewer repeats, small and medium only
 
-Peers: a hand-written NumPy forward + BPTT (written here: the limit for a NumPy engine), and when
-importable PyTorch's fused nn.LSTM, the same cell composed of torch ops in a Python loop, and HIPS
-autograd. The machine is shared and noisy: read the ratios, not the absolute times.
+Every peer computes the same thing: the loss mean(h_t^2) over all outputs and its gradient with
+respect to the weights and biases (not the input; no peer is asked for it), checked to agree before
+timing. Peers: two hand-written NumPy LSTMs (a plain forward + BPTT, and a fast one: in-place
+arithmetic, the three sigmoid gates in one block, each weight's gradient one product over all steps),
+and when importable PyTorch's fused nn.LSTM, the same cell composed of torch ops in a Python loop,
+JAX (jit of grad over lax.scan) and HIPS autograd. The machine is shared and noisy: read the ratios,
+not the absolute times.
 """
 
 from __future__ import annotations
 
 import argparse
-import gc
 import os
-import platform
-import time
-import tracemalloc
+import sys
 
-import numpy as np
 
-import tinygrad_lstm as tl
+def _threads_from_argv(default: int = 2) -> int:
+    """``--threads`` is read before NumPy, PyTorch or JAX load, since some read it only then."""
+    for k, arg in enumerate(sys.argv):
+        if arg == "--threads" and k + 1 < len(sys.argv):
+            return int(sys.argv[k + 1])
+        if arg.startswith("--threads="):
+            return int(arg.split("=", 1)[1])
+    return default
+
+
+THREADS = _threads_from_argv()
+if __name__ == "__main__":
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(THREADS)
+    if THREADS == 1:
+        os.environ["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+
+import gc  # noqa: E402
+import platform  # noqa: E402
+import time  # noqa: E402
+import tracemalloc  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+import tinygrad_lstm as tl  # noqa: E402
 
 SIZES = {  # T, B, I, H
     "small": (50, 32, 32, 64),
@@ -32,10 +57,10 @@ SIZES = {  # T, B, I, H
 
 
 def numpy_lstm_step(x, W, U, b, dy_scale):
-    """Hand-written LSTM forward and BPTT in NumPy, PyTorch's gate order (i, f, g, o).
+    """Hand-written LSTM forward and BPTT in NumPy, PyTorch's gate order (i, f, g, o), written plainly.
 
-    W (4H, I), U (4H, H), b (4H,); loss = mean(h_t^2) over all outputs. Returns the gradients and the
-    bytes of the cache the backward pass reads (what BPTT must keep).
+    W (4H, I), U (4H, H), b (4H,); loss = mean(h_t^2) over all outputs. Returns the gradients
+    (dW, dU, db) and the bytes of the cache the backward pass reads (what BPTT must keep).
     """
     T, B, _ = x.shape
     H = U.shape[1]
@@ -78,12 +103,77 @@ def numpy_lstm_step(x, W, U, b, dy_scale):
     flat = dxp.reshape(T * B, 4 * H)
     dW += flat.T @ x.reshape(T * B, -1)
     db = flat.sum(axis=0)
-    dx = (flat @ W).reshape(x.shape)
     kept = sum(a.nbytes for step in cache for a in step) + x.nbytes
-    return (dW, dU, db, dx), kept
+    return (dW, dU, db), kept
 
 
-def make_peers(T, B, I, H, seed=0):
+def fast_numpy_lstm(x, W, U, b, dy_scale):
+    """The same step written for speed: gates reordered (i, f, o, g) so one sigmoid covers three,
+    in-place arithmetic into buffers made once per call, and each weight's gradient one product over
+    all steps. Returns (dW, dU, db) in PyTorch's gate order."""
+    T, B, I = x.shape
+    H = U.shape[1]
+    order = np.r_[0 : 2 * H, 3 * H : 4 * H, 2 * H : 3 * H]  # i, f, o, g
+    Wr, Ur, br = W[order], U[order], b[order]
+    z = (x.reshape(T * B, I) @ Wr.T + br).reshape(T, B, 4 * H)  # pre-activations, then activations
+    hs = np.zeros((T + 1, B, H), x.dtype)  # hs[t + 1] is h_t
+    cs = np.zeros((T + 1, B, H), x.dtype)
+    tcs = np.empty((T, B, H), x.dtype)
+    UrT = np.ascontiguousarray(Ur.T)
+    tmp = np.empty((B, H), x.dtype)
+    for t in range(T):
+        zt = z[t]
+        zt += hs[t] @ UrT
+        sig = zt[:, : 3 * H]  # sigmoid(v) = 0.5 tanh(v / 2) + 0.5, in place
+        sig *= 0.5
+        np.tanh(sig, out=sig)
+        sig *= 0.5
+        sig += 0.5
+        np.tanh(zt[:, 3 * H :], out=zt[:, 3 * H :])
+        i, f, o, g = zt[:, :H], zt[:, H : 2 * H], zt[:, 2 * H : 3 * H], zt[:, 3 * H :]
+        np.multiply(f, cs[t], out=cs[t + 1])
+        np.multiply(i, g, out=tmp)
+        cs[t + 1] += tmp
+        np.tanh(cs[t + 1], out=tcs[t])
+        np.multiply(o, tcs[t], out=hs[t + 1])
+    dz = np.empty_like(z)
+    dh = np.zeros((B, H), x.dtype)
+    dc = np.zeros((B, H), x.dtype)
+    for t in range(T - 1, -1, -1):
+        zt, dzt, tc = z[t], dz[t], tcs[t]
+        i, f, o, g = zt[:, :H], zt[:, H : 2 * H], zt[:, 2 * H : 3 * H], zt[:, 3 * H :]
+        di, df, do, dg = dzt[:, :H], dzt[:, H : 2 * H], dzt[:, 2 * H : 3 * H], dzt[:, 3 * H :]
+        dh += hs[t + 1] * dy_scale  # the loss's gradient of h_t joins what came back from t + 1
+        np.multiply(dh, tc, out=do)  # dL/do, then through o's sigmoid below
+        np.multiply(tc, tc, out=tmp)  # dc += dh * o * (1 - tanh(c)^2)
+        np.subtract(1, tmp, out=tmp)
+        tmp *= o
+        tmp *= dh
+        dc += tmp
+        np.multiply(dc, g, out=di)
+        np.multiply(dc, cs[t], out=df)
+        np.multiply(dc, i, out=dg)
+        dc *= f
+        s = zt[:, : 3 * H]  # every sigmoid gate at once: d *= s (1 - s)
+        ds = dzt[:, : 3 * H]
+        ds *= s
+        ds -= ds * s
+        np.multiply(g, g, out=tmp)  # dg *= 1 - g^2
+        np.subtract(1, tmp, out=tmp)
+        dg *= tmp
+        np.matmul(dzt, Ur, out=dh)
+    flat = dz.reshape(T * B, 4 * H)
+    dW = np.empty_like(W)
+    dU = np.empty_like(U)
+    db = np.empty_like(b)
+    dW[order] = flat.T @ x.reshape(T * B, I)
+    dU[order] = flat.T @ hs[:-1].reshape(T * B, H)
+    db[order] = flat.sum(axis=0)
+    return dW, dU, db
+
+
+def make_peers(T, B, I, H, seed=0, threads=None):
+    """name -> a callable running one train step and returning (dW_ih, dW_hh, db), PyTorch's layout."""
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((T, B, I)).astype(np.float32)
     tl.manual_seed(seed)
@@ -102,24 +192,30 @@ def make_peers(T, B, I, H, seed=0):
         def run():
             ours.zero_grad()
             step(inputs).backward()
+            return ours.weight_ih_l0.grad, ours.weight_hh_l0.grad, ours.bias_ih_l0.grad
 
         return run
 
     peers["tinygrad_lstm"] = train_step(loss_of, xt)
     peers["tl.compile replay"] = train_step(tl.compile(loss_of), x)
-    peers["numpy BPTT"] = lambda: numpy_lstm_step(x, W, U, b, scale)
+    peers["numpy BPTT"] = lambda: numpy_lstm_step(x, W, U, b, scale)[0]
+    peers["fast numpy"] = lambda: fast_numpy_lstm(x, W, U, b, scale)
 
     try:
         import torch
 
-        torch.set_num_threads(os.cpu_count() or 1)
+        torch.set_num_threads(threads or os.cpu_count() or 1)
         tm = torch.nn.LSTM(I, H)
+        with torch.no_grad():
+            for name in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"):
+                getattr(tm, name).copy_(torch.from_numpy(getattr(ours, name).data))
         tx = torch.tensor(x)
 
         def torch_fused():
             tm.zero_grad(set_to_none=True)
             out, _ = tm(tx)
             (out * out).mean().backward()
+            return tm.weight_ih_l0.grad, tm.weight_hh_l0.grad, tm.bias_ih_l0.grad
 
         tW = torch.tensor(W, requires_grad=True)
         tU = torch.tensor(U, requires_grad=True)
@@ -139,9 +235,32 @@ def make_peers(T, B, I, H, seed=0):
                 outs.append(h)
             out = torch.stack(outs)
             (out * out).mean().backward()
+            return tW.grad, tU.grad, tb.grad
 
         peers["torch fused"] = torch_fused
         peers["torch composed"] = torch_composed
+    except ImportError:
+        pass
+
+    try:
+        import jax
+        import jax.numpy as jnp
+
+        def jax_loss(Wj, Uj, bj, xj):
+            def cell(carry, xpt):
+                h, c = carry
+                i, f, g, o = jnp.split(xpt + h @ Uj.T, 4, axis=-1)
+                c = jax.nn.sigmoid(f) * c + jax.nn.sigmoid(i) * jnp.tanh(g)
+                h = jax.nn.sigmoid(o) * jnp.tanh(c)
+                return (h, c), h
+
+            zeros = jnp.zeros((B, H), jnp.float32)
+            _, hs = jax.lax.scan(cell, (zeros, zeros), xj @ Wj.T + bj)
+            return jnp.mean(hs * hs)
+
+        jax_step = jax.jit(jax.grad(jax_loss, argnums=(0, 1, 2)))
+        jW, jU, jb, jx = (jnp.asarray(a) for a in (W, U, b, x))
+        peers["JAX"] = lambda: jax.block_until_ready(jax_step(jW, jU, jb, jx))
     except ImportError:
         pass
 
@@ -170,6 +289,16 @@ def make_peers(T, B, I, H, seed=0):
     except ImportError:
         pass
     return peers
+
+
+def disagreement(peers: dict) -> dict[str, float]:
+    """Each peer's largest gradient difference from the plain NumPy BPTT, relative to its largest entry."""
+    reference = [np.asarray(g, np.float64) for g in peers["numpy BPTT"]()]
+    worst = {}
+    for name, fn in peers.items():
+        grads = [np.asarray(g.detach().numpy() if hasattr(g, "detach") else g, np.float64) for g in fn()]
+        worst[name] = max(float(np.abs(g - r).max() / np.abs(r).max()) for g, r in zip(grads, reference))
+    return worst
 
 
 # ---- measuring ------------------------------------------------------------------------------------------
@@ -218,19 +347,28 @@ def table(title: str, medians: dict[str, float]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--threads", type=int, default=2, help="BLAS (and PyTorch, JAX) threads; default 2")
+    parser.add_argument("--sizes", default=None, help="comma-separated, e.g. small,large (default: all)")
+    parser.add_argument("--no-scaling", action="store_true", help="skip the sequence-length and memory parts")
     args = parser.parse_args()
     print(
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}, NumPy {np.__version__}"
+        f"Python {platform.python_version()}, NumPy {np.__version__}, {THREADS} BLAS thread(s)"
     )
-    sizes = ["small", "medium"] if args.quick else list(SIZES)
+    sizes = args.sizes.split(",") if args.sizes else (["small", "medium"] if args.quick else list(SIZES))
     for size in sizes:
         T, B, I, H = SIZES[size]
-        peers = make_peers(T, B, I, H)
+        peers = make_peers(T, B, I, H, threads=THREADS)
+        worst = disagreement(peers)
+        print(f"\n{size}: every peer's gradients agree with the plain NumPy BPTT's to {max(worst.values()):.1e}")
+        if max(worst.values()) > 1e-4:
+            raise SystemExit(f"peers disagree: {worst}")
         if size == "large":
             peers.pop("HIPS autograd", None)  # minutes per step at this size
         repeats = 3 if (args.quick or size == "large") else 15
         print(table(f"{size}: T={T} B={B} I={I} H={H}, float32, train step", measure(peers, repeats)), flush=True)
+    if args.no_scaling:
+        return
 
     print("\nsequence-length scaling (small sizes otherwise): time relative to T=50, and against the NumPy BPTT")
     print("  (every length and peer interleaved in each round, so the ratios share the machine's noise)")
