@@ -42,7 +42,7 @@ def test_compiled_training_matches_eager_exactly(make):
     eager, compiled = twin_models(make)
     opt_e = tl.optim.Adam(eager.parameters(), lr=1e-2)
     opt_c = tl.optim.Adam(compiled.parameters(), lr=1e-2)
-    step = tl.compile(lambda x, y: nn.functional.mse_loss(compiled(x), y))
+    step = tl.compile(lambda x, y: nn.functional.mse_loss(compiled(x), y), exact=True)
     rng = np.random.default_rng(1)
     for _ in range(4):
         x, y = rng.standard_normal((11, 2, 3)), rng.standard_normal((2, 1))  # two projection chunks
@@ -58,6 +58,60 @@ def test_compiled_training_matches_eager_exactly(make):
         opt_e.step()
         opt_c.step()
     assert step.replays == 3 and len(step.programs) == 1
+
+
+@pytest.mark.parametrize(
+    "make, dtype, tolerance",
+    [
+        (lambda: Regressor(nn.LSTM(3, 5, dtype=np.float64), 5), np.float64, 1e-13),
+        (lambda: Regressor(nn.GRU(3, 5, num_layers=2, dtype=np.float64), 5), np.float64, 1e-13),
+        (lambda: Regressor(nn.RNN(3, 4, bidirectional=True, dtype=np.float64), 8), np.float64, 1e-13),
+        (lambda: Regressor(nn.LSTM(3, 5, dtype=np.float32), 5).astype(np.float32), np.float32, 2e-5),
+    ],
+    ids=["lstm", "gru-2-layers", "rnn-bidirectional", "lstm-float32"],
+)
+def test_batched_weight_gradients_train_as_eager_does_to_round_off(make, dtype, tolerance):
+    """The default program sums a shared weight's gradient per chunk of steps: another order of the
+    same additions. Through 20 Adam steps the gradients stay equal to eager's to round-off, and so do
+    the weights they train."""
+    eager, compiled = twin_models(make)
+    opt_e = tl.optim.Adam(eager.parameters(), lr=1e-2)
+    opt_c = tl.optim.Adam(compiled.parameters(), lr=1e-2)
+    step = tl.compile(lambda x, y: nn.functional.mse_loss(compiled(x), y))
+    rng = np.random.default_rng(2)
+    x, y = rng.standard_normal((19, 2, 3)).astype(dtype), rng.standard_normal((2, 1)).astype(dtype)
+    worst = 0.0
+    for _ in range(20):
+        opt_e.zero_grad()
+        opt_c.zero_grad()
+        loss_e = nn.functional.mse_loss(eager(tl.Tensor(x)), tl.Tensor(y))
+        loss_c = step(x, y)
+        loss_e.backward()
+        loss_c.backward()
+        for (name, pe), pc in zip(eager.named_parameters(), compiled.parameters()):
+            scale = np.abs(pe.grad.data).max()
+            np.testing.assert_allclose(pc.grad.data, pe.grad.data, rtol=0, atol=tolerance * scale, err_msg=name)
+            if scale > 0:  # (a reverse direction that only reads the last step gets zeros)
+                worst = max(worst, np.abs(pc.grad.data - pe.grad.data).max() / scale)
+        opt_e.step()
+        opt_c.step()
+    for (name, pe), pc in zip(eager.named_parameters(), compiled.parameters()):
+        np.testing.assert_allclose(pc.data, pe.data, rtol=0, atol=100 * tolerance, err_msg=name)
+    assert "weight_grad(" in step.source, "the recurrent weight's gradient is batched"
+    assert 0 < worst, "summed in another order, so not every bit is equal"
+    assert step.replays == 19
+
+
+def test_exact_programs_compute_each_products_weight_gradient_as_the_sweep_does():
+    model = Regressor(nn.LSTM(3, 4, dtype=np.float64), 4)
+    loss = lambda x, y: nn.functional.mse_loss(model(x), y)  # noqa: E731
+    exact, batched = tl.compile(loss, exact=True), tl.compile(loss)
+    x, y = tl.randn(20, 2, 3), tl.randn(2, 1)
+    exact(x, y).backward()
+    batched(x, y).backward()
+    assert "weight_grad(" not in exact.source
+    # weight_hh: 20 products in chunks of 8 (three chunks); weight_ih: 3 projection chunks, one chunk
+    assert batched.source.count("= weight_grad(") == 4
 
 
 def test_new_shapes_record_a_new_program_and_freed_entries_say_so():
@@ -153,10 +207,13 @@ def test_the_program_is_readable_python_with_one_vjp_call_per_entry_reached():
     assert "# sigmoid i lstm.l0[t=2]" in forward and "# mul h lstm.l0[t=0]" in forward
     n_vjps = sum("= vjp" in line for line in backward.splitlines())
     n_joined = sum(bool(re.match(r"\s+q\[\d+\] = g\[", line)) for line in backward.splitlines())
+    # a shared weight's products keep their inputs for one product per chunk
+    n_held = sum(bool(re.match(r"\s+q\[\d+\], q\[\d+\] = e\d+\.ins\[0\]", line)) for line in backward.splitlines())
     assert "g[" in backward and "concatenate((q[" in backward  # the gates' slices: one join per step
     with tl.trace_backward() as trace:  # the sweep's own count of VJPs run
         loss.backward(retain_graph=True)
-    assert n_vjps + n_joined == sum(r.op != "leaf" for r in trace)
+    assert n_held == 3  # weight_hh at each of the 3 steps; weight_ih (one projection) and the head are used once
+    assert n_vjps + n_joined + n_held == sum(r.op != "leaf" for r in trace)
 
 
 def test_mixed_dtypes_are_cast_as_the_sweep_casts_them():
