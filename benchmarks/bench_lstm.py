@@ -1,7 +1,7 @@
 """LSTM train step (forward + backward) against peers, interleaved in one run, medians over repeats.
 
     python benchmarks/bench_lstm.py                # every size, T scaling and memory, 2 BLAS threads
-    python benchmarks/bench_lstm.py --threads 1    # every peer on one thread
+    python benchmarks/bench_lstm.py --threads 1    # every peer on one thread (and one core)
     python benchmarks/bench_lstm.py --quick        # fewer repeats, small and medium only
 
 Every peer computes the same thing: the loss mean(h_t^2) over all outputs and its gradient with
@@ -36,6 +36,9 @@ if __name__ == "__main__":
         os.environ[var] = str(THREADS)
     if THREADS == 1:
         os.environ["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+    if hasattr(os, "sched_setaffinity") and THREADS < len(os.sched_getaffinity(0)):
+        # the only limit every peer obeys (JAX's own thread pool ignores the flags above)
+        os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:THREADS])
 
 import gc  # noqa: E402
 import platform  # noqa: E402

@@ -1,5 +1,6 @@
 """tl.compile: a replayed tape gives exactly what eager execution gives, or refuses clearly."""
 
+import importlib
 import re
 
 import numpy as np
@@ -102,7 +103,7 @@ def test_batched_weight_gradients_train_as_eager_does_to_round_off(make, dtype, 
     assert step.replays == 19
 
 
-def test_exact_programs_compute_each_products_weight_gradient_as_the_sweep_does():
+def test_exact_programs_compute_each_products_weight_gradient_as_the_sweep_does(monkeypatch):
     model = Regressor(nn.LSTM(3, 4, dtype=np.float64), 4)
     loss = lambda x, y: nn.functional.mse_loss(model(x), y)  # noqa: E731
     exact, batched = tl.compile(loss, exact=True), tl.compile(loss)
@@ -110,8 +111,15 @@ def test_exact_programs_compute_each_products_weight_gradient_as_the_sweep_does(
     exact(x, y).backward()
     batched(x, y).backward()
     assert "weight_grad(" not in exact.source
-    # weight_hh: 20 products in chunks of 8 (three chunks); weight_ih: 3 projection chunks, one chunk
-    assert batched.source.count("= weight_grad(") == 4
+    # weight_hh: 20 products of 2 rows, one chunk; weight_ih: 3 projections of 16 rows, one chunk
+    assert batched.source.count("= weight_grad(") == 2
+    compile_module = importlib.import_module("tinygrad_lstm.compile")  # (tl.compile is the function)
+    monkeypatch.setattr(compile_module, "WEIGHT_CHUNK_ROWS", 16)
+    small_chunks = tl.compile(loss)
+    small_chunks(x, y).backward()
+    # weight_hh in chunks of 8, 8 and 4 steps; each 16-row projection alone keeps its own VJP
+    assert small_chunks.source.count("= weight_grad(") == 3
+    assert small_chunks.source.count("over 8 steps") == 2 and small_chunks.source.count("over 4 steps") == 1
 
 
 def test_new_shapes_record_a_new_program_and_freed_entries_say_so():
