@@ -6,10 +6,11 @@ one (a browser, a second job: the laptop a learner runs the demos on) a worker t
 time slice to be scheduled, and the product waits with it: with two busy processes on two cores, one
 LSTM train step went from 73 ms to 3.5 s, each 40 us product taking milliseconds.
 
-So the engine watches its products. It times each shape once on one thread; when a product on all
-threads then takes more than twice that plus a millisecond, the machine is busy, and for the next :data:`busy_seconds`
-every product runs on one thread. That costs a quiet machine nothing and a busy one about its lost
-share of the CPU. The thread count is changed only around the engine's own products and put back
+So the engine watches its products. It times each shape once on one thread; when two products in a
+row on all threads then take more than twice that plus a millisecond, the machine is busy, and for
+the next :data:`busy_seconds` every product runs on one thread. That costs a quiet machine nothing
+(but for a hiccup of a shared machine now and then) and a busy one about its lost share of the CPU.
+The thread count is changed only around the engine's own products and put back
 after each, so NumPy code outside the engine runs as it would without it.
 
 >>> import numpy as np, tinygrad_lstm as tl
@@ -35,9 +36,12 @@ WAIT = 0.001
 watch = True
 #: How long products stay on one thread after one was slowed by its threads.
 busy_seconds = 1.0
-#: How many products found the machine busy so far (each started a one-thread period).
+#: How many times products found the machine busy so far (each started a one-thread period).
 stalls = 0
 _busy_until = 0.0
+#: Late products in a row that mean the machine is busy: one alone may be a hiccup of a shared machine.
+LATE_IN_A_ROW = 2
+_late = [0]  # late products in a row so far
 _one_thread_seconds: dict[tuple, float] = {}  # (a.shape, b.shape) -> its fastest time on one thread
 
 
@@ -88,9 +92,14 @@ def matmul(a, b):
             _one_thread_seconds[key] = took
         return out
     out = np.matmul(a, b)
-    if time.perf_counter() - start > 2 * alone + WAIT:  # its threads waited for a core
-        _busy_until = time.perf_counter() + busy_seconds
-        stalls += 1
+    if time.perf_counter() - start <= 2 * alone + WAIT:
+        _late[0] = 0
+    else:  # its threads waited for a core; twice in a row is a busy machine, not a hiccup
+        _late[0] += 1
+        if _late[0] >= LATE_IN_A_ROW:
+            _busy_until = time.perf_counter() + busy_seconds
+            _late[0] = 0
+            stalls += 1
     return out
 
 
