@@ -111,6 +111,7 @@ def test_exact_programs_compute_each_products_weight_gradient_as_the_sweep_does(
     exact(x, y).backward()
     batched(x, y).backward()
     assert "weight_grad(" not in exact.source
+    assert tl.compile(exact=True)(loss).exact and not batched.exact  # the decorator's form too
     # weight_hh: 20 products of 2 rows, one chunk; weight_ih: 3 projections of 16 rows, one chunk
     assert batched.source.count("= weight_grad(") == 2
     compile_module = importlib.import_module("tinygrad_lstm.compile")  # (tl.compile is the function)

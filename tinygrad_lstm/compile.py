@@ -571,7 +571,9 @@ class CompiledStep:
         return result
 
 
-def compile(fn: Callable[..., Tensor] | None = None, *, exact: bool = False):  # noqa: A001 - the verb users expect
+def compile(  # noqa: A001 - the verb users expect
+    fn: Callable[..., Tensor] | None = None, *, exact: bool = False
+) -> CompiledStep | Callable[[Callable[..., Tensor]], CompiledStep]:
     """Record ``fn(*inputs) -> loss`` on its first call (per input shape and dtype) and replay it on
     later calls as straight-line NumPy: the same numbers, less Python per op.
 
