@@ -7,11 +7,12 @@ time slice to be scheduled, and the product waits with it: with two busy process
 LSTM train step went from 73 ms to 3.5 s, each 40 us product taking milliseconds.
 
 So the engine watches its products. It times each shape once on one thread; when two products in a
-row on all threads then take more than twice that plus a millisecond, the machine is busy, and for
-the next :data:`busy_seconds` every product runs on one thread. That costs a quiet machine nothing
-(but for a hiccup of a shared machine now and then) and a busy one about its lost share of the CPU.
-The thread count is changed only around the engine's own products and put back
-after each, so NumPy code outside the engine runs as it would without it.
+row on all threads then take longer than that (plus 0.1 ms to wake threads), their threads are
+waiting for cores: the machine is busy, and for the next :data:`busy_seconds` every product runs on
+one thread. That costs a quiet machine nothing (but for a hiccup of a shared machine now and then)
+and a busy one about its lost share of the CPU. The thread count is changed only around the
+engine's own products and put back after each, so NumPy code outside the engine runs as it would
+without it.
 
 >>> import numpy as np, tinygrad_lstm as tl
 >>> a, b = np.ones((64, 256)), np.ones((256, 1024))
@@ -29,9 +30,10 @@ import numpy as np
 
 #: Below this many multiply-adds OpenBLAS does not split a product, so there is nothing to watch.
 THREADED_FROM = 100_000
-#: A product is late when it takes twice its one-thread time plus this: a thread waiting for a core
-#: waits a time slice (milliseconds), while waking idle threads on a quiet machine takes microseconds.
-WAIT = 0.001
+#: A product on all threads is late when it takes longer than on one thread plus this allowance for
+#: waking idle threads: on a quiet machine it takes half the time or less, on a busy one a thread
+#: waiting for a core waits a time slice (milliseconds), and a long product gains nothing.
+WAKE_UP = 1e-4
 #: False: every product may use every BLAS thread, as plain NumPy.
 watch = True
 #: How long products stay on one thread after one was slowed by its threads.
@@ -92,7 +94,7 @@ def matmul(a, b):
             _one_thread_seconds[key] = took
         return out
     out = np.matmul(a, b)
-    if time.perf_counter() - start <= 2 * alone + WAIT:
+    if time.perf_counter() - start <= alone + WAKE_UP:
         _late[0] = 0
     else:  # its threads waited for a core; twice in a row is a busy machine, not a hiccup
         _late[0] += 1
