@@ -43,6 +43,7 @@ def fake(monkeypatch):
     monkeypatch.setattr(blas, "time", clock)
     monkeypatch.setattr(blas, "_one_thread_seconds", {})
     monkeypatch.setattr(blas, "_busy_until", 0.0)
+    monkeypatch.setattr(blas, "_late_in_a_row", 0)
     monkeypatch.setattr(blas, "watch", True)
     return controller, clock
 

@@ -34,16 +34,17 @@ THREADED_FROM = 100_000
 #: waking idle threads: on a quiet machine it takes half the time or less, on a busy one a thread
 #: waiting for a core waits a time slice (milliseconds), and a long product gains nothing.
 WAKE_UP = 1e-4
+#: Late products in a row that mean the machine is busy: one alone may be a hiccup of a shared machine.
+LATE_IN_A_ROW = 2
 #: False: every product may use every BLAS thread, as plain NumPy.
 watch = True
-#: How long products stay on one thread after one was slowed by its threads.
+#: How long products stay on one thread after the machine was found busy.
 busy_seconds = 1.0
 #: How many times products found the machine busy so far (each started a one-thread period).
 stalls = 0
-_busy_until = 0.0
-#: Late products in a row that mean the machine is busy: one alone may be a hiccup of a shared machine.
-LATE_IN_A_ROW = 2
-_late = [0]  # late products in a row so far
+
+_busy_until = 0.0  # perf_counter() time until which products run on one thread
+_late_in_a_row = 0
 _one_thread_seconds: dict[tuple, float] = {}  # (a.shape, b.shape) -> its fastest time on one thread
 
 
@@ -66,7 +67,7 @@ def matmul(a, b):
     Anything but two NumPy arrays (Tensors under ``create_graph``, which record a matmul that applies
     this rule itself) is passed to ``@`` unchanged.
     """
-    global _busy_until, stalls
+    global _busy_until, _late_in_a_row, stalls
     if (
         not watch
         or _blas is None
@@ -95,12 +96,12 @@ def matmul(a, b):
         return out
     out = np.matmul(a, b)
     if time.perf_counter() - start <= alone + WAKE_UP:
-        _late[0] = 0
-    else:  # its threads waited for a core; twice in a row is a busy machine, not a hiccup
-        _late[0] += 1
-        if _late[0] >= LATE_IN_A_ROW:
+        _late_in_a_row = 0
+    else:  # its threads waited for cores
+        _late_in_a_row += 1
+        if _late_in_a_row >= LATE_IN_A_ROW:
             _busy_until = time.perf_counter() + busy_seconds
-            _late[0] = 0
+            _late_in_a_row = 0
             stalls += 1
     return out
 

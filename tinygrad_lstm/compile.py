@@ -76,7 +76,7 @@ class Program:
     """
 
     def __init__(
-        self, entries: list, raw_inputs: dict[int, tuple], input_arrays: list, output: Tensor, exact: bool = True
+        self, entries: list, raw_inputs: dict[int, tuple], input_arrays: list, output: Tensor, exact: bool = False
     ) -> None:
         position = {id(e): k for k, e in enumerate(entries)}
         self.exact = exact
@@ -327,8 +327,7 @@ class _ProgramWriter:
         its chunk, consecutive in sweep order, up to :data:`WEIGHT_CHUNK_ROWS` rows in all. The
         weight's gradient is then one product over each chunk's stacked rows instead of one per step
         and a sum of them: far fewer calls and additions of a weight-sized array, at the price of
-        summing in another order
-        (equal to the sweep's to float round-off, not bit for bit)."""
+        summing in another order (equal to the sweep's to float round-off, not bit for bit)."""
         prog = self.program
         by_weight: dict[tuple, list[int]] = {}
         for k in sorted(reached, reverse=True):
@@ -412,7 +411,7 @@ def _weight_grad(a_s: tuple, g_s: tuple) -> np.ndarray:
 
 
 def _as_rows(x: np.ndarray) -> np.ndarray:
-    return x.reshape((-1, x.shape[-1])) if x.size else x.reshape((int(np.prod(x.shape[:-1])), x.shape[-1]))
+    return x.reshape((math.prod(x.shape[:-1]), x.shape[-1]))  # (-1 cannot say how many rows when x is empty)
 
 
 def _slice_of(p, shape: tuple) -> tuple | None:
@@ -580,9 +579,8 @@ def compile(  # noqa: A001 - the verb users expect
     The loss and every gradient of an input or a weight used once are bit-identical to eager
     execution's. A weight used by many products (an RNN's recurrent weight, once per step) gets its
     gradient as one product per chunk of steps (512 rows: 16 steps at batch 32) instead of one per
-    step and a sum: far faster, and
-    equal to eager's to float round-off (summed in another order; about 1e-15 relative in float64,
-    1e-6 in float32). ``tl.compile(fn, exact=True)`` keeps every bit equal.
+    step and a sum: faster, and equal to eager's to float round-off (summed in another order; about
+    1e-15 relative in float64, 1e-6 in float32). ``tl.compile(fn, exact=True)`` keeps every bit equal.
 
     It can compile a forward pass of fixed structure: layers, losses, slicing by constant indices,
     anything whose sequence of ops does not depend on the values. It cannot compile (and says so
