@@ -43,7 +43,8 @@ from collections.abc import Callable
 import numpy as np
 
 from . import blas
-from .backward import accumulate_into, freed_error, sole_reference
+from .accumulate import accumulate_into, sole_reference, sum_into_source
+from .backward import freed_error
 from .ops import _getitem_vjp, _matmul_vjp
 from .tape import CompileError, Leaf, Node, _sequence, number, state
 from .tensor import Tensor
@@ -69,7 +70,7 @@ class Program:
     ``forward(inputs, leaves)`` calls each entry's forward function on the arrays it read while
     recording and re-arms the entry with what its VJP will read; ``backward(seed)`` is the sweep
     unrolled: each VJP in reverse tape order, each contribution summed exactly as
-    :func:`~tinygrad_lstm.backward.add_gradient` would sum it, so the bits equal eager execution's.
+    :func:`~tinygrad_lstm.accumulate.add_gradient` would sum it, so the bits equal eager execution's.
     Knowing the whole program also lets it join the gradients of slices that tile an array (an LSTM
     step's gates) with one concatenate instead of adding each into zeros. ``print(program.source)``
     shows both functions.
@@ -307,7 +308,7 @@ class _ProgramWriter:
                     name, dtype, shape = f"gw[{j}]", f"tw{j}", f"sw{j}"
                     if name not in summed:
                         first_leaf_grads.append(j)
-                body.extend(_sum_into(name, d, dtype, shape, summed, cast, indexed))
+                body.extend(sum_into_source(name, d, dtype, shape, summed, cast, indexed))
         body.extend(f"accumulate(leaf{j}, gw[{j}])" for j in first_leaf_grads)
         return "def backward(seed):\n" + "\n".join("    " + line for line in body)
 
@@ -432,28 +433,6 @@ def _slice_of(p, shape: tuple) -> tuple | None:
         start, stop, step = last.indices(n)
         return ("concatenate", axis, start, stop) if step == 1 and start < stop else None
     return None
-
-
-def _sum_into(name: str, d: str, dtype: str, shape: str, summed: dict, cast: bool, indexed: bool) -> list[str]:
-    """The lines that add contribution ``d`` to gradient ``name``, as add_gradient would."""
-    lines = []
-    if indexed:
-        if name not in summed:
-            lines.append(f"{name} = zeros({shape}, {dtype})")
-        elif not summed[name]:
-            lines.append(f"{name} = array({name}, {dtype})")
-        summed[name] = True
-        return lines + [f"{d}.add_into({name})"]
-    if cast:
-        lines.append(f"if {d}.dtype != {dtype}: {d} = {d}.astype({dtype})")
-    if name not in summed:
-        summed[name] = False  # the first contribution is kept as it is: it may be shared
-        return lines + [f"{name} = {d}"]
-    if summed[name]:
-        return lines + [f"{name} += {d}"]
-    summed[name] = True
-    container, key = name.rstrip("]").split("[")
-    return lines + [f"if sole({container}, {key}): {name} += {d}", f"else: {name} = {name} + {d}"]
 
 
 def _flat_params(p) -> list:
