@@ -64,7 +64,7 @@ def main() -> None:
     print(f"{os.cpu_count()} cores, {competitors} busy processes when loaded; median ms per step")
     for size in sizes:
         T, B, I, H = SIZES[size]
-        peers = make_peers(T, B, I, H)
+        peers = make_peers(T, B, I, H, only_ours=True)
         step = peers["tinygrad_lstm"]
         steps = {"small": 15, "medium": 5, "large": 2}[size]
         times: dict = {(load, rule): [] for load in ("quiet", "loaded") for rule in RULES}

@@ -175,8 +175,10 @@ def fast_numpy_lstm(x, W, U, b, dy_scale):
     return dW, dU, db
 
 
-def make_peers(T, B, I, H, seed=0, threads=None):
-    """name -> a callable running one train step and returning (dW_ih, dW_hh, db), PyTorch's layout."""
+def make_peers(T, B, I, H, seed=0, only_ours=False):
+    """name -> a callable running one train step and returning (dW_ih, dW_hh, db), PyTorch's layout.
+
+    ``only_ours``: the engine and the two NumPy LSTMs only, without loading PyTorch, JAX or autograd."""
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((T, B, I)).astype(np.float32)
     tl.manual_seed(seed)
@@ -203,11 +205,13 @@ def make_peers(T, B, I, H, seed=0, threads=None):
     peers["tl.compile replay"] = train_step(tl.compile(loss_of), x)
     peers["numpy BPTT"] = lambda: numpy_lstm_step(x, W, U, b, scale)[0]
     peers["fast numpy"] = lambda: fast_numpy_lstm(x, W, U, b, scale)
+    if only_ours:
+        return peers
 
     try:
         import torch
 
-        torch.set_num_threads(threads or os.cpu_count() or 1)
+        torch.set_num_threads(THREADS)
         tm = torch.nn.LSTM(I, H)
         with torch.no_grad():
             for name in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"):
@@ -361,7 +365,7 @@ def main() -> None:
     sizes = args.sizes.split(",") if args.sizes else (["small", "medium"] if args.quick else list(SIZES))
     for size in sizes:
         T, B, I, H = SIZES[size]
-        peers = make_peers(T, B, I, H, threads=THREADS)
+        peers = make_peers(T, B, I, H)
         worst = disagreement(peers)
         print(f"\n{size}: every peer's gradients agree with the plain NumPy BPTT's to {max(worst.values()):.1e}")
         if max(worst.values()) > 1e-4:
@@ -379,7 +383,7 @@ def main() -> None:
     lengths = (50, 100, 200, 400, 800)
     runs = {}
     for T in lengths:
-        peers = make_peers(T, 32, 32, 64)
+        peers = make_peers(T, 32, 32, 64, only_ours=True)
         runs.update({(T, name): peers[name] for name in names})
     m = measure(runs, 3 if args.quick else 15)
     for T in lengths:
@@ -393,7 +397,7 @@ def main() -> None:
     print("\npeak memory of a train step against the bytes BPTT must keep (the NumPy BPTT's cache)")
     for size in sizes:
         T, B, I, H = SIZES[size]
-        peers = make_peers(T, B, I, H)
+        peers = make_peers(T, B, I, H, only_ours=True)
         x = np.random.default_rng(0).standard_normal((T, B, I)).astype(np.float32)
         lstm = tl.nn.LSTM(I, H)
         _, kept = numpy_lstm_step(

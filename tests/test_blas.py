@@ -143,3 +143,36 @@ def test_a_real_blas_is_found_here():
     threads = blas._blas.get_num_threads()
     blas.matmul(np.ones((70, 70)), np.ones((70, 70)))
     assert blas._blas.get_num_threads() == threads
+
+
+def test_overlapping_one_thread_products_in_two_python_threads_put_the_users_count_back(fake, monkeypatch):
+    """Thread A holds BLAS to one thread; B starts its product inside A's and ends after A's. Had each
+    saved and restored the count itself, B would have saved A's 1 and put it back last."""
+    import threading
+    import types
+
+    controller, _ = fake
+    b_inside, a_done = threading.Event(), threading.Event()
+
+    def product(a, b):
+        if threading.current_thread().name == "A":
+            assert b_inside.wait(5)
+        else:
+            b_inside.set()
+            assert a_done.wait(5)
+        return a @ b
+
+    monkeypatch.setattr(blas, "np", types.SimpleNamespace(ndarray=np.ndarray, matmul=product))
+
+    def run():
+        blas.matmul(np.ones((64, 64)), np.ones((64, 64)))  # a new shape: timed on one thread
+        if threading.current_thread().name == "A":
+            a_done.set()
+
+    threads = [threading.Thread(target=run, name=name) for name in ("A", "B")]
+    threads[0].start()
+    threads[1].start()
+    for t in threads:
+        t.join(10)
+    assert controller.threads == 2
+    assert controller.calls == [1, 2], "one hold for the overlap: set once, put back once"

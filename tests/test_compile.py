@@ -5,6 +5,8 @@ import re
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import tinygrad_lstm as tl
 from tinygrad_lstm import nn
@@ -313,3 +315,57 @@ def test_a_whole_training_step_under_compile_is_refused_with_what_to_do_and_chan
         loss.backward()
         opt.step()
     assert not all(np.array_equal(p.data, b) for p, b in zip(params, before))
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_generated_programs_of_shared_weight_products_replay_the_eagers_gradients(data):
+    """Programs drawn at random: several products of one weight (used directly or transposed, with
+    inputs of 1-3 axes), an optional recurrence through a second weight, and a chunk budget from 1 row
+    up. Replayed, every gradient equals eager's to round-off, and the weight's is not left out."""
+    compile_module = importlib.import_module("tinygrad_lstm.compile")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(compile_module, "WEIGHT_CHUNK_ROWS", data.draw(st.integers(1, 24), label="budget"))
+        _check_a_generated_shared_weight_program(data)
+
+
+def _check_a_generated_shared_weight_program(data):
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16), label="seed"))
+    k, n = data.draw(st.integers(1, 4), label="k"), data.draw(st.integers(1, 4), label="n")
+    transposed = data.draw(st.booleans(), label="transposed")
+    recurrent = data.draw(st.booleans(), label="recurrent")
+    leads = data.draw(st.lists(st.lists(st.integers(1, 3), max_size=2), min_size=2, max_size=10), label="leads")
+    if recurrent:  # a recurrence needs one shape of state
+        leads = [leads[0]] * len(leads)
+    xs = [rng.standard_normal((*lead, k)) for lead in leads]
+    weights = [rng.standard_normal((n, k) if transposed else (k, n)), rng.standard_normal((n, n))]
+
+    def make():
+        return [tl.Tensor(w.copy(), requires_grad=True) for w in weights]
+
+    def loss_fn(params, *inputs):
+        w, u = params
+        total = 0.0
+        h = None
+        for x in inputs:
+            y = x @ (w.T if transposed else w)
+            if recurrent and h is not None:
+                y = y + h @ u
+            h = y.tanh()
+            total = total + (h * h).sum()
+        return total
+
+    eager, compiled = make(), make()
+    loss_fn(eager, *[tl.Tensor(x) for x in xs]).backward()
+    step = tl.compile(lambda *inputs: loss_fn(compiled, *inputs))
+    for _ in range(2):  # record, then replay
+        for p in compiled:
+            p.grad = None
+        step(*xs).backward()
+    assert step.replays == 1
+    for name, pe, pc in zip(("w", "u"), eager, compiled):
+        if pe.grad is None:
+            assert pc.grad is None, name
+            continue
+        scale = max(np.abs(pe.grad.data).max(), 1e-300)
+        np.testing.assert_allclose(pc.grad.data, pe.grad.data, rtol=0, atol=1e-12 * scale, err_msg=name)

@@ -24,6 +24,7 @@ True
 
 from __future__ import annotations
 
+import threading
 import time
 
 import numpy as np
@@ -46,6 +47,9 @@ stalls = 0
 _busy_until = 0.0  # perf_counter() time until which products run on one thread
 _late_in_a_row = 0
 _one_thread_seconds: dict[tuple, float] = {}  # (a.shape, b.shape) -> its fastest time on one thread
+_hold_lock = threading.Lock()
+_holds = 0  # products now running with BLAS held to one thread
+_users_threads = 1  # the count to put back when the last of them ends
 
 
 def _find_blas():
@@ -82,12 +86,7 @@ def matmul(a, b):
     alone = _one_thread_seconds.get(key)
     start = time.perf_counter()
     if alone is None or start < _busy_until:
-        threads = _blas.get_num_threads()
-        _blas.set_num_threads(1)
-        try:
-            out = np.matmul(a, b)
-        finally:
-            _blas.set_num_threads(threads)
+        out = _on_one_thread(a, b)
         took = time.perf_counter() - start
         if alone is None or took < alone:
             if len(_one_thread_seconds) > 4096:  # shapes that keep changing: start over
@@ -104,6 +103,25 @@ def matmul(a, b):
             _late_in_a_row = 0
             stalls += 1
     return out
+
+
+def _on_one_thread(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` with BLAS held to one thread. The thread count is global to the process: the first of
+    overlapping holds (products in several Python threads) saves the user's count, the last puts it
+    back, so an overlap cannot leave the saved 1 behind."""
+    global _holds, _users_threads
+    with _hold_lock:
+        if _holds == 0:
+            _users_threads = _blas.get_num_threads()
+            _blas.set_num_threads(1)
+        _holds += 1
+    try:
+        return np.matmul(a, b)
+    finally:
+        with _hold_lock:
+            _holds -= 1
+            if _holds == 0:
+                _blas.set_num_threads(_users_threads)
 
 
 def _work(a: np.ndarray, b: np.ndarray) -> int:

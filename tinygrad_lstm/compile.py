@@ -42,10 +42,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-from . import blas
 from .accumulate import accumulate_into, sole_reference, sum_into_source
 from .backward import freed_error
-from .ops import _getitem_vjp, _matmul_vjp
+from .blas import matmul as blas_matmul
+from .ops import _getitem_vjp, _matmul_vjp, weight_grad
 from .tape import CompileError, Leaf, Node, _sequence, number, state
 from .tensor import Tensor
 from .versions import changed_after
@@ -183,8 +183,8 @@ class _ProgramWriter:
             "stack": np.stack,
             "accumulate": _accumulate_leaf,
             "sole": sole_reference,
-            "bmm": blas.matmul,
-            "weight_grad": _weight_grad,
+            "bmm": blas_matmul,
+            "weight_grad": weight_grad,
         }
         self._constants: dict[int, str] = {}
         self._leaves: dict[int, int] = {}
@@ -401,18 +401,6 @@ def _input_shape(prog: Program, k: int, i: int) -> tuple:
     if kind == _CONSTANT:
         return np.shape(ref)
     return prog.input_shapes[ref]
-
-
-def _weight_grad(a_s: tuple, g_s: tuple) -> np.ndarray:
-    """``sum(a.T @ g)`` over a chunk's products as one product of their stacked rows."""
-    a = np.concatenate([_as_rows(a) for a in a_s])
-    g = np.concatenate([_as_rows(g) for g in g_s])
-    # as the matmul VJP does: BLAS makes a wide result faster as the transpose of g^T a
-    return blas.matmul(g.T, a).T if a.shape[1] < g.shape[1] else blas.matmul(a.T, g)
-
-
-def _as_rows(x: np.ndarray) -> np.ndarray:
-    return x.reshape((math.prod(x.shape[:-1]), x.shape[-1]))  # (-1 cannot say how many rows when x is empty)
 
 
 def _slice_of(p, shape: tuple) -> tuple | None:

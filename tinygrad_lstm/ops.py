@@ -588,12 +588,7 @@ def _matmul_vjp(g, c):
     need_a, need_b = c.parents[0] is not None, c.parents[1] is not None
     if b.ndim == 2 and a.ndim >= 2:  # the common case: fold a's batch dims into one matrix product
         ga = blas.matmul(g, b.T) if need_a else None
-        gb = None
-        if need_b:
-            a2, g2 = _rows(a), _rows(g)
-            # a weight's gradient a^T g: BLAS makes a wide result faster as the transpose of g^T a
-            gb = blas.matmul(g2.T, a2).T if a2.shape[1] < g2.shape[1] else blas.matmul(a2.T, g2)
-        return ga, gb
+        return ga, (weight_grad((a,), (g,)) if need_b else None)
     # promote 1-D operands as matmul does, then undo it on the way back
     a2 = a.reshape((1,) + a.shape) if a.ndim == 1 else a
     b2 = b.reshape(b.shape + (1,)) if b.ndim == 1 else b
@@ -610,6 +605,16 @@ def _matmul_vjp(g, c):
 def _rows(x):
     """``x`` as a matrix of its last axis (``reshape(-1, n)`` cannot say how many rows when n is 0)."""
     return x.reshape((math.prod(x.shape[:-1]), x.shape[-1]))
+
+
+def weight_grad(inputs: tuple, grads: tuple) -> np.ndarray:
+    """The gradient of a 2-D weight ``b`` used by products ``input @ b``: the sum of ``input^T grad``
+    over the pairs, as one product of their stacked rows (``tl.compile`` joins a recurrent weight's
+    steps this way; one pair is matmul's own VJP)."""
+    a = _rows(inputs[0]) if len(inputs) == 1 else np.concatenate([_rows(x) for x in inputs])
+    g = _rows(grads[0]) if len(grads) == 1 else np.concatenate([_rows(x) for x in grads])
+    # BLAS makes a wide result faster as the transpose of g^T a
+    return blas.matmul(g.T, a).T if a.shape[1] < g.shape[1] else blas.matmul(a.T, g)
 
 
 # ---- shape ------------------------------------------------------------------------------------------
