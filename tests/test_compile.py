@@ -69,14 +69,17 @@ def test_compiled_training_matches_eager_exactly(make):
         (lambda: Regressor(nn.LSTM(3, 5, dtype=np.float64), 5), np.float64, 1e-13),
         (lambda: Regressor(nn.GRU(3, 5, num_layers=2, dtype=np.float64), 5), np.float64, 1e-13),
         (lambda: Regressor(nn.RNN(3, 4, bidirectional=True, dtype=np.float64), 8), np.float64, 1e-13),
-        (lambda: Regressor(nn.LSTM(3, 5, dtype=np.float32), 5).astype(np.float32), np.float32, 2e-5),
+        (lambda: Regressor(nn.LSTM(3, 5, dtype=np.float32), 5).astype(np.float32), np.float32, 1e-4),
     ],
     ids=["lstm", "gru-2-layers", "rnn-bidirectional", "lstm-float32"],
 )
 def test_batched_weight_gradients_train_as_eager_does_to_round_off(make, dtype, tolerance):
     """The default program sums a shared weight's gradient per chunk of steps: another order of the
-    same additions. Through 20 Adam steps the gradients stay equal to eager's to round-off, and so do
-    the weights they train."""
+    same additions. On the same weights (the first replay: the recording's own backward is eager's)
+    the gradients agree to 1e-6 of the largest in float32 and 5e-15 in float64. Through 20 Adam steps
+    the two models' weights drift apart by round-off, and a gradient entry that cancels amplifies it
+    (up to 2.2e-5 of the largest in float32, measured over seeds), so the trajectory is held to a
+    looser bound; the weights it trains stay equal to round-off."""
     eager, compiled = twin_models(make)
     opt_e = tl.optim.Adam(eager.parameters(), lr=1e-2)
     opt_c = tl.optim.Adam(compiled.parameters(), lr=1e-2)
@@ -84,7 +87,7 @@ def test_batched_weight_gradients_train_as_eager_does_to_round_off(make, dtype, 
     rng = np.random.default_rng(2)
     x, y = rng.standard_normal((19, 2, 3)).astype(dtype), rng.standard_normal((2, 1)).astype(dtype)
     worst = 0.0
-    for _ in range(20):
+    for call in range(20):
         opt_e.zero_grad()
         opt_c.zero_grad()
         loss_e = nn.functional.mse_loss(eager(tl.Tensor(x)), tl.Tensor(y))
@@ -95,7 +98,10 @@ def test_batched_weight_gradients_train_as_eager_does_to_round_off(make, dtype, 
             scale = np.abs(pe.grad.data).max()
             np.testing.assert_allclose(pc.grad.data, pe.grad.data, rtol=0, atol=tolerance * scale, err_msg=name)
             if scale > 0:  # (a reverse direction that only reads the last step gets zeros)
-                worst = max(worst, np.abs(pc.grad.data - pe.grad.data).max() / scale)
+                off = np.abs(pc.grad.data - pe.grad.data).max() / scale
+                worst = max(worst, off)
+                if call == 1:  # the first replay, on the very weights eager has
+                    assert off <= (1e-6 if dtype == np.float32 else 5e-15), name
         opt_e.step()
         opt_c.step()
     for (name, pe), pc in zip(eager.named_parameters(), compiled.parameters()):
@@ -203,7 +209,7 @@ def test_replays_still_serve_hooks_and_backward_traces():
         np.testing.assert_array_equal(a, p.grad.data)
 
 
-def test_the_program_is_readable_python_with_one_vjp_call_per_entry_reached():
+def test_the_program_is_readable_python_with_one_line_per_entry_and_fused_gates():
     model = Regressor(nn.LSTM(3, 4, dtype=np.float64), 4)
     step = tl.compile(lambda x, y: nn.functional.mse_loss(model(x), y))
     with tl.Tape() as tape:
@@ -212,19 +218,26 @@ def test_the_program_is_readable_python_with_one_vjp_call_per_entry_reached():
     assert source.startswith("def forward(inputs, leaves):") and "\ndef backward(seed):" in source
     forward, backward = source.split("\ndef backward(seed):")
     recorded = [e for e in tape.entries if e.op != "leaf"]
-    assert sum(bool(re.match(r"\s+v\[\d+\] = (asarray\()?f\d+\(", line)) for line in forward.splitlines()) == len(
-        recorded
+    # every entry is computed on a line of its own, or says which line computes it
+    computed = [int(k) for k in re.findall(r"\n\s+v\[(\d+)\] = (?:asarray\()?f\d+\(", forward)]
+    computed += [int(k) for k in re.findall(r"\n\s+y = f(\d+)\(", forward)]  # a call for several gates
+    mentioned = [int(k) for k in re.findall(r"\n\s+# v\[(\d+)\]: ", forward)]
+    assert sorted(computed + mentioned) == list(range(len(recorded)))
+    assert "# sigmoid i, f lstm.l0[t=2]: one call" in forward and "# mul h lstm.l0[t=0]" in forward
+    # the LSTM's i and f gates (side by side in the pre-activations) are one sigmoid call per step
+    assert forward.count("y = f") == 3 and forward.count(": one call") == 3
+    assert forward.count("computed above in one call") == 3
+    # in backward each reached entry is freed once, after its VJP (or its part of one) ran
+    freed = re.findall(r"e(\d+)\.free\(\)(?!  # [^\n]*no gradient reaches it)", backward)
+    assert len(freed) == len(set(freed))
+    # and i and f have one VJP per step, a piece of the join of the step's gate pre-activations
+    assert backward.count(": one VJP") == 3
+    assert (
+        len(re.findall(r"= concatenate\(\(q\[\d+\], q\[\d+\], q\[\d+\]\), axis=1\); g\[\d+\] \+= 0\.0", backward)) == 3
     )
-    assert "# sigmoid i lstm.l0[t=2]" in forward and "# mul h lstm.l0[t=0]" in forward
-    n_vjps = sum("= vjp" in line for line in backward.splitlines())
-    n_joined = sum(bool(re.match(r"\s+q\[\d+\] = g\[", line)) for line in backward.splitlines())
-    # a shared weight's products keep their inputs for one product per chunk
-    n_held = sum(bool(re.match(r"\s+q\[\d+\], q\[\d+\] = e\d+\.ins\[0\]", line)) for line in backward.splitlines())
-    assert "g[" in backward and "concatenate((q[" in backward  # the gates' slices: one join per step
     with tl.trace_backward() as trace:  # the sweep's own count of VJPs run
         loss.backward(retain_graph=True)
-    assert n_held == 3  # weight_hh at each of the 3 steps; weight_ih (one projection) and the head are used once
-    assert n_vjps + n_joined + n_held == sum(r.op != "leaf" for r in trace)
+    assert len(freed) == sum(r.op != "leaf" for r in trace)
 
 
 def test_mixed_dtypes_are_cast_as_the_sweep_casts_them():
@@ -369,3 +382,96 @@ def _check_a_generated_shared_weight_program(data):
             continue
         scale = max(np.abs(pe.grad.data).max(), 1e-300)
         np.testing.assert_allclose(pc.grad.data, pe.grad.data, rtol=0, atol=1e-12 * scale, err_msg=name)
+
+
+EDGES = [-np.inf, -800.0, -40.0, -1.5, -0.0, 0.0, 1e-30, 0.7, 20.0, np.inf, np.nan]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("op", ["sigmoid", "tanh"])
+def test_a_fused_gates_vjp_is_each_gates_vjp_joined_bit_for_bit(op, dtype):
+    """tl.compile runs side-by-side gates' VJPs as one (fusion.vjp_lines, source text): over the
+    joined outputs and gradients it gives, bit for bit, each gate's VJP in ops.py joined, at the
+    edges too (signed zeros, infinities, NaNs, saturated outputs)."""
+    from types import SimpleNamespace
+
+    from tinygrad_lstm import fusion, ops
+
+    rng = np.random.default_rng(0)
+    x = rng.permutation(np.array(EDGES * 3, dtype=dtype)).reshape(3, 11)
+    g = rng.permutation(np.array([-0.0, 0.0, 3e38, -np.inf, np.nan, 2.5, -1e-40, 3.0, 0.5, -7.0, 1.0] * 3, dtype))
+    g = g.reshape(3, 11)
+    with np.errstate(all="ignore"):
+        y = getattr(ops, f"_{op}_fwd")(None, x)
+        vjp = getattr(ops, f"_{op}_vjp")
+        parts = [(slice(None), slice(0, 4)), (slice(None), slice(4, 11))]
+        each = np.concatenate([vjp(g[part], SimpleNamespace(out=y[part]))[0] for part in parts], axis=1)
+        namespace = {"multiply": np.multiply, "subtract": np.subtract, "y": y, "g": g}
+        exec("\n".join(fusion.vjp_lines(op, "y", "g")), namespace)
+    fused = namespace["d"]
+    assert fused.dtype == each.dtype == dtype
+    as_bits = np.uint32 if dtype == np.float32 else np.uint64
+    np.testing.assert_array_equal(fused.view(as_bits), each.view(as_bits))
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_generated_gate_programs_replay_the_eagers_bits(data):
+    """Programs drawn at random: a recurrent cell whose pre-activations are sliced into 2-5 gates
+    (along the last axis or the first), each gate a sigmoid, a tanh, an exp or the slice itself, read
+    by products and sums with the state or by a reduction. Where gates side by side share an op,
+    the replay runs them as one call and one VJP; the loss and every gradient equal eager's bit for
+    bit (exact=True), through three calls with new inputs."""
+    dtype = data.draw(st.sampled_from([np.float32, np.float64]), label="dtype")
+    widths = data.draw(st.lists(st.integers(1, 3), min_size=2, max_size=5), label="widths")
+    n = len(widths)
+    gate_ops = ["sigmoid"] * 3 + ["tanh"] * 2 + ["exp", "slice"]  # weighted towards runs that fuse
+    gates = data.draw(st.lists(st.sampled_from(gate_ops), min_size=n, max_size=n), label="gates")
+    reader_ops = ["mul"] * 3 + ["add", "div", "sum"]
+    readers = data.draw(st.lists(st.sampled_from(reader_ops), min_size=n, max_size=n), label="readers")
+    along_first = data.draw(st.booleans(), label="along_first")
+    steps, batch = data.draw(st.integers(1, 3), label="steps"), data.draw(st.integers(1, 3), label="batch")
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16), label="seed"))
+    width, k = sum(widths), 2
+    edges = np.cumsum([0, *widths])
+    weights = [rng.standard_normal(s).astype(dtype) for s in ((k, width), (batch, width))]
+
+    def loss_fn(params, xs):
+        w, u = params
+        gate_axis = 0 if along_first else 1
+        h = tl.Tensor(np.ones((1, batch) if along_first else (batch, 1), dtype))  # the state, across the gates
+        total = 0.0
+        for t in range(steps):
+            pre = xs[t] @ w + u * (h.T if along_first else h)  # (batch, width)
+            if along_first:
+                pre = pre.T  # slices pre[a:b] of its first axis
+            for (a, b), gate, reader in zip(zip(edges, edges[1:]), gates, readers):
+                z = pre[a:b] if along_first else pre[:, a:b]
+                z = z if gate == "slice" else getattr(z, gate)()
+                if reader == "sum":
+                    total = total + z.sum()
+                    continue
+                z = {"mul": h * z, "add": h + z, "div": z / (1.5 + h * h)}[reader]
+                h = z.sum(axis=gate_axis, keepdims=True)
+            total = total + (h * h).sum()
+        return total
+
+    def make():
+        return [tl.Tensor(w.copy(), requires_grad=True) for w in weights]
+
+    eager, compiled = make(), make()
+    step = tl.compile(lambda *xs: loss_fn(compiled, xs), exact=True)
+    as_bits = np.uint32 if dtype == np.float32 else np.uint64
+    for call in range(3):
+        xs = [rng.standard_normal((batch, k)).astype(dtype) for _ in range(steps)]
+        for p in eager + compiled:
+            p.grad = None
+        with np.errstate(all="ignore"):
+            want = loss_fn(eager, [tl.Tensor(x) for x in xs])
+            want.backward()
+            got = step(*xs)
+            got.backward()
+        assert got.data.view(as_bits) == want.data.view(as_bits), call
+        for name, pe, pc in zip(("w", "u"), eager, compiled):
+            np.testing.assert_array_equal(pc.grad.data.view(as_bits), pe.grad.data.view(as_bits), err_msg=name)
+    assert step.replays == 2

@@ -42,6 +42,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from . import fusion
 from .accumulate import accumulate_into, sole_reference, sum_into_source
 from .backward import freed_error
 from .blas import matmul as blas_matmul
@@ -72,8 +73,9 @@ class Program:
     unrolled: each VJP in reverse tape order, each contribution summed exactly as
     :func:`~tinygrad_lstm.accumulate.add_gradient` would sum it, so the bits equal eager execution's.
     Knowing the whole program also lets it join the gradients of slices that tile an array (an LSTM
-    step's gates) with one concatenate instead of adding each into zeros. ``print(program.source)``
-    shows both functions.
+    step's gates) with one concatenate instead of adding each into zeros, and run gates side by side
+    that share an op (an LSTM's i and f) as one call, and their VJPs as one
+    (:mod:`~tinygrad_lstm.fusion`). ``print(program.source)`` shows both functions.
     """
 
     def __init__(
@@ -115,7 +117,6 @@ class Program:
         if self.output_position is None or not self.needs_grad[self.output_position]:
             raise CompileError("compile: the step's result does not depend on any parameter")
         self.root = entries[self.output_position]
-        self.root.program = self
         # only the result escapes a step, so only it (and entries hooked while recording) can have hooks
         self.watched = [self.root] + [e for e in entries if e.hooks or e.retain is not None]
         self.leaves: list[Leaf] = []
@@ -145,6 +146,9 @@ class Program:
         leaves = [leaf.tensor().data for leaf in self.leaves]  # read now: optimizers may have replaced them
         self.read = (arrays + leaves, next(_sequence))
         self.latest = self._forward(arrays, leaves)
+        # from now on the result's backward runs the program; the recording's own result (whose
+        # entries hold eager's arrays, not the replay's fused ones) went through the usual sweep
+        self.root.program = self
         return Tensor._from(self.latest, self.root)
 
     def backward(self, seed: np.ndarray) -> None:
@@ -168,7 +172,10 @@ class _ProgramWriter:
 
     Names in the source: ``x{i}`` the step's inputs, ``w{j}`` the parameters' arrays, ``k{j}``
     constants, ``v[k]`` entry k's result and ``e{k}`` the entry itself (``f{k}``, ``p{k}``, ``vjp{k}``
-    its forward function, parameters and VJP), ``g[k]``/``gw[j]`` gradients being summed. Results
+    its forward function, parameters and VJP), ``g[k]``/``gw[j]`` gradients being summed, ``q[n]``
+    gradients waiting for their join or product. Gates run as one call: ``y`` the call's result,
+    ``u{k}`` the index of their slices together in the array they slice, ``i{k}`` gate k's part of
+    ``y``; ``d`` their VJP's result. Results
     and gradients live in lists, not in thousands of local variables: a frame that large makes
     CPython allocate a fresh stack chunk for every call made from it.
     """
@@ -181,6 +188,8 @@ class _ProgramWriter:
             "zeros": np.zeros,
             "concatenate": np.concatenate,
             "stack": np.stack,
+            "multiply": np.multiply,
+            "subtract": np.subtract,
             "accumulate": _accumulate_leaf,
             "sole": sole_reference,
             "bmm": blas_matmul,
@@ -211,7 +220,15 @@ class _ProgramWriter:
         return self._leaves[id(leaf)]
 
     def write(self) -> str:
+        self.reached = self._reached()
+        self.tilings = self._tilings(self.reached)
+        self.gates = self._gate_groups()
         return self.write_forward() + "\n\n" + self.write_backward() + "\n"
+
+    def constant(self, name: str, value) -> str:
+        """A value the source refers to by ``name`` (an index, a shape): put in the namespace."""
+        self.namespace[name] = value
+        return name
 
     def write_forward(self) -> str:
         prog = self.program
@@ -220,6 +237,15 @@ class _ProgramWriter:
             for kind, ref in sources:
                 if kind == _FROM_ENTRY:
                     last_reader[ref] = k
+        fused = {}  # first member -> its group, for groups of gates run as one call
+        in_a_call = {}  # the other entries that call computes, and the slices it reads instead
+        for group in self.gates:
+            if len(group.members) > 1:
+                first = min(group.members)
+                fused[first] = group
+                in_a_call.update({m: "computed above in one call" for m in group.members if m != first})
+                in_a_call.update({t: "read by one call from the array it slices" for t in group.tiles})
+                last_reader[group.array] = max(last_reader[group.array], first)
         released: list[list[int]] = [[] for _ in prog.entries]
         for ref, k in enumerate(last_reader):
             if ref != prog.output_position:
@@ -229,8 +255,17 @@ class _ProgramWriter:
         for k, (e, sources) in enumerate(zip(prog.entries, prog.sources)):
             self.namespace.update({f"f{k}": e.fwd, f"p{k}": e.p, f"e{k}": e})
             operands = [self.operand(kind, ref) for kind, ref in sources]
-            call = f"f{k}(p{k}, {', '.join(operands)})"
-            body.append(f"v[{k}] = {f'asarray({call})' if e.shape == () else call}  # {_describe(e)}")
+            if k in fused:  # one call over the gates' adjacent slices; each gate's result is a view of it
+                group = fused[k]
+                union = self.constant(f"u{k}", group.union)
+                body.append(f"y = f{k}(p{k}, v[{group.array}][{union}])  # {group.describe(prog)}: one call")
+                for m, part in zip(group.members, group.parts):
+                    body.append(f"v[{m}] = y[{self.constant(f'i{m}', part)}]")
+            elif k in in_a_call:
+                body.append(f"# v[{k}]: {_describe(e)}, {in_a_call[k]}")
+            else:
+                call = f"f{k}(p{k}, {', '.join(operands)})"
+                body.append(f"v[{k}] = {f'asarray({call})' if e.shape == () else call}  # {_describe(e)}")
             if prog.needs_grad[k]:  # re-arm the entry with what its VJP reads (free() cleared it)
                 arm = [f"e{k}.p = p{k}", f"e{k}.freed = False"]
                 if e.ins is not None:
@@ -251,9 +286,11 @@ class _ProgramWriter:
     def write_backward(self) -> str:
         prog = self.program
         out = prog.output_position
-        reached = self._reached()
-        tilings = self._tilings(reached)
-        slot = {k: n for n, k in enumerate(k for _, _, readers in tilings.values() for k in readers)}
+        reached = self.reached
+        tile_of = {k: ref for ref, (_, _, tiles) in self.tilings.items() for k in tiles}
+        slot = {k: n for n, k in enumerate(tile_of)}  # where a slice's gradient waits for the join
+        gates = {m: group for group in self.gates for m in group.members}  # gates run as one call
+        covered = {t: group for group in self.gates for t in group.tiles}  # slices whose gates give one piece
         chunks = {} if prog.exact else self._weight_products(reached)
         held = {k: len(slot) + 2 * n for n, k in enumerate(chunks)}  # where a product keeps its a and g
         body = [f"g = [None] * {out + 1}", f"gw = [None] * {len(prog.leaves)}"]
@@ -268,14 +305,23 @@ class _ProgramWriter:
             if k not in reached:
                 body.append(f"e{k}.free()  # {_describe(e)}: no gradient reaches it")
                 continue
-            if k in slot:  # a slice of an array whose slices tile it: keep its gradient for the join
-                ref = prog.sources[k][0][1]
-                body.append(f"q[{slot[k]}] = g[{k}]; g[{k}] = None; e{k}.free()  # {_describe(e)}")
-                join, axis, readers = tilings[ref]
-                if k == min(readers):  # the last to arrive
-                    pieces = _tuple([f"q[{slot[r]}]" for r in readers])
-                    body.append(f"g[{ref}] = {join}({pieces}, axis={axis}); g[{ref}] += 0.0  # = zeros + each slice")
-                    body.append(" = ".join(f"q[{slot[r]}]" for r in readers) + " = None")
+            if k in gates:  # a gate run with others as one call: one VJP for all, when the last arrives
+                group = gates[k]
+                if k == min(group.members):
+                    body.extend(self._gates_vjp(group, f"q[{slot[group.tiles[0]]}]"))
+                continue
+            if k in tile_of:  # a slice of an array whose slices tile it: keep its gradient for the join
+                ref = tile_of[k]
+                if k in covered:
+                    body.append(f"e{k}.free()  # {_describe(e)}: its gradient is in its gates' piece")
+                else:
+                    body.append(f"q[{slot[k]}] = g[{k}]; g[{k}] = None; e{k}.free()  # {_describe(e)}")
+                join, axis, tiles = self.tilings[ref]
+                if k == min(tiles):  # the last to arrive
+                    pieces = [f"q[{slot[t]}]" for t in tiles if t not in covered or t == covered[t].tiles[0]]
+                    joined = f"g[{ref}] = {join}({_tuple(pieces)}, axis={axis}); g[{ref}] += 0.0"
+                    body.append(joined + "  # = zeros + each slice")
+                    body.append(" = ".join(pieces) + " = None")
                     summed[f"g[{ref}]"] = True
                 continue
             grads = [f"d{i}" if parent is not None else "_" for i, parent in enumerate(e.parents)]
@@ -311,6 +357,62 @@ class _ProgramWriter:
                 body.extend(sum_into_source(name, d, dtype, shape, summed, cast, indexed))
         body.extend(f"accumulate(leaf{j}, gw[{j}])" for j in first_leaf_grads)
         return "def backward(seed):\n" + "\n".join("    " + line for line in body)
+
+    def _gate_groups(self) -> list[GateGroup]:
+        """Slices of a tiled array each read only by one of :mod:`~tinygrad_lstm.fusion`'s ops (an
+        LSTM's gates): runs of adjacent slices under the same op. A run's VJPs write into the joined
+        gradient in place; a run of two or more is also one call in the forward pass, when what
+        reads its results is elementwise too (a sum over a strided view may add in another order)."""
+        prog = self.program
+        readers: dict[int, list[int]] = {}
+        for k, sources in enumerate(prog.sources):
+            for kind, ref in sources:
+                if kind == _FROM_ENTRY:
+                    readers.setdefault(ref, []).append(k)
+
+        def gate_reading(tile: int) -> int | None:
+            found = readers.get(tile, [])
+            if len(found) != 1:
+                return None
+            k = found[0]
+            e = prog.entries[k]
+            ok = k in self.reached and prog.needs_grad[k] and not prog.mixed_dtypes[k] and fusion.fusable(e)
+            return k if ok and len(prog.sources[k]) == 1 else None
+
+        def elementwise_readers(k: int) -> bool:
+            return k != prog.output_position and all(fusion.elementwise(prog.entries[r]) for r in readers.get(k, ()))
+
+        groups = []
+        for ref, (join, axis, tiles) in self.tilings.items():
+            if join != "concatenate":  # steps (x[t]) are not gates
+                continue
+            runs: list[list[tuple[int, int]]] = []
+            for tile in tiles:
+                gate = gate_reading(tile)
+                if gate is None:
+                    runs.append([])
+                elif runs and runs[-1] and prog.entries[runs[-1][-1][1]].op == prog.entries[gate].op:
+                    runs[-1].append((tile, gate))
+                else:
+                    runs.append([(tile, gate)])
+            for run in runs:
+                if len(run) > 1 and all(elementwise_readers(gate) for _, gate in run):
+                    pieces = [_slice_of(prog.entries[tile].p, prog.entries[ref].shape) for tile, _ in run]
+                    groups.append(GateGroup(ref, [g for _, g in run], [t for t, _ in run], axis, pieces))
+        return groups
+
+    def _gates_vjp(self, group: GateGroup, piece: str) -> list[str]:
+        """The VJP of gates run as one call, as one piece of the joined gradient: the local derivative
+        over the forward's one result (each gate's saved output is a view of it), times the gates'
+        gradients joined the same way."""
+        prog = self.program
+        first = min(group.members)
+        grads = f"concatenate({_tuple([f'g[{m}]' for m in group.members])}, axis={group.axis})"
+        lines = fusion.vjp_lines(prog.entries[first].op, f"e{first}.out.base", grads)
+        lines[-1] += f"  # {group.describe(prog)}: one VJP"
+        lines.append(f"{piece} = d; " + " = ".join(f"g[{m}]" for m in group.members) + " = None")
+        lines.append("; ".join(f"e{m}.free()" for m in group.members))
+        return lines
 
     def _reached(self) -> set[int]:
         """The entries some gradient reaches, walking back from the result."""
@@ -383,6 +485,25 @@ class _ProgramWriter:
             if all(start == end for (start, _), end in zip(edges, ends)) and ends[-1] == prog.entries[ref].shape[axis]:
                 tilings[ref] = (join, axis, [k for _, k in order])
         return tilings
+
+
+class GateGroup:
+    """Adjacent slices ``tiles`` of entry ``array`` along ``axis``, read by the gates ``members``
+    (one op, in slice order): ``union`` indexes all of them in ``array``, ``parts`` each gate in the
+    union (the forward's one result)."""
+
+    def __init__(self, array: int, members: list[int], tiles: list[int], axis: int, pieces: list) -> None:
+        self.array, self.members, self.tiles, self.axis = array, members, tiles, axis
+        start, stop = pieces[0][2], pieces[-1][3]
+        self.union = (slice(None),) * axis + (slice(start, stop),)
+        self.parts = [(slice(None),) * axis + (slice(a - start, b - start),) for _, _, a, b in pieces]
+
+    def describe(self, prog: Program) -> str:
+        """Like an entry's comment: ``sigmoid i, f lstm.l0[t=2]``."""
+        first = prog.entries[self.members[0]]
+        names = ", ".join(prog.entries[m].name for m in self.members if prog.entries[m].name)
+        where = first.scope.label if first.scope is not None else ""
+        return " ".join(part for part in (first.op, names, where) if part)
 
 
 #: How many rows (batch x steps) of a weight's products share one product for its gradient: more is
