@@ -85,7 +85,7 @@ def test_anomaly_mode_catches_inf_in_backward_and_normal_runs_record_no_source()
     assert "d sqrt / dx is inf at 0" in str(err.value)
     z = x.sqrt()
     assert z._node.source is None  # outside the mode nothing is recorded
-    assert not tl.tape.state.instruments and not tl.tape.state.anomaly
+    assert not tl.tape.state.instruments and not tl.tape.state.observers
 
 
 def test_memory_by_step_grows_linearly_with_sequence_length():

@@ -44,8 +44,8 @@ def check_forward(node, args, out) -> None:
         raise AnomalyError(_message(node, f"produced {bad} in forward"))
 
 
-def check_backward(node, grads) -> None:
-    """Called by the sweep: raise if this VJP sent a NaN or Inf to one of its inputs."""
+def check_backward(node, g, grads) -> None:
+    """Observer of the sweep: raise if this VJP sent a NaN or Inf to one of its inputs."""
     for k, g in enumerate(grads):
         if g is None:
             continue
@@ -62,13 +62,12 @@ class detect_anomaly:  # noqa: N801 - PyTorch's name
         self.check_nan = check_nan
 
     def __enter__(self) -> detect_anomaly:
-        self._previous = state.anomaly
         if self.check_nan:
             state.instruments.append(check_forward)
-            state.anomaly = True
+            state.observers.append(check_backward)
         return self
 
     def __exit__(self, *exc) -> None:
         if self.check_nan:
             state.instruments.remove(check_forward)
-        state.anomaly = self._previous
+            state.observers.remove(check_backward)

@@ -14,11 +14,9 @@ from typing import Any
 import numpy as np
 
 from .accumulate import accumulate_into, add_gradient, tensor_of
-from .anomaly import check_backward
 from .ops import IndexedGrad
 from .tape import CompileError, number, state
 from .tensor import Tensor
-from .trace import saved_arrays
 from .versions import check_saved
 from .versions import latest as changed_last
 
@@ -76,7 +74,7 @@ def sweep(
         node = root._node
         if add_gradient(buffers, owned, node, seed, node.shape, node.dtype, not create_graph):
             heapq.heappush(heap, (-node.index, node))
-    trace, anomaly, capturing = state.trace, state.anomaly, capture is not None
+    observers, capturing = state.observers, capture is not None  # observers: trace_backward, detect_anomaly
 
     while heap:
         _, node = heapq.heappop(heap)
@@ -87,8 +85,8 @@ def sweep(
         if capturing and node in capture:
             capture[node] = g
         if node.vjp is None:  # a leaf: the sweep ends here
-            if trace is not None:
-                trace.record(node, g, (), ())
+            for observe in observers:
+                observe(node, g, ())
             tensor = node.tensor()
             if not capturing and tensor is not None:
                 accumulate_into(tensor, g, create_graph)
@@ -104,10 +102,8 @@ def sweep(
             if tensor is not None:
                 accumulate_into(tensor, g, create_graph)
         grads = node.vjp(g, _RecordedContext(node) if create_graph else node)
-        if trace is not None:
-            trace.record(node, g, grads, saved_arrays(node))
-        if anomaly:
-            check_backward(node, grads)
+        for observe in observers:  # before free(): they may read what the VJP read
+            observe(node, g, grads)
         if not retain_graph:
             node.free()  # before the sums below: the saved arrays need not outlive the VJP
         for parent, gp in zip(node.parents, grads):
@@ -168,7 +164,7 @@ def backward(output: Tensor, grad: Any = None, retain_graph: bool | None = None,
     seed = _seed(output, grad, create_graph, "backward")
     retain = create_graph if retain_graph is None else retain_graph
     program = output._node.program
-    if program is not None and not (retain or create_graph or state.trace or state.anomaly or program.has_hooks()):
+    if program is not None and not (retain or create_graph or state.observers or program.has_hooks()):
         program.backward(seed)  # a replayed step with nothing to observe: its precomputed order
         return
     sweep([output], [seed], retain, create_graph)

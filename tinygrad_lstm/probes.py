@@ -53,11 +53,11 @@ class GradientProbe:
         return {last - t: n / steps[last] for t, n in steps.items()}
 
     def __enter__(self) -> GradientProbe:
-        state.probes.append(self)
+        state.namers.append(self.watch)
         return self
 
     def __exit__(self, *exc) -> None:
-        state.probes.remove(self)
+        state.namers.remove(self.watch)
 
 
 def probe_gradients(*names: str) -> GradientProbe:

@@ -48,10 +48,10 @@ class _State(threading.local):
         self.grad_stack: list[bool] = []  # the modes that open no_grad/enable_grad blocks replaced
         self.scope: Scope | None = None
         self.tapes: list[Tape] = []
-        self.trace = None  # a BackwardTrace while ``tl.trace_backward()`` is active
-        self.instruments: list[Callable] = []  # fn(node, input arrays, out) called for each new entry
-        self.probes: list = []  # GradientProbes watching named tensors
-        self.anomaly = False  # backward checks every gradient for NaN/Inf (tl.detect_anomaly)
+        # the hook points instruments plug into (tl.Tape, trace_backward, detect_anomaly, probes, compile)
+        self.instruments: list[Callable] = []  # fn(entry, input arrays, out), called for each new entry
+        self.observers: list[Callable] = []  # fn(entry, gradient in, gradients out), after each VJP
+        self.namers: list[Callable] = []  # fn(tensor, name), called when a tensor is given a name
         self.compiling = 0  # > 0 while tl.compile records a step
         self.origin: int | None = None  # the sequence index the outermost open Tape numbers from
 

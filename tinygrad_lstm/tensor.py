@@ -106,8 +106,8 @@ class Tensor:
         self._name = value
         if self._node is not None:
             self._node.name = value
-        for probe in _state.probes:  # tl.probe_gradients hooks the values it watches
-            probe.watch(self, value)
+        for namer in _state.namers:  # (tl.probe_gradients hooks the values it watches)
+            namer(self, value)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set :attr:`requires_grad` in place and return self (PyTorch's spelling)."""

@@ -70,10 +70,10 @@ class BackwardTrace:
     def __init__(self, arrays: int = 0) -> None:
         self.records: list[VJPRecord] = []
         self.arrays = arrays  # keep a copy of each gradient of at most this many elements
-        self._previous = None
 
-    def record(self, entry, g, grads, saved) -> None:
-        """Called by the sweep after each VJP: what it received, sent and read."""
+    def record(self, entry, g, grads) -> None:
+        """Called by the sweep after each VJP (one of its observers): what it received, sent and read."""
+        saved = saved_arrays(entry)
         sent = tuple((p, _norm(gp)) for p, gp in zip(entry.parents, grads or ()) if p is not None and gp is not None)
         out = getattr(entry, "out", None)  # kept by sigmoid/tanh: a forget gate's mean costs nothing more
         mean = float(np.mean(out, dtype=np.float64)) if entry.name and isinstance(out, np.ndarray) else None
@@ -83,12 +83,11 @@ class BackwardTrace:
         self.records.append(VJPRecord(len(self.records), entry, norm, sent, saved, mean, kept))
 
     def __enter__(self) -> BackwardTrace:
-        self._previous = state.trace
-        state.trace = self
+        state.observers.append(self.record)
         return self
 
     def __exit__(self, *exc) -> None:
-        state.trace = self._previous
+        state.observers.remove(self.record)
 
     def __iter__(self):
         return iter(self.records)
