@@ -11,14 +11,17 @@
 import numpy as np
 
 from . import blas, nn, optim, viz
-from .anomaly import AnomalyError, detect_anomaly
 from .backward import grad
 from .checkpoint import checkpoint
 from .compile import CompileError, compile
 from .function import Function
 from .functional import flip, gather, log_softmax, logsumexp, prod, softmax, tril, triu
 from .gradcheck import GradcheckError, gradcheck
-from .memory import memory_by_step, memory_table
+from .instruments.anomaly import AnomalyError, detect_anomaly
+from .instruments.memory import memory_by_step, memory_table
+from .instruments.probes import probe_gradients
+from .instruments.recording import Tape
+from .instruments.trace import BackwardTrace, trace_backward
 from .ops import (
     abs,
     arange,
@@ -54,12 +57,10 @@ from .ops import (
     zeros,
     zeros_like,
 )
-from .probes import probe_gradients
 from .random import manual_seed
 from .serialize import load, save
-from .tape import Tape, enable_grad, inference_mode, is_grad_enabled, no_grad, scope, set_grad_enabled
+from .tape import enable_grad, inference_mode, is_grad_enabled, no_grad, scope, set_grad_enabled
 from .tensor import Tensor
-from .trace import BackwardTrace, trace_backward
 from .transforms import hessian, hvp, jacobian, jvp, vjp
 
 __version__ = "0.1.0"

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from . import random
-from .tape import Tape, number, refuse_while_compiling, state
+from .tape import Recording, number, refuse_while_compiling, state
 from .tape import enable_grad as _enable_grad
 from .tensor import Tensor
 from .versions import changed_after
@@ -57,7 +57,7 @@ class Recompute:
                     f"function again, but {what} was changed in place since it ran (an optimizer step, an in-place "
                     "op...), so the recomputed arrays would differ. Compute the loss again after the change"
                 )
-        segment, outer = Tape(), state.tapes  # a private recording, not entered: it numbers nothing
+        segment, outer = Recording(), state.tapes  # a private recording, not entered: it numbers nothing
         generator = random.generator()
         now = generator.bit_generator.state
         generator.bit_generator.state = self.rng_state  # the same dropout masks as the first run
@@ -91,7 +91,7 @@ def checkpoint(fn: Callable, *args: Any) -> Any:
     if not state.grad_enabled:
         return fn(*args)
     rng_state = random.generator().bit_generator.state
-    segment, reads = Tape(), []  # what the segment records, and what each of its entries read
+    segment, reads = Recording(), []  # what the segment records, and what each of its entries read
 
     def watch(node, arrays, out) -> None:
         reads.append((node, arrays))

@@ -185,7 +185,7 @@ def _write(viz, write, output: str, what: str, keep_dot: bool = False) -> int:
 
 def _tape(args: argparse.Namespace) -> int:
     """Print a small recurrent model's tape (the Wengert list), and optionally its backward trace and memory."""
-    from .memory import memory_table
+    from .instruments.memory import memory_table
 
     if args.forget_bias is not None and args.cell in ("rnn", "gru"):
         return _fail("tape", f"--forget-bias applies to LSTM cells; {args.cell} has no forget gate")

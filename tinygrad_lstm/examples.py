@@ -7,10 +7,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import nn
+from .instruments.recording import Tape
+from .instruments.trace import BackwardTrace, trace_backward
 from .random import manual_seed
-from .tape import Tape
 from .tensor import Tensor
-from .trace import BackwardTrace, trace_backward
 
 CELLS = ("rnn", "lstm", "gru", "peephole", "cifg")
 

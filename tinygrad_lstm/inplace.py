@@ -30,7 +30,7 @@ from collections.abc import Callable
 import numpy as np
 
 from . import ops
-from .tape import CompileError, Tape, state
+from .tape import CompileError, Recording, state
 from .tensor import Tensor
 from .versions import _root, changed_in_place, recorded_write
 
@@ -66,7 +66,7 @@ def update(target: Tensor, op: str, others: tuple, compute: Callable[[], Tensor]
         changed_in_place(data)
         return target
 
-    with Tape() as recorded:
+    with Recording() as recorded:
         result = compute()
     if result.shape != target.shape:
         raise ValueError(f"{op}: the result has shape {result.shape}; a tensor of shape {target.shape} cannot hold it")

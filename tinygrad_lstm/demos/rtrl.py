@@ -22,8 +22,8 @@ import time
 import numpy as np
 
 from .. import nn, optim
+from ..instruments.recording import Tape
 from ..random import manual_seed
-from ..tape import Tape
 from ..tensor import Tensor
 from .common import Run
 from .tasks import adding_batch

@@ -15,10 +15,11 @@ import numpy as np
 
 from .. import viz
 from ..examples import recurrent_layer
+from ..instruments.recording import Tape
+from ..instruments.trace import trace_backward
 from ..random import manual_seed
-from ..tape import Tape, time_step
+from ..tape import time_step
 from ..tensor import Tensor
-from ..trace import trace_backward
 from . import vanishing
 from .common import Run
 from .tasks import MEAN_BASELINE_MSE, SequenceRegressor, adding_batch, train_adding

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..examples import recurrent_layer, unroll
-from ..probes import probe_gradients
+from ..instruments.probes import probe_gradients
 from ..random import manual_seed
 from ..tensor import Tensor
 from .common import Run

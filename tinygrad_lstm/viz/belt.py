@@ -19,8 +19,9 @@ import math
 from dataclasses import dataclass, field
 from html import escape
 
-from ..tape import Tape, number, shape_text, time_step
-from ..trace import BackwardTrace
+from ..instruments.recording import Tape, shape_text
+from ..instruments.trace import BackwardTrace
+from ..tape import number, time_step
 from .graph import safe_id
 from .render import Picture
 from .scale import LEGEND_TITLE, HeatScale

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from html import escape
 
-from ..tape import Tape
+from ..instruments.recording import Tape
+from ..instruments.trace import BackwardTrace
 from ..tensor import Tensor
-from ..trace import BackwardTrace
 from .belt import NO_STEPS_NOTE, build_belt, columns_for, draw_belts, has_time_steps
 from .graph import VIEWS, GraphModel, build, safe_id
 from .render import Picture

@@ -28,9 +28,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..tape import Tape, number, shape_text, time_step
+from ..instruments.recording import Tape, shape_text
+from ..instruments.trace import BackwardTrace
+from ..tape import number, time_step
 from ..tensor import Tensor
-from ..trace import BackwardTrace
 from .belt import build_belt, draw_belts, has_time_steps
 from .draw import draw_model
 from .graph import build

@@ -3,7 +3,7 @@
 Every view is the op graph with some entries folded together: ``op`` folds nothing, ``cell`` folds
 each scope (one time step of one layer), ``rolled`` folds every step of a layer into one cell, and
 ``window`` folds the middle steps into one "... n steps ..." node. The ``backward`` view draws the
-sweep itself from a :class:`~tinygrad_lstm.trace.BackwardTrace`. Node ids come from tape positions,
+sweep itself from a :class:`~tinygrad_lstm.instruments.trace.BackwardTrace`. Node ids come from tape positions,
 so the same program always gives the same DOT.
 """
 
@@ -14,8 +14,9 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..tape import Tape, number, shape_text, time_step
-from ..trace import BackwardTrace
+from ..instruments.recording import Tape, shape_text
+from ..instruments.trace import BackwardTrace
+from ..tape import number, time_step
 
 VIEWS = ("op", "cell", "rolled", "window", "backward")
 

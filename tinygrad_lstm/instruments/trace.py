@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .tape import ref as entry_ref
-from .tape import state
+from ..tape import state
+from .recording import ref as entry_ref
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .tape import Tape, time_step
+from ..tape import time_step
+from .recording import Tape
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .tape import state, time_step
+from ..tape import state, time_step
 
 
 class GradientProbe:

@@ -8,18 +8,22 @@ nothing), the forward output of each op is checked, and so is every gradient a V
 >>> with tl.detect_anomaly():
 ...     y = x.log()  # doctest: +IGNORE_EXCEPTION_DETAIL
 Traceback (most recent call last):
-tinygrad_lstm.anomaly.AnomalyError: detect_anomaly: log (%...) produced nan in forward ...
+tinygrad_lstm.AnomalyError: detect_anomaly: log (%...) produced nan in forward ...
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .tape import number, record_source, state
+from ..tape import number, state
+from .recording import record_source
 
 
 class AnomalyError(FloatingPointError):
     """A NaN or Inf appeared; the message names the op, its scope and the source line."""
+
+
+AnomalyError.__module__ = "tinygrad_lstm"  # a traceback names it as users reach it: tl.AnomalyError
 
 
 def _message(node, what: str) -> str:

@@ -1,0 +1,185 @@
+"""``tl.Tape``: an explicit recording of the entries a block makes, and their listings.
+
+>>> import numpy as np, tinygrad_lstm as tl
+>>> x = tl.Tensor(np.ones(3), requires_grad=True)
+>>> with tl.Tape(sources=True) as tape:
+...     y = (x * 2).tanh().sum()
+>>> print(tape.listing().splitlines()[0].split("  ")[0])
+%0 = mul($0, const)
+
+``Tape(sources=True)`` also keeps the line of the user's code that made each entry (an instrument:
+normal runs pay nothing).
+"""
+
+from __future__ import annotations
+
+import linecache
+import os
+import sys
+from collections.abc import Iterable
+
+import numpy as np
+
+from ..tape import Recording, _sequence, number, state
+
+
+class Tape(Recording):
+    """An explicit recording: every entry made inside ``with Tape() as tape:``, in execution order.
+
+    >>> import numpy as np, tinygrad_lstm as tl
+    >>> x = tl.Tensor(np.ones(3), requires_grad=True)
+    >>> with tl.Tape() as tape:
+    ...     y = (x * 2).tanh().sum()
+    >>> [e.op for e in tape]
+    ['mul', 'tanh', 'sum']
+    """
+
+    def __init__(self, entries: Iterable = (), sources: bool = False, values: int = 0) -> None:
+        super().__init__(entries)
+        self.sources = sources
+        # values=n: each entry's output norm, and a copy of outputs of at most n elements (for the explorer)
+        self.values = values
+        self.kept: dict = {}  # entry -> (||output||, float64 copy or None)
+
+    def __enter__(self) -> Tape:
+        if not state.tapes:  # the outermost tape numbers its entries from 0
+            state.origin = next(_sequence) + 1
+        super().__enter__()
+        if self.sources:
+            state.instruments.append(record_source)
+        if self.values:
+            state.instruments.append(self._keep_value)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        super().__exit__()
+        if not state.tapes:
+            state.origin = None
+        if self.sources:
+            state.instruments.remove(record_source)
+        if self.values:
+            state.instruments.remove(self._keep_value)
+
+    def _keep_value(self, node, args, out) -> None:
+        """Instrument: the output's norm, and a copy when it is small (an op may later write it in place)."""
+        small = out.astype(np.float64) if out.size <= self.values else None  # astype copies
+        self.kept[node] = (float(np.linalg.norm(out.ravel())), small)
+
+    @classmethod
+    def of(cls, *tensors) -> Tape:
+        """The graph behind ``tensors`` (their entries and every ancestor) in tape order."""
+        seen: set[int] = set()
+        stack = [t._node for t in tensors if t._node is not None]
+        found = []
+        while stack:
+            node = stack.pop()
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            found.append(node)
+            stack.extend(p for p in node.parents if p is not None)
+        found.sort(key=lambda n: n.index)
+        return cls(found)
+
+    def __iter__(self):
+        return iter(self.entries)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __getitem__(self, i):
+        return self.entries[i]
+
+    def filter(self, scope: str | None = None, op: str | None = None) -> Tape:
+        """Entries whose scope path contains ``scope`` and whose op is ``op``."""
+        kept = [
+            e
+            for e in self.entries
+            if (op is None or e.op == op) and (scope is None or (e.scope is not None and scope in e.scope.path))
+        ]
+        return Tape(kept)
+
+    def refs(self) -> dict[int, str]:
+        """How this tape names each entry and each outside input, keyed by ``id(entry)``.
+
+        Entries are ``%k`` with k from :func:`number` (counted from the recording tape's start, so
+        listings of the same program are identical from run to run, and a filtered tape, a trace and
+        a picture call each entry by the same number); named entries read ``name(%k)``; leaves
+        (inputs that require grad) are called by their names (``weight_hh_l0``) or ``$0, $1, ...``.
+        """
+        names: dict[int, str] = {}
+        for e in self.entries:
+            names[id(e)] = ref(e)
+        outside = 0
+        for e in self.entries:
+            for p in e.parents:
+                if p is None or id(p) in names:
+                    continue
+                if p.op != "leaf":  # a result recorded before this (filtered) tape keeps its number
+                    names[id(p)] = ref(p)
+                else:
+                    names[id(p)] = p.name if p.name is not None else f"${outside}"
+                    outside += p.name is None
+        return names
+
+    def listing(self) -> str:
+        """The Wengert list: one line per entry, ``%k = op(inputs)  shape  dtype  scope  [source]``."""
+        if not self.entries:
+            return "(empty tape)"
+        names = self.refs()
+        rows = [entry_columns(e, names) for e in self.entries]
+        w = [max(len(r[k]) for r in rows) for k in range(5)]
+        lines = (
+            f"{a:>{w[0]}} = {b:<{w[1]}}  {c:<{w[2]}}  {d:<{w[3]}}  {e:<{w[4]}}  {e2.source or ''}"
+            for (a, b, c, d, e), e2 in zip(rows, self.entries)
+        )
+        return "\n".join(line.rstrip() for line in lines)
+
+    def __str__(self) -> str:
+        return self.listing()
+
+    def __repr__(self) -> str:
+        return f"<Tape of {len(self.entries)} entries>"
+
+
+def ref(entry) -> str:
+    """``%k``, or ``name(%k)`` for a named entry, with k from :func:`number`."""
+    return f"%{number(entry)}" if entry.name is None else f"{entry.name}(%{number(entry)})"
+
+
+def shape_text(shape: tuple[int, ...]) -> str:
+    return "(" + ", ".join(str(n) for n in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def entry_columns(e, names: dict[int, str]) -> tuple[str, str, str, str, str]:
+    """An entry as listing columns: name, op(inputs), shape, dtype, scope path."""
+    args = ", ".join("const" if p is None else names[id(p)] for p in e.parents)
+    rhs = "leaf" if e.op == "leaf" else f"{e.op}({args})"
+    where = e.scope.path if e.scope is not None else ""
+    return names[id(e)], rhs, shape_text(e.shape), str(e.dtype), where
+
+
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# the engine's own files and the instruments': a source line points past them, to the code that
+# called an op (a cell's equation in nn/cells.py, or the user's own line)
+_ENGINE_FILES = {os.path.join(_PACKAGE, f) for f in ("tape.py", "tensor.py", "ops.py", "functional.py")} | {
+    os.path.join(_PACKAGE, "instruments", f) for f in ("anomaly.py", "recording.py")
+}
+
+
+def user_source(skip: int = 2) -> str | None:
+    """``file:line in function: code`` of the first caller outside the engine's files."""
+    frame = sys._getframe(skip)
+    while frame is not None and os.path.abspath(frame.f_code.co_filename) in _ENGINE_FILES:
+        frame = frame.f_back
+    if frame is None:
+        return None
+    code = frame.f_code
+    text = linecache.getline(code.co_filename, frame.f_lineno).strip()
+    return f"{os.path.basename(code.co_filename)}:{frame.f_lineno} in {code.co_name}: {text}"
+
+
+def record_source(node, args, out) -> None:
+    """Instrument: remember which line of the user's code made ``node``."""
+    if node.source is None:
+        node.source = user_source()
