@@ -24,6 +24,16 @@ def test_tape_listing_names_inputs_scopes_and_source_lines():
     assert tape.filter(op="sum")[0] is tape[2]
 
 
+def test_a_source_line_points_past_the_library_to_the_line_that_asked():
+    """Entries made inside a method, a composite or a loss name the caller's line, not the library's."""
+    logits = tl.Tensor(np.array([[0.5, -1.0, 2.0]]), requires_grad=True)
+    with tl.Tape(sources=True) as tape:
+        loss = tl.nn.functional.cross_entropy(logits.softmax(-1).log(), np.array([2]))  # the loss line
+    assert len(tape) > 3 and loss.requires_grad
+    for entry in tape:
+        assert entry.source.startswith("test_instruments.py:") and "the loss line" in entry.source, entry
+
+
 def test_cli_tape_prints_a_step_its_trace_and_memory(capsys):
     assert main(["tape", "--cell", "lstm", "--steps", "2", "--scope", "t=1", "--trace", "--memory"]) == 0
     out = capsys.readouterr().out

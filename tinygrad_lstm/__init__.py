@@ -15,7 +15,6 @@ from .backward import grad
 from .checkpoint import checkpoint
 from .compile import CompileError, compile
 from .function import Function
-from .functional import flip, gather, log_softmax, logsumexp, prod, softmax, tril, triu
 from .gradcheck import GradcheckError, gradcheck
 from .instruments.anomaly import AnomalyError, detect_anomaly
 from .instruments.memory import memory_by_step, memory_table
@@ -34,25 +33,33 @@ from .ops import (
     exp,
     expm1,
     eye,
+    flip,
     from_numpy,
     full,
+    gather,
     linspace,
     log,
     log1p,
+    log_softmax,
+    logsumexp,
     maximum,
     minimum,
     ones,
     ones_like,
+    prod,
     rand,
     randn,
     relu,
     sigmoid,
     sin,
+    softmax,
     split,
     sqrt,
     stack,
     tanh,
     tensor,
+    tril,
+    triu,
     where,
     zeros,
     zeros_like,

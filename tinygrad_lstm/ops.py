@@ -25,6 +25,9 @@ from .tape import Node, Structure, refuse_while_compiling, state
 from .tensor import Tensor
 from .versions import check_current, latest_recorded
 
+# a recorded entry's source line (Tape(sources=True), detect_anomaly) points past this file, to its caller
+_SOURCE_LINES_POINT_PAST = True
+
 # ---- recording -----------------------------------------------------------------------------------
 
 
@@ -1044,3 +1047,128 @@ def as_tensor(data: Any, dtype=None) -> Tensor:
     if isinstance(data, Tensor) and (dtype is None or np.dtype(dtype) == data.dtype):
         return data
     return Tensor(np.asarray(_data(data), dtype=dtype))
+
+
+# ---- composites: built only from the primitives above, so their gradients (and the gradients of
+# their gradients) come from the primitives' VJPs. The softmax family subtracts the (detached)
+# maximum before exp: the gradient does not depend on that shift, so treating it as a constant is
+# exact, and inputs of +-1e4 stay finite --------------------------------------------------------------
+
+
+def _stable_shift(x: Tensor, axis, op: str) -> np.ndarray:
+    """The max along ``axis`` (kept dims) as a constant; 0 where a row has no finite max."""
+    reduced_axes(op, axis, x.ndim)
+    m = x.data.max(axis=axis, keepdims=True)
+    return np.where(np.isfinite(m), m, 0).astype(x.dtype, copy=False)
+
+
+def logsumexp(x: Tensor, axis=-1, keepdims: bool = False) -> Tensor:
+    """log(sum(exp(x), axis)) without overflow.
+
+    >>> import numpy as np, tinygrad_lstm as tl
+    >>> round(float(tl.Tensor(np.array([1e4, 1e4])).logsumexp()), 6)  # 1e4 + log 2
+    10000.693147
+    """
+    m = _stable_shift(x, axis, "logsumexp")
+    out = log(sum(exp(x - m), axis=axis, keepdims=True)) + m
+    return out if keepdims else squeeze(out, axis)
+
+
+def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
+    reduced_axes("log_softmax", axis, x.ndim)
+    return x - logsumexp(x, axis=axis, keepdims=True)
+
+
+def softmax(x: Tensor, axis: int = -1) -> Tensor:
+    e = exp(x - _stable_shift(x, axis, "softmax"))
+    return e / sum(e, axis=axis, keepdims=True)
+
+
+def var(x: Tensor, axis=None, keepdims: bool = False, correction: int = 1) -> Tensor:
+    """Variance over ``axis``: the squared distance from the mean, summed, over n - ``correction``."""
+    axes = reduced_axes("var", axis, x.ndim)
+    n = int(np.prod([x.shape[a] for a in axes]))
+    centred = x - x.mean(axis, keepdims=True)
+    total = (centred * centred).sum(axis, keepdims=keepdims)
+    return total * (1.0 / (n - correction)) if n > correction else total * np.nan
+
+
+def vector_norm(x: Tensor, p: float = 2, axis=None, keepdims: bool = False) -> Tensor:
+    """The ``p``-norm over ``axis`` (all elements by default). At a zero vector the gradient is 0,
+    PyTorch's choice of subgradient, not the NaN that sqrt'(0) * 0 would give."""
+    axis = tuple(axis) if isinstance(axis, list) else axis
+    if p == np.inf:
+        return abs(x).max(axis, keepdims)
+    if p == 1:
+        return abs(x).sum(axis, keepdims)
+    powered = (x * x).sum(axis, keepdims) if p == 2 else (abs(x) ** p).sum(axis, keepdims)
+    positive = powered.data > 0
+    safe = where(positive, powered, 1.0)  # the root is taken only where it has a gradient
+    return where(positive, safe ** (1.0 / p) if p != 2 else sqrt(safe), 0.0)
+
+
+def prod(x: Tensor, axis: int | None = None, keepdims: bool = False) -> Tensor:
+    """Product over ``axis`` (all elements by default), as a chain of products: exact gradients
+    with zeros in the input, where dividing the product by x would give 0/0."""
+    if axis is None:
+        x, axis = reshape(x, (-1,)), 0
+    axis = _axis("prod", axis, x.ndim)
+    lead = (slice(None),) * axis
+    if x.shape[axis] == 0:
+        out = sum(x, axis, keepdims) * 0.0 + 1.0  # the empty product, still on the graph
+        return out
+    out = getitem(x, lead + (0,))
+    for k in range(1, x.shape[axis]):
+        out = out * getitem(x, lead + (k,))
+    return expand_dims(out, axis) if keepdims else out
+
+
+def flip(x: Tensor, dims) -> Tensor:
+    """Reverse the order along each axis in ``dims``."""
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    axes = {_axis("flip", d, x.ndim) for d in dims}
+    return getitem(x, tuple(slice(None, None, -1) if a in axes else slice(None) for a in range(x.ndim)))
+
+
+def tril(x: Tensor, diagonal: int = 0) -> Tensor:
+    """Zero above the ``diagonal``-th diagonal of the last two axes (a causal mask keeps the past)."""
+    if x.ndim < 2:
+        raise ValueError(f"tril: needs at least 2 axes, got shape {x.shape}")
+    return where(np.tri(*x.shape[-2:], k=diagonal, dtype=bool), x, 0.0)
+
+
+def triu(x: Tensor, diagonal: int = 0) -> Tensor:
+    """Zero below the ``diagonal``-th diagonal of the last two axes."""
+    if x.ndim < 2:
+        raise ValueError(f"triu: needs at least 2 axes, got shape {x.shape}")
+    return where(~np.tri(*x.shape[-2:], k=diagonal - 1, dtype=bool), x, 0.0)
+
+
+def gather(x: Tensor, dim: int, index) -> Tensor:
+    """PyTorch's ``gather``: ``out[i][j] = x[index[i][j]][j]`` for dim 0 (and so on), ``index`` of the
+    output's shape; NumPy calls it ``take_along_axis``."""
+    index = np.asarray(_data(index))
+    dim = _axis("gather", dim, x.ndim)
+    if index.ndim != x.ndim or index.dtype.kind not in "iu":
+        raise ValueError(f"gather: index must be integers with {x.ndim} axes like the input, got {index.dtype} "
+                         f"of shape {index.shape}")  # fmt: skip
+    if any(index.shape[a] > x.shape[a] for a in range(x.ndim) if a != dim):
+        raise ValueError(f"gather: index shape {index.shape} is larger than input shape {x.shape} off axis {dim}")
+    if index.size and (index.min() < -x.shape[dim] or index.max() >= x.shape[dim]):
+        raise IndexError(f"gather: index values must lie in [0, {x.shape[dim]}) along axis {dim}")
+    grid = np.indices(index.shape, sparse=True)
+    return getitem(x, tuple(index if a == dim else grid[a] for a in range(x.ndim)))
+
+
+def square(x: Tensor) -> Tensor:
+    return x * x
+
+
+def rsqrt(x: Tensor) -> Tensor:
+    """1 / sqrt(x)."""
+    return x**-0.5
+
+
+def sign(x: Tensor) -> Tensor:
+    """-1, 0 or 1; its gradient is 0 everywhere (as PyTorch's), not missing."""
+    return where(np.zeros(x.shape, bool), x, np.sign(x.data))

@@ -18,6 +18,9 @@ from typing import Any
 
 import numpy as np
 
+# a recorded entry's source line (Tape(sources=True), detect_anomaly) points past this file, to its caller
+_SOURCE_LINES_POINT_PAST = True
+
 _sequence = itertools.count()
 
 

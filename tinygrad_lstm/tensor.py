@@ -1,7 +1,7 @@
 """Tensor: a NumPy array, its gradient, and the tape entry that made it.
 
-Operators and methods delegate to the primitives in ``ops.py`` and the composites in
-``functional.py``; this file only holds the data and the user-facing names (NumPy's).
+Operators and methods delegate to the primitives and composites in ``ops.py``; this file only
+holds the data and the user-facing names (NumPy's).
 """
 
 from __future__ import annotations
@@ -16,6 +16,9 @@ import numpy as np
 from .tape import Leaf, refuse_while_compiling
 from .tape import state as _state
 from .versions import changed_in_place
+
+# a recorded entry's source line (Tape(sources=True), detect_anomaly) points past this file, to its caller
+_SOURCE_LINES_POINT_PAST = True
 
 
 def _is_float(dtype: np.dtype) -> bool:
@@ -385,7 +388,7 @@ class Tensor:
     def var(self, axis=None, keepdims: bool = False, *, dim=None, keepdim=None, correction: int = 1, ddof=None):
         """Variance, dividing by n - ``correction`` (PyTorch's default 1; NumPy's ``ddof=`` also taken)."""
         axis, keepdims = _reduction_args("var", axis, dim, keepdims, keepdim, None)
-        return functional.var(self, axis, keepdims, correction if ddof is None else ddof)
+        return ops.var(self, axis, keepdims, correction if ddof is None else ddof)
 
     def std(self, axis=None, keepdims: bool = False, *, dim=None, keepdim=None, correction: int = 1, ddof=None):
         """Standard deviation: the square root of :meth:`var`."""
@@ -393,12 +396,12 @@ class Tensor:
 
     def norm(self, p: float = 2, dim=None, keepdim: bool = False) -> Tensor:
         """The ``p``-norm over ``dim`` (all elements by default), as ``torch.linalg.vector_norm``."""
-        return functional.vector_norm(self, p, dim, keepdim)
+        return ops.vector_norm(self, p, dim, keepdim)
 
     def prod(self, axis=None, keepdims: bool = False, *, dim=None, keepdim=None, dtype=None, out=None) -> Tensor:
         """Product over ``axis`` (``dim``); exact gradients even where entries are 0."""
         axis, keepdims = _reduction_args("prod", axis, dim, keepdims, keepdim, out)
-        product = functional.prod(self, axis, keepdims)
+        product = ops.prod(self, axis, keepdims)
         return product if dtype is None else product.astype(dtype)
 
     def cumsum(self, axis=None, *, dim=None) -> Tensor:
@@ -407,7 +410,7 @@ class Tensor:
 
     def flip(self, *dims) -> Tensor:
         """Reverse the order along the given axes: ``x.flip(0)``, ``x.flip((0, 1))``."""
-        return functional.flip(self, dims[0] if len(dims) == 1 else dims)
+        return ops.flip(self, dims[0] if len(dims) == 1 else dims)
 
     def split(self, split_size, dim: int = 0) -> list[Tensor]:
         """``torch.split``: pieces of ``split_size`` along ``dim`` (the last may be shorter), or of
@@ -423,15 +426,15 @@ class Tensor:
 
     def tril(self, diagonal: int = 0) -> Tensor:
         """Zero above the diagonal-th diagonal of the last two axes."""
-        return functional.tril(self, diagonal)
+        return ops.tril(self, diagonal)
 
     def triu(self, diagonal: int = 0) -> Tensor:
         """Zero below the diagonal-th diagonal of the last two axes."""
-        return functional.triu(self, diagonal)
+        return ops.triu(self, diagonal)
 
     def gather(self, dim: int, index) -> Tensor:
         """``out[i][j] = self[index[i][j]][j]`` for ``dim=0`` (PyTorch's gather)."""
-        return functional.gather(self, dim, index)
+        return ops.gather(self, dim, index)
 
     def log1p(self) -> Tensor:
         """log(1 + x), exact for tiny x."""
@@ -451,15 +454,15 @@ class Tensor:
 
     def square(self) -> Tensor:
         """x * x."""
-        return functional.square(self)
+        return ops.square(self)
 
     def rsqrt(self) -> Tensor:
         """1 / sqrt(x)."""
-        return functional.rsqrt(self)
+        return ops.rsqrt(self)
 
     def sign(self) -> Tensor:
         """-1, 0 or 1 elementwise; the gradient is 0."""
-        return functional.sign(self)
+        return ops.sign(self)
 
     def pow(self, exponent) -> Tensor:
         """``self ** exponent`` (PyTorch's method name)."""
@@ -495,16 +498,16 @@ class Tensor:
 
     def softmax(self, axis: int | None = None, *, dim: int | None = None) -> Tensor:
         """Softmax over ``axis`` (``dim``; the last by default), stable for large inputs."""
-        return functional.softmax(self, ops.axis_or_dim("softmax", axis, dim, -1))
+        return ops.softmax(self, ops.axis_or_dim("softmax", axis, dim, -1))
 
     def log_softmax(self, axis: int | None = None, *, dim: int | None = None) -> Tensor:
         """log(softmax) over ``axis`` (``dim``), computed stably."""
-        return functional.log_softmax(self, ops.axis_or_dim("log_softmax", axis, dim, -1))
+        return ops.log_softmax(self, ops.axis_or_dim("log_softmax", axis, dim, -1))
 
     def logsumexp(self, axis=-1, keepdims: bool = False, *, dim=None, keepdim=None) -> Tensor:
         """log(sum(exp(x))) over ``axis`` (``dim``), computed stably."""
         axis, keepdims = _reduction_args("logsumexp", None if dim is not None else axis, dim, keepdims, keepdim, None)
-        return functional.logsumexp(self, axis, keepdims)
+        return ops.logsumexp(self, axis, keepdims)
 
     def reshape(self, *shape) -> Tensor:
         """The same values in a new shape: ``x.reshape(2, -1)`` or ``x.reshape((2, -1))``."""
@@ -655,4 +658,4 @@ class _HookHandle:
             self._hooks.remove(self._fn)
 
 
-from . import functional, inplace, ops  # noqa: E402  (circular: ops and functional build Tensors)
+from . import inplace, ops  # noqa: E402  (circular: ops build Tensors)

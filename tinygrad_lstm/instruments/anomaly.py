@@ -18,6 +18,9 @@ import numpy as np
 from ..tape import number, state
 from .recording import record_source
 
+# a recorded entry's source line (Tape(sources=True), detect_anomaly) points past this file, to its caller
+_SOURCE_LINES_POINT_PAST = True
+
 
 class AnomalyError(FloatingPointError):
     """A NaN or Inf appeared; the message names the op, its scope and the source line."""

@@ -159,18 +159,17 @@ def entry_columns(e, names: dict[int, str]) -> tuple[str, str, str, str, str]:
     return names[id(e)], rhs, shape_text(e.shape), str(e.dtype), where
 
 
-_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# the engine's own files and the instruments': a source line points past them, to the code that
-# called an op (a cell's equation in nn/cells.py, or the user's own line)
-_ENGINE_FILES = {os.path.join(_PACKAGE, f) for f in ("tape.py", "tensor.py", "ops.py", "functional.py")} | {
-    os.path.join(_PACKAGE, "instruments", f) for f in ("anomaly.py", "recording.py")
-}
+# A file whose lines say how an op is computed, not what the program computes (the engine's, the
+# instruments', the functional losses'), declares so with this name: a source line points past its
+# frames, to the code that called it (a cell's equation in nn/cells.py, or the user's own line).
+_SOURCE_LINES_POINT_PAST = True
 
 
 def user_source(skip: int = 2) -> str | None:
-    """``file:line in function: code`` of the first caller outside the engine's files."""
+    """``file:line in function: code`` of the first caller outside the files that declare
+    ``_SOURCE_LINES_POINT_PAST``."""
     frame = sys._getframe(skip)
-    while frame is not None and os.path.abspath(frame.f_code.co_filename) in _ENGINE_FILES:
+    while frame is not None and frame.f_globals.get("_SOURCE_LINES_POINT_PAST"):
         frame = frame.f_back
     if frame is None:
         return None

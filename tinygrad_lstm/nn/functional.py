@@ -1,23 +1,19 @@
-"""``tl.nn.functional``: PyTorch's functional names (``dim=``) over the engine's composites."""
+"""``tl.nn.functional``: PyTorch's functional names: dropout, the losses and the activations, built
+from the engine's primitives and composites (``ops.py``), with PyTorch's semantics."""
 
 from __future__ import annotations
 
-from .. import functional as _f
-from ..functional import (
-    binary_cross_entropy_with_logits,
-    cross_entropy,
-    dropout,
-    elu,
-    gelu,
-    hardtanh,
-    leaky_relu,
-    mse_loss,
-    nll_loss,
-    pad,
-    silu,
-    softplus,
-)
+import math
+
+import numpy as np
+
+from .. import ops, random
+from ..ops import _data
+from ..tape import CompileError, state
 from ..tensor import Tensor
+
+# a recorded entry's source line (Tape(sources=True), detect_anomaly) points past this file, to its caller
+_SOURCE_LINES_POINT_PAST = True
 
 __all__ = [
     "binary_cross_entropy_with_logits",
@@ -41,11 +37,11 @@ __all__ = [
 
 
 def softmax(input: Tensor, dim: int = -1) -> Tensor:  # noqa: A002
-    return _f.softmax(input, dim)
+    return ops.softmax(input, dim)
 
 
 def log_softmax(input: Tensor, dim: int = -1) -> Tensor:  # noqa: A002
-    return _f.log_softmax(input, dim)
+    return ops.log_softmax(input, dim)
 
 
 def sigmoid(input: Tensor) -> Tensor:  # noqa: A002
@@ -58,3 +54,224 @@ def tanh(input: Tensor) -> Tensor:  # noqa: A002
 
 def relu(input: Tensor) -> Tensor:  # noqa: A002
     return input.relu()
+
+
+# ---- dropout and the losses ----------------------------------------------------------------------
+
+
+def dropout(x: Tensor, p: float = 0.5, training: bool = True, rng: np.random.Generator | None = None) -> Tensor:
+    """Zero elements with probability ``p`` and scale the rest by 1/(1-p); identity when not training."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: p must be in [0, 1], got {p}")
+    if not training or p == 0.0:
+        return x
+    if state.compiling:
+        raise CompileError("compile: dropout draws a new mask every step; a replay would repeat the first one")
+    if p == 1.0:
+        return x * 0.0
+    keep = (rng or random.generator()).random(x.shape) >= p
+    return x * (keep.astype(x.dtype) * (1.0 / (1.0 - p)))
+
+
+def _reduce(losses: Tensor, reduction: str, op: str) -> Tensor:
+    if reduction == "mean":
+        return losses.mean()
+    if reduction == "sum":
+        return losses.sum()
+    if reduction == "none":
+        return losses
+    raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def _weighted_mean(total: Tensor, weight_sum) -> Tensor:
+    """``total / weight_sum``; when every target is ignored (weight_sum is 0) the loss is NaN, as in
+    PyTorch, but its gradient is zero: a batch of padding cannot poison the parameters."""
+    if weight_sum == 0:
+        return total * 0.0 + np.nan
+    return total / weight_sum
+
+
+def _classes_last(x: Tensor) -> Tensor:
+    """(N, C, d1, ...) -> (N*d1*..., C); (C,) -> (1, C); (N, C) unchanged."""
+    if x.ndim == 1:
+        return ops.reshape(x, (1, x.shape[0]))
+    if x.ndim == 2:
+        return x
+    axes = (0, *range(2, x.ndim), 1)
+    moved = ops.transpose(x, axes)
+    return ops.reshape(moved, (-1, x.shape[1]))
+
+
+def nll_loss(log_probs: Tensor, target, weight=None, ignore_index: int = -100, reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of integer ``target`` classes; ``log_probs`` has classes on axis 1."""
+    t = np.asarray(_data(target))
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"nll_loss: target must hold integer class indices, got dtype {t.dtype}")
+    expected = log_probs.shape[:1] + log_probs.shape[2:] if log_probs.ndim >= 2 else ()
+    if t.shape != expected:
+        raise ValueError(f"nll_loss: target shape {t.shape} does not match input shape {log_probs.shape}")
+    flat = _classes_last(log_probs)
+    n_classes = flat.shape[1]
+    t = t.reshape(-1)
+    valid = t != ignore_index
+    if np.any((t[valid] < 0) | (t[valid] >= n_classes)):
+        raise IndexError(f"nll_loss: target values must lie in [0, {n_classes}) or equal ignore_index")
+    safe = np.where(valid, t, 0)
+    w = valid.astype(log_probs.dtype)
+    if weight is not None:
+        w = w * np.asarray(_data(weight), dtype=log_probs.dtype)[safe]
+    losses = -ops.getitem(flat, (np.arange(len(t)), safe)) * w
+    if reduction == "mean":
+        return _weighted_mean(losses.sum(), w.sum())
+    if reduction == "none":
+        return ops.reshape(losses, expected)
+    return _reduce(losses, reduction, "nll_loss")
+
+
+def cross_entropy(
+    logits: Tensor,
+    target,
+    weight=None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Tensor:
+    """Softmax cross-entropy over classes on axis 1 (axis 0 for a single sample). ``target`` holds
+    integer classes, or class probabilities of the logits' shape (floats; a Tensor gets a gradient).
+
+    >>> import numpy as np, tinygrad_lstm as tl
+    >>> logits = tl.Tensor(np.zeros((2, 4)), requires_grad=True)
+    >>> round(float(tl.nn.functional.cross_entropy(logits, np.array([1, 3]))), 6)  # log 4
+    1.386294
+    >>> round(float(tl.nn.functional.cross_entropy(logits, np.full((2, 4), 0.25))), 6)
+    1.386294
+    """
+    class_axis = 0 if logits.ndim == 1 else 1
+    log_probs = ops.log_softmax(logits, axis=class_axis)
+    if np.asarray(_data(target)).dtype.kind == "f":
+        return _cross_entropy_with_probabilities(log_probs, target, weight, reduction, label_smoothing, class_axis)
+    loss = nll_loss(log_probs, target, weight, ignore_index, reduction)
+    if not label_smoothing:
+        return loss
+    # PyTorch's smoothing: mix in the mean over classes of -log p (weighted by class weight)
+    flat = _classes_last(log_probs)
+    t = np.asarray(_data(target)).reshape(-1)
+    valid = (t != ignore_index).astype(logits.dtype)
+    w = np.ones(flat.shape[1], logits.dtype) if weight is None else np.asarray(_data(weight), logits.dtype)
+    smooth = -(flat * w).sum(axis=1) * valid * (1.0 / flat.shape[1])
+    if reduction == "mean":
+        denom = (valid * w[np.where(valid > 0, t, 0)]).sum()
+        smooth = _weighted_mean(smooth.sum(), denom)
+    elif reduction == "none":
+        smooth = ops.reshape(smooth, loss.shape)
+    else:
+        smooth = _reduce(smooth, reduction, "cross_entropy")
+    return loss * (1.0 - label_smoothing) + smooth * label_smoothing
+
+
+def _cross_entropy_with_probabilities(log_probs, target, weight, reduction, label_smoothing, class_axis) -> Tensor:
+    """PyTorch's soft-label form: -sum over classes of weight_c * target_c * log p_c for each sample;
+    smoothing mixes the target with the uniform distribution; the mean is over samples."""
+    if np.shape(_data(target)) != log_probs.shape:
+        raise ValueError(
+            f"cross_entropy: probability target shape {np.shape(_data(target))} differs from input shape "
+            f"{log_probs.shape}"
+        )
+    n_classes = log_probs.shape[class_axis]
+    if label_smoothing:
+        target = target * (1.0 - label_smoothing) + label_smoothing / n_classes
+    terms = log_probs * target
+    if weight is not None:
+        w = np.asarray(_data(weight), dtype=log_probs.dtype)
+        terms = terms * w.reshape((n_classes,) + (1,) * (log_probs.ndim - class_axis - 1))
+    return _reduce(-terms.sum(axis=class_axis), reduction, "cross_entropy")
+
+
+def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:  # noqa: A002 - PyTorch's name
+    """Mean squared error; ``input`` and ``target`` must have the same shape."""
+    if np.shape(_data(target)) != input.shape:
+        raise ValueError(f"mse_loss: input shape {input.shape} and target shape {np.shape(_data(target))} differ")
+    diff = input - target
+    return _reduce(diff * diff, reduction, "mse_loss")
+
+
+def binary_cross_entropy_with_logits(
+    input: Tensor,  # noqa: A002
+    target,
+    weight=None,
+    reduction: str = "mean",
+    pos_weight=None,
+) -> Tensor:
+    """Sigmoid + binary cross-entropy in one stable expression (no log of 0, no overflow)."""
+    if np.shape(_data(target)) != input.shape:
+        raise ValueError(
+            f"binary_cross_entropy_with_logits: input shape {input.shape} and target shape "
+            f"{np.shape(_data(target))} differ"
+        )
+    # softplus(-x) = log(1 + exp(-x)) = max(-x, 0) + log(1 + exp(-|x|)); maximum shares ties, so
+    # the gradient at x = 0 is the exact -1/2
+    softplus_neg = ops.maximum(-input, 0.0) + ops.log(ops.exp(-ops.abs(input)) + 1.0)
+    if pos_weight is None:
+        losses = (1.0 - target) * input + softplus_neg
+    else:
+        losses = (1.0 - target) * input + ((pos_weight - 1.0) * target + 1.0) * softplus_neg
+    if weight is not None:
+        losses = losses * weight
+    return _reduce(losses, reduction, "binary_cross_entropy_with_logits")
+
+
+# ---- padding and activations ------------------------------------------------------------------
+
+
+def pad(x: Tensor, pad: tuple[int, ...], value: float = 0.0) -> Tensor:
+    """PyTorch's ``F.pad`` (constant mode): ``pad`` = (left, right) for the last axis, then (left,
+    right) for the one before, ...; the gradient is the middle slice of the padded gradient."""
+    if len(pad) % 2 or len(pad) // 2 > x.ndim or any(int(n) != n or n < 0 for n in pad):
+        raise ValueError(f"pad: {pad} must be non-negative (left, right) pairs for at most {x.ndim} axes")
+    for k in range(len(pad) // 2):
+        axis, before, after = x.ndim - 1 - k, int(pad[2 * k]), int(pad[2 * k + 1])
+        pieces = []
+        for n in (before, after):
+            shape = x.shape[:axis] + (n,) + x.shape[axis + 1 :]
+            pieces.append(Tensor(np.full(shape, value, dtype=x.dtype)) if n else None)
+        x = ops.cat([p for p in (pieces[0], x, pieces[1]) if p is not None], axis=axis)
+    return x
+
+
+def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """log(1 + exp(beta x)) / beta, and x itself where beta x > threshold (PyTorch's rule)."""
+    scaled = x * beta
+    linear = scaled.data > threshold
+    smooth = ops.log1p(ops.exp(ops.where(linear, 0.0, scaled))) * (1.0 / beta)  # no overflow where unused
+    return ops.where(linear, x, smooth)
+
+
+def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
+    """x for x > 0, alpha (exp(x) - 1) otherwise."""
+    negative = ops.expm1(ops.minimum(x, 0.0)) * alpha  # min keeps exp finite where this branch is unused
+    return ops.where(x.data > 0, x, negative)
+
+
+def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+    return ops.where(x.data > 0, x, x * negative_slope)
+
+
+def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    """x clipped to [min_val, max_val]; the gradient is 1 strictly inside, 0 at and beyond the ends."""
+    inside = (x.data > min_val) & (x.data < max_val)
+    return ops.where(inside, x, np.clip(x.data, min_val, max_val))
+
+
+def silu(x: Tensor) -> Tensor:
+    """x sigmoid(x) (also called swish)."""
+    return x * ops.sigmoid(x)
+
+
+def gelu(x: Tensor, approximate: str = "none") -> Tensor:
+    """x Phi(x) with Phi the normal CDF (``approximate="tanh"``: the tanh formula), as PyTorch's."""
+    if approximate == "tanh":
+        inner = (x + x * x * x * 0.044715) * math.sqrt(2.0 / math.pi)
+        return x * 0.5 * (ops.tanh(inner) + 1.0)
+    if approximate != "none":
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return x * 0.5 * (ops.erf(x * (1.0 / math.sqrt(2.0))) + 1.0)

@@ -6,9 +6,9 @@ import math
 
 import numpy as np
 
-from .. import functional as F
 from .. import ops
 from ..tensor import Tensor
+from . import functional as F
 from . import init
 from .module import Module, Parameter, check_input_dtype
 

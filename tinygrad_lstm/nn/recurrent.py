@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import functional as F
 from .. import ops
 from ..checkpoint import checkpoint
 from ..tape import scope
 from ..tensor import Tensor
+from . import functional as F
 from .cells import (
     LSTMVariant,
     check_sizes,
