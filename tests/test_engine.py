@@ -343,7 +343,7 @@ def test_scopes_label_entries_and_listing_is_readable():
 
 
 def test_a_gradient_is_summed_in_place_only_when_nothing_else_holds_it():
-    from tinygrad_lstm.accumulate import sole_reference
+    from tinygrad_lstm.backward import sole_reference
 
     buffers = {"w": np.ones(3)}
     assert sole_reference(buffers, "w")

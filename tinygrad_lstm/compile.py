@@ -43,8 +43,7 @@ from collections.abc import Callable
 import numpy as np
 
 from . import fusion
-from .accumulate import accumulate_into, sole_reference, sum_into_source
-from .backward import freed_error
+from .backward import accumulate_into, freed_error, sole_reference, sum_into_source
 from .blas import matmul as blas_matmul
 from .ops import _getitem_vjp, _matmul_vjp, weight_grad
 from .tape import CompileError, Leaf, Node, _sequence, number, state

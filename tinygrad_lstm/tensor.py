@@ -1,7 +1,28 @@
 """Tensor: a NumPy array, its gradient, and the tape entry that made it.
 
-Operators and methods delegate to the primitives and composites in ``ops.py``; this file only
-holds the data and the user-facing names (NumPy's).
+Operators and methods delegate to the primitives and composites in ``ops.py``; this file holds the
+data, the user-facing names (NumPy's and PyTorch's), and the rules for in-place updates (``x += y``,
+``x[i] = v``, ``add_``, ``zero_``...), which write into the tensor's own array. They are PyTorch's:
+
+- **plain** under ``no_grad``, or when neither the tensor nor what is written into it requires grad:
+  the array is written in place, so views and detached copies of it see the change
+  (``with tl.no_grad(): p -= lr * p.grad`` is an SGD step);
+- **recorded** when the update is part of a graph (the tensor is a result that requires grad, or the
+  value written into it requires grad): the new value is computed as one more tape entry, written
+  into the array, and the tensor now stands for that entry;
+- **refused** on a leaf that requires grad outside ``no_grad``: its ``.grad`` would no longer be the
+  gradient of anything.
+
+Every write stamps the array (``versions.py``), so an entry that saved the old values refuses
+backward instead of mixing old and new ones.
+
+>>> import numpy as np, tinygrad_lstm as tl
+>>> w = tl.Tensor(np.ones(3), requires_grad=True)
+>>> (w * w).sum().backward()
+>>> with tl.no_grad():
+...     w -= 0.25 * w.grad
+>>> w.data, w.is_leaf
+(array([0.5, 0.5, 0.5]), True)
 """
 
 from __future__ import annotations
@@ -13,9 +34,9 @@ from typing import Any
 
 import numpy as np
 
-from .tape import Leaf, refuse_while_compiling
+from .tape import CompileError, Leaf, Recording, refuse_while_compiling
 from .tape import state as _state
-from .versions import changed_in_place
+from .versions import _root, changed_in_place, recorded_write
 
 # a recorded entry's source line (Tape(sources=True), detect_anomaly) points past this file, to its caller
 _SOURCE_LINES_POINT_PAST = True
@@ -279,55 +300,76 @@ class Tensor:
     def __getitem__(self, index):
         return ops.getitem(self, index)
 
-    # ---- in-place updates (rules in inplace.py: plain under no_grad, recorded on a graph, refused on a
-    # leaf that requires grad) --------------------------------------------------------------------------
+    # ---- in-place updates (the rules are _update's, below: plain under no_grad, recorded on a graph,
+    # refused on a leaf that requires grad) -------------------------------------------------------------
     def __setitem__(self, index, value) -> None:
         """x[index] = value, a recorded in-place update (PyTorch's rules)."""
-        inplace.setitem(self, index, value)
+        plain_index, _ = ops._plain_index(index)
+
+        def write(data):
+            data[plain_index] = ops._data(value)
+
+        _update(self, "setitem", (value,), lambda: ops.index_put(self, index, value), write)
 
     def __iadd__(self, other):
-        return inplace.add_(self, other)
+        return self.add_(other)
 
     def __isub__(self, other):
-        return inplace.sub_(self, other)
+        return self.sub_(other)
 
     def __imul__(self, other):
-        return inplace.mul_(self, other)
+        return self.mul_(other)
 
     def __itruediv__(self, other):
-        return inplace.div_(self, other)
+        return self.div_(other)
 
     def add_(self, other, alpha=1) -> Tensor:
         """In place: self += alpha * other (a recorded in-place update; see the README on in-place rules)."""
-        return inplace.add_(self, other, alpha)
+        other = other if alpha == 1 else other * alpha
+        return _update(self, "add_", (other,), lambda: ops.add(self, other), _ufunc(np.add, other))
 
     def sub_(self, other, alpha=1) -> Tensor:
         """In place: self -= alpha * other."""
-        return inplace.sub_(self, other, alpha)
+        other = other if alpha == 1 else other * alpha
+        return _update(self, "sub_", (other,), lambda: ops.sub(self, other), _ufunc(np.subtract, other))
 
     def mul_(self, other) -> Tensor:
         """In place: self *= other."""
-        return inplace.mul_(self, other)
+        return _update(self, "mul_", (other,), lambda: ops.mul(self, other), _ufunc(np.multiply, other))
 
     def div_(self, other) -> Tensor:
         """In place: self /= other."""
-        return inplace.div_(self, other)
+        return _update(self, "div_", (other,), lambda: ops.div(self, other), _ufunc(np.true_divide, other))
 
     def clamp_(self, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's names
         """In place: clip to [min, max]."""
-        return inplace.clamp_(self, min, max)
+        lo, hi = ops._data(min), ops._data(max)
+
+        def write(data):
+            np.clip(data, lo, hi, out=data)
+
+        return _update(self, "clamp_", (), lambda: ops.clip(self, lo, hi), write)
 
     def copy_(self, src) -> Tensor:
         """In place: take ``src``'s values (broadcast to this tensor's shape)."""
-        return inplace.copy_(self, src)
+
+        def write(data):
+            np.copyto(data, ops._data(src), casting="same_kind")
+
+        # where(True, src, self): the result is src's values, and the old value gets a zero gradient
+        return _update(self, "copy_", (src,), lambda: ops.where(np.ones(self.shape, bool), src, self), write)
 
     def fill_(self, value) -> Tensor:
         """In place: set every element to value."""
-        return inplace.fill_(self, value)
+
+        def write(data):
+            data[...] = ops._data(value)
+
+        return _update(self, "fill_", (value,), lambda: ops.where(np.ones(self.shape, bool), value, self), write)
 
     def zero_(self) -> Tensor:
         """In place: set every element to 0 (``x.grad.zero_()``)."""
-        return inplace.fill_(self, 0)
+        return self.fill_(0)
 
     def __lt__(self, other):
         return ops.compare(np.less, self, other)
@@ -658,4 +700,67 @@ class _HookHandle:
             self._hooks.remove(self._fn)
 
 
-from . import inplace, ops  # noqa: E402  (circular: ops build Tensors)
+# ---- in-place updates, by PyTorch's rules (see the module's docstring) -----------------------------
+
+
+def _describe(t: Tensor) -> str:
+    name = f"{t.name}, " if t.name else ""
+    return f"{name}shape {t.shape}, dtype {t.dtype}"
+
+
+def _update(target: Tensor, op: str, others: tuple, compute: Callable[[], Tensor], write: Callable) -> Tensor:
+    """Give ``target`` its new value: ``write(array)`` changes the array in place when nothing is
+    recorded; ``compute()`` makes the new value as tape entries when the update is part of a graph."""
+    if _state.grad_enabled and target._node is not None and target.is_leaf:
+        raise RuntimeError(
+            f"{op}: a leaf tensor that requires grad ({_describe(target)}) is being used in an in-place "
+            "operation. Update parameters inside `with tl.no_grad():` (as optimizers do), or write "
+            "`x = x + ...` to make a new tensor"
+        )
+    data = target.data
+    if not data.flags.writeable:
+        raise ValueError(f"{op}: the tensor's array ({_describe(target)}) is read-only")
+    recording = _state.grad_enabled and (
+        target._node is not None or any(isinstance(o, Tensor) and o._node is not None for o in others)
+    )
+    if not recording:
+        if _state.compiling:
+            raise CompileError(f"compile: {op} writes an array in place, and a replay would not repeat it")
+        try:
+            write(data)
+        except (ValueError, TypeError) as e:
+            kind = ValueError if isinstance(e, ValueError) else TypeError
+            raise kind(f"{op}: cannot update a tensor of {_describe(target)} in place: {e}") from e
+        changed_in_place(data)
+        return target
+
+    with Recording() as recorded:
+        result = compute()
+    if result.shape != target.shape:
+        raise ValueError(f"{op}: the result has shape {result.shape}; a tensor of shape {target.shape} cannot hold it")
+    if not np.can_cast(result.dtype, target.dtype, "same_kind"):
+        raise TypeError(f"{op}: a {result.dtype} result cannot be written into a tensor of dtype {target.dtype}")
+    if result.dtype != target.dtype:
+        result = ops.astype(result, target.dtype)
+    # entries that saved the values about to be overwritten keep a copy of what they saved
+    root = _root(data)
+    for entry in recorded.entries:
+        if entry.ins is not None:
+            entry.ins = tuple(_copy_if_in(a, root) for a in entry.ins)
+    np.copyto(data, result.data)
+    recorded_write(data, result._node)  # views of this memory, and its base, are stale from now on
+    target._node = result._node
+    return target
+
+
+def _copy_if_in(a, root: np.ndarray):
+    """``a``, or a copy of it when it shows the memory of the array ``root``."""
+    return a.copy() if isinstance(a, np.ndarray) and _root(a) is root else a
+
+
+def _ufunc(fn, other) -> Callable:
+    value = other.data if isinstance(other, Tensor) else other
+    return lambda data: fn(data, value, out=data, casting="same_kind")
+
+
+from . import ops  # noqa: E402  (circular: ops build Tensors)
