@@ -1,6 +1,5 @@
 """tl.compile: a replayed tape gives exactly what eager execution gives, or refuses clearly."""
 
-import importlib
 import re
 
 import numpy as np
@@ -122,7 +121,8 @@ def test_exact_programs_compute_each_products_weight_gradient_as_the_sweep_does(
     assert tl.compile(exact=True)(loss).exact and not batched.exact  # the decorator's form too
     # weight_hh: 20 products of 2 rows, one chunk; weight_ih: 3 projections of 16 rows, one chunk
     assert batched.source.count("= weight_grad(") == 2
-    compile_module = importlib.import_module("tinygrad_lstm.compile")  # (tl.compile is the function)
+    from tinygrad_lstm.compiler import program as compile_module
+
     monkeypatch.setattr(compile_module, "WEIGHT_CHUNK_ROWS", 16)
     small_chunks = tl.compile(loss)
     small_chunks(x, y).backward()
@@ -336,7 +336,8 @@ def test_generated_programs_of_shared_weight_products_replay_the_eagers_gradient
     """Programs drawn at random: several products of one weight (used directly or transposed, with
     inputs of 1-3 axes), an optional recurrence through a second weight, and a chunk budget from 1 row
     up. Replayed, every gradient equals eager's to round-off, and the weight's is not left out."""
-    compile_module = importlib.import_module("tinygrad_lstm.compile")
+    from tinygrad_lstm.compiler import program as compile_module
+
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(compile_module, "WEIGHT_CHUNK_ROWS", data.draw(st.integers(1, 24), label="budget"))
         _check_a_generated_shared_weight_program(data)
@@ -395,7 +396,8 @@ def test_a_fused_gates_vjp_is_each_gates_vjp_joined_bit_for_bit(op, dtype):
     edges too (signed zeros, infinities, NaNs, saturated outputs)."""
     from types import SimpleNamespace
 
-    from tinygrad_lstm import fusion, ops
+    from tinygrad_lstm import ops
+    from tinygrad_lstm.compiler import fusion
 
     rng = np.random.default_rng(0)
     x = rng.permutation(np.array(EDGES * 3, dtype=dtype)).reshape(3, 11)

@@ -13,7 +13,7 @@ import numpy as np
 from . import blas, nn, optim, viz
 from .backward import grad
 from .checkpoint import checkpoint
-from .compile import CompileError, compile
+from .compiler import CompileError, compile
 from .function import Function
 from .gradcheck import GradcheckError, gradcheck
 from .instruments.anomaly import AnomalyError, detect_anomaly

@@ -2,7 +2,7 @@
 
 A primitive is three functions side by side: ``_name_fwd(p, *arrays) -> array`` computes the
 result from input arrays and the op's parameters ``p`` (kept on the tape entry, so a recorded tape
-can be replayed, see ``compile.py``); the public ``name(...)`` checks its arguments and calls
+can be replayed, see ``compiler/``); the public ``name(...)`` checks its arguments and calls
 ``apply``, which runs the forward and records the entry; and
 ``_name_vjp(g, c) -> tuple`` gives one gradient per input (None where not needed).
 ``c`` is the tape entry: ``c.ins`` the saved inputs, ``c.out`` the saved output, ``c.p`` the op's
@@ -61,6 +61,12 @@ def apply(op: str, fwd, inputs: tuple, vjp, p=None, keep_in: bool = False, keep_
     for instrument in state.instruments:  # empty unless Tape(sources=True), detect_anomaly or compile is on
         instrument(node, args, out)
     return Tensor._from(out, node)
+
+
+def is_primitive(entry, op: str) -> bool:
+    """Whether ``entry`` was recorded by this module's primitive ``op``, not by a ``tl.Function`` that
+    shares its name: what ``tl.compile`` asks before it rewrites an entry."""
+    return entry.op == op and getattr(entry.vjp, "__module__", None) == __name__
 
 
 def _data(x):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import nn, optim
-from ..compile import compile as compile_step
+from ..compiler import compile as compile_step
 from ..examples import recurrent_layer
 from ..tensor import Tensor
 

@@ -17,7 +17,7 @@ checks bit for bit against the original.
 
 from __future__ import annotations
 
-from . import ops
+from ..ops import is_primitive
 
 
 def _sigmoid_factor(y: str) -> list[str]:
@@ -38,7 +38,7 @@ FACTORS = {"sigmoid": _sigmoid_factor, "tanh": _tanh_factor}
 def fusable(entry) -> bool:
     """Whether ``entry`` is one of the engine's own ops with a VJP here (a user's Function that
     happens to be called "tanh" is not)."""
-    return entry.op in FACTORS and getattr(entry.fwd, "__module__", None) == ops.__name__ and entry.p is None
+    return entry.op in FACTORS and is_primitive(entry, entry.op) and entry.p is None
 
 
 #: Ops that may read a gate's result when it is a view of a joined call's result: elementwise, so
@@ -49,7 +49,7 @@ ELEMENTWISE = {"add", "sub", "mul", "div", "neg", "sigmoid", "tanh"}
 
 def elementwise(entry) -> bool:
     """Whether ``entry`` is one of the engine's elementwise ops (see :data:`ELEMENTWISE`)."""
-    return entry.op in ELEMENTWISE and getattr(entry.fwd, "__module__", None) == ops.__name__
+    return entry.op in ELEMENTWISE and is_primitive(entry, entry.op)
 
 
 def vjp_lines(op: str, y: str, g: str) -> list[str]:

@@ -1,59 +1,34 @@
-"""``tl.compile``: record a step's tape once, then replay it for new inputs of the same shapes.
+"""A recorded step as a program: :class:`Program` holds its entries and where each input came
+from, and :class:`ProgramWriter` writes them out as two straight-line Python functions (see
+``step.py`` for what they look like and how a step uses them).
 
-A tape is a program, and here it is written out as one. The first call runs the function normally
-while recording every entry and where each of its inputs came from. From that record
-:class:`Program` writes two straight-line Python functions: ``forward`` calls each entry's forward
-function (``fwd(p, *arrays)``, kept on every entry) on plain NumPy arrays and hands each entry the
-arrays its VJP will read; ``backward`` is the backward sweep unrolled, each VJP in reverse tape
-order and each gradient summed as the sweep sums it, so results are bit-identical to eager
-execution. Later calls with the same input shapes run those functions: no Tensor, tape entry,
-heap or dict lookup per op, which is where a small LSTM spends most of its time.
-
->>> import numpy as np, tinygrad_lstm as tl
->>> lstm, head = tl.nn.LSTM(2, 8), tl.nn.Linear(8, 1)
->>> def loss_fn(x, y):
-...     out, _ = lstm(x)
-...     return tl.nn.functional.mse_loss(head(out[-1]), y)
->>> step = tl.compile(loss_fn)
->>> x, y = tl.randn(5, 3, 2, dtype=np.float32), tl.zeros(3, 1, dtype=np.float32)
->>> loss = step(x, y)          # traces
->>> loss.backward()
->>> loss = step(x, y)          # replays
->>> loss.backward()
->>> step.replays
-1
->>> print(step.source.splitlines()[4])  # the program, readable: one line per entry and its comment
-    v[0] = f0(p0, w0)  # transpose weight_hh_l0.T
-
-What is replayed is what was recorded: Python control flow that depends on input values, random
-draws (dropout) and inputs used as indices (class targets, token ids) cannot be. Dropout and integer
-inputs raise when the step is compiled; a new input shape or dtype records a new program. A replayed
-forward runs no instruments (Tape recordings, source lines, detect_anomaly's forward check); when
-hooks, ``trace_backward`` or the anomaly check are on, or ``retain_graph=True``, the result's
-backward is the usual sweep over the same entries instead, so they still see every VJP.
+``forward`` calls each entry's forward function (``fwd(p, *arrays)``, kept on every entry) on plain
+NumPy arrays and hands each entry the arrays its VJP will read; ``backward`` is the backward sweep
+unrolled, each VJP in reverse tape order and each gradient summed as the sweep sums it. Knowing the
+whole program, the writer also joins the gradients of slices that tile an array with one
+concatenate, computes a shared weight's gradient as one product per chunk of steps, and runs gates
+side by side that share an op as one call (``fusion.py``).
 """
 
 from __future__ import annotations
 
 import builtins
 import math
-import threading
-from collections.abc import Callable
 
 import numpy as np
 
+from ..backward import accumulate_into, freed_error, sole_reference, sum_into_source
+from ..blas import matmul as blas_matmul
+from ..ops import is_primitive, weight_grad
+from ..tape import CompileError, Leaf, _sequence, number
+from ..tensor import Tensor
+from ..versions import changed_after
 from . import fusion
-from .backward import accumulate_into, freed_error, sole_reference, sum_into_source
-from .blas import matmul as blas_matmul
-from .ops import _getitem_vjp, _matmul_vjp, weight_grad
-from .tape import CompileError, Leaf, Node, _sequence, number, state
-from .tensor import Tensor
-from .versions import changed_after
 
 _FROM_ENTRY, _FROM_LEAF, _FROM_INPUT, _CONSTANT = range(4)
 
 
-class _InputLeaf(Leaf):
+class InputLeaf(Leaf):
     """Marks a step input while tracing, so every op that reads it is recorded."""
 
     __slots__ = ("position",)
@@ -74,7 +49,7 @@ class Program:
     Knowing the whole program also lets it join the gradients of slices that tile an array (an LSTM
     step's gates) with one concatenate instead of adding each into zeros, and run gates side by side
     that share an op (an LSTM's i and f) as one call, and their VJPs as one
-    (:mod:`~tinygrad_lstm.fusion`). ``print(program.source)`` shows both functions.
+    (:mod:`~tinygrad_lstm.compiler.fusion`). ``print(program.source)`` shows both functions.
     """
 
     def __init__(
@@ -92,7 +67,7 @@ class Program:
             for parent, raw in zip(e.parents, raw_inputs[id(e)]):
                 if parent is None:
                     sources.append((_FROM_INPUT, input_ids[id(raw)]) if id(raw) in input_ids else (_CONSTANT, raw))
-                elif isinstance(parent, _InputLeaf):
+                elif isinstance(parent, InputLeaf):
                     sources.append((_FROM_INPUT, parent.position))
                 elif isinstance(parent, Leaf):
                     sources.append((_FROM_LEAF, parent))
@@ -119,7 +94,7 @@ class Program:
         # only the result escapes a step, so only it (and entries hooked while recording) can have hooks
         self.watched = [self.root] + [e for e in entries if e.hooks or e.retain is not None]
         self.leaves: list[Leaf] = []
-        writer = _ProgramWriter(self)
+        writer = ProgramWriter(self)
         self.source = writer.write()
         code = builtins.compile(self.source, f"<tl.compile program of {len(entries)} entries>", "exec")
         exec(code, writer.namespace)  # defines forward and backward in the namespace the source names
@@ -166,7 +141,7 @@ class Program:
         self._backward(seed)
 
 
-class _ProgramWriter:
+class ProgramWriter:
     """Writes a :class:`Program` as Python source, and the namespace its names refer to.
 
     Names in the source: ``x{i}`` the step's inputs, ``w{j}`` the parameters' arrays, ``k{j}``
@@ -293,7 +268,8 @@ class _ProgramWriter:
         chunks = {} if prog.exact else self._weight_products(reached)
         held = {k: len(slot) + 2 * n for n, k in enumerate(chunks)}  # where a product keeps its a and g
         body = [f"g = [None] * {out + 1}", f"gw = [None] * {len(prog.leaves)}"]
-        body.append(f"q = [None] * {len(slot) + 2 * len(held)}")
+        if slot or held:  # gradients waiting for their join, and products' inputs waiting for their chunk
+            body.append(f"q = [None] * {len(slot) + 2 * len(held)}")
         body.append(f"g[{out}] = seed")
         summed: dict[str, bool] = {}  # gradient name -> whether its buffer is the sweep's own (add in place)
         first_leaf_grads: list[int] = []
@@ -341,7 +317,7 @@ class _ProgramWriter:
                 body.append(f"{_tuple(grads, brackets=False)} = vjp{k}(g[{k}], e{k})  # {_describe(e)}")
                 body.append(f"g[{k}] = None; e{k}.free()")
             cast = prog.mixed_dtypes[k]
-            indexed = e.vjp is _getitem_vjp  # its gradient is an IndexedGrad: added into a zero buffer
+            indexed = is_primitive(e, "getitem")  # its gradient is an IndexedGrad: added into a zero buffer
             for (kind, ref), d in zip(prog.sources[k], grads):
                 if d == "_":
                     continue
@@ -358,7 +334,7 @@ class _ProgramWriter:
         return "def backward(seed):\n" + "\n".join("    " + line for line in body)
 
     def _gate_groups(self) -> list[GateGroup]:
-        """Slices of a tiled array each read only by one of :mod:`~tinygrad_lstm.fusion`'s ops (an
+        """Slices of a tiled array each read only by one of :mod:`~tinygrad_lstm.compiler.fusion`'s ops (an
         LSTM's gates): runs of adjacent slices under the same op. A run's VJPs write into the joined
         gradient in place; a run of two or more is also one call in the forward pass, when what
         reads its results is elementwise too (a sum over a strided view may add in another order)."""
@@ -436,7 +412,7 @@ class _ProgramWriter:
             e = prog.entries[k]
             if (
                 prog.needs_grad[k]
-                and e.vjp is _matmul_vjp
+                and is_primitive(e, "matmul")
                 and e.parents[1] is not None
                 and not prog.mixed_dtypes[k]
                 and len(e.shape) >= 2
@@ -472,7 +448,7 @@ class _ProgramWriter:
                     readers.setdefault(ref, []).append(k)
         tilings = {}
         for ref, ks in readers.items():
-            if len(ks) < 2 or any(prog.entries[k].vjp is not _getitem_vjp for k in ks):
+            if len(ks) < 2 or not all(is_primitive(prog.entries[k], "getitem") for k in ks):
                 continue
             pieces = [_slice_of(prog.entries[k].p, prog.entries[ref].shape) for k in ks]
             if None in pieces or len({(join, axis) for join, axis, _, _ in pieces}) != 1:
@@ -581,116 +557,3 @@ def _check_not_an_index(entry, input_arrays: list) -> None:
                 f"compile: an input is used as an index or mask by {entry.op}; a replay would reuse the "
                 "first call's values. Run this step without tl.compile"
             )
-
-
-class CompiledStep:
-    """What :func:`compile` returns: call it like the function; it records once per input signature."""
-
-    def __init__(self, fn: Callable[..., Tensor], exact: bool = False) -> None:
-        self.fn = fn
-        self.exact = exact
-        self._per_thread = threading.local()
-        self.replays = 0
-
-    @property
-    def programs(self) -> dict[tuple, Program]:
-        """This thread's recorded programs by input signature: a program's entries hold one call's
-        arrays between its forward and backward, so each thread records and replays its own."""
-        found = getattr(self._per_thread, "programs", None)
-        if found is None:
-            found = self._per_thread.programs = {}
-        return found
-
-    @property
-    def source(self) -> str:
-        """The Python source of the most recently recorded program (its forward and backward)."""
-        if not self.programs:
-            raise RuntimeError("compile: nothing recorded yet; call the step once first")
-        return list(self.programs.values())[-1].source
-
-    def __call__(self, *inputs) -> Tensor:
-        for i, x in enumerate(inputs):
-            if isinstance(x, Tensor) and x.requires_grad:
-                raise CompileError(
-                    f"compile: input {i} requires grad, but a compiled step differentiates only the parameters it "
-                    "uses (its inputs' .grad would stay empty); detach the input, or run the step without "
-                    "tl.compile to get its gradient"
-                )
-        arrays = [np.asarray(x.data if isinstance(x, Tensor) else x) for x in inputs]
-        signature = tuple((a.shape, a.dtype.str) for a in arrays)
-        program = self.programs.get(signature)
-        if program is not None:
-            self.replays += 1
-            return program.run(arrays)
-        return self._trace(arrays, signature)
-
-    def _trace(self, arrays: list[np.ndarray], signature: tuple) -> Tensor:
-        if not state.grad_enabled:
-            raise CompileError("compile: a step is recorded for backward; call it outside no_grad()")
-        wrapped = []
-        for i, a in enumerate(arrays):
-            if a.dtype.kind not in "fc":
-                raise CompileError(
-                    f"compile: input {i} holds {a.dtype} values (indices or class targets); a replay would "
-                    "reuse the first call's values as an index. Run this step without tl.compile"
-                )
-            t = Tensor._from(a)
-            t._node = _InputLeaf(t, i)
-            wrapped.append(t)
-        entries: list = []
-        raw_inputs: dict[int, tuple] = {}
-
-        def keep(node: Node, args, out) -> None:
-            entries.append(node)
-            raw_inputs[id(node)] = tuple(args)
-
-        state.instruments.append(keep)
-        state.compiling += 1
-        try:
-            result = self.fn(*wrapped)
-        finally:
-            state.compiling -= 1
-            state.instruments.remove(keep)
-        if not isinstance(result, Tensor):
-            raise CompileError(f"compile: the step must return a Tensor (its loss), got {type(result).__name__}")
-        self.programs[signature] = Program(entries, raw_inputs, arrays, result, exact=self.exact)
-        return result
-
-
-def compile(  # noqa: A001 - the verb users expect
-    fn: Callable[..., Tensor] | None = None, *, exact: bool = False
-) -> CompiledStep | Callable[[Callable[..., Tensor]], CompiledStep]:
-    """Record ``fn(*inputs) -> loss`` on its first call (per input shape and dtype) and replay it on
-    later calls as straight-line NumPy: the same numbers, less Python per op.
-
-    The loss and every gradient of an input or a weight used once are bit-identical to eager
-    execution's. A weight used by many products (an RNN's recurrent weight, once per step) gets its
-    gradient as one product per chunk of steps (512 rows: 16 steps at batch 32) instead of one per
-    step and a sum: faster, and equal to eager's to float round-off (summed in another order; about
-    1e-15 relative in float64, 1e-6 in float32). ``tl.compile(fn, exact=True)`` keeps every bit equal.
-
-    It can compile a forward pass of fixed structure: layers, losses, slicing by constant indices,
-    anything whose sequence of ops does not depend on the values. It cannot compile (and says so
-    with a :class:`CompileError`): ``loss.backward()`` or an optimizer step inside ``fn`` (return the
-    loss and run them outside), Python branches on recorded values (``if loss > 1``, ``float(x)``;
-    use ``tl.where``), dropout's random draws, and integer inputs used as indices.
-
-    >>> import numpy as np, tinygrad_lstm as tl
-    >>> lstm, head = tl.nn.LSTM(2, 8), tl.nn.Linear(8, 1)
-    >>> opt = tl.optim.Adam([*lstm.parameters(), *head.parameters()], lr=1e-2)
-    >>> @tl.compile
-    ... def loss_of(x, y):
-    ...     out, _ = lstm(x)
-    ...     return tl.nn.functional.mse_loss(head(out[-1]), y)
-    >>> x, y = tl.randn(5, 3, 2, dtype=np.float32), tl.zeros(3, 1, dtype=np.float32)
-    >>> for _ in range(3):
-    ...     opt.zero_grad()
-    ...     loss = loss_of(x, y)   # the first call records, the next two replay
-    ...     loss.backward()
-    ...     opt.step()
-    >>> loss_of.replays
-    2
-    """
-    if fn is None:  # @tl.compile(exact=True)
-        return lambda f: CompiledStep(f, exact)
-    return CompiledStep(fn, exact)
