@@ -144,14 +144,23 @@ class Program:
 class ProgramWriter:
     """Writes a :class:`Program` as Python source, and the namespace its names refer to.
 
-    Names in the source: ``x{i}`` the step's inputs, ``w{j}`` the parameters' arrays, ``k{j}``
-    constants, ``v[k]`` entry k's result and ``e{k}`` the entry itself (``f{k}``, ``p{k}``, ``vjp{k}``
-    its forward function, parameters and VJP), ``g[k]``/``gw[j]`` gradients being summed, ``q[n]``
-    gradients waiting for their join or product. Gates run as one call: ``y`` the call's result,
-    ``u{k}`` the index of their slices together in the array they slice, ``i{k}`` gate k's part of
-    ``y``; ``d`` their VJP's result. Results
-    and gradients live in lists, not in thousands of local variables: a frame that large makes
-    CPython allocate a fresh stack chunk for every call made from it.
+    Names in the source, by family:
+
+    - the step's data: ``x{i}`` its inputs, ``w{j}`` the parameters' arrays (``leaf{j}`` their tape
+      leaves, whose ``.grad`` ``accumulate`` adds into), ``k{j}`` constants;
+    - entry k: ``v[k]`` its result, ``e{k}`` the entry itself, ``f{k}``, ``p{k}`` and ``vjp{k}`` its
+      forward function, parameters and VJP; ``s{k}``, ``t{k}`` the shape and dtype of its gradient
+      where that starts as zeros;
+    - backward: ``g[k]`` entry k's gradient being summed, ``d0, d1, ...`` what a VJP returns (``_``
+      for an input that needs none), ``gw[j]`` parameter j's gradient, ``q[n]`` gradients waiting
+      for their join, or a product's input and gradient waiting for their chunk's one
+      ``weight_grad``; ``bmm`` a product (``tl.blas.matmul``), ``sole`` whether a buffer may be
+      added into in place;
+    - gates run as one call: ``y`` the call's result, ``u{k}`` where their slices lie together in
+      the array they slice, ``i{k}`` gate k's part of ``y``, ``d`` their one VJP's result.
+
+    Results and gradients live in lists, not in thousands of local variables: a frame that large
+    makes CPython allocate a fresh stack chunk for every call made from it.
     """
 
     def __init__(self, program: Program) -> None:
