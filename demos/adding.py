@@ -1,13 +1,9 @@
-"""The adding demo, the same as `tinygrad-lstm demo adding`.
+"""The adding problem (Hochreiter & Schmidhuber 1997): remember two marked numbers across T steps.
 
-Usage: `python demos/adding.py [--quick] [--seed S] [--out DIR]`.
-
-The logic lives in `tinygrad_lstm/demos/adding.py`.
+``python demos/adding.py [--quick] [--seed S] [--out DIR] ...`` is ``tinygrad-lstm demo adding ...``;
+its logic is tinygrad_lstm/demos/adding.py, and ``--help`` lists its options.
 """
 
-import sys
+from tinygrad_lstm.demos import script
 
-from tinygrad_lstm.cli import main
-
-if __name__ == "__main__":
-    sys.exit(main(["demo", "adding", *sys.argv[1:]]))
+script(__file__)

@@ -1,13 +1,9 @@
-"""The charlm demo, the same as `tinygrad-lstm demo charlm`.
+"""A character-level LSTM language model trained with truncated BPTT.
 
-Usage: `python demos/charlm.py [--quick] [--seed S] [--out DIR]`.
-
-The logic lives in `tinygrad_lstm/demos/charlm.py`.
+``python demos/charlm.py [--quick] [--seed S] [--out DIR] ...`` is ``tinygrad-lstm demo charlm ...``;
+its logic is tinygrad_lstm/demos/charlm.py, and ``--help`` lists its options.
 """
 
-import sys
+from tinygrad_lstm.demos import script
 
-from tinygrad_lstm.cli import main
-
-if __name__ == "__main__":
-    sys.exit(main(["demo", "charlm", *sys.argv[1:]]))
+script(__file__)

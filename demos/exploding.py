@@ -1,13 +1,9 @@
-"""The exploding demo, the same as `tinygrad-lstm demo exploding`.
+"""Exploding gradients and clipping (Pascanu, Mikolov & Bengio 2013).
 
-Usage: `python demos/exploding.py [--quick] [--seed S] [--out DIR]`.
-
-The logic lives in `tinygrad_lstm/demos/exploding.py`.
+``python demos/exploding.py [--quick] [--seed S] [--out DIR] ...`` is ``tinygrad-lstm demo exploding ...``;
+its logic is tinygrad_lstm/demos/exploding.py, and ``--help`` lists its options.
 """
 
-import sys
+from tinygrad_lstm.demos import script
 
-from tinygrad_lstm.cli import main
-
-if __name__ == "__main__":
-    sys.exit(main(["demo", "exploding", *sys.argv[1:]]))
+script(__file__)

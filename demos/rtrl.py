@@ -1,13 +1,9 @@
-"""The rtrl demo, the same as `tinygrad-lstm demo rtrl`.
+"""RTRL beside BPTT: three ways to get a recurrent net's gradient, on the same tanh RNN and task.
 
-Usage: `python demos/rtrl.py [--quick] [--seed S] [--out DIR]`.
-
-The logic lives in `tinygrad_lstm/demos/rtrl.py`.
+``python demos/rtrl.py [--quick] [--seed S] [--out DIR] ...`` is ``tinygrad-lstm demo rtrl ...``;
+its logic is tinygrad_lstm/demos/rtrl.py, and ``--help`` lists its options.
 """
 
-import sys
+from tinygrad_lstm.demos import script
 
-from tinygrad_lstm.cli import main
-
-if __name__ == "__main__":
-    sys.exit(main(["demo", "rtrl", *sys.argv[1:]]))
+script(__file__)

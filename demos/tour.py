@@ -1,13 +1,9 @@
-"""The tour demo, the same as `tinygrad-lstm demo tour`.
+"""The tour: a tiny LSTM learns in seconds, then we look inside.
 
-Usage: `python demos/tour.py [--quick] [--seed S] [--out DIR]`.
-
-The logic lives in `tinygrad_lstm/demos/tour.py`.
+``python demos/tour.py [--quick] [--seed S] [--out DIR] ...`` is ``tinygrad-lstm demo tour ...``;
+its logic is tinygrad_lstm/demos/tour.py, and ``--help`` lists its options.
 """
 
-import sys
+from tinygrad_lstm.demos import script
 
-from tinygrad_lstm.cli import main
-
-if __name__ == "__main__":
-    sys.exit(main(["demo", "tour", *sys.argv[1:]]))
+script(__file__)

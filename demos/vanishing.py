@@ -1,13 +1,9 @@
-"""The vanishing demo, the same as `tinygrad-lstm demo vanishing`.
+"""Vanishing gradients at initialisation: ||dL/dh_{T-k}|| / ||dL/dh_T|| against k.
 
-Usage: `python demos/vanishing.py [--quick] [--seed S] [--out DIR]`.
-
-The logic lives in `tinygrad_lstm/demos/vanishing.py`.
+``python demos/vanishing.py [--quick] [--seed S] [--out DIR] ...`` is ``tinygrad-lstm demo vanishing ...``;
+its logic is tinygrad_lstm/demos/vanishing.py, and ``--help`` lists its options.
 """
 
-import sys
+from tinygrad_lstm.demos import script
 
-from tinygrad_lstm.cli import main
-
-if __name__ == "__main__":
-    sys.exit(main(["demo", "vanishing", *sys.argv[1:]]))
+script(__file__)

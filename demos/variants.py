@@ -1,13 +1,9 @@
-"""The variants demo, the same as `tinygrad-lstm demo variants`.
+"""Greff et al. 2015 ("LSTM: A Search Space Odyssey") in miniature, on the adding problem.
 
-Usage: `python demos/variants.py [--quick] [--seed S] [--out DIR]`.
-
-The logic lives in `tinygrad_lstm/demos/variants.py`.
+``python demos/variants.py [--quick] [--seed S] [--out DIR] ...`` is ``tinygrad-lstm demo variants ...``;
+its logic is tinygrad_lstm/demos/variants.py, and ``--help`` lists its options.
 """
 
-import sys
+from tinygrad_lstm.demos import script
 
-from tinygrad_lstm.cli import main
-
-if __name__ == "__main__":
-    sys.exit(main(["demo", "variants", *sys.argv[1:]]))
+script(__file__)

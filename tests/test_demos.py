@@ -1,10 +1,14 @@
 """Every demo in its --quick mode, checking the claim it makes at that scale (not merely that it ran)."""
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from tinygrad_lstm.cli import main
-from tinygrad_lstm.demos import adding, charlm, exploding, rtrl, tour, vanishing, variants
+from tinygrad_lstm.demos import DEMOS, adding, charlm, exploding, rtrl, tour, vanishing, variants
 from tinygrad_lstm.demos.common import Run
 from tinygrad_lstm.demos.tasks import MEAN_BASELINE_MSE, adding_batch
 from tinygrad_lstm.viz import find_renderer
@@ -106,10 +110,20 @@ def test_tour_quick_learns_draws_lists_and_plots(tmp_path, capsys):
     assert survived["rnn"] < 1e-2 * survived["lstm"]  # over two decades apart after 23 steps back
 
 
-@pytest.mark.parametrize("name", ["tour", "vanishing", "exploding", "adding", "variants", "charlm"])
-def test_demo_scripts_exist_and_are_thin(name):
-    from pathlib import Path
-
+@pytest.mark.parametrize("name", DEMOS)
+def test_demo_scripts_hand_their_arguments_to_the_one_entry_point(name):
     script = Path(__file__).parent.parent / "demos" / f"{name}.py"
-    text = script.read_text()
-    assert f'main(["demo", "{name}"' in text and len(text.splitlines()) < 20
+    code = [line for line in script.read_text().split('"""')[-1].splitlines() if line.strip()]
+    assert code == ["from tinygrad_lstm.demos import script", "script(__file__)"]
+
+
+def test_the_entry_point_lists_the_demos_and_each_demo_its_own_options():
+    listing = subprocess.run(
+        [sys.executable, "-m", "tinygrad_lstm.demos", "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    assert all(f"  {name} " in listing for name in DEMOS)
+    root = Path(__file__).parent.parent
+    helped = subprocess.run(
+        [sys.executable, "demos/adding.py", "--help"], capture_output=True, text=True, check=True, cwd=root
+    ).stdout
+    assert helped.startswith("usage: python demos/adding.py") and "--length" in helped and "--text" not in helped

@@ -8,30 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse, answering a mistake in one line (``tinygrad-lstm graph: error: ...``), exit code 2."""
-
-    def error(self, message: str):
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-
-def _count(low: int):
-    """An argparse type: an integer of at least ``low``, named in the error otherwise."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"{value} is too small; it must be at least {low}")
-        return value
-
-    parse.__name__ = f"integer >= {low}"
-    return parse
+from .arguments import Parser, count
 
 
 def _fail(command: str, message: str) -> int:
@@ -40,41 +17,10 @@ def _fail(command: str, message: str) -> int:
 
 
 def _example(args: argparse.Namespace) -> int:
-    """A tanh RNN unrolled from primitives: its tape, then dL/dh_t for every step after backward."""
-    import tinygrad_lstm as tl
+    from .examples import explain_tanh_rnn
 
-    rng = np.random.default_rng(args.seed)
-    H, T = args.hidden_size, args.steps
-    W_xh = tl.Tensor(rng.normal(0, 0.5, (1, H)), requires_grad=True).named("W_xh")
-    W_hh = tl.Tensor(rng.normal(0, 1 / np.sqrt(H), (H, H)), requires_grad=True).named("W_hh")
-    xs = rng.normal(size=(T, 1, 1))
-
-    hs: list = []
-    with tl.Tape() as tape:
-        loss = _rnn_loss(tl, xs, W_xh, W_hh, hs)
-
-    print(f"The tape of a {T}-step tanh RNN (hidden size {H}), one line per recorded op:\n")
-    print(tape.listing())
-    loss.backward()
-    print(f"\nloss = {loss.item():.6f}; backpropagation through time gives ||dL/dh_t||:")
-    for t, h_t in enumerate(hs):
-        print(f"  t={t}: {np.linalg.norm(h_t.grad.data):.3e}")
-    print(f"||dL/dW_hh|| = {np.linalg.norm(W_hh.grad.data):.3e}")
-    ok = tl.gradcheck(lambda W: _rnn_loss(tl, xs, W_xh.detach(), W), W_hh)
-    print(f"gradcheck of dL/dW_hh against central differences: {'passed' if ok else 'failed'}")
+    explain_tanh_rnn(args.steps, args.hidden_size, args.seed)
     return 0
-
-
-def _rnn_loss(tl, xs, W_xh, W_hh, hs: list | None = None):
-    """||h_T||^2 of a tanh RNN unrolled over ``xs``; keeps each h_t (with its gradient) in ``hs``."""
-    h = tl.zeros(1, W_hh.shape[0])
-    for t, x in enumerate(xs):
-        with tl.scope("rnn", t=t):
-            h = (tl.Tensor(x) @ W_xh + h @ W_hh).tanh().named(f"h{t}")
-        if hs is not None:
-            h.retain_grad()
-            hs.append(h)
-    return (h * h).sum().named("loss")
 
 
 def _unrolled(args: argparse.Namespace, sources: bool = False, cell: str | None = None, values: int = 0):
@@ -207,60 +153,34 @@ def _tape(args: argparse.Namespace) -> int:
     return 0
 
 
-def _demo(args: argparse.Namespace) -> int:
-    """Run one of the demos and print what it measured and the files it wrote."""
-    import importlib
-
-    from .demos.common import Run
-
-    if args.length is not None and args.name != "adding":
-        return _fail("demo", f"--length applies to the adding demo, not {args.name}")
-    if args.text is not None and args.name != "charlm":
-        return _fail("demo", f"--text applies to the charlm demo, not {args.name}")
-    kwargs = {}
-    if args.length is not None:
-        kwargs["length"] = args.length
-    if args.text is not None:
-        try:
-            kwargs["text"] = Path(args.text).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as e:
-            return _fail("demo", f"--text {args.text}: {getattr(e, 'strerror', None) or e}")
-        if len(set(kwargs["text"])) < 2:
-            return _fail("demo", f"--text {args.text}: needs at least two different characters to model")
-    module = importlib.import_module(f"tinygrad_lstm.demos.{args.name}")
-    run = Run(args.name, out=args.out, quick=args.quick, seed=args.seed)
-    module.run(run, **kwargs)
-    run.finish()
-    return 0
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     from . import __version__
     from .demos import DEMOS
+    from .demos import main as run_demo
     from .examples import CELLS
     from .viz import VIEWS
 
     shown = argparse.ArgumentDefaultsHelpFormatter  # --help shows every default
-    parser = _Parser(
+    parser = Parser(
         prog="tinygrad-lstm",
         description="See autograd and backpropagation through time at work.",
     )
     parser.add_argument("--version", action="version", version=f"tinygrad-lstm {__version__}")
-    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", parser_class=Parser)
     ex = sub.add_parser(
         "example", help="unroll a small tanh RNN, print its tape and BPTT gradients", formatter_class=shown
     )
-    ex.add_argument("--steps", type=_count(1), default=4, help="time steps to unroll")
-    ex.add_argument("--hidden-size", type=_count(1), default=3, help="hidden units")
+    ex.add_argument("--steps", type=count(1), default=4, help="time steps to unroll")
+    ex.add_argument("--hidden-size", type=count(1), default=3, help="hidden units")
     ex.add_argument("--seed", type=int, default=0, help="random seed")
     ex.set_defaults(run=_example)
 
     # the small model that `graph` and `tape` build (tinygrad_lstm.examples.unroll)
     model = argparse.ArgumentParser(add_help=False)
     model.add_argument("--cell", choices=CELLS, default="lstm", help="the recurrent cell")
-    model.add_argument("--batch", type=_count(1), default=1, help="sequences in the batch")
-    model.add_argument("--input-size", type=_count(1), default=2, help="input features")
-    model.add_argument("--hidden-size", type=_count(1), default=3, help="hidden units")
+    model.add_argument("--batch", type=count(1), default=1, help="sequences in the batch")
+    model.add_argument("--input-size", type=count(1), default=2, help="input features")
+    model.add_argument("--hidden-size", type=count(1), default=3, help="hidden units")
     model.add_argument("--forget-bias", type=float, default=None, help="LSTM forget-gate bias at init (e.g. 1.0)")
     model.add_argument("--seed", type=int, default=0, help="random seed")
 
@@ -270,13 +190,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="render a small recurrent model's unrolled graph (SVG, PNG or DOT)",
         formatter_class=shown,
     )
-    gr.add_argument("--steps", type=_count(1), default=4, help="time steps to unroll")
+    gr.add_argument("--steps", type=count(1), default=4, help="time steps to unroll")
     gr.add_argument("--view", choices=VIEWS, default=None, help="the picture (None: cell, the belt)")
     gr.add_argument("--heat", action="store_true", help="colour edges and nodes by gradient norm")
     gr.add_argument("--scale", default="1e-8..1e0", help="colour scale LO..HI, or auto")
     gr.add_argument("--compare", default=None, help="cells side by side on one scale, e.g. rnn,lstm (implies --heat)")
-    gr.add_argument("--window", type=_count(1), default=2, help="steps kept at each end in the window view")
-    gr.add_argument("--budget", type=_count(1), default=500, help="fold automatically past this many nodes")
+    gr.add_argument("--window", type=count(1), default=2, help="steps kept at each end in the window view")
+    gr.add_argument("--budget", type=count(1), default=500, help="fold automatically past this many nodes")
     gr.add_argument(
         "-o", "--output", default="graph.svg", help="output file: .svg, .png, .dot, or .html (the explorer)"
     )
@@ -289,7 +209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="print a small recurrent model's tape, backward trace and memory by step",
         formatter_class=shown,
     )
-    tp.add_argument("--steps", type=_count(1), default=2, help="time steps to unroll")
+    tp.add_argument("--steps", type=count(1), default=2, help="time steps to unroll")
     tp.add_argument("--scope", default=None, help="only entries whose scope contains this, e.g. 't=1'")
     tp.add_argument("--op", default=None, help="only entries of this op, e.g. sigmoid")
     tp.add_argument("--trace", action="store_true", help="run backward and print each VJP it ran")
@@ -298,14 +218,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     tp.set_defaults(run=_tape)
 
-    dm = sub.add_parser("demo", help="run a demo: " + ", ".join(DEMOS) + " (default: tour)", formatter_class=shown)
-    dm.add_argument("name", nargs="?", choices=DEMOS, default="tour", help="which demo")
-    dm.add_argument("--quick", action="store_true", help="a small, fast version (what the tests run)")
-    dm.add_argument("--seed", type=int, default=0, help="random seed")
-    dm.add_argument("--out", default="tinygrad_lstm_out", help="folder for plots and pictures")
-    dm.add_argument("--length", type=_count(1), default=None, help="adding: sequence length (None: 50)")
-    dm.add_argument("--text", default=None, help="charlm: train on this text file instead")
-    dm.set_defaults(run=_demo)
+    # `demo NAME ...` is handed whole to the demos' own command line, where each demo declares its options
+    sub.add_parser("demo", help="run a demo: " + ", ".join(DEMOS) + " (default: tour); demo --help lists them")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["demo"]:
+        return run_demo(argv[1:], prog="tinygrad-lstm demo")
 
     args = parser.parse_args(argv)
     if args.command is None:

@@ -1,4 +1,5 @@
-"""Small recurrent models with a loss, ready to list, trace and draw (used by the CLI and the demos)."""
+"""Small recurrent models with a loss, ready to list, trace and draw (used by the CLI and the demos):
+a layer of any cell unrolled (:func:`unroll`), and a tanh RNN written out from primitives."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import nn
+from .gradcheck import gradcheck
 from .instruments.recording import Tape
 from .instruments.trace import BackwardTrace, trace_backward
+from .ops import zeros
 from .random import manual_seed
+from .tape import scope
 from .tensor import Tensor
 
 CELLS = ("rnn", "lstm", "gru", "peephole", "cifg")
@@ -75,3 +79,37 @@ def unroll(
         last = out[-1]
         loss = (last * last).mean().named("loss")
     return Unrolled(layer, tape, loss)
+
+
+def tanh_rnn_loss(xs: np.ndarray, W_xh: Tensor, W_hh: Tensor, hs: list | None = None) -> Tensor:
+    """||h_T||^2 of a tanh RNN written out from primitives, h_t = tanh(x_t W_xh + h_{t-1} W_hh), over
+    ``xs`` (T, 1, input); keeps each h_t (with its gradient, after backward) in ``hs``."""
+    h = zeros(1, W_hh.shape[0])
+    for t, x in enumerate(xs):
+        with scope("rnn", t=t):
+            h = (Tensor(x) @ W_xh + h @ W_hh).tanh().named(f"h{t}")
+        if hs is not None:
+            h.retain_grad()
+            hs.append(h)
+    return (h * h).sum().named("loss")
+
+
+def explain_tanh_rnn(steps: int = 4, hidden_size: int = 3, seed: int = 0) -> None:
+    """Print a tanh RNN's tape, then ||dL/dh_t|| for every step after backward, and a gradcheck of
+    dL/dW_hh (``tinygrad-lstm example``)."""
+    rng = np.random.default_rng(seed)
+    W_xh = Tensor(rng.normal(0, 0.5, (1, hidden_size)), requires_grad=True).named("W_xh")
+    W_hh = Tensor(rng.normal(0, 1 / np.sqrt(hidden_size), (hidden_size, hidden_size)), requires_grad=True).named("W_hh")
+    xs = rng.normal(size=(steps, 1, 1))
+    hs: list = []
+    with Tape() as tape:
+        loss = tanh_rnn_loss(xs, W_xh, W_hh, hs)
+    print(f"The tape of a {steps}-step tanh RNN (hidden size {hidden_size}), one line per recorded op:\n")
+    print(tape.listing())
+    loss.backward()
+    print(f"\nloss = {loss.item():.6f}; backpropagation through time gives ||dL/dh_t||:")
+    for t, h_t in enumerate(hs):
+        print(f"  t={t}: {np.linalg.norm(h_t.grad.data):.3e}")
+    print(f"||dL/dW_hh|| = {np.linalg.norm(W_hh.grad.data):.3e}")
+    ok = gradcheck(lambda W: tanh_rnn_loss(xs, W_xh.detach(), W), W_hh)
+    print(f"gradcheck of dL/dW_hh against central differences: {'passed' if ok else 'failed'}")

@@ -7,10 +7,14 @@ stays near the mean; the LSTM's cell path and the GRU's update gate carry it.
 
 from __future__ import annotations
 
+from ..arguments import count
 from .common import Run
 from .tasks import MEAN_BASELINE_MSE, train_adding
 
 MODELS = ("lstm", "gru", "rnn")
+OPTIONS = {
+    "--length": {"type": count(1), "default": None, "help": "sequence length (None: 20 with --quick, else 50)"},
+}
 
 
 def run(run: Run, length: int | None = None) -> dict:

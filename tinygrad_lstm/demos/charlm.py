@@ -8,6 +8,7 @@ stops at the chunk boundary. Reported: bits per character on held-out text, and 
 
 from __future__ import annotations
 
+import argparse
 import codecs
 import contextlib
 import importlib
@@ -23,6 +24,21 @@ from ..nn import functional as F
 from ..random import manual_seed
 from ..tape import no_grad
 from .common import Run
+
+
+def text_file(path: str) -> str:
+    """``--text``'s type: the file's text, refused in one line if it cannot be read or modelled."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except (OSError, UnicodeDecodeError) as e:
+        raise argparse.ArgumentTypeError(f"{path}: {getattr(e, 'strerror', None) or e}") from None
+    if len(set(text)) < 2:
+        raise argparse.ArgumentTypeError(f"{path}: needs at least two different characters to model")
+    return text
+
+
+OPTIONS = {"--text": {"type": text_file, "default": None, "help": "train on this UTF-8 text file instead"}}
 
 STDLIB_MODULES = (
     "this",
