@@ -200,7 +200,7 @@ def test_replays_still_serve_hooks_and_backward_traces():
     with tl.trace_backward() as trace:
         loss.backward()
     assert seen == [1.0]
-    assert trace.records[0].entry is loss._node  # the usual sweep ran, and was traced
+    assert trace.records[0].entry is loss.entry  # the usual sweep ran, and was traced
     assert any(r.op == "leaf" for r in trace)
     fast = [p.grad.data.copy() for p in model.parameters()]
     model.zero_grad()

@@ -13,9 +13,10 @@ import pytest
 torch = pytest.importorskip("torch")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
-from programs import BINARY, SHAPED, SHAPES, UNARY, leaf_arrays, programs, run  # noqa: E402
 
 import tinygrad_lstm as tl  # noqa: E402
+
+from .programs import BINARY, SHAPED, SHAPES, UNARY, leaf_arrays, programs, run  # noqa: E402
 
 
 def _close(ours, theirs, what):

@@ -126,14 +126,14 @@ def test_small_values_and_gradients_are_kept_on_request():
     with tl.trace_backward(arrays=6) as trace:
         loss.backward()
     kept = tape.kept
-    assert np.array_equal(kept[y._node][1], np.tanh(np.arange(6.0).reshape(2, 3) * 2))
+    assert np.array_equal(kept[y.entry][1], np.tanh(np.arange(6.0).reshape(2, 3) * 2))
     times3 = tape.entries[3]
     assert times3.op == "mul" and times3.shape == (100,)
     assert kept[times3][1] is None  # 100 elements: its norm only
     assert kept[times3][0] == pytest.approx(np.linalg.norm(np.ones(100) * 3))
-    leaf_x = next(r for r in trace if r.entry is x._node)
+    leaf_x = next(r for r in trace if r.entry is x.entry)
     assert np.array_equal(leaf_x.grad, x.grad.data)
-    assert next(r for r in trace if r.entry is big._node).grad is None
+    assert next(r for r in trace if r.entry is big.entry).grad is None
     with tl.trace_backward() as plain:
         ((x * x).sum()).backward()
     assert all(r.grad is None for r in plain)  # nothing kept unless asked

@@ -59,14 +59,14 @@ def test_backward_trace_records_every_vjp_in_sweep_order_with_true_norms():
     ops = [r.op for r in trace]
     assert ops[:4] == ["sum", "mul", "tanh", "matmul"] and sorted(ops[4:]) == ["leaf", "leaf"]
     norms = trace.grad_norms()
-    assert norms[h._node.index] == pytest.approx(np.linalg.norm(h.grad.data))
+    assert norms[h.entry.index] == pytest.approx(np.linalg.norm(h.grad.data))
     leaf_records = {r.entry.index: r.grad_norm for r in trace if r.op == "leaf"}
-    assert leaf_records[w._node.index] == pytest.approx(np.linalg.norm(w.grad.data))
+    assert leaf_records[w.entry.index] == pytest.approx(np.linalg.norm(w.grad.data))
     matmul = next(r for r in trace if r.op == "matmul")
     assert {s.role for s in matmul.saved} == {"in0", "in1"}
     assert sum(s.nbytes for s in matmul.saved) == x.data.nbytes + w.data.nbytes
     sent = dict((p.index, n) for p, n in matmul.sent)
-    assert sent[x._node.index] == pytest.approx(np.linalg.norm(x.grad.data))
+    assert sent[x.entry.index] == pytest.approx(np.linalg.norm(x.grad.data))
 
 
 def test_anomaly_mode_catches_log_of_a_negative_inside_an_lstm_step_and_names_it():
@@ -94,8 +94,8 @@ def test_anomaly_mode_catches_inf_in_backward_and_normal_runs_record_no_source()
                 y.backward()
     assert "d sqrt / dx is inf at 0" in str(err.value)
     z = x.sqrt()
-    assert z._node.source is None  # outside the mode nothing is recorded
-    assert not tl.tape.state.instruments and not tl.tape.state.observers
+    assert z.entry.source is None  # outside the mode nothing is recorded
+    assert not tl.tape.state.instruments and not tl.tape.state.observers  # the hook points are empty again
 
 
 def test_memory_by_step_grows_linearly_with_sequence_length():

@@ -292,3 +292,31 @@ def test_the_input_projection_runs_per_chunk_and_one_product_gives_the_same():
     np.testing.assert_allclose(whole.data, out.data, rtol=1e-13, atol=1e-13)
     for a, p in zip(chunked, m.parameters()):
         np.testing.assert_allclose(p.grad.data, a, rtol=1e-12, atol=1e-13)
+
+
+def test_functional_call_runs_a_module_on_given_weights_and_puts_its_own_back():
+    tl.manual_seed(0)
+    model = tl.nn.Sequential(tl.nn.Linear(3, 4), tl.nn.Tanh(), tl.nn.Linear(4, 1))
+    own = {name: p for name, p in model.named_parameters()}
+    x = tl.randn(5, 3, dtype=np.float32)
+    given = {name: tl.Tensor(p.data * 0.5, requires_grad=True) for name, p in own.items()}
+    out = tl.func.functional_call(model, given, (x,))
+    expected = np.tanh(x.data @ given["0.weight"].data.T + given["0.bias"].data) @ given["2.weight"].data.T
+    np.testing.assert_allclose(out.data, expected + given["2.bias"].data, rtol=1e-6)
+    out.sum().backward()
+    assert all(t.grad is not None for t in given.values())  # the gradient reaches the tensors given
+    assert all(p.grad is None for p in own.values())  # and not the module's own
+    assert dict(model.named_parameters()) == own  # which are back in place
+
+    def broken(x):
+        raise RuntimeError("inside forward")
+
+    model[1].forward = broken
+    with pytest.raises(RuntimeError, match="inside forward"):
+        tl.func.functional_call(model, given, x)
+    assert dict(model.named_parameters()) == own  # back even when forward raises
+    with pytest.raises(KeyError, match=r"no parameter '0\.wieght'.*0\.weight"):
+        tl.func.functional_call(model, {"0.wieght": given["0.weight"]}, x)
+    with pytest.raises(ValueError, match=r"'2\.bias' must be a Tensor of shape \(1,\), got \(4,\)"):
+        tl.func.functional_call(model, {"2.bias": tl.zeros(4)}, x)
+    assert dict(model.named_parameters()) == own

@@ -5,9 +5,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, basic_indices, mutually_broadcastable_shapes
-from shapes import MATMUL_SHAPES
 
 import tinygrad_lstm as tl
+
+from .shapes import MATMUL_SHAPES
 
 SETTINGS = settings(max_examples=20, deadline=None)
 

@@ -2,9 +2,10 @@
 
 import numpy as np
 import pytest
-from shapes import MATMUL_SHAPES
 
 import tinygrad_lstm as tl
+
+from .shapes import MATMUL_SHAPES
 
 torch = pytest.importorskip("torch")
 

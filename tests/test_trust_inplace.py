@@ -112,7 +112,7 @@ def test_an_in_place_change_of_a_saved_result_is_refused_as_in_pytorch():
 
 
 # generated programs from the differential tests, then one leaf changed in place
-from programs import leaf_arrays, programs, run  # noqa: E402
+from .programs import leaf_arrays, programs, run  # noqa: E402
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])

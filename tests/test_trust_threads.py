@@ -98,7 +98,7 @@ def test_one_threads_ops_never_land_in_another_threads_tape_or_scope():
         with tl.Tape() as tape:
             y = x.exp()
         other["ops"] = [e.op for e in tape]
-        other["scope"] = y._node.scope
+        other["scope"] = y.entry.scope
         release.set()
 
     t, errors = _in_thread(record_elsewhere)
@@ -109,7 +109,7 @@ def test_one_threads_ops_never_land_in_another_threads_tape_or_scope():
         z = w.tanh()
     t.join()
     assert not errors
-    assert [e.op for e in mine] == ["tanh"] and z._node.scope.path == "main[t=0]"
+    assert [e.op for e in mine] == ["tanh"] and z.entry.scope.path == "main[t=0]"
     assert other == {"ops": ["exp"], "scope": None}
 
 
@@ -161,9 +161,9 @@ def test_a_reused_scope_object_is_never_its_own_parent():
             with s:
                 y = x * 2
             z = y + 1
-    assert y._node.scope.path == "block[t=1]/block[t=1]"
-    assert z._node.scope.path == "block[t=1]"
+    assert y.entry.scope.path == "block[t=1]/block[t=1]"
+    assert z.entry.scope.path == "block[t=1]"
     assert "block[t=1]/block[t=1]" in tape.listing()  # and the listing terminates
     with s:  # once closed, it can be entered again
         w = x * 3
-    assert w._node.scope is s
+    assert w.entry.scope is s

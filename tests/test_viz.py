@@ -4,7 +4,6 @@ import re
 
 import numpy as np
 import pytest
-from svg import edge_points, svg_nodes  # tests/svg.py
 
 import tinygrad_lstm as tl
 from tinygrad_lstm.cli import main
@@ -13,13 +12,9 @@ from tinygrad_lstm.tape import number, time_step
 from tinygrad_lstm.viz.graph import build
 from tinygrad_lstm.viz.text import text_width
 
+from .pictures import edge_points, svg_nodes, traced
+
 needs_renderer = pytest.mark.skipif(tl.viz.find_renderer() is None, reason="no dot or graphviz-pure")
-
-
-def traced(cell="lstm", steps=4, **kw):
-    u = unroll(cell, steps=steps, **kw)
-    u.backward()
-    return u
 
 
 def edges(dot_source: str) -> list[tuple[str, str]]:

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from svg import svg_nodes  # tests/svg.py
 
 import tinygrad_lstm as tl
 from tinygrad_lstm.cli import main
@@ -15,14 +14,10 @@ from tinygrad_lstm.tape import number
 from tinygrad_lstm.viz.scale import ANCHORS, NONFINITE, ZERO, HeatScale, contrast
 from tinygrad_lstm.viz.text import text_width
 
+from .pictures import svg_nodes, traced
+
 needs_renderer = pytest.mark.skipif(tl.viz.find_renderer() is None, reason="no dot or graphviz-pure")
 DEJAVU = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
-
-
-def traced(cell="lstm", steps=4, **kw):
-    u = unroll(cell, steps=steps, **kw)
-    u.backward()
-    return u
 
 
 def node_attrs(source: str) -> dict[str, dict[str, str]]:

@@ -10,7 +10,7 @@
 
 import numpy as np
 
-from . import blas, nn, optim, viz
+from . import blas, func, nn, optim, viz
 from .backward import grad
 from .checkpoint import checkpoint
 from .compiler import CompileError, compile
@@ -102,6 +102,7 @@ __all__ = [
     "load",
     "manual_seed",
     "blas",
+    "func",
     "nn",
     "optim",
     "probe_gradients",

@@ -201,6 +201,19 @@ class Tensor:
         return self.data.size
 
     @property
+    def entry(self):
+        """The tape entry behind this tensor, read-only: the entry that made it, a leaf's own entry
+        (where its gradient accumulates) when it requires grad, or None when nothing records it.
+
+        >>> import numpy as np, tinygrad_lstm as tl
+        >>> x = tl.Tensor(np.ones(2), requires_grad=True)
+        >>> y = (x * 2).named("y")
+        >>> y.entry.op, y.entry.name, y.entry.parents[0] is x.entry, x.entry.op
+        ('mul', 'y', True, 'leaf')
+        """
+        return self._node
+
+    @property
     def grad_fn(self):
         """The tape entry that made this tensor (its ``op``, ``parents``, ``name``), or None for a
         leaf or a value recorded by nothing; print a ``tl.Tape`` to read the whole program."""

@@ -263,3 +263,44 @@ class Module:
         if not lines:
             return head + ")"
         return head + "\n  " + "\n  ".join(lines) + "\n)"
+
+
+def functional_call(
+    module: Module, parameters: Mapping[str, Tensor], args: Any = (), kwargs: Mapping[str, Any] | None = None
+) -> Any:
+    """``module(*args, **kwargs)`` with the tensors in ``parameters`` (by the dotted names
+    ``named_parameters`` gives) standing in for the module's own, which are back in place afterwards,
+    whatever happens: PyTorch's ``torch.func.functional_call``. The gradient then flows to the
+    tensors given, so a loss can be a function of the weights (``tl.gradcheck``, ``tl.jacobian``).
+
+    >>> import numpy as np, tinygrad_lstm as tl
+    >>> lin = tl.nn.Linear(2, 1)
+    >>> w = tl.Tensor(np.array([[1.0, 2.0]]), requires_grad=True)
+    >>> out = tl.func.functional_call(lin, {"weight": w, "bias": tl.zeros(1)}, (tl.ones(1, 2),))
+    >>> out.item(), lin.weight is lin.get_parameter("weight")
+    (3.0, True)
+    """
+    owners = []
+    for name, tensor in parameters.items():
+        path, _, leaf = name.rpartition(".")
+        try:
+            owner = module.get_submodule(path)
+        except AttributeError:
+            owner = None
+        if owner is None or leaf not in owner._parameters:
+            known = ", ".join(n for n, _ in module.named_parameters())
+            raise KeyError(f"functional_call: {type(module).__name__} has no parameter {name!r} (it has: {known})")
+        if not isinstance(tensor, Tensor) or tensor.shape != owner._parameters[leaf].shape:
+            shape = getattr(tensor, "shape", type(tensor).__name__)
+            raise ValueError(
+                f"functional_call: {name!r} must be a Tensor of shape {owner._parameters[leaf].shape}, got {shape}"
+            )
+        owners.append((owner, leaf, tensor))
+    saved = [(owner, leaf, owner._parameters[leaf]) for owner, leaf, _ in owners]
+    try:
+        for owner, leaf, tensor in owners:
+            owner._parameters[leaf] = tensor
+        return module(*(args if isinstance(args, tuple) else (args,)), **(kwargs or {}))
+    finally:
+        for owner, leaf, own in saved:
+            owner._parameters[leaf] = own

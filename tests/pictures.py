@@ -1,8 +1,19 @@
-"""Reading rendered SVG back in tests: node boxes and texts, and points along edges."""
+"""What the picture tests share: a small model traced through backward, and reading rendered SVG
+back (node boxes and texts, points along edges)."""
 
 from __future__ import annotations
 
 import re
+
+from tinygrad_lstm.examples import Unrolled, unroll
+
+
+def traced(cell: str = "lstm", steps: int = 4, **kw) -> Unrolled:
+    """``examples.unroll`` of ``cell``, its backward run and traced."""
+    u = unroll(cell, steps=steps, **kw)
+    u.backward()
+    return u
+
 
 TEXT_ELEMENT = r'<text[^>]*text-anchor="(\w+)" x="([-\d.]+)" y="([-\d.]+)"[^>]*font-size="([\d.]+)"[^>]*>([^<]*)</text>'
 NUMBER_PAIR = r"(-?[\d.]+),(-?[\d.]+)"
