@@ -27,30 +27,30 @@ class _RecordedContext:
 
     __slots__ = ("ins", "out", "p", "parents")
 
-    def __init__(self, node) -> None:
-        self.parents = node.parents
-        self.p = node.p
-        self.out = None if node.out is None else Tensor._from(node.out, node)
+    def __init__(self, entry) -> None:
+        self.parents = entry.parents
+        self.p = entry.p
+        self.out = None if entry.out is None else Tensor._from(entry.out, entry)
         self.ins = None
-        if node.ins is not None:
+        if entry.ins is not None:
             self.ins = tuple(
-                Tensor._from(x, parent) if parent is not None else x for x, parent in zip(node.ins, node.parents)
+                Tensor._from(x, parent) if parent is not None else x for x, parent in zip(entry.ins, entry.parents)
             )
 
 
-def _run_hooks(node, g, create_graph: bool):
-    for fn in list(node.hooks):
+def _run_hooks(entry, g, create_graph: bool):
+    for fn in list(entry.hooks):
         result = fn(tensor_of(g))
         if result is not None:
             result = tensor_of(result)
-            if result.shape != node.shape:
+            if result.shape != entry.shape:
                 name = getattr(fn, "__name__", "hook")
                 raise RuntimeError(
-                    f"hook {name} on {node.name or node.op} (%{number(node)}) returned a gradient of "
-                    f"shape {result.shape} for a value of shape {node.shape}"
+                    f"hook {name} on {entry.name or entry.op} (%{number(entry)}) returned a gradient of "
+                    f"shape {result.shape} for a value of shape {entry.shape}"
                 )
-            if result.dtype != node.dtype:
-                result = result.astype(node.dtype)
+            if result.dtype != entry.dtype:
+                result = result.astype(entry.dtype)
             g = result if create_graph else result.data
     return g
 
@@ -72,65 +72,65 @@ def sweep(
     heap: list = []
 
     for root, seed in zip(roots, seeds):
-        node = root._node
-        if add_gradient(buffers, owned, node, seed, node.shape, node.dtype, not create_graph):
-            heapq.heappush(heap, (-node.index, node))
+        entry = root._entry
+        if add_gradient(buffers, owned, entry, seed, entry.shape, entry.dtype, not create_graph):
+            heapq.heappush(heap, (-entry.index, entry))
     observers, capturing = state.observers, capture is not None  # observers: trace_backward, detect_anomaly
 
     while heap:
-        _, node = heapq.heappop(heap)
-        g = buffers.pop(node)
-        owned.discard(node)
-        if node.hooks:
-            g = _run_hooks(node, g, create_graph)
-        if capturing and node in capture:
-            capture[node] = g
-        if node.vjp is None:  # a leaf: the sweep ends here
+        _, entry = heapq.heappop(heap)
+        g = buffers.pop(entry)
+        owned.discard(entry)
+        if entry.hooks:
+            g = _run_hooks(entry, g, create_graph)
+        if capturing and entry in capture:
+            capture[entry] = g
+        if entry.vjp is None:  # a leaf: the sweep ends here
             for observe in observers:
-                observe(node, g, ())
-            tensor = node.tensor()
+                observe(entry, g, ())
+            tensor = entry.tensor()
             if not capturing and tensor is not None:
                 accumulate_into(tensor, g, create_graph)
             continue
-        if node.freed:
-            if node.recompute is None:
-                raise freed_error(node)
-            node.recompute.refill()  # a checkpointed segment: run it again to get its arrays back
-        if node.index < changed_last[0]:  # something was changed in place since: were this VJP's arrays?
-            check_saved(node)
-        if node.retain is not None and not capturing:
-            tensor = node.retain()
+        if entry.freed:
+            if entry.recompute is None:
+                raise freed_error(entry)
+            entry.recompute.refill()  # a checkpointed segment: run it again to get its arrays back
+        if entry.index < changed_last[0]:  # something was changed in place since: were this VJP's arrays?
+            check_saved(entry)
+        if entry.retain is not None and not capturing:
+            tensor = entry.retain()
             if tensor is not None:
                 accumulate_into(tensor, g, create_graph)
-        grads = node.vjp(g, _RecordedContext(node) if create_graph else node)
+        grads = entry.vjp(g, _RecordedContext(entry) if create_graph else entry)
         for observe in observers:  # before free(): they may read what the VJP read
-            observe(node, g, grads)
+            observe(entry, g, grads)
         if not retain_graph:
-            node.free()  # before the sums below: the saved arrays need not outlive the VJP
-        for parent, gp in zip(node.parents, grads):
+            entry.free()  # before the sums below: the saved arrays need not outlive the VJP
+        for parent, gp in zip(entry.parents, grads):
             if parent is None or gp is None:
                 continue
             if type(gp) is not IndexedGrad and gp.shape != parent.shape:
                 raise RuntimeError(
-                    f"backward: the VJP of {node.op} (entry %{node.index}) gave a gradient of shape "
+                    f"backward: the VJP of {entry.op} (entry %{entry.index}) gave a gradient of shape "
                     f"{gp.shape} for an input of shape {parent.shape}"
                 )
             if add_gradient(buffers, owned, parent, gp, parent.shape, parent.dtype, not create_graph):
                 heapq.heappush(heap, (-parent.index, parent))
 
 
-def freed_error(node) -> RuntimeError:
+def freed_error(entry) -> RuntimeError:
     return RuntimeError(
-        f"backward: entry %{node.index} ({node.op}) was freed by an earlier backward; "
+        f"backward: entry %{entry.index} ({entry.op}) was freed by an earlier backward; "
         "pass retain_graph=True to the first backward (or tl.grad) to go through it twice"
     )
 
 
 def _seed(output: Tensor, grad: Any, create_graph: bool, where: str):
-    if output._node is None:
+    if output._entry is None:
         raise RuntimeError(f"{where}: the tensor does not require grad and has no grad_fn")
-    if output._node.program is not None:
-        output._node.program.check_current(output, where)
+    if output._entry.program is not None:
+        output._entry.program.check_current(output, where)
     if grad is None:
         if output.data.size != 1:
             raise RuntimeError(
@@ -164,7 +164,7 @@ def backward(output: Tensor, grad: Any = None, retain_graph: bool | None = None,
     _refuse_inside_compile("backward()")
     seed = _seed(output, grad, create_graph, "backward")
     retain = create_graph if retain_graph is None else retain_graph
-    program = output._node.program
+    program = output._entry.program
     if program is not None and not (retain or create_graph or state.observers or program.has_hooks()):
         program.backward(seed)  # a replayed step with nothing to observe: its precomputed order
         return
@@ -201,15 +201,15 @@ def grad(
             "(None for a scalar output)"
         )
     for i, x in enumerate(inputs):
-        if x._node is None:
+        if x._entry is None:
             raise RuntimeError(f"grad: input {i} (shape {x.shape}) does not require grad")
     seeds = [_seed(y, g, create_graph, "grad") for y, g in zip(outputs, grad_outputs)]
-    capture = {x._node: None for x in inputs}
+    capture = {x._entry: None for x in inputs}
     retain = create_graph if retain_graph is None else retain_graph
     sweep(outputs, seeds, retain, create_graph, capture)
     result = []
     for i, x in enumerate(inputs):
-        g = capture[x._node]
+        g = capture[x._entry]
         if g is None and not allow_unused:
             raise RuntimeError(
                 f"grad: input {i} (shape {x.shape}) was not used to compute the outputs; "
@@ -240,7 +240,7 @@ def accumulate_into(tensor: Tensor, g, create_graph: bool) -> None:
     if create_graph:
         g = tensor_of(g)
         # never the caller's own tensor (a seed can reach a leaf unchanged): a later backward adds into .grad
-        tensor.grad = Tensor._from(np.array(g.data), g._node) if tensor.grad is None else tensor.grad + g
+        tensor.grad = Tensor._from(np.array(g.data), g._entry) if tensor.grad is None else tensor.grad + g
         return
     if tensor.grad is None:
         tensor.grad = Tensor._from(np.array(g, dtype=tensor.data.dtype))  # a copy the user owns

@@ -93,8 +93,8 @@ def checkpoint(fn: Callable, *args: Any) -> Any:
     rng_state = random.generator().bit_generator.state
     segment, reads = Recording(), []  # what the segment records, and what each of its entries read
 
-    def watch(node, arrays, out) -> None:
-        reads.append((node, arrays))
+    def watch(entry, arrays, out) -> None:
+        reads.append((entry, arrays))
 
     state.tapes.append(segment)
     state.instruments.append(watch)
@@ -110,8 +110,8 @@ def checkpoint(fn: Callable, *args: Any) -> Any:
     arguments = [(f"argument {k}", a.data) for k, a in enumerate(args) if isinstance(a, Tensor)]
     watched = list(arguments)
     seen = {id(a) for _, a in watched}
-    for node, arrays in reads:  # every array the segment read from outside must be the same in backward
-        for parent, array in zip(node.parents, arrays):
+    for entry, arrays in reads:  # every array the segment read from outside must be the same in backward
+        for parent, array in zip(entry.parents, arrays):
             if (parent is None or id(parent) not in inside) and isinstance(array, np.ndarray) and id(array) not in seen:
                 seen.add(id(array))
                 if parent is None:

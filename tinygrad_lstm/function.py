@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from .tape import Node, refuse_while_compiling, state
+from .tape import Entry, refuse_while_compiling, state
 from .tape import no_grad as _no_grad
 from .tensor import Tensor
 from .versions import check_current, latest_recorded
@@ -81,7 +81,7 @@ class Function:
         """Run ``forward`` and record one tape entry, named after the class, whose VJP is ``backward``."""
         name = cls.__name__
         refuse_while_compiling(f"{name} (a tl.Function) runs Python code tl.compile cannot replay")
-        parents = tuple(x._node if isinstance(x, Tensor) else None for x in inputs)
+        parents = tuple(x._entry if isinstance(x, Tensor) else None for x in inputs)
         ctx = FunctionContext(cls, tuple(p is not None for p in parents))
         with _no_grad():
             result = cls.forward(ctx, *inputs)
@@ -94,18 +94,18 @@ class Function:
             check_current(name, inputs)
         saved = tuple(t.data for t in ctx.saved_tensors if t is not None)
         # the saved arrays ride in p, where the sweep's in-place check looks (and free() drops them)
-        node = Node(name, parents, _function_vjp, None, None, (ctx, *saved), out.shape, out.dtype)
+        entry = Entry(name, parents, _function_vjp, None, None, (ctx, *saved), out.shape, out.dtype)
         arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
         for tape in state.tapes:
-            tape.entries.append(node)
+            tape.entries.append(entry)
         for instrument in state.instruments:
-            instrument(node, arrays, out)
-        return Tensor._from(out, node)
+            instrument(entry, arrays, out)
+        return Tensor._from(out, entry)
 
 
-def _function_vjp(g, c):
+def _function_vjp(g, entry):
     """The recorded entry's VJP: the user's ``backward``, its gradients checked against the inputs."""
-    ctx = c.p[0]
+    ctx = entry.p[0]
     name = ctx.function.__name__
     if isinstance(g, Tensor):  # create_graph: backward's tensor ops are recorded too
         grads = ctx.function.backward(ctx, g)
@@ -113,13 +113,13 @@ def _function_vjp(g, c):
         with _no_grad():
             grads = ctx.function.backward(ctx, Tensor._from(g))
     grads = grads if isinstance(grads, tuple) else (grads,)
-    if len(grads) != len(c.parents):
+    if len(grads) != len(entry.parents):
         raise RuntimeError(
-            f"{name}.backward returned {len(grads)} gradient(s) for the {len(c.parents)} input(s) of forward; "
+            f"{name}.backward returned {len(grads)} gradient(s) for the {len(entry.parents)} input(s) of forward; "
             "return one per input, None where an input needs none"
         )
     result = []
-    for k, (parent, grad) in enumerate(zip(c.parents, grads)):
+    for k, (parent, grad) in enumerate(zip(entry.parents, grads)):
         if parent is None or grad is None:
             result.append(None)
             continue

@@ -4,9 +4,9 @@ A primitive is three functions side by side: ``_name_fwd(p, *arrays) -> array`` 
 result from input arrays and the op's parameters ``p`` (kept on the tape entry, so a recorded tape
 can be replayed, see ``compiler/``); the public ``name(...)`` checks its arguments and calls
 ``apply``, which runs the forward and records the entry; and
-``_name_vjp(g, c) -> tuple`` gives one gradient per input (None where not needed).
-``c`` is the tape entry: ``c.ins`` the saved inputs, ``c.out`` the saved output, ``c.p`` the op's
-parameters, ``c.parents[i]`` None when input ``i`` needs no gradient. On the usual path ``g`` and the
+``_name_vjp(g, entry) -> tuple`` gives one gradient per input (None where not needed), from the
+tape entry: ``entry.ins`` the saved inputs, ``entry.out`` the saved output, ``entry.p`` the op's
+parameters, ``entry.parents[i]`` None when input ``i`` needs no gradient. On the usual path ``g`` and the
 saved values are NumPy arrays. Under ``create_graph=True`` they are Tensors wired into the graph, so
 the same VJP code is recorded and can be differentiated again: VJPs therefore use only operators,
 methods shared by ``ndarray`` and ``Tensor``, and the ``_where``/``_broadcast_to``/``_log`` helpers
@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from . import blas, random
-from .tape import Node, Structure, refuse_while_compiling, state
+from .tape import Entry, Structure, refuse_while_compiling, state
 from .tensor import Tensor
 from .versions import check_current, latest_recorded
 
@@ -42,8 +42,8 @@ def apply(op: str, fwd, inputs: tuple, vjp, p=None, keep_in: bool = False, keep_
     for x in inputs:
         if isinstance(x, Tensor):
             args.append(x.data)
-            parents.append(x._node)
-            any_grad = any_grad or x._node is not None
+            parents.append(x._entry)
+            any_grad = any_grad or x._entry is not None
         else:
             args.append(x)
             parents.append(None)
@@ -55,12 +55,12 @@ def apply(op: str, fwd, inputs: tuple, vjp, p=None, keep_in: bool = False, keep_
     if latest_recorded[0] >= 0:  # a recorded in-place update happened once: is every input still current?
         check_current(op, inputs)
     ins = tuple(args) if keep_in else None
-    node = Node(op, tuple(parents), vjp, ins, out if keep_out else None, p, out.shape, out.dtype, fwd)
+    entry = Entry(op, tuple(parents), vjp, ins, out if keep_out else None, p, out.shape, out.dtype, fwd)
     for tape in state.tapes:
-        tape.entries.append(node)
+        tape.entries.append(entry)
     for instrument in state.instruments:  # empty unless Tape(sources=True), detect_anomaly or compile is on
-        instrument(node, args, out)
-    return Tensor._from(out, node)
+        instrument(entry, args, out)
+    return Tensor._from(out, entry)
 
 
 def is_primitive(entry, op: str) -> bool:
@@ -140,8 +140,8 @@ def add(a, b) -> Tensor:
     return _binary("add", _add_fwd, a, b, _add_vjp, p=_shapes(a, b))
 
 
-def _add_vjp(g, c):
-    sa, sb = c.p
+def _add_vjp(g, entry):
+    sa, sb = entry.p
     return unbroadcast(g, sa), unbroadcast(g, sb)
 
 
@@ -153,9 +153,9 @@ def sub(a, b) -> Tensor:
     return _binary("sub", _sub_fwd, a, b, _sub_vjp, p=_shapes(a, b))
 
 
-def _sub_vjp(g, c):
-    sa, sb = c.p
-    return unbroadcast(g, sa), (unbroadcast(-g, sb) if c.parents[1] is not None else None)
+def _sub_vjp(g, entry):
+    sa, sb = entry.p
+    return unbroadcast(g, sa), (unbroadcast(-g, sb) if entry.parents[1] is not None else None)
 
 
 def _mul_fwd(p, a, b):
@@ -166,13 +166,13 @@ def mul(a, b) -> Tensor:
     return _binary("mul", _mul_fwd, a, b, _mul_vjp, keep_in=True)
 
 
-def _mul_vjp(g, c):
-    a, b = c.ins
+def _mul_vjp(g, entry):
+    a, b = entry.ins
     if a is b:  # x * x: both gradients are the same product, so make it once (half the memory)
         ga = unbroadcast(g * b, _shape_of(a))
         return ga, ga
-    ga = unbroadcast(g * b, _shape_of(a)) if c.parents[0] is not None else None
-    gb = unbroadcast(g * a, _shape_of(b)) if c.parents[1] is not None else None
+    ga = unbroadcast(g * b, _shape_of(a)) if entry.parents[0] is not None else None
+    gb = unbroadcast(g * a, _shape_of(b)) if entry.parents[1] is not None else None
     return ga, gb
 
 
@@ -188,10 +188,10 @@ def div(a, b) -> Tensor:
     return _binary("div", _div_fwd, a, b, _div_vjp, keep_in=True, keep_out=True)
 
 
-def _div_vjp(g, c):
-    a, b = c.ins
-    ga = unbroadcast(g / b, np.shape(a)) if c.parents[0] is not None else None
-    gb = unbroadcast(-(g * c.out) / b, np.shape(b)) if c.parents[1] is not None else None
+def _div_vjp(g, entry):
+    a, b = entry.ins
+    ga = unbroadcast(g / b, np.shape(a)) if entry.parents[0] is not None else None
+    gb = unbroadcast(-(g * entry.out) / b, np.shape(b)) if entry.parents[1] is not None else None
     return ga, gb
 
 
@@ -203,7 +203,7 @@ def neg(x) -> Tensor:
     return apply("neg", _neg_fwd, (x,), _neg_vjp)
 
 
-def _neg_vjp(g, c):
+def _neg_vjp(g, entry):
     return (-g,)
 
 
@@ -215,17 +215,17 @@ def pow(a, b) -> Tensor:  # noqa: A001 - the operator's name
     return _binary("pow", _pow_fwd, a, b, _pow_vjp, keep_in=True, keep_out=True)
 
 
-def _pow_vjp(g, c):
-    a, b = c.ins
+def _pow_vjp(g, entry):
+    a, b = entry.ins
     ga = gb = None
-    if c.parents[0] is not None:
+    if entry.parents[0] is not None:
         # b * a**(b-1), with the exponent 1 where b == 0 so that 0 * a**-1 gives no NaN at a == 0 (PyTorch: 0)
         exponent = _where(_data(b) == 0, 1.0, b - 1)
         ga = unbroadcast(g * b * a**exponent, np.shape(a))
-    if c.parents[1] is not None:
+    if entry.parents[1] is not None:
         # d(a^b)/db = a^b log a; taken as 0 where a == 0, as PyTorch does
         zero = _data(a) == 0
-        gb = unbroadcast(g * c.out * _log(_where(zero, 1.0, a)), np.shape(b))
+        gb = unbroadcast(g * entry.out * _log(_where(zero, 1.0, a)), np.shape(b))
     return ga, gb
 
 
@@ -240,8 +240,8 @@ def exp(x) -> Tensor:
     return apply("exp", _exp_fwd, (x,), _exp_vjp, keep_out=True)
 
 
-def _exp_vjp(g, c):
-    return (g * c.out,)
+def _exp_vjp(g, entry):
+    return (g * entry.out,)
 
 
 def _log_fwd(p, x):
@@ -252,8 +252,8 @@ def log(x) -> Tensor:
     return apply("log", _log_fwd, (x,), _log_vjp, keep_in=True)
 
 
-def _log_vjp(g, c):
-    return (g / c.ins[0],)
+def _log_vjp(g, entry):
+    return (g / entry.ins[0],)
 
 
 def _sqrt_fwd(p, x):
@@ -264,8 +264,8 @@ def sqrt(x) -> Tensor:
     return apply("sqrt", _sqrt_fwd, (x,), _sqrt_vjp, keep_out=True)
 
 
-def _sqrt_vjp(g, c):
-    return (g * 0.5 / c.out,)
+def _sqrt_vjp(g, entry):
+    return (g * 0.5 / entry.out,)
 
 
 def _abs_fwd(p, x):
@@ -276,8 +276,8 @@ def abs(x) -> Tensor:  # noqa: A001
     return apply("abs", _abs_fwd, (x,), _abs_vjp, keep_in=True)
 
 
-def _abs_vjp(g, c):
-    return (g * np.sign(_data(c.ins[0])),)
+def _abs_vjp(g, entry):
+    return (g * np.sign(_data(entry.ins[0])),)
 
 
 def _tanh_fwd(p, x):
@@ -288,8 +288,8 @@ def tanh(x) -> Tensor:
     return apply("tanh", _tanh_fwd, (x,), _tanh_vjp, keep_out=True)
 
 
-def _tanh_vjp(g, c):
-    y = c.out
+def _tanh_vjp(g, entry):
+    y = entry.out
     if isinstance(g, Tensor):
         return (g * (1 - y * y),)
     d = np.multiply(y, y, out=np.empty_like(y))  # the same arithmetic in place: one new array
@@ -314,8 +314,8 @@ def sigmoid(x) -> Tensor:
     return apply("sigmoid", _sigmoid_fwd, (x,), _sigmoid_vjp, keep_out=True)
 
 
-def _sigmoid_vjp(g, c):
-    y = c.out
+def _sigmoid_vjp(g, entry):
+    y = entry.out
     if isinstance(g, Tensor):
         return (g * y * (1 - y),)
     d = np.subtract(1, y, out=np.empty_like(y))  # in place, as in tanh's VJP
@@ -333,8 +333,8 @@ def log1p(x) -> Tensor:
     return apply("log1p", _log1p_fwd, (x,), _log1p_vjp, keep_in=True)
 
 
-def _log1p_vjp(g, c):
-    return (g / (c.ins[0] + 1.0),)
+def _log1p_vjp(g, entry):
+    return (g / (entry.ins[0] + 1.0),)
 
 
 def _expm1_fwd(p, x):
@@ -346,8 +346,8 @@ def expm1(x) -> Tensor:
     return apply("expm1", _expm1_fwd, (x,), _expm1_vjp, keep_out=True)
 
 
-def _expm1_vjp(g, c):
-    return (g * (c.out + 1.0),)
+def _expm1_vjp(g, entry):
+    return (g * (entry.out + 1.0),)
 
 
 def _sin_fwd(p, x):
@@ -358,8 +358,8 @@ def sin(x) -> Tensor:
     return apply("sin", _sin_fwd, (x,), _sin_vjp, keep_in=True)
 
 
-def _sin_vjp(g, c):
-    x = c.ins[0]
+def _sin_vjp(g, entry):
+    x = entry.ins[0]
     return (g * (cos(x) if isinstance(x, Tensor) else np.cos(x)),)
 
 
@@ -371,8 +371,8 @@ def cos(x) -> Tensor:
     return apply("cos", _cos_fwd, (x,), _cos_vjp, keep_in=True)
 
 
-def _cos_vjp(g, c):
-    x = c.ins[0]
+def _cos_vjp(g, entry):
+    x = entry.ins[0]
     return (-g * (sin(x) if isinstance(x, Tensor) else np.sin(x)),)
 
 
@@ -388,8 +388,8 @@ def erf(x) -> Tensor:
     return apply("erf", _erf_fwd, (x,), _erf_vjp, keep_in=True)
 
 
-def _erf_vjp(g, c):
-    x = c.ins[0]
+def _erf_vjp(g, entry):
+    x = entry.ins[0]
     bump = exp(-x * x) if isinstance(x, Tensor) else np.exp(-x * x)
     return (g * (2.0 / math.sqrt(math.pi)) * bump,)
 
@@ -402,8 +402,8 @@ def relu(x) -> Tensor:
     return apply("relu", _relu_fwd, (x,), _relu_vjp, keep_out=True)
 
 
-def _relu_vjp(g, c):
-    return (_where(_data(c.out) > 0, g, 0),)  # where, not a product: inf * 0 would give nan
+def _relu_vjp(g, entry):
+    return (_where(_data(entry.out) > 0, g, 0),)  # where, not a product: inf * 0 would give nan
 
 
 def _maximum_fwd(p, a, b):
@@ -424,13 +424,13 @@ def minimum(a, b) -> Tensor:
     return _binary("minimum", _minimum_fwd, a, b, _extremum_vjp, p=np.less, keep_in=True)
 
 
-def _extremum_vjp(g, c):
-    a, b = _data(c.ins[0]), _data(c.ins[1])
-    wins = c.p(a, b)
+def _extremum_vjp(g, entry):
+    a, b = _data(entry.ins[0]), _data(entry.ins[1])
+    wins = entry.p(a, b)
     dtype = g.dtype
     share_a = wins.astype(dtype) + 0.5 * (a == b).astype(dtype)
-    ga = unbroadcast(g * share_a, np.shape(a)) if c.parents[0] is not None else None
-    gb = unbroadcast(g * (1 - share_a), np.shape(b)) if c.parents[1] is not None else None
+    ga = unbroadcast(g * share_a, np.shape(a)) if entry.parents[0] is not None else None
+    gb = unbroadcast(g * (1 - share_a), np.shape(b)) if entry.parents[1] is not None else None
     return ga, gb
 
 
@@ -449,10 +449,10 @@ def where(cond, a, b) -> Tensor:
         ) from e
 
 
-def _where_vjp(g, c):
-    cond, sa, sb = c.p
-    ga = unbroadcast(_where(cond, g, 0), sa) if c.parents[0] is not None else None
-    gb = unbroadcast(_where(cond, 0, g), sb) if c.parents[1] is not None else None
+def _where_vjp(g, entry):
+    cond, sa, sb = entry.p
+    ga = unbroadcast(_where(cond, g, 0), sa) if entry.parents[0] is not None else None
+    gb = unbroadcast(_where(cond, 0, g), sb) if entry.parents[1] is not None else None
     return ga, gb
 
 
@@ -468,9 +468,9 @@ def clip(x, lo=None, hi=None) -> Tensor:
     return apply("clip", _clip_fwd, (x,), _clip_vjp, p=(lo, hi), keep_in=True)
 
 
-def _clip_vjp(g, c):
-    x = _data(c.ins[0])
-    lo, hi = c.p
+def _clip_vjp(g, entry):
+    x = _data(entry.ins[0])
+    lo, hi = entry.p
     inside = np.ones(g.shape, dtype=bool)  # the result's shape: array bounds may broadcast x
     if lo is not None:
         inside &= x >= lo
@@ -487,13 +487,13 @@ def astype(x, dtype) -> Tensor:
     return apply("astype", _astype_fwd, (x,), _astype_vjp, p=(x.data.dtype, np.dtype(dtype)))
 
 
-def _astype_vjp(g, c):
-    return (g.astype(c.p[0]),)
+def _astype_vjp(g, entry):
+    return (g.astype(entry.p[0]),)
 
 
 def compare(fn, a, b) -> Tensor:
     """Comparisons give bool tensors and are never differentiated."""
-    if state.compiling and (getattr(a, "_node", None) is not None or getattr(b, "_node", None) is not None):
+    if state.compiling and (getattr(a, "_entry", None) is not None or getattr(b, "_entry", None) is not None):
         refuse_while_compiling(f"comparing recorded values ({fn.__name__}) makes a mask")
     try:
         return Tensor._from(np.asarray(fn(_data(a), _data(b))))
@@ -530,8 +530,8 @@ def sum(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
     return apply("sum", _sum_fwd, (x,), _sum_vjp, p=p)
 
 
-def _sum_vjp(g, c):
-    shape, kept = c.p[0], c.p[1]
+def _sum_vjp(g, entry):
+    shape, kept = entry.p[0], entry.p[1]
     return (_broadcast_to(g.reshape(kept), shape),)
 
 
@@ -558,10 +558,10 @@ def _extreme(op: str, fwd, x, axis, keepdims) -> Tensor:
     return apply(op, fwd, (x,), _extreme_vjp, p=p, keep_in=True, keep_out=True)
 
 
-def _extreme_vjp(g, c):
+def _extreme_vjp(g, entry):
     # the gradient is shared evenly among tied extreme elements (as PyTorch's amax/amin)
-    kept, axes = c.p[0], c.p[1]
-    hit = _data(c.ins[0]) == _data(c.out).reshape(kept)
+    kept, axes = entry.p[0], entry.p[1]
+    hit = _data(entry.ins[0]) == _data(entry.out).reshape(kept)
     share = hit / hit.sum(axis=axes, keepdims=True)
     return (g.reshape(kept) * share.astype(g.dtype),)
 
@@ -592,9 +592,9 @@ def matmul(a, b) -> Tensor:
         ) from e
 
 
-def _matmul_vjp(g, c):
-    a, b = c.ins
-    need_a, need_b = c.parents[0] is not None, c.parents[1] is not None
+def _matmul_vjp(g, entry):
+    a, b = entry.ins
+    need_a, need_b = entry.parents[0] is not None, entry.parents[1] is not None
     if b.ndim == 2 and a.ndim >= 2:  # the common case: fold a's batch dims into one matrix product
         ga = blas.matmul(g, b.T) if need_a else None
         return ga, (weight_grad((a,), (g,)) if need_b else None)
@@ -640,8 +640,8 @@ def reshape(x, shape: tuple[int, ...]) -> Tensor:
         raise ValueError(f"reshape: cannot reshape shape {x.data.shape} into {tuple(shape)}") from e
 
 
-def _reshape_vjp(g, c):
-    return (g.reshape(c.p[0]),)
+def _reshape_vjp(g, entry):
+    return (g.reshape(entry.p[0]),)
 
 
 def _transpose_fwd(p, x):
@@ -656,8 +656,8 @@ def transpose(x, axes=None) -> Tensor:
     return apply("transpose", _transpose_fwd, (x,), _transpose_vjp, p=axes)
 
 
-def _transpose_vjp(g, c):
-    return (g.transpose(tuple(np.argsort(c.p))),)
+def _transpose_vjp(g, entry):
+    return (g.transpose(tuple(np.argsort(entry.p))),)
 
 
 def swapaxes(x, axis1: int, axis2: int) -> Tensor:
@@ -694,8 +694,8 @@ def broadcast_to(x, shape: tuple[int, ...]) -> Tensor:
         raise ValueError(f"broadcast_to: cannot broadcast shape {x.data.shape} to {shape}") from e
 
 
-def _broadcast_to_vjp(g, c):
-    return (unbroadcast(g, c.p[0]),)
+def _broadcast_to_vjp(g, entry):
+    return (unbroadcast(g, entry.p[0]),)
 
 
 # ---- indexing ---------------------------------------------------------------------------------------
@@ -732,8 +732,8 @@ def getitem(x, index) -> Tensor:
         raise IndexError(f"getitem: index {index!r} is invalid for shape {x.data.shape}: {e}") from e
 
 
-def _getitem_vjp(g, c):
-    index, shape, basic = c.p
+def _getitem_vjp(g, entry):
+    index, shape, basic = entry.p
     if isinstance(g, Tensor):
         return (scatter_add(g, index, shape, basic),)
     return (IndexedGrad(g, index, shape, basic),)
@@ -773,8 +773,8 @@ def scatter_add(g, index, shape, basic: bool) -> Tensor:
     return apply("scatter_add", _scatter_add_fwd, (g,), _scatter_add_vjp, p=(index, shape, basic))
 
 
-def _scatter_add_vjp(g, c):
-    return (g[c.p[0]],)
+def _scatter_add_vjp(g, entry):
+    return (g[entry.p[0]],)
 
 
 def _index_put_fwd(p, x, v):
@@ -794,12 +794,12 @@ def index_put(x, index, v) -> Tensor:
         raise kind(f"setitem: cannot write a value of shape {_shape_text(v)} {where}: {e}") from e
 
 
-def _index_put_vjp(g, c):
-    index, v_shape = c.p
+def _index_put_vjp(g, entry):
+    index, v_shape = entry.p
     gx = gv = None
-    if c.parents[0] is not None:  # the overwritten elements had no effect on the result
-        gx = index_put(g, index, 0.0) if isinstance(g, Tensor) else _index_put_fwd(c.p, g, 0.0)
-    if c.parents[1] is not None:  # every position v was written to, as PyTorch's index_put_
+    if entry.parents[0] is not None:  # the overwritten elements had no effect on the result
+        gx = index_put(g, index, 0.0) if isinstance(g, Tensor) else _index_put_fwd(entry.p, g, 0.0)
+    if entry.parents[1] is not None:  # every position v was written to, as PyTorch's index_put_
         written = g[index]
         if written.ndim < len(v_shape):  # NumPy lets v carry extra leading 1s
             written = written.reshape((1,) * (len(v_shape) - written.ndim) + written.shape)
@@ -842,12 +842,12 @@ def cat(tensors, axis: int | None = None, *, dim: int | None = None) -> Tensor:
         raise ValueError(f"cat: shapes {joined} cannot be joined along axis {axis}") from e
 
 
-def _cat_vjp(g, c):
-    axis, bounds = c.p
+def _cat_vjp(g, entry):
+    axis, bounds = entry.p
     lead = (slice(None),) * axis
     return tuple(
         g[lead + (slice(int(s), int(e)),)] if parent is not None else None
-        for parent, s, e in zip(c.parents, bounds[:-1], bounds[1:])
+        for parent, s, e in zip(entry.parents, bounds[:-1], bounds[1:])
     )
 
 
@@ -867,9 +867,9 @@ def stack(tensors, axis: int | None = None, *, dim: int | None = None) -> Tensor
     return apply("stack", _stack_fwd, tensors, _stack_vjp, p=_axis("stack", axis, len(shapes[0]) + 1))
 
 
-def _stack_vjp(g, c):
-    lead = (slice(None),) * c.p
-    return tuple(g[lead + (i,)] if parent is not None else None for i, parent in enumerate(c.parents))
+def _stack_vjp(g, entry):
+    lead = (slice(None),) * entry.p
+    return tuple(g[lead + (i,)] if parent is not None else None for i, parent in enumerate(entry.parents))
 
 
 def split(x, indices_or_sections, axis: int | None = None, *, dim: int | None = None) -> list[Tensor]:
@@ -906,11 +906,11 @@ def cumsum(x, axis: int | None = None, *, dim: int | None = None) -> Tensor:
     return apply("cumsum", _cumsum_fwd, (x,), _cumsum_vjp, p=axis)
 
 
-def _cumsum_vjp(g, c):
-    reverse = (slice(None),) * c.p + (slice(None, None, -1),)
+def _cumsum_vjp(g, entry):
+    reverse = (slice(None),) * entry.p + (slice(None, None, -1),)
     if isinstance(g, Tensor):
-        return (getitem(cumsum(getitem(g, reverse), c.p), reverse),)
-    return (np.cumsum(g[reverse], axis=c.p)[reverse],)
+        return (getitem(cumsum(getitem(g, reverse), entry.p), reverse),)
+    return (np.cumsum(g[reverse], axis=entry.p)[reverse],)
 
 
 def _einsum_fwd(p, *arrays):
@@ -939,21 +939,21 @@ def einsum(subscripts: str, *operands) -> Tensor:
         raise ValueError(f"einsum: {subscripts!r} does not fit operands of shapes {shapes}: {e}") from e
 
 
-def _einsum_vjp(g, c):
-    _, terms, output = c.p
+def _einsum_vjp(g, entry):
+    _, terms, output = entry.p
     grads = []
     for i, term in enumerate(terms):
-        if c.parents[i] is None:
+        if entry.parents[i] is None:
             grads.append(None)
             continue
-        others = [x for j, x in enumerate(c.ins) if j != i]
+        others = [x for j, x in enumerate(entry.ins) if j != i]
         seen = set(output).union(*(terms[j] for j in range(len(terms)) if j != i))
         kept = "".join(a for a in term if a in seen)  # the rest were summed in this operand alone
         spec = ",".join([output, *(terms[j] for j in range(len(terms)) if j != i)]) + "->" + kept
         recorded = isinstance(g, Tensor) or any(isinstance(x, Tensor) for x in others)  # create_graph
         grad = einsum(spec, g, *others) if recorded else np.einsum(spec, g, *others)
         if kept != term:  # put back the axes summed in this operand alone, by broadcasting
-            shape = _shape(c.ins[i])
+            shape = _shape(entry.ins[i])
             grad = _reshape(grad, tuple(n if a in kept else 1 for n, a in zip(shape, term)))
             grad = _broadcast_to(grad, shape)
         grads.append(grad)

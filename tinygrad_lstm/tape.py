@@ -1,6 +1,6 @@
 """The tape: its entries, scopes, ``no_grad``, and the hook points instruments plug into.
 
-Every differentiable operation appends one :class:`Node` (a tape entry). A node knows the op's name,
+Every differentiable operation appends one :class:`Entry` to the tape. An entry knows the op's name,
 its parents (the entries that produced its inputs), the arrays its VJP will read, and a sequence
 index drawn from one global counter. Because a parent is always recorded before its child, sorting
 by that index *is* a topological order: the backward sweep needs no recursion (see ``backward.py``).
@@ -66,7 +66,7 @@ class Structure(tuple):
     __slots__ = ()
 
 
-class Node:
+class Entry:
     """One tape entry: the op that made a tensor, and what its VJP needs.
 
     ``ins``/``out`` hold the input and output arrays the VJP reads (None when it needs none);
@@ -143,7 +143,7 @@ class Node:
         return sum(a.nbytes for _, a in self.saved())
 
     def __repr__(self) -> str:
-        return f"<Node {self.index} {self.op} {self.shape}>"
+        return f"<Entry {self.index} {self.op} {self.shape}>"
 
 
 class Leaf:

@@ -56,7 +56,7 @@ class Tensor:
     array([2., 4.])
     """
 
-    __slots__ = ("data", "_grad", "_node", "_name", "__weakref__")
+    __slots__ = ("data", "_grad", "_entry", "_name", "__weakref__")
     __array_ufunc__ = None  # make `ndarray op Tensor` defer to Tensor's reflected operators
     __hash__ = object.__hash__  # == is elementwise, identity hashing stays
 
@@ -65,18 +65,18 @@ class Tensor:
             data = data.data
         self.data = np.asarray(data, dtype=dtype)
         self._grad: Tensor | None = None
-        self._node = None
+        self._entry = None
         self._name: str | None = None
         if requires_grad:
             self.requires_grad = True
 
     @classmethod
-    def _from(cls, data: np.ndarray, node=None) -> Tensor:
+    def _from(cls, data: np.ndarray, entry=None) -> Tensor:
         """Fast internal constructor: no conversion, no checks."""
         t = object.__new__(Tensor)
         t.data = data
         t._grad = None
-        t._node = node
+        t._entry = entry
         t._name = None
         return t
 
@@ -84,10 +84,10 @@ class Tensor:
     @property
     def grad(self) -> Tensor | None:
         """The gradient accumulated by ``backward()``: kept for leaves (and ``retain_grad()`` results)."""
-        if self._grad is None and self._node is not None and not self.is_leaf and self._node.retain is None:
+        if self._grad is None and self._entry is not None and not self.is_leaf and self._entry.retain is None:
             warnings.warn(
                 "grad: this tensor is not a leaf (it was computed by "
-                f"{self._node.op}), so backward() does not fill its .grad; call .retain_grad() on it "
+                f"{self._entry.op}), so backward() does not fill its .grad; call .retain_grad() on it "
                 "before backward, or use tl.grad(loss, tensor)",
                 UserWarning,
                 stacklevel=2,
@@ -101,35 +101,35 @@ class Tensor:
     @property
     def requires_grad(self) -> bool:
         """Whether operations on this tensor are recorded (a leaf you set, or a result that depends on one)."""
-        return self._node is not None
+        return self._entry is not None
 
     @requires_grad.setter
     def requires_grad(self, value: bool) -> None:
         if not self.is_leaf:
             raise RuntimeError("requires_grad can only be changed on leaf tensors; use detach() on a result")
-        if value and self._node is None:
+        if value and self._entry is None:
             if not _is_float(self.data.dtype):
                 raise TypeError(f"only floating point tensors can require grad, got dtype {self.data.dtype}")
-            self._node = Leaf(self)
-            self._node.name = self._name
+            self._entry = Leaf(self)
+            self._entry.name = self._name
         elif not value:
-            self._node = None
+            self._entry = None
 
     @property
     def is_leaf(self) -> bool:
         """True for a tensor not made by a recorded op (its .grad is kept after backward)."""
-        return self._node is None or isinstance(self._node, Leaf)
+        return self._entry is None or isinstance(self._entry, Leaf)
 
     @property
     def name(self) -> str | None:
         """A readable name shown by tape listings and the renderer."""
-        return self._node.name if self._node is not None else self._name
+        return self._entry.name if self._entry is not None else self._name
 
     @name.setter
     def name(self, value: str | None) -> None:
         self._name = value
-        if self._node is not None:
-            self._node.name = value
+        if self._entry is not None:
+            self._entry.name = value
         for namer in _state.namers:  # (tl.probe_gradients hooks the values it watches)
             namer(self, value)
 
@@ -149,20 +149,20 @@ class Tensor:
 
     def retain_grad(self) -> None:
         """Keep ``.grad`` on this non-leaf tensor after backward."""
-        if self._node is None:
+        if self._entry is None:
             raise RuntimeError("retain_grad: tensor does not require grad")
         if not self.is_leaf:
-            self._node.retain = weakref.ref(self)
+            self._entry.retain = weakref.ref(self)
 
     def register_hook(self, fn: Callable[[Tensor], Tensor | None]) -> _HookHandle:
         """Call ``fn(grad)`` when this tensor's total gradient is known; it may return a new grad."""
-        if self._node is None:
+        if self._entry is None:
             raise RuntimeError("register_hook: cannot register a hook on a tensor that doesn't require grad")
-        node = self._node
-        if node.hooks is None:
-            node.hooks = []
-        node.hooks.append(fn)
-        return _HookHandle(node.hooks, fn)
+        entry = self._entry
+        if entry.hooks is None:
+            entry.hooks = []
+        entry.hooks.append(fn)
+        return _HookHandle(entry.hooks, fn)
 
     def backward(self, grad: Any = None, retain_graph: bool | None = None, create_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (see ``tl.grad`` for the rest)."""
@@ -211,13 +211,13 @@ class Tensor:
         >>> y.entry.op, y.entry.name, y.entry.parents[0] is x.entry, x.entry.op
         ('mul', 'y', True, 'leaf')
         """
-        return self._node
+        return self._entry
 
     @property
     def grad_fn(self):
         """The tape entry that made this tensor (its ``op``, ``parents``, ``name``), or None for a
         leaf or a value recorded by nothing; print a ``tl.Tape`` to read the whole program."""
-        return None if self.is_leaf else self._node
+        return None if self.is_leaf else self._entry
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
         """``np.asarray(t)``: the values (a copy when ``dtype`` asks for another type)."""
@@ -235,7 +235,7 @@ class Tensor:
 
     def _concrete(self, what: str) -> np.ndarray:
         """The array, as a Python-side value: refused for a recorded value while tl.compile records."""
-        if self._node is not None:
+        if self._entry is not None:
             refuse_while_compiling(f"{what} turns a recorded value into a Python value")
         return self.data
 
@@ -262,8 +262,8 @@ class Tensor:
     def __repr__(self) -> str:
         body = np.array2string(self.data, separator=", ", prefix="Tensor(")
         extra = ""
-        if self._node is not None:
-            extra = ", requires_grad=True" if self.is_leaf else f", op={self._node.op}"
+        if self._entry is not None:
+            extra = ", requires_grad=True" if self.is_leaf else f", op={self._entry.op}"
         return f"Tensor({body}, dtype={self.data.dtype}{extra})"
 
     # ---- operators ------------------------------------------------------------------------------
@@ -724,7 +724,7 @@ def _describe(t: Tensor) -> str:
 def _update(target: Tensor, op: str, others: tuple, compute: Callable[[], Tensor], write: Callable) -> Tensor:
     """Give ``target`` its new value: ``write(array)`` changes the array in place when nothing is
     recorded; ``compute()`` makes the new value as tape entries when the update is part of a graph."""
-    if _state.grad_enabled and target._node is not None and target.is_leaf:
+    if _state.grad_enabled and target._entry is not None and target.is_leaf:
         raise RuntimeError(
             f"{op}: a leaf tensor that requires grad ({_describe(target)}) is being used in an in-place "
             "operation. Update parameters inside `with tl.no_grad():` (as optimizers do), or write "
@@ -734,7 +734,7 @@ def _update(target: Tensor, op: str, others: tuple, compute: Callable[[], Tensor
     if not data.flags.writeable:
         raise ValueError(f"{op}: the tensor's array ({_describe(target)}) is read-only")
     recording = _state.grad_enabled and (
-        target._node is not None or any(isinstance(o, Tensor) and o._node is not None for o in others)
+        target._entry is not None or any(isinstance(o, Tensor) and o._entry is not None for o in others)
     )
     if not recording:
         if _state.compiling:
@@ -761,8 +761,8 @@ def _update(target: Tensor, op: str, others: tuple, compute: Callable[[], Tensor
         if entry.ins is not None:
             entry.ins = tuple(_copy_if_in(a, root) for a in entry.ins)
     np.copyto(data, result.data)
-    recorded_write(data, result._node)  # views of this memory, and its base, are stale from now on
-    target._node = result._node
+    recorded_write(data, result._entry)  # views of this memory, and its base, are stale from now on
+    target._entry = result._entry
     return target
 
 

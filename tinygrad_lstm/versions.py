@@ -64,7 +64,7 @@ def check_current(op: str, inputs) -> None:
     input was computed (through a view, or through its base): its graph no longer describes its
     values, so its gradient would be silently wrong. Called only after such an update ever happened."""
     for x in inputs:
-        entry = getattr(x, "_node", None)
+        entry = getattr(x, "_entry", None)
         if entry is None or entry.op == "leaf" or entry.index > latest_recorded[0]:
             continue
         key = id(_root(x.data))
@@ -85,27 +85,27 @@ def changed_after(array, index: int) -> bool:
     return stamps.get(id(_root(array)), -1) > index
 
 
-def check_saved(node) -> None:
-    """Raise if an array ``node`` saved for its VJP was changed in place after ``node`` was recorded
+def check_saved(entry) -> None:
+    """Raise if an array ``entry`` saved for its VJP was changed in place after ``entry`` was recorded
     (the sweep calls it only for entries older than ``latest[0]``)."""
-    for role, array in node.saved():
-        if changed_after(array, node.index):
-            raise RuntimeError(changed_error(node, role))
+    for role, array in entry.saved():
+        if changed_after(array, entry.index):
+            raise RuntimeError(changed_error(entry, role))
 
 
-def changed_error(node, role: str) -> str:
+def changed_error(entry, role: str) -> str:
     if role == "out":
         what = "its own result"
     elif role.startswith("in"):
         k = int(role[2:])
-        parent = node.parents[k] if k < len(node.parents) else None
+        parent = entry.parents[k] if k < len(entry.parents) else None
         name = f"{parent.name}, " if parent is not None and parent.name else ""
-        what = f"its input {k} ({name}shape {node.ins[k].shape})"
+        what = f"its input {k} ({name}shape {entry.ins[k].shape})"
     else:
         what = "an array among its parameters"
-    scope = f", scope {node.scope.path}" if node.scope is not None else ""
+    scope = f", scope {entry.scope.path}" if entry.scope is not None else ""
     return (
-        f"backward: {node.op} (%{number(node)}{scope}) saved {what} for its gradient, and it was "
+        f"backward: {entry.op} (%{number(entry)}{scope}) saved {what} for its gradient, and it was "
         "changed in place after that (an optimizer step, an in-place op, load_state_dict...). The gradient "
         "would mix old and new values. Compute the loss again after the change, or make the change after "
         "backward (PyTorch: 'modified by an inplace operation')"

@@ -87,7 +87,7 @@ class Program:
             self.mixed_dtypes.append(_mixed_dtypes(e, raw_inputs[id(e)]))
         self.n_inputs = len(input_arrays)
         self.input_shapes = [a.shape for a in input_arrays]
-        self.output_position = position.get(id(output._node))
+        self.output_position = position.get(id(output._entry))
         if self.output_position is None or not self.needs_grad[self.output_position]:
             raise CompileError("compile: the step's result does not depend on any parameter")
         self.root = entries[self.output_position]

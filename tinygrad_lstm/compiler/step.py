@@ -66,7 +66,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..tape import CompileError, Node, state
+from ..tape import CompileError, Entry, state
 from ..tensor import Tensor
 from .program import InputLeaf, Program
 
@@ -162,14 +162,14 @@ class CompiledStep:
                     "reuse the first call's values as an index. Run this step without tl.compile"
                 )
             t = Tensor._from(a)
-            t._node = InputLeaf(t, i)
+            t._entry = InputLeaf(t, i)
             wrapped.append(t)
         entries: list = []
         raw_inputs: dict[int, tuple] = {}
 
-        def keep(node: Node, args, out) -> None:
-            entries.append(node)
-            raw_inputs[id(node)] = tuple(args)
+        def keep(entry: Entry, args, out) -> None:
+            entries.append(entry)
+            raw_inputs[id(entry)] = tuple(args)
 
         state.instruments.append(keep)
         state.compiling += 1

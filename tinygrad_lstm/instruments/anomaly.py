@@ -29,11 +29,11 @@ class AnomalyError(FloatingPointError):
 AnomalyError.__module__ = "tinygrad_lstm"  # a traceback names it as users reach it: tl.AnomalyError
 
 
-def _message(node, what: str) -> str:
-    name = f" {node.name} =" if node.name else ""
-    scope = f", scope {node.scope.path}" if getattr(node, "scope", None) is not None else ""
-    source = f"\n  made by {node.source}" if node.source else ""
-    return f"detect_anomaly:{name} {node.op} (%{number(node)}{scope}) {what}{source}"
+def _message(entry, what: str) -> str:
+    name = f" {entry.name} =" if entry.name else ""
+    scope = f", scope {entry.scope.path}" if getattr(entry, "scope", None) is not None else ""
+    source = f"\n  made by {entry.source}" if entry.source else ""
+    return f"detect_anomaly:{name} {entry.op} (%{number(entry)}{scope}) {what}{source}"
 
 
 def _bad(a) -> str | None:
@@ -43,15 +43,15 @@ def _bad(a) -> str | None:
     return "nan" if np.any(np.isnan(a)) else "inf"
 
 
-def check_forward(node, args, out) -> None:
+def check_forward(entry, args, out) -> None:
     """Instrument: raise if this op turned finite inputs into a NaN or Inf."""
-    record_source(node, args, out)
+    record_source(entry, args, out)
     bad = _bad(out)
     if bad and all(_bad(x) is None for x in args):
-        raise AnomalyError(_message(node, f"produced {bad} in forward"))
+        raise AnomalyError(_message(entry, f"produced {bad} in forward"))
 
 
-def check_backward(node, g, grads) -> None:
+def check_backward(entry, g, grads) -> None:
     """Observer of the sweep: raise if this VJP sent a NaN or Inf to one of its inputs."""
     for k, g in enumerate(grads):
         if g is None:
@@ -59,7 +59,7 @@ def check_backward(node, g, grads) -> None:
         values = g.dense(np.float64) if hasattr(g, "dense") else getattr(g, "data", g)
         bad = _bad(values)
         if bad:
-            raise AnomalyError(_message(node, f"sent {bad} to input {k} in backward (its VJP)"))
+            raise AnomalyError(_message(entry, f"sent {bad} to input {k} in backward (its VJP)"))
 
 
 class detect_anomaly:  # noqa: N801 - PyTorch's name

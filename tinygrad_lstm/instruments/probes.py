@@ -28,7 +28,7 @@ class GradientProbe:
         """Called when a tensor is named; hook it if it is one of ours."""
         if name not in self.names or not tensor.requires_grad or tensor.is_leaf:
             return
-        step = time_step(tensor._node.scope)
+        step = time_step(tensor._entry.scope)
         if step is None:
             return
         key = (name, *step)

@@ -60,24 +60,24 @@ class Tape(Recording):
         if self.values:
             state.instruments.remove(self._keep_value)
 
-    def _keep_value(self, node, args, out) -> None:
+    def _keep_value(self, entry, args, out) -> None:
         """Instrument: the output's norm, and a copy when it is small (an op may later write it in place)."""
         small = out.astype(np.float64) if out.size <= self.values else None  # astype copies
-        self.kept[node] = (float(np.linalg.norm(out.ravel())), small)
+        self.kept[entry] = (float(np.linalg.norm(out.ravel())), small)
 
     @classmethod
     def of(cls, *tensors) -> Tape:
         """The graph behind ``tensors`` (their entries and every ancestor) in tape order."""
         seen: set[int] = set()
-        stack = [t._node for t in tensors if t._node is not None]
+        stack = [t._entry for t in tensors if t._entry is not None]
         found = []
         while stack:
-            node = stack.pop()
-            if id(node) in seen:
+            entry = stack.pop()
+            if id(entry) in seen:
                 continue
-            seen.add(id(node))
-            found.append(node)
-            stack.extend(p for p in node.parents if p is not None)
+            seen.add(id(entry))
+            found.append(entry)
+            stack.extend(p for p in entry.parents if p is not None)
         found.sort(key=lambda n: n.index)
         return cls(found)
 
@@ -178,7 +178,7 @@ def user_source(skip: int = 2) -> str | None:
     return f"{os.path.basename(code.co_filename)}:{frame.f_lineno} in {code.co_name}: {text}"
 
 
-def record_source(node, args, out) -> None:
-    """Instrument: remember which line of the user's code made ``node``."""
-    if node.source is None:
-        node.source = user_source()
+def record_source(entry, args, out) -> None:
+    """Instrument: remember which line of the user's code made ``entry``."""
+    if entry.source is None:
+        entry.source = user_source()

@@ -32,7 +32,7 @@ class VJPRecord:
     """One step of the sweep: the entry, the gradient it received, what it sent to each input."""
 
     order: int  # position in the sweep, from 0
-    entry: object  # the tape entry (Node or Leaf)
+    entry: object  # the tape entry (an Entry, or a Leaf)
     grad_norm: float  # ||dL/d(output of this entry)||, after hooks
     sent: tuple[tuple[object, float], ...]  # (parent entry, norm of the gradient sent to it)
     saved: tuple[SavedArray, ...]  # the arrays this VJP read

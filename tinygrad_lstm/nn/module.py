@@ -160,8 +160,8 @@ class Module:
         dtype = np.dtype(dtype)
         for p in self.parameters():
             p.data = p.data.astype(dtype)
-            if p._node is not None:
-                p._node.dtype = p.data.dtype
+            if p._entry is not None:
+                p._entry.dtype = p.data.dtype
         for m in self.modules():  # layers that check their input's dtype check against the new one
             if isinstance(m.__dict__.get("dtype"), np.dtype):
                 object.__setattr__(m, "dtype", dtype)
