@@ -412,7 +412,7 @@ def _maximum_fwd(p, a, b):
 
 def maximum(a, b) -> Tensor:
     """Elementwise maximum; at ties each input gets half the gradient (as PyTorch)."""
-    return _binary("maximum", _maximum_fwd, a, b, _extremum_vjp, p=np.greater, keep_in=True)
+    return _binary("maximum", _maximum_fwd, a, b, _maximum_vjp, keep_in=True)
 
 
 def _minimum_fwd(p, a, b):
@@ -421,12 +421,21 @@ def _minimum_fwd(p, a, b):
 
 def minimum(a, b) -> Tensor:
     """Elementwise minimum; at ties each input gets half the gradient (as PyTorch)."""
-    return _binary("minimum", _minimum_fwd, a, b, _extremum_vjp, p=np.less, keep_in=True)
+    return _binary("minimum", _minimum_fwd, a, b, _minimum_vjp, keep_in=True)
 
 
-def _extremum_vjp(g, entry):
+def _maximum_vjp(g, entry):
     a, b = _data(entry.ins[0]), _data(entry.ins[1])
-    wins = entry.p(a, b)
+    return _to_the_winner(g, entry, a, b, a > b)
+
+
+def _minimum_vjp(g, entry):
+    a, b = _data(entry.ins[0]), _data(entry.ins[1])
+    return _to_the_winner(g, entry, a, b, a < b)
+
+
+def _to_the_winner(g, entry, a, b, wins):
+    """maximum's and minimum's VJP: the gradient goes where ``wins`` says a won, half each at ties."""
     dtype = g.dtype
     share_a = wins.astype(dtype) + 0.5 * (a == b).astype(dtype)
     ga = unbroadcast(g * share_a, np.shape(a)) if entry.parents[0] is not None else None
@@ -435,7 +444,8 @@ def _extremum_vjp(g, entry):
 
 
 def _where_fwd(p, a, b):
-    return np.where(p[0], a, b)
+    cond, _, _ = p
+    return np.where(cond, a, b)
 
 
 def where(cond, a, b) -> Tensor:
@@ -457,7 +467,8 @@ def _where_vjp(g, entry):
 
 
 def _clip_fwd(p, x):
-    return np.clip(x, p[0], p[1])
+    lo, hi = p
+    return np.clip(x, lo, hi)
 
 
 def clip(x, lo=None, hi=None) -> Tensor:
@@ -480,15 +491,17 @@ def _clip_vjp(g, entry):
 
 
 def _astype_fwd(p, x):
-    return x.astype(p[1])
+    _, dtype = p
+    return x.astype(dtype)
 
 
 def astype(x, dtype) -> Tensor:
-    return apply("astype", _astype_fwd, (x,), _astype_vjp, p=(x.data.dtype, np.dtype(dtype)))
+    return apply("astype", _astype_fwd, (x,), _astype_vjp, p=(x.data.dtype, np.dtype(dtype)))  # (from, to)
 
 
 def _astype_vjp(g, entry):
-    return (g.astype(entry.p[0]),)
+    from_dtype, _ = entry.p
+    return (g.astype(from_dtype),)
 
 
 def compare(fn, a, b) -> Tensor:
@@ -521,7 +534,8 @@ def _kept_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...
 
 
 def _sum_fwd(p, x):
-    return x.sum(axis=p[2], keepdims=p[3])
+    _, _, axis, keepdims = p
+    return x.sum(axis=axis, keepdims=keepdims)
 
 
 def sum(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
@@ -531,7 +545,7 @@ def sum(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
 
 
 def _sum_vjp(g, entry):
-    shape, kept = entry.p[0], entry.p[1]
+    shape, kept, _, _ = entry.p
     return (_broadcast_to(g.reshape(kept), shape),)
 
 
@@ -542,11 +556,13 @@ def mean(x, axis=None, keepdims: bool = False) -> Tensor:
 
 
 def _max_fwd(p, x):
-    return x.max(axis=p[2], keepdims=p[3])
+    _, _, axis, keepdims = p
+    return x.max(axis=axis, keepdims=keepdims)
 
 
 def _min_fwd(p, x):
-    return x.min(axis=p[2], keepdims=p[3])
+    _, _, axis, keepdims = p
+    return x.min(axis=axis, keepdims=keepdims)
 
 
 def _extreme(op: str, fwd, x, axis, keepdims) -> Tensor:
@@ -560,7 +576,7 @@ def _extreme(op: str, fwd, x, axis, keepdims) -> Tensor:
 
 def _extreme_vjp(g, entry):
     # the gradient is shared evenly among tied extreme elements (as PyTorch's amax/amin)
-    kept, axes = entry.p[0], entry.p[1]
+    kept, axes, _, _ = entry.p
     hit = _data(entry.ins[0]) == _data(entry.out).reshape(kept)
     share = hit / hit.sum(axis=axes, keepdims=True)
     return (g.reshape(kept) * share.astype(g.dtype),)
@@ -630,7 +646,8 @@ def weight_grad(inputs: tuple, grads: tuple) -> np.ndarray:
 
 
 def _reshape_fwd(p, x):
-    return x.reshape(p[1])
+    _, shape = p
+    return x.reshape(shape)
 
 
 def reshape(x, shape: tuple[int, ...]) -> Tensor:
@@ -641,7 +658,8 @@ def reshape(x, shape: tuple[int, ...]) -> Tensor:
 
 
 def _reshape_vjp(g, entry):
-    return (g.reshape(entry.p[0]),)
+    shape, _ = entry.p
+    return (g.reshape(shape),)
 
 
 def _transpose_fwd(p, x):
@@ -684,7 +702,8 @@ def squeeze(x, axis=None) -> Tensor:
 
 
 def _broadcast_to_fwd(p, x):
-    return np.broadcast_to(x, p[1])
+    _, shape = p
+    return np.broadcast_to(x, shape)
 
 
 def broadcast_to(x, shape: tuple[int, ...]) -> Tensor:
@@ -695,7 +714,8 @@ def broadcast_to(x, shape: tuple[int, ...]) -> Tensor:
 
 
 def _broadcast_to_vjp(g, entry):
-    return (unbroadcast(g, entry.p[0]),)
+    shape, _ = entry.p
+    return (unbroadcast(g, shape),)
 
 
 # ---- indexing ---------------------------------------------------------------------------------------
@@ -720,7 +740,8 @@ def _plain_index(index):
 
 
 def _getitem_fwd(p, x):
-    return x[p[0]]
+    index, _, _ = p
+    return x[index]
 
 
 def getitem(x, index) -> Tensor:
@@ -774,12 +795,14 @@ def scatter_add(g, index, shape, basic: bool) -> Tensor:
 
 
 def _scatter_add_vjp(g, entry):
-    return (g[entry.p[0]],)
+    index, _, _ = entry.p
+    return (g[index],)
 
 
 def _index_put_fwd(p, x, v):
+    index, _ = p
     out = x.copy()
-    out[p[0]] = v
+    out[index] = v
     return out
 
 
@@ -811,7 +834,8 @@ def _index_put_vjp(g, entry):
 
 
 def _cat_fwd(p, *arrays):
-    return np.concatenate(arrays, axis=p[0])
+    axis, _ = p
+    return np.concatenate(arrays, axis=axis)
 
 
 def axis_or_dim(op: str, axis, dim, default=None):
@@ -914,7 +938,8 @@ def _cumsum_vjp(g, entry):
 
 
 def _einsum_fwd(p, *arrays):
-    return np.einsum(p[0], *arrays)
+    subscripts, _, _ = p
+    return np.einsum(subscripts, *arrays)
 
 
 def einsum(subscripts: str, *operands) -> Tensor:
