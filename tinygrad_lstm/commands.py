@@ -1,0 +1,153 @@
+"""What each ``tinygrad-lstm`` command does, once ``cli.py`` has parsed its line: ``example``,
+``graph`` and ``tape`` (``demo`` is the demos' own, ``tinygrad_lstm.demos.main``). A mistake the
+parser cannot see (a file where a folder should be, an option that does not fit the cell) is
+answered in one line and exit code 2."""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import sys
+from pathlib import Path
+
+
+def _fail(command: str, message: str) -> int:
+    print(f"tinygrad-lstm {command}: error: {message}", file=sys.stderr)
+    return 2
+
+
+def example(args: argparse.Namespace) -> int:
+    from .examples import explain_tanh_rnn
+
+    explain_tanh_rnn(args.steps, args.hidden_size, args.seed)
+    return 0
+
+
+def _unrolled(args: argparse.Namespace, sources: bool = False, cell: str | None = None, values: int = 0):
+    from .examples import unroll
+
+    return unroll(
+        cell or args.cell,
+        args.steps,
+        args.batch,
+        args.input_size,
+        args.hidden_size,
+        args.seed,
+        args.forget_bias,
+        sources=sources,
+        values=values,
+    )
+
+
+def graph(args: argparse.Namespace) -> int:
+    """Build a small recurrent model with a loss, run backward, render its unrolled graph."""
+    from . import viz
+    from .viz.render import FORMATS
+
+    try:
+        scale = viz.parse_scale(args.scale)
+    except ValueError as e:
+        return _fail("graph", str(e))
+    explorer = Path(args.output).suffix.lower() in (".html", ".htm")
+    if not explorer and Path(args.output).suffix.lower() not in FORMATS:
+        return _fail("graph", f"-o {args.output}: the extension picks the format; use .svg, .png, .dot or .html")
+    if explorer and args.view not in (None, "cell"):
+        return _fail("graph", f"--view {args.view} draws a still picture; the .html explorer shows the belt "
+                     "and opens a step into its op view on a click")  # fmt: skip
+    cells = [c.strip() for c in args.compare.split(",") if c.strip()] if args.compare else [args.cell]
+    if args.compare and ([c for c in cells if c not in _cells()] or len(cells) < 2):
+        return _fail("graph", f"--compare takes two or more of {', '.join(_cells())} (comma-separated), "
+                     f"got {args.compare!r}")  # fmt: skip
+    if args.forget_bias is not None and all(c in ("rnn", "gru") for c in cells):
+        return _fail("graph", f"--forget-bias applies to LSTM cells; {', '.join(cells)} has no forget gate")
+    if explorer:
+        return _explore(args, viz, cells, scale)
+    if args.compare:
+        runs = []
+        for cell in cells:
+            u = _unrolled(args, cell=cell)
+            runs.append((_label(args, cell), u.tape, u.backward()))
+        title = f"The same input, {args.steps} steps, one colour scale: where does the gradient survive?"
+        picture = viz.compare(runs, scale=scale, title=title)
+        write = functools.partial(viz.render, picture, args.output, keep_dot=args.dot)
+        return _write(viz, write, args.output, f"{len(runs)} recordings, view cell", args.dot)
+    u = _unrolled(args)
+    view = args.view or "cell"
+    trace = u.backward() if (args.heat or view == "backward") else None
+    if trace is None:
+        u.loss.backward()
+    title = f"{_CELL_TITLES.get(args.cell, args.cell)} unrolled over {args.steps} steps: {view} view"
+    picture = viz.draw(
+        u.tape, view=view, trace=trace, heat=args.heat, window=args.window, budget=args.budget, title=title,
+        scale=scale,
+    )  # fmt: skip
+    for note in picture.notes:
+        print(f"note: {note}")
+    write = functools.partial(viz.render, picture, args.output, keep_dot=args.dot)
+    return _write(viz, write, args.output, f"{len(u.tape)} tape entries, view {view}", args.dot)
+
+
+def _label(args: argparse.Namespace, cell: str) -> str:
+    label = _CELL_TITLES.get(cell, cell)
+    if args.forget_bias is not None and cell not in ("rnn", "gru"):
+        label += f", forget-gate bias {args.forget_bias:g}"
+    return label
+
+
+def _explore(args: argparse.Namespace, viz, cells: list[str], scale) -> int:
+    """Write the backward-pass explorer page: one recording, or several (--compare) stepping together."""
+    runs = []
+    for cell in cells:
+        u = _unrolled(args, sources=True, cell=cell, values=viz.HEAT_MAP_LIMIT)
+        runs.append((_label(args, cell), u.tape, u.backward(arrays=viz.HEAT_MAP_LIMIT)))
+    title = f"Backward through {args.steps} steps: " + " beside ".join(label for label, _, _ in runs)
+    page = viz.explore(runs, scale=scale, title=title)
+    write = functools.partial(page.save, args.output)
+    return _write(viz, write, args.output, f"the explorer: {page.steps} VJPs to step through")
+
+
+_CELL_TITLES = {"rnn": "tanh RNN", "lstm": "LSTM", "gru": "GRU", "peephole": "peephole LSTM", "cifg": "CIFG LSTM"}
+
+
+def _cells() -> tuple:
+    from .examples import CELLS
+
+    return CELLS
+
+
+def _write(viz, write, output: str, what: str, keep_dot: bool = False) -> int:
+    """Run ``write()`` (which returns the path it wrote) and say what it wrote, or why it could not."""
+    try:
+        path = write()
+    except (viz.RendererNotFound, ValueError) as e:
+        return _fail("graph", str(e))
+    except (FileExistsError, NotADirectoryError) as e:
+        return _fail("graph", f"cannot write {output}: {e.filename} is a file, not a folder")
+    except OSError as e:  # an unwritable folder, a full disk
+        return _fail("graph", f"cannot write {output}: {e.strerror or e}")
+    print(f"wrote {path} ({what})" + (f" and {path.with_suffix('.dot')}" if keep_dot and path.suffix != ".dot" else ""))
+    return 0
+
+
+def tape(args: argparse.Namespace) -> int:
+    """Print a small recurrent model's tape (the Wengert list), and optionally its backward trace and memory."""
+    from .instruments.memory import memory_table
+
+    if args.forget_bias is not None and args.cell in ("rnn", "gru"):
+        return _fail("tape", f"--forget-bias applies to LSTM cells; {args.cell} has no forget gate")
+    u = _unrolled(args, sources=True)
+    if args.memory and not (args.trace or args.scope or args.op):  # asked for the table alone
+        print(f"# memory held for backward by a {args.cell} over {args.steps} steps, by time step")
+        print(memory_table(u.tape))
+        return 0
+    tape = u.tape.filter(scope=args.scope, op=args.op) if (args.scope or args.op) else u.tape
+    print(f"# tape of a {args.cell} over {args.steps} steps: {len(tape)} of {len(u.tape)} entries")
+    print(tape.listing())
+    if args.memory:
+        print("\n# memory held for backward, by time step")
+        print(memory_table(u.tape))
+    if args.trace:
+        trace = u.backward()
+        print("\n# backward trace: the VJPs in the order the sweep ran them")
+        print(trace.listing(u.tape))
+    return 0
