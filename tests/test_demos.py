@@ -9,7 +9,7 @@ import pytest
 
 from tinygrad_lstm.cli import main
 from tinygrad_lstm.demos import DEMOS, adding, charlm, exploding, rtrl, tour, vanishing, variants
-from tinygrad_lstm.demos.common import Run
+from tinygrad_lstm.demos.run import Run
 from tinygrad_lstm.demos.tasks import MEAN_BASELINE_MSE, adding_batch
 from tinygrad_lstm.viz import find_renderer
 

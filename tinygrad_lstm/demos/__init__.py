@@ -17,7 +17,7 @@ def parser(name: str, prog: str = "python -m tinygrad_lstm.demos tour"):
     import argparse
 
     from ..arguments import Parser
-    from .common import DEFAULT_OUT
+    from .run import DEFAULT_OUT
 
     module = importlib.import_module(f"{__name__}.{name}")
     p = Parser(
@@ -37,7 +37,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m tinygrad_lstm
     """Run the demo that ``argv`` names (the tour when it names none) and print what it measured.
     ``prog`` is the command's name (``tinygrad-lstm demo``); ``script`` the demo's, when a script
     that runs one demo called."""
-    from .common import Run
+    from .run import Run
 
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in ("-h", "--help"):

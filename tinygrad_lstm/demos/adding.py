@@ -8,7 +8,7 @@ stays near the mean; the LSTM's cell path and the GRU's update gate carry it.
 from __future__ import annotations
 
 from ..arguments import count
-from .common import Run
+from .run import Run
 from .tasks import MEAN_BASELINE_MSE, train_adding
 
 MODELS = ("lstm", "gru", "rnn")

@@ -23,7 +23,7 @@ from .. import nn, optim
 from ..nn import functional as F
 from ..random import manual_seed
 from ..tape import no_grad
-from .common import Run
+from .run import Run
 
 
 def text_file(path: str) -> str:

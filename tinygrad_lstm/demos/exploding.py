@@ -13,7 +13,7 @@ import numpy as np
 from .. import nn, optim
 from ..random import manual_seed
 from ..tensor import Tensor
-from .common import Run
+from .run import Run
 from .tasks import SequenceRegressor, adding_batch
 from .vanishing import ratios_back_from_last_step
 

@@ -25,7 +25,7 @@ from .. import nn, optim
 from ..instruments.recording import Tape
 from ..random import manual_seed
 from ..tensor import Tensor
-from .common import Run
+from .run import Run
 from .tasks import adding_batch
 
 

@@ -21,7 +21,7 @@ from ..random import manual_seed
 from ..tape import time_step
 from ..tensor import Tensor
 from . import vanishing
-from .common import Run
+from .run import Run
 from .tasks import MEAN_BASELINE_MSE, SequenceRegressor, adding_batch, train_adding
 
 

@@ -14,7 +14,7 @@ from ..examples import recurrent_layer, unroll
 from ..instruments.probes import probe_gradients
 from ..random import manual_seed
 from ..tensor import Tensor
-from .common import Run
+from .run import Run
 
 MODELS = [  # label, layer kind, forget bias
     ("tanh RNN", "rnn", None),

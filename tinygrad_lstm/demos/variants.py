@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..nn import GREFF_VARIANTS
-from .common import Run
+from .run import Run
 from .tasks import train_adding
 
 MODELS = (*GREFF_VARIANTS, "gru")

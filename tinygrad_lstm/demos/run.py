@@ -1,4 +1,4 @@
-"""What every demo needs: an output folder, progress bars, plots, and a summary of what it measured."""
+"""One demo run (:class:`Run`): its output folder, progress bars, plots, and a summary of what it measured."""
 
 from __future__ import annotations
 
