@@ -320,3 +320,24 @@ def test_functional_call_runs_a_module_on_given_weights_and_puts_its_own_back():
     with pytest.raises(ValueError, match=r"'2\.bias' must be a Tensor of shape \(1,\), got \(4,\)"):
         tl.func.functional_call(model, {"2.bias": tl.zeros(4)}, x)
     assert dict(model.named_parameters()) == own
+
+
+def test_functional_call_replaces_a_tied_weight_everywhere_it_is_used():
+    """Two layers sharing one weight (tied): the tensor given stands in for both, so the gradient is
+    the same as with the weight tied for real; two different tensors for one tied weight are refused."""
+    tl.manual_seed(1)
+    first, second = tl.nn.Linear(3, 3, dtype=np.float64), tl.nn.Linear(3, 3, dtype=np.float64)
+    second.weight = first.weight  # tied
+    model = tl.nn.Sequential(first, tl.nn.Tanh(), second)
+    assert [n for n, _ in model.named_parameters()] == ["0.weight", "0.bias", "2.bias"]
+    x = tl.randn(4, 3)
+    w = tl.Tensor(np.random.default_rng(2).standard_normal((3, 3)), requires_grad=True)
+    tl.func.functional_call(model, {"0.weight": w}, (x,)).sum().backward()
+    with tl.no_grad():
+        first.weight.copy_(w)  # the same computation, tied for real
+    model(x).sum().backward()
+    np.testing.assert_allclose(w.grad.data, first.weight.grad.data, rtol=1e-12)
+    assert second.weight is first.weight
+    other = tl.Tensor(np.zeros((3, 3)), requires_grad=True)
+    with pytest.raises(ValueError, match=r"'0\.weight' and '2\.weight' are one tied weight"):
+        tl.func.functional_call(model, {"0.weight": w, "2.weight": other}, (x,))

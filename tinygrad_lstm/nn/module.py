@@ -271,7 +271,8 @@ def functional_call(
     """``module(*args, **kwargs)`` with the tensors in ``parameters`` (by the dotted names
     ``named_parameters`` gives) standing in for the module's own, which are back in place afterwards,
     whatever happens: PyTorch's ``torch.func.functional_call``. The gradient then flows to the
-    tensors given, so a loss can be a function of the weights (``tl.gradcheck``, ``tl.jacobian``).
+    tensors given, so a loss can be a function of the weights (``tl.gradcheck``, ``tl.jacobian``). A
+    weight shared by several submodules (tied) is replaced everywhere it is used, as PyTorch does.
 
     >>> import numpy as np, tinygrad_lstm as tl
     >>> lin = tl.nn.Linear(2, 1)
@@ -280,27 +281,32 @@ def functional_call(
     >>> out.item(), lin.weight is lin.get_parameter("weight")
     (3.0, True)
     """
-    owners = []
+    replacing: dict[int, tuple[str, Tensor]] = {}  # id(own parameter) -> (the name given, its stand-in)
     for name, tensor in parameters.items():
-        path, _, leaf = name.rpartition(".")
         try:
-            owner = module.get_submodule(path)
+            own = module.get_parameter(name)
         except AttributeError:
-            owner = None
-        if owner is None or leaf not in owner._parameters:
             known = ", ".join(n for n, _ in module.named_parameters())
-            raise KeyError(f"functional_call: {type(module).__name__} has no parameter {name!r} (it has: {known})")
-        if not isinstance(tensor, Tensor) or tensor.shape != owner._parameters[leaf].shape:
+            what = f"{type(module).__name__} has no parameter {name!r}"
+            raise KeyError(f"functional_call: {what} (it has: {known})") from None
+        if not isinstance(tensor, Tensor) or tensor.shape != own.shape:
             shape = getattr(tensor, "shape", type(tensor).__name__)
+            raise ValueError(f"functional_call: {name!r} must be a Tensor of shape {own.shape}, got {shape}")
+        if id(own) in replacing and replacing[id(own)][1] is not tensor:
             raise ValueError(
-                f"functional_call: {name!r} must be a Tensor of shape {owner._parameters[leaf].shape}, got {shape}"
+                f"functional_call: {replacing[id(own)][0]!r} and {name!r} are one tied weight, given two tensors"
             )
-        owners.append((owner, leaf, tensor))
-    saved = [(owner, leaf, owner._parameters[leaf]) for owner, leaf, _ in owners]
+        replacing[id(own)] = (name, tensor)
+    places = [  # every (module, attribute) that holds a weight being replaced, tied ones included
+        (owner, key, own)
+        for owner in module.modules()
+        for key, own in owner._parameters.items()
+        if id(own) in replacing
+    ]
     try:
-        for owner, leaf, tensor in owners:
-            owner._parameters[leaf] = tensor
+        for owner, key, own in places:
+            owner._parameters[key] = replacing[id(own)][1]
         return module(*(args if isinstance(args, tuple) else (args,)), **(kwargs or {}))
     finally:
-        for owner, leaf, own in saved:
-            owner._parameters[leaf] = own
+        for owner, key, own in places:
+            owner._parameters[key] = own
