@@ -7,16 +7,13 @@ import pytest
 
 import tinygrad_lstm as tl
 
-
-def leaf(*shape, seed=0, dtype=np.float64):
-    return tl.Tensor(np.random.default_rng(seed).standard_normal(shape).astype(dtype), requires_grad=True)
-
+from .helpers import leaf
 
 # ---- the sweep ---------------------------------------------------------------------------------
 
 
 def test_contributions_are_summed_before_propagating():
-    x = leaf(3)
+    x = leaf((3,))
     calls = []
     y = x.tanh()
     y.register_hook(lambda g: calls.append(g.data.copy()))
@@ -28,21 +25,21 @@ def test_contributions_are_summed_before_propagating():
 
 
 def test_leaf_grad_accumulates_across_backward_calls():
-    x = leaf(2, 2)
+    x = leaf((2, 2))
     (x * x).sum().backward()
     (x * 3).sum().backward()
     np.testing.assert_allclose(x.grad.data, 2 * x.data + 3)
 
 
 def test_leaf_grads_do_not_alias_each_other():
-    a, b = leaf(3), leaf(3, seed=1)
+    a, b = leaf((3,)), leaf((3,), 1)
     (a + b).sum().backward()  # the same gradient array flows to both
     a.grad.data[0] = 100.0
     assert b.grad.data[0] == 1.0
 
 
 def test_only_leaves_and_retained_tensors_keep_grad():
-    x = leaf(3)
+    x = leaf((3,))
     y = x * 2
     z = y.exp()
     z.retain_grad()
@@ -64,7 +61,7 @@ def test_deep_chain_of_100000_ops_backpropagates():
 
 
 def test_diamond_graph_matches_analytic():
-    x = leaf(4)
+    x = leaf((4,))
     a = x.sigmoid()
     b = a * x
     c = (a + b).tanh() * b
@@ -82,7 +79,7 @@ def test_diamond_graph_matches_analytic():
 
 
 def test_second_backward_through_freed_graph_raises():
-    x = leaf(3)
+    x = leaf((3,))
     y = (x.tanh() * x).sum()
     y.backward()
     with pytest.raises(RuntimeError, match="freed.*retain_graph=True"):
@@ -90,7 +87,7 @@ def test_second_backward_through_freed_graph_raises():
 
 
 def test_retain_graph_allows_second_backward():
-    x = leaf(3)
+    x = leaf((3,))
     y = (x.tanh() * x).sum()
     y.backward(retain_graph=True)
     first = x.grad.data.copy()
@@ -99,7 +96,7 @@ def test_retain_graph_allows_second_backward():
 
 
 def test_saved_arrays_are_freed_after_backward():
-    x = leaf(5, 5)
+    x = leaf((5, 5))
     with tl.Tape() as tape:
         y = (x.tanh() @ x).sigmoid().sum()
     assert sum(e.saved_nbytes for e in tape) > 0
@@ -172,7 +169,7 @@ def test_create_graph_through_matmul_indexing_and_reductions():
 
 
 def test_hook_can_replace_gradient_and_be_removed():
-    x = leaf(3)
+    x = leaf((3,))
     handle = x.register_hook(lambda g: g * 10)
     (x * 2).sum().backward()
     np.testing.assert_allclose(x.grad.data, np.full(3, 20.0))
@@ -183,7 +180,7 @@ def test_hook_can_replace_gradient_and_be_removed():
 
 
 def test_hook_on_intermediate_changes_what_flows_upstream():
-    x = leaf(3)
+    x = leaf((3,))
     y = x * 3
     y.register_hook(lambda g: g * 0)
     (y * y).sum().backward()
@@ -191,7 +188,7 @@ def test_hook_on_intermediate_changes_what_flows_upstream():
 
 
 def test_no_grad_records_nothing():
-    x = leaf(3)
+    x = leaf((3,))
     with tl.Tape() as tape, tl.no_grad():
         y = (x * 2).tanh()
     assert not y.requires_grad and len(tape) == 0
@@ -205,7 +202,7 @@ def test_no_grad_records_nothing():
 
 
 def test_detach_cuts_the_tape_and_shares_data():
-    x = leaf(3)
+    x = leaf((3,))
     d = x.detach()
     assert not d.requires_grad and d.data is x.data
     y = (x * d).sum()
@@ -228,7 +225,7 @@ def test_integer_tensor_cannot_require_grad():
 
 
 def test_backward_on_non_scalar_needs_grad():
-    x = leaf(2, 3)
+    x = leaf((2, 3))
     y = x * 2
     with pytest.raises(RuntimeError, match=r"scalar.*\(2, 3\).*grad="):
         y.backward()
@@ -237,7 +234,7 @@ def test_backward_on_non_scalar_needs_grad():
 
 
 def test_tl_grad_leaves_dot_grad_alone_and_reports_unused_inputs():
-    x, unused = leaf(3), leaf(3, seed=1)
+    x, unused = leaf((3,)), leaf((3,), 1)
     y = (x * x).sum()
     (gx,) = tl.grad(y, x, retain_graph=True)
     assert x.grad is None
@@ -249,7 +246,7 @@ def test_tl_grad_leaves_dot_grad_alone_and_reports_unused_inputs():
 
 
 def test_tl_grad_of_intermediate():
-    x = leaf(3)
+    x = leaf((3,))
     h = x.tanh()
     y = (h * h).sum()
     (gh,) = tl.grad(y, h)
@@ -260,8 +257,8 @@ def test_tl_grad_of_intermediate():
 
 
 def test_float32_stays_float32_through_ops_and_grads():
-    x = leaf(3, 4, dtype=np.float32)
-    w = leaf(4, 2, seed=1, dtype=np.float32)
+    x = leaf((3, 4), dtype=np.float32)
+    w = leaf((4, 2), 1, dtype=np.float32)
     y = ((x @ w + 1.5).tanh() * 2.0 - 0.5).sigmoid() / 3.0
     y = (y**2).mean(axis=0).logsumexp() + x.max() + (x.relu() + 1e-3).sqrt().log().sum()
     assert y.dtype == np.float32
@@ -270,7 +267,7 @@ def test_float32_stays_float32_through_ops_and_grads():
 
 
 def test_gradient_cast_back_to_input_dtype_when_mixing_with_float64_arrays():
-    x = leaf(3, dtype=np.float32)
+    x = leaf((3,), dtype=np.float32)
     y = (x * np.ones(3, dtype=np.float64)).sum()
     assert y.dtype == np.float64  # NumPy's promotion
     y.backward()
@@ -306,13 +303,13 @@ def test_sigmoid_saturates_exactly():
     ],
 )
 def test_shape_errors_name_op_and_shapes(fn, pattern):
-    a, b = leaf(2, 3), leaf(4)
+    a, b = leaf((2, 3)), leaf((4,))
     with pytest.raises(ValueError, match=pattern):
         fn(a, b)
 
 
 def test_scalars_and_arrays_mix_on_either_side():
-    x = leaf(3)
+    x = leaf((3,))
     y = 2.0 - x + np.ones(3) * x / 4.0 + 1.0 / (x * x + 1) + 2.0**x
     y.sum().backward()
     assert isinstance(np.ones(3) - x, tl.Tensor)
@@ -323,7 +320,7 @@ def test_scalars_and_arrays_mix_on_either_side():
 
 
 def test_scopes_label_entries_and_listing_is_readable():
-    x = leaf(2, 3)
+    x = leaf((2, 3))
     x.name = "x"
     with tl.Tape() as tape:
         with tl.scope("rnn.l0", t=0):

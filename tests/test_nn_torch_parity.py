@@ -8,16 +8,10 @@ import pytest
 
 import tinygrad_lstm as tl
 
+from .helpers import close
+
 torch = pytest.importorskip("torch")
 torch.set_default_dtype(torch.float64)
-
-TOL = {"rtol": 1e-9, "atol": 1e-9}
-
-
-def close(ours, theirs, what=""):
-    theirs = theirs.detach().numpy() if isinstance(theirs, torch.Tensor) else theirs
-    ours = ours.data if isinstance(ours, tl.Tensor) else ours
-    np.testing.assert_allclose(ours, theirs, **TOL, err_msg=what)
 
 
 def twin(torch_module, ours_module):
@@ -31,7 +25,7 @@ def compare_grads(ours_module, torch_module):
     names = [n for n, _ in ours_module.named_parameters()]
     assert names == list(theirs), "parameter names and order match PyTorch's"
     for name, p in ours_module.named_parameters():
-        close(p.grad, theirs[name].grad, f"gradient of {name}")
+        close(p.grad, theirs[name].grad, what=f"gradient of {name}")
 
 
 def inputs(*shape, seed=0):
@@ -130,13 +124,13 @@ LAYER_CASES = [
 
 def compare_and_backprop(m, tm, x, tx, out, state, tout, tstate, seed):
     """Outputs and final states agree; then a random upstream gradient through both agrees too."""
-    close(out, tout, "output")
+    close(out, tout, what="output")
     assert out.shape == tuple(tout.shape)
     states = state if isinstance(state, tuple) else (state,)
     tstates = tstate if isinstance(tstate, tuple) else (tstate,)
     for s, ts in zip(states, tstates):
         assert s.shape == tuple(ts.shape)
-        close(s, ts, "final state")
+        close(s, ts, what="final state")
     rng = np.random.default_rng(seed)
     ups = [rng.standard_normal(t.shape) for t in (tout, *tstates)]
     loss = sum(((t * u).sum() for t, u in zip((out, *states), ups)), tl.Tensor(np.array(0.0)))
@@ -144,7 +138,7 @@ def compare_and_backprop(m, tm, x, tx, out, state, tout, tstate, seed):
     loss.backward()
     tloss.backward()
     compare_grads(m, tm)
-    close(x.grad, tx.grad, "input gradient")
+    close(x.grad, tx.grad, what="input gradient")
 
 
 def run_layer_pair(kind, case, T=6, B=3, I=4, H=5, proj_size=0):
@@ -178,7 +172,7 @@ def run_layer_pair(kind, case, T=6, B=3, I=4, H=5, proj_size=0):
     compare_and_backprop(m, tm, x, tx, out, state, tout, tstate, seed=7)
     if given_hx:
         for a, b in zip(hx if isinstance(hx, tuple) else (hx,), thx if isinstance(thx, tuple) else (thx,)):
-            close(a.grad, b.grad, "hx gradient")
+            close(a.grad, b.grad, what="hx gradient")
     return m, tm
 
 
@@ -209,7 +203,7 @@ def test_pytorch_state_dict_keys_load_as_they_are_and_back():
     tm2 = torch.nn.LSTM(3, 4, num_layers=2, bidirectional=True, proj_size=2)
     tm2.load_state_dict({k: torch.tensor(v) for k, v in m.state_dict().items()})
     for k, v in tm2.state_dict().items():
-        close(m.state_dict()[k], v)
+        close(m.state_dict()[k], v.detach().numpy())  # our state_dict holds arrays, by design
 
 
 @pytest.mark.parametrize("kind", ["rnn_tanh", "lstm", "gru"])
@@ -242,12 +236,12 @@ def loss_pair(ours_fn, theirs_fn, *arrays):
     xs = [tl.Tensor(a.copy(), requires_grad=True) for a in arrays]
     ts = [torch.tensor(a.copy(), requires_grad=True) for a in arrays]
     y, ty = ours_fn(*xs), theirs_fn(*ts)
-    close(y, ty, "loss value")
+    close(y, ty, what="loss value")
     up = np.random.default_rng(0).standard_normal(y.shape)
     y.backward(grad=up)
     ty.backward(torch.tensor(up))
     for x, t in zip(xs, ts):
-        close(x.grad, t.grad, "loss gradient")
+        close(x.grad, t.grad, what="loss gradient")
 
 
 CE_CASES = [
@@ -410,9 +404,9 @@ def test_dropout_between_layers_only_in_training():
     m = twin(tm, tl.nn.LSTM(3, 4, num_layers=3, dropout=0.5, dtype=np.float64))
     x, tx = inputs(5, 2, 3)
     tm.eval()
-    close(m.eval()(x)[0], tm(tx)[0], "eval mode: no dropout")
+    close(m.eval()(x)[0], tm(tx)[0], what="eval mode: no dropout")
     tl.manual_seed(0)
     train_out, (h_n, _) = m.train()(x)
     assert not np.allclose(train_out.data, tm(tx)[0].detach().numpy())
     # the first layer's final state comes before any dropout, so it is unchanged
-    close(h_n[0], tm(tx)[1][0][0], "first layer untouched by dropout")
+    close(h_n[0], tm(tx)[1][0][0], what="first layer untouched by dropout")

@@ -8,14 +8,10 @@ from hypothesis.extra.numpy import array_shapes, basic_indices, mutually_broadca
 
 import tinygrad_lstm as tl
 
+from .helpers import leaf
 from .shapes import MATMUL_SHAPES
 
 SETTINGS = settings(max_examples=20, deadline=None)
-
-
-def leaf(shape, rng, low=None, high=None):
-    data = rng.uniform(low, high, shape) if low is not None else rng.standard_normal(shape)
-    return tl.Tensor(data, requires_grad=True)
 
 
 def pair_shapes():

@@ -9,14 +9,9 @@ import pytest
 import tinygrad_lstm as tl
 from tinygrad_lstm.nn.utils import rnn as tl_rnn
 
+from .helpers import close
+
 torch = pytest.importorskip("torch")
-
-
-def close(mine, theirs, tol=1e-9):
-    mine = np.asarray(mine.data if isinstance(mine, tl.Tensor) else mine)
-    theirs = theirs.detach().numpy() if isinstance(theirs, torch.Tensor) else np.asarray(theirs)
-    assert mine.shape == theirs.shape, (mine.shape, theirs.shape)
-    np.testing.assert_allclose(mine, theirs, rtol=tol, atol=tol)
 
 
 # ---- the whole script ------------------------------------------------------------------------------

@@ -1,9 +1,13 @@
 """vjp, jvp, jacobian, hessian, hvp against torch.autograd.functional, to 1e-9 in float64."""
 
+import functools
+
 import numpy as np
 import pytest
 
 import tinygrad_lstm as tl
+
+from . import helpers
 
 torch = pytest.importorskip("torch")
 AF = torch.autograd.functional
@@ -26,14 +30,7 @@ def tensors(shapes, seed=0):
     return [tl.tensor(a) for a in arrays], [torch.tensor(a) for a in arrays]
 
 
-def close(ours, theirs):
-    if isinstance(theirs, (tuple, list)):
-        assert isinstance(ours, tuple) and len(ours) == len(theirs)
-        for a, b in zip(ours, theirs):
-            close(a, b)
-        return
-    assert isinstance(ours, tl.Tensor), type(ours)
-    np.testing.assert_allclose(ours.data, theirs.detach().numpy(), rtol=1e-9, atol=1e-12)
+close = functools.partial(helpers.close, atol=1e-12)  # transforms are held to 1e-12 absolute
 
 
 def single(xs):

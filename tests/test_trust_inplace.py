@@ -18,10 +18,6 @@ except ImportError:
 needs_torch = pytest.mark.skipif(torch is None, reason="PyTorch is not installed (pip install torch==2.13.0)")
 
 
-def leaf(*values):
-    return tl.Tensor(np.array(values, dtype=np.float64), requires_grad=True)
-
-
 # ---- class 2: arrays changed between forward and backward are detected -----------------------------------
 CHANGES = {
     "setitem": lambda w: w.__setitem__(Ellipsis, 100.0),
@@ -36,7 +32,7 @@ CHANGES = {
 
 @pytest.mark.parametrize("change", sorted(CHANGES))
 def test_a_saved_array_changed_before_backward_is_refused(change):
-    x, w = leaf(1.0, 2.0, 3.0), leaf(1.0, 1.0, 1.0)
+    x, w = tl.tensor([1.0, 2.0, 3.0], requires_grad=True), tl.tensor([1.0, 1.0, 1.0], requires_grad=True)
     w.name = "w"
     y = (x * w).sum()
     with tl.no_grad():
@@ -47,7 +43,7 @@ def test_a_saved_array_changed_before_backward_is_refused(change):
 
 
 def test_an_op_that_saved_nothing_still_backpropagates_after_a_change():
-    x, w = leaf(1.0, 2.0), leaf(3.0, 4.0)
+    x, w = tl.tensor([1.0, 2.0], requires_grad=True), tl.tensor([3.0, 4.0], requires_grad=True)
     y = (x + w).sum()  # add's VJP reads no array, as in PyTorch
     with tl.no_grad():
         w += 1
@@ -102,7 +98,7 @@ def test_a_compiled_step_refuses_backward_after_an_optimizer_step():
 
 
 def test_an_in_place_change_of_a_saved_result_is_refused_as_in_pytorch():
-    x = leaf(0.5, -0.5)
+    x = tl.tensor([0.5, -0.5], requires_grad=True)
     y = x.sigmoid()  # sigmoid's VJP reads its own result
     z = y + 0.0  # add saves nothing
     z.mul_(2.0)  # recorded: z is not a leaf
@@ -147,7 +143,7 @@ def test_a_change_in_place_gives_the_old_graph_gradient_or_an_error(program, cha
 
 # ---- class 3: in-place updates a PyTorch user writes ----------------------------------------------------
 def test_an_sgd_step_written_by_hand_updates_the_weight_in_place():
-    p = leaf(1.0, 2.0)
+    p = tl.tensor([1.0, 2.0], requires_grad=True)
     array = p.data
     (p * p).sum().backward()
     with tl.no_grad():
@@ -164,7 +160,7 @@ def test_an_sgd_step_written_by_hand_updates_the_weight_in_place():
     "update", [lambda a: a.__iadd__(1), lambda a: a.add_(1), lambda a: a.__setitem__(0, 5.0), lambda a: a.zero_()]
 )
 def test_an_in_place_update_of_a_leaf_that_requires_grad_is_refused(update):
-    a = leaf(1.0, 2.0)
+    a = tl.tensor([1.0, 2.0], requires_grad=True)
     with pytest.raises(RuntimeError, match="a leaf tensor that requires grad .* in-place operation"):
         update(a)
     np.testing.assert_array_equal(a.data, [1.0, 2.0])  # nothing changed
@@ -256,20 +252,20 @@ def test_index_put_is_gradchecked_to_second_order():
 
 # ---- class 5: hooks, tl.grad, create_graph, compile and gradcheck ---------------------------------------
 def test_a_hook_returning_a_wrong_shape_is_refused():
-    x = leaf(1.0, 2.0, 3.0)
+    x = tl.tensor([1.0, 2.0, 3.0], requires_grad=True)
     x.register_hook(lambda g: np.ones(5))
     with pytest.raises(RuntimeError, match=r"returned a gradient of shape \(5,\) for a value of shape \(3,\)"):
         x.sum().backward()
 
 
 def test_tl_grad_refuses_fewer_grad_outputs_than_outputs():
-    x = leaf(1.0, 2.0)
+    x = tl.tensor([1.0, 2.0], requires_grad=True)
     with pytest.raises(ValueError, match="1 grad_outputs given for 2 outputs"):
         tl.grad([x.sum(), (x * 2).sum()], x, grad_outputs=[None])
 
 
 def test_backward_with_create_graph_never_keeps_the_callers_grad_tensor():
-    x = leaf(1.0, 2.0)
+    x = tl.tensor([1.0, 2.0], requires_grad=True)
     seed = tl.Tensor(np.array([1.0, 1.0]))
     (x + 0.0).backward(seed, create_graph=True)  # add passes the seed through unchanged
     assert x.grad is not seed
