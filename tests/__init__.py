@@ -1,2 +1,2 @@
-"""The test suite: fixtures in conftest.py; shared cases and helpers in shapes.py, programs.py and
-pictures.py, imported by their package path."""
+"""The test suite: fixtures in conftest.py; shared helpers and cases in helpers.py, shapes.py,
+programs.py and pictures.py, imported by their package path."""
