@@ -41,10 +41,11 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m tinygrad_lstm
 
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in ("-h", "--help"):
-        print(f"usage: {prog} [NAME] [--quick] [--seed S] [--out DIR] [the demo's own options]\n\ndemos:")
-        for name in DEMOS:
-            print(f"  {name:<10} {parser(name).description}")
-        print(f"\n{prog} NAME --help lists a demo's own options. With no NAME: the tour.")
+        listing = "".join(f"  {name:<10} {parser(name).description}\n" for name in DEMOS)
+        sys.stdout.write(
+            f"usage: {prog} [NAME] [--quick] [--seed S] [--out DIR] [the demo's own options]\n\ndemos:\n{listing}"
+            f"\n{prog} NAME --help lists a demo's own options. With no NAME: the tour.\n"
+        )  # one write, as argparse's help
         return 0
     name = argv.pop(0) if argv and not argv[0].startswith("-") else "tour"
     if name not in DEMOS:
