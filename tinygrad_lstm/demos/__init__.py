@@ -12,8 +12,9 @@ from collections.abc import Sequence
 DEMOS = ("tour", "vanishing", "exploding", "adding", "variants", "charlm", "rtrl")
 
 
-def parser(name: str, prog: str = "python -m tinygrad_lstm.demos tour"):
-    """The command line of demo ``name`` (called ``prog``): the options every demo takes, then its own."""
+def parser(name: str, prog: str = ""):
+    """The command line of demo ``name`` (called ``prog``, by default ``python -m tinygrad_lstm.demos
+    NAME``): the options every demo takes, then its own."""
     import argparse
 
     from ..arguments import Parser
@@ -21,7 +22,7 @@ def parser(name: str, prog: str = "python -m tinygrad_lstm.demos tour"):
 
     module = importlib.import_module(f"{__name__}.{name}")
     p = Parser(
-        prog=prog,
+        prog=prog or f"python -m {__name__} {name}",
         description=(module.__doc__ or "").strip().splitlines()[0],
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
