@@ -45,7 +45,7 @@ class Program:
     ``forward(inputs, leaves)`` calls each entry's forward function on the arrays it read while
     recording and re-arms the entry with what its VJP will read; ``backward(seed)`` is the sweep
     unrolled: each VJP in reverse tape order, each contribution summed exactly as
-    :func:`~tinygrad_lstm.accumulate.add_gradient` would sum it, so the bits equal eager execution's.
+    :func:`~tinygrad_lstm.backward.add_gradient` would sum it, so the bits equal eager execution's.
     Knowing the whole program also lets it join the gradients of slices that tile an array (an LSTM
     step's gates) with one concatenate instead of adding each into zeros, and run gates side by side
     that share an op (an LSTM's i and f) as one call, and their VJPs as one
@@ -203,6 +203,7 @@ class ProgramWriter:
         return self._leaves[id(leaf)]
 
     def write(self) -> str:
+        self.readers = self._readers()
         self.reached = self._reached()
         self.tilings = self._tilings(self.reached)
         self.gates = self._gate_groups()
@@ -215,20 +216,14 @@ class ProgramWriter:
 
     def write_forward(self) -> str:
         prog = self.program
-        last_reader = list(range(len(prog.entries)))
-        for k, sources in enumerate(prog.sources):
-            for kind, ref in sources:
-                if kind == _FROM_ENTRY:
-                    last_reader[ref] = k
+        last_reader = [max(self.readers.get(ref, [ref])) for ref in range(len(prog.entries))]
         fused = {}  # first member -> its group, for groups of gates run as one call
         in_a_call = {}  # the other entries that call computes, and the slices it reads instead
         for group in self.gates:
-            if len(group.members) > 1:
-                first = min(group.members)
-                fused[first] = group
-                in_a_call.update({m: "computed above in one call" for m in group.members if m != first})
-                in_a_call.update({t: "read by one call from the array it slices" for t in group.tiles})
-                last_reader[group.array] = max(last_reader[group.array], first)
+            fused[group.first] = group
+            in_a_call.update({m: "computed above in one call" for m in group.members if m != group.first})
+            in_a_call.update({t: "read by one call from the array it slices" for t in group.tiles})
+            last_reader[group.array] = max(last_reader[group.array], group.first)
         released: list[list[int]] = [[] for _ in prog.entries]
         for ref, k in enumerate(last_reader):
             if ref != prog.output_position:
@@ -291,7 +286,7 @@ class ProgramWriter:
                 continue
             if k in gates:  # a gate run with others as one call: one VJP for all, when the last arrives
                 group = gates[k]
-                if k == min(group.members):
+                if k == group.first:
                     body.extend(self._gates_vjp(group, f"q[{slot[group.tiles[0]]}]"))
                 continue
             if k in tile_of:  # a slice of an array whose slices tile it: keep its gradient for the join
@@ -342,17 +337,22 @@ class ProgramWriter:
         body.extend(f"accumulate(leaf{j}, gw[{j}])" for j in first_leaf_grads)
         return "def backward(seed):\n" + "\n".join("    " + line for line in body)
 
-    def _gate_groups(self) -> list[GateGroup]:
-        """Slices of a tiled array each read only by one of :mod:`~tinygrad_lstm.compiler.fusion`'s ops (an
-        LSTM's gates): runs of adjacent slices under the same op. A run's VJPs write into the joined
-        gradient in place; a run of two or more is also one call in the forward pass, when what
-        reads its results is elementwise too (a sum over a strided view may add in another order)."""
-        prog = self.program
+    def _readers(self) -> dict[int, list[int]]:
+        """Entry -> the entries that read its result, in tape order."""
         readers: dict[int, list[int]] = {}
-        for k, sources in enumerate(prog.sources):
+        for k, sources in enumerate(self.program.sources):
             for kind, ref in sources:
                 if kind == _FROM_ENTRY:
                     readers.setdefault(ref, []).append(k)
+        return readers
+
+    def _gate_groups(self) -> list[GateGroup]:
+        """Slices of a tiled array each read only by one of :mod:`~tinygrad_lstm.compiler.fusion`'s ops (an
+        LSTM's gates): runs of two or more adjacent slices under the same op, which run as one call
+        and one VJP, when what reads their results is elementwise too (a sum over a strided view may
+        add in another order, and change the bits)."""
+        prog = self.program
+        readers = self.readers
 
         def gate_reading(tile: int) -> int | None:
             found = readers.get(tile, [])
@@ -390,7 +390,7 @@ class ProgramWriter:
         over the forward's one result (each gate's saved output is a view of it), times the gates'
         gradients joined the same way."""
         prog = self.program
-        first = min(group.members)
+        first = group.first
         grads = f"concatenate({_tuple([f'g[{m}]' for m in group.members])}, axis={group.axis})"
         lines = fusion.vjp_lines(prog.entries[first].op, f"e{first}.out.base", grads)
         lines[-1] += f"  # {group.describe(prog)}: one VJP"
@@ -478,16 +478,15 @@ class GateGroup:
 
     def __init__(self, array: int, members: list[int], tiles: list[int], axis: int, pieces: list) -> None:
         self.array, self.members, self.tiles, self.axis = array, members, tiles, axis
+        self.first = min(members)  # the one the forward computes them at, and the VJP runs at
         start, stop = pieces[0][2], pieces[-1][3]
         self.union = (slice(None),) * axis + (slice(start, stop),)
         self.parts = [(slice(None),) * axis + (slice(a - start, b - start),) for _, _, a, b in pieces]
 
     def describe(self, prog: Program) -> str:
         """Like an entry's comment: ``sigmoid i, f lstm.l0[t=2]``."""
-        first = prog.entries[self.members[0]]
         names = ", ".join(prog.entries[m].name for m in self.members if prog.entries[m].name)
-        where = first.scope.label if first.scope is not None else ""
-        return " ".join(part for part in (first.op, names, where) if part)
+        return _describe(prog.entries[self.members[0]], names)
 
 
 #: How many rows (batch x steps) of a weight's products share one product for its gradient: more is
@@ -554,9 +553,10 @@ def _tuple(names: list[str], brackets: bool = True) -> str:
     return f"({text})" if brackets else text
 
 
-def _describe(e) -> str:
+def _describe(e, name: str | None = None) -> str:
+    """An entry as the source's comments call it: ``sigmoid i lstm.l0[t=2]`` (``name`` in place of its own)."""
     where = e.scope.label if e.scope is not None else ""
-    return " ".join(part for part in (e.op, e.name or "", where) if part)
+    return " ".join(part for part in (e.op, e.name if name is None else name, where) if part)
 
 
 def _check_not_an_index(entry, input_arrays: list) -> None:

@@ -53,10 +53,10 @@ def check_forward(entry, args, out) -> None:
 
 def check_backward(entry, g, grads) -> None:
     """Observer of the sweep: raise if this VJP sent a NaN or Inf to one of its inputs."""
-    for k, g in enumerate(grads):
-        if g is None:
+    for k, sent in enumerate(grads):
+        if sent is None:
             continue
-        values = g.dense(np.float64) if hasattr(g, "dense") else getattr(g, "data", g)
+        values = sent.dense(np.float64) if hasattr(sent, "dense") else getattr(sent, "data", sent)
         bad = _bad(values)
         if bad:
             raise AnomalyError(_message(entry, f"sent {bad} to input {k} in backward (its VJP)"))
