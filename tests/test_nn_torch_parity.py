@@ -5,6 +5,8 @@ PyTorch's own state_dict, converted to NumPy, is loaded as it is: same names, sa
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import tinygrad_lstm as tl
 
@@ -410,3 +412,40 @@ def test_dropout_between_layers_only_in_training():
     assert not np.allclose(train_out.data, tm(tx)[0].detach().numpy())
     # the first layer's final state comes before any dropout, so it is unchanged
     close(h_n[0], tm(tx)[1][0][0], what="first layer untouched by dropout")
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_functional_call_matches_pytorchs_on_generated_tied_models(data):
+    """torch.func.functional_call against ours, on Linear stacks whose weights are tied at random and
+    a random choice of the names to replace (any alias of a tied weight): the output and the
+    gradient of every tensor given agree. Replacing a tied weight in one place only fails it."""
+    from torch.func import functional_call
+
+    n, d = data.draw(st.integers(2, 4), label="layers"), 3
+    tie_to = [None] + [data.draw(st.sampled_from([None, *range(i)]), label=f"tie{i}") for i in range(1, n)]
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16), label="seed"))
+    ours = tl.nn.Sequential(*[m for _ in range(n) for m in (tl.nn.Linear(d, d, dtype=np.float64), tl.nn.Tanh())])
+    theirs = torch.nn.Sequential(*[m for _ in range(n) for m in (torch.nn.Linear(d, d), torch.nn.Tanh())])
+    twin(theirs, ours)
+    for i, j in enumerate(tie_to):
+        if j is not None:
+            ours[2 * i].weight = ours[2 * j].weight
+            theirs[2 * i].weight = theirs[2 * j].weight
+    groups: dict = {}  # each weight or bias, by identity -> the names it goes by
+    for i in range(n):
+        for kind in ("weight", "bias"):
+            groups.setdefault(id(getattr(ours[2 * i], kind)), []).append(f"{2 * i}.{kind}")
+    names = [data.draw(st.sampled_from(aliases), label="alias") for aliases in groups.values()]
+    names = [name for name in names if data.draw(st.booleans(), label=f"replace {name}")]
+    values = {name: rng.standard_normal(ours.get_parameter(name).shape) for name in names}
+    x = rng.standard_normal((2, d))
+    given = {name: tl.Tensor(v.copy(), requires_grad=True) for name, v in values.items()}
+    given_t = {name: torch.tensor(v, requires_grad=True) for name, v in values.items()}
+    out = tl.func.functional_call(ours, given, (tl.Tensor(x),))
+    out_t = functional_call(theirs, given_t, (torch.tensor(x),))
+    close(out, out_t, what=f"output, ties {tie_to}, replacing {names}")
+    (out * out).sum().backward()
+    (out_t * out_t).sum().backward()
+    for name in names:
+        close(given[name].grad, given_t[name].grad, what=f"gradient of {name}, ties {tie_to}")
