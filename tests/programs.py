@@ -99,6 +99,13 @@ UNARY = {
     "cos": (lambda a: a.cos(), lambda a: a.cos()),
     "rsqrt": (lambda a: (a * a + 0.5).rsqrt(), lambda a: (a * a + 0.5).rsqrt()),
     "sign": (lambda a: a.sign() * a, lambda a: a.sign() * a),
+    "reciprocal": (lambda a: (a * a + 0.5).reciprocal(), lambda a: (a * a + 0.5).reciprocal()),
+    "scalar_over": (lambda a: 1.5 / (a * a + 0.5), lambda a: 1.5 / (a * a + 0.5)),
+    # round(t, 1) is NumPy's round of an array (PyTorch's tensors have no __round__: torch.round)
+    "round": (
+        lambda a: (a * 3.0).round() * a + round(a * 2.0, 1),
+        lambda a: (a * 3.0).round() * a + (a * 2.0).round(decimals=1),
+    ),
     "softplus": (lambda a: F.softplus(a * 8.0, threshold=5.0), lambda a: TF.softplus(a * 8.0, threshold=5.0)),
     "elu": (lambda a: F.elu(a), lambda a: TF.elu(a)),
     "gelu": (lambda a: F.gelu(a), lambda a: TF.gelu(a)),

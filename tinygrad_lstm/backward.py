@@ -34,7 +34,8 @@ class _RecordedContext:
         self.ins = None
         if entry.ins is not None:
             self.ins = tuple(
-                Tensor._from(x, parent) if parent is not None else x for x, parent in zip(entry.ins, entry.parents)
+                Tensor._from(x, parent) if parent is not None and x is not None else x
+                for x, parent in zip(entry.ins, entry.parents)
             )
 
 

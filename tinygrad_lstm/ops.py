@@ -30,11 +30,18 @@ _SOURCE_LINES_POINT_PAST = True
 
 # ---- recording -----------------------------------------------------------------------------------
 
+Keep = bool | tuple  # what an entry keeps: see ``apply``
+OTHER = ((1,), (0,))  # a product's rule: input 0 is read by input 1's gradient, and input 1 by input 0's
 
-def apply(op: str, fwd, inputs: tuple, vjp, p=None, keep_in: bool = False, keep_out: bool = False) -> Tensor:
+
+def apply(op: str, fwd, inputs: tuple, vjp, p=None, keep_in: Keep = False, keep_out: Keep = False) -> Tensor:
     """Run ``fwd(p, *arrays)`` on the inputs' data; if any input requires grad, append a tape entry.
 
-    This runs once per op: plain loops, no generator, no per-op dict work.
+    What the entry keeps for its VJP depends on which inputs need a gradient, as PyTorch's derivative
+    formulas save per input: ``keep_in`` gives, for each input, the inputs whose gradient reads it
+    (``OTHER`` for a product, True for every input whenever the entry exists), and ``keep_out`` the
+    inputs whose gradient reads the result. An array nobody will read is not kept, so changing it in
+    place later is no reason to refuse backward. This runs once per op: plain loops, no per-op dict work.
     """
     args = []
     parents = []
@@ -54,13 +61,34 @@ def apply(op: str, fwd, inputs: tuple, vjp, p=None, keep_in: bool = False, keep_
         return Tensor._from(out)
     if latest_recorded[0] >= 0:  # a recorded in-place update happened once: is every input still current?
         check_current(op, inputs)
-    ins = tuple(args) if keep_in else None
+    if keep_in is OTHER:  # a product: each input is kept for the other's gradient (the usual case first)
+        ins = (args[0] if parents[1] is not None else None, args[1] if parents[0] is not None else None)
+    elif keep_in is True or not keep_in:
+        ins = tuple(args) if keep_in else None
+    else:
+        ins = tuple(a if _needed(parents, readers) else None for a, readers in zip(args, keep_in))
+    if keep_out is not True and keep_out:
+        keep_out = _needed(parents, keep_out)
     entry = Entry(op, tuple(parents), vjp, ins, out if keep_out else None, p, out.shape, out.dtype, fwd)
     for tape in state.tapes:
         tape.entries.append(entry)
     for instrument in state.instruments:  # empty unless Tape(sources=True), detect_anomaly or compile is on
         instrument(entry, args, out)
     return Tensor._from(out, entry)
+
+
+def _needed(parents: list, readers: tuple) -> bool:
+    """Whether any of the inputs numbered in ``readers`` needs a gradient."""
+    for j in readers:
+        if parents[j] is not None:
+            return True
+    return False
+
+
+def _in_shape(entry, k: int) -> tuple[int, ...]:
+    """The shape of input ``k``, which may not be kept: known from its entry when it needs a gradient."""
+    parent = entry.parents[k]
+    return parent.shape if parent is not None else np.shape(entry.ins[k])
 
 
 def is_primitive(entry, op: str) -> bool:
@@ -163,21 +191,17 @@ def _mul_fwd(p, a, b):
 
 
 def mul(a, b) -> Tensor:
-    return _binary("mul", _mul_fwd, a, b, _mul_vjp, keep_in=True)
+    return _binary("mul", _mul_fwd, a, b, _mul_vjp, keep_in=OTHER)
 
 
 def _mul_vjp(g, entry):
     a, b = entry.ins
     if a is b:  # x * x: both gradients are the same product, so make it once (half the memory)
-        ga = unbroadcast(g * b, _shape_of(a))
+        ga = unbroadcast(g * b, entry.parents[0].shape)
         return ga, ga
-    ga = unbroadcast(g * b, _shape_of(a)) if entry.parents[0] is not None else None
-    gb = unbroadcast(g * a, _shape_of(b)) if entry.parents[1] is not None else None
+    ga = unbroadcast(g * b, entry.parents[0].shape) if entry.parents[0] is not None else None
+    gb = unbroadcast(g * a, entry.parents[1].shape) if entry.parents[1] is not None else None
     return ga, gb
-
-
-def _shape_of(x) -> tuple[int, ...]:
-    return x.shape if isinstance(x, (np.ndarray, Tensor)) else ()
 
 
 def _div_fwd(p, a, b):
@@ -185,14 +209,44 @@ def _div_fwd(p, a, b):
 
 
 def div(a, b) -> Tensor:
-    return _binary("div", _div_fwd, a, b, _div_vjp, keep_in=True, keep_out=True)
+    # a is read only by b's gradient; b by both (PyTorch saves no result: a / b is computed again)
+    return _binary("div", _div_fwd, a, b, _div_vjp, keep_in=((1,), (0, 1)))
 
 
 def _div_vjp(g, entry):
     a, b = entry.ins
-    ga = unbroadcast(g / b, np.shape(a)) if entry.parents[0] is not None else None
-    gb = unbroadcast(-(g * entry.out) / b, np.shape(b)) if entry.parents[1] is not None else None
+    ga = unbroadcast(g / b, entry.parents[0].shape) if entry.parents[0] is not None else None
+    gb = unbroadcast(-(g * (a / b)) / b, entry.parents[1].shape) if entry.parents[1] is not None else None
     return ga, gb
+
+
+def _reciprocal_fwd(p, x):
+    return np.true_divide(1.0, x)
+
+
+def reciprocal(x) -> Tensor:
+    """1 / x. A number divided by a tensor is this times the number, as in PyTorch: it keeps its result,
+    not x, so changing x in place later does not spoil its gradient."""
+    return apply("reciprocal", _reciprocal_fwd, (x,), _reciprocal_vjp, keep_out=True)
+
+
+def _reciprocal_vjp(g, entry):
+    y = entry.out
+    return (-g * (y * y),)
+
+
+def _rsqrt_fwd(p, x):
+    return np.true_divide(1.0, np.sqrt(x))
+
+
+def rsqrt(x) -> Tensor:
+    """1 / sqrt(x); it keeps its result for the gradient, as PyTorch's."""
+    return apply("rsqrt", _rsqrt_fwd, (x,), _rsqrt_vjp, keep_out=True)
+
+
+def _rsqrt_vjp(g, entry):
+    y = entry.out
+    return (-0.5 * g * (y * y * y),)
 
 
 def _neg_fwd(p, x):
@@ -212,7 +266,8 @@ def _pow_fwd(p, a, b):
 
 
 def pow(a, b) -> Tensor:  # noqa: A001 - the operator's name
-    return _binary("pow", _pow_fwd, a, b, _pow_vjp, keep_in=True, keep_out=True)
+    # the result is read only by the exponent's gradient (a ** 3.0 keeps a, not a ** 3.0)
+    return _binary("pow", _pow_fwd, a, b, _pow_vjp, keep_in=True, keep_out=(1,))
 
 
 def _pow_vjp(g, entry):
@@ -516,6 +571,29 @@ def compare(fn, a, b) -> Tensor:
         ) from e
 
 
+def _sign_fwd(p, x):
+    return np.sign(x)
+
+
+def sign(x) -> Tensor:
+    """-1, 0 or 1; its gradient is 0 everywhere (as PyTorch's), not missing."""
+    return apply("sign", _sign_fwd, (x,), _zero_vjp)
+
+
+def _round_fwd(p, x):
+    return np.round(x, p)
+
+
+def round(x, decimals: int = 0) -> Tensor:  # noqa: A001 - NumPy's and PyTorch's name
+    """Round half to even at ``decimals`` decimals; its gradient is 0 everywhere, as PyTorch's."""
+    return apply("round", _round_fwd, (x,), _zero_vjp, p=decimals)
+
+
+def _zero_vjp(g, entry):
+    zero = np.zeros(entry.parents[0].shape, g.dtype)  # not g * 0: an infinite g would give NaN
+    return (Tensor._from(zero) if isinstance(g, Tensor) else zero,)
+
+
 # ---- reductions ------------------------------------------------------------------------------------
 
 
@@ -599,7 +677,7 @@ def _matmul_fwd(p, a, b):
 
 def matmul(a, b) -> Tensor:
     try:
-        return apply("matmul", _matmul_fwd, (a, b), _matmul_vjp, keep_in=True)
+        return apply("matmul", _matmul_fwd, (a, b), _matmul_vjp, keep_in=OTHER)
     except ValueError as e:
         inner_a, inner_b = _shape(a)[-1:], _shape(b)[-2:][:1]
         raise ValueError(
@@ -609,21 +687,25 @@ def matmul(a, b) -> Tensor:
 
 
 def _matmul_vjp(g, entry):
-    a, b = entry.ins
+    a, b = entry.ins  # a is kept only when b needs a gradient, and b only when a does
     need_a, need_b = entry.parents[0] is not None, entry.parents[1] is not None
-    if b.ndim == 2 and a.ndim >= 2:  # the common case: fold a's batch dims into one matrix product
+    sa, sb = _in_shape(entry, 0), _in_shape(entry, 1)
+    if len(sb) == 2 and len(sa) >= 2:  # the common case: fold a's batch dims into one matrix product
         ga = blas.matmul(g, b.T) if need_a else None
         return ga, (weight_grad((a,), (g,)) if need_b else None)
     # promote 1-D operands as matmul does, then undo it on the way back
-    a2 = a.reshape((1,) + a.shape) if a.ndim == 1 else a
-    b2 = b.reshape(b.shape + (1,)) if b.ndim == 1 else b
+    sa2 = (1,) + sa if len(sa) == 1 else sa
+    sb2 = sb + (1,) if len(sb) == 1 else sb
     g2 = g
-    if a.ndim == 1:
-        g2 = g2.reshape(g2.shape[:-1] + (1,) + g2.shape[-1:]) if b.ndim > 1 else g2.reshape((1,))
-    if b.ndim == 1:
+    if len(sa) == 1:
+        g2 = g2.reshape(g2.shape[:-1] + (1,) + g2.shape[-1:]) if len(sb) > 1 else g2.reshape((1,))
+    if len(sb) == 1:
         g2 = g2.reshape(g2.shape + (1,))
-    ga = unbroadcast(blas.matmul(g2, b2.swapaxes(-1, -2)), a2.shape).reshape(a.shape) if need_a else None
-    gb = unbroadcast(blas.matmul(a2.swapaxes(-1, -2), g2), b2.shape).reshape(b.shape) if need_b else None
+    ga = gb = None
+    if need_a:
+        ga = unbroadcast(blas.matmul(g2, b.reshape(sb2).swapaxes(-1, -2)), sa2).reshape(sa)
+    if need_b:
+        gb = unbroadcast(blas.matmul(a.reshape(sa2).swapaxes(-1, -2), g2), sb2).reshape(sb)
     return ga, gb
 
 
@@ -957,8 +1039,10 @@ def einsum(subscripts: str, *operands) -> Tensor:
         if len(set(term)) != len(term) or len(term) != len(_shape(x)):
             raise ValueError(f"einsum: {term!r} must name each axis of an operand of shape {_shape_text(x)} once")
     try:
+        # each operand is read by the other operands' gradients
+        readers = tuple(tuple(j for j in range(len(terms)) if j != i) for i in range(len(terms)))
         return apply("einsum", _einsum_fwd, tuple(operands), _einsum_vjp, p=(f"{inputs}->{output}", terms, output),
-                     keep_in=True)  # fmt: skip
+                     keep_in=readers)  # fmt: skip
     except ValueError as e:
         shapes = ", ".join(_shape_text(x) for x in operands)
         raise ValueError(f"einsum: {subscripts!r} does not fit operands of shapes {shapes}: {e}") from e
@@ -978,7 +1062,7 @@ def _einsum_vjp(g, entry):
         recorded = isinstance(g, Tensor) or any(isinstance(x, Tensor) for x in others)  # create_graph
         grad = einsum(spec, g, *others) if recorded else np.einsum(spec, g, *others)
         if kept != term:  # put back the axes summed in this operand alone, by broadcasting
-            shape = _shape(entry.ins[i])
+            shape = entry.parents[i].shape
             grad = _reshape(grad, tuple(n if a in kept else 1 for n, a in zip(shape, term)))
             grad = _broadcast_to(grad, shape)
         grads.append(grad)
@@ -1097,8 +1181,8 @@ def logsumexp(x: Tensor, axis=-1, keepdims: bool = False) -> Tensor:
     """log(sum(exp(x), axis)) without overflow.
 
     >>> import numpy as np, tinygrad_lstm as tl
-    >>> round(float(tl.Tensor(np.array([1e4, 1e4])).logsumexp()), 6)  # 1e4 + log 2
-    10000.693147
+    >>> f"{tl.Tensor(np.array([1e4, 1e4])).logsumexp():.6f}"  # 1e4 + log 2
+    '10000.693147'
     """
     m = _stable_shift(x, axis, "logsumexp")
     out = log(sum(exp(x - m), axis=axis, keepdims=True)) + m
@@ -1193,13 +1277,3 @@ def gather(x: Tensor, dim: int, index) -> Tensor:
 
 def square(x: Tensor) -> Tensor:
     return x * x
-
-
-def rsqrt(x: Tensor) -> Tensor:
-    """1 / sqrt(x)."""
-    return x**-0.5
-
-
-def sign(x: Tensor) -> Tensor:
-    """-1, 0 or 1; its gradient is 0 everywhere (as PyTorch's), not missing."""
-    return where(np.zeros(x.shape, bool), x, np.sign(x.data))

@@ -256,6 +256,22 @@ class Tensor:
     def __int__(self) -> int:
         return int(self._concrete("int()"))
 
+    def __format__(self, spec: str) -> str:
+        """``f"{loss:.4f}"``: a 0-d tensor formats as its number, as in PyTorch; others only with no spec."""
+        if self.data.ndim == 0:
+            return format(self._concrete("format()").item(), spec)
+        if spec:
+            raise TypeError(f"format: a tensor of shape {self.shape} has no {spec!r} format; only a 0-d one has")
+        return str(self)
+
+    def __round__(self, ndigits: int | None = None) -> Tensor:
+        """``round(t, 2)``: a tensor rounded to ``ndigits`` decimals, as PyTorch's (its gradient is 0)."""
+        return self.round(0 if ndigits is None else ndigits)
+
+    def round(self, decimals: int = 0) -> Tensor:
+        """Round half to even at ``decimals`` decimals, as ``np.round`` and ``torch.round``."""
+        return ops.round(self, decimals)
+
     def __bool__(self) -> bool:
         return bool(self._concrete("bool()"))
 
@@ -290,7 +306,7 @@ class Tensor:
         return ops.div(self, other)
 
     def __rtruediv__(self, other):
-        return ops.div(other, self)
+        return ops.mul(ops.reciprocal(self), other)  # PyTorch's way: it keeps 1/self, not self
 
     def __pow__(self, other):
         return ops.pow(self, other)
@@ -494,6 +510,10 @@ class Tensor:
     def log1p(self) -> Tensor:
         """log(1 + x), exact for tiny x."""
         return ops.log1p(self)
+
+    def reciprocal(self) -> Tensor:
+        """1 / x elementwise."""
+        return ops.reciprocal(self)
 
     def expm1(self) -> Tensor:
         """exp(x) - 1, exact for tiny x."""

@@ -246,8 +246,9 @@ class ProgramWriter:
                 body.append(f"v[{k}] = {f'asarray({call})' if e.shape == () else call}  # {_describe(e)}")
             if prog.needs_grad[k]:  # re-arm the entry with what its VJP reads (free() cleared it)
                 arm = [f"e{k}.p = p{k}", f"e{k}.freed = False"]
-                if e.ins is not None:
-                    arm.insert(0, f"e{k}.ins = {_tuple(operands)}")
+                if e.ins is not None:  # what the entry kept: inputs no gradient reads stay None
+                    kept = [op if x is not None else "None" for op, x in zip(operands, e.ins)]
+                    arm.insert(0, f"e{k}.ins = {_tuple(kept)}")
                 if e.out is not None:
                     arm.insert(0, f"e{k}.out = v[{k}]")
                 body.append("; ".join(arm))

@@ -1,0 +1,217 @@
+"""What an entry saves follows which inputs need a gradient, as in PyTorch's derivative formulas.
+
+The matrix: every op x which inputs require grad x which tensor is changed in place after the op
+(an input, through the graph or, for a leaf, under no_grad; or the op's result) x ten kinds of
+in-place change; then a loss of the op's result is differentiated. The rule checked for every cell:
+
+- where PyTorch computes, we compute, and our gradient equals the reference;
+- where PyTorch refuses ("modified by an inplace operation"), we may refuse too, or compute, but then
+  exactly the reference.
+
+The reference is the same program in PyTorch with the change made to a clone, so no saved tensor
+is touched: the gradient the program means. A refusal PyTorch does not make is a false refusal; a
+number that differs from the reference is a silent wrong result. Both fail.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+import tinygrad_lstm as tl
+import tinygrad_lstm.nn.functional as F
+
+torch = pytest.importorskip("torch", reason="PyTorch is not installed (pip install torch==2.13.0)")
+TF = torch.nn.functional
+
+
+# ---- the ops: (shapes of the inputs, ours, PyTorch's) ------------------------------------------------
+M, V = (2, 3), (3,)
+TARGETS = np.array([2, 0])
+OPS = {
+    "exp": ([M], lambda x: x.exp(), lambda x: x.exp()),
+    "log": ([M], lambda x: x.log(), lambda x: x.log()),
+    "sqrt": ([M], lambda x: x.sqrt(), lambda x: x.sqrt()),
+    "rsqrt": ([M], lambda x: x.rsqrt(), lambda x: x.rsqrt()),
+    "abs": ([M], lambda x: x.abs(), lambda x: x.abs()),
+    "neg": ([M], lambda x: -x, lambda x: -x),
+    "tanh": ([M], lambda x: x.tanh(), lambda x: x.tanh()),
+    "sigmoid": ([M], lambda x: x.sigmoid(), lambda x: x.sigmoid()),
+    "relu": ([M], lambda x: x.relu(), lambda x: x.relu()),
+    "log1p": ([M], lambda x: x.log1p(), lambda x: x.log1p()),
+    "expm1": ([M], lambda x: x.expm1(), lambda x: x.expm1()),
+    "sin": ([M], lambda x: x.sin(), lambda x: x.sin()),
+    "cos": ([M], lambda x: x.cos(), lambda x: x.cos()),
+    "square": ([M], lambda x: x.square(), lambda x: x.square()),
+    "clamp": ([M], lambda x: x.clamp(0.8, 1.2), lambda x: x.clamp(0.8, 1.2)),
+    "clone": ([M], lambda x: x.clone(), lambda x: x.clone()),
+    "mul_scalar": ([M], lambda x: x * 2.5, lambda x: x * 2.5),
+    "div_scalar": ([M], lambda x: x / 2.5, lambda x: x / 2.5),
+    "scalar_div": ([M], lambda x: 2.5 / x, lambda x: 2.5 / x),
+    "pow_scalar": ([M], lambda x: x**3.0, lambda x: x**3.0),
+    "scalar_pow": ([M], lambda x: 2.0**x, lambda x: 2.0**x),
+    "sum": ([M], lambda x: x.sum(axis=1), lambda x: x.sum(dim=1)),
+    "mean": ([M], lambda x: x.mean(), lambda x: x.mean()),
+    "amax": ([M], lambda x: x.max(axis=1), lambda x: x.amax(dim=1)),
+    "var": ([M], lambda x: x.var(axis=1), lambda x: x.var(dim=1)),
+    "std": ([M], lambda x: x.std(), lambda x: x.std()),
+    "norm": ([M], lambda x: x.norm(), lambda x: x.norm()),
+    "prod": ([M], lambda x: x.prod(axis=1), lambda x: x.prod(dim=1)),
+    "cumsum": ([M], lambda x: x.cumsum(axis=1), lambda x: x.cumsum(dim=1)),
+    "softmax": ([M], lambda x: x.softmax(axis=1), lambda x: x.softmax(dim=1)),
+    "log_softmax": ([M], lambda x: x.log_softmax(axis=1), lambda x: x.log_softmax(dim=1)),
+    "logsumexp": ([M], lambda x: x.logsumexp(axis=1), lambda x: x.logsumexp(dim=1)),
+    "cross_entropy": ([M], lambda x: F.cross_entropy(x, TARGETS), lambda x: TF.cross_entropy(x, torch.tensor(TARGETS))),
+    "add": ([M, V], lambda a, b: a + b, lambda a, b: a + b),
+    "sub": ([M, V], lambda a, b: a - b, lambda a, b: a - b),
+    "mul": ([M, V], lambda a, b: a * b, lambda a, b: a * b),
+    "div": ([M, V], lambda a, b: a / b, lambda a, b: a / b),
+    "pow": ([M, V], lambda a, b: a**b, lambda a, b: a**b),
+    "maximum": ([M, V], tl.maximum, torch.maximum),
+    "minimum": ([M, V], tl.minimum, torch.minimum),
+    "matmul": ([M, (3, 4)], lambda a, b: a @ b, lambda a, b: a @ b),
+    "matmul_vector": ([M, V], lambda a, b: a @ b, lambda a, b: a @ b),
+    "vector_matmul": ([(2,), M], lambda a, b: a @ b, lambda a, b: a @ b),
+    "batched_matmul": ([(2, 2, 3), (3, 4)], lambda a, b: a @ b, lambda a, b: a @ b),
+    "einsum": ([M, (3, 4)], lambda a, b: tl.einsum("ij,jk->ik", a, b), lambda a, b: torch.einsum("ij,jk->ik", a, b)),
+    "where": (
+        [M, V],
+        lambda a, b: tl.where(np.array([True, False, True]), a, b),
+        lambda a, b: torch.where(torch.tensor([True, False, True]), a, b),
+    ),  # fmt: skip
+    "cat": ([M, M], lambda a, b: tl.cat([a, b]), lambda a, b: torch.cat([a, b])),
+    "stack": ([M, M], lambda a, b: tl.stack([a, b]), lambda a, b: torch.stack([a, b])),
+    "mse_loss": ([M, M], F.mse_loss, TF.mse_loss),
+    "bce_with_logits": ([M, M], F.binary_cross_entropy_with_logits, TF.binary_cross_entropy_with_logits),
+}
+
+# ten kinds of in-place change, each spelled the same way in both libraries
+CHANGES = {
+    "add_": lambda t: t.add_(0.25),
+    "sub_": lambda t: t.sub_(0.125),
+    "mul_": lambda t: t.mul_(1.5),
+    "div_": lambda t: t.div_(2.0),
+    "iadd": lambda t: t.__iadd__(0.5),
+    "copy_": lambda t: t.copy_(t.detach() * 0 + 0.75),
+    "fill_": lambda t: t.fill_(0.875),
+    "zero_": lambda t: t.zero_(),
+    "clamp_": lambda t: t.clamp_(max=1.0),
+    "setitem": lambda t: t.__setitem__(0 if t.ndim else ..., 0.625),
+}
+
+
+def _values(shapes, seed):
+    rng = np.random.default_rng(seed)
+    return [rng.uniform(0.5, 1.5, s) for s in shapes]
+
+
+def _run(lib, fn, values, needs, target, change, clone):
+    """One cell: the op on fresh inputs, the change, then a loss of the result differentiated.
+    Returns the leaves' gradients, or the exception raised. ``target`` is ("in", k, leaf?) or ("out",)."""
+    tensor = tl.tensor if lib == "tl" else (lambda v, requires_grad=False: torch.tensor(v, requires_grad=requires_grad))
+    no_grad = tl.no_grad if lib == "tl" else torch.no_grad
+    leaves = [tensor(v, requires_grad=bool(n)) for v, n in zip(values, needs)]
+    inputs = list(leaves)
+    if target[0] == "in" and needs[target[1]] and not target[2]:
+        inputs[target[1]] = leaves[target[1]] * 1.0  # a result that requires grad: its change is recorded
+    try:
+        out = fn(*inputs)
+        if target[0] == "in":
+            changed = inputs[target[1]]
+            if clone:  # the reference: the change touches no array the op saved
+                changed = changed.clone() if changed.requires_grad else tensor(values[target[1]])
+            if target[2]:
+                with no_grad():
+                    CHANGES[change](changed)
+            else:
+                CHANGES[change](changed)
+        else:
+            if clone:
+                out = out.clone()
+            CHANGES[change](out)
+        weights = np.linspace(0.5, 1.5, out.numel() if lib == "torch" else out.data.size).reshape(tuple(out.shape))
+        loss = (out * tensor(weights)).sum()
+        grads = (lib == "tl" and tl.grad or torch.autograd.grad)(loss, [x for x in leaves if x.requires_grad])
+        return [np.asarray(g.detach().numpy() if lib == "torch" else g.data) for g in grads]
+    except RuntimeError as e:  # PyTorch's in-place refusals, and ours, are RuntimeErrors
+        return e
+
+
+def _cells(shapes):
+    n = len(shapes)
+    for needs in itertools.product([False, True], repeat=n):
+        if not any(needs):
+            continue
+        targets = [("out",)]
+        for k in range(n):
+            targets.append(("in", k, False))  # a tensor that needs no grad, or a result (recorded change)
+            if needs[k]:
+                targets.append(("in", k, True))  # a leaf that requires grad, changed under no_grad
+        for target in targets:
+            for change in CHANGES:
+                yield needs, target, change
+
+
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_an_in_place_change_after_an_op_is_refused_only_where_pytorch_refuses(name):
+    shapes, ours_fn, torch_fn = OPS[name]
+    values = _values(shapes, len(name))
+    problems = []
+    cells = 0
+    for needs, target, change in _cells(shapes):
+        cells += 1
+        what = f"{name}: requires grad {needs}, change {change} on {target}"
+        theirs = _run("torch", torch_fn, values, needs, target, change, clone=False)
+        reference = _run("torch", torch_fn, values, needs, target, change, clone=True)
+        assert not isinstance(reference, Exception), (what, reference)
+        ours = _run("tl", ours_fn, values, needs, target, change, clone=False)
+        if isinstance(ours, Exception):
+            if not isinstance(theirs, Exception):
+                problems.append(f"{what}: refused ({ours}) where PyTorch computes")
+            continue
+        for k, (a, b) in enumerate(zip(ours, reference)):
+            if not np.allclose(a, b, rtol=1e-9, atol=1e-12, equal_nan=True):
+                problems.append(f"{what}: gradient {k} is {a.tolist()}, the reference {b.tolist()}")
+    assert cells >= 30
+    assert not problems, "\n".join(problems[:10]) + f"\n({len(problems)} of {cells} cells)"
+
+
+def test_micrograd_readme_example_runs_verbatim_on_0d_tensors(capsys):
+    """micrograd's README, with ``Value`` a 0-d tensor that requires grad: in-place ``+=`` on results,
+    a division whose result is changed in place afterwards, and f-strings of 0-d tensors."""
+
+    def Value(x):  # noqa: N802 - micrograd's name
+        return tl.tensor(x, requires_grad=True)
+
+    a = Value(-4.0)
+    b = Value(2.0)
+    c = a + b
+    d = a * b + b**3
+    c += c + 1
+    c += 1 + c + (-a)
+    d += d * 2 + (b + a).relu()
+    d += 3 * d + (b - a).relu()
+    e = c - d
+    f = e**2
+    g = f / 2.0
+    g += 10.0 / f
+    print(f"{g.data:.4f}")  # prints 24.7041, the outcome of this forward pass
+    g.backward()
+    print(f"{a.grad:.4f}")  # prints 138.8338, i.e. the numerical value of dg/da
+    print(f"{b.grad:.4f}")  # prints 645.5773, i.e. the numerical value of dg/db
+    assert capsys.readouterr().out.split() == ["24.7041", "138.8338", "645.5773"]
+
+
+def test_a_kept_array_is_only_what_a_gradient_reads():
+    """PyTorch's test_no_unnecessary_save, in this engine's terms: the entry of ``a * w`` where only
+    ``w`` requires grad keeps ``a`` (for d w) and not ``w``; ``x / c`` keeps ``c`` only."""
+    a, w = tl.tensor(np.ones(3)), tl.tensor(np.full(3, 2.0), requires_grad=True)
+    y = a * w
+    assert [role for role, _ in y.entry.saved()] == ["in0"]
+    assert y.entry.saved()[0][1] is a.data
+    x, c = tl.tensor(np.ones(3), requires_grad=True), tl.tensor(np.full(3, 4.0))
+    assert [role for role, _ in (x / c).entry.saved()] == ["in1"]
+    assert [role for role, _ in (x**3.0).entry.saved()] == ["in0"]  # not its own result
+    assert [role for role, _ in (2.0**x).entry.saved()] == ["in1", "out"]
