@@ -67,13 +67,18 @@ def sweep(
 
     With ``capture`` (entry -> None), the total gradient reaching each listed entry is stored there
     and leaves' ``.grad`` are left alone (that is ``tl.grad``); otherwise leaves accumulate ``.grad``.
+    A capturing sweep runs only the entries between the roots and the captured ones, as PyTorch's
+    ``autograd.grad`` does: below them no hook fires and nothing is freed.
     """
     buffers: dict = {}  # entry -> its gradient so far
     owned: set = set()  # entries whose buffer the sweep allocated, so it may add in place
     heap: list = []
+    leads, between = (None, None) if capture is None else _between(roots, capture)
 
     for root, seed in zip(roots, seeds):
         entry = root._entry
+        if leads is not None and entry not in leads:
+            continue
         if add_gradient(buffers, owned, entry, seed, entry.shape, entry.dtype, not create_graph):
             heapq.heappush(heap, (-entry.index, entry))
     observers, capturing = state.observers, capture is not None  # observers: trace_backward, detect_anomaly
@@ -84,8 +89,11 @@ def sweep(
         owned.discard(entry)
         if entry.hooks:
             g = _run_hooks(entry, g, create_graph)
-        if capturing and entry in capture:
-            capture[entry] = g
+        if capturing:
+            if entry in capture:
+                capture[entry] = g
+            if entry not in between:  # nothing captured lies below it
+                continue
         if entry.vjp is None:  # a leaf: the sweep ends here
             for observe in observers:
                 observe(entry, g, ())
@@ -109,7 +117,7 @@ def sweep(
         if not retain_graph:
             entry.free()  # before the sums below: the saved arrays need not outlive the VJP
         for parent, gp in zip(entry.parents, grads):
-            if parent is None or gp is None:
+            if parent is None or gp is None or (leads is not None and parent not in leads):
                 continue
             if type(gp) is not IndexedGrad and gp.shape != parent.shape:
                 raise RuntimeError(
@@ -118,6 +126,31 @@ def sweep(
                 )
             if add_gradient(buffers, owned, parent, gp, parent.shape, parent.dtype, not create_graph):
                 heapq.heappush(heap, (-parent.index, parent))
+
+
+def _between(roots: Sequence[Tensor], targets) -> tuple[set, set]:
+    """The entries a capturing sweep visits (the targets and the entries above them), and those whose
+    VJP it runs (the entries with a target below them, through their parents).
+    A parent is always recorded before its child, so one pass in index order decides each entry from its
+    parents; nothing older than the oldest target can lead to one, so the search stops there."""
+    oldest = min((t.index for t in targets), default=0)
+    seen: dict = {}
+    stack = [root._entry for root in roots]
+    while stack:
+        entry = stack.pop()
+        if entry in seen or entry.index < oldest:
+            continue
+        seen[entry] = False
+        stack.extend(p for p in entry.parents if p is not None)
+    leads: set = set()  # targets and the entries above them
+    between: set = set()  # entries whose VJP must run: a parent leads to a target
+    for entry in sorted(seen, key=lambda e: e.index):
+        if any(p in leads for p in entry.parents if p is not None):
+            between.add(entry)
+            leads.add(entry)
+        elif entry in targets:
+            leads.add(entry)
+    return leads, between
 
 
 def freed_error(entry) -> RuntimeError:
@@ -160,11 +193,29 @@ def _refuse_inside_compile(what: str) -> None:
         )
 
 
-def backward(output: Tensor, grad: Any = None, retain_graph: bool | None = None, create_graph: bool = False) -> None:
-    """``output.backward(...)``: accumulate gradients into the leaves' ``.grad``."""
+def backward(
+    output: Tensor,
+    grad: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    inputs: Any = None,
+) -> None:
+    """``output.backward(...)``: accumulate gradients into the leaves' ``.grad`` (only into the tensors
+    in ``inputs``, when given, as PyTorch's ``backward(inputs=...)``)."""
     _refuse_inside_compile("backward()")
     seed = _seed(output, grad, create_graph, "backward")
     retain = create_graph if retain_graph is None else retain_graph
+    if inputs is not None:
+        inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+        for i, x in enumerate(inputs):
+            if x._entry is None:
+                raise RuntimeError(f"backward: inputs[{i}] (shape {x.shape}) does not require grad")
+        capture = {x._entry: None for x in inputs}
+        sweep([output], [seed], retain, create_graph, capture)
+        for x in inputs:
+            if capture[x._entry] is not None:
+                accumulate_into(x, capture[x._entry], create_graph)
+        return
     program = output._entry.program
     if program is not None and not (retain or create_graph or state.observers or program.has_hooks()):
         program.backward(seed)  # a replayed step with nothing to observe: its precomputed order

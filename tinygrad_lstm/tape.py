@@ -10,6 +10,8 @@ Leaves that require grad get a :class:`Leaf` entry, the place where their gradie
 
 from __future__ import annotations
 
+import functools
+import inspect
 import itertools
 import threading
 import weakref
@@ -262,13 +264,37 @@ class _GradMode:
         state.grad_enabled = state.grad_stack.pop()
 
     def __call__(self, fn: Callable) -> Callable:
-        def wrapper(*args, **kwargs):
-            with _GradMode(self.enabled):
-                return fn(*args, **kwargs)
+        """As a decorator: ``fn`` runs in this mode, and so does each stretch of a generator ``fn`` runs
+        between its yields (the caller's mode is back while the caller runs), as PyTorch's decorators."""
+        enabled = self.enabled
+        if inspect.isgeneratorfunction(fn):
 
-        wrapper.__name__ = getattr(fn, "__name__", "wrapper")
-        wrapper.__doc__ = getattr(fn, "__doc__", None)
-        return wrapper
+            def wrapper(*args, **kwargs):
+                gen = fn(*args, **kwargs)
+                sent, thrown = None, None
+                while True:
+                    try:
+                        with _GradMode(enabled):
+                            request = gen.send(sent) if thrown is None else gen.throw(thrown)
+                    except StopIteration as stop:
+                        return stop.value
+                    thrown = None
+                    try:
+                        sent = yield request
+                    except GeneratorExit:
+                        with _GradMode(enabled):
+                            gen.close()
+                        raise
+                    except BaseException as e:  # thrown in by the caller: into fn, in fn's mode
+                        thrown = e
+
+        else:
+
+            def wrapper(*args, **kwargs):
+                with _GradMode(enabled):
+                    return fn(*args, **kwargs)
+
+        return functools.wraps(fn)(wrapper)
 
 
 def no_grad(fn: Callable | None = None):
@@ -302,6 +328,12 @@ class set_grad_enabled(_GradMode):  # noqa: N801 - PyTorch's name
 
     def __exit__(self, *exc) -> None:
         state.grad_enabled = state.grad_stack.pop()
+
+    def __call__(self, fn: Callable) -> Callable:
+        """``@tl.set_grad_enabled(False)`` over a function: the call that made this object switched the
+        mode at once; as a decorator it only applies to ``fn``, so the mode before it comes back."""
+        state.grad_enabled = self.previous
+        return _GradMode(self.enabled)(fn)
 
 
 def inference_mode(mode: bool | Callable = True):

@@ -106,7 +106,12 @@ class Tensor:
     @requires_grad.setter
     def requires_grad(self, value: bool) -> None:
         if not self.is_leaf:
-            raise RuntimeError("requires_grad can only be changed on leaf tensors; use detach() on a result")
+            if value:  # a result that requires grad already does: PyTorch lets this pass
+                return
+            raise RuntimeError(
+                "requires_grad can only be turned off on leaf tensors; use detach() on a result to use it "
+                "without a gradient"
+            )
         if value and self._entry is None:
             if not _is_float(self.data.dtype):
                 raise TypeError(f"only floating point tensors can require grad, got dtype {self.data.dtype}")
@@ -164,11 +169,24 @@ class Tensor:
         entry.hooks.append(fn)
         return _HookHandle(entry.hooks, fn)
 
-    def backward(self, grad: Any = None, retain_graph: bool | None = None, create_graph: bool = False) -> None:
-        """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (see ``tl.grad`` for the rest)."""
+    def backward(
+        self,
+        grad: Any = None,
+        retain_graph: bool | None = None,
+        create_graph: bool = False,
+        *,
+        gradient: Any = None,
+        inputs: Any = None,
+    ) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (see ``tl.grad`` for the rest).
+        ``gradient=`` is PyTorch's name for ``grad``; ``inputs=`` limits which leaves accumulate."""
         from .backward import backward
 
-        backward(self, grad, retain_graph=retain_graph, create_graph=create_graph)
+        if gradient is not None:
+            if grad is not None:
+                raise TypeError("backward: give grad= or gradient= (PyTorch's name), not both")
+            grad = gradient
+        backward(self, grad, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
 
     # ---- NumPy-like attributes ----------------------------------------------------------------
     @property
@@ -437,14 +455,16 @@ class Tensor:
         """The largest value over ``axis``. With ``dim=`` (PyTorch's spelling) it is PyTorch's
         ``(values, indices)`` pair, as ``x.max(dim=1).values`` expects."""
         axis_, keepdims = _reduction_args("max", axis, dim, keepdims, keepdim, out)
-        values = ops.max(self, axis_, keepdims)
-        return values if dim is None else MinMax(values, self.argmax(dim=dim, keepdim=keepdims))
+        if dim is None:
+            return ops.max(self, axis_, keepdims)
+        return _picked(self, self.argmax(dim=dim, keepdim=True), dim, keepdims)
 
     def min(self, axis=None, keepdims: bool = False, *, dim=None, keepdim=None, out=None):
         """The smallest value over ``axis``; with ``dim=``, PyTorch's ``(values, indices)`` pair."""
         axis_, keepdims = _reduction_args("min", axis, dim, keepdims, keepdim, out)
-        values = ops.min(self, axis_, keepdims)
-        return values if dim is None else MinMax(values, self.argmin(dim=dim, keepdim=keepdims))
+        if dim is None:
+            return ops.min(self, axis_, keepdims)
+        return _picked(self, self.argmin(dim=dim, keepdim=True), dim, keepdims)
 
     def argmax(self, axis=None, keepdims: bool = False, *, dim=None, keepdim=None) -> Tensor:
         """Index of the largest value (over the flattened tensor by default); never differentiated."""
@@ -604,12 +624,13 @@ class Tensor:
         return self.reshape(self.shape[:lo] + (-1,) + self.shape[hi + 1 :])
 
     def transpose(self, *axes) -> Tensor:
-        """NumPy's ``transpose(*axes)`` (reverse or permute all axes); two axes of a tensor that
-        does not have exactly two swap them, as ``torch.transpose(x, dim0, dim1)`` does."""
+        """Two axes given apart swap them, as ``torch.transpose(x, dim0, dim1)`` (so ``x.transpose(0, 1)``
+        of a matrix is its transpose); no axes, or one tuple of them, is NumPy's ``transpose(axes)``:
+        reverse or permute all axes."""
+        if len(axes) == 2 and not isinstance(axes[0], (tuple, list)):
+            return ops.swapaxes(self, axes[0], axes[1])
         if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
             axes = axes[0]
-        if axes is not None and len(axes) == 2 and self.ndim != 2:
-            return ops.swapaxes(self, axes[0], axes[1])
         return ops.transpose(self, tuple(axes) if axes else None)
 
     def permute(self, *dims) -> Tensor:
@@ -709,6 +730,16 @@ def _reduction_args(op: str, axis, dim, keepdims: bool, keepdim, out) -> tuple:
     if out is not None:
         raise TypeError(f"{op}: out= is not supported; a tensor's values are never written into")
     return ops.axis_or_dim(op, axis, dim), keepdims if keepdim is None else bool(keepdim)
+
+
+def _picked(x: Tensor, index: Tensor, dim: int, keepdim: bool) -> MinMax:
+    """PyTorch's ``(values, indices)`` of ``max(dim=)``/``min(dim=)``: the values are picked at the
+    indices, so at a tie the whole gradient goes to the index returned, as in PyTorch (``amax`` without
+    ``dim=`` shares it among the tied elements)."""
+    values = ops.gather(x, dim, index.data)
+    if not keepdim:
+        values, index = values.squeeze(dim), Tensor._from(index.data.squeeze(dim))
+    return MinMax(values, index)
 
 
 def clear_grads(params, set_to_none: bool = True) -> None:
