@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .ops import IndexedGrad
-from .tape import CompileError, number, state
+from .tape import CompileError, _GradMode, number, state
 from .tensor import Tensor
 from .versions import changed_in_place, check_saved
 from .versions import latest as changed_last
@@ -66,7 +66,14 @@ def sweep(
 
     With ``capture`` (entry -> None), the total gradient reaching each listed entry is stored there
     and leaves' ``.grad`` are left alone (that is ``tl.grad``); otherwise leaves accumulate ``.grad``.
+    Grad mode is ``create_graph`` while it runs, as in PyTorch: under ``tl.no_grad()``,
+    ``create_graph=True`` still records the VJPs, and hooks record nothing without it.
     """
+    with _GradMode(create_graph):
+        _sweep(roots, seeds, retain_graph, create_graph, capture)
+
+
+def _sweep(roots, seeds, retain_graph: bool, create_graph: bool, capture: dict | None) -> None:
     buffers: dict = {}  # entry -> its gradient so far
     owned: set = set()  # entries whose buffer the sweep allocated, so it may add in place
     heap: list = []
