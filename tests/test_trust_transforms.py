@@ -229,3 +229,77 @@ def test_a_gradient_penalty_through_relu_layers_equals_pytorchs():
         pt = penalty(lambda *a, **k: torch.autograd.grad(*a, **k), *theirs, leaky and (lambda h: TF.leaky_relu(h, 0.2)))
         for got, expected in zip(tl.grad(p, mine), torch.autograd.grad(pt, theirs)):
             np.testing.assert_allclose(got.data, expected.numpy(), rtol=1e-10)
+
+
+# ---- 4: checkpoints inside checkpoints ------------------------------------------------------------
+
+
+def nested_loss(lib, checkpoint, x, w, depth: int, dropout: bool = False):
+    """Cells tanh(h W) W under ``depth`` levels of nested checkpoints, then a checkpoint whose last
+    op lies in the checkpoint nested in it."""
+
+    def cell(h):
+        h = (h @ w).tanh() @ w.T
+        return lib.nn.functional.dropout(h, 0.3, True) if dropout else h
+
+    def level(k):
+        if k == depth:
+            return lambda h: cell(cell(h)).sin()
+        inner = level(k + 1)
+        return lambda h: checkpoint(inner, cell(h)) * 1.5
+
+    h = level(0)(x)
+    last = (lambda h: checkpoint(cell, h)) if depth else cell
+    h = checkpoint(last, h) if depth else last(h)
+    return (h * h).sum()
+
+
+def tl_checkpoint(fn, *args):
+    return tl.checkpoint(fn, *args)
+
+
+def no_checkpoint(fn, *args):
+    return fn(*args)
+
+
+def torch_checkpoint(fn, *args):
+    return torch.utils.checkpoint.checkpoint(fn, *args, use_reentrant=False)
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3])
+def test_nested_checkpoints_give_pytorchs_gradients_twice_with_retain_graph(depth):
+    rng = np.random.default_rng(depth)
+    xs, ws = rng.standard_normal((2, 3)), rng.standard_normal((3, 4)) * 0.5
+    x, w = tl.tensor(xs, requires_grad=True), tl.tensor(ws, requires_grad=True)
+    xt, wt = torch.tensor(xs, requires_grad=True), torch.tensor(ws, requires_grad=True)
+    loss = nested_loss(tl, tl_checkpoint, x, w, depth)
+    loss_t = nested_loss(torch, torch_checkpoint, xt, wt, depth)
+    for _ in range(2):  # the second backward recomputes nothing it still holds, and sums the same again
+        loss.backward(retain_graph=True)
+        loss_t.backward(retain_graph=True)
+        for mine, theirs in ((x, xt), (w, wt)):
+            np.testing.assert_allclose(mine.grad.data, theirs.grad.numpy(), rtol=1e-10)
+    loss = nested_loss(tl, tl_checkpoint, x, w, depth)
+    plain = nested_loss(tl, no_checkpoint, x, w, depth)
+    for got, expected in zip(tl.grad(loss, [x, w]), tl.grad(plain, [x, w])):
+        np.testing.assert_array_equal(got.data, expected.data)  # the same entries in the same order: same bits
+
+
+def test_nested_checkpoints_draw_the_same_dropout_and_free_their_arrays():
+    rng = np.random.default_rng(4)
+    x = tl.tensor(rng.standard_normal((2, 3)), requires_grad=True)
+    w = tl.tensor(rng.standard_normal((3, 4)) * 0.5, requires_grad=True)
+    tl.manual_seed(3)
+    with tl.Tape() as plain:
+        expected = nested_loss(tl, no_checkpoint, x, w, 2, dropout=True)
+    everything = sum(e.saved_nbytes for e in plain.entries)
+    expected = tl.grad(expected, [x, w])
+    tl.manual_seed(3)
+    with tl.Tape() as tape:
+        loss = nested_loss(tl, tl_checkpoint, x, w, 2, dropout=True)
+    kept = sum(e.saved_nbytes for e in tape.entries)
+    assert kept < everything / 3, (kept, everything)  # the segments' arguments, not every cell's arrays
+    for got, want in zip(tl.grad(loss, [x, w]), expected):
+        np.testing.assert_array_equal(got.data, want.data)
+    with pytest.raises(RuntimeError, match="freed by an earlier backward"):
+        loss.backward()

@@ -99,10 +99,13 @@ def _sweep(roots, seeds, retain_graph: bool, create_graph: bool, capture: dict |
             if not capturing and tensor is not None:
                 accumulate_into(tensor, g, create_graph)
             continue
-        if entry.freed:
-            if entry.recompute is None:
+        while entry.freed:  # a checkpointed segment: run it again to get its arrays back
+            recompute = entry.recompute
+            if recompute is None:
                 raise freed_error(entry)
-            entry.recompute.refill()  # a checkpointed segment: run it again to get its arrays back
+            recompute.refill()  # (inside nested checkpoints, the outer run leaves the inner one to refill)
+            if entry.freed and entry.recompute is recompute:
+                raise freed_error(entry)
         if entry.index < changed_last[0]:  # something was changed in place since: were this VJP's arrays?
             check_saved(entry)
         if entry.retain is not None and not capturing:
