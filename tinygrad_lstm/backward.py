@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .ops import IndexedGrad
-from .tape import CompileError, number, state
+from .tape import CompileError, _GradMode, number, state
 from .tensor import Tensor
 from .versions import changed_in_place, check_saved
 from .versions import latest as changed_last
@@ -69,7 +69,14 @@ def sweep(
     and leaves' ``.grad`` are left alone (that is ``tl.grad``); otherwise leaves accumulate ``.grad``.
     A capturing sweep runs only the entries between the roots and the captured ones, as PyTorch's
     ``autograd.grad`` does: below them no hook fires and nothing is freed.
+    Grad mode is ``create_graph`` while it runs, as in PyTorch: under ``tl.no_grad()``,
+    ``create_graph=True`` still records the VJPs, and hooks record nothing without it.
     """
+    with _GradMode(create_graph):
+        _sweep(roots, seeds, retain_graph, create_graph, capture)
+
+
+def _sweep(roots, seeds, retain_graph: bool, create_graph: bool, capture: dict | None) -> None:
     buffers: dict = {}  # entry -> its gradient so far
     owned: set = set()  # entries whose buffer the sweep allocated, so it may add in place
     heap: list = []
@@ -101,10 +108,13 @@ def sweep(
             if not capturing and tensor is not None:
                 accumulate_into(tensor, g, create_graph)
             continue
-        if entry.freed:
-            if entry.recompute is None:
+        while entry.freed:  # a checkpointed segment: run it again to get its arrays back
+            recompute = entry.recompute
+            if recompute is None:
                 raise freed_error(entry)
-            entry.recompute.refill()  # a checkpointed segment: run it again to get its arrays back
+            recompute.refill()  # (inside nested checkpoints, the outer run leaves the inner one to refill)
+            if entry.freed and entry.recompute is recompute:
+                raise freed_error(entry)
         if entry.index < changed_last[0]:  # something was changed in place since: were this VJP's arrays?
             check_saved(entry)
         if entry.retain is not None and not capturing:

@@ -76,9 +76,15 @@ class Recompute:
                 "backward: a checkpointed function did something different when run again (a branch on values, "
                 "or a random draw not from tl's generator): checkpoint needs the same ops every run"
             )
+        old_of = {id(new): old for old, new in zip(self.entries, fresh)}
+        nested = {}
         for old, new in zip(self.entries, fresh):
             if old.freed:  # (an entry whose VJP already ran keeps nothing)
-                old.ins, old.out, old.p, old.freed = new.ins, new.out, new.p, False
+                old.ins, old.out, old.p, old.freed = new.ins, new.out, new.p, new.freed
+                if new.freed:  # a checkpoint inside this one freed it again: it is recomputed when reached
+                    old.recompute = nested.setdefault(id(new.recompute), new.recompute)
+        for inner in nested.values():  # which refills the entries the sweep holds, not this run's copies
+            inner.entries = [old_of[id(e)] for e in inner.entries]
 
 
 def checkpoint(fn: Callable, *args: Any) -> Any:

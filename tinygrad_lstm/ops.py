@@ -332,7 +332,10 @@ def abs(x) -> Tensor:  # noqa: A001
 
 
 def _abs_vjp(g, entry):
-    return (g * np.sign(_data(entry.ins[0])),)
+    x = entry.ins[0]
+    if isinstance(g, Tensor):  # create_graph: the gradient depends on x, as PyTorch's (x.sgn() is on its graph)
+        return (slope_backward("abs", g, np.sign(_data(x)), x),)
+    return (g * np.sign(x),)
 
 
 def _tanh_fwd(p, x):
@@ -458,7 +461,72 @@ def relu(x) -> Tensor:
 
 
 def _relu_vjp(g, entry):
-    return (_where(_data(entry.out) > 0, g, 0),)  # where, not a product: inf * 0 would give nan
+    y = entry.out
+    if isinstance(g, Tensor):  # create_graph: PyTorch's threshold_backward(g, y) depends on y
+        return (slope_backward("relu", g, _data(y) > 0, y),)
+    return (np.where(y > 0, g, 0),)  # where, not a product: inf * 0 would give nan
+
+
+def _leaky_relu_fwd(p, x):
+    return np.where(x > 0, x, x * p)
+
+
+def leaky_relu(x, negative_slope: float = 0.01) -> Tensor:
+    """x where x > 0, else ``negative_slope * x`` (the slope at 0, as PyTorch's)."""
+    return apply("leaky_relu", _leaky_relu_fwd, (x,), _leaky_relu_vjp, p=float(negative_slope), keep_in=True)
+
+
+def _leaky_relu_vjp(g, entry):
+    x = entry.ins[0]
+    slope = np.where(_data(x) > 0, 1.0, entry.p).astype(g.dtype, copy=False)
+    return (slope_backward("leaky_relu", g, slope, x) if isinstance(g, Tensor) else g * slope,)
+
+
+def _hardtanh_fwd(p, x):
+    return np.clip(x, *p)
+
+
+def hardtanh(x, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    """x clipped to [min_val, max_val]; the gradient is 1 strictly inside, 0 at and beyond the ends
+    (as PyTorch's, where ``clip`` passes it at the ends)."""
+    return apply("hardtanh", _hardtanh_fwd, (x,), _hardtanh_vjp, p=(float(min_val), float(max_val)), keep_in=True)
+
+
+def _hardtanh_vjp(g, entry):
+    x, (lo, hi) = entry.ins[0], entry.p
+    inside = (_data(x) > lo) & (_data(x) < hi)
+    return (slope_backward("hardtanh", g, inside, x) if isinstance(g, Tensor) else np.where(inside, g, 0),)
+
+
+def _slope_backward_fwd(p, g, source):
+    _, slope = p
+    out = np.zeros(np.broadcast_shapes(g.shape, slope.shape), dtype=g.dtype)
+    return np.multiply(g, slope, out=out, where=slope != 0)  # skipping the zeros: inf * 0 would give nan
+
+
+def slope_backward(op: str, g: Tensor, slope: np.ndarray, source) -> Tensor:
+    """``g * slope`` for a piecewise-linear ``op`` (relu, abs, leaky_relu, hardtanh) under
+    create_graph, recorded as depending on ``source`` (its input or output) with a zero derivative.
+
+    PyTorch's backward of these ops (threshold_backward, leaky_relu_backward, ...) reads the input,
+    so the first gradient requires grad and differentiating it again gives zeros, as a gradient
+    penalty expects, where a product by a constant mask would be cut from the graph and raise."""
+    return apply(f"{op}_backward", _slope_backward_fwd, (g, source), _slope_backward_vjp, p=(op, slope), keep_in=True)
+
+
+def _slope_backward_vjp(g, entry):
+    # linear in g, with the same slope; its derivative in the source is zero (PyTorch's zeros_like)
+    op, slope = entry.p
+    gg = slope_backward(op, g, slope, entry.ins[1]) if isinstance(g, Tensor) else _slope_backward_fwd(entry.p, g, None)
+    source = entry.parents[1]
+    return gg, (_zeros_like_grad(g, source.shape, source.dtype) if source is not None else None)
+
+
+def _zeros_like_grad(g, shape, dtype):
+    """A zero gradient that depends on nothing; a Tensor under create_graph, so that the VJPs it
+    reaches record their work (as PyTorch's zeros_like(grad) flows on through its graph)."""
+    zeros = np.zeros(shape, dtype)
+    return Tensor._from(zeros) if isinstance(g, Tensor) else zeros
 
 
 def _maximum_fwd(p, a, b):
@@ -490,11 +558,12 @@ def _minimum_vjp(g, entry):
 
 
 def _to_the_winner(g, entry, a, b, wins):
-    """maximum's and minimum's VJP: the gradient goes where ``wins`` says a won, half each at ties."""
-    dtype = g.dtype
-    share_a = wins.astype(dtype) + 0.5 * (a == b).astype(dtype)
-    ga = unbroadcast(g * share_a, np.shape(a)) if entry.parents[0] is not None else None
-    gb = unbroadcast(g * (1 - share_a), np.shape(b)) if entry.parents[1] is not None else None
+    """maximum's and minimum's VJP: the gradient goes where ``wins`` says a won, half each at ties
+    (chosen with where, not multiplied by a 0/1 share: inf * 0 would give nan, as PyTorch's does not)."""
+    tie = a == b
+    half = _where(tie, g * 0.5, 0)
+    ga = unbroadcast(_where(wins, g, half), np.shape(a)) if entry.parents[0] is not None else None
+    gb = unbroadcast(_where(wins | tie, half, g), np.shape(b)) if entry.parents[1] is not None else None
     return ga, gb
 
 
@@ -590,8 +659,8 @@ def round(x, decimals: int = 0) -> Tensor:  # noqa: A001 - NumPy's and PyTorch's
 
 
 def _zero_vjp(g, entry):
-    zero = np.zeros(entry.parents[0].shape, g.dtype)  # not g * 0: an infinite g would give NaN
-    return (Tensor._from(zero) if isinstance(g, Tensor) else zero,)
+    # zeros that depend on nothing, as PyTorch's zeros_like(grad) (not g * 0: an infinite g gives NaN)
+    return (_zeros_like_grad(g, entry.parents[0].shape, g.dtype),)
 
 
 # ---- reductions ------------------------------------------------------------------------------------

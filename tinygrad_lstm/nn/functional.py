@@ -253,13 +253,14 @@ def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
 
 
 def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
-    return ops.where(x.data > 0, x, x * negative_slope)
+    """x for x > 0, ``negative_slope * x`` otherwise (one primitive, so that its gradient depends on
+    x as PyTorch's does and can be differentiated again)."""
+    return ops.leaky_relu(x, negative_slope)
 
 
 def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
     """x clipped to [min_val, max_val]; the gradient is 1 strictly inside, 0 at and beyond the ends."""
-    inside = (x.data > min_val) & (x.data < max_val)
-    return ops.where(inside, x, np.clip(x.data, min_val, max_val))
+    return ops.hardtanh(x, min_val, max_val)
 
 
 def silu(x: Tensor) -> Tensor:
