@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from .. import ops, random
+from ..checks import check_probability
 from ..ops import _data
 from ..tape import CompileError, state
 from ..tensor import Tensor
@@ -61,8 +62,7 @@ def relu(input: Tensor) -> Tensor:  # noqa: A002
 
 def dropout(x: Tensor, p: float = 0.5, training: bool = True, rng: np.random.Generator | None = None) -> Tensor:
     """Zero elements with probability ``p`` and scale the rest by 1/(1-p); identity when not training."""
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout: p must be in [0, 1], got {p}")
+    p = check_probability("dropout", "p", p)
     if not training or p == 0.0:
         return x
     if state.compiling:

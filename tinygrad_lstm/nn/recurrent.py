@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import ops
 from ..checkpoint import checkpoint
+from ..checks import check_int, check_probability
 from ..tape import scope
 from ..tensor import Tensor
 from . import functional as F
@@ -56,11 +57,12 @@ class _RecurrentLayer(Module):
         dtype=np.float32,
     ) -> None:
         super().__init__()
-        check_sizes(type(self).__name__, input_size, hidden_size)
-        if not isinstance(num_layers, (int, np.integer)) or num_layers < 1:
-            raise ValueError(f"{type(self).__name__}: num_layers must be >= 1, got {num_layers}")
-        if not 0.0 <= dropout <= 1.0:
-            raise ValueError(f"{type(self).__name__}: dropout must be in [0, 1], got {dropout}")
+        name = type(self).__name__
+        input_size, hidden_size = check_sizes(name, input_size, hidden_size, least=1)  # PyTorch: > 0 for layers
+        num_layers = check_int(name, "num_layers", num_layers, least=1)
+        dropout = check_probability(name, "dropout", dropout, allow_bool=False)
+        if not isinstance(bias, (bool, np.bool_)):  # PyTorch's check: bias="no" would otherwise mean a bias
+            raise TypeError(f"{name}: bias must be True or False, got {bias!r}")
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
         self.bidirectional = bidirectional
@@ -380,8 +382,9 @@ class LSTM(_RecurrentLayer):
         **flags,
     ) -> None:
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype)
-        if proj_size < 0 or (proj_size and proj_size >= hidden_size):
-            raise ValueError(f"LSTM: proj_size must be in [0, hidden_size), got {proj_size}")
+        proj_size = check_int("LSTM", "proj_size", proj_size)
+        if proj_size and proj_size >= self.hidden_size:
+            raise ValueError(f"LSTM: proj_size must be in [0, hidden_size={self.hidden_size}), got {proj_size}")
         self.proj_size = proj_size
         self.variant = resolve_variant(variant, **flags)
         self.forget_bias = forget_bias

@@ -1,0 +1,272 @@
+"""Bad input gets one clear error naming the layer or operation and the argument, shape or key,
+raised before anything changed; and where PyTorch accepts an input, it is accepted here with
+PyTorch's numbers. Each refusal below is checked to be one PyTorch makes too (when torch is
+importable); expected numbers come from PyTorch or from NumPy written out here, never from the code
+under test."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tinygrad_lstm as tl
+
+
+@pytest.fixture
+def torch():
+    return pytest.importorskip("torch")
+
+
+def _snapshot(module: tl.nn.Module) -> dict[str, np.ndarray]:
+    return {k: v.copy() for k, v in module.state_dict().items()}
+
+
+def _assert_same(before: dict, module: tl.nn.Module) -> None:
+    after = module.state_dict()
+    assert after.keys() == before.keys()
+    for k, v in before.items():
+        np.testing.assert_array_equal(after[k], v, err_msg=k)
+
+
+# ---- constructors: sizes, probabilities, ranges -------------------------------------------------------------
+# Each case is a call that reads the same with tl.nn and torch.nn, so one lambda builds both.
+BAD_CONSTRUCTORS = [
+    pytest.param(
+        lambda nn: nn.Linear(3, -1),
+        ValueError,
+        r"Linear: out_features must be an integer >= 0, got -1",
+        id="Linear-out-negative",
+    ),
+    pytest.param(
+        lambda nn: nn.Linear(-3, 1),
+        ValueError,
+        r"Linear: in_features must be an integer >= 0, got -3",
+        id="Linear-in-negative",
+    ),
+    pytest.param(
+        lambda nn: nn.Linear(3.5, 1),
+        TypeError,
+        r"Linear: in_features must be an integer, got 3.5",
+        id="Linear-in-float",
+    ),
+    pytest.param(
+        lambda nn: nn.Embedding(-2, 3),
+        ValueError,
+        r"Embedding: num_embeddings must be an integer >= 0, got -2",
+        id="Embedding-num-negative",
+    ),
+    pytest.param(
+        lambda nn: nn.Embedding(2, -3),
+        ValueError,
+        r"Embedding: embedding_dim must be an integer >= 0, got -3",
+        id="Embedding-dim-negative",
+    ),
+    pytest.param(
+        lambda nn: nn.Embedding(2.5, 3),
+        TypeError,
+        r"Embedding: num_embeddings must be an integer, got 2.5",
+        id="Embedding-num-float",
+    ),
+    pytest.param(
+        lambda nn: nn.Embedding(5, 2, padding_idx=5),
+        ValueError,
+        r"Embedding: padding_idx=5 is out of range for num_embeddings=5",
+        id="Embedding-padding-too-big",
+    ),
+    pytest.param(
+        lambda nn: nn.Embedding(5, 2, padding_idx=-6),
+        ValueError,
+        r"Embedding: padding_idx=-6 is out of range for num_embeddings=5",
+        id="Embedding-padding-too-small",
+    ),
+    pytest.param(
+        lambda nn: nn.Embedding(5, 2, padding_idx=1.5),
+        TypeError,
+        r"Embedding: padding_idx must be an integer, got 1.5",
+        id="Embedding-padding-float",
+    ),
+    pytest.param(
+        lambda nn: nn.Dropout(1.5), ValueError, r"Dropout: p must be in \[0, 1\], got 1.5", id="Dropout-above-1"
+    ),
+    pytest.param(
+        lambda nn: nn.Dropout(-0.1), ValueError, r"Dropout: p must be in \[0, 1\], got -0.1", id="Dropout-negative"
+    ),
+    pytest.param(
+        lambda nn: nn.Dropout("0.5"), TypeError, r"Dropout: p must be a number in \[0, 1\], got '0.5'", id="Dropout-str"
+    ),
+    pytest.param(
+        lambda nn: nn.RNNCell(-3, 2),
+        ValueError,
+        r"RNNCell: input_size must be an integer >= 0, got -3",
+        id="RNNCell-input-negative",
+    ),
+    pytest.param(
+        lambda nn: nn.LSTMCell(3, -1),
+        ValueError,
+        r"LSTMCell: hidden_size must be an integer >= 0, got -1",
+        id="LSTMCell-hidden-negative",
+    ),
+    pytest.param(
+        lambda nn: nn.GRUCell(3, 2.5),
+        TypeError,
+        r"GRUCell: hidden_size must be an integer, got 2.5",
+        id="GRUCell-hidden-float",
+    ),
+    pytest.param(
+        lambda nn: nn.RNN(0, 4), ValueError, r"RNN: input_size must be an integer >= 1, got 0", id="RNN-input-0"
+    ),
+    pytest.param(
+        lambda nn: nn.LSTM(3, 0), ValueError, r"LSTM: hidden_size must be an integer >= 1, got 0", id="LSTM-hidden-0"
+    ),
+    pytest.param(
+        lambda nn: nn.GRU(-1, 4),
+        ValueError,
+        r"GRU: input_size must be an integer >= 1, got -1",
+        id="GRU-input-negative",
+    ),
+    pytest.param(
+        lambda nn: nn.LSTM(3.0, 2), TypeError, r"LSTM: input_size must be an integer, got 3.0", id="LSTM-input-float"
+    ),
+    pytest.param(
+        lambda nn: nn.LSTM(3, 4, num_layers=0),
+        ValueError,
+        r"LSTM: num_layers must be an integer >= 1, got 0",
+        id="LSTM-num_layers-0",
+    ),
+    pytest.param(
+        lambda nn: nn.GRU(3, 4, num_layers=1.5),
+        TypeError,
+        r"GRU: num_layers must be an integer, got 1.5",
+        id="GRU-num_layers-float",
+    ),
+    pytest.param(
+        lambda nn: nn.LSTM(3, 4, dropout=2),
+        ValueError,
+        r"LSTM: dropout must be in \[0, 1\], got 2",
+        id="LSTM-dropout-2",
+    ),
+    pytest.param(
+        lambda nn: nn.RNN(3, 4, dropout=-0.5),
+        ValueError,
+        r"RNN: dropout must be in \[0, 1\], got -0.5",
+        id="RNN-dropout-negative",
+    ),
+    pytest.param(
+        lambda nn: nn.GRU(3, 4, dropout=True),
+        TypeError,
+        r"GRU: dropout must be a number in \[0, 1\], got True",
+        id="GRU-dropout-bool",
+    ),
+    pytest.param(
+        lambda nn: nn.LSTM(3, 4, proj_size=-1),
+        ValueError,
+        r"LSTM: proj_size must be an integer >= 0, got -1",
+        id="LSTM-proj-negative",
+    ),
+    pytest.param(
+        lambda nn: nn.LSTM(3, 4, proj_size=4),
+        ValueError,
+        r"LSTM: proj_size must be in \[0, hidden_size=4\), got 4",
+        id="LSTM-proj-hidden",
+    ),
+    pytest.param(
+        lambda nn: nn.LSTM(3, 4, proj_size=1.5),
+        TypeError,
+        r"LSTM: proj_size must be an integer, got 1.5",
+        id="LSTM-proj-float",
+    ),
+    pytest.param(lambda nn: nn.GRU(3, 4, proj_size=1), TypeError, r"proj_size", id="GRU-proj"),
+    pytest.param(
+        lambda nn: nn.RNN(3, 4, nonlinearity="sigmoid"),
+        ValueError,
+        r"RNN: nonlinearity must be 'tanh' or 'relu', got 'sigmoid'",
+        id="RNN-nonlinearity",
+    ),
+    pytest.param(
+        lambda nn: nn.GRU(3, 4, bias="no"), TypeError, r"GRU: bias must be True or False, got 'no'", id="GRU-bias-str"
+    ),
+    pytest.param(
+        lambda nn: nn.Hardtanh(2.0, 1.0),
+        ValueError,
+        r"Hardtanh: max_val \(1.0\) must be greater than min_val \(2.0\)",
+        id="Hardtanh-reversed",
+    ),
+]
+
+
+@pytest.mark.parametrize("build, error, message", BAD_CONSTRUCTORS)
+def test_a_bad_constructor_argument_is_named(build, error, message):
+    with pytest.raises(error, match=message):
+        build(tl.nn)
+
+
+@pytest.mark.parametrize("build", [pytest.param(c.values[0], id=c.id) for c in BAD_CONSTRUCTORS])
+def test_pytorch_refuses_the_same_constructor_arguments(build, torch):
+    with pytest.raises(Exception):  # noqa: B017 - PyTorch's types vary (RuntimeError, AssertionError...)
+        build(torch.nn)
+
+
+# Arguments at the edge that PyTorch accepts: accepted here, with the same parameter shapes.
+GOOD_CONSTRUCTORS = [
+    pytest.param(lambda nn: nn.Linear(0, 2), id="Linear-0-in"),
+    pytest.param(lambda nn: nn.Linear(2, 0), id="Linear-0-out"),
+    pytest.param(lambda nn: nn.Embedding(0, 3), id="Embedding-0"),
+    pytest.param(lambda nn: nn.Embedding(5, 2, padding_idx=-5), id="Embedding-padding--5"),
+    pytest.param(lambda nn: nn.Embedding(5, 2, padding_idx=-1), id="Embedding-padding--1"),
+    pytest.param(lambda nn: nn.RNNCell(3, 0), id="RNNCell-hidden-0"),
+    pytest.param(lambda nn: nn.LSTMCell(0, 2), id="LSTMCell-input-0"),
+    pytest.param(lambda nn: nn.Dropout(1.0), id="Dropout-1"),
+    pytest.param(lambda nn: nn.LSTM(3, 4, num_layers=2, dropout=1.0), id="LSTM-dropout-1"),
+    pytest.param(lambda nn: nn.LSTM(3, 4, proj_size=0), id="LSTM-proj-0"),
+]
+
+
+@pytest.mark.filterwarnings("ignore:Initializing zero-element tensors")  # PyTorch's, for Linear(0, 2)
+@pytest.mark.parametrize("build", GOOD_CONSTRUCTORS)
+def test_edge_arguments_pytorch_accepts_are_accepted(build, torch):
+    ours, theirs = build(tl.nn), build(torch.nn)
+    assert {k: v.shape for k, v in ours.state_dict().items()} == {
+        k: tuple(v.shape) for k, v in theirs.state_dict().items()
+    }
+    assert getattr(ours, "padding_idx", None) == getattr(theirs, "padding_idx", None)
+
+
+# ---- Embedding indices ------------------------------------------------------------------------------------------
+BAD_INDICES = [
+    pytest.param([-1], IndexError, r"Embedding: index out of range for num_embeddings=5: got -1", id="negative"),
+    pytest.param(
+        [[0, 2], [7, 1]], IndexError, r"Embedding: index out of range for num_embeddings=5: got 7", id="too-big"
+    ),
+    pytest.param([5, -5], IndexError, r"num_embeddings=5: got 5 .*2 of 2 do not", id="both"),
+    pytest.param([1.0], TypeError, r"Embedding: indices must be integers, got dtype float64", id="float"),
+    pytest.param([True], TypeError, r"Embedding: indices must be integers, got dtype bool", id="bool"),
+]
+
+
+@pytest.mark.parametrize("indices, error, message", BAD_INDICES)
+def test_embedding_refuses_indices_out_of_range_or_not_integers(indices, error, message):
+    emb = tl.nn.Embedding(5, 2, padding_idx=1, dtype=np.float64)
+    before = _snapshot(emb)
+    with pytest.raises(error, match=message):
+        emb(np.array(indices))
+    with pytest.raises(error, match=message):
+        emb(tl.Tensor(np.array(indices)))
+    _assert_same(before, emb)
+
+
+@pytest.mark.parametrize("indices", [pytest.param(c.values[0], id=c.id) for c in BAD_INDICES])
+def test_pytorch_refuses_the_same_indices(indices, torch):
+    with pytest.raises((IndexError, RuntimeError)):
+        torch.nn.Embedding(5, 2, padding_idx=1)(torch.tensor(indices))
+
+
+@pytest.mark.parametrize(
+    "indices", [np.array(3), np.array([], dtype=np.int64), np.array([[4, 0], [1, 1]], dtype=np.int32)]
+)
+def test_embedding_indices_pytorch_accepts_give_pytorchs_rows(indices, torch):
+    theirs = torch.nn.Embedding(5, 2, padding_idx=-1).double()
+    ours = tl.nn.Embedding(5, 2, padding_idx=-1, dtype=np.float64)
+    ours.load_state_dict({"weight": theirs.weight.detach().numpy()})
+    expected = theirs(torch.from_numpy(indices)).detach().numpy()
+    np.testing.assert_allclose(ours(indices).data, expected, rtol=0, atol=1e-9)
+    assert ours(indices).shape == expected.shape
