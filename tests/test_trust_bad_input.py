@@ -270,3 +270,183 @@ def test_embedding_indices_pytorch_accepts_give_pytorchs_rows(indices, torch):
     expected = theirs(torch.from_numpy(indices)).detach().numpy()
     np.testing.assert_allclose(ours(indices).data, expected, rtol=0, atol=1e-9)
     assert ours(indices).shape == expected.shape
+
+
+# ---- losses: class weights, label smoothing, targets, ignore_index ----------------------------------------------
+LOGITS = np.random.default_rng(0).standard_normal((4, 3))
+PROBS = np.full((4, 3), 1 / 3)
+INT_TARGET = np.array([0, 1, 2, 1])
+BAD_LOSSES = [
+    pytest.param(
+        "cross_entropy",
+        dict(target=INT_TARGET, weight=np.ones(2)),
+        ValueError,
+        r"cross_entropy: weight must hold one number per class, shape \(3,\); got float64 of shape \(2,\)",
+        id="ce-weight-short",
+    ),
+    pytest.param(
+        "cross_entropy",
+        dict(target=INT_TARGET, weight=np.ones(4)),
+        ValueError,
+        r"cross_entropy: weight .* of shape \(4,\)",
+        id="ce-weight-long",
+    ),
+    pytest.param(
+        "cross_entropy",
+        dict(target=INT_TARGET, weight=np.ones((1, 3))),
+        ValueError,
+        r"cross_entropy: weight .* of shape \(1, 3\)",
+        id="ce-weight-2d",
+    ),
+    pytest.param(
+        "cross_entropy",
+        dict(target=PROBS, weight=np.ones(2)),
+        ValueError,
+        r"cross_entropy: weight .* of shape \(2,\)",
+        id="ce-probabilities-weight-short",
+    ),
+    pytest.param(
+        "nll_loss",
+        dict(target=INT_TARGET, weight=np.ones(2)),
+        ValueError,
+        r"nll_loss: weight must hold one number per class, shape \(3,\)",
+        id="nll-weight-short",
+    ),
+    pytest.param(
+        "cross_entropy",
+        dict(target=INT_TARGET, label_smoothing=1.5),
+        ValueError,
+        r"cross_entropy: label_smoothing must be in \[0, 1\], got 1.5",
+        id="ce-smoothing-above-1",
+    ),
+    pytest.param(
+        "cross_entropy",
+        dict(target=PROBS, label_smoothing=1.5),
+        ValueError,
+        r"cross_entropy: label_smoothing must be in \[0, 1\], got 1.5",
+        id="ce-probabilities-smoothing-above-1",
+    ),
+    pytest.param(
+        "cross_entropy",
+        dict(target=np.array([0, 3, 1, 1])),
+        IndexError,
+        r"cross_entropy: target 3 is out of bounds for 3 classes",
+        id="ce-target-too-big",
+    ),
+    pytest.param(
+        "cross_entropy",
+        dict(target=np.array([0, -1, 1, 1])),
+        IndexError,
+        r"cross_entropy: target -1 is out of bounds for 3 classes .*ignore_index=-100",
+        id="ce-target-negative",
+    ),
+    pytest.param(
+        "cross_entropy",
+        dict(target=np.array([0, -1, 1, 1]), ignore_index=2),
+        IndexError,
+        r"cross_entropy: target -1 is out of bounds .*ignore_index=2",
+        id="ce-target-negative-other-ignore",
+    ),
+    pytest.param(
+        "nll_loss",
+        dict(target=np.array([0, 1, 1, 7])),
+        IndexError,
+        r"nll_loss: target 7 is out of bounds for 3 classes",
+        id="nll-target-too-big",
+    ),
+    pytest.param(
+        "cross_entropy",
+        dict(target=PROBS, ignore_index=0),
+        ValueError,
+        r"cross_entropy: ignore_index=0 is not supported for probability",
+        id="ce-probabilities-ignore-index",
+    ),
+    pytest.param(
+        "cross_entropy",
+        dict(target=np.zeros(4)),
+        ValueError,
+        r"cross_entropy: probability target shape \(4,\) differs from input shape \(4, 3\)",
+        id="ce-float-target-of-class-shape",
+    ),
+    pytest.param(
+        "cross_entropy",
+        dict(target=INT_TARGET, reduction="avg"),
+        ValueError,
+        r"cross_entropy: reduction must be 'mean', 'sum' or 'none', got 'avg'",
+        id="ce-reduction",
+    ),
+    pytest.param(
+        "binary_cross_entropy_with_logits",
+        dict(target=np.zeros((4, 3)), weight=np.ones(4)),
+        ValueError,
+        r"binary_cross_entropy_with_logits: weight of shape \(4,\) does not broadcast to the input shape \(4, 3\)",
+        id="bce-weight",
+    ),
+    pytest.param(
+        "binary_cross_entropy_with_logits",
+        dict(target=np.zeros((4, 3)), pos_weight=np.ones(4)),
+        ValueError,
+        r"binary_cross_entropy_with_logits: pos_weight of shape \(4,\)",
+        id="bce-pos-weight",
+    ),
+]
+
+
+def _torch_arguments(torch, kwargs: dict) -> dict:
+    return {k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v for k, v in kwargs.items()}
+
+
+@pytest.mark.parametrize("name, kwargs, error, message", BAD_LOSSES)
+def test_a_bad_loss_argument_is_named(name, kwargs, error, message):
+    logits = tl.Tensor(LOGITS.copy(), requires_grad=True)
+    with pytest.raises(error, match=message):
+        getattr(tl.nn.functional, name)(logits, **kwargs)
+    assert logits.grad is None
+
+
+@pytest.mark.parametrize("name, kwargs", [pytest.param(*c.values[:2], id=c.id) for c in BAD_LOSSES])
+def test_pytorch_refuses_the_same_loss_arguments(name, kwargs, torch):
+    with pytest.raises((ValueError, IndexError, RuntimeError)):
+        getattr(torch.nn.functional, name)(torch.from_numpy(LOGITS), **_torch_arguments(torch, kwargs))
+
+
+# What PyTorch accepts, with its numbers: negative smoothing means none (PyTorch's result, not an error),
+# ignored targets may lie outside [0, C), a negative ignore_index is allowed with probability targets.
+GOOD_LOSSES = [
+    pytest.param("cross_entropy", dict(target=INT_TARGET, label_smoothing=-0.1), id="ce-smoothing-negative"),
+    pytest.param("cross_entropy", dict(target=INT_TARGET, label_smoothing=1.0), id="ce-smoothing-1"),
+    pytest.param(
+        "cross_entropy",
+        dict(target=INT_TARGET, weight=np.array([0.2, 1.0, 3.0]), ignore_index=1, label_smoothing=0.3),
+        id="ce-weight-ignore-smoothing",
+    ),
+    pytest.param(
+        "cross_entropy",
+        dict(target=np.array([0, -1, 2, -1]), ignore_index=-1, reduction="none", label_smoothing=0.2),
+        id="ce-ignore-negative-none",
+    ),
+    pytest.param("cross_entropy", dict(target=PROBS, ignore_index=-1), id="ce-probabilities-negative-ignore"),
+    pytest.param(
+        "cross_entropy",
+        dict(target=PROBS, weight=np.array([1.0, 2.0, 0.5]), label_smoothing=0.4, reduction="sum"),
+        id="ce-probabilities-weight-smoothing",
+    ),
+    pytest.param("nll_loss", dict(target=np.array([0, 5, 2, 5]), ignore_index=5), id="nll-ignore-out-of-range"),
+    pytest.param(
+        "binary_cross_entropy_with_logits",
+        dict(target=np.eye(4, 3), weight=np.array([1.0, 2.0, 3.0]), pos_weight=np.ones((1, 3)) * 2),
+        id="bce-broadcast-weights",
+    ),
+]
+
+
+@pytest.mark.parametrize("name, kwargs", GOOD_LOSSES)
+def test_loss_arguments_pytorch_accepts_give_pytorchs_numbers(name, kwargs, torch):
+    logits = tl.Tensor(LOGITS.copy(), requires_grad=True)
+    ours = getattr(tl.nn.functional, name)(logits, **kwargs)
+    ours.sum().backward()
+    t_logits = torch.tensor(LOGITS, requires_grad=True)
+    theirs = getattr(torch.nn.functional, name)(t_logits, **_torch_arguments(torch, kwargs))
+    theirs.sum().backward()
+    np.testing.assert_allclose(ours.data, theirs.detach().numpy(), rtol=0, atol=1e-9)
+    np.testing.assert_allclose(logits.grad.data, t_logits.grad.numpy(), rtol=0, atol=1e-9)
