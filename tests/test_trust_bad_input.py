@@ -450,3 +450,224 @@ def test_loss_arguments_pytorch_accepts_give_pytorchs_numbers(name, kwargs, torc
     theirs.sum().backward()
     np.testing.assert_allclose(ours.data, theirs.detach().numpy(), rtol=0, atol=1e-9)
     np.testing.assert_allclose(logits.grad.data, t_logits.grad.numpy(), rtol=0, atol=1e-9)
+
+
+# ---- recurrent states (hx): the shapes as passed, and the kind of value -----------------------------------------
+def _zeros(*shape, dtype=np.float64):
+    return np.zeros(shape, dtype=dtype)
+
+
+# (layer, constructor arguments, input shape, hx of NumPy arrays, error, message)
+BAD_HX = [
+    pytest.param(
+        "LSTM",
+        dict(input_size=3, hidden_size=4),
+        (5, 2, 3),
+        (_zeros(1, 3, 4), _zeros(1, 2, 4)),
+        ValueError,
+        r"LSTM: hx\[0\] of shape \(1, 3, 4\) should be \(1, 2, 4\) for input of shape \(5, 2, 3\)",
+        id="lstm-h0-batch",
+    ),
+    pytest.param(
+        "LSTM",
+        dict(input_size=3, hidden_size=4),
+        (5, 2, 3),
+        (_zeros(1, 2, 4), _zeros(1, 2, 5)),
+        ValueError,
+        r"LSTM: hx\[1\] of shape \(1, 2, 5\) should be \(1, 2, 4\)",
+        id="lstm-c0-size",
+    ),
+    pytest.param(
+        "LSTM",
+        dict(input_size=3, hidden_size=4),
+        (5, 3),
+        (_zeros(1, 3), _zeros(1, 4)),
+        ValueError,
+        r"LSTM: hx\[0\] of shape \(1, 3\) should be \(1, 4\) for input of shape \(5, 3\)",
+        id="lstm-unbatched-h0",
+    ),
+    pytest.param(
+        "LSTM",
+        dict(input_size=3, hidden_size=4),
+        (5, 3),
+        (_zeros(1, 1, 4), _zeros(1, 1, 4)),
+        ValueError,
+        r"LSTM: hx\[0\] of shape \(1, 1, 4\) should be \(1, 4\) for input of shape \(5, 3\)",
+        id="lstm-unbatched-3d-hx",
+    ),
+    pytest.param(
+        "LSTM",
+        dict(input_size=3, hidden_size=4, batch_first=True),
+        (2, 5, 3),
+        (_zeros(1, 5, 4), _zeros(1, 5, 4)),
+        ValueError,
+        r"LSTM: hx\[0\] of shape \(1, 5, 4\) should be \(1, 2, 4\) for input of shape \(2, 5, 3\)",
+        id="lstm-batch-first-h0",
+    ),
+    pytest.param(
+        "LSTM",
+        dict(input_size=3, hidden_size=4, proj_size=2),
+        (5, 2, 3),
+        (_zeros(1, 2, 4), _zeros(1, 2, 4)),
+        ValueError,
+        r"LSTM: hx\[0\] of shape \(1, 2, 4\) should be \(1, 2, 2\)",
+        id="lstm-proj-h0",
+    ),
+    pytest.param(
+        "LSTM",
+        dict(input_size=3, hidden_size=4),
+        (5, 2, 3),
+        _zeros(1, 2, 4),
+        TypeError,
+        r"LSTM: hx must be a tuple \(h_0, c_0\), got ndarray of shape \(1, 2, 4\)",
+        id="lstm-one-tensor",
+    ),
+    pytest.param(
+        "LSTM",
+        dict(input_size=3, hidden_size=4),
+        (5, 2, 3),
+        (_zeros(1, 2, 4, dtype=np.float32), _zeros(1, 2, 4, dtype=np.float32)),
+        TypeError,
+        r"LSTM: hx\[0\] has dtype float32, the input float64",
+        id="lstm-hx-dtype",
+    ),
+    pytest.param(
+        "GRU",
+        dict(input_size=3, hidden_size=4),
+        (5, 2, 3),
+        _zeros(2, 2, 4),
+        ValueError,
+        r"GRU: hx of shape \(2, 2, 4\) should be \(1, 2, 4\) for input of shape \(5, 2, 3\)",
+        id="gru-layers",
+    ),
+    pytest.param(
+        "RNN",
+        dict(input_size=3, hidden_size=4, num_layers=2, bidirectional=True),
+        (5, 2, 3),
+        _zeros(2, 2, 4),
+        ValueError,
+        r"RNN: hx of shape \(2, 2, 4\) should be \(4, 2, 4\)",
+        id="rnn-bidirectional-layers",
+    ),
+    pytest.param(
+        "LSTMCell",
+        dict(input_size=3, hidden_size=4),
+        (2, 3),
+        _zeros(2, 4),
+        TypeError,
+        r"LSTMCell: hx must be a tuple \(h, c\), got ndarray of shape \(2, 4\)",
+        id="lstmcell-one-tensor",
+    ),
+    pytest.param(
+        "LSTMCell",
+        dict(input_size=3, hidden_size=4),
+        (2, 3),
+        _zeros(2, 2, 4),
+        TypeError,
+        r"LSTMCell: hx must be a tuple \(h, c\), got ndarray of shape \(2, 2, 4\)",
+        id="lstmcell-stacked-tensor",
+    ),
+    pytest.param(
+        "LSTMCell",
+        dict(input_size=3, hidden_size=4),
+        (2, 3),
+        (_zeros(2, 4),) * 3,
+        ValueError,
+        r"LSTMCell: hx must be a tuple \(h, c\) of 2 tensors, got 3",
+        id="lstmcell-three",
+    ),
+    pytest.param(
+        "LSTMCell",
+        dict(input_size=3, hidden_size=4),
+        (2, 3),
+        (_zeros(3, 4), _zeros(2, 4)),
+        ValueError,
+        r"LSTMCell: h of shape \(3, 4\) should be \(2, 4\) for input of shape \(2, 3\)",
+        id="lstmcell-h-batch",
+    ),
+    pytest.param(
+        "GRUCell",
+        dict(input_size=3, hidden_size=4),
+        (2, 3),
+        (_zeros(2, 4),),
+        TypeError,
+        r"GRUCell: hx must be one tensor of shape \(2, 4\), got tuple",
+        id="grucell-tuple",
+    ),
+    pytest.param(
+        "GRUCell",
+        dict(input_size=3, hidden_size=4),
+        (2, 3),
+        _zeros(2, 5),
+        ValueError,
+        r"GRUCell: hx of shape \(2, 5\) should be \(2, 4\) for input of shape \(2, 3\)",
+        id="grucell-size",
+    ),
+    pytest.param(
+        "RNNCell",
+        dict(input_size=3, hidden_size=4),
+        (2, 3),
+        _zeros(2, 4, dtype=np.float32),
+        TypeError,
+        r"RNNCell: hx has dtype float32, the input float64",
+        id="rnncell-dtype",
+    ),
+]
+
+
+def _to_torch(torch, value):
+    if isinstance(value, tuple):
+        return tuple(_to_torch(torch, v) for v in value)
+    return torch.from_numpy(value)
+
+
+@pytest.mark.parametrize("layer, kwargs, x_shape, hx, error, message", BAD_HX)
+def test_a_bad_hx_is_named_with_the_shapes_passed(layer, kwargs, x_shape, hx, error, message):
+    module = getattr(tl.nn, layer)(**kwargs, dtype=np.float64)
+    before = _snapshot(module)
+    with pytest.raises(error, match=message):
+        module(tl.Tensor(_zeros(*x_shape)), hx)
+    _assert_same(before, module)
+
+
+@pytest.mark.parametrize("layer, kwargs, x_shape, hx", [pytest.param(*c.values[:4], id=c.id) for c in BAD_HX])
+def test_pytorch_refuses_the_same_hx(layer, kwargs, x_shape, hx, torch):
+    module = getattr(torch.nn, layer)(**kwargs).double()
+    with pytest.raises((ValueError, TypeError, RuntimeError, IndexError, AttributeError)):
+        module(torch.from_numpy(_zeros(*x_shape)), _to_torch(torch, hx))
+
+
+GOOD_HX = [
+    pytest.param("LSTM", dict(input_size=3, hidden_size=4), (5, 3), ((1, 4), (1, 4)), id="lstm-unbatched"),
+    pytest.param(
+        "LSTM", dict(input_size=3, hidden_size=4, batch_first=True), (2, 5, 3), ((1, 2, 4),) * 2, id="lstm-batch-first"
+    ),
+    pytest.param(
+        "LSTM", dict(input_size=3, hidden_size=4, proj_size=2), (5, 2, 3), ((1, 2, 2), (1, 2, 4)), id="lstm-proj"
+    ),
+    pytest.param(
+        "GRU", dict(input_size=3, hidden_size=4, num_layers=2, bidirectional=True), (5, 2, 3), (4, 2, 4), id="gru-2x2"
+    ),
+    pytest.param("LSTMCell", dict(input_size=3, hidden_size=4), (3,), ((4,), (4,)), id="lstmcell-unbatched"),
+    pytest.param("GRUCell", dict(input_size=3, hidden_size=4), (2, 3), (2, 4), id="grucell"),
+]
+
+
+def _first(out):
+    """The first array of what a layer returns (output, or h for a cell)."""
+    return _first(out[0]) if isinstance(out, tuple) else out
+
+
+@pytest.mark.parametrize("layer, kwargs, x_shape, hx_shapes", GOOD_HX)
+def test_hx_pytorch_accepts_gives_pytorchs_numbers(layer, kwargs, x_shape, hx_shapes, torch):
+    rng = np.random.default_rng(1)
+    theirs = getattr(torch.nn, layer)(**kwargs).double()
+    ours = getattr(tl.nn, layer)(**kwargs, dtype=np.float64)
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    x = rng.standard_normal(x_shape)
+    if isinstance(hx_shapes[0], tuple):
+        hx = tuple(rng.standard_normal(s) for s in hx_shapes)
+    else:
+        hx = rng.standard_normal(hx_shapes)
+    expected = _first(theirs(torch.from_numpy(x), _to_torch(torch, hx))).detach().numpy()
+    np.testing.assert_allclose(_first(ours(tl.Tensor(x), hx)).data, expected, rtol=0, atol=1e-9)

@@ -19,7 +19,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import ops
-from ..checks import check_int
+from ..checks import check_int, plain_array
 from ..tensor import Tensor
 from . import init
 from .module import Module, Parameter, check_input_dtype
@@ -312,9 +312,13 @@ class _Cell(Module):
         shape = x.shape[:-1] + (size,)
         if hx is None:
             return Tensor(np.zeros(shape, dtype=x.dtype))
-        hx = hx if isinstance(hx, Tensor) else Tensor(hx)
+        if isinstance(hx, (tuple, list)):  # PyTorch: the RNN and GRU cells take one tensor
+            raise TypeError(f"{name}: {what} must be one tensor of shape {shape}, got {type(hx).__name__}")
+        hx = hx if isinstance(hx, Tensor) else Tensor(plain_array(hx, f"{name}: {what}"))
         if hx.shape != shape:
-            raise ValueError(f"{name}: {what} of shape {hx.shape} should be {shape} for input {x.shape}")
+            raise ValueError(f"{name}: {what} of shape {hx.shape} should be {shape} for input of shape {x.shape}")
+        if hx.dtype != x.dtype:  # PyTorch refuses it too; NumPy would mix the two precisions
+            raise TypeError(f"{name}: {what} has dtype {hx.dtype}, the input {x.dtype}")
         return hx
 
     def extra_repr(self) -> str:
@@ -392,11 +396,14 @@ class LSTMCell(_Cell):
     def forward(self, x: Tensor, hx=None) -> tuple:
         x = self._check(x, "LSTMCell")
         v = self.variant
-        if hx is None:
-            hx = (None, None) + ((None,) if v.gate_recurrence else ())
         n_state = 3 if v.gate_recurrence else 2
+        if hx is None:
+            hx = (None,) * n_state
+        what = "(h, c, gates)" if v.gate_recurrence else "(h, c)"
+        if not isinstance(hx, (tuple, list)):  # a lone tensor's rows would otherwise pass for h and c
+            raise TypeError(f"LSTMCell: hx must be a tuple {what}, got {type(hx).__name__} of shape {np.shape(hx)}")
         if len(hx) != n_state:
-            raise ValueError(f"LSTMCell: hx must be a tuple of {n_state} tensors, got {len(hx)}")
+            raise ValueError(f"LSTMCell: hx must be a tuple {what} of {n_state} tensors, got {len(hx)}")
         h = self._state(hx[0], x, self.hidden_size, "LSTMCell", "h")
         c = self._state(hx[1], x, self.hidden_size, "LSTMCell", "c")
         state = (h, c)

@@ -93,20 +93,34 @@ class _RecurrentLayer(Module):
         """Features of each state tensor (h; an LSTM adds c)."""
         return (self.output_size,)
 
-    def _initial_state(self, hx, batch: int, dtype, name: str) -> list[tuple[Tensor, ...]]:
-        """One state tuple per (layer, direction), from hx of shape (L*D, B, size) per component."""
+    def _initial_state(self, hx, x: Tensor, batch_axis: int | None, name: str) -> list[tuple[Tensor, ...]]:
+        """One state tuple per (layer, direction), from hx of shape (L*D, B, size) per component ((L*D,
+        size) for an unbatched input; ``batch_axis`` is None then). Errors show the shapes as passed."""
         sizes = self._state_sizes()
         ld = self.num_layers * self.num_directions
+        batch = 1 if batch_axis is None else x.shape[batch_axis]
         if hx is None:
-            parts = [Tensor(np.zeros((ld, batch, s), dtype=dtype)) for s in sizes]
-        else:
-            parts = list(hx) if isinstance(hx, (tuple, list)) else [hx]
-            if len(parts) != len(sizes):
-                raise ValueError(f"{name}: hx must hold {len(sizes)} tensor(s), got {len(parts)}")
-            parts = [p if isinstance(p, Tensor) else Tensor(p) for p in parts]
-            for k, (p, s) in enumerate(zip(parts, sizes)):
-                if p.shape != (ld, batch, s):
-                    raise ValueError(f"{name}: hx[{k}] of shape {p.shape} should be {(ld, batch, s)}")
+            parts = [Tensor(np.zeros((ld, batch, s), dtype=x.dtype)) for s in sizes]
+            return [tuple(p[j] for p in parts) for j in range(ld)]
+        names = ("h_0", "c_0")[: len(sizes)]
+        if len(sizes) > 1 and not isinstance(hx, (tuple, list)):
+            raise TypeError(
+                f"{name}: hx must be a tuple ({', '.join(names)}), got {type(hx).__name__} of shape {np.shape(hx)}"
+            )
+        parts = list(hx) if isinstance(hx, (tuple, list)) else [hx]
+        if len(parts) != len(sizes):
+            raise ValueError(f"{name}: hx must be {' and '.join(names)}: {len(sizes)} tensor(s), got {len(parts)}")
+        parts = [_tensor(p) for p in parts]
+        whats = [f"hx[{k}]" if isinstance(hx, (tuple, list)) else "hx" for k in range(len(parts))]
+        for what, p, s in zip(whats, parts, sizes):
+            expected = (ld, s) if batch_axis is None else (ld, batch, s)
+            if p.shape != expected:
+                raise ValueError(f"{name}: {what} of shape {p.shape} should be {expected} for input of shape {x.shape}")
+        for what, p in zip(whats, parts):
+            if p.dtype != x.dtype:  # PyTorch refuses it too; NumPy would mix the two precisions
+                raise TypeError(f"{name}: {what} has dtype {p.dtype}, the input {x.dtype}")
+        if batch_axis is None:
+            parts = [ops.expand_dims(p, 1) for p in parts]
         return [tuple(p[j] for p in parts) for j in range(ld)]
 
     def _step(self, xp: Tensor, state: tuple, weights) -> tuple:
@@ -144,15 +158,14 @@ class _RecurrentLayer(Module):
         if x.shape[1 if batch_first and x.ndim == 3 else 0] == 0:
             raise ValueError(f"{name}: the input of shape {x.shape} has no time steps (sequence length 0)")
         unbatched = x.ndim == 2
+        # hx is checked against the input as given, so that errors show the shapes the caller passed
+        states = self._initial_state(hx, x, None if unbatched else (0 if batch_first else 1), name)
         if unbatched:
             x = ops.expand_dims(x, 1)
-            if hx is not None:
-                hx = tuple(ops.expand_dims(_tensor(h), 1) for h in _as_tuple(hx))
         elif batch_first:
             x = ops.swapaxes(x, 0, 1)
         steps, batch = x.shape[0], x.shape[1]
         masks = self._length_masks(lengths, steps, batch, x.dtype, name)
-        states = self._initial_state(hx, batch, x.dtype, name)
 
         finals = []
         layer_input = x
@@ -252,10 +265,6 @@ class _RecurrentLayer(Module):
             if getattr(self, key) != default:
                 s += f", {key}={getattr(self, key)}"
         return s
-
-
-def _as_tuple(hx) -> tuple:
-    return tuple(hx) if isinstance(hx, (tuple, list)) else (hx,)
 
 
 def _tensor(x) -> Tensor:
