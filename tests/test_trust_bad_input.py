@@ -671,3 +671,274 @@ def test_hx_pytorch_accepts_gives_pytorchs_numbers(layer, kwargs, x_shape, hx_sh
         hx = rng.standard_normal(hx_shapes)
     expected = _first(theirs(torch.from_numpy(x), _to_torch(torch, hx))).detach().numpy()
     np.testing.assert_allclose(_first(ours(tl.Tensor(x), hx)).data, expected, rtol=0, atol=1e-9)
+
+
+# ---- optimizers: a step that cannot finish changes nothing ------------------------------------------------------
+def _trained(optimizer, **options):
+    """A float64 Linear(3, 2), its optimizer after one step, and a fresh gradient for the next."""
+    lin = tl.nn.Linear(3, 2, dtype=np.float64)
+    lin.load_state_dict({"weight": np.arange(6.0).reshape(2, 3) / 10, "bias": np.array([0.5, -0.5])})
+    opt = getattr(tl.optim, optimizer)(lin.parameters(), lr=0.1, **options)
+    for _ in range(2):
+        opt.zero_grad()
+        (lin(tl.Tensor(np.array([[1.0, -2.0, 3.0]]))) ** 2).sum().backward()
+        if _ == 0:
+            opt.step()
+    return lin, opt
+
+
+def _optimizer_state(opt) -> dict:
+    return {k: {n: np.array(v, copy=True) for n, v in s.items()} for k, s in opt.state_dict()["state"].items()}
+
+
+def _assert_same_state(before: dict, opt) -> None:
+    after = _optimizer_state(opt)
+    assert after.keys() == before.keys()
+    for k in before:
+        assert after[k].keys() == before[k].keys()
+        for n in before[k]:
+            np.testing.assert_array_equal(after[k][n], before[k][n], err_msg=f"{k}.{n}")
+
+
+OPTIMIZERS = [
+    pytest.param("SGD", dict(momentum=0.9), id="SGD"),
+    pytest.param("Adam", dict(amsgrad=True), id="Adam"),
+    pytest.param("AdamW", {}, id="AdamW"),
+    pytest.param("RMSprop", dict(momentum=0.5, centered=True), id="RMSprop"),
+]
+
+
+@pytest.mark.parametrize("optimizer, options", OPTIMIZERS)
+def test_a_step_on_a_read_only_parameter_names_it_and_changes_nothing(optimizer, options):
+    lin, opt = _trained(optimizer, **options)
+    params, state = _snapshot(lin), _optimizer_state(opt)
+    lin.bias.data.flags.writeable = False  # the second parameter: the first would be updated before it
+    with pytest.raises(ValueError, match=rf"{optimizer}.step: parameter 1 \('bias'\) of shape \(2,\): .*read-only"):
+        opt.step()
+    _assert_same(params, lin)
+    _assert_same_state(state, opt)
+
+
+@pytest.mark.parametrize("optimizer, options", OPTIMIZERS)
+def test_a_step_with_a_gradient_of_another_shape_changes_nothing(optimizer, options):
+    lin, opt = _trained(optimizer, **options)
+    params, state = _snapshot(lin), _optimizer_state(opt)
+    lin.bias.grad = tl.Tensor(np.ones((1, 2)))
+    with pytest.raises(ValueError, match=rf"{optimizer}.step: parameter 1 .*its gradient has shape \(1, 2\)"):
+        opt.step()
+    _assert_same(params, lin)
+    _assert_same_state(state, opt)
+
+
+# ---- optimizer.load_state_dict: checked at load time, not in the next step() ------------------------------------
+def _state_change(name: str, value):
+    def change(sd: dict) -> dict:
+        return {**sd, "state": {0: {**sd["state"][0], name: value}, 1: sd["state"][1]}}
+
+    return change
+
+
+def _group_change(name: str, value):
+    def change(sd: dict) -> dict:
+        return {**sd, "param_groups": [{**sd["param_groups"][0], name: value}]}
+
+    return change
+
+
+def _state_without(name: str):
+    def change(sd: dict) -> dict:
+        return {**sd, "state": {0: {k: v for k, v in sd["state"][0].items() if k != name}, 1: sd["state"][1]}}
+
+    return change
+
+
+BAD_OPTIMIZER_STATES = [
+    pytest.param(
+        "Adam",
+        _state_change("exp_avg", 0.0),
+        r"Adam.load_state_dict: state\[0\]\['exp_avg'\] must be an array of the parameter's shape \(2, 3\), got 0.0",
+        id="adam-scalar-moment",
+    ),
+    pytest.param(
+        "Adam",
+        _state_change("exp_avg_sq", np.zeros((3, 2))),
+        r"state\[0\]\['exp_avg_sq'\] must be an array of the parameter's shape \(2, 3\), got shape \(3, 2\)",
+        id="adam-moment-shape",
+    ),
+    pytest.param(
+        "Adam",
+        _state_change("exp_avg", [[0.0, 0.0, 0.0], [0.0, 0.0]]),
+        r"Adam.load_state_dict: state\[0\]\['exp_avg'\]: a list that is not an array of one shape",
+        id="adam-ragged-list",
+    ),
+    pytest.param(
+        "Adam",
+        _state_without("exp_avg_sq"),
+        r"state\[0\]\['exp_avg_sq'\] must be an array .*got nothing \(the key is missing\)",
+        id="adam-missing-moment",
+    ),
+    pytest.param(
+        "Adam",
+        _state_change("step", "one"),
+        r"Adam.load_state_dict: state\[0\]\['step'\] must be a whole number >= 0, got 'one'",
+        id="adam-step-str",
+    ),
+    pytest.param(
+        "Adam",
+        _group_change("amsgrad", True),
+        r"state\[0\]\['max_exp_avg_sq'\] must be an array .*missing",
+        id="adam-amsgrad-without-its-state",
+    ),
+    pytest.param(
+        "Adam",
+        _group_change("lr", "0.1"),
+        r"Adam.load_state_dict: param_groups\[0\]\['lr'\] is '0.1', not of the kind Adam takes",
+        id="adam-lr-str",
+    ),
+    pytest.param(
+        "Adam",
+        _group_change("betas", (0.9,)),
+        r"param_groups\[0\]\['betas'\] is \(0.9,\)",
+        id="adam-betas-short",
+    ),
+    pytest.param(
+        "SGD",
+        _state_change("momentum_buffer", np.zeros(6)),
+        r"SGD.load_state_dict: state\[0\]\['momentum_buffer'\] must be an array .* got shape \(6,\)",
+        id="sgd-buffer-shape",
+    ),
+    pytest.param(
+        "SGD",
+        _group_change("momentum", None),
+        r"SGD.load_state_dict: param_groups\[0\]\['momentum'\] is None",
+        id="sgd-momentum-none",
+    ),
+    pytest.param(
+        "RMSprop",
+        _state_without("square_avg"),
+        r"RMSprop.load_state_dict: state\[0\]\['square_avg'\] must be an array",
+        id="rmsprop-missing-average",
+    ),
+    pytest.param(
+        "RMSprop",
+        _group_change("centered", True),
+        r"RMSprop.load_state_dict: state\[0\]\['grad_avg'\] must be an array .*missing",
+        id="rmsprop-centered-without-its-state",
+    ),
+    pytest.param(
+        "RMSprop",
+        lambda sd: {**sd, "state": {0: [1, 2]}},
+        r"RMSprop.load_state_dict: state\[0\] must be a dict, got list",
+        id="rmsprop-state-list",
+    ),
+]
+
+
+@pytest.mark.parametrize("optimizer, change, message", BAD_OPTIMIZER_STATES)
+def test_optimizer_state_of_the_wrong_kind_is_refused_at_load_time(optimizer, change, message):
+    options = dict(momentum=0.9) if optimizer == "SGD" else {}
+    lin, opt = _trained(optimizer, **options)
+    bad = change(opt.state_dict())
+    params, state, groups = _snapshot(lin), _optimizer_state(opt), opt.state_dict()["param_groups"]
+    with pytest.raises(ValueError, match=message):
+        opt.load_state_dict(bad)
+    _assert_same_state(state, opt)
+    assert opt.state_dict()["param_groups"] == groups
+    opt.step()  # the optimizer still works, from where it was
+    assert not np.array_equal(lin.weight.data, params["weight"])
+
+
+@pytest.mark.parametrize("optimizer, change", [pytest.param(*c.values[:2], id=c.id) for c in BAD_OPTIMIZER_STATES])
+def test_pytorch_refuses_the_same_optimizer_state_at_load_or_at_the_next_step(optimizer, change, torch):
+    options = dict(momentum=0.9) if optimizer == "SGD" else {}
+    lin = torch.nn.Linear(3, 2).double()
+    opt = getattr(torch.optim, optimizer)(lin.parameters(), lr=0.1, **options)
+    for _ in range(2):
+        lin(torch.ones(1, 3, dtype=torch.float64)).sum().backward()
+        opt.step()
+    # the same change to PyTorch's own state_dict (its step counts are tensors, its arrays tensors)
+    state = {
+        k: {n: v.numpy() if hasattr(v, "numpy") else v for n, v in s.items()}
+        for k, s in opt.state_dict()["state"].items()
+    }
+    bad = change({"state": state, "param_groups": opt.state_dict()["param_groups"]})
+    bad["state"] = {
+        k: {n: torch.from_numpy(np.array(v)) if isinstance(v, np.ndarray) else v for n, v in s.items()}
+        if isinstance(s, dict)
+        else s
+        for k, s in bad["state"].items()
+    }
+    with pytest.raises((ValueError, TypeError, KeyError, RuntimeError, AttributeError)):
+        opt.load_state_dict(bad)
+        opt.step()
+
+
+# ---- state dicts from PyTorch: tensors accepted as they are -----------------------------------------------------
+def test_module_load_state_dict_takes_pytorch_tensors_even_ones_that_require_grad(torch):
+    theirs = torch.nn.LSTM(3, 4).double()
+    ours = tl.nn.LSTM(3, 4, dtype=np.float64)
+    ours.load_state_dict(dict(theirs.named_parameters()))  # Parameters: they require grad
+    for name, p in theirs.named_parameters():
+        np.testing.assert_array_equal(ours.get_parameter(name).data, p.detach().numpy())
+    x = np.random.default_rng(2).standard_normal((5, 2, 3))
+    np.testing.assert_allclose(
+        ours(tl.Tensor(x))[0].data, theirs(torch.from_numpy(x))[0].detach().numpy(), rtol=0, atol=1e-9
+    )
+
+
+@pytest.mark.parametrize("optimizer, options", OPTIMIZERS)
+def test_optimizer_load_state_dict_takes_pytorchs_and_steps_as_pytorch_does(optimizer, options, torch):
+    t_lin = torch.nn.Linear(3, 2).double()
+    t_opt = getattr(torch.optim, optimizer)(t_lin.parameters(), lr=0.1, **options)
+    lin = tl.nn.Linear(3, 2, dtype=np.float64)
+    x = np.array([[1.0, -2.0, 3.0], [0.5, 0.0, -1.0]])
+
+    def t_step():
+        t_opt.zero_grad()
+        (t_lin(torch.from_numpy(x)) ** 2).sum().backward()
+        t_opt.step()
+
+    for _ in range(3):
+        t_step()
+    lin.load_state_dict(t_lin.state_dict())
+    opt = getattr(tl.optim, optimizer)(lin.parameters(), lr=0.5)  # lr and the rest come from PyTorch's groups
+    opt.load_state_dict(t_opt.state_dict())
+    for _ in range(2):
+        t_step()
+        opt.zero_grad()
+        (lin(tl.Tensor(x)) ** 2).sum().backward()
+        opt.step()
+    for name, p in t_lin.named_parameters():
+        np.testing.assert_allclose(lin.get_parameter(name).data, p.detach().numpy(), rtol=0, atol=1e-9)
+
+
+BAD_MODULE_STATES = [
+    pytest.param(
+        {"weight": [[1.0, 2.0, 3.0], [4.0, 5.0]], "bias": np.zeros(2)},
+        ValueError,
+        r"load_state_dict for Linear failed, nothing was changed: weight: a list that is not an array of one shape",
+        id="ragged-list",
+    ),
+    pytest.param(
+        {"weight": np.zeros((3, 2)), "bias": np.zeros(2)},
+        ValueError,
+        r"weight: shape \(3, 2\) in the state_dict, \(2, 3\) in the module",
+        id="transposed",
+    ),
+    pytest.param(
+        {"weight": np.zeros((2, 3)), "bias": np.array(["a", "b"])},
+        ValueError,
+        r"bias: dtype <U1 is not numeric",
+        id="strings",
+    ),
+    pytest.param([("weight", np.zeros((2, 3)))], TypeError, r"load_state_dict for Linear: expected a dict", id="list"),
+]
+
+
+@pytest.mark.parametrize("state, error, message", BAD_MODULE_STATES)
+def test_module_load_state_dict_refuses_and_changes_nothing(state, error, message):
+    lin = tl.nn.Linear(3, 2, dtype=np.float64)
+    before = _snapshot(lin)
+    with pytest.raises(error, match=message):
+        lin.load_state_dict(state)
+    _assert_same(before, lin)
