@@ -942,3 +942,96 @@ def test_module_load_state_dict_refuses_and_changes_nothing(state, error, messag
     with pytest.raises(error, match=message):
         lin.load_state_dict(state)
     _assert_same(before, lin)
+
+
+# ---- tl.save / tl.load: errors name the key path; a failed save leaves the old file byte for byte ---------------
+def _cycle() -> dict:
+    d = {"w": np.eye(2), "opt": {"groups": [1.0]}}
+    d["opt"]["groups"].append(d)
+    return d
+
+
+def _deep() -> list:
+    outer = inner = []
+    for _ in range(150):
+        inner.append([])
+        inner = inner[0]
+    return outer
+
+
+BAD_SAVES = [
+    pytest.param(
+        _cycle,
+        ValueError,
+        r"save: the dict at \['opt'\]\['groups'\]\[1\] is also one that holds it \(a reference cycle\)",
+        id="self-reference",
+    ),
+    pytest.param(_deep, ValueError, r"save: nesting deeper than 100 levels at \[0\]\[0\]", id="too-deep"),
+    pytest.param(
+        lambda: {"vocab": {"chars": np.array(["a", None], dtype=object)}},
+        TypeError,
+        r"save: the array at \['vocab'\]\['chars'\] has dtype object",
+        id="object-array",
+    ),
+    pytest.param(
+        lambda: {"model": {"layers": [np.ones(2), {1, 2}]}},
+        TypeError,
+        r"save: cannot save the set at \['model'\]\['layers'\]\[1\] without pickle",
+        id="set",
+    ),
+    pytest.param(
+        lambda: {"state": {(0, 1): np.ones(2)}},
+        TypeError,
+        r"save: dict keys must be str or int, got tuple \(0, 1\) at \['state'\]",
+        id="tuple-key",
+    ),
+]
+
+
+@pytest.mark.parametrize("make, error, message", BAD_SAVES)
+def test_a_failed_save_names_the_key_path_and_leaves_the_file_byte_equal(tmp_path, make, error, message):
+    path = tmp_path / "model.npz"
+    tl.save({"w": np.arange(4.0)}, path)
+    old = path.read_bytes()
+    with pytest.raises(error, match=message):
+        tl.save(make(), path)
+    assert path.read_bytes() == old
+    assert [p.name for p in tmp_path.iterdir()] == ["model.npz"]  # no temporary file left behind
+
+
+def test_a_tree_with_a_shared_branch_is_not_a_cycle(tmp_path):
+    shared = np.arange(3.0)
+    tl.save({"a": [shared, shared], "b": {"c": shared}}, tmp_path / "s.npz")
+    back = tl.load(tmp_path / "s.npz")
+    np.testing.assert_array_equal(back["b"]["c"], [0.0, 1.0, 2.0])
+    assert len(back["a"]) == 2
+
+
+def test_save_takes_pytorch_tensors_as_arrays(tmp_path, torch):
+    lin = torch.nn.Linear(3, 2).double()
+    tl.save({"model": lin.state_dict(), "w": lin.weight}, tmp_path / "t.npz")  # lin.weight requires grad
+    back = tl.load(tmp_path / "t.npz")
+    np.testing.assert_array_equal(back["model"]["bias"], lin.bias.detach().numpy())
+    np.testing.assert_array_equal(back["w"], lin.weight.detach().numpy())
+
+
+def test_load_names_the_object_array_in_a_plain_npz_and_never_unpickles(tmp_path):
+    path = tmp_path / "foreign.npz"
+    np.savez(path, fine=np.ones(2), names=np.array(["a", None], dtype=object))
+    with pytest.raises(
+        ValueError, match=r"load: .*foreign.npz: the entry at 'names' is an object array.*never unpickles"
+    ):
+        tl.load(path)
+
+
+def test_load_names_the_key_path_of_an_object_array_in_a_saved_tree(tmp_path):
+    path = tmp_path / "tree.npz"
+    tl.save({"state": {0: {"exp_avg": np.ones(2)}}}, path)
+    with np.load(path) as archive:
+        entries = {k: archive[k] for k in archive.files}
+    (key,) = [k for k in entries if k != "__structure__"]
+    entries[key] = np.array([1, None], dtype=object)  # what a hand-edited archive could hold
+    np.savez(path, **entries)
+    with pytest.raises(ValueError, match=r"the entry at \['state'\]\[0\]\['exp_avg'\] is an object array") as e:
+        tl.load(path)
+    assert "damaged" not in str(e.value)
