@@ -155,7 +155,7 @@ def test_embedding_padding_row_gets_no_gradient_however_it_is_named(padding_idx)
     emb = tl.nn.Embedding(5, 2, padding_idx=padding_idx, dtype=np.float64)
     row = padding_idx % 5
     np.testing.assert_array_equal(emb.weight.data[row], 0.0)
-    emb(np.array([4, 1, 0, -1])).sum().backward()
+    emb(np.array([4, 1, 0, 4])).sum().backward()  # a negative index is refused, as in PyTorch
     np.testing.assert_array_equal(emb.weight.grad.data[row], 0.0)
     assert np.all(emb.weight.grad.data[[r for r in (0, 1, 4) if r != row]] != 0)
     with pytest.raises(ValueError, match="padding_idx=5"):

@@ -16,17 +16,30 @@ from typing import Any
 
 import numpy as np
 
+from .checks import is_torch_tensor, plain_array
 from .tensor import Tensor
 
 _STRUCTURE = "__structure__"
 
 
-def _encode(obj: Any, arrays: dict[str, np.ndarray]) -> Any:
+_MAX_DEPTH = 100  # nesting a state_dict never needs; deeper would overflow Python's recursion, or JSON's
+
+
+def _path(path: str) -> str:
+    return path or "the top level"
+
+
+def _encode(obj: Any, arrays: dict[str, np.ndarray], path: str = "", open_ids: tuple[int, ...] = ()) -> Any:
+    """The JSON description of ``obj``, its arrays added to ``arrays``; errors name the key path."""
     if isinstance(obj, Tensor):
         obj = obj.data
+    elif is_torch_tensor(obj):
+        obj = plain_array(obj, f"save: {_path(path)}")
     if isinstance(obj, np.ndarray):
         if obj.dtype.kind not in "biufc":
-            raise TypeError(f"save: arrays of dtype {obj.dtype} cannot be saved without pickle")
+            raise TypeError(
+                f"save: the array at {_path(path)} has dtype {obj.dtype}, which cannot be saved without pickle"
+            )
         key = f"a{len(arrays)}"
         arrays[key] = obj
         return {"array": key}
@@ -34,27 +47,51 @@ def _encode(obj: Any, arrays: dict[str, np.ndarray]) -> Any:
         obj = obj.item()
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return {"value": obj}
+    if not isinstance(obj, (dict, list, tuple)):
+        raise TypeError(f"save: cannot save the {type(obj).__name__} at {_path(path)} without pickle")
+    if id(obj) in open_ids:
+        raise ValueError(
+            f"save: the {type(obj).__name__} at {_path(path)} is also one that holds it (a reference cycle); "
+            f"only trees can be saved"
+        )
+    if len(open_ids) >= _MAX_DEPTH:
+        raise ValueError(f"save: nesting deeper than {_MAX_DEPTH} levels at {_path(path)}")
+    inside = (*open_ids, id(obj))
     if isinstance(obj, dict):
         for k in obj:
             if not isinstance(k, (str, int)):
-                raise TypeError(f"save: dict keys must be str or int, got {type(k).__name__}")
-        return {"dict": [[k, _encode(v, arrays)] for k, v in obj.items()]}
-    if isinstance(obj, (list, tuple)):
-        return {type(obj).__name__: [_encode(v, arrays) for v in obj]}
-    raise TypeError(f"save: cannot save an object of type {type(obj).__name__} without pickle")
+                raise TypeError(f"save: dict keys must be str or int, got {type(k).__name__} {k!r} at {_path(path)}")
+        return {"dict": [[k, _encode(v, arrays, f"{path}[{k!r}]", inside)] for k, v in obj.items()]}
+    return {type(obj).__name__: [_encode(v, arrays, f"{path}[{i}]", inside) for i, v in enumerate(obj)]}
 
 
-def _decode(node: Any, archive) -> Any:
+class ObjectArrayError(ValueError):
+    """An archive entry that only pickle could read: refused with its own message, not as 'damaged'."""
+
+
+def _array(archive, key: str, where: str, file: str) -> np.ndarray:
+    try:
+        return archive[key]
+    except ValueError as e:
+        if "allow_pickle" not in str(e):
+            raise
+        raise ObjectArrayError(
+            f"load: {file}: the entry at {where} is an object array, which only pickle could read; "
+            f"tl.load never unpickles"
+        ) from None
+
+
+def _decode(node: Any, archive, file: str, path: str = "") -> Any:
     if "array" in node:
-        return archive[node["array"]]
+        return _array(archive, node["array"], _path(path), file)
     if "value" in node:
         return node["value"]
     if "dict" in node:
-        return {k: _decode(v, archive) for k, v in node["dict"]}
+        return {k: _decode(v, archive, file, f"{path}[{k!r}]") for k, v in node["dict"]}
     if "list" in node:
-        return [_decode(v, archive) for v in node["list"]]
+        return [_decode(v, archive, file, f"{path}[{i}]") for i, v in enumerate(node["list"])]
     if "tuple" in node:
-        return tuple(_decode(v, archive) for v in node["tuple"])
+        return tuple(_decode(v, archive, file, f"{path}[{i}]") for i, v in enumerate(node["tuple"]))
     raise ValueError(f"load: unknown entry {sorted(node)} in the archive's structure")
 
 
@@ -106,9 +143,11 @@ def load(path: str | os.PathLike) -> Any:
     try:
         with archive:
             if _STRUCTURE not in archive.files:
-                return {k: archive[k] for k in archive.files}
+                return {k: _array(archive, k, repr(k), path) for k in archive.files}
             structure = json.loads(archive[_STRUCTURE].tobytes().decode())
-            return _decode(structure, archive)
+            return _decode(structure, archive, path)
+    except ObjectArrayError:
+        raise
     except (OSError, ValueError, EOFError, KeyError, TypeError, zipfile.BadZipFile, UnicodeDecodeError) as e:
         raise ValueError(f"load: {path} is damaged or was not written by tl.save ({_problem(path, e)})") from e
 

@@ -19,6 +19,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import ops
+from ..checks import check_int, plain_array
 from ..tensor import Tensor
 from . import init
 from .module import Module, Parameter, check_input_dtype
@@ -103,11 +104,9 @@ _LSTM_ARGUMENTS = [
 ]
 
 
-def check_sizes(name: str, input_size: int, hidden_size: int) -> None:
-    """Sizes as PyTorch checks them: whole numbers, hidden_size at least 1."""
-    for arg, value, least in (("input_size", input_size, 0), ("hidden_size", hidden_size, 1)):
-        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < least:
-            raise ValueError(f"{name}: {arg} must be an integer >= {least}, got {value!r}")
+def check_sizes(name: str, input_size: int, hidden_size: int, least: int = 0) -> tuple[int, int]:
+    """Sizes as PyTorch checks them: integers, at least 0 for a cell, at least 1 for a layer."""
+    return check_int(name, "input_size", input_size, least), check_int(name, "hidden_size", hidden_size, least)
 
 
 def resolve_variant(variant: str | LSTMVariant | None, **flags) -> LSTMVariant:
@@ -216,7 +215,7 @@ def make_recurrent_parameters(
     recurrent_size: int | None = None,
 ) -> None:
     """Register weight_ih, weight_hh, bias_ih, bias_hh (+ suffix) in PyTorch's layout and order."""
-    bound = 1.0 / math.sqrt(hidden_size)
+    bound = 1.0 / math.sqrt(hidden_size) if hidden_size else 0.0  # PyTorch allows a cell of hidden_size 0
     recurrent_size = recurrent_size or hidden_size
     setattr(module, f"weight_ih{suffix}", uniform_parameter((n_gates * hidden_size, input_size), bound, dtype))
     setattr(module, f"weight_hh{suffix}", uniform_parameter((n_gates * hidden_size, recurrent_size), bound, dtype))
@@ -229,7 +228,7 @@ def make_variant_parameters(
     module: Module, suffix: str, hidden_size: int, v: LSTMVariant, forget_bias: float | None, dtype
 ) -> None:
     """Peephole vectors ``peephole_{i,f,o}``, the FGR matrix ``weight_gates``, the forget-gate bias."""
-    bound = 1.0 / math.sqrt(hidden_size)
+    bound = 1.0 / math.sqrt(hidden_size) if hidden_size else 0.0
     for k in v.peepholes:
         setattr(module, f"peephole_{k}{suffix}", uniform_parameter((hidden_size,), bound, dtype))
     if v.gate_recurrence:
@@ -296,7 +295,7 @@ def input_projection(x: Tensor, module: Module, suffix: str, fold_bias: bool = T
 class _Cell(Module):
     def __init__(self, input_size: int, hidden_size: int, bias: bool, dtype) -> None:
         super().__init__()
-        check_sizes(type(self).__name__, input_size, hidden_size)
+        input_size, hidden_size = check_sizes(type(self).__name__, input_size, hidden_size)
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
         self.dtype = np.dtype(dtype)
 
@@ -313,9 +312,13 @@ class _Cell(Module):
         shape = x.shape[:-1] + (size,)
         if hx is None:
             return Tensor(np.zeros(shape, dtype=x.dtype))
-        hx = hx if isinstance(hx, Tensor) else Tensor(hx)
+        if isinstance(hx, (tuple, list)):  # PyTorch: the RNN and GRU cells take one tensor
+            raise TypeError(f"{name}: {what} must be one tensor of shape {shape}, got {type(hx).__name__}")
+        hx = hx if isinstance(hx, Tensor) else Tensor(plain_array(hx, f"{name}: {what}"))
         if hx.shape != shape:
-            raise ValueError(f"{name}: {what} of shape {hx.shape} should be {shape} for input {x.shape}")
+            raise ValueError(f"{name}: {what} of shape {hx.shape} should be {shape} for input of shape {x.shape}")
+        if hx.dtype != x.dtype:  # PyTorch refuses it too; NumPy would mix the two precisions
+            raise TypeError(f"{name}: {what} has dtype {hx.dtype}, the input {x.dtype}")
         return hx
 
     def extra_repr(self) -> str:
@@ -393,11 +396,14 @@ class LSTMCell(_Cell):
     def forward(self, x: Tensor, hx=None) -> tuple:
         x = self._check(x, "LSTMCell")
         v = self.variant
-        if hx is None:
-            hx = (None, None) + ((None,) if v.gate_recurrence else ())
         n_state = 3 if v.gate_recurrence else 2
+        if hx is None:
+            hx = (None,) * n_state
+        what = "(h, c, gates)" if v.gate_recurrence else "(h, c)"
+        if not isinstance(hx, (tuple, list)):  # a lone tensor's rows would otherwise pass for h and c
+            raise TypeError(f"LSTMCell: hx must be a tuple {what}, got {type(hx).__name__} of shape {np.shape(hx)}")
         if len(hx) != n_state:
-            raise ValueError(f"LSTMCell: hx must be a tuple of {n_state} tensors, got {len(hx)}")
+            raise ValueError(f"LSTMCell: hx must be a tuple {what} of {n_state} tensors, got {len(hx)}")
         h = self._state(hx[0], x, self.hidden_size, "LSTMCell", "h")
         c = self._state(hx[1], x, self.hidden_size, "LSTMCell", "c")
         state = (h, c)

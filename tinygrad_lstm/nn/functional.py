@@ -4,10 +4,12 @@ from the engine's primitives and composites (``ops.py``), with PyTorch's semanti
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 
 from .. import ops, random
+from ..checks import check_probability, plain_array
 from ..ops import _data
 from ..tape import CompileError, state
 from ..tensor import Tensor
@@ -61,8 +63,7 @@ def relu(input: Tensor) -> Tensor:  # noqa: A002
 
 def dropout(x: Tensor, p: float = 0.5, training: bool = True, rng: np.random.Generator | None = None) -> Tensor:
     """Zero elements with probability ``p`` and scale the rest by 1/(1-p); identity when not training."""
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout: p must be in [0, 1], got {p}")
+    p = check_probability("dropout", "p", p)
     if not training or p == 0.0:
         return x
     if state.compiling:
@@ -102,30 +103,66 @@ def _classes_last(x: Tensor) -> Tensor:
     return ops.reshape(moved, (-1, x.shape[1]))
 
 
-def nll_loss(log_probs: Tensor, target, weight=None, ignore_index: int = -100, reduction: str = "mean") -> Tensor:
-    """Negative log-likelihood of integer ``target`` classes; ``log_probs`` has classes on axis 1."""
-    t = np.asarray(_data(target))
+def _class_weight(weight, n_classes: int, dtype, op: str) -> np.ndarray | None:
+    """``weight`` as a (C,) array, or a ValueError naming its shape (PyTorch refuses any other length)."""
+    if weight is None:
+        return None
+    w = plain_array(_data(weight), f"{op}: weight")
+    if w.shape != (n_classes,) or w.dtype.kind not in "biuf":
+        raise ValueError(
+            f"{op}: weight must hold one number per class, shape ({n_classes},); got {w.dtype} of shape {w.shape}"
+        )
+    return w.astype(dtype)
+
+
+def _class_targets(log_probs: Tensor, target, ignore_index: int, op: str) -> np.ndarray:
+    """Integer targets, flat, each in [0, C) or equal to ``ignore_index``; errors name the first bad one."""
+    t = plain_array(_data(target), f"{op}: target")
     if t.dtype.kind not in "iu":
-        raise TypeError(f"nll_loss: target must hold integer class indices, got dtype {t.dtype}")
+        raise TypeError(f"{op}: target must hold integer class indices, got dtype {t.dtype}")
     expected = log_probs.shape[:1] + log_probs.shape[2:] if log_probs.ndim >= 2 else ()
     if t.shape != expected:
-        raise ValueError(f"nll_loss: target shape {t.shape} does not match input shape {log_probs.shape}")
-    flat = _classes_last(log_probs)
-    n_classes = flat.shape[1]
+        raise ValueError(f"{op}: target shape {t.shape} does not match input shape {log_probs.shape}")
+    n_classes = log_probs.shape[1 if log_probs.ndim >= 2 else 0]
     t = t.reshape(-1)
+    bad = (t != ignore_index) & ((t < 0) | (t >= n_classes))
+    if bad.any():
+        raise IndexError(
+            f"{op}: target {t[bad][0]} is out of bounds for {n_classes} classes (targets must lie in "
+            f"[0, {n_classes}) or equal ignore_index={ignore_index})"
+        )
+    return t
+
+
+def _check_label_smoothing(label_smoothing: float, op: str) -> float:
+    """PyTorch's rule: above 1 is an error; 0, negative or NaN mean no smoothing (its result, not an error)."""
+    if not isinstance(label_smoothing, numbers.Real):
+        raise TypeError(f"{op}: label_smoothing must be a number in [0, 1], got {label_smoothing!r}")
+    if label_smoothing > 1.0:
+        raise ValueError(f"{op}: label_smoothing must be in [0, 1], got {label_smoothing}")
+    return float(label_smoothing) if label_smoothing > 0.0 else 0.0
+
+
+def nll_loss(log_probs: Tensor, target, weight=None, ignore_index: int = -100, reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of integer ``target`` classes; ``log_probs`` has classes on axis 1."""
+    return _nll_loss(log_probs, target, weight, ignore_index, reduction, "nll_loss")
+
+
+def _nll_loss(log_probs: Tensor, target, weight, ignore_index: int, reduction: str, op: str) -> Tensor:
+    t = _class_targets(log_probs, target, ignore_index, op)
+    flat = _classes_last(log_probs)
+    w_class = _class_weight(weight, flat.shape[1], log_probs.dtype, op)
     valid = t != ignore_index
-    if np.any((t[valid] < 0) | (t[valid] >= n_classes)):
-        raise IndexError(f"nll_loss: target values must lie in [0, {n_classes}) or equal ignore_index")
     safe = np.where(valid, t, 0)
     w = valid.astype(log_probs.dtype)
-    if weight is not None:
-        w = w * np.asarray(_data(weight), dtype=log_probs.dtype)[safe]
+    if w_class is not None:
+        w = w * w_class[safe]
     losses = -ops.getitem(flat, (np.arange(len(t)), safe)) * w
     if reduction == "mean":
         return _weighted_mean(losses.sum(), w.sum())
     if reduction == "none":
-        return ops.reshape(losses, expected)
-    return _reduce(losses, reduction, "nll_loss")
+        return ops.reshape(losses, log_probs.shape[:1] + log_probs.shape[2:] if log_probs.ndim >= 2 else ())
+    return _reduce(losses, reduction, op)
 
 
 def cross_entropy(
@@ -146,19 +183,33 @@ def cross_entropy(
     >>> round(float(tl.nn.functional.cross_entropy(logits, np.full((2, 4), 0.25))), 6)
     1.386294
     """
+    # every argument is checked before anything is computed (or recorded on a tape)
+    label_smoothing = _check_label_smoothing(label_smoothing, "cross_entropy")
     class_axis = 0 if logits.ndim == 1 else 1
+    n_classes = logits.shape[class_axis]
+    w = _class_weight(weight, n_classes, logits.dtype, "cross_entropy")
+    if plain_array(_data(target), "cross_entropy: target").dtype.kind == "f":
+        if ignore_index >= 0:  # PyTorch: no class can be ignored in a probability target
+            raise ValueError(
+                f"cross_entropy: ignore_index={ignore_index} is not supported for probability (floating point) targets"
+            )
+        if np.shape(_data(target)) != logits.shape:
+            raise ValueError(
+                f"cross_entropy: probability target shape {np.shape(_data(target))} differs from input shape "
+                f"{logits.shape}"
+            )
+        log_probs = ops.log_softmax(logits, axis=class_axis)
+        return _cross_entropy_with_probabilities(log_probs, target, w, reduction, label_smoothing, class_axis)
+    t = _class_targets(logits, target, ignore_index, "cross_entropy")
     log_probs = ops.log_softmax(logits, axis=class_axis)
-    if np.asarray(_data(target)).dtype.kind == "f":
-        return _cross_entropy_with_probabilities(log_probs, target, weight, reduction, label_smoothing, class_axis)
-    loss = nll_loss(log_probs, target, weight, ignore_index, reduction)
+    loss = _nll_loss(log_probs, target, w, ignore_index, reduction, "cross_entropy")
     if not label_smoothing:
         return loss
     # PyTorch's smoothing: mix in the mean over classes of -log p (weighted by class weight)
     flat = _classes_last(log_probs)
-    t = np.asarray(_data(target)).reshape(-1)
     valid = (t != ignore_index).astype(logits.dtype)
-    w = np.ones(flat.shape[1], logits.dtype) if weight is None else np.asarray(_data(weight), logits.dtype)
-    smooth = -(flat * w).sum(axis=1) * valid * (1.0 / flat.shape[1])
+    w = np.ones(n_classes, logits.dtype) if w is None else w
+    smooth = -(flat * w).sum(axis=1) * valid * (1.0 / n_classes)
     if reduction == "mean":
         denom = (valid * w[np.where(valid > 0, t, 0)]).sum()
         smooth = _weighted_mean(smooth.sum(), denom)
@@ -169,20 +220,14 @@ def cross_entropy(
     return loss * (1.0 - label_smoothing) + smooth * label_smoothing
 
 
-def _cross_entropy_with_probabilities(log_probs, target, weight, reduction, label_smoothing, class_axis) -> Tensor:
+def _cross_entropy_with_probabilities(log_probs, target, w, reduction, label_smoothing, class_axis) -> Tensor:
     """PyTorch's soft-label form: -sum over classes of weight_c * target_c * log p_c for each sample;
     smoothing mixes the target with the uniform distribution; the mean is over samples."""
-    if np.shape(_data(target)) != log_probs.shape:
-        raise ValueError(
-            f"cross_entropy: probability target shape {np.shape(_data(target))} differs from input shape "
-            f"{log_probs.shape}"
-        )
     n_classes = log_probs.shape[class_axis]
     if label_smoothing:
         target = target * (1.0 - label_smoothing) + label_smoothing / n_classes
     terms = log_probs * target
-    if weight is not None:
-        w = np.asarray(_data(weight), dtype=log_probs.dtype)
+    if w is not None:
         terms = terms * w.reshape((n_classes,) + (1,) * (log_probs.ndim - class_axis - 1))
     return _reduce(-terms.sum(axis=class_axis), reduction, "cross_entropy")
 
@@ -208,6 +253,17 @@ def binary_cross_entropy_with_logits(
             f"binary_cross_entropy_with_logits: input shape {input.shape} and target shape "
             f"{np.shape(_data(target))} differ"
         )
+    for arg, value in (("weight", weight), ("pos_weight", pos_weight)):
+        shape = np.shape(_data(value)) if value is not None else ()
+        try:
+            fits = np.broadcast_shapes(shape, input.shape) == input.shape
+        except ValueError:
+            fits = False
+        if not fits:  # PyTorch refuses it too; NumPy would broadcast the loss to a bigger shape
+            raise ValueError(
+                f"binary_cross_entropy_with_logits: {arg} of shape {shape} does not broadcast to the input shape "
+                f"{input.shape}"
+            )
     # softplus(-x) = log(1 + exp(-x)) = max(-x, 0) + log(1 + exp(-|x|)); maximum shares ties, so
     # the gradient at x = 0 is the exact -1/2
     softplus_neg = ops.maximum(-input, 0.0) + ops.log(ops.exp(-ops.abs(input)) + 1.0)

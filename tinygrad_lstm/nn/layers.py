@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from .. import ops
+from ..checks import check_int, check_probability, plain_array
 from ..tensor import Tensor
 from . import functional as F
 from . import init
@@ -18,6 +19,8 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype=np.float32) -> None:
         super().__init__()
+        in_features = check_int("Linear", "in_features", in_features)
+        out_features = check_int("Linear", "out_features", out_features)
         self.in_features, self.out_features = in_features, out_features
         bound = 1 / math.sqrt(in_features) if in_features else 0.0
         self.weight = Parameter(np.empty((out_features, in_features), dtype=dtype))
@@ -45,32 +48,37 @@ class Embedding(Module):
         self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None, dtype=np.float32
     ) -> None:
         super().__init__()
-        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
-        self.weight = Parameter(np.empty((num_embeddings, embedding_dim), dtype=dtype))
-        init.normal_(self.weight)
+        num_embeddings = check_int("Embedding", "num_embeddings", num_embeddings)
+        embedding_dim = check_int("Embedding", "embedding_dim", embedding_dim)
         if padding_idx is not None:
+            padding_idx = check_int("Embedding", "padding_idx", padding_idx, least=None)
             if not -num_embeddings <= padding_idx < num_embeddings:
                 raise ValueError(
                     f"Embedding: padding_idx={padding_idx} is out of range for num_embeddings={num_embeddings}"
                 )
             padding_idx %= num_embeddings  # as PyTorch: -1 names the last row, and indices compare to that
+        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        self.weight = Parameter(np.empty((num_embeddings, embedding_dim), dtype=dtype))
+        init.normal_(self.weight)
         self.padding_idx = padding_idx
         if padding_idx is not None:
             self.weight.data[padding_idx] = 0
 
     def forward(self, indices) -> Tensor:
-        idx = np.asarray(indices.data if isinstance(indices, Tensor) else indices)
+        idx = plain_array(indices.data if isinstance(indices, Tensor) else indices, "Embedding: indices")
         if idx.dtype.kind not in "iu":
             raise TypeError(f"Embedding: indices must be integers, got dtype {idx.dtype}")
-        if idx.size and (idx.min() < -self.num_embeddings or idx.max() >= self.num_embeddings):
+        # PyTorch refuses negative indices too (NumPy would quietly count them from the end)
+        bad = (idx < 0) | (idx >= self.num_embeddings)
+        if bad.any():
             raise IndexError(
-                f"Embedding: index out of range for num_embeddings={self.num_embeddings} "
-                f"(min {idx.min()}, max {idx.max()})"
+                f"Embedding: index out of range for num_embeddings={self.num_embeddings}: got {idx[bad].flat[0]} "
+                f"(indices must lie in [0, {self.num_embeddings}); {int(bad.sum())} of {idx.size} do not)"
             )
         out = ops.getitem(self.weight, idx)
         if self.padding_idx is not None and out.requires_grad:
             # the padding row gets no gradient, as in PyTorch
-            keep = (idx % self.num_embeddings != self.padding_idx)[..., None]
+            keep = (idx != self.padding_idx)[..., None]
             out = ops.where(keep, out, ops.getitem(self.weight, idx).detach())
         return out
 
@@ -83,9 +91,7 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5) -> None:
         super().__init__()
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"Dropout: p must be in [0, 1], got {p}")
-        self.p = p
+        self.p = check_probability("Dropout", "p", p)
 
     def forward(self, x: Tensor) -> Tensor:
         return F.dropout(x, self.p, self.training)

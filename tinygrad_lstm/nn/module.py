@@ -7,6 +7,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ..checks import plain_array
 from ..tensor import Tensor, clear_grads
 from ..versions import changed_in_place
 
@@ -214,8 +215,13 @@ class Module:
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
         """Copy values into the parameters; every key and shape is checked before anything changes.
 
-        Values may be ndarrays or anything ``np.asarray`` takes (a PyTorch state_dict's CPU tensors).
+        Values may be ndarrays, anything ``np.asarray`` takes, or PyTorch tensors (a PyTorch
+        state_dict, even of tensors that require grad: read through ``.detach().cpu().numpy()``).
         """
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(
+                f"load_state_dict for {type(self).__name__}: expected a dict of arrays, got {type(state_dict).__name__}"
+            )
         params = dict(self.named_parameters())
         missing = [k for k in params if k not in state_dict]
         unexpected = [k for k in state_dict if k not in params]
@@ -228,7 +234,11 @@ class Module:
         for name, p in params.items():
             if name not in state_dict:
                 continue
-            value = np.asarray(state_dict[name])
+            try:
+                value = plain_array(state_dict[name], name)
+            except ValueError as e:  # a ragged list, a tensor NumPy cannot hold
+                problems.append(str(e))
+                continue
             if value.shape != p.shape:
                 problems.append(f"{name}: shape {value.shape} in the state_dict, {p.shape} in the module")
             elif value.dtype.kind not in "fiub":

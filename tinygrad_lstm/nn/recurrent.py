@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import ops
 from ..checkpoint import checkpoint
+from ..checks import check_int, check_probability
 from ..tape import scope
 from ..tensor import Tensor
 from . import functional as F
@@ -56,11 +57,12 @@ class _RecurrentLayer(Module):
         dtype=np.float32,
     ) -> None:
         super().__init__()
-        check_sizes(type(self).__name__, input_size, hidden_size)
-        if not isinstance(num_layers, (int, np.integer)) or num_layers < 1:
-            raise ValueError(f"{type(self).__name__}: num_layers must be >= 1, got {num_layers}")
-        if not 0.0 <= dropout <= 1.0:
-            raise ValueError(f"{type(self).__name__}: dropout must be in [0, 1], got {dropout}")
+        name = type(self).__name__
+        input_size, hidden_size = check_sizes(name, input_size, hidden_size, least=1)  # PyTorch: > 0 for layers
+        num_layers = check_int(name, "num_layers", num_layers, least=1)
+        dropout = check_probability(name, "dropout", dropout, allow_bool=False)
+        if not isinstance(bias, (bool, np.bool_)):  # PyTorch's check: bias="no" would otherwise mean a bias
+            raise TypeError(f"{name}: bias must be True or False, got {bias!r}")
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
         self.bidirectional = bidirectional
@@ -91,20 +93,34 @@ class _RecurrentLayer(Module):
         """Features of each state tensor (h; an LSTM adds c)."""
         return (self.output_size,)
 
-    def _initial_state(self, hx, batch: int, dtype, name: str) -> list[tuple[Tensor, ...]]:
-        """One state tuple per (layer, direction), from hx of shape (L*D, B, size) per component."""
+    def _initial_state(self, hx, x: Tensor, batch_axis: int | None, name: str) -> list[tuple[Tensor, ...]]:
+        """One state tuple per (layer, direction), from hx of shape (L*D, B, size) per component ((L*D,
+        size) for an unbatched input; ``batch_axis`` is None then). Errors show the shapes as passed."""
         sizes = self._state_sizes()
         ld = self.num_layers * self.num_directions
+        batch = 1 if batch_axis is None else x.shape[batch_axis]
         if hx is None:
-            parts = [Tensor(np.zeros((ld, batch, s), dtype=dtype)) for s in sizes]
-        else:
-            parts = list(hx) if isinstance(hx, (tuple, list)) else [hx]
-            if len(parts) != len(sizes):
-                raise ValueError(f"{name}: hx must hold {len(sizes)} tensor(s), got {len(parts)}")
-            parts = [p if isinstance(p, Tensor) else Tensor(p) for p in parts]
-            for k, (p, s) in enumerate(zip(parts, sizes)):
-                if p.shape != (ld, batch, s):
-                    raise ValueError(f"{name}: hx[{k}] of shape {p.shape} should be {(ld, batch, s)}")
+            parts = [Tensor(np.zeros((ld, batch, s), dtype=x.dtype)) for s in sizes]
+            return [tuple(p[j] for p in parts) for j in range(ld)]
+        names = ("h_0", "c_0")[: len(sizes)]
+        if len(sizes) > 1 and not isinstance(hx, (tuple, list)):
+            raise TypeError(
+                f"{name}: hx must be a tuple ({', '.join(names)}), got {type(hx).__name__} of shape {np.shape(hx)}"
+            )
+        parts = list(hx) if isinstance(hx, (tuple, list)) else [hx]
+        if len(parts) != len(sizes):
+            raise ValueError(f"{name}: hx must be {' and '.join(names)}: {len(sizes)} tensor(s), got {len(parts)}")
+        parts = [_tensor(p) for p in parts]
+        whats = [f"hx[{k}]" if isinstance(hx, (tuple, list)) else "hx" for k in range(len(parts))]
+        for what, p, s in zip(whats, parts, sizes):
+            expected = (ld, s) if batch_axis is None else (ld, batch, s)
+            if p.shape != expected:
+                raise ValueError(f"{name}: {what} of shape {p.shape} should be {expected} for input of shape {x.shape}")
+        for what, p in zip(whats, parts):
+            if p.dtype != x.dtype:  # PyTorch refuses it too; NumPy would mix the two precisions
+                raise TypeError(f"{name}: {what} has dtype {p.dtype}, the input {x.dtype}")
+        if batch_axis is None:
+            parts = [ops.expand_dims(p, 1) for p in parts]
         return [tuple(p[j] for p in parts) for j in range(ld)]
 
     def _step(self, xp: Tensor, state: tuple, weights) -> tuple:
@@ -142,15 +158,14 @@ class _RecurrentLayer(Module):
         if x.shape[1 if batch_first and x.ndim == 3 else 0] == 0:
             raise ValueError(f"{name}: the input of shape {x.shape} has no time steps (sequence length 0)")
         unbatched = x.ndim == 2
+        # hx is checked against the input as given, so that errors show the shapes the caller passed
+        states = self._initial_state(hx, x, None if unbatched else (0 if batch_first else 1), name)
         if unbatched:
             x = ops.expand_dims(x, 1)
-            if hx is not None:
-                hx = tuple(ops.expand_dims(_tensor(h), 1) for h in _as_tuple(hx))
         elif batch_first:
             x = ops.swapaxes(x, 0, 1)
         steps, batch = x.shape[0], x.shape[1]
         masks = self._length_masks(lengths, steps, batch, x.dtype, name)
-        states = self._initial_state(hx, batch, x.dtype, name)
 
         finals = []
         layer_input = x
@@ -250,10 +265,6 @@ class _RecurrentLayer(Module):
             if getattr(self, key) != default:
                 s += f", {key}={getattr(self, key)}"
         return s
-
-
-def _as_tuple(hx) -> tuple:
-    return tuple(hx) if isinstance(hx, (tuple, list)) else (hx,)
 
 
 def _tensor(x) -> Tensor:
@@ -380,8 +391,9 @@ class LSTM(_RecurrentLayer):
         **flags,
     ) -> None:
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype)
-        if proj_size < 0 or (proj_size and proj_size >= hidden_size):
-            raise ValueError(f"LSTM: proj_size must be in [0, hidden_size), got {proj_size}")
+        proj_size = check_int("LSTM", "proj_size", proj_size)
+        if proj_size and proj_size >= self.hidden_size:
+            raise ValueError(f"LSTM: proj_size must be in [0, hidden_size={self.hidden_size}), got {proj_size}")
         self.proj_size = proj_size
         self.variant = resolve_variant(variant, **flags)
         self.forget_bias = forget_bias

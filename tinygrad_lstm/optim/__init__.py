@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Iterable
+import numbers
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
 
+from ..checks import is_torch_tensor, plain_array
 from ..tensor import Tensor, clear_grads
 from ..versions import changed_in_place
 
@@ -43,15 +45,36 @@ class Optimizer:
         clear_grads((p for group in self.param_groups for p in group["params"]), set_to_none)
 
     def step(self) -> None:
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                g = -p.grad.data if group["maximize"] else p.grad.data
-                if group["weight_decay"] and not self.decoupled:
-                    g = g + group["weight_decay"] * p.data
-                self._update(p.data, g, self.state.setdefault(p, {}), group)
-                changed_in_place(p.data)  # a graph recorded before the step refuses backward
+        work = [(p, group) for group in self.param_groups for p in group["params"] if p.grad is not None]
+        for p, _ in work:  # every parameter is checked before the first one changes
+            self._check_updatable(p)
+        for p, group in work:
+            g = -p.grad.data if group["maximize"] else p.grad.data
+            if group["weight_decay"] and not self.decoupled:
+                g = g + group["weight_decay"] * p.data
+            self._update(p.data, g, self.state.setdefault(p, {}), group)
+            changed_in_place(p.data)  # a graph recorded before the step refuses backward
+
+    def _describe(self, p: Tensor) -> str:
+        """A parameter as state_dict numbers it (its position over all groups), with its name and shape."""
+        everyone = [q for group in self.param_groups for q in group["params"]]
+        index = next(i for i, q in enumerate(everyone) if q is p)  # by identity: == on Tensors is elementwise
+        name = f" ({p.name!r})" if p.name else ""
+        return f"parameter {index}{name} of shape {p.shape}"
+
+    def _check_updatable(self, p: Tensor) -> None:
+        """Refuse what would fail half-way through a step: a read-only array, a gradient of another shape."""
+        problem = None
+        if not p.data.flags.writeable:
+            problem = "its array is read-only (not writeable)"
+        elif p.grad.shape != p.shape:
+            problem = f"its gradient has shape {p.grad.shape}"
+        else:
+            for key, value in self.state.get(p, {}).items():
+                if isinstance(value, np.ndarray) and not value.flags.writeable:
+                    problem = f"its state {key!r} is read-only"
+        if problem:
+            raise ValueError(f"{type(self).__name__}.step: {self._describe(p)}: {problem}; nothing was updated")
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:
         """Update ``p`` in place from ``g``, the gradient already negated for ``maximize`` and with
@@ -76,39 +99,113 @@ class Optimizer:
         }
         return {"state": state, "param_groups": groups}
 
+    # What a parameter's state holds once a step has made it: (arrays of the parameter's shape, arrays
+    # that may also be None, whether it counts steps). A loaded state is checked against it.
+    def _state_layout(self, group: dict) -> tuple[tuple[str, ...], tuple[str, ...], bool]:
+        return (), (), False
+
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Load what :meth:`state_dict` gave (or PyTorch's optimizer's, tensors included). Every group,
+        hyperparameter and state entry is checked before anything changes: a wrong one raises here,
+        not later in ``step()``."""
+        op = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state_dict, Mapping) or not {"state", "param_groups"} <= set(state_dict):
+            raise ValueError(f"{op}: expected a dict with 'state' and 'param_groups', got {type(state_dict).__name__}")
         groups = state_dict["param_groups"]
         if len(groups) != len(self.param_groups):
             raise ValueError(
-                f"{type(self).__name__}.load_state_dict: {len(groups)} parameter groups given, "
-                f"{len(self.param_groups)} in the optimizer"
+                f"{op}: {len(groups)} parameter groups given, {len(self.param_groups)} in the optimizer; nothing "
+                f"was changed"
             )
         params = []
-        for saved, group in zip(groups, self.param_groups):
+        new_groups = []
+        for i, (saved, group) in enumerate(zip(groups, self.param_groups)):
             if len(saved["params"]) != len(group["params"]):
                 raise ValueError(
-                    f"{type(self).__name__}.load_state_dict: a group of {len(saved['params'])} parameters "
-                    f"given for one of {len(group['params'])}"
+                    f"{op}: param_groups[{i}] has {len(saved['params'])} parameters, the optimizer's "
+                    f"{len(group['params'])}; nothing was changed"
                 )
-            params.extend(zip(saved["params"], group["params"]))
+            params.extend((key, p, i) for key, p in zip(saved["params"], group["params"]))
+            loaded = {k: _plain(v, f"{op}: param_groups[{i}][{k!r}]") for k, v in saved.items() if k != "params"}
+            new_groups.append({**group, **copy.deepcopy(loaded), "params": group["params"]})
+            self._check_group(new_groups[-1], f"{op}: param_groups[{i}]")
+        saved_state = state_dict["state"]
         new_state = {}
-        for key, p in params:
-            saved = state_dict["state"].get(key, state_dict["state"].get(str(key)))
+        for key, p, i in params:
+            saved = saved_state.get(key, saved_state.get(str(key)))
             if saved is None:
                 continue
-            entry = {}
-            for k, v in saved.items():
-                v = np.asarray(v) if not isinstance(v, (int, float)) else v
-                if isinstance(v, np.ndarray) and v.ndim and v.shape != p.shape:
-                    raise ValueError(
-                        f"{type(self).__name__}.load_state_dict: state {k!r} of parameter {key} has shape "
-                        f"{v.shape}, the parameter {p.shape}"
-                    )
-                entry[k] = v.astype(p.dtype) if isinstance(v, np.ndarray) and v.ndim else v
-            new_state[p] = entry
-        for saved, group in zip(groups, self.param_groups):
-            group.update({k: copy.deepcopy(v) for k, v in saved.items() if k != "params"})
+            where = f"{op}: state[{key}]"
+            if not isinstance(saved, Mapping):
+                raise ValueError(f"{where} must be a dict, got {type(saved).__name__}; nothing was changed")
+            entry = {k: _plain(v, f"{where}[{k!r}]", lists=True) for k, v in saved.items()}
+            self._check_state(entry, p, new_groups[i], where)
+            new_state[p] = {k: v.astype(p.dtype) if isinstance(v, np.ndarray) else v for k, v in entry.items()}
+        for group, loaded in zip(self.param_groups, new_groups):
+            group.update(loaded)
         self.state = new_state
+
+    def _check_group(self, group: dict, where: str) -> None:
+        """The hyperparameters a step reads are of the kind the constructor made (a str lr would
+        otherwise fail only in step())."""
+        for key, default in self.defaults.items():
+            value = group.get(key)
+            if isinstance(default, bool):
+                ok = isinstance(value, (bool, np.bool_))
+            elif isinstance(default, tuple):
+                ok = isinstance(value, (tuple, list)) and len(value) == len(default)
+                ok = ok and all(_is_number(v) for v in value)
+                if ok:
+                    group[key] = tuple(value)
+            else:
+                ok = _is_number(value)
+            if not ok:
+                raise ValueError(
+                    f"{where}[{key!r}] is {value!r}, not of the kind {type(self).__name__} takes (like {default!r}); "
+                    f"nothing was changed"
+                )
+
+    def _check_state(self, entry: dict, p: Tensor, group: dict, where: str) -> None:
+        """A non-empty state must hold what the step reads, each array of the parameter's shape."""
+        if not entry:
+            return
+        arrays, optional, counted = self._state_layout(group)
+        problem = None
+        for key in arrays + optional:
+            value = entry.get(key)
+            if value is None and key in optional:
+                continue
+            if not isinstance(value, np.ndarray) or value.shape != p.shape:
+                got = f"shape {value.shape}" if isinstance(value, np.ndarray) else repr(value)
+                got = got if key in entry else "nothing (the key is missing)"
+                problem = f"[{key!r}] must be an array of the parameter's shape {p.shape}, got {got}"
+                break
+        if problem is None and counted:
+            step = entry.get("step")
+            if not _is_number(step) or step < 0 or not float(step).is_integer():
+                problem = f"['step'] must be a whole number >= 0, got {step!r}"
+            else:
+                entry["step"] = int(step)
+        if problem:
+            raise ValueError(f"{where}{problem}; nothing was changed")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
+def _plain(value: Any, where: str, lists: bool = False) -> Any:
+    """A loaded value as the optimizer keeps it: arrays for arrays and PyTorch tensors (0-d ones, such
+    as PyTorch's step counts, as Python numbers); numbers, strings, None and containers as they are."""
+    if isinstance(value, (np.ndarray, np.generic)) or is_torch_tensor(value):
+        array = plain_array(value, where)
+        if array.dtype.kind not in "biuf":
+            raise ValueError(f"{where}: an array of dtype {array.dtype} is not numeric; nothing was changed")
+        return array.item() if array.ndim == 0 else array
+    if lists and isinstance(value, list) and value and not isinstance(value[0], (dict, str)):
+        array = plain_array(value, where)  # a list of numbers is an array, as np.asarray would read it
+        return array if array.dtype.kind in "biuf" else value
+    return value
 
 
 class SGD(Optimizer):
@@ -139,6 +236,9 @@ class SGD(Optimizer):
                 maximize=maximize,
             ),
         )
+
+    def _state_layout(self, group):
+        return (), ("momentum_buffer",), False
 
     def _update(self, p, g, state, group):
         momentum = group["momentum"]
@@ -181,6 +281,10 @@ class Adam(Optimizer):
                 maximize=maximize,
             ),
         )
+
+    def _state_layout(self, group):
+        arrays = ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if group["amsgrad"] else ())
+        return arrays, (), True
 
     def _update(self, p, g, state, group):
         lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
@@ -256,6 +360,10 @@ class RMSprop(Optimizer):
                 maximize=maximize,
             ),
         )
+
+    def _state_layout(self, group):
+        arrays = ("square_avg",) + (("momentum_buffer",) if group["momentum"] > 0 else ())
+        return arrays + (("grad_avg",) if group["centered"] else ()), (), True
 
     def _update(self, p, g, state, group):
         alpha, eps, lr = group["alpha"], group["eps"], group["lr"]
