@@ -274,13 +274,15 @@ def _pow_vjp(g, entry):
     a, b = entry.ins
     ga = gb = None
     if entry.parents[0] is not None:
-        # b * a**(b-1), with the exponent 1 where b == 0 so that 0 * a**-1 gives no NaN at a == 0 (PyTorch: 0)
+        # b * a**(b-1), and 0 where b == 0 (PyTorch: even at a == 0 or +-inf, where the formula gives NaN;
+        # the exponent there is 1, so that its unused branch raises no warning)
         exponent = _where(_data(b) == 0, 1.0, b - 1)
-        ga = unbroadcast(g * b * a**exponent, np.shape(a))
+        ga = unbroadcast(_where(_data(b) == 0, 0.0, g * (b * a**exponent)), np.shape(a))
     if entry.parents[1] is not None:
-        # d(a^b)/db = a^b log a; taken as 0 where a == 0, as PyTorch does
-        zero = _data(a) == 0
-        gb = unbroadcast(g * entry.out * _log(_where(zero, 1.0, a)), np.shape(b))
+        # d(a^b)/db = a^b log a, and 0 where a == 0 and b >= 0, as PyTorch (0 ** -1 gives inf * -inf = -inf)
+        flat = (_data(a) == 0) & (_data(b) >= 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            gb = unbroadcast(_where(flat, 0.0, g * (entry.out * _log(a))), np.shape(b))
     return ga, gb
 
 
@@ -333,9 +335,11 @@ def abs(x) -> Tensor:  # noqa: A001
 
 def _abs_vjp(g, entry):
     x = entry.ins[0]
+    sign = np.sign(_data(x))
+    sign = np.where(sign != sign, 0, sign)  # PyTorch's sgn: 0 at NaN, so a NaN input gets no gradient
     if isinstance(g, Tensor):  # create_graph: the gradient depends on x, as PyTorch's (x.sgn() is on its graph)
-        return (slope_backward("abs", g, np.sign(_data(x)), x),)
-    return (g * np.sign(x),)
+        return (slope_backward("abs", g, sign, x),)
+    return (g * sign,)
 
 
 def _tanh_fwd(p, x):
@@ -462,9 +466,10 @@ def relu(x) -> Tensor:
 
 def _relu_vjp(g, entry):
     y = entry.out
+    # PyTorch's threshold_backward: zero where y <= 0, so a NaN passes its gradient on
     if isinstance(g, Tensor):  # create_graph: PyTorch's threshold_backward(g, y) depends on y
-        return (slope_backward("relu", g, _data(y) > 0, y),)
-    return (np.where(y > 0, g, 0),)  # where, not a product: inf * 0 would give nan
+        return (slope_backward("relu", g, ~(_data(y) <= 0), y),)
+    return (np.where(y <= 0, 0, g),)  # where, not a product: inf * 0 would give nan
 
 
 def _leaky_relu_fwd(p, x):
@@ -480,6 +485,25 @@ def _leaky_relu_vjp(g, entry):
     x = entry.ins[0]
     slope = np.where(_data(x) > 0, 1.0, entry.p).astype(g.dtype, copy=False)
     return (slope_backward("leaky_relu", g, slope, x) if isinstance(g, Tensor) else g * slope,)
+
+
+def _elu_fwd(p, x):
+    with np.errstate(invalid="ignore"):
+        return np.where(x > 0, x, p * np.expm1(np.minimum(x, 0)))  # min: exp stays finite off its branch
+
+
+def elu(x, alpha: float = 1.0) -> Tensor:
+    """x where x > 0, else ``alpha * (exp(x) - 1)``; at 0 its slope is alpha, as PyTorch's."""
+    return apply("elu", _elu_fwd, (x,), _elu_vjp, p=float(alpha), keep_in=True)
+
+
+def _elu_vjp(g, entry):
+    x, alpha = entry.ins[0], entry.p
+    negative = _data(x) <= 0  # PyTorch's elu_backward: alpha * exp(x) where x <= 0, else 1
+    if isinstance(g, Tensor):  # recorded: the slope alpha * exp(x) depends on x where x < 0 (PyTorch's)
+        return (where(negative, g * (exp(where(_data(x) < 0, x, 0.0)) * alpha), g),)
+    slope = np.exp(np.minimum(x, 0)) * alpha
+    return (np.where(negative, g * slope, g),)
 
 
 def _hardtanh_fwd(p, x):
@@ -549,21 +573,21 @@ def minimum(a, b) -> Tensor:
 
 def _maximum_vjp(g, entry):
     a, b = _data(entry.ins[0]), _data(entry.ins[1])
-    return _to_the_winner(g, entry, a, b, a > b)
+    return _to_the_winner(g, entry, a, b, a < b, a > b)
 
 
 def _minimum_vjp(g, entry):
     a, b = _data(entry.ins[0]), _data(entry.ins[1])
-    return _to_the_winner(g, entry, a, b, a < b)
+    return _to_the_winner(g, entry, a, b, a > b, a < b)
 
 
-def _to_the_winner(g, entry, a, b, wins):
-    """maximum's and minimum's VJP: the gradient goes where ``wins`` says a won, half each at ties
-    (chosen with where, not multiplied by a 0/1 share: inf * 0 would give nan, as PyTorch's does not)."""
-    tie = a == b
-    half = _where(tie, g * 0.5, 0)
-    ga = unbroadcast(_where(wins, g, half), np.shape(a)) if entry.parents[0] is not None else None
-    gb = unbroadcast(_where(wins | tie, half, g), np.shape(b)) if entry.parents[1] is not None else None
+def _to_the_winner(g, entry, a, b, a_lost, b_lost):
+    """maximum's and minimum's VJP, as PyTorch's: the gradient, halved at ties, and taken away from an
+    input that lost (so where a NaN makes both comparisons false, both inputs get it). Chosen with
+    where, not multiplied by a 0/1 share: inf * 0 would give nan, as PyTorch's does not."""
+    shared = _where(a == b, g * 0.5, g)
+    ga = unbroadcast(_where(a_lost, 0, shared), np.shape(a)) if entry.parents[0] is not None else None
+    gb = unbroadcast(_where(b_lost, 0, shared), np.shape(b)) if entry.parents[1] is not None else None
     return ga, gb
 
 
@@ -727,6 +751,38 @@ def _extreme_vjp(g, entry):
     hit = _data(entry.ins[0]) == _data(entry.out).reshape(kept)
     share = hit / hit.sum(axis=axes, keepdims=True)
     return (g.reshape(kept) * share.astype(g.dtype),)
+
+
+def _centred(x, axes: tuple, n: int):
+    """x minus its mean over ``axes`` (NaN for an empty axis, without NumPy's warning)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return x - x.sum(axis=axes, keepdims=True) * (1.0 / n if n else np.nan)
+
+
+def _var_fwd(p, x):
+    axes, keepdims, n, scale, _ = p
+    centred = _centred(x, axes, n)
+    with np.errstate(invalid="ignore"):
+        return (centred * centred).sum(axis=axes, keepdims=keepdims) * scale
+
+
+def var(x, axis=None, keepdims: bool = False, correction: int = 1) -> Tensor:
+    """Variance over ``axis``: the squared distance from the mean, summed, over n - ``correction``
+    (PyTorch's max(0, n - correction): inf, or NaN for a constant, when correction >= n). Its VJP is
+    PyTorch's, 2 (x - mean) / (n - correction), so its gradient is exact to second order."""
+    d = x.data
+    axes = reduced_axes("var", axis, d.ndim)
+    n = math.prod(d.shape[a] for a in axes)
+    scale = 1.0 / (n - correction) if n > correction else math.inf
+    p = Structure((axes, keepdims, n, scale, _kept_shape(d.shape, axes)))
+    return apply("var", _var_fwd, (x,), _var_vjp, p=p, keep_in=True)
+
+
+def _var_vjp(g, entry):
+    axes, _, n, scale, kept = entry.p
+    x = entry.ins[0]
+    with np.errstate(invalid="ignore"):
+        return ((g.reshape(kept) * (2.0 * scale)) * _centred(x, axes, n),)
 
 
 def max(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
@@ -1239,11 +1295,13 @@ def as_tensor(data: Any, dtype=None) -> Tensor:
 # exact, and inputs of +-1e4 stay finite --------------------------------------------------------------
 
 
-def _stable_shift(x: Tensor, axis, op: str) -> np.ndarray:
-    """The max along ``axis`` (kept dims) as a constant; 0 where a row has no finite max."""
+def _stable_shift(x: Tensor, axis, op: str, infinite: tuple = (-np.inf,)) -> np.ndarray:
+    """The max along ``axis`` (kept dims) as a constant, 0 where it is one of ``infinite``, as PyTorch
+    shifts: softmax by the max as it is, so a row holding +inf gives NaN (inf - inf), and a row of -inf
+    only by 0 (its exp is 0); logsumexp by 0 wherever the max is infinite (logsumexp([inf, 0]) = inf)."""
     reduced_axes(op, axis, x.ndim)
     m = x.data.max(axis=axis, keepdims=True)
-    return np.where(np.isfinite(m), m, 0).astype(x.dtype, copy=False)
+    return np.where(np.isin(m, infinite), 0, m).astype(x.dtype, copy=False)
 
 
 def logsumexp(x: Tensor, axis=-1, keepdims: bool = False) -> Tensor:
@@ -1253,28 +1311,20 @@ def logsumexp(x: Tensor, axis=-1, keepdims: bool = False) -> Tensor:
     >>> f"{tl.Tensor(np.array([1e4, 1e4])).logsumexp():.6f}"  # 1e4 + log 2
     '10000.693147'
     """
-    m = _stable_shift(x, axis, "logsumexp")
+    m = _stable_shift(x, axis, "logsumexp", infinite=(-np.inf, np.inf))
     out = log(sum(exp(x - m), axis=axis, keepdims=True)) + m
     return out if keepdims else squeeze(out, axis)
 
 
 def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
-    reduced_axes("log_softmax", axis, x.ndim)
-    return x - logsumexp(x, axis=axis, keepdims=True)
+    """x - logsumexp(x), computed as PyTorch does: (x - max) - log(sum(exp(x - max)))."""
+    shifted = x - _stable_shift(x, axis, "log_softmax")
+    return shifted - log(sum(exp(shifted), axis=axis, keepdims=True))
 
 
 def softmax(x: Tensor, axis: int = -1) -> Tensor:
     e = exp(x - _stable_shift(x, axis, "softmax"))
     return e / sum(e, axis=axis, keepdims=True)
-
-
-def var(x: Tensor, axis=None, keepdims: bool = False, correction: int = 1) -> Tensor:
-    """Variance over ``axis``: the squared distance from the mean, summed, over n - ``correction``."""
-    axes = reduced_axes("var", axis, x.ndim)
-    n = int(np.prod([x.shape[a] for a in axes]))
-    centred = x - x.mean(axis, keepdims=True)
-    total = (centred * centred).sum(axis, keepdims=keepdims)
-    return total * (1.0 / (n - correction)) if n > correction else total * np.nan
 
 
 def vector_norm(x: Tensor, p: float = 2, axis=None, keepdims: bool = False) -> Tensor:
@@ -1285,9 +1335,19 @@ def vector_norm(x: Tensor, p: float = 2, axis=None, keepdims: bool = False) -> T
         return abs(x).max(axis, keepdims)
     if p == 1:
         return abs(x).sum(axis, keepdims)
-    powered = (x * x).sum(axis, keepdims) if p == 2 else (abs(x) ** p).sum(axis, keepdims)
-    positive = powered.data > 0
-    safe = where(positive, powered, 1.0)  # the root is taken only where it has a gradient
+    if p == 2:
+        powered = (x * x).sum(axis, keepdims)
+    else:  # |x| ** p taken only where x != 0: at 0 its slope (p < 1) or curvature (p < 2) is infinite
+        nonzero = x.data != 0
+        powered = where(nonzero, where(nonzero, abs(x), 1.0) ** p, 0.0).sum(axis, keepdims)
+    return root_or_zero(powered, p)
+
+
+def root_or_zero(x: Tensor, p: float = 2) -> Tensor:
+    """``x ** (1/p)`` of a non-negative ``x``, with gradient 0 where ``x`` is 0 (PyTorch's subgradient
+    for norms and std), not the infinite slope of the root there times 0."""
+    positive = x.data > 0
+    safe = where(positive, x, 1.0)  # the root is taken only where it has a gradient
     return where(positive, safe ** (1.0 / p) if p != 2 else sqrt(safe), 0.0)
 
 

@@ -113,6 +113,11 @@ class Tensor:
                 "without a gradient"
             )
         if value and self._entry is None:
+            if self.data.dtype.kind == "c":
+                raise TypeError(
+                    f"requires_grad: complex tensors ({self.data.dtype}) cannot require grad here; this engine "
+                    "differentiates real tensors only (split into real and imaginary parts)"
+                )
             if not _is_float(self.data.dtype):
                 raise TypeError(f"only floating point tensors can require grad, got dtype {self.data.dtype}")
             self._entry = Leaf(self)
@@ -482,8 +487,10 @@ class Tensor:
         return ops.var(self, axis, keepdims, correction if ddof is None else ddof)
 
     def std(self, axis=None, keepdims: bool = False, *, dim=None, keepdim=None, correction: int = 1, ddof=None):
-        """Standard deviation: the square root of :meth:`var`."""
-        return self.var(axis, keepdims, dim=dim, keepdim=keepdim, correction=correction, ddof=ddof).sqrt()
+        """Standard deviation: the square root of :meth:`var`, with PyTorch's gradient 0 where it is 0
+        (a constant input), not the NaN of sqrt's slope there."""
+        variance = self.var(axis, keepdims, dim=dim, keepdim=keepdim, correction=correction, ddof=ddof)
+        return ops.root_or_zero(variance)
 
     def norm(self, p: float = 2, dim=None, keepdim: bool = False) -> Tensor:
         """The ``p``-norm over ``dim`` (all elements by default), as ``torch.linalg.vector_norm``."""

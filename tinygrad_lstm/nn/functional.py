@@ -84,12 +84,13 @@ def _reduce(losses: Tensor, reduction: str, op: str) -> Tensor:
     raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
 
-def _weighted_mean(total: Tensor, weight_sum) -> Tensor:
-    """``total / weight_sum``; when every target is ignored (weight_sum is 0) the loss is NaN, as in
-    PyTorch, but its gradient is zero: a batch of padding cannot poison the parameters."""
+def _weighted_mean(losses: Tensor, weight_sum, counted: np.ndarray) -> Tensor:
+    """``losses.sum() / weight_sum``. When ``weight_sum`` is 0 the loss is NaN, as in PyTorch, and so
+    is the gradient of each target that counts (0 / 0, a class weight of 0), while ignored targets get
+    0: a batch of padding alone cannot poison the parameters. PyTorch's numbers, both."""
     if weight_sum == 0:
-        return total * 0.0 + np.nan
-    return total / weight_sum
+        return (losses * np.where(counted, np.nan, 0.0).astype(losses.dtype)).sum() + np.nan
+    return losses.sum() / weight_sum
 
 
 def _classes_last(x: Tensor) -> Tensor:
@@ -159,7 +160,7 @@ def _nll_loss(log_probs: Tensor, target, weight, ignore_index: int, reduction: s
         w = w * w_class[safe]
     losses = -ops.getitem(flat, (np.arange(len(t)), safe)) * w
     if reduction == "mean":
-        return _weighted_mean(losses.sum(), w.sum())
+        return _weighted_mean(losses, w.sum(), valid)
     if reduction == "none":
         return ops.reshape(losses, log_probs.shape[:1] + log_probs.shape[2:] if log_probs.ndim >= 2 else ())
     return _reduce(losses, reduction, op)
@@ -212,7 +213,7 @@ def cross_entropy(
     smooth = -(flat * w).sum(axis=1) * valid * (1.0 / n_classes)
     if reduction == "mean":
         denom = (valid * w[np.where(valid > 0, t, 0)]).sum()
-        smooth = _weighted_mean(smooth.sum(), denom)
+        smooth = _weighted_mean(smooth, denom, valid > 0)
     elif reduction == "none":
         smooth = ops.reshape(smooth, loss.shape)
     else:
@@ -303,9 +304,8 @@ def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
 
 
 def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
-    """x for x > 0, alpha (exp(x) - 1) otherwise."""
-    negative = ops.expm1(ops.minimum(x, 0.0)) * alpha  # min keeps exp finite where this branch is unused
-    return ops.where(x.data > 0, x, negative)
+    """x for x > 0, alpha (exp(x) - 1) otherwise; one primitive, with PyTorch's slope alpha at 0."""
+    return ops.elu(x, alpha)
 
 
 def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
