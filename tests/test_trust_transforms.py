@@ -303,3 +303,148 @@ def test_nested_checkpoints_draw_the_same_dropout_and_free_their_arrays():
         np.testing.assert_array_equal(got.data, want.data)
     with pytest.raises(RuntimeError, match="freed by an earlier backward"):
         loss.backward()
+
+
+# ---- 5: tl.Function with several outputs --------------------------------------------------------
+
+
+def sin_cos(base, seen: list, materialize: bool = True, c_differentiable: bool = True):
+    """(sin(x) * y, cos(x), argmax(x)) as one Function of ``base`` (tl.Function or torch's), written
+    once for both; ``seen`` collects which gradients backward got as None."""
+
+    class SinCos(base):
+        @staticmethod
+        def forward(ctx, x, y):
+            ctx.save_for_backward(x, y)
+            ctx.set_materialize_grads(materialize)
+            s, c, top = x.sin() * y, x.cos(), x.argmax()
+            ctx.mark_non_differentiable(top, *(() if c_differentiable else (c,)))
+            return s, c, top
+
+        @staticmethod
+        def backward(ctx, g_s, g_c, g_top):
+            seen.append(tuple(g is None for g in (g_s, g_c, g_top)))
+            x, y = ctx.saved_tensors
+            gx = 0.0
+            if g_s is not None:
+                gx = gx + g_s * y * x.cos()
+            if g_c is not None:
+                gx = gx - g_c * x.sin()
+            return gx, (g_s * x.sin() if g_s is not None else None)
+
+    return SinCos
+
+
+USES = {  # which outputs the loss reads
+    "both": lambda s, c, w: (s * w).sum() + (c * c).sum(),
+    "first": lambda s, c, w: (s * w).sum(),
+    "second": lambda s, c, w: (c * c * w).sum(),
+}
+
+
+@pytest.mark.parametrize("use", USES)
+def test_several_outputs_give_pytorchs_gradients_and_what_backward_receives(use):
+    rng = np.random.default_rng(5)
+    xs, ys, ws = rng.standard_normal(4), rng.standard_normal(4), rng.standard_normal(4)
+    for materialize in (True, False):
+        for c_differentiable in (True, False):
+            seen, seen_t = [], []
+            mine = sin_cos(tl.Function, seen, materialize, c_differentiable)
+            theirs = sin_cos(torch.autograd.Function, seen_t, materialize, c_differentiable)
+            x, y = tl.tensor(xs, requires_grad=True), tl.tensor(ys, requires_grad=True)
+            xt, yt = torch.tensor(xs, requires_grad=True), torch.tensor(ys, requires_grad=True)
+            outs, outs_t = mine.apply(x, y), theirs.apply(xt, yt)
+            where = f"{use}, materialize={materialize}, c_differentiable={c_differentiable}"
+            assert [o.requires_grad for o in outs] == [o.requires_grad for o in outs_t], where
+            for o, t in zip(outs, outs_t):
+                np.testing.assert_allclose(o.data, t.detach().numpy(), rtol=1e-15, err_msg=where)
+            loss, loss_t = USES[use](*outs[:2], tl.tensor(ws)), USES[use](*outs_t[:2], torch.tensor(ws))
+            if not loss_t.requires_grad:  # only the non-differentiable output was read
+                assert not loss.requires_grad, where
+                continue
+            loss.backward()
+            loss_t.backward()
+            assert seen == seen_t, where
+            for mine_t, theirs_t in ((x, xt), (y, yt)):
+                if theirs_t.grad is None:
+                    assert mine_t.grad is None, where
+                else:
+                    np.testing.assert_allclose(mine_t.grad.data, theirs_t.grad.numpy(), rtol=1e-12, err_msg=where)
+
+
+def test_several_outputs_in_the_listing_the_trace_gradcheck_and_second_order():
+    seen = []
+    f = sin_cos(tl.Function, seen)
+    rng = np.random.default_rng(6)
+    x = tl.tensor(rng.standard_normal(3), requires_grad=True).named("x")
+    y = tl.tensor(rng.standard_normal(3), requires_grad=True).named("y")
+    with tl.Tape() as tape:
+        s, c, top = f.apply(x, y)
+        loss = (s * c).sum()
+    listing = str(tape)
+    assert "SinCos(x, y)" in listing and "SinCos[0](%0)" in listing and "SinCos[1](%0)" in listing, listing
+    assert top.dtype.kind == "i" and not top.requires_grad
+    with tl.trace_backward() as trace, tl.detect_anomaly():
+        loss.backward(retain_graph=True)
+    assert "SinCos" in str(trace)
+    assert tl.gradcheck(lambda x, y: f.apply(x, y)[:2], (x, y))
+    # the backward is written with tensor ops, so second derivatives go through it (and equal the composite's)
+    second = []
+    for get in (lambda x, y: f.apply(x, y)[:2], lambda x, y: ((x.sin() * y), x.cos())):
+        s, c = get(x, y)
+        (g,) = tl.grad((s * c).sum(), x, create_graph=True)
+        second.append(tl.grad((g * g).sum(), x)[0].data)
+    np.testing.assert_allclose(second[0], second[1], rtol=1e-12)
+    assert tl.gradcheck(lambda x, y: tl.grad((f.apply(x, y)[0] * f.apply(x, y)[1]).sum(), x, create_graph=True)[0],
+                        (x, y))  # fmt: skip
+
+
+def test_once_differentiable_refuses_a_second_derivative_as_pytorch_does():
+    def make(base, decorate):
+        class Cube(base):
+            @staticmethod
+            def forward(ctx, x):
+                ctx.save_for_backward(x)
+                return x * x * x
+
+            @staticmethod
+            @decorate
+            def backward(ctx, g):
+                (x,) = ctx.saved_tensors
+                return g * 3.0 * x * x
+
+        return Cube
+
+    mine = make(tl.Function, tl.once_differentiable)
+    theirs = make(torch.autograd.Function, torch.autograd.function.once_differentiable)
+    x, xt = tl.tensor(A, requires_grad=True), torch.tensor(A, requires_grad=True)
+    for times_x in (False, True):  # the gradient reaching backward is a constant, or depends on x
+        (g,) = tl.grad((mine.apply(x) * (x if times_x else 1.0)).sum(), x, create_graph=True)
+        (gt,) = torch.autograd.grad((theirs.apply(xt) * (xt if times_x else 1.0)).sum(), xt, create_graph=True)
+        np.testing.assert_allclose(g.data, gt.detach().numpy(), rtol=1e-15)
+        assert g.requires_grad == gt.requires_grad == times_x
+        if not times_x:
+            with pytest.raises(RuntimeError, match="does not require grad"):
+                torch.autograd.grad(gt.sum(), xt)
+            with pytest.raises(RuntimeError, match="does not require grad"):
+                tl.grad(g.sum(), x)
+            continue
+        with pytest.raises(RuntimeError, match="marked with @once_differentiable"):
+            gt.sum().backward()
+        with pytest.raises(RuntimeError, match=r"Cube.backward is marked @once_differentiable"):
+            g.sum().backward()
+        # (PyTorch's autograd.grad skips the refusing node, and with it part of the derivative; here
+        # every path is taken, so tl.grad refuses too rather than give a partial answer)
+        (g,) = tl.grad((mine.apply(x) * x).sum(), x, create_graph=True)
+        with pytest.raises(RuntimeError, match=r"Cube.backward is marked @once_differentiable"):
+            tl.grad(g.sum(), x)
+    (g,) = tl.grad(mine.apply(x).sum(), x)  # first order as usual
+    np.testing.assert_allclose(g.data, 3 * A * A, rtol=1e-15)
+
+
+def test_compile_refuses_a_function_with_several_outputs_by_name():
+    f = sin_cos(tl.Function, [])
+    y = tl.tensor(B[:1].repeat(3), requires_grad=True)
+    step = tl.compile(lambda x: f.apply(x, y)[0].sum())
+    with pytest.raises(tl.CompileError, match="SinCos"):
+        step(tl.tensor(A))

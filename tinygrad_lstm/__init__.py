@@ -14,7 +14,7 @@ from . import blas, func, nn, optim, viz
 from .backward import grad
 from .checkpoint import checkpoint
 from .compiler import CompileError, compile
-from .function import Function
+from .function import Function, FunctionContext, once_differentiable
 from .gradcheck import GradcheckError, gradcheck
 from .instruments.anomaly import AnomalyError, detect_anomaly
 from .instruments.memory import memory_by_step, memory_table
@@ -80,6 +80,8 @@ int32, int64, long, bool = np.dtype(np.int32), np.dtype(np.int64), np.dtype(np.i
 
 __all__ = [
     "Function",
+    "FunctionContext",
+    "once_differentiable",
     "GradcheckError",
     "checkpoint",
     "hessian",

@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from . import ops
 from .backward import grad as _grad
 from .tensor import Tensor
 
@@ -31,8 +32,13 @@ def _numerical_jacobian(fn, inputs: list[Tensor], i: int, eps: float, n_out: int
 
 
 def _output(y) -> Tensor:
+    """fn's result as one Tensor: several outputs (a tuple) are checked as their float elements in a row."""
+    if isinstance(y, (tuple, list)) and y and all(isinstance(t, Tensor) for t in y):
+        floats = [ops.reshape(t, (-1,)) for t in y if t.dtype.kind == "f"]
+        if floats:
+            return ops.cat(floats) if len(floats) > 1 else floats[0]
     if not isinstance(y, Tensor):
-        raise TypeError(f"gradcheck: fn must return a Tensor, got {type(y).__name__}")
+        raise TypeError(f"gradcheck: fn must return a Tensor (or a tuple of them), got {type(y).__name__}")
     return y
 
 
