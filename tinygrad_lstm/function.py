@@ -49,7 +49,7 @@ from . import ops
 from .tape import Entry, refuse_while_compiling, state
 from .tape import no_grad as _no_grad
 from .tensor import Tensor
-from .versions import check_current, latest_recorded
+from .versions import latest_recorded
 
 
 class FunctionContext:
@@ -106,6 +106,8 @@ class Function:
         (and, for a tuple of outputs, one entry per output that reads its part of it)."""
         name = cls.__name__
         refuse_while_compiling(f"{name} (a tl.Function) runs Python code tl.compile cannot replay")
+        if latest_recorded[0] >= 0 and state.grad_enabled:  # views stale after an in-place write: rebased
+            ops.refresh(cls.__name__, inputs)
         parents = tuple(x._entry if isinstance(x, Tensor) else None for x in inputs)
         ctx = FunctionContext(cls, tuple(p is not None for p in parents))
         with _no_grad():
@@ -131,8 +133,6 @@ def _array(name: str, result, k: int | None) -> np.ndarray:
 
 
 def _record(name: str, ctx, inputs, parents, out, shape, dtype, vjp) -> Entry:
-    if latest_recorded[0] >= 0:
-        check_current(name, inputs)
     saved = tuple(t.data for t in ctx.saved_tensors if t is not None)
     # the saved arrays ride in p, where the sweep's in-place check looks (and free() drops them)
     entry = Entry(name, parents, vjp, None, None, (ctx, *saved), shape, dtype)

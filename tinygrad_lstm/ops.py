@@ -22,8 +22,8 @@ import numpy as np
 
 from . import blas, random
 from .tape import Entry, Structure, refuse_while_compiling, state
-from .tensor import Tensor
-from .versions import check_current, latest_recorded
+from .tensor import Tensor, View
+from .versions import _root, is_stale, latest_recorded, stale_error, stamps
 
 # a recorded entry's source line (Tape(sources=True), detect_anomaly) points past this file, to its caller
 _SOURCE_LINES_POINT_PAST = True
@@ -43,6 +43,8 @@ def apply(op: str, fwd, inputs: tuple, vjp, p=None, keep_in: Keep = False, keep_
     inputs whose gradient reads the result. An array nobody will read is not kept, so changing it in
     place later is no reason to refuse backward. This runs once per op: plain loops, no per-op dict work.
     """
+    if latest_recorded[0] >= 0 and state.grad_enabled:  # a recorded in-place update happened once
+        refresh(op, inputs)
     args = []
     parents = []
     any_grad = False
@@ -59,8 +61,6 @@ def apply(op: str, fwd, inputs: tuple, vjp, p=None, keep_in: Keep = False, keep_
         out = np.asarray(out)
     if not (any_grad and state.grad_enabled) or out.dtype.kind not in "fc":
         return Tensor._from(out)
-    if latest_recorded[0] >= 0:  # a recorded in-place update happened once: is every input still current?
-        check_current(op, inputs)
     if keep_in is OTHER:  # a product: each input is kept for the other's gradient (the usual case first)
         ins = (args[0] if parents[1] is not None else None, args[1] if parents[0] is not None else None)
     elif keep_in is True or not keep_in:
@@ -75,6 +75,47 @@ def apply(op: str, fwd, inputs: tuple, vjp, p=None, keep_in: Keep = False, keep_
     for instrument in state.instruments:  # empty unless Tape(sources=True), detect_anomaly or compile is on
         instrument(entry, args, out)
     return Tensor._from(out, entry)
+
+
+def refresh(op: str, inputs) -> None:
+    """Bring each input whose memory a recorded in-place update overwrote after it was computed (through
+    a view of it, or its base) up to date, as PyTorch rebases a view: its view op is recorded again on
+    its base's new value. A stale input that is no view (it shares memory through detach() or .data)
+    cannot be, and is refused: its gradient would be wrong."""
+    for x in inputs:
+        if isinstance(x, Tensor) and is_stale(x):
+            _rebase(op, x)
+
+
+def _rebase(op: str, x: Tensor) -> None:
+    view = x._view
+    if view is None:
+        raise stale_error(op, x)
+    if is_stale(view.base):
+        _rebase(op, view.base)
+    old = x._entry
+    x._entry = apply(view.op, view.fwd, (view.base,), view.vjp, view.p)._entry
+    if old is not None and x._entry is not None:
+        x._entry.name = old.name
+
+
+def _as_view(t: Tensor, x, op: str, fwd, vjp, p) -> Tensor:
+    """Mark ``t`` as a view of ``x`` when it shows ``x``'s memory (see ``tensor.View``)."""
+    out = t.data
+    if out.base is not None and isinstance(x, Tensor):
+        root = _root(out)
+        if root is _root(x.data):
+            t._view = View(x, op, fwd, vjp, p, stamps.get(id(root), -1))
+    return t
+
+
+def written_through(view: View, value: Tensor) -> Tensor:
+    """The new value of ``view.base`` once ``value`` is written into the view (PyTorch's CopySlices)."""
+    if view.op == "getitem":
+        return index_put(view.base, view.p[0], value)
+    if view.op == "transpose":
+        return transpose(value, tuple(int(a) for a in np.argsort(view.p)))
+    return reshape(value, view.base.shape)  # reshape, or a broadcast_to that only added axes of size 1
 
 
 def _needed(parents: list, readers: tuple) -> bool:
@@ -859,7 +900,10 @@ def _reshape_fwd(p, x):
 
 def reshape(x, shape: tuple[int, ...]) -> Tensor:
     try:
-        return apply("reshape", _reshape_fwd, (x,), _reshape_vjp, p=(x.data.shape, tuple(shape)))
+        p = (x.data.shape, tuple(shape))
+        return _as_view(
+            apply("reshape", _reshape_fwd, (x,), _reshape_vjp, p), x, "reshape", _reshape_fwd, _reshape_vjp, p
+        )
     except (ValueError, TypeError) as e:
         raise ValueError(f"reshape: cannot reshape shape {x.data.shape} into {tuple(shape)}") from e
 
@@ -878,7 +922,8 @@ def transpose(x, axes=None) -> Tensor:
     axes = tuple(range(d.ndim))[::-1] if axes is None else tuple(_axis("transpose", a, d.ndim) for a in axes)
     if sorted(axes) != list(range(d.ndim)):
         raise ValueError(f"transpose: axes {axes} are not a permutation for shape {d.shape}")
-    return apply("transpose", _transpose_fwd, (x,), _transpose_vjp, p=axes)
+    return _as_view(apply("transpose", _transpose_fwd, (x,), _transpose_vjp, axes), x, "transpose", _transpose_fwd,
+                    _transpose_vjp, axes)  # fmt: skip
 
 
 def _transpose_vjp(g, entry):
@@ -910,14 +955,20 @@ def squeeze(x, axis=None) -> Tensor:
 
 def _broadcast_to_fwd(p, x):
     _, shape = p
+    if math.prod(shape) == x.size:  # only axes of size 1 added: a writable view, as PyTorch's expand
+        return x.reshape(shape)
     return np.broadcast_to(x, shape)
 
 
 def broadcast_to(x, shape: tuple[int, ...]) -> Tensor:
+    p = (x.data.shape, tuple(shape))
     try:
-        return apply("broadcast_to", _broadcast_to_fwd, (x,), _broadcast_to_vjp, p=(x.data.shape, tuple(shape)))
+        if np.broadcast_shapes(x.data.shape, p[1]) != p[1]:
+            raise ValueError("the target shape is smaller")
+        t = apply("broadcast_to", _broadcast_to_fwd, (x,), _broadcast_to_vjp, p=p)
     except ValueError as e:
         raise ValueError(f"broadcast_to: cannot broadcast shape {x.data.shape} to {shape}") from e
+    return _as_view(t, x, "broadcast_to", _broadcast_to_fwd, _broadcast_to_vjp, p)
 
 
 def _broadcast_to_vjp(g, entry):
@@ -947,15 +998,22 @@ def _plain_index(index):
 
 
 def _getitem_fwd(p, x):
-    index, _, _ = p
-    return x[index]
+    index, _, basic = p
+    out = x[index]
+    if basic and type(out) is not np.ndarray:  # one element: a 0-d view of it, as PyTorch's (not a copy)
+        out = x[(index if type(index) is tuple else (index,)) + (Ellipsis,)]
+    return out
 
 
 def getitem(x, index) -> Tensor:
     index, basic = _plain_index(index)
     try:
         p = (index, x.data.shape, basic)
-        return apply("getitem", _getitem_fwd, (x,), _getitem_vjp, p=Structure(p) if basic else p)
+        if not basic:  # advanced indexing copies
+            return apply("getitem", _getitem_fwd, (x,), _getitem_vjp, p=p)
+        p = Structure(p)
+        return _as_view(apply("getitem", _getitem_fwd, (x,), _getitem_vjp, p=p), x, "getitem", _getitem_fwd,
+                        _getitem_vjp, p)  # fmt: skip
     except IndexError as e:
         raise IndexError(f"getitem: index {index!r} is invalid for shape {x.data.shape}: {e}") from e
 
@@ -1367,11 +1425,19 @@ def prod(x: Tensor, axis: int | None = None, keepdims: bool = False) -> Tensor:
     return expand_dims(out, axis) if keepdims else out
 
 
+def _flip_fwd(p, x):
+    return np.flip(x, p).copy()  # a copy, as PyTorch's flip (NumPy's is a view)
+
+
 def flip(x: Tensor, dims) -> Tensor:
-    """Reverse the order along each axis in ``dims``."""
+    """Reverse the order along each axis in ``dims`` (new memory, as ``torch.flip``)."""
     dims = (dims,) if isinstance(dims, int) else tuple(dims)
-    axes = {_axis("flip", d, x.ndim) for d in dims}
-    return getitem(x, tuple(slice(None, None, -1) if a in axes else slice(None) for a in range(x.ndim)))
+    axes = Structure(sorted({_axis("flip", d, x.ndim) for d in dims}))
+    return apply("flip", _flip_fwd, (x,), _flip_vjp, p=axes)
+
+
+def _flip_vjp(g, entry):
+    return (flip(g, entry.p) if isinstance(g, Tensor) else np.flip(g, entry.p),)
 
 
 def tril(x: Tensor, diagonal: int = 0) -> Tensor:

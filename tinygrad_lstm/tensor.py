@@ -56,7 +56,7 @@ class Tensor:
     array([2., 4.])
     """
 
-    __slots__ = ("data", "_grad", "_entry", "_name", "__weakref__")
+    __slots__ = ("data", "_grad", "_entry", "_name", "_view", "__weakref__")
     __array_ufunc__ = None  # make `ndarray op Tensor` defer to Tensor's reflected operators
     __hash__ = object.__hash__  # == is elementwise, identity hashing stays
 
@@ -67,6 +67,7 @@ class Tensor:
         self._grad: Tensor | None = None
         self._entry = None
         self._name: str | None = None
+        self._view: View | None = None
         if requires_grad:
             self.requires_grad = True
 
@@ -78,6 +79,7 @@ class Tensor:
         t._grad = None
         t._entry = entry
         t._name = None
+        t._view = None
         return t
 
     # ---- autograd state -------------------------------------------------------------------
@@ -702,6 +704,16 @@ class Tensor:
         """A view broadcast to ``shape``; the gradient is summed back."""
         return ops.broadcast_to(self, tuple(shape))
 
+    def expand(self, *sizes) -> Tensor:
+        """PyTorch's ``expand``: a view broadcast to ``sizes``, where -1 keeps that axis's size."""
+        if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+            sizes = tuple(sizes[0])
+        lead = len(sizes) - self.ndim
+        if lead < 0:
+            raise ValueError(f"expand: {len(sizes)} sizes given for a tensor of shape {self.shape}")
+        shape = tuple(self.shape[i - lead] if n == -1 and i >= lead else n for i, n in enumerate(sizes))
+        return ops.broadcast_to(self, shape)
+
 
 class _Size(int):
     """An element count that, called, gives the shape: ``x.size == 6`` and ``x.size() == (2, 3)``."""
@@ -779,17 +791,54 @@ def _describe(t: Tensor) -> str:
     return f"{name}shape {t.shape}, dtype {t.dtype}"
 
 
+class View:
+    """How a tensor shows another one's memory: made by ``op`` (getitem, reshape, transpose, broadcast_to)
+    from ``base``, so that a write through either side can bring the other's graph up to date, as
+    PyTorch rebases views. ``stamp`` is the memory's change stamp when the view was made."""
+
+    __slots__ = ("base", "op", "fwd", "vjp", "p", "stamp")
+
+    def __init__(self, base: Tensor, op: str, fwd: Callable, vjp: Callable, p: Any, stamp: int) -> None:
+        self.base, self.op, self.fwd, self.vjp, self.p, self.stamp = base, op, fwd, vjp, p, stamp
+
+
+def _leaf_behind(target: Tensor) -> Tensor | None:
+    """The leaf that requires grad whose memory ``target`` shows through views, if any."""
+    view = target._view
+    while view is not None:
+        base = view.base
+        if base._entry is not None and base.is_leaf:
+            return base
+        view = base._view
+    return None
+
+
 def _update(target: Tensor, op: str, others: tuple, compute: Callable[[], Tensor], write: Callable) -> Tensor:
     """Give ``target`` its new value: ``write(array)`` changes the array in place when nothing is
-    recorded; ``compute()`` makes the new value as tape entries when the update is part of a graph."""
+    recorded; ``compute()`` makes the new value as tape entries when the update is part of a graph.
+    A recorded write through a view gives each base it shows a graph of its new value too (PyTorch's
+    CopySlices); views of the written memory made before are brought up to date where next used."""
     if _state.grad_enabled and target._entry is not None and target.is_leaf:
         raise RuntimeError(
             f"{op}: a leaf tensor that requires grad ({_describe(target)}) is being used in an in-place "
             "operation. Update parameters inside `with tl.no_grad():` (as optimizers do), or write "
             "`x = x + ...` to make a new tensor"
         )
+    if _state.grad_enabled and target._view is not None:
+        leaf = _leaf_behind(target)
+        if leaf is not None:
+            raise RuntimeError(
+                f"{op}: a view of a leaf tensor that requires grad ({_describe(leaf)}) is being used in an "
+                "in-place operation (PyTorch refuses it too). Change the leaf inside `with tl.no_grad():`, "
+                "or change a .clone() of it"
+            )
     data = target.data
     if not data.flags.writeable:
+        if 0 in data.strides and data.size > 1:
+            raise ValueError(
+                f"{op}: more than one element of the tensor ({_describe(target)}) refers to a single memory "
+                "location (a broadcast view); clone() it before writing into it"
+            )
         raise ValueError(f"{op}: the tensor's array ({_describe(target)}) is read-only")
     recording = _state.grad_enabled and (
         target._entry is not None or any(isinstance(o, Tensor) and o._entry is not None for o in others)
@@ -813,14 +862,29 @@ def _update(target: Tensor, op: str, others: tuple, compute: Callable[[], Tensor
         raise TypeError(f"{op}: a {result.dtype} result cannot be written into a tensor of dtype {target.dtype}")
     if result.dtype != target.dtype:
         result = ops.astype(result, target.dtype)
+    # the bases this memory is seen through: each gets a graph of its new value (before the write, from
+    # its old values), and saves nothing of the memory
+    bases = []
+    child, value = target, result
+    while child._view is not None:
+        view = child._view
+        value = ops.written_through(view, value)
+        bases.append((view.base, value._entry))
+        child = view.base
     # entries that saved the values about to be overwritten keep a copy of what they saved
     root = _root(data)
     for entry in recorded.entries:
         if entry.ins is not None:
             entry.ins = tuple(_copy_if_in(a, root) for a in entry.ins)
     np.copyto(data, result.data)
-    recorded_write(data, result._entry)  # views of this memory, and its base, are stale from now on
+    # other views of this memory, made before, are stale from now on
+    recorded_write(data, [result._entry] + [entry for _, entry in bases])
+    old = target._entry
     target._entry = result._entry
+    if old is not None and old.retain is not None:  # retain_grad() follows the tensor to its new value
+        result._entry.retain, old.retain = old.retain, None
+    for base, entry in bases:
+        base._entry = entry
     return target
 
 

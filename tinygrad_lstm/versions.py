@@ -25,9 +25,10 @@ from .tape import _sequence, number
 stamps: dict[int, int] = {}
 latest = [-1]  # the largest stamp: an entry recorded after it needs no look (the usual case, as an
 # optimizer steps before the next forward)
-# id(root array) -> index of the entry a recorded in-place update made the memory's new value; and the
+# id(root array) -> indices of the entries whose values a recorded in-place update made the memory's
+# new values (the written tensor's, and its bases' through the views it was written through); and the
 # stamp of the latest such update (-1: none yet, so recording an op looks at nothing)
-written: dict[int, int] = {}
+written: dict[int, set] = {}
 latest_recorded = [-1]
 
 
@@ -51,31 +52,43 @@ def _forget(key: int) -> None:
     written.pop(key, None)
 
 
-def recorded_write(array: np.ndarray, entry) -> None:
-    """A recorded in-place update wrote ``entry``'s value into ``array``'s memory: every other tensor
-    that shows this memory (a view, its base) was computed differently and is now stale."""
+def recorded_write(array: np.ndarray, entries) -> None:
+    """A recorded in-place update wrote the values of ``entries`` into ``array``'s memory (the written
+    tensor's new entry, and its bases'): every other tensor that shows this memory and was computed
+    before is now stale."""
     changed_in_place(array)
-    written[id(_root(array))] = entry.index
+    written[id(_root(array))] = {entry.index for entry in entries}
     latest_recorded[0] = latest[0]
 
 
-def check_current(op: str, inputs) -> None:
-    """Refuse to record ``op`` on an input whose memory a recorded in-place update overwrote after the
-    input was computed (through a view, or through its base): its graph no longer describes its
-    values, so its gradient would be silently wrong. Called only after such an update ever happened."""
-    for x in inputs:
-        entry = getattr(x, "_entry", None)
-        if entry is None or entry.op == "leaf" or entry.index > latest_recorded[0]:
-            continue
-        key = id(_root(x.data))
-        if stamps.get(key, -1) > entry.index and written.get(key) != entry.index:
-            raise RuntimeError(
-                f"{op}: its input %{number(entry)} ({entry.name or entry.op}, shape {entry.shape}) shares memory "
-                "with a tensor that a recorded in-place update changed after this input was computed (a view "
-                "and its base); the input's values no longer match how the tape computed them, so its gradient "
-                "would be wrong. Compute it again after the update, or update a .clone() instead (PyTorch "
-                "rebases views; this engine refuses)"
-            )
+def is_stale(x) -> bool:
+    """Whether a recorded in-place update overwrote tensor ``x``'s memory after ``x`` was computed, through
+    another tensor (a view of it, or its base): ``x``'s graph no longer describes its values. A view
+    made without a graph (of a tensor that did not require grad then) is stale when its memory was
+    written by a recorded update after it was made: its values now depend on what was written."""
+    entry = x._entry
+    if entry is not None:
+        if entry.index > latest_recorded[0] or entry.op == "leaf":
+            return False
+        made = entry.index
+    elif x._view is None:
+        return False
+    else:
+        made = x._view.stamp
+    key = id(_root(x.data))
+    current = written.get(key)
+    return current is not None and stamps.get(key, -1) > made and (entry is None or made not in current)
+
+
+def stale_error(op: str, x) -> RuntimeError:
+    """For a stale tensor that is no view (it shares memory another way, as ``detach()`` does)."""
+    entry = x._entry
+    return RuntimeError(
+        f"{op}: its input %{number(entry)} ({entry.name or entry.op}, shape {entry.shape}) shares memory with "
+        "a tensor that a recorded in-place update changed after this input was computed, and it is not a "
+        "view of that tensor (made by detach(), or from .data), so its graph cannot be brought up to date: "
+        "its gradient would be wrong. Compute it again after the update, or update a .clone() instead"
+    )
 
 
 def changed_after(array, index: int) -> bool:
