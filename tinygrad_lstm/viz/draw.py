@@ -10,13 +10,13 @@ from ..tensor import Tensor
 from .belt import NO_STEPS_NOTE, build_belt, columns_for, draw_belts, has_time_steps
 from .graph import VIEWS, GraphModel, build, safe_id
 from .render import Picture
-from .scale import DEFAULT_SCALE, LEGEND_TITLE, HeatScale
+from .scale import DASHED_MEANS, DEFAULT_SCALE, LEGEND_TITLE, NO_GRADIENT, HeatScale
 from .text import FONT, HELVETICA_DRIFT, box_size, label_html, text_width
 
 KIND_STYLE = {
     "op": {"shape": "box", "style": "rounded,filled", "fillcolor": "#ffffff"},
     "param": {"shape": "box", "style": "filled", "fillcolor": "#fff3c4"},
-    "input": {"shape": "box", "style": "rounded,filled,dashed", "fillcolor": "#f2f2f2"},
+    "input": {"shape": "box", "style": "rounded,filled", "fillcolor": "#f2f2f2", "color": NO_GRADIENT},
     "cell": {"shape": "box", "style": "rounded,filled,bold", "fillcolor": "#e8f0fe"},
     "ellipsis": {"shape": "plaintext", "style": "", "fillcolor": "#ffffff"},
     "vjp": {"shape": "box", "style": "rounded,filled", "fillcolor": "#fdeee8"},
@@ -144,8 +144,10 @@ def draw_model(
         if heat and n.kind != "ellipsis" and n.kind != "input" and (n.heat is not None or n.kind != "param"):
             style["fillcolor"] = scale.colour(n.heat) if n.heat is not None else "#ffffff"
             style["fontcolor"] = scale.text_colour(n.heat) if n.heat is not None else "#000000"
-            if n.heat is None or n.heat == 0:
+            if n.heat == 0:  # dashed means one thing: a gradient of exactly 0
                 style["style"] += ",dashed"
+            elif n.heat is None:  # no gradient reached it: grey outline, as the edges that carry none
+                style["color"] = NO_GRADIENT
         label, width, height = _label(n.title, n.detail, n.heat, heat and n.kind != "ellipsis")
         ident = {"id": n.ident} if n.ident else {}
         graph.node(n.id, label, width=f"{width / 72:.3f}", height=f"{height / 72:.3f}", **style, **ident)
@@ -185,11 +187,11 @@ def draw_model(
     for e in model.edges.values():
         attrs = {}
         if heat and e.heat is not None:
-            attrs = {"color": scale.colour(e.heat), "penwidth": str(scale.width(e.heat))}
-            if e.heat <= 0:
+            attrs = {"color": scale.edge_colour(e.heat), "penwidth": str(scale.width(e.heat))}
+            if e.heat <= 0:  # a gradient of exactly 0 travelled it (f at t=0 reads c_0 = 0): grey, dashed
                 attrs["style"] = "dashed"
-        elif heat:  # no gradient travelled this edge
-            attrs = {"color": "#c8c8c8", "style": "dotted"}
+        elif heat:  # no gradient travels this edge (from a constant): thin, solid, grey
+            attrs = {"color": NO_GRADIENT, "penwidth": "0.8"}
         if e.label:
             attrs["label"] = e.label
         ends = model.nodes[e.src].ident, model.nodes[e.dst].ident
@@ -222,6 +224,9 @@ def compare(recordings, scale: tuple[int, int] | str = DEFAULT_SCALE, title: str
     return draw_belts(models, HeatScale(scale, [n for m in models for n in m.norms()]), True, title)
 
 
+STYLES = f"{DASHED_MEANS}; grey: no gradient (constants)"
+
+
 def _legend(g, scale: HeatScale) -> None:
     """Swatches for each decade of the scale, 0 and NaN/Inf, with what the colour means."""
     cells = scale.swatches()
@@ -235,7 +240,9 @@ def _legend(g, scale: HeatScale) -> None:
         '<<table border="0" cellborder="1" cellspacing="0" cellpadding="2">'
         f'<tr><td colspan="{len(cells)}" align="left" width="{text_width(head, 11) + 8:.0f}" fixedsize="true" '
         f'height="20"><font point-size="11">{escape(head)}</font></td></tr>'
-        f"<tr>{row}</tr></table>>"
+        f"<tr>{row}</tr>"
+        f'<tr><td colspan="{len(cells)}" align="left" width="{text_width(head, 11) + 8:.0f}" fixedsize="true" '
+        f'height="20"><font point-size="11">{escape(STYLES)}</font></td></tr></table>>'
     )
     g.node("legend", table, shape="plaintext", fixedsize="false")
 
