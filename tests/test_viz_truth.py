@@ -75,3 +75,24 @@ def test_the_forget_gates_edge_at_t0_is_drawn_grey_and_dashed_not_white(tmp_path
 
     body = dict(svg_groups(svg, "edge"))[f"e{number(f0)}__e{number(prod)}"]
     assert "stroke-dasharray" in body and 'stroke="#ffffff"' not in body and 'stroke="white"' not in body
+
+
+@pytest.mark.parametrize("view, steps", [("op", 4)])  # the window view: not yet
+def test_the_op_view_lays_time_out_left_to_right_in_lines_not_a_staircase(tmp_path, view, steps, renderer):
+    u = traced("lstm", steps=steps, hidden_size=3)
+    svg = tl.viz.render(tl.viz.draw(u.tape, view=view, trace=u.trace), tmp_path / "p.svg").read_text()
+    where = {}  # t -> (x, y) of its step's title
+    for ident, body in svg_groups(svg, "node"):
+        m = re.search(r'x="([-\d.]+)" y="([-\d.]+)"[^>]*>lstm\.l0\[t=(\d+)\]<', body)
+        if ident.endswith("_title") and m:
+            where[int(m.group(3))] = (float(m.group(1)), float(m.group(2)))
+    times = sorted(where)
+    assert len(times) == 4
+    rows = sorted({round(y) for _, y in where.values()})
+    assert len(rows) < len(times), "several steps share a line"
+    for a, b in zip(times, times[1:]):
+        (xa, ya), (xb, yb) = where[a], where[b]
+        if round(ya) == round(yb):
+            assert xb > xa, (a, b, where)  # left to right within a line
+        else:
+            assert yb > ya and xb <= xa, (a, b, where)  # the next line starts below, back at the left

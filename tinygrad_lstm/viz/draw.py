@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from html import escape
 
 from ..instruments.recording import Tape
 from ..instruments.trace import BackwardTrace
+from ..tape import time_step
 from ..tensor import Tensor
 from .belt import NO_STEPS_NOTE, build_belt, columns_for, draw_belts, has_time_steps
 from .graph import VIEWS, GraphModel, build, safe_id
@@ -23,10 +25,22 @@ KIND_STYLE = {
 }
 
 
+DETAIL_WIDTH = 90  # points: a detail line wider than this puts the shape on a line of its own
+LINE_WIDTH = 900  # points: time steps side by side up to this width, then the next line
+
+
 def _label(title: str, detail: str, norm: float | None = None, heat: bool = False) -> tuple[str, float, float]:
     """An HTML-like label and the (width, height) in points its box needs (DejaVu Sans metrics)."""
     lines = [(title, 12, True)]
-    if detail:
+    wide = detail and text_width(detail, 10) > DETAIL_WIDTH
+    if wide and "([" in detail:  # "sigmoid([:, 3:6]) (1, 3)": "sigmoid" over "[:, 3:6] (1, 3)"
+        op, rest = detail.split("(", 1)
+        index, shape = rest.rsplit(") ", 1)
+        lines += [(op, 10, False), (f"{index} {shape}", 10, False)]
+    elif wide and re.fullmatch(r".+ \([\d, ]*\)", detail):  # the shape on a line of its own
+        op, shape = detail.rsplit(" (", 1)
+        lines += [(op, 10, False), ("(" + shape, 10, False)]
+    elif detail:
         lines.append((detail, 10, False))
     if heat and norm is not None:
         lines.append((f"|grad| {norm:.1e}", 10, False))
@@ -184,14 +198,36 @@ def draw_model(
                     for left, right in zip(row_of[first], row_of[first][1:]):
                         row.edge(left, right, style="invis")
 
+    lines = _time_lines(model) if rankdir == "TB" and model.view == "op" else []
+    across = set()  # edges between steps of one line: they do not push the later step down
+    unit_of = {n: (k, j) for k, units in enumerate(lines) for j, unit in enumerate(units) for n in unit}
     for e in model.edges.values():
-        attrs = {}
+        a, b = unit_of.get(e.src), unit_of.get(e.dst)
+        if a is not None and b is not None and a[0] == b[0] and a[1] != b[1]:
+            across.add((e.src, e.dst))
+    title_of = {key: f"cluster_{k}_title" for k, key in enumerate(model.clusters)}
+    for k, units in enumerate(lines):
+        _align(g, model, units, title_of)
+        # left to right in time order: the out-edges of a node with ordering=out keep their order
+        # (an edge between two clusters' nodes of one rank does not order them)
+        g.node(f"line_{k}", "", style="invis", ordering="out", width="0", height="0", fixedsize="true")
+        for unit in units:
+            g.edge(f"line_{k}", title_of.get(unit[-1], unit[-1]), style="invis")
+    for above, below in zip(lines, lines[1:]):  # each line starts under the one above, column under column
+        for a, b in zip(above, below):
+            bottom = max((n for n in a if n in model.nodes), key=lambda n: model.nodes[n].order)
+            g.edge(bottom, title_of.get(b[-1], b[-1]), style="invis", weight="8")
+
+    for e in model.edges.values():
+        attrs = {"constraint": "false"} if (e.src, e.dst) in across else {}
         if heat and e.heat is not None:
             attrs = {"color": scale.edge_colour(e.heat), "penwidth": str(scale.width(e.heat))}
             if e.heat <= 0:  # a gradient of exactly 0 travelled it (f at t=0 reads c_0 = 0): grey, dashed
                 attrs["style"] = "dashed"
         elif heat:  # no gradient travels this edge (from a constant): thin, solid, grey
             attrs = {"color": NO_GRADIENT, "penwidth": "0.8"}
+        if (e.src, e.dst) in across:
+            attrs["constraint"] = "false"
         if e.label:
             attrs["label"] = e.label
         ends = model.nodes[e.src].ident, model.nodes[e.dst].ident
@@ -202,7 +238,81 @@ def draw_model(
     if heat:
         _legend(g, scale)
         _strip(g, model, scale)
+        if lines:  # under the picture, where they widen nothing
+            last = max(model.nodes.values(), key=lambda n: n.order).id
+            g.edge(last, "legend", style="invis")
+            for layer in model.strips:
+                g.edge(last, f"strip_{safe_id(layer)}", style="invis")
     return g
+
+
+def _time_lines(model: GraphModel) -> list[list[list[str]]]:
+    """The op view's time steps as columns, left to right as in the belt, wrapped into lines of at most
+    ``LINE_WIDTH`` points: lines -> units (a step's nodes, or a window's "... n steps ..." node) -> node ids."""
+    steps: dict[str, list] = {}  # cluster -> its nodes
+    for n in model.nodes.values():
+        if n.cluster in model.clusters:
+            steps.setdefault(n.cluster, []).append(n)
+    timed = {}
+    for key, nodes in steps.items():
+        s = next((time_step(n.entry.scope) for n in nodes if n.entry is not None and n.entry.scope is not None), None)
+        if s is not None:
+            timed[key] = s
+    layers = {layer for layer, _ in timed.values()}
+    # a layer whose name extends another's (lstm.l0.x_proj) feeds it from above: not a column of its own
+    rows = {layer for layer in layers if not any(layer.startswith(other + ".") for other in layers)}
+    units = [(t, layer, key) for key, (layer, t) in timed.items() if layer in rows]
+    for n in model.nodes.values():  # a window's elided stretch stands between its first and last steps
+        if n.kind == "ellipsis" and n.detail in rows:
+            before = [t for t, layer, _ in units if layer == n.detail]
+            units.append((sorted(before)[len(before) // 2] - 0.5 if before else 0, n.detail, n.id))
+    if len({t for t, _, _ in units}) < 2:
+        return []
+    units.sort(key=lambda u: (u[0], sorted(rows).index(u[1])))
+    widths = []
+    for _, _, key in units:
+        if key in model.nodes:
+            widths.append(_label(model.nodes[key].title, model.nodes[key].detail)[1])
+            continue
+        ids = {n.id for n in steps[key]}
+        side = [sum(_label(model.nodes[i].title, model.nodes[i].detail, model.nodes[i].heat, True)[1] for i in row)
+                for row in model.rows if row[0] in ids]  # fmt: skip
+        widest = max((_label(n.title, n.detail, n.heat, True)[1] for n in steps[key]), default=0.0)
+        widths.append(max(side + [widest]) + 40)
+    lines, width = [[]], 0.0
+    for (_, _, key), w in zip(units, widths):
+        if lines[-1] and width + w > LINE_WIDTH:
+            lines.append([])
+            width = 0.0
+        lines[-1].append([key] if key in model.nodes else [n.id for n in steps[key]] + [key])
+        width += w
+    return lines
+
+
+def _align(g, model: GraphModel, units: list[list[str]], title_of: dict) -> None:
+    """Put the units of one line side by side: the k-th rank of every step on one rank, left to right."""
+    depth: dict[str, int] = {}
+    groups: dict[int, list[list[str]]] = {}
+    for j, unit in enumerate(units):
+        key = unit[-1]
+        members = set(unit[:-1]) if key in model.clusters else {key}
+        inside = sorted((model.nodes[n] for n in members), key=lambda n: n.order)
+        preds: dict[str, list[str]] = {}
+        for e in model.edges.values():
+            if e.src in members and e.dst in members:
+                preds.setdefault(e.dst, []).append(e.src)
+        for n in inside:
+            depth[n.id] = 1 + max((depth[p] for p in preds.get(n.id, [])), default=0)
+        head = title_of.get(key, key)
+        depth[head] = 0
+        for n in [head] + [n.id for n in inside if n.id != head]:
+            groups.setdefault(depth[n], [[] for _ in units])[j].append(n)
+    for _depth, per_unit in sorted(groups.items()):
+        with g.subgraph() as rank:
+            rank.attr(rank="same")
+            for ids in per_unit:
+                for n in ids:
+                    rank.node(n)
 
 
 def compare(recordings, scale: tuple[int, int] | str = DEFAULT_SCALE, title: str | None = None) -> Picture:
