@@ -96,3 +96,15 @@ def test_the_op_view_lays_time_out_left_to_right_in_lines_not_a_staircase(tmp_pa
             assert xb > xa, (a, b, where)  # left to right within a line
         else:
             assert yb > ya and xb <= xa, (a, b, where)  # the next line starts below, back at the left
+
+
+def test_the_readmes_tape_listing_is_what_a_fresh_run_prints(capsys):
+    from tinygrad_lstm.cli import main
+
+    command = 'tinygrad-lstm tape --cell lstm --steps 2 --scope "t=1"'
+    start = README.index(f"`{command}` prints (lines cut here)")
+    block = README[README.index("```\n", start) + 4 : README.index("\n```", README.index("```\n", start) + 4)]
+    assert main(["tape", "--cell", "lstm", "--steps", "2", "--scope", "t=1"]) == 0
+    fresh = [line for line in capsys.readouterr().out.splitlines() if not line.startswith("#")]
+    cut = [line if len(line) <= 120 else line[:117] + "..." for line in fresh]
+    assert block.splitlines() == cut  # source lines (recurrent.py:NNN) included
