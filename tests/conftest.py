@@ -54,14 +54,18 @@ def browser():
     missing = _browser_missing()
     if missing:
         pytest.skip(f"browser tests need a real browser: {missing}")
+    import tempfile
+
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
+    profile = tempfile.mkdtemp(prefix="chromium-profile-")  # a fresh profile each time
     options = webdriver.ChromeOptions()
     options.binary_location = shutil.which("chromium")
-    for flag in CHROMIUM_FLAGS:
+    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={profile}"):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
     yield driver
     driver.quit()
+    shutil.rmtree(profile, ignore_errors=True)

@@ -127,3 +127,13 @@ def test_the_entry_point_lists_the_demos_and_each_demo_its_own_options():
         [sys.executable, "demos/adding.py", "--help"], capture_output=True, text=True, check=True, cwd=root
     ).stdout
     assert helped.startswith("usage: python demos/adding.py") and "--length" in helped and "--text" not in helped
+
+
+def test_each_picture_the_tour_draws_shows_a_contrast_a_learner_can_read(tmp_path):
+    r = tour.run(Run("tour", out=tmp_path, quick=True, quiet=True))
+    # the gradient norms a picture shows span at least a third of its colour scale
+    assert set(r["picture_contrast"]) == {"tour_lstm_op.svg", "tour_lstm_cell.svg"}
+    for name, spread in r["picture_contrast"].items():
+        assert spread >= 1 / 3, (name, spread)
+    belt = (tmp_path / "tour_lstm_cell.svg").read_text()
+    assert "tanh RNN, untrained" in belt and "LSTM before training" in belt and "Adam steps" in belt

@@ -425,3 +425,85 @@ def test_other_cells_step_from_start_to_end_without_errors(browser, tmp_path, ki
     assert not browser.find_elements("css selector", ".belt g.node.pending")
     assert browser.find_element("css selector", ".cell-view").is_displayed()
     assert console_errors(browser) == []
+
+
+# ---- on a laptop: measured on screen, at 1366 x 768 and 1920 x 1080 -------------------------------
+
+SCREENS = [(1366, 768), (1920, 1080)]
+
+
+@pytest.fixture(scope="module")
+def long_compare_page(tmp_path_factory):
+    """The tour's page: a tanh RNN beside an LSTM, 24 steps (two lines of belt)."""
+    runs = [recorded(cell, steps=24, hidden=16) for cell in ("rnn", "lstm")]
+    page = explore([("tanh RNN", runs[0].tape, runs[0].trace), ("LSTM", runs[1].tape, runs[1].trace)])
+    return page.save(tmp_path_factory.mktemp("explorer") / "tour.html")
+
+
+def viewport(browser, width, height):
+    browser.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+    )
+
+
+@pytest.mark.parametrize("width, height", SCREENS)
+def test_belt_and_strip_text_is_at_least_9_px_tall_on_screen(browser, long_compare_page, width, height):
+    viewport(browser, width, height)
+    try:
+        open_page(browser, long_compare_page)
+        heights = browser.execute_script(
+            "return [...document.querySelectorAll('.belt svg text, .strip th, .strip td')]"
+            ".filter((t) => t.textContent.trim()).map((t) => {"
+            "  const r = t.getBoundingClientRect(); const s = parseFloat(getComputedStyle(t).fontSize);"
+            "  return t.tagName.toLowerCase() === 'text' ? r.height : Math.min(r.height, s * 1.2); })"
+        )
+        assert len(heights) > 100
+        # a text element's box is its line height, about 1.15 x the font size: >= 9 px of type on screen
+        assert min(heights) >= 9 * 1.15 - 0.5, sorted(heights)[:5]
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+@pytest.mark.parametrize("width, height", SCREENS)
+def test_the_strip_and_the_belt_keep_the_sweeps_current_step_in_view(browser, long_compare_page, width, height):
+    viewport(browser, width, height)
+    try:
+        open_page(browser, long_compare_page)
+        for fraction in (0.1, 0.4, 0.7):
+            browser.execute_script(f"window.explorer.setPos(Math.round(window.explorer.total * {fraction}))")
+            seen = browser.execute_script(
+                "return [...document.querySelectorAll('.pane')].map((pane) => {"
+                "  const now = pane.querySelector('.strip th.now') || pane.querySelector('.strip td.now');"
+                "  const band = pane.querySelector('rect.band-now');"
+                "  const inside = (el, holder) => { if (!el) return null; const r = el.getBoundingClientRect(),"
+                "    h = holder.getBoundingClientRect(); return r.left >= h.left - 1 && r.right <= h.right + 1; };"
+                "  return [now && now.textContent, inside(now, pane.querySelector('.strip-holder')),"
+                "          inside(band, pane.querySelector('.belt'))]; })"
+            )
+            for label, strip_ok, belt_ok in seen:
+                if label is None:
+                    continue  # this pane's sweep is between steps (the loss, the weights)
+                assert strip_ok, (fraction, label)
+                assert belt_ok is not False, (fraction, label)
+            assert any(label for label, _, _ in seen)
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+@pytest.mark.parametrize("width, height", SCREENS)
+def test_an_opened_step_fits_its_pane(browser, lstm_page, width, height):
+    _, path = lstm_page
+    viewport(browser, width, height)
+    try:
+        open_page(browser, path)
+        browser.execute_script("window.explorer.setPos(Math.round(window.explorer.total / 2))")
+        sizes = browser.execute_script(
+            "const v = document.querySelector('.cell-view:not([hidden]) .cell-svg svg');"
+            "const pane = document.querySelector('.pane');"
+            "return v && [v.getBoundingClientRect().width, pane.getBoundingClientRect().width];"
+        )
+        assert sizes, "follow the sweep opens the step the sweep is in"
+        assert sizes[0] <= sizes[1], sizes
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})

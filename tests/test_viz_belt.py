@@ -387,3 +387,21 @@ def test_every_step_of_every_layer_is_fed_by_an_input_box_even_where_a_chunk_wra
     for k in (0, 1):
         fed = {dst for src, dst in edges if src.startswith(f"p0_lstm_l{k}_in") and "_h" in dst}
         assert fed == {f"p0_lstm_l{k}_h{j}" for j in range(14)}, k
+
+
+SHAPES = [
+    ("lstm", 3, {"weight_hh_l0": "(12, 3)", "weight_ih_l0": "(12, 2)"}),
+    ("gru", 5, {"weight_hh_l0": "(15, 5)", "weight_ih_l0": "(15, 2)"}),
+    ("rnn", 4, {"weight_hh_l0": "(4, 4)", "weight_ih_l0": "(4, 2)"}),
+]
+
+
+@pytest.mark.parametrize("cell, hidden, names", SHAPES)
+def test_each_weight_is_labelled_with_the_parameters_own_shape_not_its_transposes(cell, hidden, names):
+    u = traced(cell, 4, hidden_size=hidden)
+    params = dict(u.model.named_parameters())
+    source = tl.viz.draw(u.tape, trace=u.trace).source
+    titles = [v.get("label", "") for k, v in node_attrs(source).items() if re.match(r"p0_w\d+_title", k)]
+    for name, shape in names.items():
+        assert shape == str(tuple(params[name].shape)).replace(",)", ")")
+        assert any(f"{name} {shape}:" in t for t in titles), (name, titles)

@@ -76,7 +76,10 @@ def graph(args: argparse.Namespace) -> int:
     trace = u.backward() if (args.heat or view == "backward") else None
     if trace is None:
         u.loss.backward()
-    title = f"{_CELL_TITLES.get(args.cell, args.cell)} unrolled over {args.steps} steps: {view} view"
+    cell = _CELL_TITLES.get(args.cell, args.cell)
+    title = f"{cell} unrolled over {args.steps} steps: {view} view"
+    if view == "rolled":  # the picture folds the steps back into one cell: say so, not "unrolled"
+        title = f"{cell}, {args.steps} steps rolled into one cell (the loop: the state handed from step to step)"
     picture = viz.draw(
         u.tape, view=view, trace=trace, heat=args.heat, window=args.window, budget=args.budget, title=title,
         scale=scale,

@@ -44,20 +44,39 @@ def run(run: Run) -> dict:
     solved = f", solved at step {result['solved_at']}" if result["solved_at"] else ""
     run.say(f"   test MSE {start:.3f} -> {final:.4f} (predicting the mean: {MEAN_BASELINE_MSE:.3f}){solved}")
 
-    run.say("\n2. Drawing the trained LSTM's unrolled graph, coloured by ||dL/d value|| after one backward")
+    run.say("\n2. Drawing the LSTM's unrolled graph, coloured by ||dL/d value|| after one backward")
     x, y = adding_batch(1, length, np.random.default_rng(run.seed + 7))
-    short = 4
-    for name, seq in (("op", x[-short:]), ("cell", x)):
+    manual_seed(run.seed)  # the same initial weights train_adding started from
+    fresh = SequenceRegressor(recurrent_layer("lstm", 2, 16, forget_bias=1.0), 16)
+    manual_seed(run.seed)
+    rnn = SequenceRegressor(recurrent_layer("rnn", 2, 16), 16)
+    recordings = {}
+    for label, net, seq in (
+        ("tanh RNN, untrained", rnn, x),
+        ("LSTM before training", fresh, x),
+        (f"LSTM after {steps} Adam steps", model, x),
+        ("op", model, x[-4:]),
+    ):
         with Tape() as tape:
-            pred = model(Tensor(seq))
+            pred = net(Tensor(seq))
             loss = ((pred - Tensor(y)) ** 2).mean().named("loss")
         with trace_backward() as trace:
             loss.backward()
-        n = len(seq)
-        title = f"trained LSTM, {n} steps, {name} view: colour = ||dL/d value|| on one log scale"
-        run.render(viz.draw(tape, view=name, trace=trace, title=title), f"tour_lstm_{name}.svg")
-        if name == "op":
-            one_step = tape.filter(scope="t=1")
+        recordings[label] = (tape, trace)
+    # every norm of the trained LSTM's 4 steps sits within about a decade: a scale fitted to the picture
+    # spreads them over the whole palette (the title says so); the belts below share the one fixed scale
+    tape, trace = recordings.pop("op")
+    scale = viz.HeatScale("auto", trace.grad_norms().values())
+    title = (f"trained LSTM, last 4 of {length} steps, op view: colour = ||dL/d value||, "
+             f"scale fitted to this picture (1e{scale.lo}..1e{scale.hi})")  # fmt: skip
+    run.render(viz.draw(tape, view="op", trace=trace, title=title, scale=(scale.lo, scale.hi)), "tour_lstm_op.svg")
+    one_step = tape.filter(scope="t=1")
+    contrast = {"tour_lstm_op.svg": _spread([(tape, trace)], scale, every=True)}
+    title = f"The same input, {length} steps, one colour scale: before and after training, and a tanh RNN"
+    runs = [(label, tape, trace) for label, (tape, trace) in recordings.items()]
+    run.render(viz.compare(runs, title=title), "tour_lstm_cell.svg")
+    contrast["tour_lstm_cell.svg"] = _spread(list(recordings.values()), viz.HeatScale())
+    run.results["picture_contrast"] = contrast
 
     run.say("\n3. The tape of one time step (lstm.l0, t=1): one line per recorded primitive")
     run.say(one_step.listing())
@@ -97,6 +116,16 @@ def run(run: Run) -> dict:
 
 
 EXPLORER_LENGTH = 24  # two lines of 12 steps: long enough for the RNN's gradient to fade by decades
+
+
+def _spread(recordings: list, scale, every: bool = False) -> float:
+    """How much of the colour scale the gradient norms of the states (``every``: of every value) span
+    in one picture (0 to 1)."""
+    found = []
+    for tape, trace in recordings:
+        norms = trace.grad_norms()
+        found += [norms[e.index] for e in tape if (e.name in ("h", "c") or every) and norms.get(e.index, 0) > 0]
+    return scale.fraction(max(found)) - scale.fraction(min(found)) if found else 0.0
 
 
 def _state_at(tape: Tape, t: int):

@@ -59,7 +59,8 @@ def run(run: Run, steps: int | None = None, hidden: int = 32, seeds: int | None 
     run.say(f"{'':22}" + "".join(f"{'k=' + str(k):>11}" for k in ks))
     for label, curve in curves.items():
         run.say(f"{label:22}" + "".join(f"{curve[k]:>11.1e}" for k in ks))
-    run.say(f"\nThe arithmetic: 0.9^100 = {0.9**100:.1e} (vanishing), 1.1^100 = {1.1**100:.0f} (exploding)")
+    n = steps  # the arithmetic at this run's T (the tour's T=50 prints 0.9^50, not 0.9^100)
+    run.say(f"\nThe arithmetic: 0.9^{n} = {0.9**n:.1e} (vanishing), 1.1^{n} = {1.1**n:.0f} (exploding)")
     per_step = {label: float(curve[ks[-1]] ** (1 / ks[-1])) for label, curve in curves.items()}
     run.say("Average factor per step back: " + ", ".join(f"{k} {v:.2f}" for k, v in per_step.items()))
 

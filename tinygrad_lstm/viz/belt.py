@@ -24,7 +24,7 @@ from ..instruments.trace import BackwardTrace
 from ..tape import number, time_step
 from .graph import safe_id
 from .render import Picture
-from .scale import LEGEND_TITLE, HeatScale
+from .scale import DASHED_MEANS, LEGEND_TITLE, NO_GRADIENT, HeatScale
 from .text import FONT, box_size, label_html, text_width
 
 STATE_NAMES = ("h_proj", "h")  # what a step hands to the next, by preference
@@ -201,7 +201,10 @@ def _shared_weights(tape: Tape, scoped: set, row_layers: set, norms: dict, edges
             if w is None:
                 leaves = [r] if r.op == "leaf" else list(r.parents)
                 names = " + ".join(refs.get(id(q)) or q.name or "?" for q in leaves)
-                w = found[id(r)] = SharedWeight(names, r.shape, norms.get(r.index))
+                # the parameter's own shape (weight_hh_l0 is (4H, H)), not that of the transpose a step reads
+                shapes = {tuple(q.shape) for q in leaves}
+                shape = shapes.pop() if len(shapes) == 1 else r.shape
+                w = found[id(r)] = SharedWeight(names, shape, norms.get(r.index))
             w.readers.setdefault(s[1], []).append(e)
             share = edges.get((p.index, e.index))
             if share is not None:
@@ -274,13 +277,13 @@ class _Canvas:
             self.g.arrivals[extra["id"]] = tuple(arrives)
         w, h = box_size(lines, pad_x=6, pad_y=3)
         w = max(w, min_width)
-        fill, fontcolor, style = "#ffffff", "#000000", "filled"
+        fill, fontcolor, style, outline = "#ffffff", "#000000", "filled", "#333333"
         if heat:
             fill, fontcolor = self.scale.colour(norm), self.scale.text_colour(norm)
             if norm is not None and norm == 0:
-                style = "filled,dashed"
-        elif kind == "const":
-            style = "filled,dashed"
+                style = "filled,dashed"  # dashed means one thing: a gradient of exactly 0
+        elif kind == "const":  # no gradient is drawn for it: grey, solid
+            fill, outline = "#f2f2f2", NO_GRADIENT
         self.g.node(
             name,
             label_html(lines),
@@ -292,7 +295,7 @@ class _Canvas:
             style=style,
             fillcolor=fill,
             fontcolor=fontcolor,
-            color="#333333",
+            color=outline,
             tooltip=tooltip or " ".join(t for t, _, _ in lines),
             **extra,
         )
@@ -320,10 +323,11 @@ class _Canvas:
             self.g.arrivals[name] = tuple(arrives)
         attrs = {"color": "#555555", "penwidth": "1.2"}
         if heat:
-            attrs = {"color": self.scale.colour(norm), "penwidth": str(self.scale.width(norm))}
-            if norm is None or norm == 0:
+            attrs = {"color": self.scale.edge_colour(norm), "penwidth": str(self.scale.width(norm))}
+            if norm is None:
+                attrs["color"] = NO_GRADIENT
+            elif norm == 0:
                 attrs["style"] = "dashed"
-                attrs["color"] = "#999999"
         tip = points[-1]
         if arrow:  # the spline ends where the arrowhead starts
             (x0, y0), (x1, y1) = points[-2], points[-1]
@@ -555,8 +559,9 @@ def _weights(c: _Canvas, m: BeltModel, pre: str, top: float, heat: bool) -> floa
             cx = x + 2 + cell * (n + 0.5)
             c.g.node(
                 f"{pre}w{k}_s{n}", "", pos=f"{cx:.1f},{y - 20:.1f}!", width=f"{cell / 72:.3f}",
-                height=f"{cell / 72:.3f}", fixedsize="true", shape="box", style="filled",
+                height=f"{cell / 72:.3f}", fixedsize="true", shape="box",
                 fillcolor=c.scale.colour(share) if heat else "#dddddd", color="#333333", penwidth="0.5",
+                style="filled,dashed" if heat and share == 0 else "filled",
                 tooltip=f"{w.title}: share of t={t}: {_short(share)}", id=f"{pre}w{k}_share{t}",
             )  # fmt: skip
             if heat:
@@ -583,7 +588,8 @@ def _legend(c: _Canvas, y: float, binned: bool) -> None:
     factor = "edge labels: step-back factor ||dL/d h_t-1|| / ||dL/d h_t||"
     if binned:
         factor += " (per step, inside a bin)"
-    c.text("legend_factor", 8, y - 50, factor + "; f = mean forget gate; init: no gradient drawn", anchor="w")
+    c.text("legend_factor", 8, y - 50, factor + "; f = mean forget gate", anchor="w")
+    c.text("legend_styles", 8, y - 68, f"{DASHED_MEANS}; grey, solid: no gradient drawn (init)", anchor="w")
 
 
 __all__ = ["BeltModel", "build_belt", "columns_for", "draw_belts", "has_time_steps"]

@@ -2,31 +2,45 @@
 
 from __future__ import annotations
 
+import re
 from html import escape
 
 from ..instruments.recording import Tape
 from ..instruments.trace import BackwardTrace
+from ..tape import time_step
 from ..tensor import Tensor
 from .belt import NO_STEPS_NOTE, build_belt, columns_for, draw_belts, has_time_steps
 from .graph import VIEWS, GraphModel, build, safe_id
 from .render import Picture
-from .scale import DEFAULT_SCALE, LEGEND_TITLE, HeatScale
+from .scale import DASHED_MEANS, DEFAULT_SCALE, LEGEND_TITLE, NO_GRADIENT, HeatScale
 from .text import FONT, HELVETICA_DRIFT, box_size, label_html, text_width
 
 KIND_STYLE = {
     "op": {"shape": "box", "style": "rounded,filled", "fillcolor": "#ffffff"},
     "param": {"shape": "box", "style": "filled", "fillcolor": "#fff3c4"},
-    "input": {"shape": "box", "style": "rounded,filled,dashed", "fillcolor": "#f2f2f2"},
+    "input": {"shape": "box", "style": "rounded,filled", "fillcolor": "#f2f2f2", "color": NO_GRADIENT},
     "cell": {"shape": "box", "style": "rounded,filled,bold", "fillcolor": "#e8f0fe"},
     "ellipsis": {"shape": "plaintext", "style": "", "fillcolor": "#ffffff"},
     "vjp": {"shape": "box", "style": "rounded,filled", "fillcolor": "#fdeee8"},
 }
 
 
+DETAIL_WIDTH = 90  # points: a detail line wider than this puts the shape on a line of its own
+LINE_WIDTH = 900  # points: time steps side by side up to this width, then the next line
+
+
 def _label(title: str, detail: str, norm: float | None = None, heat: bool = False) -> tuple[str, float, float]:
     """An HTML-like label and the (width, height) in points its box needs (DejaVu Sans metrics)."""
     lines = [(title, 12, True)]
-    if detail:
+    wide = detail and text_width(detail, 10) > DETAIL_WIDTH
+    if wide and "([" in detail:  # "sigmoid([:, 3:6]) (1, 3)": "sigmoid" over "[:, 3:6] (1, 3)"
+        op, rest = detail.split("(", 1)
+        index, shape = rest.rsplit(") ", 1)
+        lines += [(op, 10, False), (f"{index} {shape}", 10, False)]
+    elif wide and re.fullmatch(r".+ \([\d, ]*\)", detail):  # the shape on a line of its own
+        op, shape = detail.rsplit(" (", 1)
+        lines += [(op, 10, False), ("(" + shape, 10, False)]
+    elif detail:
         lines.append((detail, 10, False))
     if heat and norm is not None:
         lines.append((f"|grad| {norm:.1e}", 10, False))
@@ -144,8 +158,10 @@ def draw_model(
         if heat and n.kind != "ellipsis" and n.kind != "input" and (n.heat is not None or n.kind != "param"):
             style["fillcolor"] = scale.colour(n.heat) if n.heat is not None else "#ffffff"
             style["fontcolor"] = scale.text_colour(n.heat) if n.heat is not None else "#000000"
-            if n.heat is None or n.heat == 0:
+            if n.heat == 0:  # dashed means one thing: a gradient of exactly 0
                 style["style"] += ",dashed"
+            elif n.heat is None:  # no gradient reached it: grey outline, as the edges that carry none
+                style["color"] = NO_GRADIENT
         label, width, height = _label(n.title, n.detail, n.heat, heat and n.kind != "ellipsis")
         ident = {"id": n.ident} if n.ident else {}
         graph.node(n.id, label, width=f"{width / 72:.3f}", height=f"{height / 72:.3f}", **style, **ident)
@@ -182,14 +198,36 @@ def draw_model(
                     for left, right in zip(row_of[first], row_of[first][1:]):
                         row.edge(left, right, style="invis")
 
+    lines = _time_lines(model) if rankdir == "TB" and model.view == "op" else []
+    across = set()  # edges between steps of one line: they do not push the later step down
+    unit_of = {n: (k, j) for k, units in enumerate(lines) for j, unit in enumerate(units) for n in unit}
     for e in model.edges.values():
-        attrs = {}
+        a, b = unit_of.get(e.src), unit_of.get(e.dst)
+        if a is not None and b is not None and a[0] == b[0] and a[1] != b[1]:
+            across.add((e.src, e.dst))
+    title_of = {key: f"cluster_{k}_title" for k, key in enumerate(model.clusters)}
+    for k, units in enumerate(lines):
+        _align(g, model, units, title_of)
+        # left to right in time order: the out-edges of a node with ordering=out keep their order
+        # (an edge between two clusters' nodes of one rank does not order them)
+        g.node(f"line_{k}", "", style="invis", ordering="out", width="0", height="0", fixedsize="true")
+        for unit in units:
+            g.edge(f"line_{k}", title_of.get(unit[-1], unit[-1]), style="invis")
+    for above, below in zip(lines, lines[1:]):  # each line starts under the one above, column under column
+        for a, b in zip(above, below):
+            bottom = max((n for n in a if n in model.nodes), key=lambda n: model.nodes[n].order)
+            g.edge(bottom, title_of.get(b[-1], b[-1]), style="invis", weight="8")
+
+    for e in model.edges.values():
+        attrs = {"constraint": "false"} if (e.src, e.dst) in across else {}
         if heat and e.heat is not None:
-            attrs = {"color": scale.colour(e.heat), "penwidth": str(scale.width(e.heat))}
-            if e.heat <= 0:
+            attrs = {"color": scale.edge_colour(e.heat), "penwidth": str(scale.width(e.heat))}
+            if e.heat <= 0:  # a gradient of exactly 0 travelled it (f at t=0 reads c_0 = 0): grey, dashed
                 attrs["style"] = "dashed"
-        elif heat:  # no gradient travelled this edge
-            attrs = {"color": "#c8c8c8", "style": "dotted"}
+        elif heat:  # no gradient travels this edge (from a constant): thin, solid, grey
+            attrs = {"color": NO_GRADIENT, "penwidth": "0.8"}
+        if (e.src, e.dst) in across:
+            attrs["constraint"] = "false"
         if e.label:
             attrs["label"] = e.label
         ends = model.nodes[e.src].ident, model.nodes[e.dst].ident
@@ -200,7 +238,81 @@ def draw_model(
     if heat:
         _legend(g, scale)
         _strip(g, model, scale)
+        if lines:  # under the picture, where they widen nothing
+            last = max(model.nodes.values(), key=lambda n: n.order).id
+            g.edge(last, "legend", style="invis")
+            for layer in model.strips:
+                g.edge(last, f"strip_{safe_id(layer)}", style="invis")
     return g
+
+
+def _time_lines(model: GraphModel) -> list[list[list[str]]]:
+    """The op view's time steps as columns, left to right as in the belt, wrapped into lines of at most
+    ``LINE_WIDTH`` points: lines -> units (a step's nodes, or a window's "... n steps ..." node) -> node ids."""
+    steps: dict[str, list] = {}  # cluster -> its nodes
+    for n in model.nodes.values():
+        if n.cluster in model.clusters:
+            steps.setdefault(n.cluster, []).append(n)
+    timed = {}
+    for key, nodes in steps.items():
+        s = next((time_step(n.entry.scope) for n in nodes if n.entry is not None and n.entry.scope is not None), None)
+        if s is not None:
+            timed[key] = s
+    layers = {layer for layer, _ in timed.values()}
+    # a layer whose name extends another's (lstm.l0.x_proj) feeds it from above: not a column of its own
+    rows = {layer for layer in layers if not any(layer.startswith(other + ".") for other in layers)}
+    units = [(t, layer, key) for key, (layer, t) in timed.items() if layer in rows]
+    for n in model.nodes.values():  # a window's elided stretch stands between its first and last steps
+        if n.kind == "ellipsis" and n.detail in rows:
+            before = [t for t, layer, _ in units if layer == n.detail]
+            units.append((sorted(before)[len(before) // 2] - 0.5 if before else 0, n.detail, n.id))
+    if len({t for t, _, _ in units}) < 2:
+        return []
+    units.sort(key=lambda u: (u[0], sorted(rows).index(u[1])))
+    widths = []
+    for _, _, key in units:
+        if key in model.nodes:
+            widths.append(_label(model.nodes[key].title, model.nodes[key].detail)[1])
+            continue
+        ids = {n.id for n in steps[key]}
+        side = [sum(_label(model.nodes[i].title, model.nodes[i].detail, model.nodes[i].heat, True)[1] for i in row)
+                for row in model.rows if row[0] in ids]  # fmt: skip
+        widest = max((_label(n.title, n.detail, n.heat, True)[1] for n in steps[key]), default=0.0)
+        widths.append(max(side + [widest]) + 40)
+    lines, width = [[]], 0.0
+    for (_, _, key), w in zip(units, widths):
+        if lines[-1] and width + w > LINE_WIDTH:
+            lines.append([])
+            width = 0.0
+        lines[-1].append([key] if key in model.nodes else [n.id for n in steps[key]] + [key])
+        width += w
+    return lines
+
+
+def _align(g, model: GraphModel, units: list[list[str]], title_of: dict) -> None:
+    """Put the units of one line side by side: the k-th rank of every step on one rank, left to right."""
+    depth: dict[str, int] = {}
+    groups: dict[int, list[list[str]]] = {}
+    for j, unit in enumerate(units):
+        key = unit[-1]
+        members = set(unit[:-1]) if key in model.clusters else {key}
+        inside = sorted((model.nodes[n] for n in members), key=lambda n: n.order)
+        preds: dict[str, list[str]] = {}
+        for e in model.edges.values():
+            if e.src in members and e.dst in members:
+                preds.setdefault(e.dst, []).append(e.src)
+        for n in inside:
+            depth[n.id] = 1 + max((depth[p] for p in preds.get(n.id, [])), default=0)
+        head = title_of.get(key, key)
+        depth[head] = 0
+        for n in [head] + [n.id for n in inside if n.id != head]:
+            groups.setdefault(depth[n], [[] for _ in units])[j].append(n)
+    for _depth, per_unit in sorted(groups.items()):
+        with g.subgraph() as rank:
+            rank.attr(rank="same")
+            for ids in per_unit:
+                for n in ids:
+                    rank.node(n)
 
 
 def compare(recordings, scale: tuple[int, int] | str = DEFAULT_SCALE, title: str | None = None) -> Picture:
@@ -222,6 +334,9 @@ def compare(recordings, scale: tuple[int, int] | str = DEFAULT_SCALE, title: str
     return draw_belts(models, HeatScale(scale, [n for m in models for n in m.norms()]), True, title)
 
 
+STYLES = f"{DASHED_MEANS}; grey: no gradient (constants)"
+
+
 def _legend(g, scale: HeatScale) -> None:
     """Swatches for each decade of the scale, 0 and NaN/Inf, with what the colour means."""
     cells = scale.swatches()
@@ -235,7 +350,9 @@ def _legend(g, scale: HeatScale) -> None:
         '<<table border="0" cellborder="1" cellspacing="0" cellpadding="2">'
         f'<tr><td colspan="{len(cells)}" align="left" width="{text_width(head, 11) + 8:.0f}" fixedsize="true" '
         f'height="20"><font point-size="11">{escape(head)}</font></td></tr>'
-        f"<tr>{row}</tr></table>>"
+        f"<tr>{row}</tr>"
+        f'<tr><td colspan="{len(cells)}" align="left" width="{text_width(head, 11) + 8:.0f}" fixedsize="true" '
+        f'height="20"><font point-size="11">{escape(STYLES)}</font></td></tr></table>>'
     )
     g.node("legend", table, shape="plaintext", fixedsize="false")
 

@@ -51,6 +51,12 @@
       });
     }
     pane.graph = pane.belt.querySelector("g.graph") || pane.belt;
+    pane.beltHolder = el.querySelector(".belt");
+    pane.stripHolder = el.querySelector(".strip-holder");
+    // the belt may shrink to its pane, but not below 3/4 of its natural size (text stays >= 9 px);
+    // past that the pane scrolls, and follows the sweep
+    const natural = pane.belt.width.baseVal.value;
+    if (natural) pane.belt.style.minWidth = `${Math.round(0.75 * natural)}px`;
     pane.colOf = new Map(); // t -> column
     p.columns.forEach((ts, j) => ts.forEach((t) => pane.colOf.set(t, j)));
     buildStrip(pane);
@@ -235,10 +241,24 @@
     band(pane, "band-now", col === undefined ? null : col, step ? step[0] : undefined); // this layer's rows
     pane.el.querySelectorAll(".strip [data-col]").forEach((c) => c.classList.toggle("now", Number(c.dataset.col) === col));
     pane.status.textContent = describe(p, k, now);
+    if (col !== undefined) keepInView(pane, col);
     if (follow.checked) {
       if (step) openStep(pane, `${step[0]}|${step[1]}`);
     }
     paintCell(pane);
+  }
+
+  function keepInView(pane, col) {
+    // what the sweep is doing stays in view: the strip's column and the belt's lit band
+    const th = pane.stripHolder.querySelector(`th[data-col="${col}"]`);
+    if (th) scrollInto(pane.stripHolder, th.getBoundingClientRect());
+    const lit = pane.graph.querySelector("rect.band-now");
+    if (lit) scrollInto(pane.beltHolder, lit.getBoundingClientRect());
+  }
+
+  function scrollInto(holder, r) {
+    const h = holder.getBoundingClientRect();
+    if (r.left < h.left || r.right > h.right) holder.scrollLeft += (r.left + r.right) / 2 - (h.left + h.right) / 2;
   }
 
   function describe(p, k, now) {

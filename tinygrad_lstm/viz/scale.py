@@ -20,7 +20,10 @@ DEFAULT_SCALE = (-8, 0)  # log10 of the smallest and largest norm the palette sp
 # light to dark: green, teal, blue, purple, near black (relative luminance 0.28 down to 0.01)
 ANCHORS = ("#5e9e62", "#21808c", "#3b528b", "#472d7b", "#2d0a3a")
 LEGEND_TITLE = "fill and edge colour: ||dL/d value||, log scale (the same in every picture)"
-ZERO = "#ffffff"  # no gradient at all: drawn as an empty (white) box with a dashed outline
+ZERO = "#ffffff"  # a gradient of exactly 0: an empty (white) box with a dashed outline
+ZERO_EDGE = "#6e6e6e"  # ... and a dashed grey edge: never white on the white page
+NO_GRADIENT = "#9a9a9a"  # an edge no gradient travels (from a constant): thin, solid, grey
+DASHED_MEANS = "dashed: the gradient is exactly 0"  # the one thing a dashed line or outline says
 NONFINITE = "#e31a1c"  # NaN or Inf: red, a hue the palette never uses
 
 
@@ -100,6 +103,12 @@ class HeatScale:
         k = min(int(x), len(ANCHORS) - 2)
         a, b = _rgb(ANCHORS[k]), _rgb(ANCHORS[k + 1])
         return "#" + "".join(f"{round(u + (v - u) * (x - k)):02x}" for u, v in zip(a, b))
+
+    def edge_colour(self, norm: float | None) -> str:
+        """An edge's colour: the palette's, or grey for an exact 0 (drawn dashed), never the page's white."""
+        if norm is not None and norm == 0:
+            return ZERO_EDGE
+        return self.colour(norm)
 
     def text_colour(self, norm: float | None) -> str:
         """Black or white, whichever reads better on ``colour(norm)``."""
