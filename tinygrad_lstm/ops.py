@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from . import blas, random
-from .tape import Entry, Structure, refuse_while_compiling, state
+from .tape import Entry, Structure, state
 from .tensor import Tensor
 from .versions import check_current, latest_recorded
 
@@ -58,6 +58,8 @@ def apply(op: str, fwd, inputs: tuple, vjp, p=None, keep_in: Keep = False, keep_
     if type(out) is not np.ndarray:
         out = np.asarray(out)
     if not (any_grad and state.grad_enabled) or out.dtype.kind not in "fc":
+        for watcher in state.watchers:  # empty unless something watches every op
+            watcher(None, op, fwd, p, inputs, args, out)
         return Tensor._from(out)
     if latest_recorded[0] >= 0:  # a recorded in-place update happened once: is every input still current?
         check_current(op, inputs)
@@ -72,8 +74,10 @@ def apply(op: str, fwd, inputs: tuple, vjp, p=None, keep_in: Keep = False, keep_
     entry = Entry(op, tuple(parents), vjp, ins, out if keep_out else None, p, out.shape, out.dtype, fwd)
     for tape in state.tapes:
         tape.entries.append(entry)
-    for instrument in state.instruments:  # empty unless Tape(sources=True), detect_anomaly or compile is on
+    for instrument in state.instruments:  # empty unless Tape(sources=True) or detect_anomaly is on
         instrument(entry, args, out)
+    for watcher in state.watchers:
+        watcher(entry, op, fwd, p, inputs, args, out)
     return Tensor._from(out, entry)
 
 
@@ -628,12 +632,15 @@ def _astype_vjp(g, entry):
     return (g.astype(from_dtype),)
 
 
+def _compare_fwd(fn, a, b):
+    return fn(a, b)
+
+
 def compare(fn, a, b) -> Tensor:
-    """Comparisons give bool tensors and are never differentiated."""
-    if state.compiling and (getattr(a, "_entry", None) is not None or getattr(b, "_entry", None) is not None):
-        refuse_while_compiling(f"comparing recorded values ({fn.__name__}) makes a mask")
+    """Comparisons give bool tensors and are never differentiated (no entry: ``apply`` records none
+    for a bool result, but watchers see it)."""
     try:
-        return Tensor._from(np.asarray(fn(_data(a), _data(b))))
+        return apply(fn.__name__, _compare_fwd, (a, b), None, p=fn)
     except ValueError as e:
         raise ValueError(
             f"{fn.__name__}: operands with shapes {_shape_text(a)} and {_shape_text(b)} do not broadcast"
@@ -1239,11 +1246,12 @@ def as_tensor(data: Any, dtype=None) -> Tensor:
 # exact, and inputs of +-1e4 stay finite --------------------------------------------------------------
 
 
-def _stable_shift(x: Tensor, axis, op: str) -> np.ndarray:
-    """The max along ``axis`` (kept dims) as a constant; 0 where a row has no finite max."""
+def _stable_shift(x: Tensor, axis, op: str) -> Tensor:
+    """The max along ``axis`` (kept dims) as a constant; 0 where a row has no finite max. Computed
+    with ops on the detached value, not on ``x.data``, so that whoever watches ops sees it."""
     reduced_axes(op, axis, x.ndim)
-    m = x.data.max(axis=axis, keepdims=True)
-    return np.where(np.isfinite(m), m, 0).astype(x.dtype, copy=False)
+    m = max(Tensor._from(x.data), axis=axis, keepdims=True)
+    return where(compare(np.less, abs(m), np.inf), m, 0)
 
 
 def logsumexp(x: Tensor, axis=-1, keepdims: bool = False) -> Tensor:
@@ -1286,7 +1294,7 @@ def vector_norm(x: Tensor, p: float = 2, axis=None, keepdims: bool = False) -> T
     if p == 1:
         return abs(x).sum(axis, keepdims)
     powered = (x * x).sum(axis, keepdims) if p == 2 else (abs(x) ** p).sum(axis, keepdims)
-    positive = powered.data > 0
+    positive = compare(np.greater, powered, 0)
     safe = where(positive, powered, 1.0)  # the root is taken only where it has a gradient
     return where(positive, safe ** (1.0 / p) if p != 2 else sqrt(safe), 0.0)
 
