@@ -302,11 +302,14 @@ def test_compile_refuses_python_control_flow_on_recorded_values(branch):
     assert step(tl.randn(3, 2)).shape == ()  # eager, it simply runs
 
 
-def test_compile_refuses_a_mask_made_from_a_recorded_value():
+def test_compile_recomputes_a_mask_made_from_a_recorded_value():
+    # issue 27: the comparison is an op of the program (no gradient), not the first call's mask
     lin = tl.nn.Linear(2, 1, dtype=np.float64)
-    step = tl.compile(lambda x: tl.where(lin(x) > 0, lin(x), 0.0).sum())
-    with pytest.raises(tl.CompileError, match="comparing recorded values"):
-        step(tl.randn(3, 2))
+    fn = lambda x: tl.where(lin(x) > 0, lin(x), 0.0).sum()  # noqa: E731
+    step = tl.compile(fn)
+    for x in (np.ones((3, 2)), -np.ones((3, 2)), np.array([[1.0, 2.0], [-3.0, 0.5], [0.0, -1.0]])):
+        np.testing.assert_array_equal(step(x).data, fn(tl.Tensor(x)).data)
+    assert step.replays == 2
 
 
 def test_gradcheck_perturbs_non_contiguous_inputs():

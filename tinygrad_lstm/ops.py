@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from . import blas, random
-from .tape import Entry, Structure, refuse_while_compiling, state
+from .tape import Entry, Structure, state
 from .tensor import Tensor, View
 from .versions import _root, is_stale, latest_recorded, stale_error, stamps
 
@@ -60,6 +60,8 @@ def apply(op: str, fwd, inputs: tuple, vjp, p=None, keep_in: Keep = False, keep_
     if type(out) is not np.ndarray:
         out = np.asarray(out)
     if not (any_grad and state.grad_enabled) or out.dtype.kind not in "fc":
+        for watcher in state.watchers:  # empty unless something watches every op
+            watcher(None, op, fwd, p, inputs, args, out)
         return Tensor._from(out)
     if keep_in is OTHER:  # a product: each input is kept for the other's gradient (the usual case first)
         ins = (args[0] if parents[1] is not None else None, args[1] if parents[0] is not None else None)
@@ -72,8 +74,10 @@ def apply(op: str, fwd, inputs: tuple, vjp, p=None, keep_in: Keep = False, keep_
     entry = Entry(op, tuple(parents), vjp, ins, out if keep_out else None, p, out.shape, out.dtype, fwd)
     for tape in state.tapes:
         tape.entries.append(entry)
-    for instrument in state.instruments:  # empty unless Tape(sources=True), detect_anomaly or compile is on
+    for instrument in state.instruments:  # empty unless Tape(sources=True) or detect_anomaly is on
         instrument(entry, args, out)
+    for watcher in state.watchers:
+        watcher(entry, op, fwd, p, inputs, args, out)
     return Tensor._from(out, entry)
 
 
@@ -693,12 +697,15 @@ def _astype_vjp(g, entry):
     return (g.astype(from_dtype),)
 
 
+def _compare_fwd(fn, a, b):
+    return fn(a, b)
+
+
 def compare(fn, a, b) -> Tensor:
-    """Comparisons give bool tensors and are never differentiated."""
-    if state.compiling and (getattr(a, "_entry", None) is not None or getattr(b, "_entry", None) is not None):
-        refuse_while_compiling(f"comparing recorded values ({fn.__name__}) makes a mask")
+    """Comparisons give bool tensors and are never differentiated (no entry: ``apply`` records none
+    for a bool result, but watchers see it)."""
     try:
-        return Tensor._from(np.asarray(fn(_data(a), _data(b))))
+        return apply(fn.__name__, _compare_fwd, (a, b), None, p=fn)
     except ValueError as e:
         raise ValueError(
             f"{fn.__name__}: operands with shapes {_shape_text(a)} and {_shape_text(b)} do not broadcast"
@@ -824,6 +831,27 @@ def _var_vjp(g, entry):
     x = entry.ins[0]
     with np.errstate(invalid="ignore"):
         return ((g.reshape(kept) * (2.0 * scale)) * _centred(x, axes, n),)
+
+
+def _argmax_fwd(p, x):
+    axis, keepdims = p
+    return np.argmax(x, axis=axis, keepdims=keepdims)
+
+
+def _argmin_fwd(p, x):
+    axis, keepdims = p
+    return np.argmin(x, axis=axis, keepdims=keepdims)
+
+
+def argmax(x, axis=None, keepdims: bool = False) -> Tensor:
+    """Index of the largest value (first at ties; over all elements by default): integers, never
+    differentiated, but an op, so a compiled step computes it again on every call."""
+    return apply("argmax", _argmax_fwd, (x,), None, p=(axis, keepdims))
+
+
+def argmin(x, axis=None, keepdims: bool = False) -> Tensor:
+    """Index of the smallest value (first at ties): as :func:`argmax`."""
+    return apply("argmin", _argmin_fwd, (x,), None, p=(axis, keepdims))
 
 
 def max(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
@@ -1353,13 +1381,16 @@ def as_tensor(data: Any, dtype=None) -> Tensor:
 # exact, and inputs of +-1e4 stay finite --------------------------------------------------------------
 
 
-def _stable_shift(x: Tensor, axis, op: str, infinite: tuple = (-np.inf,)) -> np.ndarray:
+def _stable_shift(x: Tensor, axis, op: str, infinite: tuple = (-np.inf,)) -> Tensor:
     """The max along ``axis`` (kept dims) as a constant, 0 where it is one of ``infinite``, as PyTorch
     shifts: softmax by the max as it is, so a row holding +inf gives NaN (inf - inf), and a row of -inf
-    only by 0 (its exp is 0); logsumexp by 0 wherever the max is infinite (logsumexp([inf, 0]) = inf)."""
+    only by 0 (its exp is 0); logsumexp by 0 wherever the max is infinite (logsumexp([inf, 0]) = inf).
+    Computed with ops on the detached value, not on ``x.data``, so that whoever watches ops sees it."""
     reduced_axes(op, axis, x.ndim)
-    m = x.data.max(axis=axis, keepdims=True)
-    return np.where(np.isin(m, infinite), 0, m).astype(x.dtype, copy=False)
+    m = max(Tensor._from(x.data), axis=axis, keepdims=True)
+    if np.inf in infinite:
+        return where(compare(np.less, abs(m), np.inf), m, 0)
+    return where(compare(np.equal, m, -np.inf), 0, m)
 
 
 def logsumexp(x: Tensor, axis=-1, keepdims: bool = False) -> Tensor:
@@ -1396,7 +1427,7 @@ def vector_norm(x: Tensor, p: float = 2, axis=None, keepdims: bool = False) -> T
     if p == 2:
         powered = (x * x).sum(axis, keepdims)
     else:  # |x| ** p taken only where x != 0: at 0 its slope (p < 1) or curvature (p < 2) is infinite
-        nonzero = x.data != 0
+        nonzero = compare(np.not_equal, x, 0)
         powered = where(nonzero, where(nonzero, abs(x), 1.0) ** p, 0.0).sum(axis, keepdims)
     return root_or_zero(powered, p)
 
@@ -1404,7 +1435,7 @@ def vector_norm(x: Tensor, p: float = 2, axis=None, keepdims: bool = False) -> T
 def root_or_zero(x: Tensor, p: float = 2) -> Tensor:
     """``x ** (1/p)`` of a non-negative ``x``, with gradient 0 where ``x`` is 0 (PyTorch's subgradient
     for norms and std), not the infinite slope of the root there times 0."""
-    positive = x.data > 0
+    positive = compare(np.greater, x, 0)
     safe = where(positive, x, 1.0)  # the root is taken only where it has a gradient
     return where(positive, safe ** (1.0 / p) if p != 2 else sqrt(safe), 0.0)
 

@@ -54,6 +54,9 @@ class _State(threading.local):
         self.instruments: list[Callable] = []  # fn(entry, input arrays, out), called for each new entry
         self.observers: list[Callable] = []  # fn(entry, gradient in, gradients out), after each VJP
         self.namers: list[Callable] = []  # fn(tensor, name), called when a tensor is given a name
+        # fn(entry or None, op, fwd, p, inputs, input arrays, out), called for every op ``apply`` runs,
+        # with or without a tape entry (a detached value, a mask, a result under no_grad)
+        self.watchers: list[Callable] = []
         self.compiling = 0  # > 0 while tl.compile records a step
         self.origin: int | None = None  # the sequence index the outermost open Tape numbers from
 

@@ -476,12 +476,12 @@ class Tensor:
     def argmax(self, axis=None, keepdims: bool = False, *, dim=None, keepdim=None) -> Tensor:
         """Index of the largest value (over the flattened tensor by default); never differentiated."""
         axis, keepdims = _reduction_args("argmax", axis, dim, keepdims, keepdim, None)
-        return Tensor._from(np.asarray(np.argmax(self.data, axis=axis, keepdims=keepdims)))
+        return ops.argmax(self, axis, keepdims)
 
     def argmin(self, axis=None, keepdims: bool = False, *, dim=None, keepdim=None) -> Tensor:
         """Index of the smallest value; never differentiated."""
         axis, keepdims = _reduction_args("argmin", axis, dim, keepdims, keepdim, None)
-        return Tensor._from(np.asarray(np.argmin(self.data, axis=axis, keepdims=keepdims)))
+        return ops.argmin(self, axis, keepdims)
 
     def var(self, axis=None, keepdims: bool = False, *, dim=None, keepdim=None, correction: int = 1, ddof=None):
         """Variance, dividing by n - ``correction`` (PyTorch's default 1; NumPy's ``ddof=`` also taken)."""
@@ -757,7 +757,7 @@ def _picked(x: Tensor, index: Tensor, dim: int, keepdim: bool) -> MinMax:
     ``dim=`` shares it among the tied elements)."""
     values = ops.gather(x, dim, index.data)
     if not keepdim:
-        values, index = values.squeeze(dim), Tensor._from(index.data.squeeze(dim))
+        values, index = values.squeeze(dim), index.squeeze(dim)
     return MinMax(values, index)
 
 

@@ -23,6 +23,7 @@ from ..ops import is_primitive, weight_grad
 from ..tape import CompileError, Leaf, _sequence, number
 from ..tensor import Tensor
 from ..versions import changed_after
+from ..versions import latest as latest_stamp
 from . import fusion
 
 _FROM_ENTRY, _FROM_LEAF, _FROM_INPUT, _CONSTANT = range(4)
@@ -53,20 +54,44 @@ class Program:
     """
 
     def __init__(
-        self, entries: list, raw_inputs: dict[int, tuple], input_arrays: list, output: Tensor, exact: bool = False
+        self,
+        entries: list,
+        raw_inputs: dict[int, tuple],
+        input_arrays: list,
+        output: Tensor,
+        exact: bool = False,
+        outs: dict[int, np.ndarray] | None = None,
+        leaf_arrays: dict[int, Leaf] | None = None,
+        constants: list | None = None,
     ) -> None:
         position = {id(e): k for k, e in enumerate(entries)}
         self.exact = exact
         input_ids = {id(a): i for i, a in enumerate(input_arrays)}
+        # results by their array: an entry's result read without its entry (detached, a mask, a
+        # result under no_grad) is still that entry's result, recomputed on every replay
+        produced: dict[int, int] = {}
+        leaf_arrays = leaf_arrays or {}
+        self.constants = constants or []  # (weak ref, array) of tensors read as constants: guarded
         self.entries = entries
         self.sources: list[tuple] = []  # per entry, per input: (kind, ref)
         self.needs_grad: list[bool] = []
         self.mixed_dtypes: list[bool] = []  # per entry, whether its gradients may need a cast
-        for e in entries:
+        self.dynamic_p: dict[int, object] = {}  # entry -> its parameters as sources, where they hold results
+
+        def source_of(raw):
+            if id(raw) in input_ids:
+                return (_FROM_INPUT, input_ids[id(raw)])
+            if id(raw) in produced:
+                return (_FROM_ENTRY, produced[id(raw)])
+            if id(raw) in leaf_arrays:
+                return (_FROM_LEAF, leaf_arrays[id(raw)])
+            return (_CONSTANT, raw)
+
+        for k, e in enumerate(entries):
             sources = []
             for parent, raw in zip(e.parents, raw_inputs[id(e)]):
                 if parent is None:
-                    sources.append((_FROM_INPUT, input_ids[id(raw)]) if id(raw) in input_ids else (_CONSTANT, raw))
+                    sources.append(source_of(raw))
                 elif isinstance(parent, InputLeaf):
                     sources.append((_FROM_INPUT, parent.position))
                 elif isinstance(parent, Leaf):
@@ -79,18 +104,29 @@ class Program:
                         f"%{number(parent)}); pass it to the step as an input or detach it"
                     )
             _check_not_an_index(e, input_arrays)
-            wants = [kind == _FROM_LEAF or (kind == _FROM_ENTRY and self.needs_grad[ref]) for kind, ref in sources]
+            dynamic = _dynamic_params(e, source_of)
+            if dynamic is not None:
+                self.dynamic_p[k] = dynamic
+            wants = [
+                parent is not None and (kind == _FROM_LEAF or (kind == _FROM_ENTRY and self.needs_grad[ref]))
+                for (kind, ref), parent in zip(sources, e.parents)
+            ]
             self.needs_grad.append(any(wants))
             # the VJPs skip inputs whose parent is None: mask what needs no gradient
             e.parents = tuple(p if w else None for p, w in zip(e.parents, wants))
             self.sources.append(tuple(sources))
             self.mixed_dtypes.append(_mixed_dtypes(e, raw_inputs[id(e)]))
+            if outs is not None:
+                produced[id(outs[id(e)])] = k
         self.n_inputs = len(input_arrays)
         self.input_shapes = [a.shape for a in input_arrays]
         self.output_position = position.get(id(output._entry))
         if self.output_position is None or not self.needs_grad[self.output_position]:
             raise CompileError("compile: the step's result does not depend on any parameter")
         self.root = entries[self.output_position]
+        # what the step itself hooked on its result; a caller's hooks and retain_grad on one call's
+        # result are that call's, so each replay starts again from this
+        self.root_hooks = (list(self.root.hooks) if self.root.hooks else None, self.root.retain)
         # only the result escapes a step, so only it (and entries hooked while recording) can have hooks
         self.watched = [self.root] + [e for e in entries if e.hooks or e.retain is not None]
         self.leaves: list[Leaf] = []
@@ -100,17 +136,54 @@ class Program:
         exec(code, writer.namespace)  # defines forward and backward in the namespace the source names
         self._forward, self._backward = writer.namespace["forward"], writer.namespace["backward"]
         self.latest = output.data  # the result whose saved arrays the entries hold now
+        self.recorded = output.data
+        self.leaf_guards = [(leaf, leaf.shape, leaf.dtype) for leaf in self.leaves]
         # the arrays the latest run read (inputs, then parameters), and the tape index it started at
         self.read = (list(input_arrays) + [leaf.tensor().data for leaf in self.leaves], entries[0].index)
 
     def check_current(self, result: Tensor, where: str) -> None:
-        """Refuse a result whose saved arrays a later replay of this program has replaced."""
+        """Refuse a result whose saved arrays a later replay of this program has replaced. For a
+        replay's result, check its inputs and parameters as :meth:`backward` does and number the
+        entries anew, as if recorded now: the usual sweep (hooks, ``retain_graph``, ``tl.grad``) then
+        checks their saved arrays against this replay, not against changes made before it (an
+        optimizer step between the recording and this call)."""
         if result.data is not self.latest:
             raise RuntimeError(
                 f"{where}: this result of a tl.compile step was replayed over: the step ran again before its "
                 "backward, and its tape entries now hold the later call's arrays. Call backward() on each "
                 "result before calling the step again"
             )
+        if self.latest is not self.recorded and self.entries[-1].index < latest_stamp[0]:
+            self._check_read(where)
+            for e in self.entries:
+                e.index = next(_sequence)
+            self.read = (self.read[0], self.entries[0].index)
+
+    def stale(self) -> str | None:
+        """Why this program no longer describes the step (a parameter replaced, frozen or unfrozen,
+        cast to another dtype), or None. Identity and dtype checks, no copies."""
+        for leaf, shape, dtype in self.leaf_guards:
+            t = leaf.tensor()
+            if t is None or t._entry is not leaf:
+                return f"parameter {leaf.name or ''} was replaced, or its requires_grad changed".replace("  ", " ")
+            if t.data.shape != shape or t.data.dtype != dtype:
+                return f"parameter {leaf.name or ''} changed shape or dtype".replace("  ", " ")
+        for ref, data in self.constants:
+            t = ref()
+            if t is not None and (t.data is not data or t._entry is not None):
+                return f"a tensor read as a constant (shape {data.shape}) got a new array or requires grad now"
+        return None
+
+    def _check_read(self, where: str) -> None:
+        arrays, since = self.read
+        for k, a in enumerate(arrays):
+            if changed_after(a, since):
+                what = f"input {k}" if k < self.n_inputs else (self.leaves[k - self.n_inputs].name or "a parameter")
+                raise RuntimeError(
+                    f"{where}: {what} (shape {a.shape}) of this tl.compile step was changed in place after the "
+                    "step ran (an optimizer step, an in-place op...); run the step again after the change, or "
+                    "make the change after backward"
+                )
 
     def has_hooks(self) -> bool:
         return any(e.hooks or e.retain is not None for e in self.watched)
@@ -120,6 +193,8 @@ class Program:
         leaves = [leaf.tensor().data for leaf in self.leaves]  # read now: optimizers may have replaced them
         self.read = (arrays + leaves, next(_sequence))
         self.latest = self._forward(arrays, leaves)
+        hooks, retain = self.root_hooks
+        self.root.hooks, self.root.retain = (list(hooks) if hooks else None), retain
         # from now on the result's backward runs the program; the recording's own result (whose
         # entries hold eager's arrays, not the replay's fused ones) went through the usual sweep
         self.root.program = self
@@ -129,15 +204,7 @@ class Program:
         """The precomputed sweep: leaves' ``.grad`` accumulate, every entry's saved arrays are freed."""
         if self.root.freed:
             raise freed_error(self.root)
-        arrays, since = self.read
-        for k, a in enumerate(arrays):
-            if changed_after(a, since):
-                what = f"input {k}" if k < self.n_inputs else (self.leaves[k - self.n_inputs].name or "a parameter")
-                raise RuntimeError(
-                    f"backward: {what} (shape {a.shape}) of this tl.compile step was changed in place after the "
-                    "step ran (an optimizer step, an in-place op...); run the step again after the change, or "
-                    "make the change after backward"
-                )
+        self._check_read("backward")
         self._backward(seed)
 
 
@@ -202,6 +269,17 @@ class ProgramWriter:
             self.namespace[f"sw{j}"] = leaf.shape
         return self._leaves[id(leaf)]
 
+    def params_source(self, k: int, spec, counter: list | None = None) -> str:
+        """Source text of entry k's parameters where some of them are results (see ``_dynamic_params``)."""
+        counter = [0] if counter is None else counter
+        kind, value = spec
+        if kind == "tuple":
+            return _tuple([self.params_source(k, s, counter) for s in value])
+        if kind == "source":
+            return self.operand(*value)
+        counter[0] += 1
+        return self.constant(f"c{k}_{counter[0]}", value)
+
     def write(self) -> str:
         self.readers = self._readers()
         self.reached = self._reached()
@@ -242,10 +320,14 @@ class ProgramWriter:
             elif k in in_a_call:
                 body.append(f"# v[{k}]: {_describe(e)}, {in_a_call[k]}")
             else:
-                call = f"f{k}(p{k}, {', '.join(operands)})"
+                params = f"p{k}"
+                if k in prog.dynamic_p:  # parameters that hold results (a mask): built anew each call
+                    body.append(f"r = {self.params_source(k, prog.dynamic_p[k])}")
+                    params = "r"
+                call = f"f{k}({params}, {', '.join(operands)})"
                 body.append(f"v[{k}] = {f'asarray({call})' if e.shape == () else call}  # {_describe(e)}")
             if prog.needs_grad[k]:  # re-arm the entry with what its VJP reads (free() cleared it)
-                arm = [f"e{k}.p = p{k}", f"e{k}.freed = False"]
+                arm = [f"e{k}.p = {'r' if k in prog.dynamic_p else f'p{k}'}", f"e{k}.freed = False"]
                 if e.ins is not None:  # what the entry kept: inputs no gradient reads stay None
                     kept = [op if x is not None else "None" for op, x in zip(operands, e.ins)]
                     arm.insert(0, f"e{k}.ins = {_tuple(kept)}")
@@ -344,6 +426,9 @@ class ProgramWriter:
         for k, sources in enumerate(self.program.sources):
             for kind, ref in sources:
                 if kind == _FROM_ENTRY:
+                    readers.setdefault(ref, []).append(k)
+            for kind, ref in _spec_sources(self.program.dynamic_p.get(k)):  # a mask in its parameters
+                if kind == _FROM_ENTRY and k not in readers.get(ref, ()):
                     readers.setdefault(ref, []).append(k)
         return readers
 
@@ -558,6 +643,41 @@ def _describe(e, name: str | None = None) -> str:
     """An entry as the source's comments call it: ``sigmoid i lstm.l0[t=2]`` (``name`` in place of its own)."""
     where = e.scope.label if e.scope is not None else ""
     return " ".join(part for part in (e.op, e.name if name is None else name, where) if part)
+
+
+def _dynamic_params(entry, source_of):
+    """Entry parameters that hold arrays the step computed (``tl.where``'s mask from a comparison, an
+    index from ``argmax``), as a spec the writer turns into source: ``("tuple", [...])``,
+    ``("source", (kind, ref))`` or ``("constant", value)``; None when every parameter is a constant."""
+    found = [False]
+
+    def spec(v):
+        if type(v) is tuple:
+            return ("tuple", [spec(x) for x in v])
+        if isinstance(v, np.ndarray):
+            where = source_of(v)
+            if where[0] != _CONSTANT:
+                if v.dtype == bool and is_primitive(entry, "getitem"):
+                    raise CompileError(
+                        "compile: a boolean mask computed in the step indexes a tensor (x[mask]): the result's "
+                        "shape depends on the values, which a replay cannot follow. Use tl.where(mask, x, 0), "
+                        "or run the step without tl.compile"
+                    )
+                found[0] = True
+                return ("source", where)
+        return ("constant", v)
+
+    result = spec(entry.p)
+    return result if found[0] else None
+
+
+def _spec_sources(spec) -> list:
+    if spec is None:
+        return []
+    kind, value = spec
+    if kind == "tuple":
+        return [s for v in value for s in _spec_sources(v)]
+    return [value] if kind == "source" else []
 
 
 def _check_not_an_index(entry, input_arrays: list) -> None:

@@ -51,9 +51,11 @@ reads (``e{k}.ins``, ``e{k}.out``) and, in backward, runs that VJP (``vjp{k}``) 
 ``g[k]``; ``gw[j]`` is parameter j's gradient, added into its ``.grad`` at the end. The program's
 docstring (``program.py``) names every family of names a larger program uses.
 
-What is replayed is what was recorded: Python control flow that depends on input values, random
-draws (dropout) and inputs used as indices (class targets, token ids) cannot be. Dropout and integer
-inputs raise when the step is compiled; a new input shape or dtype records a new program. A replayed
+What is replayed is what was recorded: every op, with or without a gradient (a comparison, a
+detached value), each recomputed. Python control flow on computed values, random draws and inputs
+used as indices cannot be replayed and raise while recording; what the step reads besides its
+inputs and parameters is guarded (``guards.py``), and a new input shape or dtype records a new
+program, as a changed guard does. A replayed
 forward runs no instruments (Tape recordings, source lines, detect_anomaly's forward check); when
 hooks, ``trace_backward`` or the anomaly check are on, or ``retain_graph=True``, the result's
 backward is the usual sweep over the same entries instead, so they still see every VJP.
@@ -62,13 +64,29 @@ backward is the usual sweep over the same entries instead, so they still see eve
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable
 
 import numpy as np
 
-from ..tape import CompileError, Entry, state
+from .. import random as _random
+from ..tape import CompileError, Entry, Leaf, state
 from ..tensor import Tensor
+from .guards import Environment, watching_reads
 from .program import InputLeaf, Program
+
+_modules = None  # nn.module, imported at the first recording (nn is built on top of the compiler)
+
+
+def refuse_side_effect(what: str) -> None:
+    """Called by what changes training state (optimizer and scheduler steps, zero_grad, clipping):
+    inside a step being recorded it would run on the recording call only, so it is refused there."""
+    if state.compiling:
+        raise CompileError(
+            f"compile: {what} inside a compiled function would run on the recording call only (a replay runs "
+            "the recorded ops, not the function's Python). Return the loss and run it outside the step: "
+            "loss = step(x, y); loss.backward(); opt.step()"
+        )
 
 
 def compile(  # noqa: A001 - the verb users expect
@@ -84,10 +102,43 @@ def compile(  # noqa: A001 - the verb users expect
     1e-15 relative in float64, 1e-6 in float32). ``tl.compile(fn, exact=True)`` keeps every bit equal.
 
     It can compile a forward pass of fixed structure: layers, losses, slicing by constant indices,
-    anything whose sequence of ops does not depend on the values. It cannot compile (and says so
-    with a :class:`CompileError`): ``loss.backward()`` or an optimizer step inside ``fn`` (return the
-    loss and run them outside), Python branches on recorded values (``if loss > 1``, ``float(x)``;
-    use ``tl.where``), dropout's random draws, and integer inputs used as indices.
+    anything whose sequence of ops does not depend on the values.
+
+    **Traced** (recomputed on every replay): every op the step runs, with a gradient or without one:
+    ``.detach()`` and ``no_grad`` results, comparisons and the masks made from them (``tl.where(h >
+    0, ...)``, the masks of ``elu``, ``softplus``...), the softmax family's shift by the maximum.
+
+    **Guarded** (checked before each replay; when one changed, the step records again, as a new input
+    shape does; ``step.recordings`` says why each recording was made): the parameters (the same
+    Parameter objects, still requiring grad, of the same shape and dtype), tensors read as constants
+    (the same array, still not requiring grad), any module's attributes, ``train()``/``eval()`` and
+    ``astype()`` (one counter), and the values the function reads by name: its closure cells and the
+    globals its code names, one level into the lists, tuples, dicts and plain objects they hold and
+    the functions it calls the same way (identity checks; NumPy arrays of up to 65536 elements are
+    also compared by value, since NumPy keeps no version; tensors by their in-place stamps):
+
+    >>> import numpy as np, tinygrad_lstm as tl
+    >>> lin = tl.nn.Linear(3, 1, dtype=np.float64)
+    >>> temperature = [1.0]
+    >>> step = tl.compile(lambda x: (lin(x) / temperature[0]).sum())
+    >>> _ = step(np.ones((2, 3))); _ = step(np.ones((2, 3)))    # records, then replays
+    >>> temperature[0] = 2.0
+    >>> _ = step(np.ones((2, 3)))                                # the guard sees it: records again
+    >>> step.recordings
+    ['first call', 'temperature[0] changed since the step was recorded']
+
+    Not guarded, and so baked as the first call's: values reached deeper than that, attributes of
+    objects other than modules that the function does not name, and arrays over 65536 elements
+    written in place. Pass what changes as an input.
+
+    **Refused**: what it cannot compile says so with a :class:`CompileError`, raised before
+    parameters, ``.grad``, optimizer state or the random generators change: ``loss.backward()``,
+    ``opt.step()``, ``zero_grad()``, clipping and ``sched.step()`` inside ``fn`` (return the loss
+    and run them outside); reading a computed value as Python or NumPy (``if loss > 1``,
+    ``float(x)``, ``x.data``, ``.numpy()``; use ``tl.where``); random draws (dropout in training
+    mode, ``tl.randn``, ``np.random``); a boolean mask computed in the step used as an index;
+    integer inputs used as indices; inputs that are tuples (a PackedSequence). Under
+    ``tl.no_grad()`` the step runs eagerly, recording nothing.
 
     >>> import numpy as np, tinygrad_lstm as tl
     >>> lstm, head = tl.nn.LSTM(2, 8), tl.nn.Linear(8, 1)
@@ -118,6 +169,7 @@ class CompiledStep:
         self.exact = exact
         self._per_thread = threading.local()
         self.replays = 0
+        self.recordings: list[str] = []  # why each recording was made: "first call", what changed...
 
     @property
     def programs(self) -> dict[tuple, Program]:
@@ -143,17 +195,42 @@ class CompiledStep:
                     "uses (its inputs' .grad would stay empty); detach the input, or run the step without "
                     "tl.compile to get its gradient"
                 )
+            if isinstance(x, tuple):  # a PackedSequence, (h, c)...: NumPy would make one ragged array of it
+                raise CompileError(
+                    f"compile: input {i} is a {type(x).__name__}, not an array; a compiled step takes arrays "
+                    "(pass a PackedSequence's padded arrays and lengths, or the parts of a tuple, as inputs of "
+                    "their own), or run the step without tl.compile"
+                )
+        if not state.grad_enabled:  # as eager under no_grad: nothing recorded, a result without grad
+            return self.fn(*[x if isinstance(x, Tensor) else Tensor(x) for x in inputs])
         arrays = [np.asarray(x.data if isinstance(x, Tensor) else x) for x in inputs]
         signature = tuple((a.shape, a.dtype.str) for a in arrays)
         program = self.programs.get(signature)
-        if program is not None:
-            self.replays += 1
-            return program.run(arrays)
-        return self._trace(arrays, signature)
+        if program is None:
+            why = "first call" if not self.programs else "new input shapes or dtypes"
+        else:
+            why = self._stale(program)
+            if why is None:
+                self.replays += 1
+                return program.run(arrays)
+        return self._trace(arrays, signature, why)
 
-    def _trace(self, arrays: list[np.ndarray], signature: tuple) -> Tensor:
-        if not state.grad_enabled:
-            raise CompileError("compile: a step is recorded for backward; call it outside no_grad()")
+    @staticmethod
+    def _stale(program: Program) -> str | None:
+        """Why ``program`` may no longer be what the step computes (the guards), or None."""
+        if program.modules_changed != _modules.changed[0]:
+            return "a module changed (an attribute set, train()/eval(), astype())"
+        why = program.environment.changed()
+        if why is not None:
+            return f"{why} changed since the step was recorded"
+        return program.stale()
+
+    def _trace(self, arrays: list[np.ndarray], signature: tuple, why: str) -> Tensor:
+        global _modules
+        if _modules is None:
+            from ..nn import module
+
+            _modules = module
         wrapped = []
         for i, a in enumerate(arrays):
             if a.dtype.kind not in "fc":
@@ -164,21 +241,127 @@ class CompiledStep:
             t = Tensor._from(a)
             t._entry = InputLeaf(t, i)
             wrapped.append(t)
-        entries: list = []
-        raw_inputs: dict[int, tuple] = {}
-
-        def keep(entry: Entry, args, out) -> None:
-            entries.append(entry)
-            raw_inputs[id(entry)] = tuple(args)
-
-        state.instruments.append(keep)
+        recorder = _Recorder(arrays)
+        environment = Environment(self.fn)
+        draws = _RandomState()
+        state.watchers.append(recorder)
         state.compiling += 1
         try:
-            result = self.fn(*wrapped)
+            with watching_reads(recorder.tracked):
+                result = self.fn(*wrapped)
+        except BaseException:
+            draws.restore()
+            raise
         finally:
             state.compiling -= 1
-            state.instruments.remove(keep)
+            state.watchers.remove(recorder)
+        if draws.changed():
+            draws.restore()
+            raise CompileError(
+                "compile: the step draws random numbers (tl.randn, tl.rand, np.random...); a replay would repeat "
+                "the first call's draws. Draw them outside and pass them in as inputs, or run the step without "
+                "tl.compile (the generators are back where they were before this call)"
+            )
+        changed = environment.changed()
+        if changed is not None:
+            raise CompileError(
+                f"compile: the step changed {changed} while it ran; a replay would not do it again. Keep the "
+                "step free of side effects (return what it should report), or run it without tl.compile"
+            )
         if not isinstance(result, Tensor):
             raise CompileError(f"compile: the step must return a Tensor (its loss), got {type(result).__name__}")
-        self.programs[signature] = Program(entries, raw_inputs, arrays, result, exact=self.exact)
+        entries = recorder.live_entries()
+        program = Program(
+            entries,
+            recorder.raw,
+            arrays,
+            result,
+            exact=self.exact,
+            outs=recorder.outs,
+            leaf_arrays=recorder.leaf_arrays,
+            constants=recorder.alive_constants(),
+        )
+        program.environment = environment
+        program.modules_changed = _modules.changed[0]
+        program.why = why
+        self.programs[signature] = program
+        self.recordings.append(why)
         return result
+
+
+class _Recorder:
+    """Watches every op while a step records: entries with a gradient, and the ops without one
+    (comparisons, detached values, results under no_grad) as entries of their own, which a replay
+    recomputes too. Results are known by their arrays, which it keeps alive while it records."""
+
+    def __init__(self, arrays: list[np.ndarray]) -> None:
+        self.entries: list = []
+        self.raw: dict[int, tuple] = {}
+        self.outs: dict[int, np.ndarray] = {}
+        self.tracked: dict[int, np.ndarray] = {id(a): a for a in arrays}
+        self.leaf_arrays: dict[int, Leaf] = {}
+        self.constants: dict[int, tuple] = {}
+
+    def __call__(self, entry, op, fwd, p, inputs, args, out) -> None:
+        if entry is None:  # an op without a gradient: an entry whose parents are all None
+            entry = Entry(op, (None,) * len(args), None, None, None, p, out.shape, out.dtype, fwd)
+        self.entries.append(entry)
+        self.raw[id(entry)] = tuple(args)
+        self.outs[id(entry)] = out
+        self.tracked[id(out)] = out
+        for x in inputs:
+            if isinstance(x, Tensor):
+                e, data = x._entry, x.data
+                if e is None:
+                    if id(data) not in self.tracked and id(x) not in self.constants:
+                        self.constants[id(x)] = (weakref.ref(x), data)
+                elif type(e) is Leaf:
+                    self.leaf_arrays[id(data)] = e
+                    self.tracked[id(data)] = data
+
+    def live_entries(self) -> list:
+        """The entries, without the ops without a gradient whose results nothing recorded reads."""
+        needed: set[int] = set()
+        kept = []
+        for e in reversed(self.entries):
+            if e.vjp is None and id(self.outs[id(e)]) not in needed:
+                continue
+            kept.append(e)
+            needed.update(id(a) for a in self.raw[id(e)])
+            needed.update(id(a) for a in _arrays_in(e.p))
+        kept.reverse()
+        return kept
+
+    def alive_constants(self) -> list:
+        return [(ref, data) for ref, data in self.constants.values() if ref() is not None]
+
+
+def _arrays_in(p) -> list:
+    if isinstance(p, np.ndarray):
+        return [p]
+    if type(p) is tuple:
+        return [a for v in p for a in _arrays_in(v)]
+    return []
+
+
+class _RandomState:
+    """The package's generator and NumPy's global one as they were before a step records."""
+
+    def __init__(self) -> None:
+        self.generator = _random.generator()
+        self.state = self.generator.bit_generator.state
+        self.legacy = np.random.get_state()
+
+    def changed(self) -> bool:
+        legacy = np.random.get_state()
+        return (
+            _random.generator() is not self.generator
+            or self.generator.bit_generator.state != self.state
+            or legacy[2:] != self.legacy[2:]
+            or not np.array_equal(legacy[1], self.legacy[1])
+        )
+
+    def restore(self) -> None:
+        _random._generator = self.generator
+        self.generator.bit_generator.state = self.state
+        np.random.set_state(self.legacy)

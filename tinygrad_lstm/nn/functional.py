@@ -298,7 +298,7 @@ def pad(x: Tensor, pad: tuple[int, ...], value: float = 0.0) -> Tensor:
 def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """log(1 + exp(beta x)) / beta, and x itself where beta x > threshold (PyTorch's rule)."""
     scaled = x * beta
-    linear = scaled.data > threshold
+    linear = scaled > threshold  # a comparison op, not NumPy on .data: tl.compile sees it
     smooth = ops.log1p(ops.exp(ops.where(linear, 0.0, scaled))) * (1.0 / beta)  # no overflow where unused
     return ops.where(linear, x, smooth)
 

@@ -78,7 +78,7 @@ class Embedding(Module):
         out = ops.getitem(self.weight, idx)
         if self.padding_idx is not None and out.requires_grad:
             # the padding row gets no gradient, as in PyTorch
-            keep = (idx != self.padding_idx)[..., None]
+            keep = (Tensor._from(idx) != self.padding_idx)[..., None]  # ops, so that tl.compile sees them
             out = ops.where(keep, out, ops.getitem(self.weight, idx).detach())
         return out
 

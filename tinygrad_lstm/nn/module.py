@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..checks import plain_array
+from ..compiler.step import refuse_side_effect
 from ..tensor import Tensor, clear_grads
 from ..versions import changed_in_place
 
@@ -45,6 +46,12 @@ class IncompatibleKeys(NamedTuple):
     unexpected_keys: list[str]
 
 
+#: Counts changes to any module's attributes (a replaced parameter or layer, a setting), its mode
+#: (``train``/``eval``) or its parameters' dtype: what a cache keyed on models' state (a compiled step's
+#: recordings) compares, one integer, instead of walking every module.
+changed = [0]
+
+
 class Module:
     """Base class of layers: assign Parameters and Modules as attributes and they are registered.
 
@@ -69,6 +76,7 @@ class Module:
         """Register a Parameter or Module assigned as an attribute; anything else is a plain attribute."""
         if "_parameters" not in self.__dict__:
             raise AttributeError(f"{type(self).__name__}: call super().__init__() before assigning {name!r}")
+        changed[0] += 1
         params, modules = self._parameters, self._modules
         params.pop(name, None)
         modules.pop(name, None)
@@ -92,6 +100,7 @@ class Module:
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __delattr__(self, name: str) -> None:
+        changed[0] += 1
         if name in self._parameters:
             del self._parameters[name]
         elif name in self._modules:
@@ -146,6 +155,7 @@ class Module:
     # ---- modes and gradients -------------------------------------------------------------------------
     def train(self, mode: bool = True) -> Module:
         """Set training mode (dropout on) on this module and every submodule."""
+        changed[0] += 1
         for m in self.modules():
             object.__setattr__(m, "training", mode)
         return self
@@ -154,11 +164,13 @@ class Module:
         return self.train(False)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
+        refuse_side_effect("module.zero_grad()")
         clear_grads(self.parameters(), set_to_none)
 
     def astype(self, dtype) -> Module:
         """Cast every parameter to ``dtype`` in place (``Module.double()`` in PyTorch)."""
         dtype = np.dtype(dtype)
+        changed[0] += 1
         for p in self.parameters():
             p.data = p.data.astype(dtype)
             if p._entry is not None:

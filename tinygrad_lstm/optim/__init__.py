@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..checks import is_torch_tensor, plain_array
+from ..compiler.step import refuse_side_effect
 from ..tensor import Tensor, clear_grads
 from ..versions import changed_in_place
 
@@ -42,9 +43,11 @@ class Optimizer:
             self.param_groups.append(group)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
+        refuse_side_effect("optimizer.zero_grad()")
         clear_grads((p for group in self.param_groups for p in group["params"]), set_to_none)
 
     def step(self) -> None:
+        refuse_side_effect("optimizer.step()")
         work = [(p, group) for group in self.param_groups for p in group["params"] if p.grad is not None]
         for p, _ in work:  # every parameter is checked before the first one changes
             self._check_updatable(p)

@@ -25,6 +25,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ..compiler.step import refuse_side_effect
 from . import Optimizer
 
 __all__ = [
@@ -78,6 +79,7 @@ class LRScheduler:
 
     def step(self) -> None:
         """Advance one epoch and set each group's ``lr``."""
+        refuse_side_effect("scheduler.step()")
         self.last_epoch += 1
         for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
             group["lr"] = lr
@@ -320,6 +322,7 @@ class ReduceLROnPlateau(LRScheduler):
 
     def step(self, metrics: Any) -> None:  # type: ignore[override]
         """Record this epoch's metric (a number or a 0-d tensor) and reduce lr if it has plateaued."""
+        refuse_side_effect("scheduler.step()")
         current = float(metrics)
         self.last_epoch += 1
         if self._is_better(current):

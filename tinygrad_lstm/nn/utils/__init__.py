@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from ...compiler.step import refuse_side_effect
 from ...tensor import Tensor
 from ...versions import changed_in_place
 
@@ -25,6 +26,7 @@ def clip_grad_norm_(
 
     Returns the total norm before clipping, as PyTorch does.
     """
+    refuse_side_effect("clip_grad_norm_()")
     params = _with_grads(parameters)
     if not params:
         return Tensor(np.array(0.0))
@@ -48,6 +50,7 @@ def clip_grad_norm_(
 
 def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -> None:
     """Clamp every gradient element into [-clip_value, clip_value]."""
+    refuse_side_effect("clip_grad_value_()")
     for p in _with_grads(parameters):
         np.clip(p.grad.data, -clip_value, clip_value, out=p.grad.data)
         changed_in_place(p.grad.data)

@@ -1,0 +1,260 @@
+"""Issue 27, one reproducer per class: what a compiled step traces, guards and refuses."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tinygrad_lstm as tl
+from tinygrad_lstm import nn
+
+F = nn.functional
+X1, X2 = np.ones((2, 3)), np.arange(6.0).reshape(2, 3) - 2.5
+
+
+def twins(fn_of):
+    """The same function twice over one fresh Linear: compiled, and eager (the reference)."""
+    lin = nn.Linear(3, 1, dtype=np.float64)
+    return lin, tl.compile(fn_of(lin)), fn_of(lin)
+
+
+def assert_same(step, fn, *xs):
+    for x in xs:
+        np.testing.assert_array_equal(step(x).data, fn(tl.Tensor(x)).data)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        lambda lin, x: ((lin(x) - lin(x).detach().mean()) ** 2).sum(),
+        lambda lin, x: F.leaky_relu(-lin(x), 0.1).sum(),
+        lambda lin, x: F.elu(lin(x) * 3).sum(),
+        lambda lin, x: F.softplus(lin(x), threshold=0.5).sum(),
+        lambda lin, x: F.hardtanh(lin(x)).sum(),
+        lambda lin, x: (lin(x) * lin(x).sign()).sum(),
+        lambda lin, x: tl.where(lin(x) > 0, lin(x), 0.0).sum(),
+        lambda lin, x: (lin(x) * 100).log_softmax(axis=0).sum(),
+        lambda lin, x: F.cross_entropy(tl.cat([lin(x), -lin(x)], axis=1) * 300, np.array([0, 1])),
+    ],
+)
+def test_ops_without_a_gradient_are_recomputed_on_every_replay(body):
+    lin, step, fn = twins(lambda lin: lambda x: body(lin, x))
+    assert_same(step, fn, X1, X2, X2 * 100, -X1)
+    assert step.replays == 3
+
+
+def test_a_result_under_no_grad_inside_the_step_is_recomputed():
+    def make(lin):
+        def f(x):
+            with tl.no_grad():
+                m = lin(x).mean()
+            return ((lin(x) - m) ** 2).sum()
+
+        return f
+
+    lin, step, fn = twins(make)
+    assert_same(step, fn, X1, X2)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        lambda l: l * 10 if l.data > 100 else l,  # noqa: E741
+        lambda l: tl.where(np.asarray(l.detach().numpy()) > 0, l, 0),  # noqa: E741
+    ],
+)
+def test_python_reads_of_computed_values_are_refused_before_anything_changes(body):
+    lin, step, _ = twins(lambda lin: lambda x: body(lin(x).sum()))
+    with pytest.raises(tl.CompileError, match="a replay would reuse the first call's value"):
+        step(X1)
+    assert lin.weight.grad is None and not step.programs
+
+
+def test_random_draws_in_the_step_are_refused_and_the_generator_is_put_back():
+    lin, step, _ = twins(lambda lin: lambda x: (lin(x) * tl.randn(2, 1, dtype=np.float64)).sum())
+    tl.manual_seed(3)
+    with pytest.raises(tl.CompileError, match="draws random numbers"):
+        step(X1)
+    a = tl.randn(3).data
+    tl.manual_seed(3)
+    np.testing.assert_array_equal(a, tl.randn(3).data)
+
+
+def test_a_replaced_frozen_or_recast_parameter_records_again():
+    lin, step, fn = twins(lambda lin: lambda x: (lin(x) ** 2).sum())
+    assert_same(step, fn, X1, X2)
+    lin.weight = nn.Parameter(lin.weight.data * 2)
+    assert_same(step, fn, X2)
+    lin.bias.requires_grad_(False)
+    loss = step(X1)
+    loss.backward()
+    assert lin.bias.grad is None and lin.weight.grad is not None
+    lin.bias.requires_grad_(True)
+    step(X1).backward()
+    assert lin.bias.grad is not None
+    lin.astype(np.float32)
+    with pytest.raises(Exception) as compiled:
+        step(X1)
+    with pytest.raises(Exception) as eager:
+        (lin(tl.Tensor(X1)) ** 2).sum()
+    assert type(compiled.value) is type(eager.value)
+
+
+def test_train_after_recording_in_eval_records_again_and_refuses_dropout():
+    lin, drop = nn.Linear(3, 1, dtype=np.float64), nn.Dropout(0.5)
+    drop.eval()
+    step = tl.compile(lambda x: drop(lin(x)).sum())
+    step(X1), step(X2)
+    drop.train()
+    with pytest.raises(tl.CompileError, match="dropout"):
+        step(X1)
+
+
+def test_closure_values_read_by_the_step_are_guarded():
+    lin = nn.Linear(3, 1, dtype=np.float64)
+    temperature, target = [1.0], np.zeros((2, 1))
+
+    def f(x):
+        return F.mse_loss(lin(x) / temperature[0], target)
+
+    step = tl.compile(f)
+    assert_same(step, f, X1, X2)
+    temperature[0] = 4.0
+    assert_same(step, f, X2)
+    target[...] = 3.0  # written in place
+    assert_same(step, f, X2)
+    assert step.recordings[1:] == ["temperature[0] changed since the step was recorded"] + [
+        "target (its values) changed since the step was recorded"
+    ]
+
+
+def test_a_global_rebound_is_seen():
+    global TARGET
+    lin = nn.Linear(3, 1, dtype=np.float64)
+    TARGET = np.zeros((2, 1))
+
+    def f(x):
+        return F.mse_loss(lin(x), TARGET)
+
+    step = tl.compile(f)
+    assert_same(step, f, X1)
+    TARGET = np.ones((2, 1))
+    assert_same(step, f, X1)
+    assert "TARGET" in step.recordings[-1]
+
+
+@pytest.mark.parametrize(
+    "inside",
+    [
+        lambda opt, params: opt.step(),
+        lambda opt, params: opt.zero_grad(),
+        lambda opt, params: nn.utils.clip_grad_norm_(params, 1.0),
+        lambda opt, params: nn.utils.clip_grad_value_(params, 1.0),
+        lambda opt, params: tl.optim.lr_scheduler.StepLR(opt, 1).step(),
+    ],
+)
+def test_training_side_effects_inside_the_step_are_refused(inside):
+    lin = nn.Linear(3, 1, dtype=np.float64)
+    params = list(lin.parameters())
+    opt = tl.optim.SGD(params, lr=0.1)
+    for p in params:
+        p.grad = tl.Tensor(np.ones_like(p.data))
+    before = [p.data.copy() for p in params]
+
+    def f(x):
+        inside(opt, params)
+        return lin(x).sum()
+
+    with pytest.raises(tl.CompileError, match="recording call only"):
+        tl.compile(f)(X1)
+    for p, b in zip(params, before):
+        np.testing.assert_array_equal(p.data, b)
+        np.testing.assert_array_equal(p.grad.data, 1.0)
+
+
+@pytest.mark.parametrize("how", ["hook", "retain", "grad", "trace"])
+def test_hooks_retain_graph_grad_and_trace_work_on_replays_after_optimizer_steps(how):
+    lin, step, fn = twins(lambda lin: lambda x: (lin(x).tanh() ** 2).sum())
+    opt = tl.optim.SGD(list(lin.parameters()), lr=0.1)
+    for x in (X1, X2, X1 * 3):
+        loss, want = step(x), fn(tl.Tensor(x))
+        np.testing.assert_array_equal(loss.data, want.data)
+        if how == "hook":
+            loss.register_hook(lambda g: g * 2)
+            loss.backward()
+        elif how == "retain":
+            loss.backward(retain_graph=True)
+        elif how == "grad":
+            (gw, _) = tl.grad(loss, list(lin.parameters()), retain_graph=True)
+            (ew, _) = tl.grad(want, list(lin.parameters()), retain_graph=True)
+            np.testing.assert_array_equal(gw.data, ew.data)
+            loss.backward()
+        else:
+            with tl.trace_backward():
+                loss.backward()
+        opt.step()
+        opt.zero_grad()
+    assert step.replays == 2
+
+
+def test_a_replay_under_no_grad_is_eager_and_requires_no_grad():
+    lin, step, fn = twins(lambda lin: lambda x: lin(x).sum())
+    step(X1)
+    with tl.no_grad():
+        loss = step(X2)
+    assert not loss.requires_grad
+    np.testing.assert_array_equal(loss.data, fn(tl.Tensor(X2)).data)
+
+
+def test_a_packed_sequence_input_is_refused_clearly():
+    lstm = nn.LSTM(3, 2, dtype=np.float64)
+    packed = nn.utils.rnn.pack_padded_sequence(tl.Tensor(np.ones((4, 2, 3))), [4, 2])
+    step = tl.compile(lambda p: lstm(p)[0].data.sum())
+    with pytest.raises(tl.CompileError, match="PackedSequence"):
+        step(packed)
+
+
+def test_a_boolean_mask_index_computed_in_the_step_is_refused():
+    lin, step, _ = twins(lambda lin: lambda x: lin(x)[lin(x) > 0].sum())
+    with pytest.raises(tl.CompileError, match="boolean mask"):
+        step(X1)
+
+
+# ---- the ops a trust fix rewrote (their masks, shifts and indices are ops, so replays recompute them) ---
+_HEADS = {
+    "std": lambda y: y.std(axis=1).sum(),
+    "var correction 2": lambda y: y.var(axis=0, correction=2).sum(),
+    "norm 0.5": lambda y: y.norm(0.5),
+    "max(dim=) and its indices": lambda y: y.max(dim=1).values.sum() + (y * y.min(dim=0).indices.astype(y.dtype)).sum(),
+    "amax": lambda y: y.max(axis=1).sum(),
+    "log_softmax": lambda y: y.log_softmax(axis=1).sum(),
+    "logsumexp": lambda y: y.logsumexp(axis=1).sum(),
+    "flip": lambda y: (y.flip(0) * np.arange(8.0).reshape(2, 4)).sum(),
+    "one element": lambda y: y[0, 1] * y[1, 2],
+    "elu": lambda y: tl.nn.functional.elu(y).sum(),
+    "sign": lambda y: (y.sign() * y).sum(),
+    "number over tensor": lambda y: (1.0 / (y * y + 1)).sum(),
+    "in place": lambda y: (lambda z: (z.__iadd__(1.0), z.mul_(2.0), (z * z).sum())[-1])(y * 1.0),
+    "write through a view": lambda y: (lambda z: (z[0].__iadd__(3.0), (z * z).sum())[-1])(y * 1.0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_HEADS))
+def test_rewritten_ops_replay_bit_identical_to_eager(name):
+    f = _HEADS[name]
+    lin = tl.nn.Linear(3, 4, dtype=np.float64)
+    step = tl.compile(lambda x: f(lin(x)))
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        x = rng.standard_normal((2, 3)) * 3.0
+        lin.zero_grad()
+        compiled = step(x)
+        compiled.backward()
+        replayed = [p.grad.data.copy() for p in lin.parameters()]
+        lin.zero_grad()
+        eager = f(lin(tl.tensor(x)))
+        eager.backward()
+        np.testing.assert_array_equal(compiled.data, eager.data)
+        for a, p in zip(replayed, lin.parameters()):
+            np.testing.assert_array_equal(a, p.grad.data)
+    assert step.replays == 2

@@ -1,0 +1,231 @@
+"""What a compiled step checks before it replays, and what it watches while it records.
+
+A replay runs the recorded ops, not the step's Python, so every value the recording read that is
+neither a step input nor a parameter was read once. :class:`Environment` notes the values the step's
+function can reach by name (its closure cells and the globals its code names, one level into the
+lists, tuples, dicts and plain objects they hold, and the functions it calls the same way) and, before
+each replay, checks that each is still the same object: cheap identity checks, no copies. A changed
+value makes the step record again. Modules are checked as one counter (``nn.module.changed``: any
+attribute set, ``train``/``eval``, ``astype``).
+
+:func:`watching_reads` refuses, while a step records, Python-side reads of a value the step computes
+(``x.data``, ``.numpy()`` of a detached result): NumPy work on them would be baked into the replay.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import types
+from contextlib import contextmanager
+
+import numpy as np
+
+from ..tape import CompileError, _sequence
+from ..tensor import Tensor
+from ..versions import changed_after
+
+_MISSING = object()
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+_VALUES = (int, float, complex, bool, str, bytes, type(None), np.generic, np.ndarray, np.dtype, slice, range)
+MAX_CHECKS = 256  # values guarded per step, beyond which deeper containers are not looked into
+MAX_COPIED = 1 << 16  # elements of a NumPy array whose values are compared, not only its identity
+
+
+class Environment:
+    """The values a step's function reads by name, each with the object it was when recorded."""
+
+    def __init__(self, fn) -> None:
+        self.checks: list[tuple] = []  # (kind, holder, key, object, what it is called)
+        self._seen: set[int] = set()
+        self.since = next(_sequence)  # in-place changes to a tensor after this are seen by its stamp
+        self._function(fn, 3, "")
+
+    def changed(self) -> str | None:
+        """What is no longer the object it was when recorded (as the step's code names it), or None."""
+        for kind, holder, key, obj, name in self.checks:
+            if kind == "cell":
+                try:
+                    now = holder.cell_contents
+                except ValueError:
+                    now = _MISSING
+            elif kind == "item":
+                try:
+                    now = holder[key]
+                except (IndexError, KeyError, TypeError):
+                    now = _MISSING
+            elif kind == "attr":
+                now = holder.__dict__.get(key, _MISSING)
+            elif kind == "len":
+                if len(holder) != obj:
+                    return f"{name} (its length)"
+                continue
+            elif kind == "array":  # a NumPy array's values: it may be written in place
+                if holder.dtype != obj.dtype or not np.array_equal(holder, obj, equal_nan=obj.dtype.kind in "fc"):
+                    return f"{name} (its values)"
+                continue
+            else:  # "tensor": the same array, not written since, and the same requires_grad
+                if holder.data is not obj[0] or holder._entry is not obj[1] or changed_after(obj[0], self.since):
+                    return f"{name} (its array, its values or requires_grad)"
+                continue
+            if now is not obj:
+                return name
+        return None
+
+    def _add(self, kind, holder, key, obj, name) -> bool:
+        if len(self.checks) >= MAX_CHECKS:
+            return False
+        self.checks.append((kind, holder, key, obj, name))
+        return True
+
+    def _function(self, fn, depth: int, prefix: str) -> None:
+        if id(fn) in self._seen or depth <= 0:
+            return
+        self._seen.add(id(fn))
+        if isinstance(fn, types.MethodType):
+            self._object(fn.__self__, depth, prefix + "self")
+            fn = fn.__func__
+        if not isinstance(fn, types.FunctionType):
+            if hasattr(fn, "__dict__") and not isinstance(fn, type):
+                self._object(fn, depth, prefix + type(fn).__name__)
+            return
+        if fn.__code__.co_filename.startswith(_PACKAGE):  # the library's own functions read no user values
+            return
+        code = fn.__code__
+        for name, cell in zip(code.co_freevars, fn.__closure__ or ()):
+            try:
+                obj = cell.cell_contents
+            except ValueError:
+                continue
+            if self._add("cell", cell, None, obj, prefix + name):
+                self._value(obj, depth - 1, prefix + name)
+        names: set[str] = set()
+        stack = [code]
+        while stack:
+            c = stack.pop()
+            names.update(c.co_names)
+            stack.extend(k for k in c.co_consts if isinstance(k, types.CodeType))
+        g = fn.__globals__
+        for name in sorted(names):
+            obj = g.get(name, _MISSING)
+            if obj is _MISSING or isinstance(obj, (types.ModuleType, type)):
+                continue
+            if self._add("item", g, name, obj, prefix + name):
+                self._value(obj, depth - 1, prefix + name)
+
+    def _value(self, obj, depth: int, name: str) -> None:
+        from ..nn.module import Module  # the compiler sits below nn: imported when a step records
+
+        if isinstance(obj, Tensor):
+            if id(obj) not in self._seen:
+                self._seen.add(id(obj))
+                self._add("tensor", obj, None, (obj.data, obj._entry), name)
+            return
+        if isinstance(obj, np.ndarray) and obj.dtype.kind in "biufc" and id(obj) not in self._seen:
+            # NumPy keeps no version: a copy to compare, for arrays small enough (targets, masks, settings)
+            self._seen.add(id(obj))
+            if obj.size <= MAX_COPIED:
+                self._add("array", obj, None, obj.copy(), name)
+            return
+        if depth <= 0 or isinstance(obj, (*_VALUES, Module, type, types.ModuleType)) or id(obj) in self._seen:
+            return
+        self._seen.add(id(obj))
+        if isinstance(obj, (types.FunctionType, types.MethodType)):
+            self._seen.discard(id(obj))
+            self._function(obj, depth, name + ".")
+        elif isinstance(obj, (list, tuple, dict)):
+            if not isinstance(obj, tuple):
+                self._add("len", obj, None, len(obj), name)
+            for k, v in list(obj.items() if isinstance(obj, dict) else enumerate(obj)):
+                if not self._add("item", obj, k, v, f"{name}[{k!r}]"):
+                    return
+                self._value(v, depth - 1, f"{name}[{k!r}]")
+        elif hasattr(obj, "__dict__") and not callable(obj):
+            self._seen.discard(id(obj))
+            self._object(obj, depth, name)
+
+    def _object(self, obj, depth: int, name: str) -> None:
+        from ..nn.module import Module
+
+        if isinstance(obj, Module) or id(obj) in self._seen or not hasattr(obj, "__dict__"):
+            return
+        self._seen.add(id(obj))
+        for k, v in list(vars(obj).items()):
+            if self._add("attr", obj, k, v, f"{name}.{k}"):
+                self._value(v, depth - 1, f"{name}.{k}")
+
+
+_reads = threading.local()  # per thread: the arrays of the values the step being recorded computes
+_patch_lock = threading.Lock()
+_patched = [0]
+
+
+@contextmanager
+def watching_reads(tracked: dict):
+    """While a step records in this thread: ``t.data`` read outside the engine, or ``t.numpy()``, of a
+    value the step computes (``tracked``: id of array -> array) or of any tensor that requires grad
+    raises a CompileError. Swaps ``Tensor.data`` for a checking property only while some thread records,
+    so eager execution never pays for it."""
+    with _patch_lock:
+        if _patched[0] == 0:
+            _install()
+        _patched[0] += 1
+    _reads.tracked = tracked
+    try:
+        yield
+    finally:
+        _reads.tracked = None
+        with _patch_lock:
+            _patched[0] -= 1
+            if _patched[0] == 0:
+                _uninstall()
+
+
+_slot = Tensor.__dict__["data"]
+_concrete = Tensor._concrete
+_ENGINE = ("tinygrad_lstm.",)
+_USER_SIDE = ("tinygrad_lstm.nn", "tinygrad_lstm.demos", "tinygrad_lstm.examples")
+
+
+def _read_refused(t: Tensor, data, what: str) -> None:
+    raise CompileError(
+        f"compile: {what} of a value the step computes (shape {np.shape(data)}) was read while tl.compile "
+        "records the step: a replay would reuse the first call's value (whatever NumPy computes from it: a "
+        "mask, a branch, a number). Use tensor operations instead (comparisons, tl.where, .detach(), "
+        "x.shape), pass the value in as an input, or run the step without tl.compile"
+    )
+
+
+def _is_tracked(t: Tensor, data) -> bool:
+    tracked = getattr(_reads, "tracked", None)
+    return tracked is not None and (t._entry is not None or id(data) in tracked)
+
+
+def _get(t):
+    data = _slot.__get__(t, Tensor)
+    if getattr(_reads, "tracked", None) is not None and _is_tracked(t, data):
+        import sys
+
+        module = sys._getframe(1).f_globals.get("__name__", "")
+        if not module.startswith(_ENGINE) or module.startswith(_USER_SIDE):
+            _read_refused(t, data, ".data")
+    return data
+
+
+def _checked_concrete(self, what):
+    if self._entry is not None:
+        return _concrete(self, what)  # refuses a recorded value by itself
+    data = _slot.__get__(self, Tensor)
+    if _is_tracked(self, data):
+        _read_refused(self, data, what)
+    return data
+
+
+def _install() -> None:
+    Tensor.data = property(_get, _slot.__set__)
+    Tensor._concrete = _checked_concrete
+
+
+def _uninstall() -> None:
+    Tensor.data = _slot
+    Tensor._concrete = _concrete
