@@ -14,6 +14,7 @@ from . import blas, func, nn, optim, viz
 from .backward import grad
 from .checkpoint import checkpoint
 from .compiler import CompileError, compile
+from .dtypes import get_default_dtype, set_default_dtype
 from .function import Function
 from .gradcheck import GradcheckError, gradcheck
 from .instruments.anomaly import AnomalyError, detect_anomaly
@@ -99,6 +100,8 @@ __all__ = [
     "detect_anomaly",
     "enable_grad",
     "full",
+    "get_default_dtype",
+    "set_default_dtype",
     "grad",
     "load",
     "manual_seed",

@@ -309,6 +309,7 @@ def enable_grad(fn: Callable | None = None):
 
 
 def is_grad_enabled() -> bool:
+    """Whether operations are recorded now on this thread (False inside ``tl.no_grad()``)."""
     return state.grad_enabled
 
 

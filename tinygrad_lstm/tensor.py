@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from . import dtypes
 from .tape import CompileError, Leaf, Recording, refuse_while_compiling
 from .tape import state as _state
 from .versions import _root, changed_in_place, recorded_write
@@ -64,6 +65,8 @@ class Tensor:
         if isinstance(data, Tensor):
             data = data.data
         self.data = np.asarray(data, dtype=dtype)
+        if dtype is None and self.data.dtype == np.float64:  # Python floats: the default dtype
+            self.data = dtypes.from_python(data, self.data)
         self._grad: Tensor | None = None
         self._entry = None
         self._name: str | None = None

@@ -1,0 +1,176 @@
+"""A learner's first hour (issue 28): one default dtype, help for every public function, error messages
+that point at the user's line, and the pieces a notebook or a shell pipe meets first."""
+
+import inspect
+
+import numpy as np
+import pytest
+
+import tinygrad_lstm as tl
+
+
+@pytest.fixture
+def default_dtype():
+    """Let a test change the default dtype; it is float32 again afterwards, whatever happens."""
+    yield
+    tl.set_default_dtype(np.float32)
+
+
+# ---- 1. one default dtype ------------------------------------------------------------------------
+
+
+def test_a_pytorch_users_first_models_run_in_one_dtype():
+    assert tl.get_default_dtype() == np.float32  # PyTorch's default
+    out, h_n = tl.nn.RNN(4, 16)(tl.randn(30, 1, 4))
+    assert out.dtype == h_n.dtype == np.float32 and out.shape == (30, 1, 16)
+    assert tl.nn.Linear(2, 2)(tl.randn(3, 2)).dtype == np.float32
+    out, (h, c) = tl.nn.LSTM(3, 5, batch_first=True)(tl.rand(2, 7, 3))
+    assert out.dtype == c.dtype == np.float32
+    assert tl.nn.GRU(3, 5)(tl.zeros(7, 2, 3))[0].dtype == np.float32
+    assert tl.nn.LSTMCell(3, 5)(tl.ones(2, 3))[0].dtype == np.float32
+    assert tl.nn.GRUCell(3, 5)(tl.tensor([[1.0, 2.0, 3.0]])).dtype == np.float32
+    assert tl.nn.RNNCell(3, 5)(tl.Tensor([0.5, 0.5, 0.5])).dtype == np.float32
+    emb = tl.nn.Embedding(10, 3)
+    assert tl.nn.Linear(3, 1)(emb(np.array([1, 2]))).dtype == np.float32
+
+
+CREATIONS = {
+    "tensor(list)": lambda: tl.tensor([[1.0, 2.0]]),
+    "tensor(float)": lambda: tl.tensor(0.5),
+    "Tensor(list)": lambda: tl.Tensor([1.0, 2.0]),
+    "Tensor(float)": lambda: tl.Tensor(2.0),
+    "as_tensor": lambda: tl.as_tensor([1.0]),
+    "randn": lambda: tl.randn(2, 3),
+    "rand": lambda: tl.rand(2),
+    "zeros": lambda: tl.zeros((2, 3)),
+    "ones": lambda: tl.ones(2, 3, requires_grad=True),
+    "full": lambda: tl.full((2,), 0.5),
+    "eye": lambda: tl.eye(3),
+    "linspace": lambda: tl.linspace(0, 1, 5),
+    "arange(floats)": lambda: tl.arange(0, 1, 0.25),
+    "Linear": lambda: tl.nn.Linear(2, 3).weight,
+    "Embedding": lambda: tl.nn.Embedding(4, 3).weight,
+    "RNN": lambda: tl.nn.RNN(2, 3).weight_hh_l0,
+    "LSTM": lambda: tl.nn.LSTM(2, 3, proj_size=2).weight_hr_l0,
+    "GRU": lambda: tl.nn.GRU(2, 3).bias_ih_l0,
+    "LSTMCell": lambda: tl.nn.LSTMCell(2, 3, variant="peephole").peephole_f,
+    "GRUCell": lambda: tl.nn.GRUCell(2, 3).weight_ih,
+    "RNNCell": lambda: tl.nn.RNNCell(2, 3).weight_ih,
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
+@pytest.mark.parametrize("name", list(CREATIONS))
+def test_creation_functions_and_layers_follow_the_one_default(default_dtype, name, dtype):
+    tl.set_default_dtype(dtype)
+    assert tl.get_default_dtype() == dtype
+    assert CREATIONS[name]().dtype == dtype
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_whole_training_step_and_the_optimizers_state_follow_the_default(default_dtype, dtype):
+    tl.set_default_dtype(dtype)
+    tl.manual_seed(0)
+    lstm, head = tl.nn.LSTM(3, 4), tl.nn.Linear(4, 1)
+    params = [*lstm.parameters(), *head.parameters()]
+    for opt in (
+        tl.optim.Adam(params, lr=1e-2, amsgrad=True),
+        tl.optim.SGD(params, lr=0.1, momentum=0.9),
+        tl.optim.RMSprop(params, lr=0.1, momentum=0.9, centered=True),
+        tl.optim.AdamW(params),
+    ):
+        out, _ = lstm(tl.randn(5, 2, 3))
+        loss = tl.nn.functional.mse_loss(head(out[-1]), tl.zeros(2, 1))
+        assert loss.dtype == dtype
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        assert all(p.dtype == dtype and p.grad.dtype == dtype for p in params)
+        arrays = [v for state in opt.state.values() for v in state.values() if isinstance(v, np.ndarray)]
+        assert arrays and all(a.dtype == dtype for a in arrays), type(opt).__name__
+
+
+def test_numpy_arrays_and_integers_keep_their_dtype(default_dtype):
+    for default in (np.float32, np.float64):
+        tl.set_default_dtype(default)
+        assert tl.tensor(np.zeros(2)).dtype == np.float64
+        assert tl.Tensor(np.zeros(2, np.float32)).dtype == np.float32
+        assert tl.tensor(np.float64(1.5)).dtype == np.float64  # a NumPy scalar (a subclass of float)
+        assert tl.from_numpy(np.zeros(2, np.float16)).dtype == np.float16
+        assert tl.tensor([1, 2]).dtype == np.int64 and tl.arange(3).dtype == np.int64
+        assert tl.full((2,), 3).dtype == np.int64
+        assert tl.tensor([True]).dtype == np.bool_
+        assert tl.randn(2, dtype=np.float16).dtype == np.float16  # an explicit dtype= wins
+        assert tl.nn.Linear(2, 2, dtype=np.float16).weight.dtype == np.float16
+    torch = pytest.importorskip("torch")
+    assert tl.tensor(torch.zeros(2, dtype=torch.float64)).dtype == np.float64  # PyTorch's arrays too
+
+
+def test_float32_and_float64_draws_from_one_seed_hold_the_same_numbers(default_dtype):
+    tl.manual_seed(3)
+    single = tl.randn(4, 5)
+    tl.set_default_dtype(np.float64)
+    tl.manual_seed(3)
+    double = tl.randn(4, 5)
+    assert single.dtype == np.float32 and double.dtype == np.float64
+    np.testing.assert_array_equal(single.data, double.data.astype(np.float32))
+
+
+def test_a_mismatch_made_on_purpose_keeps_its_clear_error():
+    with pytest.raises(TypeError, match=r"Linear: input dtype float32 differs from the layer's parameters \(float64\)"):
+        tl.nn.Linear(2, 2, dtype=np.float64)(tl.randn(3, 2))
+    with pytest.raises(TypeError, match=r"RNN: input dtype float64 differs from the layer's parameters \(float32\)"):
+        tl.nn.RNN(4, 16)(tl.Tensor(np.random.randn(30, 1, 4)))  # an explicit float64 array
+    with pytest.raises(TypeError, match=r"LSTMCell: h has dtype float64, the input float32"):
+        tl.nn.LSTMCell(2, 3)(tl.zeros(1, 2), (tl.zeros(1, 3, dtype=np.float64), tl.zeros(1, 3)))
+
+
+def test_set_default_dtype_takes_float_dtypes_only_and_says_so(default_dtype):
+    for name in ("float64", tl.float64, np.float64, np.dtype("float64")):
+        tl.set_default_dtype(name)
+        assert tl.get_default_dtype() == np.float64
+    for bad, says in ((np.int64, "only floating point dtypes"), ("int32", "only floating point"), (3.5, "not a dtype")):
+        with pytest.raises(TypeError, match=says) as e:
+            tl.set_default_dtype(bad)
+        assert "\n" not in str(e.value)
+    assert tl.get_default_dtype() == np.float64  # a refused call changes nothing
+
+
+def test_layers_made_before_a_change_keep_their_dtype(default_dtype):
+    lin = tl.nn.Linear(2, 2)
+    tl.set_default_dtype(np.float64)
+    assert lin.weight.dtype == np.float32 and tl.nn.Linear(2, 2).weight.dtype == np.float64
+    assert lin(tl.randn(1, 2).float()).dtype == np.float32
+
+
+# ---- 1. help ---------------------------------------------------------------------------------------
+
+
+def _public_functions():
+    for prefix, module in (
+        ("tl", tl),
+        ("tl.nn.functional", tl.nn.functional),
+        ("tl.nn.init", tl.nn.init),
+        ("tl.nn.utils", tl.nn.utils),
+        ("tl.viz", tl.viz),
+    ):
+        names = getattr(module, "__all__", None) or [n for n in dir(module) if not n.startswith("_")]
+        for name in names:
+            obj = getattr(module, name)
+            if inspect.isfunction(obj) or (inspect.isclass(obj) and obj.__module__.startswith("tinygrad_lstm")):
+                yield f"{prefix}.{name}", obj
+    for cls in (tl.nn.Module, tl.optim.Optimizer, tl.nn.ModuleList, tl.nn.ModuleDict):
+        for name, member in vars(cls).items():
+            if not name.startswith("_") and inspect.isfunction(member):
+                yield f"{cls.__name__}.{name}", member
+
+
+@pytest.mark.parametrize("name, obj", list(_public_functions()), ids=lambda v: v if isinstance(v, str) else "")
+def test_every_public_function_has_help(name, obj):
+    doc = inspect.getdoc(obj)
+    assert doc and len(doc.splitlines()[0]) > 10, f"help({name}) says nothing"
+
+
+def test_help_for_the_first_functions_a_learner_calls_shows_an_example():
+    for f in (tl.tanh, tl.zeros, tl.randn, tl.tensor, tl.exp, tl.sigmoid, tl.softmax, tl.set_default_dtype):
+        assert ">>>" in inspect.getdoc(f), f.__name__
