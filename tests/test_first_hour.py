@@ -174,3 +174,124 @@ def test_every_public_function_has_help(name, obj):
 def test_help_for_the_first_functions_a_learner_calls_shows_an_example():
     for f in (tl.tanh, tl.zeros, tl.randn, tl.tensor, tl.exp, tl.sigmoid, tl.softmax, tl.set_default_dtype):
         assert ">>>" in inspect.getdoc(f), f.__name__
+
+
+# ---- 4. messages that point at the user's line -----------------------------------------------------
+
+
+def _next_line() -> int:
+    return inspect.currentframe().f_back.f_lineno + 1
+
+
+def test_an_in_place_refusal_inside_detect_anomaly_names_the_users_line():
+    x = tl.ones(3, requires_grad=True)
+    with tl.detect_anomaly():
+        y = x * 2
+        line = _next_line()
+        z = (y * y).sum()
+    with tl.no_grad():
+        y.add_(1)
+    with pytest.raises(RuntimeError) as e:
+        z.backward()
+    message = str(e.value)
+    assert message.startswith("backward: mul (%")
+    assert message.endswith(
+        f"\n  made by test_first_hour.py:{line} in "
+        "test_an_in_place_refusal_inside_detect_anomaly_names_the_users_line: z = (y * y).sum()"
+    )
+    assert "called from" not in message  # the line is the user's own already
+
+
+def test_an_op_inside_a_layer_names_the_layers_line_and_the_users_call():
+    lstm = tl.nn.LSTM(2, 3)
+    opt = tl.optim.SGD(lstm.parameters(), lr=0.1)
+    with tl.detect_anomaly():
+        line = _next_line()
+        out, _ = lstm(tl.randn(4, 1, 2))
+        loss = out.sum()
+    loss.backward(retain_graph=True)
+    opt.step()  # changes the weights the tape saved
+    with pytest.raises(RuntimeError) as e:
+        loss.backward()
+    lines = str(e.value).splitlines()
+    assert "matmul" in lines[0] and "weight_hh_l0.T" in lines[0] and "scope lstm.l0[t=" in lines[0]
+    assert lines[1].startswith("  made by cells.py:") and "h @ w.w_hh_t" in lines[1]
+    assert lines[2] == (
+        f"  called from test_first_hour.py:{line} in "
+        "test_an_op_inside_a_layer_names_the_layers_line_and_the_users_call: out, _ = lstm(tl.randn(4, 1, 2))"
+    )
+
+
+def test_tape_sources_name_the_line_too_and_a_nan_inside_a_layer_names_the_call():
+    x = tl.ones(2, requires_grad=True)
+    with tl.Tape(sources=True):
+        line = _next_line()
+        y = x.exp()
+    with tl.no_grad():
+        y.mul_(3)
+    with pytest.raises(RuntimeError, match=rf"made by test_first_hour.py:{line} in .*: y = x.exp\(\)$"):
+        y.sum().backward()
+
+    cell = tl.nn.LSTMCell(2, 3)
+    with tl.no_grad():
+        cell.weight_ih[...] = 1e30  # times an input of 1e30 overflows float32 in the cell's product
+    with pytest.raises(tl.AnomalyError) as e:
+        with tl.detect_anomaly():
+            line = _next_line()
+            cell(tl.full((1, 2), 1e30))
+    assert str(e.value).splitlines()[-2].startswith("  made by cells.py:")
+    assert str(e.value).splitlines()[-1] == (
+        f"  called from test_first_hour.py:{line} in "
+        "test_tape_sources_name_the_line_too_and_a_nan_inside_a_layer_names_the_call: cell(tl.full((1, 2), 1e30))"
+    )
+
+
+def test_outside_anomaly_mode_the_refusal_says_how_to_see_the_line():
+    x = tl.ones(3, requires_grad=True)
+    y = x * 2
+    z = (y * y).sum()
+    with tl.no_grad():
+        y.add_(1)
+    with pytest.raises(RuntimeError) as e:
+        z.backward()
+    assert "made by" not in str(e.value)
+    assert str(e.value).endswith(
+        "(run the forward pass under tl.detect_anomaly() to see the line of your code that made this op)"
+    )
+
+
+def test_memory_table_after_backward_shows_what_was_saved_and_says_it_was_freed():
+    tl.manual_seed(0)
+    lstm = tl.nn.LSTM(8, 8)
+    with tl.Tape() as tape:
+        out, _ = lstm(tl.randn(3, 2, 8))
+        loss = out.sum()
+    before = tl.memory_table(tape)
+    rows_before = tl.memory_by_step(tape)
+    loss.backward()
+    assert tape[-1].freed and all(e.saved_nbytes == 0 for e in tape)  # what the table read before
+    after = tl.memory_table(tape)
+    assert after.splitlines()[:-1] == before.splitlines()  # the same bytes as before backward
+    assert [m.nbytes for m in tl.memory_by_step(tape)] == [m.nbytes for m in rows_before]
+    assert sum(m.nbytes for m in rows_before) > 0
+    assert "freed" not in before and "backward() has since freed the arrays" in after.splitlines()[-1]
+    assert sum(m.freed for m in tl.memory_by_step(tape)) == sum(e.freed for e in tape)
+    # a filtered tape and the graph behind a tensor (Tape.of) see the same
+    step1 = tape.filter(scope="t=1")
+    assert tl.memory_by_step(step1)[0].nbytes == [m for m in rows_before if m.t == 1 and m.layer == "lstm.l0"][0].nbytes
+
+
+def test_memory_table_says_so_when_backward_freed_the_arrays_before_the_tape_saw_them():
+    lstm = tl.nn.LSTM(8, 8)
+    with tl.Tape() as tape:
+        out, _ = lstm(tl.randn(3, 2, 8))
+        out.sum().backward()  # inside the block: the tape never saw the arrays
+    table = tl.memory_table(tape)
+    rows = tl.memory_by_step(tape)
+    assert all(m.nbytes == 0 for m in rows) and sum(m.unseen for m in rows) > 0
+    assert table.splitlines()[-1].startswith(f"(the arrays of {sum(m.unseen for m in rows)} entries were freed")
+    assert "retain_graph=True" in table
+    with tl.Tape() as tape:  # retain_graph keeps them: no note
+        out, _ = lstm(tl.randn(3, 2, 8))
+        out.sum().backward(retain_graph=True)
+    assert tl.memory_table(tape).splitlines()[-1].startswith("lstm.l0 ")
