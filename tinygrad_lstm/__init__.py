@@ -10,7 +10,7 @@
 
 import numpy as np
 
-from . import blas, func, nn, optim, viz
+from . import blas, demos, func, nn, optim, viz
 from .backward import grad
 from .checkpoint import checkpoint
 from .compiler import CompileError, compile
@@ -106,6 +106,7 @@ __all__ = [
     "load",
     "manual_seed",
     "blas",
+    "demos",
     "func",
     "nn",
     "optim",

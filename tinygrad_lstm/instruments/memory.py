@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 
 from ..tape import time_step
-from .recording import Tape
+from .recording import Tape, preformatted_html
 
 
 @dataclass(frozen=True)
@@ -71,7 +70,7 @@ class MemoryTable(str):
         return str(self)
 
     def _repr_html_(self) -> str:
-        return table_html(str(self))
+        return preformatted_html(str(self), "memory held for backward, by time step", "print(table)")
 
 
 def memory_table(tape: Tape) -> MemoryTable:
@@ -100,8 +99,3 @@ def memory_table(tape: Tape) -> MemoryTable:
     table = MemoryTable("\n".join(lines))
     table.rows = rows
     return table
-
-
-def table_html(text: str) -> str:
-    """Preformatted text as a notebook shows it, escaped."""
-    return f"<pre>{html.escape(text)}</pre>"

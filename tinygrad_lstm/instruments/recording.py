@@ -13,6 +13,7 @@ normal runs pay nothing).
 
 from __future__ import annotations
 
+import html
 import linecache
 import os
 import sys
@@ -154,6 +155,24 @@ class Tape(Recording):
 
     def __repr__(self) -> str:
         return f"<Tape of {len(self.entries)} entries>"
+
+    def _repr_html_(self) -> str:
+        """A notebook shows the listing (what ``print(tape)`` prints), its first lines when it is long."""
+        return preformatted_html(self.listing(), f"<Tape of {len(self.entries)} entries>", "print(tape)")
+
+
+NOTEBOOK_LINES = 400  # a listing shown in a notebook is cut after this many lines, with a note
+
+
+def preformatted_html(text: str, title: str, whole: str, limit: int = NOTEBOOK_LINES) -> str:
+    """``text`` as a notebook shows it: a title, then the text escaped in ``<pre>``, cut after ``limit``
+    lines with a note saying how many were left out and what prints them all (``whole``)."""
+    lines = text.splitlines()
+    shown = "\n".join(lines[:limit])
+    note = ""
+    if len(lines) > limit:
+        note = f"<p>... {len(lines) - limit:,} more lines: <code>{html.escape(whole)}</code> prints them all</p>"
+    return f"<p><code>{html.escape(title)}</code></p><pre>{html.escape(shown)}</pre>{note}"
 
 
 def ref(entry) -> str:
