@@ -2,11 +2,19 @@
 that point at the user's line, and the pieces a notebook or a shell pipe meets first."""
 
 import inspect
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import tinygrad_lstm as tl
+from tinygrad_lstm.examples import unroll
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -295,3 +303,94 @@ def test_memory_table_says_so_when_backward_freed_the_arrays_before_the_tape_saw
         out, _ = lstm(tl.randn(3, 2, 8))
         out.sum().backward(retain_graph=True)
     assert tl.memory_table(tape).splitlines()[-1].startswith("lstm.l0 ")
+
+
+# ---- 5. pictures, and the shell ---------------------------------------------------------------------
+
+
+def test_pictures_render_pipe_and_view_with_the_renderer_the_package_finds(renderer, tmp_path, monkeypatch):
+    import graphviz
+
+    u = unroll("lstm", steps=2)
+    u.loss.backward()
+    picture = tl.viz.draw(u.tape)
+    assert isinstance(picture, graphviz.Digraph) and picture.format == "svg"
+    made = picture.render(str(tmp_path / "g"), format="png")
+    assert Path(made) == tmp_path / "g.png" and (tmp_path / "g.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (tmp_path / "g").read_text() == picture.source  # graphviz's own behaviour: the DOT file beside
+    assert picture.pipe()[:5] == b"<?xml" and b"</svg>" in picture.pipe()
+    assert picture.pipe(format="png")[:4] == b"\x89PNG"
+    assert picture.pipe(encoding="utf-8").startswith("<?xml")
+    viewed = []
+    monkeypatch.setattr(type(picture), "_view", lambda self, path, format, quiet: viewed.append((path, format)))
+    picture.view(str(tmp_path / "v"))
+    assert viewed == [(str(tmp_path / "v.svg"), "svg")] and (tmp_path / "v.svg").read_text().startswith("<?xml")
+    if shutil.which("dot") is None:  # what a plain graphviz.Digraph does here: it looks for dot alone
+        with pytest.raises(graphviz.ExecutableNotFound):
+            graphviz.Digraph(body=["a -> b"]).pipe(format="svg")
+
+
+def test_without_any_renderer_a_picture_says_how_to_get_one(tmp_path, monkeypatch):
+    u = unroll("rnn", steps=2)
+    picture = tl.viz.draw(u.tape)
+    monkeypatch.setenv("TINYGRAD_LSTM_DOT", str(tmp_path / "no-such-dot"))
+    with pytest.raises(tl.viz.RendererNotFound, match="pip install graphviz-pure"):
+        picture.pipe()
+    with pytest.raises(tl.viz.RendererNotFound, match="pip install graphviz-pure"):
+        picture.render(str(tmp_path / "g"))
+
+
+def _cli(*args, check=True):
+    done = subprocess.run(
+        [sys.executable, "-m", "tinygrad_lstm", *args],
+        capture_output=True,
+        timeout=120,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        check=False,
+    )
+    if check:
+        assert done.returncode == 0, done.stderr.decode()
+    return done
+
+
+def test_python_dash_m_tinygrad_lstm_is_the_command():
+    assert _cli("--version").stdout.decode().strip() == f"tinygrad-lstm {tl.__version__}"
+    assert _cli("tape", "--steps", "1").stdout.decode().startswith("# tape of a lstm over 1 steps")
+    wrong = _cli("tape", "--steps", "0", check=False)
+    assert wrong.returncode == 2 and wrong.stderr.decode().count("\n") == 1 and b"Traceback" not in wrong.stderr
+
+
+@pytest.mark.parametrize(
+    "command", [["-m", "tinygrad_lstm", "tape", "--trace"], ["-m", "tinygrad_lstm.demos", "vanishing", "--quick"]]
+)
+def test_a_reader_that_stops_early_ends_the_output_quietly(command, tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    extra = ["--steps", "80"] if "tape" in command else ["--out", str(tmp_path)]
+    process = subprocess.Popen(
+        [sys.executable, *command, *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path, env=env
+    )
+    first = process.stdout.readline()  # then go away, as `| head -1` does
+    process.stdout.close()
+    errors = process.stderr.read().decode()
+    assert process.wait(timeout=120) == 141  # what `yes | head` reports: stopped by the closed pipe
+    assert first and "Traceback" not in errors and "BrokenPipeError" not in errors, errors
+
+
+def test_graph_dash_o_dash_writes_the_picture_to_standard_output():
+    svg = _cli("graph", "-o", "-", "--steps", "2")
+    assert svg.stdout.startswith(b"<?xml") and svg.stdout.rstrip().endswith(b"</svg>")
+    assert svg.stderr.decode().startswith("wrote standard output (")  # the report stays out of the data
+    png = _cli("graph", "-o", "-", "--format", "png", "--steps", "2", "--heat")
+    assert png.stdout[:8] == b"\x89PNG\r\n\x1a\n"
+    assert _cli("graph", "--output", "-", "--format", "dot").stdout.startswith(b"digraph tinygrad_lstm {")
+    page = _cli("graph", "-o", "-", "--format", "html", "--steps", "2").stdout
+    assert page.startswith(b"<!DOCTYPE html>") and b'id="explorer-data"' in page
+    for args, says in (
+        (["-o", "x.svg", "--format", "png"], "--format applies to -o - (standard output)"),
+        (["-o", "-", "--dot"], "with -o - use --format dot"),
+        (["-o", "-", "--format", "pdf"], "invalid choice: 'pdf'"),
+    ):
+        wrong = _cli("graph", *args, check=False)
+        assert wrong.returncode == 2 and wrong.stdout == b"", args
+        assert wrong.stderr.decode().count("\n") == 1 and says in wrong.stderr.decode(), wrong.stderr
