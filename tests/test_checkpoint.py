@@ -24,7 +24,7 @@ def run(cell, x, every: int | None, dropout: float = 0.0):
                 h = tl.nn.functional.dropout(h, dropout, True)
         return h, c
 
-    h = c = tl.zeros(2, 5)
+    h = c = tl.zeros(2, 5, dtype=np.float64)
     step = every or T
     for lo in range(0, T, step):
         xs = x[lo : lo + step]

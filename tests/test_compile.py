@@ -114,7 +114,7 @@ def test_exact_programs_compute_each_products_weight_gradient_as_the_sweep_does(
     model = Regressor(nn.LSTM(3, 4, dtype=np.float64), 4)
     loss = lambda x, y: nn.functional.mse_loss(model(x), y)  # noqa: E731
     exact, batched = tl.compile(loss, exact=True), tl.compile(loss)
-    x, y = tl.randn(20, 2, 3), tl.randn(2, 1)
+    x, y = tl.randn(20, 2, 3, dtype=np.float64), tl.randn(2, 1, dtype=np.float64)
     exact(x, y).backward()
     batched(x, y).backward()
     assert "weight_grad(" not in exact.source
@@ -134,10 +134,10 @@ def test_exact_programs_compute_each_products_weight_gradient_as_the_sweep_does(
 def test_new_shapes_record_a_new_program_and_freed_entries_say_so():
     model = Regressor(nn.LSTM(3, 4, dtype=np.float64), 4)
     step = tl.compile(lambda x, y: nn.functional.mse_loss(model(x), y))
-    step(tl.randn(5, 2, 3), tl.randn(2, 1)).backward()
-    step(tl.randn(7, 2, 3), tl.randn(2, 1)).backward()
+    step(tl.randn(5, 2, 3, dtype=np.float64), tl.randn(2, 1, dtype=np.float64)).backward()
+    step(tl.randn(7, 2, 3, dtype=np.float64), tl.randn(2, 1, dtype=np.float64)).backward()
     assert len(step.programs) == 2 and step.replays == 0
-    loss = step(tl.randn(7, 2, 3), tl.randn(2, 1))
+    loss = step(tl.randn(7, 2, 3, dtype=np.float64), tl.randn(2, 1, dtype=np.float64))
     assert step.replays == 1
     loss.backward()
     with pytest.raises(RuntimeError, match="freed"):
@@ -148,7 +148,7 @@ def test_compile_refuses_what_it_cannot_replay():
     tl.manual_seed(0)
     lstm = nn.LSTM(3, 4, num_layers=2, dropout=0.5, dtype=np.float64)
     with pytest.raises(tl.CompileError, match="dropout"):
-        tl.compile(lambda x: lstm(x)[0].sum())(tl.randn(5, 2, 3))
+        tl.compile(lambda x: lstm(x)[0].sum())(tl.randn(5, 2, 3, dtype=np.float64))
 
     emb = nn.Embedding(10, 4, dtype=np.float64)
     with pytest.raises(tl.CompileError, match="index"):
@@ -171,7 +171,7 @@ def test_compiled_step_is_faster_than_eager_in_op_count_terms():
     """Replaying builds no Tensor per op: count the Tensors a replay creates (not a timing assert)."""
     model = Regressor(nn.LSTM(3, 4, dtype=np.float64), 4)
     step = tl.compile(lambda x, y: nn.functional.mse_loss(model(x), y))
-    x, y = tl.randn(20, 2, 3), tl.randn(2, 1)
+    x, y = tl.randn(20, 2, 3, dtype=np.float64), tl.randn(2, 1, dtype=np.float64)
     step(x, y).backward()
     created = []
     original = tl.Tensor._from
@@ -193,7 +193,7 @@ def test_replays_still_serve_hooks_and_backward_traces():
     # exact: the precomputed backward's bits equal the sweep's (a shared weight's chunked gradient
     # would not; this test used to pass without exact only because the hook leaked into later replays)
     step = tl.compile(lambda x, y: nn.functional.mse_loss(model(x), y), exact=True)
-    x, y = tl.randn(5, 2, 3), tl.randn(2, 1)
+    x, y = tl.randn(5, 2, 3, dtype=np.float64), tl.randn(2, 1, dtype=np.float64)
     step(x, y).backward()
     model.zero_grad()
     loss = step(x, y)
@@ -216,7 +216,7 @@ def test_the_program_is_readable_python_with_one_line_per_entry_and_fused_gates(
     model = Regressor(nn.LSTM(3, 4, dtype=np.float64), 4)
     step = tl.compile(lambda x, y: nn.functional.mse_loss(model(x), y))
     with tl.Tape() as tape:
-        loss = step(tl.randn(3, 2, 3), tl.randn(2, 1))
+        loss = step(tl.randn(3, 2, 3, dtype=np.float64), tl.randn(2, 1, dtype=np.float64))
     source = step.source
     assert source.startswith("def forward(inputs, leaves):") and "\ndef backward(seed):" in source
     forward, backward = source.split("\ndef backward(seed):")
@@ -267,8 +267,10 @@ def test_mixed_dtypes_are_cast_as_the_sweep_casts_them():
 def test_a_result_replayed_over_refuses_backward_instead_of_using_the_later_arrays():
     model = Regressor(nn.LSTM(3, 4, dtype=np.float64), 4)
     step = tl.compile(lambda x, y: nn.functional.mse_loss(model(x), y))
-    first = step(tl.randn(5, 2, 3), tl.randn(2, 1))
-    second = step(tl.randn(5, 2, 3), tl.randn(2, 1))  # a replay: the entries now hold its arrays
+    first = step(tl.randn(5, 2, 3, dtype=np.float64), tl.randn(2, 1, dtype=np.float64))
+    second = step(
+        tl.randn(5, 2, 3, dtype=np.float64), tl.randn(2, 1, dtype=np.float64)
+    )  # a replay: the entries now hold its arrays
     for call in (lambda: first.backward(), lambda: tl.grad(first, list(model.parameters()))):
         with pytest.raises(RuntimeError, match="replayed over"):
             call()

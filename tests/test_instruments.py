@@ -72,7 +72,7 @@ def test_backward_trace_records_every_vjp_in_sweep_order_with_true_norms():
 def test_anomaly_mode_catches_log_of_a_negative_inside_an_lstm_step_and_names_it():
     tl.manual_seed(0)
     cell = tl.nn.LSTMCell(2, 3, dtype=np.float64)
-    xs = tl.randn(5, 1, 2)
+    xs = tl.randn(5, 1, 2, dtype=np.float64)
     state = None
     with pytest.raises(tl.AnomalyError) as err, tl.detect_anomaly():
         for t in range(5):
@@ -132,7 +132,7 @@ def test_memory_by_step_grows_linearly_with_sequence_length():
 def test_probe_collects_dl_dh_for_every_step():
     tl.manual_seed(2)
     rnn = tl.nn.RNN(3, 5, num_layers=2, dtype=np.float64)
-    x = tl.randn(6, 2, 3)
+    x = tl.randn(6, 2, 3, dtype=np.float64)
     with tl.probe_gradients("h") as probe, tl.Tape() as tape:
         out, h_n = rnn(x)
     with tl.trace_backward() as trace:

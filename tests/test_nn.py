@@ -39,7 +39,7 @@ def test_module_registration_and_traversal():
     assert not m.training and not m.rnn.training
     m.train()
     assert m.head.training
-    m(tl.randn(5, 2, 3)).sum().backward()
+    m(tl.randn(5, 2, 3, dtype=np.float64)).sum().backward()
     assert all(p.grad is not None for p in m.parameters())
     m.zero_grad()
     assert all(p.grad is None for p in m.parameters())
@@ -77,7 +77,7 @@ def test_failed_load_state_dict_names_keys_and_shapes_and_changes_nothing():
 def test_save_and_load_npz_without_pickle(tmp_path):
     m = TwoLayer()
     opt = tl.optim.Adam(m.parameters(), lr=0.1)
-    m(tl.randn(4, 2, 3)).sum().backward()
+    m(tl.randn(4, 2, 3, dtype=np.float64)).sum().backward()
     opt.step()
     path = tmp_path / "ckpt.npz"
     tl.save({"model": m.state_dict(), "optim": opt.state_dict(), "epoch": 3}, path)
@@ -146,7 +146,7 @@ def test_bad_inputs_name_the_layer_and_shapes():
 def test_every_step_opens_a_scope_and_cell_values_are_named():
     m = nn.LSTM(2, 3, num_layers=2, bidirectional=True, dtype=np.float64)
     with tl.Tape() as tape:
-        m(tl.randn(3, 1, 2))
+        m(tl.randn(3, 1, 2, dtype=np.float64))
     paths = {e.scope.path for e in tape if e.scope is not None}
     expected = {f"lstm.l{k}{d}[t={t}]" for k in range(2) for d in ("", "_reverse") for t in range(3)}
     projections = {f"lstm.l{k}{d}.x_proj[t=0]" for k in range(2) for d in ("", "_reverse")}
@@ -162,7 +162,7 @@ def test_every_step_opens_a_scope_and_cell_values_are_named():
 def test_truncated_bptt_carries_state_with_detach():
     tl.manual_seed(1)
     m = nn.LSTM(2, 3, dtype=np.float64)
-    x = tl.randn(12, 2, 2)
+    x = tl.randn(12, 2, 2, dtype=np.float64)
     state = None
     for k in range(3):
         out, state = m(x[4 * k : 4 * (k + 1)], state)
@@ -204,7 +204,7 @@ def test_truncated_bptt_matches_torch():
 def test_lstm_over_2000_steps_backpropagates():
     tl.manual_seed(3)
     m = nn.LSTM(2, 4, dtype=np.float64, forget_bias=3.0)
-    x = tl.randn(2000, 2, 2, requires_grad=True)
+    x = tl.randn(2000, 2, 2, requires_grad=True, dtype=np.float64)
     out, (h, c) = m(x)
     (h * h).sum().backward()
     assert np.all(np.isfinite(m.weight_hh_l0.grad.data)) and np.abs(m.weight_hh_l0.grad.data).max() > 0
@@ -277,7 +277,7 @@ def test_named_children_and_register_parameter():
 
 def test_the_input_projection_runs_per_chunk_and_one_product_gives_the_same():
     tl.manual_seed(4)
-    x = tl.randn(19, 2, 3)
+    x = tl.randn(19, 2, 3, dtype=np.float64)
     m = nn.LSTM(3, 4, bidirectional=True, dtype=np.float64)
     with tl.Tape() as tape:
         out, _ = m(x)
@@ -330,7 +330,7 @@ def test_functional_call_replaces_a_tied_weight_everywhere_it_is_used():
     second.weight = first.weight  # tied
     model = tl.nn.Sequential(first, tl.nn.Tanh(), second)
     assert [n for n, _ in model.named_parameters()] == ["0.weight", "0.bias", "2.bias"]
-    x = tl.randn(4, 3)
+    x = tl.randn(4, 3, dtype=np.float64)
     w = tl.Tensor(np.random.default_rng(2).standard_normal((3, 3)), requires_grad=True)
     tl.func.functional_call(model, {"0.weight": w}, (x,)).sum().backward()
     with tl.no_grad():

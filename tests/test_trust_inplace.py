@@ -54,14 +54,14 @@ def test_an_op_that_saved_nothing_still_backpropagates_after_a_change():
 def test_version_check_through_an_optimizer_step_on_a_shared_graph():
     lstm = tl.nn.LSTM(2, 3, dtype=np.float64)
     opt = tl.optim.SGD(lstm.parameters(), lr=0.1)
-    out, _ = lstm(tl.randn(4, 1, 2))
+    out, _ = lstm(tl.randn(4, 1, 2, dtype=np.float64))
     l1, l2 = out[-1].sum(), (out * out).sum()
     l1.backward(retain_graph=True)
     opt.step()
     with pytest.raises(RuntimeError, match=r"scope lstm\.l0.*(weight|bias)_\w+_l0.*changed in place"):
         l2.backward()
     opt.zero_grad()
-    out, _ = lstm(tl.randn(4, 1, 2))  # computed again after the step: fine
+    out, _ = lstm(tl.randn(4, 1, 2, dtype=np.float64))  # computed again after the step: fine
     (out * out).sum().backward()
     assert all(p.grad is not None for p in lstm.parameters())
 
@@ -79,7 +79,7 @@ def test_a_compiled_step_refuses_backward_after_an_optimizer_step():
     lin = tl.nn.Linear(2, 1, dtype=np.float64)
     opt = tl.optim.SGD(lin.parameters(), lr=0.1)
     step = tl.compile(lambda x: (lin(x).tanh() * lin(x)).sum())
-    x = tl.randn(4, 2)
+    x = tl.randn(4, 2, dtype=np.float64)
     lin(x).sum().backward()  # gradients, so that the optimizer's steps change the weights
     # the recording's result goes through the usual sweep, which names the entry that saved the weight;
     # a replay's result names the weight
@@ -298,8 +298,8 @@ def test_compile_refuses_python_control_flow_on_recorded_values(branch):
         return loss * 2 if branch(loss) else -loss
 
     with pytest.raises(tl.CompileError, match="a replay would reuse the first call's value"):
-        tl.compile(step)(tl.randn(3, 2))
-    assert step(tl.randn(3, 2)).shape == ()  # eager, it simply runs
+        tl.compile(step)(tl.randn(3, 2, dtype=np.float64))
+    assert step(tl.randn(3, 2, dtype=np.float64)).shape == ()  # eager, it simply runs
 
 
 def test_compile_recomputes_a_mask_made_from_a_recorded_value():

@@ -165,7 +165,7 @@ def test_embedding_padding_row_gets_no_gradient_however_it_is_named(padding_idx)
 # ---- 0-d values the issue found through other paths ----------------------------------------------------
 @needs_torch
 def test_bce_on_a_single_logit_and_a_hessian_through_a_0d_mean():
-    z = tl.tensor(0.3, requires_grad=True)
+    z = tl.tensor(0.3, requires_grad=True, dtype=np.float64)
     tz = torch.tensor(0.3, dtype=torch.float64, requires_grad=True)
     loss = tl.nn.functional.binary_cross_entropy_with_logits(z, np.array(1.0), pos_weight=np.array(2.0))
     tloss = torch.nn.functional.binary_cross_entropy_with_logits(

@@ -121,7 +121,7 @@ def test_a_compiled_step_replayed_from_two_threads_gives_each_its_own_answer():
         return (head(out[-1]) ** 2).mean()
 
     step = tl.compile(loss_fn)
-    inputs = [tl.randn(5, 3, 2), tl.randn(5, 3, 2)]
+    inputs = [tl.randn(5, 3, 2, dtype=np.float64), tl.randn(5, 3, 2, dtype=np.float64)]
     expected = []
     for x in inputs:  # eager answers
         for p in lstm.parameters():

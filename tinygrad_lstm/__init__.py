@@ -10,10 +10,11 @@
 
 import numpy as np
 
-from . import blas, func, nn, optim, viz
+from . import blas, demos, func, nn, optim, viz
 from .backward import grad
 from .checkpoint import checkpoint
 from .compiler import CompileError, compile
+from .dtypes import get_default_dtype, set_default_dtype
 from .function import Function, FunctionContext, once_differentiable
 from .gradcheck import GradcheckError, gradcheck
 from .instruments.anomaly import AnomalyError, detect_anomaly
@@ -101,10 +102,13 @@ __all__ = [
     "detect_anomaly",
     "enable_grad",
     "full",
+    "get_default_dtype",
+    "set_default_dtype",
     "grad",
     "load",
     "manual_seed",
     "blas",
+    "demos",
     "func",
     "nn",
     "optim",

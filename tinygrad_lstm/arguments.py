@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from collections.abc import Callable
 
 
@@ -27,3 +29,22 @@ def count(low: int) -> Callable[[str], int]:
 
     parse.__name__ = f"integer >= {low}"
     return parse
+
+
+CLOSED_PIPE = 141  # what a shell reports for a program stopped by SIGPIPE (128 + 13), as `yes | head` is
+
+
+def quiet_on_closed_pipe(command: Callable, *args) -> int:
+    """``command(*args)``, its output flushed; when the reader of standard output goes away first
+    (``| head``), end quietly with exit code 141 instead of a BrokenPipeError traceback."""
+    try:
+        code = command(*args)
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        try:  # Python flushes stdout again at exit: point it at /dev/null so that it cannot fail again
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError):  # no real file descriptor (a test's capture)
+            pass
+        return CLOSED_PIPE

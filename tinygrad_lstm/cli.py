@@ -7,10 +7,16 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from .arguments import Parser, count
+from .arguments import Parser, count, quiet_on_closed_pipe
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command ``argv`` names; returns the exit code (``tinygrad-lstm tape --trace | head`` too:
+    a reader that stops early ends the output quietly)."""
+    return quiet_on_closed_pipe(_main, argv)
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
     from . import __version__, commands
     from .demos import DEMOS
     from .demos import main as run_demo
@@ -55,7 +61,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     gr.add_argument("--window", type=count(1), default=2, help="steps kept at each end in the window view")
     gr.add_argument("--budget", type=count(1), default=500, help="fold automatically past this many nodes")
     gr.add_argument(
-        "-o", "--output", default="graph.svg", help="output file: .svg, .png, .dot, or .html (the explorer)"
+        "-o",
+        "--output",
+        default="graph.svg",
+        help="output file: .svg, .png, .dot, or .html (the explorer); - for standard output",
+    )
+    gr.add_argument(
+        "--format", choices=("svg", "png", "dot", "html"), default=None, help="with -o -: what to write (svg)"
     )
     gr.add_argument("--dot", action="store_true", help="also write the DOT text beside the picture")
     gr.set_defaults(run=commands.graph)

@@ -48,8 +48,16 @@ def graph(args: argparse.Namespace) -> int:
         scale = viz.parse_scale(args.scale)
     except ValueError as e:
         return _fail("graph", str(e))
-    explorer = Path(args.output).suffix.lower() in (".html", ".htm")
-    if not explorer and Path(args.output).suffix.lower() not in FORMATS:
+    to_stdout = args.output == "-"
+    if args.format is not None and not to_stdout:
+        return _fail(
+            "graph", f"--format applies to -o - (standard output); the extension of {args.output} picks its format"
+        )
+    if to_stdout and args.dot:
+        return _fail("graph", "--dot writes the DOT text beside a picture file; with -o - use --format dot")
+    suffix = f".{args.format or 'svg'}" if to_stdout else Path(args.output).suffix.lower()
+    explorer = suffix in (".html", ".htm")
+    if not explorer and suffix not in FORMATS:
         return _fail("graph", f"-o {args.output}: the extension picks the format; use .svg, .png, .dot or .html")
     if explorer and args.view not in (None, "cell"):
         return _fail("graph", f"--view {args.view} draws a still picture; the .html explorer shows the belt "
@@ -69,7 +77,7 @@ def graph(args: argparse.Namespace) -> int:
             runs.append((_label(args, cell), u.tape, u.backward()))
         title = f"The same input, {args.steps} steps, one colour scale: where does the gradient survive?"
         picture = viz.compare(runs, scale=scale, title=title)
-        write = functools.partial(viz.render, picture, args.output, keep_dot=args.dot)
+        write = _picture_writer(viz, picture, args, suffix)
         return _write(viz, write, args.output, f"{len(runs)} recordings, view cell", args.dot)
     u = _unrolled(args)
     view = args.view or "cell"
@@ -85,8 +93,8 @@ def graph(args: argparse.Namespace) -> int:
         scale=scale,
     )  # fmt: skip
     for note in picture.notes:
-        print(f"note: {note}")
-    write = functools.partial(viz.render, picture, args.output, keep_dot=args.dot)
+        print(f"note: {note}", file=sys.stderr if to_stdout else sys.stdout)
+    write = _picture_writer(viz, picture, args, suffix)
     return _write(viz, write, args.output, f"{len(u.tape)} tape entries, view {view}", args.dot)
 
 
@@ -105,8 +113,36 @@ def _explore(args: argparse.Namespace, viz, cells: list[str], scale) -> int:
         runs.append((_label(args, cell), u.tape, u.backward(arrays=viz.HEAT_MAP_LIMIT)))
     title = f"Backward through {args.steps} steps: " + " beside ".join(label for label, _, _ in runs)
     page = viz.explore(runs, scale=scale, title=title)
-    write = functools.partial(page.save, args.output)
+    if args.output == "-":
+        write = functools.partial(_to_stdout, page.html.encode())
+    else:
+        write = functools.partial(page.save, args.output)
     return _write(viz, write, args.output, f"the explorer: {page.steps} VJPs to step through")
+
+
+def _picture_writer(viz, picture, args: argparse.Namespace, suffix: str):
+    """What writes the picture: to its file, or (``-o -``) its bytes to standard output."""
+    if args.output != "-":
+        return functools.partial(viz.render, picture, args.output, keep_dot=args.dot)
+    from .viz.render import FORMATS
+
+    fmt = FORMATS[suffix]
+
+    def write():
+        return _to_stdout(picture.source.encode() if fmt == "dot" else viz.pipe(picture.source, fmt))
+
+    return write
+
+
+def _to_stdout(data: bytes) -> None:
+    """Write ``data`` to standard output as bytes (a PNG too); None: there is no path to report."""
+    sys.stdout.flush()
+    out = getattr(sys.stdout, "buffer", None)
+    if out is None:  # a text stream (a test's capture): SVG, DOT and HTML are text
+        sys.stdout.write(data.decode())
+    else:
+        out.write(data)
+        out.flush()
 
 
 _CELL_TITLES = {"rnn": "tanh RNN", "lstm": "LSTM", "gru": "GRU", "peephole": "peephole LSTM", "cifg": "CIFG LSTM"}
@@ -122,6 +158,9 @@ def _write(viz, write, output: str, what: str, keep_dot: bool = False) -> int:
     """Run ``write()`` (which returns the path it wrote) and say what it wrote, or why it could not."""
     try:
         path = write()
+        if path is None:  # -o -: the data went to standard output; the report goes to stderr
+            print(f"wrote standard output ({what})", file=sys.stderr)
+            return 0
     except (viz.RendererNotFound, ValueError) as e:
         return _fail("graph", str(e))
     except (FileExistsError, NotADirectoryError) as e:

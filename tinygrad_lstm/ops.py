@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from . import blas, random
+from . import blas, dtypes, random
 from .tape import Entry, Structure, state
 from .tensor import Tensor, View
 from .versions import _root, is_stale, latest_recorded, stale_error, stamps
@@ -339,6 +339,12 @@ def _exp_fwd(p, x):
 
 
 def exp(x) -> Tensor:
+    """Elementwise e**x (``x.exp()``); its gradient is the output itself.
+
+    >>> import tinygrad_lstm as tl
+    >>> tl.exp(tl.tensor([0.0, 1.0]))
+    Tensor([1.      , 2.718282], dtype=float32)
+    """
     return apply("exp", _exp_fwd, (x,), _exp_vjp, keep_out=True)
 
 
@@ -351,6 +357,7 @@ def _log_fwd(p, x):
 
 
 def log(x) -> Tensor:
+    """Elementwise natural logarithm (``x.log()``); gradient 1/x. ``tl.log(tl.tensor([1.0]))`` is 0."""
     return apply("log", _log_fwd, (x,), _log_vjp, keep_in=True)
 
 
@@ -363,6 +370,7 @@ def _sqrt_fwd(p, x):
 
 
 def sqrt(x) -> Tensor:
+    """Elementwise square root (``x.sqrt()``); gradient 1/(2 sqrt(x)). ``tl.sqrt(tl.tensor([4.0]))`` is 2."""
     return apply("sqrt", _sqrt_fwd, (x,), _sqrt_vjp, keep_out=True)
 
 
@@ -375,6 +383,7 @@ def _abs_fwd(p, x):
 
 
 def abs(x) -> Tensor:  # noqa: A001
+    """Elementwise absolute value (``x.abs()``); gradient sign(x), 0 at 0 as in PyTorch."""
     return apply("abs", _abs_fwd, (x,), _abs_vjp, keep_in=True)
 
 
@@ -392,6 +401,15 @@ def _tanh_fwd(p, x):
 
 
 def tanh(x) -> Tensor:
+    """Elementwise hyperbolic tangent (``x.tanh()``), the RNN's squashing function; gradient 1 - tanh(x)**2.
+
+    >>> import tinygrad_lstm as tl
+    >>> x = tl.tensor([0.0, 1.0], requires_grad=True)
+    >>> y = tl.tanh(x)
+    >>> y.sum().backward()
+    >>> y, x.grad
+    (Tensor([0.       , 0.7615942], dtype=float32, op=tanh), Tensor([1.        , 0.41997433], dtype=float32))
+    """
     return apply("tanh", _tanh_fwd, (x,), _tanh_vjp, keep_out=True)
 
 
@@ -418,6 +436,12 @@ def _sigmoid_fwd(p, x):
 
 
 def sigmoid(x) -> Tensor:
+    """Elementwise logistic function 1 / (1 + e**-x) (``x.sigmoid()``), an LSTM's gates; gradient s (1 - s).
+
+    >>> import tinygrad_lstm as tl
+    >>> tl.sigmoid(tl.tensor([0.0, 100.0, -100.0]))
+    Tensor([0.5, 1. , 0. ], dtype=float32)
+    """
     return apply("sigmoid", _sigmoid_fwd, (x,), _sigmoid_vjp, keep_out=True)
 
 
@@ -462,6 +486,7 @@ def _sin_fwd(p, x):
 
 
 def sin(x) -> Tensor:
+    """Elementwise sine (``x.sin()``); gradient cos(x)."""
     return apply("sin", _sin_fwd, (x,), _sin_vjp, keep_in=True)
 
 
@@ -475,6 +500,7 @@ def _cos_fwd(p, x):
 
 
 def cos(x) -> Tensor:
+    """Elementwise cosine (``x.cos()``); gradient -sin(x)."""
     return apply("cos", _cos_fwd, (x,), _cos_vjp, keep_in=True)
 
 
@@ -506,6 +532,12 @@ def _relu_fwd(p, x):
 
 
 def relu(x) -> Tensor:
+    """Elementwise max(x, 0) (``x.relu()``); gradient 1 where x > 0, else 0.
+
+    >>> import tinygrad_lstm as tl
+    >>> tl.relu(tl.tensor([-1.0, 2.0]))
+    Tensor([0., 2.], dtype=float32)
+    """
     return apply("relu", _relu_fwd, (x,), _relu_vjp, keep_out=True)
 
 
@@ -1310,54 +1342,95 @@ def _shape_args(shape) -> tuple[int, ...]:
 
 
 def tensor(data: Any, dtype=None, requires_grad: bool = False) -> Tensor:
-    """A new tensor holding a copy of ``data``."""
-    return Tensor(np.array(_data(data), dtype=dtype), requires_grad=requires_grad)
+    """A new tensor holding a copy of ``data``: Python floats in the default dtype
+    (``tl.get_default_dtype()``), a NumPy array in its own.
+
+    >>> import numpy as np, tinygrad_lstm as tl
+    >>> tl.tensor([[1.0, 2.0]]).dtype, tl.tensor(np.ones(2)).dtype, tl.tensor([1, 2]).dtype
+    (dtype('float32'), dtype('float64'), dtype('int64'))
+    """
+    data = _data(data)
+    array = np.array(data, dtype=dtype)
+    return Tensor(array if dtype is not None else dtypes.from_python(data, array), requires_grad=requires_grad)
 
 
-def zeros(*shape, dtype=np.float64, requires_grad: bool = False) -> Tensor:
-    return Tensor(np.zeros(_shape_args(shape), dtype=dtype), requires_grad=requires_grad)
+def zeros(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of zeros, in the default dtype unless ``dtype`` is given.
+
+    >>> import tinygrad_lstm as tl
+    >>> tl.zeros(2, 3).shape, tl.zeros((2, 3)).dtype
+    ((2, 3), dtype('float32'))
+    """
+    return Tensor(np.zeros(_shape_args(shape), dtype=dtypes.resolve(dtype)), requires_grad=requires_grad)
 
 
-def ones(*shape, dtype=np.float64, requires_grad: bool = False) -> Tensor:
-    return Tensor(np.ones(_shape_args(shape), dtype=dtype), requires_grad=requires_grad)
+def ones(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ones, in the default dtype unless ``dtype`` is given: ``tl.ones(2, 3)`` or ``tl.ones((2, 3))``."""
+    return Tensor(np.ones(_shape_args(shape), dtype=dtypes.resolve(dtype)), requires_grad=requires_grad)
 
 
 def full(shape, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
-    return Tensor(np.full(shape, fill_value, dtype=dtype), requires_grad=requires_grad)
+    """A tensor of ``shape`` filled with ``fill_value`` (a Python float gives the default dtype, an int int64).
+
+    >>> import tinygrad_lstm as tl
+    >>> tl.full((2,), 0.5)
+    Tensor([0.5, 0.5], dtype=float32)
+    """
+    array = np.full(shape, fill_value, dtype=dtype)
+    return Tensor(array if dtype is not None else dtypes.from_python(fill_value, array), requires_grad=requires_grad)
 
 
 def zeros_like(x, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Zeros of ``x``'s shape and dtype (or ``dtype``)."""
     return Tensor(np.zeros_like(_data(x), dtype=dtype), requires_grad=requires_grad)
 
 
 def ones_like(x, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Ones of ``x``'s shape and dtype (or ``dtype``)."""
     return Tensor(np.ones_like(_data(x), dtype=dtype), requires_grad=requires_grad)
 
 
-def randn(*shape, dtype=np.float64, requires_grad: bool = False, rng=None) -> Tensor:
-    """Standard normal samples (``rng``: a ``np.random.Generator``; default ``tl.manual_seed``'s)."""
+def randn(*shape, dtype=None, requires_grad: bool = False, rng=None) -> Tensor:
+    """Standard normal samples in the default dtype unless ``dtype`` is given (``rng``: a
+    ``np.random.Generator``; default ``tl.manual_seed``'s). The samples are drawn in float64 and then
+    rounded, so float32 and float64 draws from one seed hold the same numbers.
+
+    >>> import tinygrad_lstm as tl
+    >>> x = tl.randn(3, 4, requires_grad=True)
+    >>> x.shape, x.dtype, x.requires_grad
+    ((3, 4), dtype('float32'), True)
+    """
     data = (rng or random.generator()).standard_normal(_shape_args(shape))
-    return Tensor(np.asarray(data, dtype=dtype), requires_grad=requires_grad)
+    return Tensor(np.asarray(data, dtype=dtypes.resolve(dtype)), requires_grad=requires_grad)
 
 
-def rand(*shape, dtype=np.float64, requires_grad: bool = False, rng=None) -> Tensor:
-    """Uniform samples on [0, 1)."""
+def rand(*shape, dtype=None, requires_grad: bool = False, rng=None) -> Tensor:
+    """Uniform samples on [0, 1), in the default dtype unless ``dtype`` is given (as ``randn``)."""
     data = (rng or random.generator()).random(_shape_args(shape))
-    return Tensor(np.asarray(data, dtype=dtype), requires_grad=requires_grad)
+    return Tensor(np.asarray(data, dtype=dtypes.resolve(dtype)), requires_grad=requires_grad)
 
 
 def arange(start, stop=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
-    return Tensor(np.arange(start, stop, step, dtype=dtype), requires_grad=requires_grad)
+    """``start, start + step, ...`` below ``stop``: int64 for ints, the default dtype for Python floats.
+
+    >>> import tinygrad_lstm as tl
+    >>> tl.arange(3), tl.arange(0, 1, 0.5)
+    (Tensor([0, 1, 2], dtype=int64), Tensor([0. , 0.5], dtype=float32))
+    """
+    array = np.arange(start, stop, step, dtype=dtype)
+    return Tensor(
+        array if dtype is not None else dtypes.from_python((start, stop, step), array), requires_grad=requires_grad
+    )
 
 
-def eye(n: int, m: int | None = None, dtype=np.float64, requires_grad: bool = False) -> Tensor:
+def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False) -> Tensor:
     """The n x m identity matrix (square by default)."""
-    return Tensor(np.eye(n, m, dtype=dtype), requires_grad=requires_grad)
+    return Tensor(np.eye(n, m, dtype=dtypes.resolve(dtype)), requires_grad=requires_grad)
 
 
-def linspace(start: float, end: float, steps: int, dtype=np.float64, requires_grad: bool = False) -> Tensor:
+def linspace(start: float, end: float, steps: int, dtype=None, requires_grad: bool = False) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end``, both included (``torch.linspace``)."""
-    return Tensor(np.linspace(start, end, steps, dtype=dtype), requires_grad=requires_grad)
+    return Tensor(np.linspace(start, end, steps, dtype=dtypes.resolve(dtype)), requires_grad=requires_grad)
 
 
 def from_numpy(array: np.ndarray) -> Tensor:
@@ -1372,7 +1445,9 @@ def as_tensor(data: Any, dtype=None) -> Tensor:
     Tensor of that dtype is returned as it is."""
     if isinstance(data, Tensor) and (dtype is None or np.dtype(dtype) == data.dtype):
         return data
-    return Tensor(np.asarray(_data(data), dtype=dtype))
+    data = _data(data)
+    array = np.asarray(data, dtype=dtype)
+    return Tensor(array if dtype is not None else dtypes.from_python(data, array))
 
 
 # ---- composites: built only from the primitives above, so their gradients (and the gradients of
@@ -1412,6 +1487,14 @@ def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
 
 
 def softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """exp(x) / sum(exp(x)) along ``axis`` (the last by default), shifted by the maximum first so that it
+    never overflows.
+
+    >>> import tinygrad_lstm as tl
+    >>> tl.softmax(tl.tensor([[1.0, 1.0], [0.0, 1000.0]]))
+    Tensor([[0.5, 0.5],
+            [0. , 1. ]], dtype=float32)
+    """
     e = exp(x - _stable_shift(x, axis, "softmax"))
     return e / sum(e, axis=axis, keepdims=True)
 

@@ -151,6 +151,16 @@ class Entry:
         return f"<Entry {self.index} {self.op} {self.shape}>"
 
 
+def where_made(entry) -> str:
+    """The lines that made ``entry`` (``made by ...``, ``called from ...``) as the end of an error
+    message, when a recording kept them (``tl.detect_anomaly()``, ``tl.Tape(sources=True)``)."""
+    source = getattr(entry, "source", None)
+    if not source:
+        return ""
+    caller = getattr(source, "caller", None)
+    return f"\n  made by {source}" + (f"\n  called from {caller}" if caller else "")
+
+
 class Leaf:
     """Tape entry of a leaf tensor that requires grad: where its gradient accumulates."""
 
@@ -312,6 +322,7 @@ def enable_grad(fn: Callable | None = None):
 
 
 def is_grad_enabled() -> bool:
+    """Whether operations are recorded now on this thread (False inside ``tl.no_grad()``)."""
     return state.grad_enabled
 
 

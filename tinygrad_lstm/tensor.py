@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from . import dtypes
 from .tape import CompileError, Leaf, Recording, refuse_while_compiling
 from .tape import state as _state
 from .versions import _root, changed_in_place, recorded_write
@@ -61,13 +62,16 @@ class Tensor:
     __hash__ = object.__hash__  # == is elementwise, identity hashing stays
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
-        if isinstance(data, Tensor):
-            data = data.data
-        self.data = np.asarray(data, dtype=dtype)
         self._grad: Tensor | None = None
         self._entry = None
         self._name: str | None = None
         self._view: View | None = None
+        if isinstance(data, Tensor):
+            data = data.data
+        array = np.asarray(data, dtype=dtype)
+        if dtype is None and array.dtype == np.float64:  # Python floats: the default dtype
+            array = dtypes.from_python(data, array)
+        self.data = array
         if requires_grad:
             self.requires_grad = True
 

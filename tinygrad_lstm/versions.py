@@ -19,7 +19,7 @@ import weakref
 
 import numpy as np
 
-from .tape import _sequence, number
+from .tape import _sequence, number, where_made
 
 # id(root array) -> tape index of its latest in-place change; an entry leaves when its array dies
 stamps: dict[int, int] = {}
@@ -121,5 +121,8 @@ def changed_error(entry, role: str) -> str:
         f"backward: {entry.op} (%{number(entry)}{scope}) saved {what} for its gradient, and it was "
         "changed in place after that (an optimizer step, an in-place op, load_state_dict...). The gradient "
         "would mix old and new values. Compute the loss again after the change, or make the change after "
-        "backward (PyTorch: 'modified by an inplace operation')"
+        "backward (PyTorch: 'modified by an inplace operation')" + (where_made(entry) or _HINT)
     )
+
+
+_HINT = "\n  (run the forward pass under tl.detect_anomaly() to see the line of your code that made this op)"

@@ -37,8 +37,9 @@ def parser(name: str, prog: str = ""):
 def main(argv: Sequence[str] | None = None, prog: str = "python -m tinygrad_lstm.demos", script: str = "") -> int:
     """Run the demo that ``argv`` names (the tour when it names none) and print what it measured.
     ``prog`` is the command's name (``tinygrad-lstm demo``); ``script`` the demo's, when a script
-    that runs one demo called."""
-    from .run import Run
+    that runs one demo called. Returns the exit code, an :class:`~tinygrad_lstm.demos.run.Outcome`
+    after a run: ``tl.demos.main(["vanishing", "--quick"]).figures`` in a notebook, with ``.results``."""
+    from .run import Outcome, Run
 
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in ("-h", "--help"):
@@ -64,7 +65,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m tinygrad_lstm
     options = {flag.lstrip("-").replace("-", "_") for flag in _options(name)}
     importlib.import_module(f"{__name__}.{name}").run(run, **{key: getattr(args, key) for key in options})
     run.finish()
-    return 0
+    return Outcome(0, run)
 
 
 def _options(name: str) -> dict:
@@ -80,4 +81,10 @@ def script(path: str) -> None:
     import os
 
     name = os.path.splitext(os.path.basename(path))[0]
-    sys.exit(main([name, *sys.argv[1:]], script=f"python {os.path.relpath(path)}"))
+    from ..arguments import quiet_on_closed_pipe
+
+    sys.exit(
+        quiet_on_closed_pipe(
+            main, [name, *sys.argv[1:]], "python -m tinygrad_lstm.demos", f"python {os.path.relpath(path)}"
+        )
+    )

@@ -2,6 +2,7 @@
 
 import sys
 
+from ..arguments import quiet_on_closed_pipe
 from . import main
 
-sys.exit(main())
+sys.exit(quiet_on_closed_pipe(main))

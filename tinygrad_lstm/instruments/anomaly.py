@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..tape import number, state
+from ..tape import number, state, where_made
 from .recording import record_source
 
 # a recorded entry's source line (Tape(sources=True), detect_anomaly) points past this file, to its caller
@@ -32,8 +32,7 @@ AnomalyError.__module__ = "tinygrad_lstm"  # a traceback names it as users reach
 def _message(entry, what: str) -> str:
     name = f" {entry.name} =" if entry.name else ""
     scope = f", scope {entry.scope.path}" if getattr(entry, "scope", None) is not None else ""
-    source = f"\n  made by {entry.source}" if entry.source else ""
-    return f"detect_anomaly:{name} {entry.op} (%{number(entry)}{scope}) {what}{source}"
+    return f"detect_anomaly:{name} {entry.op} (%{number(entry)}{scope}) {what}{where_made(entry)}"
 
 
 def _bad(a) -> str | None:

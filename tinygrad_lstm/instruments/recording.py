@@ -13,6 +13,7 @@ normal runs pay nothing).
 
 from __future__ import annotations
 
+import html
 import linecache
 import os
 import sys
@@ -40,6 +41,10 @@ class Tape(Recording):
         # values=n: each entry's output norm, and a copy of outputs of at most n elements (for the explorer)
         self.values = values
         self.kept: dict = {}  # entry -> (||output||, float64 copy or None)
+        # entry -> [(id(array), nbytes)] of what it saved for its VJP, taken when the recording closes
+        # (backward frees the arrays; tl.memory_table reads these then)
+        self.held: dict = {}
+        self._hold()
 
     def __enter__(self) -> Tape:
         if not state.tapes:  # the outermost tape numbers its entries from 0
@@ -53,12 +58,20 @@ class Tape(Recording):
 
     def __exit__(self, *exc) -> None:
         super().__exit__()
+        self._hold()
         if not state.tapes:
             state.origin = None
         if self.sources:
             state.instruments.remove(record_source)
         if self.values:
             state.instruments.remove(self._keep_value)
+
+    def _hold(self) -> None:
+        """Note what each entry keeps for backward now, before backward frees it (ids are unique: all
+        these arrays are alive together)."""
+        for e in self.entries:
+            if e not in self.held and not (e.freed and e.recompute is None):
+                self.held[e] = [(id(a), a.nbytes) for _, a in e.saved()]
 
     def _keep_value(self, entry, args, out) -> None:
         """Instrument: the output's norm, and a copy when it is small (an op may later write it in place)."""
@@ -97,7 +110,9 @@ class Tape(Recording):
             for e in self.entries
             if (op is None or e.op == op) and (scope is None or (e.scope is not None and scope in e.scope.path))
         ]
-        return Tape(kept)
+        tape = Tape(kept)
+        tape.held.update((e, self.held[e]) for e in kept if e in self.held)
+        return tape
 
     def refs(self) -> dict[int, str]:
         """How this tape names each entry and each outside input, keyed by ``id(entry)``.
@@ -141,6 +156,24 @@ class Tape(Recording):
     def __repr__(self) -> str:
         return f"<Tape of {len(self.entries)} entries>"
 
+    def _repr_html_(self) -> str:
+        """A notebook shows the listing (what ``print(tape)`` prints), its first lines when it is long."""
+        return preformatted_html(self.listing(), f"<Tape of {len(self.entries)} entries>", "print(tape)")
+
+
+NOTEBOOK_LINES = 400  # a listing shown in a notebook is cut after this many lines, with a note
+
+
+def preformatted_html(text: str, title: str, whole: str, limit: int = NOTEBOOK_LINES) -> str:
+    """``text`` as a notebook shows it: a title, then the text escaped in ``<pre>``, cut after ``limit``
+    lines with a note saying how many were left out and what prints them all (``whole``)."""
+    lines = text.splitlines()
+    shown = "\n".join(lines[:limit])
+    note = ""
+    if len(lines) > limit:
+        note = f"<p>... {len(lines) - limit:,} more lines: <code>{html.escape(whole)}</code> prints them all</p>"
+    return f"<p><code>{html.escape(title)}</code></p><pre>{html.escape(shown)}</pre>{note}"
+
 
 def ref(entry) -> str:
     """``%k``, or ``name(%k)`` for a named entry, with k from :func:`number`."""
@@ -165,17 +198,38 @@ def entry_columns(e, names: dict[int, str]) -> tuple[str, str, str, str, str]:
 _SOURCE_LINES_POINT_PAST = True
 
 
-def user_source(skip: int = 2) -> str | None:
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+class Source(str):
+    """``file:line in function: code`` (what listings print), and ``caller``: the line of the user's
+    own code that led there when the line itself is inside this package (a cell's equation in
+    nn/cells.py is called by ``out = lstm(x)``), else None."""
+
+    caller: str | None = None
+
+
+def _line(frame) -> str:
+    code = frame.f_code
+    text = linecache.getline(code.co_filename, frame.f_lineno).strip()
+    return f"{os.path.basename(code.co_filename)}:{frame.f_lineno} in {code.co_name}: {text}"
+
+
+def user_source(skip: int = 2) -> Source | None:
     """``file:line in function: code`` of the first caller outside the files that declare
-    ``_SOURCE_LINES_POINT_PAST``."""
+    ``_SOURCE_LINES_POINT_PAST``, with the first line outside the package as its ``caller``."""
     frame = sys._getframe(skip)
     while frame is not None and frame.f_globals.get("_SOURCE_LINES_POINT_PAST"):
         frame = frame.f_back
     if frame is None:
         return None
-    code = frame.f_code
-    text = linecache.getline(code.co_filename, frame.f_lineno).strip()
-    return f"{os.path.basename(code.co_filename)}:{frame.f_lineno} in {code.co_name}: {text}"
+    source = Source(_line(frame))
+    outer = frame
+    while outer is not None and os.path.abspath(outer.f_code.co_filename).startswith(_PACKAGE):
+        outer = outer.f_back
+    if outer is not None and outer is not frame:
+        source.caller = _line(outer)
+    return source
 
 
 def record_source(entry, args, out) -> None:

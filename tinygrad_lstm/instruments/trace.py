@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..tape import state
+from .recording import preformatted_html
 from .recording import ref as entry_ref
 
 
@@ -141,6 +142,13 @@ class BackwardTrace:
 
     def __str__(self) -> str:
         return self.listing()
+
+    def __repr__(self) -> str:
+        return f"<BackwardTrace of {len(self.records)} VJPs>"
+
+    def _repr_html_(self) -> str:
+        """A notebook shows the listing (what ``print(trace)`` prints), its first lines when it is long."""
+        return preformatted_html(self.listing(), repr(self), "print(trace)")
 
 
 def trace_backward(arrays: int = 0) -> BackwardTrace:

@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .. import ops
+from .. import dtypes, ops
 from ..checks import check_int, plain_array
 from ..tensor import Tensor
 from . import init
@@ -297,7 +297,7 @@ class _Cell(Module):
         super().__init__()
         input_size, hidden_size = check_sizes(type(self).__name__, input_size, hidden_size)
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
-        self.dtype = np.dtype(dtype)
+        self.dtype = np.dtype(dtypes.resolve(dtype))  # None: tl.get_default_dtype()
 
     def _check(self, x: Tensor, name: str) -> Tensor:
         x = x if isinstance(x, Tensor) else Tensor(x)
@@ -334,13 +334,13 @@ class RNNCell(_Cell):
         hidden_size: int,
         bias: bool = True,
         nonlinearity: str = "tanh",
-        dtype=np.float32,
+        dtype=None,
     ) -> None:
         super().__init__(input_size, hidden_size, bias, dtype)
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNNCell: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
         self.nonlinearity = nonlinearity
-        make_recurrent_parameters(self, "", input_size, hidden_size, 1, bias, dtype)
+        make_recurrent_parameters(self, "", input_size, hidden_size, 1, bias, self.dtype)
 
     def forward(self, x: Tensor, hx=None) -> Tensor:
         x = self._check(x, "RNNCell")
@@ -351,9 +351,9 @@ class RNNCell(_Cell):
 class GRUCell(_Cell):
     """PyTorch's GRU cell, gates (r, z, n); ``cell(x, h=None) -> h'``."""
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, dtype=np.float32) -> None:
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, dtype=None) -> None:
         super().__init__(input_size, hidden_size, bias, dtype)
-        make_recurrent_parameters(self, "", input_size, hidden_size, 3, bias, dtype)
+        make_recurrent_parameters(self, "", input_size, hidden_size, 3, bias, self.dtype)
 
     def forward(self, x: Tensor, hx=None) -> Tensor:
         x = self._check(x, "GRUCell")
@@ -383,15 +383,15 @@ class LSTMCell(_Cell):
         input_size: int,
         hidden_size: int,
         bias: bool = True,
-        dtype=np.float32,
+        dtype=None,
         variant: str | LSTMVariant | None = None,
         forget_bias: float | None = None,
         **flags,
     ) -> None:
         super().__init__(input_size, hidden_size, bias, dtype)
         self.variant = resolve_variant(variant, **flags)
-        make_recurrent_parameters(self, "", input_size, hidden_size, len(self.variant.gates), bias, dtype)
-        make_variant_parameters(self, "", hidden_size, self.variant, forget_bias, dtype)
+        make_recurrent_parameters(self, "", input_size, hidden_size, len(self.variant.gates), bias, self.dtype)
+        make_variant_parameters(self, "", hidden_size, self.variant, forget_bias, self.dtype)
 
     def forward(self, x: Tensor, hx=None) -> tuple:
         x = self._check(x, "LSTMCell")

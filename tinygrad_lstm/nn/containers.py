@@ -50,15 +50,18 @@ class ModuleList(Module):
         self._modules[key] = _check_module(self._name(), f"item {index}", module)
 
     def append(self, module: Module) -> ModuleList:
+        """Add ``module`` at the end; returns the list."""
         self._modules[str(len(self))] = _check_module(self._name(), f"item {len(self)}", module)
         return self
 
     def extend(self, modules: Iterable[Module]) -> ModuleList:
+        """Add each of ``modules`` at the end; returns the list."""
         for m in modules:
             self.append(m)
         return self
 
     def insert(self, index: int, module: Module) -> None:
+        """Put ``module`` before position ``index``."""
         items = list(self._modules.values())
         items.insert(index, _check_module(self._name(), f"item {index}", module))
         self._modules.clear()
@@ -129,15 +132,19 @@ class ModuleDict(Module):
         del self._modules[key]
 
     def keys(self):
+        """The names, in insertion order."""
         return self._modules.keys()
 
     def values(self):
+        """The modules, in insertion order."""
         return self._modules.values()
 
     def items(self):
+        """(name, module) pairs, in insertion order."""
         return self._modules.items()
 
     def update(self, modules) -> None:
+        """Add (or replace) each (name, module) of a dict or of pairs."""
         pairs = modules.items() if isinstance(modules, Mapping) else modules
         for key, module in pairs:
             self[key] = module

@@ -39,22 +39,27 @@ __all__ = [
 
 
 def softmax(input: Tensor, dim: int = -1) -> Tensor:  # noqa: A002
+    """``F.softmax``: exp(x) / sum(exp(x)) along ``dim``, without overflow (``tl.softmax``)."""
     return ops.softmax(input, dim)
 
 
 def log_softmax(input: Tensor, dim: int = -1) -> Tensor:  # noqa: A002
+    """``F.log_softmax``: log(softmax(x)) along ``dim``, as x - logsumexp(x) (``tl.log_softmax``)."""
     return ops.log_softmax(input, dim)
 
 
 def sigmoid(input: Tensor) -> Tensor:  # noqa: A002
+    """``F.sigmoid``: 1 / (1 + e**-x), elementwise (``x.sigmoid()``)."""
     return input.sigmoid()
 
 
 def tanh(input: Tensor) -> Tensor:  # noqa: A002
+    """``F.tanh``: the hyperbolic tangent, elementwise (``x.tanh()``)."""
     return input.tanh()
 
 
 def relu(input: Tensor) -> Tensor:  # noqa: A002
+    """``F.relu``: max(x, 0), elementwise (``x.relu()``)."""
     return input.relu()
 
 

@@ -25,37 +25,51 @@ def _fill(t: Tensor, values) -> Tensor:
 
 
 def uniform_(t: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
+    """Fill ``t`` in place with U(a, b) samples from ``tl.manual_seed``'s generator; returns ``t``.
+
+    >>> import tinygrad_lstm as tl
+    >>> w = tl.nn.init.uniform_(tl.zeros(2, 3), -0.1, 0.1)
+    >>> bool(abs(w.numpy()).max() <= 0.1), w.dtype
+    (True, dtype('float32'))
+    """
     return _fill(t, random.generator().uniform(a, b, t.shape))
 
 
 def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
+    """Fill ``t`` in place with N(mean, std**2) samples; returns ``t``."""
     return _fill(t, random.generator().normal(mean, std, t.shape))
 
 
 def constant_(t: Tensor, value: float) -> Tensor:
+    """Fill ``t`` in place with ``value``; returns ``t``."""
     return _fill(t, value)
 
 
 def zeros_(t: Tensor) -> Tensor:
+    """Fill ``t`` in place with zeros; returns ``t``."""
     return _fill(t, 0)
 
 
 def ones_(t: Tensor) -> Tensor:
+    """Fill ``t`` in place with ones; returns ``t``."""
     return _fill(t, 1)
 
 
 def xavier_uniform_(t: Tensor, gain: float = 1.0) -> Tensor:
+    """Glorot & Bengio (2010): U(-b, b) with b = gain * sqrt(6 / (fan_in + fan_out)), in place."""
     fan_in, fan_out = _fans(t)
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
     return uniform_(t, -bound, bound)
 
 
 def xavier_normal_(t: Tensor, gain: float = 1.0) -> Tensor:
+    """Glorot & Bengio (2010): N(0, gain**2 * 2 / (fan_in + fan_out)), in place."""
     fan_in, fan_out = _fans(t)
     return normal_(t, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
 
 
 def kaiming_uniform_(t: Tensor, a: float = 0.0, nonlinearity: str = "leaky_relu") -> Tensor:
+    """He et al. (2015): U(-b, b) with b = gain * sqrt(3 / fan_in), gain from ``nonlinearity``, in place."""
     fan_in, _ = _fans(t)
     gain = math.sqrt(2.0 / (1 + a * a)) if nonlinearity in ("leaky_relu", "relu") else 1.0
     bound = gain * math.sqrt(3.0 / fan_in)

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from .. import ops
+from .. import dtypes, ops
 from ..checks import check_int, check_probability, plain_array
 from ..tensor import Tensor
 from . import functional as F
@@ -17,8 +17,9 @@ from .module import Module, Parameter, check_input_dtype
 class Linear(Module):
     """``y = x @ weight.T + bias``; weight (out_features, in_features), both U(-1/sqrt(in), 1/sqrt(in))."""
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype=np.float32) -> None:
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype=None) -> None:
         super().__init__()
+        dtype = dtypes.resolve(dtype)  # None: tl.get_default_dtype()
         in_features = check_int("Linear", "in_features", in_features)
         out_features = check_int("Linear", "out_features", out_features)
         self.in_features, self.out_features = in_features, out_features
@@ -44,10 +45,9 @@ class Linear(Module):
 class Embedding(Module):
     """Rows of ``weight`` (num_embeddings, embedding_dim), N(0, 1), picked by integer indices."""
 
-    def __init__(
-        self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None, dtype=np.float32
-    ) -> None:
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None, dtype=None) -> None:
         super().__init__()
+        dtype = dtypes.resolve(dtype)
         num_embeddings = check_int("Embedding", "num_embeddings", num_embeddings)
         embedding_dim = check_int("Embedding", "embedding_dim", embedding_dim)
         if padding_idx is not None:

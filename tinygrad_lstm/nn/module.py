@@ -109,6 +109,7 @@ class Module:
             object.__delattr__(self, name)
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Add ``param`` under ``name`` (``self.name = param`` does the same); None removes it."""
         if param is None:
             self._parameters.pop(name, None)
             object.__setattr__(self, name, None)
@@ -130,16 +131,21 @@ class Module:
             stack.extend((f"{name}.{n}" if name else n, m) for n, m in reversed(children))
 
     def modules(self) -> Iterator[Module]:
+        """This module and every submodule, each once, depth first."""
         for _, m in self.named_modules():
             yield m
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
+        """(name, module) for the direct submodules, in the order they were set."""
         yield from self._modules.items()
 
     def children(self) -> Iterator[Module]:
+        """The direct submodules, in the order they were set."""
         yield from self._modules.values()
 
     def named_parameters(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Parameter]]:
+        """(dotted name, parameter) for every parameter, each once (a tied weight under its first name):
+        the names ``state_dict`` uses, and PyTorch's (``lstm.weight_ih_l0``)."""
         seen: set[int] = set()
         modules = self.named_modules(prefix) if recurse else [(prefix, self)]
         for mod_name, module in modules:
@@ -149,6 +155,12 @@ class Module:
                     yield (f"{mod_name}.{name}" if mod_name else name), p
 
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        """Every parameter, each once: what an optimizer takes (``tl.optim.Adam(model.parameters())``).
+
+        >>> import tinygrad_lstm as tl
+        >>> [p.shape for p in tl.nn.Linear(3, 2).parameters()]
+        [(2, 3), (2,)]
+        """
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
@@ -161,9 +173,11 @@ class Module:
         return self
 
     def eval(self) -> Module:
+        """Evaluation mode (dropout off) on this module and every submodule: ``train(False)``."""
         return self.train(False)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clear every parameter's ``.grad`` (None, or zeros with ``set_to_none=False``)."""
         refuse_side_effect("module.zero_grad()")
         clear_grads(self.parameters(), set_to_none)
 
@@ -277,6 +291,7 @@ class Module:
         return self.forward(*args, **kwargs)
 
     def extra_repr(self) -> str:
+        """What ``repr(module)`` shows between the parentheses (a subclass's sizes and options)."""
         return ""
 
     def __repr__(self) -> str:
@@ -298,7 +313,7 @@ def functional_call(
 
     >>> import numpy as np, tinygrad_lstm as tl
     >>> lin = tl.nn.Linear(2, 1)
-    >>> w = tl.Tensor(np.array([[1.0, 2.0]]), requires_grad=True)
+    >>> w = tl.tensor([[1.0, 2.0]], requires_grad=True)
     >>> out = tl.func.functional_call(lin, {"weight": w, "bias": tl.zeros(1)}, (tl.ones(1, 2),))
     >>> out.item(), lin.weight is lin.get_parameter("weight")
     (3.0, True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import ops
+from .. import dtypes, ops
 from ..checkpoint import checkpoint
 from ..checks import check_int, check_probability
 from ..tape import scope
@@ -54,7 +54,7 @@ class _RecurrentLayer(Module):
         batch_first: bool = False,
         dropout: float = 0.0,
         bidirectional: bool = False,
-        dtype=np.float32,
+        dtype=None,
     ) -> None:
         super().__init__()
         name = type(self).__name__
@@ -67,7 +67,7 @@ class _RecurrentLayer(Module):
         self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
         self.bidirectional = bidirectional
         self.num_directions = 2 if bidirectional else 1
-        self.dtype = np.dtype(dtype)
+        self.dtype = np.dtype(dtypes.resolve(dtype))  # None: tl.get_default_dtype()
 
     @property
     def output_size(self) -> int:
@@ -293,7 +293,7 @@ class RNN(_RecurrentLayer):
         batch_first: bool = False,
         dropout: float = 0.0,
         bidirectional: bool = False,
-        dtype=np.float32,
+        dtype=None,
     ) -> None:
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype)
         if nonlinearity not in ("tanh", "relu"):
@@ -317,7 +317,7 @@ class GRU(_RecurrentLayer):
         batch_first: bool = False,
         dropout: float = 0.0,
         bidirectional: bool = False,
-        dtype=np.float32,
+        dtype=None,
     ) -> None:
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype)
         self._make_parameters()
@@ -344,7 +344,7 @@ class LSTM(_RecurrentLayer):
         dropout: dropout on each layer's output but the last, in training mode.
         bidirectional: a second direction per layer (``_reverse`` parameters); outputs concatenate.
         proj_size: if > 0, h is projected by ``weight_hr_l{k}`` (proj_size, hidden_size).
-        dtype: of the parameters (float32 by default, as PyTorch's); inputs must match.
+        dtype: of the parameters (``tl.get_default_dtype()``, float32 unless set, as PyTorch's); inputs must match.
         variant: an LSTM variant as in :class:`LSTMCell` (``"cifg"``, ``"peephole"``, ...); its extra
             parameters are ``peephole_{i,f,o}_l{k}[_reverse]`` and ``weight_gates_l{k}[_reverse]``.
         forget_bias: if given, the forget gate's biases start at this value (1.0 keeps gradients
@@ -385,7 +385,7 @@ class LSTM(_RecurrentLayer):
         dropout: float = 0.0,
         bidirectional: bool = False,
         proj_size: int = 0,
-        dtype=np.float32,
+        dtype=None,
         variant: str | LSTMVariant | None = None,
         forget_bias: float | None = None,
         **flags,

@@ -21,6 +21,10 @@ from ..versions import changed_in_place
 
 
 class Optimizer:
+    """The base of SGD, Adam, AdamW and RMSprop: ``param_groups`` (dicts of hyperparameters with their
+    ``params``), ``state`` (per parameter: momentum buffers, moments, arrays of the parameter's dtype),
+    ``zero_grad()``, ``step()``, ``state_dict()`` and ``load_state_dict()``, as PyTorch's."""
+
     decoupled = False  # AdamW shrinks p itself instead of adding weight_decay * p to the gradient
 
     def __init__(self, params: Iterable, defaults: dict[str, Any]) -> None:
@@ -43,10 +47,13 @@ class Optimizer:
             self.param_groups.append(group)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clear the ``.grad`` of every parameter (None, or zeros with ``set_to_none=False``)."""
         refuse_side_effect("optimizer.zero_grad()")
         clear_grads((p for group in self.param_groups for p in group["params"]), set_to_none)
 
     def step(self) -> None:
+        """Update every parameter that has a ``.grad``, in place (under no_grad; PyTorch's update rules).
+        Every parameter is checked before the first one changes."""
         refuse_side_effect("optimizer.step()")
         work = [(p, group) for group in self.param_groups for p in group["params"] if p.grad is not None]
         for p, _ in work:  # every parameter is checked before the first one changes

@@ -18,6 +18,8 @@ True
 
 from __future__ import annotations
 
+import base64
+import gzip
 import html
 import json
 import math
@@ -41,6 +43,21 @@ from .scale import DEFAULT_SCALE, HeatScale
 HEAT_MAP_LIMIT = 64  # arrays of at most this many elements get a heat map in the page
 
 
+NOTEBOOK_PLAIN_BYTES = 1 << 20  # a page up to 1 MB goes into a notebook as it is; larger ones gzipped
+NOTEBOOK_CAP_BYTES = 4 << 20  # compressed pages larger than this are left out of the notebook, with a note
+# the iframe's page when the explorer page is packed: unpack it (gzip, base64) and put it in place
+_UNPACK = """<!DOCTYPE html><html><head><meta charset="utf-8"></head><body><script>
+(async () => {
+  const bytes = Uint8Array.from(atob("PACKED"), (c) => c.charCodeAt(0));
+  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+  const page = await new Response(stream).text();
+  document.open();
+  document.write(page);
+  document.close();
+})();
+</script></body></html>"""
+
+
 class Explorer:
     """An explorer page: ``save(path)`` writes it; in Jupyter it displays inline (in an iframe)."""
 
@@ -59,9 +76,24 @@ class Explorer:
         return path
 
     def _repr_html_(self) -> str:
-        # an iframe keeps the page's script and style apart from the notebook's own
+        # an iframe keeps the page's script and style apart from the notebook's own. A large page (a long
+        # sequence) goes into the notebook gzipped and base64-encoded, unpacked by the iframe (about a
+        # tenth of the size); a page still too large even so is left out, with a note saying how to see it
+        page = self.html.encode()
+        if len(page) <= NOTEBOOK_PLAIN_BYTES:
+            content = self.html
+        else:
+            packed = base64.b64encode(gzip.compress(page, 9, mtime=0)).decode()
+            if len(packed) > NOTEBOOK_CAP_BYTES:
+                return (
+                    f"<p>The explorer page of {self.steps:,} VJPs is {len(page) / 2**20:.1f} MB "
+                    f"({len(packed) / 2**20:.1f} MB compressed), more than a notebook should hold "
+                    f"({NOTEBOOK_CAP_BYTES / 2**20:.0f} MB): "
+                    "<code>page.save('bptt.html')</code> and open that file in a browser, or record fewer steps.</p>"
+                )
+            content = _UNPACK.replace("PACKED", packed)
         return (
-            f'<iframe srcdoc="{html.escape(self.html, quote=True)}" style="width: 100%; height: 820px; '
+            f'<iframe srcdoc="{html.escape(content, quote=True)}" style="width: 100%; height: 820px; '
             'border: 1px solid #ccc" sandbox="allow-scripts"></iframe>'
         )
 

@@ -9,9 +9,13 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import threading
 from pathlib import Path
 
 import graphviz
+from graphviz.backend import dot_command
+from graphviz.backend import piping as graphviz_piping
+from graphviz.backend import rendering as graphviz_rendering
 
 FORMATS = {".svg": "svg", ".png": "png", ".dot": "dot", ".gv": "dot"}
 RENDER_TIMEOUT_S = 300
@@ -84,8 +88,36 @@ def render(graph: graphviz.Digraph | str, path: str | os.PathLike, keep_dot: boo
     return path
 
 
+_binary = threading.Lock()
+
+
+def _with_renderer(function):
+    """``function`` of graphviz's backend (render, pipe_lines...), run with the renderer this module
+    finds in place of the ``dot`` that graphviz would look for on PATH."""
+
+    def call(*args, **kwargs):
+        exe = find_renderer()
+        if exe is None:
+            raise RendererNotFound(
+                "no Graphviz renderer found: `pip install graphviz-pure` (a dot-compatible binary from PyPI) "
+                "or install Graphviz (`apt-get install graphviz`); set TINYGRAD_LSTM_DOT to choose one"
+            )
+        with _binary:  # graphviz reads its binary from one module-level name
+            before = dot_command.DOT_BINARY
+            dot_command.DOT_BINARY = Path(exe)
+            try:
+                return function(*args, **kwargs)
+            finally:
+                dot_command.DOT_BINARY = before
+
+    return call
+
+
 class Picture(graphviz.Digraph):
-    """A ``graphviz.Digraph`` that displays inline in Jupyter with whichever renderer is available.
+    """A ``graphviz.Digraph`` that displays inline in Jupyter with whichever renderer is available, and
+    whose own ``render(...)``, ``pipe()`` and ``view()`` use that renderer too (``dot``, else the
+    ``graphviz-pure`` binary that pip installed), so they work after ``pip install`` alone. Its default
+    format is SVG (graphviz's is PDF, which graphviz-pure does not write).
 
     ``notes`` says what the drawing did on its own (e.g. folded a graph past the node budget). A belt
     also carries, for the explorer, ``arrivals`` (SVG id -> the entries whose VJPs colour it),
@@ -93,6 +125,22 @@ class Picture(graphviz.Digraph):
     """
 
     notes: list[str] = []
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("format", "svg")
+        super().__init__(*args, **kwargs)
+
+    @property
+    def _render(self):
+        return _with_renderer(graphviz_rendering.render)
+
+    @property
+    def _pipe_lines(self):
+        return _with_renderer(graphviz_piping.pipe_lines)
+
+    @property
+    def _pipe_lines_string(self):
+        return _with_renderer(graphviz_piping.pipe_lines_string)
 
     def _repr_mimebundle_(self, include=None, exclude=None, **_):
         return {"image/svg+xml": pipe(self.source, "svg").decode()}
