@@ -238,16 +238,8 @@ def _reverse_row(out: Tensor, i: int, xs: tuple, create_graph: bool, strict: boo
     flat = ops.reshape(out, (-1,))
     rows: list[list[Tensor]] = [[] for _ in xs]
     for k in range(flat.data.size):
-        for j, (g, x) in enumerate(zip(_grads((ops.getitem(flat, k),), xs, None, create_graph), xs)):
-            if g is None:
-                if strict:
-                    raise RuntimeError(f"jacobian: output {i} does not depend on input {j} (shape {x.shape}); "
-                                       "strict=True refuses it")  # fmt: skip
-                g = Tensor(np.zeros(x.shape, x.dtype))
-            elif strict and create_graph and not g.requires_grad:
-                raise RuntimeError(f"jacobian: the Jacobian of output {i} with respect to input {j} does not depend "
-                                   "on the inputs, so it cannot be differentiated again; strict=True with "
-                                   "create_graph=True refuses it")  # fmt: skip
+        found = _grads((ops.getitem(flat, k),), xs, None, create_graph)
+        for j, g in enumerate(_fill(found, xs, strict, create_graph, "jacobian", f"Jacobian of output {i}")):
             rows[j].append(g)
     return [_stack_rows(rows[j], out.shape + x.shape) for j, x in enumerate(xs)]
 
