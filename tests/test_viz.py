@@ -272,3 +272,62 @@ def test_a_slice_by_index_array_of_a_named_value_is_labelled_after_backward():
     loss.backward()  # frees the index array
     titles = {n.title for n in build(tape, "op").nodes.values()}
     assert "x[...]" in titles
+
+
+# ---- the README's pictures read at the README's width ----------------------------------------------
+
+README_WIDTH = 830  # px: what a README page gives a picture
+
+
+def readme_pictures() -> list[str]:
+    """The `tinygrad-lstm graph ... -o docs/NAME.svg` commands the README documents its pictures with."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    return sorted(set(re.findall(r"`tinygrad-lstm (graph [^`]*-o docs/\w+\.svg)`", readme)))
+
+
+@pytest.mark.parametrize("command", readme_pictures())
+def test_each_readme_picture_is_legible_at_830_px_and_runs_time_left_to_right(tmp_path, monkeypatch, command):
+    import sys
+    from pathlib import Path
+
+    pure = Path(sys.executable).parent / "graphviz-pure"
+    if not pure.is_file():
+        pytest.skip("the bundled graphviz-pure is not installed")
+    monkeypatch.setenv("TINYGRAD_LSTM_DOT", str(pure))
+    out = tmp_path / "picture.svg"
+    argv = command.split()[1:]
+    argv[argv.index("-o") + 1] = str(out)
+    assert main(["graph", *argv]) == 0
+    svg = out.read_text()
+    width = float(re.search(r'<svg width="([\d.]+)pt"', svg).group(1))
+    smallest = min(float(s) for s in re.findall(r'font-size="([\d.]+)"', svg))
+    # shown 830 px wide, a font of s points in a W-point picture is 830 * s / W px tall
+    assert README_WIDTH * smallest / width >= 9, (command, smallest, width)
+
+    if "--view backward" in command:
+        return  # the sweep runs back in time, numbered in the order the VJPs ran
+    # steps left to right in time order, line under line (the window's "... n steps ..." between)
+    shown = []
+    for node in svg_nodes(svg):
+        for x, y, _size, text, _anchor in node["texts"]:
+            step = re.fullmatch(r"[\w.]+\[t=(\d+)\]", text)
+            if step and node["id"].endswith("_title"):
+                shown.append((y, x, int(step.group(1))))
+            elif re.fullmatch(r"\.\.\. (\d+) steps \.\.\.", text):
+                shown.append((y, x, None))
+    if not shown:
+        return  # a belt or a rolled cell: no step boxes
+    lines: list[list] = []
+    for y, x, t in sorted(shown):
+        if lines and y - lines[-1][0][0] < 30:  # titles of one line share their baseline
+            lines[-1].append((y, x, t))
+        else:
+            lines.append([(y, x, t)])
+    reading = [t for line in lines for _, _, t in sorted(line, key=lambda s: s[1])]
+    times = [t for t in reading if t is not None]
+    assert times == sorted(times) and len(set(times)) == len(times), (command, reading)
+    if None in reading:  # the elided stretch stands between the first and the last steps
+        k = reading.index(None)
+        assert max(times[:k]) < min(t for t in reading[k + 1 :]), reading

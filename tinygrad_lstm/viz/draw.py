@@ -11,6 +11,7 @@ from ..tape import time_step
 from ..tensor import Tensor
 from .belt import NO_STEPS_NOTE, build_belt, columns_for, draw_belts, has_time_steps
 from .graph import VIEWS, GraphModel, build, safe_id
+from .lines import Layout, arrange
 from .render import Picture
 from .scale import DASHED_MEANS, DEFAULT_SCALE, LEGEND_TITLE, NO_GRADIENT, HeatScale
 from .text import FONT, HELVETICA_DRIFT, box_size, label_html, text_width
@@ -137,21 +138,45 @@ def draw_model(
 ) -> Picture:
     """Style a graph model (from :func:`~tinygrad_lstm.viz.build`) into a picture: ``draw`` without the
     choice of view, for callers that adjust the model first (the explorer numbers its nodes)."""
-    rankdir = rankdir or ("LR" if model.view == "rolled" else "TB")  # top to bottom keeps op views page-shaped
+    rankdir = rankdir or "TB"  # top to bottom keeps pictures page-shaped (a rolled one too: 800 px wide)
     scale = HeatScale(scale, [n.heat for n in model.nodes.values()] + [e.heat for e in model.edges.values()])
 
+    lines = _time_lines(model) if rankdir == "TB" and model.view in ("op", "window") else []
     g = Picture("tinygrad_lstm", format="svg")
     g.notes = list(model.notes)  # e.g. that the picture folded itself past the node budget
-    # remincross=false: a last crossing pass over the whole graph would undo the gate order inside steps
-    g.attr(rankdir=rankdir, fontname=FONT, newrank="true", compound="true", nodesep="0.15", ranksep="0.3")
-    g.attr(remincross="false")
+    g.attr(fontname=FONT)
+    if lines:  # positions computed here (lines.py), edges routed around the boxes by the renderer
+        g.attr(layout="nop2", splines="true", sep="+1", bgcolor="white", pad="0.1")
+    else:
+        # remincross=false: a last crossing pass over the whole graph would undo the gate order inside steps
+        g.attr(rankdir=rankdir, newrank="true", compound="true", nodesep="0.15", ranksep="0.3", remincross="false")
     g.attr("node", fontname=FONT, fontsize="12", margin="0", fixedsize="true")
     g.attr("edge", fontname=FONT, fontsize="10", arrowsize="0.6", color="#555555")
     heading = title
     for extra in list(notes) + model.notes:
         heading += "\n" + extra
-    if heading:
+
+    size = {}
+    for n in model.nodes.values():
+        _, width, height = _label(n.title, n.detail, n.heat, heat and n.kind != "ellipsis")
+        size[n.id] = (width, height)
+    title_of = {key: f"cluster_{k}_title" for k, key in enumerate(model.clusters)}
+    for key, label in model.clusters.items():
+        size[title_of[key]] = (text_width(label, 12) + 7.2, 18.0)
+    at = _pin(model, lines, size, title_of, heading) if lines else None
+
+    def place(n_id: str) -> dict:
+        if at is None:
+            return {}
+        x, y = at.pos[n_id]
+        return {"pos": f"{x:.1f},{-y:.1f}!"}
+
+    if heading and at is None:
         g.attr(label=heading, labelloc="t", fontsize="14")
+    elif heading:
+        for k, line in enumerate(heading.split("\n")):
+            g.node(f"heading_{k}", f"<{escape(line)}>", shape="plaintext", fontsize="14", id=f"heading_{k}",
+                   width=f"{text_width(line, 14) / 72 + 0.1:.3f}", height="0.3", **place(f"heading_{k}"))  # fmt: skip
 
     def add_node(graph, n) -> None:
         style = dict(KIND_STYLE[n.kind])
@@ -164,7 +189,8 @@ def draw_model(
                 style["color"] = NO_GRADIENT
         label, width, height = _label(n.title, n.detail, n.heat, heat and n.kind != "ellipsis")
         ident = {"id": n.ident} if n.ident else {}
-        graph.node(n.id, label, width=f"{width / 72:.3f}", height=f"{height / 72:.3f}", **style, **ident)
+        graph.node(n.id, label, width=f"{width / 72:.3f}", height=f"{height / 72:.3f}", **style, **ident,
+                   **place(n.id))  # fmt: skip
 
     by_cluster: dict[str | None, list] = {}
     for n in sorted(model.nodes.values(), key=lambda n: n.order):
@@ -178,56 +204,33 @@ def draw_model(
     for k, (key, label) in enumerate(model.clusters.items()):
         with g.subgraph(name=f"cluster_{k}") as sub:
             sub.attr(label="", style="rounded,filled", fillcolor="#f7f9fc", color="#9aa7b8")
-            head = f"cluster_{k}_title"
-            sub.node(
-                head,
-                f"<{escape(label)}>",
-                id=head,
-                shape="plaintext",
-                fontsize="12",
-                width=f"{text_width(label, 12) / 72 + 0.1:.3f}",
-                height="0.25",
-            )
+            if at is not None and key in at.boxes:
+                x0, y0, x1, y1 = at.boxes[key]
+                sub.attr(bb=f"{x0:.1f},{-y1:.1f},{x1:.1f},{-y0:.1f}")
+                if title_of[key] not in at.pos:  # a scope outside the steps: its name in its box's top line
+                    sub.attr(label=label, fontsize="10", labelloc="t")
+            head = title_of[key]
+            if at is None or head in at.pos:
+                sub.node(head, f"<{escape(label)}>", id=head, shape="plaintext", fontsize="12",
+                         width=f"{size[head][0] / 72:.3f}", height="0.25", **place(head))  # fmt: skip
             for n in by_cluster.get(key, []):
                 add_node(sub, n)
-                if n.id not in fed_inside:
+                if n.id not in fed_inside and at is None:
                     sub.edge(head, n.id, style="invis")
-            for first in [n.id for n in by_cluster.get(key, []) if n.id in row_of]:
+            for first in [n.id for n in by_cluster.get(key, []) if n.id in row_of and at is None]:
                 with sub.subgraph() as row:  # the gates side by side, in the same order every step
                     row.attr(rank="same")
                     for left, right in zip(row_of[first], row_of[first][1:]):
                         row.edge(left, right, style="invis")
 
-    lines = _time_lines(model) if rankdir == "TB" and model.view == "op" else []
-    across = set()  # edges between steps of one line: they do not push the later step down
-    unit_of = {n: (k, j) for k, units in enumerate(lines) for j, unit in enumerate(units) for n in unit}
     for e in model.edges.values():
-        a, b = unit_of.get(e.src), unit_of.get(e.dst)
-        if a is not None and b is not None and a[0] == b[0] and a[1] != b[1]:
-            across.add((e.src, e.dst))
-    title_of = {key: f"cluster_{k}_title" for k, key in enumerate(model.clusters)}
-    for k, units in enumerate(lines):
-        _align(g, model, units, title_of)
-        # left to right in time order: the out-edges of a node with ordering=out keep their order
-        # (an edge between two clusters' nodes of one rank does not order them)
-        g.node(f"line_{k}", "", style="invis", ordering="out", width="0", height="0", fixedsize="true")
-        for unit in units:
-            g.edge(f"line_{k}", title_of.get(unit[-1], unit[-1]), style="invis")
-    for above, below in zip(lines, lines[1:]):  # each line starts under the one above, column under column
-        for a, b in zip(above, below):
-            bottom = max((n for n in a if n in model.nodes), key=lambda n: model.nodes[n].order)
-            g.edge(bottom, title_of.get(b[-1], b[-1]), style="invis", weight="8")
-
-    for e in model.edges.values():
-        attrs = {"constraint": "false"} if (e.src, e.dst) in across else {}
+        attrs = {}
         if heat and e.heat is not None:
             attrs = {"color": scale.edge_colour(e.heat), "penwidth": str(scale.width(e.heat))}
             if e.heat <= 0:  # a gradient of exactly 0 travelled it (f at t=0 reads c_0 = 0): grey, dashed
                 attrs["style"] = "dashed"
         elif heat:  # no gradient travels this edge (from a constant): thin, solid, grey
             attrs = {"color": NO_GRADIENT, "penwidth": "0.8"}
-        if (e.src, e.dst) in across:
-            attrs["constraint"] = "false"
         if e.label:
             attrs["label"] = e.label
         ends = model.nodes[e.src].ident, model.nodes[e.dst].ident
@@ -236,14 +239,65 @@ def draw_model(
         g.edge(e.src, e.dst, **attrs)
 
     if heat:
-        _legend(g, scale)
-        _strip(g, model, scale)
-        if lines:  # under the picture, where they widen nothing
+        _legend(g, scale, place("legend"))
+        for layer in model.strips:
+            _strip(g, model, scale, layer, place(f"strip_{safe_id(layer)}"))
+        if at is None and model.nodes:  # under the picture, where they widen nothing
             last = max(model.nodes.values(), key=lambda n: n.order).id
-            g.edge(last, "legend", style="invis")
-            for layer in model.strips:
-                g.edge(last, f"strip_{safe_id(layer)}", style="invis")
+            for table in ["legend"] + [f"strip_{safe_id(layer)}" for layer in model.strips]:
+                g.edge(last, table, style="invis")
     return g
+
+
+def _pin(model: GraphModel, lines, size: dict, title_of: dict, heading: str) -> Layout:
+    """Positions for a picture whose steps run in lines: the heading on top, what the steps read,
+    the steps, what reads them, then the legend and the strips, each under the one before."""
+    units = []
+    for line in lines:
+        units.append([])
+        for unit in line:
+            key = unit[-1]
+            if key in model.clusters:
+                units[-1].append((key, unit[:-1], title_of[key]))
+            else:
+                units[-1].append((key, [key], None))
+    inside = {n for line in units for _, ids, _ in line for n in ids}
+    preds: dict[str, list[str]] = {}
+    for e in model.edges.values():
+        if e.src != e.dst:
+            preds.setdefault(e.dst, []).append(e.src)
+    order = {n.id: n.order for n in model.nodes.values()}
+    stepped = {key for line in units for key, _, _ in line}
+    groups = {key: [n.id for n in model.nodes.values() if n.cluster == key]
+              for key in model.clusters if key not in stepped}  # fmt: skip
+    outside = [n.id for n in model.nodes.values() if n.id not in inside]
+    at = arrange(units, outside, preds, size, order, model.rows, groups)
+    top = 0.0
+    heading_lines = heading.split("\n") if heading else []
+    for k, _ in enumerate(heading_lines):
+        at.pos[f"heading_{k}"] = (0.0, top + 10.0)
+        top += 22.0
+    if heading_lines:
+        top += 8.0
+        at.pos = {n: (x, y + top if not n.startswith("heading_") else y) for n, (x, y) in at.pos.items()}
+        at.boxes = {k: (x0, y0 + top, x1, y1 + top) for k, (x0, y0, x1, y1) in at.boxes.items()}
+        for k, line in enumerate(heading_lines):  # centred over the picture
+            at.pos[f"heading_{k}"] = (max(at.width, text_width(line, 14)) / 2, at.pos[f"heading_{k}"][1])
+    y = top + at.height + 24.0
+    for name, (w, h) in _tables(model):
+        at.pos[name] = (max(at.width, w) / 2, y + h / 2)
+        y += h + 12.0
+    return at
+
+
+def _tables(model: GraphModel) -> list[tuple[str, tuple[float, float]]]:
+    """The legend and each layer's strip with their sizes in points, as :func:`_legend` and
+    :func:`_strip` draw them."""
+    found = [("legend", (max(_legend_widths()), 66.0))]
+    for layer, rows in model.strips.items():
+        first, cell, n = _strip_widths(layer, rows)
+        found.append((f"strip_{safe_id(layer)}", (first + n * cell + 4, 18.0 * (1 + len(rows)) + 2)))
+    return found
 
 
 def _time_lines(model: GraphModel) -> list[list[list[str]]]:
@@ -281,38 +335,13 @@ def _time_lines(model: GraphModel) -> list[list[list[str]]]:
         widths.append(max(side + [widest]) + 40)
     lines, width = [[]], 0.0
     for (_, _, key), w in zip(units, widths):
-        if lines[-1] and width + w > LINE_WIDTH:
+        elided = key in model.nodes  # "... n steps ..." stands on a line of its own, between the lines
+        if lines[-1] and (width + w > LINE_WIDTH or elided):
             lines.append([])
             width = 0.0
-        lines[-1].append([key] if key in model.nodes else [n.id for n in steps[key]] + [key])
-        width += w
+        lines[-1].append([key] if elided else [n.id for n in steps[key]] + [key])
+        width = LINE_WIDTH if elided else width + w
     return lines
-
-
-def _align(g, model: GraphModel, units: list[list[str]], title_of: dict) -> None:
-    """Put the units of one line side by side: the k-th rank of every step on one rank, left to right."""
-    depth: dict[str, int] = {}
-    groups: dict[int, list[list[str]]] = {}
-    for j, unit in enumerate(units):
-        key = unit[-1]
-        members = set(unit[:-1]) if key in model.clusters else {key}
-        inside = sorted((model.nodes[n] for n in members), key=lambda n: n.order)
-        preds: dict[str, list[str]] = {}
-        for e in model.edges.values():
-            if e.src in members and e.dst in members:
-                preds.setdefault(e.dst, []).append(e.src)
-        for n in inside:
-            depth[n.id] = 1 + max((depth[p] for p in preds.get(n.id, [])), default=0)
-        head = title_of.get(key, key)
-        depth[head] = 0
-        for n in [head] + [n.id for n in inside if n.id != head]:
-            groups.setdefault(depth[n], [[] for _ in units])[j].append(n)
-    for _depth, per_unit in sorted(groups.items()):
-        with g.subgraph() as rank:
-            rank.attr(rank="same")
-            for ids in per_unit:
-                for n in ids:
-                    rank.node(n)
 
 
 def compare(recordings, scale: tuple[int, int] | str = DEFAULT_SCALE, title: str | None = None) -> Picture:
@@ -337,7 +366,17 @@ def compare(recordings, scale: tuple[int, int] | str = DEFAULT_SCALE, title: str
 STYLES = f"{DASHED_MEANS}; grey: no gradient (constants)"
 
 
-def _legend(g, scale: HeatScale) -> None:
+def _legend_cells(scale: HeatScale | None = None) -> list[tuple[str, float]]:
+    return (scale or HeatScale(DEFAULT_SCALE, [])).swatches()
+
+
+def _legend_widths(scale: HeatScale | None = None) -> tuple[float, float]:
+    """The legend's widths in points: its row of swatches and its lines of text."""
+    row = sum(round(text_width(text, 11) + 10) for text, _ in _legend_cells(scale))
+    return row, round(text_width(LEGEND_TITLE, 11) + 8)
+
+
+def _legend(g, scale: HeatScale, at: dict = None) -> None:
     """Swatches for each decade of the scale, 0 and NaN/Inf, with what the colour means."""
     cells = scale.swatches()
     row = "".join(
@@ -354,41 +393,47 @@ def _legend(g, scale: HeatScale) -> None:
         f'<tr><td colspan="{len(cells)}" align="left" width="{text_width(head, 11) + 8:.0f}" fixedsize="true" '
         f'height="20"><font point-size="11">{escape(STYLES)}</font></td></tr></table>>'
     )
-    g.node("legend", table, shape="plaintext", fixedsize="false")
+    g.node("legend", table, shape="plaintext", fixedsize="false", **(at or {}))
 
 
-def _strip(g, model: GraphModel, scale: HeatScale) -> None:
-    """A table per layer: ||dL/dh_t|| (and ||dL/dc_t||) per step, on the picture's scale; long
+def _strip_widths(layer: str, rows: dict) -> tuple[float, float, int]:
+    """(first column, each step's column, how many) of a layer's strip, in points."""
+    columns = columns_for(sorted({t for row in rows.values() for t in row}))
+    labels = [f"t={ts[0]}" if len(ts) == 1 else f"{ts[0]}..{ts[-1]}" for ts in columns]
+    width = round(max(text_width(x, 10) for x in labels + ["9.9e-9"]) + 6)
+    first = round(max(text_width(layer, 10, True), text_width("||dL/dh_t||", 10)) + 8)
+    return first, width, len(columns)
+
+
+def _strip(g, model: GraphModel, scale: HeatScale, layer: str, at: dict = None) -> None:
+    """A table for ``layer``: ||dL/dh_t|| (and ||dL/dc_t||) per step, on the picture's scale; long
     sequences fold into bins as the belt does (each cell the norm at its bin's last step)."""
-    for layer, rows in model.strips.items():
-        columns = columns_for(sorted({t for row in rows.values() for t in row}))
-        size = 10
-        labels = [f"t={ts[0]}" if len(ts) == 1 else f"{ts[0]}..{ts[-1]}" for ts in columns]
-        width = max(text_width(x, size) for x in labels + ["9.9e-9"]) + 6
-        header = "".join(
-            f'<td width="{width:.0f}" fixedsize="true" height="16"><font point-size="{size}">{x}</font></td>'
-            for x in labels
-        )
-        body = ""
-        first_width = max(text_width(layer, size, True), text_width("||dL/dh_t||", size)) + 8
-        first = f'align="left" width="{first_width:.0f}" fixedsize="true" height="16"'
-        for name in ("h", "c"):
-            if name not in rows:
+    rows = model.strips[layer]
+    columns = columns_for(sorted({t for row in rows.values() for t in row}))
+    size = 10
+    labels = [f"t={ts[0]}" if len(ts) == 1 else f"{ts[0]}..{ts[-1]}" for ts in columns]
+    first_width, width, _ = _strip_widths(layer, rows)
+    header = "".join(
+        f'<td width="{width:.0f}" fixedsize="true" height="16"><font point-size="{size}">{x}</font></td>'
+        for x in labels
+    )
+    body = ""
+    first = f'align="left" width="{first_width:.0f}" fixedsize="true" height="16"'
+    for name in ("h", "c"):
+        if name not in rows:
+            continue
+        cells = ""
+        for ts in columns:
+            norm = rows[name].get(ts[-1])
+            if norm is None:
+                cells += "<td></td>"
                 continue
-            cells = ""
-            for ts in columns:
-                norm = rows[name].get(ts[-1])
-                if norm is None:
-                    cells += "<td></td>"
-                    continue
-                ink = scale.text_colour(norm)
-                cells += (
-                    f'<td bgcolor="{scale.colour(norm)}" width="{width:.0f}" fixedsize="true" height="16">'
-                    f'<font point-size="{size}" color="{ink}">{norm:.0e}</font></td>'
-                )
-            body += f'<tr><td {first}><font point-size="{size}">||dL/d{name}_t||</font></td>{cells}</tr>'
-        name = f'<td {first}><font point-size="{size}"><b>{escape(layer)}</b></font></td>'
-        table = (
-            f'<<table border="0" cellborder="1" cellspacing="0" cellpadding="1"><tr>{name}{header}</tr>{body}</table>>'
-        )
-        g.node(f"strip_{safe_id(layer)}", table, shape="plaintext", fixedsize="false")
+            ink = scale.text_colour(norm)
+            cells += (
+                f'<td bgcolor="{scale.colour(norm)}" width="{width:.0f}" fixedsize="true" height="16">'
+                f'<font point-size="{size}" color="{ink}">{norm:.0e}</font></td>'
+            )
+        body += f'<tr><td {first}><font point-size="{size}">||dL/d{name}_t||</font></td>{cells}</tr>'
+    name = f'<td {first}><font point-size="{size}"><b>{escape(layer)}</b></font></td>'
+    table = f'<<table border="0" cellborder="1" cellspacing="0" cellpadding="1"><tr>{name}{header}</tr>{body}</table>>'
+    g.node(f"strip_{safe_id(layer)}", table, shape="plaintext", fixedsize="false", **(at or {}))
