@@ -167,7 +167,7 @@ class Tensor:
         self.requires_grad = requires_grad
         return self
 
-    def named(self, name: str) -> Tensor:
+    def named(self, name: str | None) -> Tensor:
         """Set :attr:`name` and return self, for use inside expressions."""
         self.name = name
         return self

@@ -66,7 +66,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any, cast, overload
 
 import numpy as np
 
@@ -90,6 +90,10 @@ def refuse_side_effect(what: str) -> None:
         )
 
 
+@overload
+def compile(fn: Callable[..., Tensor], *, exact: bool = False) -> CompiledStep: ...
+@overload
+def compile(fn: None = None, *, exact: bool = False) -> Callable[[Callable[..., Tensor]], CompiledStep]: ...
 def compile(  # noqa: A001 - the verb users expect
     fn: Callable[..., Tensor] | None = None, *, exact: bool = False
 ) -> CompiledStep | Callable[[Callable[..., Tensor]], CompiledStep]:
