@@ -6,12 +6,13 @@ import argparse
 import os
 import sys
 from collections.abc import Callable
+from typing import NoReturn
 
 
 class Parser(argparse.ArgumentParser):
     """argparse, answering a mistake in one line (``tinygrad-lstm graph: error: ...``), exit code 2."""
 
-    def error(self, message: str):
+    def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 

@@ -80,7 +80,10 @@ def _sweep(roots, seeds, retain_graph: bool, create_graph: bool, capture: dict |
     buffers: dict = {}  # entry -> its gradient so far
     owned: set = set()  # entries whose buffer the sweep allocated, so it may add in place
     heap: list = []
-    leads, between = (None, None) if capture is None else _between(roots, capture)
+    leads: set | None = None  # with capture: the entries the sweep visits, and those whose VJP runs
+    between: set = set()
+    if capture is not None:
+        leads, between = _between(roots, capture)
 
     for root, seed in zip(roots, seeds):
         entry = root._entry
@@ -96,7 +99,7 @@ def _sweep(roots, seeds, retain_graph: bool, create_graph: bool, capture: dict |
         owned.discard(entry)
         if entry.hooks:
             g = _run_hooks(entry, g, create_graph)
-        if capturing:
+        if capture is not None:
             if entry in capture:
                 capture[entry] = g
             if entry not in between:  # nothing captured lies below it
@@ -145,7 +148,7 @@ def _between(roots: Sequence[Tensor], targets) -> tuple[set, set]:
     parents; nothing older than the oldest target can lead to one, so the search stops there."""
     oldest = min((t.index for t in targets), default=0)
     seen: dict = {}
-    stack = [root._entry for root in roots]
+    stack = [root._entry for root in roots if root._entry is not None]
     while stack:
         entry = stack.pop()
         if entry in seen or entry.index < oldest:
@@ -170,7 +173,7 @@ def freed_error(entry) -> RuntimeError:
     )
 
 
-def _seed(output: Tensor, grad: Any, create_graph: bool, where: str):
+def _seed(output: Tensor, grad: Any, create_graph: bool, where: str) -> np.ndarray | Tensor:
     if output._entry is None:
         raise RuntimeError(f"{where}: the tensor does not require grad and has no grad_fn")
     if output._entry.program is not None:
@@ -181,7 +184,7 @@ def _seed(output: Tensor, grad: Any, create_graph: bool, where: str):
                 f"{where}: grad can be implied only for a scalar output, not shape {output.shape}; "
                 "pass grad= (a tensor of the output's shape)"
             )
-        seed = np.ones_like(output.data)
+        seed: np.ndarray | Tensor = np.ones_like(output.data)
     else:
         seed = grad.data if isinstance(grad, Tensor) and not create_graph else grad
         if np.shape(seed) != output.shape:
@@ -226,7 +229,9 @@ def backward(
             if capture[x._entry] is not None:
                 accumulate_into(x, capture[x._entry], create_graph)
         return
-    program = output._entry.program
+    entry = output._entry
+    assert entry is not None, "_seed refused a tensor without an entry"
+    program = entry.program
     if program is not None and not (retain or create_graph or state.observers or program.has_hooks()):
         program.backward(seed)  # a replayed step with nothing to observe: its precomputed order
         return
@@ -269,7 +274,7 @@ def grad(
     capture = {x._entry: None for x in inputs}
     retain = create_graph if retain_graph is None else retain_graph
     sweep(outputs, seeds, retain, create_graph, capture)
-    result = []
+    result: list[Tensor | None] = []
     for i, x in enumerate(inputs):
         g = capture[x._entry]
         if g is None and not allow_unused:

@@ -23,7 +23,7 @@ Gruslys et al. 2016), for about one extra forward pass.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -39,7 +39,9 @@ class Recompute:
     """How a checkpointed segment gets its freed arrays back: run the function again on the same
     arguments and random state, and move each new entry's saved arrays into the old entry."""
 
-    def __init__(self, fn: Callable, args: tuple, entries: list, rng_state: dict, watched: list, kept: list) -> None:
+    def __init__(
+        self, fn: Callable, args: tuple, entries: list, rng_state: Mapping[str, Any], watched: list, kept: list
+    ) -> None:
         self.fn, self.args, self.entries, self.rng_state = fn, args, entries, rng_state
         self.watched = watched  # (what, array): everything read from outside, which must not change before backward
         self.arguments = kept  # (role, array): the arguments that own their memory (a slice of the input does not)
@@ -77,7 +79,7 @@ class Recompute:
                 "or a random draw not from tl's generator): checkpoint needs the same ops every run"
             )
         old_of = {id(new): old for old, new in zip(self.entries, fresh)}
-        nested = {}
+        nested: dict[int, Recompute] = {}
         for old, new in zip(self.entries, fresh):
             if old.freed:  # (an entry whose VJP already ran keeps nothing)
                 old.ins, old.out, old.p, old.freed = new.ins, new.out, new.p, new.freed

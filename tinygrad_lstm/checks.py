@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numbers
 import operator
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -26,7 +26,7 @@ def check_probability(op: str, arg: str, value: Any, allow_bool: bool = True) ->
     """``value`` as a float in [0, 1] (PyTorch's recurrent layers refuse a bool dropout)."""
     if not isinstance(value, numbers.Real) or (not allow_bool and isinstance(value, (bool, np.bool_))):
         raise TypeError(f"{op}: {arg} must be a number in [0, 1], got {value!r} ({type(value).__name__})")
-    if not 0.0 <= value <= 1.0:
+    if not 0.0 <= cast(float, value) <= 1.0:  # a numbers.Real, which the stubs do not compare with a float
         raise ValueError(f"{op}: {arg} must be in [0, 1], got {value}")
     return float(value)
 

@@ -39,7 +39,7 @@ def _main(argv: Sequence[str] | None = None) -> int:
     ex.set_defaults(run=commands.example)
 
     # the small model that `graph` and `tape` build (tinygrad_lstm.examples.unroll)
-    model = argparse.ArgumentParser(add_help=False)
+    model = Parser(add_help=False)
     model.add_argument("--cell", choices=CELLS, default="lstm", help="the recurrent cell")
     model.add_argument("--batch", type=count(1), default=1, help="sequences in the batch")
     model.add_argument("--input-size", type=count(1), default=2, help="input features")

@@ -110,6 +110,7 @@ def explain_tanh_rnn(steps: int = 4, hidden_size: int = 3, seed: int = 0) -> Non
     print(f"\nloss = {loss.item():.6f}; backpropagation through time gives ||dL/dh_t||:")
     for t, h_t in enumerate(hs):
         print(f"  t={t}: {np.linalg.norm(h_t.grad.data):.3e}")
+    assert W_hh.grad is not None  # a leaf that requires grad, on the loss's graph
     print(f"||dL/dW_hh|| = {np.linalg.norm(W_hh.grad.data):.3e}")
     ok = gradcheck(lambda W: tanh_rnn_loss(xs, W_xh.detach(), W), W_hh)
     print(f"gradcheck of dL/dW_hh against central differences: {'passed' if ok else 'failed'}")

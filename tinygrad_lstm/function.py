@@ -224,7 +224,7 @@ def _function_vjp(g, entry):
             f"{name}.backward returned {len(grads)} gradient(s) for the {len(entry.parents)} input(s) of forward; "
             "return one per input, None where an input needs none"
         )
-    result = []
+    result: list[Tensor | np.ndarray | None] = []
     for k, (parent, grad) in enumerate(zip(entry.parents, grads)):
         if parent is None or grad is None:
             result.append(None)

@@ -86,12 +86,12 @@ def gradcheck(
         numeric = _numerical_jacobian(fn, copies, i, eps, n_out)
         err = np.abs(analytic[i] - numeric) - (atol + rtol * np.abs(numeric))
         if np.any(err > 0) or not np.all(np.isfinite(analytic[i])):
-            k, j = np.unravel_index(np.nanargmax(np.where(np.isfinite(err), err, np.inf)), err.shape)
+            k, col = np.unravel_index(np.nanargmax(np.where(np.isfinite(err), err, np.inf)), err.shape)
             elem = np.unravel_index(k, copies[i].shape)
-            out_elem = np.unravel_index(j, y.shape)
+            out_elem = np.unravel_index(col, y.shape)
             raise GradcheckError(
                 f"gradcheck: input {i} (shape {copies[i].shape}) element {tuple(map(int, elem))}, "
-                f"output element {tuple(map(int, out_elem))}: analytic {analytic[i][k, j]:.10g}, "
-                f"numerical {numeric[k, j]:.10g} (atol={atol}, rtol={rtol})"
+                f"output element {tuple(map(int, out_elem))}: analytic {analytic[i][k, col]:.10g}, "
+                f"numerical {numeric[k, col]:.10g} (atol={atol}, rtol={rtol})"
             )
     return True

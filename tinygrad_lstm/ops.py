@@ -16,13 +16,15 @@ below.
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeAlias
 
 import numpy as np
+import numpy.typing as npt
 
 from . import blas, dtypes, random
-from .tape import Entry, Structure, state
-from .tensor import Tensor, View
+from .tape import Entry, Leaf, Structure, state
+from .tensor import Axes, AxesArg, Operand, ShapeArgs, Tensor, View
 from .versions import _root, is_stale, latest_recorded, stale_error, stamps
 
 # a recorded entry's source line (Tape(sources=True), detect_anomaly) points past this file, to its caller
@@ -31,10 +33,20 @@ _SOURCE_LINES_POINT_PAST = True
 # ---- recording -----------------------------------------------------------------------------------
 
 Keep = bool | tuple  # what an entry keeps: see ``apply``
+# what a VJP gets and returns: arrays, or Tensors under create_graph=True (the same operators serve both)
+Grad: TypeAlias = Any
 OTHER = ((1,), (0,))  # a product's rule: input 0 is read by input 1's gradient, and input 1 by input 0's
 
 
-def apply(op: str, fwd, inputs: tuple, vjp, p=None, keep_in: Keep = False, keep_out: Keep = False) -> Tensor:
+def apply(
+    op: str,
+    fwd: Callable,
+    inputs: tuple,
+    vjp: Callable | None,
+    p: Any = None,
+    keep_in: Keep = False,
+    keep_out: Keep = False,
+) -> Tensor:
     """Run ``fwd(p, *arrays)`` on the inputs' data; if any input requires grad, append a tape entry.
 
     What the entry keeps for its VJP depends on which inputs need a gradient, as PyTorch's derivative
@@ -46,7 +58,7 @@ def apply(op: str, fwd, inputs: tuple, vjp, p=None, keep_in: Keep = False, keep_
     if latest_recorded[0] >= 0 and state.grad_enabled:  # a recorded in-place update happened once
         refresh(op, inputs)
     args = []
-    parents = []
+    parents: list[Entry | Leaf | None] = []
     any_grad = False
     for x in inputs:
         if isinstance(x, Tensor):
@@ -63,6 +75,7 @@ def apply(op: str, fwd, inputs: tuple, vjp, p=None, keep_in: Keep = False, keep_
         for watcher in state.watchers:  # empty unless something watches every op
             watcher(None, op, fwd, p, inputs, args, out)
         return Tensor._from(out)
+    ins: tuple | None
     if keep_in is OTHER:  # a product: each input is kept for the other's gradient (the usual case first)
         ins = (args[0] if parents[1] is not None else None, args[1] if parents[0] is not None else None)
     elif keep_in is True or not keep_in:
@@ -81,7 +94,7 @@ def apply(op: str, fwd, inputs: tuple, vjp, p=None, keep_in: Keep = False, keep_
     return Tensor._from(out, entry)
 
 
-def refresh(op: str, inputs) -> None:
+def refresh(op: str, inputs: tuple) -> None:
     """Bring each input whose memory a recorded in-place update overwrote after it was computed (through
     a view of it, or its base) up to date, as PyTorch rebases a view: its view op is recorded again on
     its base's new value. A stale input that is no view (it shares memory through detach() or .data)
@@ -103,7 +116,7 @@ def _rebase(op: str, x: Tensor) -> None:
         x._entry.name = old.name
 
 
-def _as_view(t: Tensor, x, op: str, fwd, vjp, p) -> Tensor:
+def _as_view(t: Tensor, x: Tensor, op: str, fwd: Callable, vjp: Callable, p: Any) -> Tensor:
     """Mark ``t`` as a view of ``x`` when it shows ``x``'s memory (see ``tensor.View``)."""
     out = t.data
     if out.base is not None and isinstance(x, Tensor):
@@ -130,31 +143,31 @@ def _needed(parents: list, readers: tuple) -> bool:
     return False
 
 
-def _in_shape(entry, k: int) -> tuple[int, ...]:
+def _in_shape(entry: Entry, k: int) -> tuple[int, ...]:
     """The shape of input ``k``, which may not be kept: known from its entry when it needs a gradient."""
     parent = entry.parents[k]
     return parent.shape if parent is not None else np.shape(entry.ins[k])
 
 
-def is_primitive(entry, op: str) -> bool:
+def is_primitive(entry: Entry, op: str) -> bool:
     """Whether ``entry`` was recorded by this module's primitive ``op``, not by a ``tl.Function`` that
     shares its name: what ``tl.compile`` asks before it rewrites an entry."""
     return entry.op == op and getattr(entry.vjp, "__module__", None) == __name__
 
 
-def _data(x):
+def _data(x: Any):
     return x.data if isinstance(x, Tensor) else x
 
 
-def _shape(x) -> tuple[int, ...]:
+def _shape(x: Any) -> tuple[int, ...]:
     return x.data.shape if isinstance(x, Tensor) else np.shape(x)
 
 
-def _shape_text(x) -> str:
+def _shape_text(x: Any) -> str:
     return str(tuple(_shape(x)))
 
 
-def unbroadcast(g, shape: tuple[int, ...]):
+def unbroadcast(g: Grad, shape: tuple[int, ...]):
     """Sum ``g`` down to ``shape``, undoing NumPy broadcasting (used by every broadcasting op)."""
     if g.shape == shape:
         return g
@@ -166,19 +179,28 @@ def unbroadcast(g, shape: tuple[int, ...]):
 
 
 # Helpers that let one VJP serve both the array path and the recorded (create_graph) path.
-def _where(cond, a, b):
+def _where(cond: Any, a: Any, b: Any):
     return where(cond, a, b) if isinstance(a, Tensor) or isinstance(b, Tensor) else np.where(cond, a, b)
 
 
-def _broadcast_to(g, shape):
+def _broadcast_to(g: Grad, shape: tuple[int, ...]):
     return broadcast_to(g, shape) if isinstance(g, Tensor) else np.broadcast_to(g, shape)
 
 
-def _log(x):
+def _log(x: Any):
     return log(x) if isinstance(x, Tensor) else np.log(x)
 
 
-def _binary(op: str, fwd, a, b, vjp, p=None, keep_in: bool = False, keep_out: bool = False) -> Tensor:
+def _binary(
+    op: str,
+    fwd: Callable,
+    a: Operand,
+    b: Operand,
+    vjp: Callable,
+    p: Any = None,
+    keep_in: Keep = False,
+    keep_out: Keep = False,
+) -> Tensor:
     """A broadcasting binary op; a shape mismatch names the op and both shapes."""
     try:
         return apply(op, fwd, (a, b), vjp, p, keep_in, keep_out)
@@ -198,124 +220,124 @@ def _axis(op: str, axis: int, ndim: int) -> int:
     return int(axis) % ndim
 
 
-def _shapes(a, b) -> tuple:
+def _shapes(a: Any, b: Any) -> tuple:
     return (_shape(a), _shape(b))
 
 
 # ---- elementwise arithmetic ---------------------------------------------------------------------
 
 
-def _add_fwd(p, a, b):
+def _add_fwd(p: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.add(a, b)
 
 
-def add(a, b) -> Tensor:
+def add(a: Operand, b: Operand) -> Tensor:
     return _binary("add", _add_fwd, a, b, _add_vjp, p=_shapes(a, b))
 
 
-def _add_vjp(g, entry):
+def _add_vjp(g: Grad, entry: Entry) -> tuple:
     sa, sb = entry.p
     return unbroadcast(g, sa), unbroadcast(g, sb)
 
 
-def _sub_fwd(p, a, b):
+def _sub_fwd(p: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.subtract(a, b)
 
 
-def sub(a, b) -> Tensor:
+def sub(a: Operand, b: Operand) -> Tensor:
     return _binary("sub", _sub_fwd, a, b, _sub_vjp, p=_shapes(a, b))
 
 
-def _sub_vjp(g, entry):
+def _sub_vjp(g: Grad, entry: Entry) -> tuple:
     sa, sb = entry.p
     return unbroadcast(g, sa), (unbroadcast(-g, sb) if entry.parents[1] is not None else None)
 
 
-def _mul_fwd(p, a, b):
+def _mul_fwd(p: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.multiply(a, b)
 
 
-def mul(a, b) -> Tensor:
+def mul(a: Operand, b: Operand) -> Tensor:
     return _binary("mul", _mul_fwd, a, b, _mul_vjp, keep_in=OTHER)
 
 
-def _mul_vjp(g, entry):
+def _mul_vjp(g: Grad, entry: Entry) -> tuple:
     a, b = entry.ins
     if a is b:  # x * x: both gradients are the same product, so make it once (half the memory)
-        ga = unbroadcast(g * b, entry.parents[0].shape)
+        ga = unbroadcast(g * b, _in_shape(entry, 0))
         return ga, ga
     ga = unbroadcast(g * b, entry.parents[0].shape) if entry.parents[0] is not None else None
     gb = unbroadcast(g * a, entry.parents[1].shape) if entry.parents[1] is not None else None
     return ga, gb
 
 
-def _div_fwd(p, a, b):
+def _div_fwd(p: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.true_divide(a, b)
 
 
-def div(a, b) -> Tensor:
+def div(a: Operand, b: Operand) -> Tensor:
     # a is read only by b's gradient; b by both (PyTorch saves no result: a / b is computed again)
     return _binary("div", _div_fwd, a, b, _div_vjp, keep_in=((1,), (0, 1)))
 
 
-def _div_vjp(g, entry):
+def _div_vjp(g: Grad, entry: Entry) -> tuple:
     a, b = entry.ins
     ga = unbroadcast(g / b, entry.parents[0].shape) if entry.parents[0] is not None else None
     gb = unbroadcast(-(g * (a / b)) / b, entry.parents[1].shape) if entry.parents[1] is not None else None
     return ga, gb
 
 
-def _reciprocal_fwd(p, x):
+def _reciprocal_fwd(p: Any, x: np.ndarray) -> np.ndarray:
     return np.true_divide(1.0, x)
 
 
-def reciprocal(x) -> Tensor:
+def reciprocal(x: Operand) -> Tensor:
     """1 / x. A number divided by a tensor is this times the number, as in PyTorch: it keeps its result,
     not x, so changing x in place later does not spoil its gradient."""
     return apply("reciprocal", _reciprocal_fwd, (x,), _reciprocal_vjp, keep_out=True)
 
 
-def _reciprocal_vjp(g, entry):
+def _reciprocal_vjp(g: Grad, entry: Entry) -> tuple:
     y = entry.out
     return (-g * (y * y),)
 
 
-def _rsqrt_fwd(p, x):
+def _rsqrt_fwd(p: Any, x: np.ndarray) -> np.ndarray:
     return np.true_divide(1.0, np.sqrt(x))
 
 
-def rsqrt(x) -> Tensor:
+def rsqrt(x: Operand) -> Tensor:
     """1 / sqrt(x); it keeps its result for the gradient, as PyTorch's."""
     return apply("rsqrt", _rsqrt_fwd, (x,), _rsqrt_vjp, keep_out=True)
 
 
-def _rsqrt_vjp(g, entry):
+def _rsqrt_vjp(g: Grad, entry: Entry) -> tuple:
     y = entry.out
     return (-0.5 * g * (y * y * y),)
 
 
-def _neg_fwd(p, x):
+def _neg_fwd(p: Any, x: np.ndarray) -> np.ndarray:
     return np.negative(x)
 
 
-def neg(x) -> Tensor:
+def neg(x: Operand) -> Tensor:
     return apply("neg", _neg_fwd, (x,), _neg_vjp)
 
 
-def _neg_vjp(g, entry):
+def _neg_vjp(g: Grad, entry: Entry) -> tuple:
     return (-g,)
 
 
-def _pow_fwd(p, a, b):
+def _pow_fwd(p: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.power(a, b)
 
 
-def pow(a, b) -> Tensor:  # noqa: A001 - the operator's name
+def pow(a: Operand, b: Operand) -> Tensor:  # noqa: A001 - the operator's name
     # the result is read only by the exponent's gradient (a ** 3.0 keeps a, not a ** 3.0)
     return _binary("pow", _pow_fwd, a, b, _pow_vjp, keep_in=True, keep_out=(1,))
 
 
-def _pow_vjp(g, entry):
+def _pow_vjp(g: Grad, entry: Entry) -> tuple:
     a, b = entry.ins
     ga = gb = None
     if entry.parents[0] is not None:
@@ -334,11 +356,11 @@ def _pow_vjp(g, entry):
 # ---- elementwise functions ------------------------------------------------------------------------
 
 
-def _exp_fwd(p, x):
+def _exp_fwd(p: Any, x: np.ndarray) -> np.ndarray:
     return np.exp(x)
 
 
-def exp(x) -> Tensor:
+def exp(x: Operand) -> Tensor:
     """Elementwise e**x (``x.exp()``); its gradient is the output itself.
 
     >>> import tinygrad_lstm as tl
@@ -348,46 +370,46 @@ def exp(x) -> Tensor:
     return apply("exp", _exp_fwd, (x,), _exp_vjp, keep_out=True)
 
 
-def _exp_vjp(g, entry):
+def _exp_vjp(g: Grad, entry: Entry) -> tuple:
     return (g * entry.out,)
 
 
-def _log_fwd(p, x):
+def _log_fwd(p: Any, x: np.ndarray) -> np.ndarray:
     return np.log(x)
 
 
-def log(x) -> Tensor:
+def log(x: Operand) -> Tensor:
     """Elementwise natural logarithm (``x.log()``); gradient 1/x. ``tl.log(tl.tensor([1.0]))`` is 0."""
     return apply("log", _log_fwd, (x,), _log_vjp, keep_in=True)
 
 
-def _log_vjp(g, entry):
+def _log_vjp(g: Grad, entry: Entry) -> tuple:
     return (g / entry.ins[0],)
 
 
-def _sqrt_fwd(p, x):
+def _sqrt_fwd(p: Any, x: np.ndarray) -> np.ndarray:
     return np.sqrt(x)
 
 
-def sqrt(x) -> Tensor:
+def sqrt(x: Operand) -> Tensor:
     """Elementwise square root (``x.sqrt()``); gradient 1/(2 sqrt(x)). ``tl.sqrt(tl.tensor([4.0]))`` is 2."""
     return apply("sqrt", _sqrt_fwd, (x,), _sqrt_vjp, keep_out=True)
 
 
-def _sqrt_vjp(g, entry):
+def _sqrt_vjp(g: Grad, entry: Entry) -> tuple:
     return (g * 0.5 / entry.out,)
 
 
-def _abs_fwd(p, x):
+def _abs_fwd(p: Any, x: np.ndarray) -> np.ndarray:
     return np.abs(x)
 
 
-def abs(x) -> Tensor:  # noqa: A001
+def abs(x: Operand) -> Tensor:  # noqa: A001
     """Elementwise absolute value (``x.abs()``); gradient sign(x), 0 at 0 as in PyTorch."""
     return apply("abs", _abs_fwd, (x,), _abs_vjp, keep_in=True)
 
 
-def _abs_vjp(g, entry):
+def _abs_vjp(g: Grad, entry: Entry) -> tuple:
     x = entry.ins[0]
     sign = np.sign(_data(x))
     sign = np.where(sign != sign, 0, sign)  # PyTorch's sgn: 0 at NaN, so a NaN input gets no gradient
@@ -396,11 +418,11 @@ def _abs_vjp(g, entry):
     return (g * sign,)
 
 
-def _tanh_fwd(p, x):
+def _tanh_fwd(p: Any, x: np.ndarray) -> np.ndarray:
     return np.tanh(x)
 
 
-def tanh(x) -> Tensor:
+def tanh(x: Operand) -> Tensor:
     """Elementwise hyperbolic tangent (``x.tanh()``), the RNN's squashing function; gradient 1 - tanh(x)**2.
 
     >>> import tinygrad_lstm as tl
@@ -413,7 +435,7 @@ def tanh(x) -> Tensor:
     return apply("tanh", _tanh_fwd, (x,), _tanh_vjp, keep_out=True)
 
 
-def _tanh_vjp(g, entry):
+def _tanh_vjp(g: Grad, entry: Entry) -> tuple:
     y = entry.out
     if isinstance(g, Tensor):
         return (g * (1 - y * y),)
@@ -423,7 +445,7 @@ def _tanh_vjp(g, entry):
     return (d,)
 
 
-def _sigmoid_fwd(p, x):
+def _sigmoid_fwd(p: Any, x: np.ndarray) -> np.ndarray:
     # 1 / (1 + exp(-x)), PyTorch's formula: full relative precision in the negative tail, where
     # (1 + tanh(x/2)) / 2 loses it (0 below about -37 in float64 and -17 in float32, so that
     # log(sigmoid(x)) was -inf); exp(-x) overflowing to inf gives exactly 0, as it should
@@ -435,7 +457,7 @@ def _sigmoid_fwd(p, x):
     return out
 
 
-def sigmoid(x) -> Tensor:
+def sigmoid(x: Operand) -> Tensor:
     """Elementwise logistic function 1 / (1 + e**-x) (``x.sigmoid()``), an LSTM's gates; gradient s (1 - s).
 
     >>> import tinygrad_lstm as tl
@@ -445,7 +467,7 @@ def sigmoid(x) -> Tensor:
     return apply("sigmoid", _sigmoid_fwd, (x,), _sigmoid_vjp, keep_out=True)
 
 
-def _sigmoid_vjp(g, entry):
+def _sigmoid_vjp(g: Grad, entry: Entry) -> tuple:
     y = entry.out
     if isinstance(g, Tensor):
         return (g * y * (1 - y),)
@@ -455,56 +477,56 @@ def _sigmoid_vjp(g, entry):
     return (d,)
 
 
-def _log1p_fwd(p, x):
+def _log1p_fwd(p: Any, x: np.ndarray) -> np.ndarray:
     return np.log1p(x)
 
 
-def log1p(x) -> Tensor:
+def log1p(x: Operand) -> Tensor:
     """log(1 + x), exact for tiny x."""
     return apply("log1p", _log1p_fwd, (x,), _log1p_vjp, keep_in=True)
 
 
-def _log1p_vjp(g, entry):
+def _log1p_vjp(g: Grad, entry: Entry) -> tuple:
     return (g / (entry.ins[0] + 1.0),)
 
 
-def _expm1_fwd(p, x):
+def _expm1_fwd(p: Any, x: np.ndarray) -> np.ndarray:
     return np.expm1(x)
 
 
-def expm1(x) -> Tensor:
+def expm1(x: Operand) -> Tensor:
     """exp(x) - 1, exact for tiny x."""
     return apply("expm1", _expm1_fwd, (x,), _expm1_vjp, keep_out=True)
 
 
-def _expm1_vjp(g, entry):
+def _expm1_vjp(g: Grad, entry: Entry) -> tuple:
     return (g * (entry.out + 1.0),)
 
 
-def _sin_fwd(p, x):
+def _sin_fwd(p: Any, x: np.ndarray) -> np.ndarray:
     return np.sin(x)
 
 
-def sin(x) -> Tensor:
+def sin(x: Operand) -> Tensor:
     """Elementwise sine (``x.sin()``); gradient cos(x)."""
     return apply("sin", _sin_fwd, (x,), _sin_vjp, keep_in=True)
 
 
-def _sin_vjp(g, entry):
+def _sin_vjp(g: Grad, entry: Entry) -> tuple:
     x = entry.ins[0]
     return (g * (cos(x) if isinstance(x, Tensor) else np.cos(x)),)
 
 
-def _cos_fwd(p, x):
+def _cos_fwd(p: Any, x: np.ndarray) -> np.ndarray:
     return np.cos(x)
 
 
-def cos(x) -> Tensor:
+def cos(x: Operand) -> Tensor:
     """Elementwise cosine (``x.cos()``); gradient -sin(x)."""
     return apply("cos", _cos_fwd, (x,), _cos_vjp, keep_in=True)
 
 
-def _cos_vjp(g, entry):
+def _cos_vjp(g: Grad, entry: Entry) -> tuple:
     x = entry.ins[0]
     return (-g * (sin(x) if isinstance(x, Tensor) else np.sin(x)),)
 
@@ -512,26 +534,26 @@ def _cos_vjp(g, entry):
 _ERF = np.frompyfunc(math.erf, 1, 1)  # NumPy has no erf; math.erf is exact to the last bit or so
 
 
-def _erf_fwd(p, x):
+def _erf_fwd(p: Any, x: np.ndarray) -> np.ndarray:
     return np.asarray(_ERF(x), dtype=np.result_type(x, np.float16))  # a 0-d input gives a Python float
 
 
-def erf(x) -> Tensor:
+def erf(x: Operand) -> Tensor:
     """The error function (for the exact GELU); element by element in Python, fine for small tensors."""
     return apply("erf", _erf_fwd, (x,), _erf_vjp, keep_in=True)
 
 
-def _erf_vjp(g, entry):
+def _erf_vjp(g: Grad, entry: Entry) -> tuple:
     x = entry.ins[0]
     bump = exp(-x * x) if isinstance(x, Tensor) else np.exp(-x * x)
     return (g * (2.0 / math.sqrt(math.pi)) * bump,)
 
 
-def _relu_fwd(p, x):
+def _relu_fwd(p: Any, x: np.ndarray) -> np.ndarray:
     return np.maximum(x, 0)
 
 
-def relu(x) -> Tensor:
+def relu(x: Operand) -> Tensor:
     """Elementwise max(x, 0) (``x.relu()``); gradient 1 where x > 0, else 0.
 
     >>> import tinygrad_lstm as tl
@@ -541,7 +563,7 @@ def relu(x) -> Tensor:
     return apply("relu", _relu_fwd, (x,), _relu_vjp, keep_out=True)
 
 
-def _relu_vjp(g, entry):
+def _relu_vjp(g: Grad, entry: Entry) -> tuple:
     y = entry.out
     # PyTorch's threshold_backward: zero where y <= 0, so a NaN passes its gradient on
     if isinstance(g, Tensor):  # create_graph: PyTorch's threshold_backward(g, y) depends on y
@@ -549,32 +571,32 @@ def _relu_vjp(g, entry):
     return (np.where(y <= 0, 0, g),)  # where, not a product: inf * 0 would give nan
 
 
-def _leaky_relu_fwd(p, x):
+def _leaky_relu_fwd(p: Any, x: np.ndarray) -> np.ndarray:
     return np.where(x > 0, x, x * p)
 
 
-def leaky_relu(x, negative_slope: float = 0.01) -> Tensor:
+def leaky_relu(x: Operand, negative_slope: float = 0.01) -> Tensor:
     """x where x > 0, else ``negative_slope * x`` (the slope at 0, as PyTorch's)."""
     return apply("leaky_relu", _leaky_relu_fwd, (x,), _leaky_relu_vjp, p=float(negative_slope), keep_in=True)
 
 
-def _leaky_relu_vjp(g, entry):
+def _leaky_relu_vjp(g: Grad, entry: Entry) -> tuple:
     x = entry.ins[0]
     slope = np.where(_data(x) > 0, 1.0, entry.p).astype(g.dtype, copy=False)
     return (slope_backward("leaky_relu", g, slope, x) if isinstance(g, Tensor) else g * slope,)
 
 
-def _elu_fwd(p, x):
+def _elu_fwd(p: Any, x: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore"):
         return np.where(x > 0, x, p * np.expm1(np.minimum(x, 0)))  # min: exp stays finite off its branch
 
 
-def elu(x, alpha: float = 1.0) -> Tensor:
+def elu(x: Operand, alpha: float = 1.0) -> Tensor:
     """x where x > 0, else ``alpha * (exp(x) - 1)``; at 0 its slope is alpha, as PyTorch's."""
     return apply("elu", _elu_fwd, (x,), _elu_vjp, p=float(alpha), keep_in=True)
 
 
-def _elu_vjp(g, entry):
+def _elu_vjp(g: Grad, entry: Entry) -> tuple:
     x, alpha = entry.ins[0], entry.p
     negative = _data(x) <= 0  # PyTorch's elu_backward: alpha * exp(x) where x <= 0, else 1
     if isinstance(g, Tensor):  # recorded: the slope alpha * exp(x) depends on x where x < 0 (PyTorch's)
@@ -583,29 +605,29 @@ def _elu_vjp(g, entry):
     return (np.where(negative, g * slope, g),)
 
 
-def _hardtanh_fwd(p, x):
+def _hardtanh_fwd(p: Any, x: np.ndarray) -> np.ndarray:
     return np.clip(x, *p)
 
 
-def hardtanh(x, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+def hardtanh(x: Operand, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
     """x clipped to [min_val, max_val]; the gradient is 1 strictly inside, 0 at and beyond the ends
     (as PyTorch's, where ``clip`` passes it at the ends)."""
     return apply("hardtanh", _hardtanh_fwd, (x,), _hardtanh_vjp, p=(float(min_val), float(max_val)), keep_in=True)
 
 
-def _hardtanh_vjp(g, entry):
+def _hardtanh_vjp(g: Grad, entry: Entry) -> tuple:
     x, (lo, hi) = entry.ins[0], entry.p
     inside = (_data(x) > lo) & (_data(x) < hi)
     return (slope_backward("hardtanh", g, inside, x) if isinstance(g, Tensor) else np.where(inside, g, 0),)
 
 
-def _slope_backward_fwd(p, g, source):
+def _slope_backward_fwd(p: Any, g: np.ndarray, source: np.ndarray | None) -> np.ndarray:
     _, slope = p
     out = np.zeros(np.broadcast_shapes(g.shape, slope.shape), dtype=g.dtype)
     return np.multiply(g, slope, out=out, where=slope != 0)  # skipping the zeros: inf * 0 would give nan
 
 
-def slope_backward(op: str, g: Tensor, slope: np.ndarray, source) -> Tensor:
+def slope_backward(op: str, g: Tensor, slope: np.ndarray, source: Any) -> Tensor:
     """``g * slope`` for a piecewise-linear ``op`` (relu, abs, leaky_relu, hardtanh) under
     create_graph, recorded as depending on ``source`` (its input or output) with a zero derivative.
 
@@ -615,7 +637,7 @@ def slope_backward(op: str, g: Tensor, slope: np.ndarray, source) -> Tensor:
     return apply(f"{op}_backward", _slope_backward_fwd, (g, source), _slope_backward_vjp, p=(op, slope), keep_in=True)
 
 
-def _slope_backward_vjp(g, entry):
+def _slope_backward_vjp(g: Grad, entry: Entry) -> tuple:
     # linear in g, with the same slope; its derivative in the source is zero (PyTorch's zeros_like)
     op, slope = entry.p
     gg = slope_backward(op, g, slope, entry.ins[1]) if isinstance(g, Tensor) else _slope_backward_fwd(entry.p, g, None)
@@ -623,42 +645,42 @@ def _slope_backward_vjp(g, entry):
     return gg, (_zeros_like_grad(g, source.shape, source.dtype) if source is not None else None)
 
 
-def _zeros_like_grad(g, shape, dtype):
+def _zeros_like_grad(g: Grad, shape: tuple[int, ...], dtype: np.dtype):
     """A zero gradient that depends on nothing; a Tensor under create_graph, so that the VJPs it
     reaches record their work (as PyTorch's zeros_like(grad) flows on through its graph)."""
     zeros = np.zeros(shape, dtype)
     return Tensor._from(zeros) if isinstance(g, Tensor) else zeros
 
 
-def _maximum_fwd(p, a, b):
+def _maximum_fwd(p: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.maximum(a, b)
 
 
-def maximum(a, b) -> Tensor:
+def maximum(a: Operand, b: Operand) -> Tensor:
     """Elementwise maximum; at ties each input gets half the gradient (as PyTorch)."""
     return _binary("maximum", _maximum_fwd, a, b, _maximum_vjp, keep_in=True)
 
 
-def _minimum_fwd(p, a, b):
+def _minimum_fwd(p: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.minimum(a, b)
 
 
-def minimum(a, b) -> Tensor:
+def minimum(a: Operand, b: Operand) -> Tensor:
     """Elementwise minimum; at ties each input gets half the gradient (as PyTorch)."""
     return _binary("minimum", _minimum_fwd, a, b, _minimum_vjp, keep_in=True)
 
 
-def _maximum_vjp(g, entry):
+def _maximum_vjp(g: Grad, entry: Entry) -> tuple:
     a, b = _data(entry.ins[0]), _data(entry.ins[1])
     return _to_the_winner(g, entry, a, b, a < b, a > b)
 
 
-def _minimum_vjp(g, entry):
+def _minimum_vjp(g: Grad, entry: Entry) -> tuple:
     a, b = _data(entry.ins[0]), _data(entry.ins[1])
     return _to_the_winner(g, entry, a, b, a > b, a < b)
 
 
-def _to_the_winner(g, entry, a, b, a_lost, b_lost):
+def _to_the_winner(g: Grad, entry: Entry, a: np.ndarray, b: np.ndarray, a_lost: np.ndarray, b_lost: np.ndarray):
     """maximum's and minimum's VJP, as PyTorch's: the gradient, halved at ties, and taken away from an
     input that lost (so where a NaN makes both comparisons false, both inputs get it). Chosen with
     where, not multiplied by a 0/1 share: inf * 0 would give nan, as PyTorch's does not."""
@@ -668,12 +690,12 @@ def _to_the_winner(g, entry, a, b, a_lost, b_lost):
     return ga, gb
 
 
-def _where_fwd(p, a, b):
+def _where_fwd(p: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     cond, _, _ = p
     return np.where(cond, a, b)
 
 
-def where(cond, a, b) -> Tensor:
+def where(cond: Operand, a: Operand, b: Operand) -> Tensor:
     """``a`` where ``cond`` else ``b`` (NumPy's ``where``); ``cond`` is not differentiated."""
     cond = _data(cond)
     try:
@@ -684,19 +706,19 @@ def where(cond, a, b) -> Tensor:
         ) from e
 
 
-def _where_vjp(g, entry):
+def _where_vjp(g: Grad, entry: Entry) -> tuple:
     cond, sa, sb = entry.p
     ga = unbroadcast(_where(cond, g, 0), sa) if entry.parents[0] is not None else None
     gb = unbroadcast(_where(cond, 0, g), sb) if entry.parents[1] is not None else None
     return ga, gb
 
 
-def _clip_fwd(p, x):
+def _clip_fwd(p: Any, x: np.ndarray) -> np.ndarray:
     lo, hi = p
     return np.clip(x, lo, hi)
 
 
-def clip(x, lo=None, hi=None) -> Tensor:
+def clip(x: Operand, lo: Operand = None, hi: Operand = None) -> Tensor:
     """NumPy's ``clip``; the gradient passes where ``lo <= x <= hi`` (bounds are constants)."""
     lo, hi = _data(lo), _data(hi)
     if lo is None and hi is None:
@@ -704,7 +726,7 @@ def clip(x, lo=None, hi=None) -> Tensor:
     return apply("clip", _clip_fwd, (x,), _clip_vjp, p=(lo, hi), keep_in=True)
 
 
-def _clip_vjp(g, entry):
+def _clip_vjp(g: Grad, entry: Entry) -> tuple:
     x = _data(entry.ins[0])
     lo, hi = entry.p
     inside = np.ones(g.shape, dtype=bool)  # the result's shape: array bounds may broadcast x
@@ -715,25 +737,25 @@ def _clip_vjp(g, entry):
     return (unbroadcast(_where(inside, g, 0), x.shape),)
 
 
-def _astype_fwd(p, x):
+def _astype_fwd(p: Any, x: np.ndarray) -> np.ndarray:
     _, dtype = p
     return x.astype(dtype)
 
 
-def astype(x, dtype) -> Tensor:
+def astype(x: Operand, dtype: npt.DTypeLike | None) -> Tensor:
     return apply("astype", _astype_fwd, (x,), _astype_vjp, p=(x.data.dtype, np.dtype(dtype)))  # (from, to)
 
 
-def _astype_vjp(g, entry):
+def _astype_vjp(g: Grad, entry: Entry) -> tuple:
     from_dtype, _ = entry.p
     return (g.astype(from_dtype),)
 
 
-def _compare_fwd(fn, a, b):
+def _compare_fwd(fn: Callable, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return fn(a, b)
 
 
-def compare(fn, a, b) -> Tensor:
+def compare(fn: Callable, a: Operand, b: Operand) -> Tensor:
     """Comparisons give bool tensors and are never differentiated (no entry: ``apply`` records none
     for a bool result, but watchers see it)."""
     try:
@@ -744,33 +766,33 @@ def compare(fn, a, b) -> Tensor:
         ) from e
 
 
-def _sign_fwd(p, x):
+def _sign_fwd(p: Any, x: np.ndarray) -> np.ndarray:
     return np.sign(x)
 
 
-def sign(x) -> Tensor:
+def sign(x: Operand) -> Tensor:
     """-1, 0 or 1; its gradient is 0 everywhere (as PyTorch's), not missing."""
     return apply("sign", _sign_fwd, (x,), _zero_vjp)
 
 
-def _round_fwd(p, x):
+def _round_fwd(p: Any, x: np.ndarray) -> np.ndarray:
     return np.round(x, p)
 
 
-def round(x, decimals: int = 0) -> Tensor:  # noqa: A001 - NumPy's and PyTorch's name
+def round(x: Operand, decimals: int = 0) -> Tensor:  # noqa: A001 - NumPy's and PyTorch's name
     """Round half to even at ``decimals`` decimals; its gradient is 0 everywhere, as PyTorch's."""
     return apply("round", _round_fwd, (x,), _zero_vjp, p=decimals)
 
 
-def _zero_vjp(g, entry):
+def _zero_vjp(g: Grad, entry: Entry) -> tuple:
     # zeros that depend on nothing, as PyTorch's zeros_like(grad) (not g * 0: an infinite g gives NaN)
-    return (_zeros_like_grad(g, entry.parents[0].shape, g.dtype),)
+    return (_zeros_like_grad(g, _in_shape(entry, 0), g.dtype),)
 
 
 # ---- reductions ------------------------------------------------------------------------------------
 
 
-def reduced_axes(op: str, axis, ndim: int) -> tuple[int, ...]:
+def reduced_axes(op: str, axis: Axes, ndim: int) -> tuple[int, ...]:
     """The axes a reduction over ``axis`` (None, an int or a tuple) removes, each checked by :func:`_axis`."""
     if axis is None:
         return tuple(range(ndim))
@@ -784,39 +806,39 @@ def _kept_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
 
-def _sum_fwd(p, x):
+def _sum_fwd(p: Any, x: np.ndarray) -> np.ndarray:
     _, _, axis, keepdims = p
     return x.sum(axis=axis, keepdims=keepdims)
 
 
-def sum(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
+def sum(x: Operand, axis: Axes = None, keepdims: bool = False) -> Tensor:  # noqa: A001
     d = x.data
     p = (d.shape, _kept_shape(d.shape, reduced_axes("sum", axis, d.ndim)), axis, keepdims)
     return apply("sum", _sum_fwd, (x,), _sum_vjp, p=p)
 
 
-def _sum_vjp(g, entry):
+def _sum_vjp(g: Grad, entry: Entry) -> tuple:
     shape, kept, _, _ = entry.p
     return (_broadcast_to(g.reshape(kept), shape),)
 
 
-def mean(x, axis=None, keepdims: bool = False) -> Tensor:
+def mean(x: Operand, axis: Axes = None, keepdims: bool = False) -> Tensor:
     shape = x.data.shape
     n = math.prod(shape[a] for a in reduced_axes("mean", axis, len(shape)))
     return sum(x, axis, keepdims) * (1.0 / n if n else np.nan)
 
 
-def _max_fwd(p, x):
+def _max_fwd(p: Any, x: np.ndarray) -> np.ndarray:
     _, _, axis, keepdims = p
     return x.max(axis=axis, keepdims=keepdims)
 
 
-def _min_fwd(p, x):
+def _min_fwd(p: Any, x: np.ndarray) -> np.ndarray:
     _, _, axis, keepdims = p
     return x.min(axis=axis, keepdims=keepdims)
 
 
-def _extreme(op: str, fwd, x, axis, keepdims) -> Tensor:
+def _extreme(op: str, fwd: Callable, x: Operand, axis: Axes, keepdims: bool) -> Tensor:
     d = x.data
     axes = reduced_axes(op, axis, d.ndim)
     if any(d.shape[a] == 0 for a in axes):
@@ -825,7 +847,7 @@ def _extreme(op: str, fwd, x, axis, keepdims) -> Tensor:
     return apply(op, fwd, (x,), _extreme_vjp, p=p, keep_in=True, keep_out=True)
 
 
-def _extreme_vjp(g, entry):
+def _extreme_vjp(g: Grad, entry: Entry) -> tuple:
     # the gradient is shared evenly among tied extreme elements (as PyTorch's amax/amin)
     kept, axes, _, _ = entry.p
     hit = _data(entry.ins[0]) == _data(entry.out).reshape(kept)
@@ -833,20 +855,20 @@ def _extreme_vjp(g, entry):
     return (g.reshape(kept) * share.astype(g.dtype),)
 
 
-def _centred(x, axes: tuple, n: int):
+def _centred(x: Operand, axes: tuple, n: int):
     """x minus its mean over ``axes`` (NaN for an empty axis, without NumPy's warning)."""
     with np.errstate(invalid="ignore", divide="ignore"):
         return x - x.sum(axis=axes, keepdims=True) * (1.0 / n if n else np.nan)
 
 
-def _var_fwd(p, x):
+def _var_fwd(p: Any, x: np.ndarray) -> np.ndarray:
     axes, keepdims, n, scale, _ = p
     centred = _centred(x, axes, n)
     with np.errstate(invalid="ignore"):
         return (centred * centred).sum(axis=axes, keepdims=keepdims) * scale
 
 
-def var(x, axis=None, keepdims: bool = False, correction: int = 1) -> Tensor:
+def var(x: Operand, axis: Axes = None, keepdims: bool = False, correction: int = 1) -> Tensor:
     """Variance over ``axis``: the squared distance from the mean, summed, over n - ``correction``
     (PyTorch's max(0, n - correction): inf, or NaN for a constant, when correction >= n). Its VJP is
     PyTorch's, 2 (x - mean) / (n - correction), so its gradient is exact to second order."""
@@ -858,50 +880,50 @@ def var(x, axis=None, keepdims: bool = False, correction: int = 1) -> Tensor:
     return apply("var", _var_fwd, (x,), _var_vjp, p=p, keep_in=True)
 
 
-def _var_vjp(g, entry):
+def _var_vjp(g: Grad, entry: Entry) -> tuple:
     axes, _, n, scale, kept = entry.p
     x = entry.ins[0]
     with np.errstate(invalid="ignore"):
         return ((g.reshape(kept) * (2.0 * scale)) * _centred(x, axes, n),)
 
 
-def _argmax_fwd(p, x):
+def _argmax_fwd(p: Any, x: np.ndarray) -> np.ndarray:
     axis, keepdims = p
     return np.argmax(x, axis=axis, keepdims=keepdims)
 
 
-def _argmin_fwd(p, x):
+def _argmin_fwd(p: Any, x: np.ndarray) -> np.ndarray:
     axis, keepdims = p
     return np.argmin(x, axis=axis, keepdims=keepdims)
 
 
-def argmax(x, axis=None, keepdims: bool = False) -> Tensor:
+def argmax(x: Operand, axis: int | None = None, keepdims: bool = False) -> Tensor:
     """Index of the largest value (first at ties; over all elements by default): integers, never
     differentiated, but an op, so a compiled step computes it again on every call."""
     return apply("argmax", _argmax_fwd, (x,), None, p=(axis, keepdims))
 
 
-def argmin(x, axis=None, keepdims: bool = False) -> Tensor:
+def argmin(x: Operand, axis: int | None = None, keepdims: bool = False) -> Tensor:
     """Index of the smallest value (first at ties): as :func:`argmax`."""
     return apply("argmin", _argmin_fwd, (x,), None, p=(axis, keepdims))
 
 
-def max(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
+def max(x: Operand, axis: Axes = None, keepdims: bool = False) -> Tensor:  # noqa: A001
     return _extreme("max", _max_fwd, x, axis, keepdims)
 
 
-def min(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
+def min(x: Operand, axis: Axes = None, keepdims: bool = False) -> Tensor:  # noqa: A001
     return _extreme("min", _min_fwd, x, axis, keepdims)
 
 
 # ---- linear algebra ----------------------------------------------------------------------------------
 
 
-def _matmul_fwd(p, a, b):
+def _matmul_fwd(p: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return blas.matmul(a, b)
 
 
-def matmul(a, b) -> Tensor:
+def matmul(a: Operand, b: Operand) -> Tensor:
     try:
         return apply("matmul", _matmul_fwd, (a, b), _matmul_vjp, keep_in=OTHER)
     except ValueError as e:
@@ -912,7 +934,7 @@ def matmul(a, b) -> Tensor:
         ) from e
 
 
-def _matmul_vjp(g, entry):
+def _matmul_vjp(g: Grad, entry: Entry) -> tuple:
     a, b = entry.ins  # a is kept only when b needs a gradient, and b only when a does
     need_a, need_b = entry.parents[0] is not None, entry.parents[1] is not None
     sa, sb = _in_shape(entry, 0), _in_shape(entry, 1)
@@ -935,7 +957,7 @@ def _matmul_vjp(g, entry):
     return ga, gb
 
 
-def _rows(x):
+def _rows(x: Any):
     """``x`` as a matrix of its last axis (``reshape(-1, n)`` cannot say how many rows when n is 0)."""
     return x.reshape((math.prod(x.shape[:-1]), x.shape[-1]))
 
@@ -953,12 +975,12 @@ def weight_grad(inputs: tuple, grads: tuple) -> np.ndarray:
 # ---- shape ------------------------------------------------------------------------------------------
 
 
-def _reshape_fwd(p, x):
+def _reshape_fwd(p: Any, x: np.ndarray) -> np.ndarray:
     _, shape = p
     return x.reshape(shape)
 
 
-def reshape(x, shape: tuple[int, ...]) -> Tensor:
+def reshape(x: Operand, shape: tuple[int, ...]) -> Tensor:
     try:
         p = (x.data.shape, tuple(shape))
         return _as_view(
@@ -968,16 +990,16 @@ def reshape(x, shape: tuple[int, ...]) -> Tensor:
         raise ValueError(f"reshape: cannot reshape shape {x.data.shape} into {tuple(shape)}") from e
 
 
-def _reshape_vjp(g, entry):
+def _reshape_vjp(g: Grad, entry: Entry) -> tuple:
     shape, _ = entry.p
     return (g.reshape(shape),)
 
 
-def _transpose_fwd(p, x):
+def _transpose_fwd(p: Any, x: np.ndarray) -> np.ndarray:
     return x.transpose(p)
 
 
-def transpose(x, axes=None) -> Tensor:
+def transpose(x: Operand, axes: Sequence[int] | None = None) -> Tensor:
     d = x.data
     axes = tuple(range(d.ndim))[::-1] if axes is None else tuple(_axis("transpose", a, d.ndim) for a in axes)
     if sorted(axes) != list(range(d.ndim)):
@@ -986,18 +1008,18 @@ def transpose(x, axes=None) -> Tensor:
                     _transpose_vjp, axes)  # fmt: skip
 
 
-def _transpose_vjp(g, entry):
+def _transpose_vjp(g: Grad, entry: Entry) -> tuple:
     return (g.transpose(tuple(np.argsort(entry.p))),)
 
 
-def swapaxes(x, axis1: int, axis2: int) -> Tensor:
+def swapaxes(x: Operand, axis1: int, axis2: int) -> Tensor:
     axes = list(range(x.ndim))
     axis1, axis2 = _axis("swapaxes", axis1, x.ndim), _axis("swapaxes", axis2, x.ndim)
     axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
     return transpose(x, tuple(axes))
 
 
-def expand_dims(x, axis) -> Tensor:
+def expand_dims(x: Operand, axis: int | tuple[int, ...]) -> Tensor:
     axes = axis if isinstance(axis, tuple) else (axis,)
     ndim = x.ndim + len(axes)
     for a in axes:
@@ -1005,7 +1027,7 @@ def expand_dims(x, axis) -> Tensor:
     return reshape(x, np.expand_dims(x.data, axis).shape)
 
 
-def squeeze(x, axis=None) -> Tensor:
+def squeeze(x: Operand, axis: Axes = None) -> Tensor:
     try:
         shape = np.squeeze(x.data, axis).shape
     except ValueError as e:
@@ -1013,14 +1035,14 @@ def squeeze(x, axis=None) -> Tensor:
     return reshape(x, shape)
 
 
-def _broadcast_to_fwd(p, x):
+def _broadcast_to_fwd(p: Any, x: np.ndarray) -> np.ndarray:
     _, shape = p
     if math.prod(shape) == x.size:  # only axes of size 1 added: a writable view, as PyTorch's expand
         return x.reshape(shape)
     return np.broadcast_to(x, shape)
 
 
-def broadcast_to(x, shape: tuple[int, ...]) -> Tensor:
+def broadcast_to(x: Operand, shape: tuple[int, ...]) -> Tensor:
     p = (x.data.shape, tuple(shape))
     try:
         if np.broadcast_shapes(x.data.shape, p[1]) != p[1]:
@@ -1031,7 +1053,7 @@ def broadcast_to(x, shape: tuple[int, ...]) -> Tensor:
     return _as_view(t, x, "broadcast_to", _broadcast_to_fwd, _broadcast_to_vjp, p)
 
 
-def _broadcast_to_vjp(g, entry):
+def _broadcast_to_vjp(g: Grad, entry: Entry) -> tuple:
     shape, _ = entry.p
     return (unbroadcast(g, shape),)
 
@@ -1041,7 +1063,7 @@ def _broadcast_to_vjp(g, entry):
 _BASIC = (int, np.integer, slice, type(None), type(Ellipsis))
 
 
-def _plain_index(index):
+def _plain_index(index: Any):
     """Tensors inside an index become arrays; say whether the index is basic (no copies)."""
     if type(index) is int:  # the usual cases first: x[t], and tuples of slices
         return index, True
@@ -1057,7 +1079,7 @@ def _plain_index(index):
     return index, isinstance(index, _BASIC) and not isinstance(index, bool)
 
 
-def _getitem_fwd(p, x):
+def _getitem_fwd(p: Any, x: np.ndarray) -> np.ndarray:
     index, _, basic = p
     out = x[index]
     if basic and type(out) is not np.ndarray:  # one element: a 0-d view of it, as PyTorch's (not a copy)
@@ -1065,7 +1087,7 @@ def _getitem_fwd(p, x):
     return out
 
 
-def getitem(x, index) -> Tensor:
+def getitem(x: Operand, index: Any) -> Tensor:
     index, basic = _plain_index(index)
     try:
         p = (index, x.data.shape, basic)
@@ -1078,7 +1100,7 @@ def getitem(x, index) -> Tensor:
         raise IndexError(f"getitem: index {index!r} is invalid for shape {x.data.shape}: {e}") from e
 
 
-def _getitem_vjp(g, entry):
+def _getitem_vjp(g: Grad, entry: Entry) -> tuple:
     index, shape, basic = entry.p
     if isinstance(g, Tensor):
         return (scatter_add(g, index, shape, basic),)
@@ -1091,7 +1113,7 @@ class IndexedGrad:
 
     __slots__ = ("values", "index", "shape", "basic")
 
-    def __init__(self, values, index, shape, basic: bool) -> None:
+    def __init__(self, values: Any, index: Any, shape: tuple[int, ...], basic: bool) -> None:
         self.values, self.index, self.shape, self.basic = values, index, shape, basic
 
     def add_into(self, buffer: np.ndarray) -> None:
@@ -1104,34 +1126,34 @@ class IndexedGrad:
         else:
             np.add.at(buffer, self.index, self.values)  # repeated indices add up
 
-    def dense(self, dtype) -> np.ndarray:
+    def dense(self, dtype: npt.DTypeLike) -> np.ndarray:
         buffer = np.zeros(self.shape, dtype=dtype)
         self.add_into(buffer)
         return buffer
 
 
-def _scatter_add_fwd(p, g):
+def _scatter_add_fwd(p: Any, g: np.ndarray) -> np.ndarray:
     return IndexedGrad(g, *p).dense(g.dtype)
 
 
-def scatter_add(g, index, shape, basic: bool) -> Tensor:
+def scatter_add(g: Grad, index: Any, shape: tuple[int, ...], basic: bool) -> Tensor:
     """Zeros of ``shape`` with ``g`` added at ``index``: the adjoint of ``getitem``."""
     return apply("scatter_add", _scatter_add_fwd, (g,), _scatter_add_vjp, p=(index, shape, basic))
 
 
-def _scatter_add_vjp(g, entry):
+def _scatter_add_vjp(g: Grad, entry: Entry) -> tuple:
     index, _, _ = entry.p
     return (g[index],)
 
 
-def _index_put_fwd(p, x, v):
+def _index_put_fwd(p: Any, x: np.ndarray, v: Any) -> np.ndarray:
     index, _ = p
     out = x.copy()
     out[index] = v
     return out
 
 
-def index_put(x, index, v) -> Tensor:
+def index_put(x: Operand, index: Any, v: Operand) -> Tensor:
     """``x`` with ``v`` written at ``index`` (a new tensor): what ``x[index] = v`` records on a graph."""
     index, _ = _plain_index(index)
     try:
@@ -1142,7 +1164,7 @@ def index_put(x, index, v) -> Tensor:
         raise kind(f"setitem: cannot write a value of shape {_shape_text(v)} {where}: {e}") from e
 
 
-def _index_put_vjp(g, entry):
+def _index_put_vjp(g: Grad, entry: Entry) -> tuple:
     index, v_shape = entry.p
     gx = gv = None
     if entry.parents[0] is not None:  # the overwritten elements had no effect on the result
@@ -1158,12 +1180,12 @@ def _index_put_vjp(g, entry):
 # ---- joining and splitting ---------------------------------------------------------------------------
 
 
-def _cat_fwd(p, *arrays):
+def _cat_fwd(p: Any, *arrays: np.ndarray) -> np.ndarray:
     axis, _ = p
     return np.concatenate(arrays, axis=axis)
 
 
-def axis_or_dim(op: str, axis, dim, default=None):
+def axis_or_dim(op: str, axis: AxesArg, dim: AxesArg, default: Any = None) -> Any:
     """NumPy's ``axis=`` or PyTorch's ``dim=`` (one of them; a list of axes becomes a tuple)."""
     if axis is not None and dim is not None:
         raise TypeError(f"{op}: give axis= (NumPy's name) or dim= (PyTorch's), not both")
@@ -1173,7 +1195,7 @@ def axis_or_dim(op: str, axis, dim, default=None):
     return tuple(chosen) if isinstance(chosen, list) else chosen
 
 
-def cat(tensors, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+def cat(tensors: Sequence[Operand], axis: int | None = None, *, dim: int | None = None) -> Tensor:
     """Join along an existing axis (NumPy's ``concatenate``; ``dim=`` as in ``torch.cat``)."""
     axis = axis_or_dim("cat", axis, dim, 0)
     tensors = tuple(tensors)
@@ -1191,7 +1213,7 @@ def cat(tensors, axis: int | None = None, *, dim: int | None = None) -> Tensor:
         raise ValueError(f"cat: shapes {joined} cannot be joined along axis {axis}") from e
 
 
-def _cat_vjp(g, entry):
+def _cat_vjp(g: Grad, entry: Entry) -> tuple:
     axis, bounds = entry.p
     lead = (slice(None),) * axis
     return tuple(
@@ -1200,11 +1222,11 @@ def _cat_vjp(g, entry):
     )
 
 
-def _stack_fwd(p, *arrays):
+def _stack_fwd(p: Any, *arrays: np.ndarray) -> np.ndarray:
     return np.stack(arrays, axis=p)
 
 
-def stack(tensors, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+def stack(tensors: Sequence[Operand], axis: int | None = None, *, dim: int | None = None) -> Tensor:
     """Join along a new axis (NumPy's ``stack``; ``dim=`` as in ``torch.stack``)."""
     axis = axis_or_dim("stack", axis, dim, 0)
     tensors = tuple(tensors)
@@ -1216,12 +1238,14 @@ def stack(tensors, axis: int | None = None, *, dim: int | None = None) -> Tensor
     return apply("stack", _stack_fwd, tensors, _stack_vjp, p=_axis("stack", axis, len(shapes[0]) + 1))
 
 
-def _stack_vjp(g, entry):
+def _stack_vjp(g: Grad, entry: Entry) -> tuple:
     lead = (slice(None),) * entry.p
     return tuple(g[lead + (i,)] if parent is not None else None for i, parent in enumerate(entry.parents))
 
 
-def split(x, indices_or_sections, axis: int | None = None, *, dim: int | None = None) -> list[Tensor]:
+def split(
+    x: Operand, indices_or_sections: int | Sequence[int], axis: int | None = None, *, dim: int | None = None
+) -> list[Tensor]:
     """NumPy's ``split`` with ``axis=``: equal sections, or the indices where each piece starts.
     With ``dim=`` it is ``torch.split``: pieces of ``split_size`` (the last may be shorter), or of
     the listed sizes."""
@@ -1243,11 +1267,11 @@ def split(x, indices_or_sections, axis: int | None = None, *, dim: int | None = 
     return [getitem(x, lead + (slice(s, e),)) for s, e in zip(edges[:-1], edges[1:])]
 
 
-def _cumsum_fwd(p, x):
+def _cumsum_fwd(p: Any, x: np.ndarray) -> np.ndarray:
     return np.cumsum(x, axis=p)
 
 
-def cumsum(x, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+def cumsum(x: Operand, axis: int | None = None, *, dim: int | None = None) -> Tensor:
     """Running sum along ``axis`` (``dim``); its gradient is the running sum of ``g`` from the other end."""
     axis = _axis("cumsum", axis_or_dim("cumsum", axis, dim), x.ndim) if x.ndim else None
     if axis is None:
@@ -1255,19 +1279,19 @@ def cumsum(x, axis: int | None = None, *, dim: int | None = None) -> Tensor:
     return apply("cumsum", _cumsum_fwd, (x,), _cumsum_vjp, p=axis)
 
 
-def _cumsum_vjp(g, entry):
+def _cumsum_vjp(g: Grad, entry: Entry) -> tuple:
     reverse = (slice(None),) * entry.p + (slice(None, None, -1),)
     if isinstance(g, Tensor):
         return (getitem(cumsum(getitem(g, reverse), entry.p), reverse),)
     return (np.cumsum(g[reverse], axis=entry.p)[reverse],)
 
 
-def _einsum_fwd(p, *arrays):
+def _einsum_fwd(p: Any, *arrays: np.ndarray) -> np.ndarray:
     subscripts, _, _ = p
     return np.einsum(subscripts, *arrays)
 
 
-def einsum(subscripts: str, *operands) -> Tensor:
+def einsum(subscripts: str, *operands: Operand) -> Tensor:
     """NumPy's (and PyTorch's) ``einsum`` with explicit output (``"bij,bjk->bik"``). The gradient of
     each operand is an einsum of the output's gradient with the others; indices summed within one
     operand alone come back by broadcasting. No ``...``, no index repeated within one operand."""
@@ -1291,11 +1315,12 @@ def einsum(subscripts: str, *operands) -> Tensor:
         raise ValueError(f"einsum: {subscripts!r} does not fit operands of shapes {shapes}: {e}") from e
 
 
-def _einsum_vjp(g, entry):
+def _einsum_vjp(g: Grad, entry: Entry) -> tuple:
     _, terms, output = entry.p
-    grads = []
+    grads: list[Grad] = []
     for i, term in enumerate(terms):
-        if entry.parents[i] is None:
+        parent = entry.parents[i]
+        if parent is None:
             grads.append(None)
             continue
         others = [x for j, x in enumerate(entry.ins) if j != i]
@@ -1305,18 +1330,18 @@ def _einsum_vjp(g, entry):
         recorded = isinstance(g, Tensor) or any(isinstance(x, Tensor) for x in others)  # create_graph
         grad = einsum(spec, g, *others) if recorded else np.einsum(spec, g, *others)
         if kept != term:  # put back the axes summed in this operand alone, by broadcasting
-            shape = entry.parents[i].shape
+            shape = parent.shape
             grad = _reshape(grad, tuple(n if a in kept else 1 for n, a in zip(shape, term)))
             grad = _broadcast_to(grad, shape)
         grads.append(grad)
     return tuple(grads)
 
 
-def _reshape(g, shape):
+def _reshape(g: Grad, shape: tuple[int, ...]):
     return reshape(g, shape) if isinstance(g, Tensor) else np.reshape(g, shape)
 
 
-def split_sizes(x, split_size, dim: int = 0) -> list[Tensor]:
+def split_sizes(x: Operand, split_size: int | Sequence[int], dim: int = 0) -> list[Tensor]:
     """``torch.split``: pieces of ``split_size`` along ``dim`` (the last may be shorter), or of each
     size in a list (which must add up to the axis)."""
     dim = _axis("split", dim, x.ndim)
@@ -1335,13 +1360,13 @@ def split_sizes(x, split_size, dim: int = 0) -> list[Tensor]:
 # ---- constructors ------------------------------------------------------------------------------------
 
 
-def _shape_args(shape) -> tuple[int, ...]:
+def _shape_args(shape: tuple[Any, ...]) -> tuple[int, ...]:
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         return tuple(shape[0])
     return tuple(shape)
 
 
-def tensor(data: Any, dtype=None, requires_grad: bool = False) -> Tensor:
+def tensor(data: Any, dtype: npt.DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     """A new tensor holding a copy of ``data``: Python floats in the default dtype
     (``tl.get_default_dtype()``), a NumPy array in its own.
 
@@ -1354,7 +1379,7 @@ def tensor(data: Any, dtype=None, requires_grad: bool = False) -> Tensor:
     return Tensor(array if dtype is not None else dtypes.from_python(data, array), requires_grad=requires_grad)
 
 
-def zeros(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+def zeros(*shape: ShapeArgs, dtype: npt.DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     """A tensor of zeros, in the default dtype unless ``dtype`` is given.
 
     >>> import tinygrad_lstm as tl
@@ -1364,12 +1389,14 @@ def zeros(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
     return Tensor(np.zeros(_shape_args(shape), dtype=dtypes.resolve(dtype)), requires_grad=requires_grad)
 
 
-def ones(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+def ones(*shape: ShapeArgs, dtype: npt.DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     """A tensor of ones, in the default dtype unless ``dtype`` is given: ``tl.ones(2, 3)`` or ``tl.ones((2, 3))``."""
     return Tensor(np.ones(_shape_args(shape), dtype=dtypes.resolve(dtype)), requires_grad=requires_grad)
 
 
-def full(shape, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+def full(
+    shape: ShapeArgs, fill_value: float, dtype: npt.DTypeLike | None = None, requires_grad: bool = False
+) -> Tensor:
     """A tensor of ``shape`` filled with ``fill_value`` (a Python float gives the default dtype, an int int64).
 
     >>> import tinygrad_lstm as tl
@@ -1380,17 +1407,22 @@ def full(shape, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
     return Tensor(array if dtype is not None else dtypes.from_python(fill_value, array), requires_grad=requires_grad)
 
 
-def zeros_like(x, dtype=None, requires_grad: bool = False) -> Tensor:
+def zeros_like(x: Operand, dtype: npt.DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     """Zeros of ``x``'s shape and dtype (or ``dtype``)."""
     return Tensor(np.zeros_like(_data(x), dtype=dtype), requires_grad=requires_grad)
 
 
-def ones_like(x, dtype=None, requires_grad: bool = False) -> Tensor:
+def ones_like(x: Operand, dtype: npt.DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     """Ones of ``x``'s shape and dtype (or ``dtype``)."""
     return Tensor(np.ones_like(_data(x), dtype=dtype), requires_grad=requires_grad)
 
 
-def randn(*shape, dtype=None, requires_grad: bool = False, rng=None) -> Tensor:
+def randn(
+    *shape: ShapeArgs,
+    dtype: npt.DTypeLike | None = None,
+    requires_grad: bool = False,
+    rng: np.random.Generator | None = None,
+) -> Tensor:
     """Standard normal samples in the default dtype unless ``dtype`` is given (``rng``: a
     ``np.random.Generator``; default ``tl.manual_seed``'s). The samples are drawn in float64 and then
     rounded, so float32 and float64 draws from one seed hold the same numbers.
@@ -1404,13 +1436,24 @@ def randn(*shape, dtype=None, requires_grad: bool = False, rng=None) -> Tensor:
     return Tensor(np.asarray(data, dtype=dtypes.resolve(dtype)), requires_grad=requires_grad)
 
 
-def rand(*shape, dtype=None, requires_grad: bool = False, rng=None) -> Tensor:
+def rand(
+    *shape: ShapeArgs,
+    dtype: npt.DTypeLike | None = None,
+    requires_grad: bool = False,
+    rng: np.random.Generator | None = None,
+) -> Tensor:
     """Uniform samples on [0, 1), in the default dtype unless ``dtype`` is given (as ``randn``)."""
     data = (rng or random.generator()).random(_shape_args(shape))
     return Tensor(np.asarray(data, dtype=dtypes.resolve(dtype)), requires_grad=requires_grad)
 
 
-def arange(start, stop=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
+def arange(
+    start: float,
+    stop: float | None = None,
+    step: float = 1,
+    dtype: npt.DTypeLike | None = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """``start, start + step, ...`` below ``stop``: int64 for ints, the default dtype for Python floats.
 
     >>> import tinygrad_lstm as tl
@@ -1423,12 +1466,14 @@ def arange(start, stop=None, step=1, dtype=None, requires_grad: bool = False) ->
     )
 
 
-def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False) -> Tensor:
+def eye(n: int, m: int | None = None, dtype: npt.DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     """The n x m identity matrix (square by default)."""
     return Tensor(np.eye(n, m, dtype=dtypes.resolve(dtype)), requires_grad=requires_grad)
 
 
-def linspace(start: float, end: float, steps: int, dtype=None, requires_grad: bool = False) -> Tensor:
+def linspace(
+    start: float, end: float, steps: int, dtype: npt.DTypeLike | None = None, requires_grad: bool = False
+) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end``, both included (``torch.linspace``)."""
     return Tensor(np.linspace(start, end, steps, dtype=dtypes.resolve(dtype)), requires_grad=requires_grad)
 
@@ -1440,7 +1485,7 @@ def from_numpy(array: np.ndarray) -> Tensor:
     return Tensor(array)
 
 
-def as_tensor(data: Any, dtype=None) -> Tensor:
+def as_tensor(data: Any, dtype: npt.DTypeLike | None = None) -> Tensor:
     """A tensor from ``data``, sharing memory when ``data`` is already an array of ``dtype``; a
     Tensor of that dtype is returned as it is."""
     if isinstance(data, Tensor) and (dtype is None or np.dtype(dtype) == data.dtype):
@@ -1456,7 +1501,7 @@ def as_tensor(data: Any, dtype=None) -> Tensor:
 # exact, and inputs of +-1e4 stay finite --------------------------------------------------------------
 
 
-def _stable_shift(x: Tensor, axis, op: str, infinite: tuple = (-np.inf,)) -> Tensor:
+def _stable_shift(x: Tensor, axis: Axes, op: str, infinite: tuple = (-np.inf,)) -> Tensor:
     """The max along ``axis`` (kept dims) as a constant, 0 where it is one of ``infinite``, as PyTorch
     shifts: softmax by the max as it is, so a row holding +inf gives NaN (inf - inf), and a row of -inf
     only by 0 (its exp is 0); logsumexp by 0 wherever the max is infinite (logsumexp([inf, 0]) = inf).
@@ -1468,7 +1513,7 @@ def _stable_shift(x: Tensor, axis, op: str, infinite: tuple = (-np.inf,)) -> Ten
     return where(compare(np.equal, m, -np.inf), 0, m)
 
 
-def logsumexp(x: Tensor, axis=-1, keepdims: bool = False) -> Tensor:
+def logsumexp(x: Tensor, axis: Axes = -1, keepdims: bool = False) -> Tensor:
     """log(sum(exp(x), axis)) without overflow.
 
     >>> import numpy as np, tinygrad_lstm as tl
@@ -1499,7 +1544,7 @@ def softmax(x: Tensor, axis: int = -1) -> Tensor:
     return e / sum(e, axis=axis, keepdims=True)
 
 
-def vector_norm(x: Tensor, p: float = 2, axis=None, keepdims: bool = False) -> Tensor:
+def vector_norm(x: Tensor, p: float = 2, axis: Axes = None, keepdims: bool = False) -> Tensor:
     """The ``p``-norm over ``axis`` (all elements by default). At a zero vector the gradient is 0,
     PyTorch's choice of subgradient, not the NaN that sqrt'(0) * 0 would give."""
     axis = tuple(axis) if isinstance(axis, list) else axis
@@ -1539,18 +1584,18 @@ def prod(x: Tensor, axis: int | None = None, keepdims: bool = False) -> Tensor:
     return expand_dims(out, axis) if keepdims else out
 
 
-def _flip_fwd(p, x):
+def _flip_fwd(p: Any, x: np.ndarray) -> np.ndarray:
     return np.flip(x, p).copy()  # a copy, as PyTorch's flip (NumPy's is a view)
 
 
-def flip(x: Tensor, dims) -> Tensor:
+def flip(x: Tensor, dims: int | tuple[int, ...] | list[int]) -> Tensor:
     """Reverse the order along each axis in ``dims`` (new memory, as ``torch.flip``)."""
     dims = (dims,) if isinstance(dims, int) else tuple(dims)
     axes = Structure(sorted({_axis("flip", d, x.ndim) for d in dims}))
     return apply("flip", _flip_fwd, (x,), _flip_vjp, p=axes)
 
 
-def _flip_vjp(g, entry):
+def _flip_vjp(g: Grad, entry: Entry) -> tuple:
     return (flip(g, entry.p) if isinstance(g, Tensor) else np.flip(g, entry.p),)
 
 
@@ -1558,17 +1603,19 @@ def tril(x: Tensor, diagonal: int = 0) -> Tensor:
     """Zero above the ``diagonal``-th diagonal of the last two axes (a causal mask keeps the past)."""
     if x.ndim < 2:
         raise ValueError(f"tril: needs at least 2 axes, got shape {x.shape}")
-    return where(np.tri(*x.shape[-2:], k=diagonal, dtype=bool), x, 0.0)
+    n, m = x.shape[-2:]
+    return where(np.tri(n, m, k=diagonal, dtype=bool), x, 0.0)
 
 
 def triu(x: Tensor, diagonal: int = 0) -> Tensor:
     """Zero below the ``diagonal``-th diagonal of the last two axes."""
     if x.ndim < 2:
         raise ValueError(f"triu: needs at least 2 axes, got shape {x.shape}")
-    return where(~np.tri(*x.shape[-2:], k=diagonal - 1, dtype=bool), x, 0.0)
+    n, m = x.shape[-2:]
+    return where(~np.tri(n, m, k=diagonal - 1, dtype=bool), x, 0.0)
 
 
-def gather(x: Tensor, dim: int, index) -> Tensor:
+def gather(x: Tensor, dim: int, index: Any) -> Tensor:
     """PyTorch's ``gather``: ``out[i][j] = x[index[i][j]][j]`` for dim 0 (and so on), ``index`` of the
     output's shape; NumPy calls it ``take_along_axis``."""
     index = np.asarray(_data(index))

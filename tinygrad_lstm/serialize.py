@@ -108,8 +108,9 @@ def save(obj: Any, path: str | os.PathLike) -> None:
     >>> tl.load(path)["w"].tolist()
     [[1.0, 0.0], [0.0, 1.0]]
     """
-    arrays: dict[str, np.ndarray] = {}
+    arrays: dict[str, Any] = {}  # (Any: np.savez's stubs would match an array with its allow_pickle=)
     structure = json.dumps(_encode(obj, arrays))  # fails before any file is touched
+    described: dict[str, Any] = {_STRUCTURE: np.frombuffer(structure.encode(), dtype=np.uint8)}
     path = os.fspath(path)
     folder, base = os.path.split(os.path.abspath(path))
     tmp = os.path.join(folder, f".{base}.{secrets.token_hex(6)}.tmp")
@@ -118,7 +119,7 @@ def save(obj: Any, path: str | os.PathLike) -> None:
         if os.path.exists(path):
             os.chmod(tmp, stat.S_IMODE(os.stat(path).st_mode))
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays, **{_STRUCTURE: np.frombuffer(structure.encode(), dtype=np.uint8)})
+            np.savez(f, **arrays, **described)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

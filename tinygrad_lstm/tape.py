@@ -15,7 +15,7 @@ import inspect
 import itertools
 import threading
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -101,7 +101,38 @@ class Entry:
         "__weakref__",
     )
 
-    def __init__(self, op, parents, vjp, ins, out, p, shape, dtype, fwd=None) -> None:
+    index: int
+    op: str
+    parents: Sequence[Entry | Leaf | None]  # None for an input that needs no gradient
+    vjp: Callable | None
+    ins: Any  # a tuple of the input arrays the VJP reads (None where not kept); None once freed
+    out: Any  # the output array when the VJP reads it; None once freed
+    p: Any
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    scope: Scope | None
+    name: str | None
+    hooks: list[Callable] | None
+    retain: weakref.ref | None
+    freed: bool
+    source: str | None
+    fwd: Callable | None
+    program: Any
+    origin: int | None
+    recompute: Any
+
+    def __init__(
+        self,
+        op: str,
+        parents: Sequence[Entry | Leaf | None],
+        vjp: Callable | None,
+        ins: tuple | None,
+        out: Any,
+        p: Any,
+        shape: tuple[int, ...],
+        dtype: np.dtype,
+        fwd: Callable | None = None,
+    ) -> None:
         self.index = next(_sequence)
         self.origin = state.origin
         self.op = op
@@ -165,18 +196,27 @@ class Leaf:
     """Tape entry of a leaf tensor that requires grad: where its gradient accumulates."""
 
     __slots__ = ("index", "origin", "tensor", "shape", "dtype", "name", "hooks", "scope", "__weakref__")
-    op = "leaf"
-    vjp = None
-    parents = ()
-    freed = False
-    retain = None
-    source = None
-    program = None
+    # what every leaf shares, as class attributes: an Entry's fields that a leaf has no use for
+    op: str = "leaf"
+    vjp: Callable | None = None
+    parents: Sequence[Entry | Leaf | None] = ()
+    freed: bool = False
+    retain: weakref.ref | None = None
+    source: str | None = None
+    program: Any = None
+    index: int
+    origin: int | None
+    tensor: Callable[[], Any]  # a weakref.ref to the leaf's Tensor (None once the tensor is gone)
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    name: str | None
+    hooks: list[Callable] | None
+    scope: Scope | None
 
     def saved(self) -> list:
         return []
 
-    def __init__(self, tensor) -> None:
+    def __init__(self, tensor: Any) -> None:
         self.index = next(_sequence)
         self.origin = state.origin
         self.tensor = weakref.ref(tensor)
@@ -215,8 +255,9 @@ class Scope:
         state.scope = active
         return active
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         active = state.scope  # blocks nest within a thread: the innermost open scope is the one closing
+        assert active is not None, "a scope's block exits inside the block it opened"
         active._open = False
         state.scope = active.parent
 

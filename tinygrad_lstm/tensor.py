@@ -29,18 +29,30 @@ from __future__ import annotations
 
 import warnings
 import weakref
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeAlias, overload
 
 import numpy as np
+import numpy.typing as npt
 
 from . import dtypes
-from .tape import CompileError, Leaf, Recording, refuse_while_compiling
+from .tape import CompileError, Entry, Leaf, Recording, refuse_while_compiling
 from .tape import state as _state
 from .versions import _root, changed_in_place, recorded_write
 
 # a recorded entry's source line (Tape(sources=True), detect_anomaly) points past this file, to its caller
 _SOURCE_LINES_POINT_PAST = True
+
+
+# what operators and ops take: a Tensor, or what np.asarray takes (arrays, Python numbers, nested lists);
+# Any, because the engine's duck typing (a VJP's operators on arrays or on Tensors) is beyond NumPy's stubs
+Operand: TypeAlias = Any
+# a shape given as separate ints (x.reshape(2, -1)) or as one tuple or list (x.reshape((2, -1)))
+ShapeArgs: TypeAlias = "int | tuple[int, ...] | list[int]"
+# the axes a reduction takes (NumPy's axis=, PyTorch's dim=): one, several, or None for all of them
+Axes: TypeAlias = "int | tuple[int, ...] | None"
+# as a Tensor method takes them: a list of axes too
+AxesArg: TypeAlias = "int | tuple[int, ...] | list[int] | None"
 
 
 def _is_float(dtype: np.dtype) -> bool:
@@ -60,10 +72,11 @@ class Tensor:
     __slots__ = ("data", "_grad", "_entry", "_name", "_view", "__weakref__")
     __array_ufunc__ = None  # make `ndarray op Tensor` defer to Tensor's reflected operators
     __hash__ = object.__hash__  # == is elementwise, identity hashing stays
+    data: np.ndarray
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
         self._grad: Tensor | None = None
-        self._entry = None
+        self._entry: Entry | Leaf | None = None
         self._name: str | None = None
         self._view: View | None = None
         if isinstance(data, Tensor):
@@ -76,7 +89,7 @@ class Tensor:
             self.requires_grad = True
 
     @classmethod
-    def _from(cls, data: np.ndarray, entry=None) -> Tensor:
+    def _from(cls, data: np.ndarray, entry: Entry | Leaf | None = None) -> Tensor:
         """Fast internal constructor: no conversion, no checks."""
         t = object.__new__(Tensor)
         t.data = data
@@ -154,7 +167,7 @@ class Tensor:
         self.requires_grad = requires_grad
         return self
 
-    def named(self, name: str) -> Tensor:
+    def named(self, name: str | None) -> Tensor:
         """Set :attr:`name` and return self, for use inside expressions."""
         self.name = name
         return self
@@ -230,7 +243,7 @@ class Tensor:
         return self.data.size
 
     @property
-    def entry(self):
+    def entry(self) -> Entry | Leaf | None:
         """The tape entry behind this tensor, read-only: the entry that made it, a leaf's own entry
         (where its gradient accumulates) when it requires grad, or None when nothing records it.
 
@@ -243,12 +256,12 @@ class Tensor:
         return self._entry
 
     @property
-    def grad_fn(self):
+    def grad_fn(self) -> Entry | Leaf | None:
         """The tape entry that made this tensor (its ``op``, ``parents``, ``name``), or None for a
         leaf or a value recorded by nothing; print a ``tl.Tape`` to read the whole program."""
         return None if self.is_leaf else self._entry
 
-    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+    def __array__(self, dtype: npt.DTypeLike | None = None, copy: bool | None = None) -> np.ndarray:
         """``np.asarray(t)``: the values (a copy when ``dtype`` asks for another type)."""
         data = self._concrete("np.asarray()")
         return data if dtype is None else data.astype(dtype)
@@ -312,55 +325,55 @@ class Tensor:
         return f"Tensor({body}, dtype={self.data.dtype}{extra})"
 
     # ---- operators ------------------------------------------------------------------------------
-    def __add__(self, other):
+    def __add__(self, other: Operand) -> Tensor:
         """self + other, broadcasting as NumPy does."""
         return ops.add(self, other)
 
-    def __radd__(self, other):
+    def __radd__(self, other: Operand) -> Tensor:
         return ops.add(other, self)
 
-    def __sub__(self, other):
+    def __sub__(self, other: Operand) -> Tensor:
         return ops.sub(self, other)
 
-    def __rsub__(self, other):
+    def __rsub__(self, other: Operand) -> Tensor:
         return ops.sub(other, self)
 
-    def __mul__(self, other):
+    def __mul__(self, other: Operand) -> Tensor:
         return ops.mul(self, other)
 
-    def __rmul__(self, other):
+    def __rmul__(self, other: Operand) -> Tensor:
         return ops.mul(other, self)
 
-    def __truediv__(self, other):
+    def __truediv__(self, other: Operand) -> Tensor:
         return ops.div(self, other)
 
-    def __rtruediv__(self, other):
+    def __rtruediv__(self, other: Operand) -> Tensor:
         return ops.mul(ops.reciprocal(self), other)  # PyTorch's way: it keeps 1/self, not self
 
-    def __pow__(self, other):
+    def __pow__(self, other: Operand) -> Tensor:
         return ops.pow(self, other)
 
-    def __rpow__(self, other):
+    def __rpow__(self, other: Operand) -> Tensor:
         return ops.pow(other, self)
 
-    def __matmul__(self, other):
+    def __matmul__(self, other: Operand) -> Tensor:
         return ops.matmul(self, other)
 
-    def __rmatmul__(self, other):
+    def __rmatmul__(self, other: Operand) -> Tensor:
         return ops.matmul(other, self)
 
-    def __neg__(self):
+    def __neg__(self) -> Tensor:
         return ops.neg(self)
 
-    def __pos__(self):
+    def __pos__(self) -> Tensor:
         return self
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: Any) -> Tensor:
         return ops.getitem(self, index)
 
     # ---- in-place updates (the rules are _update's, below: plain under no_grad, recorded on a graph,
     # refused on a leaf that requires grad) -------------------------------------------------------------
-    def __setitem__(self, index, value) -> None:
+    def __setitem__(self, index: Any, value: Operand) -> None:
         """x[index] = value, a recorded in-place update (PyTorch's rules)."""
         plain_index, _ = ops._plain_index(index)
 
@@ -369,37 +382,37 @@ class Tensor:
 
         _update(self, "setitem", (value,), lambda: ops.index_put(self, index, value), write)
 
-    def __iadd__(self, other):
+    def __iadd__(self, other: Operand) -> Tensor:
         return self.add_(other)
 
-    def __isub__(self, other):
+    def __isub__(self, other: Operand) -> Tensor:
         return self.sub_(other)
 
-    def __imul__(self, other):
+    def __imul__(self, other: Operand) -> Tensor:
         return self.mul_(other)
 
-    def __itruediv__(self, other):
+    def __itruediv__(self, other: Operand) -> Tensor:
         return self.div_(other)
 
-    def add_(self, other, alpha=1) -> Tensor:
+    def add_(self, other: Operand, alpha: float = 1) -> Tensor:
         """In place: self += alpha * other (a recorded in-place update; see the README on in-place rules)."""
         other = other if alpha == 1 else other * alpha
         return _update(self, "add_", (other,), lambda: ops.add(self, other), _ufunc(np.add, other))
 
-    def sub_(self, other, alpha=1) -> Tensor:
+    def sub_(self, other: Operand, alpha: float = 1) -> Tensor:
         """In place: self -= alpha * other."""
         other = other if alpha == 1 else other * alpha
         return _update(self, "sub_", (other,), lambda: ops.sub(self, other), _ufunc(np.subtract, other))
 
-    def mul_(self, other) -> Tensor:
+    def mul_(self, other: Operand) -> Tensor:
         """In place: self *= other."""
         return _update(self, "mul_", (other,), lambda: ops.mul(self, other), _ufunc(np.multiply, other))
 
-    def div_(self, other) -> Tensor:
+    def div_(self, other: Operand) -> Tensor:
         """In place: self /= other."""
         return _update(self, "div_", (other,), lambda: ops.div(self, other), _ufunc(np.true_divide, other))
 
-    def clamp_(self, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's names
+    def clamp_(self, min: Operand = None, max: Operand = None) -> Tensor:  # noqa: A002 - PyTorch's names
         """In place: clip to [min, max]."""
         lo, hi = ops._data(min), ops._data(max)
 
@@ -408,7 +421,7 @@ class Tensor:
 
         return _update(self, "clamp_", (), lambda: ops.clip(self, lo, hi), write)
 
-    def copy_(self, src) -> Tensor:
+    def copy_(self, src: Operand) -> Tensor:
         """In place: take ``src``'s values (broadcast to this tensor's shape)."""
 
         def write(data):
@@ -417,7 +430,7 @@ class Tensor:
         # where(True, src, self): the result is src's values, and the old value gets a zero gradient
         return _update(self, "copy_", (src,), lambda: ops.where(np.ones(self.shape, bool), src, self), write)
 
-    def fill_(self, value) -> Tensor:
+    def fill_(self, value: Operand) -> Tensor:
         """In place: set every element to value."""
 
         def write(data):
@@ -429,40 +442,80 @@ class Tensor:
         """In place: set every element to 0 (``x.grad.zero_()``)."""
         return self.fill_(0)
 
-    def __lt__(self, other):
+    def __lt__(self, other: Operand) -> Tensor:
         return ops.compare(np.less, self, other)
 
-    def __le__(self, other):
+    def __le__(self, other: Operand) -> Tensor:
         return ops.compare(np.less_equal, self, other)
 
-    def __gt__(self, other):
+    def __gt__(self, other: Operand) -> Tensor:
         return ops.compare(np.greater, self, other)
 
-    def __ge__(self, other):
+    def __ge__(self, other: Operand) -> Tensor:
         return ops.compare(np.greater_equal, self, other)
 
-    def __eq__(self, other):  # type: ignore[override]
+    def __eq__(self, other: Operand) -> Tensor:  # type: ignore[override]  # elementwise, as NumPy's
         return ops.compare(np.equal, self, other)
 
-    def __ne__(self, other):  # type: ignore[override]
+    def __ne__(self, other: Operand) -> Tensor:  # type: ignore[override]  # elementwise, as NumPy's
         return ops.compare(np.not_equal, self, other)
 
     # ---- methods: NumPy's names and keywords, PyTorch's beside them ---------------------------------
     # Reductions take axis=/keepdims= (NumPy) or dim=/keepdim= (PyTorch); dtype= and out= are the
     # keywords np.sum(t) and np.mean(t) pass on, so NumPy's functions work on tensors too.
-    def sum(self, axis=None, keepdims: bool = False, *, dim=None, keepdim=None, dtype=None, out=None) -> Tensor:
+    def sum(
+        self,
+        axis: AxesArg = None,
+        keepdims: bool = False,
+        *,
+        dim: AxesArg = None,
+        keepdim: bool | None = None,
+        dtype: npt.DTypeLike | None = None,
+        out: None = None,
+    ) -> Tensor:
         """Sum over ``axis`` (or ``dim``); all axes by default."""
-        axis, keepdims = _reduction_args("sum", axis, dim, keepdims, keepdim, out)
-        total = ops.sum(self, axis, keepdims)
+        axes, keepdims = _reduction_args("sum", axis, dim, keepdims, keepdim, out)
+        total = ops.sum(self, axes, keepdims)
         return total if dtype is None else total.astype(dtype)
 
-    def mean(self, axis=None, keepdims: bool = False, *, dim=None, keepdim=None, dtype=None, out=None) -> Tensor:
+    def mean(
+        self,
+        axis: AxesArg = None,
+        keepdims: bool = False,
+        *,
+        dim: AxesArg = None,
+        keepdim: bool | None = None,
+        dtype: npt.DTypeLike | None = None,
+        out: None = None,
+    ) -> Tensor:
         """Mean over ``axis`` (or ``dim``); all axes by default."""
-        axis, keepdims = _reduction_args("mean", axis, dim, keepdims, keepdim, out)
-        average = ops.mean(self, axis, keepdims)
+        axes, keepdims = _reduction_args("mean", axis, dim, keepdims, keepdim, out)
+        average = ops.mean(self, axes, keepdims)
         return average if dtype is None else average.astype(dtype)
 
-    def max(self, axis=None, keepdims: bool = False, *, dim=None, keepdim=None, out=None):
+    @overload
+    def max(
+        self,
+        axis: AxesArg = None,
+        keepdims: bool = False,
+        *,
+        dim: None = None,
+        keepdim: bool | None = None,
+        out: None = None,
+    ) -> Tensor: ...
+    @overload
+    def max(
+        self, axis: AxesArg = None, keepdims: bool = False, *, dim: int, keepdim: bool | None = None, out: None = None
+    ) -> MinMax: ...
+    def max(
+        self,
+        axis: AxesArg = None,
+        keepdims: bool = False,
+        *,
+        dim: int | None = None,
+        keepdim: bool | None = None,
+        out: None = None,
+    ) -> Tensor | MinMax:
         """The largest value over ``axis``. With ``dim=`` (PyTorch's spelling) it is PyTorch's
         ``(values, indices)`` pair, as ``x.max(dim=1).values`` expects."""
         axis_, keepdims = _reduction_args("max", axis, dim, keepdims, keepdim, out)
@@ -470,53 +523,106 @@ class Tensor:
             return ops.max(self, axis_, keepdims)
         return _picked(self, self.argmax(dim=dim, keepdim=True), dim, keepdims)
 
-    def min(self, axis=None, keepdims: bool = False, *, dim=None, keepdim=None, out=None):
+    @overload
+    def min(
+        self,
+        axis: AxesArg = None,
+        keepdims: bool = False,
+        *,
+        dim: None = None,
+        keepdim: bool | None = None,
+        out: None = None,
+    ) -> Tensor: ...
+    @overload
+    def min(
+        self, axis: AxesArg = None, keepdims: bool = False, *, dim: int, keepdim: bool | None = None, out: None = None
+    ) -> MinMax: ...
+    def min(
+        self,
+        axis: AxesArg = None,
+        keepdims: bool = False,
+        *,
+        dim: int | None = None,
+        keepdim: bool | None = None,
+        out: None = None,
+    ) -> Tensor | MinMax:
         """The smallest value over ``axis``; with ``dim=``, PyTorch's ``(values, indices)`` pair."""
         axis_, keepdims = _reduction_args("min", axis, dim, keepdims, keepdim, out)
         if dim is None:
             return ops.min(self, axis_, keepdims)
         return _picked(self, self.argmin(dim=dim, keepdim=True), dim, keepdims)
 
-    def argmax(self, axis=None, keepdims: bool = False, *, dim=None, keepdim=None) -> Tensor:
+    def argmax(
+        self, axis: int | None = None, keepdims: bool = False, *, dim: int | None = None, keepdim: bool | None = None
+    ) -> Tensor:
         """Index of the largest value (over the flattened tensor by default); never differentiated."""
         axis, keepdims = _reduction_args("argmax", axis, dim, keepdims, keepdim, None)
         return ops.argmax(self, axis, keepdims)
 
-    def argmin(self, axis=None, keepdims: bool = False, *, dim=None, keepdim=None) -> Tensor:
+    def argmin(
+        self, axis: int | None = None, keepdims: bool = False, *, dim: int | None = None, keepdim: bool | None = None
+    ) -> Tensor:
         """Index of the smallest value; never differentiated."""
         axis, keepdims = _reduction_args("argmin", axis, dim, keepdims, keepdim, None)
         return ops.argmin(self, axis, keepdims)
 
-    def var(self, axis=None, keepdims: bool = False, *, dim=None, keepdim=None, correction: int = 1, ddof=None):
+    def var(
+        self,
+        axis: AxesArg = None,
+        keepdims: bool = False,
+        *,
+        dim: AxesArg = None,
+        keepdim: bool | None = None,
+        correction: int = 1,
+        ddof: int | None = None,
+    ) -> Tensor:
         """Variance, dividing by n - ``correction`` (PyTorch's default 1; NumPy's ``ddof=`` also taken)."""
-        axis, keepdims = _reduction_args("var", axis, dim, keepdims, keepdim, None)
-        return ops.var(self, axis, keepdims, correction if ddof is None else ddof)
+        axes, keepdims = _reduction_args("var", axis, dim, keepdims, keepdim, None)
+        return ops.var(self, axes, keepdims, correction if ddof is None else ddof)
 
-    def std(self, axis=None, keepdims: bool = False, *, dim=None, keepdim=None, correction: int = 1, ddof=None):
+    def std(
+        self,
+        axis: AxesArg = None,
+        keepdims: bool = False,
+        *,
+        dim: AxesArg = None,
+        keepdim: bool | None = None,
+        correction: int = 1,
+        ddof: int | None = None,
+    ) -> Tensor:
         """Standard deviation: the square root of :meth:`var`, with PyTorch's gradient 0 where it is 0
         (a constant input), not the NaN of sqrt's slope there."""
         variance = self.var(axis, keepdims, dim=dim, keepdim=keepdim, correction=correction, ddof=ddof)
         return ops.root_or_zero(variance)
 
-    def norm(self, p: float = 2, dim=None, keepdim: bool = False) -> Tensor:
+    def norm(self, p: float = 2, dim: Axes = None, keepdim: bool = False) -> Tensor:
         """The ``p``-norm over ``dim`` (all elements by default), as ``torch.linalg.vector_norm``."""
         return ops.vector_norm(self, p, dim, keepdim)
 
-    def prod(self, axis=None, keepdims: bool = False, *, dim=None, keepdim=None, dtype=None, out=None) -> Tensor:
+    def prod(
+        self,
+        axis: int | None = None,
+        keepdims: bool = False,
+        *,
+        dim: int | None = None,
+        keepdim: bool | None = None,
+        dtype: npt.DTypeLike | None = None,
+        out: None = None,
+    ) -> Tensor:
         """Product over ``axis`` (``dim``); exact gradients even where entries are 0."""
         axis, keepdims = _reduction_args("prod", axis, dim, keepdims, keepdim, out)
         product = ops.prod(self, axis, keepdims)
         return product if dtype is None else product.astype(dtype)
 
-    def cumsum(self, axis=None, *, dim=None) -> Tensor:
+    def cumsum(self, axis: int | None = None, *, dim: int | None = None) -> Tensor:
         """Running sum along ``axis`` (``dim``)."""
         return ops.cumsum(self, axis, dim=dim)
 
-    def flip(self, *dims) -> Tensor:
+    def flip(self, *dims: Any) -> Tensor:
         """Reverse the order along the given axes: ``x.flip(0)``, ``x.flip((0, 1))``."""
         return ops.flip(self, dims[0] if len(dims) == 1 else dims)
 
-    def split(self, split_size, dim: int = 0) -> list[Tensor]:
+    def split(self, split_size: int | list[int] | tuple[int, ...], dim: int = 0) -> list[Tensor]:
         """``torch.split``: pieces of ``split_size`` along ``dim`` (the last may be shorter), or of
         each size in a list (NumPy arrays have no such method; ``tl.split`` with ``axis=`` is NumPy's)."""
         return ops.split_sizes(self, split_size, dim)
@@ -536,7 +642,7 @@ class Tensor:
         """Zero below the diagonal-th diagonal of the last two axes."""
         return ops.triu(self, diagonal)
 
-    def gather(self, dim: int, index) -> Tensor:
+    def gather(self, dim: int, index: Operand) -> Tensor:
         """``out[i][j] = self[index[i][j]][j]`` for ``dim=0`` (PyTorch's gather)."""
         return ops.gather(self, dim, index)
 
@@ -572,7 +678,7 @@ class Tensor:
         """-1, 0 or 1 elementwise; the gradient is 0."""
         return ops.sign(self)
 
-    def pow(self, exponent) -> Tensor:
+    def pow(self, exponent: Operand) -> Tensor:
         """``self ** exponent`` (PyTorch's method name)."""
         return self**exponent
 
@@ -612,18 +718,18 @@ class Tensor:
         """log(softmax) over ``axis`` (``dim``), computed stably."""
         return ops.log_softmax(self, ops.axis_or_dim("log_softmax", axis, dim, -1))
 
-    def logsumexp(self, axis=-1, keepdims: bool = False, *, dim=None, keepdim=None) -> Tensor:
+    def logsumexp(
+        self, axis: AxesArg = -1, keepdims: bool = False, *, dim: AxesArg = None, keepdim: bool | None = None
+    ) -> Tensor:
         """log(sum(exp(x))) over ``axis`` (``dim``), computed stably."""
-        axis, keepdims = _reduction_args("logsumexp", None if dim is not None else axis, dim, keepdims, keepdim, None)
-        return ops.logsumexp(self, axis, keepdims)
+        axes, keepdims = _reduction_args("logsumexp", None if dim is not None else axis, dim, keepdims, keepdim, None)
+        return ops.logsumexp(self, axes, keepdims)
 
-    def reshape(self, *shape) -> Tensor:
+    def reshape(self, *shape: ShapeArgs) -> Tensor:
         """The same values in a new shape: ``x.reshape(2, -1)`` or ``x.reshape((2, -1))``."""
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
-        return ops.reshape(self, shape)
+        return ops.reshape(self, ops._shape_args(shape))
 
-    def view(self, *shape) -> Tensor:
+    def view(self, *shape: ShapeArgs) -> Tensor:
         """PyTorch's name for :meth:`reshape` (here a recorded reshape, never an alias to write through)."""
         return self.reshape(*shape)
 
@@ -636,21 +742,18 @@ class Tensor:
             raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for shape {self.shape}")
         return self.reshape(self.shape[:lo] + (-1,) + self.shape[hi + 1 :])
 
-    def transpose(self, *axes) -> Tensor:
+    def transpose(self, *axes: Any) -> Tensor:
         """Two axes given apart swap them, as ``torch.transpose(x, dim0, dim1)`` (so ``x.transpose(0, 1)``
         of a matrix is its transpose); no axes, or one tuple of them, is NumPy's ``transpose(axes)``:
         reverse or permute all axes."""
         if len(axes) == 2 and not isinstance(axes[0], (tuple, list)):
             return ops.swapaxes(self, axes[0], axes[1])
-        if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
-            axes = axes[0]
-        return ops.transpose(self, tuple(axes) if axes else None)
+        order = axes[0] if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))) else axes
+        return ops.transpose(self, tuple(order) if order else None)
 
-    def permute(self, *dims) -> Tensor:
+    def permute(self, *dims: ShapeArgs) -> Tensor:
         """Reorder the axes: ``x.permute(1, 0, 2)``."""
-        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
-            dims = tuple(dims[0])
-        return ops.transpose(self, tuple(dims))
+        return ops.transpose(self, ops._shape_args(dims))
 
     def t(self) -> Tensor:
         """The transpose of a tensor of at most 2 axes."""
@@ -662,7 +765,7 @@ class Tensor:
         """Exchange two axes."""
         return ops.swapaxes(self, axis1, axis2)
 
-    def expand_dims(self, axis) -> Tensor:
+    def expand_dims(self, axis: int | tuple[int, ...]) -> Tensor:
         """A new axis of length 1 at ``axis`` (NumPy's name; PyTorch's is ``unsqueeze``)."""
         return ops.expand_dims(self, axis)
 
@@ -670,23 +773,23 @@ class Tensor:
         """A new axis of length 1 at ``dim`` (PyTorch's name for :meth:`expand_dims`)."""
         return ops.expand_dims(self, dim)
 
-    def squeeze(self, axis=None, *, dim=None) -> Tensor:
+    def squeeze(self, axis: AxesArg = None, *, dim: AxesArg = None) -> Tensor:
         """Drop axes of length 1 (all of them, or ``axis``/``dim``)."""
         return ops.squeeze(self, ops.axis_or_dim("squeeze", axis, dim))
 
-    def clip(self, min=None, max=None) -> Tensor:  # noqa: A002 - NumPy's keyword names
+    def clip(self, min: Operand = None, max: Operand = None) -> Tensor:  # noqa: A002 - NumPy's keyword names
         """Values clipped to [min, max]; the gradient passes where min <= x <= max."""
         return ops.clip(self, min, max)
 
-    def clamp(self, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's keyword names
+    def clamp(self, min: Operand = None, max: Operand = None) -> Tensor:  # noqa: A002 - PyTorch's keyword names
         """PyTorch's name for :meth:`clip`."""
         return ops.clip(self, min, max)
 
-    def astype(self, dtype) -> Tensor:
+    def astype(self, dtype: npt.DTypeLike) -> Tensor:
         """A recorded copy in ``dtype``; the gradient is cast back."""
         return ops.astype(self, dtype)
 
-    def to(self, dtype) -> Tensor:
+    def to(self, dtype: npt.DTypeLike) -> Tensor:
         """A copy in ``dtype`` (``t.to(tl.float64)``); there is one device, so ``t.to("cpu")`` is ``t``."""
         if isinstance(dtype, str) and dtype == "cpu":
             return self
@@ -704,14 +807,13 @@ class Tensor:
         """A recorded copy: new memory, the gradient flows back to this tensor."""
         return ops.astype(self, self.dtype)
 
-    def broadcast_to(self, shape) -> Tensor:
+    def broadcast_to(self, shape: tuple[int, ...] | list[int]) -> Tensor:
         """A view broadcast to ``shape``; the gradient is summed back."""
         return ops.broadcast_to(self, tuple(shape))
 
-    def expand(self, *sizes) -> Tensor:
+    def expand(self, *sizes: ShapeArgs) -> Tensor:
         """PyTorch's ``expand``: a view broadcast to ``sizes``, where -1 keeps that axis's size."""
-        if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
-            sizes = tuple(sizes[0])
+        sizes = ops._shape_args(sizes)
         lead = len(sizes) - self.ndim
         if lead < 0:
             raise ValueError(f"expand: {len(sizes)} sizes given for a tensor of shape {self.shape}")
@@ -722,12 +824,18 @@ class Tensor:
 class _Size(int):
     """An element count that, called, gives the shape: ``x.size == 6`` and ``x.size() == (2, 3)``."""
 
+    shape: tuple[int, ...]
+
     def __new__(cls, count: int, shape: tuple[int, ...]) -> _Size:
         size = super().__new__(cls, count)
         size.shape = shape
         return size
 
-    def __call__(self, dim: int | None = None):
+    @overload
+    def __call__(self, dim: None = None) -> tuple[int, ...]: ...
+    @overload
+    def __call__(self, dim: int) -> int: ...
+    def __call__(self, dim: int | None = None) -> tuple[int, ...] | int:
         if dim is None:
             return self.shape
         return self.shape[ops._axis("size", dim, len(self.shape))]
@@ -748,8 +856,11 @@ class MinMax(tuple):
         return self[1]
 
 
-def _reduction_args(op: str, axis, dim, keepdims: bool, keepdim, out) -> tuple:
-    """(axis, keepdims) from NumPy's or PyTorch's keywords; ``out=`` is refused, by name."""
+def _reduction_args(
+    op: str, axis: AxesArg, dim: AxesArg, keepdims: bool, keepdim: bool | None, out: None
+) -> tuple[Any, bool]:
+    """(axis, keepdims) from NumPy's or PyTorch's keywords (the axis as given, a list made a tuple);
+    ``out=`` is refused, by name."""
     if out is not None:
         raise TypeError(f"{op}: out= is not supported; a tensor's values are never written into")
     return ops.axis_or_dim(op, axis, dim), keepdims if keepdim is None else bool(keepdim)
@@ -765,7 +876,7 @@ def _picked(x: Tensor, index: Tensor, dim: int, keepdim: bool) -> MinMax:
     return MinMax(values, index)
 
 
-def clear_grads(params, set_to_none: bool = True) -> None:
+def clear_grads(params: Iterable[Tensor], set_to_none: bool = True) -> None:
     """``zero_grad`` for modules and optimizers: drop each ``.grad``, or zero it in place."""
     for p in params:
         if set_to_none or p.grad is None:
@@ -886,6 +997,7 @@ def _update(target: Tensor, op: str, others: tuple, compute: Callable[[], Tensor
     old = target._entry
     target._entry = result._entry
     if old is not None and old.retain is not None:  # retain_grad() follows the tensor to its new value
+        assert isinstance(result._entry, Entry), "a recorded update's result is a tape entry"
         result._entry.retain, old.retain = old.retain, None
     for base, entry in bases:
         base._entry = entry

@@ -222,10 +222,12 @@ def _checked_concrete(self, what):
 
 
 def _install() -> None:
-    Tensor.data = property(_get, _slot.__set__)
-    Tensor._concrete = _checked_concrete
+    # the read guard swaps the class's own descriptors while a step records, and puts them back after:
+    # a dynamic patch of a slot and a method, which the type system has no words for
+    Tensor.data = property(_get, _slot.__set__)  # type: ignore[misc, assignment]
+    Tensor._concrete = _checked_concrete  # type: ignore[method-assign]
 
 
 def _uninstall() -> None:
-    Tensor.data = _slot
-    Tensor._concrete = _concrete
+    Tensor.data = _slot  # type: ignore[misc]
+    Tensor._concrete = _concrete  # type: ignore[method-assign]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import builtins
 import math
+from typing import Any
 
 import numpy as np
 
@@ -52,6 +53,11 @@ class Program:
     that share an op (an LSTM's i and f) as one call, and their VJPs as one
     (:mod:`~tinygrad_lstm.compiler.fusion`). ``print(program.source)`` shows both functions.
     """
+
+    # set by tl.compile's step once the program is made: the guards it is checked against on each call
+    environment: Any  # a guards.Environment
+    modules_changed: int  # nn.module's change counter when the step was recorded
+    why: str  # why it was recorded (first call, new input shapes, a guard that failed)
 
     def __init__(
         self,
@@ -120,9 +126,10 @@ class Program:
                 produced[id(outs[id(e)])] = k
         self.n_inputs = len(input_arrays)
         self.input_shapes = [a.shape for a in input_arrays]
-        self.output_position = position.get(id(output._entry))
-        if self.output_position is None or not self.needs_grad[self.output_position]:
+        output_position = position.get(id(output._entry))
+        if output_position is None or not self.needs_grad[output_position]:
             raise CompileError("compile: the step's result does not depend on any parameter")
+        self.output_position: int = output_position
         self.root = entries[self.output_position]
         # what the step itself hooked on its result; a caller's hooks and retain_grad on one call's
         # result are that call's, so each replay starts again from this
@@ -519,14 +526,14 @@ class ProgramWriter:
         for products in by_weight.values():
             chunk: list[int] = []
             rows = 0
-            for k in [*products, None]:
-                n = math.prod(prog.entries[k].shape[:-1]) if k is not None else 0
-                if k is None or (chunk and rows + n > WEIGHT_CHUNK_ROWS):
+            for product in [*products, None]:
+                n = math.prod(prog.entries[product].shape[:-1]) if product is not None else 0
+                if product is None or (chunk and rows + n > WEIGHT_CHUNK_ROWS):
                     if len(chunk) > 1:  # alone, a product's VJP is already one product
                         chunks.update(dict.fromkeys(chunk, chunk))
                     chunk, rows = [], 0
-                if k is not None:
-                    chunk.append(k)
+                if product is not None:
+                    chunk.append(product)
                     rows += n
         return chunks
 
@@ -545,8 +552,9 @@ class ProgramWriter:
         for ref, ks in readers.items():
             if len(ks) < 2 or not all(is_primitive(prog.entries[k], "getitem") for k in ks):
                 continue
-            pieces = [_slice_of(prog.entries[k].p, prog.entries[ref].shape) for k in ks]
-            if None in pieces or len({(join, axis) for join, axis, _, _ in pieces}) != 1:
+            found = [_slice_of(prog.entries[k].p, prog.entries[ref].shape) for k in ks]
+            pieces = [piece for piece in found if piece is not None]
+            if len(pieces) < len(found) or len({(join, axis) for join, axis, _, _ in pieces}) != 1:
                 continue
             order = sorted(zip(pieces, ks), key=lambda pk: pk[0][2])
             join, axis = pieces[0][:2]
@@ -615,7 +623,7 @@ def _slice_of(p, shape: tuple) -> tuple | None:
 
 def _flat_params(p) -> list:
     """An op's parameters, tuples (an index of several parts) opened one level."""
-    flat = []
+    flat: list = []
     for v in p if isinstance(p, tuple) else (p,):
         flat.extend(v if isinstance(v, tuple) else (v,))
     return flat

@@ -66,6 +66,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Callable
+from typing import Any, cast, overload
 
 import numpy as np
 
@@ -75,7 +76,7 @@ from ..tensor import Tensor
 from .guards import Environment, watching_reads
 from .program import InputLeaf, Program
 
-_modules = None  # nn.module, imported at the first recording (nn is built on top of the compiler)
+_modules: Any = None  # nn.module, imported at the first recording (nn is built on top of the compiler)
 
 
 def refuse_side_effect(what: str) -> None:
@@ -89,6 +90,10 @@ def refuse_side_effect(what: str) -> None:
         )
 
 
+@overload
+def compile(fn: Callable[..., Tensor], *, exact: bool = False) -> CompiledStep: ...
+@overload
+def compile(fn: None = None, *, exact: bool = False) -> Callable[[Callable[..., Tensor]], CompiledStep]: ...
 def compile(  # noqa: A001 - the verb users expect
     fn: Callable[..., Tensor] | None = None, *, exact: bool = False
 ) -> CompiledStep | Callable[[Callable[..., Tensor]], CompiledStep]:
@@ -209,10 +214,11 @@ class CompiledStep:
         if program is None:
             why = "first call" if not self.programs else "new input shapes or dtypes"
         else:
-            why = self._stale(program)
-            if why is None:
+            stale = self._stale(program)
+            if stale is None:
                 self.replays += 1
                 return program.run(arrays)
+            why = stale
         return self._trace(arrays, signature, why)
 
     @staticmethod
@@ -350,10 +356,10 @@ class _RandomState:
     def __init__(self) -> None:
         self.generator = _random.generator()
         self.state = self.generator.bit_generator.state
-        self.legacy = np.random.get_state()
+        self.legacy = cast(tuple, np.random.get_state())  # the legacy tuple (the stubs say a dict)
 
     def changed(self) -> bool:
-        legacy = np.random.get_state()
+        legacy = cast(tuple, np.random.get_state())
         return (
             _random.generator() is not self.generator
             or self.generator.bit_generator.state != self.state

@@ -87,10 +87,11 @@ def run(run: Run, rho: float = 3.0) -> dict:
     run.say(f"\nTraining on the adding problem (T=30) with SGD lr 0.05, rho={rho}, {steps} steps:")
     plain = train(rho, None, steps, run.seed, progress=run.progress)
     clipped = train(rho, 1.0, steps, run.seed, progress=run.progress)
-    for label, r in (("no clipping", plain), ("clip_grad_norm_(1.0)", clipped)):
-        state = "finite throughout" if r["finite"] else f"became non-finite at step {r['steps_run']}"
+    for label, result in (("no clipping", plain), ("clip_grad_norm_(1.0)", clipped)):
+        state = "finite throughout" if result["finite"] else f"became non-finite at step {result['steps_run']}"
         run.say(
-            f"  {label:22} largest gradient norm {r['max_norm']:.1e}; loss {state}; last loss {r['losses'][-1]:.3g}"
+            f"  {label:22} largest gradient norm {result['max_norm']:.1e}; loss {state}; "
+            f"last loss {result['losses'][-1]:.3g}"
         )
 
     fig_ax = run.figure(1, 3, figsize=(13, 3.8))
@@ -98,15 +99,15 @@ def run(run: Run, rho: float = 3.0) -> dict:
         fig, (a0, a1, a2) = fig_ax
         for r, g in growth.items():
             ks = np.arange(init_steps)
-            a0.semilogy(ks, [g[i] for i in ks], lw=2, label=rf"$\rho$ = {r}")
+            a0.semilogy(ks, [g[int(i)] for i in ks], lw=2, label=rf"$\rho$ = {r}")
             a0.semilogy(ks, r**ks, "k:", lw=1)
         a0.set_title("gradient reaching step T-k at init\n" r"(dotted: $\rho^k$)")
         a0.set_ylabel(r"$\|\partial L/\partial h_{T-k}\| \;/\; \|\partial L/\partial h_T\|$")
         a0.set_xlabel("k")
         a0.legend()
-        for label, r in (("no clipping", plain), ("clipped to norm 1", clipped)):
-            a1.semilogy(r["norms"], label=label)
-            a2.semilogy(r["losses"], label=label)
+        for label, result in (("no clipping", plain), ("clipped to norm 1", clipped)):
+            a1.semilogy(result["norms"], label=label)
+            a2.semilogy(result["losses"], label=label)
         a1.set_title("gradient norm\nbefore clipping")
         a2.set_title("training loss (MSE)\na curve that stops went inf/NaN")
         for a in (a1, a2):

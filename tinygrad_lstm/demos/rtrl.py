@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import numpy as np
 
@@ -36,7 +37,7 @@ def make_model(hidden: int, seed: int) -> tuple[nn.RNN, nn.Linear]:
 
 def bptt_loss(rnn: nn.RNN, head: nn.Linear, x: np.ndarray, y: np.ndarray, truncate: int | None = None) -> Tensor:
     """MSE of the last step's readout; with ``truncate`` the state is cut from the tape every k steps."""
-    h = None
+    h: Any = None  # the state: None, then (output, h_n) from the layer
     for lo in range(0, x.shape[0], truncate or x.shape[0]):
         _, h = rnn(Tensor(x[lo : lo + (truncate or x.shape[0])]), h)
         if truncate and lo + truncate < x.shape[0]:
@@ -62,6 +63,7 @@ def rtrl_gradients(rnn: nn.RNN, head: nn.Linear, x: np.ndarray, y: np.ndarray) -
         s_ih = d[..., None] * (np.einsum("ij,bk->bijk", eye, x[t]) + np.einsum("im,bmjk->bijk", w_hh, s_ih))
         s_b = d * (eye[None] + np.einsum("im,bmj->bij", w_hh, s_b))
         h = h_new
+    assert head.bias is not None  # nn.Linear's default bias=True
     out = h @ head.weight.data.T + head.bias.data
     loss = float(((out - y) ** 2).mean())
     d_out = 2 * (out - y) / out.size  # dL/d out

@@ -93,7 +93,8 @@ def run(run: Run) -> dict:
         f"\n5. The backward-pass explorer: a fresh tanh RNN beside a fresh LSTM, one input of {EXPLORER_LENGTH} steps"
     )
     x, y = adding_batch(1, EXPLORER_LENGTH, np.random.default_rng(run.seed + 8))
-    recordings, survived = [], {}
+    explored: list = []
+    survived = {}
     for kind, label in (("rnn", "tanh RNN"), ("lstm", "LSTM, forget-gate bias 1")):
         manual_seed(run.seed)  # at initialisation, as the vanishing picture: before training shapes anything
         net = SequenceRegressor(recurrent_layer(kind, 2, 16, forget_bias=1.0), 16)
@@ -101,12 +102,12 @@ def run(run: Run) -> dict:
             loss = ((net(Tensor(x)) - Tensor(y)) ** 2).mean().named("loss")
         with trace_backward(arrays=viz.HEAT_MAP_LIMIT) as trace:
             loss.backward()
-        recordings.append((f"{label}, at initialisation", tape, trace))
+        explored.append((f"{label}, at initialisation", tape, trace))
         norms = trace.grad_norms()
         first, last = (norms[_state_at(tape, t).index] for t in (0, EXPLORER_LENGTH - 1))
         survived[kind] = first / last
     title = f"Backward through {EXPLORER_LENGTH} steps: press \u2192 and watch where the gradient survives"
-    page = viz.explore(recordings, title=title)
+    page = viz.explore(explored, title=title)
     path = run.wrote(page.save(run.path("tour_explorer.html")))
     run.say(f"   wrote {path}: open it in a browser (no network needed) and press the right arrow")
     run.say(f"   {page.steps} VJPs to step through; ||dL/dh_0|| / ||dL/dh_{EXPLORER_LENGTH - 1}||: "
@@ -130,4 +131,4 @@ def _spread(recordings: list, scale, every: bool = False) -> float:
 
 def _state_at(tape: Tape, t: int):
     """The entry named h in time step ``t`` of the tape's (only) layer."""
-    return next(e for e in tape if e.name == "h" and time_step(e.scope) is not None and time_step(e.scope)[1] == t)
+    return next(e for e in tape if e.name == "h" and (at := time_step(e.scope)) is not None and at[1] == t)

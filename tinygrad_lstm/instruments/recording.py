@@ -18,6 +18,7 @@ import linecache
 import os
 import sys
 from collections.abc import Iterable
+from types import FrameType
 
 import numpy as np
 
@@ -218,13 +219,13 @@ def _line(frame) -> str:
 def user_source(skip: int = 2) -> Source | None:
     """``file:line in function: code`` of the first caller outside the files that declare
     ``_SOURCE_LINES_POINT_PAST``, with the first line outside the package as its ``caller``."""
-    frame = sys._getframe(skip)
+    frame: FrameType | None = sys._getframe(skip)
     while frame is not None and frame.f_globals.get("_SOURCE_LINES_POINT_PAST"):
         frame = frame.f_back
     if frame is None:
         return None
     source = Source(_line(frame))
-    outer = frame
+    outer: FrameType | None = frame
     while outer is not None and os.path.abspath(outer.f_code.co_filename).startswith(_PACKAGE):
         outer = outer.f_back
     if outer is not None and outer is not frame:

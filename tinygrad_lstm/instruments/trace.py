@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..tape import state
+from ..tape import Entry, Leaf, state
 from .recording import preformatted_html
 from .recording import ref as entry_ref
 
@@ -33,9 +33,9 @@ class VJPRecord:
     """One step of the sweep: the entry, the gradient it received, what it sent to each input."""
 
     order: int  # position in the sweep, from 0
-    entry: object  # the tape entry (an Entry, or a Leaf)
+    entry: Entry | Leaf  # the tape entry
     grad_norm: float  # ||dL/d(output of this entry)||, after hooks
-    sent: tuple[tuple[object, float], ...]  # (parent entry, norm of the gradient sent to it)
+    sent: tuple[tuple[Entry | Leaf, float], ...]  # (parent entry, norm of the gradient sent to it)
     saved: tuple[SavedArray, ...]  # the arrays this VJP read
     value_mean: float | None = None  # mean of a named entry's output, when its VJP keeps it (gates)
     grad: np.ndarray | None = None  # a float64 copy of the gradient, kept by trace_backward(arrays=n) when small
@@ -132,7 +132,8 @@ class BackwardTrace:
             name = ref(r.entry)
             sent = ", ".join(f"{ref(p)}:{n:.2e}" for p, n in r.sent) or "-> .grad"
             reads = " ".join(f"{s.role}{list(s.shape)}" for s in r.saved)
-            where = r.entry.scope.path if getattr(r.entry, "scope", None) is not None else ""
+            scope = getattr(r.entry, "scope", None)
+            where = scope.path if scope is not None else ""
             nbytes = sum(s.nbytes for s in r.saved)
             lines.append(
                 f"#{r.order:<4} {name:>12} {r.op:<10} |g|={r.grad_norm:.2e}  sent {sent}"

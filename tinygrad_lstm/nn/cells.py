@@ -14,7 +14,7 @@ import difflib
 import functools
 import math
 from dataclasses import dataclass, fields
-from typing import NamedTuple
+from typing import NamedTuple, overload
 
 import numpy as np
 
@@ -173,9 +173,9 @@ def lstm_step(xp: Tensor, state: tuple, w: StepWeights, v: LSTMVariant) -> tuple
     for k in ("i", "f"):
         if k in v.peepholes:
             pre[k] = pre[k] + (c * w.peephole[k]).named(f"p_{k}*c[t-1]")
-
+    f: Tensor | None  # (in place of a blank line: source listings print the lines below by their numbers)
     i = pre["i"].sigmoid().named("i") if v.input_gate else None
-    if v.coupled:
+    if v.coupled and i is not None:  # LSTMVariant refuses coupled without an input gate
         f = (1.0 - i).named("f")
     else:
         f = pre["f"].sigmoid().named("f") if v.forget_gate else None
@@ -259,6 +259,10 @@ def step_weights(module: Module, suffix: str, v: LSTMVariant | None = None, fold
     )
 
 
+@overload
+def _transposed(w: Tensor) -> Tensor: ...
+@overload
+def _transposed(w: Tensor | None) -> Tensor | None: ...
 def _transposed(w: Tensor | None) -> Tensor | None:
     return None if w is None else w.T.named(f"{w.name}.T" if w.name else None)
 
@@ -406,7 +410,7 @@ class LSTMCell(_Cell):
             raise ValueError(f"LSTMCell: hx must be a tuple {what} of {n_state} tensors, got {len(hx)}")
         h = self._state(hx[0], x, self.hidden_size, "LSTMCell", "h")
         c = self._state(hx[1], x, self.hidden_size, "LSTMCell", "c")
-        state = (h, c)
+        state: tuple[Tensor, ...] = (h, c)
         if v.gate_recurrence:
             state += (self._state(hx[2], x, len(v.sigmoid_gates) * self.hidden_size, "LSTMCell", "gates"),)
         return lstm_step(input_projection(x, self, ""), state, step_weights(self, "", v), v)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import math
+from typing import Any, TypeVar
 
 import numpy as np
 
 from .. import random
 from ..tensor import Tensor
 from ..versions import changed_in_place
+
+T = TypeVar("T", bound=Tensor)  # each initialiser returns the tensor it filled (a Parameter stays one)
 
 
 def _fans(t: Tensor) -> tuple[int, int]:
@@ -18,13 +21,13 @@ def _fans(t: Tensor) -> tuple[int, int]:
     return t.shape[1] * receptive, t.shape[0] * receptive
 
 
-def _fill(t: Tensor, values) -> Tensor:
+def _fill(t: T, values: Any) -> T:
     t.data[...] = values
     changed_in_place(t.data)  # entries that saved the old values refuse backward
     return t
 
 
-def uniform_(t: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
+def uniform_(t: T, a: float = 0.0, b: float = 1.0) -> T:
     """Fill ``t`` in place with U(a, b) samples from ``tl.manual_seed``'s generator; returns ``t``.
 
     >>> import tinygrad_lstm as tl
@@ -35,40 +38,40 @@ def uniform_(t: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
     return _fill(t, random.generator().uniform(a, b, t.shape))
 
 
-def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
+def normal_(t: T, mean: float = 0.0, std: float = 1.0) -> T:
     """Fill ``t`` in place with N(mean, std**2) samples; returns ``t``."""
     return _fill(t, random.generator().normal(mean, std, t.shape))
 
 
-def constant_(t: Tensor, value: float) -> Tensor:
+def constant_(t: T, value: float) -> T:
     """Fill ``t`` in place with ``value``; returns ``t``."""
     return _fill(t, value)
 
 
-def zeros_(t: Tensor) -> Tensor:
+def zeros_(t: T) -> T:
     """Fill ``t`` in place with zeros; returns ``t``."""
     return _fill(t, 0)
 
 
-def ones_(t: Tensor) -> Tensor:
+def ones_(t: T) -> T:
     """Fill ``t`` in place with ones; returns ``t``."""
     return _fill(t, 1)
 
 
-def xavier_uniform_(t: Tensor, gain: float = 1.0) -> Tensor:
+def xavier_uniform_(t: T, gain: float = 1.0) -> T:
     """Glorot & Bengio (2010): U(-b, b) with b = gain * sqrt(6 / (fan_in + fan_out)), in place."""
     fan_in, fan_out = _fans(t)
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
     return uniform_(t, -bound, bound)
 
 
-def xavier_normal_(t: Tensor, gain: float = 1.0) -> Tensor:
+def xavier_normal_(t: T, gain: float = 1.0) -> T:
     """Glorot & Bengio (2010): N(0, gain**2 * 2 / (fan_in + fan_out)), in place."""
     fan_in, fan_out = _fans(t)
     return normal_(t, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
 
 
-def kaiming_uniform_(t: Tensor, a: float = 0.0, nonlinearity: str = "leaky_relu") -> Tensor:
+def kaiming_uniform_(t: T, a: float = 0.0, nonlinearity: str = "leaky_relu") -> T:
     """He et al. (2015): U(-b, b) with b = gain * sqrt(3 / fan_in), gain from ``nonlinearity``, in place."""
     fan_in, _ = _fans(t)
     gain = math.sqrt(2.0 / (1 + a * a)) if nonlinearity in ("leaky_relu", "relu") else 1.0
@@ -76,7 +79,7 @@ def kaiming_uniform_(t: Tensor, a: float = 0.0, nonlinearity: str = "leaky_relu"
     return uniform_(t, -bound, bound)
 
 
-def orthogonal_(t: Tensor, gain: float = 1.0) -> Tensor:
+def orthogonal_(t: T, gain: float = 1.0) -> T:
     """A (semi-)orthogonal matrix from the QR decomposition of a Gaussian one."""
     rows = t.shape[0]
     cols = t.size // rows

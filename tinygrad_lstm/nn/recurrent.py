@@ -190,8 +190,8 @@ class _RecurrentLayer(Module):
             output = ops.swapaxes(output, 0, 1)
         # PyTorch's names for what the layer returns, so listings and pictures say which is which
         output.named("output")
-        for state, state_name in zip(h_n, ("h_n", "c_n")):
-            state.named(state_name)
+        for final, state_name in zip(h_n, ("h_n", "c_n")):
+            final.named(state_name)
         return output, (h_n[0] if n_final == 1 else h_n)
 
     def _run_direction(self, x: Tensor, state: tuple, suffix: str, reverse: bool, masks):

@@ -75,10 +75,12 @@ class Optimizer:
     def _check_updatable(self, p: Tensor) -> None:
         """Refuse what would fail half-way through a step: a read-only array, a gradient of another shape."""
         problem = None
+        grad = p.grad
+        assert grad is not None, "step() updates only parameters that have a gradient"
         if not p.data.flags.writeable:
             problem = "its array is read-only (not writeable)"
-        elif p.grad.shape != p.shape:
-            problem = f"its gradient has shape {p.grad.shape}"
+        elif grad.shape != p.shape:
+            problem = f"its gradient has shape {grad.shape}"
         else:
             for key, value in self.state.get(p, {}).items():
                 if isinstance(value, np.ndarray) and not value.flags.writeable:
@@ -94,7 +96,7 @@ class Optimizer:
     # ---- state_dict, in PyTorch's layout: parameters named by their position -----------------------
     def state_dict(self) -> dict[str, Any]:
         """``{'state': ..., 'param_groups': ...}`` in PyTorch's layout, parameters named by position."""
-        index = {}
+        index: dict[int, int] = {}  # id(parameter) -> its position
         groups = []
         for group in self.param_groups:
             packed = {k: v for k, v in group.items() if k != "params"}
@@ -127,7 +129,7 @@ class Optimizer:
                 f"{op}: {len(groups)} parameter groups given, {len(self.param_groups)} in the optimizer; nothing "
                 f"was changed"
             )
-        params = []
+        params: list[tuple[int, Tensor, int]] = []  # (saved position, parameter, group)
         new_groups = []
         for i, (saved, group) in enumerate(zip(groups, self.param_groups)):
             if len(saved["params"]) != len(group["params"]):
@@ -159,7 +161,7 @@ class Optimizer:
         """The hyperparameters a step reads are of the kind the constructor made (a str lr would
         otherwise fail only in step())."""
         for key, default in self.defaults.items():
-            value = group.get(key)
+            value: Any = group.get(key)
             if isinstance(default, bool):
                 ok = isinstance(value, (bool, np.bool_))
             elif isinstance(default, tuple):
@@ -191,7 +193,7 @@ class Optimizer:
                 problem = f"[{key!r}] must be an array of the parameter's shape {p.shape}, got {got}"
                 break
         if problem is None and counted:
-            step = entry.get("step")
+            step: Any = entry.get("step")
             if not _is_number(step) or step < 0 or not float(step).is_integer():
                 problem = f"['step'] must be a whole number >= 0, got {step!r}"
             else:

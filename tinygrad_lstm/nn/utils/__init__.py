@@ -11,9 +11,10 @@ from ...tensor import Tensor
 from ...versions import changed_in_place
 
 
-def _with_grads(parameters) -> list[Tensor]:
+def _grads(parameters: Tensor | Iterable[Tensor]) -> list[np.ndarray]:
+    """The arrays of the gradients the parameters have (those without one are skipped)."""
     params = [parameters] if isinstance(parameters, Tensor) else list(parameters)
-    return [p for p in params if p.grad is not None]
+    return [g.data for g in (p.grad for p in params) if g is not None]
 
 
 def clip_grad_norm_(
@@ -27,10 +28,9 @@ def clip_grad_norm_(
     Returns the total norm before clipping, as PyTorch does.
     """
     refuse_side_effect("clip_grad_norm_()")
-    params = _with_grads(parameters)
-    if not params:
+    grads = _grads(parameters)
+    if not grads:
         return Tensor(np.array(0.0))
-    grads = [p.grad.data for p in params]
     if norm_type == np.inf:
         total = max(float(np.max(np.abs(g))) if g.size else 0.0 for g in grads)
     else:
@@ -51,9 +51,9 @@ def clip_grad_norm_(
 def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -> None:
     """Clamp every gradient element into [-clip_value, clip_value]."""
     refuse_side_effect("clip_grad_value_()")
-    for p in _with_grads(parameters):
-        np.clip(p.grad.data, -clip_value, clip_value, out=p.grad.data)
-        changed_in_place(p.grad.data)
+    for g in _grads(parameters):
+        np.clip(g, -clip_value, clip_value, out=g)
+        changed_in_place(g)
 
 
 def detach_state(state):
