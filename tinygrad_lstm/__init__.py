@@ -71,6 +71,7 @@ from .serialize import load, save
 from .tape import enable_grad, inference_mode, is_grad_enabled, no_grad, scope, set_grad_enabled
 from .tensor import Tensor
 from .transforms import hessian, hvp, jacobian, jvp, vjp
+from .vjpcheck import VJPCheck, check_vjps
 
 __version__ = "0.1.0"
 
@@ -84,6 +85,8 @@ __all__ = [
     "FunctionContext",
     "once_differentiable",
     "GradcheckError",
+    "VJPCheck",
+    "check_vjps",
     "checkpoint",
     "hessian",
     "hvp",

@@ -13,6 +13,7 @@
 
 from .belt import BeltModel, build_belt
 from .draw import compare, draw
+from .errors import ErrorScale, draw_errors
 from .explore import HEAT_MAP_LIMIT, Explorer, explore
 from .graph import VIEWS, GraphModel, build
 from .render import Picture, RendererNotFound, find_renderer, pipe, render
@@ -30,6 +31,8 @@ __all__ = [
     "parse_scale",
     "GraphModel",
     "HeatScale",
+    "ErrorScale",
+    "draw_errors",
     "Picture",
     "RendererNotFound",
     "build",
