@@ -20,6 +20,7 @@ from .gradcheck import GradcheckError, gradcheck
 from .instruments.anomaly import AnomalyError, detect_anomaly
 from .instruments.memory import memory_by_step, memory_table
 from .instruments.probes import probe_gradients
+from .instruments.reach import record_reach
 from .instruments.recording import Tape
 from .instruments.trace import BackwardTrace, trace_backward
 from .ops import (
@@ -116,6 +117,7 @@ __all__ = [
     "nn",
     "optim",
     "probe_gradients",
+    "record_reach",
     "save",
     "viz",
     "gradcheck",
