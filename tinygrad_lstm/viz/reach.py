@@ -60,7 +60,7 @@ class ReachMap:
         rows = max(len(steps), 1)
         cw = max(4.0, min(16.0, PANEL_WIDTH / T))
         ch = max(4.0, min(16.0, PANEL_HEIGHT / rows))
-        left, top, gap = 62, 58, 36
+        left, top, gap = 62, 68, 36
         pw, ph = cw * T, ch * rows
         width = max(
             left + len(self.recordings) * (pw + gap) + 10,
@@ -72,7 +72,7 @@ class ReachMap:
         height = legend_y + 62
         parts = [
             f'<svg xmlns="http://www.w3.org/2000/svg" class="reach-map" width="{width:.0f}" height="{height:.0f}" '
-            f'viewBox="0 0 {width:.0f} {height:.0f}" font-family="{FONT}">',
+            f'viewBox="0 0 {width:.0f} {height:.0f}" font-family="{FONT}" shape-rendering="crispEdges">',
             '<rect width="100%" height="100%" fill="#ffffff"/>',
             f'<text x="8" y="20" font-size="14" font-weight="bold">{escape(self.title)}</text>',
         ]
