@@ -66,6 +66,12 @@ def test_adding_quick_lstm_and_gru_solve_it_the_rnn_does_not(tmp_path):
     assert r["lstm_solved_at"] is not None and r["lstm_final_mse"] < 0.01
     assert r["gru_solved_at"] is not None and r["gru_final_mse"] < 0.01
     assert r["rnn_solved_at"] is None and r["rnn_final_mse"] > 0.10
+    # the gradient's reach at k = T-1 (issue 31 §1), what T=20 shows: the LSTM's stretches back to the start
+    # as it learns (its last row >= 100x its lowest); the RNN's is recorded all along, and it never solves
+    lstm, rnn = r["reach"]["lstm"], r["reach"]["rnn"]
+    assert lstm[max(lstm)] > 1e-2 and lstm[max(lstm)] > 100 * min(lstm.values())
+    assert r["lstm_reach_span"][max(lstm)] == 20 and len(rnn) == 20 and max(rnn) == 475
+    assert (tmp_path / "adding_reach_T20.png").is_file() and (tmp_path / "adding_reach_T20.html").is_file()
 
 
 def test_variants_quick_table_covers_every_variant(tmp_path):

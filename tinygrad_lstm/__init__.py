@@ -20,6 +20,7 @@ from .gradcheck import GradcheckError, gradcheck
 from .instruments.anomaly import AnomalyError, detect_anomaly
 from .instruments.memory import memory_by_step, memory_table
 from .instruments.probes import probe_gradients
+from .instruments.reach import record_reach
 from .instruments.recording import Tape
 from .instruments.trace import BackwardTrace, trace_backward
 from .ops import (
@@ -71,6 +72,7 @@ from .serialize import load, save
 from .tape import enable_grad, inference_mode, is_grad_enabled, no_grad, scope, set_grad_enabled
 from .tensor import Tensor
 from .transforms import hessian, hvp, jacobian, jvp, vjp
+from .vjpcheck import VJPCheck, check_vjps
 
 __version__ = "0.1.0"
 
@@ -84,6 +86,8 @@ __all__ = [
     "FunctionContext",
     "once_differentiable",
     "GradcheckError",
+    "VJPCheck",
+    "check_vjps",
     "checkpoint",
     "hessian",
     "hvp",
@@ -113,6 +117,7 @@ __all__ = [
     "nn",
     "optim",
     "probe_gradients",
+    "record_reach",
     "save",
     "viz",
     "gradcheck",

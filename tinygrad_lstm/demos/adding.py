@@ -8,10 +8,13 @@ stays near the mean; the LSTM's cell path and the GRU's update gate carry it.
 from __future__ import annotations
 
 from ..arguments import count
+from ..instruments.reach import record_reach
+from ..viz.reach import reach_map
 from .run import Run
 from .tasks import MEAN_BASELINE_MSE, train_adding
 
 MODELS = ("lstm", "gru", "rnn")
+REACH_MODELS = {"rnn": "tanh RNN", "lstm": "LSTM"}  # drawn side by side, in this order
 OPTIONS = {
     "--length": {"type": count(1), "default": None, "help": "sequence length (None: 20 with --quick, else 50)"},
 }
@@ -27,9 +30,19 @@ def run(run: Run, length: int | None = None) -> dict:
         f"up to {steps} steps (mean predictor: MSE {MEAN_BASELINE_MSE:.3f}; solved: test MSE < 0.01)"
     )
     results = {}
+    # the gradient's reach (tl.record_reach) of the tanh RNN and the LSTM, every `every` steps
+    every = steps // 20 if run.quick else steps // 40
+    reaches = {kind: record_reach(every=every) for kind in REACH_MODELS}
     for kind in MODELS:
         r = train_adding(
-            kind, length=length, steps=steps, batch=batch, hidden_size=hidden, seed=run.seed, progress=run.progress
+            kind,
+            length=length,
+            steps=steps,
+            batch=batch,
+            hidden_size=hidden,
+            seed=run.seed,
+            progress=run.progress,
+            reach=reaches.get(kind),
         )
         results[kind] = r
         solved = f"solved at step {r['solved_at']}" if r["solved_at"] else f"not solved in {steps} steps"
@@ -48,6 +61,7 @@ def run(run: Run, length: int | None = None) -> dict:
         ax.set_title(f"Adding problem, T={length}")
         ax.legend()
         run.save_figure(fig, f"adding_T{length}.png")
+    report_reach(run, reaches, results, length)
     run.results.update(
         {
             "length": length,
@@ -58,3 +72,38 @@ def run(run: Run, length: int | None = None) -> dict:
         }
     )
     return run.results
+
+
+def report_reach(run: Run, reaches: dict, results: dict, length: int) -> None:
+    """Print the reach at a few training steps, draw the map (PNG, and an HTML page to hover)."""
+    run.say(
+        f"\nThe gradient's reach, ||dL/dh_1|| / ||dL/dh_T|| (k = T-1 = {length - 1} steps back), and how many "
+        "steps back it stays above 1e-3 of ||dL/dh_T||:"
+    )
+    found = {}
+    for kind, reach in reaches.items():
+        steps = reach.steps
+        shown = sorted({steps[round(q * (len(steps) - 1))] for q in (0, 0.25, 0.5, 0.75, 1)}) if steps else []
+        solved = results[kind]["solved_at"]
+        run.say(f"  {REACH_MODELS[kind]}" + (f" (solved at step {solved}, training stopped)" if solved else ""))
+        for line in reach.summary(shown).splitlines():
+            run.say(f"    {line}")
+        found[kind] = {s: float(reach.row(s)[-1]) for s in steps}
+        run.results[f"{kind}_reach_span"] = {s: reach.span(s) for s in steps}
+    run.results["reach"] = found
+    labels = {
+        kind: REACH_MODELS[kind]
+        + (f" (solved at step {results[kind]['solved_at']})" if results[kind]["solved_at"] else "")
+        for kind in REACH_MODELS
+    }
+    picture = reach_map(
+        [(labels[kind], reaches[kind]) for kind in REACH_MODELS],
+        title=f"Adding problem, T={length}: ||dL/dh_(T-k)|| / ||dL/dh_T|| over training (seed {run.seed})",
+    )
+    run.results["reach_map"] = picture
+    try:
+        fig = picture.figure()
+    except ImportError:
+        fig = None
+    run.save_figure(fig, f"adding_reach_T{length}.png")
+    run.wrote(picture.save(run.path(f"adding_reach_T{length}.html")))

@@ -56,10 +56,13 @@ def train_adding(
     solved_below: float = 0.01,
     stop_when_solved: bool = True,
     progress=lambda it, **kw: it,
+    reach=None,
 ) -> dict:
     """Train on the adding problem with Adam; returns the test-MSE curve and when it was solved.
 
     ``kind``: ``rnn`` (tanh), ``gru``, ``lstm`` or an LSTM variant name (``examples.recurrent_layer``).
+    ``reach``: a ``tl.record_reach(every=k)`` recorder; the steps it is due at (after 0, k, 2k, ...
+    updates) run eagerly inside ``reach.measure`` so that it sees the states (a replay runs no hooks).
     """
     from ..random import manual_seed
 
@@ -80,12 +83,19 @@ def train_adding(
         return float(np.mean((pred.data - test_y) ** 2))
 
     # the same step every time: record it once, replay it after (exactly the eager result, faster)
-    train_step = compile_step(lambda x, y: nn.functional.mse_loss(model(x), y))
+    def loss_fn(x, y):
+        return nn.functional.mse_loss(model(x), y)
+
+    train_step = compile_step(loss_fn)
     curve.append((0, test_mse()))
     for step in progress(range(1, steps + 1), total=steps, desc=f"adding T={length} {kind}"):
         x, y = adding_batch(batch, length, rng)
         opt.zero_grad()
-        loss = train_step(x, y)
+        if reach is not None and reach.due(step - 1):
+            with reach.measure(step - 1):
+                loss = loss_fn(Tensor(x), Tensor(y))
+        else:
+            loss = train_step(x, y)
         loss.backward()
         if clip is not None:
             nn.utils.clip_grad_norm_(model.parameters(), clip)

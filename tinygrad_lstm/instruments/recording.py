@@ -36,9 +36,12 @@ class Tape(Recording):
     ['mul', 'tanh', 'sum']
     """
 
-    def __init__(self, entries: Iterable = (), sources: bool = False, values: int = 0) -> None:
+    def __init__(self, entries: Iterable = (), sources: bool = False, values: int = 0, inputs: bool = False) -> None:
         super().__init__(entries)
         self.sources = sources
+        # inputs=True: each entry's parameters and a copy of its input arrays, so tl.check_vjps can run
+        # its forward and VJP again after backward has freed what it saved
+        self.inputs: dict | None = {} if inputs else None
         # values=n: each entry's output norm, and a copy of outputs of at most n elements (for the explorer)
         self.values = values
         self.kept: dict = {}  # entry -> (||output||, float64 copy or None)
@@ -55,6 +58,8 @@ class Tape(Recording):
             state.instruments.append(record_source)
         if self.values:
             state.instruments.append(self._keep_value)
+        if self.inputs is not None:
+            state.instruments.append(self._keep_inputs)
         return self
 
     def __exit__(self, *exc) -> None:
@@ -66,6 +71,8 @@ class Tape(Recording):
             state.instruments.remove(record_source)
         if self.values:
             state.instruments.remove(self._keep_value)
+        if self.inputs is not None:
+            state.instruments.remove(self._keep_inputs)
 
     def _hold(self) -> None:
         """Note what each entry keeps for backward now, before backward frees it (ids are unique: all
@@ -78,6 +85,11 @@ class Tape(Recording):
         """Instrument: the output's norm, and a copy when it is small (an op may later write it in place)."""
         small = out.astype(np.float64) if out.size <= self.values else None  # astype copies
         self.kept[entry] = (float(np.linalg.norm(out.ravel())), small)
+
+    def _keep_inputs(self, entry, args, out) -> None:
+        """Instrument: the entry's parameters and copies of its inputs (a later in-place write or optimizer
+        step changes neither)."""
+        self.inputs[entry] = (entry.p, tuple(np.array(a) if isinstance(a, np.ndarray) else a for a in args))
 
     @classmethod
     def of(cls, *tensors) -> Tape:

@@ -13,8 +13,10 @@
 
 from .belt import BeltModel, build_belt
 from .draw import compare, draw
+from .errors import ErrorScale, draw_errors
 from .explore import HEAT_MAP_LIMIT, Explorer, explore
 from .graph import VIEWS, GraphModel, build
+from .reach import ReachMap, reach_map
 from .render import Picture, RendererNotFound, find_renderer, pipe, render
 from .scale import DEFAULT_SCALE, HeatScale, parse_scale
 
@@ -30,6 +32,10 @@ __all__ = [
     "parse_scale",
     "GraphModel",
     "HeatScale",
+    "ErrorScale",
+    "draw_errors",
+    "ReachMap",
+    "reach_map",
     "Picture",
     "RendererNotFound",
     "build",

@@ -30,7 +30,9 @@ DETAIL_WIDTH = 90  # points: a detail line wider than this puts the shape on a l
 LINE_WIDTH = 900  # points: time steps side by side up to this width, then the next line
 
 
-def _label(title: str, detail: str, norm: float | None = None, heat: bool = False) -> tuple[str, float, float]:
+def _label(
+    title: str, detail: str, norm: float | None = None, heat: bool = False, unit: str = "|grad|"
+) -> tuple[str, float, float]:
     """An HTML-like label and the (width, height) in points its box needs (DejaVu Sans metrics)."""
     lines = [(title, 12, True)]
     wide = detail and text_width(detail, 10) > DETAIL_WIDTH
@@ -44,7 +46,7 @@ def _label(title: str, detail: str, norm: float | None = None, heat: bool = Fals
     elif detail:
         lines.append((detail, 10, False))
     if heat and norm is not None:
-        lines.append((f"|grad| {norm:.1e}", 10, False))
+        lines.append((f"{unit} {norm:.1e}", 10, False))
     width, height = box_size(lines, pad_x=7, pad_y=3, drift=HELVETICA_DRIFT)
     return label_html(lines), width, height
 
@@ -139,7 +141,8 @@ def draw_model(
     """Style a graph model (from :func:`~tinygrad_lstm.viz.build`) into a picture: ``draw`` without the
     choice of view, for callers that adjust the model first (the explorer numbers its nodes)."""
     rankdir = rankdir or "TB"  # top to bottom keeps pictures page-shaped (a rolled one too: 800 px wide)
-    scale = HeatScale(scale, [n.heat for n in model.nodes.values()] + [e.heat for e in model.edges.values()])
+    if not isinstance(scale, HeatScale):  # a scale of its own (viz/errors.py colours VJP errors) is used as it is
+        scale = HeatScale(scale, [n.heat for n in model.nodes.values()] + [e.heat for e in model.edges.values()])
 
     lines = _time_lines(model) if rankdir == "TB" and model.view in ("op", "window") else []
     g = Picture("tinygrad_lstm", format="svg")
@@ -187,7 +190,7 @@ def draw_model(
                 style["style"] += ",dashed"
             elif n.heat is None:  # no gradient reached it: grey outline, as the edges that carry none
                 style["color"] = NO_GRADIENT
-        label, width, height = _label(n.title, n.detail, n.heat, heat and n.kind != "ellipsis")
+        label, width, height = _label(n.title, n.detail, n.heat, heat and n.kind != "ellipsis", scale.unit)
         ident = {"id": n.ident} if n.ident else {}
         graph.node(n.id, label, width=f"{width / 72:.3f}", height=f"{height / 72:.3f}", **style, **ident,
                    **place(n.id))  # fmt: skip
@@ -384,14 +387,14 @@ def _legend(g, scale: HeatScale, at: dict = None) -> None:
         f'<font point-size="11" color="{scale.text_colour(norm)}">{text}</font></td>'
         for text, norm in cells
     )
-    head = LEGEND_TITLE
+    head = getattr(scale, "legend_title", LEGEND_TITLE)
     table = (
         '<<table border="0" cellborder="1" cellspacing="0" cellpadding="2">'
         f'<tr><td colspan="{len(cells)}" align="left" width="{text_width(head, 11) + 8:.0f}" fixedsize="true" '
         f'height="20"><font point-size="11">{escape(head)}</font></td></tr>'
         f"<tr>{row}</tr>"
         f'<tr><td colspan="{len(cells)}" align="left" width="{text_width(head, 11) + 8:.0f}" fixedsize="true" '
-        f'height="20"><font point-size="11">{escape(STYLES)}</font></td></tr></table>>'
+        f'height="20"><font point-size="11">{escape(getattr(scale, "styles", STYLES))}</font></td></tr></table>>'
     )
     g.node("legend", table, shape="plaintext", fixedsize="false", **(at or {}))
 

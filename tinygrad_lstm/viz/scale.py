@@ -78,6 +78,8 @@ class HeatScale:
     the given norms span (useful for one picture alone, misleading when comparing pictures).
     """
 
+    unit = "|grad|"  # what a box's number is, in the op view's labels
+
     def __init__(self, scale: tuple[int, int] | str = DEFAULT_SCALE, norms: Iterable[float | None] = ()) -> None:
         if scale == "auto":
             logs = [math.log10(n) for n in norms if n is not None and n > 0 and math.isfinite(n)]
