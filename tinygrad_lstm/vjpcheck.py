@@ -32,7 +32,7 @@ import numpy as np
 
 from .instruments.recording import Tape, ref
 from .ops import IndexedGrad
-from .tape import no_grad
+from .tape import Entry, no_grad
 from .tensor import Tensor
 
 WRONG = 1e-5  # an error above this is a wrong VJP (right ones measure about 1e-10 in float64)
@@ -54,7 +54,7 @@ class InputCheck:
 class EntryCheck:
     """One entry: its inputs' checks, the largest error among them, or why it was not checked."""
 
-    entry: object
+    entry: Entry
     inputs: list[InputCheck] = field(default_factory=list)
     skipped: str | None = None
 
@@ -89,7 +89,7 @@ class VJPCheck:
     @property
     def worst(self) -> EntryCheck | None:
         checked = [c for c in self.checks if c.error is not None]
-        return max(checked, key=lambda c: c.error) if checked else None
+        return max(checked, key=lambda c: c.error or 0.0) if checked else None
 
     def failures(self, wrong: float | None = None) -> list[EntryCheck]:
         """The entries whose error is above ``wrong`` (default 1e-5), in tape order."""
@@ -181,8 +181,8 @@ class _Parent:
 class _Rerun:
     """A stand-in for an entry, holding everything its VJP may read for inputs of our choosing."""
 
-    __slots__ = ("op", "parents", "vjp", "ins", "out", "p", "shape", "dtype", "fwd", "name", "scope", "index")
-    __slots__ += ("origin", "freed", "recompute", "hooks", "retain", "source", "program")
+    __slots__ = ("op", "parents", "vjp", "ins", "out", "p", "shape", "dtype", "fwd", "name", "scope", "index",
+                 "origin", "freed", "recompute", "hooks", "retain", "source", "program")  # fmt: skip
 
     def __init__(self, entry, parents, ins, out, p) -> None:
         self.op, self.vjp, self.fwd, self.name, self.scope = entry.op, entry.vjp, entry.fwd, entry.name, entry.scope
@@ -299,8 +299,8 @@ def _check_entry(entry, p, inputs, rng, eps: float, elements: int, directions: i
         for j, i in enumerate(chosen):
             bump = np.zeros(flat.size)
             bump[i] = eps
-            bump = bump.reshape(x.shape)
-            numeric[j] = (phi(x + bump) - phi(x - bump)) / (2 * eps)
+            step = bump.reshape(x.shape)
+            numeric[j] = (phi(x + step) - phi(x - step)) / (2 * eps)
         picked = a.reshape(-1)[chosen]
         diff = np.abs(picked - numeric)
         error = _relative(picked, numeric)
@@ -313,9 +313,9 @@ def _check_entry(entry, p, inputs, rng, eps: float, elements: int, directions: i
             v = rng.standard_normal(x.shape)
             along = (phi(x + eps * v) - phi(x - eps * v)) / (2 * eps)
             exact = float(np.vdot(a, v))
-            e = _relative(np.array([exact]), np.array([along]))
-            if not e <= result.error:
-                result = InputCheck(k, e, None, exact, along)
+            error_along = _relative(np.array([exact]), np.array([along]))
+            if not error_along <= result.error:
+                result = InputCheck(k, error_along, None, exact, along)
         check.inputs.append(result)
     return check
 

@@ -28,7 +28,7 @@ class Run:
     def path(self, filename: str) -> Path:
         return self.out / filename
 
-    def wrote(self, path: os.PathLike) -> Path:
+    def wrote(self, path: str | os.PathLike) -> Path:
         path = Path(path)
         self.files.append(path)
         return path

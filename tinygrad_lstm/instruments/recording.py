@@ -89,6 +89,7 @@ class Tape(Recording):
     def _keep_inputs(self, entry, args, out) -> None:
         """Instrument: the entry's parameters and copies of its inputs (a later in-place write or optimizer
         step changes neither)."""
+        assert self.inputs is not None  # registered only when inputs=True
         self.inputs[entry] = (entry.p, tuple(np.array(a) if isinstance(a, np.ndarray) else a for a in args))
 
     @classmethod

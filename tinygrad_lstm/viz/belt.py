@@ -21,7 +21,7 @@ from html import escape
 
 from ..instruments.recording import Tape, shape_text
 from ..instruments.trace import BackwardTrace
-from ..tape import number, time_step
+from ..tape import Entry, Leaf, number, time_step
 from .graph import safe_id
 from .render import Picture
 from .scale import DASHED_MEANS, LEGEND_TITLE, NO_GRADIENT, HeatScale
@@ -35,9 +35,9 @@ TITLE, TEXT = 14, 12  # font sizes (points): every label is at least TEXT
 class StepValues:
     """The named values of one time step of one layer, with what the trace measured."""
 
-    h: object = None  # tape entries
-    c: object = None
-    f: object = None
+    h: Entry | Leaf | None = None  # tape entries
+    c: Entry | Leaf | None = None
+    f: Entry | Leaf | None = None
     h_norm: float | None = None
     c_norm: float | None = None
     f_mean: float | None = None
@@ -67,7 +67,7 @@ class InputChunk:
     t1: int
     title: str
     norm: float | None
-    entry: object = None  # the chunk's last entry: its gradient is the chunk's
+    entry: Entry | Leaf | None = None  # the chunk's last entry: its gradient is the chunk's
 
 
 @dataclass
@@ -90,7 +90,7 @@ class BeltModel:
     weights: list[SharedWeight]
     loss_title: str = "loss"
     loss_norm: float | None = None
-    loss: object = None  # the last entry
+    loss: Entry | Leaf | None = None  # the last entry
 
     def norms(self) -> list[float | None]:
         """Every gradient norm the belt shows (for a scale fitted to this picture alone)."""
@@ -178,9 +178,10 @@ def _shared_weights(tape: Tape, scoped: set, row_layers: set, norms: dict, edges
     """Parameters read inside steps, directly or through an op outside every step (``W.T``, ``b1 + b2``)."""
     refs = tape.refs()
     found: dict[int, SharedWeight] = {}
-    roots: dict[int, object] = {}
+    roots: dict[int, Entry | Leaf | None] = {}
 
-    def root_of(p):  # the leaf, or the unscoped op on leaves only, that a step reads
+    def root_of(p: Entry | Leaf) -> Entry | Leaf | None:
+        """The leaf, or the unscoped op on leaves only, that a step reads."""
         if p.op == "leaf":
             return p
         if id(p) in scoped or not p.parents or any(q is None or q.op != "leaf" for q in p.parents):
@@ -199,7 +200,7 @@ def _shared_weights(tape: Tape, scoped: set, row_layers: set, norms: dict, edges
                 continue
             w = found.get(id(r))
             if w is None:
-                leaves = [r] if r.op == "leaf" else list(r.parents)
+                leaves = [r] if r.op == "leaf" else [q for q in r.parents if q is not None]  # all leaves (root_of)
                 names = " + ".join(refs.get(id(q)) or q.name or "?" for q in leaves)
                 # the parameter's own shape (weight_hh_l0 is (4H, H)), not that of the transpose a step reads
                 shapes = {tuple(q.shape) for q in leaves}
@@ -473,6 +474,7 @@ def _draw_row(c, m, row, r, columns, cols, per_line, ys, col_of, pre, heat, firs
 def _step_edge(c, pre, row, kind, columns, a, b, x, y, heat) -> None:
     """The edge between columns a and b (b = a + 1) of a row, labelled with the measured step-back factor."""
     v_a, v_b = _shown(row, columns[a]), _shown(row, columns[b])
+    assert v_a is not None and v_b is not None, "an edge joins two columns that show a step"
     na, nb = (v_a.h_norm, v_b.h_norm) if kind == "h" else (v_a.c_norm, v_b.c_norm)
     src, dst, sx, dx = (a, b, x - PITCH, x) if not row.reverse else (b, a, x, x - PITCH)
     label = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from html import escape
 
 from ..instruments.recording import Tape
@@ -124,8 +125,8 @@ def draw(
     if heat and trace is None:
         raise ValueError("viz: heat=True needs trace= (run backward inside `with tl.trace_backward()`)")
     if view == "cell":
-        model = build_belt(tape, trace if heat else None)
-        return draw_belts([model], HeatScale(scale, model.norms()), heat, title)
+        belt = build_belt(tape, trace if heat else None)
+        return draw_belts([belt], HeatScale(scale, belt.norms()), heat, title)
     model = _fit(tape, view, trace if (heat or view == "backward") else None, window, budget)
     return draw_model(model, heat, scale, rankdir, title or f"{view} view", [note] if note else [])
 
@@ -133,16 +134,19 @@ def draw(
 def draw_model(
     model: GraphModel,
     heat: bool = False,
-    scale: tuple[int, int] | str = DEFAULT_SCALE,
+    scale: tuple[int, int] | str | HeatScale = DEFAULT_SCALE,
     rankdir: str | None = None,
     title: str = "",
-    notes: list[str] = (),
+    notes: Sequence[str] = (),
 ) -> Picture:
     """Style a graph model (from :func:`~tinygrad_lstm.viz.build`) into a picture: ``draw`` without the
     choice of view, for callers that adjust the model first (the explorer numbers its nodes)."""
     rankdir = rankdir or "TB"  # top to bottom keeps pictures page-shaped (a rolled one too: 800 px wide)
-    if not isinstance(scale, HeatScale):  # a scale of its own (viz/errors.py colours VJP errors) is used as it is
-        scale = HeatScale(scale, [n.heat for n in model.nodes.values()] + [e.heat for e in model.edges.values()])
+    # a scale of its own (viz/errors.py colours VJP errors) is used as it is
+    if isinstance(scale, HeatScale):
+        colours = scale
+    else:
+        colours = HeatScale(scale, [n.heat for n in model.nodes.values()] + [e.heat for e in model.edges.values()])
 
     lines = _time_lines(model) if rankdir == "TB" and model.view in ("op", "window") else []
     g = Picture("tinygrad_lstm", format="svg")
@@ -184,13 +188,13 @@ def draw_model(
     def add_node(graph, n) -> None:
         style = dict(KIND_STYLE[n.kind])
         if heat and n.kind != "ellipsis" and n.kind != "input" and (n.heat is not None or n.kind != "param"):
-            style["fillcolor"] = scale.colour(n.heat) if n.heat is not None else "#ffffff"
-            style["fontcolor"] = scale.text_colour(n.heat) if n.heat is not None else "#000000"
+            style["fillcolor"] = colours.colour(n.heat) if n.heat is not None else "#ffffff"
+            style["fontcolor"] = colours.text_colour(n.heat) if n.heat is not None else "#000000"
             if n.heat == 0:  # dashed means one thing: a gradient of exactly 0
                 style["style"] += ",dashed"
             elif n.heat is None:  # no gradient reached it: grey outline, as the edges that carry none
                 style["color"] = NO_GRADIENT
-        label, width, height = _label(n.title, n.detail, n.heat, heat and n.kind != "ellipsis", scale.unit)
+        label, width, height = _label(n.title, n.detail, n.heat, heat and n.kind != "ellipsis", colours.unit)
         ident = {"id": n.ident} if n.ident else {}
         graph.node(n.id, label, width=f"{width / 72:.3f}", height=f"{height / 72:.3f}", **style, **ident,
                    **place(n.id))  # fmt: skip
@@ -229,7 +233,7 @@ def draw_model(
     for e in model.edges.values():
         attrs = {}
         if heat and e.heat is not None:
-            attrs = {"color": scale.edge_colour(e.heat), "penwidth": str(scale.width(e.heat))}
+            attrs = {"color": colours.edge_colour(e.heat), "penwidth": str(colours.width(e.heat))}
             if e.heat <= 0:  # a gradient of exactly 0 travelled it (f at t=0 reads c_0 = 0): grey, dashed
                 attrs["style"] = "dashed"
         elif heat:  # no gradient travels this edge (from a constant): thin, solid, grey
@@ -242,9 +246,9 @@ def draw_model(
         g.edge(e.src, e.dst, **attrs)
 
     if heat:
-        _legend(g, scale, place("legend"))
+        _legend(g, colours, place("legend"))
         for layer in model.strips:
-            _strip(g, model, scale, layer, place(f"strip_{safe_id(layer)}"))
+            _strip(g, model, colours, layer, place(f"strip_{safe_id(layer)}"))
         if at is None and model.nodes:  # under the picture, where they widen nothing
             last = max(model.nodes.values(), key=lambda n: n.order).id
             for table in ["legend"] + [f"strip_{safe_id(layer)}" for layer in model.strips]:
@@ -255,7 +259,7 @@ def draw_model(
 def _pin(model: GraphModel, lines, size: dict, title_of: dict, heading: str) -> Layout:
     """Positions for a picture whose steps run in lines: the heading on top, what the steps read,
     the steps, what reads them, then the legend and the strips, each under the one before."""
-    units = []
+    units: list[list[tuple[str, list[str], str | None]]] = []
     for line in lines:
         units.append([])
         for unit in line:
@@ -336,7 +340,8 @@ def _time_lines(model: GraphModel) -> list[list[list[str]]]:
                 for row in model.rows if row[0] in ids]  # fmt: skip
         widest = max((_label(n.title, n.detail, n.heat, True)[1] for n in steps[key]), default=0.0)
         widths.append(max(side + [widest]) + 40)
-    lines, width = [[]], 0.0
+    lines: list[list[list[str]]] = [[]]
+    width = 0.0
     for (_, _, key), w in zip(units, widths):
         elided = key in model.nodes  # "... n steps ..." stands on a line of its own, between the lines
         if lines[-1] and (width + w > LINE_WIDTH or elided):
@@ -379,7 +384,7 @@ def _legend_widths(scale: HeatScale | None = None) -> tuple[float, float]:
     return row, round(text_width(LEGEND_TITLE, 11) + 8)
 
 
-def _legend(g, scale: HeatScale, at: dict = None) -> None:
+def _legend(g, scale: HeatScale, at: dict | None = None) -> None:
     """Swatches for each decade of the scale, 0 and NaN/Inf, with what the colour means."""
     cells = scale.swatches()
     row = "".join(
@@ -408,7 +413,7 @@ def _strip_widths(layer: str, rows: dict) -> tuple[float, float, int]:
     return first, width, len(columns)
 
 
-def _strip(g, model: GraphModel, scale: HeatScale, layer: str, at: dict = None) -> None:
+def _strip(g, model: GraphModel, scale: HeatScale, layer: str, at: dict | None = None) -> None:
     """A table for ``layer``: ||dL/dh_t|| (and ||dL/dc_t||) per step, on the picture's scale; long
     sequences fold into bins as the belt does (each cell the norm at its bin's last step)."""
     rows = model.strips[layer]

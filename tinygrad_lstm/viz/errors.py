@@ -70,7 +70,8 @@ def draw_errors(check, view: str = "op", window: int = 2, title: str | None = No
         node.heat = c.error if node.heat is None else max(node.heat, c.error)
         for i in c.inputs:
             parent = c.entry.parents[i.slot]
-            edge = model.edges.get((node_of.get(id(parent)), key))
+            source = node_of.get(id(parent))
+            edge = model.edges.get((source, key)) if source is not None else None
             if edge is not None:
                 edge.heat = i.error if edge.heat is None else max(edge.heat, i.error)
     heading = title if title is not None else "Each VJP on the tape against central differences\n" + check.headline()

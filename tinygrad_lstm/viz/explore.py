@@ -27,12 +27,13 @@ import os
 import re
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ..instruments.recording import Tape, shape_text
 from ..instruments.trace import BackwardTrace
-from ..tape import number, time_step
+from ..tape import Entry, Leaf, number, time_step
 from ..tensor import Tensor
 from .belt import build_belt, draw_belts, has_time_steps
 from .draw import draw_model
@@ -151,7 +152,7 @@ def _as_tape(what) -> Tape:
     raise TypeError(f"explore: expected a Tape or a Tensor, got {type(what).__name__}")
 
 
-def _round(x: float | None) -> float | None:
+def _round(x: float | None) -> float | str | None:
     """4 significant digits keep the page small; NaN and Inf become strings JSON can carry."""
     if x is None:
         return None
@@ -252,15 +253,16 @@ def _pane(label: str, tape: Tape, trace: BackwardTrace, scale: HeatScale) -> dic
     arrive = {}
     for ident, needs in belt.arrivals.items():
         orders = [entries.run.get(id(e)) for e in needs]
-        if orders and None not in orders:
-            arrive[ident] = max(orders)
+        known = [k for k in orders if k is not None]
+        if known and len(known) == len(orders):
+            arrive[ident] = max(known)
     shows = {ident: entries.of(needs[0]) for ident, needs in belt.arrivals.items() if needs}
     sweep = []
     for r in trace.records:
         sent = [[entries.of(p), _round(n)] for p, n in r.sent]
         reads = [s.role for s in r.saved]
         sweep.append([entries.of(r.entry), _round(r.grad_norm), sent, reads])
-    strip = {}
+    strip: dict[str, dict[str, Any]] = {}
     for layer, kind, j, ident, norm in belt.cells:
         row = strip.setdefault(f"{layer}|{kind}", {"layer": layer, "kind": kind, "cells": {}})
         row["cells"][j] = [ident, _round(norm), scale.colour(norm), scale.text_colour(norm)]
@@ -298,7 +300,7 @@ def _step_templates(tape: Tape, entries: _Entries) -> tuple[list, dict]:
     for (layer, t), ops in by_step.items():
         position = {id(e): k for k, e in enumerate(ops)}
         reads: dict[int, int] = {}  # id(value read from outside the step) -> k, in order of first use
-        outside = []
+        outside: list[Entry | Leaf] = []
         shape = []  # the step's program: steps with the same one share a drawing
         for e in ops:
             slots = []
@@ -341,14 +343,15 @@ def _step_templates(tape: Tape, entries: _Entries) -> tuple[list, dict]:
 def _same_width(panes: list[dict]) -> None:
     """Pad compared belts to one width: scaled to equal columns, their time axes line up."""
     head = re.compile(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"\s+viewBox="([-\d. ]+)"')
-    sizes = [head.search(p["svg"]) for p in panes]
-    if len(panes) < 2 or not all(sizes):
+    found = [head.search(p["svg"]) for p in panes]
+    sizes = [m for m in found if m is not None]
+    if len(panes) < 2 or len(sizes) < len(panes):
         return
     widest = max(float(m.group(1)) for m in sizes)
     for pane, m in zip(panes, sizes):
         x, y, _, h = m.group(3).split()
-        head = f'<svg width="{widest:.0f}pt" height="{m.group(2)}pt" viewBox="{x} {y} {widest:.2f} {h}"'
-        pane["svg"] = pane["svg"].replace(m.group(0), head, 1)
+        tag = f'<svg width="{widest:.0f}pt" height="{m.group(2)}pt" viewBox="{x} {y} {widest:.2f} {h}"'
+        pane["svg"] = pane["svg"].replace(m.group(0), tag, 1)
 
 
 def _inline_svg(svg: str) -> str:

@@ -13,10 +13,11 @@ import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..instruments.recording import Tape, shape_text
 from ..instruments.trace import BackwardTrace
-from ..tape import number, time_step
+from ..tape import Entry, Leaf, number, time_step
 
 VIEWS = ("op", "cell", "rolled", "window", "backward")
 
@@ -32,7 +33,7 @@ class VNode:
     order: int = 0
     heat_from_h: bool = False  # a folded node shows the largest ||dL/dh|| among its steps
     ident: str = ""  # the SVG id: "e<k>" for the entry %k, so listing, trace and picture agree
-    entry: object = None  # the one tape entry (or outside input) this node shows, if it shows one
+    entry: Entry | Leaf | None = None  # the one tape entry (or outside input) this node shows, if it shows one
 
 
 @dataclass
@@ -84,7 +85,7 @@ def build(tape: Tape, view: str = "op", trace: BackwardTrace | None = None, wind
         return _backward_model(tape, trace)
     node_norms = trace.grad_norms() if trace is not None else {}
     edge_norms = trace.edge_norms() if trace is not None else {}
-    fold = _folding(tape, view, window)
+    fold, elided = _folding(tape, view, window)
     model = GraphModel(view)
     refs = tape.refs()
     position = {id(e): k for k, e in enumerate(tape.entries)}
@@ -156,13 +157,14 @@ def build(tape: Tape, view: str = "op", trace: BackwardTrace | None = None, wind
                 # next travel it (the gradient along h_t -> h_t+1), never the cell's inner edges
                 if view == "rolled" and model.nodes[dst].kind == "cell" and _step(p) != _step(e):
                     layer = model.nodes[dst].cluster
+                    assert layer is not None, "a rolled cell's cluster is its layer"
                     model.add_edge(src, dst, heat, f"x {steps_per_layer.get(layer, 1) - 1}")
                 continue
             model.add_edge(src, dst, heat)
     if view == "cell":
         model.clusters = {layer: layer for layer in steps_per_layer}
     if view == "window":
-        for (layer, _t), n in fold.elided.items():
+        for (layer, _t), n in elided.items():
             model.nodes[f"w_{safe_id(layer)}"].title = f"... {n} steps ..."
     rows: dict[int, list] = {}  # the gates cut from one sum, in the order they were cut
     for piece in tape.entries:
@@ -271,7 +273,7 @@ def _absorb(node: VNode, e, heat: float | None) -> None:
     if heat is None:
         return
     if e.name == "h":
-        node.heat = heat if not node.heat_from_h else max(node.heat, heat)
+        node.heat = heat if not node.heat_from_h or node.heat is None else max(node.heat, heat)
         node.heat_from_h = True
     elif not node.heat_from_h:
         node.heat = heat if node.heat is None else max(node.heat, heat)
@@ -300,29 +302,37 @@ def _steps_per_layer(tape: Tape) -> dict[str, int]:
     return {layer: len(ts) for layer, ts in _times_per_layer(tape).items()}
 
 
-def _folding(tape: Tape, view: str, window: int) -> Callable:
-    """entry -> the id of the node it is folded into, or None to draw it alone."""
+Fold = Callable[[Any], str | None]  # entry -> the id of the node it is folded into, or None
+
+
+def _folding(tape: Tape, view: str, window: int) -> tuple[Fold, dict[tuple[str, Any], int]]:
+    """entry -> the id of the node it is folded into, or None to draw it alone; and, in the window
+    view, (layer, t) -> how many steps are folded with it, for each step folded away."""
     if view == "op":
-        return lambda e: None
+        return (lambda e: None), {}
     if view == "cell":
-        return lambda e: f"s_{safe_id(e.scope.path)}" if e.scope is not None else None
+        return (lambda e: f"s_{safe_id(e.scope.path)}" if e.scope is not None else None), {}
     if view == "rolled":
-        return lambda e: f"r_{safe_id(_step(e)[0])}" if _step(e) is not None else None
+
+        def rolled(e) -> str | None:
+            s = _step(e)
+            return f"r_{safe_id(s[0])}" if s is not None else None
+
+        return rolled, {}
     # window: keep the first and last `window` steps of each layer, fold the rest
     times = _times_per_layer(tape)
-    elided = {}
+    elided: dict[tuple[str, Any], int] = {}
     for layer, ts in times.items():
-        ts = sorted(ts)
-        hidden = ts[window:-window] if len(ts) > 2 * window else []
+        ordered = sorted(ts)
+        hidden = ordered[window:-window] if len(ordered) > 2 * window else []
         elided.update({(layer, t): len(hidden) for t in hidden})
     keys = {layer: f"w_{safe_id(layer)}" for layer in times}
 
-    def fold(e):
+    def fold(e) -> str | None:
         s = _step(e)
         return keys[s[0]] if s is not None and s in elided else None
 
-    fold.elided = elided
-    return fold
+    return fold, elided
 
 
 @functools.lru_cache(maxsize=4096)
@@ -364,8 +374,9 @@ def _backward_model(tape: Tape, trace: BackwardTrace) -> GraphModel:
         else:
             title = f"#{r.order} {e.op}.vjp"
             detail = f"{refs[id(e)]}; reads {reads} = {nbytes} B" if reads else f"{refs[id(e)]}; reads nothing"
-        cluster = e.scope.path if e.scope is not None else None
-        if cluster is not None:
+        cluster: str | None = None
+        if e.scope is not None:
+            cluster = e.scope.path
             model.clusters.setdefault(cluster, e.scope.label)
         model.nodes[key] = VNode(
             key, title, detail, "param" if e.op == "leaf" else "vjp", cluster, r.grad_norm, r.order

@@ -13,6 +13,8 @@ the picture is the same with ``dot`` and ``graphviz-pure``, and its width is wha
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 GAP_X = 8.0  # between boxes of one rank
@@ -74,14 +76,14 @@ def _pack(row: list[str], width: dict[str, float], want: dict[str, float], group
     for gap in need:
         offset.append(offset[-1] + gap)
     start = next((want[n] - offset[k] for k, n in enumerate(row) if n in want), 0.0)
-    blocks: list[list[float]] = []  # [mean, weight, count]
+    blocks: list[tuple[float, float, int]] = []  # (mean, weight, count)
     for k, n in enumerate(row):
         wt = 1.0 if n in want else 1e-6
-        blocks.append([want[n] - offset[k] if n in want else start, wt, 1])
+        blocks.append((want[n] - offset[k] if n in want else start, wt, 1))
         while len(blocks) > 1 and blocks[-2][0] > blocks[-1][0]:
             m2, w2, c2 = blocks.pop()
             m1, w1, c1 = blocks.pop()
-            blocks.append([(m1 * w1 + m2 * w2) / (w1 + w2), w1 + w2, c1 + c2])
+            blocks.append(((m1 * w1 + m2 * w2) / (w1 + w2), w1 + w2, c1 + c2))
     z = [m for m, _, c in blocks for _ in range(c)]
     return {n: z[k] + offset[k] for k, n in enumerate(row)}
 
@@ -93,7 +95,7 @@ def _mean(xs: list[float]) -> float | None:
 def _order(
     row: list[str],
     want: dict[str, float],
-    rows: list[list[str]],
+    rows: Sequence[Sequence[str]],
     group: dict[str, str],
     placed: dict[str, float],
     seq: dict[str, int],
@@ -107,7 +109,12 @@ def _order(
         members.setdefault(group.get(n, n), []).append(n)
     at = {g: placed.get(g, sum(key[n] for n in ns) / len(ns)) for g, ns in members.items()}
     first = {g: min(seq[n] for n in ns) for g, ns in members.items()}
-    out = sorted(row, key=lambda n: (round(at[group.get(n, n)] / BUCKET), first[group.get(n, n)], key[n], seq[n]))
+
+    def place(n: str) -> tuple[int, int, float, int]:
+        g = group.get(n, n)
+        return round(at[g] / BUCKET), first[g], key[n], seq[n]
+
+    out = sorted(row, key=place)
     for fixed in rows:
         slots = [k for k, n in enumerate(out) if n in fixed]
         present = [n for n in fixed if n in out]
@@ -120,13 +127,13 @@ def layered(
     ids: list[str],
     preds: dict[str, list[str]],
     size: dict[str, tuple[float, float]],
-    rows: list[list[str]] = (),
+    rows: Sequence[Sequence[str]] = (),
     above: dict[str, float] | None = None,
     below: dict[str, float] | None = None,
     upwards: bool = False,
     gap_y: float = GAP_Y,
     group: dict[str, str] | None = None,
-    last: set[str] = frozenset(),
+    last: AbstractSet[str] = frozenset(),
 ) -> Layout:
     """A small DAG in ranks. ``above``/``below``: x of boxes outside, already placed, that a box reads
     (``above``) or is read by (``below``); a box goes over (under) the mean of those it touches.
@@ -165,9 +172,10 @@ def layered(
         passes = [("up", order)] + passes[:3]
     for toward, sequence in passes:
         spread: dict[str, list[float]] = {}
+        group_of = group or {}
         for n, at in x.items():
-            if n in (group or {}):
-                spread.setdefault(group[n], []).append(at)
+            if n in group_of:
+                spread.setdefault(group_of[n], []).append(at)
         placed = {g: sum(v) / len(v) for g, v in spread.items()}  # where each group stood after the last pass
         for r in sequence:
             want = {n: w for n in layers[r] if (w := wants(n, toward)) is not None}
@@ -198,7 +206,7 @@ def arrange(
     size: dict[str, tuple[float, float]],
     order: dict[str, int],
     rows: list[list[str]],
-    groups: dict[str, list[str]] = None,
+    groups: dict[str, list[str]] | None = None,
 ) -> Layout:
     """The whole picture: ``lines`` of units (key, node ids, title id or None), ``outside`` the boxes
     in no step. Returns centres and the boxes around steps, keyed by the unit's key."""
@@ -249,13 +257,13 @@ def arrange(
     last = {n for n in feeding if n not in group and not any(s in feeding for s in succs.get(n, []))}
     last = last if group else set()
     # a scope in there (the input projection, in chunks) is laid out on its own and placed as one box
-    inner = {key: layered(sorted((n for n in ids if n in feeding), key=lambda n: order[n]), preds, size, rows)
-             for key, ids in (groups or {}).items() if any(n in feeding for n in ids)}  # fmt: skip
-    box = {key: f"group:{key}" for key in inner}
+    scoped = {key: layered(sorted((n for n in ids if n in feeding), key=lambda n: order[n]), preds, size, rows)
+              for key, ids in (groups or {}).items() if any(n in feeding for n in ids)}  # fmt: skip
+    box = {key: f"group:{key}" for key in scoped}
     to = {n: box[group[n]] if group.get(n) in box else n for n in feeding}
     merged = sorted({to[n] for n in feeding}, key=lambda m: min(order[n] for n in feeding if to[n] == m))
     merged_preds: dict[str, list[str]] = {}
-    for n in feeding:
+    for n in sorted(feeding, key=lambda n: order[n]):  # a fixed order: a set's follows the hash seed
         for p in preds.get(n, []):
             if p in feeding and to[p] != to[n]:
                 merged_preds.setdefault(to[n], []).append(to[p])
@@ -263,10 +271,10 @@ def arrange(
             if s_ not in feeding:
                 merged_preds.setdefault(s_, []).append(to[n])
     merged_size = dict(size)
-    for key, lay in inner.items():
+    for key, lay in scoped.items():
         merged_size[box[key]] = (lay.width + 2 * MARGIN, lay.height + 2 * MARGIN + TITLE_H)
     head = layered(merged, merged_preds, merged_size, rows, None, xs, True, 34, None, {to[n] for n in last})
-    for key, lay in inner.items():  # the box's contents where the box went
+    for key, lay in scoped.items():  # the box's contents where the box went
         cx, cy = head.pos.pop(box[key])
         w, h = merged_size[box[key]]
         for n, (x, y) in lay.pos.items():

@@ -9,6 +9,7 @@ inside with room to spare, and the layout is the same with any renderer.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
 
 FONT = "Helvetica"  # asked for; boxes are sized for DejaVu Sans, the usual substitute, which is wider
@@ -44,7 +45,7 @@ HELVETICA_DRIFT = 0.08
 
 
 def box_size(
-    lines: list[tuple[str, float, bool]], pad_x: float = 8.0, pad_y: float = 4.0, drift: float = 0.0
+    lines: Sequence[tuple[str, float, bool]], pad_x: float = 8.0, pad_y: float = 4.0, drift: float = 0.0
 ) -> tuple[float, float]:
     """(width, height) in points of a box holding ``lines`` of (text, size, bold), with padding, and
     ``drift`` times the widest line more on each side."""
@@ -53,7 +54,7 @@ def box_size(
     return width * (1 + 2 * drift) + 2 * pad_x, height + 2 * pad_y
 
 
-def label_html(lines: list[tuple[str, float, bool]]) -> str:
+def label_html(lines: Sequence[tuple[str, float, bool]]) -> str:
     """An HTML-like Graphviz label of ``lines`` of (text, size, bold), one per line, text escaped."""
     rows = (
         f'<font point-size="{size}">{"<b>" if bold else ""}{escape(text)}{"</b>" if bold else ""}</font>'
