@@ -108,3 +108,19 @@ def test_the_readmes_tape_listing_is_what_a_fresh_run_prints(capsys):
     fresh = [line for line in capsys.readouterr().out.splitlines() if not line.startswith("#")]
     cut = [line if len(line) <= 120 else line[:117] + "..." for line in fresh]
     assert block.splitlines() == cut  # source lines (recurrent.py:NNN) included
+
+
+def test_the_line_layout_is_the_same_whatever_the_hash_seed(tmp_path):
+    """Positions are computed in Python: no set's order (which follows PYTHONHASHSEED) may decide them."""
+    import os
+    import subprocess
+    import sys
+
+    outputs = []
+    for seed in ("1", "2", "3"):
+        path = tmp_path / f"op{seed}.dot"
+        env = dict(os.environ, PYTHONHASHSEED=seed)
+        command = [sys.executable, "-m", "tinygrad_lstm", "graph", "--cell", "lstm", "--steps", "4", "--view", "op"]
+        subprocess.run([*command, "--heat", "-o", str(path)], env=env, check=True, capture_output=True)
+        outputs.append(path.read_text())
+    assert outputs[0] == outputs[1] == outputs[2]

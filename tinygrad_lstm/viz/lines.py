@@ -261,7 +261,8 @@ def arrange(
               for key, ids in (groups or {}).items() if any(n in feeding for n in ids)}  # fmt: skip
     box = {key: f"group:{key}" for key in scoped}
     to = {n: box[group[n]] if group.get(n) in box else n for n in feeding}
-    merged = sorted({to[n] for n in feeding}, key=lambda m: min(order[n] for n in feeding if to[n] == m))
+    # ties (weights share an order) broken by id: a set's own order follows the hash seed
+    merged = sorted({to[n] for n in feeding}, key=lambda m: (min(order[n] for n in feeding if to[n] == m), m))
     merged_preds: dict[str, list[str]] = {}
     for n in sorted(feeding, key=lambda n: order[n]):  # a fixed order: a set's follows the hash seed
         for p in preds.get(n, []):
