@@ -304,19 +304,19 @@
       let cursor = left + pad;
       for (const it of line) {
         it.p = Math.max(it.x, cursor);
-        it.short = it.p > it.x + 0.5;
-        cursor = it.p + (it.short ? it.sw : it.fw) + gap;
+        it.cut = it.p > it.x + 0.5;
+        cursor = it.p + (it.cut ? it.sw : it.fw) + gap;
       }
       let limit = right - pad;
       for (let i = line.length - 1; i >= 0; i--) {
         const it = line[i];
-        if (it.p + (it.short ? it.sw : it.fw) > limit) {
-          it.short = true;
+        if (it.p + (it.cut ? it.sw : it.fw) > limit) {
+          it.cut = true;
           it.p = Math.max(left + pad, Math.min(it.p, limit - it.sw));
         }
         limit = it.p - gap;
       }
-      for (const it of line) place(it, it.p, it.short);
+      for (const it of line) place(it, it.p, it.cut);
     }
   }
 
@@ -513,13 +513,13 @@
     band(pane, "band-now", col === undefined ? null : col, step ? step[0] : undefined); // this layer's rows
     pane.el.querySelectorAll(".strip [data-col]").forEach((c) => c.classList.toggle("now", Number(c.dataset.col) === col));
     pane.status.textContent = describe(p, k, now);
-    if (col !== undefined) keepInView(pane, col);
     if (follow.checked) {
       const own = now ? p.entries[now[0]].step : null; // the step the current VJP is drawn in, if any
       const open = own || step;
       if (open) openStep(pane, `${open[0]}|${open[1]}`);
     }
     paintCell(pane);
+    if (col !== undefined) keepInView(pane, col); // after a step opened: the belt's pane is lower then
   }
 
   function keepInView(pane, col) {
