@@ -23,16 +23,19 @@
   const READABLE_PX = 10; // the smallest text a view's default zoom draws, in CSS pixels
   let activeView = null;
 
-  function makeView(root, onChange) {
-    root.insertAdjacentHTML(
-      "afterbegin",
+  function makeView(root, onChange, toolsBefore) {
+    // the tools float over the picture's top right corner, or sit in a heading (before toolsBefore)
+    const anchor = toolsBefore || root.firstElementChild;
+    anchor.insertAdjacentHTML(
+      "beforebegin",
       '<div class="view-tools"><button data-zoom="out" title="zoom out (-)">&minus;</button>' +
         '<button data-zoom="in" title="zoom in (+)">+</button>' +
         '<button data-zoom="fit" title="fit the picture to its pane (0)">fit</button></div>'
     );
     const view = { root, scroller: root.querySelector(".scroller"), svg: null, z: 1, user: false, onChange };
     const { scroller } = view;
-    root.querySelectorAll(".view-tools button").forEach((button) =>
+    const tools = anchor.previousElementSibling;
+    tools.querySelectorAll("button").forEach((button) =>
       button.addEventListener("click", (ev) => {
         ev.stopPropagation();
         activate(view);
@@ -204,7 +207,7 @@
     pane.stripHolder = el.querySelector(".strip-holder");
     pane.beltView = makeView(el.querySelector(".belt-view"), () => pin(pane));
     pane.beltView.widthFirst = true; // the belt fills its pane's width and scrolls down to the lit line
-    pane.cellViewer = makeView(pane.cellView.querySelector(".view"));
+    pane.cellViewer = makeView(pane.cellView.querySelector(".view"), null, pane.cellView.querySelector(".close"));
     pane.colOf = new Map(); // t -> column
     p.columns.forEach((ts, j) => ts.forEach((t) => pane.colOf.set(t, j)));
     // the time steps in the order the sweep enters them; lastSeg[k]: the one the k-th VJP ran in (or the
