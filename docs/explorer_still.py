@@ -19,7 +19,8 @@ from selenium.webdriver.chrome.service import Service
 HERE = Path(__file__).parent
 COMMAND = "tinygrad-lstm graph --compare rnn,lstm --forget-bias 1 --steps 24 --hidden-size 16 -o {path}"
 FRACTION = 0.55  # of the sweep run when the picture is taken
-FLAGS = "--headless --no-sandbox --disable-gpu --disable-background-networking --no-first-run --window-size=1700,900"
+FLAGS = "--headless --no-sandbox --disable-gpu --disable-background-networking --no-first-run"
+SCREEN = {"width": 1366, "height": 768, "deviceScaleFactor": 1, "mobile": False}  # a laptop's
 
 
 def main() -> None:
@@ -32,6 +33,7 @@ def main() -> None:
             options.add_argument(flag)
         driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
         try:
+            driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", SCREEN)
             driver.get(page.as_uri())
             driver.execute_script(f"window.explorer.setPos(Math.round(window.explorer.total * {FRACTION}))")
             driver.save_screenshot(str(HERE / "explorer.png"))

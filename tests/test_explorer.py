@@ -184,6 +184,14 @@ def press(browser, key, times=1):
     chain.perform()
 
 
+def press_shift(browser, key, times=1):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    for _ in range(times):
+        ActionChains(browser).key_down(Keys.SHIFT).send_keys(key).key_up(Keys.SHIFT).perform()
+
+
 def pixel_of_fill(browser, element) -> tuple:
     """The colour of ``element``'s fill on screen (scrolled into view first), read halfway down, just
     inside its left edge: away from its centred label, whose glyphs fall elsewhere with other fonts."""
@@ -317,7 +325,9 @@ def test_compared_recordings_step_together_on_one_slider(browser, rnn, lstm, com
     total = max(len(rnn.trace), len(lstm.trace))
     browser.execute_script(f"window.explorer.setPos({total // 2})")
     ks = browser.execute_script("return window.explorer.panes.map(p => p.k)")
-    assert ks == [round(total // 2 * len(rnn.trace) / total), round(total // 2 * len(lstm.trace) / total)]
+    assert ks[1] == total // 2 and 0 < ks[0] < len(rnn.trace)  # the shorter sweep moves its own way
+    steps = browser.execute_script("return window.explorer.panes.map(p => p.step)")
+    assert steps[0][1] == steps[1][1], steps  # ... so that both are in the same time step
     statuses = [s.text for s in browser.find_elements("css selector", ".status")]
     assert statuses[0].startswith(f"VJP {ks[0]} of {len(rnn.trace)}")
     assert statuses[1].startswith(f"VJP {ks[1]} of {len(lstm.trace)}")
@@ -491,19 +501,302 @@ def test_the_strip_and_the_belt_keep_the_sweeps_current_step_in_view(browser, lo
         browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
 
+# what one pane shows on screen: the time step of the strip's current column, of the belt's lit band
+# (the column label under it), of the opened step and of the status line; and the boxes of each
+SHOWN = """
+const inside = (r, h) => r.left >= h.left - 1 && r.right <= h.right + 1
+  && r.top >= h.top - 1 && r.bottom <= h.bottom + 1;
+const visible = (el) => { const h = el.getBoundingClientRect();
+  return { left: h.left + el.clientLeft, top: h.top + el.clientTop,
+           right: h.left + el.clientLeft + el.clientWidth, bottom: h.top + el.clientTop + el.clientHeight }; };
+const screen = { left: 0, top: 0, right: window.innerWidth, bottom: window.innerHeight };
+return [...document.querySelectorAll('.pane')].map((pane) => {
+  const out = {};
+  const now = pane.querySelector('.strip th.now');
+  out.strip = now && now.textContent;
+  const band = pane.querySelector('.belt rect.band-now');
+  if (band) {
+    const b = band.getBoundingClientRect();
+    const labels = [...pane.querySelectorAll('.belt svg text')].filter((t) => /^t=\\d+$/.test(t.textContent.trim()));
+    const under = labels.filter((t) => { const r = t.getBoundingClientRect(), x = (r.left + r.right) / 2;
+      return x > b.left && x < b.right && r.bottom <= b.top + 2 && r.bottom >= b.top - 60; });
+    out.band = under.map((t) => t.textContent.trim());
+    out.bandBox = [inside(b, visible(pane.querySelector('.belt'))), inside(b, screen)];
+  }
+  const title = pane.querySelector('.cell-view:not([hidden]) .cell-title');
+  const m = title && /\\[t=(\\d+)\\]/.exec(title.textContent);
+  out.cell = m && `t=${m[1]}`;
+  const s = /\\[t=(\\d+)\\]/.exec(pane.querySelector('.status').textContent);
+  out.status = s && `t=${s[1]}`;
+  if (now) out.stripBox = [inside(now.getBoundingClientRect(), visible(pane.querySelector('.strip-holder'))),
+                           inside(now.getBoundingClientRect(), screen)];
+  const cur = pane.querySelector('.cell-svg g.node.cur');
+  if (cur) out.curBox = [inside(cur.getBoundingClientRect(), visible(pane.querySelector('.cell-svg'))),
+                         inside(cur.getBoundingClientRect(), screen)];
+  out.statusBox = inside(pane.querySelector('.status').getBoundingClientRect(), screen);
+  out.k = window.explorer.panes[[...document.querySelectorAll('.pane')].indexOf(pane)].k;
+  return out;
+});
+"""
+
+
+def shown(browser) -> list:
+    return browser.execute_script(SHOWN)
+
+
+def one_step(panes) -> str:
+    """The time step every pane shows, in the strip, the belt's band and the opened step."""
+    seen = {(p["strip"], *p.get("band", ["no band"]), p["cell"]) for p in panes}
+    assert len(seen) == 1 and len(next(iter(seen))) == 3, panes
+    step = panes[0]["strip"]
+    assert step, panes
+    return step
+
+
+def steps_entered(trace) -> list:
+    """The time steps in the order the sweep enters them (a layer's input projection counts as its step)."""
+    order = []
+    for r in trace:
+        s = time_step(r.entry.scope)
+        if s is not None and (not order or order[-1] != s[1]):
+            order.append(s[1])
+    return order
+
+
 @pytest.mark.parametrize("width, height", SCREENS)
-def test_an_opened_step_fits_its_pane(browser, lstm_page, width, height):
+def test_shift_arrows_move_one_time_step_and_both_panes_show_it(browser, long_compare_page, width, height):
+    """Shift+Right from the start enters t=23, t=22, ... one step a press, and every press leaves both panes
+    (the strip's column, the belt's lit band and the opened step) on the same step; Shift+Left walks back."""
+    from selenium.webdriver.common.keys import Keys
+
+    viewport(browser, width, height)
+    try:
+        open_page(browser, long_compare_page)
+        order = list(range(23, -1, -1))
+        for t in order:
+            press_shift(browser, Keys.ARROW_RIGHT)
+            panes = shown(browser)
+            assert one_step(panes) == f"t={t}", (t, panes)
+            assert all(p["status"] == f"t={t}" for p in panes), panes  # at the VJP that enters the step
+        press_shift(browser, Keys.ARROW_RIGHT)  # past t=0: the weights' VJPs, to the end
+        assert browser.execute_script("return window.explorer.pos == window.explorer.total")
+        for t in order[-2::-1]:
+            press_shift(browser, Keys.ARROW_LEFT)
+            assert one_step(shown(browser)) == f"t={t}"
+        # single VJPs, both ways: the panes never disagree
+        browser.execute_script("window.explorer.setPos(Math.round(window.explorer.total * 0.3))")
+        for key in [Keys.ARROW_RIGHT] * 40 + [Keys.ARROW_LEFT] * 60:
+            press(browser, key)
+            one_step(shown(browser))
+        assert console_errors(browser) == []
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+def test_shift_right_moves_one_time_step_in_one_pane(browser, lstm, lstm_page):
+    from selenium.webdriver.common.keys import Keys
+
+    _, path = lstm_page
+    open_page(browser, path)
+    order = steps_entered(lstm.trace)
+    assert order == list(range(15, -1, -1))
+    entered = {}  # t -> VJPs run when the sweep enters it
+    for r in lstm.trace:
+        s = time_step(r.entry.scope)
+        if s is not None:
+            entered.setdefault(s[1], r.order + 1)
+    for t in order:
+        press_shift(browser, Keys.ARROW_RIGHT)
+        assert one_step(shown(browser)) == f"t={t}"
+        assert browser.execute_script("return window.explorer.pos") == entered[t]
+    for t in order[-2::-1]:
+        press_shift(browser, Keys.ARROW_LEFT)
+        assert one_step(shown(browser)) == f"t={t}"
+        assert browser.execute_script("return window.explorer.pos") == entered[t]
+
+
+@pytest.mark.parametrize("width, height", SCREENS)
+@pytest.mark.parametrize("which", ["one", "compared"])
+def test_what_the_sweep_is_doing_is_on_screen_without_scrolling_the_page(
+    browser, lstm_page, long_compare_page, which, width, height
+):
+    path = lstm_page[1] if which == "one" else long_compare_page
+    viewport(browser, width, height)
+    try:
+        open_page(browser, path)
+        for fraction in (0.05, 0.25, 0.5, 0.75, 0.97, 1.0):
+            browser.execute_script(f"window.explorer.setPos(Math.round(window.explorer.total * {fraction}))")
+            page = browser.execute_script(
+                "const e = document.scrollingElement; return [e.scrollWidth, e.scrollHeight, e.scrollTop]"
+            )
+            assert page[0] <= width and page[1] <= height and page[2] == 0, page  # the page itself never scrolls
+            for pane in shown(browser):
+                assert pane["statusBox"], (fraction, pane)
+                assert pane["stripBox"] == [True, True], (fraction, pane)  # in its holder, and on screen
+                assert pane["bandBox"] == [True, True], (fraction, pane)
+                if fraction < 0.97:  # the weights' VJPs at the end are in no step
+                    assert pane["curBox"] == [True, True], (fraction, pane)  # the current op, outlined
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+VIEW = """
+const view = arguments[0] === 'belt' ? window.explorer.panes[0].beltView : window.explorer.panes[0].cellViewer;
+const s = view.scroller, r = s.getBoundingClientRect(), g = view.svg.getBoundingClientRect();
+return { z: view.z, left: s.scrollLeft, top: s.scrollTop, svg: [g.left, g.top, g.right, g.bottom],
+         width: s.scrollWidth - s.clientWidth, height: s.scrollHeight - s.clientHeight,
+         box: [r.left + s.clientLeft, r.top + s.clientTop, r.left + s.clientLeft + s.clientWidth,
+               r.top + s.clientTop + s.clientHeight] };
+"""
+
+
+def fits(v) -> bool:
+    svg, box = v["svg"], v["box"]
+    return svg[0] >= box[0] - 1 and svg[1] >= box[1] - 1 and svg[2] <= box[2] + 1 and svg[3] <= box[3] + 1
+
+
+@pytest.mark.parametrize("width, height", SCREENS)
+def test_the_belt_and_the_step_pan_and_zoom(browser, lstm, lstm_page, width, height):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.actions.wheel_input import ScrollOrigin
+    from selenium.webdriver.common.keys import Keys
+
     _, path = lstm_page
     viewport(browser, width, height)
     try:
         open_page(browser, path)
         browser.execute_script("window.explorer.setPos(Math.round(window.explorer.total / 2))")
-        sizes = browser.execute_script(
-            "const v = document.querySelector('.cell-view:not([hidden]) .cell-svg svg');"
-            "const pane = document.querySelector('.pane');"
-            "return v && [v.getBoundingClientRect().width, pane.getBoundingClientRect().width];"
+        help_text = browser.find_element("id", "help")
+        assert all(k in help_text.text for k in ("wheel", "drag", "+", "0 (fit)"))
+        assert browser.execute_script("return arguments[0].getBoundingClientRect().bottom", help_text) < height
+
+        # the wheel zooms about the pointer: the box under it stays where it is (once the belt is larger
+        # than its pane; a picture smaller than its pane stays at its top left corner)
+        h = h_entries(lstm.tape)[5]
+        box = browser.find_element("css selector", f'.belt g[id="e{number(h)}"]')
+        ActionChains(browser).move_to_element(box).perform()
+        press(browser, "+", 3)
+        browser.execute_script("arguments[0].scrollIntoView({block: 'center', inline: 'center'})", box)
+        centre = "const r = arguments[0].getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2]"
+        before, at = browser.execute_script(VIEW, "belt"), browser.execute_script(centre, box)
+        at = [round(x) for x in at]  # the wheel turns here (from an element, the driver would scroll it first)
+        ActionChains(browser).scroll_from_origin(ScrollOrigin.from_viewport(*at), 0, -240).perform()
+        after, moved = browser.execute_script(VIEW, "belt"), browser.execute_script(centre, box)
+        assert after["z"] > before["z"] * 1.2, (before, after)
+        assert abs(moved[0] - at[0]) <= 2 and abs(moved[1] - at[1]) <= 2, (at, moved)
+        ActionChains(browser).scroll_from_origin(ScrollOrigin.from_viewport(*at), 0, 240).perform()
+        assert browser.execute_script(VIEW, "belt")["z"] == pytest.approx(before["z"], rel=1e-6)
+        assert browser.execute_script(centre, box) == pytest.approx(at, abs=2)
+
+        # a drag pans, and the click that ends it opens nothing (follow the sweep stays on)
+        start, at = browser.execute_script(VIEW, "belt"), [round(x) for x in browser.execute_script(centre, box)]
+        drag = ActionChains(browser)
+        drag.w3c_actions.pointer_action.move_to_location(*at)  # from an element, the driver would scroll it first
+        drag.click_and_hold().move_by_offset(-60, -30).move_by_offset(-60, -30).release().perform()
+        dragged = browser.execute_script(VIEW, "belt")
+        room = [start["width"] - start["left"], start["height"] - start["top"]]  # how far it can scroll
+        expected = [start["left"] + min(120, room[0]), start["top"] + min(60, room[1])]
+        assert max(room) > 60 and [dragged["left"], dragged["top"]] == pytest.approx(expected, abs=2), (start, dragged)
+        assert browser.find_element("id", "follow").is_selected()
+
+        # fit: the whole belt in its pane; then the keys, on the view under the mouse
+        browser.find_element("css selector", '.belt-view .view-tools [data-zoom="fit"]').click()
+        assert fits(browser.execute_script(VIEW, "belt"))
+        ActionChains(browser).move_to_element(browser.find_element("css selector", ".cell-svg")).perform()
+        z = browser.execute_script(VIEW, "cell")["z"]
+        press(browser, "+")
+        assert browser.execute_script(VIEW, "cell")["z"] == pytest.approx(z * 1.25)
+        press(browser, "-")
+        assert browser.execute_script(VIEW, "cell")["z"] == pytest.approx(z)
+        press(browser, "0")
+        assert fits(browser.execute_script(VIEW, "cell"))
+        press(browser, Keys.ARROW_RIGHT)  # the arrows still step the sweep
+        assert browser.find_element("id", "position").text.startswith(f"VJP {len(lstm.trace) // 2 + 1} /")
+        assert console_errors(browser) == []
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+@pytest.mark.parametrize("width, height", SCREENS)
+@pytest.mark.parametrize("which", ["one", "compared"])
+def test_an_opened_step_fits_its_pane_or_zooms_to_fit(browser, lstm_page, long_compare_page, which, width, height):
+    path = lstm_page[1] if which == "one" else long_compare_page
+    viewport(browser, width, height)
+    try:
+        open_page(browser, path)
+        browser.execute_script("window.explorer.setPos(Math.round(window.explorer.total / 2))")
+        for k in range(browser.execute_script("return window.explorer.panes.length")):
+            pick = f"window.explorer.panes[{k}].cellViewer"
+            view = browser.execute_script(VIEW.replace("window.explorer.panes[0].cellViewer", pick), "cell")
+            smallest = browser.execute_script(
+                f"return Math.min(...[...{pick}.svg.querySelectorAll('text')]"
+                ".map((t) => t.getBoundingClientRect().height))"
+            )
+            # either it fits, or it is drawn readable (and scrolls to the current op) and "fit" fits it
+            assert fits(view) or smallest >= 9 * 1.15 - 0.5, (view, smallest)
+            browser.execute_script(f"window.explorer.zoom({pick}, 'fit')")
+            assert fits(browser.execute_script(VIEW.replace("window.explorer.panes[0].cellViewer", pick), "cell"))
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+PINNED = """
+const out = [];
+document.querySelectorAll('.pane').forEach((pane, k) => {
+  const s = pane.querySelector('.belt'), h = s.getBoundingClientRect();
+  const left = h.left + s.clientLeft, right = left + s.clientWidth;
+  const top = h.top + s.clientTop, bottom = top + s.clientHeight;
+  pane.querySelectorAll('.belt g.node.pinned').forEach((node) => {
+    const r = node.querySelector('text').getBoundingClientRect();
+    out.push({ pane: k, text: node.querySelector('text').textContent, left: r.left, right: r.right, top: r.top,
+      bottom: r.bottom, across: r.left >= left - 0.5 && r.right <= right + 0.5,
+      down: r.top >= top - 0.5 && r.bottom <= bottom + 0.5, visibleRows: r.bottom > top && r.top < bottom });
+  });
+});
+return out;
+"""
+
+
+@pytest.mark.parametrize("width, height", SCREENS)
+def test_row_names_and_weight_titles_stay_in_the_belts_pane(browser, long_compare_page, width, height):
+    """After the sweep's first and last step (the belt scrolled to its right and its left end), zoomed in,
+    and scrolled to the far right by hand: every row name and weight title is inside the belt's pane
+    across, those in the rows shown are inside it entirely, and the titles of one line do not overlap."""
+    from selenium.webdriver.common.keys import Keys
+
+    viewport(browser, width, height)
+    try:
+        open_page(browser, long_compare_page)
+        press_shift(browser, Keys.ARROW_RIGHT)  # t=23: the belt scrolled to its right end
+        states = []
+        states.append(browser.execute_script(PINNED))
+        press(browser, Keys.END)  # t=0: its left end
+        states.append(browser.execute_script(PINNED))
+        for pane in browser.find_elements("css selector", ".belt-view"):
+            from selenium.webdriver.common.action_chains import ActionChains
+
+            ActionChains(browser).move_to_element(pane).perform()
+            press(browser, "+", 2)
+        browser.execute_script(
+            "document.querySelectorAll('.belt').forEach((s) => { s.scrollLeft = s.scrollWidth;"
+            " const w = [...s.querySelectorAll('g.node.pinned text')].find((t) => t.textContent.startsWith('weight_'));"
+            " s.scrollTop += w.getBoundingClientRect().top - s.getBoundingClientRect().top - s.clientHeight / 3;"
+            " s.dispatchEvent(new Event('scroll')); })"
         )
-        assert sizes, "follow the sweep opens the step the sweep is in"
-        assert sizes[0] <= sizes[1], sizes
+        time.sleep(0.1)
+        states.append(browser.execute_script(PINNED))
+        for pins in states:
+            assert sum(p["text"].endswith(" h") for p in pins) == 4  # two lines of belt in each pane
+            assert sum(p["text"].startswith("weight_") for p in pins) >= 4
+            for p in pins:
+                assert p["across"], p
+                if p["visibleRows"]:
+                    assert p["down"] or not p["text"].endswith((" h", " c")), p
+            for a in pins:
+                for b in pins:
+                    if a is not b and a["pane"] == b["pane"] and abs(a["top"] - b["top"]) < 2:
+                        assert a["right"] <= b["left"] + 1 or b["right"] <= a["left"] + 1, (a, b)
+        assert any(p["visibleRows"] and p["text"].startswith("weight_") for p in states[-1])
+        assert console_errors(browser) == []
     finally:
         browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})

@@ -17,20 +17,172 @@
   document.getElementById("title").textContent = data.title;
   slider.max = String(total);
 
+  // ---- a view that pans and zooms: the belt, and the opened step ------------------------------
+  // The scroller holds the SVG drawn at zoom z (1 = the picture's natural size); the scroll bars, a drag
+  // and the wheel move it; the buttons and + / - / 0 zoom the view the mouse was last over.
+  const READABLE_PX = 10; // the smallest text a view's default zoom draws, in CSS pixels
+  let activeView = null;
+
+  function makeView(root, onChange, toolsBefore) {
+    // the tools float over the picture's top right corner, or sit in a heading (before toolsBefore)
+    const anchor = toolsBefore || root.firstElementChild;
+    anchor.insertAdjacentHTML(
+      "beforebegin",
+      '<div class="view-tools"><button data-zoom="out" title="zoom out (-)">&minus;</button>' +
+        '<button data-zoom="in" title="zoom in (+)">+</button>' +
+        '<button data-zoom="fit" title="fit the picture to its pane (0)">fit</button></div>'
+    );
+    const view = { root, scroller: root.querySelector(".scroller"), svg: null, z: 1, user: false, onChange };
+    const { scroller } = view;
+    const tools = anchor.previousElementSibling;
+    tools.querySelectorAll("button").forEach((button) =>
+      button.addEventListener("click", (ev) => {
+        ev.stopPropagation();
+        activate(view);
+        zoomKey(view, button.dataset.zoom);
+      })
+    );
+    root.addEventListener("mouseenter", () => activate(view));
+    scroller.addEventListener("scroll", () => onChange && onChange());
+    scroller.addEventListener(
+      "wheel",
+      (ev) => {
+        if (!view.svg) return;
+        ev.preventDefault(); // the page itself does not scroll under a view
+        if (ev.deltaX && !ev.deltaY) {
+          scroller.scrollLeft += ev.deltaX; // a sideways swipe pans
+          return;
+        }
+        const step = ev.deltaY * (ev.deltaMode === 1 ? 16 : ev.deltaMode === 2 ? 400 : 1);
+        view.user = true;
+        zoomAt(view, view.z * Math.exp(-step * 0.0015), ev.clientX, ev.clientY);
+      },
+      { passive: false }
+    );
+    // a drag pans; a click that was not a drag still opens a step
+    let drag = null;
+    scroller.addEventListener("pointerdown", (ev) => {
+      if (ev.button !== 0) return;
+      drag = { x: ev.clientX, y: ev.clientY, left: scroller.scrollLeft, top: scroller.scrollTop, moved: false, id: ev.pointerId };
+    });
+    scroller.addEventListener("pointermove", (ev) => {
+      if (!drag || ev.pointerId !== drag.id) return;
+      const dx = ev.clientX - drag.x;
+      const dy = ev.clientY - drag.y;
+      if (!drag.moved && Math.abs(dx) + Math.abs(dy) < 5) return;
+      if (!drag.moved) {
+        drag.moved = true;
+        scroller.classList.add("dragging");
+        scroller.setPointerCapture(ev.pointerId);
+      }
+      scroller.scrollLeft = drag.left - dx;
+      scroller.scrollTop = drag.top - dy;
+    });
+    const release = () => {
+      if (drag && drag.moved) {
+        scroller.classList.remove("dragging");
+        // the click that ends a drag opens nothing
+        const swallow = (e) => e.stopPropagation();
+        scroller.addEventListener("click", swallow, { capture: true });
+        setTimeout(() => scroller.removeEventListener("click", swallow, { capture: true }), 0);
+      }
+      drag = null;
+    };
+    scroller.addEventListener("pointerup", release);
+    scroller.addEventListener("pointercancel", release);
+    return view;
+  }
+
+  function activate(view) {
+    if (activeView === view) return;
+    if (activeView) activeView.root.classList.remove("active");
+    activeView = view;
+    view.root.classList.add("active");
+  }
+
+  function setSvg(view, svg) {
+    // a new picture in the view: its natural size, and the zoom its smallest text stays readable at
+    view.svg = svg;
+    if (!svg) return;
+    const w = svg.width.baseVal.value;
+    const h = svg.height.baseVal.value;
+    const box = svg.viewBox.baseVal;
+    view.natural = [w, h];
+    const sizes = [...svg.querySelectorAll("text[font-size]")].map((t) => parseFloat(t.getAttribute("font-size")));
+    const smallest = Math.min(...sizes.filter((x) => x > 0), 14) * (box && box.width ? w / box.width : 1);
+    view.readable = READABLE_PX / smallest;
+    svg.removeAttribute("width");
+    svg.removeAttribute("height");
+    if (!view.user) view.z = defaultZoom(view);
+    applyZoom(view);
+  }
+
+  function fitZoom(view, widthOnly) {
+    const [w, h] = view.natural;
+    const fw = (view.scroller.clientWidth - 2) / w;
+    const fh = (view.scroller.clientHeight - 2) / h;
+    return widthOnly ? fw : Math.min(fw, fh);
+  }
+
+  function defaultZoom(view) {
+    // as large as fits the pane (the belt: its width), no larger than natural, and never unreadable
+    const fit = fitZoom(view, view.widthFirst);
+    return Math.max(view.readable, Math.min(1, fit));
+  }
+
+  function applyZoom(view) {
+    const [w, h] = view.natural;
+    view.svg.style.width = `${w * view.z}px`;
+    view.svg.style.height = `${h * view.z}px`;
+    if (view.onChange) view.onChange();
+  }
+
+  function zoomAt(view, z, clientX, clientY) {
+    // zoom about a point on screen: the picture under it stays under it
+    const { scroller } = view;
+    const lo = Math.min(0.1, fitZoom(view) * 0.9);
+    z = Math.max(lo, Math.min(4, z));
+    const r = scroller.getBoundingClientRect();
+    const ox = clientX === undefined ? scroller.clientWidth / 2 : clientX - r.left - scroller.clientLeft;
+    const oy = clientY === undefined ? scroller.clientHeight / 2 : clientY - r.top - scroller.clientTop;
+    const px = (scroller.scrollLeft + ox) / view.z;
+    const py = (scroller.scrollTop + oy) / view.z;
+    view.z = z;
+    applyZoom(view);
+    scroller.scrollLeft = px * z - ox;
+    scroller.scrollTop = py * z - oy;
+    if (view.onChange) view.onChange();
+  }
+
+  function zoomKey(view, what) {
+    if (!view || !view.svg) return;
+    view.user = true;
+    if (what === "fit") {
+      view.z = fitZoom(view);
+      applyZoom(view);
+      view.scroller.scrollLeft = 0;
+      view.scroller.scrollTop = 0;
+      if (view.onChange) view.onChange();
+    } else zoomAt(view, view.z * (what === "in" ? 1.25 : 0.8));
+  }
+
   // ---- one pane per recording ---------------------------------------------------------------
   function makePane(p, index) {
     const el = document.createElement("section");
     el.className = "pane";
     el.innerHTML =
       (p.label ? `<h2>${esc(p.label)}</h2>` : "") +
-      `<div class="status"></div><div class="belt">${p.svg}</div><div class="strip-holder"><table class="strip"></table></div>` +
+      `<div class="status"></div><div class="view belt-view"><div class="scroller belt">${p.svg}</div></div>` +
+      `<div class="strip-holder"><table class="strip"></table></div>` +
       `<div class="cell-view" hidden><div class="cell-head"><span class="cell-title"></span>` +
-      `<button class="close" title="close this step">close</button></div><div class="cell-svg"></div></div>`;
+      `<button class="close" title="close this step">close</button></div>` +
+      `<div class="view"><div class="scroller cell-svg"></div></div></div>`;
     document.getElementById("panes").appendChild(el);
-    const pane = { p, index, el, k: 0, open: null, cellMap: null, hoverCol: null };
+    const pane = { p, index, el, k: 0, step: null, open: null, cellMap: null, hoverCol: null };
     pane.status = el.querySelector(".status");
     pane.belt = el.querySelector(".belt svg");
     pane.cellView = el.querySelector(".cell-view");
+    pane.pins = findPins(pane.belt);
     stripTooltips(pane.belt);
     // every element the sweep colours, with the VJP after which its gradient is known
     pane.tracked = Object.entries(p.arrive)
@@ -53,18 +205,122 @@
     pane.graph = pane.belt.querySelector("g.graph") || pane.belt;
     pane.beltHolder = el.querySelector(".belt");
     pane.stripHolder = el.querySelector(".strip-holder");
-    // the belt may shrink to its pane, but not below 3/4 of its natural size (text stays >= 9 px);
-    // past that the pane scrolls, and follows the sweep
-    const natural = pane.belt.width.baseVal.value;
-    if (natural) pane.belt.style.minWidth = `${Math.round(0.75 * natural)}px`;
+    pane.beltView = makeView(el.querySelector(".belt-view"), () => pin(pane));
+    pane.beltView.widthFirst = true; // the belt fills its pane's width and scrolls down to the lit line
+    pane.cellViewer = makeView(pane.cellView.querySelector(".view"), null, pane.cellView.querySelector(".close"));
     pane.colOf = new Map(); // t -> column
     p.columns.forEach((ts, j) => ts.forEach((t) => pane.colOf.set(t, j)));
+    // the time steps in the order the sweep enters them; lastSeg[k]: the one the k-th VJP ran in (or the
+    // last one entered before it: the weights' VJPs between and after steps belong to no step)
+    // (a layer's input projection, "lstm.l0.x_proj[t=8]", belongs to the layer's row: "lstm.l0")
+    const rows = [...new Set(p.strip.map((row) => row.layer))];
+    const rowOf = (layer) => (rows.includes(layer) ? layer : rows.find((r) => layer.startsWith(`${r}.`)) || layer);
+    pane.segs = [];
+    pane.lastSeg = new Int32Array(p.n + 1).fill(-1);
+    p.sweep.forEach((v, i) => {
+      const own = p.entries[v[0]].step;
+      const s = own ? [rowOf(own[0]), own[1]] : null;
+      const key = s ? `${s[0]}|${s[1]}` : null;
+      const last = pane.segs[pane.segs.length - 1];
+      if (key && (!last || last.key !== key)) pane.segs.push({ key, step: s, k: i + 1 });
+      pane.lastSeg[i + 1] = pane.segs.length - 1;
+    });
     buildStrip(pane);
     el.querySelector(".close").addEventListener("click", () => {
       follow.checked = false;
       closeStep(pane);
     });
     return pane;
+  }
+
+  // ---- row names and weight titles stay in view while the belt scrolls ---------------------------
+  function findPins(svg) {
+    // the belt's nodes are named (in their <title>) "<layer>_h_name<j>" for a row's name and
+    // "p<k>_w<j>_title" for a shared weight's heading
+    const rows = [];
+    const titles = [];
+    svg.querySelectorAll("g.node").forEach((node) => {
+      const t = node.querySelector(":scope > title");
+      const name = t ? t.textContent : "";
+      if (/_(h|c)_name\d+$/.test(name)) rows.push(node);
+      else if (/^p\d+_w\d+_title$/.test(name)) titles.push(node);
+    });
+    const pins = { rows: [], lines: new Map() };
+    const backed = (node) => {
+      const box = node.getBBox();
+      const back = document.createElementNS("http://www.w3.org/2000/svg", "rect");
+      back.setAttribute("class", "pin-back");
+      back.setAttribute("x", box.x - 3);
+      back.setAttribute("y", box.y - 1);
+      back.setAttribute("height", box.height + 2);
+      back.setAttribute("width", box.width + 6);
+      back.style.display = "none";
+      node.insertBefore(back, node.firstChild);
+      node.classList.add("pinned");
+      node.parentNode.appendChild(node); // drawn last: over the boxes it may be pinned above
+      return { node, back, x: box.x, w: box.width };
+    };
+    for (const node of rows) pins.rows.push(backed(node));
+    for (const node of titles) {
+      const text = node.querySelector("text");
+      if (!text) continue;
+      const pin = backed(node);
+      pin.text = text;
+      pin.full = text.textContent;
+      pin.short = pin.full.split(" (")[0]; // the weight's name alone, when there is no room for the rest
+      text.textContent = pin.short;
+      pin.sw = text.getBBox().width;
+      text.textContent = pin.full;
+      pin.fw = pin.w;
+      const y = Math.round(node.getBBox().y);
+      if (!pins.lines.has(y)) pins.lines.set(y, []);
+      pins.lines.get(y).push(pin);
+    }
+    for (const line of pins.lines.values()) line.sort((a, b) => a.x - b.x);
+    return pins;
+  }
+
+  function pin(pane) {
+    if (!pane.pins) return;
+    const { scroller } = pane.beltView;
+    const ctm = pane.graph.getScreenCTM();
+    if (!ctm || !ctm.a) return;
+    const r = scroller.getBoundingClientRect();
+    const x0 = r.left + scroller.clientLeft;
+    const left = (x0 - ctm.e) / ctm.a; // the scroller's visible width, in the picture's units
+    const right = (x0 + scroller.clientWidth - ctm.e) / ctm.a;
+    const pad = 4 / ctm.a;
+    const gap = 14 / ctm.a;
+    const place = (item, at, short) => {
+      const dx = at - item.x;
+      item.node.setAttribute("transform", dx ? `translate(${dx.toFixed(2)},0)` : "");
+      item.back.style.display = dx ? "" : "none";
+      if (item.text) {
+        item.text.textContent = short ? item.short : item.full;
+        item.back.setAttribute("width", (short ? item.sw : item.fw) + 6);
+      }
+    };
+    for (const item of pane.pins.rows) place(item, Math.max(item.x, left + pad), false);
+    for (const line of pane.pins.lines.values()) {
+      // left to right, each title at its place or pushed right of the edge and the title before it;
+      // then right to left, pulled back inside the right edge; a title moved shows the weight's name alone
+      let cursor = left + pad;
+      for (const it of line) {
+        it.p = Math.max(it.x, cursor);
+        it.cut = it.p > it.x + 0.5;
+        cursor = it.p + (it.cut ? it.sw : it.fw) + gap;
+      }
+      let limit = right - pad;
+      for (let i = line.length - 1; i >= 0; i--) {
+        const it = line[i];
+        if (it.p + (it.cut ? it.sw : it.fw) > limit) {
+          it.cut = true;
+          it.p = Math.max(left + pad, Math.min(it.p, limit - it.sw));
+        }
+        limit = it.p - gap;
+      }
+      for (const it of line) place(it, it.p, it.cut);
+    }
   }
 
   function stripTooltips(svg) {
@@ -180,7 +436,10 @@
     }
     pane.cellMap = { svg, map, elementOf };
     pane.cellView.querySelector(".cell-title").textContent = `${step.title}: ${step.ops.length} primitives`;
+    const opening = pane.cellView.hidden;
     pane.cellView.hidden = false;
+    if (opening) fitBelt(pane); // the belt's pane is lower now
+    setSvg(pane.cellViewer, svg);
     paintCell(pane);
   }
 
@@ -189,6 +448,8 @@
     pane.cellMap = null;
     pane.cellView.hidden = true;
     pane.cellView.querySelector(".cell-svg").innerHTML = "";
+    setSvg(pane.cellViewer, null);
+    fitBelt(pane);
   }
 
   function paintCell(pane) {
@@ -226,39 +487,63 @@
       const edge = target && cur && byId(svg, `${target}__${cur}`);
       if (edge) edge.classList.add("sending");
     }
+    const outlined = cur && byId(svg, cur);
+    if (outlined) scrollInto(pane.cellViewer.scroller, outlined.getBoundingClientRect());
+  }
+
+  function fitBelt(pane) {
+    // the belt's default zoom follows its pane's size until the reader zooms it
+    const view = pane.beltView;
+    if (view.svg && !view.user) {
+      view.z = defaultZoom(view);
+      applyZoom(view);
+    }
   }
 
   // ---- the sweep's position --------------------------------------------------------------------
   function paintPane(pane) {
     const { p } = pane;
-    const k = total ? Math.round((pos * p.n) / total) : 0; // panes of different lengths step together
+    const k = kOf(pane, pos);
     pane.k = k;
     for (const [node, order] of pane.tracked) node.classList.toggle("pending", order >= k);
     for (const [td, order] of pane.stripCells) td.classList.toggle("pending", order === undefined || order >= k);
     const now = k > 0 ? p.sweep[k - 1] : null;
-    const step = now ? p.entries[now[0]].step : null;
+    // the time step the sweep is in: the current VJP's, or (a weight's VJP, which is in none) the last one
+    const seg = pane.segs[pane.lastSeg[k]];
+    const step = seg ? seg.step : null;
+    pane.step = step;
     const col = step ? pane.colOf.get(step[1]) : undefined;
     band(pane, "band-now", col === undefined ? null : col, step ? step[0] : undefined); // this layer's rows
     pane.el.querySelectorAll(".strip [data-col]").forEach((c) => c.classList.toggle("now", Number(c.dataset.col) === col));
     pane.status.textContent = describe(p, k, now);
-    if (col !== undefined) keepInView(pane, col);
     if (follow.checked) {
-      if (step) openStep(pane, `${step[0]}|${step[1]}`);
+      const own = now ? p.entries[now[0]].step : null; // the step the current VJP is drawn in, if any
+      const open = own || step;
+      if (open) openStep(pane, `${open[0]}|${open[1]}`);
     }
     paintCell(pane);
+    if (col !== undefined) keepInView(pane, col); // after a step opened: the belt's pane is lower then
   }
 
   function keepInView(pane, col) {
     // what the sweep is doing stays in view: the strip's column and the belt's lit band
     const th = pane.stripHolder.querySelector(`th[data-col="${col}"]`);
-    if (th) scrollInto(pane.stripHolder, th.getBoundingClientRect());
+    if (th) scrollInto(pane.stripHolder, th.getBoundingClientRect(), pane.stripHolder.querySelector("th.row"));
     const lit = pane.graph.querySelector("rect.band-now");
     if (lit) scrollInto(pane.beltHolder, lit.getBoundingClientRect());
+    pin(pane);
   }
 
-  function scrollInto(holder, r) {
+  function scrollInto(holder, r, sticky) {
+    // scroll the holder (not the page) so that r is inside its visible part; centred when it was not.
+    // A sticky row name covers the holder's left edge: r must be right of it
     const h = holder.getBoundingClientRect();
-    if (r.left < h.left || r.right > h.right) holder.scrollLeft += (r.left + r.right) / 2 - (h.left + h.right) / 2;
+    const left = h.left + holder.clientLeft + (sticky ? sticky.getBoundingClientRect().width : 0);
+    const right = h.left + holder.clientLeft + holder.clientWidth;
+    const top = h.top + holder.clientTop;
+    const bottom = top + holder.clientHeight;
+    if (r.left < left || r.right > right) holder.scrollLeft += (r.left + r.right) / 2 - (left + right) / 2;
+    if (r.top < top || r.bottom > bottom) holder.scrollTop += (r.top + r.bottom) / 2 - (top + bottom) / 2;
   }
 
   function describe(p, k, now) {
@@ -278,16 +563,42 @@
     for (const pane of panes) paintPane(pane);
   }
 
+  // Panes of different lengths step together. The longest sweep sets the position; a recording whose
+  // sweep enters the same time steps in the same order is mapped step by step (its k-th step begins when
+  // the longest's does, so both panes are always in the same step), any other in proportion.
+  function kOf(pane, at) {
+    if (pane === lead || !total) return at;
+    if (!pane.anchors) return Math.round((at * pane.p.n) / total);
+    const [a, b] = pane.anchors;
+    let i = 0;
+    let j = a.length - 1;
+    while (j - i > 1) {
+      const m = (i + j) >> 1;
+      if (a[m] <= at) i = m;
+      else j = m;
+    }
+    if (a[i + 1] === a[i]) return b[i];
+    return b[i] + Math.floor(((b[i + 1] - b[i]) * (at - a[i])) / (a[i + 1] - a[i]));
+  }
+
+  function align() {
+    const ts = (pane) => pane.segs.map((s) => s.step[1]).join(",");
+    for (const pane of panes) {
+      if (pane === lead || ts(pane) !== ts(lead)) continue;
+      pane.anchors = [
+        [0, ...lead.segs.map((s) => s.k), total],
+        [0, ...pane.segs.map((s) => s.k), pane.p.n],
+      ];
+    }
+  }
+
   function nextStep(direction) {
-    // the next position where the (first) pane's sweep enters another time step
-    const p = panes[0].p;
-    const stepAt = (k) => (k > 0 && k <= p.n ? JSON.stringify(p.entries[p.sweep[k - 1][0]].step) : null);
-    const scaled = (k) => Math.round((k * p.n) / total);
-    const here = stepAt(scaled(pos));
-    let k = pos;
-    do k += direction;
-    while (k > 0 && k < total && stepAt(scaled(k)) === here);
-    setPos(k);
+    // Shift+arrow: to the VJP where the sweep enters the next (previous) time step
+    const here = lead.lastSeg[kOf(lead, pos)];
+    const to = here + direction;
+    if (to < 0) setPos(0);
+    else if (to >= lead.segs.length) setPos(total);
+    else setPos(lead.segs[to].k);
   }
 
   // ---- details of one entry --------------------------------------------------------------------
@@ -371,6 +682,12 @@
       End: () => setPos(total),
       " ": () => play(!timer),
     };
+    const zoom = { "+": "in", "=": "in", "-": "out", _: "out", 0: "fit" }[ev.key];
+    if (zoom && !ev.ctrlKey && !ev.metaKey && !ev.altKey && ev.target.tagName !== "SELECT") {
+      ev.preventDefault();
+      zoomKey(activeView && activeView.svg ? activeView : panes[0].beltView, zoom);
+      return;
+    }
     if (ev.target.tagName === "SELECT" || !(ev.key in keys)) return;
     ev.preventDefault(); // the slider would move a second time
     keys[ev.key]();
@@ -381,7 +698,12 @@
 
   document.getElementById("panes").classList.toggle("compare", data.panes.length > 1);
   const panes = data.panes.map(makePane);
+  const lead = panes.find((pane) => pane.p.n === total);
+  align();
+  for (const pane of panes) setSvg(pane.beltView, pane.belt);
+  activate(panes[0].beltView);
+  window.addEventListener("resize", () => panes.forEach(fitBelt));
   setPos(0);
   // for tests and the curious: the page's state, and a way to move it
-  window.explorer = { total, setPos, get pos() { return pos; }, panes };
+  window.explorer = { total, setPos, get pos() { return pos; }, panes, zoom: zoomKey };
 })();
