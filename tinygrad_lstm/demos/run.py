@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -97,7 +98,9 @@ def progress_bar():
     a terminal; None where there is no tqdm, or stderr is not a terminal (redirected output) and we are
     not in a notebook that shows widgets."""
     try:
-        from tqdm.auto import tqdm
+        with warnings.catch_warnings():  # tqdm.auto warns in a kernel without ipywidgets: handled below
+            warnings.simplefilter("ignore")
+            from tqdm.auto import tqdm
         from tqdm.std import tqdm as text_bar
     except ImportError:
         return None
