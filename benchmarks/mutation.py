@@ -106,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
         return report(args.files, args.functions)
 
     os.nice(10)  # a background job: the engineers' own tests come first
+    for threads in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(threads, "1")  # one core per worker, and no thread pool to fork
     import mutmut.__main__ as mm
 
     original = mm.collect_source_file_mutation_data

@@ -194,3 +194,35 @@ def test_variance_of_too_few_values_is_pytorchs_nan_or_inf_without_numpys_warnin
             expected.sum().backward()
         np.testing.assert_array_equal(v.data, expected.detach().numpy())
         np.testing.assert_array_equal(ours.grad.data, theirs.grad.numpy())
+
+
+def test_clip_by_array_bounds_that_broadcast_x_to_more_rows():
+    x = np.array([0.0, 1.0, 2.0])
+    lo, hi = np.array(0.5), np.array([[1.0, 1.0, 1.0], [2.0, 2.0, 2.0]])  # only hi adds the rows
+    ours = tl.Tensor(x, requires_grad=True)
+    out = ours.clip(tl.Tensor(lo), tl.Tensor(hi))
+    (out * tl.Tensor(np.arange(6.0).reshape(2, 3))).sum().backward()
+    their_out = torch.clamp(torch.tensor(x), min=torch.tensor(lo), max=torch.tensor(hi))
+    np.testing.assert_array_equal(out.data, their_out.numpy())
+    # PyTorch cannot differentiate this; by hand: the weights of the rows where lo <= x <= hi, summed
+    np.testing.assert_array_equal(ours.grad.data, [0.0, 1.0 + 4.0, 5.0])
+
+
+def test_a_value_with_extra_leading_1s_written_into_a_row_gets_its_gradient_in_its_own_shape():
+    rng = np.random.default_rng(6)
+    x, v, w = rng.standard_normal((2, 3)), rng.standard_normal((1, 1, 3)), rng.standard_normal((2, 3))
+
+    def fn(x, v, w):
+        y = x * 1
+        y[1] = v  # NumPy and PyTorch drop v's leading 1s
+        return (y * w).sum()
+
+    both(fn, x, v, w, needs=[True, True, False])
+
+
+def test_broadcast_to_fewer_dimensions_is_refused_as_pytorchs_expand():
+    x = tl.Tensor(np.ones((1, 3)), requires_grad=True)
+    with pytest.raises(ValueError, match="cannot broadcast shape"):
+        x.broadcast_to((3,))  # a reshape would give (3,); PyTorch: fewer sizes than dimensions
+    with pytest.raises(RuntimeError):
+        torch.ones(1, 3).expand(3)
