@@ -233,3 +233,39 @@ def test_broadcast_to_fewer_dimensions_is_refused_as_pytorchs_expand():
         x.broadcast_to((3,))  # a reshape would give (3,); PyTorch: fewer sizes than dimensions
     with pytest.raises(RuntimeError):
         torch.ones(1, 3).expand(3)
+
+
+def test_a_hook_returning_the_wrong_shape_is_named_in_the_error():
+    import functools
+
+    x = tl.Tensor(np.ones(3), requires_grad=True)
+
+    def widen(g, n=4):
+        return tl.Tensor(np.ones(n))
+
+    y = x * 2
+    y.register_hook(widen)
+    with pytest.raises(RuntimeError, match=r"^hook widen on mul \(%\d+\) returned a gradient of shape \(4,\) for a"):
+        y.sum().backward()
+    y = x * 2
+    y.register_hook(functools.partial(widen, n=5))  # no __name__
+    with pytest.raises(RuntimeError, match=r"^hook hook on mul \(%\d+\) returned a gradient of shape \(5,\)"):
+        y.sum().backward()
+
+
+def test_a_hooks_result_stays_on_the_graph_under_create_graph():
+    def run(lib, x):
+        y = x * x
+        y.register_hook(lambda g: g * x)  # the new gradient depends on x
+        (g,) = (
+            lib.grad(y.sum(), [x], create_graph=True)
+            if lib is tl
+            else torch.autograd.grad(y.sum(), [x], create_graph=True)
+        )
+        (g * g).sum().backward()
+        return g
+
+    data = np.array([0.5, -1.5, 2.0])
+    ours, theirs = tl.Tensor(data.copy(), requires_grad=True), torch.tensor(data.copy(), requires_grad=True)
+    np.testing.assert_allclose(run(tl, ours).data, run(torch, theirs).detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ours.grad.data, theirs.grad.numpy(), rtol=1e-12)  # 2 x**2 * 2x, squared, in x
