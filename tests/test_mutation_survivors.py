@@ -269,3 +269,14 @@ def test_a_hooks_result_stays_on_the_graph_under_create_graph():
     ours, theirs = tl.Tensor(data.copy(), requires_grad=True), torch.tensor(data.copy(), requires_grad=True)
     np.testing.assert_allclose(run(tl, ours).data, run(torch, theirs).detach().numpy(), rtol=1e-12)
     np.testing.assert_allclose(ours.grad.data, theirs.grad.numpy(), rtol=1e-12)  # 2 x**2 * 2x, squared, in x
+
+
+@pytest.mark.parametrize("op", ["relu", "leaky_relu"])
+def test_a_piecewise_ops_recorded_backward_carries_its_name_to_every_order(op):
+    # what tl.Tape and the trace list: relu_backward (PyTorch's threshold_backward), at first and second order
+    x = tl.Tensor(np.array([-1.0, 2.0]), requires_grad=True)
+    w = tl.Tensor(np.array([3.0, 4.0]), requires_grad=True)
+    with tl.Tape() as tape:
+        (g,) = tl.grad((getattr(tl.nn.functional, op)(x) * w).sum(), [x], create_graph=True)
+        tl.grad((g * g).sum(), [w], create_graph=True)
+    assert [e.op for e in tape.entries].count(f"{op}_backward") == 2
