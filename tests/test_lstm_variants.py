@@ -11,6 +11,8 @@ Schmidhuber 2000), with y the block output:
 FGR adds sum over gates s of R_{s->gate} s_prev to the input, forget and output gates.
 """
 
+import types
+
 import numpy as np
 import pytest
 
@@ -22,16 +24,36 @@ def sigma(x):
     return 1 / (1 + np.exp(-x))
 
 
-def reference_lstm(x, layer, H):
+# Each variant as the papers define it, written here (never read from the code under test): the row
+# blocks of weight_ih/weight_hh/biases in PyTorch's order, the gates with a sigmoid of their own, and
+# which parts it has.
+FULL = dict(peephole=True, input_activation=True, output_activation=True, coupled=False, gate_recurrence=False)
+SPEC = {
+    "standard": ("ifgo", "ifo", {**FULL, "peephole": False}),
+    "vanilla": ("ifgo", "ifo", FULL),
+    "nig": ("fgo", "fo", FULL),
+    "nfg": ("igo", "io", FULL),
+    "nog": ("ifg", "if", FULL),
+    "niaf": ("ifgo", "ifo", {**FULL, "input_activation": False}),
+    "noaf": ("ifgo", "ifo", {**FULL, "output_activation": False}),
+    "np": ("ifgo", "ifo", {**FULL, "peephole": False}),
+    "cifg": ("igo", "io", {**FULL, "coupled": True}),
+    "fgr": ("ifgo", "ifo", {**FULL, "gate_recurrence": True}),
+}
+
+
+def reference_lstm(x, layer, H, name):
     """Run the equations above with the layer's weights, cut into per-gate blocks."""
-    v = layer.variant
+    gates, sig, flags = SPEC[name]
+    v = types.SimpleNamespace(
+        **flags, input_gate="i" in gates, forget_gate="f" in gates or flags["coupled"], output_gate="o" in gates
+    )
     P = {n: p.data for n, p in layer.named_parameters()}
-    block = {g: slice(k * H, (k + 1) * H) for k, g in enumerate(v.gates)}
-    W = {g: P["weight_ih_l0"][block[g]] for g in v.gates}
-    R = {g: P["weight_hh_l0"][block[g]] for g in v.gates}
-    b = {g: P["bias_ih_l0"][block[g]] + P["bias_hh_l0"][block[g]] for g in v.gates}
+    block = {g: slice(k * H, (k + 1) * H) for k, g in enumerate(gates)}
+    W = {g: P["weight_ih_l0"][block[g]] for g in gates}
+    R = {g: P["weight_hh_l0"][block[g]] for g in gates}
+    b = {g: P["bias_ih_l0"][block[g]] + P["bias_hh_l0"][block[g]] for g in gates}
     peep = {g: P.get(f"peephole_{g}_l0", np.zeros(H)) if v.peephole else np.zeros(H) for g in "ifo"}
-    sig = v.sigmoid_gates
     gate_block = {g: slice(k * H, (k + 1) * H) for k, g in enumerate(sig)}
     T, B, _ = x.shape
     y, c = np.zeros((B, H)), np.zeros((B, H))
@@ -62,6 +84,7 @@ def reference_lstm(x, layer, H):
 
 
 NAMES = ["standard", *GREFF_VARIANTS]
+assert set(NAMES) == set(SPEC)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -71,7 +94,7 @@ def test_variant_matches_paper_equations(name):
     layer = tl.nn.LSTM(I, H, variant=name, dtype=np.float64)
     x = np.random.default_rng(2).standard_normal((T, B, I))
     out, (h_n, c_n) = layer(tl.Tensor(x))
-    ref_out, ref_h, ref_c = reference_lstm(x, layer, H)
+    ref_out, ref_h, ref_c = reference_lstm(x, layer, H, name)
     np.testing.assert_allclose(out.data, ref_out, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(h_n.data[0], ref_h, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(c_n.data[0], ref_c, rtol=1e-12, atol=1e-12)
@@ -130,3 +153,19 @@ def test_variant_cell_matches_layer():
     for t in range(4):
         state = cell(tl.Tensor(x[t]), state)
         np.testing.assert_allclose(state[0].data, out.data[t], rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["vanilla", "fgr"])
+def test_peephole_and_gate_recurrence_weights_start_uniform_in_plus_minus_one_over_sqrt_h(name):
+    # PyTorch's recurrent initialisation, U(-1/sqrt(H), 1/sqrt(H)), for the variants' own weights too
+    tl.manual_seed(8)
+    H = 16
+    layer = tl.nn.LSTM(3, H, variant=name)
+    own = {n: p.data for n, p in layer.named_parameters() if n.startswith(("peephole", "weight_gates"))}
+    assert set(own) == {"peephole_i_l0", "peephole_f_l0", "peephole_o_l0"} | (
+        {"weight_gates_l0"} if name == "fgr" else set()
+    )
+    for n, w in own.items():
+        assert np.all(np.abs(w) <= 1 / np.sqrt(H)), n
+        assert np.abs(w).max() > 0.5 / np.sqrt(H), n  # spread over the range: not zeros, not a narrower bound
+        assert w.min() < 0 < w.max(), n

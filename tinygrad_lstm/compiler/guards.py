@@ -201,7 +201,7 @@ def _is_tracked(t: Tensor, data) -> bool:
     return tracked is not None and (t._entry is not None or id(data) in tracked)
 
 
-def _get(t):
+def _get(t):  # pragma: no mutate block (mutation testing: the caller must be frame 1, not a trampoline)
     data = _slot.__get__(t, Tensor)
     if getattr(_reads, "tracked", None) is not None and _is_tracked(t, data):
         import sys

@@ -1,0 +1,282 @@
+"""Wrong numbers that mutation testing showed no other test noticed (README, Testing).
+
+Each test checks one place where a one-token change to the engine (a sign, a comparison, a dropped
+add or copy) gave users a wrong value or gradient and every other test still passed. The expected
+values come from PyTorch or from a formula written here, never from the engine.
+"""
+
+import numpy as np
+import pytest
+
+import tinygrad_lstm as tl
+
+torch = pytest.importorskip("torch")
+
+
+def both(fn, *arrays, needs=None):
+    """``fn`` on tinygrad_lstm leaves and on PyTorch leaves: the two losses and the gradients."""
+    needs = needs or [True] * len(arrays)
+    ours = [tl.Tensor(a.copy(), requires_grad=n) for a, n in zip(arrays, needs)]
+    theirs = [torch.tensor(a.copy(), requires_grad=n) for a, n in zip(arrays, needs)]
+    loss, their_loss = fn(*ours), fn(*theirs)
+    loss.backward()
+    their_loss.backward()
+    np.testing.assert_allclose(loss.data, their_loss.detach().numpy(), rtol=1e-12)
+    for k, (a, b) in enumerate(zip(ours, theirs)):
+        if b.grad is None:
+            assert a.grad is None, k
+        else:
+            np.testing.assert_allclose(a.grad.data, b.grad.numpy(), rtol=1e-12, atol=1e-15, err_msg=f"input {k}")
+    return ours
+
+
+def test_clip_passes_the_gradient_at_both_bounds_as_pytorch():
+    x = np.array([-1.0, -0.5, 0.0, 0.5, 1.0, 2.0])
+    ours = tl.Tensor(x, requires_grad=True)
+    ours.clip(-0.5, 0.5).sum().backward()
+    theirs = torch.tensor(x, requires_grad=True)
+    theirs.clamp(-0.5, 0.5).sum().backward()
+    np.testing.assert_array_equal(ours.grad.data, theirs.grad.numpy())
+    np.testing.assert_array_equal(ours.grad.data, [0, 1, 1, 1, 0, 0])  # x == min and x == max pass
+
+
+def test_a_single_element_picked_twice_adds_both_gradients():
+    x = np.arange(6.0).reshape(2, 3)
+    both(lambda x: x[0, 1] * 3 + x[0, 1] * 5 + x[1, 2], x)
+    both(lambda x: (x * x).sum() + x[1, 0] * 7, x)  # into a buffer that already has a gradient
+    v = np.array([1.0, 2.0, 3.0])
+    both(lambda v: v[1] + v[1] + v[-1], v)
+
+
+@pytest.mark.parametrize(
+    "sa, sc",
+    [((2, 3), (3,)), ((3,), (3,)), ((3,), (2, 3, 4)), ((2, 3), (4, 3, 5)), ((5, 2, 3), (3, 4))],
+    ids=str,
+)
+def test_matmul_by_a_constant_of_any_rank_sends_the_gradient_to_the_other_side(sa, sc):
+    rng = np.random.default_rng(1)
+    a, c = rng.standard_normal(sa), rng.standard_normal(sc)
+    both(lambda a, c: (a @ c * (a @ c)).sum(), a, c, needs=[True, False])
+    both(lambda c, a: (a @ c * (a @ c)).sum(), c, a, needs=[True, False])
+
+
+def test_the_exponents_gradient_of_zero_to_the_power_zero_is_zero_as_pytorch():
+    a = np.array([0.0, 0.0, 0.0, 2.0, 2.0])
+    b = np.array([0.0, 1.0, 2.5, 0.0, -1.0])
+    ours = both(lambda a, b: (a**b).sum(), a, b)
+    np.testing.assert_array_equal(ours[1].grad.data[:3], 0.0)  # a == 0, b >= 0: flat
+    np.testing.assert_allclose(ours[1].grad.data[3:], [np.log(2), 0.5 * np.log(2)])
+
+
+def test_broadcasting_size_1_against_size_0_gives_a_zero_gradient():
+    x, y = np.ones((1, 3)), np.ones((0, 3))
+    ours = both(lambda x, y: (x * y).sum() + x.sum(), x, y)
+    np.testing.assert_array_equal(ours[0].grad.data, np.ones((1, 3)))
+    both(lambda x, y: (x + y).sum(), np.ones((2, 1)), np.ones((2, 0)))
+
+
+# ---- summing contributions to one gradient ----------------------------------------------------------
+
+
+def test_a_contribution_is_not_added_in_place_into_a_gradient_another_input_shares():
+    # an add sends one array to both inputs; w's later contributions must not reach b's gradient
+    rng = np.random.default_rng(2)
+    w, b, c = rng.standard_normal((3, 4)), rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    both(lambda w, b, c: ((w + b) * c).sum() * 1 + (w * 3).sum() + (w * c).sum(), w, b, c)
+    both(lambda w, b, c: ((w + b).sum(0) * c[0]).sum() + (w * w).sum(), w, b, c)
+    # a slice's gradient added later into w's shared array must not reach b's
+    both(lambda w, b, c: (w[1] * c[0]).sum() + ((w + b) * c).sum(), w, b, c)
+    both(lambda w, b, c: (w[1:] * c[1:]).sum() + ((w - b) * c).sum() + (w[0, 2] * 4), w, b, c)
+
+
+def test_a_read_only_or_replaced_grad_still_receives_the_new_contribution():
+    x = tl.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    held = np.array([10.0, 20.0])
+    held.flags.writeable = False
+    x.grad = tl.Tensor(held)
+    (x * x).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [12.0, 24.0])  # PyTorch: accumulates, 10 + 2x
+    np.testing.assert_array_equal(held, [10.0, 20.0])
+
+
+def test_grad_is_accumulated_in_place_so_a_held_grad_sees_the_next_backward():
+    x = tl.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    (x * 3).sum().backward()
+    held = x.grad
+    (x * x).sum().backward()
+    assert x.grad is held  # PyTorch: the same tensor, updated in place
+    np.testing.assert_array_equal(held.data, [5.0, 7.0])
+
+
+@pytest.mark.parametrize("rows", [(0, 2), (0, 3), (1, 3), (0, 1), (0, 1, 3), (3, 0, 2, 1)], ids=str)
+def test_a_compiled_step_joins_row_gradients_only_when_the_rows_tile_the_array(rows):
+    rng = np.random.default_rng(3)
+    u0 = rng.standard_normal((4, 3))
+    u = tl.Tensor(u0.copy(), requires_grad=True)
+
+    def f(x):
+        v = u * 1.0  # an entry of the step: slices of it are what a replay may join
+        return sum((v[r].tanh() * x * (r + 1)).sum() for r in rows)  # one slice per row
+
+    step = tl.compile(f)
+    for k in range(3):  # records, then replays
+        x = rng.standard_normal(3)
+        u.grad = None
+        step(x).backward()
+        expected = np.zeros((4, 3))
+        for r in rows:
+            expected[r] = (1 - np.tanh(u0[r]) ** 2) * x * (r + 1)  # row by row; rows not read get 0
+        np.testing.assert_allclose(u.grad.data, expected, rtol=1e-12, err_msg=f"call {k}")
+
+
+def test_a_compiled_step_keeps_a_slice_gradient_out_of_a_shared_array():
+    rng = np.random.default_rng(4)
+    w0, b0 = rng.standard_normal((2, 3)), rng.standard_normal((2, 3))
+    w = tl.Tensor(w0.copy(), requires_grad=True)
+    b = tl.Tensor(b0.copy(), requires_grad=True)
+    step = tl.compile(lambda c: (w[1] * c[0]).sum() + ((w + b) * c).sum())
+    for k in range(3):
+        c = rng.standard_normal((2, 3))
+        w.grad = b.grad = None
+        step(c).backward()
+        expected_w = c.copy()
+        expected_w[1] += c[0]
+        np.testing.assert_allclose(w.grad.data, expected_w, rtol=1e-12, err_msg=f"call {k}")
+        np.testing.assert_allclose(b.grad.data, c, rtol=1e-12, err_msg=f"call {k}")
+
+
+def test_a_hook_returning_float64_for_a_float32_value_leaves_a_float32_grad_under_create_graph():
+    x = tl.Tensor(np.array([1.0, 2.0], dtype=np.float32), requires_grad=True)
+    y = x * x
+    y.register_hook(lambda g: tl.Tensor(g.data.astype(np.float64) * 2))
+    y.sum().backward(create_graph=True)
+    assert x.grad.dtype == np.float32
+    np.testing.assert_array_equal(x.grad.data, [4.0, 8.0])  # 2 * 2x
+    x.grad = None
+    x.register_hook(lambda g: tl.Tensor(g.data.astype(np.float64) + 1))  # on the leaf itself
+    (x * 3).sum().backward(create_graph=True)
+    assert x.grad.dtype == np.float32
+    np.testing.assert_array_equal(x.grad.data, [4.0, 4.0])
+
+
+# ---- found by the mutation run (python benchmarks/mutation.py) ----------------------------------------
+
+
+def test_astype_sends_back_the_inputs_dtype_under_create_graph():
+    x = tl.Tensor(np.array([1.0, 2.0], dtype=np.float32), requires_grad=True)
+    (x.astype(np.float64) * 3).sum().backward(create_graph=True)
+    assert x.grad.dtype == np.float32  # PyTorch: a leaf's grad has the leaf's dtype
+    np.testing.assert_array_equal(x.grad.data, [3.0, 3.0])
+
+
+def test_flip_of_one_axis_sends_the_gradient_back_along_that_axis_only():
+    rng = np.random.default_rng(5)
+    x, w = rng.standard_normal((2, 3)), rng.standard_normal((2, 3))
+    both(lambda x, w: (x.flip(0) * w).sum(), x, w, needs=[True, False])
+    both(lambda x, w: (x.flip((1,)) * w).sum(), x, w, needs=[True, False])
+    # second order: the VJP of flip is recorded too (a Tensor gradient is flipped by the op, not NumPy)
+    ours = tl.Tensor(x.copy(), requires_grad=True)
+    (g,) = tl.grad(((ours * ours).flip(0) * tl.Tensor(w)).sum(), [ours], create_graph=True)
+    (g * g).sum().backward()
+    theirs = torch.tensor(x.copy(), requires_grad=True)
+    (tg,) = torch.autograd.grad(((theirs * theirs).flip(0) * torch.tensor(w)).sum(), [theirs], create_graph=True)
+    (tg * tg).sum().backward()
+    np.testing.assert_allclose(ours.grad.data, theirs.grad.numpy(), rtol=1e-12)
+
+
+def test_variance_of_too_few_values_is_pytorchs_nan_or_inf_without_numpys_warnings():
+    import warnings
+
+    for shape, axis, correction in (((0, 3), 0, 1), ((1, 3), 0, 1), ((2, 3), 1, 3)):
+        data = np.ones(shape)
+        ours = tl.Tensor(data, requires_grad=True)
+        theirs = torch.tensor(data, requires_grad=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # the engine silences NumPy's divide and invalid warnings here
+            v = ours.var(axis, correction=correction)
+            v.sum().backward()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # PyTorch's own: degrees of freedom <= 0
+            expected = theirs.var(axis, correction=correction)
+            expected.sum().backward()
+        np.testing.assert_array_equal(v.data, expected.detach().numpy())
+        np.testing.assert_array_equal(ours.grad.data, theirs.grad.numpy())
+
+
+def test_clip_by_array_bounds_that_broadcast_x_to_more_rows():
+    x = np.array([0.0, 1.0, 2.0])
+    lo, hi = np.array(0.5), np.array([[1.0, 1.0, 1.0], [2.0, 2.0, 2.0]])  # only hi adds the rows
+    ours = tl.Tensor(x, requires_grad=True)
+    out = ours.clip(tl.Tensor(lo), tl.Tensor(hi))
+    (out * tl.Tensor(np.arange(6.0).reshape(2, 3))).sum().backward()
+    their_out = torch.clamp(torch.tensor(x), min=torch.tensor(lo), max=torch.tensor(hi))
+    np.testing.assert_array_equal(out.data, their_out.numpy())
+    # PyTorch cannot differentiate this; by hand: the weights of the rows where lo <= x <= hi, summed
+    np.testing.assert_array_equal(ours.grad.data, [0.0, 1.0 + 4.0, 5.0])
+
+
+def test_a_value_with_extra_leading_1s_written_into_a_row_gets_its_gradient_in_its_own_shape():
+    rng = np.random.default_rng(6)
+    x, v, w = rng.standard_normal((2, 3)), rng.standard_normal((1, 1, 3)), rng.standard_normal((2, 3))
+
+    def fn(x, v, w):
+        y = x * 1
+        y[1] = v  # NumPy and PyTorch drop v's leading 1s
+        return (y * w).sum()
+
+    both(fn, x, v, w, needs=[True, True, False])
+
+
+def test_broadcast_to_fewer_dimensions_is_refused_as_pytorchs_expand():
+    x = tl.Tensor(np.ones((1, 3)), requires_grad=True)
+    with pytest.raises(ValueError, match="cannot broadcast shape"):
+        x.broadcast_to((3,))  # a reshape would give (3,); PyTorch: fewer sizes than dimensions
+    with pytest.raises(RuntimeError):
+        torch.ones(1, 3).expand(3)
+
+
+def test_a_hook_returning_the_wrong_shape_is_named_in_the_error():
+    import functools
+
+    x = tl.Tensor(np.ones(3), requires_grad=True)
+
+    def widen(g, n=4):
+        return tl.Tensor(np.ones(n))
+
+    y = x * 2
+    y.register_hook(widen)
+    with pytest.raises(RuntimeError, match=r"^hook widen on mul \(%\d+\) returned a gradient of shape \(4,\) for a"):
+        y.sum().backward()
+    y = x * 2
+    y.register_hook(functools.partial(widen, n=5))  # no __name__
+    with pytest.raises(RuntimeError, match=r"^hook hook on mul \(%\d+\) returned a gradient of shape \(5,\)"):
+        y.sum().backward()
+
+
+def test_a_hooks_result_stays_on_the_graph_under_create_graph():
+    def run(lib, x):
+        y = x * x
+        y.register_hook(lambda g: g * x)  # the new gradient depends on x
+        (g,) = (
+            lib.grad(y.sum(), [x], create_graph=True)
+            if lib is tl
+            else torch.autograd.grad(y.sum(), [x], create_graph=True)
+        )
+        (g * g).sum().backward()
+        return g
+
+    data = np.array([0.5, -1.5, 2.0])
+    ours, theirs = tl.Tensor(data.copy(), requires_grad=True), torch.tensor(data.copy(), requires_grad=True)
+    np.testing.assert_allclose(run(tl, ours).data, run(torch, theirs).detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ours.grad.data, theirs.grad.numpy(), rtol=1e-12)  # 2 x**2 * 2x, squared, in x
+
+
+@pytest.mark.parametrize("op", ["relu", "leaky_relu"])
+def test_a_piecewise_ops_recorded_backward_carries_its_name_to_every_order(op):
+    # what tl.Tape and the trace list: relu_backward (PyTorch's threshold_backward), at first and second order
+    x = tl.Tensor(np.array([-1.0, 2.0]), requires_grad=True)
+    w = tl.Tensor(np.array([3.0, 4.0]), requires_grad=True)
+    with tl.Tape() as tape:
+        (g,) = tl.grad((getattr(tl.nn.functional, op)(x) * w).sum(), [x], create_graph=True)
+        tl.grad((g * g).sum(), [w], create_graph=True)
+    assert [e.op for e in tape.entries].count(f"{op}_backward") == 2
