@@ -116,11 +116,12 @@ class Expression:
         return self.constant(tree)
 
 
-def kernel_source(element: str, n_args: int, constants: list[float], ndim: int, dtype: np.dtype) -> str:
-    """One kernel's module: ``element`` (of ``a0[...]``, ``c0``...) computed for every element of
-    arrays of ``ndim`` dimensions, the shape and dtype of ``a0``, into a new array."""
+def kernel_source(elements: list[str], n_args: int, constants: list[float], ndim: int, dtype: np.dtype) -> str:
+    """One kernel's module: each of ``elements`` (of ``a0``, ``a1``..., ``c0``...) computed for every
+    element of arrays of ``ndim`` dimensions, the shape and dtype of ``a0``, into a new array each."""
     name = DTYPES[dtype]
     args = [f"a{i}" for i in range(n_args)]
+    outs = ["out"] if len(elements) == 1 else [f"out{i}" for i in range(len(elements))]
     lines = [
         "# Written by tl.compile (tinygrad_lstm/compiler/kernels.py): one elementwise loop, each operation",
         "# rounded to the arrays' dtype as NumPy rounds it, op by op.",
@@ -132,24 +133,25 @@ def kernel_source(element: str, n_args: int, constants: list[float], ndim: int, 
         f"def kernel({', '.join(args)}):",
     ]
     body = [f"c{i} = np.{name}({value!r})" for i, value in enumerate(constants)]
-    body.append("out = np.empty(a0.shape, a0.dtype)")
-    level = ["out", *args]  # each array's view at the current depth: rows of rows, then elements
-    indent = "    "
+    body.extend(f"{out} = np.empty(a0.shape, a0.dtype)" for out in outs)
+    level = [*outs, *args]  # each array's view at the current depth: rows of rows, then elements
+    indent = ""
     for depth in range(ndim):
-        body.append(indent[4:] + f"for i{depth} in range({level[0]}.shape[0]):")
+        body.append(indent + f"for i{depth} in range({level[0]}.shape[0]):")
         indent += "    "
         if depth < ndim - 1:  # a row view of each: numba vectorises a loop over 1-D views
-            views = [f"{v.split('_')[0]}_{depth + 1}" for v in level]
-            body.append(indent[4:] + f"{', '.join(views)} = {', '.join(f'{v}[i{depth}]' for v in level)}")
+            views = [f"{v.rsplit('_', 1)[0]}_{depth + 1}" if "_" in v else f"{v}_{depth + 1}" for v in level]
+            body.append(indent + f"{', '.join(views)} = {', '.join(f'{v}[i{depth}]' for v in level)}")
             level = views
         else:
 
             def element_of(match, depth=depth, level=level):
-                return f"{level[1 + int(match.group(1))]}[i{depth}]"
+                return f"{level[len(outs) + int(match.group(1))]}[i{depth}]"
 
-            text = re.sub(r"\ba(\d+)\b", element_of, element)
-            body.append(indent[4:] + f"{level[0]}[i{depth}] = {text}")
-    body.append("return out")
+            for out, element in zip(level, elements):
+                text = re.sub(r"\ba(\d+)\b", element_of, element)
+                body.append(indent + f"{out}[i{depth}] = {text}")
+    body.append(f"return {', '.join(outs)}")
     return "\n".join(lines + ["    " + line for line in body]) + "\n"
 
 
@@ -210,9 +212,11 @@ class Kernels:
         self.names: dict[str, str] = {}  # kernel source -> its name in the program
         self.sources: list[str] = []
 
-    def call(self, expression: Expression, element: str, ndim: int) -> str:
-        """Source text that calls the kernel computing ``element`` over ``expression``'s arguments."""
-        source = kernel_source(element, len(expression.args), expression.constants, ndim, expression.dtype)
+    def call(self, expression: Expression, element: str | list[str], ndim: int) -> str:
+        """Source text that calls the kernel computing ``element`` (or each of a list, a result each)
+        over ``expression``'s arguments."""
+        elements = element if isinstance(element, list) else [element]
+        source = kernel_source(elements, len(expression.args), expression.constants, ndim, expression.dtype)
         name = self.names.get(source)
         if name is None:
             name = self.names[source] = f"kern{len(self.names)}"
@@ -225,6 +229,13 @@ class Kernels:
         expression = Expression(dtype)
         element = expression.tree(VJPS[op], {"y": y, "g": g})
         return self.call(expression, element, ndim)
+
+    def mul_vjp(self, g: str, others: list[str], dtype: np.dtype, ndim: int) -> str:
+        """Source text of ``ops.mul``'s VJP for operands of one shape as one kernel: ``g * other`` for
+        each of ``others`` (b for a's gradient, a for b's), a result each."""
+        expression = Expression(dtype)
+        elements = [expression.op("mul", expression.arg(g), expression.arg(other)) for other in others]
+        return self.call(expression, elements, ndim)
 
     def source(self) -> str:
         if not self.sources:

@@ -252,6 +252,7 @@ class ProgramWriter:
             "stack": np.stack,
             "multiply": np.multiply,
             "subtract": np.subtract,
+            "negative": np.negative,
             "accumulate": _accumulate_leaf,
             "sole": sole_reference,
             "bmm": blas_matmul,
@@ -424,6 +425,23 @@ class ProgramWriter:
                     body.append(f"d1 = weight_grad({a_s}, {g_s})  # the weight's gradient over {len(chunk)} steps")
                     body.append(" = ".join(f"q[{held[m]}] = q[{held[m] + 1}]" for m in chunk) + " = None")
                     grads[1] = "d1"
+            elif self._same_shape_vjp(k, "mul") and self.operand(*prog.sources[k][0]) != self.operand(
+                *prog.sources[k][1]
+            ):
+                others = [f"e{k}.ins[{1 - i}]" for i, d in enumerate(grads) if d != "_"]  # g * b for a, g * a for b
+                call = self.kernels.mul_vjp(f"g[{k}]", others, e.dtype, len(e.shape))  # type: ignore[union-attr]
+                body.append(
+                    f"{', '.join(d for d in grads if d != '_')} = {call}  # {_describe(e)}: its VJP as one kernel"
+                )
+                body.append(f"g[{k}] = None; e{k}.free()")
+            elif self._same_shape_vjp(k, "add") or self._same_shape_vjp(k, "sub"):  # no call: g itself (and -g)
+                negated = e.op == "sub" and grads[1] != "_"
+                same = [d for d in grads if d != "_" and not (negated and d == "d1")]
+                parts = [" = ".join([*same, f"g[{k}]"])] if same else []
+                if negated:
+                    parts.append(f"d1 = negative(g[{k}])")
+                body.append("; ".join(parts) + f"  # {_describe(e)}: its VJP without a call")
+                body.append(f"g[{k}] = None; e{k}.free()")
             elif self._kernel_vjp(k):
                 call = self.kernels.vjp(e.op, f"e{k}.out", f"g[{k}]", e.dtype, len(e.shape))  # type: ignore[union-attr]
                 body.append(f"d0 = {call}  # {_describe(e)}: its VJP as one kernel")
@@ -526,6 +544,20 @@ class ProgramWriter:
             and not self.program.mixed_dtypes[k]
             and e.dtype in kernels.DTYPES
             and e.shape != ()
+        )
+
+    def _same_shape_vjp(self, k: int, op: str) -> bool:
+        """Whether entry k is ``op`` of two operands of its own shape and dtype (so its VJP broadcasts
+        nothing back), on the kernels' backend."""
+        prog = self.program
+        e = prog.entries[k]
+        return (
+            self.kernels is not None
+            and is_primitive(e, op)
+            and not prog.mixed_dtypes[k]
+            and e.dtype in kernels.DTYPES
+            and e.shape != ()
+            and all(self._operand_type(kind, ref) == (e.shape, e.dtype) for kind, ref in prog.sources[k])
         )
 
     def _operand_type(self, kind: int, ref) -> tuple:
