@@ -107,12 +107,13 @@ class Expression:
     def op(self, op: str, *operands: str) -> str:
         return OPS[op].format(*operands)
 
-    def tree(self, tree, names: dict) -> str:
-        """A nested tuple ``(op, operand, ...)`` with names from ``names`` and numbers as constants."""
+    def tree(self, tree, names: dict, built: dict | None = None) -> str:
+        """A nested tuple ``(op, operand, ...)`` with names from ``names`` (arrays) or ``built``
+        (expressions already written) and numbers as constants."""
         if isinstance(tree, tuple):
-            return self.op(tree[0], *[self.tree(t, names) for t in tree[1:]])
+            return self.op(tree[0], *[self.tree(t, names, built) for t in tree[1:]])
         if isinstance(tree, str):
-            return self.arg(names[tree])
+            return built[tree] if built and tree in built else self.arg(names[tree])
         return self.constant(tree)
 
 
@@ -230,11 +231,19 @@ class Kernels:
         element = expression.tree(VJPS[op], {"y": y, "g": g})
         return self.call(expression, element, ndim)
 
-    def mul_vjp(self, g: str, others: list[str], dtype: np.dtype, ndim: int) -> str:
+    def mul_vjp(self, g: str, others: list[tuple[str, tuple | None]], dtype: np.dtype, ndim: int) -> str:
         """Source text of ``ops.mul``'s VJP for operands of one shape as one kernel: ``g * other`` for
-        each of ``others`` (b for a's gradient, a for b's), a result each."""
+        each of ``others`` (b for a's gradient, a for b's), a result each; where ``other`` comes with
+        ``(op, y)``, the operand is a sigmoid or tanh output ``y`` whose only gradient this is, and the
+        result is that op's VJP of it (its local derivative times ``g * other``) too."""
         expression = Expression(dtype)
-        elements = [expression.op("mul", expression.arg(g), expression.arg(other)) for other in others]
+        elements = []
+        for other, then in others:
+            product = expression.op("mul", expression.arg(g), expression.arg(other))
+            if then is not None:
+                op, y = then
+                product = expression.tree(VJPS[op], {"y": y}, {"g": product})
+            elements.append(product)
         return self.call(expression, elements, ndim)
 
     def source(self) -> str:

@@ -385,6 +385,7 @@ class ProgramWriter:
             body.append(f"q = [None] * {len(slot) + 2 * len(held)}")
         body.append(f"g[{out}] = seed")
         summed: dict[str, bool] = {}  # gradient name -> whether its buffer is the sweep's own (add in place)
+        folded: dict[int, int] = {}  # sigmoid/tanh entry -> the mul whose VJP kernel ran its VJP too
         first_leaf_grads: list[int] = []
         for k in range(out, -1, -1):
             e = prog.entries[k]
@@ -428,7 +429,14 @@ class ProgramWriter:
             elif self._same_shape_vjp(k, "mul") and self.operand(*prog.sources[k][0]) != self.operand(
                 *prog.sources[k][1]
             ):
-                others = [f"e{k}.ins[{1 - i}]" for i, d in enumerate(grads) if d != "_"]  # g * b for a, g * a for b
+                others = []  # g * b for a, g * a for b; and a sigmoid's or tanh's VJP where that is its only gradient
+                for i, d in enumerate(grads):
+                    if d != "_":
+                        j = self._folded_into_mul(k, i)
+                        if j is not None:
+                            folded[j] = k
+                        then = (prog.entries[j].op, f"e{j}.out") if j is not None else None
+                        others.append((f"e{k}.ins[{1 - i}]", then))
                 call = self.kernels.mul_vjp(f"g[{k}]", others, e.dtype, len(e.shape))  # type: ignore[union-attr]
                 body.append(
                     f"{', '.join(d for d in grads if d != '_')} = {call}  # {_describe(e)}: its VJP as one kernel"
@@ -441,6 +449,9 @@ class ProgramWriter:
                 if negated:
                     parts.append(f"d1 = negative(g[{k}])")
                 body.append("; ".join(parts) + f"  # {_describe(e)}: its VJP without a call")
+                body.append(f"g[{k}] = None; e{k}.free()")
+            elif k in folded:  # its VJP ran in its one reader's kernel: g[k] is already its input's gradient
+                body.append(f"d0 = g[{k}]  # {_describe(e)}: its VJP ran in the kernel of %{folded[k]}'s VJP")
                 body.append(f"g[{k}] = None; e{k}.free()")
             elif self._kernel_vjp(k):
                 call = self.kernels.vjp(e.op, f"e{k}.out", f"g[{k}]", e.dtype, len(e.shape))  # type: ignore[union-attr]
@@ -545,6 +556,21 @@ class ProgramWriter:
             and e.dtype in kernels.DTYPES
             and e.shape != ()
         )
+
+    def _folded_into_mul(self, k: int, i: int) -> int | None:
+        """The entry whose VJP can run inside mul k's VJP kernel, for the gradient of its operand i: a
+        sigmoid or tanh (:meth:`_kernel_vjp`) of the same dtype that only k reads, once, so that this
+        gradient is its whole gradient; or None."""
+        prog = self.program
+        kind, j = prog.sources[k][i]
+        if kind != _FROM_ENTRY or self.readers.get(j) != [k] or not self._kernel_vjp(j):
+            return None
+        if any(j in group.members for group in self.gates):  # its VJP runs with its neighbours'
+            return None
+        e = prog.entries[j]
+        watched = any(w is e for w in prog.watched)
+        ok = j in self.reached and prog.needs_grad[j] and e.dtype == prog.entries[k].dtype and not watched
+        return j if ok else None
 
     def _same_shape_vjp(self, k: int, op: str) -> bool:
         """Whether entry k is ``op`` of two operands of its own shape and dtype (so its VJP broadcasts
