@@ -237,6 +237,8 @@ class ProgramWriter:
       added into in place;
     - gates run as one call: ``y`` the call's result, ``u{k}`` where their slices lie together in
       the array they slice, ``i{k}`` gate k's part of ``y``, ``d`` their one VJP's result.
+    - on the numba backend: ``kern{n}`` a generated kernel (``kernels.py``), listed after the
+      program in its source; ``negative`` NumPy's, for a sub's VJP written without a call.
 
     Results and gradients live in lists, not in thousands of local variables: a frame that large
     makes CPython allocate a fresh stack chunk for every call made from it.
