@@ -48,6 +48,7 @@ import tracemalloc  # noqa: E402
 import numpy as np  # noqa: E402
 
 import tinygrad_lstm as tl  # noqa: E402
+from tinygrad_lstm.compiler import kernels  # noqa: E402
 
 SIZES = {  # T, B, I, H
     "small": (50, 32, 32, 64),
@@ -202,7 +203,9 @@ def make_peers(T, B, I, H, seed=0, only_ours=False):
         return run
 
     peers["tinygrad_lstm"] = train_step(loss_of, xt)
-    peers["tl.compile replay"] = train_step(tl.compile(loss_of), x)
+    peers["tl.compile replay"] = train_step(tl.compile(loss_of, backend="numpy"), x)
+    if not only_ours and kernels.available():  # the same replay with its elementwise chains as numba kernels
+        peers["replay, numba"] = train_step(tl.compile(loss_of, backend="numba"), x)
     peers["numpy BPTT"] = lambda: numpy_lstm_step(x, W, U, b, scale)[0]
     peers["fast numpy"] = lambda: fast_numpy_lstm(x, W, U, b, scale)
     if only_ours:

@@ -69,3 +69,23 @@ def browser():
     yield driver
     driver.quit()
     shutil.rmtree(profile, ignore_errors=True)
+
+
+def _compile_backends() -> list:
+    from tinygrad_lstm.compiler import kernels
+
+    missing = not kernels.available()
+    numba = pytest.mark.skipif(missing, reason="numba is not installed (pip install '.[fast]')")
+    return ["numpy", pytest.param("numba", marks=numba)]
+
+
+@pytest.fixture(scope="module", params=_compile_backends())
+def compile_backend(request):
+    """Run a module's tests with tl.compile's default backend (backend=None) set to each: the NumPy
+    replay, and the fused numba kernels where numba is installed. Both must give eager's bits."""
+    from tinygrad_lstm.compiler import kernels
+
+    with pytest.MonkeyPatch.context() as patch:
+        if request.param == "numpy":
+            patch.setattr(kernels, "available", lambda: False)
+        yield request.param

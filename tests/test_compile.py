@@ -10,6 +10,9 @@ from hypothesis import strategies as st
 import tinygrad_lstm as tl
 from tinygrad_lstm import nn
 
+# every test here runs on both backends of tl.compile (conftest.py): the NumPy replay and numba's kernels
+pytestmark = pytest.mark.usefixtures("compile_backend")
+
 
 def twin_models(make):
     tl.manual_seed(0)
@@ -60,6 +63,73 @@ def test_compiled_training_matches_eager_exactly(make):
         opt_e.step()
         opt_c.step()
     assert step.replays == 3 and len(step.programs) == 1
+
+
+class CellLoop(nn.Module):
+    """A cell stepped in a Python loop (the recorder sees the loop unrolled), as a user writes one."""
+
+    def __init__(self, cell, hidden, dtype):
+        super().__init__()
+        self.cell = cell
+        self.head = nn.Linear(hidden, 1, dtype=dtype)
+
+    def forward(self, x):
+        state = None
+        for t in range(x.shape[0]):
+            state = self.cell(x[t], state)
+        h = state[0] if isinstance(state, tuple) else state
+        return self.head(h)
+
+
+def _loss_model(kind, dtype):
+    if kind.endswith("cell"):
+        cell = {"lstmcell": nn.LSTMCell, "grucell": nn.GRUCell, "rnncell": nn.RNNCell}[kind](3, 5, dtype=dtype)
+        return CellLoop(cell, 5, dtype)
+    layer = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[kind](3, 5, dtype=dtype)
+    model = Regressor(layer, 5)
+    return model.astype(dtype) if dtype == np.float32 else model
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("kind", ["lstm", "gru", "rnn", "lstmcell", "grucell", "rnncell"])
+def test_every_backend_trains_bit_for_bit_as_eager_in_both_float_dtypes(compile_backend, kind, dtype):
+    """The loss and every gradient through 3 Adam steps, bit for bit, on the backend under test;
+    on numba's, the recurrent cells' elementwise chains and sigmoid/tanh VJPs run as kernels."""
+    eager, compiled = twin_models(lambda: _loss_model(kind, dtype))
+    opt_e = tl.optim.Adam(eager.parameters(), lr=1e-2)
+    opt_c = tl.optim.Adam(compiled.parameters(), lr=1e-2)
+    step = tl.compile(lambda x, y: nn.functional.mse_loss(compiled(x), y), exact=True)
+    rng = np.random.default_rng(2)
+    for _ in range(4):
+        x, y = rng.standard_normal((6, 4, 3)).astype(dtype), rng.standard_normal((4, 1)).astype(dtype)
+        opt_e.zero_grad()
+        opt_c.zero_grad()
+        loss_e = nn.functional.mse_loss(eager(tl.Tensor(x)), tl.Tensor(y))
+        loss_c = step(x, y)
+        assert loss_c.dtype == dtype and loss_c.item() == loss_e.item()
+        loss_e.backward()
+        loss_c.backward()
+        for (name, pe), pc in zip(eager.named_parameters(), compiled.parameters()):
+            np.testing.assert_array_equal(pe.grad.data, pc.grad.data, err_msg=name)
+        opt_e.step()
+        opt_c.step()
+    assert step.replays == 3 and step.backend == compile_backend
+    assert ("# The kernels (numba)" in step.source) == (compile_backend == "numba")
+    if compile_backend == "numba" and kind.startswith(("lstm", "gru")):  # c = f*c + i*g; h = (1-z)*n + z*h
+        assert ": one kernel (" in step.source
+
+
+def test_the_backend_is_chosen_by_name_or_by_what_is_installed(monkeypatch):
+    from tinygrad_lstm.compiler import kernels
+
+    w = tl.Tensor(np.ones(3), requires_grad=True)
+    assert tl.compile(lambda x: (x * w).sum(), backend="numpy").backend == "numpy"
+    with pytest.raises(ValueError, match="backend must be"):
+        tl.compile(lambda x: (x * w).sum(), backend="jax")
+    monkeypatch.setattr(kernels, "available", lambda: False)
+    assert tl.compile(lambda x: (x * w).sum()).backend == "numpy"
+    with pytest.raises(ImportError, match=r"pip install \"tinygrad-lstm\[fast\]\""):
+        tl.compile(lambda x: (x * w).sum(), backend="numba")
 
 
 @pytest.mark.parametrize(
@@ -226,6 +296,7 @@ def test_the_program_is_readable_python_with_one_line_per_entry_and_fused_gates(
     # every entry is computed on a line of its own, or says which line computes it
     computed = [int(k) for k in re.findall(r"\n\s+v\[(\d+)\] = (?:asarray\()?f\d+\(", forward)]
     computed += [int(k) for k in re.findall(r"\n\s+y = f(\d+)\(", forward)]  # a call for several gates
+    computed += [int(k) for k in re.findall(r"\n\s+v\[(\d+)\] = kern\d+\(", forward)]  # ops fused into a kernel
     mentioned = [int(k) for k in re.findall(r"\n\s+# v\[(\d+)\]: ", forward)]
     assert sorted(computed + mentioned) == list(range(len(recorded) + len(without_grad)))
     assert "# sigmoid i, f lstm.l0[t=2]: one call" in forward and "# mul h lstm.l0[t=0]" in forward

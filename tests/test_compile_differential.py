@@ -21,6 +21,9 @@ import tinygrad_lstm as tl
 from tinygrad_lstm import nn
 from tinygrad_lstm import random as tl_random
 
+# every test here runs on both backends of tl.compile (conftest.py): the NumPy replay and numba's kernels
+pytestmark = pytest.mark.usefixtures("compile_backend")
+
 F = nn.functional
 T, B, I, H, C = 3, 2, 3, 4, 3
 DT = np.float64

@@ -8,6 +8,9 @@ import pytest
 import tinygrad_lstm as tl
 from tinygrad_lstm import nn
 
+# every test here runs on both backends of tl.compile (conftest.py): the NumPy replay and numba's kernels
+pytestmark = pytest.mark.usefixtures("compile_backend")
+
 F = nn.functional
 X1, X2 = np.ones((2, 3)), np.arange(6.0).reshape(2, 3) - 2.5
 

@@ -1,5 +1,6 @@
 """``tl.compile``: a step recorded once and replayed as straight-line Python (``step.py``), the
-program it writes (``program.py``) and what that program runs as one call (``fusion.py``)."""
+program it writes (``program.py``), what that program runs as one call (``fusion.py``) and, with
+numba, as one generated kernel (``kernels.py``)."""
 
 from ..tape import CompileError
 from .step import CompiledStep, compile

@@ -25,7 +25,7 @@ from ..tape import CompileError, Leaf, _sequence, number
 from ..tensor import Tensor
 from ..versions import changed_after
 from ..versions import latest as latest_stamp
-from . import fusion
+from . import fusion, kernels
 
 _FROM_ENTRY, _FROM_LEAF, _FROM_INPUT, _CONSTANT = range(4)
 
@@ -69,9 +69,11 @@ class Program:
         outs: dict[int, np.ndarray] | None = None,
         leaf_arrays: dict[int, Leaf] | None = None,
         constants: list | None = None,
+        backend: str = "numpy",
     ) -> None:
         position = {id(e): k for k, e in enumerate(entries)}
         self.exact = exact
+        self.backend = backend  # "numpy", or "numba": elementwise chains as fused kernels (kernels.py)
         input_ids = {id(a): i for i, a in enumerate(input_arrays)}
         # results by their array: an entry's result read without its entry (detached, a mask, a
         # result under no_grad) is still that entry's result, recomputed on every replay
@@ -126,6 +128,7 @@ class Program:
                 produced[id(outs[id(e)])] = k
         self.n_inputs = len(input_arrays)
         self.input_shapes = [a.shape for a in input_arrays]
+        self.input_dtypes = [a.dtype for a in input_arrays]
         output_position = position.get(id(output._entry))
         if output_position is None or not self.needs_grad[output_position]:
             raise CompileError("compile: the step's result does not depend on any parameter")
@@ -141,6 +144,8 @@ class Program:
         self.source = writer.write()
         code = builtins.compile(self.source, f"<tl.compile program of {len(entries)} entries>", "exec")
         exec(code, writer.namespace)  # defines forward and backward in the namespace the source names
+        if writer.kernels is not None and writer.kernels.sources:  # shown, not run: each is a module of its own
+            self.source += "\n\n" + writer.kernels.source()
         self._forward, self._backward = writer.namespace["forward"], writer.namespace["backward"]
         self.latest = output.data  # the result whose saved arrays the entries hold now
         self.recorded = output.data
@@ -232,6 +237,8 @@ class ProgramWriter:
       added into in place;
     - gates run as one call: ``y`` the call's result, ``u{k}`` where their slices lie together in
       the array they slice, ``i{k}`` gate k's part of ``y``, ``d`` their one VJP's result.
+    - on the numba backend: ``kern{n}`` a generated kernel (``kernels.py``), listed after the
+      program in its source; ``negative`` NumPy's, for a sub's VJP written without a call.
 
     Results and gradients live in lists, not in thousands of local variables: a frame that large
     makes CPython allocate a fresh stack chunk for every call made from it.
@@ -247,6 +254,7 @@ class ProgramWriter:
             "stack": np.stack,
             "multiply": np.multiply,
             "subtract": np.subtract,
+            "negative": np.negative,
             "accumulate": _accumulate_leaf,
             "sole": sole_reference,
             "bmm": blas_matmul,
@@ -254,6 +262,7 @@ class ProgramWriter:
         }
         self._constants: dict[int, str] = {}
         self._leaves: dict[int, int] = {}
+        self.kernels = kernels.Kernels(self.namespace) if program.backend == "numba" else None
 
     def operand(self, kind: int, ref) -> str:
         if kind == _FROM_ENTRY:
@@ -292,6 +301,7 @@ class ProgramWriter:
         self.reached = self._reached()
         self.tilings = self._tilings(self.reached)
         self.gates = self._gate_groups()
+        self.chains = self._chains() if self.kernels is not None else {}
         return self.write_forward() + "\n\n" + self.write_backward() + "\n"
 
     def constant(self, name: str, value) -> str:
@@ -309,6 +319,11 @@ class ProgramWriter:
             in_a_call.update({m: "computed above in one call" for m in group.members if m != group.first})
             in_a_call.update({t: "read by one call from the array it slices" for t in group.tiles})
             last_reader[group.array] = max(last_reader[group.array], group.first)
+        in_a_kernel = {}  # entries computed inside a chain's one kernel, by the chain's last entry
+        for root, (members, _, args) in self.chains.items():
+            in_a_kernel.update({m: root for m in members if m != root})
+            for ref in args:  # what the chain reads lives until its kernel runs
+                last_reader[ref] = max(last_reader[ref], root)
         released: list[list[int]] = [[] for _ in prog.entries]
         for ref, k in enumerate(last_reader):
             if ref != prog.output_position:
@@ -326,6 +341,12 @@ class ProgramWriter:
                     body.append(f"v[{m}] = y[{self.constant(f'i{m}', part)}]")
             elif k in in_a_call:
                 body.append(f"# v[{k}]: {_describe(e)}, {in_a_call[k]}")
+            elif k in in_a_kernel:
+                body.append(f"# v[{k}]: {_describe(e)}, computed in v[{in_a_kernel[k]}]'s kernel")
+            elif k in self.chains:
+                members, call, _ = self.chains[k]
+                ops = ", ".join(prog.entries[m].op for m in sorted(members))
+                body.append(f"v[{k}] = {call}  # {_describe(e)}: one kernel ({ops})")
             else:
                 params = f"p{k}"
                 if k in prog.dynamic_p:  # parameters that hold results (a mask): built anew each call
@@ -366,6 +387,7 @@ class ProgramWriter:
             body.append(f"q = [None] * {len(slot) + 2 * len(held)}")
         body.append(f"g[{out}] = seed")
         summed: dict[str, bool] = {}  # gradient name -> whether its buffer is the sweep's own (add in place)
+        folded: dict[int, int] = {}  # sigmoid/tanh entry -> the mul whose VJP kernel ran its VJP too
         first_leaf_grads: list[int] = []
         for k in range(out, -1, -1):
             e = prog.entries[k]
@@ -406,6 +428,37 @@ class ProgramWriter:
                     body.append(f"d1 = weight_grad({a_s}, {g_s})  # the weight's gradient over {len(chunk)} steps")
                     body.append(" = ".join(f"q[{held[m]}] = q[{held[m] + 1}]" for m in chunk) + " = None")
                     grads[1] = "d1"
+            elif self._same_shape_vjp(k, "mul") and self.operand(*prog.sources[k][0]) != self.operand(
+                *prog.sources[k][1]
+            ):
+                others = []  # g * b for a, g * a for b; and a sigmoid's or tanh's VJP where that is its only gradient
+                for i, d in enumerate(grads):
+                    if d != "_":
+                        j = self._folded_into_mul(k, i)
+                        if j is not None:
+                            folded[j] = k
+                        then = (prog.entries[j].op, f"e{j}.out") if j is not None else None
+                        others.append((f"e{k}.ins[{1 - i}]", then))
+                call = self.kernels.mul_vjp(f"g[{k}]", others, e.dtype, len(e.shape))  # type: ignore[union-attr]
+                body.append(
+                    f"{', '.join(d for d in grads if d != '_')} = {call}  # {_describe(e)}: its VJP as one kernel"
+                )
+                body.append(f"g[{k}] = None; e{k}.free()")
+            elif self._same_shape_vjp(k, "add") or self._same_shape_vjp(k, "sub"):  # no call: g itself (and -g)
+                negated = e.op == "sub" and grads[1] != "_"
+                same = [d for d in grads if d != "_" and not (negated and d == "d1")]
+                parts = [" = ".join([*same, f"g[{k}]"])] if same else []
+                if negated:
+                    parts.append(f"d1 = negative(g[{k}])")
+                body.append("; ".join(parts) + f"  # {_describe(e)}: its VJP without a call")
+                body.append(f"g[{k}] = None; e{k}.free()")
+            elif k in folded:  # its VJP ran in its one reader's kernel: g[k] is already its input's gradient
+                body.append(f"d0 = g[{k}]  # {_describe(e)}: its VJP ran in the kernel of %{folded[k]}'s VJP")
+                body.append(f"g[{k}] = None; e{k}.free()")
+            elif self._kernel_vjp(k):
+                call = self.kernels.vjp(e.op, f"e{k}.out", f"g[{k}]", e.dtype, len(e.shape))  # type: ignore[union-attr]
+                body.append(f"d0 = {call}  # {_describe(e)}: its VJP as one kernel")
+                body.append(f"g[{k}] = None; e{k}.free()")
             else:
                 self.namespace[f"vjp{k}"] = e.vjp
                 body.append(f"{_tuple(grads, brackets=False)} = vjp{k}(g[{k}], e{k})  # {_describe(e)}")
@@ -485,11 +538,135 @@ class ProgramWriter:
         prog = self.program
         first = group.first
         grads = f"concatenate({_tuple([f'g[{m}]' for m in group.members])}, axis={group.axis})"
-        lines = fusion.vjp_lines(prog.entries[first].op, f"e{first}.out.base", grads)
+        e = prog.entries[first]
+        if self.kernels is not None and e.dtype in kernels.DTYPES:
+            lines = [f"d = {self.kernels.vjp(e.op, f'e{first}.out.base', grads, e.dtype, len(e.shape))}"]
+        else:
+            lines = fusion.vjp_lines(e.op, f"e{first}.out.base", grads)
         lines[-1] += f"  # {group.describe(prog)}: one VJP"
         lines.append(f"{piece} = d; " + " = ".join(f"g[{m}]" for m in group.members) + " = None")
         lines.append("; ".join(f"e{m}.free()" for m in group.members))
         return lines
+
+    def _kernel_vjp(self, k: int) -> bool:
+        """Whether entry k's VJP runs as one kernel: a sigmoid or tanh of one float dtype, not 0-d."""
+        e = self.program.entries[k]
+        return (
+            self.kernels is not None
+            and fusion.fusable(e)
+            and not self.program.mixed_dtypes[k]
+            and e.dtype in kernels.DTYPES
+            and e.shape != ()
+        )
+
+    def _folded_into_mul(self, k: int, i: int) -> int | None:
+        """The entry whose VJP can run inside mul k's VJP kernel, for the gradient of its operand i: a
+        sigmoid or tanh (:meth:`_kernel_vjp`) of the same dtype that only k reads, once, so that this
+        gradient is its whole gradient; or None."""
+        prog = self.program
+        kind, j = prog.sources[k][i]
+        if kind != _FROM_ENTRY or self.readers.get(j) != [k] or not self._kernel_vjp(j):
+            return None
+        if any(j in group.members for group in self.gates):  # its VJP runs with its neighbours'
+            return None
+        e = prog.entries[j]
+        watched = any(w is e for w in prog.watched)
+        ok = j in self.reached and prog.needs_grad[j] and e.dtype == prog.entries[k].dtype and not watched
+        return j if ok else None
+
+    def _same_shape_vjp(self, k: int, op: str) -> bool:
+        """Whether entry k is ``op`` of two operands of its own shape and dtype (so its VJP broadcasts
+        nothing back), on the kernels' backend."""
+        prog = self.program
+        e = prog.entries[k]
+        return (
+            self.kernels is not None
+            and is_primitive(e, op)
+            and not prog.mixed_dtypes[k]
+            and e.dtype in kernels.DTYPES
+            and e.shape != ()
+            and all(self._operand_type(kind, ref) == (e.shape, e.dtype) for kind, ref in prog.sources[k])
+        )
+
+    def _operand_type(self, kind: int, ref) -> tuple:
+        prog = self.program
+        if kind == _FROM_ENTRY:
+            return prog.entries[ref].shape, prog.entries[ref].dtype
+        if kind == _FROM_LEAF:
+            return ref.shape, ref.dtype
+        if kind == _FROM_INPUT:
+            return prog.input_shapes[ref], prog.input_dtypes[ref]
+        return np.shape(ref), getattr(ref, "dtype", None)
+
+    def _chain_op(self, k: int) -> bool:
+        """Whether entry k may be part of a fused elementwise chain: one of :data:`kernels.OPS`, every
+        operand of its own shape and dtype (no broadcasting) or a Python number, float32 or float64."""
+        prog = self.program
+        e = prog.entries[k]
+        if e.op not in kernels.OPS or not is_primitive(e, e.op) or k in prog.dynamic_p or prog.mixed_dtypes[k]:
+            return False
+        if e.dtype not in kernels.DTYPES or e.shape == () or e.out is not None:
+            return False
+        for kind, ref in prog.sources[k]:
+            if kind == _CONSTANT and not isinstance(ref, (np.ndarray, np.generic)):
+                if not kernels.exact_constant(ref, e.dtype):
+                    return False
+            elif self._operand_type(kind, ref) != (e.shape, e.dtype):
+                return False
+        return True
+
+    def _chains(self) -> dict[int, tuple]:
+        """Maximal trees of elementwise ops (:meth:`_chain_op`) whose inner results nothing else reads:
+        read once, by the next op of the tree, which does not keep them for its VJP, and not the
+        step's result or hooked. Last entry -> (its members, the source text of its kernel's call,
+        the entries it reads), for trees of two ops or more; the entries run as one kernel there."""
+        prog = self.program
+        n = len(prog.entries)
+        candidate = [self._chain_op(k) for k in range(n)]
+        watched = {id(e) for e in prog.watched}
+
+        def inner(m: int) -> bool:
+            found = self.readers.get(m, [])
+            if not candidate[m] or m == prog.output_position or id(prog.entries[m]) in watched or len(found) != 1:
+                return False
+            r = found[0]
+            kept = prog.entries[r].ins
+            return candidate[r] and not (
+                kept is not None
+                and any(
+                    x is not None and kind == _FROM_ENTRY and ref == m for x, (kind, ref) in zip(kept, prog.sources[r])
+                )
+            )
+
+        chains = {}
+        for k in range(n):
+            if candidate[k] and not inner(k):
+                e = prog.entries[k]
+                expression = kernels.Expression(e.dtype)
+                members: list[int] = []
+                args: list[int] = []
+                element = self._chain_element(k, inner, expression, members, args)
+                if len(members) > 1:
+                    call = self.kernels.call(expression, element, len(e.shape))  # type: ignore[union-attr]
+                    chains[k] = (set(members), call, args)
+        return chains
+
+    def _chain_element(self, j: int, inner, expression, members: list[int], args: list[int]) -> str:
+        """Entry j's result as one element of an expression over the chain's arguments (entries that
+        ``inner`` says are inside the chain are written in as expressions of their own)."""
+        prog = self.program
+        members.append(j)
+        operands = []
+        for kind, ref in prog.sources[j]:
+            if kind == _FROM_ENTRY and inner(ref):
+                operands.append(self._chain_element(ref, inner, expression, members, args))
+            elif kind == _CONSTANT and not isinstance(ref, (np.ndarray, np.generic)):
+                operands.append(expression.constant(ref))
+            else:
+                operands.append(expression.arg(self.operand(kind, ref)))
+                if kind == _FROM_ENTRY:
+                    args.append(ref)
+        return expression.op(prog.entries[j].op, *operands)
 
     def _reached(self) -> set[int]:
         """The entries some gradient reaches, walking back from the result."""

@@ -11,7 +11,7 @@ which is where a small LSTM spends most of its time. Here is the whole program o
 
 >>> import numpy as np, tinygrad_lstm as tl
 >>> w = tl.Tensor(np.ones((2, 3)), requires_grad=True)
->>> step = tl.compile(lambda x: (x @ w).tanh().sum())
+>>> step = tl.compile(lambda x: (x @ w).tanh().sum(), backend="numpy")  # the backend without kernels
 >>> step(np.ones((4, 2))).backward()   # records (the usual sweep runs this backward)
 >>> step(np.ones((4, 2))).backward()   # replays: forward(), then backward()
 >>> print(step.source)
@@ -73,6 +73,7 @@ import numpy as np
 from .. import random as _random
 from ..tape import CompileError, Entry, Leaf, state
 from ..tensor import Tensor
+from . import kernels
 from .guards import Environment, watching_reads
 from .program import InputLeaf, Program
 
@@ -91,11 +92,13 @@ def refuse_side_effect(what: str) -> None:
 
 
 @overload
-def compile(fn: Callable[..., Tensor], *, exact: bool = False) -> CompiledStep: ...
+def compile(fn: Callable[..., Tensor], *, exact: bool = False, backend: str | None = None) -> CompiledStep: ...
 @overload
-def compile(fn: None = None, *, exact: bool = False) -> Callable[[Callable[..., Tensor]], CompiledStep]: ...
+def compile(
+    fn: None = None, *, exact: bool = False, backend: str | None = None
+) -> Callable[[Callable[..., Tensor]], CompiledStep]: ...
 def compile(  # noqa: A001 - the verb users expect
-    fn: Callable[..., Tensor] | None = None, *, exact: bool = False
+    fn: Callable[..., Tensor] | None = None, *, exact: bool = False, backend: str | None = None
 ) -> CompiledStep | Callable[[Callable[..., Tensor]], CompiledStep]:
     """Record ``fn(*inputs) -> loss`` on its first call (per input shape and dtype) and replay it on
     later calls as straight-line NumPy: the same numbers, less Python per op.
@@ -108,6 +111,11 @@ def compile(  # noqa: A001 - the verb users expect
 
     It can compile a forward pass of fixed structure: layers, losses, slicing by constant indices,
     anything whose sequence of ops does not depend on the values.
+
+    ``backend``: ``"numpy"`` replays with one NumPy call per op; ``"numba"`` (the ``[fast]`` extra)
+    also runs chains of elementwise arithmetic whose inner results nothing else reads, product VJPs
+    and sigmoid/tanh VJPs as generated numba kernels (``kernels.py``), listed at the end of
+    ``step.source``, with the same bits; ``None`` (the default) is numba where it can be imported.
 
     **Traced** (recomputed on every replay): every op the step runs, with a gradient or without one:
     ``.detach()`` and ``no_grad`` results, comparisons and the masks made from them (``tl.where(h >
@@ -161,17 +169,19 @@ def compile(  # noqa: A001 - the verb users expect
     >>> loss_of.replays
     2
     """
+    backend = kernels.resolve(backend)
     if fn is None:  # @tl.compile(exact=True)
-        return lambda f: CompiledStep(f, exact)
-    return CompiledStep(fn, exact)
+        return lambda f: CompiledStep(f, exact, backend)
+    return CompiledStep(fn, exact, backend)
 
 
 class CompiledStep:
     """What :func:`compile` returns: call it like the function; it records once per input signature."""
 
-    def __init__(self, fn: Callable[..., Tensor], exact: bool = False) -> None:
+    def __init__(self, fn: Callable[..., Tensor], exact: bool = False, backend: str | None = "numpy") -> None:
         self.fn = fn
         self.exact = exact
+        self.backend = kernels.resolve(backend)  # "numpy" or "numba"
         self._per_thread = threading.local()
         self.replays = 0
         self.recordings: list[str] = []  # why each recording was made: "first call", what changed...
@@ -286,6 +296,7 @@ class CompiledStep:
             outs=recorder.outs,
             leaf_arrays=recorder.leaf_arrays,
             constants=recorder.alive_constants(),
+            backend=self.backend,
         )
         program.environment = environment
         program.modules_changed = _modules.changed[0]

@@ -1,0 +1,253 @@
+"""Fused elementwise kernels: the arithmetic between a step's products and transcendentals as one
+loop each, written as Python source and compiled by numba (``tl.compile(fn, backend="numba")``).
+
+A replay makes one NumPy call per primitive, and each call is a pass over its arrays plus about a
+microsecond of dispatch. Where several elementwise ops feed only each other (an LSTM's ``c = f * c
++ i * g``: two products and a sum) the program writer (``program.py``) hands their expression to
+:func:`kernel`, which writes one loop that computes each element through the whole expression; and
+the local derivative of ``sigmoid`` and ``tanh`` times the incoming gradient (three NumPy calls in
+their VJPs) is one loop too. Products stay BLAS calls and ``exp``/``tanh``/``sigmoid`` forwards stay
+NumPy calls: NumPy's SIMD loops are faster than numba's scalar ones, and their bits are NumPy's.
+
+Every bit equals NumPy's op by op: each operation is an IEEE operation on two values of the array's
+dtype, rounded to that dtype, so the order of operations inside one element is all that matters,
+and the kernel keeps it. What keeps it so: operands of one dtype and one shape (no broadcasting:
+the writer falls back to NumPy otherwise), constants cast to the array's dtype (a float literal
+would promote float32 to float64), ``error_model="numpy"`` (division by zero gives inf and NaN as
+NumPy does, and the loops stay vectorised) and no fast-math (no fused multiply-adds, no
+reassociation). Loops run over 1-D row views, which numba vectorises where it would not 2-D indexing.
+
+Each kernel is a module file of its own under the kernel cache (``TINYGRAD_LSTM_CACHE``, else
+``~/.cache/tinygrad_lstm/kernels``), named by a hash of its source, so that numba's ``cache=True``
+keeps its machine code on disk: a later process loads it instead of compiling it again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import re
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+import numpy as np
+
+BACKENDS = ("numpy", "numba")
+
+
+def available() -> bool:
+    """Whether numba can be imported (the ``[fast]`` extra)."""
+    return importlib.util.find_spec("numba") is not None
+
+
+def resolve(backend: str | None) -> str:
+    """The backend a step uses: ``None`` is numba where it is installed, else NumPy."""
+    if backend is None:
+        return "numba" if available() else "numpy"
+    if backend not in BACKENDS:
+        raise ValueError(f"compile: backend must be None, 'numpy' or 'numba', got {backend!r}")
+    if backend == "numba" and not available():
+        raise ImportError(
+            'compile: backend="numba" needs numba, which is not installed: pip install "tinygrad-lstm[fast]" '
+            '(or pip install numba), or use backend="numpy"'
+        )
+    return backend
+
+
+#: op -> how an element of its result is written from its operands' elements
+OPS = {
+    "add": "({0} + {1})",
+    "sub": "({0} - {1})",
+    "mul": "({0} * {1})",
+    "div": "({0} / {1})",
+    "neg": "(-{0})",
+}
+
+#: the VJPs of ``ops.sigmoid`` and ``ops.tanh`` (see ``fusion.py``) as one expression of the output
+#: ``y`` and the incoming gradient ``g``, in the order the VJPs compute them: (1 - y) * y, then * g;
+#: y * y, then 1 - that, then * g
+VJPS = {
+    "sigmoid": ("mul", ("mul", ("sub", 1, "y"), "y"), "g"),
+    "tanh": ("mul", ("sub", 1, ("mul", "y", "y")), "g"),
+}
+
+DTYPES = {np.dtype(np.float32): "float32", np.dtype(np.float64): "float64"}
+
+
+def exact_constant(value, dtype: np.dtype) -> bool:
+    """Whether a Python number is cast to ``dtype`` by NumPy exactly as ``dtype.type(value)`` casts it."""
+    if type(value) is float:
+        return True
+    return type(value) is int and abs(value) <= 2**24  # exactly representable in both floats
+
+
+class Expression:
+    """An elementwise expression being built for one kernel: its array arguments (source text, in
+    order of first use) and its constants, each named once."""
+
+    def __init__(self, dtype: np.dtype) -> None:
+        self.dtype = dtype
+        self.args: list[str] = []  # source text of the caller's arrays
+        self.constants: list[float] = []
+
+    def arg(self, source: str) -> str:
+        if source not in self.args:
+            self.args.append(source)
+        return f"a{self.args.index(source)}"
+
+    def constant(self, value) -> str:
+        value = float(value)
+        if value not in self.constants:
+            self.constants.append(value)
+        return f"c{self.constants.index(value)}"
+
+    def op(self, op: str, *operands: str) -> str:
+        return OPS[op].format(*operands)
+
+    def tree(self, tree, names: dict, built: dict | None = None) -> str:
+        """A nested tuple ``(op, operand, ...)`` with names from ``names`` (arrays) or ``built``
+        (expressions already written) and numbers as constants."""
+        if isinstance(tree, tuple):
+            return self.op(tree[0], *[self.tree(t, names, built) for t in tree[1:]])
+        if isinstance(tree, str):
+            return built[tree] if built and tree in built else self.arg(names[tree])
+        return self.constant(tree)
+
+
+def kernel_source(elements: list[str], n_args: int, constants: list[float], ndim: int, dtype: np.dtype) -> str:
+    """One kernel's module: each of ``elements`` (of ``a0``, ``a1``..., ``c0``...) computed for every
+    element of arrays of ``ndim`` dimensions, the shape and dtype of ``a0``, into a new array each."""
+    name = DTYPES[dtype]
+    args = [f"a{i}" for i in range(n_args)]
+    outs = ["out"] if len(elements) == 1 else [f"out{i}" for i in range(len(elements))]
+    lines = [
+        "# Written by tl.compile (tinygrad_lstm/compiler/kernels.py): one elementwise loop, each operation",
+        "# rounded to the arrays' dtype as NumPy rounds it, op by op.",
+        "import numpy as np",
+        "from numba import njit",
+        "",
+        "",
+        '@njit(cache=True, error_model="numpy")',
+        f"def kernel({', '.join(args)}):",
+    ]
+    body = [f"c{i} = np.{name}({value!r})" for i, value in enumerate(constants)]
+    body.extend(f"{out} = np.empty(a0.shape, a0.dtype)" for out in outs)
+    level = [*outs, *args]  # each array's view at the current depth: rows of rows, then elements
+    indent = ""
+    for depth in range(ndim):
+        body.append(indent + f"for i{depth} in range({level[0]}.shape[0]):")
+        indent += "    "
+        if depth < ndim - 1:  # a row view of each: numba vectorises a loop over 1-D views
+            views = [f"{v.rsplit('_', 1)[0]}_{depth + 1}" if "_" in v else f"{v}_{depth + 1}" for v in level]
+            body.append(indent + f"{', '.join(views)} = {', '.join(f'{v}[i{depth}]' for v in level)}")
+            level = views
+        else:
+
+            def element_of(match, depth=depth, level=level):
+                return f"{level[len(outs) + int(match.group(1))]}[i{depth}]"
+
+            for out, element in zip(level, elements):
+                text = re.sub(r"\ba(\d+)\b", element_of, element)
+                body.append(indent + f"{out}[i{depth}] = {text}")
+    body.append(f"return {', '.join(outs)}")
+    return "\n".join(lines + ["    " + line for line in body]) + "\n"
+
+
+_loaded: dict[str, object] = {}
+_lock = threading.Lock()
+
+
+def cache_dir() -> Path:
+    """Where kernel modules (and numba's cache of their machine code, beside them) are kept."""
+    configured = os.environ.get("TINYGRAD_LSTM_CACHE")
+    if configured:
+        return Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "tinygrad_lstm" / "kernels"
+
+
+def load(source: str):
+    """The kernel that ``source`` defines, from its module file (written once, then reused)."""
+    digest = hashlib.sha256(source.encode()).hexdigest()[:20]
+    with _lock:
+        found = _loaded.get(digest)
+        if found is not None:
+            return found
+        path = _write(f"k_{digest}.py", source)
+        name = f"tinygrad_lstm_kernel_{digest}"
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # numba's cache finds a kernel's globals by its module's name
+        spec.loader.exec_module(module)
+        _loaded[digest] = module.kernel
+        return module.kernel
+
+
+def _write(name: str, source: str) -> Path:
+    for directory in (cache_dir(), Path(tempfile.gettempdir()) / f"tinygrad_lstm_kernels_{os.getuid()}"):
+        path = directory / name
+        try:
+            if path.exists() and path.read_text() == source:
+                return path  # unchanged, so numba's cached machine code for it stays valid
+            directory.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
+            with os.fdopen(fd, "w") as f:
+                f.write(source)
+            os.replace(tmp, path)  # whole or not at all, for processes writing the same kernel
+            return path
+        except OSError:
+            continue
+    raise OSError(f"compile: cannot write a kernel module in {cache_dir()} or the temporary directory")
+
+
+class Kernels:
+    """The kernels of one program: each distinct kernel once (``kern0``, ``kern1``... in the
+    program's namespace), and their source for ``step.source``."""
+
+    def __init__(self, namespace: dict) -> None:
+        self.namespace = namespace
+        self.names: dict[str, str] = {}  # kernel source -> its name in the program
+        self.sources: list[str] = []
+
+    def call(self, expression: Expression, element: str | list[str], ndim: int) -> str:
+        """Source text that calls the kernel computing ``element`` (or each of a list, a result each)
+        over ``expression``'s arguments."""
+        elements = element if isinstance(element, list) else [element]
+        source = kernel_source(elements, len(expression.args), expression.constants, ndim, expression.dtype)
+        name = self.names.get(source)
+        if name is None:
+            name = self.names[source] = f"kern{len(self.names)}"
+            self.namespace[name] = load(source)
+            self.sources.append(f"# {name}:\n" + source.split("\n\n\n", 1)[1])
+        return f"{name}({', '.join(expression.args)})"
+
+    def vjp(self, op: str, y: str, g: str, dtype: np.dtype, ndim: int) -> str:
+        """Source text of ``op``'s VJP (``sigmoid`` or ``tanh``) for output ``y`` and gradient ``g``, as one kernel."""
+        expression = Expression(dtype)
+        element = expression.tree(VJPS[op], {"y": y, "g": g})
+        return self.call(expression, element, ndim)
+
+    def mul_vjp(self, g: str, others: list[tuple[str, tuple | None]], dtype: np.dtype, ndim: int) -> str:
+        """Source text of ``ops.mul``'s VJP for operands of one shape as one kernel: ``g * other`` for
+        each of ``others`` (b for a's gradient, a for b's), a result each; where ``other`` comes with
+        ``(op, y)``, the operand is a sigmoid or tanh output ``y`` whose only gradient this is, and the
+        result is that op's VJP of it (its local derivative times ``g * other``) too."""
+        expression = Expression(dtype)
+        elements = []
+        for other, then in others:
+            product = expression.op("mul", expression.arg(g), expression.arg(other))
+            if then is not None:
+                op, y = then
+                product = expression.tree(VJPS[op], {"y": y}, {"g": product})
+            elements.append(product)
+        return self.call(expression, elements, ndim)
+
+    def source(self) -> str:
+        if not self.sources:
+            return ""
+        head = "# The kernels (numba): each a module of its own in the kernel cache, shown here without its imports\n"
+        return head + "\n".join(self.sources)
