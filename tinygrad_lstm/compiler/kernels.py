@@ -51,8 +51,8 @@ def resolve(backend: str | None) -> str:
         raise ValueError(f"compile: backend must be None, 'numpy' or 'numba', got {backend!r}")
     if backend == "numba" and not available():
         raise ImportError(
-            'compile: backend="numba" needs numba, which is not installed: pip install "tinygrad-lstm[fast]" '
-            '(or pip install numba), or use backend="numpy"'
+            'compile: backend="numba" needs numba, which is not installed: pip install ".[fast]" in a clone of '
+            'this project (or pip install numba), or use backend="numpy"'
         )
     return backend
 
