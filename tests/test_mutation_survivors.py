@@ -280,3 +280,14 @@ def test_a_piecewise_ops_recorded_backward_carries_its_name_to_every_order(op):
         (g,) = tl.grad((getattr(tl.nn.functional, op)(x) * w).sum(), [x], create_graph=True)
         tl.grad((g * g).sum(), [w], create_graph=True)
     assert [e.op for e in tape.entries].count(f"{op}_backward") == 2
+
+
+def test_rnn_step_is_a_tanh_step_by_default():
+    from tinygrad_lstm.nn.cells import rnn_step, step_weights
+
+    tl.manual_seed(9)
+    cell = tl.nn.RNNCell(3, 4, dtype=np.float64)
+    rng = np.random.default_rng(9)
+    xp, h = rng.standard_normal((2, 4)) * 3, rng.standard_normal((2, 4))  # xp: the input's projection
+    out = rnn_step(tl.Tensor(xp), tl.Tensor(h), step_weights(cell, ""))
+    np.testing.assert_allclose(out.data, np.tanh(xp + h @ cell.weight_hh.data.T), rtol=1e-12)
