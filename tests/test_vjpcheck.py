@@ -16,19 +16,6 @@ from tinygrad_lstm.viz.errors import ErrorScale
 T, H = 5, 3
 
 
-class TanhWrongSign(tl.Function):
-    @staticmethod
-    def forward(ctx, x):
-        y = x.tanh()
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx, g):
-        (y,) = ctx.saved_tensors
-        return -(g * (1 - y * y))  # the sign is wrong
-
-
 class SiluMissingTerm(tl.Function):
     @staticmethod
     def forward(ctx, x):
@@ -52,6 +39,12 @@ class TanhRight(tl.Function):
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
         return g * (1 - y * y)
+
+
+class TanhWrongSign(TanhRight):
+    @staticmethod
+    def backward(ctx, g):
+        return -TanhRight.backward(ctx, g)  # the sign is wrong
 
 
 def unrolled_rnn(activation, inputs=True, steps=T, seed=0):

@@ -62,14 +62,12 @@ def _ranks(ids: list[str], preds: dict[str, list[str]]) -> dict[str, int]:
     return rank
 
 
-def _pack(row: list[str], width: dict[str, float], want: dict[str, float], group: dict[str, str]) -> dict[str, float]:
+def _pack(row: list[str], width: dict[str, float], want: dict[str, float]) -> dict[str, float]:
     """Centres for the boxes of one rank in this order, each as near its wanted centre as the order and
-    the gaps allow: the mean of the tightest placement from the left and the one from the right. Where
-    a group (a scope drawn as a box) begins or ends, room for its box's margin."""
+    the gaps allow: the mean of the tightest placement from the left and the one from the right."""
     if not row:
         return {}
-    edge = [(a in group or b in group) and group.get(a) != group.get(b) for a, b in zip(row, row[1:])]
-    need = [(width[a] + width[b]) / 2 + GAP_X + (2 * MARGIN + 6) * e for a, b, e in zip(row, row[1:], edge)]
+    need = [(width[a] + width[b]) / 2 + GAP_X for a, b in zip(row, row[1:])]
     # least squares under the order: with z = x - (the gaps so far), z must not decrease, which is an
     # isotonic regression (pool adjacent violators); a box without a wanted centre barely pulls
     offset = [0.0]
@@ -92,29 +90,11 @@ def _mean(xs: list[float]) -> float | None:
     return sum(xs) / len(xs) if xs else None
 
 
-def _order(
-    row: list[str],
-    want: dict[str, float],
-    rows: Sequence[Sequence[str]],
-    group: dict[str, str],
-    placed: dict[str, float],
-    seq: dict[str, int],
-) -> list[str]:
+def _order(row: list[str], want: dict[str, float], rows: Sequence[Sequence[str]], seq: dict[str, int]) -> list[str]:
     """Sort one rank by wanted centre, to the nearest ``BUCKET`` points (ties, and boxes without one,
-    in tape order); the boxes of one group (a scope drawn as a box) together, in one place in every
-    rank; boxes drawn side by side in a fixed order (the gates) keep it, in the places they got."""
+    in tape order); boxes drawn side by side in a fixed order (the gates) keep it, in the places they got."""
     key = {n: want.get(n, float(k)) for k, n in enumerate(row)}
-    members: dict[str, list[str]] = {}
-    for n in row:
-        members.setdefault(group.get(n, n), []).append(n)
-    at = {g: placed.get(g, sum(key[n] for n in ns) / len(ns)) for g, ns in members.items()}
-    first = {g: min(seq[n] for n in ns) for g, ns in members.items()}
-
-    def place(n: str) -> tuple[int, int, float, int]:
-        g = group.get(n, n)
-        return round(at[g] / BUCKET), first[g], key[n], seq[n]
-
-    out = sorted(row, key=place)
+    out = sorted(row, key=lambda n: (round(key[n] / BUCKET), seq[n]))
     for fixed in rows:
         slots = [k for k, n in enumerate(out) if n in fixed]
         present = [n for n in fixed if n in out]
@@ -132,7 +112,6 @@ def layered(
     below: dict[str, float] | None = None,
     upwards: bool = False,
     gap_y: float = GAP_Y,
-    group: dict[str, str] | None = None,
     last: AbstractSet[str] = frozenset(),
 ) -> Layout:
     """A small DAG in ranks. ``above``/``below``: x of boxes outside, already placed, that a box reads
@@ -171,18 +150,12 @@ def layered(
     else:
         passes = [("up", order)] + passes[:3]
     for toward, sequence in passes:
-        spread: dict[str, list[float]] = {}
-        group_of = group or {}
-        for n, at in x.items():
-            if n in group_of:
-                spread.setdefault(group_of[n], []).append(at)
-        placed = {g: sum(v) / len(v) for g, v in spread.items()}  # where each group stood after the last pass
         for r in sequence:
             want = {n: w for n in layers[r] if (w := wants(n, toward)) is not None}
             if not want and toward == "down":
                 continue
-            layers[r] = _order(layers[r], want, rows, group or {}, placed, seq)
-            x.update(_pack(layers[r], {n: size[n][0] for n in layers[r]}, want, group or {}))
+            layers[r] = _order(layers[r], want, rows, seq)
+            x.update(_pack(layers[r], {n: size[n][0] for n in layers[r]}, want))
     out = Layout()
     if not ids:
         return out
@@ -274,7 +247,7 @@ def arrange(
     merged_size = dict(size)
     for key, lay in scoped.items():
         merged_size[box[key]] = (lay.width + 2 * MARGIN, lay.height + 2 * MARGIN + TITLE_H)
-    head = layered(merged, merged_preds, merged_size, rows, None, xs, True, 34, None, {to[n] for n in last})
+    head = layered(merged, merged_preds, merged_size, rows, None, xs, True, 34, last={to[n] for n in last})
     for key, lay in scoped.items():  # the box's contents where the box went
         cx, cy = head.pos.pop(box[key])
         w, h = merged_size[box[key]]
