@@ -19,6 +19,9 @@ INF, NAN = np.inf, np.nan
 EDGES = {
     "std of a constant": ([2.0, 2.0, 2.0], lambda x: x.std(), lambda x: x.std()),
     "std of one value": ([2.0], lambda x: x.std(correction=0), lambda x: x.std(correction=0)),
+    "std of one value, correction 1": ([2.0], lambda x: x.std(), lambda x: x.std()),
+    "std with nan": ([NAN, 1.0, 2.0], lambda x: x.std(), lambda x: x.std()),
+    "norm with nan": ([NAN, 1.0], lambda x: x.norm(), lambda x: x.norm()),
     # correction = n: over a dim PyTorch's gradient is 2 (x - mean) / 0, signed infinities (over all
     # elements +inf everywhere, disagreeing with itself: see the test below)
     "var with correction n": (
@@ -49,7 +52,12 @@ EDGES = {
     "logsumexp with -inf": ([-INF, 0.0], lambda x: x.logsumexp(axis=0), lambda x: x.logsumexp(dim=0)),
     "relu at nan": ([NAN, 0.0, 1.0], lambda x: x.relu(), lambda x: x.relu()),
     "abs at nan": ([NAN, 0.0, -1.0], lambda x: x.abs(), lambda x: x.abs()),
-    "amax with nan": ([NAN, 1.0, 1.0], lambda x: x.max(), lambda x: x.amax()),
+    # x.max() of all elements is PyTorch's x.max(): its gradient goes to the NaNs; over an axis it is
+    # amax's, 0 / 0 everywhere
+    "max with nan": ([NAN, 1.0, NAN, 1.0], lambda x: x.max(), lambda x: x.max()),
+    "min with nan": ([1.0, NAN, 0.0], lambda x: x.min(), lambda x: x.min()),
+    "amax with nan": ([NAN, 1.0, 1.0], lambda x: x.max(axis=0), lambda x: x.amax(dim=0)),
+    "amax of all axes with nan": ([[NAN, 1.0]], lambda x: x.max(axis=(0, 1)), lambda x: x.amax(dim=(0, 1))),
     "max dim with nan": ([[1.0, NAN, 2.0]], lambda x: x.max(dim=1).values, lambda x: x.max(dim=1).values),
     "maximum with nan": (
         [NAN, 1.0, 2.0],

@@ -31,7 +31,6 @@ from .ops import (
     clip,
     cos,
     cumsum,
-    einsum,
     exp,
     expm1,
     eye,
@@ -69,6 +68,7 @@ from .ops import (
 )
 from .random import manual_seed
 from .serialize import load, save
+from .subscripts import einsum
 from .tape import enable_grad, inference_mode, is_grad_enabled, no_grad, scope, set_grad_enabled
 from .tensor import Tensor
 from .transforms import hessian, hvp, jacobian, jvp, vjp

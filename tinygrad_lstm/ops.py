@@ -848,9 +848,11 @@ def _extreme(op: str, fwd: Callable, x: Operand, axis: Axes, keepdims: bool) -> 
 
 
 def _extreme_vjp(g: Grad, entry: Entry) -> tuple:
-    # the gradient is shared evenly among tied extreme elements (as PyTorch's amax/amin)
-    kept, axes, _, _ = entry.p
-    hit = _data(entry.ins[0]) == _data(entry.out).reshape(kept)
+    # the gradient is shared evenly among tied extreme elements (as PyTorch's amax/amin); a NaN
+    # maximum of the whole tensor (axis None, PyTorch's x.max()) goes to the NaNs, over an axis to none
+    kept, axes, axis, _ = entry.p
+    x, extreme = _data(entry.ins[0]), _data(entry.out).reshape(kept)
+    hit = (x == extreme) | (np.isnan(x) & np.isnan(extreme)) if axis is None else x == extreme
     share = hit / hit.sum(axis=axes, keepdims=True)
     return (g.reshape(kept) * share.astype(g.dtype),)
 
@@ -1563,9 +1565,9 @@ def vector_norm(x: Tensor, p: float = 2, axis: Axes = None, keepdims: bool = Fal
 def root_or_zero(x: Tensor, p: float = 2) -> Tensor:
     """``x ** (1/p)`` of a non-negative ``x``, with gradient 0 where ``x`` is 0 (PyTorch's subgradient
     for norms and std), not the infinite slope of the root there times 0."""
-    positive = compare(np.greater, x, 0)
-    safe = where(positive, x, 1.0)  # the root is taken only where it has a gradient
-    return where(positive, safe ** (1.0 / p) if p != 2 else sqrt(safe), 0.0)
+    nonzero = compare(np.not_equal, x, 0)  # NaN included: the std of one value is NaN, as PyTorch's
+    safe = where(nonzero, x, 1.0)  # the root is taken only where it has a gradient
+    return where(nonzero, safe ** (1.0 / p) if p != 2 else sqrt(safe), 0.0)
 
 
 def prod(x: Tensor, axis: int | None = None, keepdims: bool = False) -> Tensor:
