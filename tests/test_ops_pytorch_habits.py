@@ -131,7 +131,7 @@ def test_mistakes_name_the_op_and_shapes():
         x.gather(1, np.array([0, 1]))
     with pytest.raises(IndexError, match="gather: index values must lie in"):
         x.gather(1, np.array([[0, 5]]))
-    with pytest.raises(ValueError, match="pad: .* must be non-negative"):
+    with pytest.raises(ValueError, match="pad: .* must be integer"):
         F.pad(x, (1,))
     with pytest.raises(ValueError, match="cumsum: give axis"):
         tl.cumsum(tl.tensor(1.0), 0)
@@ -146,3 +146,35 @@ def test_activation_modules_equal_pytorchs(name, args):
     ours = getattr(tl.nn, name)(*args)(tl.tensor(data))
     theirs = getattr(torch.nn, name)(*args)(torch.tensor(data))
     np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("amounts", [(-1, 0), (0, -2), (-1, -1, 1, 0), (2, -1, -1, 2), (-3, 0)])
+def test_pad_with_negative_amounts_crops_as_pytorchs(amounts):
+    data = np.arange(12.0).reshape(3, 4)
+    x, t = tl.tensor(data, requires_grad=True), torch.tensor(data, requires_grad=True)
+    y, ty = F.pad(x, amounts, value=2.0), TF.pad(t, amounts, value=2.0)
+    np.testing.assert_array_equal(y.data, ty.detach().numpy())
+    weight = np.arange(float(np.prod(ty.shape))).reshape(ty.shape)
+    (y * weight).sum().backward()
+    (ty * torch.tensor(weight)).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, t.grad.numpy())
+
+
+def test_pad_cropping_past_the_edge_is_named():
+    with pytest.raises(ValueError, match=r"pad: \(-3, -2\) crops axis 1 of shape \(3, 4\) to a negative size"):
+        F.pad(tl.zeros(3, 4), (-3, -2))
+
+
+def test_mse_loss_broadcasts_a_target_of_another_shape_with_a_warning_as_pytorch():
+    rng = np.random.default_rng(0)
+    out, target = rng.standard_normal((4, 1)), rng.standard_normal(4)
+    x, t = tl.tensor(out, requires_grad=True), torch.tensor(out, requires_grad=True)
+    with pytest.warns(UserWarning, match=r"mse_loss: target shape \(4,\) differs from input shape \(4, 1\)"):
+        loss = F.mse_loss(x, target)
+    with pytest.warns(UserWarning):
+        tloss = TF.mse_loss(t, torch.tensor(target))
+    loss.backward(), tloss.backward()
+    np.testing.assert_allclose(loss.item(), tloss.item(), rtol=1e-12)
+    np.testing.assert_allclose(x.grad.data, t.grad.numpy(), rtol=1e-12)
+    with pytest.raises(ValueError, match=r"mse_loss: input shape \(4, 1\) and target shape \(3, 2\) do not broadcast"):
+        F.mse_loss(x, np.zeros((3, 2)))

@@ -723,7 +723,7 @@ def test_a_step_on_a_read_only_parameter_names_it_and_changes_nothing(optimizer,
 def test_a_step_with_a_gradient_of_another_shape_changes_nothing(optimizer, options):
     lin, opt = _trained(optimizer, **options)
     params, state = _snapshot(lin), _optimizer_state(opt)
-    lin.bias.grad = tl.Tensor(np.ones((1, 2)))
+    lin.bias.grad.data = np.ones((1, 2))  # around the .grad setter, which refuses another shape
     with pytest.raises(ValueError, match=rf"{optimizer}.step: parameter 1 .*its gradient has shape \(1, 2\)"):
         opt.step()
     _assert_same(params, lin)
@@ -1035,3 +1035,28 @@ def test_load_names_the_key_path_of_an_object_array_in_a_saved_tree(tmp_path):
     with pytest.raises(ValueError, match=r"the entry at \['state'\]\[0\]\['exp_avg'\] is an object array") as e:
         tl.load(path)
     assert "damaged" not in str(e.value)
+
+
+# ---- .grad assigned by hand, and detach_ ---------------------------------------------------------------------------
+def test_a_grad_assigned_by_hand_must_be_a_tensor_of_the_same_shape():
+    x = tl.Tensor(np.ones(2), requires_grad=True)
+    with pytest.raises(ValueError, match=r"grad: a gradient of shape \(3,\) for a tensor of shape \(2,\)"):
+        x.grad = tl.Tensor(np.ones(3))
+    with pytest.raises(TypeError, match="grad: a gradient must be a Tensor or None, got ndarray"):
+        x.grad = np.ones(2)
+    assert x.grad is None  # nothing changed
+    x.grad = tl.Tensor(np.full(2, 5.0, dtype=np.float32))  # another dtype is accepted, as PyTorch does
+    (x * x).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [7.0, 7.0])
+
+
+def test_detach_in_place_makes_a_leaf_that_needs_no_grad_and_refuses_views():
+    x = tl.Tensor(np.ones(3), requires_grad=True)
+    y = x * 2.0
+    assert y.detach_() is y and not y.requires_grad and y.is_leaf and y.grad_fn is None
+    (x * y).sum().backward()  # y is a constant now
+    np.testing.assert_array_equal(x.grad.data, [2.0, 2.0, 2.0])
+    v = (x * 2.0)[:2]
+    with pytest.raises(RuntimeError, match=r"detach_: a view cannot be detached in place .* use detach\(\)"):
+        v.detach_()
+    assert v.requires_grad

@@ -115,6 +115,13 @@ class Tensor:
 
     @grad.setter
     def grad(self, value: Tensor | None) -> None:
+        # as PyTorch: a Tensor or None, of this tensor's shape (backward would add into it)
+        if value is not None and not isinstance(value, Tensor):
+            raise TypeError(
+                f"grad: a gradient must be a Tensor or None, got {type(value).__name__}; wrap it: tl.tensor(...)"
+            )
+        if value is not None and value.shape != self.shape:
+            raise ValueError(f"grad: a gradient of shape {value.shape} for a tensor of shape {self.shape}")
         self._grad = value
 
     @property
@@ -175,6 +182,15 @@ class Tensor:
     def detach(self) -> Tensor:
         """The same data, cut from the tape."""
         return Tensor._from(self.data)
+
+    def detach_(self) -> Tensor:
+        """Cut this tensor from the tape in place: it becomes a leaf that does not require grad."""
+        if self._view is not None:
+            raise RuntimeError(
+                "detach_: a view cannot be detached in place (its base's history is shared); use detach()"
+            )
+        self._entry = None
+        return self
 
     def retain_grad(self) -> None:
         """Keep ``.grad`` on this non-leaf tensor after backward."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 
 import numpy as np
 
@@ -239,9 +240,20 @@ def _cross_entropy_with_probabilities(log_probs, target, w, reduction, label_smo
 
 
 def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:  # noqa: A002 - PyTorch's name
-    """Mean squared error; ``input`` and ``target`` must have the same shape."""
-    if np.shape(_data(target)) != input.shape:
-        raise ValueError(f"mse_loss: input shape {input.shape} and target shape {np.shape(_data(target))} differ")
+    """Mean squared error. A ``target`` of another shape is broadcast with a warning, as PyTorch does (it
+    is rarely meant: a (B,) target against a (B, 1) output gives a (B, B) difference)."""
+    shape = np.shape(_data(target))
+    if shape != input.shape:
+        try:
+            both = np.broadcast_shapes(shape, input.shape)
+        except ValueError:
+            raise ValueError(f"mse_loss: input shape {input.shape} and target shape {shape} do not broadcast") from None
+        warnings.warn(
+            f"mse_loss: target shape {shape} differs from input shape {input.shape}; both are broadcast to {both}, "
+            "as in PyTorch, which is likely not what you meant",
+            UserWarning,
+            stacklevel=2,
+        )
     diff = input - target
     return _reduce(diff * diff, reduction, "mse_loss")
 
@@ -287,11 +299,17 @@ def binary_cross_entropy_with_logits(
 
 def pad(x: Tensor, pad: tuple[int, ...], value: float = 0.0) -> Tensor:
     """PyTorch's ``F.pad`` (constant mode): ``pad`` = (left, right) for the last axis, then (left,
-    right) for the one before, ...; the gradient is the middle slice of the padded gradient."""
-    if len(pad) % 2 or len(pad) // 2 > x.ndim or any(int(n) != n or n < 0 for n in pad):
-        raise ValueError(f"pad: {pad} must be non-negative (left, right) pairs for at most {x.ndim} axes")
+    right) for the one before, ...; a negative amount crops. The gradient is the middle slice of the
+    padded gradient."""
+    if len(pad) % 2 or len(pad) // 2 > x.ndim or any(int(n) != n for n in pad):
+        raise ValueError(f"pad: {pad} must be integer (left, right) pairs for at most {x.ndim} axes")
     for k in range(len(pad) // 2):
         axis, before, after = x.ndim - 1 - k, int(pad[2 * k]), int(pad[2 * k + 1])
+        if x.shape[axis] + before + after < 0:
+            raise ValueError(f"pad: {pad} crops axis {axis} of shape {x.shape} to a negative size")
+        crop = (slice(None),) * axis + (slice(max(-before, 0), x.shape[axis] - max(-after, 0)),)
+        x = x[crop] if before < 0 or after < 0 else x
+        before, after = max(before, 0), max(after, 0)
         pieces = []
         for n in (before, after):
             shape = x.shape[:axis] + (n,) + x.shape[axis + 1 :]
