@@ -154,17 +154,18 @@ class SweepMemory:
         self._holds[id(entry)] = arrays
 
     @staticmethod
-    def _read(entry) -> list[tuple[int, int]]:
-        return list({id(a): (id(a), a.nbytes) for _, a in entry.saved()}.values())
+    def _read(entry, saved: list | None = None) -> list[tuple[int, int]]:
+        """(id, nbytes) of each distinct array ``entry`` saves (or of ``saved``)."""
+        return list({id(a): (id(a), a.nbytes) for _, a in (entry.saved() if saved is None else saved)}.values())
 
     def observe(self, entry, g, grads) -> None:
         """Called by the sweep after each VJP, before it frees that VJP's arrays."""
         recompute = getattr(entry, "recompute", None)  # (a leaf has none)
         if self.before is None:  # the first VJP: the tape as the sweep found it
-            refilled = set() if recompute is None else {id(e) for e in recompute.entries}
+            # (a segment the loss's own VJP made run again counts as it was: its kept arguments)
+            refilled = {} if recompute is None else {id(e): recompute.kept(e) for e in recompute.entries}
             for e in self.tape.entries:
-                before = recompute.kept(e) if id(e) in refilled else e.saved()
-                self._set(e, list({id(a): (id(a), a.nbytes) for _, a in before}.values()))
+                self._set(e, self._read(e, refilled.get(id(e))))
             self.before = self._bytes
         if self._last is not None and id(self._last) in self._on_tape:
             self._set(self._last, self._read(self._last))
