@@ -364,7 +364,7 @@
   // ---- the memory strip: bytes of saved arrays still held at each sweep position ------------------
   // Data: p.memory (explore.py's _memory), read during the real backward pass. One scale for every pane,
   // so a checkpointed recording beside a plain one is drawn to the same height per byte.
-  const MEM = { height: 92, left: 74, right: 10, top: 17, bottom: 17 };
+  const MEM = { height: 74, left: 74, right: 10, top: 16, bottom: 16 };
   const memoryTop = Math.max(1, ...data.panes.map((p) => (p.memory ? Math.max(...p.memory.held) : 0)));
   const SVGNS = "http://www.w3.org/2000/svg";
 
@@ -375,11 +375,11 @@
     return `${+(v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2))} ${unit}`;
   }
 
-  function memoryTicks(top) {
-    // 2-4 round values in the unit the top is best read in (B, KiB, MiB): 0, 16 KiB, 32 KiB, ...
+  function memoryTicks(top, count) {
+    // about `count` round values in the unit the top is best read in (B, KiB, MiB): 0, 10 KiB, 20 KiB, ...
     const unit = top < 1024 ? 1 : top < 1048576 ? 1024 : 1048576;
     const span = top / unit;
-    const raw = span / 4;
+    const raw = span / Math.max(1, count - 1);
     const power = 10 ** Math.floor(Math.log10(raw));
     const step = [1, 2, 2.5, 5, 10].map((m) => m * power).find((s) => s >= raw) * unit;
     const ticks = [];
@@ -426,7 +426,7 @@
     const Y = (b) => MEM.top + h - (b / memoryTop) * h;
     holder.innerHTML = "";
     const svg = svgEl("svg", { width, height: MEM.height, class: "memory" }, holder);
-    for (const v of memoryTicks(memoryTop)) {
+    for (const v of memoryTicks(memoryTop, Math.max(2, Math.floor(h / 14)))) {  // a label every 14 px or more
       svgEl("line", { x1: MEM.left, x2: MEM.left + w, y1: Y(v), y2: Y(v), class: "mem-grid" }, svg);
       const label = svgEl("text", { x: MEM.left - 4, y: Y(v) + 4, class: "mem-tick" }, svg);
       label.textContent = bytes(v);
