@@ -20,8 +20,11 @@ STEPS, EVERY = 12, 4
 
 
 def scan(tape) -> int:
-    """Bytes of the distinct arrays every entry on the tape saves now: the whole tape, read afresh."""
+    """Bytes of the distinct arrays every entry on the tape saves now, and every checkpoint segment on it
+    keeps to run again: the whole tape, read afresh."""
     arrays = {id(a): a.nbytes for e in tape.entries for _, a in e.saved()}
+    segments = {id(e.recompute): e.recompute for e in tape.entries if getattr(e, "recompute", None) is not None}
+    arrays.update((id(a), a.nbytes) for r in segments.values() for _, a in r.arguments)
     return sum(arrays.values())
 
 
@@ -294,3 +297,22 @@ def test_in_a_notebooks_iframe_the_strip_is_drawn_and_follows_the_sweep(browser,
     finally:
         browser.switch_to.default_content()
     assert console_errors(browser) == []
+
+
+def test_the_command_line_writes_a_checkpointed_page_with_its_strip(tmp_path, capsys):
+    import json
+    import re
+
+    from tinygrad_lstm.cli import main
+
+    path = tmp_path / "bptt.html"
+    assert main(["graph", "--steps", "8", "--checkpoint-every", "4", "-o", str(path)]) == 0
+    text = path.read_text(encoding="utf-8")
+    found = re.search(r'<script type="application/json" id="explorer-data">(.*?)</script>', text, re.S)
+    pane = json.loads(found.group(1).replace("<\\/", "</"))["panes"][0]
+    assert pane["label"] == "LSTM, checkpoint every 4 steps"
+    assert [steps for _, _, steps in pane["memory"]["segments"]] == ["t=4..7", "t=0..3"]
+    with pytest.raises(SystemExit) as refused:
+        main(["graph", "--checkpoint-every", "0", "-o", str(tmp_path / "x.html")])
+    assert refused.value.code == 2 and not (tmp_path / "x.html").exists()
+    assert "--checkpoint-every: 0 is too small" in capsys.readouterr().err

@@ -158,6 +158,12 @@ class SweepMemory:
         """(id, nbytes) of each distinct array ``entry`` saves (or of ``saved``)."""
         return list({id(a): (id(a), a.nbytes) for _, a in (entry.saved() if saved is None else saved)}.values())
 
+    def _keep_arguments(self, recompute) -> None:
+        """A checkpoint segment keeps the arguments it runs again on for as long as its entries live,
+        also while its first entry, run again, reports its own arrays instead (``Entry.saved``)."""
+        if recompute is not None and id(recompute) not in self._holds:
+            self._set(recompute, self._read(None, recompute.arguments))
+
     def observe(self, entry, g, grads) -> None:
         """Called by the sweep after each VJP, before it frees that VJP's arrays."""
         recompute = getattr(entry, "recompute", None)  # (a leaf has none)
@@ -166,6 +172,7 @@ class SweepMemory:
             refilled = {} if recompute is None else {id(e): recompute.kept(e) for e in recompute.entries}
             for e in self.tape.entries:
                 self._set(e, self._read(e, refilled.get(id(e))))
+                self._keep_arguments(getattr(e, "recompute", None))
             self.before = self._bytes
         if self._last is not None and id(self._last) in self._on_tape:
             self._set(self._last, self._read(self._last))
@@ -178,6 +185,7 @@ class SweepMemory:
                 self.refills.append(len(self.held))
                 for e in self.segments[-1]:
                     self._set(e, self._read(e))
+                self._keep_arguments(recompute)  # (a segment nested in it is new: made by this run)
         self._last = entry
         self.held.append(self._bytes)
         self.segment.append(number)
