@@ -750,7 +750,8 @@ document.querySelectorAll('.pane').forEach((pane, k) => {
     const r = node.querySelector('text').getBoundingClientRect();
     out.push({ pane: k, text: node.querySelector('text').textContent, left: r.left, right: r.right, top: r.top,
       bottom: r.bottom, across: r.left >= left - 0.5 && r.right <= right + 0.5,
-      down: r.top >= top - 0.5 && r.bottom <= bottom + 0.5, visibleRows: r.bottom > top && r.top < bottom });
+      down: r.top >= top - 0.5 && r.bottom <= bottom + 0.5, visibleRows: r.bottom > top && r.top < bottom,
+      cut: (r.top < top - 0.5 && r.bottom > top + 0.5) || (r.top < bottom - 0.5 && r.bottom > bottom + 0.5) });
   });
 });
 return out;
@@ -790,7 +791,9 @@ def test_row_names_and_weight_titles_stay_in_the_belts_pane(browser, long_compar
             assert sum(p["text"].startswith("weight_") for p in pins) >= 4
             for p in pins:
                 assert p["across"], p
-                if p["visibleRows"]:
+                # (a row the belt's scroll cuts at its top or bottom edge shows part of its name, as any
+                # scrolled content does: whether a row is cut depends on the belt's height, not on pinning)
+                if p["visibleRows"] and not p["cut"]:
                     assert p["down"] or not p["text"].endswith((" h", " c")), p
             for a in pins:
                 for b in pins:

@@ -46,6 +46,9 @@ def _main(argv: Sequence[str] | None = None) -> int:
     model.add_argument("--hidden-size", type=count(1), default=3, help="hidden units")
     model.add_argument("--forget-bias", type=float, default=None, help="LSTM forget-gate bias at init (e.g. 1.0)")
     model.add_argument("--seed", type=int, default=0, help="random seed")
+    model.add_argument(
+        "--checkpoint-every", type=count(1), default=None, help="run the layer in tl.checkpoint segments of K steps"
+    )
 
     gr = sub.add_parser(
         "graph",

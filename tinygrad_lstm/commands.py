@@ -36,6 +36,7 @@ def _unrolled(args: argparse.Namespace, sources: bool = False, cell: str | None 
         args.forget_bias,
         sources=sources,
         values=values,
+        checkpoint_every=args.checkpoint_every,
     )
 
 
@@ -102,6 +103,8 @@ def _label(args: argparse.Namespace, cell: str) -> str:
     label = _CELL_TITLES.get(cell, cell)
     if args.forget_bias is not None and cell not in ("rnn", "gru"):
         label += f", forget-gate bias {args.forget_bias:g}"
+    if args.checkpoint_every:
+        label += f", checkpoint every {args.checkpoint_every} steps"
     return label
 
 

@@ -28,9 +28,10 @@ class Unrolled:
     loss: Tensor
     trace: BackwardTrace | None = None
 
-    def backward(self, arrays: int = 0) -> BackwardTrace:
-        """Run the loss's backward pass inside ``trace_backward(arrays)`` and keep its trace."""
-        with trace_backward(arrays) as trace:
+    def backward(self, arrays: int = 0, memory: bool = True) -> BackwardTrace:
+        """Run the loss's backward pass inside ``trace_backward(arrays)`` and keep its trace (with
+        ``memory``, also the bytes the tape's saved arrays hold at each VJP: the explorer's memory strip)."""
+        with trace_backward(arrays, memory=self.tape if memory else None) as trace:
             self.loss.backward()
         self.trace = trace
         return trace
@@ -58,10 +59,12 @@ def unroll(
     forget_bias: float | None = None,
     sources: bool = False,
     values: int = 0,
+    checkpoint_every: int | None = None,
 ) -> Unrolled:
     """Record ``steps`` steps of a fresh layer on random input; the loss reads only the last output,
     so the gradient at step t has travelled back through T - 1 - t steps. ``sources`` and ``values`` are
-    the Tape's (source lines; norms and small copies of outputs, for the explorer).
+    the Tape's (source lines; norms and small copies of outputs, for the explorer); ``checkpoint_every=k``
+    runs the layer in ``tl.checkpoint`` segments of k steps (recomputed in backward).
 
     >>> u = unroll("rnn", steps=3)
     >>> _ = u.backward()
@@ -72,6 +75,10 @@ def unroll(
         raise ValueError(f"unroll: unknown cell {cell!r}; choose from {', '.join(CELLS)}")
     manual_seed(seed)
     layer = recurrent_layer(cell, input_size, hidden_size, forget_bias=forget_bias)
+    if checkpoint_every is not None:
+        if int(checkpoint_every) != checkpoint_every or checkpoint_every < 1:
+            raise ValueError(f"unroll: checkpoint_every must be a whole number of steps >= 1, got {checkpoint_every!r}")
+        layer.checkpoint_every = int(checkpoint_every)
     x = Tensor(np.random.default_rng(seed).standard_normal((steps, batch, input_size)).astype(np.float32))
     x.name = "x"
     with Tape(sources=sources, values=values) as tape:

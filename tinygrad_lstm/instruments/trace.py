@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..tape import Entry, Leaf, state
-from .recording import preformatted_html
+from .memory import SweepMemory
+from .recording import Tape, preformatted_html
 from .recording import ref as entry_ref
 
 
@@ -39,6 +40,7 @@ class VJPRecord:
     saved: tuple[SavedArray, ...]  # the arrays this VJP read
     value_mean: float | None = None  # mean of a named entry's output, when its VJP keeps it (gates)
     grad: np.ndarray | None = None  # a float64 copy of the gradient, kept by trace_backward(arrays=n) when small
+    held: int | None = None  # bytes of saved arrays the tape held while this VJP ran (trace_backward(memory=tape))
 
     @property
     def op(self) -> str:
@@ -68,9 +70,11 @@ def saved_arrays(entry) -> tuple[SavedArray, ...]:
 class BackwardTrace:
     """Records of every VJP run by the backward passes made inside ``with tl.trace_backward()``."""
 
-    def __init__(self, arrays: int = 0) -> None:
+    def __init__(self, arrays: int = 0, memory: Tape | None = None) -> None:
         self.records: list[VJPRecord] = []
         self.arrays = arrays  # keep a copy of each gradient of at most this many elements
+        # with a tape: the bytes its entries' saved arrays hold at each VJP, as the sweep frees them
+        self.memory = SweepMemory(memory) if memory is not None else None
 
     def record(self, entry, g, grads) -> None:
         """Called by the sweep after each VJP (one of its observers): what it received, sent and read."""
@@ -81,7 +85,11 @@ class BackwardTrace:
         dense = _dense(g)
         kept = np.array(dense) if dense.size <= self.arrays else None  # a copy: the sweep adds into buffers
         norm = float(np.linalg.norm(dense.ravel()))
-        self.records.append(VJPRecord(len(self.records), entry, norm, sent, saved, mean, kept))
+        held = None
+        if self.memory is not None:
+            self.memory.observe(entry, g, grads)
+            held = self.memory.held[-1]
+        self.records.append(VJPRecord(len(self.records), entry, norm, sent, saved, mean, kept, held))
 
     def __enter__(self) -> BackwardTrace:
         state.observers.append(self.record)
@@ -152,10 +160,16 @@ class BackwardTrace:
         return preformatted_html(self.listing(), repr(self), "print(trace)")
 
 
-def trace_backward(arrays: int = 0) -> BackwardTrace:
+def trace_backward(arrays: int = 0, memory: Tape | None = None) -> BackwardTrace:
     """Context manager: every backward pass inside it records a :class:`BackwardTrace`.
 
     ``arrays=n`` also keeps a float64 copy of every gradient of at most ``n`` elements (``record.grad``),
-    for the explorer's heat maps; by default only norms are kept.
+    for the explorer's heat maps; by default only norms are kept. ``memory=tape`` also reads, at every
+    VJP, the bytes of saved arrays the tape's entries still hold (``trace.memory``, a
+    :class:`~tinygrad_lstm.instruments.memory.SweepMemory`; ``record.held``): the explorer's memory strip.
     """
-    return BackwardTrace(arrays)
+    if memory is not None and not isinstance(memory, Tape):
+        raise TypeError(
+            f"trace_backward: memory= takes the tl.Tape the forward pass was recorded on, got {type(memory).__name__}"
+        )
+    return BackwardTrace(arrays, memory)

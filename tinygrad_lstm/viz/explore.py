@@ -246,7 +246,8 @@ def _pane(label: str, tape: Tape, trace: BackwardTrace, scale: HeatScale) -> dic
       roles of the arrays it read];
     - ``entries``: what the info panel shows of each entry, with ``run`` (its VJP's position) and
       ``first`` (when a first gradient reached it);
-    - ``templates`` and ``steps``: the op view of each time step (see :func:`_step_templates`).
+    - ``templates`` and ``steps``: the op view of each time step (see :func:`_step_templates`);
+    - ``memory`` (when the trace read it, ``trace_backward(memory=tape)``): see :func:`_memory`.
     """
     entries = _Entries(tape, trace, scale)
     belt = draw_belts([build_belt(tape, trace)], scale, heat=True)  # the pane's heading names it
@@ -279,7 +280,29 @@ def _pane(label: str, tape: Tape, trace: BackwardTrace, scale: HeatScale) -> dic
         "templates": templates,
         "steps": steps,
         "entries": entries.records(),
+        "memory": _memory(trace),
     }
+
+
+def _memory(trace: BackwardTrace) -> dict | None:
+    """The memory strip's data, as the trace read it during the real backward pass (None if it did not):
+    ``held[k]``, the bytes of saved arrays the tape held at sweep position k (0: when the sweep began;
+    k: while the k-th VJP ran); ``segments``, each run of VJPs inside one ``tl.checkpoint`` segment as
+    [first position, last position, its time steps], the first being where the segment ran again."""
+    memory = trace.memory
+    if memory is None or memory.before is None:
+        return None
+    segments: list[list] = []
+    for k, which in enumerate(memory.segment):
+        if which < 0:
+            continue
+        if segments and segments[-1][3] == which and segments[-1][1] == k:  # the run goes on
+            segments[-1][1] = k + 1
+            continue
+        ts = [s[1] for s in (time_step(e.scope) for e in memory.segments[which]) if s is not None]
+        steps = "" if not ts else f"t={min(ts)}" if min(ts) == max(ts) else f"t={min(ts)}..{max(ts)}"
+        segments.append([k + 1, k + 1, steps, which])
+    return {"held": [memory.before, *memory.held], "segments": [s[:3] for s in segments]}
 
 
 def _step_templates(tape: Tape, entries: _Entries) -> tuple[list, dict]:

@@ -174,6 +174,7 @@
       (p.label ? `<h2>${esc(p.label)}</h2>` : "") +
       `<div class="status"></div><div class="view belt-view"><div class="scroller belt">${p.svg}</div></div>` +
       `<div class="strip-holder"><table class="strip"></table></div>` +
+      `<div class="memory-holder"></div>` +
       `<div class="cell-view" hidden><div class="cell-head"><span class="cell-title"></span>` +
       `<button class="close" title="close this step">close</button></div>` +
       `<div class="view"><div class="scroller cell-svg"></div></div></div>`;
@@ -226,6 +227,7 @@
       pane.lastSeg[i + 1] = pane.segs.length - 1;
     });
     buildStrip(pane);
+    buildMemory(pane);
     el.querySelector(".close").addEventListener("click", () => {
       follow.checked = false;
       closeStep(pane);
@@ -357,6 +359,149 @@
       cell.addEventListener("mouseenter", () => hoverColumn(pane, j));
       cell.addEventListener("mouseleave", () => hoverColumn(pane, null));
     });
+  }
+
+  // ---- the memory strip: bytes of saved arrays still held at each sweep position ------------------
+  // Data: p.memory (explore.py's _memory), read during the real backward pass. One scale for every pane,
+  // so a checkpointed recording beside a plain one is drawn to the same height per byte.
+  const MEM = { height: 74, left: 74, right: 10, top: 16, bottom: 16 };
+  const memoryTop = Math.max(1, ...data.panes.map((p) => (p.memory ? Math.max(...p.memory.held) : 0)));
+  const SVGNS = "http://www.w3.org/2000/svg";
+
+  function bytes(b) {
+    // binary units, as memory is counted: 512 B, 37.5 KiB, 1.25 MiB
+    if (b < 1024) return `${b} B`;
+    const [v, unit] = b < 1048576 ? [b / 1024, "KiB"] : [b / 1048576, "MiB"];
+    return `${+(v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2))} ${unit}`;
+  }
+
+  function memoryTicks(top, count) {
+    // about `count` round values in the unit the top is best read in (B, KiB, MiB): 0, 10 KiB, 20 KiB, ...
+    const unit = top < 1024 ? 1 : top < 1048576 ? 1024 : 1048576;
+    const span = top / unit;
+    const raw = span / Math.max(1, count - 1);
+    const power = 10 ** Math.floor(Math.log10(raw));
+    const step = [1, 2, 2.5, 5, 10].map((m) => m * power).find((s) => s >= raw) * unit;
+    const ticks = [];
+    for (let v = 0; v <= top * 1.0001; v += step) ticks.push(v);
+    return ticks;
+  }
+
+  function svgEl(tag, attrs, parent) {
+    const el = document.createElementNS(SVGNS, tag);
+    for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+    if (parent) parent.appendChild(el);
+    return el;
+  }
+
+  function buildMemory(pane) {
+    const { p } = pane;
+    const holder = pane.el.querySelector(".memory-holder");
+    if (!p.memory) {
+      holder.remove();
+      return;
+    }
+    pane.memoryHolder = holder;
+    holder.addEventListener("click", (ev) => {
+      // a click on the strip moves the sweep there
+      const m = pane.memory;
+      if (!m) return;
+      const x = ev.clientX - holder.getBoundingClientRect().left;
+      const k = Math.round(((x - MEM.left) / m.w) * p.n);
+      if (k >= 0 && k <= p.n) setPos(pane === lead ? k : Math.round((k * total) / Math.max(1, p.n)));
+    });
+    new ResizeObserver(() => drawMemory(pane)).observe(holder);
+    drawMemory(pane);
+  }
+
+  function drawMemory(pane) {
+    const { p } = pane;
+    const holder = pane.memoryHolder;
+    const width = holder.clientWidth;
+    if (!width || (pane.memory && pane.memory.width === width)) return;
+    const { held, segments } = p.memory;
+    const w = Math.max(10, width - MEM.left - MEM.right);
+    const h = MEM.height - MEM.top - MEM.bottom;
+    const X = (k) => MEM.left + (k / Math.max(1, p.n)) * w;
+    const Y = (b) => MEM.top + h - (b / memoryTop) * h;
+    holder.innerHTML = "";
+    const svg = svgEl("svg", { width, height: MEM.height, class: "memory" }, holder);
+    for (const v of memoryTicks(memoryTop, Math.max(2, Math.floor(h / 14)))) {  // a label every 14 px or more
+      svgEl("line", { x1: MEM.left, x2: MEM.left + w, y1: Y(v), y2: Y(v), class: "mem-grid" }, svg);
+      const label = svgEl("text", { x: MEM.left - 4, y: Y(v) + 4, class: "mem-tick" }, svg);
+      label.textContent = bytes(v);
+    }
+    // checkpoint segments: shaded where the sweep runs inside one, a mark where it ran the segment again
+    for (const [first, last, steps] of segments) {
+      const band = svgEl("rect", { x: X(first - 1), y: MEM.top, width: Math.max(1, X(last) - X(first - 1)), height: h, class: "mem-segment" }, svg);
+      svgEl("title", {}, band).textContent =
+        `tl.checkpoint segment ${steps}: run again at VJP ${first} (${bytes(held[first - 1])} -> ${bytes(held[first])})`;
+      svgEl("line", { x1: X(first), x2: X(first), y1: MEM.top, y2: MEM.top + h, class: "mem-recompute" }, svg);
+      const label = svgEl("text", { x: X(first - 1) + 2, y: MEM.top - 3, class: "mem-seg-label" }, svg);
+      label.textContent = `\u21bb ${steps}`;
+      if (label.getComputedTextLength() > X(last) - X(first - 1) - 2) label.textContent = "\u21bb";
+    }
+    // the bytes held as a step line: each position's value up to the next one (past 2 points a pixel,
+    // each pixel keeps its highest and lowest value, so no peak is lost)
+    let d = `M${X(0).toFixed(1)},${Y(held[0]).toFixed(1)}`;
+    const perPixel = held.length / w;
+    if (perPixel <= 2) {
+      for (let k = 1; k < held.length; k++) d += `H${X(k).toFixed(1)}V${Y(held[k]).toFixed(1)}`;
+    } else {
+      let k = 1;
+      for (let px = 1; px <= Math.ceil(w); px++) {
+        const end = Math.min(held.length, Math.round((px / w) * p.n) + 1);
+        if (k >= end) continue;
+        let hi = held[k];
+        let lo = held[k];
+        for (let j = k; j < end; j++) {
+          hi = Math.max(hi, held[j]);
+          lo = Math.min(lo, held[j]);
+        }
+        d += `H${X(k).toFixed(1)}V${Y(hi).toFixed(1)}V${Y(lo).toFixed(1)}V${Y(held[end - 1]).toFixed(1)}`;
+        k = end;
+      }
+    }
+    d += `H${X(p.n).toFixed(1)}`;
+    svgEl("path", { d: `${d}V${Y(0)}H${X(0)}Z`, class: "mem-area" }, svg);
+    svgEl("path", { d, class: "mem-line" }, svg);
+    svgEl("line", { x1: MEM.left, x2: MEM.left + w, y1: Y(0), y2: Y(0), class: "mem-axis" }, svg);
+    // the strip's name at the bottom left (the top band is the segments' and the marker's), the sweep across
+    svgEl("text", { x: 4, y: MEM.height - 4, class: "mem-title" }, svg).textContent = "saved arrays held";
+    const end = svgEl("text", { x: MEM.left + w, y: MEM.height - 4, class: "mem-axis-label end" }, svg);
+    end.textContent = `VJP ${p.n}`;
+    const mid = svgEl("text", { x: MEM.left + w / 2 + 30, y: MEM.height - 4, class: "mem-axis-label middle" }, svg);
+    mid.textContent = segments.length ? "the sweep \u2192 (dashed: a checkpoint segment run again)" : "the sweep \u2192";
+    if (mid.getComputedTextLength() > w - 150) mid.textContent = "the sweep \u2192";
+    // the marker: where the sweep is, and what is held there
+    const marker = svgEl("g", { class: "mem-marker" }, svg);
+    svgEl("line", { y1: MEM.top, y2: MEM.top + h }, marker);
+    svgEl("circle", { r: 3.5 }, marker);
+    const back = svgEl("rect", { height: 14, class: "mem-value-back" }, marker);
+    const text = svgEl("text", { class: "mem-value" }, marker);
+    pane.memory = { width, w, X, Y, marker, text, back };
+    paintMemory(pane);
+  }
+
+  function paintMemory(pane) {
+    const m = pane.memory;
+    if (!m) return;
+    const { held } = pane.p.memory;
+    const k = Math.max(0, Math.min(held.length - 1, pane.k));
+    const x = m.X(k);
+    const y = m.Y(held[k]);
+    m.marker.setAttribute("transform", `translate(${x.toFixed(1)},0)`);
+    m.marker.querySelector("circle").setAttribute("cy", y.toFixed(1));
+    m.text.textContent = `${bytes(held[k])} held`;
+    const tw = m.text.getComputedTextLength();
+    // the value sits right of the marker, or left of it near the right edge, in the strip's top band
+    const left = x + tw + 12 > MEM.left + m.w;
+    const tx = left ? -tw - 6 : 6;
+    m.text.setAttribute("x", tx);
+    m.text.setAttribute("y", MEM.top + 11);
+    m.back.setAttribute("x", tx - 2);
+    m.back.setAttribute("y", MEM.top);
+    m.back.setAttribute("width", tw + 4);
   }
 
   // ---- column bands: the current VJP's step, and the step under the mouse ---------------------
@@ -522,6 +667,7 @@
       if (open) openStep(pane, `${open[0]}|${open[1]}`);
     }
     paintCell(pane);
+    paintMemory(pane);
     if (col !== undefined) keepInView(pane, col); // after a step opened: the belt's pane is lower then
   }
 
