@@ -729,7 +729,7 @@ def test_an_opened_step_fits_its_pane_or_zooms_to_fit(browser, lstm_page, long_c
             pick = f"window.explorer.panes[{k}].cellViewer"
             view = browser.execute_script(VIEW.replace("window.explorer.panes[0].cellViewer", pick), "cell")
             smallest = browser.execute_script(
-                f"return Math.min(...[...{pick}.svg.querySelectorAll('text')]"
+                f"return Math.min(...[...{pick}.svg.querySelectorAll('text')].filter((t) => t.textContent.trim())"
                 ".map((t) => t.getBoundingClientRect().height))"
             )
             # either it fits, or it is drawn readable (and scrolls to the current op) and "fit" fits it

@@ -239,7 +239,9 @@ def draw_model(
         elif heat:  # no gradient travels this edge (from a constant): thin, solid, grey
             attrs = {"color": NO_GRADIENT, "penwidth": "0.8"}
         if e.label:
-            attrs["label"] = e.label
+            # a loop's label sits right of the loop, where graphviz-pure draws the arrowhead it would touch:
+            # two leading spaces keep the text clear of it
+            attrs["label"] = f"  {e.label}" if e.src == e.dst else e.label
         ends = model.nodes[e.src].ident, model.nodes[e.dst].ident
         if all(ends):  # "e3__e5": the explorer lights the edges a VJP sends along
             attrs["id"] = "__".join(ends)

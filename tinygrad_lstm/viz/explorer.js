@@ -108,7 +108,9 @@
     const h = svg.height.baseVal.value;
     const box = svg.viewBox.baseVal;
     view.natural = [w, h];
-    const sizes = [...svg.querySelectorAll("text[font-size]")].map((t) => parseFloat(t.getAttribute("font-size")));
+    const sizes = [...svg.querySelectorAll("text[font-size]")]
+      .filter((t) => t.textContent.trim()) // a blank line spaces lines; it is not text to read
+      .map((t) => parseFloat(t.getAttribute("font-size")));
     const smallest = Math.min(...sizes.filter((x) => x > 0), 14) * (box && box.width ? w / box.width : 1);
     view.readable = READABLE_PX / smallest;
     svg.removeAttribute("width");
