@@ -24,6 +24,8 @@ KIND_STYLE = {
     "cell": {"shape": "box", "style": "rounded,filled,bold", "fillcolor": "#e8f0fe"},
     "ellipsis": {"shape": "plaintext", "style": "", "fillcolor": "#ffffff"},
     "vjp": {"shape": "box", "style": "rounded,filled", "fillcolor": "#fdeee8"},
+    # the explorer's opened step: a value the step reads from outside it (the previous h, a weight)
+    "context": {"shape": "box", "style": "rounded,filled", "fillcolor": "#ffffff", "peripheries": "2"},
 }
 
 
