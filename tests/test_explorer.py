@@ -904,14 +904,14 @@ def test_pinned_names_cover_what_scrolls_under_them_and_cut_no_column_or_box_in_
     viewport(browser, width, height)
     try:
         open_page(browser, long_compare_page)
-        for fraction in [k / 20 for k in range(1, 20)]:
+        for fraction in [k / 12 for k in range(1, 12)]:
             browser.execute_script(f"window.explorer.setPos(Math.round(window.explorer.total * {fraction}))")
             assert browser.execute_script(STRIP_COLUMNS) == [0, 0], fraction
         for pane in browser.find_elements("css selector", ".belt-view"):
             ActionChains(browser).move_to_element(pane).perform()
             press(browser, "+", 3)
         seen = []
-        for left in range(0, 400, 12):
+        for left in range(0, 400, 20):
             browser.execute_script(
                 "document.querySelectorAll('.belt').forEach((s) => { s.scrollLeft = arguments[0];"
                 " s.dispatchEvent(new Event('scroll')); })",
