@@ -55,3 +55,45 @@ def edge_points(svg: str, samples: int = 20) -> list[tuple[float, float]]:
                         (a * p0[0] + b * p1[0] + c * p2[0] + e * p3[0], a * p0[1] + b * p1[1] + c * p2[1] + e * p3[1])
                     )
     return points
+
+
+# DejaVu Sans (what a bare Linux draws "Helvetica" with), measured from its font files: an underscore
+# reaches 0.236 em below the baseline (bold and regular alike), a parenthesis 0.759 em above it
+UNDERSCORE_DEPTH = 0.236
+PAREN_HEIGHT = 0.759
+BOLD_TEXT = TEXT_ELEMENT.replace("[^>]*font-size", '[^>]*font-weight="bold"[^>]*font-size')
+
+
+def underscores_touching(svg: str, clearance: float = 0.5) -> list:
+    """Bold texts with an underscore whose underscore comes within ``clearance`` points of a text or a
+    box edge under it (horizontally overlapping): [(bold text, what it touches, gap in points)]."""
+    from tinygrad_lstm.viz.text import text_width
+
+    def span(anchor, x, text, size, bold):
+        w = text_width(text, size, bold)
+        left = x - (w if anchor == "end" else w / 2 if anchor == "middle" else 0)
+        return left, left + w
+
+    found = []
+    texts = [(a, float(x), float(y), float(s), t) for a, x, y, s, t in re.findall(TEXT_ELEMENT, svg) if t.strip()]
+    tops = []  # the top edges of every box: (left, right, y)
+    for shape in re.findall(r'<polygon[^>]*points="([^"]+)"', svg) + re.findall(r'<path[^>]*d="([^"]+)"', svg):
+        x0, x1, y0, _ = _box(re.findall(NUMBER_PAIR, shape))
+        tops.append((x0, x1, y0))
+    for anchor, x, y, size, text in re.findall(BOLD_TEXT, svg):
+        if "_" not in text:
+            continue
+        x, y, size = float(x), float(y), float(size)
+        left, right = span(anchor, x, text, size, True)
+        bottom = y + UNDERSCORE_DEPTH * size  # SVG's y grows downwards
+        for a2, x2, y2, s2, t2 in texts:
+            if y2 <= y:
+                continue
+            l2, r2 = span(a2, x2, t2, s2, False)
+            gap = (y2 - PAREN_HEIGHT * s2) - bottom
+            if l2 < right and r2 > left and gap < clearance:
+                found.append((text, t2, round(gap, 2)))
+        for l2, r2, top in tops:
+            if top > y and l2 < right and r2 > left and top - bottom < clearance:
+                found.append((text, "a box's top edge", round(top - bottom, 2)))
+    return found

@@ -49,6 +49,15 @@ MISTAKES = [
     (["graph", "--scale", "0..-3"], "scale: the upper end must be above the lower"),
     (["graph", "--view", "sideways"], "argument --view: invalid choice: 'sideways'"),
     (["tape", "--cell", "gru", "--forget-bias", "1"], "--forget-bias applies to LSTM cells; gru has no forget gate"),
+    # a filter that selects nothing names what there is: the default 2-step LSTM's scopes, t=0..1
+    (
+        ["tape", "--scope", "t=99"],
+        "--scope 't=99': no entry (of 45) matches; the scopes are lstm.l0.x_proj[t=0], lstm.l0[t=0..1]",
+    ),
+    (
+        ["tape", "--steps", "7", "--cell", "gru", "--op", "relu"],
+        "the scopes are gru.l0.x_proj[t=0], gru.l0[t=0..6]; the ops are add,",
+    ),
     (["demo", "charlm", "--text", "OUT/missing.txt"], "No such file or directory"),
     (["demo", "charlm", "--text", "OUT/plain"], "needs at least two different characters"),
     (["demo", "vanishing", "--length", "5"], "--length applies to the adding demo, not vanishing"),

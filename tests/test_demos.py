@@ -13,6 +13,8 @@ from tinygrad_lstm.demos.run import Run
 from tinygrad_lstm.demos.tasks import MEAN_BASELINE_MSE, adding_batch
 from tinygrad_lstm.viz import find_renderer
 
+from .pictures import underscores_touching
+
 
 def quick(name, tmp_path):
     return Run(name, out=tmp_path, quick=True, quiet=True)
@@ -142,4 +144,6 @@ def test_each_picture_the_tour_draws_shows_a_contrast_a_learner_can_read(tmp_pat
     for name, spread in r["picture_contrast"].items():
         assert spread >= 1 / 3, (name, spread)
     belt = (tmp_path / "tour_lstm_cell.svg").read_text()
+    for name in ("tour_lstm_op.svg", "tour_lstm_cell.svg", "tour_vanishing_compare.svg"):
+        assert underscores_touching((tmp_path / name).read_text()) == [], name  # bold names clear of the next line
     assert "tanh RNN, untrained" in belt and "LSTM before training" in belt and "Adam steps" in belt

@@ -1,5 +1,6 @@
 """The renderer, for real: SVG and PNG through the bundled graphviz-pure binary (or the system dot)."""
 
+import html
 import re
 
 import numpy as np
@@ -12,7 +13,7 @@ from tinygrad_lstm.tape import number, time_step
 from tinygrad_lstm.viz.graph import build
 from tinygrad_lstm.viz.text import text_width
 
-from .pictures import edge_points, svg_nodes, traced
+from .pictures import edge_points, svg_nodes, traced, underscores_touching
 
 needs_renderer = pytest.mark.skipif(tl.viz.find_renderer() is None, reason="no dot or graphviz-pure")
 
@@ -301,8 +302,9 @@ def test_each_readme_picture_is_legible_at_830_px_and_runs_time_left_to_right(tm
     argv[argv.index("-o") + 1] = str(out)
     assert main(["graph", *argv]) == 0
     svg = out.read_text()
+    assert underscores_touching(svg) == [], command  # "weight_ih_l0" in bold clear of the line under it
     width = float(re.search(r'<svg width="([\d.]+)pt"', svg).group(1))
-    smallest = min(float(s) for s in re.findall(r'font-size="([\d.]+)"', svg))
+    smallest = min(float(s) for s, text in re.findall(r'font-size="([\d.]+)"[^>]*>([^<]*)<', svg) if text.strip())
     # shown 830 px wide, a font of s points in a W-point picture is 830 * s / W px tall
     assert README_WIDTH * smallest / width >= 9, (command, smallest, width)
 
@@ -331,3 +333,29 @@ def test_each_readme_picture_is_legible_at_830_px_and_runs_time_left_to_right(tm
     if None in reading:  # the elided stretch stands between the first and the last steps
         k = reading.index(None)
         assert max(times[:k]) < min(t for t in reading[k + 1 :]), reading
+
+
+@needs_renderer
+@pytest.mark.parametrize("cell, steps", [("gru", 8), ("rnn", 3), ("lstm", 12)])
+def test_the_rolled_loops_label_keeps_clear_of_its_arrowhead(tmp_path, cell, steps):
+    u = traced(cell, steps=steps)
+    svg = tl.viz.render(tl.viz.draw(u.tape, view="rolled", trace=u.trace), tmp_path / "rolled.svg").read_text()
+    loops = [g for g in re.findall(r'<g id="[^"]*" class="edge">.*?</g>', svg, re.S) if f"x {steps - 1}<" in g]
+    assert len(loops) == 1
+    head = [
+        (float(x), float(y))
+        for x, y in re.findall(r"(-?[\d.]+),(-?[\d.]+)", re.search(r'<polygon[^>]*points="([^"]+)"', loops[0]).group(1))
+    ]
+    anchor, x, y, size, text = re.search(
+        r'text-anchor="(\w+)" x="([-\d.]+)" y="([-\d.]+)"[^>]*font-size="([\d.]+)"[^>]*>([^<]*)<', loops[0]
+    ).groups()
+    x, y, size, text = float(x), float(y), float(size), html.unescape(text).replace("\xa0", " ")
+    # the glyphs drawn (DejaVu Sans), leading spaces left out: their box from the anchor and the widths
+    whole = text_width(text, size)
+    left = x - (whole / 2 if anchor == "middle" else whole if anchor == "end" else 0)
+    left += text_width(text[: len(text) - len(text.lstrip())], size)
+    right, top, bottom = left + text_width(text.strip(), size), y - 0.76 * size, y + 0.24 * size
+    near = [
+        (hx, hy) for hx, hy in head if top - 1 < hy < bottom + 1 and left - 1.5 < hx < right + 1.5
+    ]  # an arrowhead corner within 1.5 pt of the text's box
+    assert near == [], (text, left, right, head)

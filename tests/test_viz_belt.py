@@ -204,7 +204,7 @@ def test_default_pictures_fit_a_page_and_stay_legible_at_800px(tmp_path, cell, s
     svg = tl.viz.render(tl.viz.draw(tape, trace=trace, title=f"{cell} x {steps}"), tmp_path / "p.svg").read_text()
     width, height = (float(v) for v in re.search(r'width="([\d.]+)pt" height="([\d.]+)pt"', svg).groups())
     assert width <= 3 * height, (width, height)
-    smallest = min(float(s) for s in re.findall(r'font-size="([\d.]+)"', svg))
+    smallest = min(float(s) for s, text in re.findall(r'font-size="([\d.]+)"[^>]*>([^<]*)<', svg) if text.strip())
     # shown 800 px wide, a font of s points in a W-point picture is 800 * s / W px tall
     assert 800 * smallest / width >= 10, (smallest, width)
 

@@ -174,6 +174,28 @@ def _write(viz, write, output: str, what: str, keep_dot: bool = False) -> int:
     return 0
 
 
+def _nothing_matched(tape, scope: str | None, op: str | None) -> str:
+    """One line for a --scope/--op that selects no entry: the scopes (time steps as a range) and ops there are."""
+    from .tape import time_step
+
+    steps: dict[str, list[int]] = {}  # a scope's name -> its time steps, in order met
+    for e in tape.entries:
+        if e.scope is None:
+            continue
+        s = time_step(e.scope)
+        name, t = (e.scope.name, s[1]) if s is not None else (e.scope.path, None)
+        ts = steps.setdefault(name, [])
+        if t is not None and t not in ts:
+            ts.append(t)
+    scopes = ", ".join(
+        f"{name}[t={min(ts)}..{max(ts)}]" if len(ts) > 1 else f"{name}[t={ts[0]}]" if ts else name
+        for name, ts in steps.items()
+    )
+    ops = sorted({e.op for e in tape.entries})
+    asked = " and ".join(x for x in (f"--scope {scope!r}" if scope else "", f"--op {op!r}" if op else "") if x)
+    return f"{asked}: no entry (of {len(tape)}) matches; the scopes are {scopes}; the ops are {', '.join(ops)}"
+
+
 def tape(args: argparse.Namespace) -> int:
     """Print a small recurrent model's tape (the Wengert list), and optionally its backward trace and memory."""
     from .instruments.memory import memory_table
@@ -186,6 +208,8 @@ def tape(args: argparse.Namespace) -> int:
         print(memory_table(u.tape))
         return 0
     tape = u.tape.filter(scope=args.scope, op=args.op) if (args.scope or args.op) else u.tape
+    if not tape.entries:  # a filter that matches nothing: say what there is to match
+        return _fail("tape", _nothing_matched(u.tape, args.scope, args.op))
     print(f"# tape of a {args.cell} over {args.steps} steps: {len(tape)} of {len(u.tape)} entries")
     print(tape.listing())
     if args.memory:

@@ -222,6 +222,7 @@ ROW_GAP = 92.0  # between the c and h rows (room for the factor and forget-gate 
 LEFT = 90.0  # the row names and initial states
 MAX_COLUMNS = 12  # per line: 12 columns of 60 pt keep 12 pt text legible on an 800 px page
 MAX_LINES = 2
+WEIGHTS_WIDTH = 880.0  # the shared weights' strips wrap to a new line past this x
 GAP = {("in", "h"): 64.0, ("h", "c"): ROW_GAP, ("c", "in"): 72.0, ("h", "in"): 72.0}
 
 
@@ -411,7 +412,8 @@ def _panel(c: _Canvas, m: BeltModel, columns, pre: str, top: float, heat: bool, 
             c.line(f"{pre}{top_row.key}_h{cols[-1]}", pre + "loss", [(last + 23, ly), (lx - 24, ly)],
                    m.loss_norm, heat, name=f"{pre}to_loss", arrives=[m.loss])  # fmt: skip
     bottom = y - n_lines * (line_height + 16)
-    return _weights(c, m, pre, bottom, heat)
+    # the weights wrap within the belt's width: a narrow belt (few columns a line) stays narrow
+    return _weights(c, m, pre, bottom, heat, min(WEIGHTS_WIDTH, LEFT + 80 + per_line * PITCH))
 
 
 def _x(j: int, per_line: int) -> float:
@@ -540,7 +542,7 @@ def _inputs(c, m, row, r, columns, cols, per_line, ys, col_of, pre, heat) -> Non
                        [(x - 3, ys[(below.layer, 'h')] + 8), (x, top), (x, y - 17)])  # fmt: skip
 
 
-def _weights(c: _Canvas, m: BeltModel, pre: str, top: float, heat: bool) -> float:
+def _weights(c: _Canvas, m: BeltModel, pre: str, top: float, heat: bool, wrap: float = WEIGHTS_WIDTH) -> float:
     """Each shared weight once: its name and shape, a strip of each use's share, the total."""
     x = 8.0
     y = top - 14
@@ -554,7 +556,7 @@ def _weights(c: _Canvas, m: BeltModel, pre: str, top: float, heat: bool) -> floa
         head = f"{w.title} {shape_text(w.shape)}: one array, used by {len(uses)} {what}"
         total = f"sum over t: ||dL/dW|| = {_short(w.total)}"
         width = max(text_width(head, TEXT, True), text_width(total, TEXT), len(binned) * cell) + 12
-        if x + width > 880 and x > 8:
+        if x + width > wrap and x > 8:
             x, y = 8.0, y - 78
         c.text(f"{pre}w{k}_title", x, y, head, bold=True, anchor="w")
         for n, (t, share) in enumerate(binned.items()):

@@ -24,6 +24,8 @@ KIND_STYLE = {
     "cell": {"shape": "box", "style": "rounded,filled,bold", "fillcolor": "#e8f0fe"},
     "ellipsis": {"shape": "plaintext", "style": "", "fillcolor": "#ffffff"},
     "vjp": {"shape": "box", "style": "rounded,filled", "fillcolor": "#fdeee8"},
+    # the explorer's opened step: a value the step reads from outside it (the previous h, a weight)
+    "context": {"shape": "box", "style": "rounded,filled", "fillcolor": "#ffffff", "peripheries": "2"},
 }
 
 
@@ -239,7 +241,9 @@ def draw_model(
         elif heat:  # no gradient travels this edge (from a constant): thin, solid, grey
             attrs = {"color": NO_GRADIENT, "penwidth": "0.8"}
         if e.label:
-            attrs["label"] = e.label
+            # a loop's label sits right of the loop, where graphviz-pure draws the arrowhead it would touch:
+            # two leading spaces keep the text clear of it
+            attrs["label"] = f"  {e.label}" if e.src == e.dst else e.label
         ends = model.nodes[e.src].ident, model.nodes[e.dst].ident
         if all(ends):  # "e3__e5": the explorer lights the edges a VJP sends along
             attrs["id"] = "__".join(ends)

@@ -35,7 +35,7 @@ from ..instruments.recording import Tape, shape_text
 from ..instruments.trace import BackwardTrace
 from ..tape import Entry, Leaf, number, time_step
 from ..tensor import Tensor
-from .belt import build_belt, draw_belts, has_time_steps
+from .belt import MAX_COLUMNS, MAX_LINES, build_belt, draw_belts, has_time_steps
 from .draw import draw_model
 from .graph import build
 from .render import pipe
@@ -135,7 +135,11 @@ def explore(
                 "layer's belt (record an nn.RNN/LSTM/GRU, or wrap your cell loop in tl.scope(name, t=t))"
             )
     heat = HeatScale(scale, [r.grad_norm for _, _, tr in recordings for r in tr.records])
-    panes = [_pane(label, tape, tr, heat) for label, tape, tr in recordings]
+    # panes side by side share the page's width: each belt gets fewer columns a line (and more lines, which
+    # the pane's height has room for), so that it fills its pane's width at a readable size
+    per_line = max(4, MAX_COLUMNS // len(recordings))
+    shape = (per_line, MAX_COLUMNS * MAX_LINES // per_line)
+    panes = [_pane(label, tape, tr, heat, shape) for label, tape, tr in recordings]
     _same_width(panes)
     data = {
         "title": title or "backward-pass explorer",
@@ -234,7 +238,7 @@ class _Entries:
         return out
 
 
-def _pane(label: str, tape: Tape, trace: BackwardTrace, scale: HeatScale) -> dict:
+def _pane(label: str, tape: Tape, trace: BackwardTrace, scale: HeatScale, shape: tuple[int, int]) -> dict:
     """Everything one recording's part of the page needs, as JSON-ready data (entries are numbers
     into ``entries`` everywhere):
 
@@ -242,6 +246,7 @@ def _pane(label: str, tape: Tape, trace: BackwardTrace, scale: HeatScale) -> dic
       after which that element shows its colour (white before); ``shows``: SVG id -> the entry a
       click on it opens; ``columns``: the time steps of each belt column; ``strip``: the
       ||dL/d state|| rows, each cell sharing its belt box's id;
+      (``shape``: the belt's columns a line and lines before it bins steps);
     - ``sweep``: per VJP in the order it ran, [entry, ||g received||, [[input, ||g sent||], ...],
       roles of the arrays it read];
     - ``entries``: what the info panel shows of each entry, with ``run`` (its VJP's position) and
@@ -250,7 +255,8 @@ def _pane(label: str, tape: Tape, trace: BackwardTrace, scale: HeatScale) -> dic
     - ``memory`` (when the trace read it, ``trace_backward(memory=tape)``): see :func:`_memory`.
     """
     entries = _Entries(tape, trace, scale)
-    belt = draw_belts([build_belt(tape, trace)], scale, heat=True)  # the pane's heading names it
+    model = build_belt(tape, trace)  # untitled: the pane's heading names it
+    belt = draw_belts([model], scale, heat=True, max_columns=shape[0], max_lines=shape[1])
     arrive = {}
     for ident, needs in belt.arrivals.items():
         orders = [entries.run.get(id(e)) for e in needs]
@@ -339,6 +345,8 @@ def _step_templates(tape: Tape, entries: _Entries) -> tuple[list, dict]:
             if node.entry is not None:
                 k = position.get(id(node.entry))
                 node.ident = f"op{k}" if k is not None else f"in{reads[id(node.entry)]}"
+                if k is None:  # read from outside the step: a double outline (dashed says a gradient of 0)
+                    node.kind = "context"
         key = tuple(shape)
         if key not in drawn:
             drawn[key] = len(templates)

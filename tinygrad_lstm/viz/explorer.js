@@ -108,7 +108,9 @@
     const h = svg.height.baseVal.value;
     const box = svg.viewBox.baseVal;
     view.natural = [w, h];
-    const sizes = [...svg.querySelectorAll("text[font-size]")].map((t) => parseFloat(t.getAttribute("font-size")));
+    const sizes = [...svg.querySelectorAll("text[font-size]")]
+      .filter((t) => t.textContent.trim()) // a blank line spaces lines; it is not text to read
+      .map((t) => parseFloat(t.getAttribute("font-size")));
     const smallest = Math.min(...sizes.filter((x) => x > 0), 14) * (box && box.width ? w / box.width : 1);
     view.readable = READABLE_PX / smallest;
     svg.removeAttribute("width");
@@ -122,6 +124,14 @@
     const fw = (view.scroller.clientWidth - 2) / w;
     const fh = (view.scroller.clientHeight - 2) / h;
     return widthOnly ? fw : Math.min(fw, fh);
+  }
+
+  function fillZoom(view) {
+    // "fit": the whole picture; for the belt (widthFirst) only while its text stays readable, else the pane's
+    // width at a readable size (the belt scrolls down): a belt shrunk to a thumbnail says nothing
+    const whole = fitZoom(view);
+    if (!view.widthFirst || whole >= view.readable) return whole;
+    return Math.max(view.readable, Math.min(1, fitZoom(view, true)));
   }
 
   function defaultZoom(view) {
@@ -158,10 +168,11 @@
     if (!view || !view.svg) return;
     view.user = true;
     if (what === "fit") {
-      view.z = fitZoom(view);
+      view.z = fillZoom(view);
       applyZoom(view);
       view.scroller.scrollLeft = 0;
       view.scroller.scrollTop = 0;
+      if (view.afterFit) view.afterFit(); // the belt: back to the sweep's lit step
       if (view.onChange) view.onChange();
     } else zoomAt(view, view.z * (what === "in" ? 1.25 : 0.8));
   }
@@ -171,7 +182,8 @@
     const el = document.createElement("section");
     el.className = "pane";
     el.innerHTML =
-      (p.label ? `<h2>${esc(p.label)}</h2>` : "") +
+      // the belt's zoom tools sit in the heading, off the picture (over it they would cover its t= labels)
+      `<div class="pane-head">${p.label ? `<h2>${esc(p.label)}</h2>` : ""}<span class="tools-here"></span></div>` +
       `<div class="status"></div><div class="view belt-view"><div class="scroller belt">${p.svg}</div></div>` +
       `<div class="strip-holder"><table class="strip"></table></div>` +
       `<div class="memory-holder"></div>` +
@@ -206,8 +218,12 @@
     pane.graph = pane.belt.querySelector("g.graph") || pane.belt;
     pane.beltHolder = el.querySelector(".belt");
     pane.stripHolder = el.querySelector(".strip-holder");
-    pane.beltView = makeView(el.querySelector(".belt-view"), () => pin(pane));
+    pane.beltView = makeView(el.querySelector(".belt-view"), () => pin(pane), el.querySelector(".tools-here"));
     pane.beltView.widthFirst = true; // the belt fills its pane's width and scrolls down to the lit line
+    pane.beltView.afterFit = () => {
+      const lit = pane.graph.querySelector("rect.band-now");
+      if (lit) scrollInto(pane.beltHolder, lit.getBoundingClientRect());
+    };
     pane.cellViewer = makeView(pane.cellView.querySelector(".view"), null, pane.cellView.querySelector(".close"));
     pane.colOf = new Map(); // t -> column
     p.columns.forEach((ts, j) => ts.forEach((t) => pane.colOf.set(t, j)));
@@ -241,20 +257,25 @@
     // "p<k>_w<j>_title" for a shared weight's heading
     const rows = [];
     const titles = [];
+    const from = new Map(); // a row's name -> the box it starts from on that line ("h init", "t=11")
     svg.querySelectorAll("g.node").forEach((node) => {
       const t = node.querySelector(":scope > title");
       const name = t ? t.textContent : "";
       if (/_(h|c)_name\d+$/.test(name)) rows.push(node);
       else if (/^p\d+_w\d+_title$/.test(name)) titles.push(node);
+      else if (/_(h|c)_from\d+$/.test(name)) from.set(name.replace(/_from(\d+)$/, "_name$1"), node);
     });
     const pins = { rows: [], lines: new Map() };
-    const backed = (node) => {
+    const backed = (node, band) => {
+      // a row name moved to the edge sits on an opaque band as tall as the row's boxes (the column of
+      // names frozen, as a spreadsheet's): what scrolls under it is hidden, never overlapped by the name
       const box = node.getBBox();
+      const half = band ? Math.max(box.height / 2 + 1, band / 2) : box.height / 2 + 1;
       const back = document.createElementNS("http://www.w3.org/2000/svg", "rect");
-      back.setAttribute("class", "pin-back");
+      back.setAttribute("class", band ? "pin-back row" : "pin-back");
       back.setAttribute("x", box.x - 3);
-      back.setAttribute("y", box.y - 1);
-      back.setAttribute("height", box.height + 2);
+      back.setAttribute("y", box.y + box.height / 2 - half);
+      back.setAttribute("height", 2 * half);
       back.setAttribute("width", box.width + 6);
       back.style.display = "none";
       node.insertBefore(back, node.firstChild);
@@ -262,7 +283,20 @@
       node.parentNode.appendChild(node); // drawn last: over the boxes it may be pinned above
       return { node, back, x: box.x, w: box.width };
     };
-    for (const node of rows) pins.rows.push(backed(node));
+    // the height of a row's boxes (its h and c boxes are named "<layer>_h<j>", "<layer>_c<j>")
+    const band = Math.max(0, ...[...svg.querySelectorAll("g.node")].filter((node) => {
+      const t = node.querySelector(":scope > title");
+      return t && /_(h|c)\d+$/.test(t.textContent);
+    }).map((node) => node.getBBox().height));
+    for (const node of rows) {
+      const pin = backed(node, band + 8);
+      const start = from.get(node.querySelector(":scope > title").textContent);
+      if (start) {
+        const b = start.getBBox();
+        pin.from = [b.x, b.x + b.width]; // covered whole or not at all: never a box cut in half
+      }
+      pins.rows.push(pin);
+    }
     for (const node of titles) {
       const text = node.querySelector("text");
       if (!text) continue;
@@ -302,7 +336,17 @@
         item.back.setAttribute("width", (short ? item.sw : item.fw) + 6);
       }
     };
-    for (const item of pane.pins.rows) place(item, Math.max(item.x, left + pad), false);
+    for (const item of pane.pins.rows) {
+      const at = Math.max(item.x, left + pad);
+      place(item, at, false);
+      if (item.from) {
+        // the band reaches over the row's starting box when it would cover part of it
+        const [x0, x1] = item.from;
+        const edge = at + item.w + 3; // the band spans at - 3 .. edge, in the picture's units
+        const reach = x0 < edge && x1 > at - 3 ? Math.max(edge, x1 + 3) : edge;
+        item.back.setAttribute("width", reach - (at - 3));
+      }
+    }
     for (const line of pane.pins.lines.values()) {
       // left to right, each title at its place or pushed right of the edge and the title before it;
       // then right to left, pulled back inside the right edge; a title moved shows the weight's name alone
@@ -350,9 +394,10 @@
           ? `<td data-col="${j}" data-id="${esc(c[0])}" style="background:${c[2]};color:${c[3]}">${short(c[1])}</td>`
           : `<td data-col="${j}"></td>`;
       });
-      body += "</tr>";
+      body += '<td class="spare"></td></tr>';
     }
-    table.innerHTML = head + "</tr>" + body;
+    // a spare column at the end: room to scroll the last columns clear of the pinned row names
+    table.innerHTML = head + '<th class="spare"></th></tr>' + body;
     pane.stripCells = [...table.querySelectorAll("td[data-id]")].map((td) => [td, p.arrive[td.dataset.id]]);
     table.querySelectorAll("[data-col]").forEach((cell) => {
       const j = Number(cell.dataset.col);
@@ -620,9 +665,12 @@
       const e = p.entries[index];
       const done = e.run >= 0 && e.run < k;
       const shapes = node.querySelectorAll("polygon, path, ellipse");
-      shapes.forEach((s) => (s.style.fill = done && e.fill ? e.fill : "#ffffff"));
+      shapes.forEach((s) => {
+        if (s.getAttribute("fill") !== "none") s.style.fill = done && e.fill ? e.fill : "#ffffff"; // not a 2nd outline
+      });
       node.querySelectorAll("text").forEach((t) => (t.style.fill = done && e.ink ? e.ink : "#000000"));
       node.classList.toggle("partial", !done && e.first >= 0 && e.first < k);
+      node.classList.toggle("zero", done && e.gn === 0); // dashed means one thing: a gradient of exactly 0
       node.classList.toggle("cur", cur === node.id);
       node.classList.toggle("sendto", sendsTo.has(node.id) && cur !== node.id);
       node.classList.toggle("reads", readsFrom.has(node.id) && cur !== node.id);
@@ -674,10 +722,30 @@
   function keepInView(pane, col) {
     // what the sweep is doing stays in view: the strip's column and the belt's lit band
     const th = pane.stripHolder.querySelector(`th[data-col="${col}"]`);
-    if (th) scrollInto(pane.stripHolder, th.getBoundingClientRect(), pane.stripHolder.querySelector("th.row"));
+    if (th) {
+      scrollInto(pane.stripHolder, th.getBoundingClientRect(), pane.stripHolder.querySelector("th.row"));
+      snapStrip(pane, th);
+    }
     const lit = pane.graph.querySelector("rect.band-now");
     if (lit) scrollInto(pane.beltHolder, lit.getBoundingClientRect());
     pin(pane);
+  }
+
+  function snapStrip(pane, now) {
+    // the strip scrolled so that a column starts where its pinned row names end: no column half hidden
+    // under them (the first column shown whole, or the one half under them scrolled out, whichever keeps
+    // the current column in view)
+    const holder = pane.stripHolder;
+    const names = holder.querySelector("th.row");
+    if (!names || holder.scrollLeft <= 0) return;
+    const edge = names.offsetWidth; // the names' right edge, in the holder's visible part
+    const heads = [...holder.querySelectorAll("th[data-col]")];
+    const under = heads.find((h) => h.offsetLeft < holder.scrollLeft + edge - 0.5 && h.offsetLeft + h.offsetWidth > holder.scrollLeft + edge + 0.5);
+    if (!under) return;
+    const reveal = under.offsetLeft - edge; // scroll back: the half-hidden column whole
+    const hide = under.offsetLeft + under.offsetWidth - edge; // scroll on: it goes out of view
+    const fits = (left) => now.offsetLeft >= left + edge - 0.5 && now.offsetLeft + now.offsetWidth <= left + holder.clientWidth + 0.5;
+    holder.scrollLeft = fits(reveal) || !fits(hide) ? reveal : hide;
   }
 
   function scrollInto(holder, r, sticky) {
@@ -776,6 +844,7 @@
     const info = document.getElementById("info");
     if (info.dataset.pinned && !pinned) return;
     if (pinned) info.dataset.pinned = "1";
+    const details = document.getElementById("details"); // the key under it stays
     const arrived = e.run >= 0 && e.run < pane.k;
     const rows = [
       ["name", e.ref],
@@ -787,16 +856,16 @@
       ["||value||", fmt(e.vn)],
       ["||dL/d value||", arrived ? fmt(e.gn) : e.run >= 0 ? `arrives at VJP ${e.run + 1}` : "no gradient reached it"],
     ];
-    info.innerHTML =
+    details.innerHTML =
       (pinned ? "<p class='hint'>pinned (click the page background to unpin)</p>" : "") +
       "<table>" + rows.map(([a, b]) => `<tr><td>${a}</td><td class="code">${esc(b)}</td></tr>`).join("") + "</table>";
     if (e.v) {
-      info.insertAdjacentHTML("beforeend", "<div>value</div>");
-      info.appendChild(heatMap(e.v));
+      details.insertAdjacentHTML("beforeend", "<div>value</div>");
+      details.appendChild(heatMap(e.v));
     }
     if (e.g && arrived) {
-      info.insertAdjacentHTML("beforeend", "<div>gradient</div>");
-      info.appendChild(heatMap(e.g));
+      details.insertAdjacentHTML("beforeend", "<div>gradient</div>");
+      details.appendChild(heatMap(e.g));
     }
   }
 

@@ -27,7 +27,7 @@ class VNode:
     id: str
     title: str  # the bold first line (a name, or the op)
     detail: str  # the small second line (op, shape, sizes)
-    kind: str  # "op", "param", "input", "cell", "ellipsis", "vjp"
+    kind: str  # "op", "param", "input", "cell", "ellipsis", "vjp", "context" (an explorer step reads it)
     cluster: str | None = None  # scope path, or layer name in the cell view
     heat: float | None = None  # a gradient norm
     order: int = 0

@@ -44,20 +44,31 @@ def text_width(text: str, size: float, bold: bool = False) -> float:
 HELVETICA_DRIFT = 0.08
 
 
+# A bold title's descenders (an underscore most of all: "weight_ih_l0") reach the capitals of the line
+# under it when the renderer spaces lines by their font size (graphviz-pure does): a blank line this
+# many points tall goes between a bold line and the next.
+BOLD_GAP = 2.0
+
+
+def _gaps(lines: Sequence[tuple[str, float, bool]]) -> int:
+    return sum(1 for (_, _, bold), _ in zip(lines, lines[1:]) if bold)
+
+
 def box_size(
     lines: Sequence[tuple[str, float, bool]], pad_x: float = 8.0, pad_y: float = 4.0, drift: float = 0.0
 ) -> tuple[float, float]:
     """(width, height) in points of a box holding ``lines`` of (text, size, bold), with padding, and
     ``drift`` times the widest line more on each side."""
     width = max((text_width(t, s, b) for t, s, b in lines), default=0.0)
-    height = sum(1.2 * s for _, s, _ in lines)
+    height = sum(1.2 * s for _, s, _ in lines) + 1.2 * BOLD_GAP * _gaps(lines)
     return width * (1 + 2 * drift) + 2 * pad_x, height + 2 * pad_y
 
 
 def label_html(lines: Sequence[tuple[str, float, bool]]) -> str:
     """An HTML-like Graphviz label of ``lines`` of (text, size, bold), one per line, text escaped."""
-    rows = (
-        f'<font point-size="{size}">{"<b>" if bold else ""}{escape(text)}{"</b>" if bold else ""}</font>'
-        for text, size, bold in lines
-    )
+    rows = []
+    for k, (text, size, bold) in enumerate(lines):
+        if k and lines[k - 1][2]:  # under a bold line: a blank one, BOLD_GAP points tall
+            rows.append(f'<font point-size="{BOLD_GAP:g}"> </font>')
+        rows.append(f'<font point-size="{size}">{"<b>" if bold else ""}{escape(text)}{"</b>" if bold else ""}</font>')
     return "<" + "<br/>".join(rows) + ">"
