@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .ops import IndexedGrad
+from .primitives.index import IndexedGrad
 from .tape import CompileError, _GradMode, number, state
 from .tensor import Tensor
 from .versions import changed_in_place, check_saved

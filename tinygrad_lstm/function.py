@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 
 from . import ops
+from .primitives import Primitive
 from .tape import Entry, refuse_while_compiling, state
 from .tape import no_grad as _no_grad
 from .tensor import Tensor
@@ -275,4 +276,4 @@ def _refuse_twice(name: str, value, live: list[Tensor]):
             "cannot be differentiated again"
         )
 
-    return ops.apply(f"{name}.backward", fwd, tuple(live), vjp)
+    return ops.apply(Primitive(f"{name}.backward", fwd, vjp, register=False), tuple(live))

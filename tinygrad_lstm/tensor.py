@@ -1,8 +1,9 @@
 """Tensor: a NumPy array, its gradient, and the tape entry that made it.
 
-Operators and methods delegate to the primitives and composites in ``ops.py``; this file holds the
-data, the user-facing names (NumPy's and PyTorch's), and the rules for in-place updates (``x += y``,
-``x[i] = v``, ``add_``, ``zero_``...), which write into the tensor's own array. They are PyTorch's:
+Operators and methods delegate to the public functions and composites in ``ops.py`` (which record the
+primitives of ``primitives/``); this file holds the data, the user-facing names (NumPy's and
+PyTorch's), and the rules for in-place updates (``x += y``, ``x[i] = v``, ``add_``, ``zero_``...),
+which write into the tensor's own array. They are PyTorch's:
 
 - **plain** under ``no_grad``, or when neither the tensor nor what is written into it requires grad:
   the array is written in place, so views and detached copies of it see the change
@@ -911,10 +912,14 @@ class View:
     from ``base``, so that a write through either side can bring the other's graph up to date, as
     PyTorch rebases views. ``stamp`` is the memory's change stamp when the view was made."""
 
-    __slots__ = ("base", "op", "fwd", "vjp", "p", "stamp")
+    __slots__ = ("base", "primitive", "p", "stamp")
 
-    def __init__(self, base: Tensor, op: str, fwd: Callable, vjp: Callable, p: Any, stamp: int) -> None:
-        self.base, self.op, self.fwd, self.vjp, self.p, self.stamp = base, op, fwd, vjp, p, stamp
+    def __init__(self, base: Tensor, primitive: Any, p: Any, stamp: int) -> None:
+        self.base, self.primitive, self.p, self.stamp = base, primitive, p, stamp
+
+    @property
+    def op(self) -> str:
+        return self.primitive.name
 
 
 def _leaf_behind(target: Tensor) -> Tensor | None:

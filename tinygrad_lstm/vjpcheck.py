@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .instruments.recording import Tape, ref
-from .ops import IndexedGrad
+from .primitives.index import IndexedGrad
 from .tape import Entry, no_grad
 from .tensor import Tensor
 

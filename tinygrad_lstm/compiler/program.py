@@ -20,7 +20,8 @@ import numpy as np
 
 from ..backward import accumulate_into, freed_error, sole_reference, sum_into_source
 from ..blas import matmul as blas_matmul
-from ..ops import is_primitive, weight_grad
+from ..primitives import is_primitive
+from ..primitives.linalg import weight_grad
 from ..tape import CompileError, Leaf, _sequence, number
 from ..tensor import Tensor
 from ..versions import changed_after
