@@ -21,6 +21,7 @@ from .primitives.arithmetic import ADD, DIV, MAXIMUM, MINIMUM, MUL, NEG, POW, RE
 from .primitives.elementwise import (
     ABS,
     ASTYPE,
+    ATAN,
     CLIP,
     COMPARE,
     COS,
@@ -315,6 +316,11 @@ def sin(x: Operand) -> Tensor:
 def cos(x: Operand) -> Tensor:
     """Elementwise cosine (``x.cos()``); gradient -sin(x)."""
     return apply(COS, (x,))
+
+
+def atan(x: Operand) -> Tensor:
+    """Elementwise arctangent (``x.atan()``, ``torch.atan``); gradient 1 / (1 + x**2)."""
+    return apply(ATAN, (x,))
 
 
 def erf(x: Operand) -> Tensor:

@@ -667,6 +667,10 @@ class Tensor:
         """Cosine, elementwise."""
         return ops.cos(self)
 
+    def atan(self) -> Tensor:
+        """Arctangent, elementwise."""
+        return ops.atan(self)
+
     def square(self) -> Tensor:
         """x * x."""
         return ops.square(self)

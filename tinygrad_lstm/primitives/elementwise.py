@@ -162,6 +162,18 @@ def _cos_vjp(g: Grad, entry: Entry) -> tuple:
 COS = Primitive("cos", _cos_fwd, _cos_vjp, keep_in=True, elementwise=True)
 
 
+def _atan_fwd(p: Any, x: np.ndarray) -> np.ndarray:
+    return np.arctan(x)
+
+
+def _atan_vjp(g: Grad, entry: Entry) -> tuple:
+    x = entry.ins[0]
+    return (g / (x * x + 1.0),)
+
+
+ATAN = Primitive("atan", _atan_fwd, _atan_vjp, keep_in=True, elementwise=True)
+
+
 _ERF = np.frompyfunc(math.erf, 1, 1)  # NumPy has no erf; math.erf is exact to the last bit or so
 
 
