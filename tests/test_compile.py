@@ -393,7 +393,7 @@ def test_a_whole_training_step_under_compile_is_refused_with_what_to_do_and_chan
     ):
         train_step(x, y)
     assert all(np.array_equal(p.data, b) for p, b in zip(params, before))
-    assert not tl.tape.state.compiling  # the failed recording is over
+    assert not tl.tape.state.guards  # the failed recording is over
 
     @tl.compile
     def loss_of(x, y):  # what the error says: the forward pass only

@@ -43,9 +43,9 @@ from .primitives.elementwise import (
     WHERE,
     _compare_fwd,
 )
-from .primitives.index import GETITEM, INDEX_PUT, SCATTER_ADD, IndexedGrad
-from .primitives.linalg import EINSUM, MATMUL, einsum_parameters, weight_grad
-from .primitives.primitive import Grad, unbroadcast
+from .primitives.index import GETITEM, INDEX_PUT, SCATTER_ADD
+from .primitives.linalg import EINSUM, MATMUL, einsum_parameters
+from .primitives.primitive import Grad
 from .primitives.reduce import ARGMAX, ARGMIN, CUMSUM, MAX, MIN, SUM, VAR
 from .primitives.shape import BROADCAST_TO, CAT, FLIP, RESHAPE, STACK, TRANSPOSE
 from .tape import Entry, Leaf, Structure, state
@@ -54,9 +54,6 @@ from .versions import _root, is_stale, latest_recorded, stale_error, stamps
 
 # a recorded entry's source line (Tape(sources=True), detect_anomaly) points past this file, to its caller
 _SOURCE_LINES_POINT_PAST = True
-
-# the names other modules (the sweep, the compiler, vjpcheck) import from here
-__all__ = ["Grad", "IndexedGrad", "unbroadcast", "weight_grad"]
 
 # ---- recording -----------------------------------------------------------------------------------
 
@@ -462,7 +459,7 @@ def var(x: Operand, axis: Axes = None, keepdims: bool = False, correction: int =
 
 def argmax(x: Operand, axis: int | None = None, keepdims: bool = False) -> Tensor:
     """Index of the largest value (first at ties; over all elements by default): integers, never
-    differentiated, but an op, so a compiled step computes it again on every call."""
+    differentiated, but an op, so a replay of a recorded step computes it again on every call."""
     return apply(ARGMAX, (x,), (axis, keepdims))
 
 

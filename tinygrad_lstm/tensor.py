@@ -37,7 +37,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import dtypes
-from .tape import CompileError, Entry, Leaf, Recording, refuse_while_compiling
+from .tape import Entry, Leaf, Recording, guard
 from .tape import state as _state
 from .versions import _root, changed_in_place, recorded_write
 
@@ -277,9 +277,9 @@ class Tensor:
         return ops.transpose(self)
 
     def _concrete(self, what: str) -> np.ndarray:
-        """The array, as a Python-side value: refused for a recorded value while tl.compile records."""
+        """The array, as a Python-side value (a recorded value's is guarded: a replay would reuse it)."""
         if self._entry is not None:
-            refuse_while_compiling(f"{what} turns a recorded value into a Python value")
+            guard("value", f"{what} turns a recorded value into a Python value")
         return self.data
 
     def numpy(self) -> np.ndarray:
@@ -968,8 +968,7 @@ def _update(target: Tensor, op: str, others: tuple, compute: Callable[[], Tensor
         target._entry is not None or any(isinstance(o, Tensor) and o._entry is not None for o in others)
     )
     if not recording:
-        if _state.compiling:
-            raise CompileError(f"compile: {op} writes an array in place, and a replay would not repeat it")
+        guard("write", op)
         try:
             write(data)
         except (ValueError, TypeError) as e:
