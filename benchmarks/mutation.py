@@ -2,7 +2,7 @@
 
     pip install ".[test,mutation]"
     python benchmarks/mutation.py                        # every target, resuming where the last run stopped
-    python benchmarks/mutation.py --files ops --functions '*_vjp*' --minutes 30
+    python benchmarks/mutation.py --files primitives --functions '*_vjp*' --minutes 30
     python benchmarks/mutation.py --report               # the score so far, and the survivors
 
 It wraps mutmut (configured in pyproject.toml, [tool.mutmut]): mutmut copies the package into
@@ -10,7 +10,7 @@ mutants/, writes every mutant of a function beside the original, and runs, for e
 the tests of the fast subset that call that function, stopping at the first failure. Results are
 kept in mutants/, so a run stopped by --minutes (or Ctrl-C) resumes; --rerun checks the selected
 mutants again (after adding a test). `mutmut show NAME` prints a mutant's diff. Not part of the
-test suite: a full run over all four targets takes hours on 2 cores (README, Testing).
+test suite: a full run over all five targets takes hours on 2 cores (README, Testing).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGETS = {
+    "primitives": "tinygrad_lstm.primitives.",
     "ops": "tinygrad_lstm.ops.",
     "backward": "tinygrad_lstm.backward.",
     "cells": "tinygrad_lstm.nn.cells.",

@@ -393,7 +393,7 @@ def test_a_whole_training_step_under_compile_is_refused_with_what_to_do_and_chan
     ):
         train_step(x, y)
     assert all(np.array_equal(p.data, b) for p, b in zip(params, before))
-    assert not tl.tape.state.compiling  # the failed recording is over
+    assert not tl.tape.state.guards  # the failed recording is over
 
     @tl.compile
     def loss_of(x, y):  # what the error says: the forward pass only
@@ -470,20 +470,20 @@ EDGES = [-np.inf, -800.0, -40.0, -1.5, -0.0, 0.0, 1e-30, 0.7, 20.0, np.inf, np.n
 @pytest.mark.parametrize("op", ["sigmoid", "tanh"])
 def test_a_fused_gates_vjp_is_each_gates_vjp_joined_bit_for_bit(op, dtype):
     """tl.compile runs side-by-side gates' VJPs as one (fusion.vjp_lines, source text): over the
-    joined outputs and gradients it gives, bit for bit, each gate's VJP in ops.py joined, at the
+    joined outputs and gradients it gives, bit for bit, each gate's VJP (primitives/elementwise.py) joined, at the
     edges too (signed zeros, infinities, NaNs, saturated outputs)."""
     from types import SimpleNamespace
 
-    from tinygrad_lstm import ops
     from tinygrad_lstm.compiler import fusion
+    from tinygrad_lstm.primitives import PRIMITIVES
 
     rng = np.random.default_rng(0)
     x = rng.permutation(np.array(EDGES * 3, dtype=dtype)).reshape(3, 11)
     g = rng.permutation(np.array([-0.0, 0.0, 3e38, -np.inf, np.nan, 2.5, -1e-40, 3.0, 0.5, -7.0, 1.0] * 3, dtype))
     g = g.reshape(3, 11)
     with np.errstate(all="ignore"):
-        y = getattr(ops, f"_{op}_fwd")(None, x)
-        vjp = getattr(ops, f"_{op}_vjp")
+        y = PRIMITIVES[op].fwd(None, x)
+        vjp = PRIMITIVES[op].vjp
         parts = [(slice(None), slice(0, 4)), (slice(None), slice(4, 11))]
         each = np.concatenate([vjp(g[part], SimpleNamespace(out=y[part]))[0] for part in parts], axis=1)
         namespace = {"multiply": np.multiply, "subtract": np.subtract, "y": y, "g": g}

@@ -147,3 +147,35 @@ def test_probe_collects_dl_dh_for_every_step():
             assert norms[(e.scope.name, e.scope.attrs["t"])] == pytest.approx(traced[e.index], rel=1e-12)
     ratios = probe.ratios("h", "rnn.l1")
     assert ratios[0] == 1.0 and ratios[5] < ratios[1]
+
+
+def test_the_guards_hook_point_hears_what_a_recorded_step_could_not_repeat_and_a_refusal_changes_nothing():
+    """``tape.state.guards``: the engine reports, with no compiler in sight, a recorded value read into
+    Python, an unrecorded in-place write, a backward pass and dropout's draw; a guard that raises stops
+    the write before the array changes."""
+    heard = []
+    x = tl.Tensor(np.ones(3), requires_grad=True)
+    plain = tl.Tensor(np.zeros(3))
+    tl.tape.state.guards.append(lambda event, what: heard.append((event, what)))
+    try:
+        y = (x * 2.0).sum()
+        y.item()
+        plain += 1.0
+        y.backward()
+        tl.nn.functional.dropout(x, 0.5)
+        assert tl.nn.functional.dropout(x, 0.5, training=False) is x  # no draw: nothing heard
+    finally:
+        tl.tape.state.guards.clear()
+    assert [event for event, _ in heard] == ["value", "write", "backward", "draw"]
+    assert "item()" in heard[0][1] and heard[1][1] == "add_"
+
+    def refuse(event, what):
+        raise RuntimeError(f"refused {event}: {what}")
+
+    tl.tape.state.guards.append(refuse)
+    try:
+        with pytest.raises(RuntimeError, match="refused write: add_"):
+            plain += 1.0
+    finally:
+        tl.tape.state.guards.remove(refuse)
+    assert np.array_equal(plain.data, np.ones(3))  # one write heard and done, the refused one not done

@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 import tinygrad_lstm as tl
-from tinygrad_lstm import ops
+from tinygrad_lstm import blas, ops
+from tinygrad_lstm.primitives.elementwise import TANH
+from tinygrad_lstm.primitives.linalg import MATMUL
 from tinygrad_lstm.viz import find_renderer
 from tinygrad_lstm.viz.errors import ErrorScale
 
@@ -112,8 +114,8 @@ def test_the_same_function_with_a_right_backward_passes():
 
 
 def test_a_monkeypatched_primitive_with_a_wrong_sign_is_found_at_every_step(monkeypatch):
-    right = ops._tanh_vjp
-    monkeypatch.setattr(ops, "_tanh_vjp", lambda g, entry: tuple(-r for r in right(g, entry)))
+    right = TANH.vjp
+    monkeypatch.setattr(TANH, "vjp", lambda g, entry: tuple(-r for r in right(g, entry)))
     tl.manual_seed(0)
     rnn = tl.nn.RNN(2, 3)
     with tl.Tape(inputs=True) as tape:
@@ -126,16 +128,16 @@ def test_a_monkeypatched_primitive_with_a_wrong_sign_is_found_at_every_step(monk
 
 
 def test_a_transposed_matmul_vjp_is_found_where_its_input_gradient_is_used(monkeypatch):
-    right = ops._matmul_vjp
+    right = MATMUL.vjp
 
     def transposed(g, entry):
         ga, gb = right(g, entry)
         if ga is None:
             return ga, gb
         a, b = entry.ins
-        return ops.blas.matmul(g, b), gb  # b where b.T belongs: the shapes agree when b is square
+        return blas.matmul(g, b), gb  # b where b.T belongs: the shapes agree when b is square
 
-    monkeypatch.setattr(ops, "_matmul_vjp", transposed)
+    monkeypatch.setattr(MATMUL, "vjp", transposed)
     tl.manual_seed(0)
     rnn = tl.nn.RNN(3, 3)  # square weights: the wrong VJP runs silently
     with tl.Tape(inputs=True) as tape:

@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from .ops import IndexedGrad
-from .tape import CompileError, _GradMode, number, state
+from .primitives.index import IndexedGrad
+from .tape import _GradMode, guard, number, state
 from .tensor import Tensor
 from .versions import changed_in_place, check_saved
 from .versions import latest as changed_last
@@ -176,8 +176,8 @@ def freed_error(entry) -> RuntimeError:
 def _seed(output: Tensor, grad: Any, create_graph: bool, where: str) -> np.ndarray | Tensor:
     if output._entry is None:
         raise RuntimeError(f"{where}: the tensor does not require grad and has no grad_fn")
-    if output._entry.program is not None:
-        output._entry.program.check_current(output, where)
+    if output._entry.replay is not None:
+        output._entry.replay.check_current(output, where)
     if grad is None:
         if output.data.size != 1:
             raise RuntimeError(
@@ -196,16 +196,6 @@ def _seed(output: Tensor, grad: Any, create_graph: bool, where: str) -> np.ndarr
     return seed
 
 
-def _refuse_inside_compile(what: str) -> None:
-    """A whole training step under tl.compile: the recording must end at the loss."""
-    if state.compiling:
-        raise CompileError(
-            f"compile: {what} inside a compiled function; tl.compile records the forward pass only. "
-            "Return the loss and run the rest outside: loss = step(x, y); loss.backward(); opt.step() "
-            "(backward then replays the recorded program's VJPs)"
-        )
-
-
 def backward(
     output: Tensor,
     grad: Any = None,
@@ -215,7 +205,7 @@ def backward(
 ) -> None:
     """``output.backward(...)``: accumulate gradients into the leaves' ``.grad`` (only into the tensors
     in ``inputs``, when given, as PyTorch's ``backward(inputs=...)``)."""
-    _refuse_inside_compile("backward()")
+    guard("backward", "backward()")
     seed = _seed(output, grad, create_graph, "backward")
     retain = create_graph if retain_graph is None else retain_graph
     if inputs is not None:
@@ -231,9 +221,9 @@ def backward(
         return
     entry = output._entry
     assert entry is not None, "_seed refused a tensor without an entry"
-    program = entry.program
-    if program is not None and not (retain or create_graph or state.observers or program.has_hooks()):
-        program.backward(seed)  # a replayed step with nothing to observe: its precomputed order
+    replay = entry.replay
+    if replay is not None and not (retain or create_graph or state.observers or replay.has_hooks()):
+        replay.backward(seed)  # a replayed step with nothing to observe: its precomputed order
         return
     sweep([output], [seed], retain, create_graph)
 

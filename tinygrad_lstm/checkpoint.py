@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from . import random
-from .tape import Recording, number, refuse_while_compiling, state
+from .tape import Recording, guard, number, state
 from .tape import enable_grad as _enable_grad
 from .tensor import Tensor
 from .versions import changed_after
@@ -95,7 +95,7 @@ def checkpoint(fn: Callable, *args: Any) -> Any:
     Backward refuses to recompute (naming the value) if anything the segment read from outside, its
     arguments, the parameters or values it captured, was changed in place in between.
     """
-    refuse_while_compiling("tl.checkpoint runs its function again in backward, which a replay cannot")
+    guard("value", "tl.checkpoint runs its function again in backward, which a replay cannot")
     if not state.grad_enabled:
         return fn(*args)
     rng_state = random.generator().bit_generator.state

@@ -46,7 +46,9 @@ from typing import Any
 import numpy as np
 
 from . import ops
-from .tape import Entry, refuse_while_compiling, state
+from .primitives import Primitive
+from .primitives.index import IndexedGrad
+from .tape import Entry, guard, state
 from .tape import no_grad as _no_grad
 from .tensor import Tensor
 from .versions import latest_recorded
@@ -105,7 +107,7 @@ class Function:
         """Run ``forward`` and record one tape entry, named after the class, whose VJP is ``backward``
         (and, for a tuple of outputs, one entry per output that reads its part of it)."""
         name = cls.__name__
-        refuse_while_compiling(f"{name} (a tl.Function) runs Python code tl.compile cannot replay")
+        guard("value", f"{name} (a tl.Function) runs Python code")
         if latest_recorded[0] >= 0 and state.grad_enabled:  # views stale after an in-place write: rebased
             ops.refresh(cls.__name__, inputs)
         parents = tuple(x._entry if isinstance(x, Tensor) else None for x in inputs)
@@ -187,7 +189,7 @@ def _output_vjp(g, entry):
         flat = ops.reshape(g, (-1,))
         flat = flat if flat.dtype == node.dtype else ops.astype(flat, node.dtype)
         return (ops.scatter_add(flat, where, node.shape, True),)
-    return (ops.IndexedGrad(g.reshape(-1), where, node.shape, True),)
+    return (IndexedGrad(g.reshape(-1), where, node.shape, True),)
 
 
 def _gradients_of_outputs(g, ctx) -> tuple:
@@ -275,4 +277,4 @@ def _refuse_twice(name: str, value, live: list[Tensor]):
             "cannot be differentiated again"
         )
 
-    return ops.apply(f"{name}.backward", fwd, tuple(live), vjp)
+    return ops.apply(Primitive(f"{name}.backward", fwd, vjp, register=False), tuple(live))

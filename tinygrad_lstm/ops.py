@@ -1,28 +1,53 @@
-"""Primitives: each forward computation sits beside its vector-Jacobian product (VJP).
+"""The recording kernel and the public functions: each checks its arguments and records a primitive.
 
-A primitive is three functions side by side: ``_name_fwd(p, *arrays) -> array`` computes the
-result from input arrays and the op's parameters ``p`` (kept on the tape entry, so a recorded tape
-can be replayed, see ``compiler/``); the public ``name(...)`` checks its arguments and calls
-``apply``, which runs the forward and records the entry; and
-``_name_vjp(g, entry) -> tuple`` gives one gradient per input (None where not needed), from the
-tape entry: ``entry.ins`` the saved inputs, ``entry.out`` the saved output, ``entry.p`` the op's
-parameters, ``entry.parents[i]`` None when input ``i`` needs no gradient. On the usual path ``g`` and the
-saved values are NumPy arrays. Under ``create_graph=True`` they are Tensors wired into the graph, so
-the same VJP code is recorded and can be differentiated again: VJPs therefore use only operators,
-methods shared by ``ndarray`` and ``Tensor``, and the ``_where``/``_broadcast_to``/``_log`` helpers
-below.
+A primitive (its forward, its VJP, what it saves, its flags) is one object in ``primitives/``;
+``apply`` runs its forward on the inputs' arrays and, when an input requires grad, appends one tape
+entry. This file also holds the composites, built only from primitives (so their gradients, and the
+gradients of their gradients, come from the primitives' VJPs), and the constructors.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import Any, TypeAlias
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from . import blas, dtypes, random
+from . import dtypes, random
+from .primitives import KERNEL, OTHERS, Primitive
+from .primitives.arithmetic import ADD, DIV, MAXIMUM, MINIMUM, MUL, NEG, POW, RECIPROCAL, RSQRT, SUB
+from .primitives.elementwise import (
+    ABS,
+    ASTYPE,
+    ATAN,
+    CLIP,
+    COMPARE,
+    COS,
+    ELU,
+    ERF,
+    EXP,
+    EXPM1,
+    HARDTANH,
+    LEAKY_RELU,
+    LOG,
+    LOG1P,
+    RELU,
+    ROUND,
+    SIGMOID,
+    SIGN,
+    SIN,
+    SQRT,
+    TANH,
+    WHERE,
+    _compare_fwd,
+)
+from .primitives.index import GETITEM, INDEX_PUT, SCATTER_ADD
+from .primitives.linalg import EINSUM, MATMUL, einsum_parameters
+from .primitives.primitive import Grad
+from .primitives.reduce import ARGMAX, ARGMIN, CUMSUM, MAX, MIN, SUM, VAR
+from .primitives.shape import BROADCAST_TO, CAT, FLIP, RESHAPE, STACK, TRANSPOSE
 from .tape import Entry, Leaf, Structure, state
 from .tensor import Axes, AxesArg, Operand, ShapeArgs, Tensor, View
 from .versions import _root, is_stale, latest_recorded, stale_error, stamps
@@ -32,29 +57,13 @@ _SOURCE_LINES_POINT_PAST = True
 
 # ---- recording -----------------------------------------------------------------------------------
 
-Keep = bool | tuple  # what an entry keeps: see ``apply``
-# what a VJP gets and returns: arrays, or Tensors under create_graph=True (the same operators serve both)
-Grad: TypeAlias = Any
-OTHER = ((1,), (0,))  # a product's rule: input 0 is read by input 1's gradient, and input 1 by input 0's
 
-
-def apply(
-    op: str,
-    fwd: Callable,
-    inputs: tuple,
-    vjp: Callable | None,
-    p: Any = None,
-    keep_in: Keep = False,
-    keep_out: Keep = False,
-) -> Tensor:
-    """Run ``fwd(p, *arrays)`` on the inputs' data; if any input requires grad, append a tape entry.
-
-    What the entry keeps for its VJP depends on which inputs need a gradient, as PyTorch's derivative
-    formulas save per input: ``keep_in`` gives, for each input, the inputs whose gradient reads it
-    (``OTHER`` for a product, True for every input whenever the entry exists), and ``keep_out`` the
-    inputs whose gradient reads the result. An array nobody will read is not kept, so changing it in
-    place later is no reason to refuse backward. This runs once per op: plain loops, no per-op dict work.
-    """
+def apply(prim: Primitive, inputs: tuple, p: Any = None) -> Tensor:
+    """Run ``prim.fwd(p, *arrays)`` on the inputs' data; if any input requires grad, append a tape entry
+    keeping what ``prim`` says its VJP reads, given which inputs need a gradient (see ``primitives/
+    primitive.py``). A view primitive's result is marked as a view of its input when it shows its
+    memory. This runs once per op: plain loops, no per-op dict work."""
+    op = prim.name
     if latest_recorded[0] >= 0 and state.grad_enabled:  # a recorded in-place update happened once
         refresh(op, inputs)
     args = []
@@ -68,30 +77,43 @@ def apply(
         else:
             args.append(x)
             parents.append(None)
+    fwd = prim.fwd
     out = fwd(p, *args)
     if type(out) is not np.ndarray:
         out = np.asarray(out)
     if not (any_grad and state.grad_enabled) or out.dtype.kind not in "fc":
         for watcher in state.watchers:  # empty unless something watches every op
             watcher(None, op, fwd, p, inputs, args, out)
-        return Tensor._from(out)
+        t = Tensor._from(out)
+        return _as_view(t, inputs[0], prim, p) if prim.view else t
     ins: tuple | None
-    if keep_in is OTHER:  # a product: each input is kept for the other's gradient (the usual case first)
-        ins = (args[0] if parents[1] is not None else None, args[1] if parents[0] is not None else None)
+    keep_in = prim.keep_in
+    if keep_in is OTHERS:  # a product: each input is kept for the others' gradients (two, usually)
+        if len(args) == 2:
+            ins = (args[0] if parents[1] is not None else None, args[1] if parents[0] is not None else None)
+        else:
+            ins = tuple(a if _needed(parents, _others(i, len(args))) else None for i, a in enumerate(args))
     elif keep_in is True or not keep_in:
         ins = tuple(args) if keep_in else None
     else:
         ins = tuple(a if _needed(parents, readers) else None for a, readers in zip(args, keep_in))
+    keep_out = prim.keep_out
     if keep_out is not True and keep_out:
         keep_out = _needed(parents, keep_out)
-    entry = Entry(op, tuple(parents), vjp, ins, out if keep_out else None, p, out.shape, out.dtype, fwd)
+    entry = Entry(op, tuple(parents), prim.vjp, ins, out if keep_out else None, p, out.shape, out.dtype, fwd)
     for tape in state.tapes:
         tape.entries.append(entry)
     for instrument in state.instruments:  # empty unless Tape(sources=True) or detect_anomaly is on
         instrument(entry, args, out)
     for watcher in state.watchers:
         watcher(entry, op, fwd, p, inputs, args, out)
-    return Tensor._from(out, entry)
+    t = Tensor._from(out, entry)
+    return _as_view(t, inputs[0], prim, p) if prim.view else t
+
+
+# the primitives record through this kernel when a VJP runs on Tensors (create_graph)
+KERNEL.record = apply
+KERNEL.tensor = Tensor
 
 
 def refresh(op: str, inputs: tuple) -> None:
@@ -111,18 +133,18 @@ def _rebase(op: str, x: Tensor) -> None:
     if is_stale(view.base):
         _rebase(op, view.base)
     old = x._entry
-    x._entry = apply(view.op, view.fwd, (view.base,), view.vjp, view.p)._entry
+    x._entry = apply(view.primitive, (view.base,), view.p)._entry
     if old is not None and x._entry is not None:
         x._entry.name = old.name
 
 
-def _as_view(t: Tensor, x: Tensor, op: str, fwd: Callable, vjp: Callable, p: Any) -> Tensor:
+def _as_view(t: Tensor, x: Any, prim: Primitive, p: Any) -> Tensor:
     """Mark ``t`` as a view of ``x`` when it shows ``x``'s memory (see ``tensor.View``)."""
     out = t.data
     if out.base is not None and isinstance(x, Tensor):
         root = _root(out)
         if root is _root(x.data):
-            t._view = View(x, op, fwd, vjp, p, stamps.get(id(root), -1))
+            t._view = View(x, prim, p, stamps.get(id(root), -1))
     return t
 
 
@@ -143,16 +165,8 @@ def _needed(parents: list, readers: tuple) -> bool:
     return False
 
 
-def _in_shape(entry: Entry, k: int) -> tuple[int, ...]:
-    """The shape of input ``k``, which may not be kept: known from its entry when it needs a gradient."""
-    parent = entry.parents[k]
-    return parent.shape if parent is not None else np.shape(entry.ins[k])
-
-
-def is_primitive(entry: Entry, op: str) -> bool:
-    """Whether ``entry`` was recorded by this module's primitive ``op``, not by a ``tl.Function`` that
-    shares its name: what ``tl.compile`` asks before it rewrites an entry."""
-    return entry.op == op and getattr(entry.vjp, "__module__", None) == __name__
+def _others(i: int, n: int) -> tuple[int, ...]:
+    return tuple(j for j in range(n) if j != i)
 
 
 def _data(x: Any):
@@ -167,43 +181,11 @@ def _shape_text(x: Any) -> str:
     return str(tuple(_shape(x)))
 
 
-def unbroadcast(g: Grad, shape: tuple[int, ...]):
-    """Sum ``g`` down to ``shape``, undoing NumPy broadcasting (used by every broadcasting op)."""
-    if g.shape == shape:
-        return g
-    lead = g.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1)
-    if axes:
-        g = g.sum(axis=axes)
-    return g.reshape(shape)
-
-
-# Helpers that let one VJP serve both the array path and the recorded (create_graph) path.
-def _where(cond: Any, a: Any, b: Any):
-    return where(cond, a, b) if isinstance(a, Tensor) or isinstance(b, Tensor) else np.where(cond, a, b)
-
-
-def _broadcast_to(g: Grad, shape: tuple[int, ...]):
-    return broadcast_to(g, shape) if isinstance(g, Tensor) else np.broadcast_to(g, shape)
-
-
-def _log(x: Any):
-    return log(x) if isinstance(x, Tensor) else np.log(x)
-
-
-def _binary(
-    op: str,
-    fwd: Callable,
-    a: Operand,
-    b: Operand,
-    vjp: Callable,
-    p: Any = None,
-    keep_in: Keep = False,
-    keep_out: Keep = False,
-) -> Tensor:
+def _binary(prim: Primitive, a: Operand, b: Operand, p: Any = None) -> Tensor:
     """A broadcasting binary op; a shape mismatch names the op and both shapes."""
+    op = prim.name
     try:
-        return apply(op, fwd, (a, b), vjp, p, keep_in, keep_out)
+        return apply(prim, (a, b), p)
     except ValueError as e:
         shapes = f"operands with shapes {_shape_text(a)} and {_shape_text(b)}"
         try:
@@ -227,137 +209,42 @@ def _shapes(a: Any, b: Any) -> tuple:
 # ---- elementwise arithmetic ---------------------------------------------------------------------
 
 
-def _add_fwd(p: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.add(a, b)
-
-
 def add(a: Operand, b: Operand) -> Tensor:
-    return _binary("add", _add_fwd, a, b, _add_vjp, p=_shapes(a, b))
-
-
-def _add_vjp(g: Grad, entry: Entry) -> tuple:
-    sa, sb = entry.p
-    return unbroadcast(g, sa), unbroadcast(g, sb)
-
-
-def _sub_fwd(p: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.subtract(a, b)
+    return _binary(ADD, a, b, _shapes(a, b))
 
 
 def sub(a: Operand, b: Operand) -> Tensor:
-    return _binary("sub", _sub_fwd, a, b, _sub_vjp, p=_shapes(a, b))
-
-
-def _sub_vjp(g: Grad, entry: Entry) -> tuple:
-    sa, sb = entry.p
-    return unbroadcast(g, sa), (unbroadcast(-g, sb) if entry.parents[1] is not None else None)
-
-
-def _mul_fwd(p: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.multiply(a, b)
+    return _binary(SUB, a, b, _shapes(a, b))
 
 
 def mul(a: Operand, b: Operand) -> Tensor:
-    return _binary("mul", _mul_fwd, a, b, _mul_vjp, keep_in=OTHER)
-
-
-def _mul_vjp(g: Grad, entry: Entry) -> tuple:
-    a, b = entry.ins
-    if a is b:  # x * x: both gradients are the same product, so make it once (half the memory)
-        ga = unbroadcast(g * b, _in_shape(entry, 0))
-        return ga, ga
-    ga = unbroadcast(g * b, entry.parents[0].shape) if entry.parents[0] is not None else None
-    gb = unbroadcast(g * a, entry.parents[1].shape) if entry.parents[1] is not None else None
-    return ga, gb
-
-
-def _div_fwd(p: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.true_divide(a, b)
+    return _binary(MUL, a, b)
 
 
 def div(a: Operand, b: Operand) -> Tensor:
-    # a is read only by b's gradient; b by both (PyTorch saves no result: a / b is computed again)
-    return _binary("div", _div_fwd, a, b, _div_vjp, keep_in=((1,), (0, 1)))
-
-
-def _div_vjp(g: Grad, entry: Entry) -> tuple:
-    a, b = entry.ins
-    ga = unbroadcast(g / b, entry.parents[0].shape) if entry.parents[0] is not None else None
-    gb = unbroadcast(-(g * (a / b)) / b, entry.parents[1].shape) if entry.parents[1] is not None else None
-    return ga, gb
-
-
-def _reciprocal_fwd(p: Any, x: np.ndarray) -> np.ndarray:
-    return np.true_divide(1.0, x)
+    return _binary(DIV, a, b)
 
 
 def reciprocal(x: Operand) -> Tensor:
     """1 / x. A number divided by a tensor is this times the number, as in PyTorch: it keeps its result,
     not x, so changing x in place later does not spoil its gradient."""
-    return apply("reciprocal", _reciprocal_fwd, (x,), _reciprocal_vjp, keep_out=True)
-
-
-def _reciprocal_vjp(g: Grad, entry: Entry) -> tuple:
-    y = entry.out
-    return (-g * (y * y),)
-
-
-def _rsqrt_fwd(p: Any, x: np.ndarray) -> np.ndarray:
-    return np.true_divide(1.0, np.sqrt(x))
+    return apply(RECIPROCAL, (x,))
 
 
 def rsqrt(x: Operand) -> Tensor:
     """1 / sqrt(x); it keeps its result for the gradient, as PyTorch's."""
-    return apply("rsqrt", _rsqrt_fwd, (x,), _rsqrt_vjp, keep_out=True)
-
-
-def _rsqrt_vjp(g: Grad, entry: Entry) -> tuple:
-    y = entry.out
-    return (-0.5 * g * (y * y * y),)
-
-
-def _neg_fwd(p: Any, x: np.ndarray) -> np.ndarray:
-    return np.negative(x)
+    return apply(RSQRT, (x,))
 
 
 def neg(x: Operand) -> Tensor:
-    return apply("neg", _neg_fwd, (x,), _neg_vjp)
-
-
-def _neg_vjp(g: Grad, entry: Entry) -> tuple:
-    return (-g,)
-
-
-def _pow_fwd(p: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.power(a, b)
+    return apply(NEG, (x,))
 
 
 def pow(a: Operand, b: Operand) -> Tensor:  # noqa: A001 - the operator's name
-    # the result is read only by the exponent's gradient (a ** 3.0 keeps a, not a ** 3.0)
-    return _binary("pow", _pow_fwd, a, b, _pow_vjp, keep_in=True, keep_out=(1,))
-
-
-def _pow_vjp(g: Grad, entry: Entry) -> tuple:
-    a, b = entry.ins
-    ga = gb = None
-    if entry.parents[0] is not None:
-        # b * a**(b-1), and 0 where b == 0 (PyTorch: even at a == 0 or +-inf, where the formula gives NaN;
-        # the exponent there is 1, so that its unused branch raises no warning)
-        exponent = _where(_data(b) == 0, 1.0, b - 1)
-        ga = unbroadcast(_where(_data(b) == 0, 0.0, g * (b * a**exponent)), np.shape(a))
-    if entry.parents[1] is not None:
-        # d(a^b)/db = a^b log a, and 0 where a == 0 and b >= 0, as PyTorch (0 ** -1 gives inf * -inf = -inf)
-        flat = (_data(a) == 0) & (_data(b) >= 0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            gb = unbroadcast(_where(flat, 0.0, g * (entry.out * _log(a))), np.shape(b))
-    return ga, gb
+    return _binary(POW, a, b)
 
 
 # ---- elementwise functions ------------------------------------------------------------------------
-
-
-def _exp_fwd(p: Any, x: np.ndarray) -> np.ndarray:
-    return np.exp(x)
 
 
 def exp(x: Operand) -> Tensor:
@@ -367,59 +254,22 @@ def exp(x: Operand) -> Tensor:
     >>> tl.exp(tl.tensor([0.0, 1.0]))
     Tensor([1.      , 2.718282], dtype=float32)
     """
-    return apply("exp", _exp_fwd, (x,), _exp_vjp, keep_out=True)
-
-
-def _exp_vjp(g: Grad, entry: Entry) -> tuple:
-    return (g * entry.out,)
-
-
-def _log_fwd(p: Any, x: np.ndarray) -> np.ndarray:
-    return np.log(x)
+    return apply(EXP, (x,))
 
 
 def log(x: Operand) -> Tensor:
     """Elementwise natural logarithm (``x.log()``); gradient 1/x. ``tl.log(tl.tensor([1.0]))`` is 0."""
-    return apply("log", _log_fwd, (x,), _log_vjp, keep_in=True)
-
-
-def _log_vjp(g: Grad, entry: Entry) -> tuple:
-    return (g / entry.ins[0],)
-
-
-def _sqrt_fwd(p: Any, x: np.ndarray) -> np.ndarray:
-    return np.sqrt(x)
+    return apply(LOG, (x,))
 
 
 def sqrt(x: Operand) -> Tensor:
     """Elementwise square root (``x.sqrt()``); gradient 1/(2 sqrt(x)). ``tl.sqrt(tl.tensor([4.0]))`` is 2."""
-    return apply("sqrt", _sqrt_fwd, (x,), _sqrt_vjp, keep_out=True)
-
-
-def _sqrt_vjp(g: Grad, entry: Entry) -> tuple:
-    return (g * 0.5 / entry.out,)
-
-
-def _abs_fwd(p: Any, x: np.ndarray) -> np.ndarray:
-    return np.abs(x)
+    return apply(SQRT, (x,))
 
 
 def abs(x: Operand) -> Tensor:  # noqa: A001
     """Elementwise absolute value (``x.abs()``); gradient sign(x), 0 at 0 as in PyTorch."""
-    return apply("abs", _abs_fwd, (x,), _abs_vjp, keep_in=True)
-
-
-def _abs_vjp(g: Grad, entry: Entry) -> tuple:
-    x = entry.ins[0]
-    sign = np.sign(_data(x))
-    sign = np.where(sign != sign, 0, sign)  # PyTorch's sgn: 0 at NaN, so a NaN input gets no gradient
-    if isinstance(g, Tensor):  # create_graph: the gradient depends on x, as PyTorch's (x.sgn() is on its graph)
-        return (slope_backward("abs", g, sign, x),)
-    return (g * sign,)
-
-
-def _tanh_fwd(p: Any, x: np.ndarray) -> np.ndarray:
-    return np.tanh(x)
+    return apply(ABS, (x,))
 
 
 def tanh(x: Operand) -> Tensor:
@@ -432,29 +282,7 @@ def tanh(x: Operand) -> Tensor:
     >>> y, x.grad
     (Tensor([0.       , 0.7615942], dtype=float32, op=tanh), Tensor([1.        , 0.41997433], dtype=float32))
     """
-    return apply("tanh", _tanh_fwd, (x,), _tanh_vjp, keep_out=True)
-
-
-def _tanh_vjp(g: Grad, entry: Entry) -> tuple:
-    y = entry.out
-    if isinstance(g, Tensor):
-        return (g * (1 - y * y),)
-    d = np.multiply(y, y, out=np.empty_like(y))  # the same arithmetic in place: one new array
-    np.subtract(1, d, out=d)
-    d *= g
-    return (d,)
-
-
-def _sigmoid_fwd(p: Any, x: np.ndarray) -> np.ndarray:
-    # 1 / (1 + exp(-x)), PyTorch's formula: full relative precision in the negative tail, where
-    # (1 + tanh(x/2)) / 2 loses it (0 below about -37 in float64 and -17 in float32, so that
-    # log(sigmoid(x)) was -inf); exp(-x) overflowing to inf gives exactly 0, as it should
-    out = np.negative(x, out=np.empty(np.shape(x), np.result_type(x, np.float16)))
-    with np.errstate(over="ignore"):
-        np.exp(out, out=out)
-    out += 1.0
-    np.reciprocal(out, out=out)
-    return out
+    return apply(TANH, (x,))
 
 
 def sigmoid(x: Operand) -> Tensor:
@@ -464,93 +292,37 @@ def sigmoid(x: Operand) -> Tensor:
     >>> tl.sigmoid(tl.tensor([0.0, 100.0, -100.0]))
     Tensor([0.5, 1. , 0. ], dtype=float32)
     """
-    return apply("sigmoid", _sigmoid_fwd, (x,), _sigmoid_vjp, keep_out=True)
-
-
-def _sigmoid_vjp(g: Grad, entry: Entry) -> tuple:
-    y = entry.out
-    if isinstance(g, Tensor):
-        return (g * y * (1 - y),)
-    d = np.subtract(1, y, out=np.empty_like(y))  # in place, as in tanh's VJP
-    d *= y
-    d *= g
-    return (d,)
-
-
-def _log1p_fwd(p: Any, x: np.ndarray) -> np.ndarray:
-    return np.log1p(x)
+    return apply(SIGMOID, (x,))
 
 
 def log1p(x: Operand) -> Tensor:
     """log(1 + x), exact for tiny x."""
-    return apply("log1p", _log1p_fwd, (x,), _log1p_vjp, keep_in=True)
-
-
-def _log1p_vjp(g: Grad, entry: Entry) -> tuple:
-    return (g / (entry.ins[0] + 1.0),)
-
-
-def _expm1_fwd(p: Any, x: np.ndarray) -> np.ndarray:
-    return np.expm1(x)
+    return apply(LOG1P, (x,))
 
 
 def expm1(x: Operand) -> Tensor:
     """exp(x) - 1, exact for tiny x."""
-    return apply("expm1", _expm1_fwd, (x,), _expm1_vjp, keep_out=True)
-
-
-def _expm1_vjp(g: Grad, entry: Entry) -> tuple:
-    return (g * (entry.out + 1.0),)
-
-
-def _sin_fwd(p: Any, x: np.ndarray) -> np.ndarray:
-    return np.sin(x)
+    return apply(EXPM1, (x,))
 
 
 def sin(x: Operand) -> Tensor:
     """Elementwise sine (``x.sin()``); gradient cos(x)."""
-    return apply("sin", _sin_fwd, (x,), _sin_vjp, keep_in=True)
-
-
-def _sin_vjp(g: Grad, entry: Entry) -> tuple:
-    x = entry.ins[0]
-    return (g * (cos(x) if isinstance(x, Tensor) else np.cos(x)),)
-
-
-def _cos_fwd(p: Any, x: np.ndarray) -> np.ndarray:
-    return np.cos(x)
+    return apply(SIN, (x,))
 
 
 def cos(x: Operand) -> Tensor:
     """Elementwise cosine (``x.cos()``); gradient -sin(x)."""
-    return apply("cos", _cos_fwd, (x,), _cos_vjp, keep_in=True)
+    return apply(COS, (x,))
 
 
-def _cos_vjp(g: Grad, entry: Entry) -> tuple:
-    x = entry.ins[0]
-    return (-g * (sin(x) if isinstance(x, Tensor) else np.sin(x)),)
-
-
-_ERF = np.frompyfunc(math.erf, 1, 1)  # NumPy has no erf; math.erf is exact to the last bit or so
-
-
-def _erf_fwd(p: Any, x: np.ndarray) -> np.ndarray:
-    return np.asarray(_ERF(x), dtype=np.result_type(x, np.float16))  # a 0-d input gives a Python float
+def atan(x: Operand) -> Tensor:
+    """Elementwise arctangent (``x.atan()``, ``torch.atan``); gradient 1 / (1 + x**2)."""
+    return apply(ATAN, (x,))
 
 
 def erf(x: Operand) -> Tensor:
     """The error function (for the exact GELU); element by element in Python, fine for small tensors."""
-    return apply("erf", _erf_fwd, (x,), _erf_vjp, keep_in=True)
-
-
-def _erf_vjp(g: Grad, entry: Entry) -> tuple:
-    x = entry.ins[0]
-    bump = exp(-x * x) if isinstance(x, Tensor) else np.exp(-x * x)
-    return (g * (2.0 / math.sqrt(math.pi)) * bump,)
-
-
-def _relu_fwd(p: Any, x: np.ndarray) -> np.ndarray:
-    return np.maximum(x, 0)
+    return apply(ERF, (x,))
 
 
 def relu(x: Operand) -> Tensor:
@@ -560,162 +332,44 @@ def relu(x: Operand) -> Tensor:
     >>> tl.relu(tl.tensor([-1.0, 2.0]))
     Tensor([0., 2.], dtype=float32)
     """
-    return apply("relu", _relu_fwd, (x,), _relu_vjp, keep_out=True)
-
-
-def _relu_vjp(g: Grad, entry: Entry) -> tuple:
-    y = entry.out
-    # PyTorch's threshold_backward: zero where y <= 0, so a NaN passes its gradient on
-    if isinstance(g, Tensor):  # create_graph: PyTorch's threshold_backward(g, y) depends on y
-        return (slope_backward("relu", g, ~(_data(y) <= 0), y),)
-    return (np.where(y <= 0, 0, g),)  # where, not a product: inf * 0 would give nan
-
-
-def _leaky_relu_fwd(p: Any, x: np.ndarray) -> np.ndarray:
-    return np.where(x > 0, x, x * p)
+    return apply(RELU, (x,))
 
 
 def leaky_relu(x: Operand, negative_slope: float = 0.01) -> Tensor:
     """x where x > 0, else ``negative_slope * x`` (the slope at 0, as PyTorch's)."""
-    return apply("leaky_relu", _leaky_relu_fwd, (x,), _leaky_relu_vjp, p=float(negative_slope), keep_in=True)
-
-
-def _leaky_relu_vjp(g: Grad, entry: Entry) -> tuple:
-    x = entry.ins[0]
-    slope = np.where(_data(x) > 0, 1.0, entry.p).astype(g.dtype, copy=False)
-    return (slope_backward("leaky_relu", g, slope, x) if isinstance(g, Tensor) else g * slope,)
-
-
-def _elu_fwd(p: Any, x: np.ndarray) -> np.ndarray:
-    with np.errstate(invalid="ignore"):
-        return np.where(x > 0, x, p * np.expm1(np.minimum(x, 0)))  # min: exp stays finite off its branch
+    return apply(LEAKY_RELU, (x,), float(negative_slope))
 
 
 def elu(x: Operand, alpha: float = 1.0) -> Tensor:
     """x where x > 0, else ``alpha * (exp(x) - 1)``; at 0 its slope is alpha, as PyTorch's."""
-    return apply("elu", _elu_fwd, (x,), _elu_vjp, p=float(alpha), keep_in=True)
-
-
-def _elu_vjp(g: Grad, entry: Entry) -> tuple:
-    x, alpha = entry.ins[0], entry.p
-    negative = _data(x) <= 0  # PyTorch's elu_backward: alpha * exp(x) where x <= 0, else 1
-    if isinstance(g, Tensor):  # recorded: the slope alpha * exp(x) depends on x where x < 0 (PyTorch's)
-        return (where(negative, g * (exp(where(_data(x) < 0, x, 0.0)) * alpha), g),)
-    slope = np.exp(np.minimum(x, 0)) * alpha
-    return (np.where(negative, g * slope, g),)
-
-
-def _hardtanh_fwd(p: Any, x: np.ndarray) -> np.ndarray:
-    return np.clip(x, *p)
+    return apply(ELU, (x,), float(alpha))
 
 
 def hardtanh(x: Operand, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
     """x clipped to [min_val, max_val]; the gradient is 1 strictly inside, 0 at and beyond the ends
     (as PyTorch's, where ``clip`` passes it at the ends)."""
-    return apply("hardtanh", _hardtanh_fwd, (x,), _hardtanh_vjp, p=(float(min_val), float(max_val)), keep_in=True)
-
-
-def _hardtanh_vjp(g: Grad, entry: Entry) -> tuple:
-    x, (lo, hi) = entry.ins[0], entry.p
-    inside = (_data(x) > lo) & (_data(x) < hi)
-    return (slope_backward("hardtanh", g, inside, x) if isinstance(g, Tensor) else np.where(inside, g, 0),)
-
-
-def _slope_backward_fwd(p: Any, g: np.ndarray, source: np.ndarray | None) -> np.ndarray:
-    _, slope = p
-    out = np.zeros(np.broadcast_shapes(g.shape, slope.shape), dtype=g.dtype)
-    return np.multiply(g, slope, out=out, where=slope != 0)  # skipping the zeros: inf * 0 would give nan
-
-
-def slope_backward(op: str, g: Tensor, slope: np.ndarray, source: Any) -> Tensor:
-    """``g * slope`` for a piecewise-linear ``op`` (relu, abs, leaky_relu, hardtanh) under
-    create_graph, recorded as depending on ``source`` (its input or output) with a zero derivative.
-
-    PyTorch's backward of these ops (threshold_backward, leaky_relu_backward, ...) reads the input,
-    so the first gradient requires grad and differentiating it again gives zeros, as a gradient
-    penalty expects, where a product by a constant mask would be cut from the graph and raise."""
-    return apply(f"{op}_backward", _slope_backward_fwd, (g, source), _slope_backward_vjp, p=(op, slope), keep_in=True)
-
-
-def _slope_backward_vjp(g: Grad, entry: Entry) -> tuple:
-    # linear in g, with the same slope; its derivative in the source is zero (PyTorch's zeros_like)
-    op, slope = entry.p
-    gg = slope_backward(op, g, slope, entry.ins[1]) if isinstance(g, Tensor) else _slope_backward_fwd(entry.p, g, None)
-    source = entry.parents[1]
-    return gg, (_zeros_like_grad(g, source.shape, source.dtype) if source is not None else None)
-
-
-def _zeros_like_grad(g: Grad, shape: tuple[int, ...], dtype: np.dtype):
-    """A zero gradient that depends on nothing; a Tensor under create_graph, so that the VJPs it
-    reaches record their work (as PyTorch's zeros_like(grad) flows on through its graph)."""
-    zeros = np.zeros(shape, dtype)
-    return Tensor._from(zeros) if isinstance(g, Tensor) else zeros
-
-
-def _maximum_fwd(p: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.maximum(a, b)
+    return apply(HARDTANH, (x,), (float(min_val), float(max_val)))
 
 
 def maximum(a: Operand, b: Operand) -> Tensor:
     """Elementwise maximum; at ties each input gets half the gradient (as PyTorch)."""
-    return _binary("maximum", _maximum_fwd, a, b, _maximum_vjp, keep_in=True)
-
-
-def _minimum_fwd(p: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.minimum(a, b)
+    return _binary(MAXIMUM, a, b)
 
 
 def minimum(a: Operand, b: Operand) -> Tensor:
     """Elementwise minimum; at ties each input gets half the gradient (as PyTorch)."""
-    return _binary("minimum", _minimum_fwd, a, b, _minimum_vjp, keep_in=True)
-
-
-def _maximum_vjp(g: Grad, entry: Entry) -> tuple:
-    a, b = _data(entry.ins[0]), _data(entry.ins[1])
-    return _to_the_winner(g, entry, a, b, a < b, a > b)
-
-
-def _minimum_vjp(g: Grad, entry: Entry) -> tuple:
-    a, b = _data(entry.ins[0]), _data(entry.ins[1])
-    return _to_the_winner(g, entry, a, b, a > b, a < b)
-
-
-def _to_the_winner(g: Grad, entry: Entry, a: np.ndarray, b: np.ndarray, a_lost: np.ndarray, b_lost: np.ndarray):
-    """maximum's and minimum's VJP, as PyTorch's: the gradient, halved at ties, and taken away from an
-    input that lost (so where a NaN makes both comparisons false, both inputs get it). Chosen with
-    where, not multiplied by a 0/1 share: inf * 0 would give nan, as PyTorch's does not."""
-    shared = _where(a == b, g * 0.5, g)
-    ga = unbroadcast(_where(a_lost, 0, shared), np.shape(a)) if entry.parents[0] is not None else None
-    gb = unbroadcast(_where(b_lost, 0, shared), np.shape(b)) if entry.parents[1] is not None else None
-    return ga, gb
-
-
-def _where_fwd(p: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    cond, _, _ = p
-    return np.where(cond, a, b)
+    return _binary(MINIMUM, a, b)
 
 
 def where(cond: Operand, a: Operand, b: Operand) -> Tensor:
     """``a`` where ``cond`` else ``b`` (NumPy's ``where``); ``cond`` is not differentiated."""
     cond = _data(cond)
     try:
-        return apply("where", _where_fwd, (a, b), _where_vjp, p=(cond, _shape(a), _shape(b)))
+        return apply(WHERE, (a, b), (cond, _shape(a), _shape(b)))
     except ValueError as e:
         raise ValueError(
             f"where: shapes {np.shape(cond)}, {_shape_text(a)} and {_shape_text(b)} do not broadcast"
         ) from e
-
-
-def _where_vjp(g: Grad, entry: Entry) -> tuple:
-    cond, sa, sb = entry.p
-    ga = unbroadcast(_where(cond, g, 0), sa) if entry.parents[0] is not None else None
-    gb = unbroadcast(_where(cond, 0, g), sb) if entry.parents[1] is not None else None
-    return ga, gb
-
-
-def _clip_fwd(p: Any, x: np.ndarray) -> np.ndarray:
-    lo, hi = p
-    return np.clip(x, lo, hi)
 
 
 def clip(x: Operand, lo: Operand = None, hi: Operand = None) -> Tensor:
@@ -723,70 +377,33 @@ def clip(x: Operand, lo: Operand = None, hi: Operand = None) -> Tensor:
     lo, hi = _data(lo), _data(hi)
     if lo is None and hi is None:
         raise ValueError("clip: at least one of min and max must be given")
-    return apply("clip", _clip_fwd, (x,), _clip_vjp, p=(lo, hi), keep_in=True)
-
-
-def _clip_vjp(g: Grad, entry: Entry) -> tuple:
-    x = _data(entry.ins[0])
-    lo, hi = entry.p
-    inside = np.ones(g.shape, dtype=bool)  # the result's shape: array bounds may broadcast x
-    if lo is not None:
-        inside &= x >= lo
-    if hi is not None:
-        inside &= x <= hi
-    return (unbroadcast(_where(inside, g, 0), x.shape),)
-
-
-def _astype_fwd(p: Any, x: np.ndarray) -> np.ndarray:
-    _, dtype = p
-    return x.astype(dtype)
+    return apply(CLIP, (x,), (lo, hi))
 
 
 def astype(x: Operand, dtype: npt.DTypeLike | None) -> Tensor:
-    return apply("astype", _astype_fwd, (x,), _astype_vjp, p=(x.data.dtype, np.dtype(dtype)))  # (from, to)
-
-
-def _astype_vjp(g: Grad, entry: Entry) -> tuple:
-    from_dtype, _ = entry.p
-    return (g.astype(from_dtype),)
-
-
-def _compare_fwd(fn: Callable, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return fn(a, b)
+    return apply(ASTYPE, (x,), (x.data.dtype, np.dtype(dtype)))  # (from, to)
 
 
 def compare(fn: Callable, a: Operand, b: Operand) -> Tensor:
     """Comparisons give bool tensors and are never differentiated (no entry: ``apply`` records none
     for a bool result, but watchers see it)."""
+    prim = COMPARE.get(fn) or Primitive(fn.__name__, _compare_fwd, None, register=False)
     try:
-        return apply(fn.__name__, _compare_fwd, (a, b), None, p=fn)
+        return apply(prim, (a, b), fn)
     except ValueError as e:
         raise ValueError(
             f"{fn.__name__}: operands with shapes {_shape_text(a)} and {_shape_text(b)} do not broadcast"
         ) from e
 
 
-def _sign_fwd(p: Any, x: np.ndarray) -> np.ndarray:
-    return np.sign(x)
-
-
 def sign(x: Operand) -> Tensor:
     """-1, 0 or 1; its gradient is 0 everywhere (as PyTorch's), not missing."""
-    return apply("sign", _sign_fwd, (x,), _zero_vjp)
-
-
-def _round_fwd(p: Any, x: np.ndarray) -> np.ndarray:
-    return np.round(x, p)
+    return apply(SIGN, (x,))
 
 
 def round(x: Operand, decimals: int = 0) -> Tensor:  # noqa: A001 - NumPy's and PyTorch's name
     """Round half to even at ``decimals`` decimals; its gradient is 0 everywhere, as PyTorch's."""
-    return apply("round", _round_fwd, (x,), _zero_vjp, p=decimals)
-
-
-def _zero_vjp(g: Grad, entry: Entry) -> tuple:
-    # zeros that depend on nothing, as PyTorch's zeros_like(grad) (not g * 0: an infinite g gives NaN)
-    return (_zeros_like_grad(g, _in_shape(entry, 0), g.dtype),)
+    return apply(ROUND, (x,), decimals)
 
 
 # ---- reductions ------------------------------------------------------------------------------------
@@ -806,20 +423,10 @@ def _kept_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
 
-def _sum_fwd(p: Any, x: np.ndarray) -> np.ndarray:
-    _, _, axis, keepdims = p
-    return x.sum(axis=axis, keepdims=keepdims)
-
-
 def sum(x: Operand, axis: Axes = None, keepdims: bool = False) -> Tensor:  # noqa: A001
     d = x.data
     p = (d.shape, _kept_shape(d.shape, reduced_axes("sum", axis, d.ndim)), axis, keepdims)
-    return apply("sum", _sum_fwd, (x,), _sum_vjp, p=p)
-
-
-def _sum_vjp(g: Grad, entry: Entry) -> tuple:
-    shape, kept, _, _ = entry.p
-    return (_broadcast_to(g.reshape(kept), shape),)
+    return apply(SUM, (x,), p)
 
 
 def mean(x: Operand, axis: Axes = None, keepdims: bool = False) -> Tensor:
@@ -828,46 +435,14 @@ def mean(x: Operand, axis: Axes = None, keepdims: bool = False) -> Tensor:
     return sum(x, axis, keepdims) * (1.0 / n if n else np.nan)
 
 
-def _max_fwd(p: Any, x: np.ndarray) -> np.ndarray:
-    _, _, axis, keepdims = p
-    return x.max(axis=axis, keepdims=keepdims)
-
-
-def _min_fwd(p: Any, x: np.ndarray) -> np.ndarray:
-    _, _, axis, keepdims = p
-    return x.min(axis=axis, keepdims=keepdims)
-
-
-def _extreme(op: str, fwd: Callable, x: Operand, axis: Axes, keepdims: bool) -> Tensor:
+def _extreme(prim: Primitive, x: Operand, axis: Axes, keepdims: bool) -> Tensor:
+    op = prim.name
     d = x.data
     axes = reduced_axes(op, axis, d.ndim)
     if any(d.shape[a] == 0 for a in axes):
         raise ValueError(f"{op}: an empty axis of shape {d.shape} has no {op}imum (axis={axis})")
     p = (_kept_shape(d.shape, axes), axes, axis, keepdims)
-    return apply(op, fwd, (x,), _extreme_vjp, p=p, keep_in=True, keep_out=True)
-
-
-def _extreme_vjp(g: Grad, entry: Entry) -> tuple:
-    # the gradient is shared evenly among tied extreme elements (as PyTorch's amax/amin); a NaN
-    # maximum of the whole tensor (axis None, PyTorch's x.max()) goes to the NaNs, over an axis to none
-    kept, axes, axis, _ = entry.p
-    x, extreme = _data(entry.ins[0]), _data(entry.out).reshape(kept)
-    hit = (x == extreme) | (np.isnan(x) & np.isnan(extreme)) if axis is None else x == extreme
-    share = hit / hit.sum(axis=axes, keepdims=True)
-    return (g.reshape(kept) * share.astype(g.dtype),)
-
-
-def _centred(x: Operand, axes: tuple, n: int):
-    """x minus its mean over ``axes`` (NaN for an empty axis, without NumPy's warning)."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return x - x.sum(axis=axes, keepdims=True) * (1.0 / n if n else np.nan)
-
-
-def _var_fwd(p: Any, x: np.ndarray) -> np.ndarray:
-    axes, keepdims, n, scale, _ = p
-    centred = _centred(x, axes, n)
-    with np.errstate(invalid="ignore"):
-        return (centred * centred).sum(axis=axes, keepdims=keepdims) * scale
+    return apply(prim, (x,), p)
 
 
 def var(x: Operand, axis: Axes = None, keepdims: bool = False, correction: int = 1) -> Tensor:
@@ -879,55 +454,34 @@ def var(x: Operand, axis: Axes = None, keepdims: bool = False, correction: int =
     n = math.prod(d.shape[a] for a in axes)
     scale = 1.0 / (n - correction) if n > correction else math.inf
     p = Structure((axes, keepdims, n, scale, _kept_shape(d.shape, axes)))
-    return apply("var", _var_fwd, (x,), _var_vjp, p=p, keep_in=True)
-
-
-def _var_vjp(g: Grad, entry: Entry) -> tuple:
-    axes, _, n, scale, kept = entry.p
-    x = entry.ins[0]
-    with np.errstate(invalid="ignore"):
-        return ((g.reshape(kept) * (2.0 * scale)) * _centred(x, axes, n),)
-
-
-def _argmax_fwd(p: Any, x: np.ndarray) -> np.ndarray:
-    axis, keepdims = p
-    return np.argmax(x, axis=axis, keepdims=keepdims)
-
-
-def _argmin_fwd(p: Any, x: np.ndarray) -> np.ndarray:
-    axis, keepdims = p
-    return np.argmin(x, axis=axis, keepdims=keepdims)
+    return apply(VAR, (x,), p)
 
 
 def argmax(x: Operand, axis: int | None = None, keepdims: bool = False) -> Tensor:
     """Index of the largest value (first at ties; over all elements by default): integers, never
-    differentiated, but an op, so a compiled step computes it again on every call."""
-    return apply("argmax", _argmax_fwd, (x,), None, p=(axis, keepdims))
+    differentiated, but an op, so a replay of a recorded step computes it again on every call."""
+    return apply(ARGMAX, (x,), (axis, keepdims))
 
 
 def argmin(x: Operand, axis: int | None = None, keepdims: bool = False) -> Tensor:
     """Index of the smallest value (first at ties): as :func:`argmax`."""
-    return apply("argmin", _argmin_fwd, (x,), None, p=(axis, keepdims))
+    return apply(ARGMIN, (x,), (axis, keepdims))
 
 
 def max(x: Operand, axis: Axes = None, keepdims: bool = False) -> Tensor:  # noqa: A001
-    return _extreme("max", _max_fwd, x, axis, keepdims)
+    return _extreme(MAX, x, axis, keepdims)
 
 
 def min(x: Operand, axis: Axes = None, keepdims: bool = False) -> Tensor:  # noqa: A001
-    return _extreme("min", _min_fwd, x, axis, keepdims)
+    return _extreme(MIN, x, axis, keepdims)
 
 
 # ---- linear algebra ----------------------------------------------------------------------------------
 
 
-def _matmul_fwd(p: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return blas.matmul(a, b)
-
-
 def matmul(a: Operand, b: Operand) -> Tensor:
     try:
-        return apply("matmul", _matmul_fwd, (a, b), _matmul_vjp, keep_in=OTHER)
+        return apply(MATMUL, (a, b))
     except ValueError as e:
         inner_a, inner_b = _shape(a)[-1:], _shape(b)[-2:][:1]
         raise ValueError(
@@ -936,69 +490,15 @@ def matmul(a: Operand, b: Operand) -> Tensor:
         ) from e
 
 
-def _matmul_vjp(g: Grad, entry: Entry) -> tuple:
-    a, b = entry.ins  # a is kept only when b needs a gradient, and b only when a does
-    need_a, need_b = entry.parents[0] is not None, entry.parents[1] is not None
-    sa, sb = _in_shape(entry, 0), _in_shape(entry, 1)
-    if len(sb) == 2 and len(sa) >= 2:  # the common case: fold a's batch dims into one matrix product
-        ga = blas.matmul(g, b.T) if need_a else None
-        return ga, (weight_grad((a,), (g,)) if need_b else None)
-    # promote 1-D operands as matmul does, then undo it on the way back
-    sa2 = (1,) + sa if len(sa) == 1 else sa
-    sb2 = sb + (1,) if len(sb) == 1 else sb
-    g2 = g
-    if len(sa) == 1:
-        g2 = g2.reshape(g2.shape[:-1] + (1,) + g2.shape[-1:]) if len(sb) > 1 else g2.reshape((1,))
-    if len(sb) == 1:
-        g2 = g2.reshape(g2.shape + (1,))
-    ga = gb = None
-    if need_a:
-        ga = unbroadcast(blas.matmul(g2, b.reshape(sb2).swapaxes(-1, -2)), sa2).reshape(sa)
-    if need_b:
-        gb = unbroadcast(blas.matmul(a.reshape(sa2).swapaxes(-1, -2), g2), sb2).reshape(sb)
-    return ga, gb
-
-
-def _rows(x: Any):
-    """``x`` as a matrix of its last axis (``reshape(-1, n)`` cannot say how many rows when n is 0)."""
-    return x.reshape((math.prod(x.shape[:-1]), x.shape[-1]))
-
-
-def weight_grad(inputs: tuple, grads: tuple) -> np.ndarray:
-    """The gradient of a 2-D weight ``b`` used by products ``input @ b``: the sum of ``input^T grad``
-    over the pairs, as one product of their stacked rows (``tl.compile`` joins a recurrent weight's
-    steps this way; one pair is matmul's own VJP)."""
-    a = _rows(inputs[0]) if len(inputs) == 1 else np.concatenate([_rows(x) for x in inputs])
-    g = _rows(grads[0]) if len(grads) == 1 else np.concatenate([_rows(x) for x in grads])
-    # BLAS makes a wide result faster as the transpose of g^T a
-    return blas.matmul(g.T, a).T if a.shape[1] < g.shape[1] else blas.matmul(a.T, g)
-
-
 # ---- shape ------------------------------------------------------------------------------------------
-
-
-def _reshape_fwd(p: Any, x: np.ndarray) -> np.ndarray:
-    _, shape = p
-    return x.reshape(shape)
 
 
 def reshape(x: Operand, shape: tuple[int, ...]) -> Tensor:
     try:
         p = (x.data.shape, tuple(shape))
-        return _as_view(
-            apply("reshape", _reshape_fwd, (x,), _reshape_vjp, p), x, "reshape", _reshape_fwd, _reshape_vjp, p
-        )
+        return apply(RESHAPE, (x,), p)
     except (ValueError, TypeError) as e:
         raise ValueError(f"reshape: cannot reshape shape {x.data.shape} into {tuple(shape)}") from e
-
-
-def _reshape_vjp(g: Grad, entry: Entry) -> tuple:
-    shape, _ = entry.p
-    return (g.reshape(shape),)
-
-
-def _transpose_fwd(p: Any, x: np.ndarray) -> np.ndarray:
-    return x.transpose(p)
 
 
 def transpose(x: Operand, axes: Sequence[int] | None = None) -> Tensor:
@@ -1006,12 +506,7 @@ def transpose(x: Operand, axes: Sequence[int] | None = None) -> Tensor:
     axes = tuple(range(d.ndim))[::-1] if axes is None else tuple(_axis("transpose", a, d.ndim) for a in axes)
     if sorted(axes) != list(range(d.ndim)):
         raise ValueError(f"transpose: axes {axes} are not a permutation for shape {d.shape}")
-    return _as_view(apply("transpose", _transpose_fwd, (x,), _transpose_vjp, axes), x, "transpose", _transpose_fwd,
-                    _transpose_vjp, axes)  # fmt: skip
-
-
-def _transpose_vjp(g: Grad, entry: Entry) -> tuple:
-    return (g.transpose(tuple(np.argsort(entry.p))),)
+    return apply(TRANSPOSE, (x,), axes)
 
 
 def swapaxes(x: Operand, axis1: int, axis2: int) -> Tensor:
@@ -1037,27 +532,15 @@ def squeeze(x: Operand, axis: Axes = None) -> Tensor:
     return reshape(x, shape)
 
 
-def _broadcast_to_fwd(p: Any, x: np.ndarray) -> np.ndarray:
-    _, shape = p
-    if math.prod(shape) == x.size:  # only axes of size 1 added: a writable view, as PyTorch's expand
-        return x.reshape(shape)
-    return np.broadcast_to(x, shape)
-
-
 def broadcast_to(x: Operand, shape: tuple[int, ...]) -> Tensor:
     p = (x.data.shape, tuple(shape))
     try:
         if np.broadcast_shapes(x.data.shape, p[1]) != p[1]:
             raise ValueError("the target shape is smaller")
-        t = apply("broadcast_to", _broadcast_to_fwd, (x,), _broadcast_to_vjp, p=p)
+        t = apply(BROADCAST_TO, (x,), p)
     except ValueError as e:
         raise ValueError(f"broadcast_to: cannot broadcast shape {x.data.shape} to {shape}") from e
-    return _as_view(t, x, "broadcast_to", _broadcast_to_fwd, _broadcast_to_vjp, p)
-
-
-def _broadcast_to_vjp(g: Grad, entry: Entry) -> tuple:
-    shape, _ = entry.p
-    return (unbroadcast(g, shape),)
+    return t
 
 
 # ---- indexing ---------------------------------------------------------------------------------------
@@ -1081,110 +564,33 @@ def _plain_index(index: Any):
     return index, isinstance(index, _BASIC) and not isinstance(index, bool)
 
 
-def _getitem_fwd(p: Any, x: np.ndarray) -> np.ndarray:
-    index, _, basic = p
-    out = x[index]
-    if basic and type(out) is not np.ndarray:  # one element: a 0-d view of it, as PyTorch's (not a copy)
-        out = x[(index if type(index) is tuple else (index,)) + (Ellipsis,)]
-    return out
-
-
 def getitem(x: Operand, index: Any) -> Tensor:
     index, basic = _plain_index(index)
     try:
         p = (index, x.data.shape, basic)
-        if not basic:  # advanced indexing copies
-            return apply("getitem", _getitem_fwd, (x,), _getitem_vjp, p=p)
-        p = Structure(p)
-        return _as_view(apply("getitem", _getitem_fwd, (x,), _getitem_vjp, p=p), x, "getitem", _getitem_fwd,
-                        _getitem_vjp, p)  # fmt: skip
+        # basic indices give a view, whose parameters are only structure (kept by free())
+        return apply(GETITEM, (x,), Structure(p) if basic else p)
     except IndexError as e:
         raise IndexError(f"getitem: index {index!r} is invalid for shape {x.data.shape}: {e}") from e
 
 
-def _getitem_vjp(g: Grad, entry: Entry) -> tuple:
-    index, shape, basic = entry.p
-    if isinstance(g, Tensor):
-        return (scatter_add(g, index, shape, basic),)
-    return (IndexedGrad(g, index, shape, basic),)
-
-
-class IndexedGrad:
-    """A gradient that is zero except at ``index``: the sweep adds it into the parent's buffer in
-    place, so T slices of one array cost T slice-sized adds, not T full-size arrays."""
-
-    __slots__ = ("values", "index", "shape", "basic")
-
-    def __init__(self, values: Any, index: Any, shape: tuple[int, ...], basic: bool) -> None:
-        self.values, self.index, self.shape, self.basic = values, index, shape, basic
-
-    def add_into(self, buffer: np.ndarray) -> None:
-        if self.basic:
-            region = buffer[self.index]  # a view: one indexing, not the two of `buffer[i] += v`
-            if type(region) is np.ndarray:
-                np.add(region, self.values, out=region)
-            else:  # a single element: indexing gave a scalar copy, not a view
-                buffer[self.index] += self.values
-        else:
-            np.add.at(buffer, self.index, self.values)  # repeated indices add up
-
-    def dense(self, dtype: npt.DTypeLike) -> np.ndarray:
-        buffer = np.zeros(self.shape, dtype=dtype)
-        self.add_into(buffer)
-        return buffer
-
-
-def _scatter_add_fwd(p: Any, g: np.ndarray) -> np.ndarray:
-    return IndexedGrad(g, *p).dense(g.dtype)
-
-
 def scatter_add(g: Grad, index: Any, shape: tuple[int, ...], basic: bool) -> Tensor:
     """Zeros of ``shape`` with ``g`` added at ``index``: the adjoint of ``getitem``."""
-    return apply("scatter_add", _scatter_add_fwd, (g,), _scatter_add_vjp, p=(index, shape, basic))
-
-
-def _scatter_add_vjp(g: Grad, entry: Entry) -> tuple:
-    index, _, _ = entry.p
-    return (g[index],)
-
-
-def _index_put_fwd(p: Any, x: np.ndarray, v: Any) -> np.ndarray:
-    index, _ = p
-    out = x.copy()
-    out[index] = v
-    return out
+    return apply(SCATTER_ADD, (g,), (index, shape, basic))
 
 
 def index_put(x: Operand, index: Any, v: Operand) -> Tensor:
     """``x`` with ``v`` written at ``index`` (a new tensor): what ``x[index] = v`` records on a graph."""
     index, _ = _plain_index(index)
     try:
-        return apply("index_put", _index_put_fwd, (x, v), _index_put_vjp, p=(index, _shape(v)))
+        return apply(INDEX_PUT, (x, v), (index, _shape(v)))
     except (IndexError, ValueError) as e:
         kind = IndexError if isinstance(e, IndexError) else ValueError
         where = f"at {index!r} of shape {_shape(x)}"
         raise kind(f"setitem: cannot write a value of shape {_shape_text(v)} {where}: {e}") from e
 
 
-def _index_put_vjp(g: Grad, entry: Entry) -> tuple:
-    index, v_shape = entry.p
-    gx = gv = None
-    if entry.parents[0] is not None:  # the overwritten elements had no effect on the result
-        gx = index_put(g, index, 0.0) if isinstance(g, Tensor) else _index_put_fwd(entry.p, g, 0.0)
-    if entry.parents[1] is not None:  # every position v was written to, as PyTorch's index_put_
-        written = g[index]
-        if written.ndim < len(v_shape):  # NumPy lets v carry extra leading 1s
-            written = written.reshape((1,) * (len(v_shape) - written.ndim) + written.shape)
-        gv = unbroadcast(written, v_shape)
-    return gx, gv
-
-
 # ---- joining and splitting ---------------------------------------------------------------------------
-
-
-def _cat_fwd(p: Any, *arrays: np.ndarray) -> np.ndarray:
-    axis, _ = p
-    return np.concatenate(arrays, axis=axis)
 
 
 def axis_or_dim(op: str, axis: AxesArg, dim: AxesArg, default: Any = None) -> Any:
@@ -1209,23 +615,10 @@ def cat(tensors: Sequence[Operand], axis: int | None = None, *, dim: int | None 
     axis = _axis("cat", axis, len(shapes[0]))
     try:
         bounds = np.cumsum([0] + [s[axis] for s in shapes])
-        return apply("cat", _cat_fwd, tensors, _cat_vjp, p=(axis, bounds))
+        return apply(CAT, tensors, (axis, bounds))
     except (ValueError, IndexError) as e:
         joined = ", ".join(str(s) for s in shapes)
         raise ValueError(f"cat: shapes {joined} cannot be joined along axis {axis}") from e
-
-
-def _cat_vjp(g: Grad, entry: Entry) -> tuple:
-    axis, bounds = entry.p
-    lead = (slice(None),) * axis
-    return tuple(
-        g[lead + (slice(int(s), int(e)),)] if parent is not None else None
-        for parent, s, e in zip(entry.parents, bounds[:-1], bounds[1:])
-    )
-
-
-def _stack_fwd(p: Any, *arrays: np.ndarray) -> np.ndarray:
-    return np.stack(arrays, axis=p)
 
 
 def stack(tensors: Sequence[Operand], axis: int | None = None, *, dim: int | None = None) -> Tensor:
@@ -1237,12 +630,7 @@ def stack(tensors: Sequence[Operand], axis: int | None = None, *, dim: int | Non
     shapes = [_shape(t) for t in tensors]
     if len(set(shapes)) != 1:
         raise ValueError(f"stack: shapes {', '.join(str(s) for s in shapes)} must all be equal")
-    return apply("stack", _stack_fwd, tensors, _stack_vjp, p=_axis("stack", axis, len(shapes[0]) + 1))
-
-
-def _stack_vjp(g: Grad, entry: Entry) -> tuple:
-    lead = (slice(None),) * entry.p
-    return tuple(g[lead + (i,)] if parent is not None else None for i, parent in enumerate(entry.parents))
+    return apply(STACK, tensors, _axis("stack", axis, len(shapes[0]) + 1))
 
 
 def split(
@@ -1269,37 +657,21 @@ def split(
     return [getitem(x, lead + (slice(s, e),)) for s, e in zip(edges[:-1], edges[1:])]
 
 
-def _cumsum_fwd(p: Any, x: np.ndarray) -> np.ndarray:
-    return np.cumsum(x, axis=p)
-
-
 def cumsum(x: Operand, axis: int | None = None, *, dim: int | None = None) -> Tensor:
     """Running sum along ``axis`` (``dim``); its gradient is the running sum of ``g`` from the other end."""
     axis = _axis("cumsum", axis_or_dim("cumsum", axis, dim), x.ndim) if x.ndim else None
     if axis is None:
         raise ValueError("cumsum: give axis= (or dim=); a 0-d tensor has no axis to run along")
-    return apply("cumsum", _cumsum_fwd, (x,), _cumsum_vjp, p=axis)
-
-
-def _cumsum_vjp(g: Grad, entry: Entry) -> tuple:
-    reverse = (slice(None),) * entry.p + (slice(None, None, -1),)
-    if isinstance(g, Tensor):
-        return (getitem(cumsum(getitem(g, reverse), entry.p), reverse),)
-    return (np.cumsum(g[reverse], axis=entry.p)[reverse],)
-
-
-def _einsum_fwd(p: Any, *arrays: np.ndarray) -> np.ndarray:
-    subscripts, _, _ = p
-    return np.einsum(subscripts, *arrays)
+    return apply(CUMSUM, (x,), axis)
 
 
 def einsum(subscripts: str, *operands: Operand) -> Tensor:
     """NumPy's (and PyTorch's) ``einsum`` with explicit output (``"bij,bjk->bik"``). The gradient of
     each operand is an einsum of the output's gradient with the others; indices summed within one
     operand alone come back by broadcasting. No ``...``, no index repeated within one operand."""
-    inputs, arrow, output = subscripts.replace(" ", "").partition("->")
-    terms = inputs.split(",")
-    if not arrow or "." in subscripts or len(terms) != len(operands):
+    p = einsum_parameters(subscripts)
+    terms = p[1]
+    if "->" not in subscripts.replace(" ", "") or "." in subscripts or len(terms) != len(operands):
         raise ValueError(
             f"einsum: {subscripts!r} must name each of the {len(operands)} operands and the output after '->', "
             "without '...'"
@@ -1308,39 +680,10 @@ def einsum(subscripts: str, *operands: Operand) -> Tensor:
         if len(set(term)) != len(term) or len(term) != len(_shape(x)):
             raise ValueError(f"einsum: {term!r} must name each axis of an operand of shape {_shape_text(x)} once")
     try:
-        # each operand is read by the other operands' gradients
-        readers = tuple(tuple(j for j in range(len(terms)) if j != i) for i in range(len(terms)))
-        return apply("einsum", _einsum_fwd, tuple(operands), _einsum_vjp, p=(f"{inputs}->{output}", terms, output),
-                     keep_in=readers)  # fmt: skip
+        return apply(EINSUM, tuple(operands), p)
     except ValueError as e:
         shapes = ", ".join(_shape_text(x) for x in operands)
         raise ValueError(f"einsum: {subscripts!r} does not fit operands of shapes {shapes}: {e}") from e
-
-
-def _einsum_vjp(g: Grad, entry: Entry) -> tuple:
-    _, terms, output = entry.p
-    grads: list[Grad] = []
-    for i, term in enumerate(terms):
-        parent = entry.parents[i]
-        if parent is None:
-            grads.append(None)
-            continue
-        others = [x for j, x in enumerate(entry.ins) if j != i]
-        seen = set(output).union(*(terms[j] for j in range(len(terms)) if j != i))
-        kept = "".join(a for a in term if a in seen)  # the rest were summed in this operand alone
-        spec = ",".join([output, *(terms[j] for j in range(len(terms)) if j != i)]) + "->" + kept
-        recorded = isinstance(g, Tensor) or any(isinstance(x, Tensor) for x in others)  # create_graph
-        grad = einsum(spec, g, *others) if recorded else np.einsum(spec, g, *others)
-        if kept != term:  # put back the axes summed in this operand alone, by broadcasting
-            shape = parent.shape
-            grad = _reshape(grad, tuple(n if a in kept else 1 for n, a in zip(shape, term)))
-            grad = _broadcast_to(grad, shape)
-        grads.append(grad)
-    return tuple(grads)
-
-
-def _reshape(g: Grad, shape: tuple[int, ...]):
-    return reshape(g, shape) if isinstance(g, Tensor) else np.reshape(g, shape)
 
 
 def split_sizes(x: Operand, split_size: int | Sequence[int], dim: int = 0) -> list[Tensor]:
@@ -1586,19 +929,11 @@ def prod(x: Tensor, axis: int | None = None, keepdims: bool = False) -> Tensor:
     return expand_dims(out, axis) if keepdims else out
 
 
-def _flip_fwd(p: Any, x: np.ndarray) -> np.ndarray:
-    return np.flip(x, p).copy()  # a copy, as PyTorch's flip (NumPy's is a view)
-
-
 def flip(x: Tensor, dims: int | tuple[int, ...] | list[int]) -> Tensor:
     """Reverse the order along each axis in ``dims`` (new memory, as ``torch.flip``)."""
     dims = (dims,) if isinstance(dims, int) else tuple(dims)
     axes = Structure(sorted({_axis("flip", d, x.ndim) for d in dims}))
-    return apply("flip", _flip_fwd, (x,), _flip_vjp, p=axes)
-
-
-def _flip_vjp(g: Grad, entry: Entry) -> tuple:
-    return (flip(g, entry.p) if isinstance(g, Tensor) else np.flip(g, entry.p),)
+    return apply(FLIP, (x,), axes)
 
 
 def tril(x: Tensor, diagonal: int = 0) -> Tensor:

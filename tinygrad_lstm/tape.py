@@ -26,20 +26,6 @@ _SOURCE_LINES_POINT_PAST = True
 _sequence = itertools.count()
 
 
-class CompileError(RuntimeError):
-    """``tl.compile`` cannot replay the step faithfully; the message says why."""
-
-
-def refuse_while_compiling(what: str) -> None:
-    """Called where a step would turn a recorded value into something a replay cannot follow."""
-    if state.compiling:
-        raise CompileError(
-            f"compile: {what} while tl.compile records a step; a replay would reuse the first call's "
-            "value (as JAX's tracer refuses a Python branch on a traced value). Compute it outside the "
-            "step, use tl.where for a data-dependent choice, or run the step without tl.compile"
-        )
-
-
 class _State(threading.local):
     """What is being recorded, and how: one per thread, as PyTorch's grad mode is (a thread inside
     ``no_grad`` or a ``Tape`` does not change what another thread records). A new thread starts
@@ -50,14 +36,19 @@ class _State(threading.local):
         self.grad_stack: list[bool] = []  # the modes that open no_grad/enable_grad blocks replaced
         self.scope: Scope | None = None
         self.tapes: list[Recording] = []  # the recordings open now (tl.Tape's and the engine's own)
-        # the hook points instruments plug into (tl.Tape, trace_backward, detect_anomaly, probes, compile)
+        # the hook points instruments plug into (tl.Tape, trace_backward, detect_anomaly, probes, and
+        # whatever records steps to replay them)
         self.instruments: list[Callable] = []  # fn(entry, input arrays, out), called for each new entry
         self.observers: list[Callable] = []  # fn(entry, gradient in, gradients out), after each VJP
         self.namers: list[Callable] = []  # fn(tensor, name), called when a tensor is given a name
         # fn(entry or None, op, fwd, p, inputs, input arrays, out), called for every op ``apply`` runs,
         # with or without a tape entry (a detached value, a mask, a result under no_grad)
         self.watchers: list[Callable] = []
-        self.compiling = 0  # > 0 while tl.compile records a step
+        # fn(event, what), called where the engine does what a recorded step could not repeat: "value"
+        # (a recorded value becomes a Python value, or Python code runs), "write" (an array written in
+        # place unrecorded), "backward" (a backward pass starts), "draw" (random numbers are drawn); a
+        # guard refuses by raising
+        self.guards: list[Callable[[str, str], None]] = []
         self.origin: int | None = None  # the sequence index the outermost open Tape numbers from
 
 
@@ -95,7 +86,7 @@ class Entry:
         "freed",
         "source",
         "fwd",
-        "program",
+        "replay",
         "origin",
         "recompute",
         "__weakref__",
@@ -117,7 +108,7 @@ class Entry:
     freed: bool
     source: str | None
     fwd: Callable | None
-    program: Any
+    replay: Any
     origin: int | None
     recompute: Any
 
@@ -150,8 +141,10 @@ class Entry:
         self.freed = False
         self.recompute = None  # set by tl.checkpoint: how to get the freed arrays back in backward
         self.source = None  # "file:line in function: code", recorded only by Tape(sources=True) or detect_anomaly
-        self.fwd = fwd  # fwd(p, *input arrays) -> output: how to recompute this entry (tl.compile replays it)
-        self.program = None  # the tl.compile Program whose result this entry is, if any
+        self.fwd = fwd  # fwd(p, *input arrays) -> output: how to recompute this entry (a replay runs it)
+        # on the result of a replayed step: what runs backward from here in its own precomputed order
+        # (check_current(tensor, where), has_hooks(), backward(seed)); None otherwise
+        self.replay = None
 
     def free(self) -> None:
         """Drop what the VJP would read; the structure stays for listing and rendering."""
@@ -182,6 +175,12 @@ class Entry:
         return f"<Entry {self.index} {self.op} {self.shape}>"
 
 
+def guard(event: str, what: str) -> None:
+    """Tell the guards (``state.guards``) that ``what`` happens; one may refuse it by raising."""
+    for check in state.guards:
+        check(event, what)
+
+
 def where_made(entry) -> str:
     """The lines that made ``entry`` (``made by ...``, ``called from ...``) as the end of an error
     message, when a recording kept them (``tl.detect_anomaly()``, ``tl.Tape(sources=True)``)."""
@@ -203,7 +202,7 @@ class Leaf:
     freed: bool = False
     retain: weakref.ref | None = None
     source: str | None = None
-    program: Any = None
+    replay: Any = None
     index: int
     origin: int | None
     tensor: Callable[[], Any]  # a weakref.ref to the leaf's Tensor (None once the tensor is gone)

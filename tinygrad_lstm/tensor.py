@@ -1,8 +1,9 @@
 """Tensor: a NumPy array, its gradient, and the tape entry that made it.
 
-Operators and methods delegate to the primitives and composites in ``ops.py``; this file holds the
-data, the user-facing names (NumPy's and PyTorch's), and the rules for in-place updates (``x += y``,
-``x[i] = v``, ``add_``, ``zero_``...), which write into the tensor's own array. They are PyTorch's:
+Operators and methods delegate to the public functions and composites in ``ops.py`` (which record the
+primitives of ``primitives/``); this file holds the data, the user-facing names (NumPy's and
+PyTorch's), and the rules for in-place updates (``x += y``, ``x[i] = v``, ``add_``, ``zero_``...),
+which write into the tensor's own array. They are PyTorch's:
 
 - **plain** under ``no_grad``, or when neither the tensor nor what is written into it requires grad:
   the array is written in place, so views and detached copies of it see the change
@@ -36,7 +37,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import dtypes
-from .tape import CompileError, Entry, Leaf, Recording, refuse_while_compiling
+from .tape import Entry, Leaf, Recording, guard
 from .tape import state as _state
 from .versions import _root, changed_in_place, recorded_write
 
@@ -292,9 +293,9 @@ class Tensor:
         return ops.transpose(self)
 
     def _concrete(self, what: str) -> np.ndarray:
-        """The array, as a Python-side value: refused for a recorded value while tl.compile records."""
+        """The array, as a Python-side value (a recorded value's is guarded: a replay would reuse it)."""
         if self._entry is not None:
-            refuse_while_compiling(f"{what} turns a recorded value into a Python value")
+            guard("value", f"{what} turns a recorded value into a Python value")
         return self.data
 
     def numpy(self) -> np.ndarray:
@@ -682,6 +683,10 @@ class Tensor:
         """Cosine, elementwise."""
         return ops.cos(self)
 
+    def atan(self) -> Tensor:
+        """Arctangent, elementwise."""
+        return ops.atan(self)
+
     def square(self) -> Tensor:
         """x * x."""
         return ops.square(self)
@@ -927,10 +932,14 @@ class View:
     from ``base``, so that a write through either side can bring the other's graph up to date, as
     PyTorch rebases views. ``stamp`` is the memory's change stamp when the view was made."""
 
-    __slots__ = ("base", "op", "fwd", "vjp", "p", "stamp")
+    __slots__ = ("base", "primitive", "p", "stamp")
 
-    def __init__(self, base: Tensor, op: str, fwd: Callable, vjp: Callable, p: Any, stamp: int) -> None:
-        self.base, self.op, self.fwd, self.vjp, self.p, self.stamp = base, op, fwd, vjp, p, stamp
+    def __init__(self, base: Tensor, primitive: Any, p: Any, stamp: int) -> None:
+        self.base, self.primitive, self.p, self.stamp = base, primitive, p, stamp
+
+    @property
+    def op(self) -> str:
+        return self.primitive.name
 
 
 def _leaf_behind(target: Tensor) -> Tensor | None:
@@ -975,8 +984,7 @@ def _update(target: Tensor, op: str, others: tuple, compute: Callable[[], Tensor
         target._entry is not None or any(isinstance(o, Tensor) and o._entry is not None for o in others)
     )
     if not recording:
-        if _state.compiling:
-            raise CompileError(f"compile: {op} writes an array in place, and a replay would not repeat it")
+        guard("write", op)
         try:
             write(data)
         except (ValueError, TypeError) as e:

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .instruments.recording import Tape, ref
-from .ops import IndexedGrad
+from .primitives.index import IndexedGrad
 from .tape import Entry, no_grad
 from .tensor import Tensor
 
@@ -182,14 +182,14 @@ class _Rerun:
     """A stand-in for an entry, holding everything its VJP may read for inputs of our choosing."""
 
     __slots__ = ("op", "parents", "vjp", "ins", "out", "p", "shape", "dtype", "fwd", "name", "scope", "index",
-                 "origin", "freed", "recompute", "hooks", "retain", "source", "program")  # fmt: skip
+                 "origin", "freed", "recompute", "hooks", "retain", "source", "replay")  # fmt: skip
 
     def __init__(self, entry, parents, ins, out, p) -> None:
         self.op, self.vjp, self.fwd, self.name, self.scope = entry.op, entry.vjp, entry.fwd, entry.name, entry.scope
         self.index, self.origin = entry.index, entry.origin
         self.parents, self.ins, self.out, self.p = parents, ins, out, p
         self.shape, self.dtype = out.shape, out.dtype
-        self.freed, self.recompute, self.hooks, self.retain, self.source, self.program = (
+        self.freed, self.recompute, self.hooks, self.retain, self.source, self.replay = (
             False,
             None,
             None,

@@ -2,7 +2,7 @@
 program it writes (``program.py``), what that program runs as one call (``fusion.py``) and, with
 numba, as one generated kernel (``kernels.py``)."""
 
-from ..tape import CompileError
+from .errors import CompileError
 from .step import CompiledStep, compile
 
 __all__ = ["CompileError", "CompiledStep", "compile"]

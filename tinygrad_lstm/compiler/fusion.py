@@ -11,13 +11,13 @@ gradient where eager makes one per gate.
 
 Both are the same arithmetic on the same elements, so every bit equals eager's (an elementwise op
 computes each element alone). This module says which entries qualify and holds each op's VJP as
-source text: a twin of the VJP beside its forward in ``ops.py``, which ``tests/test_compile.py``
-checks bit for bit against the original.
+source text: a twin of the VJP beside its forward in ``primitives/elementwise.py``, which
+``tests/test_compile.py`` checks bit for bit against the original.
 """
 
 from __future__ import annotations
 
-from ..ops import is_primitive
+from ..primitives import PRIMITIVES, is_primitive
 
 
 def _sigmoid_factor(y: str) -> list[str]:
@@ -31,7 +31,7 @@ def _tanh_factor(y: str) -> list[str]:
 
 
 #: op -> the lines that make its local derivative ``d`` (a function of its output ``y`` alone) as a
-#: new array; the VJP then multiplies ``d`` by the incoming gradient, in place, as ``ops.py`` does.
+#: new array; the VJP then multiplies ``d`` by the incoming gradient, in place, as the primitive does.
 FACTORS = {"sigmoid": _sigmoid_factor, "tanh": _tanh_factor}
 
 
@@ -41,18 +41,16 @@ def fusable(entry) -> bool:
     return entry.op in FACTORS and is_primitive(entry, entry.op) and entry.p is None
 
 
-#: Ops that may read a gate's result when it is a view of a joined call's result: elementwise, so
-#: each element is computed as from a fresh array (a sum or product over a strided view can add in
-#: another order than over a contiguous one, and change the bits).
-ELEMENTWISE = {"add", "sub", "mul", "div", "neg", "sigmoid", "tanh"}
-
-
 def elementwise(entry) -> bool:
-    """Whether ``entry`` is one of the engine's elementwise ops (see :data:`ELEMENTWISE`)."""
-    return entry.op in ELEMENTWISE and is_primitive(entry, entry.op)
+    """Whether ``entry`` is one of the engine's primitives flagged elementwise: it may read a gate's
+    result when that is a view of a joined call's result, since each element is computed as from a
+    fresh array (a sum or product over a strided view can add in another order than over a contiguous
+    one, and change the bits)."""
+    prim = PRIMITIVES.get(entry.op)
+    return prim is not None and prim.elementwise and is_primitive(entry, entry.op)
 
 
 def vjp_lines(op: str, y: str, g: str) -> list[str]:
     """Source lines that leave ``op``'s VJP in ``d``, for output ``y`` and incoming gradient ``g``:
-    the same operations, in the same order, as the VJP in ``ops.py``."""
+    the same operations, in the same order, as the primitive's VJP."""
     return [*FACTORS[op](y), f"multiply(d, {g}, out=d)"]

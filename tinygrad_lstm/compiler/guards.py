@@ -21,9 +21,10 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from ..tape import CompileError, _sequence
+from ..tape import _sequence
 from ..tensor import Tensor
 from ..versions import changed_after
+from .errors import CompileError
 
 _MISSING = object()
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep

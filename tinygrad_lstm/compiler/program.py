@@ -20,12 +20,14 @@ import numpy as np
 
 from ..backward import accumulate_into, freed_error, sole_reference, sum_into_source
 from ..blas import matmul as blas_matmul
-from ..ops import is_primitive, weight_grad
-from ..tape import CompileError, Leaf, _sequence, number
+from ..primitives import is_primitive
+from ..primitives.linalg import weight_grad
+from ..tape import Leaf, _sequence, number
 from ..tensor import Tensor
 from ..versions import changed_after
 from ..versions import latest as latest_stamp
 from . import fusion, kernels
+from .errors import CompileError
 
 _FROM_ENTRY, _FROM_LEAF, _FROM_INPUT, _CONSTANT = range(4)
 
@@ -209,7 +211,7 @@ class Program:
         self.root.hooks, self.root.retain = (list(hooks) if hooks else None), retain
         # from now on the result's backward runs the program; the recording's own result (whose
         # entries hold eager's arrays, not the replay's fused ones) went through the usual sweep
-        self.root.program = self
+        self.root.replay = self
         return Tensor._from(self.latest, self.root)
 
     def backward(self, seed: np.ndarray) -> None:

@@ -71,9 +71,10 @@ from typing import Any, cast, overload
 import numpy as np
 
 from .. import random as _random
-from ..tape import CompileError, Entry, Leaf, state
+from ..tape import Entry, Leaf, state
 from ..tensor import Tensor
 from . import kernels
+from .errors import CompileError, refuse
 from .guards import Environment, watching_reads
 from .program import InputLeaf, Program
 
@@ -83,12 +84,17 @@ _modules: Any = None  # nn.module, imported at the first recording (nn is built 
 def refuse_side_effect(what: str) -> None:
     """Called by what changes training state (optimizer and scheduler steps, zero_grad, clipping):
     inside a step being recorded it would run on the recording call only, so it is refused there."""
-    if state.compiling:
+    if recording():
         raise CompileError(
             f"compile: {what} inside a compiled function would run on the recording call only (a replay runs "
             "the recorded ops, not the function's Python). Return the loss and run it outside the step: "
             "loss = step(x, y); loss.backward(); opt.step()"
         )
+
+
+def recording() -> bool:
+    """Whether this thread records a step now (its guard is on the engine's hook point)."""
+    return refuse in state.guards
 
 
 @overload
@@ -261,7 +267,7 @@ class CompiledStep:
         environment = Environment(self.fn)
         draws = _RandomState()
         state.watchers.append(recorder)
-        state.compiling += 1
+        state.guards.append(refuse)
         try:
             with watching_reads(recorder.tracked):
                 result = self.fn(*wrapped)
@@ -269,7 +275,7 @@ class CompiledStep:
             draws.restore()
             raise
         finally:
-            state.compiling -= 1
+            state.guards.remove(refuse)
             state.watchers.remove(recorder)
         if draws.changed():
             draws.restore()

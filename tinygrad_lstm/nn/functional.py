@@ -12,7 +12,7 @@ import numpy as np
 from .. import ops, random
 from ..checks import check_probability, plain_array
 from ..ops import _data
-from ..tape import CompileError, state
+from ..tape import guard
 from ..tensor import Tensor
 
 # a recorded entry's source line (Tape(sources=True), detect_anomaly) points past this file, to its caller
@@ -72,8 +72,7 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, rng: np.random.Gen
     p = check_probability("dropout", "p", p)
     if not training or p == 0.0:
         return x
-    if state.compiling:
-        raise CompileError("compile: dropout draws a new mask every step; a replay would repeat the first one")
+    guard("draw", "dropout draws a new mask every step")
     if p == 1.0:
         return x * 0.0
     keep = (rng or random.generator()).random(x.shape) >= p

@@ -1,0 +1,101 @@
+"""Shape: reshape, transpose and broadcast_to (views of their input's memory where NumPy makes one),
+and cat, stack and flip (new memory)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ..tape import Entry
+from .primitive import Grad, Primitive, is_tensor, unbroadcast
+
+
+def reshape_(g: Grad, to: tuple[int, ...]) -> Any:
+    """``g`` reshaped to ``to``; recorded when it is a Tensor."""
+    return RESHAPE(g, p=(g.shape, tuple(to))) if is_tensor(g) else np.reshape(g, to)
+
+
+def broadcast_to_(g: Grad, to: tuple[int, ...]) -> Any:
+    """``g`` broadcast to ``to``; recorded when it is a Tensor."""
+    return BROADCAST_TO(g, p=(g.shape, tuple(to))) if is_tensor(g) else np.broadcast_to(g, to)
+
+
+def _reshape_fwd(p: Any, x: np.ndarray) -> np.ndarray:
+    _, shape = p
+    return x.reshape(shape)
+
+
+def _reshape_vjp(g: Grad, entry: Entry) -> tuple:
+    shape, _ = entry.p
+    return (g.reshape(shape),)
+
+
+RESHAPE = Primitive("reshape", _reshape_fwd, _reshape_vjp, view=True)  # p: (from, to)
+
+
+def _transpose_fwd(p: Any, x: np.ndarray) -> np.ndarray:
+    return x.transpose(p)
+
+
+def _transpose_vjp(g: Grad, entry: Entry) -> tuple:
+    return (g.transpose(tuple(np.argsort(entry.p))),)
+
+
+TRANSPOSE = Primitive("transpose", _transpose_fwd, _transpose_vjp, view=True)  # p: the axes
+
+
+def _broadcast_to_fwd(p: Any, x: np.ndarray) -> np.ndarray:
+    _, shape = p
+    if math.prod(shape) == x.size:  # only axes of size 1 added: a writable view, as PyTorch's expand
+        return x.reshape(shape)
+    return np.broadcast_to(x, shape)
+
+
+def _broadcast_to_vjp(g: Grad, entry: Entry) -> tuple:
+    shape, _ = entry.p
+    return (unbroadcast(g, shape),)
+
+
+BROADCAST_TO = Primitive("broadcast_to", _broadcast_to_fwd, _broadcast_to_vjp, view=True)
+
+
+def _cat_fwd(p: Any, *arrays: np.ndarray) -> np.ndarray:
+    axis, _ = p
+    return np.concatenate(arrays, axis=axis)
+
+
+def _cat_vjp(g: Grad, entry: Entry) -> tuple:
+    axis, bounds = entry.p
+    lead = (slice(None),) * axis
+    return tuple(
+        g[lead + (slice(int(s), int(e)),)] if parent is not None else None
+        for parent, s, e in zip(entry.parents, bounds[:-1], bounds[1:])
+    )
+
+
+CAT = Primitive("cat", _cat_fwd, _cat_vjp)  # p: (axis, where each input starts and ends)
+
+
+def _stack_fwd(p: Any, *arrays: np.ndarray) -> np.ndarray:
+    return np.stack(arrays, axis=p)
+
+
+def _stack_vjp(g: Grad, entry: Entry) -> tuple:
+    lead = (slice(None),) * entry.p
+    return tuple(g[lead + (i,)] if parent is not None else None for i, parent in enumerate(entry.parents))
+
+
+STACK = Primitive("stack", _stack_fwd, _stack_vjp)  # p: the new axis
+
+
+def _flip_fwd(p: Any, x: np.ndarray) -> np.ndarray:
+    return np.flip(x, p).copy()  # a copy, as PyTorch's flip (NumPy's is a view)
+
+
+def _flip_vjp(g: Grad, entry: Entry) -> tuple:
+    return (FLIP(g, p=entry.p) if is_tensor(g) else np.flip(g, entry.p),)
+
+
+FLIP = Primitive("flip", _flip_fwd, _flip_vjp)  # p: the flipped axes
