@@ -181,9 +181,54 @@ def _shape_text(x: Any) -> str:
     return str(tuple(_shape(x)))
 
 
+_INTEGER = "biu"  # bool, signed and unsigned integer dtypes
+
+
+def _kind(x: Any) -> str:
+    """The dtype kind of an operand ('f' for a Python float; '' for a Python int or bool, which adapt)."""
+    if isinstance(x, Tensor):
+        return x.data.dtype.kind
+    if isinstance(x, np.ndarray):
+        return x.dtype.kind
+    return "f" if isinstance(x, float) else ""
+
+
+def _to_float(x: Any, dtype: np.dtype) -> Any:
+    """An integer or boolean operand as ``dtype``: recorded (``astype``), so a compiled step converts it too."""
+    return astype(x, dtype) if isinstance(x, Tensor) else np.asarray(x, dtype=dtype)
+
+
+def _floating(x: Any) -> Any:
+    """An integer or boolean operand of a float function (exp, sqrt, ...) in the default float dtype, as
+    PyTorch computes ``torch.arange(3).exp()`` in float32 (NumPy would give float64)."""
+    return _to_float(x, dtypes.get_default_dtype()) if _kind(x) in ("b", "i", "u") else x
+
+
+def _promoted(a: Any, b: Any, true_division: bool = False) -> tuple[Any, Any]:
+    """Integers and booleans meet floats as in PyTorch: an integer array becomes the float operand's dtype
+    (NumPy would widen float32 to float64), or the default float dtype against a Python float; both
+    become the default float dtype in a true division of integers."""
+    # a NumPy scalar (np.float64(0.5), np.sqrt(2.0)) is a number, as in PyTorch: it does not widen float32
+    a = a.item() if isinstance(a, np.generic) else a
+    b = b.item() if isinstance(b, np.generic) else b
+    ka, kb = _kind(a), _kind(b)
+    if ka in ("b", "i", "u") and kb == "f":
+        return _to_float(a, _float_dtype(b)), b
+    if kb in ("b", "i", "u") and ka == "f":
+        return a, _to_float(b, _float_dtype(a))
+    if true_division and ka != "f" and kb != "f" and (ka or kb):
+        return _floating(a), _floating(b)
+    return a, b
+
+
+def _float_dtype(x: Any) -> np.dtype:
+    return x.dtype if isinstance(x, (Tensor, np.ndarray)) else dtypes.get_default_dtype()
+
+
 def _binary(prim: Primitive, a: Operand, b: Operand, p: Any = None) -> Tensor:
     """A broadcasting binary op; a shape mismatch names the op and both shapes."""
     op = prim.name
+    a, b = _promoted(a, b, true_division=prim is DIV)
     try:
         return apply(prim, (a, b), p)
     except ValueError as e:
@@ -228,12 +273,12 @@ def div(a: Operand, b: Operand) -> Tensor:
 def reciprocal(x: Operand) -> Tensor:
     """1 / x. A number divided by a tensor is this times the number, as in PyTorch: it keeps its result,
     not x, so changing x in place later does not spoil its gradient."""
-    return apply(RECIPROCAL, (x,))
+    return apply(RECIPROCAL, (_floating(x),))
 
 
 def rsqrt(x: Operand) -> Tensor:
     """1 / sqrt(x); it keeps its result for the gradient, as PyTorch's."""
-    return apply(RSQRT, (x,))
+    return apply(RSQRT, (_floating(x),))
 
 
 def neg(x: Operand) -> Tensor:
@@ -254,17 +299,17 @@ def exp(x: Operand) -> Tensor:
     >>> tl.exp(tl.tensor([0.0, 1.0]))
     Tensor([1.      , 2.718282], dtype=float32)
     """
-    return apply(EXP, (x,))
+    return apply(EXP, (_floating(x),))
 
 
 def log(x: Operand) -> Tensor:
     """Elementwise natural logarithm (``x.log()``); gradient 1/x. ``tl.log(tl.tensor([1.0]))`` is 0."""
-    return apply(LOG, (x,))
+    return apply(LOG, (_floating(x),))
 
 
 def sqrt(x: Operand) -> Tensor:
     """Elementwise square root (``x.sqrt()``); gradient 1/(2 sqrt(x)). ``tl.sqrt(tl.tensor([4.0]))`` is 2."""
-    return apply(SQRT, (x,))
+    return apply(SQRT, (_floating(x),))
 
 
 def abs(x: Operand) -> Tensor:  # noqa: A001
@@ -282,7 +327,7 @@ def tanh(x: Operand) -> Tensor:
     >>> y, x.grad
     (Tensor([0.       , 0.7615942], dtype=float32, op=tanh), Tensor([1.        , 0.41997433], dtype=float32))
     """
-    return apply(TANH, (x,))
+    return apply(TANH, (_floating(x),))
 
 
 def sigmoid(x: Operand) -> Tensor:
@@ -292,37 +337,37 @@ def sigmoid(x: Operand) -> Tensor:
     >>> tl.sigmoid(tl.tensor([0.0, 100.0, -100.0]))
     Tensor([0.5, 1. , 0. ], dtype=float32)
     """
-    return apply(SIGMOID, (x,))
+    return apply(SIGMOID, (_floating(x),))
 
 
 def log1p(x: Operand) -> Tensor:
     """log(1 + x), exact for tiny x."""
-    return apply(LOG1P, (x,))
+    return apply(LOG1P, (_floating(x),))
 
 
 def expm1(x: Operand) -> Tensor:
     """exp(x) - 1, exact for tiny x."""
-    return apply(EXPM1, (x,))
+    return apply(EXPM1, (_floating(x),))
 
 
 def sin(x: Operand) -> Tensor:
     """Elementwise sine (``x.sin()``); gradient cos(x)."""
-    return apply(SIN, (x,))
+    return apply(SIN, (_floating(x),))
 
 
 def cos(x: Operand) -> Tensor:
     """Elementwise cosine (``x.cos()``); gradient -sin(x)."""
-    return apply(COS, (x,))
+    return apply(COS, (_floating(x),))
 
 
 def atan(x: Operand) -> Tensor:
     """Elementwise arctangent (``x.atan()``, ``torch.atan``); gradient 1 / (1 + x**2)."""
-    return apply(ATAN, (x,))
+    return apply(ATAN, (_floating(x),))
 
 
 def erf(x: Operand) -> Tensor:
     """The error function (for the exact GELU); element by element in Python, fine for small tensors."""
-    return apply(ERF, (x,))
+    return apply(ERF, (_floating(x),))
 
 
 def relu(x: Operand) -> Tensor:
