@@ -279,9 +279,9 @@ def grad(
 
 
 # ---- gradient accumulation: how contributions to one gradient are summed, in one place --------------
-# Three places sum gradients and must agree to the bit: the backward sweep (``add_gradient``), the
-# source text a compiled program runs instead (``sum_into_source``, written from the same rule), and
-# a leaf's ``.grad`` across backward calls (``accumulate_into``). The rule: the first contribution is
+# Every place that sums gradients must agree to the bit: the backward sweep (``add_gradient``), a
+# leaf's ``.grad`` across backward calls (``accumulate_into``), and any program that replays a sweep
+# (it writes the same rule as text). The rule: the first contribution is
 # kept as it is, since it may be a view or shared with another input; the second is added to it in
 # place only if nothing else holds it (``sole_reference``, as PyTorch steals an unshared gradient),
 # else into a new array; from then on the buffer is the sweep's own and later ones are added in place.
@@ -372,27 +372,3 @@ def sole_reference(container, key, extra: int = 0) -> bool:
         return False
     base = value.base
     return base is None or (type(base) is np.ndarray and sys.getrefcount(base) == _SOLE_BASE)
-
-
-def sum_into_source(name: str, d: str, dtype: str, shape: str, summed: dict, cast: bool, indexed: bool) -> list[str]:
-    """:func:`add_gradient` as source text for a compiled program: the lines that add contribution ``d``
-    to gradient ``name``. ``summed`` maps each gradient to whether its buffer is the program's own (as
-    ``owned`` does in the sweep); ``sole`` in the lines is :func:`sole_reference`."""
-    lines = []
-    if indexed:
-        if name not in summed:
-            lines.append(f"{name} = zeros({shape}, {dtype})")
-        elif not summed[name]:
-            lines.append(f"{name} = array({name}, {dtype})")
-        summed[name] = True
-        return lines + [f"{d}.add_into({name})"]
-    if cast:
-        lines.append(f"if {d}.dtype != {dtype}: {d} = {d}.astype({dtype})")
-    if name not in summed:
-        summed[name] = False  # the first contribution is kept as it is: it may be shared
-        return lines + [f"{name} = {d}"]
-    if summed[name]:
-        return lines + [f"{name} += {d}"]
-    summed[name] = True
-    container, key = name.rstrip("]").split("[")
-    return lines + [f"if sole({container}, {key}): {name} += {d}", f"else: {name} = {name} + {d}"]

@@ -194,7 +194,7 @@ def _kind(x: Any) -> str:
 
 
 def _to_float(x: Any, dtype: np.dtype) -> Any:
-    """An integer or boolean operand as ``dtype``: recorded (``astype``), so a compiled step converts it too."""
+    """An integer or boolean operand as ``dtype``: recorded (``astype``), so a replay of the tape converts it too."""
     return astype(x, dtype) if isinstance(x, Tensor) else np.asarray(x, dtype=dtype)
 
 

@@ -22,6 +22,11 @@ _WHY = {
         "recorded program's VJPs)"
     ),
     "draw": "{what}; a replay would repeat the first one",
+    "side effect": (
+        "{what} inside a compiled function would run on the recording call only (a replay runs the recorded "
+        "ops, not the function's Python). Return the loss and run it outside the step: "
+        "loss = step(x, y); loss.backward(); opt.step()"
+    ),
 }
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..backward import accumulate_into, freed_error, sole_reference, sum_into_source
+from ..backward import accumulate_into, freed_error, sole_reference
 from ..blas import matmul as blas_matmul
 from ..primitives import is_primitive
 from ..primitives.linalg import weight_grad
@@ -874,3 +874,27 @@ def _check_not_an_index(entry, input_arrays: list) -> None:
                 f"compile: an input is used as an index or mask by {entry.op}; a replay would reuse the "
                 "first call's values. Run this step without tl.compile"
             )
+
+
+def sum_into_source(name: str, d: str, dtype: str, shape: str, summed: dict, cast: bool, indexed: bool) -> list[str]:
+    """``backward.add_gradient`` as source text for the program: the lines that add contribution ``d``
+    to gradient ``name``. ``summed`` maps each gradient to whether its buffer is the program's own (as
+    ``owned`` does in the sweep); ``sole`` in the lines is ``backward.sole_reference``."""
+    lines = []
+    if indexed:
+        if name not in summed:
+            lines.append(f"{name} = zeros({shape}, {dtype})")
+        elif not summed[name]:
+            lines.append(f"{name} = array({name}, {dtype})")
+        summed[name] = True
+        return lines + [f"{d}.add_into({name})"]
+    if cast:
+        lines.append(f"if {d}.dtype != {dtype}: {d} = {d}.astype({dtype})")
+    if name not in summed:
+        summed[name] = False  # the first contribution is kept as it is: it may be shared
+        return lines + [f"{name} = {d}"]
+    if summed[name]:
+        return lines + [f"{name} += {d}"]
+    summed[name] = True
+    container, key = name.rstrip("]").split("[")
+    return lines + [f"if sole({container}, {key}): {name} += {d}", f"else: {name} = {name} + {d}"]

@@ -66,30 +66,18 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Callable
-from typing import Any, cast, overload
+from typing import cast, overload
 
 import numpy as np
 
 from .. import random as _random
+from ..nn.module import changed as modules_changed
 from ..tape import Entry, Leaf, state
 from ..tensor import Tensor
 from . import kernels
 from .errors import CompileError, refuse
 from .guards import Environment, watching_reads
 from .program import InputLeaf, Program
-
-_modules: Any = None  # nn.module, imported at the first recording (nn is built on top of the compiler)
-
-
-def refuse_side_effect(what: str) -> None:
-    """Called by what changes training state (optimizer and scheduler steps, zero_grad, clipping):
-    inside a step being recorded it would run on the recording call only, so it is refused there."""
-    if recording():
-        raise CompileError(
-            f"compile: {what} inside a compiled function would run on the recording call only (a replay runs "
-            "the recorded ops, not the function's Python). Return the loss and run it outside the step: "
-            "loss = step(x, y); loss.backward(); opt.step()"
-        )
 
 
 def recording() -> bool:
@@ -240,7 +228,7 @@ class CompiledStep:
     @staticmethod
     def _stale(program: Program) -> str | None:
         """Why ``program`` may no longer be what the step computes (the guards), or None."""
-        if program.modules_changed != _modules.changed[0]:
+        if program.modules_changed != modules_changed[0]:
             return "a module changed (an attribute set, train()/eval(), astype())"
         why = program.environment.changed()
         if why is not None:
@@ -248,11 +236,6 @@ class CompiledStep:
         return program.stale()
 
     def _trace(self, arrays: list[np.ndarray], signature: tuple, why: str) -> Tensor:
-        global _modules
-        if _modules is None:
-            from ..nn import module
-
-            _modules = module
         wrapped = []
         for i, a in enumerate(arrays):
             if a.dtype.kind not in "fc":
@@ -305,7 +288,7 @@ class CompiledStep:
             backend=self.backend,
         )
         program.environment = environment
-        program.modules_changed = _modules.changed[0]
+        program.modules_changed = modules_changed[0]
         program.why = why
         self.programs[signature] = program
         self.recordings.append(why)

@@ -31,6 +31,10 @@ import numpy as np
 
 from ..tape import state, time_step
 
+#: the pictures a recording draws itself with, put here by ``viz`` when it loads (instruments import
+#: nothing above them; ``import tinygrad_lstm`` loads ``viz``)
+drawers: dict[str, Callable] = {}
+
 
 class ReachRecorder:
     """Records ||dL/dh_{T-k}|| / ||dL/dh_T|| of one recurrent layer at every ``every``-th training step.
@@ -162,9 +166,7 @@ class ReachRecorder:
 
     def picture(self, label: str | None = None, **kwargs):
         """This recording as a heat map (``tl.viz.reach_map``)."""
-        from ..viz.reach import reach_map
-
-        return reach_map([(label or self.scope or "layer", self)], **kwargs)
+        return drawers["reach_map"]([(label or self.scope or "layer", self)], **kwargs)
 
     def show(self, label: str | None = None, **kwargs):
         """In a notebook: display the heat map now and update it in place as each recorded row completes

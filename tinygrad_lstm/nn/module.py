@@ -8,7 +8,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..checks import plain_array
-from ..compiler.step import refuse_side_effect
+from ..tape import guard
 from ..tensor import Tensor, clear_grads
 from ..versions import changed_in_place
 
@@ -178,7 +178,7 @@ class Module:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear every parameter's ``.grad`` (None, or zeros with ``set_to_none=False``)."""
-        refuse_side_effect("module.zero_grad()")
+        guard("side effect", "module.zero_grad()")
         clear_grads(self.parameters(), set_to_none)
 
     def astype(self, dtype) -> Module:

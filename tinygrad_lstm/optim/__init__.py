@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..checks import is_torch_tensor, plain_array
-from ..compiler.step import refuse_side_effect
+from ..tape import guard
 from ..tensor import Tensor, clear_grads
 from ..versions import changed_in_place
 
@@ -48,13 +48,13 @@ class Optimizer:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear the ``.grad`` of every parameter (None, or zeros with ``set_to_none=False``)."""
-        refuse_side_effect("optimizer.zero_grad()")
+        guard("side effect", "optimizer.zero_grad()")
         clear_grads((p for group in self.param_groups for p in group["params"]), set_to_none)
 
     def step(self) -> None:
         """Update every parameter that has a ``.grad``, in place (under no_grad; PyTorch's update rules).
         Every parameter is checked before the first one changes."""
-        refuse_side_effect("optimizer.step()")
+        guard("side effect", "optimizer.step()")
         work = [(p, group) for group in self.param_groups for p in group["params"] if p.grad is not None]
         for p, _ in work:  # every parameter is checked before the first one changes
             self._check_updatable(p)

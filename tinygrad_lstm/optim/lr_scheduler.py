@@ -25,7 +25,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..compiler.step import refuse_side_effect
+from ..tape import guard
 from . import Optimizer
 
 __all__ = [
@@ -79,7 +79,7 @@ class LRScheduler:
 
     def step(self) -> None:
         """Advance one epoch and set each group's ``lr``."""
-        refuse_side_effect("scheduler.step()")
+        guard("side effect", "scheduler.step()")
         self.last_epoch += 1
         for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
             group["lr"] = lr
@@ -322,7 +322,7 @@ class ReduceLROnPlateau(LRScheduler):
 
     def step(self, metrics: Any) -> None:  # type: ignore[override]
         """Record this epoch's metric (a number or a 0-d tensor) and reduce lr if it has plateaued."""
-        refuse_side_effect("scheduler.step()")
+        guard("side effect", "scheduler.step()")
         current = float(metrics)
         self.last_epoch += 1
         if self._is_better(current):

@@ -57,8 +57,8 @@ def _rows(x: Any):
 
 def weight_grad(inputs: tuple, grads: tuple) -> np.ndarray:
     """The gradient of a 2-D weight ``b`` used by products ``input @ b``: the sum of ``input^T grad``
-    over the pairs, as one product of their stacked rows (``tl.compile`` joins a recurrent weight's
-    steps this way; one pair is matmul's own VJP)."""
+    over the pairs, as one product of their stacked rows (a replay can join a recurrent weight's steps
+    this way; one pair is matmul's own VJP)."""
     a = _rows(inputs[0]) if len(inputs) == 1 else np.concatenate([_rows(x) for x in inputs])
     g = _rows(grads[0]) if len(grads) == 1 else np.concatenate([_rows(x) for x in grads])
     # BLAS makes a wide result faster as the transpose of g^T a

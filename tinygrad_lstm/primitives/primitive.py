@@ -1,7 +1,7 @@
 """What a primitive is: one object holding its name, its forward, its VJP, what it saves, and its flags.
 
 ``fwd(p, *arrays) -> array`` computes the result from the input arrays and the op's parameters ``p``
-(kept on the tape entry, so a recorded tape can be replayed, see ``compiler/``). ``vjp(g, entry) ->
+(kept on the tape entry, so a recorded tape can be replayed). ``vjp(g, entry) ->
 tuple`` gives one gradient per input (None where not needed) from the tape entry: ``entry.ins`` the
 saved inputs, ``entry.out`` the saved output, ``entry.p`` the parameters, ``entry.parents[i]`` None
 when input ``i`` needs no gradient. On the usual path ``g`` and the saved values are NumPy arrays.
@@ -16,7 +16,7 @@ and ``keep_out`` the inputs whose gradient reads the result (True: any). An arra
 not kept, so changing it in place later is no reason to refuse backward.
 
 Every primitive made here is registered by name in :data:`PRIMITIVES`, which the tape's readers
-(``tl.compile``, the tests) consult. This module imports NumPy alone: the recording kernel (in
+(whatever replays or draws a tape, the tests) consult. This module imports NumPy alone: the recording kernel (in
 ``ops.py``, which imports this package) installs itself in :data:`KERNEL`.
 """
 
@@ -39,7 +39,7 @@ class Primitive:
     """One engine op: ``name``, ``fwd``, ``vjp`` (None: never differentiated, as comparisons),
     ``keep_in``/``keep_out`` (what it saves, see the module's docstring), and flags:
     ``elementwise`` (each output element computed from the inputs' elements at its position alone, so
-    the same bits on a strided view as on a fresh array: what ``tl.compile`` may fuse around) and
+    the same bits on a strided view as on a fresh array: what a replay may fuse around) and
     ``view`` (the result may show the input's memory: reshape, transpose, broadcast_to, getitem).
 
     Calling it records it on Tensors (or computes it on arrays) with parameters ``p``, unchecked: the
@@ -80,7 +80,7 @@ PRIMITIVES: dict[str, Primitive] = {}
 
 def is_primitive(entry: Any, op: str) -> bool:
     """Whether ``entry`` was recorded by the registered primitive ``op``, not by a ``tl.Function``
-    that shares its name: what ``tl.compile`` asks before it rewrites an entry."""
+    that shares its name: what a replay asks before it rewrites an entry."""
     prim = PRIMITIVES.get(op)
     return prim is not None and entry.op == op and entry.vjp is prim.vjp and prim.vjp is not None
 

@@ -27,6 +27,7 @@ from html import escape
 
 import numpy as np
 
+from ..instruments import reach as _recorder
 from .scale import DEFAULT_SCALE, ZERO, HeatScale, contrast
 from .text import text_width
 
@@ -236,3 +237,6 @@ def reach_map(recordings, scale: tuple[int, int] | str = DEFAULT_SCALE, title: s
     if hasattr(recordings, "norms"):
         recordings = [(recordings.scope or "layer", recordings)]
     return ReachMap(recordings, scale, title)
+
+
+_recorder.drawers["reach_map"] = reach_map  # reach.picture() draws with it

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from ...compiler.step import refuse_side_effect
+from ...tape import guard
 from ...tensor import Tensor
 from ...versions import changed_in_place
 
@@ -27,7 +27,7 @@ def clip_grad_norm_(
 
     Returns the total norm before clipping, as PyTorch does.
     """
-    refuse_side_effect("clip_grad_norm_()")
+    guard("side effect", "clip_grad_norm_()")
     grads = _grads(parameters)
     if not grads:
         return Tensor(np.array(0.0))
@@ -50,7 +50,7 @@ def clip_grad_norm_(
 
 def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -> None:
     """Clamp every gradient element into [-clip_value, clip_value]."""
-    refuse_side_effect("clip_grad_value_()")
+    guard("side effect", "clip_grad_value_()")
     for g in _grads(parameters):
         np.clip(g, -clip_value, clip_value, out=g)
         changed_in_place(g)

@@ -1,0 +1,89 @@
+"""The import graph runs downward: the engine knows nothing of instruments, compile, nn or pictures;
+instruments know nothing of pictures; layers and optimizers know nothing of the compiler (they report
+to the engine's hook point, ``tape.state.guards``). Read from the source with ``ast``, so a lazy import
+inside a function counts too."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "tinygrad_lstm"
+ENGINE = {
+    "tape", "tensor", "ops", "backward", "versions", "function", "checkpoint", "primitives",
+    "dtypes", "blas", "random", "checks", "arguments",
+}  # fmt: skip
+# what each part may import from the package (besides itself)
+ALLOWED = {
+    "engine": ENGINE,
+    "instruments": ENGINE | {"instruments"},
+    "nn": ENGINE | {"nn"},
+    "optim": ENGINE | {"optim"},
+}
+
+
+def _part(module: str) -> str:
+    """'tinygrad_lstm.ops' -> 'ops'; 'tinygrad_lstm.primitives.reduce' -> 'primitives'."""
+    return module.split(".")[1] if module.count(".") else ""
+
+
+def _imports(path: Path) -> set[str]:
+    """The package modules ``path`` imports, as absolute dotted names."""
+    return _imported(path.read_text(), _module(path), path.name == "__init__.py")
+
+
+def _imported(source: str, module: str, is_package: bool) -> set[str]:
+    package = module if is_package else module.rsplit(".", 1)[0]
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom):
+            base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+            target = (f"{base}.{node.module}" if node.module else base) if node.level else (node.module or "")
+            if target.startswith("tinygrad_lstm"):
+                found.update([target] if node.module else [f"{target}.{a.name}" for a in node.names])
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith("tinygrad_lstm"))
+    return found
+
+
+def _files(part: str) -> list[Path]:
+    if part == "engine":
+        return [p for p in PACKAGE.rglob("*.py") if _part(_module(p)) in ENGINE]
+    return sorted((PACKAGE / part).rglob("*.py"))
+
+
+def _module(path: Path) -> str:
+    return "tinygrad_lstm." + ".".join(path.relative_to(PACKAGE).with_suffix("").parts)
+
+
+@pytest.mark.parametrize("part", sorted(ALLOWED))
+def test_each_part_imports_only_what_lies_below_it(part):
+    files = _files(part)
+    assert files
+    wrong = {
+        f"{path.relative_to(PACKAGE)} imports {target}"
+        for path in files
+        for target in _imports(path)
+        if _part(target) not in ALLOWED[part]
+    }
+    assert not wrong, sorted(wrong)
+
+
+def test_no_engine_file_mentions_the_compiler():
+    mentions = [
+        f"{path.relative_to(PACKAGE)}:{n}"
+        for path in _files("engine")
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if "compil" in line.lower()
+    ]
+    assert not mentions, mentions
+
+
+def test_the_reader_sees_lazy_and_relative_imports():
+    """A mutation of the reader that misses these must fail here, not silently pass the tests above."""
+    source = "import numpy\nfrom . import ops\ndef f():\n    from ..viz.reach import reach_map\n    from ... import x\n"
+    found = _imported(source, "tinygrad_lstm.instruments.reach", False)
+    assert found == {"tinygrad_lstm.instruments.ops", "tinygrad_lstm.viz.reach", "tinygrad_lstm.x"}
+    assert _part("tinygrad_lstm.viz.reach") == "viz" and _part("tinygrad_lstm.ops") == "ops"
