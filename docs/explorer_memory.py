@@ -8,13 +8,11 @@ and stepped part of the way back.
 Needs chromium, chromium-driver and selenium. The page itself is not kept in the repository.
 """
 
-import shutil
 import sys
 import tempfile
 from pathlib import Path
 
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
+from explorer_still import screenshot  # docs/, beside this script
 
 import tinygrad_lstm as tl
 from tinygrad_lstm.examples import unroll
@@ -22,7 +20,6 @@ from tinygrad_lstm.examples import unroll
 HERE = Path(__file__).parent
 STEPS, EVERY = 16, 4  # checkpoint every sqrt(T) steps
 FRACTION = 0.55  # of the sweep run when the picture is taken: inside a segment run again
-FLAGS = "--headless --no-sandbox --disable-gpu --disable-background-networking --no-first-run"
 
 
 def page() -> tl.viz.Explorer:
@@ -35,21 +32,7 @@ def page() -> tl.viz.Explorer:
 
 def main(width: int = 1366, height: int = 768, out: Path = HERE / "explorer_memory.png") -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        path = page().save(Path(tmp) / "memory.html")
-        options = webdriver.ChromeOptions()
-        options.binary_location = shutil.which("chromium")
-        for flag in FLAGS.split():
-            options.add_argument(flag)
-        driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
-        try:
-            screen = {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False}
-            driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", screen)
-            driver.get(path.as_uri())
-            driver.execute_script(f"window.explorer.setPos(Math.round(window.explorer.total * {FRACTION}))")
-            driver.save_screenshot(str(out))
-        finally:
-            driver.quit()
-    print(f"wrote {out}", file=sys.stderr)
+        screenshot(page().save(Path(tmp) / "memory.html"), out, width, height, FRACTION)
 
 
 if __name__ == "__main__":

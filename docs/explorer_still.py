@@ -20,26 +20,31 @@ HERE = Path(__file__).parent
 COMMAND = "tinygrad-lstm graph --compare rnn,lstm --forget-bias 1 --steps 24 --hidden-size 16 -o {path}"
 FRACTION = 0.55  # of the sweep run when the picture is taken
 FLAGS = "--headless --no-sandbox --disable-gpu --disable-background-networking --no-first-run"
-SCREEN = {"width": 1366, "height": 768, "deviceScaleFactor": 1, "mobile": False}  # a laptop's
+
+
+def screenshot(page: Path, out: Path, width: int = 1366, height: int = 768, fraction: float = FRACTION) -> None:
+    """Open ``page`` in headless Chromium at ``width`` x ``height``, step ``fraction`` of the sweep, save ``out``."""
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium")
+    for flag in FLAGS.split():
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+    try:
+        screen = {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False}
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", screen)
+        driver.get(page.as_uri())
+        driver.execute_script(f"window.explorer.setPos(Math.round(window.explorer.total * {fraction}))")
+        driver.save_screenshot(str(out))
+    finally:
+        driver.quit()
+    print(f"wrote {out}", file=sys.stderr)
 
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         page = Path(tmp) / "explorer.html"
         subprocess.run(COMMAND.format(path=page).split(), check=True)
-        options = webdriver.ChromeOptions()
-        options.binary_location = shutil.which("chromium")
-        for flag in FLAGS.split():
-            options.add_argument(flag)
-        driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
-        try:
-            driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", SCREEN)
-            driver.get(page.as_uri())
-            driver.execute_script(f"window.explorer.setPos(Math.round(window.explorer.total * {FRACTION}))")
-            driver.save_screenshot(str(HERE / "explorer.png"))
-        finally:
-            driver.quit()
-    print(f"wrote {HERE / 'explorer.png'}", file=sys.stderr)
+        screenshot(page, HERE / "explorer.png")  # a laptop's screen
 
 
 if __name__ == "__main__":
