@@ -258,6 +258,17 @@ def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:  # noqa:
     return _reduce(diff * diff, reduction, "mse_loss")
 
 
+def _softplus_of_negative(x: Tensor) -> Tensor:
+    """log(1 + exp(-x)) without overflow and smooth at 0 to every order: log1p(exp(-x)) where x >= 0,
+    -x + log1p(exp(x)) where x < 0, each branch fed 0 where the other is used (so exp never
+    overflows and the unused branch's gradient is finite). The form max(-x, 0) + log1p(exp(-|x|))
+    is right to first order only: |x| has no curvature, so its second derivative at 0 was 0, not 1/4."""
+    nonnegative = x >= 0.0  # a comparison op, not NumPy on .data: tl.compile sees it
+    right = ops.where(nonnegative, x, 0.0)
+    left = ops.where(nonnegative, 0.0, x)
+    return ops.where(nonnegative, ops.log1p(ops.exp(-right)), ops.log1p(ops.exp(left)) - left)
+
+
 def binary_cross_entropy_with_logits(
     input: Tensor,  # noqa: A002
     target,
@@ -282,9 +293,7 @@ def binary_cross_entropy_with_logits(
                 f"binary_cross_entropy_with_logits: {arg} of shape {shape} does not broadcast to the input shape "
                 f"{input.shape}"
             )
-    # softplus(-x) = log(1 + exp(-x)) = max(-x, 0) + log(1 + exp(-|x|)); maximum shares ties, so
-    # the gradient at x = 0 is the exact -1/2
-    softplus_neg = ops.maximum(-input, 0.0) + ops.log(ops.exp(-ops.abs(input)) + 1.0)
+    softplus_neg = _softplus_of_negative(input)
     if pos_weight is None:
         losses = (1.0 - target) * input + softplus_neg
     else:
