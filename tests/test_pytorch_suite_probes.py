@@ -16,7 +16,10 @@ torch = pytest.importorskip("torch")
 TF = torch.nn.functional
 
 # the special points probed here divide by zero and overflow on purpose, in both libraries
-pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::RuntimeWarning"),
+    pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph=True"),
+]
 
 
 def _array(x) -> np.ndarray:
@@ -450,3 +453,570 @@ def test_shape_ops(name):
 @pytest.mark.xfail(strict=True, reason="a method or function PyTorch users type first is missing or refused")
 def test_pytorch_spellings_of_shape_ops(name, ours, theirs):
     differential(ours, theirs, X44)
+
+
+# ---- the autograd engine ---------------------------------------------------------------------------------
+# test_autograd: test_grad, test_grad_nonleaf, test_grad_nonleaf_many_outputs, test_grad_unreachable,
+# test_hooks, test_retain_grad, test_accumulate_grad, test_backward_twice_with_saved_values,
+# test_backward_twice_retained_graph_without_saved_values, test_requires_grad_, test_no_grad,
+# test_set_grad_generator_functions, test_detach, test_setitem, test_setitem_mask, test_leaf_assignment,
+# test_no_grad_assignment, test_no_grad_modifies_version, test_inplace, test_backward_copy, test_isolated_node
+
+
+def _hessian_vector(lib):
+    x, y = lib.t([[1.0, 2.0], [3.0, 4.0]], True), lib.t([[0.5, -1.0], [2.0, 1.0]], True)
+    (x**2 + y * x + y**2).backward(lib.t(np.ones((2, 2))), create_graph=True)
+    first = [lib.np(x.grad), lib.np(y.grad), x.grad.requires_grad]
+    (2 * x.grad + y.grad).backward(lib.t(np.ones((2, 2))))
+    return first + [lib.np(x.grad), lib.np(y.grad)]
+
+
+def _grad_of_nonleaf_chain(lib):
+    x0, y = lib.t([[1.0, 2.0], [3.0, 4.0]], True), lib.t([[0.5, -1.0], [2.0, 1.0]], True)
+    x = x0
+    for _ in range(3):
+        (gx,) = lib.grad(x**2 + y * x + y**2, x, grad_outputs=lib.t(np.ones((2, 2))), create_graph=True)
+        x = x + 0.05 * gx
+    x.backward(lib.t(np.ones((2, 2))))
+    return [lib.np(x0.grad), lib.np(y.grad)]
+
+
+def _grad_wrt_chunks(lib):
+    x = lib.t(np.arange(8.0).reshape(4, 2), True)
+    a, b = x.chunk(2)
+    ga, gb = lib.grad(a + 2 * b, [a, b], grad_outputs=lib.t(np.ones((2, 2))), create_graph=True)
+    return [lib.np(ga), lib.np(gb), x.grad]
+
+
+def _unreachable(lib):
+    x, y = lib.t([1.0], True), lib.t([1.0], True)
+    gx, gy = lib.grad(x * 2, [x, y], allow_unused=True)
+    return [lib.np(gx), gy]
+
+
+def _hooks(lib):
+    x, y = lib.t(np.ones((2, 2)), True), lib.t(np.ones((2, 2)) * 4, True)
+    counter = [0]
+    z = x**2 + x * 2 + x * y + y
+    h1 = z.register_hook(lambda g: counter.__setitem__(0, counter[0] + 1))
+    z.backward(lib.t(np.ones((2, 2))), retain_graph=True)
+    h2 = z.register_hook(lambda g: counter.__setitem__(0, counter[0] + 2))
+    z.backward(lib.t(np.ones((2, 2))), retain_graph=True)
+    h2.remove()
+    z.backward(lib.t(np.ones((2, 2))), retain_graph=True)
+    h1.remove()
+    z.register_hook(lambda g: g * 2)
+    y.grad = None
+    z.backward(lib.t(np.ones((2, 2))), retain_graph=True)
+    doubled = lib.np(y.grad)
+    y.register_hook(lambda g: g * 2)
+    y.grad = None
+    z.backward(lib.t(np.ones((2, 2))))
+    return [counter[0], doubled, lib.np(y.grad)]
+
+
+def _retain_grad(lib):
+    inp = lib.t([[0.1, 0.2, 0.3]], True)
+    h1 = inp * 3
+    out = (h1 * h1).sum()
+    h1.retain_grad()
+    h1.retain_grad()
+    out.backward(retain_graph=True)
+    once = lib.np(h1.grad)
+    out.backward(retain_graph=True)
+    twice = lib.np(h1.grad)
+    inp.grad = None
+    inp.retain_grad()
+    out.backward()
+    return [once, twice, lib.np(inp.grad)]
+
+
+def _backward_with_inputs(lib):
+    x, y = lib.t([1.0, 2.0], True), lib.t([3.0, 4.0], True)
+    (x * y).sum().backward(inputs=[x])
+    return [lib.np(x.grad), y.grad]
+
+
+def _requires_grad_(lib):
+    x, y = lib.t([1.0]), lib.t([1.0], True)
+    result = [x.requires_grad_() is x, x.requires_grad]
+    z = x * y
+    with pytest.raises(RuntimeError):
+        z.requires_grad_(False)
+    return result + [x.requires_grad_(False) is x, x.requires_grad]
+
+
+def _no_grad(lib):
+    x = lib.t(np.ones(2), True)
+    with lib.no_grad():
+        w = x + 1
+
+    @lib.no_grad()
+    def adder(a):
+        return a + 1
+
+    def generator():
+        for _ in range(2):
+            yield lib.m.is_grad_enabled()
+
+    inside = list(lib.no_grad()(generator)())
+    return [w.requires_grad, adder(x).requires_grad, w.grad_fn is None, inside, lib.m.is_grad_enabled()]
+
+
+def _detach_(lib):
+    x, y = lib.t(np.ones(2), True), lib.t(np.ones(2), True)
+    a = x * 2
+    (y + a).sum().backward(retain_graph=True)
+    a.detach_()
+    (y + a).sum().backward()
+    return [lib.np(x.grad), lib.np(y.grad), a.requires_grad]
+
+
+def _setitem(lib):
+    grads = []
+    for index in (1, (1, 2), slice(1, 3), (slice(None), 2)):
+        x = lib.t(np.ones((5, 5)), True)
+        y = x + 2
+        y[index] = 2
+        y.backward(lib.t(np.arange(25.0).reshape(5, 5)))
+        grads.append(lib.np(x.grad))
+    x = lib.t(np.arange(4.0), True)
+    y = x + 0
+    y[y > 1] = 0
+    y.sum().backward()
+    return grads + [lib.np(x.grad)]
+
+
+def _setitem_tensor_value(lib):
+    x, v = lib.t(np.ones((5, 5)), True), lib.t(np.full(5, 7.0), True)
+    y = x + 2
+    y[3] = v
+    y.backward(lib.t(np.arange(25.0).reshape(5, 5)))
+    b, c = lib.t([1.0, 2.0, 3.0], True), lib.t(np.zeros(3))
+    idx = np.array([1, 2]) if lib.name == "tl" else torch.tensor([1, 2])
+    src = np.array([1, 1]) if lib.name == "tl" else torch.tensor([1, 1])
+    c[idx] = b[src]
+    c.backward(lib.t([1.0, 2.0, 4.0]))
+    return [lib.np(x.grad), lib.np(v.grad), lib.np(b.grad)]
+
+
+def _leaf_assignment(lib):
+    x, y, z = lib.t(np.zeros((3, 2))), lib.t([1.0, 2.0], True), lib.t([3.0, 4.0], True)
+    x[0] = y
+    x[1] = 2 * z
+    x.sum().backward()
+    w = lib.t(np.zeros((2, 3, 4)))
+    u = lib.t(np.arange(4.0), True)
+    w[1] = u
+    w.backward(lib.t(np.arange(24.0).reshape(2, 3, 4)))
+    return [x.requires_grad, lib.np(y.grad), lib.np(z.grad), lib.np(u.grad)]
+
+
+def _no_grad_assignment(lib):
+    x = lib.t(np.ones((2, 2)), True)
+    with lib.no_grad():
+        x[0] = lib.t([5.0, 6.0])
+    return [x.requires_grad, x.grad_fn is None, lib.np(x)]
+
+
+def _inplace_after_use(lib):
+    x, y = lib.t(np.ones(3), True), lib.t(np.ones(3) * 4, True)
+    z = x * y
+    q, w = z + y, z * y
+    z.add_(2)
+    q.backward(lib.t(np.ones(3)), retain_graph=True)  # add saved nothing: fine
+    with pytest.raises(RuntimeError):
+        w.backward(lib.t(np.ones(3)))  # mul saved z, which changed
+    a = lib.t(np.ones(3))
+    a += y  # a tensor without grad takes one in place
+    return [lib.np(x.grad), a.requires_grad]
+
+
+def _no_grad_modifies_version(lib):
+    x, y = lib.t(np.ones(3), True), lib.t(np.ones(3), True)
+    z = (x * y).sum()
+    with lib.no_grad():
+        x *= 2
+    with pytest.raises(RuntimeError):
+        z.backward()
+    return True
+
+
+def _backward_copy(lib):
+    x, y = lib.t(np.ones(2), True), lib.t(np.ones(2), True)
+    a, b, c = x + 2, y + 2, x + 2
+    add2 = a + b + c
+    for _ in range(4):
+        a, b, c = a * 2, b * 2, c * 2
+    (add2 + a + b + c).backward(lib.t(np.ones(2)))
+    return [lib.np(x.grad), lib.np(y.grad)]
+
+
+def _isolated_node(lib):
+    x, y = lib.t(np.ones((3, 3)), True), lib.t(np.arange(9.0).reshape(3, 3), True)
+    a = x + y
+    indices = a.max(dim=1, keepdim=True)[1]
+    b = indices.astype(np.float64) if lib.name == "tl" else indices.double()
+    (b + a).sum().backward()
+    return lib.np(x.grad)
+
+
+def _sum_to_empty(lib):
+    a, b = lib.t(np.zeros((4, 0)), True), lib.t(np.ones((4, 1)), True)
+    c = a + b
+    c.sum().backward()
+    return [list(c.shape), lib.np(b.grad), list(a.grad.shape)]
+
+
+def _grad_accumulates_and_resets(lib):
+    x = lib.t([1.0, 2.0], True)
+    y = (x * x).sum()
+    y.backward(retain_graph=True)
+    y.backward()
+    twice = lib.np(x.grad)
+    x.grad.zero_()
+    (x * 3).sum().backward()
+    zeroed = lib.np(x.grad)
+    x.grad = None
+    (x * 5).sum().backward()
+    return [twice, zeroed, lib.np(x.grad)]
+
+
+ENGINE = [
+    _hessian_vector,
+    _grad_of_nonleaf_chain,
+    _grad_wrt_chunks,
+    _unreachable,
+    _hooks,
+    _retain_grad,
+    _backward_with_inputs,
+    _requires_grad_,
+    _no_grad,
+    _detach_,
+    _setitem,
+    _setitem_tensor_value,
+    _leaf_assignment,
+    _no_grad_assignment,
+    _inplace_after_use,
+    _no_grad_modifies_version,
+    _backward_copy,
+    _isolated_node,
+    _sum_to_empty,
+    _grad_accumulates_and_resets,
+]
+
+
+@pytest.mark.parametrize("program", ENGINE, ids=[f.__name__.strip("_") for f in ENGINE])
+def test_engine_behaves_as_pytorch(program):
+    ours, theirs = both(program)
+    assert ours == theirs
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        lambda lib: lib.grad(lib.t([1.0]) ** 2, lib.t([1.0])),  # nothing requires grad
+        lambda lib: lib.t([1.0]).sum().backward(),
+        lambda lib: (lib.t([1.0, 2.0], True) * 2).backward(),  # not a scalar
+        lambda lib: lib.grad([lib.t(np.ones((2, 2)), True) * 2], [lib.t(np.ones((2, 2)), True)]),  # unused input
+        lambda lib: (lambda x: lib.grad([x * 2], [x], grad_outputs=[lib.t([1.0, 1.0])]))(lib.t(np.ones((2, 2)), True)),
+        lambda lib: (lambda y: (y.backward(), y.backward()))((lib.t([1.0, 2.0], True) ** 2).sum()),  # freed
+        lambda lib: (lambda x: (x * 2).requires_grad_(False))(lib.t([1.0], True)),  # not a leaf
+        lambda lib: lib.t([1.0, 2.0], True).__setitem__(0, 2.0),  # a leaf that requires grad
+    ],
+    ids=[
+        "grad_nothing",
+        "backward_nothing",
+        "non_scalar",
+        "unused",
+        "grad_output_shape",
+        "freed",
+        "nonleaf",
+        "leaf_set",
+    ],
+)
+def test_engine_refuses_as_pytorch(program):
+    with pytest.raises(Exception):  # noqa: B017 - the types differ between the libraries
+        program(LIBS["torch"])
+    with pytest.raises((RuntimeError, ValueError)):
+        program(LIBS["tl"])
+
+
+def _backward_twice_without_saved_values(lib):
+    x = lib.t([1.0, 2.0], True)
+    y = (x + 1).sum()
+    y.backward()
+    y.backward()  # add and sum saved nothing: PyTorch needs no retain_graph
+    return lib.np(x.grad)
+
+
+def _backward_of_several_roots(lib):
+    x, q = lib.t([1.0, 2.0], True), lib.t([3.0, 4.0], True)
+    q2 = q * 2
+    z, c = x + q2, x * q2
+    backward = torch.autograd.backward if lib.name == "torch" else tl.backward
+    backward([z, c, c], [lib.t([1.0, 1.0]), lib.t([2.0, 3.0]), lib.t([1.0, -1.0])])  # c twice: both count
+    return [lib.np(x.grad), lib.np(q.grad)]
+
+
+def _materialize_grads(lib):
+    x, y = lib.t([1.0], True), lib.t([1.0], True)
+    return [lib.np(g) for g in lib.grad(x * 2, [x, y], allow_unused=True, materialize_grads=True)]
+
+
+def _del_grad(lib):
+    x = lib.t([1.0], True)
+    (x * 2).sum().backward()
+    del x.grad
+    return x.grad
+
+
+def _exp_(lib):
+    x = lib.t([0.5, 1.0], True)
+    y = x * 1
+    y.exp_()
+    y.sum().backward()
+    return lib.np(x.grad)
+
+
+def _checkpoint_use_reentrant(lib):
+    x = lib.t([0.5, -1.0], True)
+    fn = tl.checkpoint if lib.name == "tl" else torch.utils.checkpoint.checkpoint
+    fn(lambda a: (a.tanh() * a).exp(), x, use_reentrant=False).sum().backward()
+    return lib.np(x.grad)
+
+
+def _gap(program, reason):
+    return pytest.param(program, marks=pytest.mark.xfail(strict=True, reason=reason), id=program.__name__.strip("_"))
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        _gap(_backward_twice_without_saved_values, "a second backward through entries that saved nothing is refused"),
+        _gap(_backward_of_several_roots, "no tl.backward(tensors, grad_tensors): tl.backward is a module"),
+        _gap(_materialize_grads, "tl.grad has no materialize_grads="),
+        _gap(_del_grad, "del x.grad is refused (PyTorch sets it to None)"),
+        _gap(_exp_, "no in-place exp_ (the other in-place methods exist)"),
+        _gap(_checkpoint_use_reentrant, "tl.checkpoint refuses use_reentrant=, which PyTorch code passes"),
+    ],
+)
+def test_engine_gaps(program):
+    ours, theirs = both(program)
+    assert ours == theirs
+
+
+# ---- custom Functions ------------------------------------------------------------------------------------
+# test_autograd: test_function, test_function_returns_input, test_function_returns_undefined_tensor,
+# test_invalid_gradients, test_save_none_for_backward, test_mark_non_differentiable_mixed,
+# test_return_duplicate, test_custom_function_exception, test_no_grad_python_function; PyTorch 2's setup_context
+
+
+def _function(lib):
+    return tl.Function if lib.name == "tl" else torch.autograd.Function
+
+
+def _returns_input(lib):
+    class Identity(_function(lib)):
+        @staticmethod
+        def forward(ctx, x):
+            return x
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+
+    grads = []
+    for shape in [(1,), ()]:
+        v = lib.t(np.ones(shape), True)
+        Identity.apply(v).backward()
+        grads.append(lib.np(v.grad))
+        v.grad = None
+        Identity.apply(v * 1).backward()
+        grads.append(lib.np(v.grad))
+    return grads
+
+
+def _returns_none(lib):
+    class Dead(_function(lib)):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return None
+
+    x = lib.t([1.0], True)
+    Dead.apply(x).backward()
+    first = x.grad
+    Dead.apply(x**2).backward()
+    return [first, x.grad, lib.grad(Dead.apply(x), x, allow_unused=True)[0]]
+
+
+def _python_scalar_and_create_graph(lib):
+    class Mixed(_function(lib)):
+        @staticmethod
+        def forward(ctx, a, scale, b):
+            ctx.scale = scale
+            ctx.save_for_backward(a, b)
+            return a + scale * b + a * b
+
+        @staticmethod
+        def backward(ctx, g):
+            a, b = ctx.saved_tensors
+            return g + g * b, None, g * ctx.scale + g * a
+
+    x, y = lib.t([[1.0, 2.0], [3.0, 4.0]], True), lib.t([[0.5, -1.0], [2.0, 0.0]], True)
+    Mixed.apply(x, 2, y).sum().backward(lib.t(1.0, True), create_graph=True)
+    return [lib.np(x.grad), lib.np(y.grad), x.grad.requires_grad]
+
+
+def _needs_input_grad_and_save_none(lib):
+    seen = []
+
+    class Square(_function(lib)):
+        @staticmethod
+        def forward(ctx, x, y):
+            seen.append(tuple(ctx.needs_input_grad))
+            ctx.save_for_backward(None, x, None)
+            return x * x + y
+
+        @staticmethod
+        def backward(ctx, g):
+            n1, x, n2 = ctx.saved_tensors
+            assert n1 is None and n2 is None
+            return 2 * x * g, None
+
+    x = lib.t([1.0, 3.0], True)
+    Square.apply(x, lib.t([1.0, 1.0])).sum().backward()
+    return [seen, lib.np(x.grad)]
+
+
+def _non_differentiable_and_duplicate_outputs(lib):
+    class Two(_function(lib)):
+        @staticmethod
+        def forward(ctx, x):
+            a, b = x + 1, x * 2
+            ctx.mark_non_differentiable(a)
+            return a, b, b
+
+        @staticmethod
+        def backward(ctx, ga, gb, gb2):
+            return gb * 2 + gb2 * 2
+
+    x = lib.t(np.ones(3), True)
+    a, b, c = Two.apply(x)
+    (b + c).sum().backward()
+    return [a.requires_grad, b.requires_grad, lib.np(x.grad)]
+
+
+def _setup_context(lib):
+    class Square(_function(lib)):
+        @staticmethod
+        def forward(x):
+            return x * x
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            ctx.save_for_backward(inputs[0])
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return 2 * g * x
+
+    x = lib.t([1.0, 2.0], True)
+    Square.apply(x).sum().backward()
+    return lib.np(x.grad)
+
+
+def _under_no_grad(lib):
+    class Plus(_function(lib)):
+        @staticmethod
+        def forward(ctx, x):
+            return x + 1
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    x = lib.t([1.0], True)
+    with lib.no_grad():
+        y = Plus.apply(x)
+    return [y.requires_grad, x.requires_grad]
+
+
+FUNCTIONS = [
+    _returns_input,
+    _returns_none,
+    _python_scalar_and_create_graph,
+    _needs_input_grad_and_save_none,
+    _non_differentiable_and_duplicate_outputs,
+    _setup_context,
+    _under_no_grad,
+]
+
+
+@pytest.mark.parametrize("program", FUNCTIONS, ids=[f.__name__.strip("_") for f in FUNCTIONS])
+def test_custom_functions(program):
+    ours, theirs = both(program)
+    assert ours == theirs
+
+
+@pytest.mark.parametrize("name", ["tl", "torch"])
+def test_custom_function_wrong_gradient_shape_and_exceptions_are_errors(name):
+    lib = LIBS[name]
+
+    class Wrong(_function(lib)):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return lib.t(np.ones(10))
+
+    class Raises(_function(lib)):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 1
+
+        @staticmethod
+        def backward(ctx, g):
+            raise ArithmeticError("simulated error in backward")
+
+    with pytest.raises(RuntimeError, match="shape"):
+        Wrong.apply(lib.t(np.ones((5, 5)), True)).sum().backward()
+    with pytest.raises(ArithmeticError, match="simulated"):
+        Raises.apply(lib.t([1.0], True)).sum().backward()
+
+
+# ---- function transforms -----------------------------------------------------------------------------------
+# test_autograd's TestAutogradFunctional: test_vjp, test_jvp, test_jacobian, test_hessian, test_hvp
+
+
+def _transform(lib, which):
+    import torch.autograd.functional as AF
+
+    fn = getattr(tl if lib.name == "tl" else AF, which)
+    xs = (lib.t(X234[0]), lib.t(X234[1]))
+    f = lambda a, b: (a * b.exp()).tanh().sum(dim=0)  # noqa: E731
+    scalar = lambda a, b: f(a, b).sum()  # noqa: E731
+    ones = (lib.t(np.ones((3, 4))), lib.t(np.ones((3, 4))))
+    result = {
+        "jacobian": lambda: fn(f, xs),
+        "hessian": lambda: fn(scalar, xs),
+        "vjp": lambda: fn(f, xs, lib.t(np.ones(4))),
+        "jvp": lambda: fn(f, xs, ones),
+        "hvp": lambda: fn(scalar, xs, ones),
+    }[which]()
+    return [lib.np(r) for r in _flat(result)]
+
+
+@pytest.mark.parametrize("which", ["jacobian", "hessian", "vjp", "jvp", "hvp"])
+def test_transforms(which):
+    ours, theirs = both(lambda lib: _transform(lib, which))
+    assert len(ours) == len(theirs)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
