@@ -1020,3 +1020,309 @@ def test_transforms(which):
     assert len(ours) == len(theirs)
     for a, b in zip(ours, theirs):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+# ---- losses ----------------------------------------------------------------------------------------------------
+# test_nn: test_bce_with_logits_has_correct_grad_at_zero, test_bce_with_logits_stability,
+# test_bce_with_logits_with_pos_weight_has_correct_grad_at_zero, test_bce_with_logits_broadcasts_weights,
+# test_bce_with_logits_ones_in_pos_weights_are_the_same_as_none, test_cross_entropy_loss_precision,
+# test_cross_entropy_label_smoothing_consistent_index_target_and_probs, test_nll_loss_empty_tensor_reduction_none
+# (and _mean, _sum), test_nll_loss_total_weight_is_zero, test_softplus_low_threshold,
+# test_smoothl1loss_negative_beta_not_supported, test_one_hot; the criterion tests of L1Loss, SmoothL1Loss,
+# HuberLoss, BCELoss and KLDivLoss in PyTorch's common_nn
+
+LOGITS = RNG.standard_normal((4, 5))
+PROBS = RNG.dirichlet(np.ones(5), size=4)
+TARGET = A([1, 0, 4, 2])
+WEIGHT = A([0.5, 1.0, 2.0, 1.5, 0.25])
+ZERO_WEIGHT = A([0.0, 1.0, 0.0, 1.0, 1.0])
+UNIT = RNG.uniform(0.05, 0.95, (4, 5))
+
+
+def _losses():
+    cases = {}
+    for red in ("mean", "sum", "none"):
+        cases[f"bce_with_logits at logit 0 ({red})"] = (
+            lambda a, t, r=red: F.binary_cross_entropy_with_logits(a, t, reduction=r),
+            lambda a, t, r=red: TF.binary_cross_entropy_with_logits(a, t, reduction=r),
+            [np.zeros(3), A([0.0, 0.5, 1.0])],
+        )
+        cases[f"nll_loss of an empty batch ({red})"] = (
+            lambda a, t, r=red: F.nll_loss(a, t, reduction=r),
+            lambda a, t, r=red: TF.nll_loss(a, t, reduction=r),
+            [np.zeros((0, 5)), np.zeros(0, dtype=np.int64)],
+        )
+        cases[f"cross_entropy of an empty batch ({red})"] = (
+            lambda a, t, r=red: F.cross_entropy(a, t, reduction=r),
+            lambda a, t, r=red: TF.cross_entropy(a, t, reduction=r),
+            [np.zeros((0, 5)), np.zeros(0, dtype=np.int64)],
+        )
+        cases[f"l1_loss ({red})"] = (
+            lambda a, t, r=red: F.l1_loss(a, t, reduction=r),
+            lambda a, t, r=red: TF.l1_loss(a, t, reduction=r),
+            [LOGITS, np.where(np.arange(20).reshape(4, 5) % 3 == 0, LOGITS, PROBS)],  # some equal: gradient 0
+        )
+        cases[f"binary_cross_entropy weighted ({red})"] = (
+            lambda a, t, r=red: F.binary_cross_entropy(a, t, weight=WEIGHT, reduction=r),
+            lambda a, t, r=red: TF.binary_cross_entropy(a, t, weight=torch.tensor(WEIGHT), reduction=r),
+            [UNIT, PROBS],
+        )
+        cases[f"kl_div, zeros in the target ({red})"] = (  # (their gradient: PyTorch's is NaN, ours 0)
+            lambda a, t, r=red: F.kl_div(a.log_softmax(dim=1), t, reduction=r),
+            lambda a, t, r=red: TF.kl_div(a.log_softmax(dim=1), t, reduction=r),
+            [LOGITS, np.where(PROBS > 0.2, PROBS, 0.0), [0]],
+        )
+    for beta in (0.0, 0.5, 2.0):
+        cases[f"smooth_l1_loss beta={beta}"] = (
+            lambda a, t, b=beta: F.smooth_l1_loss(a, t, beta=b),
+            lambda a, t, b=beta: TF.smooth_l1_loss(a, t, beta=b),
+            [LOGITS, PROBS],
+        )
+        if beta:
+            cases[f"huber_loss delta={beta}"] = (
+                lambda a, t, b=beta: F.huber_loss(a, t, delta=b, reduction="sum"),
+                lambda a, t, b=beta: TF.huber_loss(a, t, delta=b, reduction="sum"),
+                [LOGITS, PROBS],
+            )
+    cases.update(
+        {
+            "bce_with_logits pos_weight at logit 0": (
+                lambda a, t: F.binary_cross_entropy_with_logits(a, t, pos_weight=A([3.0])),
+                lambda a, t: TF.binary_cross_entropy_with_logits(a, t, pos_weight=torch.tensor([3.0])),
+                [np.zeros(3), A([0.0, 0.5, 1.0])],
+            ),
+            "bce_with_logits of +-1000": (
+                lambda a, t: F.binary_cross_entropy_with_logits(a, t),
+                lambda a, t: TF.binary_cross_entropy_with_logits(a, t),
+                [A([-1000.0, 1000.0, 0.0]), A([1.0, 0.0, 1.0])],
+            ),
+            "bce_with_logits pos_weight of ones is none": (
+                lambda a, t: F.binary_cross_entropy_with_logits(a, t, pos_weight=np.ones(5)),
+                lambda a, t: TF.binary_cross_entropy_with_logits(a, t),
+                [LOGITS, UNIT],
+            ),
+            "bce_with_logits (1, C) weight": (
+                lambda a, t: F.binary_cross_entropy_with_logits(a, t, weight=np.full((1, 5), 2.0)),
+                lambda a, t: TF.binary_cross_entropy_with_logits(a, t, weight=torch.full((1, 5), 2.0)),
+                [LOGITS, UNIT],
+            ),
+            "cross_entropy smoothing: index and one-hot targets agree": (
+                lambda a: (
+                    F.cross_entropy(a, TARGET, label_smoothing=0.3)
+                    - F.cross_entropy(a, np.eye(5)[TARGET], label_smoothing=0.3)
+                ),
+                lambda a: (
+                    TF.cross_entropy(a, torch.tensor(TARGET), label_smoothing=0.3)
+                    - TF.cross_entropy(a, torch.eye(5, dtype=torch.float64)[TARGET], label_smoothing=0.3)
+                ),
+                [LOGITS],
+            ),
+            "cross_entropy of logits 1000 apart": (
+                lambda a, t: F.cross_entropy(a, t),
+                lambda a, t: TF.cross_entropy(a, t),
+                [A([[1000.0, 0.0], [0.0, 1000.0]]), A([0, 0])],
+            ),
+            "cross_entropy, a -inf logit, smoothing": (
+                lambda a, t: F.cross_entropy(a, t, label_smoothing=0.1),
+                lambda a, t: TF.cross_entropy(a, t, label_smoothing=0.1),
+                [A([[0.0, -np.inf, 1.0], [2.0, 1.0, 0.0]]), A([0, 1])],
+            ),
+            "cross_entropy (N, C, d) probabilities": (
+                lambda a, t: F.cross_entropy(a, t),
+                lambda a, t: TF.cross_entropy(a, t),
+                [RNG.standard_normal((2, 5, 3)), RNG.dirichlet(np.ones(5), size=(2, 3)).transpose(0, 2, 1).copy()],
+            ),
+            "cross_entropy, ignore_index in range, smoothing": (
+                lambda a, t: F.cross_entropy(a, t, ignore_index=2, label_smoothing=0.3),
+                lambda a, t: TF.cross_entropy(a, t, ignore_index=2, label_smoothing=0.3),
+                [LOGITS, TARGET],
+            ),
+            "nll_loss, total weight 0 is NaN": (
+                lambda a, t: F.nll_loss(a.log_softmax(dim=1), t, weight=ZERO_WEIGHT),
+                lambda a, t: TF.nll_loss(a.log_softmax(dim=1), t, weight=torch.tensor(ZERO_WEIGHT)),
+                [LOGITS, A([0, 2, 0, 2])],
+            ),
+            "softplus with a low threshold": (
+                lambda a: F.softplus(a, beta=1, threshold=0.5),
+                lambda a: TF.softplus(a, beta=1, threshold=0.5),
+                [RNG.standard_normal(6)],
+            ),
+            "binary_cross_entropy target requires grad": (
+                lambda a, t: F.binary_cross_entropy(a, t),
+                lambda a, t: TF.binary_cross_entropy(a, t),
+                [UNIT, UNIT[::-1].copy()],
+            ),
+            "kl_div batchmean, target requires grad": (
+                lambda a, t: F.kl_div(a, t, reduction="batchmean"),
+                lambda a, t: TF.kl_div(a, t, reduction="batchmean"),
+                [np.log(PROBS), PROBS[::-1].copy()],
+            ),
+            "kl_div log_target": (
+                lambda a, t: F.kl_div(a, t, reduction="sum", log_target=True),
+                lambda a, t: TF.kl_div(a, t, reduction="sum", log_target=True),
+                [np.log(PROBS), np.log(PROBS[::-1])],
+            ),
+            "l1_loss broadcasts a target (with a warning)": (
+                lambda a, t: F.l1_loss(a, t),
+                lambda a, t: TF.l1_loss(a, t),
+                [LOGITS, PROBS[0]],
+            ),
+        }
+    )
+    return cases
+
+
+LOSSES = _losses()
+
+
+@pytest.mark.parametrize("name", list(LOSSES))
+def test_losses(name):
+    ours, theirs, arrays = LOSSES[name]
+    arrays = list(arrays)
+    needs_grad = arrays.pop() if isinstance(arrays[-1], list) else None
+    differential(ours, theirs, *arrays, needs_grad=needs_grad)
+
+
+def test_binary_cross_entropy_at_probabilities_0_and_1():
+    """The logs are clamped at -100 as PyTorch's, so the loss matches; the gradient is the derivative
+    of the loss, ((1 - t) / (1 - p) - t / p) / n, where it is finite (PyTorch's formula divides
+    (p - t) by max(p (1 - p), 1e-12) and gives 0 at p = t = 0 and p = t = 1, not 1/n and -1/n), and
+    0 through a clamped log."""
+    p, t = A([0.0, 1.0, 0.5, 0.0, 1.0]), A([0.0, 1.0, 1.0, 1.0, 0.0])
+    x = tl.Tensor(p.copy(), requires_grad=True)
+    loss = F.binary_cross_entropy(x, t)
+    _same(loss, TF.binary_cross_entropy(torch.tensor(p), torch.tensor(t)), "loss")
+    loss.backward()
+    n = len(p)
+    _same(x.grad, A([1.0, -1.0, -2.0, 0.0, 0.0]) / n, "gradient")
+
+
+def test_normalize_keeps_a_zero_row_zero():
+    """First order only: the 2-norm's second order at 0 is NaN in PyTorch, 0 here."""
+    differential(lambda a: F.normalize(a), lambda a: TF.normalize(a), np.vstack([X34, np.zeros(4)]), order=1)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda F_, t: F_.binary_cross_entropy(t(A([1.5, 0.5])), t(A([1.0, 0.0]))),  # not a probability
+        lambda F_, t: F_.binary_cross_entropy(t(A([0.5, 0.5])), t(A([1.0]))),  # shapes differ
+        lambda F_, t: F_.smooth_l1_loss(t(A([0.5])), t(A([1.0])), beta=-1.0),
+        lambda F_, t: F_.huber_loss(t(A([0.5])), t(A([1.0])), delta=0.0),
+        lambda F_, t: F_.l1_loss(t(np.ones((2, 3))), t(np.ones(2))),  # does not broadcast
+        lambda F_, t: F_.one_hot(t(A([0, 3])).long() if F_ is TF else t(A([0, 3])), 3),  # 3 >= num_classes
+        lambda F_, t: F_.one_hot(t(A([-1, 0])).long() if F_ is TF else t(A([-1, 0]))),
+        lambda F_, t: F_.embedding(t(A([4])), t(np.ones((4, 2)))),
+        lambda F_, t: F_.linear(t(np.ones((2, 3))), t(np.ones((4, 2)))),
+    ],
+)
+def test_functional_refuses_as_pytorch(call):
+    with pytest.raises(Exception):  # noqa: B017 - the types differ between the libraries
+        call(TF, torch.tensor)
+    with pytest.raises((ValueError, IndexError, TypeError)):
+        call(F, tl.tensor)
+
+
+# ---- functional layers, padding and in-place activations ---------------------------------------------------------
+# test_nn: test_pad_scalar_error, test_embedding_functional, test_embedding_padding_idx, test_inplace_thnn; the
+# module tests of ReflectionPad, ReplicationPad, CircularPad (F.pad modes), Softmin, LogSigmoid in PyTorch's common_nn
+
+W53 = RNG.standard_normal((3, 5))
+FUNCTIONAL = {
+    "linear": (
+        lambda a, w, b: F.linear(a, w, b),
+        lambda a, w, b: TF.linear(a, w, b),
+        [LOGITS, W53, RNG.standard_normal(3)],
+    ),
+    "linear without bias, 3-D input": (
+        lambda a, w: F.linear(a, w),
+        lambda a, w: TF.linear(a, w),
+        [X234[..., :4], W53[:, :4]],
+    ),
+    "embedding with repeats and padding_idx": (
+        lambda i, w: F.embedding(i, w, padding_idx=1),
+        lambda i, w: TF.embedding(i, w, padding_idx=1),
+        [A([[1, 2, 1], [0, 1, 3]]), RNG.standard_normal((4, 3))],
+    ),
+    "one_hot": (lambda t: F.one_hot(t), lambda t: TF.one_hot(t), [A([[1, 0], [4, 2]])]),
+    "one_hot with num_classes": (lambda t: F.one_hot(t, 6), lambda t: TF.one_hot(t, 6), [A([1, 0, 4])]),
+    "normalize p=1 dim=0": (lambda a: F.normalize(a, p=1, dim=0), lambda a: TF.normalize(a, p=1, dim=0), [X34]),
+    "logsigmoid of extremes": (F.logsigmoid, TF.logsigmoid, [A([-1000.0, -5.0, 0.0, 5.0, 1000.0])]),
+    "softmin": (lambda a: F.softmin(a, dim=1), lambda a: TF.softmin(a, dim=1), [LOGITS]),
+    "softmax(dtype=)": (
+        lambda a: F.softmax(a, 1, dtype=np.float64),
+        lambda a: TF.softmax(a, 1, dtype=torch.float64),
+        [LOGITS],
+    ),
+    "pad(x, pad, 'constant', value) positional": (
+        lambda a: F.pad(a, (1, 2), "constant", 0.5),
+        lambda a: TF.pad(a, (1, 2), "constant", 0.5),
+        [LOGITS],
+    ),
+    "pad reflect": (lambda a: F.pad(a, (1, 2), mode="reflect"), lambda a: TF.pad(a, (1, 2), mode="reflect"), [LOGITS]),
+    "pad reflect 2 axes": (
+        lambda a: F.pad(a, (1, 2, 2, 1), "reflect"),
+        lambda a: TF.pad(a, (1, 2, 2, 1), "reflect"),
+        [X234],
+    ),
+    "pad replicate": (
+        lambda a: F.pad(a, (2, 3, 0, 1), mode="replicate"),
+        lambda a: TF.pad(a, (2, 3, 0, 1), mode="replicate"),
+        [X234],
+    ),
+    "pad circular": (lambda a: F.pad(a, (3, 1), mode="circular"), lambda a: TF.pad(a, (3, 1), mode="circular"), [X234]),
+    "pad circular, negative crops": (
+        lambda a: F.pad(a, (-1, 2), mode="circular"),
+        lambda a: TF.pad(a, (-1, 2), mode="circular"),
+        [X234],
+    ),
+    "pad reflect as large as the axis is refused": (
+        lambda a: F.pad(a, (5, 0), mode="reflect"),
+        lambda a: TF.pad(a, (5, 0), mode="reflect"),
+        [LOGITS],
+    ),
+    "pad reflect of a 1-D input is refused": (
+        lambda a: F.pad(a, (1, 1), mode="reflect"),
+        lambda a: TF.pad(a, (1, 1), mode="reflect"),
+        [LOGITS[0]],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(FUNCTIONAL))
+def test_functional(name):
+    ours, theirs, arrays = FUNCTIONAL[name]
+    differential(ours, theirs, *arrays)
+
+
+INPLACE = {
+    "relu": (lambda x: F.relu(x, inplace=True), lambda x: TF.relu(x, inplace=True)),
+    "leaky_relu": (lambda x: F.leaky_relu(x, 0.2, inplace=True), lambda x: TF.leaky_relu(x, 0.2, inplace=True)),
+    "elu": (lambda x: F.elu(x, 0.5, inplace=True), lambda x: TF.elu(x, 0.5, inplace=True)),
+    "hardtanh": (lambda x: F.hardtanh(x, -0.5, 0.5, inplace=True), lambda x: TF.hardtanh(x, -0.5, 0.5, inplace=True)),
+    "silu": (lambda x: F.silu(x, inplace=True), lambda x: TF.silu(x, inplace=True)),
+    "dropout p=1": (lambda x: F.dropout(x, 1.0, inplace=True), lambda x: TF.dropout(x, 1.0, inplace=True)),
+    "nn.ReLU(inplace=True)": (tl.nn.ReLU(inplace=True), torch.nn.ReLU(inplace=True)),
+    "nn.LeakyReLU(0.1, True)": (tl.nn.LeakyReLU(0.1, True), torch.nn.LeakyReLU(0.1, True)),
+    "nn.ELU(inplace=True)": (tl.nn.ELU(inplace=True), torch.nn.ELU(inplace=True)),
+    "nn.Hardtanh(inplace=True)": (tl.nn.Hardtanh(inplace=True), torch.nn.Hardtanh(inplace=True)),
+    "nn.SiLU(inplace=True)": (tl.nn.SiLU(inplace=True), torch.nn.SiLU(inplace=True)),
+    "nn.Dropout(1.0, inplace=True)": (tl.nn.Dropout(1.0, inplace=True), torch.nn.Dropout(1.0, inplace=True)),
+}
+
+
+@pytest.mark.parametrize("name", list(INPLACE))
+def test_inplace_activations_write_into_their_input(name):
+    """The result is the input tensor, changed; the gradient flows as PyTorch's; a leaf that requires
+    grad is refused."""
+    got = []
+    for lib, fn in zip(LIBS.values(), INPLACE[name]):
+        a = lib.t([-1.5, -0.25, 0.0, 0.3, 2.0], True)
+        y = a * 2
+        out = fn(y)
+        assert out is y, lib.name
+        (y * y).sum().backward()
+        got.append([lib.np(y), lib.np(a.grad)])
+        with pytest.raises(RuntimeError):
+            fn(lib.t([1.0, 2.0], True))
+    np.testing.assert_allclose(got[0], got[1], rtol=1e-12)
