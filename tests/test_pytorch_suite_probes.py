@@ -1326,3 +1326,147 @@ def test_inplace_activations_write_into_their_input(name):
         with pytest.raises(RuntimeError):
             fn(lib.t([1.0, 2.0], True))
     np.testing.assert_allclose(got[0], got[1], rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "ours, theirs, arrays",
+    [
+        (tl.nn.L1Loss(reduction="sum"), torch.nn.L1Loss(reduction="sum"), [LOGITS, PROBS]),
+        (tl.nn.SmoothL1Loss(beta=0.5), torch.nn.SmoothL1Loss(beta=0.5), [LOGITS, PROBS]),
+        (tl.nn.HuberLoss(delta=0.5), torch.nn.HuberLoss(delta=0.5), [LOGITS, PROBS]),
+        (tl.nn.BCELoss(weight=WEIGHT), torch.nn.BCELoss(weight=torch.tensor(WEIGHT)), [UNIT, PROBS]),
+        (tl.nn.KLDivLoss(reduction="batchmean"), torch.nn.KLDivLoss(reduction="batchmean"), [np.log(PROBS), PROBS]),
+        (
+            tl.nn.KLDivLoss("sum", log_target=True),
+            torch.nn.KLDivLoss(reduction="sum", log_target=True),
+            [LOGITS, LOGITS],
+        ),
+    ],
+    ids=["L1Loss", "SmoothL1Loss", "HuberLoss", "BCELoss", "KLDivLoss", "KLDivLoss_log_target"],
+)
+def test_loss_modules(ours, theirs, arrays):
+    differential(ours, theirs, *arrays)
+
+
+# ---- modules, clipping and optimizers -------------------------------------------------------------------------------
+# test_nn: test_requires_grad_ (Module), test_zero_grad, test_embedding_from_pretrained,
+# test_embedding_from_pretrained_padding_idx, test_clip_grad_norm, test_clip_grad_value, test_RNN_dropout_warning,
+# test_rnn_args_check, test_RNN_cell_no_broadcasting; test_optim: the closure form of step()
+
+
+def _params(lib, grads):
+    nn = tl.nn if lib.name == "tl" else torch.nn
+    params = []
+    for g in grads:
+        p = nn.Parameter(lib.t(np.zeros(np.shape(g))))
+        p.grad = None if g is None else lib.t(g)
+        params.append(p)
+    return params
+
+
+GRADS = [RNG.standard_normal((3, 2)), RNG.standard_normal(4)]
+
+
+def _clip(lib, grads, **kw):
+    utils = tl.nn.utils if lib.name == "tl" else torch.nn.utils
+    params = _params(lib, grads)
+    total = utils.clip_grad_norm_(params, **kw)
+    return [lib.np(total)] + [lib.np(p.grad) for p in params]
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(max_norm=1.0),
+        dict(max_norm=100.0),
+        dict(max_norm=1.0, norm_type=1),
+        dict(max_norm=1.0, norm_type=float("inf")),
+        dict(max_norm=1.0, norm_type="inf"),
+        dict(max_norm=1.0, norm_type=3.0),
+        dict(max_norm=0.0),
+        dict(max_norm=1.0, foreach=None),
+    ],
+    ids=str,
+)
+def test_clip_grad_norm(kw):
+    ours, theirs = both(lambda lib: _clip(lib, GRADS, **kw))
+    np.testing.assert_allclose(
+        np.concatenate([np.ravel(v) for v in ours]), np.concatenate([np.ravel(v) for v in theirs])
+    )
+
+
+@pytest.mark.parametrize("grad", [A([np.nan, 1.0]), A([np.inf, 1.0])], ids=["nan", "inf"])
+def test_clip_grad_norm_of_nonfinite_gradients(grad):
+    ours, theirs = both(lambda lib: _clip(lib, [grad], max_norm=1.0))
+    np.testing.assert_equal(ours, theirs)
+    for lib in LIBS.values():
+        with pytest.raises(RuntimeError):
+            _clip(lib, [grad], max_norm=1.0, error_if_nonfinite=True)
+
+
+def test_clip_grad_value_and_a_parameter_without_gradient():
+    def program(lib):
+        utils = tl.nn.utils if lib.name == "tl" else torch.nn.utils
+        params = _params(lib, GRADS + [None, A([np.nan, 3.0, -3.0])])
+        utils.clip_grad_value_(params, 0.5)
+        return [lib.np(p.grad) for p in params]
+
+    ours, theirs = both(program)
+    np.testing.assert_equal(ours, theirs)
+
+
+def _modules(lib):
+    nn = tl.nn if lib.name == "tl" else torch.nn
+    m = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2))
+    m.double()
+    frozen = m.requires_grad_(False) is m and not any(p.requires_grad for p in m.parameters())
+    m[0].requires_grad_()
+    m(lib.t(np.ones((1, 3)))).sum().backward()
+    grads = [p.grad is None for p in m.parameters()]
+    m.zero_grad()
+    return [frozen, [p.requires_grad for p in m.parameters()], grads, [p.grad for p in m.parameters()]]
+
+
+def _from_pretrained(lib):
+    nn = tl.nn if lib.name == "tl" else torch.nn
+    w = lib.t(np.arange(6.0).reshape(3, 2))
+    frozen = nn.Embedding.from_pretrained(w)
+    trained = nn.Embedding.from_pretrained(w, freeze=False, padding_idx=1)
+    index = A([[2, 1], [1, 0]])
+    out = trained(tl.Tensor(index) if lib.name == "tl" else torch.tensor(index))
+    out.sum().backward()
+    return [frozen.weight.requires_grad, lib.np(frozen.weight), lib.np(out), lib.np(trained.weight.grad)]
+
+
+def _closure(lib):
+    O = tl.optim if lib.name == "tl" else torch.optim  # noqa: N806
+    w = (tl.nn.Parameter if lib.name == "tl" else torch.nn.Parameter)(lib.t(np.ones(3)))
+    opt = O.SGD([w], lr=0.1, momentum=0.9)
+    x = lib.t([1.0, -2.0, 0.5])
+    losses = []
+
+    def closure():
+        opt.zero_grad()
+        loss = ((x * w).sum() - 1.0) ** 2
+        loss.backward()
+        return loss
+
+    for _ in range(3):
+        losses.append(lib.np(opt.step(closure)))
+    return np.round([*losses, *lib.np(w)], 12).tolist()  # the same sums, in another order: ulps apart
+
+
+def _rnn_extras(lib):
+    nn = tl.nn if lib.name == "tl" else torch.nn
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        gru = nn.GRU(3, 4, dropout=0.5)
+        nn.GRU(3, 4, num_layers=2, dropout=0.5)
+    gru.flatten_parameters()
+    return len(caught)
+
+
+@pytest.mark.parametrize("program", [_modules, _from_pretrained, _closure, _rnn_extras], ids=lambda f: f.__name__)
+def test_module_and_optimizer_habits(program):
+    ours, theirs = both(program)
+    assert ours == theirs

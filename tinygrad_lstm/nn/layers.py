@@ -64,6 +64,21 @@ class Embedding(Module):
         if padding_idx is not None:
             self.weight.data[padding_idx] = 0
 
+    @classmethod
+    def from_pretrained(cls, embeddings, freeze: bool = True, padding_idx: int | None = None) -> Embedding:
+        """An Embedding whose weight is a copy of the 2-D ``embeddings`` (its dtype kept); ``freeze``:
+        the weight does not require grad. The padding row keeps its values, as in PyTorch."""
+        data = plain_array(embeddings.data if isinstance(embeddings, Tensor) else embeddings, "Embedding: embeddings")
+        if data.ndim != 2 or data.dtype.kind != "f":
+            raise ValueError(
+                "Embedding.from_pretrained: embeddings must be a 2-D float array, got "
+                f"{data.dtype} of shape {data.shape}"
+            )
+        module = cls(data.shape[0], data.shape[1], padding_idx=padding_idx, dtype=data.dtype)
+        module.weight.data[...] = data
+        module.weight.requires_grad_(not freeze)
+        return module
+
     def forward(self, indices) -> Tensor:
         idx = plain_array(indices.data if isinstance(indices, Tensor) else indices, "Embedding: indices")
         if idx.dtype.kind not in "iu":

@@ -8,6 +8,8 @@ zeros, exactly what PyTorch's packed sequences give, and receive no gradient.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .. import dtypes, ops
@@ -61,6 +63,13 @@ class _RecurrentLayer(Module):
         input_size, hidden_size = check_sizes(name, input_size, hidden_size, least=1)  # PyTorch: > 0 for layers
         num_layers = check_int(name, "num_layers", num_layers, least=1)
         dropout = check_probability(name, "dropout", dropout, allow_bool=False)
+        if dropout > 0 and num_layers == 1:  # PyTorch's warning: dropout acts between layers only
+            warnings.warn(
+                f"{name}: dropout={dropout} is applied after every layer but the last, so with num_layers=1 it "
+                "does nothing",
+                UserWarning,
+                stacklevel=3,
+            )
         if not isinstance(bias, (bool, np.bool_)):  # PyTorch's check: bias="no" would otherwise mean a bias
             raise TypeError(f"{name}: bias must be True or False, got {bias!r}")
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
@@ -68,6 +77,9 @@ class _RecurrentLayer(Module):
         self.bidirectional = bidirectional
         self.num_directions = 2 if bidirectional else 1
         self.dtype = np.dtype(dtypes.resolve(dtype))  # None: tl.get_default_dtype()
+
+    def flatten_parameters(self) -> None:
+        """Nothing to do: PyTorch packs cuDNN's weights into one buffer here; code written for it runs."""
 
     @property
     def output_size(self) -> int:
