@@ -1470,3 +1470,84 @@ def _rnn_extras(lib):
 def test_module_and_optimizer_habits(program):
     ours, theirs = both(program)
     assert ours == theirs
+
+
+# ---- recurrent layers to second order ------------------------------------------------------------------------------
+# test_nn: test_RNN_cpu_vs_cudnn_* (the values), test_rnn_check_device / test_rnn_args_check (the shapes refused),
+# gradgradcheck of the RNN modules in PyTorch's module tests; a batch of zero sequences
+
+
+def _twins(name, *args, **kw):
+    theirs = getattr(torch.nn, name)(*args, **kw).double()
+    ours = getattr(tl.nn, name)(*args, **kw, dtype=np.float64)
+    ours.load_state_dict({k: v.detach().numpy().copy() for k, v in theirs.state_dict().items()})
+    return ours, theirs
+
+
+def _recurrent(module, lstm: bool):
+    """x, h0[, c0] -> every output flat, with an LSTM's state passed as the tuple it expects."""
+    return lambda x, *state: _flat(module(x, tuple(state) if lstm else state[0]))
+
+
+@pytest.mark.parametrize("name", ["RNN", "GRU", "LSTM"])
+@pytest.mark.parametrize("batch", [2, 0], ids=["batch2", "batch0"])
+def test_recurrent_layers_second_order(name, batch):
+    torch.manual_seed(0)
+    ours, theirs = _twins(name, 3, 4, num_layers=2)
+    x = RNG.standard_normal((3, batch, 3))
+    state = [RNG.standard_normal((2, batch, 4)) for _ in range(2 if name == "LSTM" else 1)]
+    differential(_recurrent(ours, name == "LSTM"), _recurrent(theirs, name == "LSTM"), x, *state)
+
+
+@pytest.mark.parametrize("name", ["RNNCell", "GRUCell", "LSTMCell"])
+def test_cells_second_order(name):
+    torch.manual_seed(0)
+    ours, theirs = _twins(name, 3, 4)
+    x = RNG.standard_normal((2, 3))
+    state = [RNG.standard_normal((2, 4)) for _ in range(2 if name == "LSTMCell" else 1)]
+    differential(_recurrent(ours, name == "LSTMCell"), _recurrent(theirs, name == "LSTMCell"), x, *state)
+
+
+@pytest.mark.parametrize(
+    "name, x_shape, state_shapes",
+    [
+        ("LSTM", (3, 2, 3), [(1, 3, 4), (1, 3, 4)]),  # state batch differs from the input's
+        ("GRU", (3, 2, 3), [(2, 2, 4)]),  # more layers in the state than in the module
+        ("RNN", (3, 2, 5), [(1, 2, 4)]),  # input features differ from input_size
+        ("RNN", (0, 2, 3), [(1, 2, 4)]),  # no time steps
+        ("GRUCell", (2, 3), [(3, 4)]),  # state batch differs
+        ("LSTMCell", (1, 2, 3), [(1, 2, 4), (1, 2, 4)]),  # a cell takes no sequence
+    ],
+)
+def test_recurrent_shapes_refused_as_pytorch(name, x_shape, state_shapes):
+    ours, theirs = _twins(name, 3, 4)
+    lstm = name.startswith("LSTM")
+    arrays = [np.zeros(x_shape)] + [np.zeros(s) for s in state_shapes]
+    assert differential(_recurrent(ours, lstm), _recurrent(theirs, lstm), *arrays) is not None  # PyTorch raised
+
+
+def _max_norm(lib):
+    nn = tl.nn if lib.name == "tl" else torch.nn
+    weights = np.arange(1.0, 13.0).reshape(6, 2) / 4
+    index = A([[1, 2, 1], [5, 0, 1]])
+    emb = nn.Embedding.from_pretrained(lib.t(weights), freeze=False, max_norm=1.5, norm_type=1.0)
+    out = emb(tl.Tensor(index) if lib.name == "tl" else torch.tensor(index))
+    (out * lib.t(np.arange(12.0).reshape(2, 3, 2))).sum().backward()
+    w = lib.t(weights.copy(), True)
+    fn = F.embedding if lib.name == "tl" else TF.embedding
+    with lib.no_grad():
+        fn(tl.Tensor(index) if lib.name == "tl" else torch.tensor(index), w, max_norm=2.0)
+    return np.round(
+        [
+            *np.ravel(lib.np(out)),
+            *np.ravel(lib.np(emb.weight)),
+            *np.ravel(lib.np(emb.weight.grad)),
+            *np.ravel(lib.np(w)),
+        ],
+        12,
+    ).tolist()
+
+
+def test_embedding_max_norm_scales_the_rows_looked_up_in_place():
+    ours, theirs = both(_max_norm)
+    assert ours == theirs

@@ -15,6 +15,7 @@ from ..checks import check_probability, plain_array
 from ..ops import _data
 from ..tape import CompileError, state
 from ..tensor import Tensor
+from ..versions import changed_in_place
 
 # a recorded entry's source line (Tape(sources=True), detect_anomaly) points past this file, to its caller
 _SOURCE_LINES_POINT_PAST = True
@@ -531,9 +532,16 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     return y + bias if bias is not None else y
 
 
-def embedding(input, weight: Tensor, padding_idx: int | None = None) -> Tensor:  # noqa: A002
+def embedding(
+    input,  # noqa: A002
+    weight: Tensor,
+    padding_idx: int | None = None,
+    max_norm: float | None = None,
+    norm_type: float = 2.0,
+) -> Tensor:
     """Rows of ``weight`` picked by integer indices; no gradient reaches row ``padding_idx`` (which,
-    unlike in ``nn.Embedding``, is not zeroed here), as PyTorch's."""
+    unlike in ``nn.Embedding``, is not zeroed here), as PyTorch's. ``max_norm``: the rows looked up are
+    first scaled down in place to that ``norm_type``-norm (see ``_renorm_rows``)."""
     idx = plain_array(_data(input), "embedding: indices")
     if idx.dtype.kind not in "iu":
         raise TypeError(f"embedding: indices must be integers, got dtype {idx.dtype}")
@@ -546,6 +554,8 @@ def embedding(input, weight: Tensor, padding_idx: int | None = None) -> Tensor: 
             f"embedding: index out of range for {rows} rows: got {idx[bad].flat[0]} "
             f"(indices must lie in [0, {rows}); {int(bad.sum())} of {idx.size} do not)"
         )
+    if max_norm is not None:
+        _renorm_rows(weight, idx, max_norm, norm_type)
     out = ops.getitem(weight, idx)
     if padding_idx is not None and out.requires_grad:
         if not -rows <= padding_idx < rows:
@@ -553,6 +563,19 @@ def embedding(input, weight: Tensor, padding_idx: int | None = None) -> Tensor: 
         keep = (Tensor._from(idx) != padding_idx % rows)[..., None]  # ops, so that tl.compile sees them
         out = ops.where(keep, out, ops.getitem(weight, idx).detach())
     return out
+
+
+def _renorm_rows(weight: Tensor, indices: np.ndarray, max_norm: float, norm_type: float = 2.0) -> None:
+    """PyTorch's ``max_norm`` for embeddings: each row of ``weight`` named in ``indices`` whose
+    ``norm_type``-norm exceeds ``max_norm`` is scaled, in place and outside the tape, by
+    max_norm / (norm + 1e-7). A graph recorded before that read the weight then refuses backward, as
+    PyTorch's version counter does."""
+    rows = np.unique(indices)
+    norms = np.linalg.norm(weight.data[rows], ord=norm_type, axis=1)
+    over = norms > max_norm
+    if over.any():
+        weight.data[rows[over]] *= (max_norm / (norms[over] + 1e-7))[:, None].astype(weight.dtype)
+        changed_in_place(weight.data)
 
 
 def one_hot(tensor, num_classes: int = -1) -> Tensor:
