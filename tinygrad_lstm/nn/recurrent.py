@@ -8,13 +8,11 @@ zeros, exactly what PyTorch's packed sequences give, and receive no gradient.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
 from .. import dtypes, ops
 from ..checkpoint import checkpoint
-from ..checks import check_int, check_probability
+from ..checks import check_int, check_layer_dropout
 from ..tape import scope
 from ..tensor import Tensor
 from . import functional as F
@@ -62,14 +60,7 @@ class _RecurrentLayer(Module):
         name = type(self).__name__
         input_size, hidden_size = check_sizes(name, input_size, hidden_size, least=1)  # PyTorch: > 0 for layers
         num_layers = check_int(name, "num_layers", num_layers, least=1)
-        dropout = check_probability(name, "dropout", dropout, allow_bool=False)
-        if dropout > 0 and num_layers == 1:  # PyTorch's warning: dropout acts between layers only
-            warnings.warn(
-                f"{name}: dropout={dropout} is applied after every layer but the last, so with num_layers=1 it "
-                "does nothing",
-                UserWarning,
-                stacklevel=3,
-            )
+        dropout = check_layer_dropout(name, dropout, num_layers)
         if not isinstance(bias, (bool, np.bool_)):  # PyTorch's check: bias="no" would otherwise mean a bias
             raise TypeError(f"{name}: bias must be True or False, got {bias!r}")
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
@@ -77,9 +68,6 @@ class _RecurrentLayer(Module):
         self.bidirectional = bidirectional
         self.num_directions = 2 if bidirectional else 1
         self.dtype = np.dtype(dtypes.resolve(dtype))  # None: tl.get_default_dtype()
-
-    def flatten_parameters(self) -> None:
-        """Nothing to do: PyTorch packs cuDNN's weights into one buffer here; code written for it runs."""
 
     @property
     def output_size(self) -> int:
@@ -264,6 +252,9 @@ class _RecurrentLayer(Module):
         if lengths.min() < 1 or lengths.max() > steps:
             raise ValueError(f"{name}: lengths must lie in [1, {steps}], got {lengths.min()}..{lengths.max()}")
         return [(t < lengths)[:, None] for t in range(steps)]
+
+    def flatten_parameters(self) -> None:
+        """Nothing to do: PyTorch packs cuDNN's weights into one buffer here; code written for it runs."""
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
