@@ -19,6 +19,7 @@ TF = torch.nn.functional
 pytestmark = [
     pytest.mark.filterwarnings("ignore::RuntimeWarning"),
     pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph=True"),
+    pytest.mark.filterwarnings("ignore:Using a target size"),  # PyTorch's, before it refuses a shape
 ]
 
 
