@@ -718,7 +718,61 @@ def _grad_accumulates_and_resets(lib):
     return [twice, zeroed, lib.np(x.grad)]
 
 
+def _hook_of_a_tensor_used_twice(lib):
+    x = lib.t([1.0, 2.0], True)
+    y = x * 2
+    calls = []
+    y.register_hook(lambda g: calls.append(lib.np(g)))
+    (y * y + y).sum().backward()
+    return [calls, lib.np(x.grad)]
+
+
+def _retain_grad_and_hooks_in_either_order(lib):
+    grads = []
+    for hook_first in (False, True):
+        x = lib.t([1.0, 2.0], True)
+        y = x * 2
+        if hook_first:
+            y.register_hook(lambda g: g * 3)
+        y.retain_grad()
+        if not hook_first:
+            y.register_hook(lambda g: g * 3)
+        (y * y).sum().backward()
+        grads += [lib.np(y.grad), lib.np(x.grad)]
+    return grads
+
+
+def _in_place_on_views(lib):
+    x = lib.t([[1.0, 2.0], [3.0, 4.0]], True)
+    y = x * 1
+    y[0].mul_(2)
+    column = y[:, 1]
+    column.add_(y[:, 0])
+    (y * y).sum().backward()
+    first = lib.np(x.grad)
+    x.grad = None
+    z = x * 1
+    tail = z[1:]
+    z.mul_(2)  # the view sees its base's change
+    (tail * tail).sum().backward()
+    return [first, lib.np(x.grad)]
+
+
+def _backward_through_a_grad_made_with_create_graph(lib):
+    x = lib.t([1.0, 2.0], True)
+    (x**3).sum().backward(create_graph=True)
+    g = x.grad
+    x.grad = None
+    g.sum().backward()
+    scalar_and_tensor = lib.grad([(x * x).sum(), x * 2], x, grad_outputs=[None, lib.t([1.0, 1.0])])
+    return [lib.np(x.grad), lib.np(scalar_and_tensor[0])]
+
+
 ENGINE = [
+    _hook_of_a_tensor_used_twice,
+    _retain_grad_and_hooks_in_either_order,
+    _in_place_on_views,
+    _backward_through_a_grad_made_with_create_graph,
     _hessian_vector,
     _grad_of_nonleaf_chain,
     _grad_wrt_chunks,
