@@ -1589,6 +1589,22 @@ def test_recurrent_layers_second_order(name, batch):
     differential(_recurrent(ours, name == "LSTM"), _recurrent(theirs, name == "LSTM"), x, *state)
 
 
+@pytest.mark.parametrize(
+    "name, kw",
+    [
+        ("LSTM", dict(proj_size=2, num_layers=2, bidirectional=True)),
+        ("GRU", dict(bidirectional=True, batch_first=True)),
+        ("RNN", dict(nonlinearity="relu", num_layers=2, bidirectional=True)),
+        ("LSTM", dict(batch_first=True, bias=False)),
+    ],
+    ids=["LSTM_proj_bidirectional", "GRU_bidirectional_batch_first", "RNN_relu_bidirectional", "LSTM_no_bias"],
+)
+def test_recurrent_variants_second_order(name, kw):
+    torch.manual_seed(0)
+    ours, theirs = _twins(name, 3, 4, **kw)
+    differential(lambda a: _flat(ours(a)), lambda a: _flat(theirs(a)), RNG.standard_normal((2, 3, 3)))
+
+
 @pytest.mark.parametrize("name", ["RNNCell", "GRUCell", "LSTMCell"])
 def test_cells_second_order(name):
     torch.manual_seed(0)
