@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numbers
 import operator
+import warnings
 from typing import Any, cast
 
 import numpy as np
@@ -29,6 +30,16 @@ def check_probability(op: str, arg: str, value: Any, allow_bool: bool = True) ->
     if not 0.0 <= cast(float, value) <= 1.0:  # a numbers.Real, which the stubs do not compare with a float
         raise ValueError(f"{op}: {arg} must be in [0, 1], got {value}")
     return float(value)
+
+
+def check_layer_dropout(op: str, dropout: Any, num_layers: int) -> float:
+    """A recurrent layer's ``dropout``, a probability; PyTorch's warning when it can do nothing (it
+    acts between layers, and there is one)."""
+    p = check_probability(op, "dropout", dropout, allow_bool=False)
+    if p > 0 and num_layers == 1:
+        message = f"{op}: dropout={p} is applied after every layer but the last, so with num_layers=1 it does nothing"
+        warnings.warn(message, UserWarning, stacklevel=4)
+    return p
 
 
 def is_torch_tensor(value: Any) -> bool:

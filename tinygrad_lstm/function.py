@@ -102,6 +102,12 @@ class Function:
     def backward(ctx: FunctionContext, *grads: Tensor) -> Any:
         raise NotImplementedError("a tl.Function subclass defines backward(ctx, *grads)")
 
+    @staticmethod
+    def setup_context(ctx: FunctionContext, inputs: tuple, output: Any) -> None:
+        """PyTorch 2's other style: define this, and ``forward(*inputs)`` without ctx; it is called
+        after forward with the inputs and the output, to save what backward needs."""
+        raise NotImplementedError("a tl.Function subclass may define setup_context(ctx, inputs, output)")
+
     @classmethod
     def apply(cls, *inputs) -> Any:
         """Run ``forward`` and record one tape entry, named after the class, whose VJP is ``backward``
@@ -113,7 +119,11 @@ class Function:
         parents = tuple(x._entry if isinstance(x, Tensor) else None for x in inputs)
         ctx = FunctionContext(cls, tuple(p is not None for p in parents))
         with _no_grad():
-            result = cls.forward(ctx, *inputs)
+            if cls.setup_context is Function.setup_context:
+                result = cls.forward(ctx, *inputs)
+            else:  # forward takes no ctx: setup_context fills it in
+                result = cls.forward(*inputs)
+                cls.setup_context(ctx, inputs, result)
         if isinstance(result, tuple):
             return _apply_several(cls, ctx, inputs, parents, result)
         out = _array(name, result, None)

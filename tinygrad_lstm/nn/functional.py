@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
+from typing import Any
 
 import numpy as np
 
@@ -14,12 +15,24 @@ from ..checks import check_probability, plain_array
 from ..ops import _data
 from ..tape import guard
 from ..tensor import Tensor
+from ..versions import changed_in_place
 
 # a recorded entry's source line (Tape(sources=True), detect_anomaly) points past this file, to its caller
 _SOURCE_LINES_POINT_PAST = True
 
 __all__ = [
+    "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
+    "embedding",
+    "huber_loss",
+    "kl_div",
+    "l1_loss",
+    "linear",
+    "logsigmoid",
+    "normalize",
+    "one_hot",
+    "smooth_l1_loss",
+    "softmin",
     "elu",
     "gelu",
     "hardtanh",
@@ -39,14 +52,33 @@ __all__ = [
 ]
 
 
-def softmax(input: Tensor, dim: int = -1) -> Tensor:  # noqa: A002
-    """``F.softmax``: exp(x) / sum(exp(x)) along ``dim``, without overflow (``tl.softmax``)."""
-    return ops.softmax(input, dim)
+def softmax(input: Tensor, dim: int = -1, *, dtype=None) -> Tensor:  # noqa: A002
+    """``F.softmax``: exp(x) / sum(exp(x)) along ``dim``, without overflow (``tl.softmax``); ``dtype``
+    casts the input first, as PyTorch's."""
+    return ops.softmax(_cast(input, dtype), dim)
 
 
-def log_softmax(input: Tensor, dim: int = -1) -> Tensor:  # noqa: A002
+def log_softmax(input: Tensor, dim: int = -1, *, dtype=None) -> Tensor:  # noqa: A002
     """``F.log_softmax``: log(softmax(x)) along ``dim``, as x - logsumexp(x) (``tl.log_softmax``)."""
-    return ops.log_softmax(input, dim)
+    return ops.log_softmax(_cast(input, dtype), dim)
+
+
+def softmin(input: Tensor, dim: int = -1, *, dtype=None) -> Tensor:  # noqa: A002
+    """``F.softmin``: softmax(-x) along ``dim``."""
+    return ops.softmax(-_cast(input, dtype), dim)
+
+
+def _cast(x: Tensor, dtype) -> Tensor:
+    return x if dtype is None or np.dtype(dtype) == x.dtype else x.astype(dtype)
+
+
+def _in_place(x: Tensor, activation, inplace: bool) -> Tensor:
+    """``inplace=True``, as PyTorch's: write the result into ``x`` and return ``x``. The activation
+    runs on a copy, so what its gradient saved is not the memory overwritten here (the engine would
+    otherwise refuse the backward); a leaf that requires grad is refused, as in PyTorch."""
+    if not inplace:
+        return activation(x)
+    return x.copy_(activation(x.clone()))
 
 
 def sigmoid(input: Tensor) -> Tensor:  # noqa: A002
@@ -59,17 +91,26 @@ def tanh(input: Tensor) -> Tensor:  # noqa: A002
     return input.tanh()
 
 
-def relu(input: Tensor) -> Tensor:  # noqa: A002
+def relu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     """``F.relu``: max(x, 0), elementwise (``x.relu()``)."""
-    return input.relu()
+    return _in_place(input, ops.relu, inplace)
+
+
+def logsigmoid(input: Tensor) -> Tensor:  # noqa: A002
+    """``F.logsigmoid``: log(sigmoid(x)) = -log(1 + exp(-x)), without overflow."""
+    return -_softplus_of_negative(input)
 
 
 # ---- dropout and the losses ----------------------------------------------------------------------
 
 
-def dropout(x: Tensor, p: float = 0.5, training: bool = True, rng: np.random.Generator | None = None) -> Tensor:
+def dropout(
+    x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False, *, rng: np.random.Generator | None = None
+) -> Tensor:
     """Zero elements with probability ``p`` and scale the rest by 1/(1-p); identity when not training."""
     p = check_probability("dropout", "p", p)
+    if inplace and training and p > 0.0:
+        return _in_place(x, lambda y: dropout(y, p, training, rng=rng), True)
     if not training or p == 0.0:
         return x
     guard("draw", "dropout draws a new mask every step")
@@ -238,23 +279,108 @@ def _cross_entropy_with_probabilities(log_probs, target, w, reduction, label_smo
     return _reduce(-terms.sum(axis=class_axis), reduction, "cross_entropy")
 
 
-def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:  # noqa: A002 - PyTorch's name
-    """Mean squared error. A ``target`` of another shape is broadcast with a warning, as PyTorch does (it
-    is rarely meant: a (B,) target against a (B, 1) output gives a (B, B) difference)."""
+def _broadcast_target(input: Tensor, target, op: str) -> None:  # noqa: A002
+    """A ``target`` of another shape is broadcast with a warning, as PyTorch does (it is rarely meant:
+    a (B,) target against a (B, 1) output gives a (B, B) difference); one that does not broadcast is
+    an error naming both shapes."""
     shape = np.shape(_data(target))
     if shape != input.shape:
         try:
             both = np.broadcast_shapes(shape, input.shape)
         except ValueError:
-            raise ValueError(f"mse_loss: input shape {input.shape} and target shape {shape} do not broadcast") from None
+            raise ValueError(f"{op}: input shape {input.shape} and target shape {shape} do not broadcast") from None
         warnings.warn(
-            f"mse_loss: target shape {shape} differs from input shape {input.shape}; both are broadcast to {both}, "
+            f"{op}: target shape {shape} differs from input shape {input.shape}; both are broadcast to {both}, "
             "as in PyTorch, which is likely not what you meant",
             UserWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
+
+
+def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:  # noqa: A002 - PyTorch's name
+    """Mean squared error (a target of another shape is broadcast, with PyTorch's warning)."""
+    _broadcast_target(input, target, "mse_loss")
     diff = input - target
     return _reduce(diff * diff, reduction, "mse_loss")
+
+
+def l1_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:  # noqa: A002
+    """Mean absolute error; the gradient where input equals target is 0, as PyTorch's."""
+    _broadcast_target(input, target, "l1_loss")
+    return _reduce(ops.abs(input - target), reduction, "l1_loss")
+
+
+def smooth_l1_loss(input: Tensor, target, reduction: str = "mean", beta: float = 1.0) -> Tensor:  # noqa: A002
+    """0.5 d**2 / beta where |d| < beta, |d| - 0.5 beta elsewhere (d = input - target); beta = 0 is l1_loss."""
+    if not beta >= 0:
+        raise ValueError(f"smooth_l1_loss: beta must be >= 0, got {beta}")
+    if beta == 0:
+        return l1_loss(input, target, reduction)
+    _broadcast_target(input, target, "smooth_l1_loss")
+    diff = input - target
+    size = ops.abs(diff)
+    return _reduce(ops.where(size < beta, diff * diff * (0.5 / beta), size - 0.5 * beta), reduction, "smooth_l1_loss")
+
+
+def huber_loss(input: Tensor, target, reduction: str = "mean", delta: float = 1.0) -> Tensor:  # noqa: A002
+    """0.5 d**2 where |d| < delta, delta (|d| - 0.5 delta) elsewhere (d = input - target)."""
+    if not delta > 0:
+        raise ValueError(f"huber_loss: delta must be > 0, got {delta}")
+    _broadcast_target(input, target, "huber_loss")
+    diff = input - target
+    size = ops.abs(diff)
+    return _reduce(ops.where(size < delta, diff * diff * 0.5, (size - 0.5 * delta) * delta), reduction, "huber_loss")
+
+
+def binary_cross_entropy(input: Tensor, target, weight=None, reduction: str = "mean") -> Tensor:  # noqa: A002
+    """-(t log p + (1 - t) log(1 - p)) for probabilities ``input`` in [0, 1]; each log is clamped at
+    -100, as PyTorch's, so p = 0 or 1 gives a finite loss (there the gradient through the clamped log
+    is 0, where PyTorch's is about -t * 1e12: prefer binary_cross_entropy_with_logits on logits)."""
+    if np.shape(_data(target)) != input.shape:
+        raise ValueError(
+            f"binary_cross_entropy: input shape {input.shape} and target shape {np.shape(_data(target))} differ"
+        )
+    p = input.data
+    if np.any((p < 0) | (p > 1)):  # NaN passes, as in PyTorch
+        raise ValueError(f"binary_cross_entropy: input values must lie in [0, 1], got min {p.min()} and max {p.max()}")
+    log_p, log_not_p = _clamped_log(input), _clamped_log(1.0 - input)
+    losses = -(log_p * target + log_not_p * (1.0 - target))
+    if weight is not None:
+        losses = losses * weight
+    return _reduce(losses, reduction, "binary_cross_entropy")
+
+
+def _clamped_log(x: Tensor) -> Tensor:
+    """max(log x, -100), with a 0 gradient (not 0 * inf = NaN) where x is 0."""
+    positive = x > 0.0
+    return ops.where(positive, ops.maximum(ops.log(ops.where(positive, x, 1.0)), -100.0), -100.0)
+
+
+def kl_div(input: Tensor, target, reduction: str = "mean", log_target: bool = False) -> Tensor:  # noqa: A002
+    """KL(target || exp(input)) summed per element: target (log target - input), 0 where target is 0;
+    ``input`` holds log-probabilities. Where target is 0 its own gradient is 0 here (the one-sided
+    derivative is -inf; PyTorch's is NaN). ``reduction="batchmean"`` divides the sum by the batch size
+    (the mathematically right mean); "mean" averages over every element, as PyTorch's."""
+    if log_target:
+        terms = ops.exp(target) * (target - input)
+    else:
+        positive = (target if isinstance(target, Tensor) else Tensor._from(np.asarray(target))) > 0
+        safe = ops.where(positive, target, 1.0)  # log(0) never computed: its gradient would be 0 * inf
+        terms = ops.where(positive, safe * (ops.log(safe) - input), 0.0)
+    if reduction == "batchmean":
+        return terms.sum() / (input.shape[0] if input.ndim else 1)
+    return _reduce(terms, reduction, "kl_div")
+
+
+def _softplus_of_negative(x: Tensor) -> Tensor:
+    """log(1 + exp(-x)) without overflow and smooth at 0 to every order: log1p(exp(-x)) where x >= 0,
+    -x + log1p(exp(x)) where x < 0, each branch fed 0 where the other is used (so exp never
+    overflows and the unused branch's gradient is finite). The form max(-x, 0) + log1p(exp(-|x|))
+    is right to first order only: |x| has no curvature, so its second derivative at 0 was 0, not 1/4."""
+    nonnegative = x >= 0.0  # a comparison op, not NumPy on .data: tl.compile sees it
+    right = ops.where(nonnegative, x, 0.0)
+    left = ops.where(nonnegative, 0.0, x)
+    return ops.where(nonnegative, ops.log1p(ops.exp(-right)), ops.log1p(ops.exp(left)) - left)
 
 
 def binary_cross_entropy_with_logits(
@@ -281,9 +407,7 @@ def binary_cross_entropy_with_logits(
                 f"binary_cross_entropy_with_logits: {arg} of shape {shape} does not broadcast to the input shape "
                 f"{input.shape}"
             )
-    # softplus(-x) = log(1 + exp(-x)) = max(-x, 0) + log(1 + exp(-|x|)); maximum shares ties, so
-    # the gradient at x = 0 is the exact -1/2
-    softplus_neg = ops.maximum(-input, 0.0) + ops.log(ops.exp(-ops.abs(input)) + 1.0)
+    softplus_neg = _softplus_of_negative(input)
     if pos_weight is None:
         losses = (1.0 - target) * input + softplus_neg
     else:
@@ -296,12 +420,26 @@ def binary_cross_entropy_with_logits(
 # ---- padding and activations ------------------------------------------------------------------
 
 
-def pad(x: Tensor, pad: tuple[int, ...], value: float = 0.0) -> Tensor:
-    """PyTorch's ``F.pad`` (constant mode): ``pad`` = (left, right) for the last axis, then (left,
-    right) for the one before, ...; a negative amount crops. The gradient is the middle slice of the
-    padded gradient."""
+# PyTorch's mode -> np.pad's
+_PAD_MODES: dict[str, Any] = {"constant": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+
+
+def pad(x: Tensor, pad: tuple[int, ...], mode: str = "constant", value: float | None = None) -> Tensor:
+    """PyTorch's ``F.pad``: ``pad`` = (left, right) for the last axis, then (left, right) for the one
+    before, ...; a negative amount crops. ``mode`` "constant" fills with ``value`` (0 by default);
+    "reflect", "replicate" and "circular" repeat the input's own elements, so the gradient of a
+    repeated element is the sum over its copies (an integer-array index, NumPy's ``np.pad`` modes)."""
+    if not isinstance(mode, str) and value is None:  # F.pad(x, pad, 0.5): where value used to be
+        value, mode = float(mode), "constant"
+    if mode not in _PAD_MODES:
+        raise ValueError(f"pad: mode must be one of {', '.join(map(repr, _PAD_MODES))}, got {mode!r}")
     if len(pad) % 2 or len(pad) // 2 > x.ndim or any(int(n) != n for n in pad):
         raise ValueError(f"pad: {pad} must be integer (left, right) pairs for at most {x.ndim} axes")
+    if mode != "constant":
+        if value not in (None, 0):
+            raise ValueError(f"pad: value={value} is only used by mode='constant', not {mode!r}")
+        return _pad_from_input(x, tuple(int(n) for n in pad), mode)
+    value = 0.0 if value is None else value
     for k in range(len(pad) // 2):
         axis, before, after = x.ndim - 1 - k, int(pad[2 * k]), int(pad[2 * k + 1])
         if x.shape[axis] + before + after < 0:
@@ -317,6 +455,32 @@ def pad(x: Tensor, pad: tuple[int, ...], value: float = 0.0) -> Tensor:
     return x
 
 
+def _pad_from_input(x: Tensor, pad: tuple[int, ...], mode: str) -> Tensor:
+    """reflect / replicate / circular: PyTorch pads only the last 1-3 axes of a batched input
+    (2 or 3 axes for 1 padded axis, 3 or 4 for 2, 4 or 5 for 3) and refuses reflect amounts that are
+    not smaller than the axis, and circular ones larger than it."""
+    padded = len(pad) // 2
+    if x.ndim not in (padded + 1, padded + 2) or padded > 3:
+        raise ValueError(
+            f"pad: mode={mode!r} with {padded} padded axes needs a {padded + 1}-D or {padded + 2}-D input, "
+            f"got shape {x.shape}"
+        )
+    for k in range(padded):
+        axis, before, after = x.ndim - 1 - k, pad[2 * k], pad[2 * k + 1]
+        size = x.shape[axis]
+        too_big = (mode == "reflect" and max(before, after) >= size) or (
+            mode == "circular" and max(before, after) > size
+        )
+        if too_big or (mode == "replicate" and size == 0 and before + after > 0):
+            raise ValueError(f"pad: mode={mode!r} cannot pad axis {axis} of size {size} by {(before, after)}")
+        index = np.arange(size)
+        if before < 0 or after < 0:  # crop first, as PyTorch does with negative amounts
+            index = index[max(-before, 0) : size - max(-after, 0)]
+        index = np.pad(index, (max(before, 0), max(after, 0)), mode=_PAD_MODES[mode])
+        x = ops.getitem(x, (slice(None),) * axis + (index,))
+    return x
+
+
 def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """log(1 + exp(beta x)) / beta, and x itself where beta x > threshold (PyTorch's rule)."""
     scaled = x * beta
@@ -325,25 +489,25 @@ def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     return ops.where(linear, x, smooth)
 
 
-def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
+def elu(x: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x for x > 0, alpha (exp(x) - 1) otherwise; one primitive, with PyTorch's slope alpha at 0."""
-    return ops.elu(x, alpha)
+    return _in_place(x, lambda y: ops.elu(y, alpha), inplace)
 
 
-def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+def leaky_relu(x: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """x for x > 0, ``negative_slope * x`` otherwise (one primitive, so that its gradient depends on
     x as PyTorch's does and can be differentiated again)."""
-    return ops.leaky_relu(x, negative_slope)
+    return _in_place(x, lambda y: ops.leaky_relu(y, negative_slope), inplace)
 
 
-def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
     """x clipped to [min_val, max_val]; the gradient is 1 strictly inside, 0 at and beyond the ends."""
-    return ops.hardtanh(x, min_val, max_val)
+    return _in_place(x, lambda y: ops.hardtanh(y, min_val, max_val), inplace)
 
 
-def silu(x: Tensor) -> Tensor:
+def silu(x: Tensor, inplace: bool = False) -> Tensor:
     """x sigmoid(x) (also called swish)."""
-    return x * ops.sigmoid(x)
+    return _in_place(x, lambda y: y * ops.sigmoid(y), inplace)
 
 
 def gelu(x: Tensor, approximate: str = "none") -> Tensor:
@@ -354,3 +518,81 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
     if approximate != "none":
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
     return x * 0.5 * (ops.erf(x * (1.0 / math.sqrt(2.0))) + 1.0)
+
+
+# ---- layers as functions ------------------------------------------------------------------------------
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:  # noqa: A002
+    """``x @ weight.T + bias``, weight (out_features, in_features), as ``nn.Linear``."""
+    if input.shape[-1:] != weight.shape[-1:] or weight.ndim != 2:
+        raise ValueError(f"linear: input of shape {input.shape} does not match weight of shape {weight.shape}")
+    y = input @ weight.T
+    return y + bias if bias is not None else y
+
+
+def embedding(
+    input,  # noqa: A002
+    weight: Tensor,
+    padding_idx: int | None = None,
+    max_norm: float | None = None,
+    norm_type: float = 2.0,
+) -> Tensor:
+    """Rows of ``weight`` picked by integer indices; no gradient reaches row ``padding_idx`` (which,
+    unlike in ``nn.Embedding``, is not zeroed here), as PyTorch's. ``max_norm``: the rows looked up are
+    first scaled down in place to that ``norm_type``-norm (see ``_renorm_rows``)."""
+    idx = plain_array(_data(input), "embedding: indices")
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"embedding: indices must be integers, got dtype {idx.dtype}")
+    if weight.ndim != 2:
+        raise ValueError(f"embedding: weight must be 2-D (num_embeddings, embedding_dim), got shape {weight.shape}")
+    rows = weight.shape[0]
+    bad = (idx < 0) | (idx >= rows)  # PyTorch refuses negative indices too (NumPy would count from the end)
+    if bad.any():
+        raise IndexError(
+            f"embedding: index out of range for {rows} rows: got {idx[bad].flat[0]} "
+            f"(indices must lie in [0, {rows}); {int(bad.sum())} of {idx.size} do not)"
+        )
+    if max_norm is not None:
+        _renorm_rows(weight, idx, max_norm, norm_type)
+    out = ops.getitem(weight, idx)
+    if padding_idx is not None and out.requires_grad:
+        if not -rows <= padding_idx < rows:
+            raise ValueError(f"embedding: padding_idx={padding_idx} is out of range for {rows} rows")
+        keep = (Tensor._from(idx) != padding_idx % rows)[..., None]  # ops, so that tl.compile sees them
+        out = ops.where(keep, out, ops.getitem(weight, idx).detach())
+    return out
+
+
+def _renorm_rows(weight: Tensor, indices: np.ndarray, max_norm: float, norm_type: float = 2.0) -> None:
+    """PyTorch's ``max_norm`` for embeddings: each row of ``weight`` named in ``indices`` whose
+    ``norm_type``-norm exceeds ``max_norm`` is scaled, in place and outside the tape, by
+    max_norm / (norm + 1e-7). A graph recorded before that read the weight then refuses backward, as
+    PyTorch's version counter does."""
+    rows = np.unique(indices)
+    norms = np.linalg.norm(weight.data[rows], ord=norm_type, axis=1)
+    over = norms > max_norm
+    if over.any():
+        weight.data[rows[over]] *= (max_norm / (norms[over] + 1e-7))[:, None].astype(weight.dtype)
+        changed_in_place(weight.data)
+
+
+def one_hot(tensor, num_classes: int = -1) -> Tensor:
+    """Integer class indices -> int64 one-hot vectors on a new last axis (``num_classes=-1``: max + 1)."""
+    idx = plain_array(_data(tensor), "one_hot: indices")
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: indices must be integers, got dtype {idx.dtype}")
+    if idx.size and idx.min() < 0:
+        raise ValueError(f"one_hot: class values must be non-negative, got {idx.min()}")
+    if num_classes == -1:
+        if not idx.size:
+            raise ValueError("one_hot: cannot infer num_classes from an empty tensor; pass num_classes")
+        num_classes = int(idx.max()) + 1
+    if idx.size and idx.max() >= num_classes:
+        raise ValueError(f"one_hot: class value {idx.max()} is not smaller than num_classes={num_classes}")
+    return Tensor._from((idx[..., None] == np.arange(num_classes)).astype(np.int64))
+
+
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:  # noqa: A002
+    """``x / max(||x||_p, eps)`` along ``dim``: unit vectors, and a zero vector stays zero."""
+    return input / input.norm(p, dim, keepdim=True).clamp(min=eps)

@@ -45,7 +45,15 @@ class Linear(Module):
 class Embedding(Module):
     """Rows of ``weight`` (num_embeddings, embedding_dim), N(0, 1), picked by integer indices."""
 
-    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None, dtype=None) -> None:
+    def __init__(
+        self,
+        num_embeddings: int,
+        embedding_dim: int,
+        padding_idx: int | None = None,
+        max_norm: float | None = None,
+        norm_type: float = 2.0,
+        dtype=None,
+    ) -> None:
         super().__init__()
         dtype = dtypes.resolve(dtype)
         num_embeddings = check_int("Embedding", "num_embeddings", num_embeddings)
@@ -63,6 +71,31 @@ class Embedding(Module):
         self.padding_idx = padding_idx
         if padding_idx is not None:
             self.weight.data[padding_idx] = 0
+        if max_norm is not None and not max_norm >= 0:
+            raise ValueError(f"Embedding: max_norm must be a number >= 0 or None, got {max_norm}")
+        self.max_norm, self.norm_type = max_norm, float(norm_type)
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        embeddings,
+        freeze: bool = True,
+        padding_idx: int | None = None,
+        max_norm: float | None = None,
+        norm_type: float = 2.0,
+    ) -> Embedding:
+        """An Embedding whose weight is a copy of the 2-D ``embeddings`` (its dtype kept); ``freeze``:
+        the weight does not require grad. The padding row keeps its values, as in PyTorch."""
+        data = plain_array(embeddings.data if isinstance(embeddings, Tensor) else embeddings, "Embedding: embeddings")
+        if data.ndim != 2 or data.dtype.kind != "f":
+            raise ValueError(
+                "Embedding.from_pretrained: embeddings must be a 2-D float array, got "
+                f"{data.dtype} of shape {data.shape}"
+            )
+        module = cls(data.shape[0], data.shape[1], padding_idx, max_norm, norm_type, dtype=data.dtype)
+        module.weight.data[...] = data
+        module.weight.requires_grad_(not freeze)
+        return module
 
     def forward(self, indices) -> Tensor:
         idx = plain_array(indices.data if isinstance(indices, Tensor) else indices, "Embedding: indices")
@@ -75,6 +108,8 @@ class Embedding(Module):
                 f"Embedding: index out of range for num_embeddings={self.num_embeddings}: got {idx[bad].flat[0]} "
                 f"(indices must lie in [0, {self.num_embeddings}); {int(bad.sum())} of {idx.size} do not)"
             )
+        if self.max_norm is not None:  # rows looked up are scaled down first, in place (PyTorch's rule)
+            F._renorm_rows(self.weight, idx, self.max_norm, self.norm_type)
         out = ops.getitem(self.weight, idx)
         if self.padding_idx is not None and out.requires_grad:
             # the padding row gets no gradient, as in PyTorch
@@ -89,12 +124,13 @@ class Embedding(Module):
 class Dropout(Module):
     """Zero each element with probability p in training mode, scaling the rest by 1/(1-p)."""
 
-    def __init__(self, p: float = 0.5) -> None:
+    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
         super().__init__()
         self.p = check_probability("Dropout", "p", p)
+        self.inplace = inplace
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.dropout(x, self.p, self.training)
+        return F.dropout(x, self.p, self.training, self.inplace)
 
     def extra_repr(self) -> str:
         return f"p={self.p}"

@@ -176,6 +176,12 @@ class Module:
         """Evaluation mode (dropout off) on this module and every submodule: ``train(False)``."""
         return self.train(False)
 
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Set ``requires_grad`` on every parameter (``False`` freezes the module); returns the module."""
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear every parameter's ``.grad`` (None, or zeros with ``set_to_none=False``)."""
         guard("side effect", "module.zero_grad()")

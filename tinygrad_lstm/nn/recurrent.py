@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import dtypes, ops
 from ..checkpoint import checkpoint
-from ..checks import check_int, check_probability
+from ..checks import check_int, check_layer_dropout
 from ..tape import scope
 from ..tensor import Tensor
 from . import functional as F
@@ -60,7 +60,7 @@ class _RecurrentLayer(Module):
         name = type(self).__name__
         input_size, hidden_size = check_sizes(name, input_size, hidden_size, least=1)  # PyTorch: > 0 for layers
         num_layers = check_int(name, "num_layers", num_layers, least=1)
-        dropout = check_probability(name, "dropout", dropout, allow_bool=False)
+        dropout = check_layer_dropout(name, dropout, num_layers)
         if not isinstance(bias, (bool, np.bool_)):  # PyTorch's check: bias="no" would otherwise mean a bias
             raise TypeError(f"{name}: bias must be True or False, got {bias!r}")
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
@@ -252,6 +252,9 @@ class _RecurrentLayer(Module):
         if lengths.min() < 1 or lengths.max() > steps:
             raise ValueError(f"{name}: lengths must lie in [1, {steps}], got {lengths.min()}..{lengths.max()}")
         return [(t < lengths)[:, None] for t in range(steps)]
+
+    def flatten_parameters(self) -> None:
+        """Nothing to do: PyTorch packs cuDNN's weights into one buffer here; code written for it runs."""
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"

@@ -9,13 +9,13 @@ from __future__ import annotations
 import copy
 import math
 import numbers
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
 
 from ..checks import is_torch_tensor, plain_array
-from ..tape import guard
+from ..tape import enable_grad, guard
 from ..tensor import Tensor, clear_grads
 from ..versions import changed_in_place
 
@@ -51,10 +51,15 @@ class Optimizer:
         guard("side effect", "optimizer.zero_grad()")
         clear_grads((p for group in self.param_groups for p in group["params"]), set_to_none)
 
-    def step(self) -> None:
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a ``.grad``, in place (under no_grad; PyTorch's update rules).
-        Every parameter is checked before the first one changes."""
+        Every parameter is checked before the first one changes. ``closure``, as PyTorch's: called first
+        (with grad enabled) to recompute the loss and gradients; its loss is returned."""
         guard("side effect", "optimizer.step()")
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
         work = [(p, group) for group in self.param_groups for p in group["params"] if p.grad is not None]
         for p, _ in work:  # every parameter is checked before the first one changes
             self._check_updatable(p)
@@ -64,6 +69,7 @@ class Optimizer:
                 g = g + group["weight_decay"] * p.data
             self._update(p.data, g, self.state.setdefault(p, {}), group)
             changed_in_place(p.data)  # a graph recorded before the step refuses backward
+        return loss
 
     def _describe(self, p: Tensor) -> str:
         """A parameter as state_dict numbers it (its position over all groups), with its name and shape."""

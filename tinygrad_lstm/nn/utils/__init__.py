@@ -20,14 +20,17 @@ def _grads(parameters: Tensor | Iterable[Tensor]) -> list[np.ndarray]:
 def clip_grad_norm_(
     parameters: Tensor | Iterable[Tensor],
     max_norm: float,
-    norm_type: float = 2.0,
+    norm_type: float | str = 2.0,
     error_if_nonfinite: bool = False,
+    foreach: bool | None = None,
 ) -> Tensor:
     """Scale all gradients together so their joint norm is at most ``max_norm`` (Pascanu et al. 2013).
 
-    Returns the total norm before clipping, as PyTorch does.
+    Returns the total norm before clipping, as PyTorch does. ``norm_type`` may be ``"inf"``, as in
+    PyTorch; ``foreach`` (PyTorch's choice of kernel) changes nothing here.
     """
     guard("side effect", "clip_grad_norm_()")
+    norm_type = float(norm_type)
     grads = _grads(parameters)
     if not grads:
         return Tensor(np.array(0.0))
