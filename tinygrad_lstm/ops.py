@@ -418,11 +418,34 @@ def where(cond: Operand, a: Operand, b: Operand) -> Tensor:
 
 
 def clip(x: Operand, lo: Operand = None, hi: Operand = None) -> Tensor:
-    """NumPy's ``clip``; the gradient passes where ``lo <= x <= hi`` (bounds are constants)."""
-    lo, hi = _data(lo), _data(hi)
+    """NumPy's ``clip`` (PyTorch's ``clamp``); the gradient passes where ``lo <= x <= hi``. Bounds that
+    need a gradient get theirs as in PyTorch (see :func:`_clip_by_bounds`)."""
     if lo is None and hi is None:
         raise ValueError("clip: at least one of min and max must be given")
-    return apply(CLIP, (x,), (lo, hi))
+    if any(isinstance(b, Tensor) and b.requires_grad for b in (lo, hi)):
+        return _clip_by_bounds(x, lo, hi)
+    return apply(CLIP, (x,), (_data(lo), _data(hi)))
+
+
+def _clip_by_bounds(x: Operand, lo: Operand, hi: Operand) -> Tensor:
+    """clip as nested wheres that share the gradient as PyTorch's clamp does: x's where lo <= x <= hi,
+    lo's where x < lo < hi, hi's where x > hi or hi < lo; elsewhere (x < lo == hi, NaN) the value is
+    clip's of the values, with no gradient."""
+    plain = [b.detach() if isinstance(b, Tensor) else b for b in (x, lo, hi)]
+    out = clip(*plain)  # the value where no one gets the gradient
+    if lo is not None and hi is not None:
+        inside = compare(np.logical_and, compare(np.greater_equal, x, lo), compare(np.less_equal, x, hi))
+        below = compare(np.logical_and, compare(np.less, x, lo), compare(np.less, lo, hi))
+        above = compare(np.logical_or, compare(np.greater, x, hi), compare(np.less, hi, lo))
+        out = where(above, hi, out)
+        out = where(below, lo, out)
+    elif lo is not None:
+        inside = compare(np.greater_equal, x, lo)
+        out = where(compare(np.less, x, lo), lo, out)
+    else:
+        inside = compare(np.less_equal, x, hi)
+        out = where(compare(np.greater, x, hi), hi, out)
+    return where(inside, x, out)
 
 
 def astype(x: Operand, dtype: npt.DTypeLike | None) -> Tensor:
@@ -934,12 +957,21 @@ def softmax(x: Tensor, axis: int = -1) -> Tensor:
     return e / sum(e, axis=axis, keepdims=True)
 
 
-def vector_norm(x: Tensor, p: float = 2, axis: Axes = None, keepdims: bool = False) -> Tensor:
+def vector_norm(x: Tensor, p: float | str = 2, axis: Axes = None, keepdims: bool = False) -> Tensor:
     """The ``p``-norm over ``axis`` (all elements by default). At a zero vector the gradient is 0,
     PyTorch's choice of subgradient, not the NaN that sqrt'(0) * 0 would give."""
     axis = tuple(axis) if isinstance(axis, list) else axis
+    if p == "fro":  # Frobenius: the 2-norm of the elements
+        p = 2
+    if isinstance(p, str) or not isinstance(p, (int, float, np.integer, np.floating)):
+        raise ValueError(f"norm: p must be a number, inf, -inf or 'fro', got {p!r}")
     if p == np.inf:
         return abs(x).max(axis, keepdims)
+    if p == -np.inf:
+        return abs(x).min(axis, keepdims)
+    if p == 0:  # how many entries are not 0: a count, its gradient 0 (still on the graph, as PyTorch's)
+        count = compare(np.not_equal, x, 0).astype(x.dtype).sum(axis, keepdims)
+        return (x * 0.0).sum(axis, keepdims) + count
     if p == 1:
         return abs(x).sum(axis, keepdims)
     if p == 2:

@@ -612,8 +612,9 @@ class Tensor:
         variance = self.var(axis, keepdims, dim=dim, keepdim=keepdim, correction=correction, ddof=ddof)
         return ops.root_or_zero(variance)
 
-    def norm(self, p: float = 2, dim: Axes = None, keepdim: bool = False) -> Tensor:
-        """The ``p``-norm over ``dim`` (all elements by default), as ``torch.linalg.vector_norm``."""
+    def norm(self, p: float | str = 2, dim: Axes = None, keepdim: bool = False) -> Tensor:
+        """The ``p``-norm over ``dim`` (all elements by default), as ``torch.linalg.vector_norm``: ``inf``
+        and ``-inf`` the largest and smallest magnitude, 0 the count of non-zeros, ``"fro"`` the 2-norm."""
         return ops.vector_norm(self, p, dim, keepdim)
 
     def prod(
