@@ -134,7 +134,9 @@ def test_mistakes_name_the_op_and_shapes():
     with pytest.raises(ValueError, match="pad: .* must be integer"):
         F.pad(x, (1,))
     with pytest.raises(ValueError, match="cumsum: give axis"):
-        tl.cumsum(tl.tensor(1.0), 0)
+        tl.cumsum(tl.tensor(1.0))
+    with pytest.raises(np.exceptions.AxisError, match="cumsum: axis 1 is out of range"):  # 0 and -1 are PyTorch's
+        tl.cumsum(tl.tensor(1.0), 1)
 
 
 @pytest.mark.parametrize(

@@ -926,24 +926,59 @@ def _checkpoint_use_reentrant(lib):
     return lib.np(x.grad)
 
 
-def _gap(program, reason):
-    return pytest.param(program, marks=pytest.mark.xfail(strict=True, reason=reason), id=program.__name__.strip("_"))
-
-
 @pytest.mark.parametrize(
     "program",
     [
-        _gap(_backward_twice_without_saved_values, "a second backward through entries that saved nothing is refused"),
-        _gap(_backward_of_several_roots, "no tl.backward(tensors, grad_tensors): tl.backward is a module"),
-        _gap(_materialize_grads, "tl.grad has no materialize_grads="),
-        _gap(_del_grad, "del x.grad is refused (PyTorch sets it to None)"),
-        _gap(_exp_, "no in-place exp_ (the other in-place methods exist)"),
-        _gap(_checkpoint_use_reentrant, "tl.checkpoint refuses use_reentrant=, which PyTorch code passes"),
+        _backward_twice_without_saved_values,
+        _backward_of_several_roots,
+        _materialize_grads,
+        _del_grad,
+        _exp_,
+        _checkpoint_use_reentrant,
     ],
 )
-def test_engine_gaps(program):
+def test_engine_matches_pytorch(program):
     ours, theirs = both(program)
     assert ours == theirs
+
+
+@pytest.mark.parametrize("method", ["exp_", "log_", "sqrt_", "tanh_", "sigmoid_", "relu_", "neg_", "abs_"])
+def test_in_place_elementwise_methods(method):
+    def program(lib):
+        x = lib.t([0.5, 1.5, 2.0], True)
+        y = x * 1 - 0.75  # a non-leaf holding negative values too (log_ and sqrt_ give NaN there)
+        out = getattr(y, method)()
+        (g,) = lib.grad((y * y).sum(), x, create_graph=True)
+        (h,) = lib.grad(g.sum(), x)
+        return [out is y, *(np.round(lib.np(v), 12).tolist() for v in (y, g, h))]
+
+    ours, theirs = both(program)
+    np.testing.assert_equal(ours, theirs)
+
+
+def _backward_of_mismatched_counts(lib):
+    x = lib.t([1.0, 2.0], True)
+    backward = torch.autograd.backward if lib.name == "torch" else tl.backward
+    backward([x * 2, x * 3], [lib.t([1.0, 1.0])])
+
+
+def _materialize_with_allow_unused_false(lib):
+    x, y = lib.t([1.0], True), lib.t([1.0], True)
+    lib.grad(x * 2, [x, y], allow_unused=False, materialize_grads=True)
+
+
+def _exp_of_a_leaf(lib):
+    lib.t([1.0], True).exp_()
+
+
+@pytest.mark.parametrize(
+    "program", [_backward_of_mismatched_counts, _materialize_with_allow_unused_false, _exp_of_a_leaf]
+)
+def test_engine_refuses_these_as_pytorch_does(program):
+    with pytest.raises(Exception):  # noqa: B017 - the types differ between the libraries
+        program(LIBS["torch"])
+    with pytest.raises((RuntimeError, ValueError)):
+        program(LIBS["tl"])
 
 
 # ---- custom Functions ------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@
 import numpy as np
 
 from . import blas, demos, func, nn, optim, viz
-from .backward import grad
+from .backward import backward, grad
 from .checkpoint import checkpoint
 from .compiler import CompileError, compile
 from .dtypes import get_default_dtype, set_default_dtype
@@ -126,6 +126,7 @@ __all__ = [
     "full",
     "get_default_dtype",
     "set_default_dtype",
+    "backward",
     "grad",
     "load",
     "manual_seed",

@@ -77,7 +77,14 @@ def clamp(input: Operand, min: Operand = None, max: Operand = None) -> Tensor:  
 
 
 def softmax(input: Operand, axis: int | None = None, *, dim: int | None = None) -> Tensor:  # noqa: A002
-    """Softmax over ``axis`` (``dim``; the last by default)."""
+    """exp(x) / sum(exp(x)) over ``axis`` (``dim``; the last by default), shifted by the maximum first
+    so that it never overflows.
+
+    >>> import tinygrad_lstm as tl
+    >>> tl.softmax(tl.tensor([[1.0, 1.0], [0.0, 1000.0]]), dim=1)
+    Tensor([[0.5, 0.5],
+            [0. , 1. ]], dtype=float32)
+    """
     return _tensor(input).softmax(axis, dim=dim)
 
 

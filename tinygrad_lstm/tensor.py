@@ -125,6 +125,11 @@ class Tensor:
             raise ValueError(f"grad: a gradient of shape {value.shape} for a tensor of shape {self.shape}")
         self._grad = value
 
+    @grad.deleter
+    def grad(self) -> None:
+        # ``del x.grad``, as PyTorch: the gradient is gone, .grad reads None
+        self._grad = None
+
     @property
     def requires_grad(self) -> bool:
         """Whether operations on this tensor are recorded (a leaf you set, or a result that depends on one)."""
@@ -454,6 +459,44 @@ class Tensor:
             data[...] = ops._data(value)
 
         return _update(self, "fill_", (value,), lambda: ops.where(np.ones(self.shape, bool), value, self), write)
+
+    def exp_(self) -> Tensor:
+        """In place: exp(x)."""
+        return self._elementwise_("exp_", ops.exp)
+
+    def log_(self) -> Tensor:
+        """In place: log(x)."""
+        return self._elementwise_("log_", ops.log)
+
+    def sqrt_(self) -> Tensor:
+        """In place: sqrt(x)."""
+        return self._elementwise_("sqrt_", ops.sqrt)
+
+    def tanh_(self) -> Tensor:
+        """In place: tanh(x)."""
+        return self._elementwise_("tanh_", ops.tanh)
+
+    def sigmoid_(self) -> Tensor:
+        """In place: sigmoid(x)."""
+        return self._elementwise_("sigmoid_", ops.sigmoid)
+
+    def relu_(self) -> Tensor:
+        """In place: max(x, 0)."""
+        return self._elementwise_("relu_", ops.relu)
+
+    def neg_(self) -> Tensor:
+        """In place: -x."""
+        return self._elementwise_("neg_", ops.neg)
+
+    def abs_(self) -> Tensor:
+        """In place: |x|."""
+        return self._elementwise_("abs_", ops.abs)
+
+    def _elementwise_(self, op: str, fn: Callable[[Tensor], Tensor]) -> Tensor:
+        def write(data):
+            np.copyto(data, fn(Tensor._from(data)).data, casting="same_kind")
+
+        return _update(self, op, (), lambda: fn(self), write)
 
     def zero_(self) -> Tensor:
         """In place: set every element to 0 (``x.grad.zero_()``)."""
