@@ -947,8 +947,9 @@ class Tensor:
 
     def mm(self, other: Operand) -> Tensor:
         """The product of two matrices (2-D only, as ``torch.mm``)."""
-        if self.ndim != 2 or len(ops._shape(other)) != 2:
-            raise ValueError(f"mm: expects two matrices, got shapes {self.shape} and {ops._shape_text(other)}")
+        if self.ndim != 2 or len(ops._shape(other)) != 2 or self.shape[1] != ops._shape(other)[0]:
+            raise ValueError(f"mm: expects two matrices (n, k) and (k, m), got shapes {self.shape} and "
+                             f"{ops._shape_text(other)}")  # fmt: skip
         return ops.matmul(self, other)
 
     def bmm(self, other: Operand) -> Tensor:
@@ -970,7 +971,7 @@ class Tensor:
         mask = ops._data(mask)
         if np.asarray(mask).dtype != np.bool_:
             raise TypeError(f"masked_fill: the mask must be bool, got {np.asarray(mask).dtype}")
-        if np.broadcast_shapes(np.shape(mask), self.shape) != self.shape:
+        if not _broadcasts_to(np.shape(mask), self.shape):
             raise ValueError(f"masked_fill: a mask of shape {np.shape(mask)} does not broadcast to {self.shape}")
         if isinstance(value, Tensor) and value.ndim:
             raise ValueError(f"masked_fill: value must be a number or a 0-d tensor, got shape {value.shape}")
@@ -993,11 +994,11 @@ class Tensor:
 
     def amax(self, dim: AxesArg = (), keepdim: bool = False) -> Tensor:
         """The largest value over ``dim`` (all axes by default); tied maxima share the gradient."""
-        return ops.max(self, None if dim == () else ops.axis_or_dim("amax", None, dim), keepdim)
+        return ops.max(self, _every_axis_if_empty("amax", dim), keepdim)
 
     def amin(self, dim: AxesArg = (), keepdim: bool = False) -> Tensor:
         """The smallest value over ``dim`` (all axes by default); tied minima share the gradient."""
-        return ops.min(self, None if dim == () else ops.axis_or_dim("amin", None, dim), keepdim)
+        return ops.min(self, _every_axis_if_empty("amin", dim), keepdim)
 
     def view_as(self, other: Tensor) -> Tensor:
         """``self`` in ``other``'s shape."""
@@ -1175,6 +1176,19 @@ def _reduction_args(
     if out is not None:
         raise TypeError(f"{op}: out= is not supported; a tensor's values are never written into")
     return ops.axis_or_dim(op, axis, dim), keepdims if keepdim is None else bool(keepdim)
+
+
+def _broadcasts_to(shape: tuple[int, ...], target: tuple[int, ...]) -> bool:
+    try:
+        return np.broadcast_shapes(shape, target) == target
+    except ValueError:
+        return False
+
+
+def _every_axis_if_empty(op: str, dim: AxesArg) -> Axes:
+    """PyTorch's ``dim=()`` (or ``[]``) of amax/amin: every axis."""
+    chosen = ops.axis_or_dim(op, None, dim)
+    return None if chosen == () else chosen
 
 
 def _picked(x: Tensor, index: Tensor, dim: int, keepdim: bool) -> MinMax:
