@@ -1869,6 +1869,12 @@ MORE = {
 }
 
 
+def test_numpys_any_and_all_take_a_tensor():
+    x = tl.tensor(A([[0.0, 1.0], [0.0, 0.0]]))
+    assert np.any(x).item() and not np.all(x).item()
+    assert np.any(x, axis=1, keepdims=True).tolist() == [[True], [False]]
+
+
 @pytest.mark.parametrize("name", list(MORE))
 def test_more_methods_pytorch_code_types(name):
     ours, theirs, arrays = MORE[name]

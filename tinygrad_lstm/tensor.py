@@ -1035,14 +1035,22 @@ class Tensor:
         """True where the value is neither infinite nor NaN."""
         return ops.compare(np.less, ops.abs(self.detach()), np.inf)
 
-    def any(self, dim: AxesArg = None, keepdim: bool = False) -> Tensor:
-        """Whether any value over ``dim`` (all by default) is non-zero, as a bool tensor."""
-        count = ops.compare(np.not_equal, self, 0).astype(np.int64).sum(dim, keepdim)
+    def any(
+        self, dim: AxesArg = None, keepdim: bool = False, *, axis: AxesArg = None, keepdims: bool | None = None,
+        out: None = None,
+    ) -> Tensor:  # fmt: skip
+        """Whether any value over ``dim`` (``axis``; all by default) is non-zero, as a bool tensor."""
+        axes, keep = _reduction_args("any", axis, dim, keepdim, keepdims, out)
+        count = ops.compare(np.not_equal, self, 0).astype(np.int64).sum(axes, keep)
         return ops.compare(np.greater, count, 0)
 
-    def all(self, dim: AxesArg = None, keepdim: bool = False) -> Tensor:
-        """Whether every value over ``dim`` (all by default) is non-zero, as a bool tensor."""
-        count = ops.compare(np.equal, self, 0).astype(np.int64).sum(dim, keepdim)
+    def all(
+        self, dim: AxesArg = None, keepdim: bool = False, *, axis: AxesArg = None, keepdims: bool | None = None,
+        out: None = None,
+    ) -> Tensor:  # fmt: skip
+        """Whether every value over ``dim`` (``axis``; all by default) is non-zero, as a bool tensor."""
+        axes, keep = _reduction_args("all", axis, dim, keepdim, keepdims, out)
+        count = ops.compare(np.equal, self, 0).astype(np.int64).sum(axes, keep)
         return ops.compare(np.equal, count, 0)
 
     def narrow(self, dim: int, start: int, length: int) -> Tensor:
