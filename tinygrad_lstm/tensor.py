@@ -903,7 +903,7 @@ class Tensor:
     # ---- more of PyTorch's method names: each composed of the recorded ops above, so gradients of
     # every order, pictures and replays come with them ----------------------------------------
     def contiguous(self) -> Tensor:
-        """``self``: a NumPy-backed tensor needs no copy to be read in order."""
+        """``self``: NumPy reads any memory layout, so no copy is needed."""
         return self
 
     def cpu(self) -> Tensor:
@@ -1096,8 +1096,7 @@ class Tensor:
         return tiled.reshape(tuple(r * k for r, k in zip(reps, shape)))
 
     def roll(self, shifts: int | tuple[int, ...], dims: int | tuple[int, ...] | None = None) -> Tensor:
-        """Entries moved ``shifts`` places along ``dims``, those past the end coming back at the start
-        (the flattened tensor when ``dims`` is None)."""
+        """Entries shifted along ``dims``, wrapping around (the flattened tensor when ``dims`` is None)."""
         if dims is None:
             if not isinstance(shifts, int):
                 raise ValueError(f"roll: without dims, shifts must be one int, got {shifts}")
@@ -1115,8 +1114,7 @@ class Tensor:
         return out
 
     def diagonal(self, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
-        """The ``offset``-th diagonal of the axes ``dim1``, ``dim2``, which are removed and the diagonal
-        appended as the last axis (as ``torch.diagonal``)."""
+        """The ``offset``-th diagonal of axes ``dim1``, ``dim2``, as a new last axis (``torch.diagonal``)."""
         a1, a2 = ops._axis("diagonal", dim1, self.ndim), ops._axis("diagonal", dim2, self.ndim)
         if a1 == a2:
             raise ValueError(f"diagonal: dim1 and dim2 name one axis ({a1}) of shape {self.shape}")
