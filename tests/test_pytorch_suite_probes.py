@@ -1819,6 +1819,16 @@ MORE = {
         lambda a, v: a.masked_fill(torch.tensor(MASK), v),
         [X34, A(0.5)],
     ),
+    "x.masked_fill_(mask, v) of a result, x.type_as(y)": (
+        lambda a: (a * 1).masked_fill_(MASK, 2.0).type_as(a) * a,
+        lambda a: (a * 1).masked_fill_(torch.tensor(MASK), 2.0).type_as(a) * a,
+        [X34],
+    ),
+    "masked_fill keeps the dtype of the tensor": (
+        lambda a: a.float().masked_fill(MASK, tl.tensor(A(0.5))).double(),
+        lambda a: a.float().masked_fill(torch.tensor(MASK), torch.tensor(0.5, dtype=torch.float64)).double(),
+        [X34],
+    ),
     "x.bmm(y), x.mT of 3-D": (lambda a: a.bmm(a.mT), lambda a: a.bmm(a.mT), [X3D]),
     "x.mm(y) of 3-D is refused": (lambda a: a.mm(a), lambda a: a.mm(a), [X3D]),
     "diagonal(offset=1), diagonal(-1, 0, 2)": (

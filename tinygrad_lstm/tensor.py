@@ -977,7 +977,22 @@ class Tensor:
             raise ValueError(f"masked_fill: value must be a number or a 0-d tensor, got shape {value.shape}")
         if not isinstance(value, Tensor):
             value = np.asarray(value, dtype=self.dtype)
+        elif value.dtype != self.dtype:  # the result keeps this tensor's dtype, as PyTorch's
+            value = ops.astype(value, self.dtype)
         return ops.where(mask, value, self)
+
+    def masked_fill_(self, mask: Operand, value: Operand) -> Tensor:
+        """In place: ``value`` where ``mask`` is True (attention masks)."""
+        result = self.masked_fill(mask, value)  # checks the arguments before anything is written
+
+        def write(data):
+            np.copyto(data, result.data, casting="same_kind")
+
+        return _update(self, "masked_fill_", (value,), lambda: self.masked_fill(mask, value), write)
+
+    def type_as(self, other: Tensor) -> Tensor:
+        """``self`` in ``other``'s dtype."""
+        return self if self.dtype == other.dtype else ops.astype(self, other.dtype)
 
     def index_select(self, dim: int, index: Operand) -> Tensor:
         """The entries at ``index`` (1-D integers) along ``dim``."""
