@@ -134,7 +134,49 @@ def test_mistakes_name_the_op_and_shapes():
     with pytest.raises(ValueError, match="pad: .* must be integer"):
         F.pad(x, (1,))
     with pytest.raises(ValueError, match="cumsum: give axis"):
-        tl.cumsum(tl.tensor(1.0), 0)
+        tl.cumsum(tl.tensor(1.0))
+    with pytest.raises(np.exceptions.AxisError, match="cumsum: axis 1 is out of range"):  # 0 and -1 are PyTorch's
+        tl.cumsum(tl.tensor(1.0), 1)
+
+
+@pytest.mark.parametrize(
+    "call, kind, message",
+    [
+        (
+            lambda x: x.mm(x),
+            ValueError,
+            r"mm: expects two matrices \(n, k\) and \(k, m\), got shapes \(2, 3\) and \(2, 3\)",
+        ),
+        (lambda x: x.mm(x[0]), ValueError, r"mm: expects two matrices .*, got shapes \(2, 3\) and \(3,\)"),
+        (lambda x: x.bmm(x), ValueError, r"bmm: expects two 3-D tensors of one batch size, got \(2, 3\)"),
+        (lambda x: x[0].mT, ValueError, r"mT: needs at least 2 axes, got shape \(3,\)"),
+        (lambda x: x.masked_fill(np.ones(3), 0.0), TypeError, "masked_fill: the mask must be bool, got float64"),
+        (lambda x: x.masked_fill(np.ones(2, bool), 0.0), ValueError, r"masked_fill: a mask of shape \(2,\) does not"),
+        (lambda x: x.masked_fill(x > 0, x), ValueError, r"masked_fill: value must be a number or a 0-d tensor"),
+        (
+            lambda x: x.index_select(0, np.zeros((1, 1), int)),
+            ValueError,
+            r"index_select: index must be 1-D .* \(1, 1\)",
+        ),
+        (lambda x: x.index_select(1, [3]), IndexError, r"index_select: index values must lie in \[0, 3\) along axis 1"),
+        (lambda x: x.narrow(1, 2, 2), IndexError, r"narrow: start 2 and length 2 do not fit axis 1 of shape \(2, 3\)"),
+        (lambda x: x.select(0, 2), IndexError, r"select: index 2 is out of range for axis 0 of shape \(2, 3\)"),
+        (lambda x: x.unflatten(1, (2, 2)), ValueError, r"unflatten: sizes \(2, 2\) do not split axis 1 of shape"),
+        (lambda x: x.repeat(2), ValueError, r"repeat: \(2,\) must give a non-negative count for each axis of shape"),
+        (lambda x: x.roll((1, 2), 0), ValueError, "roll: 2 shifts for 1 dims"),
+        (lambda x: x.diagonal(0, 1, -1), ValueError, r"diagonal: dim1 and dim2 name one axis \(1\) of shape"),
+        (lambda x: x.var(dim=1, unbiased=False, correction=0), TypeError, "var: give one of correction="),
+        (lambda x: x.sum(dim=2), np.exceptions.AxisError, "sum: axis 2 is out of range for 2 dimensions"),
+        (lambda x: tl.backward([x * 2, x * 3], [None]), ValueError, "backward: 1 grad_tensors given for 2 tensors"),
+    ],
+)
+def test_new_spellings_name_the_op_and_shapes_and_change_nothing(call, kind, message):
+    x = tl.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    before = x.data.copy()
+    with pytest.raises(kind, match=message):
+        call(x)
+    np.testing.assert_array_equal(x.data, before)
+    assert x.grad is None
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@
 import numpy as np
 
 from . import blas, demos, func, nn, optim, viz
-from .backward import grad
+from .backward import backward, grad
 from .checkpoint import checkpoint
 from .compiler import CompileError, compile
 from .dtypes import get_default_dtype, set_default_dtype
@@ -42,20 +42,16 @@ from .ops import (
     linspace,
     log,
     log1p,
-    log_softmax,
-    logsumexp,
     maximum,
     minimum,
     ones,
     ones_like,
-    prod,
     rand,
     randn,
     reciprocal,
     relu,
     sigmoid,
     sin,
-    softmax,
     split,
     sqrt,
     stack,
@@ -69,6 +65,27 @@ from .ops import (
 )
 from .random import manual_seed
 from .serialize import load, save
+from .spellings import (
+    bmm,
+    clamp,
+    log_softmax,
+    logsumexp,
+    matmul,
+    max,
+    mean,
+    min,
+    mm,
+    prod,
+    rand_like,
+    randn_like,
+    reshape,
+    softmax,
+    squeeze,
+    sum,
+    transpose,
+    unbind,
+    unsqueeze,
+)
 from .subscripts import einsum
 from .tape import enable_grad, inference_mode, is_grad_enabled, no_grad, scope, set_grad_enabled
 from .tensor import Tensor
@@ -109,6 +126,7 @@ __all__ = [
     "full",
     "get_default_dtype",
     "set_default_dtype",
+    "backward",
     "grad",
     "load",
     "manual_seed",
@@ -178,6 +196,21 @@ __all__ = [
     "log1p",
     "prod",
     "sin",
+    "bmm",
+    "clamp",
+    "matmul",
+    "max",
+    "mean",
+    "min",
+    "mm",
+    "rand_like",
+    "randn_like",
+    "reshape",
+    "squeeze",
+    "sum",
+    "transpose",
+    "unbind",
+    "unsqueeze",
     "tril",
     "triu",
 ]

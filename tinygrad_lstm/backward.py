@@ -111,7 +111,9 @@ def _sweep(roots, seeds, retain_graph: bool, create_graph: bool, capture: dict |
             if not capturing and tensor is not None:
                 accumulate_into(tensor, g, create_graph)
             continue
-        while entry.freed:  # a checkpointed segment: run it again to get its arrays back
+        # an entry that saved nothing runs again as it is (PyTorch's rule); one of a checkpointed
+        # segment is recomputed with the rest of its segment, which keeps the segments' order
+        while entry.freed and (not entry.kept_nothing or entry.recompute is not None):
             recompute = entry.recompute
             if recompute is None:
                 raise freed_error(entry)
@@ -197,16 +199,27 @@ def _seed(output: Tensor, grad: Any, create_graph: bool, where: str) -> np.ndarr
 
 
 def backward(
-    output: Tensor,
-    grad: Any = None,
+    tensors: Tensor | Sequence[Tensor],
+    grad_tensors: Any = None,
     retain_graph: bool | None = None,
     create_graph: bool = False,
     inputs: Any = None,
 ) -> None:
-    """``output.backward(...)``: accumulate gradients into the leaves' ``.grad`` (only into the tensors
-    in ``inputs``, when given, as PyTorch's ``backward(inputs=...)``)."""
+    """``output.backward(...)``, and PyTorch's ``tl.backward(tensors, grad_tensors)`` for several
+    outputs in one sweep: accumulate gradients into the leaves' ``.grad`` (only into the tensors in
+    ``inputs``, when given, as PyTorch's ``backward(inputs=...)``)."""
     guard("backward", "backward()")
-    seed = _seed(output, grad, create_graph, "backward")
+    if isinstance(tensors, Tensor):
+        outputs, grads = [tensors], [grad_tensors]
+    else:
+        outputs = list(tensors)
+        grads = list(grad_tensors) if isinstance(grad_tensors, (list, tuple)) else [grad_tensors] * len(outputs)
+        if len(grads) != len(outputs) or not outputs:
+            raise ValueError(
+                f"backward: {len(grads)} grad_tensors given for {len(outputs)} tensors; give one per tensor "
+                "(None for a scalar)"
+            )
+    seeds = [_seed(y, g, create_graph, "backward") for y, g in zip(outputs, grads)]
     retain = create_graph if retain_graph is None else retain_graph
     if inputs is not None:
         inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
@@ -214,18 +227,19 @@ def backward(
             if x._entry is None:
                 raise RuntimeError(f"backward: inputs[{i}] (shape {x.shape}) does not require grad")
         capture = {x._entry: None for x in inputs}
-        sweep([output], [seed], retain, create_graph, capture)
+        sweep(outputs, seeds, retain, create_graph, capture)
         for x in inputs:
             if capture[x._entry] is not None:
                 accumulate_into(x, capture[x._entry], create_graph)
         return
-    entry = output._entry
+    entry = outputs[0]._entry
     assert entry is not None, "_seed refused a tensor without an entry"
     replay = entry.replay
-    if replay is not None and not (retain or create_graph or state.observers or replay.has_hooks()):
-        replay.backward(seed)  # a replayed step with nothing to observe: its precomputed order
+    alone = len(outputs) == 1
+    if alone and replay is not None and not (retain or create_graph or state.observers or replay.has_hooks()):
+        replay.backward(seeds[0])  # a replayed step with nothing to observe: its precomputed order
         return
-    sweep([output], [seed], retain, create_graph)
+    sweep(outputs, seeds, retain, create_graph)
 
 
 def grad(
@@ -234,9 +248,12 @@ def grad(
     grad_outputs: Any = None,
     retain_graph: bool | None = None,
     create_graph: bool = False,
-    allow_unused: bool = False,
+    allow_unused: bool | None = None,
+    materialize_grads: bool = False,
 ) -> tuple[Tensor | None, ...]:
-    """Gradients of ``outputs`` with respect to ``inputs``, returned rather than accumulated.
+    """Gradients of ``outputs`` with respect to ``inputs``, returned rather than accumulated. An input
+    the outputs do not depend on is an error, or gets None with ``allow_unused=True``, or zeros with
+    ``materialize_grads=True`` (as PyTorch's, which implies ``allow_unused``).
 
     With ``create_graph=True`` the returned gradients are themselves on the tape, so ``grad`` can be
     applied to them again (Hessian-vector products).
@@ -248,6 +265,11 @@ def grad(
     >>> float(dx), float(ddx)
     (27.0, 18.0)
     """
+    if materialize_grads and allow_unused is False:
+        raise ValueError(
+            "grad: materialize_grads=True gives zeros for unused inputs; it cannot go with allow_unused=False"
+        )
+    allow_unused = materialize_grads if allow_unused is None else allow_unused
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     if not isinstance(grad_outputs, (list, tuple)):
@@ -272,6 +294,9 @@ def grad(
                 f"grad: input {i} (shape {x.shape}) was not used to compute the outputs; "
                 "pass allow_unused=True to get None for it"
             )
+        if g is None and materialize_grads:
+            result.append(Tensor._from(np.zeros(x.shape, dtype=x.dtype)))
+            continue
         if g is not None and not isinstance(g, Tensor):
             g = Tensor._from(np.array(g, dtype=x.dtype))
         result.append(g)

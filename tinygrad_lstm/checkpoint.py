@@ -89,8 +89,10 @@ class Recompute:
             inner.entries = [old_of[id(e)] for e in inner.entries]
 
 
-def checkpoint(fn: Callable, *args: Any) -> Any:
+def checkpoint(fn: Callable, *args: Any, use_reentrant: bool | None = None) -> Any:
     """``fn(*args)``, its saved arrays freed now and recomputed when backward needs them.
+    ``use_reentrant`` is taken, as PyTorch code passes it, and changes nothing: either way this is
+    PyTorch's non-reentrant checkpoint (``tl.grad`` and a second order work through it).
 
     Backward refuses to recompute (naming the value) if anything the segment read from outside, its
     arguments, the parameters or values it captured, was changed in place in between.

@@ -487,18 +487,30 @@ def reduced_axes(op: str, axis: Axes, ndim: int) -> tuple[int, ...]:
     return axes
 
 
+def scalar_axis(op: str, axis: Axes, ndim: int) -> Axes:
+    """PyTorch lets a 0-d tensor take dim 0 or -1, as if it had one axis of length 1: over a 0-d
+    tensor that is no axis at all (None); any other tensor's ``axis`` is returned as it is."""
+    if ndim or axis is None:
+        return axis
+    for a in axis if isinstance(axis, tuple) else (axis,):
+        _axis(op, a, 1)
+    return None
+
+
 def _kept_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
 
 def sum(x: Operand, axis: Axes = None, keepdims: bool = False) -> Tensor:  # noqa: A001
     d = x.data
+    axis = scalar_axis("sum", axis, d.ndim)
     p = (d.shape, _kept_shape(d.shape, reduced_axes("sum", axis, d.ndim)), axis, keepdims)
     return apply(SUM, (x,), p)
 
 
 def mean(x: Operand, axis: Axes = None, keepdims: bool = False) -> Tensor:
     shape = x.data.shape
+    axis = scalar_axis("mean", axis, len(shape))
     n = math.prod(shape[a] for a in reduced_axes("mean", axis, len(shape)))
     return sum(x, axis, keepdims) * (1.0 / n if n else np.nan)
 
@@ -506,6 +518,7 @@ def mean(x: Operand, axis: Axes = None, keepdims: bool = False) -> Tensor:
 def _extreme(prim: Primitive, x: Operand, axis: Axes, keepdims: bool) -> Tensor:
     op = prim.name
     d = x.data
+    axis = scalar_axis(op, axis, d.ndim)
     axes = reduced_axes(op, axis, d.ndim)
     if any(d.shape[a] == 0 for a in axes):
         raise ValueError(f"{op}: an empty axis of shape {d.shape} has no {op}imum (axis={axis})")
@@ -518,6 +531,7 @@ def var(x: Operand, axis: Axes = None, keepdims: bool = False, correction: int =
     (PyTorch's max(0, n - correction): inf, or NaN for a constant, when correction >= n). Its VJP is
     PyTorch's, 2 (x - mean) / (n - correction), so its gradient is exact to second order."""
     d = x.data
+    axis = scalar_axis("var", axis, d.ndim)
     axes = reduced_axes("var", axis, d.ndim)
     n = math.prod(d.shape[a] for a in axes)
     scale = 1.0 / (n - correction) if n > correction else math.inf
@@ -678,6 +692,10 @@ def cat(tensors: Sequence[Operand], axis: int | None = None, *, dim: int | None 
     if not tensors:
         raise ValueError("cat: got an empty list of tensors; there is nothing to join")
     shapes = [_shape(t) for t in tensors]
+    if any(len(s) != 1 for s in shapes) and any(s != (0,) for s in shapes):
+        # PyTorch's legacy rule: a 1-D empty part (torch.tensor([])) is skipped beside parts of other shapes
+        tensors = tuple(t for t, s in zip(tensors, shapes) if s != (0,))
+        shapes = [s for s in shapes if s != (0,)]
     if not shapes[0]:
         raise ValueError("cat: 0-d tensors cannot be joined along an axis (use stack)")
     axis = _axis("cat", axis, len(shapes[0]))
@@ -727,9 +745,13 @@ def split(
 
 def cumsum(x: Operand, axis: int | None = None, *, dim: int | None = None) -> Tensor:
     """Running sum along ``axis`` (``dim``); its gradient is the running sum of ``g`` from the other end."""
-    axis = _axis("cumsum", axis_or_dim("cumsum", axis, dim), x.ndim) if x.ndim else None
+    axis = axis_or_dim("cumsum", axis, dim)
     if axis is None:
-        raise ValueError("cumsum: give axis= (or dim=); a 0-d tensor has no axis to run along")
+        raise ValueError("cumsum: give axis= (or dim=), the axis to run along")
+    if x.ndim == 0:  # PyTorch's dim 0 of a 0-d tensor: the running sum of one value is that value
+        scalar_axis("cumsum", axis, 0)
+        return astype(x, x.dtype)
+    axis = _axis("cumsum", axis, x.ndim)
     return apply(CUMSUM, (x,), axis)
 
 
@@ -919,7 +941,9 @@ def _stable_shift(x: Tensor, axis: Axes, op: str, infinite: tuple = (-np.inf,)) 
     shifts: softmax by the max as it is, so a row holding +inf gives NaN (inf - inf), and a row of -inf
     only by 0 (its exp is 0); logsumexp by 0 wherever the max is infinite (logsumexp([inf, 0]) = inf).
     Computed with ops on the detached value, not on ``x.data``, so that whoever watches ops sees it."""
-    reduced_axes(op, axis, x.ndim)
+    axes = reduced_axes(op, axis, x.ndim)
+    if any(x.shape[a] == 0 for a in axes):  # nothing to shift: the sum over an empty axis is 0
+        return Tensor._from(np.zeros(_kept_shape(x.shape, axes), x.dtype))
     m = max(Tensor._from(x.data), axis=axis, keepdims=True)
     if np.inf in infinite:
         return where(compare(np.less, abs(m), np.inf), m, 0)
@@ -933,6 +957,7 @@ def logsumexp(x: Tensor, axis: Axes = -1, keepdims: bool = False) -> Tensor:
     >>> f"{tl.Tensor(np.array([1e4, 1e4])).logsumexp():.6f}"  # 1e4 + log 2
     '10000.693147'
     """
+    axis = scalar_axis("logsumexp", axis, x.ndim)
     m = _stable_shift(x, axis, "logsumexp", infinite=(-np.inf, np.inf))
     out = log(sum(exp(x - m), axis=axis, keepdims=True)) + m
     return out if keepdims else squeeze(out, axis)
@@ -940,8 +965,9 @@ def logsumexp(x: Tensor, axis: Axes = -1, keepdims: bool = False) -> Tensor:
 
 def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
     """x - logsumexp(x), computed as PyTorch does: (x - max) - log(sum(exp(x - max)))."""
-    shifted = x - _stable_shift(x, axis, "log_softmax")
-    return shifted - log(sum(exp(shifted), axis=axis, keepdims=True))
+    over = scalar_axis("log_softmax", axis, x.ndim)
+    shifted = x - _stable_shift(x, over, "log_softmax")
+    return shifted - log(sum(exp(shifted), axis=over, keepdims=True))
 
 
 def softmax(x: Tensor, axis: int = -1) -> Tensor:
@@ -953,8 +979,9 @@ def softmax(x: Tensor, axis: int = -1) -> Tensor:
     Tensor([[0.5, 0.5],
             [0. , 1. ]], dtype=float32)
     """
-    e = exp(x - _stable_shift(x, axis, "softmax"))
-    return e / sum(e, axis=axis, keepdims=True)
+    over = scalar_axis("softmax", axis, x.ndim)
+    e = exp(x - _stable_shift(x, over, "softmax"))
+    return e / sum(e, axis=over, keepdims=True)
 
 
 def vector_norm(x: Tensor, p: float | str = 2, axis: Axes = None, keepdims: bool = False) -> Tensor:
@@ -993,7 +1020,8 @@ def root_or_zero(x: Tensor, p: float = 2) -> Tensor:
 def prod(x: Tensor, axis: int | None = None, keepdims: bool = False) -> Tensor:
     """Product over ``axis`` (all elements by default), as a chain of products: exact gradients
     with zeros in the input, where dividing the product by x would give 0/0."""
-    if axis is None:
+    if axis is None or scalar_axis("prod", axis, x.ndim) is None:
+        keepdims = keepdims and x.ndim > 0
         x, axis = reshape(x, (-1,)), 0
     axis = _axis("prod", axis, x.ndim)
     lead = (slice(None),) * axis

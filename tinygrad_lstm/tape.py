@@ -55,6 +55,16 @@ class _State(threading.local):
 state = _State()
 
 
+_PLAIN = (type(None), bool, int, float, str, slice, type(Ellipsis), np.dtype, np.integer, np.floating, np.bool_)
+
+
+def _plain(x: Any) -> bool:
+    """Whether ``x`` holds only shapes, axes and flags (no array, no context a VJP would read data from)."""
+    if isinstance(x, (tuple, list)):
+        return all(_plain(v) for v in x)
+    return isinstance(x, _PLAIN)
+
+
 class Structure(tuple):
     """Op parameters that are only structure (ints, slices, shapes: no arrays): ``free()`` keeps them,
     so an entry's label (``x_proj[0]``, ``sigmoid([:, 3:6])``) is the same before and after backward."""
@@ -84,6 +94,7 @@ class Entry:
         "hooks",
         "retain",
         "freed",
+        "kept_nothing",
         "source",
         "fwd",
         "replay",
@@ -106,6 +117,7 @@ class Entry:
     hooks: list[Callable] | None
     retain: weakref.ref | None
     freed: bool
+    kept_nothing: bool  # freed, but nothing was saved: a later backward may run the VJP again
     source: str | None
     fwd: Callable | None
     replay: Any
@@ -139,6 +151,7 @@ class Entry:
         self.hooks = None
         self.retain = None
         self.freed = False
+        self.kept_nothing = False
         self.recompute = None  # set by tl.checkpoint: how to get the freed arrays back in backward
         self.source = None  # "file:line in function: code", recorded only by Tape(sources=True) or detect_anomaly
         self.fwd = fwd  # fwd(p, *input arrays) -> output: how to recompute this entry (a replay runs it)
@@ -147,7 +160,13 @@ class Entry:
         self.replay = None
 
     def free(self) -> None:
-        """Drop what the VJP would read; the structure stays for listing and rendering."""
+        """Drop what the VJP would read; the structure stays for listing and rendering. An entry that
+        saved nothing (add, sum, reshape: shapes and axes only) keeps those, so that a second backward
+        can run its VJP again, as PyTorch's does without retain_graph."""
+        self.kept_nothing = self.out is None and _plain(self.p) and all(a is None for a in self.ins or ())
+        if self.kept_nothing:
+            self.freed = True
+            return
         self.ins = None
         self.out = None
         if type(self.p) is not Structure:  # parameters that hold no data stay: pictures print them

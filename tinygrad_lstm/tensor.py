@@ -125,6 +125,11 @@ class Tensor:
             raise ValueError(f"grad: a gradient of shape {value.shape} for a tensor of shape {self.shape}")
         self._grad = value
 
+    @grad.deleter
+    def grad(self) -> None:
+        # ``del x.grad``, as PyTorch: the gradient is gone, .grad reads None
+        self._grad = None
+
     @property
     def requires_grad(self) -> bool:
         """Whether operations on this tensor are recorded (a leaf you set, or a result that depends on one)."""
@@ -455,6 +460,44 @@ class Tensor:
 
         return _update(self, "fill_", (value,), lambda: ops.where(np.ones(self.shape, bool), value, self), write)
 
+    def exp_(self) -> Tensor:
+        """In place: exp(x)."""
+        return self._elementwise_("exp_", ops.exp)
+
+    def log_(self) -> Tensor:
+        """In place: log(x)."""
+        return self._elementwise_("log_", ops.log)
+
+    def sqrt_(self) -> Tensor:
+        """In place: sqrt(x)."""
+        return self._elementwise_("sqrt_", ops.sqrt)
+
+    def tanh_(self) -> Tensor:
+        """In place: tanh(x)."""
+        return self._elementwise_("tanh_", ops.tanh)
+
+    def sigmoid_(self) -> Tensor:
+        """In place: sigmoid(x)."""
+        return self._elementwise_("sigmoid_", ops.sigmoid)
+
+    def relu_(self) -> Tensor:
+        """In place: max(x, 0)."""
+        return self._elementwise_("relu_", ops.relu)
+
+    def neg_(self) -> Tensor:
+        """In place: -x."""
+        return self._elementwise_("neg_", ops.neg)
+
+    def abs_(self) -> Tensor:
+        """In place: |x|."""
+        return self._elementwise_("abs_", ops.abs)
+
+    def _elementwise_(self, op: str, fn: Callable[[Tensor], Tensor]) -> Tensor:
+        def write(data):
+            np.copyto(data, fn(Tensor._from(data)).data, casting="same_kind")
+
+        return _update(self, op, (), lambda: fn(self), write)
+
     def zero_(self) -> Tensor:
         """In place: set every element to 0 (``x.grad.zero_()``)."""
         return self.fill_(0)
@@ -592,9 +635,15 @@ class Tensor:
         keepdim: bool | None = None,
         correction: int = 1,
         ddof: int | None = None,
+        unbiased: bool | None = None,
     ) -> Tensor:
-        """Variance, dividing by n - ``correction`` (PyTorch's default 1; NumPy's ``ddof=`` also taken)."""
+        """Variance, dividing by n - ``correction`` (PyTorch's default 1; NumPy's ``ddof=`` and PyTorch's
+        older ``unbiased=`` (True: correction 1, False: 0) also taken)."""
         axes, keepdims = _reduction_args("var", axis, dim, keepdims, keepdim, None)
+        if sum(k is not None for k in (ddof, unbiased)) + (correction != 1) > 1:
+            raise TypeError("var: give one of correction=, ddof= and unbiased=")
+        if unbiased is not None:
+            correction = 1 if unbiased else 0
         return ops.var(self, axes, keepdims, correction if ddof is None else ddof)
 
     def std(
@@ -606,10 +655,13 @@ class Tensor:
         keepdim: bool | None = None,
         correction: int = 1,
         ddof: int | None = None,
+        unbiased: bool | None = None,
     ) -> Tensor:
         """Standard deviation: the square root of :meth:`var`, with PyTorch's gradient 0 where it is 0
         (a constant input), not the NaN of sqrt's slope there."""
-        variance = self.var(axis, keepdims, dim=dim, keepdim=keepdim, correction=correction, ddof=ddof)
+        variance = self.var(
+            axis, keepdims, dim=dim, keepdim=keepdim, correction=correction, ddof=ddof, unbiased=unbiased
+        )
         return ops.root_or_zero(variance)
 
     def norm(self, p: float | str = 2, dim: Axes = None, keepdim: bool = False) -> Tensor:
@@ -796,8 +848,14 @@ class Tensor:
         return ops.expand_dims(self, dim)
 
     def squeeze(self, axis: AxesArg = None, *, dim: AxesArg = None) -> Tensor:
-        """Drop axes of length 1 (all of them, or ``axis``/``dim``)."""
-        return ops.squeeze(self, ops.axis_or_dim("squeeze", axis, dim))
+        """Drop axes of length 1 (all of them, or those of ``axis``/``dim`` that have length 1: as in
+        PyTorch, a named axis of another length stays)."""
+        chosen = ops.scalar_axis("squeeze", ops.axis_or_dim("squeeze", axis, dim), self.ndim)
+        if chosen is None:
+            return ops.squeeze(self, None)
+        named = chosen if isinstance(chosen, tuple) else (chosen,)
+        axes = tuple(a for a in ops.reduced_axes("squeeze", tuple(named), self.ndim) if self.shape[a] == 1)
+        return ops.squeeze(self, axes) if axes else self.reshape(self.shape)
 
     def clip(self, min: Operand = None, max: Operand = None) -> Tensor:  # noqa: A002 - NumPy's keyword names
         """Values clipped to [min, max]; the gradient passes where min <= x <= max."""
@@ -841,6 +899,259 @@ class Tensor:
             raise ValueError(f"expand: {len(sizes)} sizes given for a tensor of shape {self.shape}")
         shape = tuple(self.shape[i - lead] if n == -1 and i >= lead else n for i, n in enumerate(sizes))
         return ops.broadcast_to(self, shape)
+
+    # ---- more of PyTorch's method names: each composed of the recorded ops above, so gradients of
+    # every order, pictures and replays come with them ----------------------------------------
+    def contiguous(self) -> Tensor:
+        """``self``: NumPy reads any memory layout, so no copy is needed."""
+        return self
+
+    def cpu(self) -> Tensor:
+        """``self``: there is one device."""
+        return self
+
+    def neg(self) -> Tensor:
+        """-x."""
+        return ops.neg(self)
+
+    def __abs__(self) -> Tensor:
+        return ops.abs(self)
+
+    def add(self, other: Operand, *, alpha: Operand = 1) -> Tensor:
+        """self + alpha * other."""
+        return ops.add(self, other if alpha == 1 else other * alpha)
+
+    def sub(self, other: Operand, *, alpha: Operand = 1) -> Tensor:
+        """self - alpha * other."""
+        return ops.sub(self, other if alpha == 1 else other * alpha)
+
+    def mul(self, other: Operand) -> Tensor:
+        """self * other."""
+        return ops.mul(self, other)
+
+    def div(self, other: Operand) -> Tensor:
+        """self / other (true division)."""
+        return ops.div(self, other)
+
+    def clamp_min(self, min: Operand) -> Tensor:  # noqa: A002 - PyTorch's name
+        """max(x, min); the gradient passes where x >= min."""
+        return ops.clip(self, min, None)
+
+    def clamp_max(self, max: Operand) -> Tensor:  # noqa: A002 - PyTorch's name
+        """min(x, max); the gradient passes where x <= max."""
+        return ops.clip(self, None, max)
+
+    def matmul(self, other: Operand) -> Tensor:
+        """self @ other."""
+        return ops.matmul(self, other)
+
+    def mm(self, other: Operand) -> Tensor:
+        """The product of two matrices (2-D only, as ``torch.mm``)."""
+        if self.ndim != 2 or len(ops._shape(other)) != 2 or self.shape[1] != ops._shape(other)[0]:
+            raise ValueError(f"mm: expects two matrices (n, k) and (k, m), got shapes {self.shape} and "
+                             f"{ops._shape_text(other)}")  # fmt: skip
+        return ops.matmul(self, other)
+
+    def bmm(self, other: Operand) -> Tensor:
+        """Batched matrix products of two 3-D tensors (as ``torch.bmm``)."""
+        if self.ndim != 3 or len(ops._shape(other)) != 3 or self.shape[0] != ops._shape(other)[0]:
+            raise ValueError(f"bmm: expects two 3-D tensors of one batch size, got {self.shape} and "
+                             f"{ops._shape_text(other)}")  # fmt: skip
+        return ops.matmul(self, other)
+
+    @property
+    def mT(self) -> Tensor:  # noqa: N802 - PyTorch's name
+        """The last two axes swapped (a batch of transposes)."""
+        if self.ndim < 2:
+            raise ValueError(f"mT: needs at least 2 axes, got shape {self.shape}")
+        return ops.swapaxes(self, -2, -1)
+
+    def masked_fill(self, mask: Operand, value: Operand) -> Tensor:
+        """``value`` where ``mask`` is True, else ``self``; the gradient passes where mask is False."""
+        mask = ops._data(mask)
+        if np.asarray(mask).dtype != np.bool_:
+            raise TypeError(f"masked_fill: the mask must be bool, got {np.asarray(mask).dtype}")
+        if not _broadcasts_to(np.shape(mask), self.shape):
+            raise ValueError(f"masked_fill: a mask of shape {np.shape(mask)} does not broadcast to {self.shape}")
+        if isinstance(value, Tensor) and value.ndim:
+            raise ValueError(f"masked_fill: value must be a number or a 0-d tensor, got shape {value.shape}")
+        if not isinstance(value, Tensor):
+            value = np.asarray(value, dtype=self.dtype)
+        elif value.dtype != self.dtype:  # the result keeps this tensor's dtype, as PyTorch's
+            value = ops.astype(value, self.dtype)
+        return ops.where(mask, value, self)
+
+    def masked_fill_(self, mask: Operand, value: Operand) -> Tensor:
+        """In place: ``value`` where ``mask`` is True (attention masks)."""
+        result = self.masked_fill(mask, value)  # checks the arguments before anything is written
+
+        def write(data):
+            np.copyto(data, result.data, casting="same_kind")
+
+        return _update(self, "masked_fill_", (value,), lambda: self.masked_fill(mask, value), write)
+
+    def type_as(self, other: Tensor) -> Tensor:
+        """``self`` in ``other``'s dtype."""
+        return self if self.dtype == other.dtype else ops.astype(self, other.dtype)
+
+    def index_select(self, dim: int, index: Operand) -> Tensor:
+        """The entries at ``index`` (1-D integers) along ``dim``."""
+        index = np.asarray(ops._data(index))
+        axis = ops._axis("index_select", dim, max(self.ndim, 1))
+        if index.ndim > 1 or (index.size and index.dtype.kind not in "iu"):
+            raise ValueError(f"index_select: index must be 1-D integers, got {index.dtype} of shape {index.shape}")
+        n = self.shape[axis] if self.ndim else 1
+        if index.size and (index.min() < 0 or index.max() >= n):
+            raise IndexError(f"index_select: index values must lie in [0, {n}) along axis {axis} of {self.shape}")
+        if self.ndim == 0:
+            return self.reshape(1)[index.astype(np.int64).reshape(-1)].reshape(())
+        return self[(slice(None),) * axis + (index.astype(np.int64).reshape(-1),)]
+
+    def amax(self, dim: AxesArg = (), keepdim: bool = False) -> Tensor:
+        """The largest value over ``dim`` (all axes by default); tied maxima share the gradient."""
+        return ops.max(self, _every_axis_if_empty("amax", dim), keepdim)
+
+    def amin(self, dim: AxesArg = (), keepdim: bool = False) -> Tensor:
+        """The smallest value over ``dim`` (all axes by default); tied minima share the gradient."""
+        return ops.min(self, _every_axis_if_empty("amin", dim), keepdim)
+
+    def view_as(self, other: Tensor) -> Tensor:
+        """``self`` in ``other``'s shape."""
+        return self.reshape(other.shape)
+
+    def expand_as(self, other: Tensor) -> Tensor:
+        """``self`` broadcast to ``other``'s shape."""
+        return self.expand(other.shape)
+
+    def new_zeros(self, *size: ShapeArgs, dtype: npt.DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
+        """Zeros of ``size`` in this tensor's dtype (or ``dtype``)."""
+        return self.new_full(ops._shape_args(size), 0, dtype=dtype, requires_grad=requires_grad)
+
+    def new_ones(self, *size: ShapeArgs, dtype: npt.DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
+        """Ones of ``size`` in this tensor's dtype (or ``dtype``)."""
+        return self.new_full(ops._shape_args(size), 1, dtype=dtype, requires_grad=requires_grad)
+
+    def new_full(
+        self, size: ShapeArgs, fill_value: Any, *, dtype: npt.DTypeLike | None = None, requires_grad: bool = False
+    ) -> Tensor:
+        """``fill_value`` in a tensor of ``size``, in this tensor's dtype (or ``dtype``)."""
+        shape = (size,) if isinstance(size, int) else tuple(size)
+        return Tensor(np.full(shape, fill_value, dtype=self.dtype if dtype is None else dtype), requires_grad)
+
+    def isnan(self) -> Tensor:
+        """True where the value is NaN."""
+        return ops.compare(np.not_equal, self, self)
+
+    def isinf(self) -> Tensor:
+        """True where the value is +inf or -inf."""
+        return ops.compare(np.equal, ops.abs(self.detach()), np.inf)
+
+    def isfinite(self) -> Tensor:
+        """True where the value is neither infinite nor NaN."""
+        return ops.compare(np.less, ops.abs(self.detach()), np.inf)
+
+    def any(
+        self, dim: AxesArg = None, keepdim: bool = False, *, axis: AxesArg = None, keepdims: bool | None = None,
+        out: None = None,
+    ) -> Tensor:  # fmt: skip
+        """Whether any value over ``dim`` (``axis``; all by default) is non-zero, as a bool tensor."""
+        axes, keep = _reduction_args("any", axis, dim, keepdim, keepdims, out)
+        count = ops.compare(np.not_equal, self, 0).astype(np.int64).sum(axes, keep)
+        return ops.compare(np.greater, count, 0)
+
+    def all(
+        self, dim: AxesArg = None, keepdim: bool = False, *, axis: AxesArg = None, keepdims: bool | None = None,
+        out: None = None,
+    ) -> Tensor:  # fmt: skip
+        """Whether every value over ``dim`` (``axis``; all by default) is non-zero, as a bool tensor."""
+        axes, keep = _reduction_args("all", axis, dim, keepdim, keepdims, out)
+        count = ops.compare(np.equal, self, 0).astype(np.int64).sum(axes, keep)
+        return ops.compare(np.equal, count, 0)
+
+    def narrow(self, dim: int, start: int, length: int) -> Tensor:
+        """``length`` entries from ``start`` along ``dim`` (a view, as slicing)."""
+        axis = ops._axis("narrow", dim, self.ndim)
+        n = self.shape[axis]
+        begin = start + n if -n <= start < 0 else start
+        if not 0 <= begin <= n or length < 0 or begin + length > n:
+            raise IndexError(f"narrow: start {start} and length {length} do not fit axis {axis} of shape {self.shape}")
+        return self[(slice(None),) * axis + (slice(begin, begin + length),)]
+
+    def select(self, dim: int, index: int) -> Tensor:
+        """The slice at ``index`` along ``dim``, that axis removed."""
+        axis = ops._axis("select", dim, self.ndim)
+        if not -self.shape[axis] <= index < self.shape[axis]:
+            raise IndexError(f"select: index {index} is out of range for axis {axis} of shape {self.shape}")
+        return self[(slice(None),) * axis + (index,)]
+
+    def unbind(self, dim: int = 0) -> tuple[Tensor, ...]:
+        """The slices along ``dim``, each without that axis."""
+        axis = ops._axis("unbind", dim, self.ndim)
+        return tuple(self.select(axis, k) for k in range(self.shape[axis]))
+
+    def unflatten(self, dim: int, sizes: tuple[int, ...] | list[int]) -> Tensor:
+        """Axis ``dim`` split into axes of ``sizes`` (one may be -1)."""
+        axis = ops._axis("unflatten", dim, self.ndim)
+        sizes = tuple(sizes)
+        known = int(np.prod([k for k in sizes if k != -1]))
+        n = self.shape[axis]
+        if not sizes or sizes.count(-1) > 1 or (-1 not in sizes and known != n) or (known and n % known):
+            raise ValueError(f"unflatten: sizes {sizes} do not split axis {axis} of shape {self.shape}")
+        return self.reshape(self.shape[:axis] + sizes + self.shape[axis + 1 :])
+
+    def repeat(self, *sizes: ShapeArgs) -> Tensor:
+        """The tensor tiled ``sizes[k]`` times along each axis (leading sizes add axes), as ``torch.repeat``."""
+        reps = ops._shape_args(sizes)
+        if len(reps) < self.ndim or any(r < 0 for r in reps):
+            raise ValueError(f"repeat: {reps} must give a non-negative count for each axis of shape {self.shape}")
+        shape = (1,) * (len(reps) - self.ndim) + self.shape
+        # a new axis of length r before each axis, broadcast, then merged into it
+        spread = self.reshape(tuple(n for k in shape for n in (1, k)))
+        tiled = ops.broadcast_to(spread, tuple(n for r, k in zip(reps, shape) for n in (r, k)))
+        return tiled.reshape(tuple(r * k for r, k in zip(reps, shape)))
+
+    def roll(self, shifts: int | tuple[int, ...], dims: int | tuple[int, ...] | None = None) -> Tensor:
+        """Entries shifted along ``dims``, wrapping around (the flattened tensor when ``dims`` is None)."""
+        if dims is None:
+            if not isinstance(shifts, int):
+                raise ValueError(f"roll: without dims, shifts must be one int, got {shifts}")
+            return self.flatten().roll(shifts, 0).reshape(self.shape)
+        shift_list = (shifts,) if isinstance(shifts, int) else tuple(shifts)
+        dim_list = (dims,) if isinstance(dims, int) else tuple(dims)
+        if len(shift_list) != len(dim_list):
+            raise ValueError(f"roll: {len(shift_list)} shifts for {len(dim_list)} dims")
+        out = self
+        for shift, dim in zip(shift_list, dim_list):
+            axis = ops._axis("roll", dim, self.ndim)
+            n = self.shape[axis]
+            if n:
+                out = out[(slice(None),) * axis + ((np.arange(n) - shift) % n,)]
+        return out
+
+    def diagonal(self, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+        """The ``offset``-th diagonal of axes ``dim1``, ``dim2``, as a new last axis (``torch.diagonal``)."""
+        a1, a2 = ops._axis("diagonal", dim1, self.ndim), ops._axis("diagonal", dim2, self.ndim)
+        if a1 == a2:
+            raise ValueError(f"diagonal: dim1 and dim2 name one axis ({a1}) of shape {self.shape}")
+        rest = [a for a in range(self.ndim) if a not in (a1, a2)]
+        moved = ops.transpose(self, (*rest, a1, a2))
+        n, m = self.shape[a1], self.shape[a2]
+        rows0, cols0 = max(0, -offset), max(0, offset)
+        k = max(0, min(n - rows0, m - cols0))
+        return moved[..., np.arange(rows0, rows0 + k), np.arange(cols0, cols0 + k)]
+
+    # ---- PyTorch's dtype conversions; last in the class, as their names shadow the builtins here ----
+    def long(self) -> Tensor:
+        """As int64 (class indices for losses); not differentiated."""
+        return ops.astype(self, np.int64)
+
+    def int(self) -> Tensor:
+        """As int32; not differentiated."""
+        return ops.astype(self, np.int32)
+
+    def bool(self) -> Tensor:
+        """As bool (non-zero is True); not differentiated."""
+        return ops.compare(np.not_equal, self, 0)
 
 
 class _Size(int):
@@ -886,6 +1197,19 @@ def _reduction_args(
     if out is not None:
         raise TypeError(f"{op}: out= is not supported; a tensor's values are never written into")
     return ops.axis_or_dim(op, axis, dim), keepdims if keepdim is None else bool(keepdim)
+
+
+def _broadcasts_to(shape: tuple[int, ...], target: tuple[int, ...]) -> bool:
+    try:
+        return np.broadcast_shapes(shape, target) == target
+    except ValueError:
+        return False
+
+
+def _every_axis_if_empty(op: str, dim: AxesArg) -> Axes:
+    """PyTorch's ``dim=()`` (or ``[]``) of amax/amin: every axis."""
+    chosen = ops.axis_or_dim(op, None, dim)
+    return None if chosen == () else chosen
 
 
 def _picked(x: Tensor, index: Tensor, dim: int, keepdim: bool) -> MinMax:
