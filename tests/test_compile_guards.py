@@ -301,3 +301,28 @@ def test_a_python_read_while_recording_is_refused_by_what_it_read_and_its_shape(
     with pytest.raises(tl.CompileError, match=r"^compile: numpy\(\) turns a recorded value into a Python value"):
         tl.compile(lambda x: lin(x).sum() * float(lin(x).numpy().sum()))(X1)
     assert lin.weight.grad is None
+
+
+def test_a_modules_bound_method_replays_across_optimizer_steps():
+    # a Module's attributes are guarded by the modules' change counter, not one by one: an optimizer
+    # step writes its parameters in place and must not make the step record again
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.weight = nn.Parameter(np.arange(3.0).reshape(3, 1) / 4)
+
+        def loss(self, x):
+            return ((tl.Tensor(x) @ self.weight) ** 2).sum()
+
+    net, twin = Net(), Net()
+    step = tl.compile(net.loss)
+    opts = [tl.optim.SGD(m.parameters(), lr=0.01) for m in (net, twin)]
+    for x in (X1, X2, X1):
+        for opt in opts:
+            opt.zero_grad()
+        step(x).backward()
+        twin.loss(x).backward()
+        for opt in opts:
+            opt.step()
+        np.testing.assert_array_equal(net.weight.data, twin.weight.data)
+    assert step.replays == 2 and step.recordings == ["first call"]
