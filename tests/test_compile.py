@@ -308,6 +308,9 @@ def test_the_program_is_readable_python_with_one_line_per_entry_and_fused_gates(
     assert len(freed) == len(set(freed))
     # and i and f have one VJP per step, a piece of the join of the step's gate pre-activations
     assert backward.count(": one VJP") == 3
+    if step.backend == "numba":  # o, g and tanh(c), each read by one product only: their VJPs in its kernel
+        folded = re.findall(r"# (\w+ [\w()]+) lstm.l0\[t=\d\]: its VJP ran in the kernel of %\d+'s VJP", backward)
+        assert sorted(folded) == sorted(["sigmoid o", "tanh g", "tanh tanh(c)"] * 3)
     assert (
         len(re.findall(r"= concatenate\(\(q\[\d+\], q\[\d+\], q\[\d+\]\), axis=1\); g\[\d+\] \+= 0\.0", backward)) == 3
     )
