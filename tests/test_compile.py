@@ -558,3 +558,32 @@ def test_generated_gate_programs_replay_the_eagers_bits(data):
         for name, pe, pc in zip(("w", "u"), eager, compiled):
             np.testing.assert_array_equal(pc.grad.data.view(as_bits), pe.grad.data.view(as_bits), err_msg=name)
     assert step.replays == 2
+
+
+def test_slices_that_fix_an_earlier_axis_or_index_a_0d_value_replay_as_eager():
+    """Only slices that take the whole of every axis before the sliced one tile an array: ``y[0, :2]``
+    and ``y[0, 2:]`` cover row 0 only, and ``v[()]`` of a 0-d value slices no axis (it raised an
+    IndexError while recording)."""
+    w = tl.Tensor(np.arange(1.0, 9.0).reshape(2, 4), requires_grad=True)
+
+    def f(x):
+        y = x * w  # read by the two slices only
+        v = (x * w).sum()
+        return (y[0, :2] * 3).sum() + y[0, 2:].tanh().sum() + v[()] * v[()]
+
+    step = tl.compile(f)
+    x = np.linspace(-1, 1, 8).reshape(2, 4)
+    grads = []
+    for run in (step, step, lambda x: f(tl.Tensor(x))):  # records, replays, eager
+        w.grad = None
+        loss = run(x)
+        loss.backward()
+        grads.append((loss.data, w.grad.data))
+    # the formula: y = x * w, s = sum(y); d/dw = x * (3 on row 0 cols 0-1, 1 - tanh^2 on row 0 cols 2-3, + 2s)
+    y = x * w.data
+    local = np.zeros((2, 4))
+    local[0, :2], local[0, 2:] = 3.0, 1 - np.tanh(y[0, 2:]) ** 2
+    np.testing.assert_allclose(grads[2][1], x * (local + 2 * y.sum()), rtol=1e-13)
+    for loss, grad in grads[:2]:
+        np.testing.assert_array_equal(loss, grads[2][0])
+        np.testing.assert_array_equal(grad, grads[2][1])
