@@ -587,3 +587,21 @@ def test_slices_that_fix_an_earlier_axis_or_index_a_0d_value_replay_as_eager():
     for loss, grad in grads[:2]:
         np.testing.assert_array_equal(loss, grads[2][0])
         np.testing.assert_array_equal(grad, grads[2][1])
+
+
+def test_a_strided_slice_is_not_a_piece_of_a_tiling():
+    """``y[0:2:2]`` (element 0 only) and ``y[2:]`` start and end where a tiling's pieces would, but
+    element 1 is in neither: joining their gradients gave a gradient one element short."""
+    w = tl.Tensor(np.arange(1.0, 5.0), requires_grad=True)
+
+    def f(x):
+        y = x * w
+        return (y[0:2:2] * 3).sum() + (y[2:] ** 2).sum()
+
+    step = tl.compile(f)
+    x = np.array([0.5, -1.0, 2.0, 0.25])
+    expected = x * np.array([3.0, 0.0, 2 * x[2] * 3.0, 2 * x[3] * 4.0])  # d/dw of 3 x0 w0 + (x2 w2)^2 + (x3 w3)^2
+    for _ in range(2):  # records, replays
+        w.grad = None
+        step(x).backward()
+        np.testing.assert_array_equal(w.grad.data, expected)
