@@ -41,7 +41,7 @@ def selected(name: str, files: list[str], functions: list[str]) -> bool:
         return False
     function = name.rpartition(".")[2].rpartition("__mutmut_")[0]  # x__clip_vjp, xǁIndexedGradǁadd_into
     # mutmut names a function x_NAME, and a method xǁCLASSǁNAME
-    names = (function, function[2:], function[1:].replace("ǁ", "."))
+    names = (function, function[2:], function[2:].replace("ǁ", "."))  # ProgramWriter.write_backward
     return not functions or any(fnmatch.fnmatchcase(n, g) for g in functions for n in names)
 
 
