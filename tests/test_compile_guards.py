@@ -326,3 +326,23 @@ def test_a_modules_bound_method_replays_across_optimizer_steps():
             opt.step()
         np.testing.assert_array_equal(net.weight.data, twin.weight.data)
     assert step.replays == 2 and step.recordings == ["first call"]
+
+
+def test_a_hook_the_step_puts_on_its_result_runs_on_every_replay():
+    lin = nn.Linear(3, 1, dtype=np.float64)
+
+    def f(x):
+        loss = (lin(x) ** 2).sum()
+        loss.register_hook(lambda g: g * 3)  # the step's own hook: part of the step, on every call
+        return loss
+
+    step = tl.compile(f)
+    grads = []
+    for x in (X1, X2, X2):
+        lin.weight.grad = None
+        step(x).backward()
+        grads.append(lin.weight.grad.data)
+    assert step.replays == 2
+    w, b = lin.weight.data, lin.bias.data
+    for x, g in zip((X1, X2, X2), grads):  # d/dw of 3 * sum((x w^T + b)^2) = 6 (x w^T + b)^T x
+        np.testing.assert_allclose(g, 6 * (x @ w.T + b).T @ x, rtol=1e-13)
