@@ -312,6 +312,7 @@ def test_the_program_is_readable_python_with_one_line_per_entry_and_fused_gates(
         folded = re.findall(r"# (\w+ [\w()]+) lstm.l0\[t=\d\]: its VJP ran in the kernel of %\d+'s VJP", backward)
         assert sorted(folded) == sorted(["sigmoid o", "tanh g", "tanh tanh(c)"] * 3)
         assert len(re.findall(r"d = kern\d+\(e\d+\.out\.base, concatenate\(", backward)) == 3  # i and f's VJP
+        assert len(re.findall(r"d0 = d1 = g\[\d+\]  # add c lstm.l0\[t=\d\]: its VJP without a call", backward)) == 3
     assert (
         len(re.findall(r"= concatenate\(\(q\[\d+\], q\[\d+\], q\[\d+\]\), axis=1\); g\[\d+\] \+= 0\.0", backward)) == 3
     )
