@@ -607,3 +607,18 @@ def test_a_strided_slice_is_not_a_piece_of_a_tiling():
         w.grad = None
         step(x).backward()
         np.testing.assert_array_equal(w.grad.data, expected)
+
+
+def test_a_difference_of_two_same_shape_operands_sends_g_and_minus_g():
+    a = tl.Tensor(np.array([[0.5, -1.0, 2.0]]), requires_grad=True)
+    b = tl.Tensor(np.array([[1.5, 0.25, -3.0]]), requires_grad=True)
+    step = tl.compile(lambda x: ((x * a - x * b) ** 2).sum())
+    x = np.array([[2.0, -1.0, 0.5]])
+    for _ in range(2):  # records, replays
+        a.grad = b.grad = None
+        step(x).backward()
+        d = x * a.data - x * b.data  # d/da of sum(d^2) = 2 d x, d/db = -2 d x
+        np.testing.assert_array_equal(a.grad.data, 2 * d * x)
+        np.testing.assert_array_equal(b.grad.data, -(2 * d * x))
+    if step.backend == "numba":  # the sub's VJP as g and -g, without a call of its VJP
+        assert re.search(r"d0 = g\[\d+\]; d1 = negative\(g\[\d+\]\)  # sub: its VJP without a call", step.source)
