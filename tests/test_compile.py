@@ -622,3 +622,23 @@ def test_a_difference_of_two_same_shape_operands_sends_g_and_minus_g():
         np.testing.assert_array_equal(b.grad.data, -(2 * d * x))
     if step.backend == "numba":  # the sub's VJP as g and -g, without a call of its VJP
         assert re.search(r"d0 = g\[\d+\]; d1 = negative\(g\[\d+\]\)  # sub: its VJP without a call", step.source)
+
+
+def test_slices_that_tile_an_array_beside_a_fancy_index_of_it_keep_every_gradient():
+    """``y[:, :2]`` and ``y[:, 2:]`` tile y, but ``y[[0]]`` reads it too: y's gradient is the sum of
+    all three, not the join of the two slices."""
+    w = tl.Tensor(np.arange(1.0, 9.0).reshape(2, 4) / 4, requires_grad=True)
+
+    def f(x):
+        y = x * w
+        return (y[:, :2] ** 2).sum() + y[:, 2:].sum() + y[[0]].sum() * 3
+
+    step = tl.compile(f)
+    x = np.linspace(-1, 1, 8).reshape(2, 4)
+    y = x * w.data
+    dy = np.concatenate([2 * y[:, :2], np.ones((2, 2))], axis=1)
+    dy[0] += 3
+    for _ in range(2):  # records, replays
+        w.grad = None
+        step(x).backward()
+        np.testing.assert_allclose(w.grad.data, dy * x, rtol=1e-14)
