@@ -308,6 +308,11 @@ def test_the_program_is_readable_python_with_one_line_per_entry_and_fused_gates(
     assert len(freed) == len(set(freed))
     # and i and f have one VJP per step, a piece of the join of the step's gate pre-activations
     assert backward.count(": one VJP") == 3
+    if step.backend == "numba":  # o, g and tanh(c), each read by one product only: their VJPs in its kernel
+        folded = re.findall(r"# (\w+ [\w()]+) lstm.l0\[t=\d\]: its VJP ran in the kernel of %\d+'s VJP", backward)
+        assert sorted(folded) == sorted(["sigmoid o", "tanh g", "tanh tanh(c)"] * 3)
+        assert len(re.findall(r"d = kern\d+\(e\d+\.out\.base, concatenate\(", backward)) == 3  # i and f's VJP
+        assert len(re.findall(r"d0 = d1 = g\[\d+\]  # add c lstm.l0\[t=\d\]: its VJP without a call", backward)) == 3
     assert (
         len(re.findall(r"= concatenate\(\(q\[\d+\], q\[\d+\], q\[\d+\]\), axis=1\); g\[\d+\] \+= 0\.0", backward)) == 3
     )
@@ -555,3 +560,85 @@ def test_generated_gate_programs_replay_the_eagers_bits(data):
         for name, pe, pc in zip(("w", "u"), eager, compiled):
             np.testing.assert_array_equal(pc.grad.data.view(as_bits), pe.grad.data.view(as_bits), err_msg=name)
     assert step.replays == 2
+
+
+def test_slices_that_fix_an_earlier_axis_or_index_a_0d_value_replay_as_eager():
+    """Only slices that take the whole of every axis before the sliced one tile an array: ``y[0, :2]``
+    and ``y[0, 2:]`` cover row 0 only, and ``v[()]`` of a 0-d value slices no axis (it raised an
+    IndexError while recording)."""
+    w = tl.Tensor(np.arange(1.0, 9.0).reshape(2, 4), requires_grad=True)
+
+    def f(x):
+        y = x * w  # read by the two slices only
+        v = (x * w).sum()
+        return (y[0, :2] * 3).sum() + y[0, 2:].tanh().sum() + v[()] * v[()]
+
+    step = tl.compile(f)
+    x = np.linspace(-1, 1, 8).reshape(2, 4)
+    grads = []
+    for run in (step, step, lambda x: f(tl.Tensor(x))):  # records, replays, eager
+        w.grad = None
+        loss = run(x)
+        loss.backward()
+        grads.append((loss.data, w.grad.data))
+    # the formula: y = x * w, s = sum(y); d/dw = x * (3 on row 0 cols 0-1, 1 - tanh^2 on row 0 cols 2-3, + 2s)
+    y = x * w.data
+    local = np.zeros((2, 4))
+    local[0, :2], local[0, 2:] = 3.0, 1 - np.tanh(y[0, 2:]) ** 2
+    np.testing.assert_allclose(grads[2][1], x * (local + 2 * y.sum()), rtol=1e-13)
+    for loss, grad in grads[:2]:
+        np.testing.assert_array_equal(loss, grads[2][0])
+        np.testing.assert_array_equal(grad, grads[2][1])
+
+
+def test_a_strided_slice_is_not_a_piece_of_a_tiling():
+    """``y[0:2:2]`` (element 0 only) and ``y[2:]`` start and end where a tiling's pieces would, but
+    element 1 is in neither: joining their gradients gave a gradient one element short."""
+    w = tl.Tensor(np.arange(1.0, 5.0), requires_grad=True)
+
+    def f(x):
+        y = x * w
+        return (y[0:2:2] * 3).sum() + (y[2:] ** 2).sum()
+
+    step = tl.compile(f)
+    x = np.array([0.5, -1.0, 2.0, 0.25])
+    expected = x * np.array([3.0, 0.0, 2 * x[2] * 3.0, 2 * x[3] * 4.0])  # d/dw of 3 x0 w0 + (x2 w2)^2 + (x3 w3)^2
+    for _ in range(2):  # records, replays
+        w.grad = None
+        step(x).backward()
+        np.testing.assert_array_equal(w.grad.data, expected)
+
+
+def test_a_difference_of_two_same_shape_operands_sends_g_and_minus_g():
+    a = tl.Tensor(np.array([[0.5, -1.0, 2.0]]), requires_grad=True)
+    b = tl.Tensor(np.array([[1.5, 0.25, -3.0]]), requires_grad=True)
+    step = tl.compile(lambda x: ((x * a - x * b) ** 2).sum())
+    x = np.array([[2.0, -1.0, 0.5]])
+    for _ in range(2):  # records, replays
+        a.grad = b.grad = None
+        step(x).backward()
+        d = x * a.data - x * b.data  # d/da of sum(d^2) = 2 d x, d/db = -2 d x
+        np.testing.assert_array_equal(a.grad.data, 2 * d * x)
+        np.testing.assert_array_equal(b.grad.data, -(2 * d * x))
+    if step.backend == "numba":  # the sub's VJP as g and -g, without a call of its VJP
+        assert re.search(r"d0 = g\[\d+\]; d1 = negative\(g\[\d+\]\)  # sub: its VJP without a call", step.source)
+
+
+def test_slices_that_tile_an_array_beside_a_fancy_index_of_it_keep_every_gradient():
+    """``y[:, :2]`` and ``y[:, 2:]`` tile y, but ``y[[0]]`` reads it too: y's gradient is the sum of
+    all three, not the join of the two slices."""
+    w = tl.Tensor(np.arange(1.0, 9.0).reshape(2, 4) / 4, requires_grad=True)
+
+    def f(x):
+        y = x * w
+        return (y[:, :2] ** 2).sum() + y[:, 2:].sum() + y[[0]].sum() * 3
+
+    step = tl.compile(f)
+    x = np.linspace(-1, 1, 8).reshape(2, 4)
+    y = x * w.data
+    dy = np.concatenate([2 * y[:, :2], np.ones((2, 2))], axis=1)
+    dy[0] += 3
+    for _ in range(2):  # records, replays
+        w.grad = None
+        step(x).backward()
+        np.testing.assert_allclose(w.grad.data, dy * x, rtol=1e-14)

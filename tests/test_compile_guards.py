@@ -261,3 +261,88 @@ def test_rewritten_ops_replay_bit_identical_to_eager(name):
         for a, p in zip(replayed, lin.parameters()):
             np.testing.assert_array_equal(a, p.grad.data)
     assert step.replays == 2
+
+
+class Settings:  # a plain object, not a Module: its attributes are guarded one by one
+    def __init__(self, scale: float) -> None:
+        self.scale = scale
+        self.lin = nn.Linear(3, 1, dtype=np.float64)
+
+    def loss(self, x):
+        return (self.lin(x) * self.scale).sum()
+
+
+def test_attributes_of_a_plain_object_the_step_reads_are_guarded():
+    cfg = Settings(2.0)
+
+    def f(x):
+        return (cfg.lin(x) * cfg.scale).sum()
+
+    step = tl.compile(f)
+    assert_same(step, f, X1, X2)
+    assert step.replays == 1  # an unchanged attribute lets it replay
+    cfg.scale = 3.0
+    assert_same(step, f, X2, X1)
+    assert step.recordings == ["first call", "cfg.scale changed since the step was recorded"]
+    assert step.replays == 2
+    # the step as a bound method of a plain object: its attributes are read through self
+    settings = Settings(2.0)
+    method = tl.compile(settings.loss)
+    assert_same(method, settings.loss, X1, X2)
+    settings.scale = -1.0
+    assert_same(method, settings.loss, X1)
+    assert method.recordings == ["first call", "self.scale changed since the step was recorded"]
+
+
+def test_a_python_read_while_recording_is_refused_by_what_it_read_and_its_shape():
+    lin = nn.Linear(3, 1, dtype=np.float64)
+    with pytest.raises(tl.CompileError, match=r"^compile: numpy\(\) of a value the step computes \(shape \(2, 1\)\)"):
+        tl.compile(lambda x: tl.where(lin(x).detach().numpy() > 0, lin(x), 0).sum())(X1)
+    with pytest.raises(tl.CompileError, match=r"^compile: numpy\(\) turns a recorded value into a Python value"):
+        tl.compile(lambda x: lin(x).sum() * float(lin(x).numpy().sum()))(X1)
+    assert lin.weight.grad is None
+
+
+def test_a_modules_bound_method_replays_across_optimizer_steps():
+    # a Module's attributes are guarded by the modules' change counter, not one by one: an optimizer
+    # step writes its parameters in place and must not make the step record again
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.weight = nn.Parameter(np.arange(3.0).reshape(3, 1) / 4)
+
+        def loss(self, x):
+            return ((tl.Tensor(x) @ self.weight) ** 2).sum()
+
+    net, twin = Net(), Net()
+    step = tl.compile(net.loss)
+    opts = [tl.optim.SGD(m.parameters(), lr=0.01) for m in (net, twin)]
+    for x in (X1, X2, X1):
+        for opt in opts:
+            opt.zero_grad()
+        step(x).backward()
+        twin.loss(x).backward()
+        for opt in opts:
+            opt.step()
+        np.testing.assert_array_equal(net.weight.data, twin.weight.data)
+    assert step.replays == 2 and step.recordings == ["first call"]
+
+
+def test_a_hook_the_step_puts_on_its_result_runs_on_every_replay():
+    lin = nn.Linear(3, 1, dtype=np.float64)
+
+    def f(x):
+        loss = (lin(x) ** 2).sum()
+        loss.register_hook(lambda g: g * 3)  # the step's own hook: part of the step, on every call
+        return loss
+
+    step = tl.compile(f)
+    grads = []
+    for x in (X1, X2, X2):
+        lin.weight.grad = None
+        step(x).backward()
+        grads.append(lin.weight.grad.data)
+    assert step.replays == 2
+    w, b = lin.weight.data, lin.bias.data
+    for x, g in zip((X1, X2, X2), grads):  # d/dw of 3 * sum((x w^T + b)^2) = 6 (x w^T + b)^T x
+        np.testing.assert_allclose(g, 6 * (x @ w.T + b).T @ x, rtol=1e-13)

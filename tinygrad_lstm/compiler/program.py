@@ -784,9 +784,9 @@ def _slice_of(p, shape: tuple) -> tuple | None:
     """A getitem's basic index as (join, axis, start, stop) when it takes one contiguous range
     (``x[t]``, ``x[:, a:b]``) of one axis and all of the others before it; None otherwise."""
     index, _, basic = p
-    if not basic:
-        return None
     parts = index if isinstance(index, tuple) else (index,)
+    if not basic or not parts:  # x[()]: the whole array, no axis sliced
+        return None
     axis = len(parts) - 1
     if any(s != slice(None) for s in parts[:axis]) or axis >= len(shape):
         return None
