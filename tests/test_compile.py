@@ -556,10 +556,22 @@ def test_generated_gate_programs_replay_the_eagers_bits(data):
             want.backward()
             got = step(*xs)
             got.backward()
-        assert got.data.view(as_bits) == want.data.view(as_bits), call
+        assert _same_bits(got.data, want.data, as_bits), call
         for name, pe, pc in zip(("w", "u"), eager, compiled):
-            np.testing.assert_array_equal(pc.grad.data.view(as_bits), pe.grad.data.view(as_bits), err_msg=name)
+            assert _same_bits(pc.grad.data, pe.grad.data, as_bits), (name, pc.grad.data, pe.grad.data)
     assert step.replays == 2
+
+
+def _same_bits(a: np.ndarray, b: np.ndarray, as_bits) -> bool:
+    """Equal bit for bit, except the sign of a NaN: where both sides are NaN, either sign. The replay may
+    add two contributions as b + a where eager adds a + b: the same bits for every number, but where
+    both are NaNs of opposite signs (inf - inf gives -NaN on x86, np.nan is +NaN) the first one's sign
+    wins (a program drawn with exp gates overflowing to inf showed it)."""
+    both_nan = np.isnan(a) & np.isnan(b)
+    return bool(
+        np.array_equal(np.isnan(a), np.isnan(b))
+        and np.array_equal(a.view(as_bits)[~both_nan], b.view(as_bits)[~both_nan])
+    )
 
 
 def test_slices_that_fix_an_earlier_axis_or_index_a_0d_value_replay_as_eager():
