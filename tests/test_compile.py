@@ -563,10 +563,10 @@ def test_generated_gate_programs_replay_the_eagers_bits(data):
 
 
 def _same_bits(a: np.ndarray, b: np.ndarray, as_bits) -> bool:
-    """Equal bit for bit, except the sign of a NaN: where both sides are NaN, either sign. The replay may
-    add two contributions as b + a where eager adds a + b: the same bits for every number, but where
-    both are NaNs of opposite signs (inf - inf gives -NaN on x86, np.nan is +NaN) the first one's sign
-    wins (a program drawn with exp gates overflowing to inf showed it)."""
+    """Equal bit for bit, except the sign of a NaN: where both sides are NaN, either sign. NaNs of both
+    signs arise together (inf - inf gives -NaN on x86, np.nan is +NaN), and a program drawn with exp
+    gates overflowing to inf gave a replayed NaN the other sign than eager's (the cause is not pinned
+    down: an addition's operands in the other order would do it and change no number's bits)."""
     both_nan = np.isnan(a) & np.isnan(b)
     return bool(
         np.array_equal(np.isnan(a), np.isnan(b))
