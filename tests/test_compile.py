@@ -1,6 +1,7 @@
 """tl.compile: a replayed tape gives exactly what eager execution gives, or refuses clearly."""
 
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -117,6 +118,8 @@ def test_every_backend_trains_bit_for_bit_as_eager_in_both_float_dtypes(compile_
     assert ("# The kernels (numba)" in step.source) == (compile_backend == "numba")
     if compile_backend == "numba" and kind.startswith(("lstm", "gru")):  # c = f*c + i*g; h = (1-z)*n + z*h
         assert ": one kernel (" in step.source
+    if compile_backend == "numba" and kind.startswith("lstm"):  # each step's gates: one kernel, exp, tanh
+        assert step.source.count(": -x where a sigmoid reads it") == 6
 
 
 def test_the_backend_is_chosen_by_name_or_by_what_is_installed(monkeypatch):
@@ -282,7 +285,7 @@ def test_replays_still_serve_hooks_and_backward_traces():
     assert seen == [1.0]  # a hook on one call's result is not on the next call's
 
 
-def test_the_program_is_readable_python_with_one_line_per_entry_and_fused_gates():
+def test_the_program_is_readable_python_with_one_line_per_entry_and_fused_gates(compile_backend):
     model = Regressor(nn.LSTM(3, 4, dtype=np.float64), 4)
     step = tl.compile(lambda x, y: nn.functional.mse_loss(model(x), y))
     with tl.Tape() as tape:
@@ -299,10 +302,20 @@ def test_the_program_is_readable_python_with_one_line_per_entry_and_fused_gates(
     computed += [int(k) for k in re.findall(r"\n\s+v\[(\d+)\] = kern\d+\(", forward)]  # ops fused into a kernel
     mentioned = [int(k) for k in re.findall(r"\n\s+# v\[(\d+)\]: ", forward)]
     assert sorted(computed + mentioned) == list(range(len(recorded) + len(without_grad)))
-    assert "# sigmoid i, f lstm.l0[t=2]: one call" in forward and "# mul h lstm.l0[t=0]" in forward
-    # the LSTM's i and f gates (side by side in the pre-activations) are one sigmoid call per step
-    assert forward.count("y = f") == 3 and forward.count(": one call") == 3
-    assert forward.count("computed above in one call") == 3
+    assert "# mul h lstm.l0[t=0]" in forward
+    if compile_backend == "numpy":
+        # the LSTM's i and f gates (side by side in the pre-activations) are one sigmoid call per step
+        assert "# sigmoid i, f lstm.l0[t=2]: one call" in forward
+        assert forward.count("y = f") == 3 and forward.count(": one call") == 3
+        assert forward.count("computed above in one call") == 3
+    else:
+        # each step's pre-activations are one kernel, negated where a sigmoid reads them, then one exp
+        # over the sigmoids' columns (i and f side by side, then o), one kernel for their 1 / (e + 1)
+        # and one tanh for g, in place; no sigmoid or tanh call of the gates is left
+        assert forward.count(": -x where a sigmoid reads it") == 3
+        assert len(re.findall(r"exp\(y\[r\d+_0\], out=y\[r\d+_0\]\); exp\(y\[r\d+_1\]", forward)) == 3
+        assert forward.count("# then 1 / (exp(-x) + 1)") == 3 and forward.count("# the tanh gates, in place") == 3
+        assert forward.count("computed with v[") == 12 and "y = f" not in forward
     # in backward each reached entry is freed once, after its VJP (or its part of one) ran
     freed = re.findall(r"e(\d+)\.free\(\)(?!  # [^\n]*no gradient reaches it)", backward)
     assert len(freed) == len(set(freed))
@@ -555,3 +568,36 @@ def test_generated_gate_programs_replay_the_eagers_bits(data):
         for name, pe, pc in zip(("w", "u"), eager, compiled):
             np.testing.assert_array_equal(pc.grad.data.view(as_bits), pe.grad.data.view(as_bits), err_msg=name)
     assert step.replays == 2
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("batch, hidden", [(1, 1), (3, 7), (2, 33)])
+def test_saturated_gates_at_odd_sizes_replay_eagers_bits_without_warnings(compile_backend, dtype, batch, hidden):
+    """Weights scaled so that exp(-x) overflows in the sigmoids (gates exactly 0 or 1) and tanh
+    saturates; sizes that leave SIMD loops a remainder. On numba's backend the pre-activations are one
+    kernel, negated for the sigmoids, and NumPy's exp and tanh run over column slices in place."""
+    tl.manual_seed(3)
+    lstm = nn.LSTM(2, hidden, dtype=dtype)
+    for p in lstm.parameters():
+        p.data *= 60.0
+    x = np.random.default_rng(4).standard_normal((3, batch, 2)).astype(dtype)
+
+    def loss_of(x):
+        out, (h, c) = lstm(x)
+        return (out * out).mean() + (c * c).mean()
+
+    loss_e = loss_of(tl.Tensor(x))
+    loss_e.backward()
+    eager = [p.grad.data.copy() for p in lstm.parameters()]
+    step = tl.compile(loss_of, exact=True)
+    for _ in range(2):  # records, then replays
+        lstm.zero_grad()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # eager's sigmoid silences exp's overflow; so must the replay
+            loss_c = step(x)
+            loss_c.backward()
+        assert loss_c.item() == loss_e.item()
+        for pe, p in zip(eager, lstm.parameters()):
+            np.testing.assert_array_equal(pe, p.grad.data)
+    assert step.replays == 1
+    assert (": -x where a sigmoid reads it" in step.source) == (compile_backend == "numba")

@@ -117,12 +117,23 @@ class Expression:
         return self.constant(tree)
 
 
-def kernel_source(elements: list[str], n_args: int, constants: list[float], ndim: int, dtype: np.dtype) -> str:
+def kernel_source(
+    elements: list[str],
+    n_args: int,
+    constants: list[float],
+    ndim: int,
+    dtype: np.dtype,
+    columns: list[tuple[int, int, list[str]]] | None = None,
+    in_place: bool = False,
+) -> str:
     """One kernel's module: each of ``elements`` (of ``a0``, ``a1``..., ``c0``...) computed for every
-    element of arrays of ``ndim`` dimensions, the shape and dtype of ``a0``, into a new array each."""
+    element of arrays of ``ndim`` dimensions, the shape and dtype of ``a0``, into a new array each.
+    ``columns``, ``(start, stop, elements)`` ranges of the last axis, writes other elements in each
+    range (and leaves the rest alone); ``in_place`` writes the one result into ``a0`` itself."""
     name = DTYPES[dtype]
     args = [f"a{i}" for i in range(n_args)]
-    outs = ["out"] if len(elements) == 1 else [f"out{i}" for i in range(len(elements))]
+    n_outs = len(columns[0][2]) if columns else len(elements)
+    outs = ["out"] if n_outs == 1 else [f"out{i}" for i in range(n_outs)]
     lines = [
         "# Written by tl.compile (tinygrad_lstm/compiler/kernels.py): one elementwise loop, each operation",
         "# rounded to the arrays' dtype as NumPy rounds it, op by op.",
@@ -134,25 +145,36 @@ def kernel_source(elements: list[str], n_args: int, constants: list[float], ndim
         f"def kernel({', '.join(args)}):",
     ]
     body = [f"c{i} = np.{name}({value!r})" for i, value in enumerate(constants)]
+    if in_place:
+        outs = []  # the result is a0 itself
     body.extend(f"{out} = np.empty(a0.shape, a0.dtype)" for out in outs)
     level = [*outs, *args]  # each array's view at the current depth: rows of rows, then elements
+    targets = outs or ["a0"]
     indent = ""
     for depth in range(ndim):
-        body.append(indent + f"for i{depth} in range({level[0]}.shape[0]):")
-        indent += "    "
-        if depth < ndim - 1:  # a row view of each: numba vectorises a loop over 1-D views
+        last = depth == ndim - 1
+        if not (last and columns):
+            body.append(indent + f"for i{depth} in range({level[0]}.shape[0]):")
+            indent += "    "
+        if not last:  # a row view of each: numba vectorises a loop over 1-D views
             views = [f"{v.rsplit('_', 1)[0]}_{depth + 1}" if "_" in v else f"{v}_{depth + 1}" for v in level]
             body.append(indent + f"{', '.join(views)} = {', '.join(f'{v}[i{depth}]' for v in level)}")
             level = views
-        else:
+            continue
 
-            def element_of(match, depth=depth, level=level):
-                return f"{level[len(outs) + int(match.group(1))]}[i{depth}]"
+        def element_of(match, depth=depth, level=level):
+            return f"{level[len(outs) + int(match.group(1))]}[i{depth}]"
 
-            for out, element in zip(level, elements):
+        out_level = level[: len(outs)] or [level[0]]
+        for start, stop, texts in columns or [(0, 0, elements)]:
+            inner = indent
+            if columns:
+                body.append(indent + f"for i{depth} in range({start}, {stop}):")
+                inner += "    "
+            for out, element in zip(out_level, texts):
                 text = re.sub(r"\ba(\d+)\b", element_of, element)
-                body.append(indent + f"{out}[i{depth}] = {text}")
-    body.append(f"return {', '.join(outs)}")
+                body.append(inner + f"{out}[i{depth}] = {text}")
+    body.append(f"return {', '.join(targets)}")
     return "\n".join(lines + ["    " + line for line in body]) + "\n"
 
 
@@ -218,12 +240,35 @@ class Kernels:
         over ``expression``'s arguments."""
         elements = element if isinstance(element, list) else [element]
         source = kernel_source(elements, len(expression.args), expression.constants, ndim, expression.dtype)
+        return f"{self.named(source)}({', '.join(expression.args)})"
+
+    def named(self, source: str) -> str:
+        """The program's name for the kernel ``source`` defines (loaded the first time)."""
         name = self.names.get(source)
         if name is None:
             name = self.names[source] = f"kern{len(self.names)}"
             self.namespace[name] = load(source)
             self.sources.append(f"# {name}:\n" + source.split("\n\n\n", 1)[1])
-        return f"{name}({', '.join(expression.args)})"
+        return name
+
+    def gates(self, expression: Expression, element: str, columns: list[tuple[int, int, bool]], ndim: int) -> str:
+        """Source text that calls the kernel writing ``element`` (an elementwise expression whose
+        result the gates read in slices of its last axis) as one new array: negated in each column
+        range ``(start, stop, True)`` (where a sigmoid reads it: the ``-x`` of its ``1 / (1 +
+        exp(-x))``), as it is where ``False`` (a tanh reads it)."""
+        ranges = [(start, stop, [f"(-{element})" if negated else element]) for start, stop, negated in columns]
+        source = kernel_source([], len(expression.args), expression.constants, ndim, expression.dtype, ranges)
+        return f"{self.named(source)}({', '.join(expression.args)})"
+
+    def sigmoid_tail(self, array: str, columns: list[tuple[int, int]], dtype: np.dtype, ndim: int) -> str:
+        """Source text that calls the kernel finishing a sigmoid in place, where ``array`` already holds
+        ``exp(-x)``: ``1 / (exp(-x) + 1)`` in each column range, as ``ops.sigmoid`` adds 1 then takes
+        the reciprocal."""
+        expression = Expression(dtype)
+        element = expression.tree(("div", 1, ("add", "e", 1)), {"e": array})
+        ranges = [(start, stop, [element]) for start, stop in columns]
+        source = kernel_source([], 1, expression.constants, ndim, dtype, ranges, in_place=True)
+        return f"{self.named(source)}({array})"
 
     def vjp(self, op: str, y: str, g: str, dtype: np.dtype, ndim: int) -> str:
         """Source text of ``op``'s VJP (``sigmoid`` or ``tanh``) for output ``y`` and gradient ``g``, as one kernel."""

@@ -257,6 +257,9 @@ class ProgramWriter:
             "multiply": np.multiply,
             "subtract": np.subtract,
             "negative": np.negative,
+            "exp": np.exp,
+            "tanh": np.tanh,
+            "errstate": np.errstate,
             "accumulate": _accumulate_leaf,
             "sole": sole_reference,
             "bmm": blas_matmul,
@@ -303,6 +306,8 @@ class ProgramWriter:
         self.reached = self._reached()
         self.tilings = self._tilings(self.reached)
         self.gates = self._gate_groups()
+        self.gates_kernels = self._gates_kernels() if self.kernels is not None else {}
+        self.chain_trees: dict[int, tuple] = {}  # gates kernel root -> (expression, element) of its chain
         self.chains = self._chains() if self.kernels is not None else {}
         return self.write_forward() + "\n\n" + self.write_backward() + "\n"
 
@@ -314,9 +319,15 @@ class ProgramWriter:
     def write_forward(self) -> str:
         prog = self.program
         last_reader = [max(self.readers.get(ref, [ref])) for ref in range(len(prog.entries))]
+        in_gates_kernel = {}  # slices and gates computed at their root's gates kernel
+        for root, gk in self.gates_kernels.items():
+            in_gates_kernel.update({t: f"a slice of v[{root}], which is never stored" for t in gk.tiles})
+            in_gates_kernel.update({g: f"computed with v[{root}]'s gates kernel" for g in gk.gates})
         fused = {}  # first member -> its group, for groups of gates run as one call
         in_a_call = {}  # the other entries that call computes, and the slices it reads instead
         for group in self.gates:
+            if group.array in self.gates_kernels:
+                continue
             fused[group.first] = group
             in_a_call.update({m: "computed above in one call" for m in group.members if m != group.first})
             in_a_call.update({t: "read by one call from the array it slices" for t in group.tiles})
@@ -335,7 +346,12 @@ class ProgramWriter:
         for k, (e, sources) in enumerate(zip(prog.entries, prog.sources)):
             self.namespace.update({f"f{k}": e.fwd, f"p{k}": e.p, f"e{k}": e})
             operands = [self.operand(kind, ref) for kind, ref in sources]
-            if k in fused:  # one call over the gates' adjacent slices; each gate's result is a view of it
+            if k in self.gates_kernels:  # one kernel for it and its gates' inputs, NumPy's exp and tanh
+                body.append(f"# v[{k}]: {_describe(e)}, written only as its gates read it:")
+                body.extend(self._gates_kernel_lines(self.gates_kernels[k]))
+            elif k in in_gates_kernel:
+                body.append(f"# v[{k}]: {_describe(e)}, {in_gates_kernel[k]}")
+            elif k in fused:  # one call over the gates' adjacent slices; each gate's result is a view of it
                 group = fused[k]
                 union = self.constant(f"u{k}", group.union)
                 body.append(f"y = f{k}(p{k}, v[{group.array}][{union}])  # {group.describe(prog)}: one call")
@@ -500,20 +516,7 @@ class ProgramWriter:
         and one VJP, when what reads their results is elementwise too (a sum over a strided view may
         add in another order, and change the bits)."""
         prog = self.program
-        readers = self.readers
-
-        def gate_reading(tile: int) -> int | None:
-            found = readers.get(tile, [])
-            if len(found) != 1:
-                return None
-            k = found[0]
-            e = prog.entries[k]
-            ok = k in self.reached and prog.needs_grad[k] and not prog.mixed_dtypes[k] and fusion.fusable(e)
-            return k if ok and len(prog.sources[k]) == 1 else None
-
-        def elementwise_readers(k: int) -> bool:
-            return k != prog.output_position and all(fusion.elementwise(prog.entries[r]) for r in readers.get(k, ()))
-
+        gate_reading, elementwise_readers = self._gate_reading, self._elementwise_readers
         groups = []
         for ref, (join, axis, tiles) in self.tilings.items():
             if join != "concatenate":  # steps (x[t]) are not gates
@@ -533,6 +536,76 @@ class ProgramWriter:
                     groups.append(GateGroup(ref, [g for _, g in run], [t for t, _ in run], axis, pieces))
         return groups
 
+    def _gate_reading(self, tile: int) -> int | None:
+        """The gate that reads slice ``tile``, if one of fusion's ops (sigmoid, tanh) alone reads it."""
+        prog = self.program
+        found = self.readers.get(tile, [])
+        if len(found) != 1:
+            return None
+        k = found[0]
+        e = prog.entries[k]
+        ok = k in self.reached and prog.needs_grad[k] and not prog.mixed_dtypes[k] and fusion.fusable(e)
+        return k if ok and len(prog.sources[k]) == 1 else None
+
+    def _elementwise_readers(self, k: int) -> bool:
+        """Whether only elementwise ops read entry k's result (so that it may be a strided view)."""
+        prog = self.program
+        return k != prog.output_position and all(fusion.elementwise(prog.entries[r]) for r in self.readers.get(k, ()))
+
+    def _gates_kernels(self) -> dict[int, GatesKernel]:
+        """Elementwise results read only by gates, one per slice of the last axis (an LSTM step's
+        pre-activations ``x_proj[t] + h @ U.T``, read by i, f, g and o): root entry -> its
+        :class:`GatesKernel`. The result is then never stored as it is: one kernel writes it negated
+        where a sigmoid reads it, so that the sigmoids' exp runs over their columns in place, and the
+        gates' results are views of that one array (so what reads them must be elementwise)."""
+        prog = self.program
+        watched = {id(e) for e in prog.watched}
+        found = {}
+        for ref, (join, axis, tiles) in self.tilings.items():
+            e = prog.entries[ref]
+            if join != "concatenate" or axis != len(e.shape) - 1 or not self._chain_op(ref):
+                continue
+            if ref == prog.output_position or id(e) in watched or sorted(self.readers.get(ref, [])) != sorted(tiles):
+                continue
+            reading = [self._gate_reading(tile) for tile in tiles]
+            gates = [g for g in reading if g is not None]
+            if len(gates) < len(tiles) or any(id(prog.entries[t]) in watched for t in tiles):
+                continue
+            ops = [prog.entries[g].op for g in gates]
+            if "sigmoid" not in ops or not all(self._elementwise_readers(g) for g in gates):
+                continue
+            pieces = [_slice_of(prog.entries[tile].p, e.shape) for tile in tiles]
+            found[ref] = GatesKernel(ref, tiles, gates, pieces, ops)
+        return found
+
+    def _gates_kernel_lines(self, gk: GatesKernel) -> list[str]:
+        """The forward of an elementwise result and of the gates that read its slices (see
+        :meth:`_gates_kernels`): one kernel, NumPy's exp over the sigmoid columns, one kernel finishing
+        the sigmoids, NumPy's tanh over the tanh columns in place; then each gate's view."""
+        prog = self.program
+        root = prog.entries[gk.root]
+        ndim = len(root.shape)
+        expression, element = self.chain_trees[gk.root]
+        call = self.kernels.gates(expression, element, gk.columns(), ndim)  # type: ignore[union-attr]
+        names = ", ".join(prog.entries[g].name or prog.entries[g].op for g in gk.gates)
+        lines = [f"y = {call}  # {_describe(root)}, for its gates {names}: -x where a sigmoid reads it"]
+        head = (slice(None),) * (ndim - 1)
+        sigmoids = [(a, b) for a, b, op in gk.runs() if op == "sigmoid"]
+        exps = []
+        for n, (a, b) in enumerate(sigmoids):
+            index = self.constant(f"r{gk.root}_{n}", (*head, slice(a, b)))
+            exps.append(f"exp(y[{index}], out=y[{index}])")
+        lines.append(f'with errstate(over="ignore"): {"; ".join(exps)}  # the sigmoids: exp(-x), as ops.sigmoid')
+        tail = self.kernels.sigmoid_tail("y", sigmoids, root.dtype, ndim)  # type: ignore[union-attr]
+        lines.append(f"{tail}  # then 1 / (exp(-x) + 1)")
+        for n, (a, b, op) in enumerate(gk.runs()):
+            if op == "tanh":
+                index = self.constant(f"t{gk.root}_{n}", (*head, slice(a, b)))
+                lines.append(f"tanh(y[{index}], out=y[{index}])  # the tanh gates, in place")
+        views = [f"v[{g}] = y[{self.constant(f'i{g}', (*head, slice(a, b)))}]" for g, (a, b) in zip(gk.gates, gk.spans)]
+        lines.append("; ".join(views))
+        return lines
+
     def _gates_vjp(self, group: GateGroup, piece: str) -> list[str]:
         """The VJP of gates run as one call, as one piece of the joined gradient: the local derivative
         over the forward's one result (each gate's saved output is a view of it), times the gates'
@@ -541,10 +614,13 @@ class ProgramWriter:
         first = group.first
         grads = f"concatenate({_tuple([f'g[{m}]' for m in group.members])}, axis={group.axis})"
         e = prog.entries[first]
+        base = f"e{first}.out.base"  # the one call's result
+        if group.array in self.gates_kernels:  # the gates kernel's result: the group's columns of it
+            base += f"[{self.constant(f'u{first}', group.union)}]"
         if self.kernels is not None and e.dtype in kernels.DTYPES:
-            lines = [f"d = {self.kernels.vjp(e.op, f'e{first}.out.base', grads, e.dtype, len(e.shape))}"]
+            lines = [f"d = {self.kernels.vjp(e.op, base, grads, e.dtype, len(e.shape))}"]
         else:
-            lines = fusion.vjp_lines(e.op, f"e{first}.out.base", grads)
+            lines = fusion.vjp_lines(e.op, base, grads)
         lines[-1] += f"  # {group.describe(prog)}: one VJP"
         lines.append(f"{piece} = d; " + " = ".join(f"g[{m}]" for m in group.members) + " = None")
         lines.append("; ".join(f"e{m}.free()" for m in group.members))
@@ -648,7 +724,10 @@ class ProgramWriter:
                 members: list[int] = []
                 args: list[int] = []
                 element = self._chain_element(k, inner, expression, members, args)
-                if len(members) > 1:
+                if k in self.gates_kernels:  # written by its gates' kernel instead (_gates_kernel_lines)
+                    self.chain_trees[k] = (expression, element)
+                    chains[k] = (set(members), "", args)
+                elif len(members) > 1:
                     call = self.kernels.call(expression, element, len(e.shape))  # type: ignore[union-attr]
                     chains[k] = (set(members), call, args)
         return chains
@@ -760,6 +839,29 @@ class GateGroup:
         """Like an entry's comment: ``sigmoid i, f lstm.l0[t=2]``."""
         names = ", ".join(prog.entries[m].name for m in self.members if prog.entries[m].name)
         return _describe(prog.entries[self.members[0]], names)
+
+
+class GatesKernel:
+    """Entry ``root`` (an elementwise result) read only by ``gates`` (sigmoid or tanh), one per slice
+    ``tiles`` of its last axis, in column order: ``spans`` each slice's columns."""
+
+    def __init__(self, root: int, tiles: list[int], gates: list[int], pieces: list, ops: list[str]) -> None:
+        self.root, self.tiles, self.gates, self.ops = root, tiles, gates, ops
+        self.spans = [(start, stop) for _, _, start, stop in pieces]
+
+    def runs(self) -> list[tuple[int, int, str]]:
+        """Adjacent slices under one op, merged: (start, stop, op)."""
+        found: list[tuple[int, int, str]] = []
+        for (start, stop), op in zip(self.spans, self.ops):
+            if found and found[-1][2] == op and found[-1][1] == start:
+                found[-1] = (found[-1][0], stop, op)
+            else:
+                found.append((start, stop, op))
+        return found
+
+    def columns(self) -> list[tuple[int, int, bool]]:
+        """The kernel's column ranges: (start, stop, negated), negated where a sigmoid reads."""
+        return [(start, stop, op == "sigmoid") for start, stop, op in self.runs()]
 
 
 #: How many rows (batch x steps) of a weight's products share one product for its gradient: more is
