@@ -117,65 +117,78 @@ class Expression:
         return self.constant(tree)
 
 
+HEADER = [
+    "# Written by tl.compile (tinygrad_lstm/compiler/kernels.py): one elementwise loop, each operation",
+    "# rounded to the arrays' dtype as NumPy rounds it, op by op.",
+    "import numpy as np",
+    "from numba import njit",
+    "",
+    "",
+    '@njit(cache=True, error_model="numpy")',
+]
+
+
+def _rows(body: list[str], level: list[str], ndim: int) -> tuple[list[str], str]:
+    """Loops over all but the last of ``ndim`` axes, each taking a row view of every array in
+    ``level`` (numba vectorises a loop over 1-D views where it would not 2-D indexing); returns the
+    innermost views and indent."""
+    indent = ""
+    for depth in range(ndim - 1):
+        body.append(indent + f"for i{depth} in range({level[0]}.shape[0]):")
+        indent += "    "
+        views = [f"{v.rsplit('_', 1)[0]}_{depth + 1}" if "_" in v else f"{v}_{depth + 1}" for v in level]
+        body.append(indent + f"{', '.join(views)} = {', '.join(f'{v}[i{depth}]' for v in level)}")
+        level = views
+    return level, indent
+
+
+def _at(element: str, args: list[str], index: str) -> str:
+    """``element`` with each argument ``aN`` read at ``index`` of its view in ``args``."""
+    return re.sub(r"\ba(\d+)\b", lambda m: f"{args[int(m.group(1))]}[{index}]", element)
+
+
 def kernel_source(
-    elements: list[str],
-    n_args: int,
-    constants: list[float],
-    ndim: int,
-    dtype: np.dtype,
-    columns: list[tuple[int, int, list[str]]] | None = None,
-    in_place: bool = False,
+    elements: list[str], n_args: int, constants: list[float], ndim: int, dtype: np.dtype, in_place: bool = False
 ) -> str:
     """One kernel's module: each of ``elements`` (of ``a0``, ``a1``..., ``c0``...) computed for every
-    element of arrays of ``ndim`` dimensions, the shape and dtype of ``a0``, into a new array each.
-    ``columns``, ``(start, stop, elements)`` ranges of the last axis, writes other elements in each
-    range (and leaves the rest alone); ``in_place`` writes the one result into ``a0`` itself."""
-    name = DTYPES[dtype]
+    element of arrays of ``ndim`` dimensions, the shape and dtype of ``a0``, into a new array each
+    (``in_place``: the one element into ``a0`` itself)."""
     args = [f"a{i}" for i in range(n_args)]
-    n_outs = len(columns[0][2]) if columns else len(elements)
-    outs = ["out"] if n_outs == 1 else [f"out{i}" for i in range(n_outs)]
-    lines = [
-        "# Written by tl.compile (tinygrad_lstm/compiler/kernels.py): one elementwise loop, each operation",
-        "# rounded to the arrays' dtype as NumPy rounds it, op by op.",
-        "import numpy as np",
-        "from numba import njit",
-        "",
-        "",
-        '@njit(cache=True, error_model="numpy")',
-        f"def kernel({', '.join(args)}):",
-    ]
-    body = [f"c{i} = np.{name}({value!r})" for i, value in enumerate(constants)]
-    if in_place:
-        outs = []  # the result is a0 itself
+    outs = [] if in_place else ["out"] if len(elements) == 1 else [f"out{i}" for i in range(len(elements))]
+    body = [f"c{i} = np.{DTYPES[dtype]}({value!r})" for i, value in enumerate(constants)]
     body.extend(f"{out} = np.empty(a0.shape, a0.dtype)" for out in outs)
-    level = [*outs, *args]  # each array's view at the current depth: rows of rows, then elements
-    targets = outs or ["a0"]
-    indent = ""
-    for depth in range(ndim):
-        last = depth == ndim - 1
-        if not (last and columns):
-            body.append(indent + f"for i{depth} in range({level[0]}.shape[0]):")
-            indent += "    "
-        if not last:  # a row view of each: numba vectorises a loop over 1-D views
-            views = [f"{v.rsplit('_', 1)[0]}_{depth + 1}" if "_" in v else f"{v}_{depth + 1}" for v in level]
-            body.append(indent + f"{', '.join(views)} = {', '.join(f'{v}[i{depth}]' for v in level)}")
-            level = views
-            continue
+    level, indent = _rows(body, [*outs, *args], ndim)
+    last = ndim - 1
+    body.append(indent + f"for i{last} in range({level[0]}.shape[0]):")
+    for out, element in zip(level[: len(outs)] or level[:1], elements):
+        body.append(indent + f"    {out}[i{last}] = {_at(element, level[len(outs) :], f'i{last}')}")
+    body.append(f"return {', '.join(outs or ['a0'])}")
+    return "\n".join([*HEADER, f"def kernel({', '.join(args)}):"] + ["    " + line for line in body]) + "\n"
 
-        def element_of(match, depth=depth, level=level):
-            return f"{level[len(outs) + int(match.group(1))]}[i{depth}]"
 
-        out_level = level[: len(outs)] or [level[0]]
-        for start, stop, texts in columns or [(0, 0, elements)]:
-            inner = indent
-            if columns:
-                body.append(indent + f"for i{depth} in range({start}, {stop}):")
-                inner += "    "
-            for out, element in zip(out_level, texts):
-                text = re.sub(r"\ba(\d+)\b", element_of, element)
-                body.append(inner + f"{out}[i{depth}] = {text}")
-    body.append(f"return {', '.join(targets)}")
-    return "\n".join(lines + ["    " + line for line in body]) + "\n"
+def gates_source(
+    element: str, n_args: int, constants: list[float], ndim: int, dtype: np.dtype, tiles: list[tuple[int, int, bool]]
+) -> str:
+    """The gates kernel's module: ``element`` computed for every element of arrays of ``ndim``
+    dimensions (the shape of ``a0``), each slice ``(start, stop, negated)`` of the last axis written
+    into a plane of its own of one new array (slice n into ``out[n]``, each of the same width), negated
+    where ``negated``: a contiguous array per gate, and the gates that share an op side by side."""
+    args = [f"a{i}" for i in range(n_args)]
+    width = tiles[0][1] - tiles[0][0]
+    planes = [f"p{n}" for n in range(len(tiles))]
+    body = [f"c{i} = np.{DTYPES[dtype]}({value!r})" for i, value in enumerate(constants)]
+    body.append(f"out = np.empty(({len(tiles)},) + a0.shape[:-1] + ({width},), a0.dtype)")
+    body.append(
+        f"{', '.join(planes)}{',' if len(planes) == 1 else ''} = {', '.join(f'out[{n}]' for n in range(len(tiles)))}"
+    )
+    level, indent = _rows(body, [*planes, *args], ndim)
+    last = ndim - 1
+    for (start, stop, negated), plane in zip(tiles, level):
+        value = _at(element, level[len(planes) :], f"i{last}")
+        body.append(indent + f"for i{last} in range({start}, {stop}):")
+        body.append(indent + f"    {plane}[i{last} - {start}] = {f'(-{value})' if negated else value}")
+    body.append("return out")
+    return "\n".join([*HEADER, f"def kernel({', '.join(args)}):"] + ["    " + line for line in body]) + "\n"
 
 
 _loaded: dict[str, object] = {}
@@ -251,23 +264,19 @@ class Kernels:
             self.sources.append(f"# {name}:\n" + source.split("\n\n\n", 1)[1])
         return name
 
-    def gates(self, expression: Expression, element: str, columns: list[tuple[int, int, bool]], ndim: int) -> str:
-        """Source text that calls the kernel writing ``element`` (an elementwise expression whose
-        result the gates read in slices of its last axis) as one new array: negated in each column
-        range ``(start, stop, True)`` (where a sigmoid reads it: the ``-x`` of its ``1 / (1 +
-        exp(-x))``), as it is where ``False`` (a tanh reads it)."""
-        ranges = [(start, stop, [f"(-{element})" if negated else element]) for start, stop, negated in columns]
-        source = kernel_source([], len(expression.args), expression.constants, ndim, expression.dtype, ranges)
+    def gates(self, expression: Expression, element: str, tiles: list[tuple[int, int, bool]], ndim: int) -> str:
+        """Source text that calls the gates kernel (:func:`gates_source`): ``element`` written as one
+        plane per slice ``(start, stop, negated)`` of its last axis, negated where a sigmoid reads it
+        (the ``-x`` of its ``1 / (1 + exp(-x))``)."""
+        source = gates_source(element, len(expression.args), expression.constants, ndim, expression.dtype, tiles)
         return f"{self.named(source)}({', '.join(expression.args)})"
 
-    def sigmoid_tail(self, array: str, columns: list[tuple[int, int]], dtype: np.dtype, ndim: int) -> str:
-        """Source text that calls the kernel finishing a sigmoid in place, where ``array`` already holds
-        ``exp(-x)``: ``1 / (exp(-x) + 1)`` in each column range, as ``ops.sigmoid`` adds 1 then takes
-        the reciprocal."""
+    def sigmoid_tail(self, array: str, dtype: np.dtype, ndim: int) -> str:
+        """Source text that calls the kernel finishing sigmoids in place, where ``array`` holds
+        ``exp(-x)``: ``1 / (exp(-x) + 1)``, as ``ops.sigmoid`` adds 1, then takes the reciprocal."""
         expression = Expression(dtype)
         element = expression.tree(("div", 1, ("add", "e", 1)), {"e": array})
-        ranges = [(start, stop, [element]) for start, stop in columns]
-        source = kernel_source([], 1, expression.constants, ndim, dtype, ranges, in_place=True)
+        source = kernel_source([element], 1, expression.constants, ndim, dtype, in_place=True)
         return f"{self.named(source)}({array})"
 
     def vjp(self, op: str, y: str, g: str, dtype: np.dtype, ndim: int) -> str:

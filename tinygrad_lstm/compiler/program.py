@@ -305,8 +305,8 @@ class ProgramWriter:
         self.readers = self._readers()
         self.reached = self._reached()
         self.tilings = self._tilings(self.reached)
-        self.gates = self._gate_groups()
         self.gates_kernels = self._gates_kernels() if self.kernels is not None else {}
+        self.gates = self._gate_groups()  # of the slices no gates kernel reads
         self.chain_trees: dict[int, tuple] = {}  # gates kernel root -> (expression, element) of its chain
         self.chains = self._chains() if self.kernels is not None else {}
         return self.write_forward() + "\n\n" + self.write_backward() + "\n"
@@ -326,8 +326,6 @@ class ProgramWriter:
         fused = {}  # first member -> its group, for groups of gates run as one call
         in_a_call = {}  # the other entries that call computes, and the slices it reads instead
         for group in self.gates:
-            if group.array in self.gates_kernels:
-                continue
             fused[group.first] = group
             in_a_call.update({m: "computed above in one call" for m in group.members if m != group.first})
             in_a_call.update({t: "read by one call from the array it slices" for t in group.tiles})
@@ -519,7 +517,7 @@ class ProgramWriter:
         gate_reading, elementwise_readers = self._gate_reading, self._elementwise_readers
         groups = []
         for ref, (join, axis, tiles) in self.tilings.items():
-            if join != "concatenate":  # steps (x[t]) are not gates
+            if join != "concatenate" or ref in self.gates_kernels:  # steps (x[t]) are not gates
                 continue
             runs: list[list[tuple[int, int]]] = []
             for tile in tiles:
@@ -575,35 +573,32 @@ class ProgramWriter:
             if "sigmoid" not in ops or not all(self._elementwise_readers(g) for g in gates):
                 continue
             pieces = [_slice_of(prog.entries[tile].p, e.shape) for tile in tiles]
+            if len({piece[3] - piece[2] for piece in pieces if piece is not None}) > 1:  # planes of one width
+                continue
             found[ref] = GatesKernel(ref, tiles, gates, pieces, ops)
         return found
 
     def _gates_kernel_lines(self, gk: GatesKernel) -> list[str]:
         """The forward of an elementwise result and of the gates that read its slices (see
-        :meth:`_gates_kernels`): one kernel, NumPy's exp over the sigmoid columns, one kernel finishing
-        the sigmoids, NumPy's tanh over the tanh columns in place; then each gate's view."""
+        :meth:`_gates_kernels`): one kernel writing a plane per gate, the sigmoids' first, negated;
+        NumPy's exp over the sigmoids' planes, one kernel finishing them, NumPy's tanh over the
+        tanh's planes, both in place; each gate's result is its plane, a contiguous array."""
         prog = self.program
         root = prog.entries[gk.root]
         ndim = len(root.shape)
         expression, element = self.chain_trees[gk.root]
-        call = self.kernels.gates(expression, element, gk.columns(), ndim)  # type: ignore[union-attr]
-        names = ", ".join(prog.entries[g].name or prog.entries[g].op for g in gk.gates)
-        lines = [f"y = {call}  # {_describe(root)}, for its gates {names}: -x where a sigmoid reads it"]
-        head = (slice(None),) * (ndim - 1)
-        sigmoids = [(a, b) for a, b, op in gk.runs() if op == "sigmoid"]
-        exps = []
-        for n, (a, b) in enumerate(sigmoids):
-            index = self.constant(f"r{gk.root}_{n}", (*head, slice(a, b)))
-            exps.append(f"exp(y[{index}], out=y[{index}])")
-        lines.append(f'with errstate(over="ignore"): {"; ".join(exps)}  # the sigmoids: exp(-x), as ops.sigmoid')
-        tail = self.kernels.sigmoid_tail("y", sigmoids, root.dtype, ndim)  # type: ignore[union-attr]
+        call = self.kernels.gates(expression, element, gk.planes(), ndim)  # type: ignore[union-attr]
+        names = ", ".join(prog.entries[g].name or prog.entries[g].op for g in gk.order)
+        n = gk.sigmoids
+        lines = [f"y = {call}  # a plane per gate: {names}; -x where a sigmoid reads it"]
+        lines.append(
+            f'with errstate(over="ignore"): exp(y[:{n}], out=y[:{n}])  # the sigmoids: exp(-x), as ops.sigmoid'
+        )
+        tail = self.kernels.sigmoid_tail(f"y[:{n}]", root.dtype, ndim + 1)  # type: ignore[union-attr]
         lines.append(f"{tail}  # then 1 / (exp(-x) + 1)")
-        for n, (a, b, op) in enumerate(gk.runs()):
-            if op == "tanh":
-                index = self.constant(f"t{gk.root}_{n}", (*head, slice(a, b)))
-                lines.append(f"tanh(y[{index}], out=y[{index}])  # the tanh gates, in place")
-        views = [f"v[{g}] = y[{self.constant(f'i{g}', (*head, slice(a, b)))}]" for g, (a, b) in zip(gk.gates, gk.spans)]
-        lines.append("; ".join(views))
+        if n < len(gk.order):
+            lines.append(f"tanh(y[{n}:], out=y[{n}:])  # the tanh gates")
+        lines.append("; ".join(f"v[{g}] = y[{plane}]" for plane, g in enumerate(gk.order)))
         return lines
 
     def _gates_vjp(self, group: GateGroup, piece: str) -> list[str]:
@@ -615,8 +610,6 @@ class ProgramWriter:
         grads = f"concatenate({_tuple([f'g[{m}]' for m in group.members])}, axis={group.axis})"
         e = prog.entries[first]
         base = f"e{first}.out.base"  # the one call's result
-        if group.array in self.gates_kernels:  # the gates kernel's result: the group's columns of it
-            base += f"[{self.constant(f'u{first}', group.union)}]"
         if self.kernels is not None and e.dtype in kernels.DTYPES:
             lines = [f"d = {self.kernels.vjp(e.op, base, grads, e.dtype, len(e.shape))}"]
         else:
@@ -843,25 +836,21 @@ class GateGroup:
 
 class GatesKernel:
     """Entry ``root`` (an elementwise result) read only by ``gates`` (sigmoid or tanh), one per slice
-    ``tiles`` of its last axis, in column order: ``spans`` each slice's columns."""
+    ``tiles`` of its last axis, each as wide: its kernel writes a plane per gate, the sigmoids first
+    (``order``), so that one exp covers them all and each gate's result is contiguous."""
 
     def __init__(self, root: int, tiles: list[int], gates: list[int], pieces: list, ops: list[str]) -> None:
-        self.root, self.tiles, self.gates, self.ops = root, tiles, gates, ops
-        self.spans = [(start, stop) for _, _, start, stop in pieces]
+        self.root, self.tiles, self.gates = root, tiles, gates
+        spans = {g: (start, stop) for g, (_, _, start, stop) in zip(gates, pieces)}
+        self.order = [g for g, op in zip(gates, ops) if op == "sigmoid"] + [
+            g for g, op in zip(gates, ops) if op != "sigmoid"
+        ]
+        self.sigmoids = ops.count("sigmoid")
+        self.spans = [spans[g] for g in self.order]
 
-    def runs(self) -> list[tuple[int, int, str]]:
-        """Adjacent slices under one op, merged: (start, stop, op)."""
-        found: list[tuple[int, int, str]] = []
-        for (start, stop), op in zip(self.spans, self.ops):
-            if found and found[-1][2] == op and found[-1][1] == start:
-                found[-1] = (found[-1][0], stop, op)
-            else:
-                found.append((start, stop, op))
-        return found
-
-    def columns(self) -> list[tuple[int, int, bool]]:
-        """The kernel's column ranges: (start, stop, negated), negated where a sigmoid reads."""
-        return [(start, stop, op == "sigmoid") for start, stop, op in self.runs()]
+    def planes(self) -> list[tuple[int, int, bool]]:
+        """The kernel's planes in order: (start, stop, negated) of the columns each is written from."""
+        return [(start, stop, n < self.sigmoids) for n, (start, stop) in enumerate(self.spans)]
 
 
 #: How many rows (batch x steps) of a weight's products share one product for its gradient: more is
