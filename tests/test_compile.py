@@ -323,11 +323,15 @@ def test_the_program_is_readable_python_with_one_line_per_entry_and_fused_gates(
     if compile_backend == "numpy":
         # and i and f have one VJP per step, a piece of the join of the step's gate pre-activations
         assert backward.count(": one VJP") == 3
-        pieces = r"\(q\[\d+\], q\[\d+\], q\[\d+\]\)"
-    else:  # each gate's VJP runs in the kernel of the product that reads it; the join has four pieces
+        assert (
+            len(re.findall(r"= concatenate\(\(q\[\d+\], q\[\d+\], q\[\d+\]\), axis=1\); g\[\d+\] \+= 0\.0", backward))
+            == 3
+        )
+    else:  # each gate's VJP runs in the kernel of the product that reads it, which writes the gate's
+        # slice of the step's joined gradient (one buffer a step) straight into it: no concatenate
         assert backward.count(": one VJP") == 0 and backward.count("its VJP ran in the kernel of") == 3 * 5
-        pieces = r"\(q\[\d+\], q\[\d+\], q\[\d+\], q\[\d+\]\)"
-    assert len(re.findall(r"= concatenate\(" + pieces + r", axis=1\); g\[\d+\] \+= 0\.0", backward)) == 3
+        assert len(re.findall(r"\n    g\[\d+\] = empty\(s\d+, t\d+\)  # add lstm", backward)) == 3
+        assert backward.count("its gradient is written in g[") == 3 * 4 and "= concatenate((q" not in backward
     with tl.trace_backward() as trace:  # the sweep's own count of VJPs run
         loss.backward(retain_graph=True)
     assert len(freed) == sum(r.op != "leaf" for r in trace)
@@ -601,7 +605,35 @@ def test_saturated_gates_at_odd_sizes_replay_eagers_bits_without_warnings(compil
             loss_c = step(x)
             loss_c.backward()
         assert loss_c.item() == loss_e.item()
-        for pe, p in zip(eager, lstm.parameters()):
-            np.testing.assert_array_equal(pe, p.grad.data)
+        for pe, p in zip(eager, lstm.parameters()):  # bytes: -0.0 and 0.0 differ (a saturated gate's 0 * -g)
+            assert pe.tobytes() == p.grad.data.tobytes()
     assert step.replays == 1
     assert ("-x where a sigmoid reads it" in step.source) == (compile_backend == "numba")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+def test_a_saturated_gates_zero_gradient_is_positive_zero_as_in_the_sweeps_join(compile_backend, dtype):
+    """A cell written by hand, whose pre-activations come from an elementwise product (not a matmul,
+    whose sums would hide the sign of a zero): gates at exactly 1 have the local derivative (1 - 1) *
+    1 = 0, so their gradient is 0 * -g = -0.0; the sweep joins the gates' gradients into zeros (0.0 +
+    -0.0 = 0.0), and the weight's gradient (that join times 1) shows the sign. Kernels that write the
+    gates' gradients straight into the join must add the 0.0 too."""
+    w = tl.Tensor(np.full((2, 8), 50.0, dtype), requires_grad=True)  # every pre-activation is 50
+
+    def loss_of(x, c):
+        pre = x * w
+        i, f, g, o = pre[:, 0:2].sigmoid(), pre[:, 2:4].sigmoid(), pre[:, 4:6].tanh(), pre[:, 6:8].sigmoid()
+        h = o * (f * c + i * g).tanh()
+        return -h.sum()  # dL/dh = -1: each gate's gradient before its local derivative is negative
+
+    x, c = np.ones((2, 8), dtype), np.ones((2, 2), dtype)
+    loss_of(tl.Tensor(x), tl.Tensor(c)).backward()
+    eager = w.grad.data.copy()
+    assert not np.signbit(eager).any() and (eager == 0).all()  # the sweep's 0.0 + -0.0, times 1
+    step = tl.compile(loss_of)
+    for _ in range(2):
+        w.grad = None
+        step(x, c).backward()
+        assert w.grad.data.tobytes() == eager.tobytes()
+    if compile_backend == "numba":  # the join this test is about
+        assert "its gradient is written in g[" in step.source

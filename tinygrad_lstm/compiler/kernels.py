@@ -148,21 +148,38 @@ def _at(element: str, args: list[str], index: str) -> str:
 
 
 def kernel_source(
-    elements: list[str], n_args: int, constants: list[float], ndim: int, dtype: np.dtype, in_place: bool = False
+    elements: list[str],
+    n_args: int,
+    constants: list[float],
+    ndim: int,
+    dtype: np.dtype,
+    in_place: bool = False,
+    into: list[tuple[int, int] | None] | None = None,
 ) -> str:
     """One kernel's module: each of ``elements`` (of ``a0``, ``a1``..., ``c0``...) computed for every
     element of arrays of ``ndim`` dimensions, the shape and dtype of ``a0``, into a new array each
-    (``in_place``: the one element into ``a0`` itself)."""
+    (``in_place``: the one element into ``a0`` itself; ``into[n] = (arg, start)``: element n into
+    argument ``arg``, a wider array, from column ``start`` of its last axis on)."""
     args = [f"a{i}" for i in range(n_args)]
-    outs = [] if in_place else ["out"] if len(elements) == 1 else [f"out{i}" for i in range(len(elements))]
+    into = into or [None] * len(elements)
+    new = [n for n, target in enumerate(into) if target is None]
+    outs = [] if in_place else ["out"] if len(new) == 1 else [f"out{n}" for n in range(len(new))]
     body = [f"c{i} = np.{DTYPES[dtype]}({value!r})" for i, value in enumerate(constants)]
     body.extend(f"{out} = np.empty(a0.shape, a0.dtype)" for out in outs)
     level, indent = _rows(body, [*outs, *args], ndim)
     last = ndim - 1
+    views = level[len(outs) :]
     body.append(indent + f"for i{last} in range({level[0]}.shape[0]):")
-    for out, element in zip(level[: len(outs)] or level[:1], elements):
-        body.append(indent + f"    {out}[i{last}] = {_at(element, level[len(outs) :], f'i{last}')}")
-    body.append(f"return {', '.join(outs or ['a0'])}")
+    for n, element in enumerate(elements):
+        target = into[n]
+        if target is not None:
+            written = f"{views[target[0]]}[i{last} + {target[1]}]" if target[1] else f"{views[target[0]]}[i{last}]"
+        else:
+            written = f"{(level[: len(outs)] or level[:1])[new.index(n)]}[i{last}]"
+        body.append(indent + f"    {written} = {_at(element, views, f'i{last}')}")
+    results = outs or (["a0"] if in_place else [])
+    if results:
+        body.append(f"return {', '.join(results)}")
     return "\n".join([*HEADER, f"def kernel({', '.join(args)}):"] + ["    " + line for line in body]) + "\n"
 
 
@@ -285,20 +302,40 @@ class Kernels:
         element = expression.tree(VJPS[op], {"y": y, "g": g})
         return self.call(expression, element, ndim)
 
-    def mul_vjp(self, g: str, others: list[tuple[str, tuple | None]], dtype: np.dtype, ndim: int) -> str:
+    def mul_vjp(
+        self,
+        g: str,
+        others: list[tuple[str, tuple | None]],
+        dtype: np.dtype,
+        ndim: int,
+        into: list[tuple[str, int] | None] | None = None,
+    ) -> str:
         """Source text of ``ops.mul``'s VJP for operands of one shape as one kernel: ``g * other`` for
         each of ``others`` (b for a's gradient, a for b's), a result each; where ``other`` comes with
         ``(op, y)``, the operand is a sigmoid or tanh output ``y`` whose only gradient this is, and the
-        result is that op's VJP of it (its local derivative times ``g * other``) too."""
+        result is that op's VJP of it (its local derivative times ``g * other``) too. ``into[n] =
+        (array, start)``: result n is not returned but written into ``array`` from column ``start``
+        of its last axis, plus 0.0 (the gradient of a slice that tiles ``array``: zeros + the slice,
+        as the sweep adds it)."""
         expression = Expression(dtype)
         elements = []
-        for other, then in others:
+        targets: list[tuple[int, int] | None] = []
+        for n, (other, then) in enumerate(others):
             product = expression.op("mul", expression.arg(g), expression.arg(other))
             if then is not None:
                 op, y = then
                 product = expression.tree(VJPS[op], {"y": y}, {"g": product})
+            target = into[n] if into else None
+            if target is not None:
+                product = expression.op("add", product, expression.constant(0.0))
+                targets.append((int(expression.arg(target[0])[1:]), target[1]))
+            else:
+                targets.append(None)
             elements.append(product)
-        return self.call(expression, elements, ndim)
+        source = kernel_source(
+            elements, len(expression.args), expression.constants, ndim, dtype, into=targets if into else None
+        )
+        return f"{self.named(source)}({', '.join(expression.args)})"
 
     def source(self) -> str:
         if not self.sources:

@@ -252,6 +252,7 @@ class ProgramWriter:
             "asarray": np.asarray,
             "array": np.array,
             "zeros": np.zeros,
+            "empty": np.empty,
             "concatenate": np.concatenate,
             "stack": np.stack,
             "multiply": np.multiply,
@@ -404,6 +405,8 @@ class ProgramWriter:
         body.append(f"g[{out}] = seed")
         summed: dict[str, bool] = {}  # gradient name -> whether its buffer is the sweep's own (add in place)
         folded: dict[int, int] = {}  # sigmoid/tanh entry -> the mul whose VJP kernel ran its VJP too
+        direct = self._direct_joins(tile_of, covered)  # slice -> (array, column): written there by a kernel
+        started: set[int] = set()  # arrays whose joined gradient is allocated
         first_leaf_grads: list[int] = []
         for k in range(out, -1, -1):
             e = prog.entries[k]
@@ -419,6 +422,11 @@ class ProgramWriter:
                 continue
             if k in tile_of:  # a slice of an array whose slices tile it: keep its gradient for the join
                 ref = tile_of[k]
+                if k in direct:
+                    body.append(f"e{k}.free()  # {_describe(e)}: its gradient is written in g[{ref}] already")
+                    if k == min(self.tilings[ref][2]):
+                        summed[f"g[{ref}]"] = True
+                    continue
                 if k in covered:
                     body.append(f"e{k}.free()  # {_describe(e)}: its gradient is in its gates' piece")
                 else:
@@ -448,6 +456,7 @@ class ProgramWriter:
                 *prog.sources[k][1]
             ):
                 others = []  # g * b for a, g * a for b; and a sigmoid's or tanh's VJP where that is its only gradient
+                into: list[tuple[str, int] | None] = []  # or straight into the joined gradient of its slice
                 for i, d in enumerate(grads):
                     if d != "_":
                         j = self._folded_into_mul(k, i)
@@ -455,10 +464,22 @@ class ProgramWriter:
                             folded[j] = k
                         then = (prog.entries[j].op, f"e{j}.out") if j is not None else None
                         others.append((f"e{k}.ins[{1 - i}]", then))
-                call = self.kernels.mul_vjp(f"g[{k}]", others, e.dtype, len(e.shape))  # type: ignore[union-attr]
-                body.append(
-                    f"{', '.join(d for d in grads if d != '_')} = {call}  # {_describe(e)}: its VJP as one kernel"
-                )
+                        target = direct.get(prog.sources[j][0][1]) if j is not None else None
+                        if target is not None:
+                            ref, start = target
+                            if ref not in started:  # the first piece to arrive: the joined gradient's buffer
+                                started.add(ref)
+                                self.namespace[f"t{ref}"] = prog.entries[ref].dtype
+                                self.namespace[f"s{ref}"] = prog.entries[ref].shape
+                                body.append(f"g[{ref}] = empty(s{ref}, t{ref})  # {_describe(prog.entries[ref])}")
+                            into.append((f"g[{ref}]", start))
+                            grads[i] = "_"  # written, not returned
+                        else:
+                            into.append(None)
+                call = self.kernels.mul_vjp(f"g[{k}]", others, e.dtype, len(e.shape), into)  # type: ignore[union-attr]
+                results = [d for d in grads if d != "_"]
+                assigned = f"{', '.join(results)} = " if results else ""
+                body.append(f"{assigned}{call}  # {_describe(e)}: its VJP as one kernel")
                 body.append(f"g[{k}] = None; e{k}.free()")
             elif self._same_shape_vjp(k, "add") or self._same_shape_vjp(k, "sub"):  # no call: g itself (and -g)
                 negated = e.op == "sub" and grads[1] != "_"
@@ -468,6 +489,9 @@ class ProgramWriter:
                     parts.append(f"d1 = negative(g[{k}])")
                 body.append("; ".join(parts) + f"  # {_describe(e)}: its VJP without a call")
                 body.append(f"g[{k}] = None; e{k}.free()")
+            elif k in folded and prog.sources[k][0][1] in direct:  # written into the join by that kernel
+                body.append(f"e{k}.free()  # {_describe(e)}: its VJP ran in the kernel of %{folded[k]}'s VJP")
+                continue
             elif k in folded:  # its VJP ran in its one reader's kernel: g[k] is already its input's gradient
                 body.append(f"d0 = g[{k}]  # {_describe(e)}: its VJP ran in the kernel of %{folded[k]}'s VJP")
                 body.append(f"g[{k}] = None; e{k}.free()")
@@ -495,6 +519,45 @@ class ProgramWriter:
                 body.extend(sum_into_source(name, d, dtype, shape, summed, cast, indexed))
         body.extend(f"accumulate(leaf{j}, gw[{j}])" for j in first_leaf_grads)
         return "def backward(seed):\n" + "\n".join("    " + line for line in body)
+
+    def _direct_joins(self, tile_of: dict[int, int], covered: dict) -> dict[int, tuple[int, int]]:
+        """Slices whose gradient a product's VJP kernel writes straight into the joined gradient of the
+        array they tile (slice -> (array, first column)): where every slice of that array (along its
+        last axis) is read only by a sigmoid or tanh whose VJP runs in such a kernel (an LSTM step's
+        gates, with the gates kernel): no concatenate, and the join's + 0.0 is in the kernels."""
+        prog = self.program
+        if self.kernels is None:
+            return {}
+        fold_input: dict[int, int] = {}  # slice -> the gate folded into a product's VJP kernel that reads it
+        for k in self.reached:
+            e = prog.entries[k]
+            if not prog.needs_grad[k] or not self._same_shape_vjp(k, "mul"):
+                continue
+            if self.operand(*prog.sources[k][0]) == self.operand(*prog.sources[k][1]):
+                continue
+            for i, parent in enumerate(e.parents):
+                j = self._folded_into_mul(k, i) if parent is not None else None
+                if j is not None and prog.sources[j][0][0] == _FROM_ENTRY:
+                    fold_input[prog.sources[j][0][1]] = j
+        found = {}
+        for ref, (join, axis, tiles) in self.tilings.items():
+            e = prog.entries[ref]
+            if join != "concatenate" or axis != len(e.shape) - 1 or e.dtype not in kernels.DTYPES:
+                continue
+            ok = all(
+                t in fold_input
+                and t not in covered
+                and self.readers.get(t) == [fold_input[t]]
+                and not prog.mixed_dtypes[t]
+                and prog.entries[fold_input[t]].dtype == e.dtype
+                for t in tiles
+            )
+            if ok:
+                for t in tiles:
+                    piece = _slice_of(prog.entries[t].p, e.shape)
+                    assert piece is not None
+                    found[t] = (ref, piece[2])
+        return found
 
     def _readers(self) -> dict[int, list[int]]:
         """Entry -> the entries that read its result, in tape order."""
