@@ -317,9 +317,11 @@ def test_the_program_is_readable_python_with_one_line_per_entry_and_fused_gates(
         assert forward.count("(y[:3])  # then 1 / (exp(-x) + 1)") == 3
         assert forward.count("tanh(y[3:], out=y[3:])") == 3
         assert forward.count("computed with v[") == 12 and "y = f" not in forward
-    # in backward each reached entry is freed once, after its VJP (or its part of one) ran
+    # in backward each reached entry drops what it keeps once, after its VJP (or its part of one) ran:
+    # the result is freed in full, the others drop their arrays and keep their parameters armed
     freed = re.findall(r"e(\d+)\.free\(\)(?!  # [^\n]*no gradient reaches it)", backward)
-    assert len(freed) == len(set(freed))
+    dropped = re.findall(r"e(\d+)\.(?:ins|out) = None", backward)
+    assert len(dropped) == len(set(dropped)) and freed == [str(len(recorded) + len(without_grad) - 1)]
     if compile_backend == "numpy":
         # and i and f have one VJP per step, a piece of the join of the step's gate pre-activations
         assert backward.count(": one VJP") == 3
@@ -332,9 +334,13 @@ def test_the_program_is_readable_python_with_one_line_per_entry_and_fused_gates(
         assert backward.count(": one VJP") == 0 and backward.count("its VJP ran in the kernel of") == 3 * 5
         assert len(re.findall(r"\n    g\[\d+\] = empty\(s\d+, t\d+\)  # add lstm", backward)) == 3
         assert backward.count("its gradient is written in g[") == 3 * 4 and "= concatenate((q" not in backward
+    program = list(step.programs.values())[-1]
+    keeping = {str(k) for k, e in enumerate(program.entries) if e.ins is not None or e.out is not None}
     with tl.trace_backward() as trace:  # the sweep's own count of VJPs run
         loss.backward(retain_graph=True)
-    assert len(freed) == sum(r.op != "leaf" for r in trace)
+    assert len(trace) > len(keeping) and set(dropped) == keeping - set(freed)
+    step(tl.randn(3, 2, 3, dtype=np.float64), tl.randn(2, 1, dtype=np.float64)).backward()  # a replay
+    assert all(e.ins is None and e.out is None for e in program.entries)  # every array dropped
 
 
 def test_mixed_dtypes_are_cast_as_the_sweep_casts_them():

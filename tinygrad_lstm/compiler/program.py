@@ -60,6 +60,7 @@ class Program:
     environment: Any  # a guards.Environment
     modules_changed: int  # nn.module's change counter when the step was recorded
     why: str  # why it was recorded (first call, new input shapes, a guard that failed)
+    kept_armed: list[tuple]  # (entry, its parameters) for the entries whose backward only drops arrays
 
     def __init__(
         self,
@@ -204,6 +205,9 @@ class Program:
 
     def run(self, arrays: list[np.ndarray]) -> Tensor:
         """Replay the forward pass on new input arrays; the result's backward() runs :meth:`backward`."""
+        if any(e.freed for e, _ in self.kept_armed):  # the usual sweep freed them (the recording's, hooks)
+            for e, p in self.kept_armed:
+                e.p, e.freed = p, False
         leaves = [leaf.tensor().data for leaf in self.leaves]  # read now: optimizers may have replaced them
         self.read = (arrays + leaves, next(_sequence))
         self.latest = self._forward(arrays, leaves)
@@ -310,7 +314,46 @@ class ProgramWriter:
         self.gates = self._gate_groups()  # of the slices no gates kernel reads
         self.chain_trees: dict[int, tuple] = {}  # gates kernel root -> (expression, element) of its chain
         self.chains = self._chains() if self.kernels is not None else {}
+        self.kept_armed = self._kept_armed()
+        self.program.kept_armed = [
+            (self.program.entries[k], self.program.entries[k].p) for k in sorted(self.kept_armed)
+        ]
         return self.write_forward() + "\n\n" + self.write_backward() + "\n"
+
+    def _kept_armed(self) -> set[int]:
+        """Entries whose parameters stay armed between replays: the backward drops only the arrays
+        they keep (``e.ins``, ``e.out``), not their constant parameters (the namespace holds those
+        anyway) or their ``freed`` flag: no one reads those of an entry inside the step but the
+        step's own VJPs. The result (whose ``freed`` says a second backward is an error), entries
+        with hooks, parameters computed in the step and entries no gradient reaches are freed in
+        full; :meth:`Program.run` re-arms the others after a usual sweep freed them."""
+        prog = self.program
+        watched = {id(e) for e in prog.watched}
+        return {
+            k
+            for k in self.reached
+            if prog.needs_grad[k]
+            and k != prog.output_position
+            and k not in prog.dynamic_p
+            and id(prog.entries[k]) not in watched
+        }
+
+    def _free(self, k: int) -> str:
+        """The statement that frees entry k after its VJP ran: ``e{k}.free()``, or for an entry kept
+        armed (:meth:`_kept_armed`) only dropping the arrays it keeps ("" where it keeps none)."""
+        if k not in self.kept_armed:
+            return f"e{k}.free()"
+        e = self.program.entries[k]
+        kept = [f"e{k}.{name}" for name, x in (("ins", e.ins), ("out", e.out)) if x is not None]
+        return " = ".join(kept) + " = None" if kept else ""
+
+    def _line(self, *parts: str, comment: str = "") -> list[str]:
+        """One source line of the non-empty statements in ``parts``, with its comment (a comment alone
+        where no statement is left)."""
+        text = "; ".join(part for part in parts if part)
+        if comment:
+            text = f"{text}  # {comment}" if text else f"# {comment}"
+        return [text] if text else []
 
     def constant(self, name: str, value) -> str:
         """A value the source refers to by ``name`` (an index, a shape): put in the namespace."""
@@ -372,13 +415,15 @@ class ProgramWriter:
                 call = f"f{k}({params}, {', '.join(operands)})"
                 body.append(f"v[{k}] = {f'asarray({call})' if e.shape == () else call}  # {_describe(e)}")
             if prog.needs_grad[k]:  # re-arm the entry with what its VJP reads (free() cleared it)
-                arm = [f"e{k}.p = {'r' if k in prog.dynamic_p else f'p{k}'}", f"e{k}.freed = False"]
+                arm = [] if k in self.kept_armed else [f"e{k}.p = {'r' if k in prog.dynamic_p else f'p{k}'}"]
+                arm += [] if k in self.kept_armed else [f"e{k}.freed = False"]
                 if e.ins is not None:  # what the entry kept: inputs no gradient reads stay None
                     kept = [op if x is not None else "None" for op, x in zip(operands, e.ins)]
                     arm.insert(0, f"e{k}.ins = {_tuple(kept)}")
                 if e.out is not None:
                     arm.insert(0, f"e{k}.out = v[{k}]")
-                body.append("; ".join(arm))
+                if arm:
+                    body.append("; ".join(arm))
             if released[k]:  # after its last reader, as eager execution would drop it
                 body.append(" = ".join(f"v[{ref}]" for ref in released[k]) + " = None")
         body.append(f"return v[{prog.output_position}]")
@@ -423,14 +468,22 @@ class ProgramWriter:
             if k in tile_of:  # a slice of an array whose slices tile it: keep its gradient for the join
                 ref = tile_of[k]
                 if k in direct:
-                    body.append(f"e{k}.free()  # {_describe(e)}: its gradient is written in g[{ref}] already")
+                    body.extend(
+                        self._line(
+                            self._free(k), comment=f"{_describe(e)}: its gradient is written in g[{ref}] already"
+                        )
+                    )
                     if k == min(self.tilings[ref][2]):
                         summed[f"g[{ref}]"] = True
                     continue
                 if k in covered:
-                    body.append(f"e{k}.free()  # {_describe(e)}: its gradient is in its gates' piece")
+                    body.extend(
+                        self._line(self._free(k), comment=f"{_describe(e)}: its gradient is in its gates' piece")
+                    )
                 else:
-                    body.append(f"q[{slot[k]}] = g[{k}]; g[{k}] = None; e{k}.free()  # {_describe(e)}")
+                    body.extend(
+                        self._line(f"q[{slot[k]}] = g[{k}]", f"g[{k}] = None", self._free(k), comment=_describe(e))
+                    )
                 join, axis, tiles = self.tilings[ref]
                 if k == min(tiles):  # the last to arrive
                     pieces = [f"q[{slot[t]}]" for t in tiles if t not in covered or t == covered[t].tiles[0]]
@@ -443,7 +496,9 @@ class ProgramWriter:
             if k in chunks:  # a shared weight's product: its weight's gradient waits for its chunk
                 if grads[0] != "_":
                     body.append(f"d0 = bmm(g[{k}], e{k}.ins[1].T)  # {_describe(e)}: the input's gradient now")
-                body.append(f"q[{held[k]}], q[{held[k] + 1}] = e{k}.ins[0], g[{k}]; g[{k}] = None; e{k}.free()")
+                body.extend(
+                    self._line(f"q[{held[k]}], q[{held[k] + 1}] = e{k}.ins[0], g[{k}]", f"g[{k}] = None", self._free(k))
+                )
                 grads[1] = "_"
                 chunk = chunks[k]
                 if k == chunk[-1]:  # the chunk's last to arrive: one product for all its steps
@@ -480,7 +535,7 @@ class ProgramWriter:
                 results = [d for d in grads if d != "_"]
                 assigned = f"{', '.join(results)} = " if results else ""
                 body.append(f"{assigned}{call}  # {_describe(e)}: its VJP as one kernel")
-                body.append(f"g[{k}] = None; e{k}.free()")
+                body.extend(self._line(f"g[{k}] = None", self._free(k)))
             elif self._same_shape_vjp(k, "add") or self._same_shape_vjp(k, "sub"):  # no call: g itself (and -g)
                 negated = e.op == "sub" and grads[1] != "_"
                 same = [d for d in grads if d != "_" and not (negated and d == "d1")]
@@ -488,21 +543,25 @@ class ProgramWriter:
                 if negated:
                     parts.append(f"d1 = negative(g[{k}])")
                 body.append("; ".join(parts) + f"  # {_describe(e)}: its VJP without a call")
-                body.append(f"g[{k}] = None; e{k}.free()")
+                body.extend(self._line(f"g[{k}] = None", self._free(k)))
             elif k in folded and prog.sources[k][0][1] in direct:  # written into the join by that kernel
-                body.append(f"e{k}.free()  # {_describe(e)}: its VJP ran in the kernel of %{folded[k]}'s VJP")
+                body.extend(
+                    self._line(
+                        self._free(k), comment=f"{_describe(e)}: its VJP ran in the kernel of %{folded[k]}'s VJP"
+                    )
+                )
                 continue
             elif k in folded:  # its VJP ran in its one reader's kernel: g[k] is already its input's gradient
                 body.append(f"d0 = g[{k}]  # {_describe(e)}: its VJP ran in the kernel of %{folded[k]}'s VJP")
-                body.append(f"g[{k}] = None; e{k}.free()")
+                body.extend(self._line(f"g[{k}] = None", self._free(k)))
             elif self._kernel_vjp(k):
                 call = self.kernels.vjp(e.op, f"e{k}.out", f"g[{k}]", e.dtype, len(e.shape))  # type: ignore[union-attr]
                 body.append(f"d0 = {call}  # {_describe(e)}: its VJP as one kernel")
-                body.append(f"g[{k}] = None; e{k}.free()")
+                body.extend(self._line(f"g[{k}] = None", self._free(k)))
             else:
                 self.namespace[f"vjp{k}"] = e.vjp
                 body.append(f"{_tuple(grads, brackets=False)} = vjp{k}(g[{k}], e{k})  # {_describe(e)}")
-                body.append(f"g[{k}] = None; e{k}.free()")
+                body.extend(self._line(f"g[{k}] = None", self._free(k)))
             cast = prog.mixed_dtypes[k]
             indexed = is_primitive(e, "getitem")  # its gradient is an IndexedGrad: added into a zero buffer
             for (kind, ref), d in zip(prog.sources[k], grads):
@@ -679,7 +738,7 @@ class ProgramWriter:
             lines = fusion.vjp_lines(e.op, base, grads)
         lines[-1] += f"  # {group.describe(prog)}: one VJP"
         lines.append(f"{piece} = d; " + " = ".join(f"g[{m}]" for m in group.members) + " = None")
-        lines.append("; ".join(f"e{m}.free()" for m in group.members))
+        lines.extend(self._line(*[self._free(m) for m in group.members]))
         return lines
 
     def _kernel_vjp(self, k: int) -> bool:
