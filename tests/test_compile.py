@@ -643,3 +643,30 @@ def test_a_saturated_gates_zero_gradient_is_positive_zero_as_in_the_sweeps_join(
         assert w.grad.data.tobytes() == eager.tobytes()
     if compile_backend == "numba":  # the join this test is about
         assert "its gradient is written in g[" in step.source
+
+
+def test_gradients_summed_inside_kernels_keep_the_sweeps_order(compile_backend):
+    """A product's gradient with three contributions, and a tanh whose input already has a gradient:
+    on numba's backend the product's VJP kernel adds the contributions up, and the kernel the tanh's
+    VJP runs in adds its result to its input's gradient, in the sweep's order. Magnitudes that differ
+    by 1e8 make (a + b) + c and a + (b + c) differ, so another order would show in the bits."""
+    rng = np.random.default_rng(5)
+    w = tl.Tensor(rng.standard_normal((3, 6)), requires_grad=True)
+    big, small, tiny = (rng.standard_normal((3, 6)) * s for s in (1e8, 1.0, 1e-8))
+
+    def loss_of(x):
+        m = x * w  # read three times: its gradient is a sum of three
+        z = m * 0.5
+        y = z.tanh() * w  # the tanh's VJP runs in this product's kernel, z's gradient already started
+        return (m * big).sum() + (m * small).sum() + (m * tiny).sum() + y.sum() + (z * small).sum()
+
+    x = rng.standard_normal((3, 6))
+    loss_of(tl.Tensor(x)).backward()
+    eager = w.grad.data.copy()
+    step = tl.compile(loss_of)
+    for _ in range(2):
+        w.grad = None
+        step(x).backward()
+        assert w.grad.data.tobytes() == eager.tobytes()
+    if compile_backend == "numba":
+        assert ", which sums its gradient" in step.source and ", adding to g[" in step.source

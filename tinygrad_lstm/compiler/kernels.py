@@ -304,11 +304,12 @@ class Kernels:
 
     def mul_vjp(
         self,
-        g: str,
+        g: list[str],
         others: list[tuple[str, tuple | None]],
         dtype: np.dtype,
         ndim: int,
         into: list[tuple[str, int] | None] | None = None,
+        plus: list[str | None] | None = None,
     ) -> str:
         """Source text of ``ops.mul``'s VJP for operands of one shape as one kernel: ``g * other`` for
         each of ``others`` (b for a's gradient, a for b's), a result each; where ``other`` comes with
@@ -316,15 +317,23 @@ class Kernels:
         result is that op's VJP of it (its local derivative times ``g * other``) too. ``into[n] =
         (array, start)``: result n is not returned but written into ``array`` from column ``start``
         of its last axis, plus 0.0 (the gradient of a slice that tiles ``array``: zeros + the slice,
-        as the sweep adds it)."""
+        as the sweep adds it). ``g`` is the incoming gradient as the contributions the sweep would
+        have added up, in its order: ((g0 + g1) + g2)...; ``plus[n]``: result n is that gradient plus
+        this one (the sweep's next sum into it)."""
         expression = Expression(dtype)
         elements = []
         targets: list[tuple[int, int] | None] = []
+        gradient = expression.arg(g[0])
+        for part in g[1:]:
+            gradient = expression.op("add", gradient, expression.arg(part))
         for n, (other, then) in enumerate(others):
-            product = expression.op("mul", expression.arg(g), expression.arg(other))
+            product = expression.op("mul", gradient, expression.arg(other))
             if then is not None:
                 op, y = then
                 product = expression.tree(VJPS[op], {"y": y}, {"g": product})
+            added = plus[n] if plus else None
+            if added is not None:
+                product = expression.op("add", expression.arg(added), product)
             target = into[n] if into else None
             if target is not None:
                 product = expression.op("add", product, expression.constant(0.0))

@@ -445,13 +445,19 @@ class ProgramWriter:
         chunks = {} if prog.exact else self._weight_products(reached)
         held = {k: len(slot) + 2 * n for n, k in enumerate(chunks)}  # where a product keeps its a and g
         body = [f"g = [None] * {out + 1}", f"gw = [None] * {len(prog.leaves)}"]
-        if slot or held:  # gradients waiting for their join, and products' inputs waiting for their chunk
-            body.append(f"q = [None] * {len(slot) + 2 * len(held)}")
+        # gradients waiting for their join, products' inputs waiting for their chunk, contributions
+        # waiting for the kernel that sums them (its size is known at the end)
+        body.append("q = [None] * {}")
         body.append(f"g[{out}] = seed")
+        summing = self._kernel_sums()  # entries whose VJP kernel adds up the contributions to their gradient
+        pending: dict[int, list[int]] = {}  # entry -> slots of contributions its kernel adds to g[k]
+        free_slots: list[int] = []
+        n_slots = len(slot) + 2 * len(held)
         summed: dict[str, bool] = {}  # gradient name -> whether its buffer is the sweep's own (add in place)
         folded: dict[int, int] = {}  # sigmoid/tanh entry -> the mul whose VJP kernel ran its VJP too
         direct = self._direct_joins(tile_of, covered)  # slice -> (array, column): written there by a kernel
         started: set[int] = set()  # arrays whose joined gradient is allocated
+        done_gates: set[int] = set()  # folded gates whose input's gradient their kernel wrote or summed
         first_leaf_grads: list[int] = []
         for k in range(out, -1, -1):
             e = prog.entries[k]
@@ -507,35 +513,48 @@ class ProgramWriter:
                     body.append(f"d1 = weight_grad({a_s}, {g_s})  # the weight's gradient over {len(chunk)} steps")
                     body.append(" = ".join(f"q[{held[m]}] = q[{held[m] + 1}]" for m in chunk) + " = None")
                     grads[1] = "d1"
-            elif self._same_shape_vjp(k, "mul") and self.operand(*prog.sources[k][0]) != self.operand(
-                *prog.sources[k][1]
-            ):
+            elif self._mul_kernel(k):
                 others = []  # g * b for a, g * a for b; and a sigmoid's or tanh's VJP where that is its only gradient
                 into: list[tuple[str, int] | None] = []  # or straight into the joined gradient of its slice
+                plus: list[str | None] = []  # or added to the gradient it is summed into, in the kernel
+                lhs = []  # what the kernel returns, in order
                 for i, d in enumerate(grads):
-                    if d != "_":
-                        j = self._folded_into_mul(k, i)
-                        if j is not None:
-                            folded[j] = k
-                        then = (prog.entries[j].op, f"e{j}.out") if j is not None else None
-                        others.append((f"e{k}.ins[{1 - i}]", then))
-                        target = direct.get(prog.sources[j][0][1]) if j is not None else None
-                        if target is not None:
-                            ref, start = target
-                            if ref not in started:  # the first piece to arrive: the joined gradient's buffer
-                                started.add(ref)
-                                self.namespace[f"t{ref}"] = prog.entries[ref].dtype
-                                self.namespace[f"s{ref}"] = prog.entries[ref].shape
-                                body.append(f"g[{ref}] = empty(s{ref}, t{ref})  # {_describe(prog.entries[ref])}")
-                            into.append((f"g[{ref}]", start))
-                            grads[i] = "_"  # written, not returned
-                        else:
-                            into.append(None)
-                call = self.kernels.mul_vjp(f"g[{k}]", others, e.dtype, len(e.shape), into)  # type: ignore[union-attr]
-                results = [d for d in grads if d != "_"]
-                assigned = f"{', '.join(results)} = " if results else ""
-                body.append(f"{assigned}{call}  # {_describe(e)}: its VJP as one kernel")
-                body.extend(self._line(f"g[{k}] = None", self._free(k)))
+                    if d == "_":
+                        continue
+                    j = self._folded_into_mul(k, i)
+                    if j is not None:
+                        folded[j] = k
+                    then = (prog.entries[j].op, f"e{j}.out") if j is not None else None
+                    others.append((f"e{k}.ins[{1 - i}]", then))
+                    target = direct.get(prog.sources[j][0][1]) if j is not None else None
+                    added = self._added_in_kernel(k, i, j, summed, summing)
+                    into.append(None if target is None else (f"g[{target[0]}]", target[1]))
+                    plus.append(f"g[{added}]" if added is not None and target is None else None)
+                    if target is not None:
+                        ref = target[0]
+                        if ref not in started:  # the first piece to arrive: the joined gradient's buffer
+                            started.add(ref)
+                            self.namespace[f"t{ref}"] = prog.entries[ref].dtype
+                            self.namespace[f"s{ref}"] = prog.entries[ref].shape
+                            body.append(f"g[{ref}] = empty(s{ref}, t{ref})  # {_describe(prog.entries[ref])}")
+                    elif added is not None:  # g[added] + this contribution, as the sweep sums it
+                        lhs.append(f"g[{added}]")
+                        summed[f"g[{added}]"] = True  # a new array: the sweep's own
+                    else:
+                        lhs.append(d)
+                        continue
+                    grads[i] = "_"  # written or summed by the kernel, not returned to be summed
+                    if j is not None:
+                        done_gates.add(j)
+                waiting = pending.pop(k, [])  # contributions to g[k] after the first: summed in the kernel
+                parts = [f"g[{k}]"] + [f"q[{n}]" for n in waiting]
+                call = self.kernels.mul_vjp(parts, others, e.dtype, len(e.shape), into, plus)  # type: ignore[union-attr]
+                assigned = f"{', '.join(lhs)} = " if lhs else ""
+                what = "its VJP as one kernel" + (", which sums its gradient" if waiting else "")
+                what += "".join(f", adding to {p}" for p in plus if p is not None)
+                body.append(f"{assigned}{call}  # {_describe(e)}: {what}")
+                body.extend(self._line(" = ".join(parts) + " = None", self._free(k)))
+                free_slots.extend(waiting)
             elif self._same_shape_vjp(k, "add") or self._same_shape_vjp(k, "sub"):  # no call: g itself (and -g)
                 negated = e.op == "sub" and grads[1] != "_"
                 same = [d for d in grads if d != "_" and not (negated and d == "d1")]
@@ -544,7 +563,7 @@ class ProgramWriter:
                     parts.append(f"d1 = negative(g[{k}])")
                 body.append("; ".join(parts) + f"  # {_describe(e)}: its VJP without a call")
                 body.extend(self._line(f"g[{k}] = None", self._free(k)))
-            elif k in folded and prog.sources[k][0][1] in direct:  # written into the join by that kernel
+            elif k in done_gates:  # that kernel wrote its input's gradient into the join, or summed it
                 body.extend(
                     self._line(
                         self._free(k), comment=f"{_describe(e)}: its VJP ran in the kernel of %{folded[k]}'s VJP"
@@ -575,9 +594,52 @@ class ProgramWriter:
                     name, dtype, shape = f"gw[{j}]", f"tw{j}", f"sw{j}"
                     if name not in summed:
                         first_leaf_grads.append(j)
+                if kind == _FROM_ENTRY and ref in summing and name in summed and not cast and not indexed:
+                    n = free_slots.pop() if free_slots else n_slots  # kept for ref's kernel to add
+                    n_slots = max(n_slots, n + 1)
+                    pending.setdefault(ref, []).append(n)
+                    body.append(f"q[{n}] = {d}  # added to g[{ref}] in its VJP's kernel")
+                    continue
                 body.extend(sum_into_source(name, d, dtype, shape, summed, cast, indexed))
         body.extend(f"accumulate(leaf{j}, gw[{j}])" for j in first_leaf_grads)
+        if n_slots:
+            body[2] = body[2].format(n_slots)
+        else:
+            del body[2]
         return "def backward(seed):\n" + "\n".join("    " + line for line in body)
+
+    def _added_in_kernel(self, k: int, i: int, j: int | None, summed: dict, summing: set[int]) -> int | None:
+        """The entry whose gradient mul k's VJP kernel may add its result for operand i to (through
+        the gate j folded into it, if any), as the sweep would add it next: one that already has a
+        gradient, of the same shape and dtype, summed with no cast, that no entry between j and k
+        adds to (so the order of the sum is the sweep's), and whose own kernel does not sum it."""
+        prog = self.program
+        kind, m = prog.sources[j if j is not None else k][0 if j is not None else i]
+        if kind != _FROM_ENTRY or f"g[{m}]" not in summed or m in summing:
+            return None
+        e, dest = prog.entries[k], prog.entries[m]
+        if (dest.shape, dest.dtype) != (e.shape, e.dtype):
+            return None
+        if prog.mixed_dtypes[k] or (j is not None and prog.mixed_dtypes[j]):
+            return None
+        low = j if j is not None else k
+        if any(low < r < k for r in self.readers.get(m, [])):
+            return None
+        return m
+
+    def _mul_kernel(self, k: int) -> bool:
+        """Whether entry k's VJP runs as a product's VJP kernel (``Kernels.mul_vjp``)."""
+        prog = self.program
+        return self._same_shape_vjp(k, "mul") and self.operand(*prog.sources[k][0]) != self.operand(*prog.sources[k][1])
+
+    def _kernel_sums(self) -> set[int]:
+        """Products whose VJP kernel adds up the contributions to their gradient itself, in the sweep's
+        order (an LSTM step's h: its part of the output, then the next step's product): one loop over
+        the elements instead of a NumPy call per contribution after the first."""
+        prog = self.program
+        if self.kernels is None:
+            return set()
+        return {k for k in self.reached if prog.needs_grad[k] and k != prog.output_position and self._mul_kernel(k)}
 
     def _direct_joins(self, tile_of: dict[int, int], covered: dict) -> dict[int, tuple[int, int]]:
         """Slices whose gradient a product's VJP kernel writes straight into the joined gradient of the
@@ -590,9 +652,7 @@ class ProgramWriter:
         fold_input: dict[int, int] = {}  # slice -> the gate folded into a product's VJP kernel that reads it
         for k in self.reached:
             e = prog.entries[k]
-            if not prog.needs_grad[k] or not self._same_shape_vjp(k, "mul"):
-                continue
-            if self.operand(*prog.sources[k][0]) == self.operand(*prog.sources[k][1]):
+            if not prog.needs_grad[k] or not self._mul_kernel(k):
                 continue
             for i, parent in enumerate(e.parents):
                 j = self._folded_into_mul(k, i) if parent is not None else None
