@@ -346,8 +346,13 @@ class Kernels:
         )
         return f"{self.named(source)}({', '.join(expression.args)})"
 
-    def source(self) -> str:
+    def source(self, program: str = "") -> str:
+        """The kernels' listing, each headed by what the first line of ``program`` that calls it says."""
         if not self.sources:
             return ""
         head = "# The kernels (numba): each a module of its own in the kernel cache, shown here without its imports\n"
-        return head + "\n".join(self.sources)
+        listed = []
+        for name, text in zip(self.names.values(), self.sources):
+            said = re.search(rf"\b{name}\([^\n]*?  # ([^\n]*)", program)
+            listed.append(text.replace(f"# {name}:\n", f"# {name}: {said.group(1)}\n", 1) if said else text)
+        return head + "\n".join(listed)

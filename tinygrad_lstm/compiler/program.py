@@ -148,7 +148,7 @@ class Program:
         code = builtins.compile(self.source, f"<tl.compile program of {len(entries)} entries>", "exec")
         exec(code, writer.namespace)  # defines forward and backward in the namespace the source names
         if writer.kernels is not None and writer.kernels.sources:  # shown, not run: each is a module of its own
-            self.source += "\n\n" + writer.kernels.source()
+            self.source += "\n\n" + writer.kernels.source(self.source)
         self._forward, self._backward = writer.namespace["forward"], writer.namespace["backward"]
         self.latest = output.data  # the result whose saved arrays the entries hold now
         self.recorded = output.data
@@ -772,12 +772,12 @@ class ProgramWriter:
         call = self.kernels.gates(expression, element, gk.planes(), ndim)  # type: ignore[union-attr]
         names = ", ".join(prog.entries[g].name or prog.entries[g].op for g in gk.order)
         n = gk.sigmoids
-        lines = [f"y = {call}  # a plane per gate: {names}; -x where a sigmoid reads it"]
+        lines = [f"y = {call}  # {_describe(root)} for its gates, a plane each ({names}), -x where a sigmoid reads it"]
         lines.append(
             f'with errstate(over="ignore"): exp(y[:{n}], out=y[:{n}])  # the sigmoids: exp(-x), as ops.sigmoid'
         )
         tail = self.kernels.sigmoid_tail(f"y[:{n}]", root.dtype, ndim + 1)  # type: ignore[union-attr]
-        lines.append(f"{tail}  # then 1 / (exp(-x) + 1)")
+        lines.append(f"{tail}  # the sigmoids' 1 / (exp(-x) + 1), in place")
         if n < len(gk.order):
             lines.append(f"tanh(y[{n}:], out=y[{n}:])  # the tanh gates")
         lines.append("; ".join(f"v[{g}] = y[{plane}]" for plane, g in enumerate(gk.order)))
