@@ -6,8 +6,18 @@ microsecond of dispatch. Where several elementwise ops feed only each other (an 
 + i * g``: two products and a sum) the program writer (``program.py``) hands their expression to
 :func:`kernel`, which writes one loop that computes each element through the whole expression; and
 the local derivative of ``sigmoid`` and ``tanh`` times the incoming gradient (three NumPy calls in
-their VJPs) is one loop too. Products stay BLAS calls and ``exp``/``tanh``/``sigmoid`` forwards stay
-NumPy calls: NumPy's SIMD loops are faster than numba's scalar ones, and their bits are NumPy's.
+their VJPs) is one loop too. Products stay BLAS calls and ``exp``/``tanh`` stay NumPy calls:
+NumPy's SIMD loops are faster than numba's scalar ones, and their bits are NumPy's.
+
+An LSTM step, on this backend: its gate pre-activations ``x_proj[t] + h @ U.T`` are one kernel
+(:func:`gates_source`) that writes a plane per gate, the sigmoid gates' first and negated, so that
+one NumPy ``exp`` covers i, f and o in place and one more kernel finishes them (``1 / (e + 1)``,
+the rest of ``ops.sigmoid``); one ``tanh`` runs over g's plane. Every gate is then a contiguous
+array. In backward each product's VJP kernel also runs the VJP of the gate it reads, writes that
+gate's gradient straight into the step's joined gradient (plus the 0.0 of the sweep's ``zeros +
+slice``), adds up the contributions to its own incoming gradient (h: its part of the output, then
+the next step's product) and adds its result to the gradient it is summed into (c), in the sweep's
+order: three kernels and the products per step.
 
 Every bit equals NumPy's op by op: each operation is an IEEE operation on two values of the array's
 dtype, rounded to that dtype, so the order of operations inside one element is all that matters,

@@ -244,7 +244,13 @@ class ProgramWriter:
     - gates run as one call: ``y`` the call's result, ``u{k}`` where their slices lie together in
       the array they slice, ``i{k}`` gate k's part of ``y``, ``d`` their one VJP's result.
     - on the numba backend: ``kern{n}`` a generated kernel (``kernels.py``), listed after the
-      program in its source; ``negative`` NumPy's, for a sub's VJP written without a call.
+      program in its source; ``negative`` NumPy's, for a sub's VJP written without a call; ``y``
+      the planes of a gates kernel (one per gate, the sigmoids first), ``exp``, ``tanh`` and
+      ``errstate`` NumPy's; ``empty`` the buffer VJP kernels write a joined gradient into, and
+      ``q[n]`` also a contribution to a gradient waiting for the kernel that sums it.
+
+    Only the result's entry is freed and re-armed in full on every call; the entries inside the step
+    keep their parameters armed, and backward drops only their arrays (``e{k}.ins = None``).
 
     Results and gradients live in lists, not in thousands of local variables: a frame that large
     makes CPython allocate a fresh stack chunk for every call made from it.
