@@ -46,6 +46,7 @@ def make_step(backend: str):
         step(x).backward()
         return lstm.weight_hh_l0.grad.data
 
+    run.step = step  # type: ignore[attr-defined] - for profile_replay.py
     return run
 
 
