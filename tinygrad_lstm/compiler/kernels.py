@@ -164,14 +164,16 @@ def kernel_source(
     ndim: int,
     dtype: np.dtype,
     in_place: bool = False,
-    into: list[tuple[int, int] | None] | None = None,
+    into: list[int | None] | None = None,
 ) -> str:
     """One kernel's module: each of ``elements`` (of ``a0``, ``a1``..., ``c0``...) computed for every
     element of arrays of ``ndim`` dimensions, the shape and dtype of ``a0``, into a new array each
-    (``in_place``: the one element into ``a0`` itself; ``into[n] = (arg, start)``: element n into
-    argument ``arg``, a wider array, from column ``start`` of its last axis on)."""
-    args = [f"a{i}" for i in range(n_args)]
+    (``in_place``: the one element into ``a0`` itself; ``into[n] = arg``: element n into argument
+    ``arg``, a wider array, from the column the kernel's next integer argument ``o0``, ``o1``... says
+    on: an argument, not a constant, so that one kernel serves every width)."""
     into = into or [None] * len(elements)
+    offsets = [f"o{n}" for n in range(sum(target is not None for target in into))]
+    args = [f"a{i}" for i in range(n_args)]
     new = [n for n, target in enumerate(into) if target is None]
     outs = [] if in_place else ["out"] if len(new) == 1 else [f"out{n}" for n in range(len(new))]
     body = [f"c{i} = np.{DTYPES[dtype]}({value!r})" for i, value in enumerate(constants)]
@@ -180,42 +182,44 @@ def kernel_source(
     last = ndim - 1
     views = level[len(outs) :]
     body.append(indent + f"for i{last} in range({level[0]}.shape[0]):")
+    next_offset = iter(offsets)
     for n, element in enumerate(elements):
         target = into[n]
         if target is not None:
-            written = f"{views[target[0]]}[i{last} + {target[1]}]" if target[1] else f"{views[target[0]]}[i{last}]"
+            written = f"{views[target]}[i{last} + {next(next_offset)}]"
         else:
             written = f"{(level[: len(outs)] or level[:1])[new.index(n)]}[i{last}]"
         body.append(indent + f"    {written} = {_at(element, views, f'i{last}')}")
     results = outs or (["a0"] if in_place else [])
     if results:
         body.append(f"return {', '.join(results)}")
-    return "\n".join([*HEADER, f"def kernel({', '.join(args)}):"] + ["    " + line for line in body]) + "\n"
+    return "\n".join([*HEADER, f"def kernel({', '.join(args + offsets)}):"] + ["    " + line for line in body]) + "\n"
 
 
 def gates_source(
-    element: str, n_args: int, constants: list[float], ndim: int, dtype: np.dtype, tiles: list[tuple[int, int, bool]]
+    element: str, n_args: int, constants: list[float], ndim: int, dtype: np.dtype, negated: list[bool]
 ) -> str:
     """The gates kernel's module: ``element`` computed for every element of arrays of ``ndim``
-    dimensions (the shape of ``a0``), each slice ``(start, stop, negated)`` of the last axis written
-    into a plane of its own of one new array (slice n into ``out[n]``, each of the same width), negated
-    where ``negated``: a contiguous array per gate, and the gates that share an op side by side."""
+    dimensions (the shape of ``a0``), the ``w`` columns of the last axis from ``s{n}`` on written into
+    plane n of one new array, negated where ``negated[n]``: a contiguous array per gate, and the
+    gates that share an op side by side. Width and starts are arguments: one kernel for every size."""
     args = [f"a{i}" for i in range(n_args)]
-    width = tiles[0][1] - tiles[0][0]
-    planes = [f"p{n}" for n in range(len(tiles))]
+    starts = [f"s{n}" for n in range(len(negated))]
+    planes = [f"p{n}" for n in range(len(negated))]
     body = [f"c{i} = np.{DTYPES[dtype]}({value!r})" for i, value in enumerate(constants)]
-    body.append(f"out = np.empty(({len(tiles)},) + a0.shape[:-1] + ({width},), a0.dtype)")
+    body.append(f"out = np.empty(({len(negated)},) + a0.shape[:-1] + (w,), a0.dtype)")
     body.append(
-        f"{', '.join(planes)}{',' if len(planes) == 1 else ''} = {', '.join(f'out[{n}]' for n in range(len(tiles)))}"
+        f"{', '.join(planes)}{',' if len(planes) == 1 else ''} = {', '.join(f'out[{n}]' for n in range(len(planes)))}"
     )
     level, indent = _rows(body, [*planes, *args], ndim)
     last = ndim - 1
-    for (start, stop, negated), plane in zip(tiles, level):
+    for minus, start, plane in zip(negated, starts, level):
         value = _at(element, level[len(planes) :], f"i{last}")
-        body.append(indent + f"for i{last} in range({start}, {stop}):")
-        body.append(indent + f"    {plane}[i{last} - {start}] = {f'(-{value})' if negated else value}")
+        body.append(indent + f"for i{last} in range({start}, {start} + w):")
+        body.append(indent + f"    {plane}[i{last} - {start}] = {f'(-{value})' if minus else value}")
     body.append("return out")
-    return "\n".join([*HEADER, f"def kernel({', '.join(args)}):"] + ["    " + line for line in body]) + "\n"
+    signature = ", ".join([*args, "w", *starts])
+    return "\n".join([*HEADER, f"def kernel({signature}):"] + ["    " + line for line in body]) + "\n"
 
 
 _loaded: dict[str, object] = {}
@@ -295,8 +299,10 @@ class Kernels:
         """Source text that calls the gates kernel (:func:`gates_source`): ``element`` written as one
         plane per slice ``(start, stop, negated)`` of its last axis, negated where a sigmoid reads it
         (the ``-x`` of its ``1 / (1 + exp(-x))``)."""
-        source = gates_source(element, len(expression.args), expression.constants, ndim, expression.dtype, tiles)
-        return f"{self.named(source)}({', '.join(expression.args)})"
+        negated = [minus for _, _, minus in tiles]
+        source = gates_source(element, len(expression.args), expression.constants, ndim, expression.dtype, negated)
+        columns = [str(tiles[0][1] - tiles[0][0])] + [str(start) for start, _, _ in tiles]
+        return f"{self.named(source)}({', '.join(expression.args + columns)})"
 
     def sigmoid_tail(self, array: str, dtype: np.dtype, ndim: int) -> str:
         """Source text that calls the kernel finishing sigmoids in place, where ``array`` holds
@@ -332,7 +338,8 @@ class Kernels:
         this one (the sweep's next sum into it)."""
         expression = Expression(dtype)
         elements = []
-        targets: list[tuple[int, int] | None] = []
+        targets: list[int | None] = []
+        offsets: list[str] = []  # the columns the results written into wider arrays start at
         gradient = expression.arg(g[0])
         for part in g[1:]:
             gradient = expression.op("add", gradient, expression.arg(part))
@@ -347,14 +354,15 @@ class Kernels:
             target = into[n] if into else None
             if target is not None:
                 product = expression.op("add", product, expression.constant(0.0))
-                targets.append((int(expression.arg(target[0])[1:]), target[1]))
+                targets.append(int(expression.arg(target[0])[1:]))
+                offsets.append(str(target[1]))
             else:
                 targets.append(None)
             elements.append(product)
         source = kernel_source(
             elements, len(expression.args), expression.constants, ndim, dtype, into=targets if into else None
         )
-        return f"{self.named(source)}({', '.join(expression.args)})"
+        return f"{self.named(source)}({', '.join(expression.args + offsets)})"
 
     def source(self, program: str = "") -> str:
         """The kernels' listing, each headed by what the first line of ``program`` that calls it says."""
