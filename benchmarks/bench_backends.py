@@ -3,6 +3,7 @@
     python benchmarks/bench_backends.py                 # time per replay, interleaved, one BLAS thread
     python benchmarks/bench_backends.py --first-call    # a fresh process's first calls, cold then warm cache
     python benchmarks/bench_backends.py --steps N --backend numba   # N replays, for an instruction counter
+    python benchmarks/bench_backends.py --callgrind     # instructions per step: eager, numpy, numba (valgrind)
 
 The step: LSTM T=50, B=32, I=32, H=64, float32, loss = mean of the squared outputs, forward and
 backward. Both backends give the same bits (tests/test_compile.py); this measures what the kernels save.
@@ -26,6 +27,7 @@ T, B, I, H = 50, 32, 32, 64
 
 
 def make_step(backend: str):
+    """One train step: ``backend`` "numpy" or "numba" replays through tl.compile, "eager" runs the engine."""
     import tinygrad_lstm as tl
 
     rng = np.random.default_rng(0)
@@ -37,13 +39,14 @@ def make_step(backend: str):
         out, _ = lstm(x)
         return (out * out).mean()
 
-    step = tl.compile(loss_of, backend=backend)
+    step = loss_of if backend == "eager" else tl.compile(loss_of, backend=backend)
 
     def run():
         lstm.zero_grad()
         step(x).backward()
         return lstm.weight_hh_l0.grad.data
 
+    run.step = step  # type: ignore[attr-defined] - for profile_replay.py
     return run
 
 
@@ -86,13 +89,30 @@ def first_calls(backend: str) -> None:
     )
 
 
+def callgrind() -> None:
+    """Instructions per step for each backend: callgrind's count for 6 steps minus 1 step, over 5 (what
+    both runs share, start-up and recording, cancels). The kernel cache is warmed first, under
+    valgrind: its virtual CPU lacks AVX-512, so numba compiles each kernel again for it."""
+    for backend in ("eager", "numpy", "numba"):
+        counts = []
+        for steps in (0, 1, 6):  # 0: the warm-up, not counted
+            with tempfile.TemporaryDirectory() as out:
+                command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}/cg.out"]
+                command += [sys.executable, __file__, "--steps", str(max(steps, 1)), "--backend", backend]
+                subprocess.run(command, check=True, capture_output=True)
+                with open(f"{out}/cg.out") as f:
+                    counts.append(int(next(line for line in f if line.startswith("summary:")).split()[1]))
+        print(f"{backend:6s} {(counts[2] - counts[1]) / 5 / 1e6:7.2f}M instructions per step")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=200)
     parser.add_argument("--first-call", action="store_true")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--steps", type=int, default=0)
-    parser.add_argument("--backend", default="numba")
+    parser.add_argument("--backend", default="numba", choices=["eager", "numpy", "numba"])
+    parser.add_argument("--callgrind", action="store_true")
     args = parser.parse_args()
     if args.child:
         first_calls(args.backend)
@@ -105,6 +125,8 @@ def main() -> None:
                 command = [sys.executable, __file__, "--child", "--backend", backend]
                 done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
                 print(f"{label}: {done.stdout.strip()}")
+    elif args.callgrind:
+        callgrind()
     elif args.steps:
         run = make_step(args.backend)
         for _ in range(args.steps + 1):  # the first call records

@@ -6,8 +6,18 @@ microsecond of dispatch. Where several elementwise ops feed only each other (an 
 + i * g``: two products and a sum) the program writer (``program.py``) hands their expression to
 :func:`kernel`, which writes one loop that computes each element through the whole expression; and
 the local derivative of ``sigmoid`` and ``tanh`` times the incoming gradient (three NumPy calls in
-their VJPs) is one loop too. Products stay BLAS calls and ``exp``/``tanh``/``sigmoid`` forwards stay
-NumPy calls: NumPy's SIMD loops are faster than numba's scalar ones, and their bits are NumPy's.
+their VJPs) is one loop too. Products stay BLAS calls and ``exp``/``tanh`` stay NumPy calls:
+NumPy's SIMD loops are faster than numba's scalar ones, and their bits are NumPy's.
+
+An LSTM step, on this backend: its gate pre-activations ``x_proj[t] + h @ U.T`` are one kernel
+(:func:`gates_source`) that writes a plane per gate, the sigmoid gates' first and negated, so that
+one NumPy ``exp`` covers i, f and o in place and one more kernel finishes them (``1 / (e + 1)``,
+the rest of ``ops.sigmoid``); one ``tanh`` runs over g's plane. Every gate is then a contiguous
+array. In backward each product's VJP kernel also runs the VJP of the gate it reads, writes that
+gate's gradient straight into the step's joined gradient (plus the 0.0 of the sweep's ``zeros +
+slice``), adds up the contributions to its own incoming gradient (h: its part of the output, then
+the next step's product) and adds its result to the gradient it is summed into (c), in the sweep's
+order: three kernels and the products per step.
 
 Every bit equals NumPy's op by op: each operation is an IEEE operation on two values of the array's
 dtype, rounded to that dtype, so the order of operations inside one element is all that matters,
@@ -117,43 +127,99 @@ class Expression:
         return self.constant(tree)
 
 
-def kernel_source(elements: list[str], n_args: int, constants: list[float], ndim: int, dtype: np.dtype) -> str:
-    """One kernel's module: each of ``elements`` (of ``a0``, ``a1``..., ``c0``...) computed for every
-    element of arrays of ``ndim`` dimensions, the shape and dtype of ``a0``, into a new array each."""
-    name = DTYPES[dtype]
-    args = [f"a{i}" for i in range(n_args)]
-    outs = ["out"] if len(elements) == 1 else [f"out{i}" for i in range(len(elements))]
-    lines = [
-        "# Written by tl.compile (tinygrad_lstm/compiler/kernels.py): one elementwise loop, each operation",
-        "# rounded to the arrays' dtype as NumPy rounds it, op by op.",
-        "import numpy as np",
-        "from numba import njit",
-        "",
-        "",
-        '@njit(cache=True, error_model="numpy")',
-        f"def kernel({', '.join(args)}):",
-    ]
-    body = [f"c{i} = np.{name}({value!r})" for i, value in enumerate(constants)]
-    body.extend(f"{out} = np.empty(a0.shape, a0.dtype)" for out in outs)
-    level = [*outs, *args]  # each array's view at the current depth: rows of rows, then elements
+HEADER = [
+    "# Written by tl.compile (tinygrad_lstm/compiler/kernels.py): one elementwise loop, each operation",
+    "# rounded to the arrays' dtype as NumPy rounds it, op by op.",
+    "import numpy as np",
+    "from numba import njit",
+    "",
+    "",
+    '@njit(cache=True, error_model="numpy")',
+]
+
+
+def _rows(body: list[str], level: list[str], ndim: int) -> tuple[list[str], str]:
+    """Loops over all but the last of ``ndim`` axes, each taking a row view of every array in
+    ``level`` (numba vectorises a loop over 1-D views where it would not 2-D indexing); returns the
+    innermost views and indent."""
     indent = ""
-    for depth in range(ndim):
+    for depth in range(ndim - 1):
         body.append(indent + f"for i{depth} in range({level[0]}.shape[0]):")
         indent += "    "
-        if depth < ndim - 1:  # a row view of each: numba vectorises a loop over 1-D views
-            views = [f"{v.rsplit('_', 1)[0]}_{depth + 1}" if "_" in v else f"{v}_{depth + 1}" for v in level]
-            body.append(indent + f"{', '.join(views)} = {', '.join(f'{v}[i{depth}]' for v in level)}")
-            level = views
+        views = [f"{v.rsplit('_', 1)[0]}_{depth + 1}" if "_" in v else f"{v}_{depth + 1}" for v in level]
+        body.append(indent + f"{', '.join(views)} = {', '.join(f'{v}[i{depth}]' for v in level)}")
+        level = views
+    return level, indent
+
+
+def _at(element: str, args: list[str], index: str) -> str:
+    """``element`` with each argument ``aN`` read at ``index`` of its view in ``args``."""
+    return re.sub(r"\ba(\d+)\b", lambda m: f"{args[int(m.group(1))]}[{index}]", element)
+
+
+def kernel_source(
+    elements: list[str],
+    n_args: int,
+    constants: list[float],
+    ndim: int,
+    dtype: np.dtype,
+    in_place: bool = False,
+    into: list[int | None] | None = None,
+) -> str:
+    """One kernel's module: each of ``elements`` (of ``a0``, ``a1``..., ``c0``...) computed for every
+    element of arrays of ``ndim`` dimensions, the shape and dtype of ``a0``, into a new array each
+    (``in_place``: the one element into ``a0`` itself; ``into[n] = arg``: element n into argument
+    ``arg``, a wider array, from the column the kernel's next integer argument ``o0``, ``o1``... says
+    on: an argument, not a constant, so that one kernel serves every width)."""
+    into = into or [None] * len(elements)
+    offsets = [f"o{n}" for n in range(sum(target is not None for target in into))]
+    args = [f"a{i}" for i in range(n_args)]
+    new = [n for n, target in enumerate(into) if target is None]
+    outs = [] if in_place else ["out"] if len(new) == 1 else [f"out{n}" for n in range(len(new))]
+    body = [f"c{i} = np.{DTYPES[dtype]}({value!r})" for i, value in enumerate(constants)]
+    body.extend(f"{out} = np.empty(a0.shape, a0.dtype)" for out in outs)
+    level, indent = _rows(body, [*outs, *args], ndim)
+    last = ndim - 1
+    views = level[len(outs) :]
+    body.append(indent + f"for i{last} in range({level[0]}.shape[0]):")
+    next_offset = iter(offsets)
+    for n, element in enumerate(elements):
+        target = into[n]
+        if target is not None:
+            written = f"{views[target]}[i{last} + {next(next_offset)}]"
         else:
+            written = f"{(level[: len(outs)] or level[:1])[new.index(n)]}[i{last}]"
+        body.append(indent + f"    {written} = {_at(element, views, f'i{last}')}")
+    results = outs or (["a0"] if in_place else [])
+    if results:
+        body.append(f"return {', '.join(results)}")
+    return "\n".join([*HEADER, f"def kernel({', '.join(args + offsets)}):"] + ["    " + line for line in body]) + "\n"
 
-            def element_of(match, depth=depth, level=level):
-                return f"{level[len(outs) + int(match.group(1))]}[i{depth}]"
 
-            for out, element in zip(level, elements):
-                text = re.sub(r"\ba(\d+)\b", element_of, element)
-                body.append(indent + f"{out}[i{depth}] = {text}")
-    body.append(f"return {', '.join(outs)}")
-    return "\n".join(lines + ["    " + line for line in body]) + "\n"
+def gates_source(
+    element: str, n_args: int, constants: list[float], ndim: int, dtype: np.dtype, negated: list[bool]
+) -> str:
+    """The gates kernel's module: ``element`` computed for every element of arrays of ``ndim``
+    dimensions (the shape of ``a0``), the ``w`` columns of the last axis from ``s{n}`` on written into
+    plane n of one new array, negated where ``negated[n]``: a contiguous array per gate, and the
+    gates that share an op side by side. Width and starts are arguments: one kernel for every size."""
+    args = [f"a{i}" for i in range(n_args)]
+    starts = [f"s{n}" for n in range(len(negated))]
+    planes = [f"p{n}" for n in range(len(negated))]
+    body = [f"c{i} = np.{DTYPES[dtype]}({value!r})" for i, value in enumerate(constants)]
+    body.append(f"out = np.empty(({len(negated)},) + a0.shape[:-1] + (w,), a0.dtype)")
+    body.append(
+        f"{', '.join(planes)}{',' if len(planes) == 1 else ''} = {', '.join(f'out[{n}]' for n in range(len(planes)))}"
+    )
+    level, indent = _rows(body, [*planes, *args], ndim)
+    last = ndim - 1
+    for minus, start, plane in zip(negated, starts, level):
+        value = _at(element, level[len(planes) :], f"i{last}")
+        body.append(indent + f"for i{last} in range({start}, {start} + w):")
+        body.append(indent + f"    {plane}[i{last} - {start}] = {f'(-{value})' if minus else value}")
+    body.append("return out")
+    signature = ", ".join([*args, "w", *starts])
+    return "\n".join([*HEADER, f"def kernel({signature}):"] + ["    " + line for line in body]) + "\n"
 
 
 _loaded: dict[str, object] = {}
@@ -218,12 +284,33 @@ class Kernels:
         over ``expression``'s arguments."""
         elements = element if isinstance(element, list) else [element]
         source = kernel_source(elements, len(expression.args), expression.constants, ndim, expression.dtype)
+        return f"{self.named(source)}({', '.join(expression.args)})"
+
+    def named(self, source: str) -> str:
+        """The program's name for the kernel ``source`` defines (loaded the first time)."""
         name = self.names.get(source)
         if name is None:
             name = self.names[source] = f"kern{len(self.names)}"
             self.namespace[name] = load(source)
             self.sources.append(f"# {name}:\n" + source.split("\n\n\n", 1)[1])
-        return f"{name}({', '.join(expression.args)})"
+        return name
+
+    def gates(self, expression: Expression, element: str, tiles: list[tuple[int, int, bool]], ndim: int) -> str:
+        """Source text that calls the gates kernel (:func:`gates_source`): ``element`` written as one
+        plane per slice ``(start, stop, negated)`` of its last axis, negated where a sigmoid reads it
+        (the ``-x`` of its ``1 / (1 + exp(-x))``)."""
+        negated = [minus for _, _, minus in tiles]
+        source = gates_source(element, len(expression.args), expression.constants, ndim, expression.dtype, negated)
+        columns = [str(tiles[0][1] - tiles[0][0])] + [str(start) for start, _, _ in tiles]
+        return f"{self.named(source)}({', '.join(expression.args + columns)})"
+
+    def sigmoid_tail(self, array: str, dtype: np.dtype, ndim: int) -> str:
+        """Source text that calls the kernel finishing sigmoids in place, where ``array`` holds
+        ``exp(-x)``: ``1 / (exp(-x) + 1)``, as ``ops.sigmoid`` adds 1, then takes the reciprocal."""
+        expression = Expression(dtype)
+        element = expression.tree(("div", 1, ("add", "e", 1)), {"e": array})
+        source = kernel_source([element], 1, expression.constants, ndim, dtype, in_place=True)
+        return f"{self.named(source)}({array})"
 
     def vjp(self, op: str, y: str, g: str, dtype: np.dtype, ndim: int) -> str:
         """Source text of ``op``'s VJP (``sigmoid`` or ``tanh``) for output ``y`` and gradient ``g``, as one kernel."""
@@ -231,23 +318,59 @@ class Kernels:
         element = expression.tree(VJPS[op], {"y": y, "g": g})
         return self.call(expression, element, ndim)
 
-    def mul_vjp(self, g: str, others: list[tuple[str, tuple | None]], dtype: np.dtype, ndim: int) -> str:
+    def mul_vjp(
+        self,
+        g: list[str],
+        others: list[tuple[str, tuple | None]],
+        dtype: np.dtype,
+        ndim: int,
+        into: list[tuple[str, int] | None] | None = None,
+        plus: list[str | None] | None = None,
+    ) -> str:
         """Source text of ``ops.mul``'s VJP for operands of one shape as one kernel: ``g * other`` for
         each of ``others`` (b for a's gradient, a for b's), a result each; where ``other`` comes with
         ``(op, y)``, the operand is a sigmoid or tanh output ``y`` whose only gradient this is, and the
-        result is that op's VJP of it (its local derivative times ``g * other``) too."""
+        result is that op's VJP of it (its local derivative times ``g * other``) too. ``into[n] =
+        (array, start)``: result n is not returned but written into ``array`` from column ``start``
+        of its last axis, plus 0.0 (the gradient of a slice that tiles ``array``: zeros + the slice,
+        as the sweep adds it). ``g`` is the incoming gradient as the contributions the sweep would
+        have added up, in its order: ((g0 + g1) + g2)...; ``plus[n]``: result n is that gradient plus
+        this one (the sweep's next sum into it)."""
         expression = Expression(dtype)
         elements = []
-        for other, then in others:
-            product = expression.op("mul", expression.arg(g), expression.arg(other))
+        targets: list[int | None] = []
+        offsets: list[str] = []  # the columns the results written into wider arrays start at
+        gradient = expression.arg(g[0])
+        for part in g[1:]:
+            gradient = expression.op("add", gradient, expression.arg(part))
+        for n, (other, then) in enumerate(others):
+            product = expression.op("mul", gradient, expression.arg(other))
             if then is not None:
                 op, y = then
                 product = expression.tree(VJPS[op], {"y": y}, {"g": product})
+            added = plus[n] if plus else None
+            if added is not None:
+                product = expression.op("add", expression.arg(added), product)
+            target = into[n] if into else None
+            if target is not None:
+                product = expression.op("add", product, expression.constant(0.0))
+                targets.append(int(expression.arg(target[0])[1:]))
+                offsets.append(str(target[1]))
+            else:
+                targets.append(None)
             elements.append(product)
-        return self.call(expression, elements, ndim)
+        source = kernel_source(
+            elements, len(expression.args), expression.constants, ndim, dtype, into=targets if into else None
+        )
+        return f"{self.named(source)}({', '.join(expression.args + offsets)})"
 
-    def source(self) -> str:
+    def source(self, program: str = "") -> str:
+        """The kernels' listing, each headed by what the first line of ``program`` that calls it says."""
         if not self.sources:
             return ""
         head = "# The kernels (numba): each a module of its own in the kernel cache, shown here without its imports\n"
-        return head + "\n".join(self.sources)
+        listed = []
+        for name, text in zip(self.names.values(), self.sources):
+            said = re.search(rf"\b{name}\([^\n]*?  # ([^\n]*)", program)
+            listed.append(text.replace(f"# {name}:\n", f"# {name}: {said.group(1)}\n", 1) if said else text)
+        return head + "\n".join(listed)

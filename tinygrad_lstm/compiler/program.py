@@ -60,6 +60,7 @@ class Program:
     environment: Any  # a guards.Environment
     modules_changed: int  # nn.module's change counter when the step was recorded
     why: str  # why it was recorded (first call, new input shapes, a guard that failed)
+    kept_armed: list[tuple]  # (entry, its parameters) for the entries whose backward only drops arrays
 
     def __init__(
         self,
@@ -147,7 +148,7 @@ class Program:
         code = builtins.compile(self.source, f"<tl.compile program of {len(entries)} entries>", "exec")
         exec(code, writer.namespace)  # defines forward and backward in the namespace the source names
         if writer.kernels is not None and writer.kernels.sources:  # shown, not run: each is a module of its own
-            self.source += "\n\n" + writer.kernels.source()
+            self.source += "\n\n" + writer.kernels.source(self.source)
         self._forward, self._backward = writer.namespace["forward"], writer.namespace["backward"]
         self.latest = output.data  # the result whose saved arrays the entries hold now
         self.recorded = output.data
@@ -204,6 +205,9 @@ class Program:
 
     def run(self, arrays: list[np.ndarray]) -> Tensor:
         """Replay the forward pass on new input arrays; the result's backward() runs :meth:`backward`."""
+        if any(e.freed for e, _ in self.kept_armed):  # the usual sweep freed them (the recording's, hooks)
+            for e, p in self.kept_armed:
+                e.p, e.freed = p, False
         leaves = [leaf.tensor().data for leaf in self.leaves]  # read now: optimizers may have replaced them
         self.read = (arrays + leaves, next(_sequence))
         self.latest = self._forward(arrays, leaves)
@@ -240,7 +244,13 @@ class ProgramWriter:
     - gates run as one call: ``y`` the call's result, ``u{k}`` where their slices lie together in
       the array they slice, ``i{k}`` gate k's part of ``y``, ``d`` their one VJP's result.
     - on the numba backend: ``kern{n}`` a generated kernel (``kernels.py``), listed after the
-      program in its source; ``negative`` NumPy's, for a sub's VJP written without a call.
+      program in its source; ``negative`` NumPy's, for a sub's VJP written without a call; ``y``
+      the planes of a gates kernel (one per gate, the sigmoids first), ``exp``, ``tanh`` and
+      ``errstate`` NumPy's; ``empty`` the buffer VJP kernels write a joined gradient into, and
+      ``q[n]`` also a contribution to a gradient waiting for the kernel that sums it.
+
+    Only the result's entry is freed and re-armed in full on every call; the entries inside the step
+    keep their parameters armed, and backward drops only their arrays (``e{k}.ins = None``).
 
     Results and gradients live in lists, not in thousands of local variables: a frame that large
     makes CPython allocate a fresh stack chunk for every call made from it.
@@ -252,11 +262,15 @@ class ProgramWriter:
             "asarray": np.asarray,
             "array": np.array,
             "zeros": np.zeros,
+            "empty": np.empty,
             "concatenate": np.concatenate,
             "stack": np.stack,
             "multiply": np.multiply,
             "subtract": np.subtract,
             "negative": np.negative,
+            "exp": np.exp,
+            "tanh": np.tanh,
+            "errstate": np.errstate,
             "accumulate": _accumulate_leaf,
             "sole": sole_reference,
             "bmm": blas_matmul,
@@ -302,9 +316,50 @@ class ProgramWriter:
         self.readers = self._readers()
         self.reached = self._reached()
         self.tilings = self._tilings(self.reached)
-        self.gates = self._gate_groups()
+        self.gates_kernels = self._gates_kernels() if self.kernels is not None else {}
+        self.gates = self._gate_groups()  # of the slices no gates kernel reads
+        self.chain_trees: dict[int, tuple] = {}  # gates kernel root -> (expression, element) of its chain
         self.chains = self._chains() if self.kernels is not None else {}
+        self.kept_armed = self._kept_armed()
+        self.program.kept_armed = [
+            (self.program.entries[k], self.program.entries[k].p) for k in sorted(self.kept_armed)
+        ]
         return self.write_forward() + "\n\n" + self.write_backward() + "\n"
+
+    def _kept_armed(self) -> set[int]:
+        """Entries whose parameters stay armed between replays: the backward drops only the arrays
+        they keep (``e.ins``, ``e.out``), not their constant parameters (the namespace holds those
+        anyway) or their ``freed`` flag: no one reads those of an entry inside the step but the
+        step's own VJPs. The result (whose ``freed`` says a second backward is an error), entries
+        with hooks, parameters computed in the step and entries no gradient reaches are freed in
+        full; :meth:`Program.run` re-arms the others after a usual sweep freed them."""
+        prog = self.program
+        watched = {id(e) for e in prog.watched}
+        return {
+            k
+            for k in self.reached
+            if prog.needs_grad[k]
+            and k != prog.output_position
+            and k not in prog.dynamic_p
+            and id(prog.entries[k]) not in watched
+        }
+
+    def _free(self, k: int) -> str:
+        """The statement that frees entry k after its VJP ran: ``e{k}.free()``, or for an entry kept
+        armed (:meth:`_kept_armed`) only dropping the arrays it keeps ("" where it keeps none)."""
+        if k not in self.kept_armed:
+            return f"e{k}.free()"
+        e = self.program.entries[k]
+        kept = [f"e{k}.{name}" for name, x in (("ins", e.ins), ("out", e.out)) if x is not None]
+        return " = ".join(kept) + " = None" if kept else ""
+
+    def _line(self, *parts: str, comment: str = "") -> list[str]:
+        """One source line of the non-empty statements in ``parts``, with its comment (a comment alone
+        where no statement is left)."""
+        text = "; ".join(part for part in parts if part)
+        if comment:
+            text = f"{text}  # {comment}" if text else f"# {comment}"
+        return [text] if text else []
 
     def constant(self, name: str, value) -> str:
         """A value the source refers to by ``name`` (an index, a shape): put in the namespace."""
@@ -314,6 +369,10 @@ class ProgramWriter:
     def write_forward(self) -> str:
         prog = self.program
         last_reader = [max(self.readers.get(ref, [ref])) for ref in range(len(prog.entries))]
+        in_gates_kernel = {}  # slices and gates computed at their root's gates kernel
+        for root, gk in self.gates_kernels.items():
+            in_gates_kernel.update({t: f"a slice of v[{root}], which is never stored" for t in gk.tiles})
+            in_gates_kernel.update({g: f"computed with v[{root}]'s gates kernel" for g in gk.gates})
         fused = {}  # first member -> its group, for groups of gates run as one call
         in_a_call = {}  # the other entries that call computes, and the slices it reads instead
         for group in self.gates:
@@ -335,7 +394,12 @@ class ProgramWriter:
         for k, (e, sources) in enumerate(zip(prog.entries, prog.sources)):
             self.namespace.update({f"f{k}": e.fwd, f"p{k}": e.p, f"e{k}": e})
             operands = [self.operand(kind, ref) for kind, ref in sources]
-            if k in fused:  # one call over the gates' adjacent slices; each gate's result is a view of it
+            if k in self.gates_kernels:  # one kernel for it and its gates' inputs, NumPy's exp and tanh
+                body.append(f"# v[{k}]: {_describe(e)}, written only as its gates read it:")
+                body.extend(self._gates_kernel_lines(self.gates_kernels[k]))
+            elif k in in_gates_kernel:
+                body.append(f"# v[{k}]: {_describe(e)}, {in_gates_kernel[k]}")
+            elif k in fused:  # one call over the gates' adjacent slices; each gate's result is a view of it
                 group = fused[k]
                 union = self.constant(f"u{k}", group.union)
                 body.append(f"y = f{k}(p{k}, v[{group.array}][{union}])  # {group.describe(prog)}: one call")
@@ -357,13 +421,15 @@ class ProgramWriter:
                 call = f"f{k}({params}, {', '.join(operands)})"
                 body.append(f"v[{k}] = {f'asarray({call})' if e.shape == () else call}  # {_describe(e)}")
             if prog.needs_grad[k]:  # re-arm the entry with what its VJP reads (free() cleared it)
-                arm = [f"e{k}.p = {'r' if k in prog.dynamic_p else f'p{k}'}", f"e{k}.freed = False"]
+                arm = [] if k in self.kept_armed else [f"e{k}.p = {'r' if k in prog.dynamic_p else f'p{k}'}"]
+                arm += [] if k in self.kept_armed else [f"e{k}.freed = False"]
                 if e.ins is not None:  # what the entry kept: inputs no gradient reads stay None
                     kept = [op if x is not None else "None" for op, x in zip(operands, e.ins)]
                     arm.insert(0, f"e{k}.ins = {_tuple(kept)}")
                 if e.out is not None:
                     arm.insert(0, f"e{k}.out = v[{k}]")
-                body.append("; ".join(arm))
+                if arm:
+                    body.append("; ".join(arm))
             if released[k]:  # after its last reader, as eager execution would drop it
                 body.append(" = ".join(f"v[{ref}]" for ref in released[k]) + " = None")
         body.append(f"return v[{prog.output_position}]")
@@ -385,11 +451,19 @@ class ProgramWriter:
         chunks = {} if prog.exact else self._weight_products(reached)
         held = {k: len(slot) + 2 * n for n, k in enumerate(chunks)}  # where a product keeps its a and g
         body = [f"g = [None] * {out + 1}", f"gw = [None] * {len(prog.leaves)}"]
-        if slot or held:  # gradients waiting for their join, and products' inputs waiting for their chunk
-            body.append(f"q = [None] * {len(slot) + 2 * len(held)}")
+        # gradients waiting for their join, products' inputs waiting for their chunk, contributions
+        # waiting for the kernel that sums them (its size is known at the end)
+        body.append("q = [None] * {}")
         body.append(f"g[{out}] = seed")
+        summing = self._kernel_sums()  # entries whose VJP kernel adds up the contributions to their gradient
+        pending: dict[int, list[int]] = {}  # entry -> slots of contributions its kernel adds to g[k]
+        free_slots: list[int] = []
+        n_slots = len(slot) + 2 * len(held)
         summed: dict[str, bool] = {}  # gradient name -> whether its buffer is the sweep's own (add in place)
         folded: dict[int, int] = {}  # sigmoid/tanh entry -> the mul whose VJP kernel ran its VJP too
+        direct = self._direct_joins(tile_of, covered)  # slice -> (array, column): written there by a kernel
+        started: set[int] = set()  # arrays whose joined gradient is allocated
+        done_gates: set[int] = set()  # folded gates whose input's gradient their kernel wrote or summed
         first_leaf_grads: list[int] = []
         for k in range(out, -1, -1):
             e = prog.entries[k]
@@ -405,10 +479,23 @@ class ProgramWriter:
                 continue
             if k in tile_of:  # a slice of an array whose slices tile it: keep its gradient for the join
                 ref = tile_of[k]
+                if k in direct:
+                    body.extend(
+                        self._line(
+                            self._free(k), comment=f"{_describe(e)}: its gradient is written in g[{ref}] already"
+                        )
+                    )
+                    if k == min(self.tilings[ref][2]):
+                        summed[f"g[{ref}]"] = True
+                    continue
                 if k in covered:
-                    body.append(f"e{k}.free()  # {_describe(e)}: its gradient is in its gates' piece")
+                    body.extend(
+                        self._line(self._free(k), comment=f"{_describe(e)}: its gradient is in its gates' piece")
+                    )
                 else:
-                    body.append(f"q[{slot[k]}] = g[{k}]; g[{k}] = None; e{k}.free()  # {_describe(e)}")
+                    body.extend(
+                        self._line(f"q[{slot[k]}] = g[{k}]", f"g[{k}] = None", self._free(k), comment=_describe(e))
+                    )
                 join, axis, tiles = self.tilings[ref]
                 if k == min(tiles):  # the last to arrive
                     pieces = [f"q[{slot[t]}]" for t in tiles if t not in covered or t == covered[t].tiles[0]]
@@ -421,7 +508,9 @@ class ProgramWriter:
             if k in chunks:  # a shared weight's product: its weight's gradient waits for its chunk
                 if grads[0] != "_":
                     body.append(f"d0 = bmm(g[{k}], e{k}.ins[1].T)  # {_describe(e)}: the input's gradient now")
-                body.append(f"q[{held[k]}], q[{held[k] + 1}] = e{k}.ins[0], g[{k}]; g[{k}] = None; e{k}.free()")
+                body.extend(
+                    self._line(f"q[{held[k]}], q[{held[k] + 1}] = e{k}.ins[0], g[{k}]", f"g[{k}] = None", self._free(k))
+                )
                 grads[1] = "_"
                 chunk = chunks[k]
                 if k == chunk[-1]:  # the chunk's last to arrive: one product for all its steps
@@ -430,22 +519,48 @@ class ProgramWriter:
                     body.append(f"d1 = weight_grad({a_s}, {g_s})  # the weight's gradient over {len(chunk)} steps")
                     body.append(" = ".join(f"q[{held[m]}] = q[{held[m] + 1}]" for m in chunk) + " = None")
                     grads[1] = "d1"
-            elif self._same_shape_vjp(k, "mul") and self.operand(*prog.sources[k][0]) != self.operand(
-                *prog.sources[k][1]
-            ):
+            elif self._mul_kernel(k):
                 others = []  # g * b for a, g * a for b; and a sigmoid's or tanh's VJP where that is its only gradient
+                into: list[tuple[str, int] | None] = []  # or straight into the joined gradient of its slice
+                plus: list[str | None] = []  # or added to the gradient it is summed into, in the kernel
+                lhs = []  # what the kernel returns, in order
                 for i, d in enumerate(grads):
-                    if d != "_":
-                        j = self._folded_into_mul(k, i)
-                        if j is not None:
-                            folded[j] = k
-                        then = (prog.entries[j].op, f"e{j}.out") if j is not None else None
-                        others.append((f"e{k}.ins[{1 - i}]", then))
-                call = self.kernels.mul_vjp(f"g[{k}]", others, e.dtype, len(e.shape))  # type: ignore[union-attr]
-                body.append(
-                    f"{', '.join(d for d in grads if d != '_')} = {call}  # {_describe(e)}: its VJP as one kernel"
-                )
-                body.append(f"g[{k}] = None; e{k}.free()")
+                    if d == "_":
+                        continue
+                    j = self._folded_into_mul(k, i)
+                    if j is not None:
+                        folded[j] = k
+                    then = (prog.entries[j].op, f"e{j}.out") if j is not None else None
+                    others.append((f"e{k}.ins[{1 - i}]", then))
+                    target = direct.get(prog.sources[j][0][1]) if j is not None else None
+                    added = self._added_in_kernel(k, i, j, summed, summing)
+                    into.append(None if target is None else (f"g[{target[0]}]", target[1]))
+                    plus.append(f"g[{added}]" if added is not None and target is None else None)
+                    if target is not None:
+                        ref = target[0]
+                        if ref not in started:  # the first piece to arrive: the joined gradient's buffer
+                            started.add(ref)
+                            self.namespace[f"t{ref}"] = prog.entries[ref].dtype
+                            self.namespace[f"s{ref}"] = prog.entries[ref].shape
+                            body.append(f"g[{ref}] = empty(s{ref}, t{ref})  # {_describe(prog.entries[ref])}")
+                    elif added is not None:  # g[added] + this contribution, as the sweep sums it
+                        lhs.append(f"g[{added}]")
+                        summed[f"g[{added}]"] = True  # a new array: the sweep's own
+                    else:
+                        lhs.append(d)
+                        continue
+                    grads[i] = "_"  # written or summed by the kernel, not returned to be summed
+                    if j is not None:
+                        done_gates.add(j)
+                waiting = pending.pop(k, [])  # contributions to g[k] after the first: summed in the kernel
+                parts = [f"g[{k}]"] + [f"q[{n}]" for n in waiting]
+                call = self.kernels.mul_vjp(parts, others, e.dtype, len(e.shape), into, plus)  # type: ignore[union-attr]
+                assigned = f"{', '.join(lhs)} = " if lhs else ""
+                what = "its VJP as one kernel" + (", which sums its gradient" if waiting else "")
+                what += "".join(f", adding to {p}" for p in plus if p is not None)
+                body.append(f"{assigned}{call}  # {_describe(e)}: {what}")
+                body.extend(self._line(" = ".join(parts) + " = None", self._free(k)))
+                free_slots.extend(waiting)
             elif self._same_shape_vjp(k, "add") or self._same_shape_vjp(k, "sub"):  # no call: g itself (and -g)
                 negated = e.op == "sub" and grads[1] != "_"
                 same = [d for d in grads if d != "_" and not (negated and d == "d1")]
@@ -453,18 +568,25 @@ class ProgramWriter:
                 if negated:
                     parts.append(f"d1 = negative(g[{k}])")
                 body.append("; ".join(parts) + f"  # {_describe(e)}: its VJP without a call")
-                body.append(f"g[{k}] = None; e{k}.free()")
+                body.extend(self._line(f"g[{k}] = None", self._free(k)))
+            elif k in done_gates:  # that kernel wrote its input's gradient into the join, or summed it
+                body.extend(
+                    self._line(
+                        self._free(k), comment=f"{_describe(e)}: its VJP ran in the kernel of %{folded[k]}'s VJP"
+                    )
+                )
+                continue
             elif k in folded:  # its VJP ran in its one reader's kernel: g[k] is already its input's gradient
                 body.append(f"d0 = g[{k}]  # {_describe(e)}: its VJP ran in the kernel of %{folded[k]}'s VJP")
-                body.append(f"g[{k}] = None; e{k}.free()")
+                body.extend(self._line(f"g[{k}] = None", self._free(k)))
             elif self._kernel_vjp(k):
                 call = self.kernels.vjp(e.op, f"e{k}.out", f"g[{k}]", e.dtype, len(e.shape))  # type: ignore[union-attr]
                 body.append(f"d0 = {call}  # {_describe(e)}: its VJP as one kernel")
-                body.append(f"g[{k}] = None; e{k}.free()")
+                body.extend(self._line(f"g[{k}] = None", self._free(k)))
             else:
                 self.namespace[f"vjp{k}"] = e.vjp
                 body.append(f"{_tuple(grads, brackets=False)} = vjp{k}(g[{k}], e{k})  # {_describe(e)}")
-                body.append(f"g[{k}] = None; e{k}.free()")
+                body.extend(self._line(f"g[{k}] = None", self._free(k)))
             cast = prog.mixed_dtypes[k]
             indexed = is_primitive(e, "getitem")  # its gradient is an IndexedGrad: added into a zero buffer
             for (kind, ref), d in zip(prog.sources[k], grads):
@@ -478,9 +600,89 @@ class ProgramWriter:
                     name, dtype, shape = f"gw[{j}]", f"tw{j}", f"sw{j}"
                     if name not in summed:
                         first_leaf_grads.append(j)
+                if kind == _FROM_ENTRY and ref in summing and name in summed and not cast and not indexed:
+                    n = free_slots.pop() if free_slots else n_slots  # kept for ref's kernel to add
+                    n_slots = max(n_slots, n + 1)
+                    pending.setdefault(ref, []).append(n)
+                    body.append(f"q[{n}] = {d}  # added to g[{ref}] in its VJP's kernel")
+                    continue
                 body.extend(sum_into_source(name, d, dtype, shape, summed, cast, indexed))
         body.extend(f"accumulate(leaf{j}, gw[{j}])" for j in first_leaf_grads)
+        if n_slots:
+            body[2] = body[2].format(n_slots)
+        else:
+            del body[2]
         return "def backward(seed):\n" + "\n".join("    " + line for line in body)
+
+    def _added_in_kernel(self, k: int, i: int, j: int | None, summed: dict, summing: set[int]) -> int | None:
+        """The entry whose gradient mul k's VJP kernel may add its result for operand i to (through
+        the gate j folded into it, if any), as the sweep would add it next: one that already has a
+        gradient, of the same shape and dtype, summed with no cast, that no entry between j and k
+        adds to (so the order of the sum is the sweep's), and whose own kernel does not sum it."""
+        prog = self.program
+        kind, m = prog.sources[j if j is not None else k][0 if j is not None else i]
+        if kind != _FROM_ENTRY or f"g[{m}]" not in summed or m in summing:
+            return None
+        e, dest = prog.entries[k], prog.entries[m]
+        if (dest.shape, dest.dtype) != (e.shape, e.dtype):
+            return None
+        if prog.mixed_dtypes[k] or (j is not None and prog.mixed_dtypes[j]):
+            return None
+        low = j if j is not None else k
+        if any(low < r < k for r in self.readers.get(m, [])):
+            return None
+        return m
+
+    def _mul_kernel(self, k: int) -> bool:
+        """Whether entry k's VJP runs as a product's VJP kernel (``Kernels.mul_vjp``)."""
+        prog = self.program
+        return self._same_shape_vjp(k, "mul") and self.operand(*prog.sources[k][0]) != self.operand(*prog.sources[k][1])
+
+    def _kernel_sums(self) -> set[int]:
+        """Products whose VJP kernel adds up the contributions to their gradient itself, in the sweep's
+        order (an LSTM step's h: its part of the output, then the next step's product): one loop over
+        the elements instead of a NumPy call per contribution after the first."""
+        prog = self.program
+        if self.kernels is None:
+            return set()
+        return {k for k in self.reached if prog.needs_grad[k] and k != prog.output_position and self._mul_kernel(k)}
+
+    def _direct_joins(self, tile_of: dict[int, int], covered: dict) -> dict[int, tuple[int, int]]:
+        """Slices whose gradient a product's VJP kernel writes straight into the joined gradient of the
+        array they tile (slice -> (array, first column)): where every slice of that array (along its
+        last axis) is read only by a sigmoid or tanh whose VJP runs in such a kernel (an LSTM step's
+        gates, with the gates kernel): no concatenate, and the join's + 0.0 is in the kernels."""
+        prog = self.program
+        if self.kernels is None:
+            return {}
+        fold_input: dict[int, int] = {}  # slice -> the gate folded into a product's VJP kernel that reads it
+        for k in self.reached:
+            e = prog.entries[k]
+            if not prog.needs_grad[k] or not self._mul_kernel(k):
+                continue
+            for i, parent in enumerate(e.parents):
+                j = self._folded_into_mul(k, i) if parent is not None else None
+                if j is not None and prog.sources[j][0][0] == _FROM_ENTRY:
+                    fold_input[prog.sources[j][0][1]] = j
+        found = {}
+        for ref, (join, axis, tiles) in self.tilings.items():
+            e = prog.entries[ref]
+            if join != "concatenate" or axis != len(e.shape) - 1 or e.dtype not in kernels.DTYPES:
+                continue
+            ok = all(
+                t in fold_input
+                and t not in covered
+                and self.readers.get(t) == [fold_input[t]]
+                and not prog.mixed_dtypes[t]
+                and prog.entries[fold_input[t]].dtype == e.dtype
+                for t in tiles
+            )
+            if ok:
+                for t in tiles:
+                    piece = _slice_of(prog.entries[t].p, e.shape)
+                    assert piece is not None
+                    found[t] = (ref, piece[2])
+        return found
 
     def _readers(self) -> dict[int, list[int]]:
         """Entry -> the entries that read its result, in tape order."""
@@ -500,23 +702,10 @@ class ProgramWriter:
         and one VJP, when what reads their results is elementwise too (a sum over a strided view may
         add in another order, and change the bits)."""
         prog = self.program
-        readers = self.readers
-
-        def gate_reading(tile: int) -> int | None:
-            found = readers.get(tile, [])
-            if len(found) != 1:
-                return None
-            k = found[0]
-            e = prog.entries[k]
-            ok = k in self.reached and prog.needs_grad[k] and not prog.mixed_dtypes[k] and fusion.fusable(e)
-            return k if ok and len(prog.sources[k]) == 1 else None
-
-        def elementwise_readers(k: int) -> bool:
-            return k != prog.output_position and all(fusion.elementwise(prog.entries[r]) for r in readers.get(k, ()))
-
+        gate_reading, elementwise_readers = self._gate_reading, self._elementwise_readers
         groups = []
         for ref, (join, axis, tiles) in self.tilings.items():
-            if join != "concatenate":  # steps (x[t]) are not gates
+            if join != "concatenate" or ref in self.gates_kernels:  # steps (x[t]) are not gates
                 continue
             runs: list[list[tuple[int, int]]] = []
             for tile in tiles:
@@ -533,6 +722,73 @@ class ProgramWriter:
                     groups.append(GateGroup(ref, [g for _, g in run], [t for t, _ in run], axis, pieces))
         return groups
 
+    def _gate_reading(self, tile: int) -> int | None:
+        """The gate that reads slice ``tile``, if one of fusion's ops (sigmoid, tanh) alone reads it."""
+        prog = self.program
+        found = self.readers.get(tile, [])
+        if len(found) != 1:
+            return None
+        k = found[0]
+        e = prog.entries[k]
+        ok = k in self.reached and prog.needs_grad[k] and not prog.mixed_dtypes[k] and fusion.fusable(e)
+        return k if ok and len(prog.sources[k]) == 1 else None
+
+    def _elementwise_readers(self, k: int) -> bool:
+        """Whether only elementwise ops read entry k's result (so that it may be a strided view)."""
+        prog = self.program
+        return k != prog.output_position and all(fusion.elementwise(prog.entries[r]) for r in self.readers.get(k, ()))
+
+    def _gates_kernels(self) -> dict[int, GatesKernel]:
+        """Elementwise results read only by gates, one per slice of the last axis (an LSTM step's
+        pre-activations ``x_proj[t] + h @ U.T``, read by i, f, g and o): root entry -> its
+        :class:`GatesKernel`. The result is then never stored as it is: one kernel writes it negated
+        where a sigmoid reads it, so that the sigmoids' exp runs over their columns in place, and the
+        gates' results are views of that one array (so what reads them must be elementwise)."""
+        prog = self.program
+        watched = {id(e) for e in prog.watched}
+        found = {}
+        for ref, (join, axis, tiles) in self.tilings.items():
+            e = prog.entries[ref]
+            if join != "concatenate" or axis != len(e.shape) - 1 or not self._chain_op(ref):
+                continue
+            if ref == prog.output_position or id(e) in watched or sorted(self.readers.get(ref, [])) != sorted(tiles):
+                continue
+            reading = [self._gate_reading(tile) for tile in tiles]
+            gates = [g for g in reading if g is not None]
+            if len(gates) < len(tiles) or any(id(prog.entries[t]) in watched for t in tiles):
+                continue
+            ops = [prog.entries[g].op for g in gates]
+            if "sigmoid" not in ops or not all(self._elementwise_readers(g) for g in gates):
+                continue
+            pieces = [_slice_of(prog.entries[tile].p, e.shape) for tile in tiles]
+            if len({piece[3] - piece[2] for piece in pieces if piece is not None}) > 1:  # planes of one width
+                continue
+            found[ref] = GatesKernel(ref, tiles, gates, pieces, ops)
+        return found
+
+    def _gates_kernel_lines(self, gk: GatesKernel) -> list[str]:
+        """The forward of an elementwise result and of the gates that read its slices (see
+        :meth:`_gates_kernels`): one kernel writing a plane per gate, the sigmoids' first, negated;
+        NumPy's exp over the sigmoids' planes, one kernel finishing them, NumPy's tanh over the
+        tanh's planes, both in place; each gate's result is its plane, a contiguous array."""
+        prog = self.program
+        root = prog.entries[gk.root]
+        ndim = len(root.shape)
+        expression, element = self.chain_trees[gk.root]
+        call = self.kernels.gates(expression, element, gk.planes(), ndim)  # type: ignore[union-attr]
+        names = ", ".join(prog.entries[g].name or prog.entries[g].op for g in gk.order)
+        n = gk.sigmoids
+        lines = [f"y = {call}  # {_describe(root)} for its gates, a plane each ({names}), -x where a sigmoid reads it"]
+        lines.append(
+            f'with errstate(over="ignore"): exp(y[:{n}], out=y[:{n}])  # the sigmoids: exp(-x), as ops.sigmoid'
+        )
+        tail = self.kernels.sigmoid_tail(f"y[:{n}]", root.dtype, ndim + 1)  # type: ignore[union-attr]
+        lines.append(f"{tail}  # the sigmoids' 1 / (exp(-x) + 1), in place")
+        if n < len(gk.order):
+            lines.append(f"tanh(y[{n}:], out=y[{n}:])  # the tanh gates")
+        lines.append("; ".join(f"v[{g}] = y[{plane}]" for plane, g in enumerate(gk.order)))
+        return lines
+
     def _gates_vjp(self, group: GateGroup, piece: str) -> list[str]:
         """The VJP of gates run as one call, as one piece of the joined gradient: the local derivative
         over the forward's one result (each gate's saved output is a view of it), times the gates'
@@ -541,13 +797,14 @@ class ProgramWriter:
         first = group.first
         grads = f"concatenate({_tuple([f'g[{m}]' for m in group.members])}, axis={group.axis})"
         e = prog.entries[first]
+        base = f"e{first}.out.base"  # the one call's result
         if self.kernels is not None and e.dtype in kernels.DTYPES:
-            lines = [f"d = {self.kernels.vjp(e.op, f'e{first}.out.base', grads, e.dtype, len(e.shape))}"]
+            lines = [f"d = {self.kernels.vjp(e.op, base, grads, e.dtype, len(e.shape))}"]
         else:
-            lines = fusion.vjp_lines(e.op, f"e{first}.out.base", grads)
+            lines = fusion.vjp_lines(e.op, base, grads)
         lines[-1] += f"  # {group.describe(prog)}: one VJP"
         lines.append(f"{piece} = d; " + " = ".join(f"g[{m}]" for m in group.members) + " = None")
-        lines.append("; ".join(f"e{m}.free()" for m in group.members))
+        lines.extend(self._line(*[self._free(m) for m in group.members]))
         return lines
 
     def _kernel_vjp(self, k: int) -> bool:
@@ -648,7 +905,10 @@ class ProgramWriter:
                 members: list[int] = []
                 args: list[int] = []
                 element = self._chain_element(k, inner, expression, members, args)
-                if len(members) > 1:
+                if k in self.gates_kernels:  # written by its gates' kernel instead (_gates_kernel_lines)
+                    self.chain_trees[k] = (expression, element)
+                    chains[k] = (set(members), "", args)
+                elif len(members) > 1:
                     call = self.kernels.call(expression, element, len(e.shape))  # type: ignore[union-attr]
                     chains[k] = (set(members), call, args)
         return chains
@@ -760,6 +1020,25 @@ class GateGroup:
         """Like an entry's comment: ``sigmoid i, f lstm.l0[t=2]``."""
         names = ", ".join(prog.entries[m].name for m in self.members if prog.entries[m].name)
         return _describe(prog.entries[self.members[0]], names)
+
+
+class GatesKernel:
+    """Entry ``root`` (an elementwise result) read only by ``gates`` (sigmoid or tanh), one per slice
+    ``tiles`` of its last axis, each as wide: its kernel writes a plane per gate, the sigmoids first
+    (``order``), so that one exp covers them all and each gate's result is contiguous."""
+
+    def __init__(self, root: int, tiles: list[int], gates: list[int], pieces: list, ops: list[str]) -> None:
+        self.root, self.tiles, self.gates = root, tiles, gates
+        spans = {g: (start, stop) for g, (_, _, start, stop) in zip(gates, pieces)}
+        self.order = [g for g, op in zip(gates, ops) if op == "sigmoid"] + [
+            g for g, op in zip(gates, ops) if op != "sigmoid"
+        ]
+        self.sigmoids = ops.count("sigmoid")
+        self.spans = [spans[g] for g in self.order]
+
+    def planes(self) -> list[tuple[int, int, bool]]:
+        """The kernel's planes in order: (start, stop, negated) of the columns each is written from."""
+        return [(start, stop, n < self.sigmoids) for n, (start, stop) in enumerate(self.spans)]
 
 
 #: How many rows (batch x steps) of a weight's products share one product for its gradient: more is

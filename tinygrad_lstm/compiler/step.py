@@ -20,9 +20,9 @@ def forward(inputs, leaves):
     x0, = inputs
     w0, = leaves
     v[0] = f0(p0, x0, w0)  # matmul
-    e0.ins = (x0, w0); e0.p = p0; e0.freed = False
+    e0.ins = (x0, w0)
     v[1] = f1(p1, v[0])  # tanh
-    e1.out = v[1]; e1.p = p1; e1.freed = False
+    e1.out = v[1]
     v[0] = None
     v[2] = asarray(f2(p2, v[1]))  # sum
     e2.p = p2; e2.freed = False
@@ -37,19 +37,22 @@ def backward(seed):
     g[2] = None; e2.free()
     g[1] = d0
     d0, = vjp1(g[1], e1)  # tanh
-    g[1] = None; e1.free()
+    g[1] = None; e1.out = None
     g[0] = d0
     _, d1 = vjp0(g[0], e0)  # matmul
-    g[0] = None; e0.free()
+    g[0] = None; e0.ins = None
     gw[0] = d1
     accumulate(leaf0, gw[0])
 <BLANKLINE>
 
 ``x0`` is the step's input and ``w0`` the array of the parameter it uses; entry k computes ``v[k]``
-with its own forward function and parameters (``f{k}``, ``p{k}``), is re-armed with what its VJP
-reads (``e{k}.ins``, ``e{k}.out``) and, in backward, runs that VJP (``vjp{k}``) on its gradient
-``g[k]``; ``gw[j]`` is parameter j's gradient, added into its ``.grad`` at the end. The program's
-docstring (``program.py``) names every family of names a larger program uses.
+with its own forward function and parameters (``f{k}``, ``p{k}``), is re-armed with the arrays its
+VJP reads (``e{k}.ins``, ``e{k}.out``) and, in backward, runs that VJP (``vjp{k}``) on its gradient
+``g[k]``, then drops those arrays; ``gw[j]`` is parameter j's gradient, added into its ``.grad`` at
+the end. Only the result's entry is freed in full (``e2.free()``, so that a second backward is an
+error) and re-armed with its parameters and ``freed`` flag on every call; the others keep theirs
+between replays. The program's docstring (``program.py``) names every family of names a larger
+program uses.
 
 What is replayed is what was recorded: every op, with or without a gradient (a comparison, a
 detached value), each recomputed. Python control flow on computed values, random draws and inputs
