@@ -181,12 +181,17 @@ def kernel_source(
     level, indent = _rows(body, [*outs, *args], ndim)
     last = ndim - 1
     views = level[len(outs) :]
+    targets = [f"t{k}" for k in range(len(offsets))]  # a wider array's row from its offset on: indexed
+    wider = [views[target] for target in into if target is not None]  # from 0, so the loop vectorises
+    if targets:
+        rows = ", ".join(f"{v}[{o}:]" for v, o in zip(wider, offsets))
+        body.append(indent + f"{', '.join(targets)} = {rows}  # indexed from 0 below: numba vectorises that")
     body.append(indent + f"for i{last} in range({level[0]}.shape[0]):")
-    next_offset = iter(offsets)
+    next_target = iter(targets)
     for n, element in enumerate(elements):
         target = into[n]
         if target is not None:
-            written = f"{views[target]}[i{last} + {next(next_offset)}]"
+            written = f"{next(next_target)}[i{last}]"
         else:
             written = f"{(level[: len(outs)] or level[:1])[new.index(n)]}[i{last}]"
         body.append(indent + f"    {written} = {_at(element, views, f'i{last}')}")
@@ -213,10 +218,14 @@ def gates_source(
     )
     level, indent = _rows(body, [*planes, *args], ndim)
     last = ndim - 1
+    columns = [f"x{i}" for i in range(n_args)]  # each argument's row, the plane's columns of it
+    unpack = f"{', '.join(columns)}{',' if n_args == 1 else ''}"
     for minus, start, plane in zip(negated, starts, level):
-        value = _at(element, level[len(planes) :], f"i{last}")
-        body.append(indent + f"for i{last} in range({start}, {start} + w):")
-        body.append(indent + f"    {plane}[i{last} - {start}] = {f'(-{value})' if minus else value}")
+        sliced = ", ".join(f"{v}[{start}:{start} + w]" for v in level[len(planes) :])
+        body.append(indent + f"{unpack} = {sliced}  # indexed from 0 below: numba vectorises that")
+        value = _at(element, columns, f"i{last}")
+        body.append(indent + f"for i{last} in range(w):")
+        body.append(indent + f"    {plane}[i{last}] = {f'(-{value})' if minus else value}")
     body.append("return out")
     signature = ", ".join([*args, "w", *starts])
     return "\n".join([*HEADER, f"def kernel({signature}):"] + ["    " + line for line in body]) + "\n"

@@ -110,9 +110,10 @@ def compile(  # noqa: A001 - the verb users expect
     anything whose sequence of ops does not depend on the values.
 
     ``backend``: ``"numpy"`` replays with one NumPy call per op; ``"numba"`` (the ``[fast]`` extra)
-    also runs chains of elementwise arithmetic whose inner results nothing else reads, product VJPs
-    and sigmoid/tanh VJPs as generated numba kernels (``kernels.py``), listed at the end of
-    ``step.source``, with the same bits; ``None`` (the default) is numba where it can be imported.
+    also runs chains of elementwise arithmetic whose inner results nothing else reads, the inputs of
+    gates (an LSTM step's pre-activations, a plane per gate), product VJPs and sigmoid/tanh VJPs as
+    generated numba kernels (``kernels.py``), listed at the end of ``step.source``, with the same
+    bits; ``None`` (the default) is numba where it can be imported.
 
     **Traced** (recomputed on every replay): every op the step runs, with a gradient or without one:
     ``.detach()`` and ``no_grad`` results, comparisons and the masks made from them (``tl.where(h >
