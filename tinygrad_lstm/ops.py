@@ -64,6 +64,8 @@ def apply(prim: Primitive, inputs: tuple, p: Any = None) -> Tensor:
     primitive.py``). A view primitive's result is marked as a view of its input when it shows its
     memory. This runs once per op: plain loops, no per-op dict work."""
     op = prim.name
+    if prim.floating and _kind(inputs[0]) in ("b", "i", "u"):  # as PyTorch: exp of integers is a float
+        inputs = (_floating(inputs[0]),)
     if latest_recorded[0] >= 0 and state.grad_enabled:  # a recorded in-place update happened once
         refresh(op, inputs)
     args = []
@@ -273,12 +275,12 @@ def div(a: Operand, b: Operand) -> Tensor:
 def reciprocal(x: Operand) -> Tensor:
     """1 / x. A number divided by a tensor is this times the number, as in PyTorch: it keeps its result,
     not x, so changing x in place later does not spoil its gradient."""
-    return apply(RECIPROCAL, (_floating(x),))
+    return apply(RECIPROCAL, (x,))
 
 
 def rsqrt(x: Operand) -> Tensor:
     """1 / sqrt(x); it keeps its result for the gradient, as PyTorch's."""
-    return apply(RSQRT, (_floating(x),))
+    return apply(RSQRT, (x,))
 
 
 def neg(x: Operand) -> Tensor:
@@ -299,17 +301,17 @@ def exp(x: Operand) -> Tensor:
     >>> tl.exp(tl.tensor([0.0, 1.0]))
     Tensor([1.      , 2.718282], dtype=float32)
     """
-    return apply(EXP, (_floating(x),))
+    return apply(EXP, (x,))
 
 
 def log(x: Operand) -> Tensor:
     """Elementwise natural logarithm (``x.log()``); gradient 1/x. ``tl.log(tl.tensor([1.0]))`` is 0."""
-    return apply(LOG, (_floating(x),))
+    return apply(LOG, (x,))
 
 
 def sqrt(x: Operand) -> Tensor:
     """Elementwise square root (``x.sqrt()``); gradient 1/(2 sqrt(x)). ``tl.sqrt(tl.tensor([4.0]))`` is 2."""
-    return apply(SQRT, (_floating(x),))
+    return apply(SQRT, (x,))
 
 
 def abs(x: Operand) -> Tensor:  # noqa: A001
@@ -327,7 +329,7 @@ def tanh(x: Operand) -> Tensor:
     >>> y, x.grad
     (Tensor([0.       , 0.7615942], dtype=float32, op=tanh), Tensor([1.        , 0.41997433], dtype=float32))
     """
-    return apply(TANH, (_floating(x),))
+    return apply(TANH, (x,))
 
 
 def sigmoid(x: Operand) -> Tensor:
@@ -337,37 +339,37 @@ def sigmoid(x: Operand) -> Tensor:
     >>> tl.sigmoid(tl.tensor([0.0, 100.0, -100.0]))
     Tensor([0.5, 1. , 0. ], dtype=float32)
     """
-    return apply(SIGMOID, (_floating(x),))
+    return apply(SIGMOID, (x,))
 
 
 def log1p(x: Operand) -> Tensor:
     """log(1 + x), exact for tiny x."""
-    return apply(LOG1P, (_floating(x),))
+    return apply(LOG1P, (x,))
 
 
 def expm1(x: Operand) -> Tensor:
     """exp(x) - 1, exact for tiny x."""
-    return apply(EXPM1, (_floating(x),))
+    return apply(EXPM1, (x,))
 
 
 def sin(x: Operand) -> Tensor:
     """Elementwise sine (``x.sin()``); gradient cos(x)."""
-    return apply(SIN, (_floating(x),))
+    return apply(SIN, (x,))
 
 
 def cos(x: Operand) -> Tensor:
     """Elementwise cosine (``x.cos()``); gradient -sin(x)."""
-    return apply(COS, (_floating(x),))
+    return apply(COS, (x,))
 
 
 def atan(x: Operand) -> Tensor:
     """Elementwise arctangent (``x.atan()``, ``torch.atan``); gradient 1 / (1 + x**2)."""
-    return apply(ATAN, (_floating(x),))
+    return apply(ATAN, (x,))
 
 
 def erf(x: Operand) -> Tensor:
     """The error function (for the exact GELU); element by element in Python, fine for small tensors."""
-    return apply(ERF, (_floating(x),))
+    return apply(ERF, (x,))
 
 
 def relu(x: Operand) -> Tensor:

@@ -77,7 +77,7 @@ def _reciprocal_vjp(g: Grad, entry: Entry) -> tuple:
     return (-g * (y * y),)
 
 
-RECIPROCAL = Primitive("reciprocal", _reciprocal_fwd, _reciprocal_vjp, keep_out=True, elementwise=True)
+RECIPROCAL = Primitive("reciprocal", _reciprocal_fwd, _reciprocal_vjp, keep_out=True, elementwise=True, floating=True)
 
 
 def _rsqrt_fwd(p: Any, x: np.ndarray) -> np.ndarray:
@@ -89,7 +89,7 @@ def _rsqrt_vjp(g: Grad, entry: Entry) -> tuple:
     return (-0.5 * g * (y * y * y),)
 
 
-RSQRT = Primitive("rsqrt", _rsqrt_fwd, _rsqrt_vjp, keep_out=True, elementwise=True)
+RSQRT = Primitive("rsqrt", _rsqrt_fwd, _rsqrt_vjp, keep_out=True, elementwise=True, floating=True)
 
 
 def _neg_fwd(p: Any, x: np.ndarray) -> np.ndarray:

@@ -33,7 +33,7 @@ def _exp_vjp(g: Grad, entry: Entry) -> tuple:
     return (g * entry.out,)
 
 
-EXP = Primitive("exp", _exp_fwd, _exp_vjp, keep_out=True, elementwise=True)
+EXP = Primitive("exp", _exp_fwd, _exp_vjp, keep_out=True, elementwise=True, floating=True)
 
 
 def _log_fwd(p: Any, x: np.ndarray) -> np.ndarray:
@@ -44,7 +44,7 @@ def _log_vjp(g: Grad, entry: Entry) -> tuple:
     return (g / entry.ins[0],)
 
 
-LOG = Primitive("log", _log_fwd, _log_vjp, keep_in=True, elementwise=True)
+LOG = Primitive("log", _log_fwd, _log_vjp, keep_in=True, elementwise=True, floating=True)
 
 
 def _sqrt_fwd(p: Any, x: np.ndarray) -> np.ndarray:
@@ -55,7 +55,7 @@ def _sqrt_vjp(g: Grad, entry: Entry) -> tuple:
     return (g * 0.5 / entry.out,)
 
 
-SQRT = Primitive("sqrt", _sqrt_fwd, _sqrt_vjp, keep_out=True, elementwise=True)
+SQRT = Primitive("sqrt", _sqrt_fwd, _sqrt_vjp, keep_out=True, elementwise=True, floating=True)
 
 
 def _abs_fwd(p: Any, x: np.ndarray) -> np.ndarray:
@@ -88,7 +88,7 @@ def _tanh_vjp(g: Grad, entry: Entry) -> tuple:
     return (d,)
 
 
-TANH = Primitive("tanh", _tanh_fwd, _tanh_vjp, keep_out=True, elementwise=True)
+TANH = Primitive("tanh", _tanh_fwd, _tanh_vjp, keep_out=True, elementwise=True, floating=True)
 
 
 def _sigmoid_fwd(p: Any, x: np.ndarray) -> np.ndarray:
@@ -113,7 +113,7 @@ def _sigmoid_vjp(g: Grad, entry: Entry) -> tuple:
     return (d,)
 
 
-SIGMOID = Primitive("sigmoid", _sigmoid_fwd, _sigmoid_vjp, keep_out=True, elementwise=True)
+SIGMOID = Primitive("sigmoid", _sigmoid_fwd, _sigmoid_vjp, keep_out=True, elementwise=True, floating=True)
 
 
 def _log1p_fwd(p: Any, x: np.ndarray) -> np.ndarray:
@@ -124,7 +124,7 @@ def _log1p_vjp(g: Grad, entry: Entry) -> tuple:
     return (g / (entry.ins[0] + 1.0),)
 
 
-LOG1P = Primitive("log1p", _log1p_fwd, _log1p_vjp, keep_in=True, elementwise=True)
+LOG1P = Primitive("log1p", _log1p_fwd, _log1p_vjp, keep_in=True, elementwise=True, floating=True)
 
 
 def _expm1_fwd(p: Any, x: np.ndarray) -> np.ndarray:
@@ -135,7 +135,7 @@ def _expm1_vjp(g: Grad, entry: Entry) -> tuple:
     return (g * (entry.out + 1.0),)
 
 
-EXPM1 = Primitive("expm1", _expm1_fwd, _expm1_vjp, keep_out=True, elementwise=True)
+EXPM1 = Primitive("expm1", _expm1_fwd, _expm1_vjp, keep_out=True, elementwise=True, floating=True)
 
 
 def _sin_fwd(p: Any, x: np.ndarray) -> np.ndarray:
@@ -147,7 +147,7 @@ def _sin_vjp(g: Grad, entry: Entry) -> tuple:
     return (g * (COS(x) if is_tensor(x) else np.cos(x)),)
 
 
-SIN = Primitive("sin", _sin_fwd, _sin_vjp, keep_in=True, elementwise=True)
+SIN = Primitive("sin", _sin_fwd, _sin_vjp, keep_in=True, elementwise=True, floating=True)
 
 
 def _cos_fwd(p: Any, x: np.ndarray) -> np.ndarray:
@@ -159,7 +159,7 @@ def _cos_vjp(g: Grad, entry: Entry) -> tuple:
     return (-g * (SIN(x) if is_tensor(x) else np.sin(x)),)
 
 
-COS = Primitive("cos", _cos_fwd, _cos_vjp, keep_in=True, elementwise=True)
+COS = Primitive("cos", _cos_fwd, _cos_vjp, keep_in=True, elementwise=True, floating=True)
 
 
 def _atan_fwd(p: Any, x: np.ndarray) -> np.ndarray:
@@ -171,7 +171,7 @@ def _atan_vjp(g: Grad, entry: Entry) -> tuple:
     return (g / (x * x + 1.0),)
 
 
-ATAN = Primitive("atan", _atan_fwd, _atan_vjp, keep_in=True, elementwise=True)
+ATAN = Primitive("atan", _atan_fwd, _atan_vjp, keep_in=True, elementwise=True, floating=True)
 
 
 _ERF = np.frompyfunc(math.erf, 1, 1)  # NumPy has no erf; math.erf is exact to the last bit or so
@@ -187,7 +187,7 @@ def _erf_vjp(g: Grad, entry: Entry) -> tuple:
     return (g * (2.0 / math.sqrt(math.pi)) * bump,)
 
 
-ERF = Primitive("erf", _erf_fwd, _erf_vjp, keep_in=True, elementwise=True)
+ERF = Primitive("erf", _erf_fwd, _erf_vjp, keep_in=True, elementwise=True, floating=True)
 
 
 def _relu_fwd(p: Any, x: np.ndarray) -> np.ndarray:

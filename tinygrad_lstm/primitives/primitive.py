@@ -40,12 +40,14 @@ class Primitive:
     ``keep_in``/``keep_out`` (what it saves, see the module's docstring), and flags:
     ``elementwise`` (each output element computed from the inputs' elements at its position alone, so
     the same bits on a strided view as on a fresh array: what a replay may fuse around) and
-    ``view`` (the result may show the input's memory: reshape, transpose, broadcast_to, getitem).
+    ``view`` (the result may show the input's memory: reshape, transpose, broadcast_to, getitem);
+    ``floating`` (a float function: integer or boolean input is computed in the default float dtype, as
+    PyTorch computes ``torch.arange(3).exp()``).
 
     Calling it records it on Tensors (or computes it on arrays) with parameters ``p``, unchecked: the
     public function in ``ops.py`` checks the arguments first."""
 
-    __slots__ = ("name", "fwd", "vjp", "keep_in", "keep_out", "elementwise", "view")
+    __slots__ = ("name", "fwd", "vjp", "keep_in", "keep_out", "elementwise", "view", "floating")
 
     def __init__(
         self,
@@ -57,11 +59,12 @@ class Primitive:
         keep_out: Keep = False,
         elementwise: bool = False,
         view: bool = False,
+        floating: bool = False,
         register: bool = True,
     ) -> None:
         self.name, self.fwd, self.vjp = name, fwd, vjp
         self.keep_in, self.keep_out = keep_in, keep_out
-        self.elementwise, self.view = elementwise, view
+        self.elementwise, self.view, self.floating = elementwise, view, floating
         if register:
             if name in PRIMITIVES:
                 raise ValueError(f"Primitive: a primitive named {name!r} is already registered")
