@@ -103,3 +103,61 @@ def test_einsum_mistakes_are_named_and_nothing_is_recorded(spec, shapes, message
         tl.einsum(spec, *xs)
     assert str(info.value).startswith("einsum: ")
     assert len(tape) == 0
+
+
+def _spellings():
+    """A random einsum: 1-3 operands over a few letters, repeats, '...', implicit or explicit output."""
+    from hypothesis import strategies as st
+
+    @st.composite
+    def spelling(draw):
+        letters = "ijkB"
+        sizes = {c: draw(st.integers(1, 3)) for c in letters}
+        dots = draw(st.lists(st.integers(1, 2), max_size=2))  # the '...' axes, broadcast right-aligned
+        terms, shapes = [], []
+        for _ in range(draw(st.integers(1, 3))):
+            named = draw(st.lists(st.sampled_from(letters), max_size=3))
+            ellipsis = bool(dots) and draw(st.booleans())
+            tail = dots[len(dots) - draw(st.integers(0, len(dots))) :] if ellipsis else []
+            # a size-1 axis broadcasts against the letter's size, as both libraries allow
+            shape = [1 if draw(st.booleans()) and len(set(named)) == len(named) else sizes[c] for c in named]
+            terms.append(("..." if ellipsis else "") + "".join(named))
+            shapes.append(tuple(tail) + tuple(shape))
+        if draw(st.booleans()):
+            return ",".join(terms), shapes
+        used = sorted(set("".join(terms).replace(".", "")))
+        out = draw(st.lists(st.sampled_from(used), unique=True)) if used else []
+        prefix = "..." if any("..." in t for t in terms) and draw(st.booleans()) else ""
+        return ",".join(terms) + "->" + prefix + "".join(out), shapes
+
+    return spelling()
+
+
+def test_generated_spellings_equal_pytorchs_or_both_refuse():
+    """Spellings drawn at random (repeats, '...', size-1 axes, implicit outputs): the value and the gradient
+    equal PyTorch's wherever PyTorch computes, and wherever it refuses so does this engine."""
+    torch = pytest.importorskip("torch")
+    from hypothesis import HealthCheck, given, settings
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(_spellings())
+    def check(case):
+        spec, shapes = case
+        arrays = _values(shapes, seed=3)
+        ts = [torch.tensor(a.copy(), requires_grad=True) for a in arrays]
+        try:
+            tout = torch.einsum(spec, *ts)
+        except (RuntimeError, ValueError):
+            with pytest.raises(ValueError, match="einsum: "):
+                tl.einsum(spec, *[tl.Tensor(a) for a in arrays])
+            return
+        xs = [tl.Tensor(a.copy(), requires_grad=True) for a in arrays]
+        out = tl.einsum(spec, *xs)
+        np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=1e-12, atol=1e-12)
+        weight = np.random.default_rng(1).uniform(-1.0, 1.0, tout.shape)
+        (out * weight).sum().backward()
+        (tout * torch.tensor(weight)).sum().backward()
+        for x, t in zip(xs, ts):
+            np.testing.assert_allclose(x.grad.data, t.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+    check()
