@@ -8,6 +8,7 @@ gradients of their gradients, come from the primitives' VJPs), and the construct
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -702,7 +703,7 @@ def cat(tensors: Sequence[Operand], axis: int | None = None, *, dim: int | None 
         raise ValueError("cat: 0-d tensors cannot be joined along an axis (use stack)")
     axis = _axis("cat", axis, len(shapes[0]))
     try:
-        bounds = np.cumsum([0] + [s[axis] for s in shapes])
+        bounds = tuple(itertools.accumulate((s[axis] for s in shapes), initial=0))  # ints: free() keeps them
         return apply(CAT, tensors, (axis, bounds))
     except (ValueError, IndexError) as e:
         joined = ", ".join(str(s) for s in shapes)

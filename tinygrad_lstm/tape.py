@@ -161,9 +161,10 @@ class Entry:
 
     def free(self) -> None:
         """Drop what the VJP would read; the structure stays for listing and rendering. An entry that
-        saved nothing (add, sum, reshape: shapes and axes only) keeps those, so that a second backward
-        can run its VJP again, as PyTorch's does without retain_graph."""
-        self.kept_nothing = self.out is None and _plain(self.p) and all(a is None for a in self.ins or ())
+        saved nothing (add, sum, reshape: shapes and axes only; a product with a Python number, as in
+        mean) keeps those, so that a second backward can run its VJP again, as PyTorch's does without
+        retain_graph (a number is a constant of the program, never a tensor's data changed since)."""
+        self.kept_nothing = self.out is None and _plain(self.p) and all(_plain(a) for a in self.ins or ())
         if self.kept_nothing:
             self.freed = True
             return

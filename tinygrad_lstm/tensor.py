@@ -1124,8 +1124,10 @@ class Tensor:
         for shift, dim in zip(shift_list, dim_list):
             axis = ops._axis("roll", dim, self.ndim)
             n = self.shape[axis]
-            if n:
-                out = out[(slice(None),) * axis + ((np.arange(n) - shift) % n,)]
+            cut = n - shift % n if n else 0
+            if 0 < cut < n:  # the last `shift` entries, then the rest: two slices (which free() keeps)
+                lead = (slice(None),) * axis
+                out = ops.cat([out[lead + (slice(cut, None),)], out[lead + (slice(None, cut),)]], axis)
         return out
 
     def diagonal(self, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
