@@ -1168,7 +1168,7 @@ def test_custom_function_wrong_gradient_shape_and_exceptions_are_errors(name):
 
 
 # ---- function transforms -----------------------------------------------------------------------------------
-# test_autograd's TestAutogradFunctional: test_vjp, test_jvp, test_jacobian, test_hessian, test_hvp
+# test_autograd's TestAutogradFunctional: test_vjp, test_jvp, test_jacobian, test_hessian, test_hvp, test_vhp
 
 
 def _transform(lib, which):
@@ -1185,11 +1185,12 @@ def _transform(lib, which):
         "vjp": lambda: fn(f, xs, lib.t(np.ones(4))),
         "jvp": lambda: fn(f, xs, ones),
         "hvp": lambda: fn(scalar, xs, ones),
+        "vhp": lambda: fn(scalar, xs, (lib.t(X234[1]), lib.t(X234[0]))),
     }[which]()
     return [lib.np(r) for r in _flat(result)]
 
 
-@pytest.mark.parametrize("which", ["jacobian", "hessian", "vjp", "jvp", "hvp"])
+@pytest.mark.parametrize("which", ["jacobian", "hessian", "vjp", "jvp", "hvp", "vhp"])
 def test_transforms(which):
     ours, theirs = both(lambda lib: _transform(lib, which))
     assert len(ours) == len(theirs)

@@ -77,6 +77,35 @@ def test_hessian_and_hvp_equal_pytorchs(name):
     ro, rhv = AF.hvp(f, tuple(theirs), tuple(torch.tensor(a) for a in v))
     close(o, ro)
     close(hv, rhv)
+    o, vh = tl.vhp(f, tuple(mine), tuple(tl.tensor(a) for a in v))
+    ro, rvh = AF.vhp(f, tuple(theirs), tuple(torch.tensor(a) for a in v))
+    close(o, ro)
+    close(vh, rvh)
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_vhp_of_a_linear_function_is_zero_or_refused_as_in_pytorch(strict):
+    x, v = np.array([1.0, -2.0]), np.array([0.5, 3.0])
+    f = lambda z: (z * 3.0).sum()  # noqa: E731  (its gradient is constant: no second derivative)
+    try:
+        expected = AF.vhp(f, torch.tensor(x), torch.tensor(v), strict=strict)[1].numpy()
+    except RuntimeError:
+        with pytest.raises(RuntimeError, match="vhp"):
+            tl.vhp(f, tl.tensor(x), tl.tensor(v), strict=strict)
+        return
+    np.testing.assert_array_equal(tl.vhp(f, tl.tensor(x), tl.tensor(v), strict=strict)[1].data, expected)
+
+
+def test_vhp_under_create_graph_is_differentiated_again_as_pytorchs():
+    x = tl.tensor(np.array([0.3, -0.7]), requires_grad=True)
+    xt = torch.tensor([0.3, -0.7], dtype=torch.float64, requires_grad=True)
+    f = lambda z: (z.sin() * z * z).sum()  # noqa: E731
+    _, vh = tl.vhp(f, x, tl.tensor(np.array([1.0, 2.0])), create_graph=True)
+    _, vht = AF.vhp(f, xt, torch.tensor([1.0, 2.0], dtype=torch.float64), create_graph=True)
+    np.testing.assert_allclose(vh.data, vht.detach().numpy(), rtol=1e-12)
+    (g,) = tl.grad(vh.sum(), x)
+    (gt,) = torch.autograd.grad(vht.sum(), xt)
+    np.testing.assert_allclose(g.data, gt.numpy(), rtol=1e-9)
 
 
 def test_create_graph_lets_a_transform_be_differentiated_again():

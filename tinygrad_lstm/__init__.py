@@ -89,7 +89,7 @@ from .spellings import (
 from .subscripts import einsum
 from .tape import enable_grad, inference_mode, is_grad_enabled, no_grad, scope, set_grad_enabled
 from .tensor import Tensor
-from .transforms import hessian, hvp, jacobian, jvp, vjp
+from .transforms import hessian, hvp, jacobian, jvp, vhp, vjp
 from .vjpcheck import VJPCheck, check_vjps
 
 __version__ = "0.1.0"
@@ -109,6 +109,7 @@ __all__ = [
     "checkpoint",
     "hessian",
     "hvp",
+    "vhp",
     "jacobian",
     "jvp",
     "vjp",
