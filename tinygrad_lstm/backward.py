@@ -318,19 +318,22 @@ def tensor_of(g) -> Tensor:
 
 
 def accumulate_into(tensor: Tensor, g, create_graph: bool) -> None:
-    """Add ``g`` to ``tensor.grad`` (in place when safe, as PyTorch does)."""
+    """Add ``g`` to ``tensor.grad`` (in place when safe, as PyTorch does), then run the leaf's
+    post-accumulate hooks."""
     if create_graph:
         g = tensor_of(g)
         # never the caller's own tensor (a seed can reach a leaf unchanged): a later backward adds into .grad
         tensor.grad = Tensor._from(np.array(g.data), g._entry) if tensor.grad is None else tensor.grad + g
-        return
-    if tensor.grad is None:
+    elif tensor.grad is None:
         tensor.grad = Tensor._from(np.array(g, dtype=tensor.data.dtype))  # a copy the user owns
     elif tensor.grad.data.flags.writeable and tensor.grad.shape == np.shape(g):
         tensor.grad.data += g
         changed_in_place(tensor.grad.data)
     else:
         tensor.grad = Tensor._from(np.asarray(tensor.grad.data + g))
+    for hook in list(getattr(tensor._entry, "post_hooks", None) or ()):
+        if hook(tensor) is not None:
+            raise RuntimeError("register_post_accumulate_grad_hook: the hook must return None")
 
 
 def add_gradient(buffers: dict, owned: set, key, g, shape: tuple, dtype, in_place: bool = True) -> bool:

@@ -214,7 +214,7 @@ def where_made(entry) -> str:
 class Leaf:
     """Tape entry of a leaf tensor that requires grad: where its gradient accumulates."""
 
-    __slots__ = ("index", "origin", "tensor", "shape", "dtype", "name", "hooks", "scope", "__weakref__")
+    __slots__ = ("index", "origin", "tensor", "shape", "dtype", "name", "hooks", "post_hooks", "scope", "__weakref__")
     # what every leaf shares, as class attributes: an Entry's fields that a leaf has no use for
     op: str = "leaf"
     vjp: Callable | None = None
@@ -230,6 +230,7 @@ class Leaf:
     dtype: np.dtype
     name: str | None
     hooks: list[Callable] | None
+    post_hooks: list[Callable] | None  # fn(tensor) after a backward added into its .grad
     scope: Scope | None
 
     def saved(self) -> list:
@@ -243,6 +244,7 @@ class Leaf:
         self.dtype = tensor.data.dtype
         self.name = None
         self.hooks = None
+        self.post_hooks = None
         self.scope = state.scope
 
     def __repr__(self) -> str:

@@ -215,6 +215,24 @@ class Tensor:
         entry.hooks.append(fn)
         return _HookHandle(entry.hooks, fn)
 
+    def register_post_accumulate_grad_hook(self, fn: Callable[[Tensor], None]) -> _HookHandle:
+        """Call ``fn(self)`` after a backward has added into this leaf's ``.grad`` (PyTorch's hook of
+        that name: where an optimizer can step one parameter as soon as its gradient is complete)."""
+        if self._entry is None:
+            raise RuntimeError(
+                "register_post_accumulate_grad_hook: cannot register a hook on a tensor that doesn't require grad"
+            )
+        entry = self._entry
+        if not isinstance(entry, Leaf):
+            raise RuntimeError(
+                "register_post_accumulate_grad_hook: only a leaf accumulates into .grad; "
+                f"this tensor is the result of {entry.op}"
+            )
+        if entry.post_hooks is None:
+            entry.post_hooks = []
+        entry.post_hooks.append(fn)
+        return _HookHandle(entry.post_hooks, fn)
+
     def backward(
         self,
         grad: Any = None,
