@@ -211,6 +211,71 @@ def test_shape_queries_conversions_and_numpy_interop():
     assert tl.eye(2).tolist() == [[1, 0], [0, 1]] and tl.linspace(0, 1, 3).tolist() == [0, 0.5, 1]
 
 
+def _sgd_by_hand(lib, compiled: bool):
+    """The oldest PyTorch training loop: ``p.data -= lr * p.grad`` (micrograd's, with tensors)."""
+    gen = np.random.default_rng(4)
+    w = lib.tensor(gen.standard_normal((3, 2)), requires_grad=True)
+    b = lib.tensor(gen.standard_normal(2), requires_grad=True)
+    x, y = lib.tensor(gen.standard_normal((5, 3))), lib.tensor(gen.standard_normal((5, 2)))
+
+    def loss_fn(x, y):
+        return ((x @ w + b).tanh() - y).pow(2).mean()
+
+    step = tl.compile(loss_fn) if compiled else loss_fn
+    losses = []
+    for _ in range(5):
+        loss = step(x, y)
+        loss.backward()
+        for p in (w, b):
+            p.data -= 0.5 * p.grad
+            p.grad = None
+        losses.append(loss.item())
+    return losses, np.array(w.detach().numpy() if lib is torch else w.data)
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_p_data_minus_lr_times_grad_trains_as_in_pytorch(compiled):
+    (theirs, theirs_w), (ours, ours_w) = _sgd_by_hand(torch, False), _sgd_by_hand(tl, compiled)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+    np.testing.assert_allclose(ours_w, theirs_w, rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("op", ["+", "-", "*", "/", "**", "@", "<", "<=", ">", ">=", "==", "!="])
+def test_an_array_on_the_left_of_a_tensor_is_the_tensors_reflected_operator(op, dtype):
+    """A float64 array meets the tensor as PyTorch's float64 tensor would: one operation in the wider
+    dtype (``array / t`` was 1/t rounded to float32, then a product: 2.0000000596 for 3 / 1.5)."""
+    a = np.array([0.5, 2.0, 3.0])
+    f = eval(f"lambda a, t: a {op} t")  # noqa: S307  (the operator under test, spelled as a user would)
+    t = tl.tensor(np.array([3.0, 2.0, 1.5], dtype=dtype), requires_grad=True)
+    tt = torch.tensor(np.array([3.0, 2.0, 1.5], dtype=dtype), requires_grad=True)
+    ours = f(a, t)
+    if op == "@" and dtype == "float32":  # PyTorch refuses a product of two dtypes; NumPy's promotion here
+        np.testing.assert_array_equal(ours.data, a @ t.data.astype(np.float64))
+        return
+    theirs = f(torch.tensor(a), tt)
+    assert isinstance(ours, tl.Tensor) and ours.dtype == np.dtype(str(theirs.dtype).replace("torch.", ""))
+    np.testing.assert_array_equal(ours.data, theirs.detach().numpy())
+    if theirs.requires_grad:
+        ours.sum().backward()
+        theirs.sum().backward()
+        assert t.grad.dtype == np.dtype(dtype)
+        np.testing.assert_allclose(t.grad.data, tt.grad.numpy(), rtol=1e-15 if dtype == "float64" else 1e-7)
+    else:
+        assert not ours.requires_grad
+
+
+def test_numpy_functions_of_a_tensor_are_refused_with_the_tensors_own_spelling():
+    x = tl.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(TypeError, match=r"np.exp: NumPy's functions do not record .* use x.exp\(\)"):
+        np.exp(x)
+    with pytest.raises(TypeError, match=r"np.arctan2: .* np.asarray\(x\)"):
+        np.arctan2(x, x)
+    plain = np.ones(2)
+    plain += x  # numbers into a plain array: nothing recorded, x unchanged
+    assert plain.tolist() == [2.0, 3.0] and x.tolist() == [1.0, 2.0] and x.grad is None
+
+
 @pytest.mark.parametrize(
     "ours, theirs",
     [

@@ -28,6 +28,7 @@ backward instead of mixing old and new ones.
 
 from __future__ import annotations
 
+import numbers
 import warnings
 import weakref
 from collections.abc import Callable, Iterable
@@ -60,6 +61,23 @@ def _is_float(dtype: np.dtype) -> bool:
     return dtype.kind in "fc"
 
 
+# NumPy's binary ufuncs as Tensor operators: (the method when the Tensor is on the left, when on the right)
+_OPERATORS: dict[np.ufunc, tuple[str, str]] = {
+    np.add: ("add", "radd"),
+    np.subtract: ("sub", "rsub"),
+    np.multiply: ("mul", "rmul"),
+    np.true_divide: ("truediv", "rtruediv"),
+    np.power: ("pow", "rpow"),
+    np.matmul: ("matmul", "rmatmul"),
+    np.less: ("lt", "gt"),
+    np.less_equal: ("le", "ge"),
+    np.greater: ("gt", "lt"),
+    np.greater_equal: ("ge", "le"),
+    np.equal: ("eq", "eq"),
+    np.not_equal: ("ne", "ne"),
+}
+
+
 class Tensor:
     """An n-dimensional array that can record the operations made with it.
 
@@ -71,9 +89,25 @@ class Tensor:
     """
 
     __slots__ = ("data", "_grad", "_entry", "_name", "_view", "__weakref__")
-    __array_ufunc__ = None  # make `ndarray op Tensor` defer to Tensor's reflected operators
     __hash__ = object.__hash__  # == is elementwise, identity hashing stays
     data: np.ndarray
+
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        """NumPy meeting a Tensor. ``ndarray op Tensor`` is the Tensor's reflected operator (recorded as
+        any other); an in-place operator on a plain array, as PyTorch's ``p.data -= lr * p.grad``,
+        writes the Tensor's values into that array and records nothing (a change through ``.data``,
+        as in PyTorch). Other NumPy functions of a Tensor are refused: use the Tensor's own."""
+        out = kwargs.get("out")
+        if method == "__call__" and out and all(type(o) is np.ndarray for o in out):
+            return ufunc(*(x._concrete(ufunc.__name__) if isinstance(x, Tensor) else x for x in inputs), **kwargs)
+        if method == "__call__" and not kwargs and len(inputs) == 2 and ufunc in _OPERATORS:
+            name, swapped = _OPERATORS[ufunc]
+            if isinstance(inputs[0], Tensor):
+                return getattr(inputs[0], f"__{name}__")(inputs[1])
+            return getattr(inputs[1], f"__{swapped}__")(inputs[0])
+        name = ufunc.__name__
+        own = f"x.{name}()" if hasattr(Tensor, name) else "the Tensor's methods, or np.asarray(x) for plain numbers"
+        raise TypeError(f"np.{name}: NumPy's functions do not record a Tensor's operations; use {own}")
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
         self._grad: Tensor | None = None
@@ -388,7 +422,9 @@ class Tensor:
         return ops.div(self, other)
 
     def __rtruediv__(self, other: Operand) -> Tensor:
-        return ops.mul(ops.reciprocal(self), other)  # PyTorch's way: it keeps 1/self, not self
+        if isinstance(other, (numbers.Number, np.generic)):  # PyTorch's way: it keeps 1/self, not self
+            return ops.mul(ops.reciprocal(self), other)
+        return ops.div(other, self)  # an array is a tensor there: one division, in the wider dtype
 
     def __pow__(self, other: Operand) -> Tensor:
         return ops.pow(self, other)
