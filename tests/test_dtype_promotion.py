@@ -63,3 +63,52 @@ def test_a_compiled_step_converts_its_integer_constants_as_eager_does():
         got, expected = step(x), loss(tl.tensor(x))
         assert got.dtype == expected.dtype == np.float32
         np.testing.assert_array_equal(got.data, expected.data)
+
+
+# ---- every kind of operand against every other, both sides, five operators ---------------------------------
+# PyTorch's rule (dimensioned tensors first, then 0-d tensors, then Python numbers; a lower tier counts only
+# when of a higher category, bool < integer < float) decides the dtype; a NumPy array counts as a tensor
+# and a NumPy scalar as a number. The values must be PyTorch's bits (pow: to an ulp).
+_VALUES = [1.5, -2.0, 3.0]
+OPERANDS = {
+    "float32 tensor": lambda L: L.tensor(np.array(_VALUES, np.float32)),
+    "float64 tensor": lambda L: L.tensor(np.array(_VALUES, np.float64)),
+    "int tensor": lambda L: L.tensor(np.array([1, -2, 3])),
+    "int32 tensor": lambda L: L.tensor(np.array([1, -2, 3], np.int32)),
+    "bool tensor": lambda L: L.tensor(np.array([True, False, True])),
+    "0-d float64": lambda L: L.tensor(np.float64(1.7)),
+    "0-d float32": lambda L: L.tensor(np.float32(1.7)),
+    "0-d int": lambda L: L.tensor(np.int64(3)),
+    "float64 array": lambda L: np.array(_VALUES) if L is tl else L.from_numpy(np.array(_VALUES)),
+    "float32 array": lambda L: (lambda a: a if L is tl else L.from_numpy(a))(np.array(_VALUES, np.float32)),
+    "int array": lambda L: (lambda a: a if L is tl else L.from_numpy(a))(np.array([1, -2, 3])),
+    "python float": lambda L: 0.3,
+    "python int": lambda L: 3,
+    "numpy float64 scalar": lambda L: np.float64(0.3) if L is tl else 0.3,
+    "numpy float32 scalar": lambda L: np.float32(0.3) if L is tl else float(np.float32(0.3)),
+}
+_OPERATORS = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
+              "/": lambda a, b: a / b, "**": lambda a, b: a**b}  # fmt: skip
+_TENSORS = [k for k in OPERANDS if "tensor" in k or k.startswith("0-d")]
+PAIRS = [(a, b) for a in OPERANDS for b in OPERANDS if a in _TENSORS or b in _TENSORS]
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # x / 0 and (-2) ** 1.5, as in PyTorch: inf and NaN
+@pytest.mark.parametrize("op", _OPERATORS)
+@pytest.mark.parametrize("left, right", PAIRS)
+def test_every_operand_kind_meets_every_other_as_in_pytorch(left, right, op):
+    torch = pytest.importorskip("torch")
+    f = _OPERATORS[op]
+    try:
+        theirs = f(OPERANDS[left](torch), OPERANDS[right](torch))
+    except (RuntimeError, NotImplementedError) as refusal:
+        if "negative integer powers" in str(refusal):  # NumPy refuses it too
+            with pytest.raises(ValueError, match="negative integer powers"):
+                f(OPERANDS[left](tl), OPERANDS[right](tl))
+        return  # PyTorch refuses a bool's subtraction, and a bool to a bool's power: computing more is allowed
+    ours = f(OPERANDS[left](tl), OPERANDS[right](tl))
+    assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch."), (ours.dtype, theirs.dtype)
+    if op == "**" and ours.dtype.kind == "f":
+        np.testing.assert_array_max_ulp(ours.data, theirs.numpy(), maxulp=1)
+    else:
+        np.testing.assert_array_equal(ours.data, theirs.numpy())

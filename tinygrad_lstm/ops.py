@@ -197,7 +197,7 @@ def _kind(x: Any) -> str:
 
 
 def _to_float(x: Any, dtype: np.dtype) -> Any:
-    """An integer or boolean operand as ``dtype``: recorded (``astype``), so a replay of the tape converts it too."""
+    """An operand as ``dtype``: recorded (``astype``), so a replay of the tape converts it too."""
     return astype(x, dtype) if isinstance(x, Tensor) else np.asarray(x, dtype=dtype)
 
 
@@ -207,21 +207,54 @@ def _floating(x: Any) -> Any:
     return _to_float(x, dtypes.get_default_dtype()) if _kind(x) in ("b", "i", "u") else x
 
 
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}  # bool < integer < float < complex
+
+
+def _result_dtype(a: Any, b: Any, true_division: bool) -> np.dtype | None:
+    """PyTorch's result type of a binary op: the dtype of the tensors with dimensions, unless a 0-d
+    tensor, then a Python number, is of a higher category (bool < integer < float). So a 0-d float64
+    tensor does not widen a float32 one (NumPy would), and a Python float meets integers as the
+    default float dtype. None for an operand that is none of these (left to NumPy)."""
+    tiers: tuple[list, list, list] = ([], [], [])  # dimensioned, 0-d, Python numbers
+    for x in (a, b):
+        if isinstance(x, (Tensor, np.ndarray)):
+            tiers[0 if x.ndim else 1].append(x.dtype)
+        elif isinstance(x, bool):
+            tiers[2].append(np.dtype(bool))
+        elif isinstance(x, int):
+            tiers[2].append(np.dtype(np.int64))
+        elif isinstance(x, float):
+            tiers[2].append(dtypes.get_default_dtype())
+        else:
+            return None
+    result: np.dtype | None = None
+    for found in tiers:
+        if found:
+            top = sorted(_CATEGORY.get(d.kind, 3) for d in found)[-1]  # float32 with int64 is float32 (max is ours)
+            dtype = np.result_type(*(d for d in found if _CATEGORY.get(d.kind, 3) == top))
+            if result is None or _CATEGORY.get(dtype.kind, 3) > _CATEGORY.get(result.kind, 3):
+                result = dtype
+    if true_division and result is not None and result.kind != "f":
+        result = dtypes.get_default_dtype()  # int / int is a float, as in PyTorch
+    return result
+
+
 def _promoted(a: Any, b: Any, true_division: bool = False) -> tuple[Any, Any]:
-    """Integers and booleans meet floats as in PyTorch: an integer array becomes the float operand's dtype
-    (NumPy would widen float32 to float64), or the default float dtype against a Python float; both
-    become the default float dtype in a true division of integers."""
+    """Both operands in PyTorch's result type (``_result_dtype``); a Tensor's conversion is recorded
+    (``astype``), so a replay converts it too, and its gradient goes back in its own dtype."""
     # a NumPy scalar (np.float64(0.5), np.sqrt(2.0)) is a number, as in PyTorch: it does not widen float32
     a = a.item() if isinstance(a, np.generic) else a
     b = b.item() if isinstance(b, np.generic) else b
-    ka, kb = _kind(a), _kind(b)
-    if ka in ("b", "i", "u") and kb == "f":
-        return _to_float(a, _float_dtype(b)), b
-    if kb in ("b", "i", "u") and ka == "f":
-        return a, _to_float(b, _float_dtype(a))
-    if true_division and ka != "f" and kb != "f" and (ka or kb):
-        return _floating(a), _floating(b)
-    return a, b
+    dtype = _result_dtype(a, b, true_division)
+    if dtype is None:
+        return a, b
+    return _as_dtype(a, dtype), _as_dtype(b, dtype)
+
+
+def _as_dtype(x: Any, dtype: np.dtype) -> Any:
+    if not isinstance(x, (Tensor, np.ndarray)) or x.dtype == dtype:
+        return x  # a Python number adapts to the array it meets (NumPy's weak scalars)
+    return _to_float(x, dtype)
 
 
 def _float_dtype(x: Any) -> np.dtype:

@@ -104,6 +104,12 @@ NEG = Primitive("neg", _neg_fwd, _neg_vjp, elementwise=True)
 
 
 def _pow_fwd(p: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    if isinstance(b, np.ndarray) and b.dtype.kind in "iu" and np.asarray(a).dtype.kind in "biu" and (b < 0).any():
+        # PyTorch's integer tensor to negative integer powers (NumPy refuses): 1/a truncated, so
+        # 1 for a base of 1, +-1 for -1 by the exponent's parity, 0 otherwise (0 for a base of 0 too)
+        plain = np.power(a, np.maximum(b, 0))
+        odd = np.where(b % 2 == 0, 1, -1)
+        return np.where(b < 0, np.where(a == 1, 1, np.where(a == -1, odd, 0)), plain).astype(plain.dtype)
     return np.power(a, b)
 
 
