@@ -294,6 +294,26 @@ def test_attributes_of_a_plain_object_the_step_reads_are_guarded():
     assert method.recordings == ["first call", "self.scale changed since the step was recorded"]
 
 
+def test_attributes_of_an_object_held_by_an_object_are_guarded():
+    """A setting one object deeper (``run.settings.scale``): the guards walk into an attribute's own
+    attributes (a mutant that stopped at the first level replayed the old scale, silently)."""
+
+    class Run:
+        def __init__(self) -> None:
+            self.settings = Settings(2.0)
+
+    run = Run()
+
+    def f(x):
+        return (run.settings.lin(x) * run.settings.scale).sum()
+
+    step = tl.compile(f)
+    assert_same(step, f, X1, X2)
+    run.settings.scale = -0.5
+    assert_same(step, f, X1)
+    assert step.recordings == ["first call", "run.settings.scale changed since the step was recorded"]
+
+
 def test_a_python_read_while_recording_is_refused_by_what_it_read_and_its_shape():
     lin = nn.Linear(3, 1, dtype=np.float64)
     with pytest.raises(tl.CompileError, match=r"^compile: numpy\(\) of a value the step computes \(shape \(2, 1\)\)"):
