@@ -164,7 +164,9 @@ class Entry:
         saved nothing (add, sum, reshape: shapes and axes only; a product with a Python number, as in
         mean) keeps those, so that a second backward can run its VJP again, as PyTorch's does without
         retain_graph (a number is a constant of the program, never a tensor's data changed since)."""
-        self.kept_nothing = self.out is None and _plain(self.p) and all(_plain(a) for a in self.ins or ())
+        self.kept_nothing = (
+            self.out is None and _plain(self.p) and all(a is None or isinstance(a, _PLAIN) for a in self.ins or ())
+        )
         if self.kept_nothing:
             self.freed = True
             return

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,19 +53,26 @@ class VJPRecord:
 
 
 def _dense(g) -> np.ndarray:
-    data = getattr(g, "data", g)
-    if hasattr(data, "dense"):  # an IndexedGrad: zero outside its index
-        data = data.dense(np.float64)
-    return np.asarray(data, dtype=np.float64)
+    """The gradient as a float64 array (a float32 one's tiny norms would underflow when squared)."""
+    if type(g) is not np.ndarray:
+        g = getattr(g, "data", g)
+        if hasattr(g, "dense"):  # an IndexedGrad: zero outside its index
+            g = g.dense(np.float64)
+    return np.asarray(g, dtype=np.float64)
+
+
+def _norm_of(dense: np.ndarray) -> float:
+    flat = dense.ravel()
+    return math.sqrt(float(np.dot(flat, flat)))  # np.linalg.norm's own formula, without its checks
 
 
 def _norm(g) -> float:
-    return float(np.linalg.norm(_dense(g).ravel()))
+    return _norm_of(_dense(g))
 
 
 def saved_arrays(entry) -> tuple[SavedArray, ...]:
     """The arrays an entry keeps for its VJP, with their roles and sizes."""
-    return tuple(SavedArray(role, a.shape, str(a.dtype), a.nbytes) for role, a in entry.saved())
+    return tuple(SavedArray(role, a.shape, a.dtype.name, a.nbytes) for role, a in entry.saved())
 
 
 class BackwardTrace:
@@ -84,7 +92,7 @@ class BackwardTrace:
         mean = float(np.mean(out, dtype=np.float64)) if entry.name and isinstance(out, np.ndarray) else None
         dense = _dense(g)
         kept = np.array(dense) if dense.size <= self.arrays else None  # a copy: the sweep adds into buffers
-        norm = float(np.linalg.norm(dense.ravel()))
+        norm = _norm_of(dense)
         held = None
         if self.memory is not None:
             self.memory.observe(entry, g, grads)
