@@ -291,3 +291,19 @@ def test_rnn_step_is_a_tanh_step_by_default():
     xp, h = rng.standard_normal((2, 4)) * 3, rng.standard_normal((2, 4))  # xp: the input's projection
     out = rnn_step(tl.Tensor(xp), tl.Tensor(h), step_weights(cell, ""))
     np.testing.assert_allclose(out.data, np.tanh(xp + h @ cell.weight_hh.data.T), rtol=1e-12)
+
+
+@pytest.mark.parametrize("dim", [0, 1, (0, 1)])
+@pytest.mark.parametrize("which", ["var", "std"])
+def test_var_and_std_keep_the_reduced_axes_when_asked(which, dim):
+    # a mutant dropped var's keepdims in its forward: the value came back without the kept axes, and
+    # a broadcast against it (x - mean) / std quietly took another shape
+    x = np.random.default_rng(5).standard_normal((3, 4))
+    w = np.random.default_rng(6).standard_normal((3, 4))
+
+    def f(t, v):
+        spread = getattr(t, which)(dim, keepdim=True)
+        assert tuple(spread.shape) == tuple(1 if k in np.atleast_1d(dim) else n for k, n in enumerate(x.shape))
+        return ((t - t.mean(dim, keepdim=True)) / spread * v).sum()
+
+    both(f, x, w)
