@@ -98,6 +98,15 @@ PAIRS = [(a, b) for a in OPERANDS for b in OPERANDS if a in _TENSORS or b in _TE
 @pytest.mark.parametrize("left, right", PAIRS)
 def test_every_operand_kind_meets_every_other_as_in_pytorch(left, right, op):
     torch = pytest.importorskip("torch")
+    before = torch.get_default_dtype()  # another test file may have set PyTorch's to float64
+    torch.set_default_dtype(getattr(torch, str(tl.get_default_dtype())))
+    try:
+        _compare_with_pytorch(torch, left, right, op)
+    finally:
+        torch.set_default_dtype(before)
+
+
+def _compare_with_pytorch(torch, left: str, right: str, op: str) -> None:
     f = _OPERATORS[op]
     try:
         theirs = f(OPERANDS[left](torch), OPERANDS[right](torch))

@@ -1,6 +1,7 @@
 """A PyTorch user's habits: the same lines run with ``torch`` replaced by ``tinygrad_lstm`` and give
 PyTorch's numbers (float64)."""
 
+import warnings
 from collections import OrderedDict
 
 import numpy as np
@@ -388,3 +389,21 @@ def test_module_dtype_conversions():
     out, _ = layer(tl.zeros(4, 1, 2, dtype=tl.float64))  # the layer checks inputs against its new dtype
     assert out.dtype == np.float64
     assert layer.to(tl.float32).weight_ih_l0.dtype == np.float32 and layer.to("cpu") is layer
+
+
+@pytest.mark.parametrize("op", ["max", "min"])
+def test_max_with_an_axis_means_pytorchs_pair_when_asked_and_warns_when_ambiguous(op):
+    data = np.array([[0.5, 3.0, -1.0], [2.0, 2.0, 7.0]])
+    x, t = tl.tensor(data, requires_grad=True), torch.tensor(data, requires_grad=True)
+    for keep in (False, True):  # keepdim= is PyTorch's keyword: PyTorch's (values, indices)
+        ours, theirs = getattr(x, op)(1, keepdim=keep), getattr(t, op)(1, keepdim=keep)
+        np.testing.assert_array_equal(ours[0].data, theirs[0].detach().numpy())
+        np.testing.assert_array_equal(ours[1].data, theirs[1].numpy())
+    with pytest.warns(UserWarning, match=rf"x.{op}\(1\) is NumPy's {op} over axis 1 .* x.{op}\(dim=1\)"):
+        values = getattr(x, op)(1)  # the contract's NumPy meaning, said out loud
+    np.testing.assert_array_equal(values.data, getattr(data, op)(axis=1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # NumPy's spellings and PyTorch's dim= are unambiguous
+        getattr(x, op)(axis=1), getattr(x, op)(1, True), getattr(x, op)(dim=1), getattr(x, op)()
+    with pytest.raises(TypeError, match=f"{op}: the axis is given twice"):
+        getattr(x, op)(1, axis=0)

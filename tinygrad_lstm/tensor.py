@@ -610,28 +610,45 @@ class Tensor:
     @overload
     def max(
         self,
+        _axis: AxesArg = None,
+        _keepdims: bool = False,
+        /,
+        *,
         axis: AxesArg = None,
         keepdims: bool = False,
-        *,
         dim: None = None,
-        keepdim: bool | None = None,
+        keepdim: None = None,
         out: None = None,
     ) -> Tensor: ...
     @overload
     def max(
-        self, axis: AxesArg = None, keepdims: bool = False, *, dim: int, keepdim: bool | None = None, out: None = None
-    ) -> MinMax: ...
-    def max(
         self,
+        _axis: AxesArg = None,
+        _keepdims: bool = False,
+        /,
+        *,
         axis: AxesArg = None,
         keepdims: bool = False,
+        dim: int | None = None,
+        keepdim: bool | None = None,
+        out: None = None,
+    ) -> Tensor | MinMax: ...
+    def max(
+        self,
+        _axis: AxesArg = None,
+        _keepdims: bool = False,
+        /,
         *,
+        axis: AxesArg = None,
+        keepdims: bool = False,
         dim: int | None = None,
         keepdim: bool | None = None,
         out: None = None,
     ) -> Tensor | MinMax:
-        """The largest value over ``axis``. With ``dim=`` (PyTorch's spelling) it is PyTorch's
-        ``(values, indices)`` pair, as ``x.max(dim=1).values`` expects."""
+        """The largest value over ``axis`` (NumPy's). With ``dim=``, or ``keepdim=`` after an axis
+        (PyTorch's spellings), PyTorch's ``(values, indices)`` pair, as ``x.max(dim=1).values`` expects.
+        ``x.max(1)`` alone keeps NumPy's meaning and warns: PyTorch's ``x.max(1)[1]`` would be indices."""
+        axis, keepdims, dim = _numpy_or_pytorch("max", _axis, _keepdims, axis, keepdims, dim, keepdim)
         axis_, keepdims = _reduction_args("max", axis, dim, keepdims, keepdim, out)
         if dim is None:
             return ops.max(self, axis_, keepdims)
@@ -640,27 +657,45 @@ class Tensor:
     @overload
     def min(
         self,
+        _axis: AxesArg = None,
+        _keepdims: bool = False,
+        /,
+        *,
         axis: AxesArg = None,
         keepdims: bool = False,
-        *,
         dim: None = None,
-        keepdim: bool | None = None,
+        keepdim: None = None,
         out: None = None,
     ) -> Tensor: ...
     @overload
     def min(
-        self, axis: AxesArg = None, keepdims: bool = False, *, dim: int, keepdim: bool | None = None, out: None = None
-    ) -> MinMax: ...
-    def min(
         self,
+        _axis: AxesArg = None,
+        _keepdims: bool = False,
+        /,
+        *,
         axis: AxesArg = None,
         keepdims: bool = False,
+        dim: int | None = None,
+        keepdim: bool | None = None,
+        out: None = None,
+    ) -> Tensor | MinMax: ...
+    def min(
+        self,
+        _axis: AxesArg = None,
+        _keepdims: bool = False,
+        /,
         *,
+        axis: AxesArg = None,
+        keepdims: bool = False,
         dim: int | None = None,
         keepdim: bool | None = None,
         out: None = None,
     ) -> Tensor | MinMax:
-        """The smallest value over ``axis``; with ``dim=``, PyTorch's ``(values, indices)`` pair."""
+        """The smallest value over ``axis`` (NumPy's). With ``dim=``, or ``keepdim=`` after an axis
+        (PyTorch's spellings), PyTorch's ``(values, indices)`` pair, as ``x.min(dim=1).values`` expects.
+        ``x.min(1)`` alone keeps NumPy's meaning and warns: PyTorch's ``x.min(1)[1]`` would be indices."""
+        axis, keepdims, dim = _numpy_or_pytorch("min", _axis, _keepdims, axis, keepdims, dim, keepdim)
         axis_, keepdims = _reduction_args("min", axis, dim, keepdims, keepdim, out)
         if dim is None:
             return ops.min(self, axis_, keepdims)
@@ -1253,6 +1288,36 @@ def _reduction_args(
     if out is not None:
         raise TypeError(f"{op}: out= is not supported; a tensor's values are never written into")
     return ops.axis_or_dim(op, axis, dim), keepdims if keepdim is None else bool(keepdim)
+
+
+def _numpy_or_pytorch(
+    op: str,
+    positional_axis: AxesArg,
+    positional_keepdims: bool,
+    axis: AxesArg,
+    keepdims: bool,
+    dim: int | None,
+    keepdim: bool | None,
+) -> tuple[AxesArg, bool, int | None]:
+    """(axis, keepdims, dim) of ``x.max``/``x.min``: NumPy's meaning (the values) unless PyTorch's is
+    asked for by ``dim=``, or by ``keepdim=`` after an int axis. A lone positional int axis keeps
+    NumPy's meaning with a warning, since PyTorch's ``x.max(1)[1]`` (the indices) would silently be
+    a row of values."""
+    if positional_axis is not None and axis is not None:
+        raise TypeError(f"{op}: the axis is given twice, by position and as axis=")
+    keepdims = keepdims or positional_keepdims
+    pytorch_axis = isinstance(positional_axis, (int, np.integer)) and not isinstance(positional_axis, bool)
+    if pytorch_axis and dim is None and keepdim is not None:
+        return None, keepdims, int(positional_axis)  # type: ignore[arg-type]
+    if pytorch_axis and dim is None and not positional_keepdims:
+        warnings.warn(
+            f"x.{op}({positional_axis}) is NumPy's {op} over axis {positional_axis} (the values only); "
+            f"PyTorch's (values, indices) is x.{op}(dim={positional_axis}). "
+            f"Write axis={positional_axis} for NumPy's without this warning",
+            UserWarning,
+            stacklevel=3,
+        )
+    return (axis if positional_axis is None else positional_axis), keepdims, dim
 
 
 def _broadcasts_to(shape: tuple[int, ...], target: tuple[int, ...]) -> bool:
