@@ -223,7 +223,7 @@ class BackwardHook:
         self.n_inputs = len(args)
         self.input_shapes = {i: args[i].shape for i in _tensors(args)}
         self.input_dtypes = {i: args[i].dtype for i in _tensors(args)}
-        args, self.inputs_at = _through(ModuleInputs, self, args)
+        args, self.inputs_at = _through(BackwardHookInputs, self, args)
         return args
 
     def wrap_outputs(self, result: Any) -> Any:
@@ -237,7 +237,7 @@ class BackwardHook:
         outputs = (result,) if single else result
         self.n_outputs = len(outputs)
         self.output_shapes = {i: outputs[i].shape for i in _tensors(outputs)}
-        outputs, self.outputs_at = _through(ModuleOutputs, self, outputs)
+        outputs, self.outputs_at = _through(BackwardHookOutputs, self, outputs)
         return outputs[0] if single else outputs
 
     def _check(self, what: str, hook: Callable, got: Any, expected: int, shapes: dict) -> tuple:
@@ -318,7 +318,7 @@ class _Identity(Function):
         return tensors
 
 
-class ModuleInputs(_Identity):
+class BackwardHookInputs(_Identity):
     """The module's positional Tensor inputs; its backward calls the full backward hooks."""
 
     @staticmethod
@@ -326,7 +326,7 @@ class ModuleInputs(_Identity):
         return (None, *ctx.hook.inputs_backward(grads))  # type: ignore[attr-defined]
 
 
-class ModuleOutputs(_Identity):
+class BackwardHookOutputs(_Identity):
     """The module's outputs; its backward calls the full backward pre-hooks."""
 
     @staticmethod
