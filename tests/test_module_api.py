@@ -115,7 +115,9 @@ def _linear_input_needs_no_grad(L, m, log):
 def _hook_order_and_prepend(L, m, log):
     m.register_full_backward_hook(lambda mod, gi, go: (log.append(("first", _a(gi))), (gi[0] + 1,))[1])
     m.register_full_backward_hook(lambda mod, gi, go: (log.append(("second", _a(gi))), (gi[0] * 2,))[1])
-    m.register_full_backward_hook(lambda mod, gi, go: (log.append(("prepended", _a(gi))), (gi[0] * 5,))[1], prepend=True)
+    m.register_full_backward_hook(
+        lambda mod, gi, go: (log.append(("prepended", _a(gi))), (gi[0] * 5,))[1], prepend=True
+    )
     m.register_full_backward_pre_hook(lambda mod, go: (log.append(("pre", _a(go))), (go[0] * 7,))[1])
     m.register_full_backward_pre_hook(lambda mod, go: (log.append(("pre prepended", _a(go))), None)[1], prepend=True)
     x = _tensor(L, X, True)
@@ -375,7 +377,9 @@ def _forward_program(L):
         ),
     ]
     modules = L.nn.modules.module if L is torch else L.nn
-    handles.append(modules.register_module_forward_pre_hook(lambda m, args: log.append(("global pre", type(m).__name__))))
+    handles.append(
+        modules.register_module_forward_pre_hook(lambda m, args: log.append(("global pre", type(m).__name__)))
+    )
     handles.append(modules.register_module_forward_hook(lambda m, args, out: log.append(("global", _a(out)))))
     try:
         log.append(("result", _a(lin(_tensor(L, X[:2])))))
@@ -403,21 +407,20 @@ def test_forward_hooks_as_pytorch():
 
 
 def test_global_backward_hooks_run_before_the_modules_own():
-    logs = {}
+    logs: dict = {tl: [], torch: []}
     for L in (tl, torch):
-        log = []
+        log = logs[L]
         lin = _build(L, "linear")
         modules = L.nn.modules.module if L is torch else L.nn
-        h1 = modules.register_module_full_backward_hook(lambda m, gi, go: log.append("global"))
-        h2 = modules.register_module_full_backward_pre_hook(lambda m, go: log.append("global pre"))
-        lin.register_full_backward_hook(lambda m, gi, go: log.append("own"))
-        lin.register_full_backward_pre_hook(lambda m, go: log.append("own pre"))
+        h1 = modules.register_module_full_backward_hook(lambda m, gi, go, log=log: log.append("global"))
+        h2 = modules.register_module_full_backward_pre_hook(lambda m, go, log=log: log.append("global pre"))
+        lin.register_full_backward_hook(lambda m, gi, go, log=log: log.append("own"))
+        lin.register_full_backward_pre_hook(lambda m, go, log=log: log.append("own pre"))
         try:
             lin(_tensor(L, X, True)).sum().backward()
         finally:
             h1.remove()
             h2.remove()
-        logs[L] = log
     assert logs[tl] == logs[torch] == ["global pre", "own pre", "global", "own"]
 
 
@@ -608,13 +611,16 @@ def test_layer_norm_as_pytorch_to_second_order(shape, normalized, affine, bias, 
         results[L] = [_a(y), *(_a(g) for g in first), *(_a(g) for g in second)]
     _same_log(results[tl], results[torch])
     # the functional form, and the same refusals
-    close(tl.nn.functional.layer_norm(tl.Tensor(x), normalized, eps=eps), torch.nn.functional.layer_norm(
-        torch.tensor(x), list(normalized) if not isinstance(normalized, int) else [normalized], eps=eps
-    ))
+    close(
+        tl.nn.functional.layer_norm(tl.Tensor(x), normalized, eps=eps),
+        torch.nn.functional.layer_norm(
+            torch.tensor(x), list(normalized) if not isinstance(normalized, int) else [normalized], eps=eps
+        ),
+    )
 
 
 def test_layer_norm_refuses_by_name():
-    with pytest.raises(ValueError, match=r"layer_norm: input of shape \(2, 3\) does not end in normalized_shape \(4,\)"):
+    with pytest.raises(ValueError, match=r"layer_norm: input of shape \(2, 3\) does not end in normalized_shape"):
         nn.LayerNorm(4, dtype=np.float64)(tl.Tensor(np.zeros((2, 3))))
     with pytest.raises(ValueError, match="normalized_shape must be one or more positive ints"):
         nn.LayerNorm(0)

@@ -566,7 +566,7 @@ def normalized_size(normalized_shape: Any, op: str) -> tuple[int, ...]:
         shape = tuple(shape)
     except TypeError:
         raise TypeError(f"{op}: normalized_shape must be an int or a tuple of ints, got {normalized_shape!r}") from None
-    if not shape or not all(isinstance(k, numbers.Integral) and k > 0 for k in shape):
+    if not shape or not all(isinstance(k, numbers.Integral) and int(k) > 0 for k in shape):
         raise ValueError(f"{op}: normalized_shape must be one or more positive ints, got {normalized_shape!r}")
     return tuple(int(k) for k in shape)
 

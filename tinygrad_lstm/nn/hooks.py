@@ -37,15 +37,15 @@ class RemovableHandle:
 
     def __init__(self, table: HookTable, *options: IdSet) -> None:
         self.id = next(_ids)
-        self._tables = [weakref.ref(t) for t in (table, *options)]
+        self._tables: list[weakref.ref] = [weakref.ref(t) for t in (table, *options)]
 
     def remove(self) -> None:
         """Remove the hook (again: nothing happens)."""
         for ref in self._tables:
             table = ref()
-            if isinstance(table, dict):
+            if isinstance(table, HookTable):
                 table.pop(self.id, None)
-            elif table is not None:
+            elif isinstance(table, IdSet):
                 table.discard(self.id)
         changed_modules()
 
@@ -322,7 +322,7 @@ class BackwardHookInputs(_Identity):
     """The module's positional Tensor inputs; its backward calls the full backward hooks."""
 
     @staticmethod
-    def backward(ctx: FunctionContext, *grads: Tensor) -> tuple:  # type: ignore[override]
+    def backward(ctx: FunctionContext, *grads: Tensor) -> tuple:
         return (None, *ctx.hook.inputs_backward(grads))  # type: ignore[attr-defined]
 
 
@@ -330,5 +330,5 @@ class BackwardHookOutputs(_Identity):
     """The module's outputs; its backward calls the full backward pre-hooks."""
 
     @staticmethod
-    def backward(ctx: FunctionContext, *grads: Tensor) -> tuple:  # type: ignore[override]
+    def backward(ctx: FunctionContext, *grads: Tensor) -> tuple:
         return (None, *ctx.hook.outputs_backward(grads))  # type: ignore[attr-defined]

@@ -151,8 +151,13 @@ class Module:
             raise TypeError(f"{kind}.{op}: the name must be a str, got {type(name).__name__}")
         if not name or "." in name:
             raise KeyError(f"{kind}.{op}: the name {name!r} must be non-empty and contain no '.'")
-        if name not in table and (name in self.__dict__ or name in self._parameters or name in self._modules
-                                  or name in self._buffers or hasattr(type(self), name)):
+        if name not in table and (
+            name in self.__dict__
+            or name in self._parameters
+            or name in self._modules
+            or name in self._buffers
+            or hasattr(type(self), name)
+        ):
             raise KeyError(f"{kind}.{op}: attribute {name!r} already exists")
 
     def add_module(self, name: str, module: Module | None) -> None:
@@ -180,9 +185,7 @@ class Module:
                 f"{name!r} (a Tensor or None is required)"
             )
         if isinstance(tensor, Parameter):
-            raise TypeError(
-                f"{type(self).__name__}.register_buffer: {name!r} is a Parameter; use register_parameter"
-            )
+            raise TypeError(f"{type(self).__name__}.register_buffer: {name!r} is a Parameter; use register_parameter")
         self._check_new_name("register_buffer", name, self._buffers)
         changed[0] += 1
         self._buffers[name] = tensor
@@ -284,17 +287,19 @@ class Module:
     def astype(self, dtype) -> Module:
         """Cast every parameter, and every floating point buffer, to ``dtype`` in place
         (``Module.double()`` in PyTorch)."""
-        return self._cast(dtype, "astype", every_buffer=False)
+        return self._cast_tensors(dtype, "astype", every_buffer=False)
 
     def type(self, dst_type) -> Module:  # noqa: A003 - PyTorch's name
         """Cast every parameter and every buffer (integer ones too, as PyTorch's ``Module.type``)."""
-        return self._cast(dst_type, "type", every_buffer=True)
+        return self._cast_tensors(dst_type, "type", every_buffer=True)
 
-    def _cast(self, dtype, op: str, every_buffer: bool) -> Module:
+    def _cast_tensors(self, dtype, op: str, every_buffer: bool) -> Module:
         try:
             dtype = np.dtype(dtype)
         except TypeError:
-            raise TypeError(f"{type(self).__name__}.{op}: {dtype!r} is not a dtype (np.float64, tl.float32...)") from None
+            raise TypeError(
+                f"{type(self).__name__}.{op}: {dtype!r} is not a dtype (np.float64, tl.float32...)"
+            ) from None
         changed[0] += 1
         for t in [*self.parameters(), *(b for b in self.buffers() if every_buffer or b.dtype.kind == "f")]:
             t.data = t.data.astype(dtype)
@@ -362,7 +367,9 @@ class Module:
         if strict and not present:
             raise AttributeError(f"{kind}.set_submodule: {type(parent).__name__} has no attribute {name!r}")
         if present and not isinstance(getattr(parent, name), Module):
-            raise AttributeError(f"{kind}.set_submodule: {target!r} is a {type(getattr(parent, name)).__name__}, not a Module")
+            raise AttributeError(
+                f"{kind}.set_submodule: {target!r} is a {type(getattr(parent, name)).__name__}, not a Module"
+            )
         setattr(parent, name, module)
 
     def get_buffer(self, target: str) -> Tensor:
@@ -371,7 +378,7 @@ class Module:
         module = self.get_submodule(path)
         if name not in module._buffers or module._buffers[name] is None:
             raise AttributeError(f"{type(self).__name__}.get_buffer: no buffer {target!r}")
-        return module._buffers[name]  # type: ignore[return-value]
+        return module._buffers[name]
 
     def get_parameter(self, target: str) -> Parameter:
         """The parameter at a dotted path, e.g. ``"lstm.weight_hh_l0"``."""
@@ -382,7 +389,7 @@ class Module:
         return module._parameters[name]
 
     # ---- state ---------------------------------------------------------------------------------------
-    def _state(self) -> dict[str, Tensor]:
+    def _state_dict_tensors(self) -> dict[str, Tensor]:
         """What ``state_dict`` holds: each module's parameters, then its persistent buffers."""
         state: dict[str, Tensor] = {}
         seen: set[int] = set()
@@ -401,7 +408,7 @@ class Module:
     def state_dict(self) -> dict[str, np.ndarray]:
         """``{name: ndarray}``, copies: a snapshot that later training does not change. Parameters
         and persistent buffers, each module's in that order, under PyTorch's names."""
-        return {name: t.data.copy() for name, t in self._state().items()}
+        return {name: t.data.copy() for name, t in self._state_dict_tensors().items()}
 
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
         """Copy values into the parameters; every key and shape is checked before anything changes.
@@ -413,7 +420,7 @@ class Module:
             raise TypeError(
                 f"load_state_dict for {type(self).__name__}: expected a dict of arrays, got {type(state_dict).__name__}"
             )
-        params = self._state()
+        params = self._state_dict_tensors()
         missing = [k for k in params if k not in state_dict]
         unexpected = [k for k in state_dict if k not in params]
         problems = []
@@ -471,7 +478,9 @@ class Module:
         """``hook(module, args)`` before ``forward``; it may return new args (a tuple, or one value).
         ``with_kwargs=True``: ``hook(module, args, kwargs)``, returning None or ``(args, kwargs)``.
         ``prepend=True``: before the hooks already there."""
-        return _hooks.add_hook(self._forward_pre_hooks, hook, prepend, (self._forward_pre_hooks_with_kwargs, with_kwargs))
+        return _hooks.add_hook(
+            self._forward_pre_hooks, hook, prepend, (self._forward_pre_hooks_with_kwargs, with_kwargs)
+        )
 
     def register_forward_hook(
         self, hook: Callable, *, prepend: bool = False, with_kwargs: bool = False, always_call: bool = False
