@@ -653,3 +653,21 @@ def test_flatten_and_unflatten_as_pytorch(make, shape):
         outs[L] = (_a(y), _a(xt.grad))
     _same_log(outs[tl], outs[torch])
     assert repr(make(tl)) == repr(make(torch))
+
+
+def test_tied_weights_are_in_state_dict_under_every_name_as_pytorch():
+    # an embedding tied to the output layer (a language model's usual tie), and one module used twice
+    keys = {}
+    for L in (tl, torch):
+        emb, head = L.nn.Embedding(3, 2), L.nn.Linear(2, 3, bias=False)
+        head.weight = emb.weight
+        shared = L.nn.Linear(2, 2)
+        keys[L] = list(L.nn.Sequential(emb, head, shared, shared).state_dict())
+    assert keys[tl] == keys[torch] == ["0.weight", "1.weight", "2.weight", "2.bias", "3.weight", "3.bias"]
+    emb, head = torch.nn.Embedding(3, 2), torch.nn.Linear(2, 3, bias=False)
+    head.weight = emb.weight
+    ours_emb, ours_head = nn.Embedding(3, 2), nn.Linear(2, 3, bias=False)
+    ours_head.weight = ours_emb.weight
+    nn.Sequential(ours_emb, ours_head).load_state_dict(torch.nn.Sequential(emb, head).state_dict())  # strict
+    close(ours_head.weight, head.weight, rtol=1e-7)
+    assert ours_head.weight is ours_emb.weight

@@ -390,19 +390,18 @@ class Module:
 
     # ---- state ---------------------------------------------------------------------------------------
     def _state_dict_tensors(self) -> dict[str, Tensor]:
-        """What ``state_dict`` holds: each module's parameters, then its persistent buffers."""
+        """What ``state_dict`` holds, PyTorch's way: each module's parameters, then its persistent
+        buffers, then its children's, depth first; a tensor or module held twice (tied) under each name."""
         state: dict[str, Tensor] = {}
-        seen: set[int] = set()
-        for mod_name, module in self.named_modules():
-            dot = f"{mod_name}." if mod_name else ""
+        stack: list[tuple[str, Module]] = [("", self)]
+        while stack:
+            prefix, module = stack.pop()
             for name, p in module._parameters.items():
-                if id(p) not in seen:
-                    seen.add(id(p))
-                    state[dot + name] = p
+                state[prefix + name] = p
             for name, b in module._buffers.items():
-                if b is not None and name not in module._non_persistent_buffers_set and id(b) not in seen:
-                    seen.add(id(b))
-                    state[dot + name] = b
+                if b is not None and name not in module._non_persistent_buffers_set:
+                    state[prefix + name] = b
+            stack.extend((f"{prefix}{n}.", m) for n, m in reversed(list(module._modules.items())))
         return state
 
     def state_dict(self) -> dict[str, np.ndarray]:
