@@ -381,6 +381,11 @@ def _forward_program(L):
         modules.register_module_forward_pre_hook(lambda m, args: log.append(("global pre", type(m).__name__)))
     )
     handles.append(modules.register_module_forward_hook(lambda m, args, out: log.append(("global", _a(out)))))
+    handles.append(
+        modules.register_module_forward_hook(
+            lambda m, args, kwargs, out: log.append(("global kwargs", sorted(kwargs))), with_kwargs=True
+        )
+    )
     try:
         log.append(("result", _a(lin(_tensor(L, X[:2])))))
     finally:

@@ -90,6 +90,7 @@ def changed_modules() -> None:
 global_forward_pre_hooks = HookTable()
 global_forward_hooks = HookTable()
 global_forward_hooks_always_called = IdSet()
+global_forward_hooks_with_kwargs = IdSet()
 global_backward_pre_hooks = HookTable()
 global_backward_hooks = HookTable()
 
@@ -99,9 +100,18 @@ def register_module_forward_pre_hook(hook: Callable) -> RemovableHandle:
     return add_hook(global_forward_pre_hooks, hook, False)
 
 
-def register_module_forward_hook(hook: Callable, *, always_call: bool = False) -> RemovableHandle:
-    """``hook(module, args, output)`` after every module's forward (PyTorch's global hook)."""
-    return add_hook(global_forward_hooks, hook, False, (global_forward_hooks_always_called, always_call))
+def register_module_forward_hook(
+    hook: Callable, *, with_kwargs: bool = False, always_call: bool = False
+) -> RemovableHandle:
+    """``hook(module, args, output)`` (or ``hook(module, args, kwargs, output)``) after every
+    module's forward (PyTorch's global hook)."""
+    return add_hook(
+        global_forward_hooks,
+        hook,
+        False,
+        (global_forward_hooks_with_kwargs, with_kwargs),
+        (global_forward_hooks_always_called, always_call),
+    )
 
 
 def register_module_full_backward_pre_hook(hook: Callable) -> RemovableHandle:
@@ -126,10 +136,13 @@ def call(module: Any, args: tuple, kwargs: dict) -> Any:
     """``module(*args, **kwargs)`` with its hooks and the global ones, in PyTorch's order: forward
     pre-hooks, the inputs' identity, forward, forward hooks, the outputs' identity."""
     kind = type(module).__name__
-    pre = [*global_forward_pre_hooks.items(), *module._forward_pre_hooks.items()]
-    post = [*global_forward_hooks.items(), *module._forward_hooks.items()]
-    backward_pre = [*global_backward_pre_hooks.values(), *module._backward_pre_hooks.values()]
-    backward = [*global_backward_hooks.values(), *module._backward_hooks.values()]
+    own = module.__dict__  # (a module that skipped Module.__init__ has none of its own)
+    pre = [*global_forward_pre_hooks.items(), *own.get("_forward_pre_hooks", {}).items()]
+    post = [*global_forward_hooks.items(), *own.get("_forward_hooks", {}).items()]
+    backward_pre = [*global_backward_pre_hooks.values(), *own.get("_backward_pre_hooks", {}).values()]
+    backward = [*global_backward_hooks.values(), *own.get("_backward_hooks", {}).values()]
+    pre_kwargs = own.get("_forward_pre_hooks_with_kwargs", ())
+    post_kwargs = global_forward_hooks_with_kwargs | own.get("_forward_hooks_with_kwargs", set())
     for _, hook in pre + post:  # a replay runs the recorded ops, never the hook's Python
         guard("hook", f"the forward hook {_name(hook)!r} of {kind}")
     for hook in backward_pre + backward:
@@ -138,7 +151,7 @@ def call(module: Any, args: tuple, kwargs: dict) -> Any:
     ran: set[int] = set()
     try:
         for hook_id, hook in pre:
-            if hook_id in module._forward_pre_hooks_with_kwargs:
+            if hook_id in pre_kwargs:
                 got = hook(module, args, kwargs)
                 if got is not None:
                     if not (isinstance(got, tuple) and len(got) == 2):
@@ -157,7 +170,7 @@ def call(module: Any, args: tuple, kwargs: dict) -> Any:
         result = module.forward(*args, **kwargs)
         for hook_id, hook in post:
             ran.add(hook_id)
-            if hook_id in module._forward_hooks_with_kwargs:
+            if hook_id in post_kwargs:
                 got = hook(module, args, kwargs, result)
             else:
                 got = hook(module, args, result)
@@ -168,11 +181,11 @@ def call(module: Any, args: tuple, kwargs: dict) -> Any:
         return result
     except Exception:
         # hooks registered with always_call=True run even when forward (or a hook) raised
-        always = global_forward_hooks_always_called | module._forward_hooks_always_called
+        always = global_forward_hooks_always_called | own.get("_forward_hooks_always_called", set())
         for hook_id, hook in post:
             if hook_id in always and hook_id not in ran:
                 try:
-                    if hook_id in module._forward_hooks_with_kwargs:
+                    if hook_id in post_kwargs:
                         got = hook(module, args, kwargs, result)
                     else:
                         got = hook(module, args, result)

@@ -459,12 +459,12 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} has no forward()")
 
     def __call__(self, *args, **kwargs):
-        d = self.__dict__
+        d = self.__dict__  # (.get: a subclass that skipped Module.__init__ still runs its forward)
         if (
-            d["_forward_pre_hooks"]
-            or d["_forward_hooks"]
-            or d["_backward_pre_hooks"]
-            or d["_backward_hooks"]
+            d.get("_forward_pre_hooks")
+            or d.get("_forward_hooks")
+            or d.get("_backward_pre_hooks")
+            or d.get("_backward_hooks")
             or _hooks.any_global()
         ):
             return _hooks.call(self, args, kwargs)
