@@ -676,3 +676,27 @@ def test_tied_weights_are_in_state_dict_under_every_name_as_pytorch():
     nn.Sequential(ours_emb, ours_head).load_state_dict(torch.nn.Sequential(emb, head).state_dict())  # strict
     close(ours_head.weight, head.weight, rtol=1e-7)
     assert ours_head.weight is ours_emb.weight
+
+
+def test_functional_call_replaces_buffers_too():
+    results = {}
+    for L, call in ((tl, tl.func.functional_call), (torch, torch.func.functional_call)):
+
+        class Shifted(L.nn.Module):
+            def __init__(self, L):
+                super().__init__()
+                self.lin = L.nn.Linear(3, 2, dtype=_f64(L))
+                self.register_buffer("shift", _tensor(L, [1.0, -1.0]))
+
+            def forward(self, x):
+                return self.lin(x) + self.shift
+
+        m = Shifted(L)
+        weights = {"lin.weight": _tensor(L, np.ones((2, 3)), True), "lin.bias": _tensor(L, [0.0, 0.0])}
+        shift = _tensor(L, [10.0, 20.0], True)
+        out = call(m, {**weights, "shift": shift}, (_tensor(L, X),))
+        (out**2).sum().backward()
+        results[L] = (_a(out), _a(shift.grad), _a(weights["lin.weight"].grad), _a(m.shift))
+    _same_log(results[tl], results[torch])
+    with pytest.raises(KeyError, match=r"has no parameter .nothing. \(nor buffer\)"):
+        tl.func.functional_call(nn.Linear(2, 2), {"nothing": tl.zeros(1)}, (tl.zeros(1, 2),))

@@ -521,8 +521,8 @@ def functional_call(
     module: Module, parameters: Mapping[str, Tensor], args: Any = (), kwargs: Mapping[str, Any] | None = None
 ) -> Any:
     """``module(*args, **kwargs)`` with the tensors in ``parameters`` (by the dotted names
-    ``named_parameters`` gives) standing in for the module's own, which are back in place afterwards,
-    whatever happens: PyTorch's ``torch.func.functional_call``. The gradient then flows to the
+    ``named_parameters`` and ``named_buffers`` give) standing in for the module's own, which are back
+    in place afterwards, whatever happens: PyTorch's ``torch.func.functional_call``. The gradient then flows to the
     tensors given, so a loss can be a function of the weights (``tl.gradcheck``, ``tl.jacobian``). A
     weight shared by several submodules (tied) is replaced everywhere it is used, as PyTorch does.
 
@@ -533,14 +533,17 @@ def functional_call(
     >>> out.item(), lin.weight is lin.get_parameter("weight")
     (3.0, True)
     """
-    replacing: dict[int, tuple[str, Tensor]] = {}  # id(own parameter) -> (the name given, its stand-in)
+    replacing: dict[int, tuple[str, Tensor]] = {}  # id(own tensor) -> (the name given, its stand-in)
     for name, tensor in parameters.items():
         try:
-            own = module.get_parameter(name)
+            own: Tensor = module.get_parameter(name)
         except AttributeError:
-            known = ", ".join(n for n, _ in module.named_parameters())
-            what = f"{type(module).__name__} has no parameter {name!r}"
-            raise KeyError(f"functional_call: {what} (it has: {known})") from None
+            try:
+                own = module.get_buffer(name)
+            except AttributeError:
+                known = ", ".join(n for n, _ in [*module.named_parameters(), *module.named_buffers()])
+                what = f"{type(module).__name__} has no parameter {name!r} (nor buffer)"
+                raise KeyError(f"functional_call: {what} (it has: {known})") from None
         if not isinstance(tensor, Tensor) or tensor.shape != own.shape:
             shape = getattr(tensor, "shape", type(tensor).__name__)
             raise ValueError(f"functional_call: {name!r} must be a Tensor of shape {own.shape}, got {shape}")
@@ -549,16 +552,17 @@ def functional_call(
                 f"functional_call: {replacing[id(own)][0]!r} and {name!r} are one tied weight, given two tensors"
             )
         replacing[id(own)] = (name, tensor)
-    places = [  # every (module, attribute) that holds a weight being replaced, tied ones included
-        (owner, key, own)
+    places = [  # every (table, key) that holds a tensor being replaced, tied ones included
+        (table, key, own)
         for owner in module.modules()
-        for key, own in owner._parameters.items()
+        for table in (owner._parameters, owner._buffers)
+        for key, own in table.items()
         if id(own) in replacing
     ]
     try:
-        for owner, key, own in places:
-            owner._parameters[key] = replacing[id(own)][1]
+        for table, key, own in places:
+            table[key] = replacing[id(own)][1]
         return module(*(args if isinstance(args, tuple) else (args,)), **(kwargs or {}))
     finally:
-        for owner, key, own in places:
-            owner._parameters[key] = own
+        for table, key, own in places:
+            table[key] = own
