@@ -50,7 +50,7 @@ from .primitives import Primitive
 from .primitives.index import IndexedGrad
 from .tape import Entry, guard, state
 from .tape import no_grad as _no_grad
-from .tensor import Tensor
+from .tensor import Tensor, function_views
 from .versions import latest_recorded
 
 
@@ -132,6 +132,7 @@ class Function:
         if id(result) in ctx.non_differentiable:
             return Tensor._from(out)
         entry = _record(name, ctx, inputs, parents, out, out.shape, out.dtype, _function_vjp)
+        _mark_view(entry, out, inputs, f"the output of {name}")
         return Tensor._from(out, entry)
 
 
@@ -184,8 +185,15 @@ def _apply_several(cls, ctx, inputs, parents, result: tuple) -> tuple:
             tape.entries.append(part)
         for instrument in state.instruments:
             instrument(part, [joined], o)
+        _mark_view(part, o, inputs, f"output {k} of {name}")
         tensors.append(Tensor._from(o, part))
     return tuple(tensors)
+
+
+def _mark_view(entry: Entry, out: np.ndarray, inputs: tuple, what: str) -> None:
+    """Note an output that shares memory with an input: an in-place change of it is refused."""
+    if any(isinstance(x, Tensor) and np.may_share_memory(out, x.data) for x in inputs):
+        function_views[entry] = what
 
 
 def _output_vjp(g, entry):

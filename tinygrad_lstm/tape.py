@@ -46,8 +46,8 @@ class _State(threading.local):
         self.watchers: list[Callable] = []
         # fn(event, what), called where the engine does what a recorded step could not repeat: "value"
         # (a recorded value becomes a Python value, or Python code runs), "write" (an array written in
-        # place unrecorded), "backward" (a backward pass starts), "draw" (random numbers are drawn); a
-        # guard refuses by raising
+        # place unrecorded), "backward" (a backward pass starts), "draw" (random numbers are drawn),
+        # "hook" (a module's hook would run: Python a replay skips); a guard refuses by raising
         self.guards: list[Callable[[str, str], None]] = []
         self.origin: int | None = None  # the sequence index the outermost open Tape numbers from
 

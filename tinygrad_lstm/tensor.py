@@ -1399,6 +1399,12 @@ def _leaf_behind(target: Tensor) -> Tensor | None:
     return None
 
 
+#: Outputs of a ``tl.Function`` that are an input returned as-is (or a view made inside forward),
+#: by their entry: "output k of Name". As in PyTorch, a recorded in-place change of one is refused:
+#: the Function's backward would no longer describe the value.
+function_views: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def _update(target: Tensor, op: str, others: tuple, compute: Callable[[], Tensor], write: Callable) -> Tensor:
     """Give ``target`` its new value: ``write(array)`` changes the array in place when nothing is
     recorded; ``compute()`` makes the new value as tape entries when the update is part of a graph.
@@ -1409,6 +1415,12 @@ def _update(target: Tensor, op: str, others: tuple, compute: Callable[[], Tensor
             f"{op}: a leaf tensor that requires grad ({_describe(target)}) is being used in an in-place "
             "operation. Update parameters inside `with tl.no_grad():` (as optimizers do), or write "
             "`x = x + ...` to make a new tensor"
+        )
+    if _state.grad_enabled and target._entry is not None and target._entry in function_views:
+        raise RuntimeError(
+            f"{op}: {function_views[target._entry]} is a view of its input (returned as-is, or a view made inside "
+            "forward) and is being modified in place; the Function's backward would then give wrong gradients, "
+            "so this is refused (as in PyTorch). clone() the output first"
         )
     if _state.grad_enabled and target._view is not None:
         leaf = _leaf_behind(target)

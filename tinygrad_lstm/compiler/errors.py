@@ -22,6 +22,10 @@ _WHY = {
         "recorded program's VJPs)"
     ),
     "draw": "{what}; a replay would repeat the first one",
+    "hook": (
+        "{what} would run on the recording call only: a replay runs the recorded ops, not the hook's "
+        "Python. Remove it (handle.remove()) while the step is compiled, or run the step without tl.compile"
+    ),
     "side effect": (
         "{what} inside a compiled function would run on the recording call only (a replay runs the recorded "
         "ops, not the function's Python). Return the loss and run it outside the step: "

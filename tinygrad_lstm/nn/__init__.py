@@ -17,6 +17,14 @@ from .activation import (
 )
 from .cells import GREFF_VARIANTS, VARIANTS, GRUCell, LSTMCell, LSTMVariant, RNNCell
 from .containers import ModuleDict, ModuleList, Sequential
+from .flatten import Flatten, Unflatten
+from .hooks import (
+    RemovableHandle,
+    register_module_forward_hook,
+    register_module_forward_pre_hook,
+    register_module_full_backward_hook,
+    register_module_full_backward_pre_hook,
+)
 from .layers import Dropout, Embedding, Linear
 from .loss import (
     BCELoss,
@@ -30,6 +38,7 @@ from .loss import (
     SmoothL1Loss,
 )
 from .module import Module, Parameter
+from .normalization import LayerNorm
 from .recurrent import GRU, LSTM, RNN
 
 __all__ = [
@@ -65,6 +74,14 @@ __all__ = [
     "LSTMVariant",
     "Dropout",
     "Embedding",
+    "Flatten",
+    "LayerNorm",
+    "RemovableHandle",
+    "Unflatten",
+    "register_module_forward_hook",
+    "register_module_forward_pre_hook",
+    "register_module_full_backward_hook",
+    "register_module_full_backward_pre_hook",
     "Linear",
     "Module",
     "Parameter",

@@ -27,6 +27,7 @@ __all__ = [
     "huber_loss",
     "kl_div",
     "l1_loss",
+    "layer_norm",
     "linear",
     "logsigmoid",
     "normalize",
@@ -529,6 +530,45 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         raise ValueError(f"linear: input of shape {input.shape} does not match weight of shape {weight.shape}")
     y = input @ weight.T
     return y + bias if bias is not None else y
+
+
+def layer_norm(
+    input: Tensor,  # noqa: A002
+    normalized_shape: int | tuple[int, ...] | list[int],
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
+    """``(x - mean) / sqrt(var + eps) * weight + bias`` over the last axes (``normalized_shape``),
+    with the biased variance, as ``torch.nn.functional.layer_norm``; composed of recorded ops, so
+    second derivatives work."""
+    shape = normalized_size(normalized_shape, "layer_norm")
+    if not isinstance(input, Tensor) or input.shape[input.ndim - len(shape) :] != shape or input.ndim < len(shape):
+        got = input.shape if isinstance(input, Tensor) else type(input).__name__
+        raise ValueError(f"layer_norm: input of shape {got} does not end in normalized_shape {shape}")
+    for what, t in (("weight", weight), ("bias", bias)):
+        if t is not None and (not isinstance(t, Tensor) or t.shape != shape):
+            got = t.shape if isinstance(t, Tensor) else type(t).__name__
+            raise ValueError(f"layer_norm: {what} of shape {got}, expected normalized_shape {shape}")
+    axes = tuple(range(input.ndim - len(shape), input.ndim))
+    centred = input - input.mean(axis=axes, keepdims=True)
+    var = (centred * centred).mean(axis=axes, keepdims=True)
+    y = centred * (var + eps).rsqrt()
+    if weight is not None:
+        y = y * weight
+    return y + bias if bias is not None else y
+
+
+def normalized_size(normalized_shape: Any, op: str) -> tuple[int, ...]:
+    """``normalized_shape`` as a tuple of positive ints (an int is one axis)."""
+    shape = (normalized_shape,) if isinstance(normalized_shape, numbers.Integral) else normalized_shape
+    try:
+        shape = tuple(shape)
+    except TypeError:
+        raise TypeError(f"{op}: normalized_shape must be an int or a tuple of ints, got {normalized_shape!r}") from None
+    if not shape or not all(isinstance(k, numbers.Integral) and int(k) > 0 for k in shape):
+        raise ValueError(f"{op}: normalized_shape must be one or more positive ints, got {normalized_shape!r}")
+    return tuple(int(k) for k in shape)
 
 
 def embedding(
