@@ -307,3 +307,16 @@ def test_var_and_std_keep_the_reduced_axes_when_asked(which, dim):
         return ((t - t.mean(dim, keepdim=True)) / spread * v).sum()
 
     both(f, x, w)
+
+
+def test_a_repeated_index_sums_its_gradients_in_the_tensors_dtype_under_create_graph():
+    # float32: 1 + 4e-8 + 4e-8 is 1 added in float32, one by one, as PyTorch adds them; a mutant that
+    # summed in float64 and rounded once gave 1.0000001 (the gradient differs in its last bit)
+    w = np.array([1.0, 4e-8, 4e-8], dtype=np.float32)
+    x = tl.tensor(np.zeros(2, np.float32), requires_grad=True)
+    (g,) = tl.grad((x[[0, 0, 0]] * tl.tensor(w)).sum(), x, create_graph=True)
+    xt = torch.zeros(2, dtype=torch.float32, requires_grad=True)
+    (gt,) = torch.autograd.grad((xt[[0, 0, 0]] * torch.tensor(w)).sum(), xt, create_graph=True)
+    assert g.dtype == np.float32 and gt.dtype == torch.float32
+    np.testing.assert_array_equal(g.data, gt.detach().numpy())
+    np.testing.assert_array_equal(g.data, [np.float32(1) + np.float32(4e-8) + np.float32(4e-8), 0])
