@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..tape import guard
-from . import Optimizer
+from .optimizer import Optimizer
 
 __all__ = [
     "CosineAnnealingLR",
