@@ -64,7 +64,8 @@ _RULES: dict[str, tuple[str, Callable[[Any], bool]]] = {
     # recorded, so True would silently give no such gradient.
     "differentiable": ("False: steps are never recorded on the tape", lambda v: _is_flag(v) and not v),
 }
-_FLAG = ("True or False", _is_flag)  # maximize, nesterov, amsgrad, centered, decoupled_weight_decay
+for _flag in ("maximize", "nesterov", "amsgrad", "centered", "decoupled_weight_decay"):
+    _RULES[_flag] = ("True or False", _is_flag)
 
 
 class Optimizer:
@@ -103,9 +104,12 @@ class Optimizer:
         params = param_group["params"]
         params = [params] if isinstance(params, Tensor) else list(params)
         group = {**self.defaults, **param_group}
-        if params and all(isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str) for p in params):
+        named = bool(params) and all(isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str) for p in params)
+        if named:
             group["param_names"] = [n for n, _ in params]  # model.named_parameters(), as PyTorch 2.6+ takes
             params = [p for _, p in params]
+        if self.param_groups and named != ("param_names" in self.param_groups[0]):
+            raise ValueError(f"{op}: every group must name its parameters, or none (as in PyTorch)")
         group["params"] = params
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         for p in params:
@@ -147,7 +151,10 @@ class Optimizer:
                 p.data *= 1 - group["lr"] * decay  # AdamW's: p shrinks, the moments never see the decay
             elif decay:
                 g = g + decay * p.data  # L2: the decay joins the gradient
-            self._update(p.data, g, self.state.setdefault(p, {}), group)
+            state = self.state.setdefault(p, {})
+            self._update(p.data, g, state, group)
+            if not state:  # SGD without momentum keeps nothing, and lists nothing, as PyTorch's
+                del self.state[p]
             changed_in_place(p.data)  # a graph recorded before the step refuses backward
         return loss
 
@@ -251,7 +258,7 @@ class Optimizer:
         for key in self.defaults:
             label = f"{where}[{key!r}]" if keyed else f"{where}: {key}"
             value: Any = group.get(key)
-            what, ok = _RULES.get(key, _FLAG if _is_flag(self.defaults[key]) else ("a number", _is_number))
+            what, ok = _RULES.get(key, ("a number", _is_number))
             if not ok(value):
                 end = "; nothing was changed" if keyed else ""
                 raise ValueError(f"{label} is {value!r}, not of the kind {name} takes ({what}){end}")
