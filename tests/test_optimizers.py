@@ -19,6 +19,8 @@ CASES = [
     ("SGD", dict(lr=0.1)),
     ("SGD", dict(lr=0.1, momentum=0.9, dampening=0.3, weight_decay=0.01, maximize=True, foreach=True)),
     ("SGD", dict(lr=0.05, momentum=0.8, nesterov=True, weight_decay=0.1, fused=False)),
+    ("SGD", dict(lr=0.05, momentum=0.8, nesterov=True, group=dict(momentum=0.0))),  # one group without momentum
+    ("RMSprop", dict(lr=0.01, momentum=0.5, centered=True, group=dict(momentum=0.0, centered=False))),
     ("Adam", dict(lr=0.01, betas=(0.8, 0.9), weight_decay=0.1, amsgrad=True, maximize=True)),
     ("Adam", dict(lr=0.02, weight_decay=0.2, decoupled_weight_decay=True, capturable=False, **HARMLESS)),
     ("AdamW", dict(lr=0.01, weight_decay=0.3, amsgrad=True, maximize=True, foreach=True)),
@@ -55,8 +57,10 @@ def start(seed=0):
 
 
 def grouped(params, kw):
-    """Two groups: the first with its own lr and weight decay, the second on the defaults."""
-    return [{"params": params[:1], "lr": kw.get("lr", 0.01) * 0.5, "weight_decay": 0.05}, {"params": params[1:]}]
+    """Two groups: the first with its own lr and weight decay (and ``group``'s options), the second on
+    the defaults."""
+    first = {"params": params[:1], "lr": kw.get("lr", 0.01) * 0.5, "weight_decay": 0.05, **kw.get("group", {})}
+    return [first, {"params": params[1:]}]
 
 
 def gradient(p: np.ndarray, target: np.ndarray, k: int) -> np.ndarray:
@@ -91,8 +95,9 @@ def twins(torch, name, kw, seed=0):
     values, targets = start(seed)
     ours = [tl.nn.Parameter(v.copy()) for v in values]
     theirs = [torch.nn.Parameter(torch.tensor(v.copy())) for v in values]
-    opt = getattr(tl.optim, name)(grouped(ours, kw), **kw)
-    topt = getattr(torch.optim, name)(grouped(theirs, kw), **kw)
+    options = {k: v for k, v in kw.items() if k != "group"}
+    opt = getattr(tl.optim, name)(grouped(ours, kw), **options)
+    topt = getattr(torch.optim, name)(grouped(theirs, kw), **options)
     return opt, ours, topt, theirs, targets
 
 
@@ -121,9 +126,9 @@ def test_every_step_state_and_state_dict_equal_pytorchs(torch, name, kw):
     # a copy resumed from our state_dict, and one from PyTorch's, continue exactly as the original
     resumed = [tl.nn.Parameter(p.data.copy()) for p in ours]
     from_torch = [tl.nn.Parameter(p.data.copy()) for p in ours]
-    opt2 = getattr(tl.optim, name)(grouped(resumed, {}), lr=0.123)  # lr and the rest come from the state
+    opt2 = getattr(tl.optim, name)(grouped(resumed, kw), lr=0.123)  # lr and the rest come from the state
     opt2.load_state_dict(saved)
-    opt3 = getattr(tl.optim, name)(grouped(from_torch, {}), lr=0.123)
+    opt3 = getattr(tl.optim, name)(grouped(from_torch, kw), lr=0.123)
     opt3.load_state_dict(tsaved)
     ours_run(opt, ours, targets, 13, first=12)
     ours_run(opt2, resumed, targets, 13, first=12)
@@ -170,7 +175,7 @@ BAD = [
     ("RMSprop", dict(alpha=-0.9), r"^RMSprop: alpha is -0.9"),
     ("RMSprop", dict(eps="1e-8"), r"^RMSprop: eps is '1e-8'"),
     ("SGD", dict(lr=0.1, weight_decay=float("nan")), r"^SGD: weight_decay is nan"),
-    ("SGD", dict(lr=0.1, nesterov=True), r"SGD.add_param_group: group: Nesterov momentum needs momentum > 0"),
+    ("SGD", dict(lr=0.1, nesterov=True), r"^SGD: nesterov=True needs momentum > 0 and dampening = 0, got momentum=0"),
     ("Adam", dict(amsgrad=1), r"^Adam: amsgrad is 1, not of the kind Adam takes \(True or False\)"),
     ("Adam", dict(differentiable=True), r"^Adam: differentiable is True, .*never recorded on the tape"),
     ("AdamW", dict(fused=True, foreach=True), r"^AdamW: fused=True and foreach=True cannot both"),

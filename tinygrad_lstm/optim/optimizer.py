@@ -121,11 +121,7 @@ class Optimizer:
         if isinstance(group.get("betas"), list):
             group["betas"] = tuple(group["betas"])
         self._check_group(group, f"{op}: group", keyed=True)
-        self._check_rules(group, f"{op}: group")
         self.param_groups.append(group)
-
-    def _check_rules(self, group: dict, where: str) -> None:
-        """Rules between options of one optimizer (SGD: Nesterov needs momentum); none by default."""
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear the ``.grad`` of every parameter (None, or zeros with ``set_to_none=False``)."""

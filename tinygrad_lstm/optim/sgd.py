@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from .optimizer import Layout, Optimizer
+from .optimizer import Layout, Optimizer, _is_number
 
 
 class SGD(Optimizer):
@@ -26,6 +26,12 @@ class SGD(Optimizer):
         differentiable: bool = False,
         fused: bool | None = None,
     ) -> None:
+        # the defaults only, as PyTorch: a group of its own may set momentum=0 (plain SGD for it)
+        if nesterov is True and not (_is_number(momentum) and momentum > 0 and dampening == 0):
+            raise ValueError(
+                f"SGD: nesterov=True needs momentum > 0 and dampening = 0, got momentum={momentum!r}, "
+                f"dampening={dampening!r}"
+            )
         super().__init__(
             params,
             dict(
@@ -40,10 +46,6 @@ class SGD(Optimizer):
                 fused=fused,
             ),
         )
-
-    def _check_rules(self, group, where):
-        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
-            raise ValueError(f"{where}: Nesterov momentum needs momentum > 0 and dampening = 0")
 
     def _state_layout(self, group):
         return Layout(optional=("momentum_buffer",))
