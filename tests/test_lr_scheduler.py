@@ -186,6 +186,21 @@ def test_warm_restarts_at_fractional_epochs_equal_pytorchs():
         assert (mine.T_cur, mine.T_i, mine.last_epoch) == (theirs.T_cur, theirs.T_i, theirs.last_epoch), epoch
 
 
+@pytest.mark.parametrize("case", ["StepLR", "ExponentialLR", "LinearLR-warmup", "LambdaLR", "PolynomialLR"])
+def test_the_deprecated_step_epoch_jumps_as_pytorchs_does(case):
+    build, kind = CASES[case]
+    mine_opt, torch_opt = optimizers(kind)
+    mine, theirs = build(sched, mine_opt), build(torch.optim.lr_scheduler, torch_opt)
+    for epoch in [1, 2, 5, 3, 12, 0, 7]:
+        mine_opt.step()
+        torch_opt.step()
+        with pytest.warns(UserWarning, match="deprecated"):
+            mine.step(epoch)
+        with pytest.warns(UserWarning):
+            theirs.step(epoch)
+        assert mine.get_last_lr() == theirs.get_last_lr() and mine.last_epoch == theirs.last_epoch == epoch
+
+
 def test_mistakes_are_named():
     opt, _ = optimizers("SGD")
     with pytest.raises(ValueError, match="StepLR: step_size must be a positive integer"):

@@ -21,6 +21,7 @@ multiply the current rate), so the rates agree with PyTorch's bit for bit, step 
 from __future__ import annotations
 
 import math
+import warnings
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -93,10 +94,17 @@ class LRScheduler:
         """The rates for ``last_epoch`` (already advanced); ``get_last_lr()`` reads the current ones."""
         raise NotImplementedError
 
-    def step(self) -> None:
-        """Advance one epoch and set each group's ``lr``."""
+    def step(self, epoch: int | None = None) -> None:
+        """Advance one epoch and set each group's ``lr``. ``step(epoch)``, deprecated in PyTorch and
+        kept for its old code, jumps to ``epoch`` (by the closed form where the schedule has one)."""
         guard("side effect", "scheduler.step()")
-        self._update_lr(None)
+        if epoch is not None:
+            warnings.warn(
+                f"{type(self).__name__}.step(epoch) is deprecated, as in PyTorch: call step() once per epoch",
+                UserWarning,
+                stacklevel=2,
+            )
+        self._update_lr(epoch)
 
     def _update_lr(self, epoch: int | None) -> None:
         """Set the rates for the next epoch, or for ``epoch`` (from the closed form where there is
@@ -732,7 +740,7 @@ class SequentialLR(_Composite):
     def get_lr(self) -> list[float]:
         return self._current()
 
-    def step(self) -> None:
+    def step(self) -> None:  # type: ignore[override]  # (no epoch: PyTorch's takes none either)
         guard("side effect", "scheduler.step()")
         self.last_epoch += 1
         k = bisect_right(self._milestones, self.last_epoch)
@@ -758,7 +766,7 @@ class ChainedScheduler(_Composite):
     def get_lr(self) -> list[float]:
         return self._current()
 
-    def step(self) -> None:
+    def step(self) -> None:  # type: ignore[override]  # (no epoch: PyTorch's takes none either)
         guard("side effect", "scheduler.step()")
         for s in self._schedulers:
             s.step()
