@@ -216,6 +216,10 @@ def test_a_bad_group_and_a_single_tensor_are_refused_and_change_nothing():
     assert opt.state_dict() == before and len(opt.param_groups) == 1
     with pytest.raises(TypeError, match=r"RAdam: params must be an iterable of Tensors .* write \[w\]"):
         tl.optim.RAdam(a)
+    with pytest.raises(ValueError, match=r"^Adagrad: param_groups\[1\]\['lr_decay'\] is -0.1, not of the kind"):
+        tl.optim.Adagrad([{"params": [a]}, {"params": [b], "lr_decay": -0.1}])
+    with pytest.raises(ValueError, match=r"^SGD: a parameter appears in more than one group"):
+        tl.optim.SGD([{"params": [a]}, {"params": [b, a]}])
 
 
 def _stepped(name, **kw):

@@ -92,13 +92,17 @@ class Optimizer:
             raise ValueError(f"{name}: fused=True and foreach=True cannot both be asked for (PyTorch refuses it too)")
         self.param_groups: list[dict[str, Any]] = []
         self.state: dict[Tensor, dict[str, Any]] = {}
-        for group in params if isinstance(params[0], dict) else [{"params": params}]:
-            self.add_param_group(group)
+        groups = params if isinstance(params[0], dict) else [{"params": params}]
+        for i, group in enumerate(groups):
+            self._add_group(group, name, f"{name}: param_groups[{i}]")
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Add a group (``{"params": [...], "lr": ...}``; options it does not give come from the
         defaults), as PyTorch's. Checked first: a bad group adds nothing."""
         op = f"{type(self).__name__}.add_param_group"
+        self._add_group(param_group, op, f"{op}: group")
+
+    def _add_group(self, param_group: Any, op: str, where: str) -> None:
         if not isinstance(param_group, Mapping) or "params" not in param_group:
             raise TypeError(f"{op}: a parameter group is a dict with 'params', got {type(param_group).__name__}")
         params = param_group["params"]
@@ -120,7 +124,7 @@ class Optimizer:
             seen.add(id(p))
         if isinstance(group.get("betas"), list):
             group["betas"] = tuple(group["betas"])
-        self._check_group(group, f"{op}: group", keyed=True)
+        self._check_group(group, where, keyed=True)
         self.param_groups.append(group)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
