@@ -14,30 +14,43 @@ import tinygrad_lstm as tl
 
 SHAPES = [(3, 4), (4,), (2, 2)]
 HARMLESS = dict(foreach=False)  # how PyTorch runs its step, not what it computes
+# ours=: options given to ours only. capturable=True (CUDA graphs) changes nothing here; PyTorch's
+# step refuses it on the CPU, so PyTorch runs without it.
 
 CASES = [
     ("SGD", dict(lr=0.1)),
     ("SGD", dict(lr=0.1, momentum=0.9, dampening=0.3, weight_decay=0.01, maximize=True, foreach=True)),
     ("SGD", dict(lr=0.05, momentum=0.8, nesterov=True, weight_decay=0.1, fused=False)),
+    ("SGD", dict(lr=0.05, momentum=0.5, weight_decay=0.1, maximize=True, fused=True)),
     ("SGD", dict(lr=0.05, momentum=0.8, nesterov=True, group=dict(momentum=0.0))),  # one group without momentum
     ("RMSprop", dict(lr=0.01, momentum=0.5, centered=True, group=dict(momentum=0.0, centered=False))),
     ("Adam", dict(lr=0.01, betas=(0.8, 0.9), weight_decay=0.1, amsgrad=True, maximize=True)),
-    ("Adam", dict(lr=0.02, weight_decay=0.2, decoupled_weight_decay=True, capturable=False, **HARMLESS)),
+    (
+        "Adam",
+        dict(lr=0.02, eps=1e-3, weight_decay=0.2, decoupled_weight_decay=True, ours=dict(capturable=True), **HARMLESS),
+    ),
+    ("Adam", dict(lr=0.02, weight_decay=0.1, amsgrad=True, fused=True)),  # PyTorch's fused CPU kernel
     ("AdamW", dict(lr=0.01, weight_decay=0.3, amsgrad=True, maximize=True, foreach=True)),
+    ("AdamW", dict(lr=0.01, betas=(0.7, 0.9), eps=1e-4, fused=True)),
     ("RMSprop", dict(lr=0.01, alpha=0.9, momentum=0.9, centered=True, weight_decay=0.1, maximize=True)),
     ("RMSprop", dict(lr=0.01, eps=1e-3, **HARMLESS)),
     ("Adagrad", dict(lr=0.1)),
+    ("Adagrad", dict(lr=0.1, lr_decay=0.01, initial_accumulator_value=0.1, fused=True)),
     ("Adagrad", dict(lr=0.1, lr_decay=0.05, weight_decay=0.1, initial_accumulator_value=0.5, eps=1e-3, maximize=True)),
     ("Adadelta", dict()),
     ("Adadelta", dict(lr=0.5, rho=0.7, eps=1e-4, weight_decay=0.1, maximize=True, foreach=True)),
     ("Adamax", dict()),
     ("Adamax", dict(lr=0.01, betas=(0.7, 0.95), eps=1e-4, weight_decay=0.1, maximize=True, **HARMLESS)),
+    ("Adamax", dict(lr=0.01, ours=dict(capturable=True))),
     ("NAdam", dict()),
     ("NAdam", dict(lr=0.01, betas=(0.8, 0.95), momentum_decay=0.01, weight_decay=0.1, maximize=True)),
-    ("NAdam", dict(lr=0.01, weight_decay=0.2, decoupled_weight_decay=True, **HARMLESS)),
+    (
+        "NAdam",
+        dict(lr=0.01, eps=1e-3, weight_decay=0.2, decoupled_weight_decay=True, ours=dict(capturable=True), **HARMLESS),
+    ),
     ("RAdam", dict()),  # rho_t <= 5 for the first 5 steps: both of its branches run
     ("RAdam", dict(lr=0.01, betas=(0.8, 0.99), weight_decay=0.1, maximize=True)),
-    ("RAdam", dict(lr=0.01, weight_decay=0.2, decoupled_weight_decay=True, capturable=False)),
+    ("RAdam", dict(lr=0.01, eps=1e-3, weight_decay=0.2, decoupled_weight_decay=True, capturable=False)),
 ]
 IDS = [f"{name}-{i}" for i, (name, _) in enumerate(CASES)]
 
@@ -95,13 +108,13 @@ def twins(torch, name, kw, seed=0):
     values, targets = start(seed)
     ours = [tl.nn.Parameter(v.copy()) for v in values]
     theirs = [torch.nn.Parameter(torch.tensor(v.copy())) for v in values]
-    options = {k: v for k, v in kw.items() if k != "group"}
-    opt = getattr(tl.optim, name)(grouped(ours, kw), **options)
+    options = {k: v for k, v in kw.items() if k not in ("group", "ours")}
+    opt = getattr(tl.optim, name)(grouped(ours, kw), **options, **kw.get("ours", {}))
     topt = getattr(torch.optim, name)(grouped(theirs, kw), **options)
     return opt, ours, topt, theirs, targets
 
 
-def assert_same_state(opt, topt, what):
+def assert_same_state(opt, topt, what, ours_only=()):
     ours, theirs = opt.state_dict(), topt.state_dict()
     assert ours["state"].keys() == theirs["state"].keys(), what
     for k, state in theirs["state"].items():
@@ -110,7 +123,7 @@ def assert_same_state(opt, topt, what):
             expected = value.numpy() if hasattr(value, "numpy") else value
             np.testing.assert_allclose(ours["state"][k][key], expected, rtol=1e-9, atol=1e-12, err_msg=f"{what} {key}")
     for group, tgroup in zip(ours["param_groups"], theirs["param_groups"]):
-        assert group == tgroup, what  # the same keys and values, PyTorch's flags included
+        assert group == {**tgroup, **{k: group[k] for k in ours_only}}, what  # the same options, flags too
 
 
 @pytest.mark.parametrize("name, kw", CASES, ids=IDS)
@@ -120,7 +133,7 @@ def test_every_step_state_and_state_dict_equal_pytorchs(torch, name, kw):
     torch_run(torch, topt, theirs, targets, 12)
     for p, tp in zip(ours, theirs):
         np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-9, atol=1e-9)
-    assert_same_state(opt, topt, f"{name} {kw}")
+    assert_same_state(opt, topt, f"{name} {kw}", tuple(kw.get("ours", {})))
     saved, tsaved = opt.state_dict(), topt.state_dict()
 
     # a copy resumed from our state_dict, and one from PyTorch's, continue exactly as the original
@@ -138,7 +151,9 @@ def test_every_step_state_and_state_dict_equal_pytorchs(torch, name, kw):
         np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-9, atol=1e-9)
         np.testing.assert_array_equal(r.data, p.data)
         np.testing.assert_allclose(f.data, tp.detach().numpy(), rtol=1e-9, atol=1e-9)
-    assert_same_state(opt, topt, f"{name} {kw} after 25 steps")
+    assert_same_state(opt, topt, f"{name} {kw} after 25 steps", tuple(kw.get("ours", {})))
+    if "ours" not in kw:
+        assert repr(opt) == repr(topt)  # print(opt) lists the same options
 
 
 @pytest.mark.parametrize("name", ["SGD", "Adam", "Adagrad", "NAdam"])

@@ -127,6 +127,14 @@ class Optimizer:
         self._check_group(group, where, keyed=True)
         self.param_groups.append(group)
 
+    def __repr__(self) -> str:
+        """Each group's options, sorted by name, in PyTorch's layout (print(opt) reads the same)."""
+        blocks = [
+            f"Parameter Group {i}\n" + "".join(f"    {k}: {group[k]}\n" for k in sorted(group) if k != "params")
+            for i, group in enumerate(self.param_groups)
+        ]
+        return f"{type(self).__name__} (\n" + "\n".join(blocks) + ")"
+
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear the ``.grad`` of every parameter (None, or zeros with ``set_to_none=False``)."""
         guard("side effect", "optimizer.zero_grad()")
