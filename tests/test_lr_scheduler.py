@@ -201,6 +201,45 @@ def test_the_deprecated_step_epoch_jumps_as_pytorchs_does(case):
         assert mine.get_last_lr() == theirs.get_last_lr() and mine.last_epoch == theirs.last_epoch == epoch
 
 
+RESUMABLE = ["LinearLR-warmup", "ConstantLR", "PolynomialLR", "MultiplicativeLR", "CosineAnnealingWarmRestarts"]
+
+
+@pytest.mark.parametrize("case", RESUMABLE + ["CyclicLR-triangular", "CosineAnnealingLR", "StepLR"])
+def test_made_again_with_last_epoch_after_loading_the_optimizer_as_pytorchs(case):
+    """The other way to resume: load the optimizer's state (which has initial_lr), then make the
+    schedule with ``last_epoch`` where it stopped."""
+    build, kind = CASES[case]
+    runs = []
+    for lib, module in ((tl, sched), (torch, torch.optim.lr_scheduler)):
+        opt = optimizers(kind)[0 if lib is tl else 1]
+        first = build(module, opt)
+        for _ in range(6):
+            opt.step()
+            first.step()
+        saved = opt.state_dict()
+        again = optimizers(kind)[0 if lib is tl else 1]
+        again.load_state_dict(saved)
+        resumed = _with_last_epoch(build, module, again, {"last_epoch": 5})  # the same schedule, at epoch 5
+        rates = [resumed.get_last_lr()]
+        for _ in range(10):
+            again.step()
+            resumed.step()
+            rates.append(resumed.get_last_lr())
+        runs.append(rates)
+    assert runs[0] == runs[1]
+
+
+def _with_last_epoch(build, module, opt, kw):
+    """``build`` with every schedule class of ``module`` given ``kw`` too."""
+
+    class Module:
+        def __getattr__(self, name):
+            cls = getattr(module, name)
+            return lambda *a, **k: cls(*a, **{**k, **kw})
+
+    return build(Module(), opt)
+
+
 def test_mistakes_are_named():
     opt, _ = optimizers("SGD")
     with pytest.raises(ValueError, match="StepLR: step_size must be a positive integer"):
