@@ -1,9 +1,10 @@
 """Learning-rate schedules with PyTorch's names, call order and arithmetic.
 
 Call ``scheduler.step()`` after ``optimizer.step()``, once per epoch (or per batch for
-``OneCycleLR``). Each schedule updates ``group["lr"]`` in its optimizer's parameter groups the way
-PyTorch does, from the previous rate where PyTorch does (StepLR, ExponentialLR, CosineAnnealingLR
-multiply the current rate), so the rates agree with PyTorch's bit for bit, step by step.
+``OneCycleLR`` and ``CyclicLR``). Each schedule updates ``group["lr"]`` in its optimizer's parameter
+groups the way PyTorch does, from the previous rate where PyTorch does (StepLR, ExponentialLR,
+CosineAnnealingLR, LinearLR, ConstantLR, PolynomialLR, MultiplicativeLR multiply the current rate, so
+ChainedScheduler can stack them), so the rates agree with PyTorch's bit for bit, step by step.
 
 >>> import tinygrad_lstm as tl
 >>> w = tl.zeros(2, requires_grad=True)
@@ -16,6 +17,20 @@ multiply the current rate), so the rates agree with PyTorch's bit for bit, step 
 ...     sched.step()
 >>> rates
 [0.1, 0.1, 0.05, 0.05, 0.025]
+
+A warm-up, then a decay: one schedule after another.
+
+>>> opt = tl.optim.SGD([w], lr=0.1)
+>>> warm = tl.optim.lr_scheduler.LinearLR(opt, start_factor=0.5, total_iters=2)
+>>> decay = tl.optim.lr_scheduler.ExponentialLR(opt, gamma=0.5)
+>>> sched = tl.optim.lr_scheduler.SequentialLR(opt, [warm, decay], milestones=[2])
+>>> rates = []
+>>> for epoch in range(5):
+...     opt.step()
+...     rates.append(round(sched.get_last_lr()[0], 12))
+...     sched.step()
+>>> rates
+[0.05, 0.075, 0.1, 0.05, 0.025]
 """
 
 from __future__ import annotations
