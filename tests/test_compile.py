@@ -436,6 +436,88 @@ def test_a_whole_training_step_under_compile_is_refused_with_what_to_do_and_chan
     assert not all(np.array_equal(p.data, b) for p, b in zip(params, before))
 
 
+NEW_OPTIMIZERS = [
+    ("Adagrad", dict(lr=0.05, lr_decay=0.01, initial_accumulator_value=0.1, weight_decay=0.01)),
+    ("Adadelta", dict(lr=1.0, rho=0.8, weight_decay=0.01)),
+    ("Adamax", dict(lr=0.01, maximize=False)),
+    ("NAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
+    ("RAdam", dict(lr=0.01, weight_decay=0.1)),
+]
+
+
+@pytest.mark.parametrize("name, kw", NEW_OPTIMIZERS, ids=[n for n, _ in NEW_OPTIMIZERS])
+def test_compiled_training_with_each_new_optimizer_and_a_schedule_matches_eager_exactly(name, kw):
+    """A compiled loss, stepped by the optimizer and a warm-up-then-restarts schedule outside it: each
+    replay reads the weights the last step wrote, so every loss, gradient and weight is eager's."""
+    eager, compiled = twin_models(lambda: Regressor(nn.LSTM(3, 4, dtype=np.float64), 4))
+    run = []
+    for model in (eager, compiled):
+        opt = getattr(tl.optim, name)(model.parameters(), **kw)
+        sched = tl.optim.lr_scheduler
+        warm = sched.LinearLR(opt, start_factor=0.5, total_iters=2)
+        run.append((opt, sched.SequentialLR(opt, [warm, sched.CosineAnnealingWarmRestarts(opt, 2)], [2])))
+    (opt_e, sched_e), (opt_c, sched_c) = run
+    step = tl.compile(lambda x, y: nn.functional.mse_loss(compiled(x), y), exact=True)
+    rng = np.random.default_rng(4)
+    for _ in range(5):
+        x, y = rng.standard_normal((4, 2, 3)), rng.standard_normal((2, 1))
+        opt_e.zero_grad()
+        opt_c.zero_grad()
+        loss_e = nn.functional.mse_loss(eager(tl.Tensor(x)), tl.Tensor(y))
+        loss_c = step(x, y)
+        assert loss_c.item() == loss_e.item()
+        loss_e.backward()
+        loss_c.backward()
+        opt_e.step()
+        opt_c.step()
+        sched_e.step()
+        sched_c.step()
+    for (label, pe), pc in zip(eager.named_parameters(), compiled.parameters()):
+        np.testing.assert_array_equal(pe.data, pc.data, err_msg=label)
+    assert step.replays == 4 and sched_c.get_last_lr() == sched_e.get_last_lr()
+    assert opt_c.state_dict()["state"].keys() == opt_e.state_dict()["state"].keys()
+
+
+@pytest.mark.parametrize(
+    "inside",
+    [
+        lambda opt, schedules: opt.step(),
+        lambda opt, schedules: opt.zero_grad(),
+        lambda opt, schedules: schedules[0].step(),
+        lambda opt, schedules: schedules[1].step(0.5),
+        lambda opt, schedules: schedules[2].step(),
+        lambda opt, schedules: schedules[3].step(),
+    ],
+    ids=["NAdam.step", "zero_grad", "SequentialLR", "CosineAnnealingWarmRestarts", "ChainedScheduler", "CyclicLR"],
+)
+def test_new_optimizer_and_schedule_steps_inside_a_compiled_function_are_refused_and_change_nothing(inside):
+    lin = nn.Linear(3, 1, dtype=np.float64)
+    opt = tl.optim.NAdam(lin.parameters(), lr=0.1)
+    sched = tl.optim.lr_scheduler
+    schedules = [
+        sched.SequentialLR(opt, [sched.ConstantLR(opt, 0.5, 2), sched.ExponentialLR(opt, 0.9)], [2]),
+        sched.CosineAnnealingWarmRestarts(opt, 3),
+        sched.ChainedScheduler([sched.ExponentialLR(opt, 0.9)]),
+        sched.CyclicLR(opt, 0.01, 0.1, step_size_up=2),
+    ]
+    for p in lin.parameters():
+        p.grad = tl.Tensor(np.ones_like(p.data))
+    before = [p.data.copy() for p in lin.parameters()]
+    groups = [{k: v for k, v in g.items() if k != "params"} for g in opt.param_groups]
+
+    def f(x):
+        inside(opt, schedules)
+        return lin(tl.Tensor(x)).sum()
+
+    with pytest.raises(tl.CompileError, match="recording call only"):
+        tl.compile(f)(np.ones((2, 3)))
+    for p, b in zip(lin.parameters(), before):
+        np.testing.assert_array_equal(p.data, b)
+        np.testing.assert_array_equal(p.grad.data, 1.0)
+    assert [{k: v for k, v in g.items() if k != "params"} for g in opt.param_groups] == groups
+    assert not opt.state
+
+
 @settings(max_examples=60, deadline=None)
 @given(data=st.data())
 def test_generated_programs_of_shared_weight_products_replay_the_eagers_gradients(data):

@@ -86,6 +86,11 @@ def test_a_whole_training_step_and_the_optimizers_state_follow_the_default(defau
         tl.optim.SGD(params, lr=0.1, momentum=0.9),
         tl.optim.RMSprop(params, lr=0.1, momentum=0.9, centered=True),
         tl.optim.AdamW(params),
+        tl.optim.Adagrad(params, lr=0.1, initial_accumulator_value=0.1),
+        tl.optim.Adadelta(params),
+        tl.optim.Adamax(params),
+        tl.optim.NAdam(params),
+        tl.optim.RAdam(params),
     ):
         out, _ = lstm(tl.randn(5, 2, 3))
         loss = tl.nn.functional.mse_loss(head(out[-1]), tl.zeros(2, 1))

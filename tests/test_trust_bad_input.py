@@ -705,6 +705,11 @@ OPTIMIZERS = [
     pytest.param("Adam", dict(amsgrad=True), id="Adam"),
     pytest.param("AdamW", {}, id="AdamW"),
     pytest.param("RMSprop", dict(momentum=0.5, centered=True), id="RMSprop"),
+    pytest.param("Adagrad", dict(lr_decay=0.1, initial_accumulator_value=0.2), id="Adagrad"),
+    pytest.param("Adadelta", dict(rho=0.8), id="Adadelta"),
+    pytest.param("Adamax", {}, id="Adamax"),
+    pytest.param("NAdam", dict(decoupled_weight_decay=True, weight_decay=0.1), id="NAdam"),
+    pytest.param("RAdam", dict(weight_decay=0.1), id="RAdam"),
 ]
 
 

@@ -1,0 +1,272 @@
+"""Every optimizer against PyTorch's in float64, to 1e-9, over 25 steps with two parameter groups (one
+with its own lr and weight decay), a parameter that sometimes has no gradient, and each option; the
+state it keeps is PyTorch's, key by key; a state_dict (ours or PyTorch's) resumes the same run. Bad
+options are refused by name and change nothing."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+import tinygrad_lstm as tl
+
+SHAPES = [(3, 4), (4,), (2, 2)]
+HARMLESS = dict(foreach=False)  # how PyTorch runs its step, not what it computes
+# ours=: options given to ours only. capturable=True (CUDA graphs) changes nothing here; PyTorch's
+# step refuses it on the CPU, so PyTorch runs without it.
+
+CASES = [
+    ("SGD", dict(lr=0.1)),
+    ("SGD", dict(lr=0.1, momentum=0.9, dampening=0.3, weight_decay=0.01, maximize=True, foreach=True)),
+    ("SGD", dict(lr=0.05, momentum=0.8, nesterov=True, weight_decay=0.1, fused=False)),
+    ("SGD", dict(lr=0.05, momentum=0.5, weight_decay=0.1, maximize=True, fused=True)),
+    ("SGD", dict(lr=0.05, momentum=0.8, nesterov=True, group=dict(momentum=0.0))),  # one group without momentum
+    ("RMSprop", dict(lr=0.01, momentum=0.5, centered=True, group=dict(momentum=0.0, centered=False))),
+    ("Adam", dict(lr=0.01, betas=(0.8, 0.9), weight_decay=0.1, amsgrad=True, maximize=True)),
+    (
+        "Adam",
+        dict(lr=0.02, eps=1e-3, weight_decay=0.2, decoupled_weight_decay=True, ours=dict(capturable=True), **HARMLESS),
+    ),
+    ("Adam", dict(lr=0.02, weight_decay=0.1, amsgrad=True, fused=True)),  # PyTorch's fused CPU kernel
+    ("AdamW", dict(lr=0.01, weight_decay=0.3, amsgrad=True, maximize=True, foreach=True)),
+    ("AdamW", dict(lr=0.01, betas=(0.7, 0.9), eps=1e-4, fused=True)),
+    ("RMSprop", dict(lr=0.01, alpha=0.9, momentum=0.9, centered=True, weight_decay=0.1, maximize=True)),
+    ("RMSprop", dict(lr=0.01, eps=1e-3, **HARMLESS)),
+    ("Adagrad", dict(lr=0.1)),
+    ("Adagrad", dict(lr=0.1, lr_decay=0.01, initial_accumulator_value=0.1, fused=True)),
+    ("Adagrad", dict(lr=0.1, lr_decay=0.05, weight_decay=0.1, initial_accumulator_value=0.5, eps=1e-3, maximize=True)),
+    ("Adadelta", dict()),
+    ("Adadelta", dict(lr=0.5, rho=0.7, eps=1e-4, weight_decay=0.1, maximize=True, foreach=True)),
+    ("Adamax", dict()),
+    ("Adamax", dict(lr=0.01, betas=(0.7, 0.95), eps=1e-4, weight_decay=0.1, maximize=True, **HARMLESS)),
+    ("Adamax", dict(lr=0.01, ours=dict(capturable=True))),
+    ("NAdam", dict()),
+    ("NAdam", dict(lr=0.01, betas=(0.8, 0.95), momentum_decay=0.01, weight_decay=0.1, maximize=True)),
+    (
+        "NAdam",
+        dict(lr=0.01, eps=1e-3, weight_decay=0.2, decoupled_weight_decay=True, ours=dict(capturable=True), **HARMLESS),
+    ),
+    ("RAdam", dict()),  # rho_t <= 5 for the first 5 steps: both of its branches run
+    ("RAdam", dict(lr=0.01, betas=(0.8, 0.99), weight_decay=0.1, maximize=True)),
+    ("RAdam", dict(lr=0.01, eps=1e-3, weight_decay=0.2, decoupled_weight_decay=True, capturable=False)),
+]
+IDS = [f"{name}-{i}" for i, (name, _) in enumerate(CASES)]
+
+
+@pytest.fixture
+def torch():
+    torch = pytest.importorskip("torch")
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)  # PyTorch keeps step counts and NAdam's product in this dtype
+    yield torch
+    torch.set_default_dtype(before)
+
+
+def start(seed=0):
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal(s) for s in SHAPES], [rng.standard_normal(s) for s in SHAPES]
+
+
+def grouped(params, kw):
+    """Two groups: the first with its own lr and weight decay (and ``group``'s options), the second on
+    the defaults."""
+    first = {"params": params[:1], "lr": kw.get("lr", 0.01) * 0.5, "weight_decay": 0.05, **kw.get("group", {})}
+    return [first, {"params": params[1:]}]
+
+
+def gradient(p: np.ndarray, target: np.ndarray, k: int) -> np.ndarray:
+    """A bounded, nonlinear gradient, the same function of the current values in both libraries."""
+    return (k + 1) * np.tanh(p - target) + 0.1 * p
+
+
+def run(opt, params, targets, steps, first=0, to_numpy=np.asarray, set_grad=None):
+    """``steps`` steps; parameter 1 has no gradient on every 5th step (the step must skip it)."""
+    for t in range(first, first + steps):
+        for k, (p, target) in enumerate(zip(params, targets)):
+            g = None if (k == 1 and t % 5 == 4) else gradient(to_numpy(p), target, k)
+            set_grad(p, g)
+        opt.step()
+
+
+def ours_run(opt, params, targets, steps, first=0):
+    def set_grad(p, g):
+        p.grad = None if g is None else tl.Tensor(g)
+
+    run(opt, params, targets, steps, first, lambda p: p.data.copy(), set_grad)
+
+
+def torch_run(torch, opt, params, targets, steps, first=0):
+    def set_grad(p, g):
+        p.grad = None if g is None else torch.tensor(g)
+
+    run(opt, params, targets, steps, first, lambda p: p.detach().numpy().copy(), set_grad)
+
+
+def twins(torch, name, kw, seed=0):
+    values, targets = start(seed)
+    ours = [tl.nn.Parameter(v.copy()) for v in values]
+    theirs = [torch.nn.Parameter(torch.tensor(v.copy())) for v in values]
+    options = {k: v for k, v in kw.items() if k not in ("group", "ours")}
+    opt = getattr(tl.optim, name)(grouped(ours, kw), **options, **kw.get("ours", {}))
+    topt = getattr(torch.optim, name)(grouped(theirs, kw), **options)
+    return opt, ours, topt, theirs, targets
+
+
+def assert_same_state(opt, topt, what, ours_only=()):
+    ours, theirs = opt.state_dict(), topt.state_dict()
+    assert ours["state"].keys() == theirs["state"].keys(), what
+    for k, state in theirs["state"].items():
+        assert ours["state"][k].keys() == state.keys(), (what, k)
+        for key, value in state.items():
+            expected = value.numpy() if hasattr(value, "numpy") else value
+            np.testing.assert_allclose(ours["state"][k][key], expected, rtol=1e-9, atol=1e-12, err_msg=f"{what} {key}")
+    for group, tgroup in zip(ours["param_groups"], theirs["param_groups"]):
+        assert group == {**tgroup, **{k: group[k] for k in ours_only}}, what  # the same options, flags too
+
+
+@pytest.mark.parametrize("name, kw", CASES, ids=IDS)
+def test_every_step_state_and_state_dict_equal_pytorchs(torch, name, kw):
+    opt, ours, topt, theirs, targets = twins(torch, name, kw)
+    ours_run(opt, ours, targets, 12)
+    torch_run(torch, topt, theirs, targets, 12)
+    for p, tp in zip(ours, theirs):
+        np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-9, atol=1e-9)
+    assert_same_state(opt, topt, f"{name} {kw}", tuple(kw.get("ours", {})))
+    saved, tsaved = opt.state_dict(), topt.state_dict()
+
+    # a copy resumed from our state_dict, and one from PyTorch's, continue exactly as the original
+    resumed = [tl.nn.Parameter(p.data.copy()) for p in ours]
+    from_torch = [tl.nn.Parameter(p.data.copy()) for p in ours]
+    opt2 = getattr(tl.optim, name)(grouped(resumed, kw), lr=0.123)  # lr and the rest come from the state
+    opt2.load_state_dict(saved)
+    opt3 = getattr(tl.optim, name)(grouped(from_torch, kw), lr=0.123)
+    opt3.load_state_dict(tsaved)
+    ours_run(opt, ours, targets, 13, first=12)
+    ours_run(opt2, resumed, targets, 13, first=12)
+    ours_run(opt3, from_torch, targets, 13, first=12)
+    torch_run(torch, topt, theirs, targets, 13, first=12)
+    for p, r, f, tp in zip(ours, resumed, from_torch, theirs):
+        np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-9, atol=1e-9)
+        np.testing.assert_array_equal(r.data, p.data)
+        np.testing.assert_allclose(f.data, tp.detach().numpy(), rtol=1e-9, atol=1e-9)
+    assert_same_state(opt, topt, f"{name} {kw} after 25 steps", tuple(kw.get("ours", {})))
+    if "ours" not in kw:
+        assert repr(opt) == repr(topt)  # print(opt) lists the same options
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "Adagrad", "NAdam"])
+def test_add_param_group_and_named_parameters_as_pytorchs(torch, name):
+    values, targets = start(3)
+    ours = [tl.nn.Parameter(v.copy()) for v in values]
+    theirs = [torch.nn.Parameter(torch.tensor(v.copy())) for v in values]
+    kw = dict(lr=0.05, weight_decay=0.01)
+    opt = getattr(tl.optim, name)([("a", ours[0]), ("b", ours[1])], **kw)
+    topt = getattr(torch.optim, name)([("a", theirs[0]), ("b", theirs[1])], **kw)
+    ours_run(opt, ours[:2], targets, 3)
+    torch_run(torch, topt, theirs[:2], targets, 3)
+    with pytest.raises(ValueError, match=f"{name}.add_param_group: every group must name its parameters, or none"):
+        opt.add_param_group({"params": ours[2]})
+    opt.add_param_group({"params": [("c", ours[2])], "lr": 0.2})
+    topt.add_param_group({"params": [("c", theirs[2])], "lr": 0.2})
+    ours_run(opt, ours, targets, 4, first=3)
+    torch_run(torch, topt, theirs, targets, 4, first=3)
+    for p, tp in zip(ours, theirs):
+        np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-9, atol=1e-9)
+    assert_same_state(opt, topt, name)
+
+
+# ---- bad options: refused by name, nothing changed --------------------------------------------------------
+BAD = [
+    ("Adam", dict(lr=-0.1), r"^Adam: lr is -0.1, not of the kind Adam takes \(a number >= 0\)"),
+    ("NAdam", dict(betas=(0.9, 1.0)), r"^NAdam: betas is \(0.9, 1.0\), not .*\(a pair of numbers in \[0, 1\)\)"),
+    ("RAdam", dict(betas=(-0.1, 0.9)), r"^RAdam: betas is \(-0.1, 0.9\)"),
+    ("Adamax", dict(betas=(0.9,)), r"^Adamax: betas is \(0.9,\)"),
+    ("Adagrad", dict(lr_decay=-1.0), r"^Adagrad: lr_decay is -1.0"),
+    ("Adagrad", dict(initial_accumulator_value=-0.5), r"^Adagrad: initial_accumulator_value is -0.5"),
+    ("Adadelta", dict(rho=1.5), r"^Adadelta: rho is 1.5, not .*\(a number in \[0, 1\]\)"),
+    ("NAdam", dict(momentum_decay=-0.004), r"^NAdam: momentum_decay is -0.004"),
+    ("RMSprop", dict(alpha=-0.9), r"^RMSprop: alpha is -0.9"),
+    ("RMSprop", dict(eps="1e-8"), r"^RMSprop: eps is '1e-8'"),
+    ("SGD", dict(lr=0.1, weight_decay=float("nan")), r"^SGD: weight_decay is nan"),
+    ("SGD", dict(lr=0.1, nesterov=True), r"^SGD: nesterov=True needs momentum > 0 and dampening = 0, got momentum=0"),
+    ("Adam", dict(amsgrad=1), r"^Adam: amsgrad is 1, not of the kind Adam takes \(True or False\)"),
+    ("Adam", dict(differentiable=True), r"^Adam: differentiable is True, .*never recorded on the tape"),
+    ("AdamW", dict(fused=True, foreach=True), r"^AdamW: fused=True and foreach=True cannot both"),
+    ("Adagrad", dict(foreach="yes"), r"^Adagrad: foreach is 'yes', not .*\(None, True or False\)"),
+]
+
+
+@pytest.mark.parametrize("name, kw, message", BAD, ids=[f"{n}-{next(iter(k))}" for n, k, _ in BAD])
+def test_a_bad_option_is_refused_by_name(name, kw, message):
+    w = tl.zeros(3, requires_grad=True)
+    with pytest.raises(ValueError, match=message):
+        getattr(tl.optim, name)([w], **kw)
+
+
+def test_pytorch_refuses_the_same_options(torch):
+    """The options refused above are PyTorch's refusals too (bar what PyTorch does not check:
+    flags of another type, and differentiable=True, which it can honour and we cannot)."""
+    w = torch.zeros(3, requires_grad=True)
+    for name, kw, _ in BAD:
+        if name == "SGD" and "weight_decay" in kw or "amsgrad" in kw or "differentiable" in kw or "foreach" in kw:
+            continue
+        if name == "RMSprop" and "eps" in kw:
+            continue
+        with pytest.raises((ValueError, RuntimeError, TypeError, IndexError)):
+            getattr(torch.optim, name)([w], **kw)
+
+
+def test_a_bad_group_and_a_single_tensor_are_refused_and_change_nothing():
+    a, b, c = (tl.zeros(2, requires_grad=True) for _ in range(3))
+    opt = tl.optim.NAdam([a], lr=0.01)
+    before = opt.state_dict()
+    with pytest.raises(ValueError, match=r"NAdam.add_param_group: group\['betas'\] is \(1.0, 0.9\)"):
+        opt.add_param_group({"params": [b], "betas": (1.0, 0.9)})
+    with pytest.raises(ValueError, match=r"NAdam.add_param_group: a parameter appears in more than one group"):
+        opt.add_param_group({"params": [c, a]})
+    with pytest.raises(TypeError, match=r"NAdam.add_param_group: a parameter group is a dict with 'params'"):
+        opt.add_param_group([b])
+    assert opt.state_dict() == before and len(opt.param_groups) == 1
+    with pytest.raises(TypeError, match=r"RAdam: params must be an iterable of Tensors .* write \[w\]"):
+        tl.optim.RAdam(a)
+    with pytest.raises(ValueError, match=r"^Adagrad: param_groups\[1\]\['lr_decay'\] is -0.1, not of the kind"):
+        tl.optim.Adagrad([{"params": [a]}, {"params": [b], "lr_decay": -0.1}])
+    with pytest.raises(ValueError, match=r"^SGD: a parameter appears in more than one group"):
+        tl.optim.SGD([{"params": [a]}, {"params": [b, a]}])
+
+
+def _stepped(name, **kw):
+    w = tl.Tensor(np.array([1.0, -2.0]), requires_grad=True)
+    opt = getattr(tl.optim, name)([w], **kw)
+    w.grad = tl.Tensor(np.array([0.5, 0.25]))
+    opt.step()
+    return w, opt
+
+
+@pytest.mark.parametrize(
+    "name, change, message",
+    [
+        ("NAdam", lambda s: s["state"][0].update(mu_prodcut=0.5), r"has keys NAdam does not keep: \['mu_prodcut'\]"),
+        ("NAdam", lambda s: s["state"][0].pop("mu_product"), r"\['mu_product'\] must be a number, got 'nothing"),
+        ("Adagrad", lambda s: s["state"][0].update(sum=np.ones(3)), r"\['sum'\] must be an array of .* \(2,\)"),
+        ("Adadelta", lambda s: s["state"][0].update(step=1.5), r"\['step'\] must be a whole number >= 0, got 1.5"),
+        ("Adamax", lambda s: s["param_groups"][0].update(lr=-1.0), r"param_groups\[0\]\['lr'\] is -1.0, not"),
+        ("RAdam", lambda s: s["param_groups"][0].update(betas=(0.9, 1.0)), r"\['betas'\] is \(0.9, 1.0\)"),
+        ("Adam", lambda s: s["param_groups"][0].update(differentiable=True), r"\['differentiable'\] is True"),
+    ],
+    ids=["unknown-key", "missing-number", "array-shape", "step", "negative-lr", "beta2=1", "differentiable"],
+)
+def test_a_bad_state_is_refused_at_load_by_name_and_changes_nothing(name, change, message):
+    w, opt = _stepped(name)
+    saved = opt.state_dict()
+    bad = opt.state_dict()
+    change(bad)
+    with pytest.raises(ValueError, match=rf"^{name}\.load_state_dict: .*{message}.*nothing was changed"):
+        opt.load_state_dict(bad)
+    after = opt.state_dict()
+    assert after["param_groups"] == saved["param_groups"]
+    assert re.sub(r"array\(.*?\)", "", repr(after["state"])) == re.sub(r"array\(.*?\)", "", repr(saved["state"]))
+    for key, value in saved["state"][0].items():
+        np.testing.assert_array_equal(after["state"][0][key], value)
