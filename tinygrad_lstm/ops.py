@@ -8,6 +8,7 @@ gradients of their gradients, come from the primitives' VJPs), and the construct
 
 from __future__ import annotations
 
+import builtins
 import itertools
 import math
 from collections.abc import Callable, Sequence
@@ -18,11 +19,27 @@ import numpy.typing as npt
 
 from . import dtypes, random
 from .primitives import KERNEL, OTHERS, Primitive
-from .primitives.arithmetic import ADD, DIV, MAXIMUM, MINIMUM, MUL, NEG, POW, RECIPROCAL, RSQRT, SUB
+from .primitives.arithmetic import (
+    ADD,
+    DIV,
+    FLOOR_DIVIDE,
+    FMOD,
+    MAXIMUM,
+    MINIMUM,
+    MUL,
+    NEG,
+    POW,
+    RECIPROCAL,
+    REMAINDER,
+    RSQRT,
+    SUB,
+    TRUNC_DIVIDE,
+)
 from .primitives.elementwise import (
     ABS,
     ASTYPE,
     ATAN,
+    CEIL,
     CLIP,
     COMPARE,
     COS,
@@ -30,6 +47,7 @@ from .primitives.elementwise import (
     ERF,
     EXP,
     EXPM1,
+    FLOOR,
     HARDTANH,
     LEAKY_RELU,
     LOG,
@@ -41,13 +59,14 @@ from .primitives.elementwise import (
     SIN,
     SQRT,
     TANH,
+    TRUNC,
     WHERE,
     _compare_fwd,
 )
 from .primitives.index import GETITEM, INDEX_PUT, SCATTER_ADD
 from .primitives.linalg import EINSUM, MATMUL, einsum_parameters
 from .primitives.primitive import Grad
-from .primitives.reduce import ARGMAX, ARGMIN, CUMSUM, MAX, MIN, SUM, VAR
+from .primitives.reduce import ARGMAX, ARGMIN, ARGSORT, CUMSUM, MAX, MIN, SUM, VAR
 from .primitives.shape import BROADCAST_TO, CAT, FLIP, RESHAPE, STACK, TRANSPOSE
 from .tape import Entry, Leaf, Structure, state
 from .tensor import Axes, AxesArg, Operand, ShapeArgs, Tensor, View
@@ -271,6 +290,83 @@ def mul(a: Operand, b: Operand) -> Tensor:
 
 def div(a: Operand, b: Operand) -> Tensor:
     return _binary(DIV, a, b)
+
+
+def _integer_divisor(op: str, a: Operand, b: Operand) -> None:
+    """PyTorch refuses an integer division by zero (NumPy would give 0 with a warning)."""
+    a, b = _promoted(a, b)
+    if _kind(a) in ("b", "i", "u", "") and _kind(b) in ("b", "i", "u", "") and np.any(np.asarray(_data(b)) == 0):
+        raise ZeroDivisionError(f"{op}: integer division by zero (operands of shapes {_shape_text(a)} and "
+                                f"{_shape_text(b)}); divide floats to get inf or nan")  # fmt: skip
+
+
+def floor_divide(a: Operand, b: Operand) -> Tensor:
+    """``a // b``: the quotient rounded down (Python's and PyTorch's rule); integers stay integers. Its
+    gradient is 0, as ``torch.div(a, b, rounding_mode="floor")``'s."""
+    _integer_divisor("floor_divide", a, b)
+    return _binary(FLOOR_DIVIDE, a, b)
+
+
+def trunc_divide(a: Operand, b: Operand) -> Tensor:
+    """The quotient rounded toward zero (``rounding_mode="trunc"``); its gradient is 0."""
+    _integer_divisor("div", a, b)
+    return _binary(TRUNC_DIVIDE, a, b)
+
+
+def remainder(a: Operand, b: Operand) -> Tensor:
+    """``a % b`` with the sign of ``b`` (Python's and PyTorch's rule): ``a - b * floor(a / b)``."""
+    _integer_divisor("remainder", a, b)
+    return _binary(REMAINDER, a, b)
+
+
+def fmod(a: Operand, b: Operand) -> Tensor:
+    """C's remainder, with the sign of ``a``: ``a - b * trunc(a / b)``."""
+    _integer_divisor("fmod", a, b)
+    return _binary(FMOD, a, b)
+
+
+def divide(a: Operand, b: Operand, rounding_mode: str | None = None) -> Tensor:
+    """``torch.div``: true division, or the quotient rounded with ``rounding_mode`` "floor" or "trunc"."""
+    if rounding_mode is None:
+        return div(a, b)
+    if rounding_mode == "floor":
+        return floor_divide(a, b)
+    if rounding_mode == "trunc":
+        return trunc_divide(a, b)
+    raise ValueError(f"div: rounding_mode must be None, 'floor' or 'trunc', got {rounding_mode!r}")
+
+
+def scaled(op: str, a: Operand, b: Operand, alpha: Any) -> Any:
+    """``alpha * b`` for ``add``/``sub``: ``b`` itself when alpha is 1; a float alpha with integer operands
+    is refused, as PyTorch refuses it (the result would silently become a float)."""
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{op}: alpha must be a number, got {type(alpha).__name__}")
+    if alpha == 1 and not isinstance(alpha, (float, np.floating)):
+        return b
+    if isinstance(alpha, (float, np.floating)) and _kind(a) in _INTEGER and _kind(b) in (*_INTEGER, ""):
+        raise TypeError(f"{op}: a float alpha ({alpha}) for integer operands of shapes {_shape_text(a)} and "
+                        f"{_shape_text(b)}")  # fmt: skip
+    return b * alpha
+
+
+def _rounded(prim: Primitive, x: Operand) -> Tensor:
+    # an integer is its own floor, as in PyTorch (NumPy would give floats)
+    return astype(x, x.dtype) if _kind(x) in _INTEGER else apply(prim, (x,))
+
+
+def floor(x: Operand) -> Tensor:
+    """The largest whole number <= x; its gradient is 0."""
+    return _rounded(FLOOR, x)
+
+
+def ceil(x: Operand) -> Tensor:
+    """The smallest whole number >= x; its gradient is 0."""
+    return _rounded(CEIL, x)
+
+
+def trunc(x: Operand) -> Tensor:
+    """x rounded toward zero; its gradient is 0."""
+    return _rounded(TRUNC, x)
 
 
 def reciprocal(x: Operand) -> Tensor:
@@ -1078,3 +1174,172 @@ def gather(x: Tensor, dim: int, index: Any) -> Tensor:
 
 def square(x: Tensor) -> Tensor:
     return x * x
+
+
+# ---- more of PyTorch's functions, composed of the primitives above: their gradients of every order come
+# from the primitives' VJPs, and where they record only shapes, slices and numbers (diag, trace, tile,
+# movedim, repeat_interleave, unfold) a second backward runs again, as PyTorch's does ------------------
+
+
+def diagonal(x: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    """The ``offset``-th diagonal of axes ``dim1``, ``dim2``, as a new last axis (``torch.diagonal``):
+    the two axes moved last and merged, then every (m + 1)-th element, a slice (a view where NumPy
+    makes one, as PyTorch's)."""
+    a1, a2 = _axis("diagonal", dim1, x.ndim), _axis("diagonal", dim2, x.ndim)
+    if a1 == a2:
+        raise ValueError(f"diagonal: dim1 and dim2 name one axis ({a1}) of shape {x.shape}")
+    rest = tuple(a for a in range(x.ndim) if a not in (a1, a2))
+    order = (*rest, a1, a2)
+    moved = x if order == tuple(range(x.ndim)) else transpose(x, order)
+    n, m = x.shape[a1], x.shape[a2]
+    start, k = (offset, builtins.min(n, m - offset)) if offset >= 0 else (-offset * m, builtins.min(n + offset, m))
+    flat = reshape(moved, moved.shape[:-2] + (n * m,))
+    cut = slice(start, start + (k - 1) * (m + 1) + 1, m + 1) if k > 0 else slice(0, 0)
+    return getitem(flat, (Ellipsis, cut))
+
+
+def diag(x: Tensor, diagonal_: int = 0) -> Tensor:
+    """``torch.diag``: a vector's values on the ``diagonal_``-th diagonal of a square matrix, or a
+    matrix's diagonal as a vector. The matrix is the vector with a row of zeros after each value,
+    flattened, shifted and cut: cat, reshape and a slice, so its gradient is the diagonal again."""
+    if x.ndim == 2:
+        return diagonal(x, diagonal_)
+    if x.ndim != 1:
+        raise ValueError(f"diag: expects a 1-D or 2-D tensor, got shape {x.shape}")
+    n, k = x.shape[0], diagonal_
+    size = n + builtins.abs(k)
+    rows = cat([reshape(x, (n, 1)), np.zeros((n, size), x.dtype)], axis=1)  # (n, size + 1)
+    lead = k if k >= 0 else -k * size  # where the first value goes in the flattened matrix
+    parts = [np.zeros(lead, x.dtype)] if lead else []
+    parts.append(reshape(rows, (n * (size + 1),)))
+    short = size * size - lead - n * (size + 1)
+    if short > 0:
+        parts.append(np.zeros(short, x.dtype))
+    flat = cat(parts) if len(parts) > 1 else parts[0]
+    return reshape(getitem(flat, (slice(0, size * size),)), (size, size))
+
+
+def trace(x: Tensor) -> Tensor:
+    """The sum of a matrix's diagonal."""
+    if x.ndim != 2:
+        raise ValueError(f"trace: expects a matrix, got shape {x.shape}")
+    return sum(diagonal(x), None)
+
+
+def movedim(x: Tensor, source: int | Sequence[int], destination: int | Sequence[int]) -> Tensor:
+    """Axes ``source`` moved to positions ``destination``, the others kept in their order."""
+    src = [source] if isinstance(source, (int, np.integer)) else list(source)
+    dst = [destination] if isinstance(destination, (int, np.integer)) else list(destination)
+    if len(src) != len(dst):
+        raise ValueError(f"movedim: {len(src)} source axes for {len(dst)} destinations (shape {x.shape})")
+    src = [_axis("movedim", a, x.ndim) for a in src]
+    dst = [_axis("movedim", a, x.ndim) for a in dst]
+    if len(set(src)) != len(src) or len(set(dst)) != len(dst):
+        raise ValueError(f"movedim: an axis is repeated in {source} or {destination} (shape {x.shape})")
+    order = [-1] * x.ndim
+    for s, d in zip(src, dst):
+        order[d] = s
+    others = iter(a for a in range(x.ndim) if a not in src)
+    order = [a if a >= 0 else next(others) for a in order]
+    return transpose(x, tuple(order))
+
+
+def repeat_interleave(x: Tensor, repeats: Any, dim: int | None = None) -> Tensor:
+    """Each entry repeated ``repeats`` times in place along ``dim`` (of the flattened tensor when
+    ``dim`` is None): ``[a, b] -> [a, a, b, b]``. An int repeats by broadcasting (shapes only); a
+    tensor of counts, one per entry, by an index."""
+    if dim is None:
+        x, dim = reshape(x, (-1,)), 0
+    if x.ndim == 0:
+        x = reshape(x, (1,))
+    axis = _axis("repeat_interleave", dim, x.ndim)
+    counts = np.asarray(_data(repeats))
+    if counts.dtype.kind not in "iu" or counts.ndim > 1 or np.any(counts < 0):
+        raise ValueError(f"repeat_interleave: repeats must be non-negative integers, got {counts.dtype} "
+                         f"{counts.tolist()}")  # fmt: skip
+    n = x.shape[axis]
+    if counts.size == 1:
+        r = int(counts.reshape(()))
+        spread = expand_dims(x, axis + 1)
+        tiled = broadcast_to(spread, spread.shape[: axis + 1] + (r,) + spread.shape[axis + 2 :])
+        return reshape(tiled, x.shape[:axis] + (n * r,) + x.shape[axis + 1 :])
+    if counts.size != n:
+        raise ValueError(f"repeat_interleave: {counts.size} repeats for axis {axis} of shape {x.shape}")
+    index = np.repeat(np.arange(n), counts)
+    return getitem(x, (slice(None),) * axis + (index,))
+
+
+def unfold(x: Tensor, dim: int, size: int, step: int) -> Tensor:
+    """``Tensor.unfold``: the windows of ``size`` entries, ``step`` apart, along ``dim``, which then counts
+    the windows; the entries of each window form a new last axis. One strided slice per position in
+    the window, stacked: shapes and slices only."""
+    if x.ndim == 0:
+        return reshape(unfold(reshape(x, (1,)), 0, size, step), (size,))
+    axis = _axis("unfold", dim, x.ndim)
+    n = x.shape[axis]
+    if step <= 0 or size <= 0 or size > n:
+        raise ValueError(f"unfold: size {size} and step {step} must be positive, the size at most axis {axis}'s "
+                         f"length {n} (shape {x.shape})")  # fmt: skip
+    windows = (n - size) // step + 1
+    lead = (slice(None),) * axis
+    pieces = [getitem(x, lead + (slice(j, j + (windows - 1) * step + 1, step),)) for j in range(size)]
+    return stack(pieces, x.ndim)
+
+
+def cumprod(x: Tensor, axis: int) -> Tensor:
+    """Running product along ``axis``, one product after another as PyTorch computes it: the gradient
+    is exact where entries are 0 (dividing the result by x would give 0/0), to every order."""
+    if x.ndim == 0:
+        scalar_axis("cumprod", axis, 0)
+        return astype(x, x.dtype)
+    axis = _axis("cumprod", axis, x.ndim)
+    if x.shape[axis] == 0:
+        return astype(x, x.dtype)
+    lead = (slice(None),) * axis
+    run = getitem(x, lead + (0,))
+    runs = [run]
+    for k in range(1, x.shape[axis]):
+        run = run * getitem(x, lead + (k,))
+        runs.append(run)
+    return stack(runs, axis)
+
+
+def argsort(x: Tensor, dim: int = -1, descending: bool = False) -> Tensor:
+    """The indices that sort ``x`` along ``dim`` (stable: ties keep their order; NaN counts as the
+    largest, as in PyTorch); an op, so a replay of a recorded step sorts again."""
+    if x.ndim == 0:
+        scalar_axis("argsort", dim, 0)
+        return Tensor._from(np.zeros((), np.int64))
+    return apply(ARGSORT, (x,), (_axis("argsort", dim, x.ndim), bool(descending)))
+
+
+def lerp(start: Operand, end: Operand, weight: Operand) -> Tensor:
+    """``start + weight * (end - start)``, computed as PyTorch does: from ``end`` backwards where
+    ``|weight| >= 0.5``, so that weight 1 gives ``end`` exactly."""
+    diff = end - start if isinstance(end, Tensor) else as_tensor(end) - start
+    if not isinstance(weight, Tensor) and np.ndim(weight) == 0:
+        return start + diff * weight if builtins.abs(weight) < 0.5 else end - diff * (1 - weight)
+    near = compare(np.less, abs(weight.detach() if isinstance(weight, Tensor) else as_tensor(weight)), 0.5)
+    return where(near, start + weight * diff, end - diff * (1 - weight))
+
+
+def outer(a: Tensor, b: Operand) -> Tensor:
+    """The outer product of two vectors: ``out[i, j] = a[i] * b[j]``."""
+    if a.ndim != 1 or len(_shape(b)) != 1:
+        raise ValueError(f"outer: expects two 1-D tensors, got shapes {a.shape} and {_shape_text(b)}")
+    return reshape(a, (-1, 1)) * (reshape(b, (1, -1)) if isinstance(b, Tensor) else np.reshape(b, (1, -1)))
+
+
+def scaled_sum(op: str, x: Operand, product: Tensor, beta: Any, alpha: Any) -> Tensor:
+    """``beta * x + alpha * product`` (addmm and its kind): with beta 0, ``x`` is ignored, NaN and all, as
+    PyTorch ignores it; ``x`` must broadcast to the product's shape."""
+    try:
+        if np.broadcast_shapes(_shape(x), product.shape) != product.shape:
+            raise ValueError
+    except ValueError:
+        raise ValueError(f"{op}: input of shape {_shape_text(x)} does not broadcast to the product's "
+                         f"shape {product.shape}") from None  # fmt: skip
+    scaled = product if alpha == 1 else product * alpha
+    if beta == 0:
+        return scaled
+    return (x if beta == 1 else x * beta) + scaled

@@ -308,17 +308,25 @@ class Tensor:
         return self._concrete("numpy()")
 
     def item(self) -> Any:
-        """The value of a one-element tensor as a Python number."""
-        return self._concrete("item()").item()
+        """The value of a one-element tensor (of any number of axes) as a Python number."""
+        return self._one("item()").item()
+
+    def _one(self, what: str) -> np.ndarray:
+        """The one value of a one-element tensor, as a 0-d array; PyTorch's error for any other size."""
+        data = self._concrete(what)
+        if data.size != 1:
+            raise ValueError(f"{what}: only a tensor of one element converts to a Python number; this one has "
+                             f"shape {self.shape} ({data.size} elements)")  # fmt: skip
+        return data.reshape(())
 
     def __len__(self) -> int:
         return len(self.data)
 
     def __float__(self) -> float:
-        return float(self._concrete("float()"))
+        return float(self._one("float()"))
 
     def __int__(self) -> int:
-        return int(self._concrete("int()"))
+        return int(self._one("int()"))
 
     def __format__(self, spec: str) -> str:
         """``f"{loss:.4f}"``: a 0-d tensor formats as its number, as in PyTorch; others only with no spec."""
@@ -337,7 +345,11 @@ class Tensor:
         return ops.round(self, decimals)
 
     def __bool__(self) -> bool:
-        return bool(self._concrete("bool()"))
+        data = self._concrete("bool()")
+        if data.size != 1:  # PyTorch's error (and its type), naming the shape
+            raise RuntimeError(f"bool(): the truth value of a tensor of shape {self.shape} ({data.size} elements) "
+                               "is ambiguous; use .any() or .all()")  # fmt: skip
+        return bool(data.reshape(()))
 
     def __repr__(self) -> str:
         body = np.array2string(self.data, separator=", ", prefix="Tensor(")
@@ -371,6 +383,20 @@ class Tensor:
 
     def __rtruediv__(self, other: Operand) -> Tensor:
         return ops.mul(ops.reciprocal(self), other)  # PyTorch's way: it keeps 1/self, not self
+
+    def __floordiv__(self, other: Operand) -> Tensor:
+        """self // other, rounded down as Python's ``//`` (integers stay integers); gradient 0."""
+        return ops.floor_divide(self, other)
+
+    def __rfloordiv__(self, other: Operand) -> Tensor:
+        return ops.floor_divide(other, self)
+
+    def __mod__(self, other: Operand) -> Tensor:
+        """self % other, with the sign of ``other``, as Python's ``%`` and PyTorch's remainder."""
+        return ops.remainder(self, other)
+
+    def __rmod__(self, other: Operand) -> Tensor:
+        return ops.remainder(other, self)
 
     def __pow__(self, other: Operand) -> Tensor:
         return ops.pow(self, other)
@@ -633,18 +659,19 @@ class Tensor:
         *,
         dim: AxesArg = None,
         keepdim: bool | None = None,
-        correction: int = 1,
+        correction: int | None = None,
         ddof: int | None = None,
         unbiased: bool | None = None,
+        dtype: npt.DTypeLike | None = None,
+        out: None = None,
     ) -> Tensor:
-        """Variance, dividing by n - ``correction`` (PyTorch's default 1; NumPy's ``ddof=`` and PyTorch's
-        older ``unbiased=`` (True: correction 1, False: 0) also taken)."""
-        axes, keepdims = _reduction_args("var", axis, dim, keepdims, keepdim, None)
-        if sum(k is not None for k in (ddof, unbiased)) + (correction != 1) > 1:
-            raise TypeError("var: give one of correction=, ddof= and unbiased=")
-        if unbiased is not None:
-            correction = 1 if unbiased else 0
-        return ops.var(self, axes, keepdims, correction if ddof is None else ddof)
+        """Variance, dividing by n - ``correction`` (PyTorch's default 1; PyTorch's older ``unbiased=``
+        (True: correction 1, False: 0) also taken). ``ddof=``, ``dtype=`` and ``out=`` are what
+        ``np.var(t)`` passes on, with NumPy's meaning: ``np.var(t)`` divides by n (ddof 0), as NumPy
+        does, and ``dtype`` is the result's, as in :meth:`mean`."""
+        axes, keepdims = _reduction_args("var", axis, dim, keepdims, keepdim, out)
+        variance = ops.var(self, axes, keepdims, _correction("var", correction, ddof, unbiased))
+        return variance if dtype is None else variance.astype(dtype)
 
     def std(
         self,
@@ -653,16 +680,19 @@ class Tensor:
         *,
         dim: AxesArg = None,
         keepdim: bool | None = None,
-        correction: int = 1,
+        correction: int | None = None,
         ddof: int | None = None,
         unbiased: bool | None = None,
+        dtype: npt.DTypeLike | None = None,
+        out: None = None,
     ) -> Tensor:
-        """Standard deviation: the square root of :meth:`var`, with PyTorch's gradient 0 where it is 0
-        (a constant input), not the NaN of sqrt's slope there."""
-        variance = self.var(
-            axis, keepdims, dim=dim, keepdim=keepdim, correction=correction, ddof=ddof, unbiased=unbiased
-        )
-        return ops.root_or_zero(variance)
+        """Standard deviation: the square root of :meth:`var` (the same keywords, and ``np.std(t)``
+        NumPy's), with PyTorch's gradient 0 where it is 0 (a constant input), not the NaN of sqrt's
+        slope there."""
+        axes, keepdims = _reduction_args("std", axis, dim, keepdims, keepdim, out)
+        variance = ops.var(self, axes, keepdims, _correction("std", correction, ddof, unbiased))
+        deviation = ops.root_or_zero(variance)
+        return deviation if dtype is None else deviation.astype(dtype)
 
     def norm(self, p: float | str = 2, dim: Axes = None, keepdim: bool = False) -> Tensor:
         """The ``p``-norm over ``dim`` (all elements by default), as ``torch.linalg.vector_norm``: ``inf``
@@ -919,19 +949,68 @@ class Tensor:
 
     def add(self, other: Operand, *, alpha: Operand = 1) -> Tensor:
         """self + alpha * other."""
-        return ops.add(self, other if alpha == 1 else other * alpha)
+        return ops.add(self, ops.scaled("add", self, other, alpha))
 
     def sub(self, other: Operand, *, alpha: Operand = 1) -> Tensor:
         """self - alpha * other."""
-        return ops.sub(self, other if alpha == 1 else other * alpha)
+        return ops.sub(self, ops.scaled("sub", self, other, alpha))
 
     def mul(self, other: Operand) -> Tensor:
         """self * other."""
         return ops.mul(self, other)
 
-    def div(self, other: Operand) -> Tensor:
-        """self / other (true division)."""
+    def div(self, other: Operand, *, rounding_mode: str | None = None) -> Tensor:
+        """self / other: true division, or with ``rounding_mode`` "floor" (``//``) or "trunc" (toward
+        zero) the rounded quotient, whose gradient is 0, as PyTorch's."""
+        return ops.divide(self, other, rounding_mode)
+
+    def divide(self, other: Operand, *, rounding_mode: str | None = None) -> Tensor:
+        """PyTorch's other name for :meth:`div`."""
+        return ops.divide(self, other, rounding_mode)
+
+    def true_divide(self, other: Operand) -> Tensor:
+        """self / other."""
         return ops.div(self, other)
+
+    def floor_divide(self, other: Operand) -> Tensor:
+        """self // other: the quotient rounded down."""
+        return ops.floor_divide(self, other)
+
+    def remainder(self, other: Operand) -> Tensor:
+        """self % other, with the sign of ``other`` (Python's and PyTorch's rule)."""
+        return ops.remainder(self, other)
+
+    def fmod(self, other: Operand) -> Tensor:
+        """C's remainder of self / other, with the sign of ``self``."""
+        return ops.fmod(self, other)
+
+    def floor(self) -> Tensor:
+        """The largest whole number <= x (gradient 0)."""
+        return ops.floor(self)
+
+    def ceil(self) -> Tensor:
+        """The smallest whole number >= x (gradient 0)."""
+        return ops.ceil(self)
+
+    def trunc(self) -> Tensor:
+        """x rounded toward zero (gradient 0)."""
+        return ops.trunc(self)
+
+    def fix(self) -> Tensor:
+        """PyTorch's other name for :meth:`trunc`."""
+        return ops.trunc(self)
+
+    def frac(self) -> Tensor:
+        """x minus x rounded toward zero (gradient 1)."""
+        return self - ops.trunc(self)
+
+    def multiply(self, other: Operand) -> Tensor:
+        """self * other."""
+        return ops.mul(self, other)
+
+    def subtract(self, other: Operand, *, alpha: Operand = 1) -> Tensor:
+        """self - alpha * other."""
+        return self.sub(other, alpha=alpha)
 
     def clamp_min(self, min: Operand) -> Tensor:  # noqa: A002 - PyTorch's name
         """max(x, min); the gradient passes where x >= min."""
@@ -1132,15 +1211,137 @@ class Tensor:
 
     def diagonal(self, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
         """The ``offset``-th diagonal of axes ``dim1``, ``dim2``, as a new last axis (``torch.diagonal``)."""
-        a1, a2 = ops._axis("diagonal", dim1, self.ndim), ops._axis("diagonal", dim2, self.ndim)
-        if a1 == a2:
-            raise ValueError(f"diagonal: dim1 and dim2 name one axis ({a1}) of shape {self.shape}")
-        rest = [a for a in range(self.ndim) if a not in (a1, a2)]
-        moved = ops.transpose(self, (*rest, a1, a2))
-        n, m = self.shape[a1], self.shape[a2]
-        rows0, cols0 = max(0, -offset), max(0, offset)
-        k = max(0, min(n - rows0, m - cols0))
-        return moved[..., np.arange(rows0, rows0 + k), np.arange(cols0, cols0 + k)]
+        return ops.diagonal(self, offset, dim1, dim2)
+
+    def diag(self, diagonal: int = 0) -> Tensor:
+        """A vector on the ``diagonal``-th diagonal of a square matrix, or a matrix's diagonal (``torch.diag``)."""
+        return ops.diag(self, diagonal)
+
+    def trace(self) -> Tensor:
+        """The sum of a matrix's diagonal."""
+        return ops.trace(self)
+
+    def tile(self, *dims: ShapeArgs) -> Tensor:
+        """The tensor tiled ``dims[k]`` times along each axis; fewer dims than axes leave the leading axes
+        as they are (``torch.tile``; :meth:`repeat` needs one count per axis)."""
+        reps = ops._shape_args(dims)
+        return self.repeat((1,) * (self.ndim - len(reps)) + tuple(reps))
+
+    def movedim(self, source: int | tuple[int, ...] | list[int], destination: int | tuple[int, ...] | list[int]) -> Tensor:
+        """Axes ``source`` moved to ``destination``, the others kept in their order."""
+        return ops.movedim(self, source, destination)
+
+    def moveaxis(self, source: int | tuple[int, ...] | list[int], destination: int | tuple[int, ...] | list[int]) -> Tensor:
+        """NumPy's name for :meth:`movedim`."""
+        return ops.movedim(self, source, destination)
+
+    def repeat_interleave(self, repeats: Operand, dim: int | None = None, *, output_size: int | None = None) -> Tensor:
+        """Each entry repeated ``repeats`` times in place along ``dim`` (the flattened tensor by default)."""
+        out = ops.repeat_interleave(self, repeats, dim)
+        axis = 0 if dim is None else ops._axis("repeat_interleave", dim, out.ndim)
+        if output_size is not None and out.shape[axis] != output_size:
+            raise ValueError(f"repeat_interleave: output_size {output_size} differs from the {out.shape[axis]} "
+                             f"entries the repeats give (shape {self.shape})")  # fmt: skip
+        return out
+
+    def unfold(self, dimension: int, size: int, step: int) -> Tensor:
+        """Windows of ``size`` entries, ``step`` apart, along ``dimension``; the window's entries form a new
+        last axis (``Tensor.unfold``: sliding windows, new memory here)."""
+        return ops.unfold(self, dimension, size, step)
+
+    def cumprod(self, axis: int | None = None, *, dim: int | None = None, dtype: npt.DTypeLike | None = None) -> Tensor:
+        """Running product along ``axis`` (``dim``); exact gradients where entries are 0."""
+        chosen = ops.axis_or_dim("cumprod", axis, dim)
+        if chosen is None:
+            raise ValueError("cumprod: give axis= (or dim=), the axis to run along")
+        x = self if dtype is None else self.astype(dtype)
+        return ops.cumprod(x, chosen)
+
+    def sort(self, dim: int = -1, descending: bool = False, *, stable: bool = False) -> MinMax:
+        """PyTorch's ``(values, indices)`` sorted along ``dim``; ties keep their order (a stable sort is
+        one of the orders PyTorch may return without ``stable=True``), NaN counts as the largest. The
+        gradient goes back to where each value came from."""
+        indices = ops.argsort(self, dim, descending)
+        if self.ndim == 0:
+            return MinMax(self.clone(), indices)
+        return MinMax(ops.gather(self, dim, indices.data), indices)
+
+    def argsort(self, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Tensor:
+        """The indices that sort along ``dim`` (stable; NaN counts as the largest)."""
+        return ops.argsort(self, dim, descending)
+
+    def msort(self) -> Tensor:
+        """The values sorted along the first axis."""
+        return self.sort(0).values
+
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> MinMax:  # noqa: A002
+        """PyTorch's ``(values, indices)`` of the ``k`` largest (``largest=False``: smallest) along ``dim``,
+        always in sorted order (one of the orders PyTorch may give with ``sorted=False``)."""
+        axis = ops._axis("topk", dim, max(self.ndim, 1))
+        n = self.shape[axis] if self.ndim else 1
+        if not 0 <= k <= n:
+            raise ValueError(f"topk: k ({k}) must lie in [0, {n}] for axis {axis} of shape {self.shape}")
+        if self.ndim == 0:
+            return MinMax(self.clone(), ops.argsort(self, dim))
+        indices = ops.argsort(self, axis, largest)[(slice(None),) * axis + (slice(0, k),)]
+        return MinMax(ops.gather(self, axis, indices.data), indices)
+
+    def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False) -> MinMax:
+        """PyTorch's ``(values, indices)`` of the ``k``-th smallest value (counted from 1) along ``dim``."""
+        axis = ops._axis("kthvalue", dim, max(self.ndim, 1))
+        n = self.shape[axis] if self.ndim else 1
+        if not 1 <= k <= n:
+            raise ValueError(f"kthvalue: k ({k}) must lie in [1, {n}] for axis {axis} of shape {self.shape}")
+        if self.ndim == 0:
+            return MinMax(self.clone(), ops.argsort(self, dim))
+        index = ops.argsort(self, axis)[(slice(None),) * axis + (slice(k - 1, k),)]
+        return _picked(self, index, axis, keepdim)
+
+    def lerp(self, end: Operand, weight: Operand) -> Tensor:
+        """``self + weight * (end - self)``, as PyTorch computes it (``weight`` a number or a tensor)."""
+        return ops.lerp(self, end, weight)
+
+    def outer(self, vec2: Operand) -> Tensor:
+        """The outer product of two vectors."""
+        return ops.outer(self, vec2)
+
+    def ger(self, vec2: Operand) -> Tensor:
+        """The outer product (PyTorch's older name)."""
+        return ops.outer(self, vec2)
+
+    def addmm(self, mat1: Operand, mat2: Operand, *, beta: Operand = 1, alpha: Operand = 1) -> Tensor:
+        """``beta * self + alpha * (mat1 @ mat2)`` of two matrices."""
+        return ops.scaled_sum("addmm", self, ops.as_tensor(mat1).mm(mat2), beta, alpha)
+
+    def addmv(self, mat: Operand, vec: Operand, *, beta: Operand = 1, alpha: Operand = 1) -> Tensor:
+        """``beta * self + alpha * (mat @ vec)`` of a matrix and a vector."""
+        return ops.scaled_sum("addmv", self, ops.as_tensor(mat).mv(vec), beta, alpha)
+
+    def addbmm(self, batch1: Operand, batch2: Operand, *, beta: Operand = 1, alpha: Operand = 1) -> Tensor:
+        """``beta * self + alpha * sum_b(batch1[b] @ batch2[b])``."""
+        return ops.scaled_sum("addbmm", self, ops.as_tensor(batch1).bmm(batch2).sum(0), beta, alpha)
+
+    def baddbmm(self, batch1: Operand, batch2: Operand, *, beta: Operand = 1, alpha: Operand = 1) -> Tensor:
+        """``beta * self + alpha * (batch1 @ batch2)``, batch by batch."""
+        return ops.scaled_sum("baddbmm", self, ops.as_tensor(batch1).bmm(batch2), beta, alpha)
+
+    def addr(self, vec1: Operand, vec2: Operand, *, beta: Operand = 1, alpha: Operand = 1) -> Tensor:
+        """``beta * self + alpha * outer(vec1, vec2)``."""
+        return ops.scaled_sum("addr", self, ops.outer(ops.as_tensor(vec1), vec2), beta, alpha)
+
+    def mv(self, vec: Operand) -> Tensor:
+        """The product of a matrix and a vector (as ``torch.mv``)."""
+        if self.ndim != 2 or len(ops._shape(vec)) != 1 or self.shape[1] != ops._shape(vec)[0]:
+            raise ValueError(f"mv: expects a matrix (n, k) and a vector (k,), got shapes {self.shape} and "
+                             f"{ops._shape_text(vec)}")  # fmt: skip
+        return ops.matmul(self, vec)
+
+    def dot(self, other: Operand) -> Tensor:
+        """The inner product of two vectors of one length (as ``torch.dot``)."""
+        if self.ndim != 1 or ops._shape(other) != self.shape:
+            raise ValueError(f"dot: expects two 1-D tensors of one length, got shapes {self.shape} and "
+                             f"{ops._shape_text(other)}")  # fmt: skip
+        return ops.matmul(self, other)
 
     # ---- PyTorch's dtype conversions; last in the class, as their names shadow the builtins here ----
     def long(self) -> Tensor:
@@ -1199,6 +1400,20 @@ def _reduction_args(
     if out is not None:
         raise TypeError(f"{op}: out= is not supported; a tensor's values are never written into")
     return ops.axis_or_dim(op, axis, dim), keepdims if keepdim is None else bool(keepdim)
+
+
+def _correction(op: str, correction: int | None, ddof: int | None, unbiased: bool | None) -> int:
+    """The divisor's correction from PyTorch's ``correction=`` or ``unbiased=`` or NumPy's ``ddof=`` (1 by
+    default, as PyTorch's). ``np.var(t, correction=1)`` passes ``ddof=0`` beside it, which NumPy allows."""
+    if correction is not None and unbiased is not None:
+        raise TypeError(f"{op}: give one of correction= and unbiased=, not both")
+    if ddof is not None and (correction is not None or unbiased is not None) and ddof != 0:
+        raise TypeError(f"{op}: give one of correction= (or unbiased=) and ddof=, not both")
+    if unbiased is not None:
+        return 1 if unbiased else 0
+    if correction is not None:
+        return correction
+    return 1 if ddof is None else ddof
 
 
 def _broadcasts_to(shape: tuple[int, ...], target: tuple[int, ...]) -> bool:

@@ -355,3 +355,21 @@ def _round_fwd(p: Any, x: np.ndarray) -> np.ndarray:
 
 
 ROUND = Primitive("round", _round_fwd, _zero_vjp, elementwise=True)
+
+
+def _floor_fwd(p: Any, x: np.ndarray) -> np.ndarray:
+    return np.floor(x)
+
+
+def _ceil_fwd(p: Any, x: np.ndarray) -> np.ndarray:
+    return np.ceil(x)
+
+
+def _trunc_fwd(p: Any, x: np.ndarray) -> np.ndarray:
+    return np.trunc(x)
+
+
+# steps: their gradient is 0 everywhere, as PyTorch's
+FLOOR = Primitive("floor", _floor_fwd, _zero_vjp, elementwise=True)
+CEIL = Primitive("ceil", _ceil_fwd, _zero_vjp, elementwise=True)
+TRUNC = Primitive("trunc", _trunc_fwd, _zero_vjp, elementwise=True)
