@@ -244,10 +244,14 @@ _HEADS = {
     "diag and trace": lambda y: y.diagonal(1).sum() + (y[0].diag(1) ** 2).sum() + y[:, :2].trace(),
     "tile, movedim, repeat_interleave": lambda y: (y.tile(2, 1).movedim(0, 1).repeat_interleave(2, dim=0) ** 2).sum(),
     "unfold and cumprod": lambda y: (y.unfold(1, 2, 1) ** 2).sum() + y.cumprod(1).sum(),
-    "sort, topk, kthvalue": lambda y: (y.sort(dim=1).values[:, 0] * y.topk(2).values[:, 1]).sum() + y.kthvalue(2, 0)[0].sum(),
-    "lerp, addmm, outer": lambda y: y.lerp(y * y, y.sigmoid()).sum() + tl.addmm(y[:, :2], y, y.T, beta=0.5).sum() + tl.outer(y[0], y[1]).sum(),
+    "sort, topk, kthvalue": lambda y: (
+        (y.sort(dim=1).values[:, 0] * y.topk(2).values[:, 1]).sum() + y.kthvalue(2, 0)[0].sum()
+    ),
+    "lerp, addmm, outer": lambda y: (
+        y.lerp(y * y, y.sigmoid()).sum() + tl.addmm(y[:, :2], y, y.T, beta=0.5).sum() + tl.outer(y[0], y[1]).sum()
+    ),
     "cosine similarity": lambda y: tl.nn.functional.cosine_similarity(y, y * y + 1.0).sum(),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("name", sorted(_HEADS))

@@ -5,6 +5,7 @@ primitive fails until it has one. The ``elementwise`` flag ``tl.compile`` fuses 
 strided views; registering a name twice is refused."""
 
 import inspect
+
 import numpy as np
 import pytest
 
@@ -36,9 +37,18 @@ CASES = {
     "div": ([(2, 3), (3,)], (0.5, 2.0), lambda a, b: a / b, lambda a, b: a / b),
     "pow": ([(2, 3), (3,)], (0.5, 2.0), lambda a, b: a**b, lambda a, b: a**b),
     # (steps, gradient 0: times an input, so that a second order exists)
-    "floor_divide": ([(2, 3), (3,)], None, lambda a, b: (a // b) * a, lambda a, b: torch.div(a, b, rounding_mode="floor") * a),
-    "trunc_divide": ([(2, 3), (3,)], None, lambda a, b: tl.div(a, b, rounding_mode="trunc") * b,
-                     lambda a, b: torch.div(a, b, rounding_mode="trunc") * b),
+    "floor_divide": (
+        [(2, 3), (3,)],
+        None,
+        lambda a, b: (a // b) * a,
+        lambda a, b: torch.div(a, b, rounding_mode="floor") * a,
+    ),
+    "trunc_divide": (
+        [(2, 3), (3,)],
+        None,
+        lambda a, b: tl.div(a, b, rounding_mode="trunc") * b,
+        lambda a, b: torch.div(a, b, rounding_mode="trunc") * b,
+    ),
     "floor": ([(2, 3)], None, lambda x: x.floor() * x, lambda x: x.floor() * x),
     "ceil": ([(2, 3)], None, lambda x: x.ceil() * x, lambda x: x.ceil() * x),
     "trunc": ([(2, 3)], None, lambda x: x.trunc() * x, lambda x: x.trunc() * x),

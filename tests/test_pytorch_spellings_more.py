@@ -46,8 +46,12 @@ ARITHMETIC = {
     "x.sub(2, alpha=)": case(lambda L, a: a.sub(2.0, alpha=2), X34),
     "tl.mul": case(lambda L, a, b: L.mul(a, b), X34, POS4),
     "tl.div": case(lambda L, a, b: L.div(a, b), X34, POS4),
-    "tl.div(rounding_mode=floor)": case(lambda L, a, b: L.div(a, b, rounding_mode="floor"), X34, A([0.7, -1.5, 2.0, -3.0])),
-    "tl.div(rounding_mode=trunc)": case(lambda L, a, b: L.div(a, b, rounding_mode="trunc"), X34, A([0.7, -1.5, 2.0, -3.0])),
+    "tl.div(rounding_mode=floor)": case(
+        lambda L, a, b: L.div(a, b, rounding_mode="floor"), X34, A([0.7, -1.5, 2.0, -3.0])
+    ),
+    "tl.div(rounding_mode=trunc)": case(
+        lambda L, a, b: L.div(a, b, rounding_mode="trunc"), X34, A([0.7, -1.5, 2.0, -3.0])
+    ),
     "x.div(n, rounding_mode=trunc)": case(lambda L, a: a.div(-0.75, rounding_mode="trunc"), X34),
     "rounded division by 0": case(
         lambda L, a, b: (L.div(a, b, rounding_mode="floor"), L.div(a, b, rounding_mode="trunc")),
@@ -61,12 +65,16 @@ ARITHMETIC = {
     "tl.fmod": case(lambda L, a, b: L.fmod(a, b), X34, A([0.7, -1.5, 2.0, -3.0])),
     "tl.fmod(x, n)": case(lambda L, a: L.fmod(a, -1.25), X34),
     "x.remainder, x.fmod": case(lambda L, a, b: a.remainder(b) + a.fmod(b), X34, Y34),
-    "remainder at whole quotients": case(lambda L, a, b: (a % b, L.fmod(a, b)), A([4.0, -4.0, 3.0, 0.0]), A([2.0, 2.0, -1.5, 2.0])),
-    "floor, ceil, trunc, frac": case(lambda L, a: (a.floor(), a.ceil(), a.trunc(), a.frac(), L.floor(a)), A([-1.5, -0.5, 0.0, 0.5, 2.7])),
+    "remainder at whole quotients": case(
+        lambda L, a, b: (a % b, L.fmod(a, b)), A([4.0, -4.0, 3.0, 0.0]), A([2.0, 2.0, -1.5, 2.0])
+    ),
+    "floor, ceil, trunc, frac": case(
+        lambda L, a: (a.floor(), a.ceil(), a.trunc(), a.frac(), L.floor(a)), A([-1.5, -0.5, 0.0, 0.5, 2.7])
+    ),
     "x.divide, x.true_divide, x.multiply, x.subtract": case(
         lambda L, a, b: a.divide(b) + a.true_divide(b) + a.multiply(b) + a.subtract(b, alpha=2), X34, POS4
     ),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("name", list(ARITHMETIC))
@@ -125,7 +133,9 @@ def test_int_division_past_float_precision_stays_exact():
     a = tl.tensor([2**62 + 1, -(2**62) - 1])
     t = torch.tensor([2**62 + 1, -(2**62) - 1])
     for mode in ("floor", "trunc"):
-        np.testing.assert_array_equal(tl.div(a, 3, rounding_mode=mode).data, torch.div(t, 3, rounding_mode=mode).numpy())
+        np.testing.assert_array_equal(
+            tl.div(a, 3, rounding_mode=mode).data, torch.div(t, 3, rounding_mode=mode).numpy()
+        )
 
 
 @pytest.mark.parametrize(
@@ -171,10 +181,16 @@ SHAPES = {
         lambda L, m: (m.repeat_interleave(2), m.repeat_interleave(3, dim=0), m.repeat_interleave(2, dim=-1)), X35
     ),
     "repeat_interleave with counts": case(
-        lambda L, m: (m.repeat_interleave(L.tensor([2, 0, 1]), dim=0), L.repeat_interleave(m, L.tensor([1, 2, 0, 1, 3]), dim=1)),
+        lambda L, m: (
+            m.repeat_interleave(L.tensor([2, 0, 1]), dim=0),
+            L.repeat_interleave(m, L.tensor([1, 2, 0, 1, 3]), dim=1),
+        ),
         X35,
     ),
-    "x.unfold": case(lambda L, m: (m.unfold(1, 2, 1), m.unfold(1, 3, 2), m.unfold(0, 3, 1), m.unfold(-1, 5, 5), m.unfold(1, 1, 3)), X35),
+    "x.unfold": case(
+        lambda L, m: (m.unfold(1, 2, 1), m.unfold(1, 3, 2), m.unfold(0, 3, 1), m.unfold(-1, 5, 5), m.unfold(1, 1, 3)),
+        X35,
+    ),
     "x.unfold of a 1-D signal": case(lambda L, v: v.unfold(0, 4, 3) * 2, np.arange(11.0) - 5),
     "x.cumprod with zeros": case(lambda L, m: (m.cumprod(1), m.cumprod(dim=0), L.cumprod(m, -1)), ZEROS),
     "x.cumprod of one zero": case(lambda L, v: v.cumprod(0), A([1.5, 0.0, -2.0, 3.0])),
@@ -190,7 +206,7 @@ SHAPES = {
     ),
     "x.kthvalue": case(lambda L, m: tuple(m.kthvalue(2)) + tuple(L.kthvalue(m, 3, 0, True)), SORTS),
     "sort with NaN": case(lambda L, v: tuple(v.sort()) + tuple(v.sort(descending=True)), A([2.0, np.nan, -1.0, 5.0])),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("name", list(SHAPES))
@@ -200,18 +216,29 @@ def test_shape_and_sorting_spellings_match_pytorch(name):
 
 M23, M34, B234, B245 = (RNG.standard_normal(s) for s in [(2, 3), (3, 4), (2, 3, 4), (2, 4, 5)])
 PRODUCTS = {
-    "x.lerp(y, number)": case(lambda L, a, b: (a.lerp(b, 0.3), a.lerp(b, 0.5), a.lerp(b, 1.0), L.lerp(a, b, -0.2)), X34, Y34),
+    "x.lerp(y, number)": case(
+        lambda L, a, b: (a.lerp(b, 0.3), a.lerp(b, 0.5), a.lerp(b, 1.0), L.lerp(a, b, -0.2)), X34, Y34
+    ),
     "x.lerp(y, tensor)": case(lambda L, a, b, w: a.lerp(b, w), X34, Y34, A([0.0, 0.3, 0.5, 1.2])),
     "x.lerp(y, broadcast)": case(lambda L, a, b, w: L.lerp(a, b, w), X34, Y34[0], A([[0.2], [0.8], [-1.0]])),
     "tl.outer, x.ger": case(lambda L, a, b: (L.outer(a, b), a.ger(b)), V3, POS4),
     "tl.dot, x.mv": case(lambda L, a, m: (L.dot(a, a), m.mv(a), L.mv(m, a)), V3, M23),
-    "tl.addmm": case(lambda L, c, a, b: (L.addmm(c, a, b), c.addmm(a, b, beta=0.5, alpha=-2)), RNG.standard_normal((2, 4)), M23, M34),
-    "tl.addmm broadcasting its input": case(lambda L, c, a, b: L.addmm(c, a, b, alpha=3), A([1.0, 2.0, 3.0, 4.0]), M23, M34),
+    "tl.addmm": case(
+        lambda L, c, a, b: (L.addmm(c, a, b), c.addmm(a, b, beta=0.5, alpha=-2)), RNG.standard_normal((2, 4)), M23, M34
+    ),
+    "tl.addmm broadcasting its input": case(
+        lambda L, c, a, b: L.addmm(c, a, b, alpha=3), A([1.0, 2.0, 3.0, 4.0]), M23, M34
+    ),
     "tl.addmm beta=0 ignores NaN": case(lambda L, c, a, b: L.addmm(c, a, b, beta=0), np.full((2, 4), np.nan), M23, M34),
     "tl.addmv": case(lambda L, c, m, v: L.addmv(c, m, v, beta=2), A([0.5, -1.0]), M23, V3),
-    "tl.addbmm, tl.baddbmm": case(lambda L, c, a, b: (L.addbmm(c[0], a, b), L.baddbmm(c, a, b, alpha=0.5)), RNG.standard_normal((2, 3, 5)), B234, B245),
+    "tl.addbmm, tl.baddbmm": case(
+        lambda L, c, a, b: (L.addbmm(c[0], a, b), L.baddbmm(c, a, b, alpha=0.5)),
+        RNG.standard_normal((2, 3, 5)),
+        B234,
+        B245,
+    ),
     "tl.addr": case(lambda L, c, a, b: L.addr(c, a, b, beta=-1), RNG.standard_normal((3, 4)), V3, POS4),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("name", list(PRODUCTS))
@@ -299,7 +326,9 @@ def test_a_tensor_of_other_sizes_does_not_convert_and_the_error_names_its_shape(
     for convert in (float, int, bool, lambda v: v.item()):
         with pytest.raises((ValueError, RuntimeError)):
             convert(t)
-        with pytest.raises((ValueError, RuntimeError), match=rf"{tuple(shape)}".replace("(", r"\(").replace(")", r"\)")):
+        with pytest.raises(
+            (ValueError, RuntimeError), match=rf"{tuple(shape)}".replace("(", r"\(").replace(")", r"\)")
+        ):
             convert(x)
 
 

@@ -1210,7 +1210,7 @@ def diag(x: Tensor, diagonal_: int = 0) -> Tensor:
     size = n + builtins.abs(k)
     rows = cat([reshape(x, (n, 1)), np.zeros((n, size), x.dtype)], axis=1)  # (n, size + 1)
     lead = k if k >= 0 else -k * size  # where the first value goes in the flattened matrix
-    parts = [np.zeros(lead, x.dtype)] if lead else []
+    parts: list[Any] = [np.zeros(lead, x.dtype)] if lead else []
     parts.append(reshape(rows, (n * (size + 1),)))
     short = size * size - lead - n * (size + 1)
     if short > 0:

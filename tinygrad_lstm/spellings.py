@@ -238,7 +238,9 @@ def movedim(input: Operand, source: Any, destination: Any) -> Tensor:  # noqa: A
 moveaxis = movedim
 
 
-def repeat_interleave(input: Operand, repeats: Operand, dim: int | None = None, *, output_size: int | None = None) -> Tensor:  # noqa: A002, E501
+def repeat_interleave(
+    input: Operand, repeats: Operand, dim: int | None = None, *, output_size: int | None = None
+) -> Tensor:  # noqa: A002, E501
     """Each entry repeated ``repeats`` times in place along ``dim`` (the flattened tensor by default)."""
     return _tensor(input).repeat_interleave(repeats, dim, output_size=output_size)
 

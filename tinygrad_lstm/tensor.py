@@ -1227,11 +1227,15 @@ class Tensor:
         reps = ops._shape_args(dims)
         return self.repeat((1,) * (self.ndim - len(reps)) + tuple(reps))
 
-    def movedim(self, source: int | tuple[int, ...] | list[int], destination: int | tuple[int, ...] | list[int]) -> Tensor:
+    def movedim(
+        self, source: int | tuple[int, ...] | list[int], destination: int | tuple[int, ...] | list[int]
+    ) -> Tensor:
         """Axes ``source`` moved to ``destination``, the others kept in their order."""
         return ops.movedim(self, source, destination)
 
-    def moveaxis(self, source: int | tuple[int, ...] | list[int], destination: int | tuple[int, ...] | list[int]) -> Tensor:
+    def moveaxis(
+        self, source: int | tuple[int, ...] | list[int], destination: int | tuple[int, ...] | list[int]
+    ) -> Tensor:
         """NumPy's name for :meth:`movedim`."""
         return ops.movedim(self, source, destination)
 

@@ -176,9 +176,7 @@ def _trunc_divide_fwd(p: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def _zero_binary_vjp(g: Grad, entry: Entry) -> tuple:
     # PyTorch's zero gradient of a rounded division, zeros that depend on nothing (not g * 0: inf * 0 is NaN)
-    return tuple(
-        zeros_like_grad(g, parent.shape, g.dtype) if parent is not None else None for parent in entry.parents
-    )
+    return tuple(zeros_like_grad(g, parent.shape, g.dtype) if parent is not None else None for parent in entry.parents)
 
 
 FLOOR_DIVIDE = Primitive("floor_divide", _floor_divide_fwd, _zero_binary_vjp, elementwise=True)
