@@ -251,6 +251,18 @@ _HEADS = {
         y.lerp(y * y, y.sigmoid()).sum() + tl.addmm(y[:, :2], y, y.T, beta=0.5).sum() + tl.outer(y[0], y[1]).sum()
     ),
     "cosine similarity": lambda y: tl.nn.functional.cosine_similarity(y, y * y + 1.0).sum(),
+    "atan2, hypot, logaddexp, sinh": lambda y: (
+        tl.atan2(y, y.T.T + 1.0) + y.hypot(y * 2) + y.logaddexp(-y) + y.sinh()
+    ).sum(),
+    "cummax and scatter_add": lambda y: (
+        y.cummax(1).values.sum() + y.scatter_add(1, tl.tensor([[0, 0], [3, 1]]), y[:, :2]).sum()
+    ),
+    "rot90, diff, kron, cross, inverse": lambda y: (
+        y.rot90().diff().sum()
+        + tl.kron(y[:, :2], y[:, 2:]).sum()
+        + y[:, :3].cross(y[:, 1:], dim=1).sum()
+        + (y[:, :2] + 3 * tl.eye(2, dtype=np.float64)).inverse().sum()
+    ),
 }
 
 

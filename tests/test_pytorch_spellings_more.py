@@ -351,3 +351,182 @@ def test_numpys_std_and_var_on_a_tensor_mean_what_they_mean_on_an_array():
     assert np.std(t).item() != t.std().item()  # NumPy's ddof 0 and PyTorch's correction 1 both hold
     differential(lambda x: np.std(x, axis=1), lambda x: x.std(dim=1, correction=0), a)
     differential(lambda x: np.var(x, ddof=1), lambda x: x.var(), a)
+
+
+# ---- found by probing PyTorch's method list (OpInfo names a student meets): each refused here before ----
+
+UNIT = A([-0.9, -0.3, 0.0, 0.4, 0.8])
+ABOVE1 = A([1.2, 1.5, 2.0, 3.5])
+MORE = {
+    "trigonometric and hyperbolic": case(
+        lambda L, x: (x.tan(), x.sinh(), x.cosh(), x.asin(), x.acos(), x.asinh(), x.atanh(), L.arcsin(x), x.arctanh()),
+        UNIT,
+    ),
+    "acosh": case(lambda L, x: (x.acosh(), L.arccosh(x)), ABOVE1),
+    "log2, log10, exp2": case(lambda L, x: (x.log2(), x.log10(), x.exp2(), L.log2(x), L.exp2(-x)), ABOVE1),
+    "erf, rsqrt, square, sign as functions": case(lambda L, x: (L.erf(x), L.rsqrt(x), L.square(x), L.sign(x)), ABOVE1),
+    "atan2": case(lambda L, a, b: (L.atan2(a, b), a.atan2(b), a.arctan2(b[0])), X34, Y34),
+    "atan2 on the axes": case(lambda L, a, b: L.atan2(a, b), A([0.0, 1.0, -1.0, 0.0]), A([1.0, 0.0, 0.0, -2.0])),
+    "hypot": case(lambda L, a, b: (L.hypot(a, b), a.hypot(b[1])), X34, Y34),
+    "rad2deg, deg2rad": case(lambda L, x: (x.rad2deg(), L.deg2rad(x)), X34),
+    "logit": case(lambda L, x: (x.logit(), x.logit(eps=0.15), L.logit(x)), A([0.05, 0.2, 0.5, 0.9])),
+    "float_power": case(lambda L, x: (x.float_power(2), x.float_power(0.5)), ABOVE1),
+    "negative, positive, absolute, sgn": case(
+        lambda L, x: (x.negative(), x.positive() * 2, x.absolute(), x.sgn()), X34
+    ),
+    "nan_to_num": case(
+        lambda L, x: (x.nan_to_num(), x.nan_to_num(1.5, 2.0, -3.0), L.nan_to_num(x, nan=-1.0)),
+        A([np.nan, np.inf, -np.inf, 0.5, -2.0]),
+    ),
+    "fmax, fmin with NaN and ties": case(
+        lambda L, a, b: (a.fmax(b), L.fmin(a, b)),
+        A([1.0, np.nan, 3.0, np.nan, 2.0]),
+        A([1.0, 2.0, np.nan, np.nan, 5.0]),
+    ),
+    "maximum, minimum, where as methods": case(
+        lambda L, a, b: (a.maximum(b), a.minimum(b), a.where(a > b, b)), X34, Y34
+    ),
+    "logaddexp, logaddexp2": case(
+        lambda L, a, b: (a.logaddexp(b), L.logaddexp2(a, b), a.logaddexp(a)), X34 * 3, Y34 * 3
+    ),
+    "logaddexp far apart": case(lambda L, a, b: (a.logaddexp(b), a.logaddexp2(b)), X34 * 300, Y34 * 300, order=1),
+    "addcmul, addcdiv": case(
+        lambda L, x, a, b: (x.addcmul(a, b), L.addcmul(x, a, b, value=0.5), x.addcdiv(a, b, value=-2)), X34, Y34, POS4
+    ),
+    "dist": case(lambda L, a, b: (a.dist(b), L.dist(a, b, 1), a.dist(b, 3)), X34, Y34),
+    "comparisons and logic as methods": case(
+        lambda L, a, b: (a.eq(b), a.ne(a), a.lt(b), a.le(b), a.gt(0), a.ge(b), a.greater(b), L.less_equal(a, b),
+                         a.logical_and(b > 0), L.logical_or(a > 0, b > 0), a.logical_xor(b), (a > 0).logical_not()),
+        X34, Y34.round(),
+    ),
+    "isclose": case(
+        lambda L, a, b: (a.isclose(b), L.isclose(a, b, rtol=0.1, atol=0.5), a.isclose(b, equal_nan=True)),
+        A([1.0, np.inf, np.inf, np.nan, 2.0, 0.0]), A([1.0 + 1e-9, np.inf, -np.inf, np.nan, 2.3, 1e-9]),
+    ),
+    "amax, amin, aminmax, argmax as functions": case(
+        lambda L, x: (L.amax(x, 1), L.amin(x, 0), *x.aminmax(), *L.aminmax(x, dim=1), L.argmax(x, dim=1)), SORTS
+    ),
+    "aminmax with ties shares the gradient": case(lambda L, x: tuple(x.aminmax(dim=0)), A([[1.0, 2.0], [1.0, 2.0]])),
+    "count_nonzero": case(lambda L, x: (x.count_nonzero(), L.count_nonzero(x, dim=1)), ZEROS),
+    "nansum, nanmean": case(
+        lambda L, x: (x.nansum(), L.nansum(x, 1), x.nanmean(), L.nanmean(x, dim=0)),
+        A([[1.0, np.nan, 3.0], [np.nan, 2.0, -2.0]]),
+    ),
+    "std, var, std_mean, var_mean as functions": case(
+        lambda L, x: (L.std(x, dim=1), L.var(x, 0), *L.std_mean(x, dim=1), *L.var_mean(x, dim=0, keepdim=True)), X34
+    ),
+    "cummax, cummin": case(
+        lambda L, x: (*x.cummax(1), *L.cummin(x, 0)), A([[1.0, 3.0, 3.0, 2.0, 5.0], [4.0, 1.0, 4.0, 0.0, 4.0]])
+    ),
+    "cummax with NaN": case(lambda L, x: tuple(x.cummax(0)), A([1.0, 3.0, np.nan, 7.0, 1.0])),
+    "norm as a function": case(lambda L, x: (L.norm(x), L.norm(x, dim=1)), X34),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(MORE))
+def test_more_elementwise_and_reduction_spellings_match_pytorch(name):
+    check(*MORE[name])
+
+
+X234 = RNG.standard_normal((2, 3, 4))
+SQ = A([[2.0, 1.0, 0.5], [0.3, 3.0, -1.0], [1.0, -0.5, 2.5]])
+IDX = A([[0, 2, 1, 0], [2, 2, 0, 1]])
+RESHAPES = {
+    "flatten, permute, swapaxes, t, narrow as functions": case(
+        lambda L, x: (L.flatten(x, 1), L.permute(x, (2, 0, 1)), L.swapaxes(x, 0, 2), L.t(x[0]), L.narrow(x, 2, 1, 2)),
+        X234,
+    ),
+    "chunk, roll, unflatten, select as functions": case(
+        lambda L, x: (*L.chunk(x, 2, 2), L.roll(x, 1, 1), L.unflatten(x, 2, (2, 2)), L.select(x, 1, -1)), X234
+    ),
+    "swapdims, ravel": case(lambda L, x: (x.swapdims(0, 1), x.ravel(), L.swapdims(x, 2, 1)), X234),
+    "fliplr, flipud": case(lambda L, x: (x.fliplr(), x.flipud(), L.fliplr(x), L.flipud(x[0])), X234),
+    "rot90": case(lambda L, x: (x.rot90(), x.rot90(2), x.rot90(3, (1, 2)), x.rot90(-1), L.rot90(x, 4, [0, 2])), X234),
+    "diff": case(
+        lambda L, x, p: (x.diff(), x.diff(2, dim=1), L.diff(x, dim=0, prepend=p[None]), x.diff(append=x[..., :1])),
+        X234, X234[0],
+    ),
+    "diag_embed": case(
+        lambda L, x: (x.diag_embed(), x.diag_embed(1), x.diag_embed(-1, 0, 2), L.diag_embed(x[0], 2, 1, 0)), X234
+    ),
+    "tensor_split, hsplit, vsplit, dsplit": case(
+        lambda L, x: (*x.tensor_split(3, dim=2), *L.tensor_split(x, [1, 3], 1), *x.hsplit(3), *x.vsplit([1]),
+                      *L.dsplit(x, 2), *x[0, 0].hsplit(2)),
+        X234,
+    ),
+    "kron": case(lambda L, a, b: (L.kron(a, b), a[0].kron(b), L.kron(a, b[0])), SQ[:2], X34[:2, :3]),
+    "inner, vdot": case(lambda L, a, b: (L.inner(a, b), a[0].inner(b[1]), L.vdot(a[0], b[0])), X34, Y34),
+    "cross": case(lambda L, a, b: (L.cross(a, b, dim=1), a.cross(b[:1], dim=-1)), SQ, X34[:, :3]),
+    "matrix_power": case(
+        lambda L, x: (x.matrix_power(0), x.matrix_power(1), x.matrix_power(3), L.matrix_power(x, -2)), SQ
+    ),
+    "inverse": case(lambda L, x: (x.inverse(), L.inverse(x) @ x), SQ),
+    "sum_to_size": case(lambda L, x: (x.sum_to_size(3, 1), x.sum_to_size((1, 4)), x.sum_to_size(3, 4)), X34),
+    "take, take_along_dim": case(
+        lambda L, x: (x.take(L.tensor([[0, 5], [-1, 5]])), x.take_along_dim(L.tensor(IDX.T[:3]), 0),
+                      L.take_along_dim(x, L.tensor([[3], [0], [1]]), dim=1), x.take_along_dim(L.tensor([1, 1, 7]))),
+        X34,
+    ),
+    "masked_select": case(
+        lambda L, x: (x.masked_select(x > 0), L.masked_select(x, L.tensor([True, False, True, True]))), X34
+    ),
+    "index_select as a function": case(lambda L, x: L.index_select(x, 1, L.tensor([3, 0, 3])), X34),
+    "scatter, scatter_add": case(
+        lambda L, x, s: (x.scatter(0, L.tensor(IDX), s[:2]), x.scatter_add(0, L.tensor(IDX), s[:2]),
+                         L.scatter(x, 1, L.tensor(IDX[:, :2]), s[:2, :2]), x.scatter(0, L.tensor(IDX), value=-1.5),
+                         L.scatter_add(x, 1, L.tensor(IDX), s[:2])),
+        X34, Y34,
+    ),
+    "index_add, index_copy, index_fill": case(
+        lambda L, x, s: (x.index_add(0, L.tensor([2, 0, 2]), s), L.index_add(x, 0, L.tensor([1, 1, 0]), s, alpha=2),
+                         x.index_copy(0, L.tensor([2, 0, 1]), s), x.index_fill(1, L.tensor([0, 3]), -2.0)),
+        X34, Y34,
+    ),
+    "masked_fill as a function": case(lambda L, x: L.masked_fill(x, x > 1, 0.0), X34),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(RESHAPES))
+def test_more_shape_and_indexing_spellings_match_pytorch(name):
+    check(*RESHAPES[name])
+
+
+def test_joining_and_grids_match_pytorch():
+    a, b = A([1.0, 2.0, 3.0]), A([4.0, -5.0, 6.0])
+    check(lambda L, a, b: (L.hstack([a, b]), L.vstack([a, b]), L.dstack([a, b]), L.column_stack([a, b]),
+                           L.concat([a, b]), L.concatenate([a[None], b[None]], 1), L.row_stack([a, b]),
+                           L.hstack([a[:, None], b[:, None]]), L.dstack([a[None], b[None]])), (a, b), {})  # fmt: skip
+    check(lambda L, a, b: L.meshgrid(a, b[:2], indexing="ij"), (a, b), {})
+    check(lambda L, a, b: L.meshgrid([a, b[:2], a[:1]], indexing="xy"), (a, b), {})
+
+
+def test_not_differentiated_results_match_pytorch():
+    """nonzero, argwhere, unique: integers and values (PyTorch differentiates none of them)."""
+    x = A([[0.0, 2.0, 0.0], [1.5, 0.0, 2.0]])
+    check(lambda L, x: (x.nonzero(), L.argwhere(x), *x.nonzero(as_tuple=True), L.nonzero(x)), (x,), {"order": 0})
+    check(
+        lambda L, x: (x.unique(), *L.unique(x, return_inverse=True, return_counts=True), x.unique(dim=1)),
+        (x,),
+        {"order": 0},
+    )
+    check(lambda L, x: (L.numel(x), L.is_tensor(x), L.is_tensor(3.0), x.is_floating_point()), (x,), {"order": 0})
+    assert tl.tensor(x).allclose(tl.tensor(x + 1e-9)) and torch.tensor(x).allclose(torch.tensor(x + 1e-9))
+    assert tl.equal(tl.tensor(x), tl.tensor(x)) and not tl.equal(tl.tensor(x), tl.tensor(x[:1]))
+
+
+def test_what_a_tensor_is_as_pytorch_reports_it():
+    for a in (np.zeros((2, 3)), np.zeros((2, 3), np.float32).T, np.arange(6).reshape(2, 3)[:, ::2]):
+        ours, theirs = tl.from_numpy(a), torch.from_numpy(a)
+        assert ours.stride() == theirs.stride() and ours.stride(1) == theirs.stride(1)
+        assert ours.is_contiguous() == theirs.is_contiguous(), a.strides
+        assert ours.element_size() == theirs.element_size() and ours.nelement() == theirs.nelement()
+        assert ours.is_floating_point() == theirs.is_floating_point()
+    x = tl.tensor(np.ones(2, np.float32))
+    assert x.half().dtype == np.float16 and x.new_tensor([1.0, 2.0]).dtype == np.float32
+    assert x.new_empty(2, 3).shape == (2, 3) and tl.full_like(x, 7).tolist() == [7.0, 7.0]
+    assert tl.empty(2, 2).shape == (2, 2) and tl.empty_like(x).dtype == np.float32
+    tl.manual_seed(0)
+    r = tl.randint(3, 7, (50,))
+    assert r.dtype == np.int64 and set(r.tolist()) <= set(range(3, 7)) and tl.randint(5, (2, 2)).shape == (2, 2)
+    assert sorted(tl.randperm(6).tolist()) == list(range(6))
+    np.testing.assert_allclose(tl.logspace(0, 2, 3).data, torch.logspace(0, 2, 3).numpy())

@@ -61,6 +61,11 @@ PROGRAMS = {
     "lerp to a constant": lambda L, F, x: x.lerp(L.zeros(3, dtype=L.float64), 0.3).sum(),
     "remainder by a number": lambda L, F, x: (x % 2).sum(),
     "fmod by a number": lambda L, F, x: L.fmod(x, 2).sum(),
+    "diag_embed": lambda L, F, x: x.reshape(1, 3).diag_embed(1).sum(),
+    "rot90": lambda L, F, x: x.reshape(1, 3).rot90().sum(),
+    "diff": lambda L, F, x: x.diff(prepend=x[:1]).sum(),
+    "tensor_split": lambda L, F, x: x.tensor_split(2)[0].sum(),
+    "nansum": lambda L, F, x: x.nansum(),
     # PyTorch refuses these: their nodes saved tensors
     "cumprod": lambda L, F, x: x.cumprod(0).sum(),
     "sort": lambda L, F, x: x.sort(descending=True).values[0],

@@ -21,9 +21,11 @@ from . import dtypes, random
 from .primitives import KERNEL, OTHERS, Primitive
 from .primitives.arithmetic import (
     ADD,
+    ATAN2,
     DIV,
     FLOOR_DIVIDE,
     FMOD,
+    HYPOT,
     MAXIMUM,
     MINIMUM,
     MUL,
@@ -37,36 +39,47 @@ from .primitives.arithmetic import (
 )
 from .primitives.elementwise import (
     ABS,
+    ACOS,
+    ACOSH,
+    ASIN,
+    ASINH,
     ASTYPE,
     ATAN,
+    ATANH,
     CEIL,
     CLIP,
     COMPARE,
     COS,
+    COSH,
     ELU,
     ERF,
     EXP,
+    EXP2,
     EXPM1,
     FLOOR,
     HARDTANH,
     LEAKY_RELU,
     LOG,
     LOG1P,
+    LOG2,
+    LOG10,
     RELU,
     ROUND,
     SIGMOID,
     SIGN,
     SIN,
+    SINH,
     SQRT,
+    TAN,
     TANH,
     TRUNC,
     WHERE,
     _compare_fwd,
 )
 from .primitives.index import GETITEM, INDEX_PUT, SCATTER_ADD
-from .primitives.linalg import EINSUM, MATMUL, einsum_parameters
+from .primitives.linalg import EINSUM, INVERSE, MATMUL, einsum_parameters
 from .primitives.primitive import Grad
-from .primitives.reduce import ARGMAX, ARGMIN, ARGSORT, CUMSUM, MAX, MIN, SUM, VAR
+from .primitives.reduce import ARGMAX, ARGMIN, ARGSORT, CUMSUM, CUMULATIVE_ARGMAX, MAX, MIN, SUM, VAR
 from .primitives.shape import BROADCAST_TO, CAT, FLIP, RESHAPE, STACK, TRANSPOSE
 from .tape import Entry, Leaf, Structure, state
 from .tensor import Axes, AxesArg, Operand, ShapeArgs, Tensor, View
@@ -462,6 +475,60 @@ def cos(x: Operand) -> Tensor:
 def atan(x: Operand) -> Tensor:
     """Elementwise arctangent (``x.atan()``, ``torch.atan``); gradient 1 / (1 + x**2)."""
     return apply(ATAN, (x,))
+
+
+def tan(x: Operand) -> Tensor:
+    return apply(TAN, (x,))
+
+
+def sinh(x: Operand) -> Tensor:
+    return apply(SINH, (x,))
+
+
+def cosh(x: Operand) -> Tensor:
+    return apply(COSH, (x,))
+
+
+def asin(x: Operand) -> Tensor:
+    return apply(ASIN, (x,))
+
+
+def acos(x: Operand) -> Tensor:
+    return apply(ACOS, (x,))
+
+
+def asinh(x: Operand) -> Tensor:
+    return apply(ASINH, (x,))
+
+
+def acosh(x: Operand) -> Tensor:
+    return apply(ACOSH, (x,))
+
+
+def atanh(x: Operand) -> Tensor:
+    return apply(ATANH, (x,))
+
+
+def log2(x: Operand) -> Tensor:
+    return apply(LOG2, (x,))
+
+
+def log10(x: Operand) -> Tensor:
+    return apply(LOG10, (x,))
+
+
+def exp2(x: Operand) -> Tensor:
+    return apply(EXP2, (x,))
+
+
+def atan2(a: Operand, b: Operand) -> Tensor:
+    """The angle of the point (b, a), in (-pi, pi]; integers give the default float dtype, as in PyTorch."""
+    return _binary(ATAN2, *_promoted(a, b, true_division=True))
+
+
+def hypot(a: Operand, b: Operand) -> Tensor:
+    """sqrt(a**2 + b**2), without overflow where a**2 would overflow."""
+    return _binary(HYPOT, *_promoted(a, b, true_division=True))
 
 
 def erf(x: Operand) -> Tensor:
@@ -1200,23 +1267,41 @@ def diagonal(x: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor
 
 def diag(x: Tensor, diagonal_: int = 0) -> Tensor:
     """``torch.diag``: a vector's values on the ``diagonal_``-th diagonal of a square matrix, or a
-    matrix's diagonal as a vector. The matrix is the vector with a row of zeros after each value,
-    flattened, shifted and cut: cat, reshape and a slice, so its gradient is the diagonal again."""
+    matrix's diagonal as a vector."""
     if x.ndim == 2:
         return diagonal(x, diagonal_)
     if x.ndim != 1:
         raise ValueError(f"diag: expects a 1-D or 2-D tensor, got shape {x.shape}")
-    n, k = x.shape[0], diagonal_
+    return _on_diagonal(x, diagonal_)
+
+
+def _on_diagonal(x: Tensor, k: int) -> Tensor:
+    """Each vector of the last axis on the ``k``-th diagonal of a square matrix (the last two axes). The
+    matrix is the vector with a row of zeros after each value, flattened, shifted and cut: cat, reshape
+    and a slice, so that its gradient is the diagonal again and a second backward runs."""
+    batch, n = x.shape[:-1], x.shape[-1]
     size = n + builtins.abs(k)
-    rows = cat([reshape(x, (n, 1)), np.zeros((n, size), x.dtype)], axis=1)  # (n, size + 1)
+    rows = cat([reshape(x, batch + (n, 1)), np.zeros(batch + (n, size), x.dtype)], axis=-1)  # (..., n, size + 1)
     lead = k if k >= 0 else -k * size  # where the first value goes in the flattened matrix
-    parts: list[Any] = [np.zeros(lead, x.dtype)] if lead else []
-    parts.append(reshape(rows, (n * (size + 1),)))
+    parts: list[Any] = [np.zeros(batch + (lead,), x.dtype)] if lead else []
+    parts.append(reshape(rows, batch + (n * (size + 1),)))
     short = size * size - lead - n * (size + 1)
     if short > 0:
-        parts.append(np.zeros(short, x.dtype))
-    flat = cat(parts) if len(parts) > 1 else parts[0]
-    return reshape(getitem(flat, (slice(0, size * size),)), (size, size))
+        parts.append(np.zeros(batch + (short,), x.dtype))
+    flat = cat(parts, axis=-1) if len(parts) > 1 else parts[0]
+    return reshape(getitem(flat, (Ellipsis, slice(0, size * size))), batch + (size, size))
+
+
+def diag_embed(x: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+    """Each vector of the last axis on the ``offset``-th diagonal of the matrix in axes ``dim1``, ``dim2``
+    of the result (which has one axis more)."""
+    if x.ndim == 0:
+        raise ValueError("diag_embed: expects a tensor of at least 1 axis, got shape ()")
+    a1, a2 = _axis("diag_embed", dim1, x.ndim + 1), _axis("diag_embed", dim2, x.ndim + 1)
+    if a1 == a2:
+        raise ValueError(f"diag_embed: dim1 and dim2 name one axis ({a1}) of the result")
+    out = _on_diagonal(x, offset)
+    return out if (a1, a2) == (x.ndim - 1, x.ndim) else movedim(out, (-2, -1), (a1, a2))
 
 
 def trace(x: Tensor) -> Tensor:
@@ -1313,6 +1398,12 @@ def argsort(x: Tensor, dim: int = -1, descending: bool = False) -> Tensor:
     return apply(ARGSORT, (x,), (_axis("argsort", dim, x.ndim), bool(descending)))
 
 
+def cumulative_argmax(x: Tensor, axis: int, largest: bool) -> Tensor:
+    """Where the running maximum (``largest``) or minimum along ``axis`` was last reached: an op, so a
+    replay of a recorded step finds them again."""
+    return apply(CUMULATIVE_ARGMAX, (x,), (axis, largest))
+
+
 def lerp(start: Operand, end: Operand, weight: Operand) -> Tensor:
     """``start + weight * (end - start)``, computed as PyTorch does: from ``end`` backwards where
     ``|weight| >= 0.5``, so that weight 1 gives ``end`` exactly."""
@@ -1343,3 +1434,243 @@ def scaled_sum(op: str, x: Operand, product: Tensor, beta: Any, alpha: Any) -> T
     if beta == 0:
         return scaled
     return (x if beta == 1 else x * beta) + scaled
+
+
+def isclose(a: Operand, b: Operand, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Tensor:
+    """|a - b| <= atol + rtol * |b|, elementwise, or equal (infinities of one sign); NaN only with ``equal_nan``."""
+    a_, b_ = (t.detach() if isinstance(t, Tensor) else as_tensor(t) for t in (a, b))
+    equal = compare(np.equal, a_, b_)
+    finite = compare(np.logical_and, a_.isfinite(), b_.isfinite())
+    near = compare(np.logical_and, finite, compare(np.less_equal, abs(a_ - b_), atol + rtol * abs(b_)))
+    close = compare(np.logical_or, equal, near)
+    if equal_nan:
+        close = compare(np.logical_or, close, compare(np.logical_and, a_.isnan(), b_.isnan()))
+    return close
+
+
+def fmax(a: Tensor, b: Operand, wins: Callable) -> Tensor:
+    """fmax (``wins`` greater_equal) or fmin (less_equal): the winner, NaN only where both are; ``a`` takes
+    the whole gradient at ties and where ``b`` is NaN (PyTorch's rule)."""
+    a_wins = compare(np.logical_or, compare(wins, a, b), compare(np.not_equal, b, b))
+    return where(a_wins, a, b)
+
+
+def logaddexp(a: Operand, b: Operand) -> Tensor:
+    """log(exp(a) + exp(b)): the logsumexp of the pair, so that it never overflows and its gradient is
+    right to every order, also where a == b."""
+    a_, b_ = as_tensor(a), as_tensor(b)
+    shape = np.broadcast_shapes(a_.shape, b_.shape)
+    a_ = a_ if a_.shape == shape else broadcast_to(a_, shape)
+    b_ = b_ if b_.shape == shape else broadcast_to(b_, shape)
+    return logsumexp(stack([a_, b_]), axis=0)
+
+
+def rot90(x: Tensor, k: int, dims: tuple) -> Tensor:
+    """``x`` rotated by 90 degrees ``k`` times, from axis ``dims[0]`` toward ``dims[1]``."""
+    if len(dims) != 2 or x.ndim < 2:
+        raise ValueError(f"rot90: needs two axes in dims, and a tensor of at least 2 axes; got dims {dims} "
+                         f"for shape {x.shape}")  # fmt: skip
+    d0, d1 = _axis("rot90", dims[0], x.ndim), _axis("rot90", dims[1], x.ndim)
+    if d0 == d1:
+        raise ValueError(f"rot90: dims {dims} name one axis of shape {x.shape}")
+    k %= 4
+    if k == 1:
+        return swapaxes(flip(x, d1), d0, d1)
+    if k == 2:
+        return flip(x, (d0, d1))
+    if k == 3:
+        return swapaxes(flip(x, d0), d0, d1)
+    return astype(x, x.dtype)
+
+
+def diff(x: Tensor, n: int, dim: int, prepend: Operand, append: Operand) -> Tensor:
+    """The ``n``-th forward difference along ``dim``, after joining ``prepend`` and ``append``."""
+    if x.ndim == 0:
+        raise ValueError("diff: expects a tensor of at least 1 axis, got shape ()")
+    axis = _axis("diff", dim, x.ndim)
+    parts = [p for p in (prepend, x, append) if p is not None]
+    if len(parts) > 1:
+        x = cat([p if isinstance(p, Tensor) else as_tensor(p) for p in parts], axis)
+    lead = (slice(None),) * axis
+    for _ in range(n):
+        x = getitem(x, lead + (slice(1, None),)) - getitem(x, lead + (slice(None, -1),))
+    return x
+
+
+def tensor_split(x: Tensor, cuts: int | Sequence[int], dim: int) -> tuple[Tensor, ...]:
+    """``sections`` pieces whose lengths differ by at most one (the first ones longer), or the pieces
+    between the indices in ``cuts``."""
+    axis = _axis("tensor_split", dim, x.ndim)
+    n = x.shape[axis]
+    if isinstance(cuts, (int, np.integer)):
+        k = int(cuts)
+        if k <= 0:
+            raise ValueError(f"tensor_split: the number of sections must be positive, got {k}")
+        sizes = [n // k + (1 if i < n % k else 0) for i in range(k)]
+        edges = list(itertools.accumulate(sizes, initial=0))
+    else:
+        edges = [0, *(builtins.min(builtins.max(int(c) + (n if c < 0 else 0), 0), n) for c in cuts), n]
+    lead = (slice(None),) * axis
+    return tuple(getitem(x, lead + (slice(s, builtins.max(s, e)),)) for s, e in zip(edges[:-1], edges[1:]))
+
+
+def named_split(op: str, x: Tensor, sections: int | Sequence[int], axis: int, ndim: int) -> tuple[Tensor, ...]:
+    """hsplit, vsplit, dsplit: tensor_split along ``axis`` of a tensor of at least ``ndim`` axes, where a
+    number of sections must divide the axis."""
+    if x.ndim < ndim:
+        raise ValueError(f"{op}: needs a tensor of at least {ndim} axes, got shape {x.shape}")
+    if isinstance(sections, (int, np.integer)) and (sections <= 0 or x.shape[axis] % sections):
+        raise ValueError(f"{op}: {sections} sections do not divide axis {axis} of shape {x.shape}")
+    return tensor_split(x, sections, axis)
+
+
+def kron(a: Tensor, b: Operand) -> Tensor:
+    """The Kronecker product: for matrices, block (i, j) is ``a[i, j] * b``."""
+    b_ = b if isinstance(b, Tensor) else as_tensor(b)
+    n = builtins.max(a.ndim, b_.ndim)
+    sa, sb = (1,) * (n - a.ndim) + a.shape, (1,) * (n - b_.ndim) + b_.shape
+    spread_a = reshape(a, tuple(v for k in sa for v in (k, 1)))
+    spread_b = reshape(b_, tuple(v for k in sb for v in (1, k)))
+    return reshape(spread_a * spread_b, tuple(i * j for i, j in zip(sa, sb)))
+
+
+def inner(a: Tensor, b: Operand) -> Tensor:
+    """The sum of products over the last axes: shape ``a.shape[:-1] + b.shape[:-1]``."""
+    b_ = b if isinstance(b, Tensor) else as_tensor(b)
+    if a.ndim == 0 or b_.ndim == 0:
+        return a * b_
+    if a.shape[-1] != b_.shape[-1]:
+        raise ValueError(f"inner: the last axes of shapes {a.shape} and {b_.shape} differ")
+    k = a.shape[-1]
+    product = matmul(reshape(a, (-1, k)), transpose(reshape(b_, (-1, k))))
+    return reshape(product, a.shape[:-1] + b_.shape[:-1])
+
+
+def cross(a: Tensor, b: Operand, dim: int | None) -> Tensor:
+    """The cross product of 3-vectors along ``dim`` (the first axis of length 3 when None), broadcasting."""
+    b_ = b if isinstance(b, Tensor) else as_tensor(b)
+    try:
+        shape = np.broadcast_shapes(a.shape, b_.shape)
+    except ValueError:
+        raise ValueError(f"cross: shapes {a.shape} and {b_.shape} do not broadcast") from None
+    if dim is None:
+        dim = next((i for i, k in enumerate(shape) if k == 3), -1)
+    axis = _axis("cross", dim, len(shape))
+    if shape[axis] != 3:
+        raise ValueError(f"cross: axis {axis} of shape {shape} must have length 3")
+    a = a if a.shape == shape else broadcast_to(a, shape)
+    b_ = b_ if b_.shape == shape else broadcast_to(b_, shape)
+    lead = (slice(None),) * axis
+    u = [getitem(a, lead + (i,)) for i in range(3)]
+    v = [getitem(b_, lead + (i,)) for i in range(3)]
+    return stack([u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2], u[0] * v[1] - u[1] * v[0]], axis)
+
+
+def matrix_power(x: Tensor, n: int) -> Tensor:
+    """x @ x @ ... (``n`` times) by repeated squaring, as PyTorch; 0 gives the identity, a negative ``n``
+    the inverse's power."""
+    if x.ndim < 2 or x.shape[-1] != x.shape[-2]:
+        raise ValueError(f"matrix_power: expects square matrices, got shape {x.shape}")
+    if n == 0:
+        eye_ = np.broadcast_to(np.eye(x.shape[-1], dtype=x.dtype), x.shape)
+        return x * 0.0 + eye_ if x.dtype.kind == "f" else Tensor._from(eye_.copy())
+    if n < 0:
+        x, n = inverse(x), -n
+    result = None
+    power = x
+    while n:
+        if n & 1:
+            result = power if result is None else matmul(result, power)
+        n >>= 1
+        if n:
+            power = matmul(power, power)
+    assert result is not None
+    return result
+
+
+def inverse(x: Tensor) -> Tensor:
+    """The inverse of each square matrix in the last two axes; a singular one is refused, as PyTorch does."""
+    if x.ndim < 2 or x.shape[-1] != x.shape[-2]:
+        raise ValueError(f"inverse: expects square matrices, got shape {x.shape}")
+    try:
+        return apply(INVERSE, (x,))
+    except np.linalg.LinAlgError as e:
+        raise ValueError(f"inverse: a matrix of shape {x.shape} is singular: {e}") from e
+
+
+def integer_index(op: str, index: Operand, n: int, shape: tuple[int, ...]) -> np.ndarray:
+    """``index`` as int64 values in [0, n) (negatives counted from the end), or an error naming ``op``."""
+    index = np.asarray(_data(index))
+    if index.size and index.dtype.kind not in "iu":
+        raise ValueError(f"{op}: index must be integers, got {index.dtype}")
+    index = index.astype(np.int64)
+    if index.size and (index.min() < -n or index.max() >= n):
+        raise IndexError(f"{op}: index values must lie in [-{n}, {n}) for shape {shape}")
+    return np.where(index < 0, index + n, index)
+
+
+def take_along_dim(x: Tensor, indices: Operand, dim: int | None) -> Tensor:
+    """``gather`` with ``indices`` broadcast against ``x`` off ``dim`` (both flattened when ``dim`` is None)."""
+    index = np.asarray(_data(indices))
+    if dim is None:
+        return gather(reshape(x, (-1,)), 0, index.reshape(-1))
+    axis = _axis("take_along_dim", dim, x.ndim)
+    if index.ndim != x.ndim:
+        raise ValueError(f"take_along_dim: indices of shape {index.shape} for a tensor of shape {x.shape}")
+    try:
+        shape = list(np.broadcast_shapes(tuple(1 if a == axis else k for a, k in enumerate(x.shape)),
+                                         tuple(1 if a == axis else k for a, k in enumerate(index.shape))))  # fmt: skip
+    except ValueError:
+        raise ValueError(f"take_along_dim: indices of shape {index.shape} do not broadcast with {x.shape}") from None
+    x_shape = tuple(x.shape[a] if a == axis else k for a, k in enumerate(shape))
+    i_shape = tuple(index.shape[a] if a == axis else k for a, k in enumerate(shape))
+    x = x if x.shape == x_shape else broadcast_to(x, x_shape)
+    return gather(x, axis, np.broadcast_to(index, i_shape))
+
+
+def scatter(x: Tensor, dim: int, index: Operand, src: Operand, add: bool) -> Tensor:
+    """``x`` with ``src[i][j]`` written (or, ``add``, added) at ``[index[i][j]][j]`` for dim 0, and so on
+    (``src`` a tensor at least as large as ``index``, or a number)."""
+    op = "scatter_add" if add else "scatter"
+    index = np.asarray(_data(index))
+    axis = _axis(op, dim, builtins.max(x.ndim, 1))
+    if index.ndim != x.ndim or (index.size and index.dtype.kind not in "iu"):
+        raise ValueError(f"{op}: index must be integers with the {x.ndim} axes of the input, got {index.dtype} "
+                         f"of shape {index.shape}")  # fmt: skip
+    if any(index.shape[a] > x.shape[a] for a in range(x.ndim) if a != axis):
+        raise ValueError(f"{op}: index of shape {index.shape} is larger than the input {x.shape} off axis {axis}")
+    if index.size and (index.min() < -x.shape[axis] or index.max() >= x.shape[axis]):
+        raise IndexError(f"{op}: index values must lie in [0, {x.shape[axis]}) along axis {axis} of {x.shape}")
+    grid = np.indices(index.shape, sparse=True)
+    where_ = tuple(index if a == axis else grid[a] for a in range(x.ndim))
+    if isinstance(src, Tensor) or np.ndim(src):
+        s_shape = _shape(src)
+        if len(s_shape) != index.ndim or any(s < i for s, i in zip(s_shape, index.shape)):
+            raise ValueError(f"{op}: src of shape {tuple(s_shape)} is smaller than index {index.shape}")
+        part = tuple(slice(0, k) for k in index.shape)
+        src = getitem(src, part) if isinstance(src, Tensor) else np.asarray(src)[part]
+    if add:  # repeated indices add up: getitem's adjoint
+        values = src if isinstance(src, Tensor) else np.broadcast_to(np.asarray(src, x.dtype), index.shape)
+        return x + scatter_add(values, where_, x.shape, False)
+    return index_put(x, where_, src)
+
+
+def index_along(x: Tensor, op: str, dim: int, index: Operand, source: Operand) -> Tensor:
+    """index_add, index_copy, index_fill: ``source`` added or written at the 1-D ``index`` along ``dim``."""
+    axis = _axis(op, dim, builtins.max(x.ndim, 1))
+    idx = np.asarray(_data(index))
+    if idx.ndim > 1 or (idx.size and idx.dtype.kind not in "iu"):
+        raise ValueError(f"{op}: index must be 1-D integers, got {idx.dtype} of shape {idx.shape}")
+    idx = integer_index(op, idx.reshape(-1), x.shape[axis] if x.ndim else 1, x.shape)
+    at = (slice(None),) * axis + (idx,)
+    if op == "index_fill":
+        if isinstance(source, Tensor) and source.ndim:
+            raise ValueError(f"index_fill: value must be a number or a 0-d tensor, got shape {source.shape}")
+        return index_put(x, at, source if isinstance(source, Tensor) else np.asarray(source, x.dtype))
+    wanted = x.shape[:axis] + (idx.size,) + x.shape[axis + 1 :]
+    if tuple(_shape(source)) != wanted:
+        raise ValueError(f"{op}: source of shape {_shape_text(source)} for index of {idx.size} along axis {axis} "
+                         f"of {x.shape} (expected {wanted})")  # fmt: skip
+    if op == "index_copy":
+        return index_put(x, at, source)
+    return x + scatter_add(source if isinstance(source, Tensor) else np.asarray(source, x.dtype), at, x.shape, False)

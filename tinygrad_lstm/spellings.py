@@ -10,11 +10,13 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
+import numpy as np
 import numpy.typing as npt
 
-from . import ops
+from . import dtypes, ops, random
 from .tensor import MinMax, Operand, ShapeArgs, Tensor
 
 
@@ -316,3 +318,724 @@ def baddbmm(input: Operand, batch1: Operand, batch2: Operand, *, beta: Any = 1, 
 def addr(input: Operand, vec1: Operand, vec2: Operand, *, beta: Any = 1, alpha: Any = 1) -> Tensor:  # noqa: A002
     """beta * input + alpha * outer(vec1, vec2)."""
     return _tensor(input).addr(vec1, vec2, beta=beta, alpha=alpha)
+
+
+# ---- PyTorch functions that are the method of their first argument: ``tl.amax(x, 1)`` is ``x.amax(1)`` ----
+# (each means exactly what the Tensor method means; see it for the arguments)
+
+
+# elementwise functions
+
+
+def tan(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.tan(...)``."""
+    return _tensor(input).tan(*args, **kwargs)
+
+
+def sinh(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.sinh(...)``."""
+    return _tensor(input).sinh(*args, **kwargs)
+
+
+def cosh(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.cosh(...)``."""
+    return _tensor(input).cosh(*args, **kwargs)
+
+
+def asin(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.asin(...)``."""
+    return _tensor(input).asin(*args, **kwargs)
+
+
+def acos(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.acos(...)``."""
+    return _tensor(input).acos(*args, **kwargs)
+
+
+def asinh(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.asinh(...)``."""
+    return _tensor(input).asinh(*args, **kwargs)
+
+
+def acosh(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.acosh(...)``."""
+    return _tensor(input).acosh(*args, **kwargs)
+
+
+def atanh(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.atanh(...)``."""
+    return _tensor(input).atanh(*args, **kwargs)
+
+
+def arcsin(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.arcsin(...)``."""
+    return _tensor(input).arcsin(*args, **kwargs)
+
+
+def arccos(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.arccos(...)``."""
+    return _tensor(input).arccos(*args, **kwargs)
+
+
+def arctan(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.arctan(...)``."""
+    return _tensor(input).arctan(*args, **kwargs)
+
+
+def arcsinh(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.arcsinh(...)``."""
+    return _tensor(input).arcsinh(*args, **kwargs)
+
+
+def arccosh(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.arccosh(...)``."""
+    return _tensor(input).arccosh(*args, **kwargs)
+
+
+def arctanh(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.arctanh(...)``."""
+    return _tensor(input).arctanh(*args, **kwargs)
+
+
+def log2(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.log2(...)``."""
+    return _tensor(input).log2(*args, **kwargs)
+
+
+def log10(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.log10(...)``."""
+    return _tensor(input).log10(*args, **kwargs)
+
+
+def exp2(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.exp2(...)``."""
+    return _tensor(input).exp2(*args, **kwargs)
+
+
+def erf(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.erf(...)``."""
+    return _tensor(input).erf(*args, **kwargs)
+
+
+def rsqrt(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.rsqrt(...)``."""
+    return _tensor(input).rsqrt(*args, **kwargs)
+
+
+def sign(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.sign(...)``."""
+    return _tensor(input).sign(*args, **kwargs)
+
+
+def sgn(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.sgn(...)``."""
+    return _tensor(input).sgn(*args, **kwargs)
+
+
+def square(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.square(...)``."""
+    return _tensor(input).square(*args, **kwargs)
+
+
+def neg(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.neg(...)``."""
+    return _tensor(input).neg(*args, **kwargs)
+
+
+def negative(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.negative(...)``."""
+    return _tensor(input).negative(*args, **kwargs)
+
+
+def frac(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.frac(...)``."""
+    return _tensor(input).frac(*args, **kwargs)
+
+
+def positive(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.positive(...)``."""
+    return _tensor(input).positive(*args, **kwargs)
+
+
+def absolute(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.absolute(...)``."""
+    return _tensor(input).absolute(*args, **kwargs)
+
+
+def rad2deg(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.rad2deg(...)``."""
+    return _tensor(input).rad2deg(*args, **kwargs)
+
+
+def deg2rad(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.deg2rad(...)``."""
+    return _tensor(input).deg2rad(*args, **kwargs)
+
+
+def logit(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.logit(...)``."""
+    return _tensor(input).logit(*args, **kwargs)
+
+
+def nan_to_num(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.nan_to_num(...)``."""
+    return _tensor(input).nan_to_num(*args, **kwargs)
+
+
+def round(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.round(...)``."""
+    return _tensor(input).round(*args, **kwargs)
+
+
+# two operands
+
+
+def atan2(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.atan2(...)``."""
+    return _tensor(input).atan2(*args, **kwargs)
+
+
+def arctan2(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.arctan2(...)``."""
+    return _tensor(input).arctan2(*args, **kwargs)
+
+
+def hypot(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.hypot(...)``."""
+    return _tensor(input).hypot(*args, **kwargs)
+
+
+def fmax(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.fmax(...)``."""
+    return _tensor(input).fmax(*args, **kwargs)
+
+
+def fmin(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.fmin(...)``."""
+    return _tensor(input).fmin(*args, **kwargs)
+
+
+def logaddexp(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.logaddexp(...)``."""
+    return _tensor(input).logaddexp(*args, **kwargs)
+
+
+def logaddexp2(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.logaddexp2(...)``."""
+    return _tensor(input).logaddexp2(*args, **kwargs)
+
+
+def pow(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.pow(...)``."""
+    return _tensor(input).pow(*args, **kwargs)
+
+
+def addcmul(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.addcmul(...)``."""
+    return _tensor(input).addcmul(*args, **kwargs)
+
+
+def addcdiv(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.addcdiv(...)``."""
+    return _tensor(input).addcdiv(*args, **kwargs)
+
+
+def dist(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.dist(...)``."""
+    return _tensor(input).dist(*args, **kwargs)
+
+
+def eq(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.eq(...)``."""
+    return _tensor(input).eq(*args, **kwargs)
+
+
+def ne(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.ne(...)``."""
+    return _tensor(input).ne(*args, **kwargs)
+
+
+def lt(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.lt(...)``."""
+    return _tensor(input).lt(*args, **kwargs)
+
+
+def le(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.le(...)``."""
+    return _tensor(input).le(*args, **kwargs)
+
+
+def gt(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.gt(...)``."""
+    return _tensor(input).gt(*args, **kwargs)
+
+
+def ge(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.ge(...)``."""
+    return _tensor(input).ge(*args, **kwargs)
+
+
+def greater(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.greater(...)``."""
+    return _tensor(input).greater(*args, **kwargs)
+
+
+def greater_equal(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.greater_equal(...)``."""
+    return _tensor(input).greater_equal(*args, **kwargs)
+
+
+def less(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.less(...)``."""
+    return _tensor(input).less(*args, **kwargs)
+
+
+def less_equal(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.less_equal(...)``."""
+    return _tensor(input).less_equal(*args, **kwargs)
+
+
+def not_equal(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.not_equal(...)``."""
+    return _tensor(input).not_equal(*args, **kwargs)
+
+
+def logical_and(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.logical_and(...)``."""
+    return _tensor(input).logical_and(*args, **kwargs)
+
+
+def logical_or(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.logical_or(...)``."""
+    return _tensor(input).logical_or(*args, **kwargs)
+
+
+def logical_xor(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.logical_xor(...)``."""
+    return _tensor(input).logical_xor(*args, **kwargs)
+
+
+def logical_not(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.logical_not(...)``."""
+    return _tensor(input).logical_not(*args, **kwargs)
+
+
+def isclose(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.isclose(...)``."""
+    return _tensor(input).isclose(*args, **kwargs)
+
+
+def allclose(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.allclose(...)``."""
+    return _tensor(input).allclose(*args, **kwargs)
+
+
+def equal(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.equal(...)``."""
+    return _tensor(input).equal(*args, **kwargs)
+
+
+# reductions
+
+
+def amax(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.amax(...)``."""
+    return _tensor(input).amax(*args, **kwargs)
+
+
+def amin(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.amin(...)``."""
+    return _tensor(input).amin(*args, **kwargs)
+
+
+def aminmax(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.aminmax(...)``."""
+    return _tensor(input).aminmax(*args, **kwargs)
+
+
+def argmax(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.argmax(...)``."""
+    return _tensor(input).argmax(*args, **kwargs)
+
+
+def argmin(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.argmin(...)``."""
+    return _tensor(input).argmin(*args, **kwargs)
+
+
+def all(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.all(...)``."""
+    return _tensor(input).all(*args, **kwargs)
+
+
+def any(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.any(...)``."""
+    return _tensor(input).any(*args, **kwargs)
+
+
+def count_nonzero(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.count_nonzero(...)``."""
+    return _tensor(input).count_nonzero(*args, **kwargs)
+
+
+def nansum(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.nansum(...)``."""
+    return _tensor(input).nansum(*args, **kwargs)
+
+
+def nanmean(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.nanmean(...)``."""
+    return _tensor(input).nanmean(*args, **kwargs)
+
+
+def std(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.std(...)``."""
+    return _tensor(input).std(*args, **kwargs)
+
+
+def var(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.var(...)``."""
+    return _tensor(input).var(*args, **kwargs)
+
+
+def cummax(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.cummax(...)``."""
+    return _tensor(input).cummax(*args, **kwargs)
+
+
+def cummin(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.cummin(...)``."""
+    return _tensor(input).cummin(*args, **kwargs)
+
+
+def norm(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.norm(...)``."""
+    return _tensor(input).norm(*args, **kwargs)
+
+
+# shape and indexing
+
+
+def flatten(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.flatten(...)``."""
+    return _tensor(input).flatten(*args, **kwargs)
+
+
+def permute(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.permute(...)``."""
+    return _tensor(input).permute(*args, **kwargs)
+
+
+def swapaxes(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.swapaxes(...)``."""
+    return _tensor(input).swapaxes(*args, **kwargs)
+
+
+def swapdims(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.swapdims(...)``."""
+    return _tensor(input).swapdims(*args, **kwargs)
+
+
+def t(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.t(...)``."""
+    return _tensor(input).t(*args, **kwargs)
+
+
+def narrow(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.narrow(...)``."""
+    return _tensor(input).narrow(*args, **kwargs)
+
+
+def chunk(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.chunk(...)``."""
+    return _tensor(input).chunk(*args, **kwargs)
+
+
+def roll(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.roll(...)``."""
+    return _tensor(input).roll(*args, **kwargs)
+
+
+def rot90(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.rot90(...)``."""
+    return _tensor(input).rot90(*args, **kwargs)
+
+
+def fliplr(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.fliplr(...)``."""
+    return _tensor(input).fliplr(*args, **kwargs)
+
+
+def flipud(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.flipud(...)``."""
+    return _tensor(input).flipud(*args, **kwargs)
+
+
+def diff(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.diff(...)``."""
+    return _tensor(input).diff(*args, **kwargs)
+
+
+def diag_embed(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.diag_embed(...)``."""
+    return _tensor(input).diag_embed(*args, **kwargs)
+
+
+def tensor_split(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.tensor_split(...)``."""
+    return _tensor(input).tensor_split(*args, **kwargs)
+
+
+def hsplit(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.hsplit(...)``."""
+    return _tensor(input).hsplit(*args, **kwargs)
+
+
+def vsplit(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.vsplit(...)``."""
+    return _tensor(input).vsplit(*args, **kwargs)
+
+
+def dsplit(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.dsplit(...)``."""
+    return _tensor(input).dsplit(*args, **kwargs)
+
+
+def kron(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.kron(...)``."""
+    return _tensor(input).kron(*args, **kwargs)
+
+
+def inner(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.inner(...)``."""
+    return _tensor(input).inner(*args, **kwargs)
+
+
+def vdot(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.vdot(...)``."""
+    return _tensor(input).vdot(*args, **kwargs)
+
+
+def cross(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.cross(...)``."""
+    return _tensor(input).cross(*args, **kwargs)
+
+
+def matrix_power(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.matrix_power(...)``."""
+    return _tensor(input).matrix_power(*args, **kwargs)
+
+
+def inverse(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.inverse(...)``."""
+    return _tensor(input).inverse(*args, **kwargs)
+
+
+def unflatten(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.unflatten(...)``."""
+    return _tensor(input).unflatten(*args, **kwargs)
+
+
+def index_select(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.index_select(...)``."""
+    return _tensor(input).index_select(*args, **kwargs)
+
+
+def masked_select(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.masked_select(...)``."""
+    return _tensor(input).masked_select(*args, **kwargs)
+
+
+def take(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.take(...)``."""
+    return _tensor(input).take(*args, **kwargs)
+
+
+def take_along_dim(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.take_along_dim(...)``."""
+    return _tensor(input).take_along_dim(*args, **kwargs)
+
+
+def scatter(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.scatter(...)``."""
+    return _tensor(input).scatter(*args, **kwargs)
+
+
+def scatter_add(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.scatter_add(...)``."""
+    return _tensor(input).scatter_add(*args, **kwargs)
+
+
+def index_add(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.index_add(...)``."""
+    return _tensor(input).index_add(*args, **kwargs)
+
+
+def index_copy(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.index_copy(...)``."""
+    return _tensor(input).index_copy(*args, **kwargs)
+
+
+def index_fill(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.index_fill(...)``."""
+    return _tensor(input).index_fill(*args, **kwargs)
+
+
+def nonzero(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.nonzero(...)``."""
+    return _tensor(input).nonzero(*args, **kwargs)
+
+
+def argwhere(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.argwhere(...)``."""
+    return _tensor(input).argwhere(*args, **kwargs)
+
+
+def unique(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.unique(...)``."""
+    return _tensor(input).unique(*args, **kwargs)
+
+
+def masked_fill(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.masked_fill(...)``."""
+    return _tensor(input).masked_fill(*args, **kwargs)
+
+
+def select(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.select(...)``."""
+    return _tensor(input).select(*args, **kwargs)
+
+
+# ---- joining, grids, statistics and constructors -------------------------------------------------------
+
+
+def concat(tensors: Any, dim: int = 0) -> Tensor:
+    """``tl.cat`` (PyTorch's and NumPy's other names)."""
+    return ops.cat(tensors, dim=dim)
+
+
+concatenate = concat
+
+
+def _at_least(tensors: Any, ndim: int) -> list[Tensor]:
+    """Each tensor with axes of length 1 added, as ``np.atleast_2d`` (a vector is a row) and
+    ``np.atleast_3d`` (a vector is (1, n, 1), a matrix (m, n, 1))."""
+    out = []
+    for t in tensors:
+        t = _tensor(t)
+        if t.ndim < ndim:
+            if ndim == 2:
+                t = t.reshape(1, -1)
+            else:
+                t = t.reshape((1, -1, 1) if t.ndim < 2 else t.shape + (1,))
+        out.append(t)
+    return out
+
+
+def hstack(tensors: Any) -> Tensor:
+    """Joined along axis 1 (axis 0 when all are vectors)."""
+    ts = [_tensor(t).reshape(1) if _tensor(t).ndim == 0 else _tensor(t) for t in tensors]
+    return ops.cat(ts, 0 if builtins.all(t.ndim == 1 for t in ts) else 1)
+
+
+def vstack(tensors: Any) -> Tensor:
+    """Joined along axis 0, vectors as rows."""
+    return ops.cat(_at_least(tensors, 2), 0)
+
+
+row_stack = vstack
+
+
+def dstack(tensors: Any) -> Tensor:
+    """Joined along axis 2 (depth), after making each at least 3-D."""
+    return ops.cat(_at_least(tensors, 3), 2)
+
+
+def column_stack(tensors: Any) -> Tensor:
+    """Vectors as columns, joined along axis 1."""
+    ts = [_tensor(t) for t in tensors]
+    return ops.cat([t.reshape(-1, 1) if t.ndim <= 1 else t for t in ts], 1)
+
+
+def meshgrid(*tensors: Any, indexing: str = "ij") -> tuple[Tensor, ...]:
+    """Coordinate grids of 1-D tensors (``indexing="ij"``, PyTorch's default, or NumPy's ``"xy"``); each a
+    broadcast view, so the gradient is summed back to its vector."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    ts = [_tensor(t) for t in tensors]
+    if indexing not in ("ij", "xy"):
+        raise ValueError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
+    if builtins.any(t.ndim > 1 for t in ts):
+        raise ValueError(f"meshgrid: expects 0-D or 1-D tensors, got shapes {[t.shape for t in ts]}")
+    ts = [t.reshape(-1) for t in ts]
+    shape = [t.shape[0] for t in ts]
+    if indexing == "xy" and len(ts) >= 2:
+        shape[0], shape[1] = shape[1], shape[0]
+    grids = []
+    for k, t in enumerate(ts):
+        axis = {0: 1, 1: 0}.get(k, k) if indexing == "xy" and len(ts) >= 2 else k
+        view = [1] * len(ts)
+        view[axis] = t.shape[0]
+        grids.append(ops.broadcast_to(t.reshape(tuple(view)), tuple(shape)))
+    return tuple(grids)
+
+
+def std_mean(input: Operand, *args: Any, **kwargs: Any) -> tuple[Tensor, Tensor]:  # noqa: A002
+    """``(input.std(...), input.mean(...))`` over the same axes."""
+    x = _tensor(input)
+    keep = {k: v for k, v in kwargs.items() if k in ("dim", "keepdim", "axis", "keepdims")}
+    return x.std(*args, **kwargs), x.mean(*args[:2], **keep)
+
+
+def var_mean(input: Operand, *args: Any, **kwargs: Any) -> tuple[Tensor, Tensor]:  # noqa: A002
+    """``(input.var(...), input.mean(...))`` over the same axes."""
+    x = _tensor(input)
+    keep = {k: v for k, v in kwargs.items() if k in ("dim", "keepdim", "axis", "keepdims")}
+    return x.var(*args, **kwargs), x.mean(*args[:2], **keep)
+
+
+def is_tensor(obj: Any) -> bool:
+    """Whether ``obj`` is a Tensor."""
+    return isinstance(obj, Tensor)
+
+
+def numel(input: Operand) -> int:  # noqa: A002
+    """The number of elements."""
+    return _tensor(input).numel()
+
+
+def full_like(
+    input: Operand, fill_value: Any, dtype: npt.DTypeLike | None = None, requires_grad: bool = False
+) -> Tensor:  # noqa: A002, E501
+    """``fill_value`` in a tensor of ``input``'s shape and dtype (or ``dtype``)."""
+    x = _tensor(input)
+    return Tensor(np.full(x.shape, fill_value, dtype=x.dtype if dtype is None else dtype), requires_grad)
+
+
+def empty(*size: ShapeArgs, dtype: npt.DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ``size`` (zeros: NumPy's empty would leave garbage to read)."""
+    return ops.zeros(*size, dtype=dtype, requires_grad=requires_grad)
+
+
+def empty_like(input: Operand, dtype: npt.DTypeLike | None = None, requires_grad: bool = False) -> Tensor:  # noqa: A002
+    """A tensor of ``input``'s shape and dtype (zeros)."""
+    return ops.zeros_like(input, dtype=dtype, requires_grad=requires_grad)
+
+
+def randint(*args: Any, size: ShapeArgs | None = None, dtype: npt.DTypeLike = np.int64) -> Tensor:
+    """Integers drawn uniformly from [low, high): ``randint(high, size)`` or ``randint(low, high, size)``."""
+    bounds = args if size is not None else args[:-1]
+    size = size if size is not None else args[-1]
+    low, high = (0, bounds[0]) if len(bounds) == 1 else bounds
+    shape = (size,) if isinstance(size, int) else tuple(size)
+    return Tensor(random.generator().integers(low, high, shape).astype(dtype))
+
+
+def randperm(n: int, dtype: npt.DTypeLike = np.int64) -> Tensor:
+    """The integers 0..n-1 in random order."""
+    return Tensor(random.generator().permutation(n).astype(dtype))
+
+
+def logspace(start: float, end: float, steps: int, base: float = 10.0, dtype: npt.DTypeLike | None = None) -> Tensor:
+    """``steps`` values from base**start to base**end, evenly spaced in the exponent."""
+    return Tensor(np.logspace(start, end, steps, base=base, dtype=dtypes.resolve(dtype)))

@@ -52,6 +52,8 @@ Operand: TypeAlias = Any
 ShapeArgs: TypeAlias = "int | tuple[int, ...] | list[int]"
 # the axes a reduction takes (NumPy's axis=, PyTorch's dim=): one, several, or None for all of them
 Axes: TypeAlias = "int | tuple[int, ...] | None"
+# a Python number in a method's signature (``float`` itself is a method name inside the class)
+Real: TypeAlias = float
 # as a Tensor method takes them: a list of axes too
 AxesArg: TypeAlias = "int | tuple[int, ...] | list[int] | None"
 
@@ -1347,6 +1349,435 @@ class Tensor:
                              f"{ops._shape_text(other)}")  # fmt: skip
         return ops.matmul(self, other)
 
+    # ---- the trigonometric and hyperbolic family, other bases, and NumPy's names for them ---------------
+    def tan(self) -> Tensor:
+        """Tangent, elementwise."""
+        return ops.tan(self)
+
+    def sinh(self) -> Tensor:
+        """Hyperbolic sine, elementwise."""
+        return ops.sinh(self)
+
+    def cosh(self) -> Tensor:
+        """Hyperbolic cosine, elementwise."""
+        return ops.cosh(self)
+
+    def asin(self) -> Tensor:
+        """Arcsine, elementwise."""
+        return ops.asin(self)
+
+    def acos(self) -> Tensor:
+        """Arccosine, elementwise."""
+        return ops.acos(self)
+
+    def asinh(self) -> Tensor:
+        """Inverse hyperbolic sine, elementwise."""
+        return ops.asinh(self)
+
+    def acosh(self) -> Tensor:
+        """Inverse hyperbolic cosine, elementwise."""
+        return ops.acosh(self)
+
+    def atanh(self) -> Tensor:
+        """Inverse hyperbolic tangent, elementwise."""
+        return ops.atanh(self)
+
+    arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, acosh, atanh
+
+    def log2(self) -> Tensor:
+        """Logarithm in base 2."""
+        return ops.log2(self)
+
+    def log10(self) -> Tensor:
+        """Logarithm in base 10."""
+        return ops.log10(self)
+
+    def exp2(self) -> Tensor:
+        """2 ** x."""
+        return ops.exp2(self)
+
+    def erf(self) -> Tensor:
+        """The error function."""
+        return ops.erf(self)
+
+    def atan2(self, other: Operand) -> Tensor:
+        """The angle of the point (other, self), in (-pi, pi]."""
+        return ops.atan2(self, other)
+
+    arctan2 = atan2
+
+    def hypot(self, other: Operand) -> Tensor:
+        """sqrt(self**2 + other**2), without overflow."""
+        return ops.hypot(self, other)
+
+    def rad2deg(self) -> Tensor:
+        """Radians in degrees."""
+        return self * (180.0 / np.pi)
+
+    def deg2rad(self) -> Tensor:
+        """Degrees in radians."""
+        return self * (np.pi / 180.0)
+
+    def logit(self, eps: Real | None = None) -> Tensor:
+        """log(x / (1 - x)), with x first clamped to [eps, 1 - eps] when ``eps`` is given (gradient 0 outside)."""
+        x = self if eps is None else ops.clip(self, eps, 1.0 - eps)
+        return ops.log(x / (1.0 - x))
+
+    def float_power(self, exponent: Operand) -> Tensor:
+        """self ** exponent computed in float64, as ``torch.float_power``."""
+        other = exponent.double() if isinstance(exponent, Tensor) else exponent
+        return ops.pow(self.double(), other)
+
+    def negative(self) -> Tensor:
+        """-x (PyTorch's and NumPy's other name for :meth:`neg`)."""
+        return ops.neg(self)
+
+    def positive(self) -> Tensor:
+        """``self``."""
+        return self
+
+    def absolute(self) -> Tensor:
+        """|x| (NumPy's name)."""
+        return ops.abs(self)
+
+    def sgn(self) -> Tensor:
+        """The sign of a real tensor (PyTorch's ``sgn``; gradient 0)."""
+        return ops.sign(self)
+
+    def nan_to_num(self, nan: Real = 0.0, posinf: Real | None = None, neginf: Real | None = None) -> Tensor:
+        """NaN, +inf and -inf replaced by ``nan``, ``posinf`` and ``neginf`` (by default 0 and the dtype's
+        largest and smallest values); the gradient is 0 where a value was replaced."""
+        info = np.finfo(self.dtype) if _is_float(self.dtype) else None
+        if info is None:
+            return self.clone()
+        hi = info.max if posinf is None else posinf
+        lo = info.min if neginf is None else neginf
+        out = ops.where(ops.compare(np.equal, self, np.inf), hi, self)
+        out = ops.where(ops.compare(np.equal, self, -np.inf), lo, out)
+        return ops.where(self.isnan(), nan, out)
+
+    # ---- comparisons and logic as methods (bool tensors, never differentiated) ---------------------------
+    def eq(self, other: Operand) -> Tensor:
+        """self == other, elementwise."""
+        return ops.compare(np.equal, self, other)
+
+    def ne(self, other: Operand) -> Tensor:
+        """self != other, elementwise."""
+        return ops.compare(np.not_equal, self, other)
+
+    def lt(self, other: Operand) -> Tensor:
+        """self < other, elementwise."""
+        return ops.compare(np.less, self, other)
+
+    def le(self, other: Operand) -> Tensor:
+        """self <= other, elementwise."""
+        return ops.compare(np.less_equal, self, other)
+
+    def gt(self, other: Operand) -> Tensor:
+        """self > other, elementwise."""
+        return ops.compare(np.greater, self, other)
+
+    def ge(self, other: Operand) -> Tensor:
+        """self >= other, elementwise."""
+        return ops.compare(np.greater_equal, self, other)
+
+    greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+
+    def logical_and(self, other: Operand) -> Tensor:
+        """Both non-zero, elementwise."""
+        return ops.compare(np.logical_and, self, other)
+
+    def logical_or(self, other: Operand) -> Tensor:
+        """Either non-zero, elementwise."""
+        return ops.compare(np.logical_or, self, other)
+
+    def logical_xor(self, other: Operand) -> Tensor:
+        """Exactly one non-zero, elementwise."""
+        return ops.compare(np.logical_xor, self, other)
+
+    def logical_not(self) -> Tensor:
+        """True where the value is 0."""
+        return ops.compare(np.equal, self, 0)
+
+    def isclose(self, other: Operand, rtol: Real = 1e-05, atol: Real = 1e-08, equal_nan: bool = False) -> Tensor:
+        """|self - other| <= atol + rtol * |other| elementwise (equal infinities too; NaN only with ``equal_nan``)."""
+        return ops.isclose(self, other, rtol, atol, equal_nan)
+
+    def allclose(self, other: Operand, rtol: Real = 1e-05, atol: Real = 1e-08, equal_nan: bool = False) -> bool:
+        """Whether every element is close (:meth:`isclose`), as a Python bool."""
+        return bool(self.isclose(other, rtol, atol, equal_nan).all())
+
+    def equal(self, other: Tensor) -> bool:
+        """Whether the two tensors have one shape and equal values, as a Python bool."""
+        return self.shape == ops._shape(other) and bool(ops.compare(np.equal, self, other).all())
+
+    def where(self, condition: Operand, other: Operand) -> Tensor:
+        """``self`` where ``condition`` holds, else ``other`` (``torch.where(condition, self, other)``)."""
+        return ops.where(condition, self, other)
+
+    def maximum(self, other: Operand) -> Tensor:
+        """The elementwise maximum (NaN wins; ties share the gradient)."""
+        return ops.maximum(self, other)
+
+    def minimum(self, other: Operand) -> Tensor:
+        """The elementwise minimum (NaN wins; ties share the gradient)."""
+        return ops.minimum(self, other)
+
+    def fmax(self, other: Operand) -> Tensor:
+        """The elementwise maximum ignoring NaN; at ties ``self`` takes the gradient, as in PyTorch."""
+        return ops.fmax(self, other, np.greater_equal)
+
+    def fmin(self, other: Operand) -> Tensor:
+        """The elementwise minimum ignoring NaN; at ties ``self`` takes the gradient, as in PyTorch."""
+        return ops.fmax(self, other, np.less_equal)
+
+    def logaddexp(self, other: Operand) -> Tensor:
+        """log(exp(self) + exp(other)), without overflow."""
+        return ops.logaddexp(self, other)
+
+    def logaddexp2(self, other: Operand) -> Tensor:
+        """log2(2**self + 2**other), without overflow."""
+        ln2 = float(np.log(2.0))
+        return ops.logaddexp(self * ln2, other * ln2) * (1.0 / ln2)
+
+    def addcmul(self, tensor1: Operand, tensor2: Operand, *, value: Operand = 1) -> Tensor:
+        """self + value * tensor1 * tensor2."""
+        product = ops.mul(tensor1, tensor2)
+        return self + (product if value == 1 else product * value)
+
+    def addcdiv(self, tensor1: Operand, tensor2: Operand, *, value: Operand = 1) -> Tensor:
+        """self + value * tensor1 / tensor2."""
+        quotient = ops.div(tensor1, tensor2)
+        return self + (quotient if value == 1 else quotient * value)
+
+    def dist(self, other: Operand, p: Real = 2) -> Tensor:
+        """The ``p``-norm of self - other."""
+        return (self - other).norm(p)
+
+    # ---- reductions ------------------------------------------------------------------------------------
+    def aminmax(self, *, dim: int | None = None, keepdim: bool = False) -> AMinMax:
+        """PyTorch's ``(min, max)`` over ``dim`` (all elements by default); tied extremes share the gradient."""
+        return AMinMax(ops.min(self, dim, keepdim), ops.max(self, dim, keepdim))
+
+    def count_nonzero(self, dim: AxesArg = None) -> Tensor:
+        """How many values are not 0, over ``dim`` (all by default), as int64."""
+        return ops.compare(np.not_equal, self, 0).astype(np.int64).sum(ops.axis_or_dim("count_nonzero", None, dim))
+
+    def nansum(self, dim: AxesArg = None, keepdim: bool = False, *, dtype: npt.DTypeLike | None = None) -> Tensor:
+        """The sum with NaN taken as 0 (their gradient is 0)."""
+        return ops.where(self.isnan(), 0.0, self).sum(dim=dim, keepdim=keepdim, dtype=dtype)
+
+    def nanmean(self, dim: AxesArg = None, keepdim: bool = False, *, dtype: npt.DTypeLike | None = None) -> Tensor:
+        """The mean of the values that are not NaN."""
+        count = ops.compare(np.equal, self.isnan(), False).astype(self.dtype).sum(dim=dim, keepdim=keepdim)
+        return self.nansum(dim, keepdim, dtype=dtype) / count
+
+    def cummax(self, dim: int) -> MinMax:
+        """PyTorch's ``(values, indices)`` of the running maximum along ``dim`` (the latest of ties)."""
+        return _running_extreme(self, dim, True)
+
+    def cummin(self, dim: int) -> MinMax:
+        """PyTorch's ``(values, indices)`` of the running minimum along ``dim``."""
+        return _running_extreme(self, dim, False)
+
+    # ---- shape -------------------------------------------------------------------------------------------
+    def swapdims(self, dim0: int, dim1: int) -> Tensor:
+        """Exchange two axes (PyTorch's other name for ``transpose(dim0, dim1)``)."""
+        return ops.swapaxes(self, dim0, dim1)
+
+    def ravel(self) -> Tensor:
+        """The values as one axis."""
+        return self.reshape(-1)
+
+    def fliplr(self) -> Tensor:
+        """Columns in reverse order (axis 1 of a tensor of at least 2 axes)."""
+        if self.ndim < 2:
+            raise ValueError(f"fliplr: needs at least 2 axes, got shape {self.shape}")
+        return ops.flip(self, 1)
+
+    def flipud(self) -> Tensor:
+        """Rows in reverse order (axis 0)."""
+        if self.ndim < 1:
+            raise ValueError(f"flipud: needs at least 1 axis, got shape {self.shape}")
+        return ops.flip(self, 0)
+
+    def rot90(self, k: int = 1, dims: tuple[int, int] | list[int] = (0, 1)) -> Tensor:
+        """Rotated by 90 degrees ``k`` times in the plane of ``dims``, from the first axis toward the second."""
+        return ops.rot90(self, k, tuple(dims))
+
+    def diff(self, n: int = 1, dim: int = -1, prepend: Operand = None, append: Operand = None) -> Tensor:
+        """The ``n``-th difference along ``dim`` (``prepend``/``append`` joined on first)."""
+        return ops.diff(self, n, dim, prepend, append)
+
+    def diag_embed(self, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+        """Each vector of the last axis on the ``offset``-th diagonal of a matrix in axes ``dim1``, ``dim2``."""
+        return ops.diag_embed(self, offset, dim1, dim2)
+
+    def tensor_split(self, indices_or_sections: int | list[int] | tuple[int, ...], dim: int = 0) -> tuple[Tensor, ...]:
+        """``sections`` pieces as equal as can be (the first ones one longer), or pieces cut at the indices."""
+        return ops.tensor_split(self, indices_or_sections, dim)
+
+    def hsplit(self, sections: int | list[int] | tuple[int, ...]) -> tuple[Tensor, ...]:
+        """Split along axis 1 (axis 0 of a vector); an int must divide the axis."""
+        return ops.named_split("hsplit", self, sections, 1 if self.ndim > 1 else 0, 1)
+
+    def vsplit(self, sections: int | list[int] | tuple[int, ...]) -> tuple[Tensor, ...]:
+        """Split along axis 0 of a tensor of at least 2 axes."""
+        return ops.named_split("vsplit", self, sections, 0, 2)
+
+    def dsplit(self, sections: int | list[int] | tuple[int, ...]) -> tuple[Tensor, ...]:
+        """Split along axis 2 of a tensor of at least 3 axes."""
+        return ops.named_split("dsplit", self, sections, 2, 3)
+
+    def sum_to_size(self, *size: ShapeArgs) -> Tensor:
+        """Summed down to ``size``, a shape this tensor's broadcasts from (the gradient of a broadcast)."""
+        shape = ops._shape_args(size)
+        if not _broadcasts_to(shape, self.shape):
+            raise ValueError(f"sum_to_size: shape {self.shape} is not a broadcast of {shape}")
+        lead = self.ndim - len(shape)
+        axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1 and self.shape[lead + i] != 1)
+        return self.sum(axes, keepdims=True).reshape(shape) if axes else self
+
+    def kron(self, other: Tensor) -> Tensor:
+        """The Kronecker product: each entry of self times the whole of ``other``."""
+        return ops.kron(self, other)
+
+    def inner(self, other: Operand) -> Tensor:
+        """The sum of products over the last axes of both (``torch.inner``)."""
+        return ops.inner(self, other)
+
+    def vdot(self, other: Operand) -> Tensor:
+        """The inner product of two vectors (real tensors: :meth:`dot`)."""
+        return self.dot(other)
+
+    def cross(self, other: Operand, dim: int | None = None) -> Tensor:
+        """The cross product of 3-vectors along ``dim`` (by default the first axis of length 3)."""
+        return ops.cross(self, other, dim)
+
+    def matrix_power(self, n: int) -> Tensor:
+        """The matrix times itself ``n`` times (``n`` >= 0; 0 gives the identity), batched over leading axes."""
+        return ops.matrix_power(self, n)
+
+    def inverse(self) -> Tensor:
+        """The inverse of a square matrix (batched); its gradient is -A^-T g A^-T."""
+        return ops.inverse(self)
+
+    # ---- indexing -----------------------------------------------------------------------------------------
+    def take(self, index: Operand) -> Tensor:
+        """The entries of the flattened tensor at ``index`` (integers of any shape)."""
+        return self.reshape(-1)[ops.integer_index("take", index, self.size, self.shape)]
+
+    def take_along_dim(self, indices: Operand, dim: int | None = None) -> Tensor:
+        """:meth:`gather` with ``indices`` broadcast against this tensor off ``dim`` (flattened when None)."""
+        return ops.take_along_dim(self, indices, dim)
+
+    def masked_select(self, mask: Operand) -> Tensor:
+        """The values where ``mask`` (broadcast with this tensor) is True, as one axis."""
+        mask = np.asarray(ops._data(mask))
+        if mask.dtype != np.bool_:
+            raise TypeError(f"masked_select: the mask must be bool, got {mask.dtype}")
+        try:
+            shape = np.broadcast_shapes(mask.shape, self.shape)
+        except ValueError:
+            raise ValueError(
+                f"masked_select: a mask of shape {mask.shape} does not broadcast with {self.shape}"
+            ) from None
+        x = self if self.shape == shape else ops.broadcast_to(self, shape)
+        return x[np.broadcast_to(mask, shape)]
+
+    def scatter(
+        self, dim: int, index: Operand, src: Operand = None, *, value: Operand = None, reduce: str | None = None
+    ) -> Tensor:
+        """A copy with ``src[i][j]`` (or ``value``) written at ``[index[i][j]][j]`` for ``dim=0`` (and so on);
+        ``reduce="add"`` is :meth:`scatter_add`."""
+        if reduce is not None:
+            if reduce != "add":
+                raise ValueError(f"scatter: reduce={reduce!r} is not supported here; 'add' is (scatter_add)")
+            return ops.scatter(self, dim, index, src if src is not None else value, add=True)
+        return ops.scatter(self, dim, index, src if src is not None else value, add=False)
+
+    def scatter_add(self, dim: int, index: Operand, src: Operand) -> Tensor:
+        """A copy with each ``src[i][j]`` added at ``[index[i][j]][j]`` for ``dim=0`` (and so on); repeats add up."""
+        return ops.scatter(self, dim, index, src, add=True)
+
+    def index_add(self, dim: int, index: Operand, source: Operand, *, alpha: Operand = 1) -> Tensor:
+        """A copy with ``alpha * source``'s slices added at ``index`` along ``dim``; repeated indices add up."""
+        return ops.index_along(self, "index_add", dim, index, source if alpha == 1 else source * alpha)
+
+    def index_copy(self, dim: int, index: Operand, source: Operand) -> Tensor:
+        """A copy with ``source``'s slices written at ``index`` along ``dim``."""
+        return ops.index_along(self, "index_copy", dim, index, source)
+
+    def index_fill(self, dim: int, index: Operand, value: Operand) -> Tensor:
+        """A copy with ``value`` written at ``index`` along ``dim``."""
+        return ops.index_along(self, "index_fill", dim, index, value)
+
+    def nonzero(self, *, as_tuple: bool = False) -> Tensor | tuple[Tensor, ...]:
+        """The indices of the non-zero values: one row per value (int64), or one tensor per axis."""
+        found = np.nonzero(self._concrete("nonzero()"))
+        if as_tuple:
+            return tuple(Tensor._from(i.astype(np.int64)) for i in found)
+        return Tensor._from(np.stack(found, axis=1).astype(np.int64) if found else np.zeros((1, 0), np.int64))
+
+    def argwhere(self) -> Tensor:
+        """The indices of the non-zero values, one row per value."""
+        rows = self.nonzero()
+        assert isinstance(rows, Tensor)
+        return rows
+
+    def unique(
+        self,
+        sorted: bool = True,
+        return_inverse: bool = False,
+        return_counts: bool = False,
+        dim: int | None = None,  # noqa: A002
+    ) -> Tensor | tuple[Tensor, ...]:
+        """The distinct values, sorted (of the flattened tensor, or the distinct slices along ``dim``);
+        with the index of each value in them and how often each occurs when asked. Not differentiated."""
+        data = self._concrete("unique()")
+        axis = None if dim is None else ops._axis("unique", dim, self.ndim)
+        values, inverse, counts = np.unique(data, return_inverse=True, return_counts=True, axis=axis)
+        out = [Tensor._from(values)]
+        if return_inverse:
+            out.append(Tensor._from(inverse.reshape(self.shape if axis is None else -1).astype(np.int64)))
+        if return_counts:
+            out.append(Tensor._from(counts.astype(np.int64)))
+        return out[0] if len(out) == 1 else tuple(out)
+
+    # ---- what a tensor is ---------------------------------------------------------------------------------
+    def new_tensor(self, data: Any, dtype: npt.DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
+        """A new tensor of ``data``, in this tensor's dtype unless ``dtype`` is given."""
+        return Tensor(np.array(ops._data(data), dtype=self.dtype if dtype is None else dtype), requires_grad)
+
+    def new_empty(self, *size: ShapeArgs, dtype: npt.DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
+        """A tensor of ``size`` in this tensor's dtype (zeros: NumPy's empty would leave garbage to read)."""
+        return self.new_full(ops._shape_args(size), 0, dtype=dtype, requires_grad=requires_grad)
+
+    def is_floating_point(self) -> bool:
+        """Whether the dtype is a float dtype."""
+        return self.dtype.kind == "f"
+
+    def is_contiguous(self) -> bool:
+        """Whether the values lie in row-major order in memory."""
+        return bool(self.data.flags.c_contiguous)
+
+    def stride(self, dim: int | None = None) -> tuple[int, ...] | int:
+        """The step in elements (not bytes) between neighbours along each axis, or along ``dim``."""
+        steps = tuple(s // self.data.itemsize for s in self.data.strides)
+        return steps if dim is None else steps[ops._axis("stride", dim, self.ndim)]
+
+    def element_size(self) -> int:
+        """Bytes per element."""
+        return self.data.itemsize
+
+    def nelement(self) -> int:
+        """The number of elements."""
+        return self.data.size
+
+    def half(self) -> Tensor:
+        """As float16."""
+        return ops.astype(self, np.float16)
+
     # ---- PyTorch's dtype conversions; last in the class, as their names shadow the builtins here ----
     def long(self) -> Tensor:
         """As int64 (class indices for losses); not differentiated."""
@@ -1394,6 +1825,35 @@ class MinMax(tuple):
     @property
     def indices(self) -> Tensor:
         return self[1]
+
+
+class AMinMax(tuple):
+    """PyTorch's ``(min, max)`` from ``x.aminmax()``."""
+
+    def __new__(cls, low: Tensor, high: Tensor) -> AMinMax:
+        return super().__new__(cls, (low, high))
+
+    @property
+    def min(self) -> Tensor:
+        return self[0]
+
+    @property
+    def max(self) -> Tensor:
+        return self[1]
+
+
+def _running_extreme(x: Tensor, dim: int, largest: bool) -> MinMax:
+    """cummax/cummin: the indices from an op (so a replay finds them again), the values picked there, so
+    the gradient goes to the element each running extreme came from, as in PyTorch."""
+    op = "cummax" if largest else "cummin"
+    if x.ndim == 0:
+        ops.scalar_axis(op, dim, 0)
+        return MinMax(x.clone(), Tensor._from(np.zeros((), np.int64)))
+    axis = ops._axis(op, dim, x.ndim)
+    if x.shape[axis] == 0:
+        return MinMax(x.clone(), Tensor._from(np.zeros(x.shape, np.int64)))
+    indices = ops.cumulative_argmax(x, axis, largest)
+    return MinMax(ops.gather(x, axis, indices.data), indices)
 
 
 def _reduction_args(

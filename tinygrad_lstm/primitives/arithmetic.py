@@ -1,5 +1,6 @@
 """Arithmetic: + - * / ** // % and their relatives (reciprocal, rsqrt, neg, maximum, minimum, trunc_divide,
-fmod), broadcasting as NumPy does; each VJP sums its gradient back down to its input's shape (``unbroadcast``)."""
+fmod, atan2, hypot), broadcasting as NumPy does; each VJP sums its gradient back down to its input's
+shape (``unbroadcast``)."""
 
 from __future__ import annotations
 
@@ -219,3 +220,34 @@ def _fmod_vjp(g: Grad, entry: Entry) -> tuple:
 # both inputs are read by the divisor's gradient alone
 REMAINDER = Primitive("remainder", _remainder_fwd, _remainder_vjp, keep_in=((1,), (1,)), elementwise=True)
 FMOD = Primitive("fmod", _fmod_fwd, _fmod_vjp, keep_in=((1,), (1,)), elementwise=True)
+
+
+def _atan2_fwd(p: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.arctan2(a, b)
+
+
+def _atan2_vjp(g: Grad, entry: Entry) -> tuple:
+    # the angle of (b, a): d/da = b / (a^2 + b^2), d/db = -a / (a^2 + b^2), as PyTorch's
+    a, b = entry.ins
+    share = g / (a * a + b * b)
+    ga = unbroadcast(share * b, entry.parents[0].shape) if entry.parents[0] is not None else None
+    gb = unbroadcast(-share * a, entry.parents[1].shape) if entry.parents[1] is not None else None
+    return ga, gb
+
+
+ATAN2 = Primitive("atan2", _atan2_fwd, _atan2_vjp, keep_in=True, elementwise=True)
+
+
+def _hypot_fwd(p: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.hypot(a, b)  # without overflow where a * a would
+
+
+def _hypot_vjp(g: Grad, entry: Entry) -> tuple:
+    a, b = entry.ins
+    share = g / entry.out
+    ga = unbroadcast(share * a, entry.parents[0].shape) if entry.parents[0] is not None else None
+    gb = unbroadcast(share * b, entry.parents[1].shape) if entry.parents[1] is not None else None
+    return ga, gb
+
+
+HYPOT = Primitive("hypot", _hypot_fwd, _hypot_vjp, keep_in=((0,), (1,)), keep_out=True, elementwise=True)

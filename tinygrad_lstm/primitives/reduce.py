@@ -1,5 +1,5 @@
-"""Reductions: sum, max, min, var over axes (argmax, argmin, argsort: integers, never differentiated),
-and the running sum cumsum."""
+"""Reductions: sum, max, min, var over axes (argmax, argmin, argsort and where a running maximum was
+reached: integers, never differentiated), and the running sum cumsum."""
 
 from __future__ import annotations
 
@@ -99,6 +99,19 @@ def _argsort_fwd(p: Any, x: np.ndarray) -> np.ndarray:
 
 
 ARGSORT = Primitive("argsort", _argsort_fwd, None)  # p: (axis, descending); integers, never differentiated
+
+
+def _cumulative_argmax_fwd(p: Any, x: np.ndarray) -> np.ndarray:
+    """Where the running maximum (``p``: (axis, True)) or minimum (False) along ``axis`` was last reached
+    (the latest of ties, and a NaN once one is met, as PyTorch's cummax/cummin)."""
+    axis, largest = p
+    running = (np.maximum if largest else np.minimum).accumulate(x, axis=axis)
+    reached = (x == running) | (np.isnan(x) & np.isnan(running))
+    steps = np.arange(x.shape[axis]).reshape((-1,) + (1,) * (x.ndim - axis - 1))
+    return np.maximum.accumulate(np.where(reached, steps, 0), axis=axis).astype(np.int64)
+
+
+CUMULATIVE_ARGMAX = Primitive("cumulative_argmax", _cumulative_argmax_fwd, None)  # integers, not differentiated
 
 
 def _cumsum_fwd(p: Any, x: np.ndarray) -> np.ndarray:
