@@ -530,3 +530,114 @@ def test_what_a_tensor_is_as_pytorch_reports_it():
     assert r.dtype == np.int64 and set(r.tolist()) <= set(range(3, 7)) and tl.randint(5, (2, 2)).shape == (2, 2)
     assert sorted(tl.randperm(6).tolist()) == list(range(6))
     np.testing.assert_allclose(tl.logspace(0, 2, 3).data, torch.logspace(0, 2, 3).numpy())
+
+
+MED = A([[3.0, -1.0, 2.5, 0.0, 7.0, 1.0], [1.0, 4.0, -3.0, 2.0, 5.5, 2.0], [0.5, np.nan, 9.0, -8.0, np.nan, 1.25]])
+OPINFO = {
+    "erfc, sinc": case(lambda L, x: (x.erfc(), L.erfc(x * 4), x.sinc(), L.sinc(x)), A([-2.0, -0.5, 0.3, 1.0, 6.0])),
+    "sinc at 0": case(lambda L, x: x.sinc(), A([0.0, 0.5]), order=1),
+    "logcumsumexp": case(lambda L, x: (x.logcumsumexp(1), L.logcumsumexp(x * 30, 0)), X34),
+    "logcumsumexp far apart": case(lambda L, x: L.logcumsumexp(x * 300, 0), X34, order=1),
+    "median, nanmedian": case(
+        lambda L, x: (x[:2].median(), *x.median(1), *L.median(x, 0, True), x[:2].nanmedian(), *x.nanmedian(dim=1)), MED
+    ),
+    "quantile": case(
+        lambda L, x: (x[:2].quantile(0.4), x.quantile(L.tensor([0.0, 0.25, 1.0], dtype=L.float64), dim=1),
+                      L.quantile(x, 0.5, 0, keepdim=True), x.nanquantile(0.3, dim=1),
+                      *(x.quantile(0.35, 1, interpolation=m) for m in ("lower", "higher", "nearest", "midpoint"))),
+        MED,
+    ),
+    "cov, corrcoef": case(lambda L, x: (x.cov(), L.cov(x, correction=0), x[0].cov(), x.corrcoef(), L.corrcoef(x)), X34),
+    "diagflat, reshape_as": case(lambda L, x: (x.diagflat(), L.diagflat(x[0], -1), x.reshape_as(x.T)), X34[:2, :2]),
+    "split_with_sizes, unsafe_split, unsafe_chunk, narrow_copy": case(
+        lambda L, x: (*x.split_with_sizes([1, 3], 1), *x.unsafe_split(2, 1), *x.unsafe_chunk(2),
+                      x.narrow_copy(1, 1, 2)),
+        X34,
+    ),
+    "index_put, put": case(
+        lambda L, x, v: (x.index_put((L.tensor([0, 2, 0]),), v[0]), x.index_put((L.tensor([0, 2, 0]),), v[0], True),
+                         x.put(L.tensor([1, 5, 1]), v[1, :3]), x.put(L.tensor([1, 5, 1]), v[1, :3], accumulate=True)),
+        X34, Y34,
+    ),
+    "select_scatter, slice_scatter, masked_scatter": case(
+        lambda L, x, v: (x.select_scatter(v[0], 0, 1), x.slice_scatter(v[:, :2], 1, 1, 4, 2),
+                         x.masked_scatter(x > 0, v)),
+        X34, Y34,
+    ),
+    "mH, H, conj, resolve_conj": case(lambda L, x: (x.mH, x.H, x.conj(), x.resolve_conj(), x.resolve_neg()), X34),
+    "atleast_nd, broadcast_tensors, block_diag, cartesian_prod": case(
+        lambda L, a, b: (L.atleast_1d(a[0, 0]), L.atleast_2d(a[0]), *L.atleast_3d(a, b),
+                         *L.broadcast_tensors(a, b[:, :1]),
+                         L.block_diag(a, b[0], b[0, 0]), L.cartesian_prod(a[0, :2], b[0, :3])),
+        X34, Y34,
+    ),
+    # (PyTorch's cdist has no second derivative; this engine's is checked against finite differences below)
+    "cdist": case(
+        lambda L, a, b: (L.cdist(a, b), L.cdist(a, b, p=1.0), L.cdist(a[None], b[None], 3.0)), X34, Y34[:2], order=1
+    ),
+    "tensordot": case(
+        lambda L, a, b: (L.tensordot(a, b, 2), L.tensordot(a, b[0], dims=([1, 2], [0, 1])),
+                         L.tensordot(a, b, ([0], [2]))),
+        RNG.standard_normal((2, 3, 4)), RNG.standard_normal((3, 4, 2)),
+    ),
+    "rsub, fill, trapezoid": case(
+        lambda L, y, x: (L.rsub(y, x, alpha=2), L.fill(y, 0.5), L.trapezoid(y), L.trapezoid(y, dx=0.5, dim=0),
+                         L.trapezoid(y, x[0]), L.trapz(y, x)),
+        X34, np.cumsum(np.abs(Y34), axis=1),
+    ),
+    "function spellings of methods": case(
+        lambda L, x: (L.clamp_min(x, 0.1), L.clamp_max(x, 0.2), L.clone(x), L.float_power(x, 2), L.ravel(x),
+                      L.broadcast_to(x[0], (2, 4))),
+        X34,
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(OPINFO))
+def test_opinfo_spellings_match_pytorch(name):
+    check(*OPINFO[name])
+
+
+def test_floor_division_and_remainder_in_place_follow_pytorchs_rules():
+    x = tl.tensor([7, -7, 5])
+    alias = x
+    x //= 2
+    assert alias is x and x.tolist() == [3, -4, 2]
+    x %= 3
+    assert x.tolist() == [0, 2, 2]
+    with pytest.raises(ZeroDivisionError, match="floor_divide_: integer division by zero"):
+        x //= 0
+    w = tl.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="floor_divide_: a leaf tensor that requires grad"):
+        w //= 2
+    t = torch.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError):
+        t //= 2
+    y = w * 3.0
+    y %= 2.5  # recorded: the gradient of a remainder by a number is 1
+    y.sum().backward()
+    np.testing.assert_array_equal(w.grad.data, [3.0, 3.0])
+
+
+def test_bernoulli_and_normal_draw_from_tls_generator():
+    tl.manual_seed(1)
+    p = tl.tensor(np.full(4000, 0.3))
+    draws = p.bernoulli()
+    assert draws.dtype == p.dtype and set(np.unique(draws.data)) <= {0.0, 1.0} and abs(draws.data.mean() - 0.3) < 0.03
+    assert tl.bernoulli(p).shape == p.shape
+    samples = tl.normal(2.0, 0.5, size=(4000,))
+    assert samples.dtype == tl.get_default_dtype() and abs(float(samples.mean()) - 2.0) < 0.05
+    assert tl.normal(tl.tensor(np.zeros(3)), 1.0).dtype == np.float64
+    with pytest.raises(ValueError, match=r"bernoulli: probabilities must lie in \[0, 1\]"):
+        tl.tensor([1.5]).bernoulli()
+
+
+def test_second_derivatives_where_pytorch_has_none_agree_with_finite_differences():
+    """sinc at 0 (-pi**2 / 3, where PyTorch's is NaN) and cdist (PyTorch's has no second derivative)."""
+    x = tl.tensor(np.array([0.0, 0.25]), requires_grad=True)
+    (d,) = tl.grad(x.sinc().sum(), x, create_graph=True)
+    (dd,) = tl.grad(d.sum(), x)
+    assert d.data[0] == 0.0 and np.isclose(dd.data[0], -(np.pi**2) / 3, rtol=1e-12)
+    a = tl.Tensor(X34.copy(), requires_grad=True)
+    b = tl.Tensor(Y34[:2].copy(), requires_grad=True)
+    assert tl.gradcheck(lambda a, b: tl.grad(tl.cdist(a, b).sum(), (a, b), create_graph=True), (a, b))

@@ -53,6 +53,7 @@ from .primitives.elementwise import (
     COSH,
     ELU,
     ERF,
+    ERFC,
     EXP,
     EXP2,
     EXPM1,
@@ -529,6 +530,20 @@ def atan2(a: Operand, b: Operand) -> Tensor:
 def hypot(a: Operand, b: Operand) -> Tensor:
     """sqrt(a**2 + b**2), without overflow where a**2 would overflow."""
     return _binary(HYPOT, *_promoted(a, b, true_division=True))
+
+
+def erfc(x: Operand) -> Tensor:
+    """1 - erf(x), exact in the tail."""
+    return apply(ERFC, (x,))
+
+
+def sinc(x: Tensor) -> Tensor:
+    """sin(pi x) / (pi x), and at 0 its Taylor polynomial 1 - (pi x)**2 / 6: the value 1, the gradient 0
+    (PyTorch's) and the second derivative -pi**2 / 3 (where PyTorch's is NaN)."""
+    zero = compare(np.equal, x, 0)
+    scaled = where(zero, 1.0, x) * np.pi
+    near = 1.0 - (x * np.pi) ** 2 * (1.0 / 6.0)
+    return where(zero, near, sin(scaled) / scaled)
 
 
 def erf(x: Operand) -> Tensor:
@@ -1674,3 +1689,114 @@ def index_along(x: Tensor, op: str, dim: int, index: Operand, source: Operand) -
     if op == "index_copy":
         return index_put(x, at, source)
     return x + scatter_add(source if isinstance(source, Tensor) else np.asarray(source, x.dtype), at, x.shape, False)
+
+
+def median(x: Tensor, dim: int | None, keepdim: bool, ignore_nan: bool) -> tuple[Tensor, Tensor]:
+    """PyTorch's median along ``dim``: the lower of the two middle values (``(values, indices)``), NaN where
+    a slice holds one (the first NaN's index), or with ``ignore_nan`` the median of the other values.
+    The position is found by ops (a stable sort, counts), so a replay finds it again, and the value is
+    picked there, so the gradient goes to that element, as in PyTorch."""
+    op = "nanmedian" if ignore_nan else "median"
+    if dim is None:
+        x, axis = reshape(x, (-1,)), 0
+    else:
+        axis = _axis(op, dim, builtins.max(x.ndim, 1))
+        if x.ndim == 0:
+            x = reshape(x, (1,))
+    n = x.shape[axis]
+    if n == 0:
+        raise ValueError(f"{op}: axis {axis} of shape {x.shape} is empty")
+    order = argsort(x, axis)
+    nans = compare(np.not_equal, x, x).astype(np.int64).sum(axis, keepdims=True)
+    if ignore_nan:
+        position = maximum((n - nans - 1) // 2, 0)
+    else:
+        position = where(compare(np.greater, nans, 0), n - nans, (n - 1) // 2)
+    index = gather(order, axis, position.data)
+    values = gather(x, axis, index.data)
+    if not keepdim or dim is None:
+        values, index = squeeze(values, axis), squeeze(index, axis)
+    return values, index
+
+
+def quantile(x: Tensor, q: Any, dim: int | None, keepdim: bool, interpolation: str, ignore_nan: bool) -> Tensor:
+    """PyTorch's quantile: the sorted values at rank ``q * (n - 1)``, interpolated (``"linear"`` by lerp
+    between the two neighbours, ``"lower"``, ``"higher"``, ``"nearest"``, ``"midpoint"``); NaN where a
+    slice holds one, or with ``ignore_nan`` over the other values. ``q`` a number, or a 1-D list or
+    tensor of them (a new first axis)."""
+    op = "nanquantile" if ignore_nan else "quantile"
+    qs = np.asarray(_data(q), dtype=np.float64)
+    if qs.ndim > 1 or np.any((qs < 0) | (qs > 1)) or np.any(np.isnan(qs)):
+        raise ValueError(f"{op}: q must be a number or a 1-D tensor of numbers in [0, 1], got {qs.tolist()}")
+    if interpolation not in ("linear", "lower", "higher", "nearest", "midpoint"):
+        raise ValueError(
+            f"{op}: interpolation must be linear, lower, higher, nearest or midpoint, got {interpolation!r}"
+        )
+    if dim is None:
+        x, axis = reshape(x, (-1,)), 0
+    else:
+        axis = _axis(op, dim, builtins.max(x.ndim, 1))
+        x = reshape(x, (1,)) if x.ndim == 0 else x
+    n = x.shape[axis]
+    if n == 0:
+        raise ValueError(f"{op}: axis {axis} of shape {x.shape} is empty")
+    ordered = gather(x, axis, argsort(x, axis).data)
+    nans = compare(np.not_equal, x, x).astype(np.float64).sum(axis, keepdims=True)
+    count = n - nans if ignore_nan else as_tensor(np.full(nans.shape, float(n)))
+    last = as_tensor(np.full(nans.shape, float(n - 1)))
+    nan_slice = compare(np.equal, count, 0) if ignore_nan else compare(np.greater, nans, 0)
+    results = []
+    for qk in qs.reshape(-1).tolist():
+        rank = where(nan_slice, last, (count - 1) * qk)  # a slice with NaN: its last value, a NaN
+        if interpolation == "nearest":
+            rank = round(rank)
+        below, above = floor(rank), ceil(rank)
+        low = gather(ordered, axis, astype(below, np.int64).data)  # indices made by ops: a replay makes them again
+        if interpolation in ("lower", "nearest"):
+            value = low
+        elif interpolation == "higher":
+            value = gather(ordered, axis, astype(above, np.int64).data)
+        else:
+            high = gather(ordered, axis, astype(above, np.int64).data)
+            weight = (rank - below).astype(x.dtype) if interpolation == "linear" else 0.5
+            value = lerp(low, high, where(nan_slice, 0.0, weight) if interpolation == "midpoint" else weight)
+        results.append(value if keepdim and dim is not None else squeeze(value, axis))
+    return results[0] if qs.ndim == 0 else stack(results, 0)
+
+
+def logcumsumexp(x: Tensor, axis: int) -> Tensor:
+    """log(cumsum(exp(x))) along ``axis``, one stable log-add after another (exact gradients to every
+    order, and no overflow, as PyTorch's)."""
+    if x.ndim == 0:
+        scalar_axis("logcumsumexp", axis, 0)
+        return astype(x, x.dtype)
+    axis = _axis("logcumsumexp", axis, x.ndim)
+    if x.shape[axis] == 0:
+        return astype(x, x.dtype)
+    lead = (slice(None),) * axis
+    run = getitem(x, lead + (0,))
+    runs = [run]
+    for k in range(1, x.shape[axis]):
+        run = logaddexp(run, getitem(x, lead + (k,)))
+        runs.append(run)
+    return stack(runs, axis)
+
+
+def cov(x: Tensor, correction: int = 1) -> Tensor:
+    """The covariance matrix of the variables in the rows of ``x`` (observations in its columns)."""
+    if x.ndim > 2:
+        raise ValueError(f"cov: expects a 1-D or 2-D tensor, got shape {x.shape}")
+    rows = reshape(x, (1, -1)) if x.ndim < 2 else x
+    n = rows.shape[1]
+    centred = rows - mean(rows, 1, keepdims=True)
+    product = matmul(centred, transpose(centred)) * (1.0 / (n - correction) if n > correction else np.inf)
+    return reshape(product, ()) if x.ndim < 2 else product
+
+
+def corrcoef(x: Tensor) -> Tensor:
+    """Pearson's correlation of the variables in the rows of ``x``, clipped to [-1, 1] as PyTorch's."""
+    c = cov(x)
+    if c.ndim == 0:
+        return c / c
+    d = sqrt(diagonal(c))
+    return clip(c / reshape(d, (-1, 1)) / reshape(d, (1, -1)), -1.0, 1.0)

@@ -1039,3 +1039,280 @@ def randperm(n: int, dtype: npt.DTypeLike = np.int64) -> Tensor:
 def logspace(start: float, end: float, steps: int, base: float = 10.0, dtype: npt.DTypeLike | None = None) -> Tensor:
     """``steps`` values from base**start to base**end, evenly spaced in the exponent."""
     return Tensor(np.logspace(start, end, steps, base=base, dtype=dtypes.resolve(dtype)))
+
+
+# PyTorch's OpInfo names
+
+
+def erfc(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.erfc(...)``."""
+    return _tensor(input).erfc(*args, **kwargs)
+
+
+def sinc(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.sinc(...)``."""
+    return _tensor(input).sinc(*args, **kwargs)
+
+
+def logcumsumexp(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.logcumsumexp(...)``."""
+    return _tensor(input).logcumsumexp(*args, **kwargs)
+
+
+def median(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.median(...)``."""
+    return _tensor(input).median(*args, **kwargs)
+
+
+def nanmedian(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.nanmedian(...)``."""
+    return _tensor(input).nanmedian(*args, **kwargs)
+
+
+def quantile(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.quantile(...)``."""
+    return _tensor(input).quantile(*args, **kwargs)
+
+
+def nanquantile(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.nanquantile(...)``."""
+    return _tensor(input).nanquantile(*args, **kwargs)
+
+
+def cov(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.cov(...)``."""
+    return _tensor(input).cov(*args, **kwargs)
+
+
+def corrcoef(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.corrcoef(...)``."""
+    return _tensor(input).corrcoef(*args, **kwargs)
+
+
+def diagflat(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.diagflat(...)``."""
+    return _tensor(input).diagflat(*args, **kwargs)
+
+
+def split_with_sizes(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.split_with_sizes(...)``."""
+    return _tensor(input).split_with_sizes(*args, **kwargs)
+
+
+def narrow_copy(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.narrow_copy(...)``."""
+    return _tensor(input).narrow_copy(*args, **kwargs)
+
+
+def index_put(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.index_put(...)``."""
+    return _tensor(input).index_put(*args, **kwargs)
+
+
+def put(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.put(...)``."""
+    return _tensor(input).put(*args, **kwargs)
+
+
+def select_scatter(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.select_scatter(...)``."""
+    return _tensor(input).select_scatter(*args, **kwargs)
+
+
+def slice_scatter(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.slice_scatter(...)``."""
+    return _tensor(input).slice_scatter(*args, **kwargs)
+
+
+def masked_scatter(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.masked_scatter(...)``."""
+    return _tensor(input).masked_scatter(*args, **kwargs)
+
+
+def bernoulli(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.bernoulli(...)``."""
+    return _tensor(input).bernoulli(*args, **kwargs)
+
+
+def conj(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.conj(...)``."""
+    return _tensor(input).conj(*args, **kwargs)
+
+
+def resolve_conj(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.resolve_conj(...)``."""
+    return _tensor(input).resolve_conj(*args, **kwargs)
+
+
+def resolve_neg(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.resolve_neg(...)``."""
+    return _tensor(input).resolve_neg(*args, **kwargs)
+
+
+def broadcast_to(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.broadcast_to(...)``."""
+    return _tensor(input).broadcast_to(*args, **kwargs)
+
+
+def clamp_max(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.clamp_max(...)``."""
+    return _tensor(input).clamp_max(*args, **kwargs)
+
+
+def clamp_min(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.clamp_min(...)``."""
+    return _tensor(input).clamp_min(*args, **kwargs)
+
+
+def clone(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.clone(...)``."""
+    return _tensor(input).clone(*args, **kwargs)
+
+
+def float_power(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.float_power(...)``."""
+    return _tensor(input).float_power(*args, **kwargs)
+
+
+def ravel(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.ravel(...)``."""
+    return _tensor(input).ravel(*args, **kwargs)
+
+
+def zero_(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.zero_(...)``."""
+    return _tensor(input).zero_(*args, **kwargs)
+
+
+def atleast_1d(*tensors: Any) -> Any:
+    """Each tensor with at least 1 axis (one tensor, or a tuple of them)."""
+    ts = tuple(
+        _tensor(t) for t in (tensors[0] if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)) else tensors)
+    )
+    out = tuple(t.reshape(1) if t.ndim == 0 else t for t in ts)
+    return out[0] if len(out) == 1 else out
+
+
+def atleast_2d(*tensors: Any) -> Any:
+    """Each tensor with at least 2 axes (a vector becomes a row)."""
+    ts = tensors[0] if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)) else tensors
+    out = tuple(_at_least(ts, 2))
+    return out[0] if len(out) == 1 else out
+
+
+def atleast_3d(*tensors: Any) -> Any:
+    """Each tensor with at least 3 axes."""
+    ts = tensors[0] if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)) else tensors
+    out = tuple(_at_least(ts, 3))
+    return out[0] if len(out) == 1 else out
+
+
+def broadcast_tensors(*tensors: Any) -> tuple[Tensor, ...]:
+    """The tensors broadcast to one shape (views)."""
+    ts = [_tensor(t) for t in tensors]
+    try:
+        shape = np.broadcast_shapes(*(t.shape for t in ts))
+    except ValueError:
+        raise ValueError(f"broadcast_tensors: shapes {[t.shape for t in ts]} do not broadcast") from None
+    return tuple(t if t.shape == shape else ops.broadcast_to(t, shape) for t in ts)
+
+
+def block_diag(*tensors: Any) -> Tensor:
+    """The matrices (vectors as rows, numbers as 1 x 1) on the diagonal of one matrix, zeros elsewhere."""
+    ts = [_tensor(t) for t in tensors]
+    if builtins.any(t.ndim > 2 for t in ts):
+        raise ValueError(f"block_diag: expects tensors of at most 2 axes, got shapes {[t.shape for t in ts]}")
+    blocks = [t.reshape(1, 1) if t.ndim == 0 else t.reshape(1, -1) if t.ndim == 1 else t for t in ts]
+    if not blocks:
+        return Tensor(np.zeros((1, 0), dtypes.get_default_dtype()))
+    width = builtins.sum(b.shape[1] for b in blocks)
+    dtype = np.result_type(*(b.dtype for b in blocks))
+    rows, left = [], 0
+    for b in blocks:
+        pieces: list[Any] = [np.zeros((b.shape[0], left), dtype), b if b.dtype == dtype else b.astype(dtype)]
+        pieces.append(np.zeros((b.shape[0], width - left - b.shape[1]), dtype))
+        rows.append(ops.cat(pieces, 1))
+        left += b.shape[1]
+    return ops.cat(rows, 0)
+
+
+def cartesian_prod(*tensors: Any) -> Tensor:
+    """Every combination of one value from each vector, one per row (a vector for one input)."""
+    if len(tensors) == 1:
+        return _tensor(tensors[0])
+    grids = meshgrid(*tensors, indexing="ij")
+    return ops.stack([g.reshape(-1) for g in grids], 1)
+
+
+def cdist(x1: Operand, x2: Operand, p: float = 2.0) -> Tensor:
+    """The ``p``-norm distance between each row of ``x1`` and each row of ``x2`` (batched over leading axes);
+    the gradient at a distance of 0 is 0, as PyTorch's."""
+    a, b = _tensor(x1), _tensor(x2)
+    if a.ndim < 2 or b.ndim < 2 or a.shape[-1] != b.shape[-1]:
+        raise ValueError(f"cdist: expects (..., P, M) and (..., R, M) tensors, got shapes {a.shape} and {b.shape}")
+    return (a.unsqueeze(-2) - b.unsqueeze(-3)).norm(p, -1)
+
+
+def tensordot(a: Operand, b: Operand, dims: Any = 2) -> Tensor:
+    """The sum of products over the last ``dims`` axes of ``a`` and the first of ``b``, or over the axes
+    listed in ``dims = (axes of a, axes of b)``."""
+    x, y = _tensor(a), _tensor(b)
+    if isinstance(dims, int):
+        axes_a, axes_b = list(range(x.ndim - dims, x.ndim)), list(range(dims))
+    else:
+        axes_a, axes_b = ([d] if isinstance(d, int) else list(d) for d in dims)
+    axes_a = [ops._axis("tensordot", d, x.ndim) for d in axes_a]
+    axes_b = [ops._axis("tensordot", d, y.ndim) for d in axes_b]
+    if len(axes_a) != len(axes_b) or builtins.any(x.shape[i] != y.shape[j] for i, j in zip(axes_a, axes_b)):
+        raise ValueError(f"tensordot: axes {axes_a} of shape {x.shape} do not match axes {axes_b} of shape {y.shape}")
+    free_a = [d for d in range(x.ndim) if d not in axes_a]
+    free_b = [d for d in range(y.ndim) if d not in axes_b]
+    k = int(np.prod([x.shape[d] for d in axes_a]))
+    left = x.permute(free_a + axes_a).reshape(-1, k)
+    right = y.permute(axes_b + free_b).reshape(k, -1)
+    return (left @ right).reshape(tuple(x.shape[d] for d in free_a) + tuple(y.shape[d] for d in free_b))
+
+
+def rsub(input: Operand, other: Operand, *, alpha: Any = 1) -> Tensor:  # noqa: A002
+    """other - alpha * input."""
+    return ops.sub(other, ops.scaled("rsub", other, input, alpha))
+
+
+def fill(input: Operand, value: Any) -> Tensor:  # noqa: A002
+    """A new tensor of ``input``'s shape and dtype holding ``value``; the gradient is 0 for ``input`` and
+    summed back to ``value`` when it is a 0-d tensor."""
+    x = _tensor(input)
+    if isinstance(value, Tensor) and value.ndim:
+        raise ValueError(f"fill: value must be a number or a 0-d tensor, got shape {value.shape}")
+    if isinstance(value, Tensor) and value.dtype != x.dtype:
+        value = value.astype(x.dtype)
+    return ops.where(np.ones(x.shape, bool), value if isinstance(value, Tensor) else np.asarray(value, x.dtype), x)
+
+
+def trapezoid(y: Operand, x: Operand = None, *, dx: float | None = None, dim: int = -1) -> Tensor:
+    """The trapezoidal rule along ``dim``: samples ``y`` at points ``x`` (or spaced ``dx``, 1 by default)."""
+    values = _tensor(y)
+    axis = ops._axis("trapezoid", dim, values.ndim)
+    lead = (slice(None),) * axis
+    pairs = values[lead + (slice(1, None),)] + values[lead + (slice(None, -1),)]
+    if x is None:
+        return pairs.sum(axis) * (0.5 * (1.0 if dx is None else dx))
+    points = _tensor(x)
+    at = (slice(None),) * (axis if points.ndim == values.ndim else 0)
+    gaps = points[at + (slice(1, None),)] - points[at + (slice(None, -1),)]
+    if points.ndim == 1 and values.ndim > 1:
+        gaps = gaps.reshape(gaps.shape + (1,) * (values.ndim - axis - 1))
+    return (pairs * gaps).sum(axis) * 0.5
+
+
+trapz = trapezoid
+
+
+def normal(mean: Any = 0.0, std: Any = 1.0, size: ShapeArgs | None = None) -> Tensor:
+    """Samples of a normal distribution of ``mean`` and ``std`` (numbers or tensors, broadcast), or of ``size``."""
+    m, s = np.asarray(ops._data(mean)), np.asarray(ops._data(std))
+    shape = np.broadcast_shapes(m.shape, s.shape) if size is None else ops._shape_args((size,))
+    draw = random.generator().standard_normal(shape) * s + m
+    arrays = [np.asarray(ops._data(a)) for a in (mean, std) if isinstance(a, (Tensor, np.ndarray))]
+    floats = [a.dtype for a in arrays if a.dtype.kind == "f"]
+    return Tensor(np.asarray(draw, dtype=np.result_type(*floats) if floats else dtypes.get_default_dtype()))

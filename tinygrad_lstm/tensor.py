@@ -36,7 +36,7 @@ from typing import Any, TypeAlias, overload
 import numpy as np
 import numpy.typing as npt
 
-from . import dtypes
+from . import dtypes, random
 from .tape import Entry, Leaf, Recording, guard
 from .tape import state as _state
 from .versions import _root, changed_in_place, recorded_write
@@ -1778,6 +1778,151 @@ class Tensor:
         """As float16."""
         return ops.astype(self, np.float16)
 
+    # ---- more found by probing PyTorch's OpInfo list -----------------------------------------------------
+    def erfc(self) -> Tensor:
+        """1 - erf(x), exact in the tail."""
+        return ops.erfc(self)
+
+    def sinc(self) -> Tensor:
+        """sin(pi x) / (pi x), 1 at 0."""
+        return ops.sinc(self)
+
+    def logcumsumexp(self, dim: int) -> Tensor:
+        """log(cumsum(exp(x))) along ``dim``, without overflow."""
+        return ops.logcumsumexp(self, dim)
+
+    def median(self, dim: int | None = None, keepdim: bool = False) -> Tensor | MinMax:
+        """The lower of the two middle values (NaN if there is one); with ``dim``, PyTorch's ``(values,
+        indices)``, the gradient to the index returned; without, shared by the elements equal to it."""
+        values, indices = ops.median(self, dim, keepdim, ignore_nan=False)
+        return _shared(self, values) if dim is None else MinMax(values, indices)
+
+    def nanmedian(self, dim: int | None = None, keepdim: bool = False) -> Tensor | MinMax:
+        """The median of the values that are not NaN; with ``dim``, ``(values, indices)``."""
+        values, indices = ops.median(self, dim, keepdim, ignore_nan=True)
+        return _shared(self, values) if dim is None else MinMax(values, indices)
+
+    def quantile(
+        self, q: Operand, dim: int | None = None, keepdim: bool = False, *, interpolation: str = "linear"
+    ) -> Tensor:
+        """The ``q``-th quantiles along ``dim`` (of all values by default), as ``torch.quantile``."""
+        return ops.quantile(self, q, dim, keepdim, interpolation, ignore_nan=False)
+
+    def nanquantile(
+        self, q: Operand, dim: int | None = None, keepdim: bool = False, *, interpolation: str = "linear"
+    ) -> Tensor:
+        """:meth:`quantile` of the values that are not NaN."""
+        return ops.quantile(self, q, dim, keepdim, interpolation, ignore_nan=True)
+
+    def cov(self, *, correction: int = 1) -> Tensor:
+        """The covariance matrix of the variables in the rows (observations in the columns)."""
+        return ops.cov(self, correction)
+
+    def corrcoef(self) -> Tensor:
+        """Pearson's correlation matrix of the variables in the rows."""
+        return ops.corrcoef(self)
+
+    def reshape_as(self, other: Tensor) -> Tensor:
+        """``self`` in ``other``'s shape."""
+        return self.reshape(other.shape)
+
+    def diagflat(self, offset: int = 0) -> Tensor:
+        """The flattened values on the ``offset``-th diagonal of a square matrix."""
+        return ops.diag(self.reshape(-1), offset)
+
+    def split_with_sizes(self, split_sizes: list[int] | tuple[int, ...], dim: int = 0) -> list[Tensor]:
+        """Pieces of the listed sizes along ``dim``."""
+        return ops.split_sizes(self, list(split_sizes), dim)
+
+    def unsafe_split(self, split_size: int | list[int] | tuple[int, ...], dim: int = 0) -> list[Tensor]:
+        """:meth:`split` (PyTorch's name for a split whose pieces skip its view checks)."""
+        return self.split(split_size, dim)
+
+    def unsafe_chunk(self, chunks: int, dim: int = 0) -> list[Tensor]:
+        """:meth:`chunk`."""
+        return self.chunk(chunks, dim)
+
+    def narrow_copy(self, dim: int, start: int, length: int) -> Tensor:
+        """:meth:`narrow`, in new memory."""
+        return self.narrow(dim, start, length).clone()
+
+    def index_put(self, indices: tuple | list, values: Operand, accumulate: bool = False) -> Tensor:
+        """A copy with ``values`` written (or, ``accumulate``, added) at ``self[indices]``."""
+        index = tuple(indices)
+        if accumulate:
+            target = self[index]  # checks the index
+            values = values if isinstance(values, Tensor) else np.asarray(values, self.dtype)
+            spread = (
+                ops.broadcast_to(ops.as_tensor(values), target.shape) if ops._shape(values) != target.shape else values
+            )
+            return self + ops.scatter_add(spread, ops._plain_index(index)[0], self.shape, False)
+        return ops.index_put(self, index, values)
+
+    def put(self, index: Operand, source: Operand, accumulate: bool = False) -> Tensor:
+        """A copy with ``source`` written (or added) at ``index`` of the flattened tensor."""
+        at = ops.integer_index("put", index, self.size, self.shape).reshape(-1)
+        flat = source.reshape(-1) if isinstance(source, Tensor) else np.asarray(source, self.dtype).reshape(-1)
+        return self.reshape(-1).index_put((at,), flat, accumulate).reshape(self.shape)
+
+    def select_scatter(self, src: Operand, dim: int, index: int) -> Tensor:
+        """A copy with ``src`` written at ``index`` along ``dim``."""
+        axis = ops._axis("select_scatter", dim, self.ndim)
+        self.select(axis, index)  # checks the index
+        return ops.index_put(self, (slice(None),) * axis + (index,), src)
+
+    def slice_scatter(
+        self, src: Operand, dim: int = 0, start: int | None = None, end: int | None = None, step: int = 1
+    ) -> Tensor:
+        """A copy with ``src`` written at ``start:end:step`` along ``dim``."""
+        axis = ops._axis("slice_scatter", dim, self.ndim)
+        return ops.index_put(self, (slice(None),) * axis + (slice(start, end, step),), src)
+
+    def masked_scatter(self, mask: Operand, source: Tensor) -> Tensor:
+        """A copy with the first values of ``source``, in order, written where ``mask`` is True."""
+        where_ = np.broadcast_to(np.asarray(ops._data(mask)), self.shape)
+        if where_.dtype != np.bool_:
+            raise TypeError(f"masked_scatter: the mask must be bool, got {where_.dtype}")
+        count = int(where_.sum())
+        if source.size < count:
+            raise ValueError(f"masked_scatter: {count} places to fill and a source of {source.size} values")
+        return ops.index_put(self, where_, source.reshape(-1)[:count])
+
+    @property
+    def mH(self) -> Tensor:  # noqa: N802 - PyTorch's name
+        """The last two axes swapped (the conjugate is the tensor itself: real tensors only)."""
+        return self.mT
+
+    @property
+    def H(self) -> Tensor:  # noqa: N802 - PyTorch's name
+        """The transpose of a matrix (real tensors: no conjugate)."""
+        if self.ndim != 2:
+            raise ValueError(f"H: expects a matrix, got shape {self.shape}")
+        return ops.transpose(self)
+
+    def conj(self) -> Tensor:
+        """``self``: the conjugate of a real tensor."""
+        return self
+
+    resolve_conj = resolve_neg = conj
+
+    def bernoulli(self, p: Operand = None) -> Tensor:
+        """1 with probability ``self`` (or ``p``), else 0, in this tensor's dtype; not differentiated."""
+        prob = np.asarray(ops._data(self if p is None else p), dtype=np.float64)
+        if np.any((prob < 0) | (prob > 1)):
+            raise ValueError("bernoulli: probabilities must lie in [0, 1]")
+        draw = random.generator().random(np.broadcast_shapes(prob.shape, self.shape)) < prob
+        return Tensor._from(draw.astype(self.dtype))
+
+    def __ifloordiv__(self, other: Operand) -> Tensor:
+        ops._integer_divisor("floor_divide_", self, other)
+        return _update(
+            self, "floor_divide_", (other,), lambda: ops.floor_divide(self, other), _ufunc(np.floor_divide, other)
+        )
+
+    def __imod__(self, other: Operand) -> Tensor:
+        ops._integer_divisor("remainder_", self, other)
+        return _update(self, "remainder_", (other,), lambda: ops.remainder(self, other), _ufunc(np.remainder, other))
+
     # ---- PyTorch's dtype conversions; last in the class, as their names shadow the builtins here ----
     def long(self) -> Tensor:
         """As int64 (class indices for losses); not differentiated."""
@@ -1840,6 +1985,17 @@ class AMinMax(tuple):
     @property
     def max(self) -> Tensor:
         return self[1]
+
+
+def _shared(x: Tensor, value: Tensor) -> Tensor:
+    """``value`` (one of x's elements) with its gradient shared evenly by every element equal to it (NaN:
+    by the NaNs), as PyTorch's median() and max() without dim: the value plus the mean gap to it, which
+    is 0 and so keeps the value's bits. Made of ops, so that a replay computes it again."""
+    v = value.detach()
+    both_nan = ops.compare(np.logical_and, x.isnan(), v.isnan())
+    hit = ops.compare(np.logical_or, ops.compare(np.equal, x, v), both_nan)
+    gap = ops.where(hit, x - v, 0.0).sum()
+    return v + gap / hit.astype(x.dtype).sum()
 
 
 def _running_extreme(x: Tensor, dim: int, largest: bool) -> MinMax:

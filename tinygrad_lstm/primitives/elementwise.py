@@ -324,6 +324,21 @@ def _erf_vjp(g: Grad, entry: Entry) -> tuple:
 
 ERF = Primitive("erf", _erf_fwd, _erf_vjp, keep_in=True, elementwise=True, floating=True)
 
+_ERFC = np.frompyfunc(math.erfc, 1, 1)  # 1 - erf(x), exact where erf(x) is near 1 (1 - erf would lose it all)
+
+
+def _erfc_fwd(p: Any, x: np.ndarray) -> np.ndarray:
+    return np.asarray(_ERFC(x), dtype=np.result_type(x, np.float16))
+
+
+def _erfc_vjp(g: Grad, entry: Entry) -> tuple:
+    x = entry.ins[0]
+    bump = EXP(-x * x) if is_tensor(x) else np.exp(-x * x)
+    return (g * (-2.0 / math.sqrt(math.pi)) * bump,)
+
+
+ERFC = Primitive("erfc", _erfc_fwd, _erfc_vjp, keep_in=True, elementwise=True, floating=True)
+
 
 def _relu_fwd(p: Any, x: np.ndarray) -> np.ndarray:
     return np.maximum(x, 0)
