@@ -641,3 +641,48 @@ def test_second_derivatives_where_pytorch_has_none_agree_with_finite_differences
     a = tl.Tensor(X34.copy(), requires_grad=True)
     b = tl.Tensor(Y34[:2].copy(), requires_grad=True)
     assert tl.gradcheck(lambda a, b: tl.grad(tl.cdist(a, b).sum(), (a, b), create_graph=True), (a, b))
+
+
+# ---- found by running PyTorch's OpInfo sample inputs through this engine (values and gradients) ------------
+
+SAMPLES = {
+    "max(dim=0), min(dim=0) of a 0-d tensor": case(lambda L, x: (*x.max(dim=0), *x.min(dim=0, keepdim=True)), A(1.5)),
+    "softmax, log_softmax, cumsum with dtype=": case(
+        lambda L, x: (x.softmax(0, dtype=L.float64), L.log_softmax(x, dim=1, dtype=L.float64),
+                      x.cumsum(1, dtype=L.float64), L.cumsum(x, dim=0, dtype=L.float64)),
+        X34,
+    ),
+    "masked_fill broadcasts the input with the mask": case(lambda L, x: x.masked_fill(L.tensor(MASK33), -1.0), V3),
+    "masked_scatter broadcasts the input with the mask": case(
+        lambda L, x, s: x.masked_scatter(L.tensor(MASK33), s), V3, SQ
+    ),
+    "std(True), var(False), std_mean(x, True): PyTorch's older unbiased": case(
+        lambda L, x: (x.std(True), x.var(False), *L.std_mean(x, True), *L.var_mean(x, False)), X34
+    ),
+    "narrow with a 0-d start": case(lambda L, x: x.narrow(1, L.tensor(1), 2), X34),
+    "gather of a 0-d tensor": case(lambda L, x: (x.gather(0, L.tensor(0)), x.gather(0, L.tensor([0, 0]))), A(2.5)),
+    "index_fill with a repeated index and a tensor value": case(
+        lambda L, x, v: x.index_fill(-1, L.tensor([0, 2, 2, 3]), v), X34, A(0.7)
+    ),
+    "index_add, index_copy, scatter of a 0-d tensor": case(
+        lambda L, x, s: (x.index_add(0, L.tensor([0]), s), x.index_copy(0, L.tensor([0]), s),
+                         x.scatter(0, L.tensor(0), s), x.scatter_add(0, L.tensor(0), s)),
+        A(1.5), A(-2.0),
+    ),
+    "cov with weights, one variable": case(
+        lambda L, x, w: (x.cov(aweights=w), L.cov(x[:2], correction=0, fweights=L.tensor([1, 3, 2, 1]), aweights=w),
+                         x[0].cov(), x[:1].corrcoef()),
+        X34, POS4,
+    ),
+    "median, quantile of a 0-d tensor with keepdim": case(
+        lambda L, x: (*x.median(0, True), x.quantile(0.5, 0, True), *x.nanmedian(0, keepdim=True)), A(0.5)
+    ),
+    "transpose(0, 0) of a 0-d tensor": case(lambda L, x: x.transpose(0, 0) * 2, A(0.5)),
+    "cdist's compute_mode": case(lambda L, a, b: L.cdist(a, b, 2.0, "use_mm_for_euclid_dist"), X34, Y34, order=1),
+}  # fmt: skip
+MASK33 = np.array([[True, False, True], [False, False, True], [True, True, False]])
+
+
+@pytest.mark.parametrize("name", list(SAMPLES))
+def test_opinfo_samples_that_failed_here_match_pytorch(name):
+    check(*SAMPLES[name])

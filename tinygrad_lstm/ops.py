@@ -773,6 +773,9 @@ def transpose(x: Operand, axes: Sequence[int] | None = None) -> Tensor:
 
 
 def swapaxes(x: Operand, axis1: int, axis2: int) -> Tensor:
+    if x.ndim == 0:  # PyTorch's transpose(0, 0) of a 0-d tensor: as if it had one axis
+        scalar_axis("swapaxes", (axis1, axis2), 0)
+        return transpose(x)
     axes = list(range(x.ndim))
     axis1, axis2 = _axis("swapaxes", axis1, x.ndim), _axis("swapaxes", axis2, x.ndim)
     axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
@@ -924,8 +927,13 @@ def split(
     return [getitem(x, lead + (slice(s, e),)) for s, e in zip(edges[:-1], edges[1:])]
 
 
-def cumsum(x: Operand, axis: int | None = None, *, dim: int | None = None) -> Tensor:
-    """Running sum along ``axis`` (``dim``); its gradient is the running sum of ``g`` from the other end."""
+def cumsum(
+    x: Operand, axis: int | None = None, *, dim: int | None = None, dtype: npt.DTypeLike | None = None
+) -> Tensor:
+    """Running sum along ``axis`` (``dim``; in ``dtype`` when given); its gradient is the running sum of
+    ``g`` from the other end."""
+    if dtype is not None:
+        x = astype(as_tensor(x), dtype)
     axis = axis_or_dim("cumsum", axis, dim)
     if axis is None:
         raise ValueError("cumsum: give axis= (or dim=), the axis to run along")
@@ -1242,6 +1250,11 @@ def gather(x: Tensor, dim: int, index: Any) -> Tensor:
     """PyTorch's ``gather``: ``out[i][j] = x[index[i][j]][j]`` for dim 0 (and so on), ``index`` of the
     output's shape; NumPy calls it ``take_along_axis``."""
     index = np.asarray(_data(index))
+    if x.ndim == 0:  # PyTorch's 0-d input: one value, every index 0
+        scalar_axis("gather", dim, 0)
+        if index.ndim > 1 or (index.size and (index.dtype.kind not in "iu" or np.any(index != 0))):
+            raise IndexError(f"gather: index {index.tolist()} out of range for a 0-d tensor")
+        return getitem(reshape(x, (1,)), index.astype(np.int64))
     dim = _axis("gather", dim, x.ndim)
     if index.ndim != x.ndim or index.dtype.kind not in "iu":
         raise ValueError(f"gather: index must be integers with {x.ndim} axes like the input, got {index.dtype} "
@@ -1647,6 +1660,11 @@ def scatter(x: Tensor, dim: int, index: Operand, src: Operand, add: bool) -> Ten
     """``x`` with ``src[i][j]`` written (or, ``add``, added) at ``[index[i][j]][j]`` for dim 0, and so on
     (``src`` a tensor at least as large as ``index``, or a number)."""
     op = "scatter_add" if add else "scatter"
+    if x.ndim == 0:  # PyTorch's 0-d tensor: one axis of length 1
+        scalar_axis(op, dim, 0)
+        one = np.reshape(np.asarray(_data(index)), (-1,))
+        source = _as_one(src) if isinstance(src, Tensor) or np.ndim(src) else src
+        return reshape(scatter(reshape(x, (1,)), 0, one, source, add), ())
     index = np.asarray(_data(index))
     axis = _axis(op, dim, builtins.max(x.ndim, 1))
     if index.ndim != x.ndim or (index.size and index.dtype.kind not in "iu"):
@@ -1672,13 +1690,18 @@ def scatter(x: Tensor, dim: int, index: Operand, src: Operand, add: bool) -> Ten
 
 def index_along(x: Tensor, op: str, dim: int, index: Operand, source: Operand) -> Tensor:
     """index_add, index_copy, index_fill: ``source`` added or written at the 1-D ``index`` along ``dim``."""
+    if x.ndim == 0:  # PyTorch's 0-d tensor: one axis of length 1
+        scalar_axis(op, dim, 0)
+        one = source if op == "index_fill" or not isinstance(source, Tensor) else reshape(source, (-1,))
+        return reshape(index_along(reshape(x, (1,)), op, 0, index, one if op == "index_fill" else _as_one(one)), ())
     axis = _axis(op, dim, builtins.max(x.ndim, 1))
     idx = np.asarray(_data(index))
     if idx.ndim > 1 or (idx.size and idx.dtype.kind not in "iu"):
         raise ValueError(f"{op}: index must be 1-D integers, got {idx.dtype} of shape {idx.shape}")
     idx = integer_index(op, idx.reshape(-1), x.shape[axis] if x.ndim else 1, x.shape)
     at = (slice(None),) * axis + (idx,)
-    if op == "index_fill":
+    if op == "index_fill":  # each place once: filling twice is filling once (and the value's gradient counts it once)
+        at = (slice(None),) * axis + (np.unique(idx),)
         if isinstance(source, Tensor) and source.ndim:
             raise ValueError(f"index_fill: value must be a number or a 0-d tensor, got shape {source.shape}")
         return index_put(x, at, source if isinstance(source, Tensor) else np.asarray(source, x.dtype))
@@ -1782,21 +1805,54 @@ def logcumsumexp(x: Tensor, axis: int) -> Tensor:
     return stack(runs, axis)
 
 
-def cov(x: Tensor, correction: int = 1) -> Tensor:
-    """The covariance matrix of the variables in the rows of ``x`` (observations in its columns)."""
+def cov(x: Tensor, correction: int = 1, fweights: Operand = None, aweights: Operand = None) -> Tensor:
+    """The covariance matrix of the variables in the rows of ``x`` (observations in its columns), with
+    PyTorch's weights: ``fweights`` (integer counts) and ``aweights`` (importance) per observation. One
+    variable gives a 0-d result, as in PyTorch."""
     if x.ndim > 2:
         raise ValueError(f"cov: expects a 1-D or 2-D tensor, got shape {x.shape}")
     rows = reshape(x, (1, -1)) if x.ndim < 2 else x
     n = rows.shape[1]
-    centred = rows - mean(rows, 1, keepdims=True)
-    product = matmul(centred, transpose(centred)) * (1.0 / (n - correction) if n > correction else np.inf)
-    return reshape(product, ()) if x.ndim < 2 else product
+    weights = []
+    for w in (fweights, aweights):
+        if w is None:
+            continue
+        values = np.asarray(_data(w))
+        if values.shape != (n,) or np.any(values < 0):
+            raise ValueError(f"cov: weights must be {n} non-negative numbers, one per observation, "
+                             f"got {values.tolist()}")  # fmt: skip
+        weights.append(w if isinstance(w, Tensor) else as_tensor(values.astype(x.dtype)))
+    if not weights:
+        centred = rows - mean(rows, 1, keepdims=True)
+        scale = 1.0 / (n - correction) if n > correction else np.inf
+        product = matmul(centred, transpose(centred)) * scale
+    else:  # PyTorch's weighted formula; an aweights tensor that requires grad gets its gradient
+        w = weights[0].astype(x.dtype) if len(weights) == 1 else weights[0].astype(x.dtype) * weights[1]
+        total = sum(w, None)
+        centred = rows - sum(rows * w, 1, keepdims=True) / total
+        if correction == 0:
+            norm = total
+        elif aweights is None:
+            norm = total - correction
+        else:
+            aw = weights[-1].astype(x.dtype)
+            norm = total - sum(w * aw, None) * correction / total
+        product = matmul(centred * w, transpose(centred)) / clip(norm, 0.0, None)
+    return reshape(product, ()) if rows.shape[0] == 1 else product
 
 
 def corrcoef(x: Tensor) -> Tensor:
     """Pearson's correlation of the variables in the rows of ``x``, clipped to [-1, 1] as PyTorch's."""
     c = cov(x)
-    if c.ndim == 0:
+    if c.ndim == 0:  # one variable: 1, or NaN where its variance is 0 or NaN (as PyTorch)
         return c / c
     d = sqrt(diagonal(c))
     return clip(c / reshape(d, (-1, 1)) / reshape(d, (1, -1)), -1.0, 1.0)
+
+
+def _as_one(v: Any) -> Any:
+    """A 0-d tensor or array as one axis of length 1 (what a 0-d input's index ops read)."""
+    if isinstance(v, Tensor):
+        return reshape(v, (-1,)) if v.ndim == 0 else v
+    v = np.asarray(v)
+    return v.reshape(-1) if v.ndim == 0 else v

@@ -78,7 +78,7 @@ def clamp(input: Operand, min: Operand = None, max: Operand = None) -> Tensor:  
     return _tensor(input).clamp(min, max)
 
 
-def softmax(input: Operand, axis: int | None = None, *, dim: int | None = None) -> Tensor:  # noqa: A002
+def softmax(input: Operand, axis: int | None = None, *, dim: int | None = None, dtype: Any = None) -> Tensor:  # noqa: A002
     """exp(x) / sum(exp(x)) over ``axis`` (``dim``; the last by default), shifted by the maximum first
     so that it never overflows.
 
@@ -87,12 +87,12 @@ def softmax(input: Operand, axis: int | None = None, *, dim: int | None = None) 
     Tensor([[0.5, 0.5],
             [0. , 1. ]], dtype=float32)
     """
-    return _tensor(input).softmax(axis, dim=dim)
+    return _tensor(input).softmax(axis, dim=dim, dtype=dtype)
 
 
-def log_softmax(input: Operand, axis: int | None = None, *, dim: int | None = None) -> Tensor:  # noqa: A002
+def log_softmax(input: Operand, axis: int | None = None, *, dim: int | None = None, dtype: Any = None) -> Tensor:  # noqa: A002, E501
     """log(softmax) over ``axis`` (``dim``; the last by default)."""
-    return _tensor(input).log_softmax(axis, dim=dim)
+    return _tensor(input).log_softmax(axis, dim=dim, dtype=dtype)
 
 
 def logsumexp(input: Operand, *args: Any, **kwargs: Any) -> Tensor:  # noqa: A002
@@ -983,15 +983,22 @@ def meshgrid(*tensors: Any, indexing: str = "ij") -> tuple[Tensor, ...]:
 def std_mean(input: Operand, *args: Any, **kwargs: Any) -> tuple[Tensor, Tensor]:  # noqa: A002
     """``(input.std(...), input.mean(...))`` over the same axes."""
     x = _tensor(input)
-    keep = {k: v for k, v in kwargs.items() if k in ("dim", "keepdim", "axis", "keepdims")}
-    return x.std(*args, **kwargs), x.mean(*args[:2], **keep)
+    return x.std(*args, **kwargs), x.mean(*_mean_args(args), **_mean_kwargs(kwargs))
 
 
 def var_mean(input: Operand, *args: Any, **kwargs: Any) -> tuple[Tensor, Tensor]:  # noqa: A002
     """``(input.var(...), input.mean(...))`` over the same axes."""
     x = _tensor(input)
-    keep = {k: v for k, v in kwargs.items() if k in ("dim", "keepdim", "axis", "keepdims")}
-    return x.var(*args, **kwargs), x.mean(*args[:2], **keep)
+    return x.var(*args, **kwargs), x.mean(*_mean_args(args), **_mean_kwargs(kwargs))
+
+
+def _mean_args(args: tuple) -> tuple:
+    """The axes and keepdims of std_mean's arguments (PyTorch's older std_mean(x, unbiased) has none)."""
+    return () if args and isinstance(args[0], bool) else args[:2]
+
+
+def _mean_kwargs(kwargs: dict) -> dict:
+    return {k: v for k, v in kwargs.items() if k in ("dim", "keepdim", "axis", "keepdims")}
 
 
 def is_tensor(obj: Any) -> bool:
@@ -1244,7 +1251,7 @@ def cartesian_prod(*tensors: Any) -> Tensor:
     return ops.stack([g.reshape(-1) for g in grids], 1)
 
 
-def cdist(x1: Operand, x2: Operand, p: float = 2.0) -> Tensor:
+def cdist(x1: Operand, x2: Operand, p: float = 2.0, compute_mode: str | None = None) -> Tensor:
     """The ``p``-norm distance between each row of ``x1`` and each row of ``x2`` (batched over leading axes);
     the gradient at a distance of 0 is 0, as PyTorch's."""
     a, b = _tensor(x1), _tensor(x2)

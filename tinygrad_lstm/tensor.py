@@ -671,6 +671,8 @@ class Tensor:
         (True: correction 1, False: 0) also taken). ``ddof=``, ``dtype=`` and ``out=`` are what
         ``np.var(t)`` passes on, with NumPy's meaning: ``np.var(t)`` divides by n (ddof 0), as NumPy
         does, and ``dtype`` is the result's, as in :meth:`mean`."""
+        if isinstance(axis, bool):  # PyTorch's older x.var(unbiased)
+            axis, unbiased = None, axis if unbiased is None else unbiased
         axes, keepdims = _reduction_args("var", axis, dim, keepdims, keepdim, out)
         variance = ops.var(self, axes, keepdims, _correction("var", correction, ddof, unbiased))
         return variance if dtype is None else variance.astype(dtype)
@@ -691,6 +693,8 @@ class Tensor:
         """Standard deviation: the square root of :meth:`var` (the same keywords, and ``np.std(t)``
         NumPy's), with PyTorch's gradient 0 where it is 0 (a constant input), not the NaN of sqrt's
         slope there."""
+        if isinstance(axis, bool):  # PyTorch's older x.std(unbiased)
+            axis, unbiased = None, axis if unbiased is None else unbiased
         axes, keepdims = _reduction_args("std", axis, dim, keepdims, keepdim, out)
         variance = ops.var(self, axes, keepdims, _correction("std", correction, ddof, unbiased))
         deviation = ops.root_or_zero(variance)
@@ -716,9 +720,9 @@ class Tensor:
         product = ops.prod(self, axis, keepdims)
         return product if dtype is None else product.astype(dtype)
 
-    def cumsum(self, axis: int | None = None, *, dim: int | None = None) -> Tensor:
-        """Running sum along ``axis`` (``dim``)."""
-        return ops.cumsum(self, axis, dim=dim)
+    def cumsum(self, axis: int | None = None, *, dim: int | None = None, dtype: npt.DTypeLike | None = None) -> Tensor:
+        """Running sum along ``axis`` (``dim``), in ``dtype`` when given."""
+        return ops.cumsum(self if dtype is None else self.astype(dtype), axis, dim=dim)
 
     def flip(self, *dims: Any) -> Tensor:
         """Reverse the order along the given axes: ``x.flip(0)``, ``x.flip((0, 1))``."""
@@ -816,13 +820,18 @@ class Tensor:
         """max(x, 0), elementwise."""
         return ops.relu(self)
 
-    def softmax(self, axis: int | None = None, *, dim: int | None = None) -> Tensor:
-        """Softmax over ``axis`` (``dim``; the last by default), stable for large inputs."""
-        return ops.softmax(self, ops.axis_or_dim("softmax", axis, dim, -1))
+    def softmax(self, axis: int | None = None, *, dim: int | None = None, dtype: npt.DTypeLike | None = None) -> Tensor:
+        """Softmax over ``axis`` (``dim``; the last by default), stable for large inputs; with ``dtype``,
+        computed in that dtype (the input converted first, as PyTorch)."""
+        x = self if dtype is None else self.astype(dtype)
+        return ops.softmax(x, ops.axis_or_dim("softmax", axis, dim, -1))
 
-    def log_softmax(self, axis: int | None = None, *, dim: int | None = None) -> Tensor:
-        """log(softmax) over ``axis`` (``dim``), computed stably."""
-        return ops.log_softmax(self, ops.axis_or_dim("log_softmax", axis, dim, -1))
+    def log_softmax(
+        self, axis: int | None = None, *, dim: int | None = None, dtype: npt.DTypeLike | None = None
+    ) -> Tensor:
+        """log(softmax) over ``axis`` (``dim``), computed stably (in ``dtype`` when given)."""
+        x = self if dtype is None else self.astype(dtype)
+        return ops.log_softmax(x, ops.axis_or_dim("log_softmax", axis, dim, -1))
 
     def logsumexp(
         self, axis: AxesArg = -1, keepdims: bool = False, *, dim: AxesArg = None, keepdim: bool | None = None
@@ -1048,12 +1057,16 @@ class Tensor:
         return ops.swapaxes(self, -2, -1)
 
     def masked_fill(self, mask: Operand, value: Operand) -> Tensor:
-        """``value`` where ``mask`` is True, else ``self``; the gradient passes where mask is False."""
+        """``value`` where ``mask`` is True, else ``self`` (broadcast with the mask, as PyTorch's); the
+        gradient passes where mask is False."""
         mask = ops._data(mask)
         if np.asarray(mask).dtype != np.bool_:
             raise TypeError(f"masked_fill: the mask must be bool, got {np.asarray(mask).dtype}")
-        if not _broadcasts_to(np.shape(mask), self.shape):
-            raise ValueError(f"masked_fill: a mask of shape {np.shape(mask)} does not broadcast to {self.shape}")
+        try:
+            np.broadcast_shapes(np.shape(mask), self.shape)
+        except ValueError:
+            raise ValueError(f"masked_fill: a mask of shape {np.shape(mask)} does not broadcast with "
+                             f"{self.shape}") from None  # fmt: skip
         if isinstance(value, Tensor) and value.ndim:
             raise ValueError(f"masked_fill: value must be a number or a 0-d tensor, got shape {value.shape}")
         if not isinstance(value, Tensor):
@@ -1065,6 +1078,9 @@ class Tensor:
     def masked_fill_(self, mask: Operand, value: Operand) -> Tensor:
         """In place: ``value`` where ``mask`` is True (attention masks)."""
         result = self.masked_fill(mask, value)  # checks the arguments before anything is written
+        if result.shape != self.shape:
+            raise ValueError(f"masked_fill_: a mask of shape {np.shape(ops._data(mask))} does not broadcast to "
+                             f"{self.shape}")  # fmt: skip
 
         def write(data):
             np.copyto(data, result.data, casting="same_kind")
@@ -1152,6 +1168,7 @@ class Tensor:
     def narrow(self, dim: int, start: int, length: int) -> Tensor:
         """``length`` entries from ``start`` along ``dim`` (a view, as slicing)."""
         axis = ops._axis("narrow", dim, self.ndim)
+        start = int(start) if isinstance(start, Tensor) else start  # PyTorch takes a 0-d tensor too
         n = self.shape[axis]
         begin = start + n if -n <= start < 0 else start
         if not 0 <= begin <= n or length < 0 or begin + length > n:
@@ -1794,29 +1811,30 @@ class Tensor:
     def median(self, dim: int | None = None, keepdim: bool = False) -> Tensor | MinMax:
         """The lower of the two middle values (NaN if there is one); with ``dim``, PyTorch's ``(values,
         indices)``, the gradient to the index returned; without, shared by the elements equal to it."""
-        values, indices = ops.median(self, dim, keepdim, ignore_nan=False)
+        values, indices = ops.median(self, dim, keepdim and self.ndim > 0, ignore_nan=False)
         return _shared(self, values) if dim is None else MinMax(values, indices)
 
     def nanmedian(self, dim: int | None = None, keepdim: bool = False) -> Tensor | MinMax:
         """The median of the values that are not NaN; with ``dim``, ``(values, indices)``."""
-        values, indices = ops.median(self, dim, keepdim, ignore_nan=True)
+        values, indices = ops.median(self, dim, keepdim and self.ndim > 0, ignore_nan=True)
         return _shared(self, values) if dim is None else MinMax(values, indices)
 
     def quantile(
         self, q: Operand, dim: int | None = None, keepdim: bool = False, *, interpolation: str = "linear"
     ) -> Tensor:
         """The ``q``-th quantiles along ``dim`` (of all values by default), as ``torch.quantile``."""
-        return ops.quantile(self, q, dim, keepdim, interpolation, ignore_nan=False)
+        return ops.quantile(self, q, dim, keepdim and self.ndim > 0, interpolation, ignore_nan=False)
 
     def nanquantile(
         self, q: Operand, dim: int | None = None, keepdim: bool = False, *, interpolation: str = "linear"
     ) -> Tensor:
         """:meth:`quantile` of the values that are not NaN."""
-        return ops.quantile(self, q, dim, keepdim, interpolation, ignore_nan=True)
+        return ops.quantile(self, q, dim, keepdim and self.ndim > 0, interpolation, ignore_nan=True)
 
-    def cov(self, *, correction: int = 1) -> Tensor:
-        """The covariance matrix of the variables in the rows (observations in the columns)."""
-        return ops.cov(self, correction)
+    def cov(self, *, correction: int = 1, fweights: Operand = None, aweights: Operand = None) -> Tensor:
+        """The covariance matrix of the variables in the rows (observations in the columns), the
+        observations weighted by ``fweights`` (counts) and ``aweights`` as ``torch.cov``."""
+        return ops.cov(self, correction, fweights, aweights)
 
     def corrcoef(self) -> Tensor:
         """Pearson's correlation matrix of the variables in the rows."""
@@ -1879,13 +1897,20 @@ class Tensor:
 
     def masked_scatter(self, mask: Operand, source: Tensor) -> Tensor:
         """A copy with the first values of ``source``, in order, written where ``mask`` is True."""
-        where_ = np.broadcast_to(np.asarray(ops._data(mask)), self.shape)
-        if where_.dtype != np.bool_:
-            raise TypeError(f"masked_scatter: the mask must be bool, got {where_.dtype}")
+        mask = np.asarray(ops._data(mask))
+        if mask.dtype != np.bool_:
+            raise TypeError(f"masked_scatter: the mask must be bool, got {mask.dtype}")
+        try:
+            shape = np.broadcast_shapes(mask.shape, self.shape)
+        except ValueError:
+            raise ValueError(f"masked_scatter: a mask of shape {mask.shape} does not broadcast with "
+                             f"{self.shape}") from None  # fmt: skip
+        where_ = np.broadcast_to(mask, shape)
         count = int(where_.sum())
         if source.size < count:
             raise ValueError(f"masked_scatter: {count} places to fill and a source of {source.size} values")
-        return ops.index_put(self, where_, source.reshape(-1)[:count])
+        x = self if self.shape == shape else ops.broadcast_to(self, shape)
+        return ops.index_put(x, where_, source.reshape(-1)[:count])
 
     @property
     def mH(self) -> Tensor:  # noqa: N802 - PyTorch's name
@@ -2053,6 +2078,8 @@ def _picked(x: Tensor, index: Tensor, dim: int, keepdim: bool) -> MinMax:
     """PyTorch's ``(values, indices)`` of ``max(dim=)``/``min(dim=)``: the values are picked at the
     indices, so at a tie the whole gradient goes to the index returned, as in PyTorch (``amax`` without
     ``dim=`` shares it among the tied elements)."""
+    if x.ndim == 0:  # PyTorch's dim 0 of a 0-d tensor: the value itself, at index 0
+        return MinMax(x.clone(), index.reshape(()))
     values = ops.gather(x, dim, index.data)
     if not keepdim:
         values, index = values.squeeze(dim), index.squeeze(dim)
