@@ -124,7 +124,13 @@ def test_integer_tensors_follow_pytorchs_dtypes(program):
     """int // int and int % int stay integers (rounded down, the sign of the divisor), int / int is a
     float, and a float operand makes the result the default float dtype, as in PyTorch."""
     a, b = A([7, -7, 6, -1, 0, 5]), A([2, 2, -4, 3, 5, -3])
-    ours, theirs = program(tl, tl.tensor(a), tl.tensor(b)), program(torch, torch.tensor(a), torch.tensor(b))
+    # both default float dtypes float32 (another test module sets PyTorch's to float64 when imported)
+    before, t_before = tl.get_default_dtype(), torch.get_default_dtype()
+    tl.set_default_dtype(np.float32), torch.set_default_dtype(torch.float32)
+    try:
+        ours, theirs = program(tl, tl.tensor(a), tl.tensor(b)), program(torch, torch.tensor(a), torch.tensor(b))
+    finally:
+        tl.set_default_dtype(before), torch.set_default_dtype(t_before)
     assert str(ours.dtype) == str(theirs.dtype).replace("torch.", ""), (ours.dtype, theirs.dtype)
     np.testing.assert_array_equal(ours.data, theirs.numpy())
 
