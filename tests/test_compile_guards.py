@@ -370,3 +370,25 @@ def test_a_hook_the_step_puts_on_its_result_runs_on_every_replay():
     w, b = lin.weight.data, lin.bias.data
     for x, g in zip((X1, X2, X2), grads):  # d/dw of 3 * sum((x w^T + b)^2) = 6 (x w^T + b)^T x
         np.testing.assert_allclose(g, 6 * (x @ w.T + b).T @ x, rtol=1e-13)
+
+
+# an index or mask the step computes, read in Python by the op, would be replayed as the first call's:
+# refused by name (an index given from outside the step replays)
+_COMPUTED_INDEX = {
+    "take": lambda y: y.take(y.argmax(1)),
+    "index_select": lambda y: y.index_select(1, y.argmax(1)),
+    "index_add": lambda y: y.index_add(1, y.argmax(1)[:1], y[:, :1]),
+    "take_along_dim": lambda y: y.take_along_dim(y.argmax(1, keepdims=True), 1),
+    "masked_select": lambda y: y.masked_select(y > 0),
+    "repeat_interleave": lambda y: y.repeat_interleave(y.argmax(1), dim=0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_COMPUTED_INDEX))
+def test_an_index_the_step_computes_is_refused_where_a_replay_would_reuse_it(name):
+    lin = tl.nn.Linear(3, 4, dtype=np.float64)
+    step = tl.compile(lambda x: (_COMPUTED_INDEX[name](lin(x)) ** 2).sum())
+    with pytest.raises(tl.CompileError, match=rf"{name}\(\) of a value the step computes"):
+        step(X1)
+    fixed = tl.compile(lambda x: (lin(x).take(tl.tensor([0, 3])) ** 2).sum())
+    assert_same(fixed, lambda x: (lin(x).take(tl.tensor([0, 3])) ** 2).sum(), X1, X2)

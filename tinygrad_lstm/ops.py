@@ -209,6 +209,13 @@ def _data(x: Any):
     return x.data if isinstance(x, Tensor) else x
 
 
+def _values(what: str, x: Any) -> np.ndarray:
+    """The values of an index or mask argument, read in Python: a Tensor's through ``_concrete``, so that
+    a value computed in a recorded step is refused there (its replay would reuse the first call's
+    indices) rather than silently reused."""
+    return x._concrete(what) if isinstance(x, Tensor) else np.asarray(x)
+
+
 def _shape(x: Any) -> tuple[int, ...]:
     return x.data.shape if isinstance(x, Tensor) else np.shape(x)
 
@@ -1366,7 +1373,7 @@ def repeat_interleave(x: Tensor, repeats: Any, dim: int | None = None) -> Tensor
     if x.ndim == 0:
         x = reshape(x, (1,))
     axis = _axis("repeat_interleave", dim, x.ndim)
-    counts = np.asarray(_data(repeats))
+    counts = _values("repeat_interleave()", repeats)
     if counts.dtype.kind not in "iu" or counts.ndim > 1 or np.any(counts < 0):
         raise ValueError(f"repeat_interleave: repeats must be non-negative integers, got {counts.dtype} "
                          f"{counts.tolist()}")  # fmt: skip
@@ -1628,7 +1635,7 @@ def inverse(x: Tensor) -> Tensor:
 
 def integer_index(op: str, index: Operand, n: int, shape: tuple[int, ...]) -> np.ndarray:
     """``index`` as int64 values in [0, n) (negatives counted from the end), or an error naming ``op``."""
-    index = np.asarray(_data(index))
+    index = _values(f"{op}()", index)
     if index.size and index.dtype.kind not in "iu":
         raise ValueError(f"{op}: index must be integers, got {index.dtype}")
     index = index.astype(np.int64)
@@ -1639,7 +1646,7 @@ def integer_index(op: str, index: Operand, n: int, shape: tuple[int, ...]) -> np
 
 def take_along_dim(x: Tensor, indices: Operand, dim: int | None) -> Tensor:
     """``gather`` with ``indices`` broadcast against ``x`` off ``dim`` (both flattened when ``dim`` is None)."""
-    index = np.asarray(_data(indices))
+    index = _values("take_along_dim()", indices)
     if dim is None:
         return gather(reshape(x, (-1,)), 0, index.reshape(-1))
     axis = _axis("take_along_dim", dim, x.ndim)
@@ -1695,7 +1702,7 @@ def index_along(x: Tensor, op: str, dim: int, index: Operand, source: Operand) -
         one = source if op == "index_fill" or not isinstance(source, Tensor) else reshape(source, (-1,))
         return reshape(index_along(reshape(x, (1,)), op, 0, index, one if op == "index_fill" else _as_one(one)), ())
     axis = _axis(op, dim, builtins.max(x.ndim, 1))
-    idx = np.asarray(_data(index))
+    idx = _values(f"{op}()", index)
     if idx.ndim > 1 or (idx.size and idx.dtype.kind not in "iu"):
         raise ValueError(f"{op}: index must be 1-D integers, got {idx.dtype} of shape {idx.shape}")
     idx = integer_index(op, idx.reshape(-1), x.shape[axis] if x.ndim else 1, x.shape)

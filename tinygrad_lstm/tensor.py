@@ -1093,7 +1093,7 @@ class Tensor:
 
     def index_select(self, dim: int, index: Operand) -> Tensor:
         """The entries at ``index`` (1-D integers) along ``dim``."""
-        index = np.asarray(ops._data(index))
+        index = ops._values("index_select()", index)
         axis = ops._axis("index_select", dim, max(self.ndim, 1))
         if index.ndim > 1 or (index.size and index.dtype.kind not in "iu"):
             raise ValueError(f"index_select: index must be 1-D integers, got {index.dtype} of shape {index.shape}")
@@ -1690,7 +1690,7 @@ class Tensor:
 
     def masked_select(self, mask: Operand) -> Tensor:
         """The values where ``mask`` (broadcast with this tensor) is True, as one axis."""
-        mask = np.asarray(ops._data(mask))
+        mask = ops._values("masked_select()", mask)
         if mask.dtype != np.bool_:
             raise TypeError(f"masked_select: the mask must be bool, got {mask.dtype}")
         try:
@@ -1897,7 +1897,7 @@ class Tensor:
 
     def masked_scatter(self, mask: Operand, source: Tensor) -> Tensor:
         """A copy with the first values of ``source``, in order, written where ``mask`` is True."""
-        mask = np.asarray(ops._data(mask))
+        mask = ops._values("masked_scatter()", mask)
         if mask.dtype != np.bool_:
             raise TypeError(f"masked_scatter: the mask must be bool, got {mask.dtype}")
         try:
