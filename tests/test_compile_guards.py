@@ -257,6 +257,16 @@ _HEADS = {
     "cummax and scatter_add": lambda y: (
         y.cummax(1).values.sum() + y.scatter_add(1, tl.tensor([[0, 0], [3, 1]]), y[:, :2]).sum()
     ),
+    "median, quantile, logcumsumexp, cov": lambda y: (
+        y.median()
+        + y.median(dim=1).values.sum()
+        + y.quantile(0.3, dim=1).sum()
+        + y.nanquantile(0.7)
+        + y.logcumsumexp(1).sum()
+        + y.cov().sum()
+        + tl.sinc(y).sum()
+        + y.nan_to_num().sum()
+    ),
     "rot90, diff, kron, cross, inverse": lambda y: (
         y.rot90().diff().sum()
         + tl.kron(y[:, :2], y[:, 2:]).sum()

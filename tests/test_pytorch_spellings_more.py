@@ -692,3 +692,37 @@ MASK33 = np.array([[True, False, True], [False, False, True], [True, True, False
 @pytest.mark.parametrize("name", list(SAMPLES))
 def test_opinfo_samples_that_failed_here_match_pytorch(name):
     check(*SAMPLES[name])
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        lambda L, x: L.inverse(x * 0),
+        lambda L, x: L.cross(x[:, :2], x[:, :2], dim=1),
+        lambda L, x: x.rot90(1, (1, 1)),
+        lambda L, x: x.quantile(1.5),
+        lambda L, x: x.quantile(0.5, interpolation="cubic"),
+        lambda L, x: L.tensordot(x, x[:2], ([0], [0])),
+        lambda L, x: x.hsplit(2),
+        lambda L, x: x.kthvalue(4),
+        lambda L, x: x.diag_embed(0, 1, 1),
+        lambda L, x: x.take(L.tensor([9])),
+        lambda L, x: x.index_add(0, L.tensor([0]), x),
+        lambda L, x: x.scatter(0, L.tensor([[5]]), x),
+        lambda L, x: x.masked_select(L.tensor([True, False])),
+        lambda L, x: x.cov(aweights=L.tensor([1.0, -1.0, 1.0])),
+        lambda L, x: L.cdist(x, x[:, :2]),
+        lambda L, x: x.median(dim=2),
+    ],
+)
+def test_bad_input_to_the_probed_spellings_is_refused_by_name_and_changes_nothing(program):
+    x = np.arange(9.0).reshape(3, 3)
+    with pytest.raises(Exception):  # noqa: B017 - PyTorch's type differs (RuntimeError, IndexError)
+        program(torch, torch.tensor(x))
+    ours = tl.tensor(x.copy())
+    with pytest.raises((ValueError, IndexError, np.exceptions.AxisError)) as error:
+        program(tl, ours)
+    named = str(error.value).split(":")[0]
+    ops = "inverse cross rot90 quantile tensordot hsplit kthvalue diag_embed take index_add scatter masked_select cov"
+    assert named in {*ops.split(), "cdist", "median"}, error.value
+    np.testing.assert_array_equal(ours.data, x)
