@@ -1983,7 +1983,8 @@ class _Size(int):
 
 
 class MinMax(tuple):
-    """PyTorch's ``(values, indices)`` from ``x.max(dim=...)`` / ``x.min(dim=...)``."""
+    """PyTorch's ``(values, indices)`` from ``x.max(dim=...)``, ``min``, ``sort``, ``topk``, ``kthvalue``,
+    ``median(dim=...)``, ``cummax`` and ``cummin``."""
 
     def __new__(cls, values: Tensor, indices: Tensor) -> MinMax:
         return super().__new__(cls, (values, indices))
