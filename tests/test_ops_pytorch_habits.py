@@ -165,7 +165,7 @@ def test_mistakes_name_the_op_and_shapes():
         (lambda x: x.repeat(2), ValueError, r"repeat: \(2,\) must give a non-negative count for each axis of shape"),
         (lambda x: x.roll((1, 2), 0), ValueError, "roll: 2 shifts for 1 dims"),
         (lambda x: x.diagonal(0, 1, -1), ValueError, r"diagonal: dim1 and dim2 name one axis \(1\) of shape"),
-        (lambda x: x.var(dim=1, unbiased=False, correction=0), TypeError, "var: give one of correction="),
+        (lambda x: x.var(dim=1, unbiased=False, correction=0), TypeError, "var: give one of correction= and unbiased="),
         (lambda x: x.sum(dim=2), np.exceptions.AxisError, "sum: axis 2 is out of range for 2 dimensions"),
         (lambda x: tl.backward([x * 2, x * 3], [None]), ValueError, "backward: 1 grad_tensors given for 2 tensors"),
     ],

@@ -36,6 +36,32 @@ CASES = {
     "mul": ([(2, 3), (3,)], None, lambda a, b: a * b, lambda a, b: a * b),
     "div": ([(2, 3), (3,)], (0.5, 2.0), lambda a, b: a / b, lambda a, b: a / b),
     "pow": ([(2, 3), (3,)], (0.5, 2.0), lambda a, b: a**b, lambda a, b: a**b),
+    # (steps, gradient 0: times an input, so that a second order exists)
+    "floor_divide": (
+        [(2, 3), (3,)],
+        None,
+        lambda a, b: (a // b) * a,
+        lambda a, b: torch.div(a, b, rounding_mode="floor") * a,
+    ),
+    "trunc_divide": (
+        [(2, 3), (3,)],
+        None,
+        lambda a, b: tl.div(a, b, rounding_mode="trunc") * b,
+        lambda a, b: torch.div(a, b, rounding_mode="trunc") * b,
+    ),
+    "floor": ([(2, 3)], None, lambda x: x.floor() * x, lambda x: x.floor() * x),
+    "ceil": ([(2, 3)], None, lambda x: x.ceil() * x, lambda x: x.ceil() * x),
+    "trunc": ([(2, 3)], None, lambda x: x.trunc() * x, lambda x: x.trunc() * x),
+    "remainder": ([(2, 3), (3,)], None, lambda a, b: a % b, lambda a, b: a % b),
+    "fmod": ([(2, 3), (3,)], None, tl.fmod, torch.fmod),
+    "atan2": ([(2, 3), (3,)], None, tl.atan2, torch.atan2),
+    "hypot": ([(2, 3), (3,)], None, tl.hypot, torch.hypot),
+    "inverse": ([(3, 3)], (0.5, 2.0), tl.inverse, torch.inverse),
+    # (inside their domains: the name alone would compare them on [0.5, 2), mostly NaN)
+    "asin": ([(2, 3)], (-0.9, 0.9), tl.asin, torch.asin),
+    "acos": ([(2, 3)], (-0.9, 0.9), tl.acos, torch.acos),
+    "atanh": ([(2, 3)], (-0.9, 0.9), tl.atanh, torch.atanh),
+    "acosh": ([(2, 3)], (1.1, 3.0), tl.acosh, torch.acosh),
     "maximum": ([(2, 3), (3,)], None, tl.maximum, torch.maximum),
     "minimum": ([(2, 3), (3,)], None, tl.minimum, torch.minimum),
     "reciprocal": ([(2, 3)], (0.5, 2.0), lambda x: x.reciprocal(), torch.reciprocal),
@@ -117,7 +143,7 @@ COMPARED = sorted(set(PRIMITIVES) - set(RECORDED_BY) - NOT_DIFFERENTIATED)
 def test_every_registered_primitive_is_compared_with_pytorch():
     missing = [name for name in COMPARED if _case(name) is None]
     assert not missing, f"add a case for each new primitive: {missing}"
-    assert NOT_DIFFERENTIATED >= {"argmax", "argmin", "less", "equal"}
+    assert NOT_DIFFERENTIATED >= {"argmax", "argmin", "argsort", "less", "equal"}
     assert "atan" in COMPARED and "atan" not in CASES  # compared by its name alone
 
 

@@ -8,6 +8,7 @@ gradients of their gradients, come from the primitives' VJPs), and the construct
 
 from __future__ import annotations
 
+import builtins
 import itertools
 import math
 from collections.abc import Callable, Sequence
@@ -18,36 +19,68 @@ import numpy.typing as npt
 
 from . import dtypes, random
 from .primitives import KERNEL, OTHERS, Primitive
-from .primitives.arithmetic import ADD, DIV, MAXIMUM, MINIMUM, MUL, NEG, POW, RECIPROCAL, RSQRT, SUB
+from .primitives.arithmetic import (
+    ADD,
+    ATAN2,
+    DIV,
+    FLOOR_DIVIDE,
+    FMOD,
+    HYPOT,
+    MAXIMUM,
+    MINIMUM,
+    MUL,
+    NEG,
+    POW,
+    RECIPROCAL,
+    REMAINDER,
+    RSQRT,
+    SUB,
+    TRUNC_DIVIDE,
+)
 from .primitives.elementwise import (
     ABS,
+    ACOS,
+    ACOSH,
+    ASIN,
+    ASINH,
     ASTYPE,
     ATAN,
+    ATANH,
+    CEIL,
     CLIP,
     COMPARE,
     COS,
+    COSH,
     ELU,
     ERF,
+    ERFC,
     EXP,
+    EXP2,
     EXPM1,
+    FLOOR,
     HARDTANH,
     LEAKY_RELU,
     LOG,
     LOG1P,
+    LOG2,
+    LOG10,
     RELU,
     ROUND,
     SIGMOID,
     SIGN,
     SIN,
+    SINH,
     SQRT,
+    TAN,
     TANH,
+    TRUNC,
     WHERE,
     _compare_fwd,
 )
 from .primitives.index import GETITEM, INDEX_PUT, SCATTER_ADD
-from .primitives.linalg import EINSUM, MATMUL, einsum_parameters
+from .primitives.linalg import EINSUM, INVERSE, MATMUL, einsum_parameters
 from .primitives.primitive import Grad
-from .primitives.reduce import ARGMAX, ARGMIN, CUMSUM, MAX, MIN, SUM, VAR
+from .primitives.reduce import ARGMAX, ARGMIN, ARGSORT, CUMSUM, CUMULATIVE_ARGMAX, MAX, MIN, SUM, VAR
 from .primitives.shape import BROADCAST_TO, CAT, FLIP, RESHAPE, STACK, TRANSPOSE
 from .tape import Entry, Leaf, Structure, state
 from .tensor import Axes, AxesArg, Operand, ShapeArgs, Tensor, View
@@ -174,6 +207,13 @@ def _others(i: int, n: int) -> tuple[int, ...]:
 
 def _data(x: Any):
     return x.data if isinstance(x, Tensor) else x
+
+
+def _values(what: str, x: Any) -> np.ndarray:
+    """The values of an index or mask argument, read in Python: a Tensor's through ``_concrete``, so that
+    a value computed in a recorded step is refused there (its replay would reuse the first call's
+    indices) rather than silently reused."""
+    return x._concrete(what) if isinstance(x, Tensor) else np.asarray(x)
 
 
 def _shape(x: Any) -> tuple[int, ...]:
@@ -306,6 +346,83 @@ def div(a: Operand, b: Operand) -> Tensor:
     return _binary(DIV, a, b)
 
 
+def _integer_divisor(op: str, a: Operand, b: Operand) -> None:
+    """PyTorch refuses an integer division by zero (NumPy would give 0 with a warning)."""
+    a, b = _promoted(a, b)
+    if _kind(a) in ("b", "i", "u", "") and _kind(b) in ("b", "i", "u", "") and np.any(np.asarray(_data(b)) == 0):
+        raise ZeroDivisionError(f"{op}: integer division by zero (operands of shapes {_shape_text(a)} and "
+                                f"{_shape_text(b)}); divide floats to get inf or nan")  # fmt: skip
+
+
+def floor_divide(a: Operand, b: Operand) -> Tensor:
+    """``a // b``: the quotient rounded down (Python's and PyTorch's rule); integers stay integers. Its
+    gradient is 0, as ``torch.div(a, b, rounding_mode="floor")``'s."""
+    _integer_divisor("floor_divide", a, b)
+    return _binary(FLOOR_DIVIDE, a, b)
+
+
+def trunc_divide(a: Operand, b: Operand) -> Tensor:
+    """The quotient rounded toward zero (``rounding_mode="trunc"``); its gradient is 0."""
+    _integer_divisor("div", a, b)
+    return _binary(TRUNC_DIVIDE, a, b)
+
+
+def remainder(a: Operand, b: Operand) -> Tensor:
+    """``a % b`` with the sign of ``b`` (Python's and PyTorch's rule): ``a - b * floor(a / b)``."""
+    _integer_divisor("remainder", a, b)
+    return _binary(REMAINDER, a, b)
+
+
+def fmod(a: Operand, b: Operand) -> Tensor:
+    """C's remainder, with the sign of ``a``: ``a - b * trunc(a / b)``."""
+    _integer_divisor("fmod", a, b)
+    return _binary(FMOD, a, b)
+
+
+def divide(a: Operand, b: Operand, rounding_mode: str | None = None) -> Tensor:
+    """``torch.div``: true division, or the quotient rounded with ``rounding_mode`` "floor" or "trunc"."""
+    if rounding_mode is None:
+        return div(a, b)
+    if rounding_mode == "floor":
+        return floor_divide(a, b)
+    if rounding_mode == "trunc":
+        return trunc_divide(a, b)
+    raise ValueError(f"div: rounding_mode must be None, 'floor' or 'trunc', got {rounding_mode!r}")
+
+
+def scaled(op: str, a: Operand, b: Operand, alpha: Any) -> Any:
+    """``alpha * b`` for ``add``/``sub``: ``b`` itself when alpha is 1; a float alpha with integer operands
+    is refused, as PyTorch refuses it (the result would silently become a float)."""
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{op}: alpha must be a number, got {type(alpha).__name__}")
+    if alpha == 1 and not isinstance(alpha, (float, np.floating)):
+        return b
+    if isinstance(alpha, (float, np.floating)) and _kind(a) in _INTEGER and _kind(b) in (*_INTEGER, ""):
+        raise TypeError(f"{op}: a float alpha ({alpha}) for integer operands of shapes {_shape_text(a)} and "
+                        f"{_shape_text(b)}")  # fmt: skip
+    return b * alpha
+
+
+def _rounded(prim: Primitive, x: Operand) -> Tensor:
+    # an integer is its own floor, as in PyTorch (NumPy would give floats)
+    return astype(x, x.dtype) if _kind(x) in _INTEGER else apply(prim, (x,))
+
+
+def floor(x: Operand) -> Tensor:
+    """The largest whole number <= x; its gradient is 0."""
+    return _rounded(FLOOR, x)
+
+
+def ceil(x: Operand) -> Tensor:
+    """The smallest whole number >= x; its gradient is 0."""
+    return _rounded(CEIL, x)
+
+
+def trunc(x: Operand) -> Tensor:
+    """x rounded toward zero; its gradient is 0."""
+    return _rounded(TRUNC, x)
+
+
 def reciprocal(x: Operand) -> Tensor:
     """1 / x. A number divided by a tensor is this times the number, as in PyTorch: it keeps its result,
     not x, so changing x in place later does not spoil its gradient."""
@@ -399,6 +516,74 @@ def cos(x: Operand) -> Tensor:
 def atan(x: Operand) -> Tensor:
     """Elementwise arctangent (``x.atan()``, ``torch.atan``); gradient 1 / (1 + x**2)."""
     return apply(ATAN, (x,))
+
+
+def tan(x: Operand) -> Tensor:
+    return apply(TAN, (x,))
+
+
+def sinh(x: Operand) -> Tensor:
+    return apply(SINH, (x,))
+
+
+def cosh(x: Operand) -> Tensor:
+    return apply(COSH, (x,))
+
+
+def asin(x: Operand) -> Tensor:
+    return apply(ASIN, (x,))
+
+
+def acos(x: Operand) -> Tensor:
+    return apply(ACOS, (x,))
+
+
+def asinh(x: Operand) -> Tensor:
+    return apply(ASINH, (x,))
+
+
+def acosh(x: Operand) -> Tensor:
+    return apply(ACOSH, (x,))
+
+
+def atanh(x: Operand) -> Tensor:
+    return apply(ATANH, (x,))
+
+
+def log2(x: Operand) -> Tensor:
+    return apply(LOG2, (x,))
+
+
+def log10(x: Operand) -> Tensor:
+    return apply(LOG10, (x,))
+
+
+def exp2(x: Operand) -> Tensor:
+    return apply(EXP2, (x,))
+
+
+def atan2(a: Operand, b: Operand) -> Tensor:
+    """The angle of the point (b, a), in (-pi, pi]; integers give the default float dtype, as in PyTorch."""
+    return _binary(ATAN2, *_promoted(a, b, true_division=True))
+
+
+def hypot(a: Operand, b: Operand) -> Tensor:
+    """sqrt(a**2 + b**2), without overflow where a**2 would overflow."""
+    return _binary(HYPOT, *_promoted(a, b, true_division=True))
+
+
+def erfc(x: Operand) -> Tensor:
+    """1 - erf(x), exact in the tail."""
+    return apply(ERFC, (x,))
+
+
+def sinc(x: Tensor) -> Tensor:
+    """sin(pi x) / (pi x), and at 0 its Taylor polynomial 1 - (pi x)**2 / 6: the value 1, the gradient 0
+    (PyTorch's) and the second derivative -pi**2 / 3 (where PyTorch's is NaN)."""
+    zero = compare(np.equal, x, 0)
+    scaled = where(zero, 1.0, x) * np.pi
+    near = 1.0 - (x * np.pi) ** 2 * (1.0 / 6.0)
+    return where(zero, near, sin(scaled) / scaled)
 
 
 def erf(x: Operand) -> Tensor:
@@ -628,6 +813,9 @@ def transpose(x: Operand, axes: Sequence[int] | None = None) -> Tensor:
 
 
 def swapaxes(x: Operand, axis1: int, axis2: int) -> Tensor:
+    if x.ndim == 0:  # PyTorch's transpose(0, 0) of a 0-d tensor: as if it had one axis
+        scalar_axis("swapaxes", (axis1, axis2), 0)
+        return transpose(x)
     axes = list(range(x.ndim))
     axis1, axis2 = _axis("swapaxes", axis1, x.ndim), _axis("swapaxes", axis2, x.ndim)
     axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
@@ -779,8 +967,13 @@ def split(
     return [getitem(x, lead + (slice(s, e),)) for s, e in zip(edges[:-1], edges[1:])]
 
 
-def cumsum(x: Operand, axis: int | None = None, *, dim: int | None = None) -> Tensor:
-    """Running sum along ``axis`` (``dim``); its gradient is the running sum of ``g`` from the other end."""
+def cumsum(
+    x: Operand, axis: int | None = None, *, dim: int | None = None, dtype: npt.DTypeLike | None = None
+) -> Tensor:
+    """Running sum along ``axis`` (``dim``; in ``dtype`` when given); its gradient is the running sum of
+    ``g`` from the other end."""
+    if dtype is not None:
+        x = astype(as_tensor(x), dtype)
     axis = axis_or_dim("cumsum", axis, dim)
     if axis is None:
         raise ValueError("cumsum: give axis= (or dim=), the axis to run along")
@@ -1097,6 +1290,11 @@ def gather(x: Tensor, dim: int, index: Any) -> Tensor:
     """PyTorch's ``gather``: ``out[i][j] = x[index[i][j]][j]`` for dim 0 (and so on), ``index`` of the
     output's shape; NumPy calls it ``take_along_axis``."""
     index = np.asarray(_data(index))
+    if x.ndim == 0:  # PyTorch's 0-d input: one value, every index 0
+        scalar_axis("gather", dim, 0)
+        if index.ndim > 1 or (index.size and (index.dtype.kind not in "iu" or np.any(index != 0))):
+            raise IndexError(f"gather: index {index.tolist()} out of range for a 0-d tensor")
+        return getitem(reshape(x, (1,)), index.astype(np.int64))
     dim = _axis("gather", dim, x.ndim)
     if index.ndim != x.ndim or index.dtype.kind not in "iu":
         raise ValueError(f"gather: index must be integers with {x.ndim} axes like the input, got {index.dtype} "
@@ -1111,3 +1309,590 @@ def gather(x: Tensor, dim: int, index: Any) -> Tensor:
 
 def square(x: Tensor) -> Tensor:
     return x * x
+
+
+# ---- more of PyTorch's functions, composed of the primitives above: their gradients of every order come
+# from the primitives' VJPs, and where they record only shapes, slices and numbers (diag, trace, tile,
+# movedim, repeat_interleave, unfold) a second backward runs again, as PyTorch's does ------------------
+
+
+def diagonal(x: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    """The ``offset``-th diagonal of axes ``dim1``, ``dim2``, as a new last axis (``torch.diagonal``):
+    the two axes moved last and merged, then every (m + 1)-th element, a slice (a view where NumPy
+    makes one, as PyTorch's)."""
+    a1, a2 = _axis("diagonal", dim1, x.ndim), _axis("diagonal", dim2, x.ndim)
+    if a1 == a2:
+        raise ValueError(f"diagonal: dim1 and dim2 name one axis ({a1}) of shape {x.shape}")
+    rest = tuple(a for a in range(x.ndim) if a not in (a1, a2))
+    order = (*rest, a1, a2)
+    moved = x if order == tuple(range(x.ndim)) else transpose(x, order)
+    n, m = x.shape[a1], x.shape[a2]
+    start, k = (offset, builtins.min(n, m - offset)) if offset >= 0 else (-offset * m, builtins.min(n + offset, m))
+    flat = reshape(moved, moved.shape[:-2] + (n * m,))
+    cut = slice(start, start + (k - 1) * (m + 1) + 1, m + 1) if k > 0 else slice(0, 0)
+    return getitem(flat, (Ellipsis, cut))
+
+
+def diag(x: Tensor, diagonal_: int = 0) -> Tensor:
+    """``torch.diag``: a vector's values on the ``diagonal_``-th diagonal of a square matrix, or a
+    matrix's diagonal as a vector."""
+    if x.ndim == 2:
+        return diagonal(x, diagonal_)
+    if x.ndim != 1:
+        raise ValueError(f"diag: expects a 1-D or 2-D tensor, got shape {x.shape}")
+    return _on_diagonal(x, diagonal_)
+
+
+def _on_diagonal(x: Tensor, k: int) -> Tensor:
+    """Each vector of the last axis on the ``k``-th diagonal of a square matrix (the last two axes). The
+    matrix is the vector with a row of zeros after each value, flattened, shifted and cut: cat, reshape
+    and a slice, so that its gradient is the diagonal again and a second backward runs."""
+    batch, n = x.shape[:-1], x.shape[-1]
+    size = n + builtins.abs(k)
+    rows = cat([reshape(x, batch + (n, 1)), np.zeros(batch + (n, size), x.dtype)], axis=-1)  # (..., n, size + 1)
+    lead = k if k >= 0 else -k * size  # where the first value goes in the flattened matrix
+    parts: list[Any] = [np.zeros(batch + (lead,), x.dtype)] if lead else []
+    parts.append(reshape(rows, batch + (n * (size + 1),)))
+    short = size * size - lead - n * (size + 1)
+    if short > 0:
+        parts.append(np.zeros(batch + (short,), x.dtype))
+    flat = cat(parts, axis=-1) if len(parts) > 1 else parts[0]
+    return reshape(getitem(flat, (Ellipsis, slice(0, size * size))), batch + (size, size))
+
+
+def diag_embed(x: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+    """Each vector of the last axis on the ``offset``-th diagonal of the matrix in axes ``dim1``, ``dim2``
+    of the result (which has one axis more)."""
+    if x.ndim == 0:
+        raise ValueError("diag_embed: expects a tensor of at least 1 axis, got shape ()")
+    a1, a2 = _axis("diag_embed", dim1, x.ndim + 1), _axis("diag_embed", dim2, x.ndim + 1)
+    if a1 == a2:
+        raise ValueError(f"diag_embed: dim1 and dim2 name one axis ({a1}) of the result")
+    out = _on_diagonal(x, offset)
+    return out if (a1, a2) == (x.ndim - 1, x.ndim) else movedim(out, (-2, -1), (a1, a2))
+
+
+def trace(x: Tensor) -> Tensor:
+    """The sum of a matrix's diagonal."""
+    if x.ndim != 2:
+        raise ValueError(f"trace: expects a matrix, got shape {x.shape}")
+    return sum(diagonal(x), None)
+
+
+def movedim(x: Tensor, source: int | Sequence[int], destination: int | Sequence[int]) -> Tensor:
+    """Axes ``source`` moved to positions ``destination``, the others kept in their order."""
+    src = [source] if isinstance(source, (int, np.integer)) else list(source)
+    dst = [destination] if isinstance(destination, (int, np.integer)) else list(destination)
+    if len(src) != len(dst):
+        raise ValueError(f"movedim: {len(src)} source axes for {len(dst)} destinations (shape {x.shape})")
+    src = [_axis("movedim", a, x.ndim) for a in src]
+    dst = [_axis("movedim", a, x.ndim) for a in dst]
+    if len(set(src)) != len(src) or len(set(dst)) != len(dst):
+        raise ValueError(f"movedim: an axis is repeated in {source} or {destination} (shape {x.shape})")
+    order = [-1] * x.ndim
+    for s, d in zip(src, dst):
+        order[d] = s
+    others = iter(a for a in range(x.ndim) if a not in src)
+    order = [a if a >= 0 else next(others) for a in order]
+    return transpose(x, tuple(order))
+
+
+def repeat_interleave(x: Tensor, repeats: Any, dim: int | None = None) -> Tensor:
+    """Each entry repeated ``repeats`` times in place along ``dim`` (of the flattened tensor when
+    ``dim`` is None): ``[a, b] -> [a, a, b, b]``. An int repeats by broadcasting (shapes only); a
+    tensor of counts, one per entry, by an index."""
+    if dim is None:
+        x, dim = reshape(x, (-1,)), 0
+    if x.ndim == 0:
+        x = reshape(x, (1,))
+    axis = _axis("repeat_interleave", dim, x.ndim)
+    counts = _values("repeat_interleave()", repeats)
+    if counts.dtype.kind not in "iu" or counts.ndim > 1 or np.any(counts < 0):
+        raise ValueError(f"repeat_interleave: repeats must be non-negative integers, got {counts.dtype} "
+                         f"{counts.tolist()}")  # fmt: skip
+    n = x.shape[axis]
+    if counts.size == 1:
+        r = int(counts.reshape(()))
+        spread = expand_dims(x, axis + 1)
+        tiled = broadcast_to(spread, spread.shape[: axis + 1] + (r,) + spread.shape[axis + 2 :])
+        return reshape(tiled, x.shape[:axis] + (n * r,) + x.shape[axis + 1 :])
+    if counts.size != n:
+        raise ValueError(f"repeat_interleave: {counts.size} repeats for axis {axis} of shape {x.shape}")
+    index = np.repeat(np.arange(n), counts)
+    return getitem(x, (slice(None),) * axis + (index,))
+
+
+def unfold(x: Tensor, dim: int, size: int, step: int) -> Tensor:
+    """``Tensor.unfold``: the windows of ``size`` entries, ``step`` apart, along ``dim``, which then counts
+    the windows; the entries of each window form a new last axis. One strided slice per position in
+    the window, stacked: shapes and slices only."""
+    if x.ndim == 0:
+        return reshape(unfold(reshape(x, (1,)), 0, size, step), (size,))
+    axis = _axis("unfold", dim, x.ndim)
+    n = x.shape[axis]
+    if step <= 0 or size <= 0 or size > n:
+        raise ValueError(f"unfold: size {size} and step {step} must be positive, the size at most axis {axis}'s "
+                         f"length {n} (shape {x.shape})")  # fmt: skip
+    windows = (n - size) // step + 1
+    lead = (slice(None),) * axis
+    pieces = [getitem(x, lead + (slice(j, j + (windows - 1) * step + 1, step),)) for j in range(size)]
+    return stack(pieces, x.ndim)
+
+
+def cumprod(x: Tensor, axis: int) -> Tensor:
+    """Running product along ``axis``, one product after another as PyTorch computes it: the gradient
+    is exact where entries are 0 (dividing the result by x would give 0/0), to every order."""
+    if x.ndim == 0:
+        scalar_axis("cumprod", axis, 0)
+        return astype(x, x.dtype)
+    axis = _axis("cumprod", axis, x.ndim)
+    if x.shape[axis] == 0:
+        return astype(x, x.dtype)
+    lead = (slice(None),) * axis
+    run = getitem(x, lead + (0,))
+    runs = [run]
+    for k in range(1, x.shape[axis]):
+        run = run * getitem(x, lead + (k,))
+        runs.append(run)
+    return stack(runs, axis)
+
+
+def argsort(x: Tensor, dim: int = -1, descending: bool = False) -> Tensor:
+    """The indices that sort ``x`` along ``dim`` (stable: ties keep their order; NaN counts as the
+    largest, as in PyTorch); an op, so a replay of a recorded step sorts again."""
+    if x.ndim == 0:
+        scalar_axis("argsort", dim, 0)
+        return Tensor._from(np.zeros((), np.int64))
+    return apply(ARGSORT, (x,), (_axis("argsort", dim, x.ndim), bool(descending)))
+
+
+def cumulative_argmax(x: Tensor, axis: int, largest: bool) -> Tensor:
+    """Where the running maximum (``largest``) or minimum along ``axis`` was last reached: an op, so a
+    replay of a recorded step finds them again."""
+    return apply(CUMULATIVE_ARGMAX, (x,), (axis, largest))
+
+
+def lerp(start: Operand, end: Operand, weight: Operand) -> Tensor:
+    """``start + weight * (end - start)``, computed as PyTorch does: from ``end`` backwards where
+    ``|weight| >= 0.5``, so that weight 1 gives ``end`` exactly."""
+    diff = end - start if isinstance(end, Tensor) else as_tensor(end) - start
+    if not isinstance(weight, Tensor) and np.ndim(weight) == 0:
+        return start + diff * weight if builtins.abs(weight) < 0.5 else end - diff * (1 - weight)
+    near = compare(np.less, abs(weight.detach() if isinstance(weight, Tensor) else as_tensor(weight)), 0.5)
+    return where(near, start + weight * diff, end - diff * (1 - weight))
+
+
+def outer(a: Tensor, b: Operand) -> Tensor:
+    """The outer product of two vectors: ``out[i, j] = a[i] * b[j]``."""
+    if a.ndim != 1 or len(_shape(b)) != 1:
+        raise ValueError(f"outer: expects two 1-D tensors, got shapes {a.shape} and {_shape_text(b)}")
+    return reshape(a, (-1, 1)) * (reshape(b, (1, -1)) if isinstance(b, Tensor) else np.reshape(b, (1, -1)))
+
+
+def scaled_sum(op: str, x: Operand, product: Tensor, beta: Any, alpha: Any) -> Tensor:
+    """``beta * x + alpha * product`` (addmm and its kind): with beta 0, ``x`` is ignored, NaN and all, as
+    PyTorch ignores it; ``x`` must broadcast to the product's shape."""
+    try:
+        if np.broadcast_shapes(_shape(x), product.shape) != product.shape:
+            raise ValueError
+    except ValueError:
+        raise ValueError(f"{op}: input of shape {_shape_text(x)} does not broadcast to the product's "
+                         f"shape {product.shape}") from None  # fmt: skip
+    scaled = product if alpha == 1 else product * alpha
+    if beta == 0:
+        return scaled
+    return (x if beta == 1 else x * beta) + scaled
+
+
+def isclose(a: Operand, b: Operand, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Tensor:
+    """|a - b| <= atol + rtol * |b|, elementwise, or equal (infinities of one sign); NaN only with ``equal_nan``."""
+    a_, b_ = (t.detach() if isinstance(t, Tensor) else as_tensor(t) for t in (a, b))
+    equal = compare(np.equal, a_, b_)
+    finite = compare(np.logical_and, a_.isfinite(), b_.isfinite())
+    near = compare(np.logical_and, finite, compare(np.less_equal, abs(a_ - b_), atol + rtol * abs(b_)))
+    close = compare(np.logical_or, equal, near)
+    if equal_nan:
+        close = compare(np.logical_or, close, compare(np.logical_and, a_.isnan(), b_.isnan()))
+    return close
+
+
+def fmax(a: Tensor, b: Operand, wins: Callable) -> Tensor:
+    """fmax (``wins`` greater_equal) or fmin (less_equal): the winner, NaN only where both are; ``a`` takes
+    the whole gradient at ties and where ``b`` is NaN (PyTorch's rule)."""
+    a_wins = compare(np.logical_or, compare(wins, a, b), compare(np.not_equal, b, b))
+    return where(a_wins, a, b)
+
+
+def logaddexp(a: Operand, b: Operand) -> Tensor:
+    """log(exp(a) + exp(b)): the logsumexp of the pair, so that it never overflows and its gradient is
+    right to every order, also where a == b."""
+    a_, b_ = as_tensor(a), as_tensor(b)
+    shape = np.broadcast_shapes(a_.shape, b_.shape)
+    a_ = a_ if a_.shape == shape else broadcast_to(a_, shape)
+    b_ = b_ if b_.shape == shape else broadcast_to(b_, shape)
+    return logsumexp(stack([a_, b_]), axis=0)
+
+
+def rot90(x: Tensor, k: int, dims: tuple) -> Tensor:
+    """``x`` rotated by 90 degrees ``k`` times, from axis ``dims[0]`` toward ``dims[1]``."""
+    if len(dims) != 2 or x.ndim < 2:
+        raise ValueError(f"rot90: needs two axes in dims, and a tensor of at least 2 axes; got dims {dims} "
+                         f"for shape {x.shape}")  # fmt: skip
+    d0, d1 = _axis("rot90", dims[0], x.ndim), _axis("rot90", dims[1], x.ndim)
+    if d0 == d1:
+        raise ValueError(f"rot90: dims {dims} name one axis of shape {x.shape}")
+    k %= 4
+    if k == 1:
+        return swapaxes(flip(x, d1), d0, d1)
+    if k == 2:
+        return flip(x, (d0, d1))
+    if k == 3:
+        return swapaxes(flip(x, d0), d0, d1)
+    return astype(x, x.dtype)
+
+
+def diff(x: Tensor, n: int, dim: int, prepend: Operand, append: Operand) -> Tensor:
+    """The ``n``-th forward difference along ``dim``, after joining ``prepend`` and ``append``."""
+    if x.ndim == 0:
+        raise ValueError("diff: expects a tensor of at least 1 axis, got shape ()")
+    axis = _axis("diff", dim, x.ndim)
+    parts = [p for p in (prepend, x, append) if p is not None]
+    if len(parts) > 1:
+        x = cat([p if isinstance(p, Tensor) else as_tensor(p) for p in parts], axis)
+    lead = (slice(None),) * axis
+    for _ in range(n):
+        x = getitem(x, lead + (slice(1, None),)) - getitem(x, lead + (slice(None, -1),))
+    return x
+
+
+def tensor_split(x: Tensor, cuts: int | Sequence[int], dim: int) -> tuple[Tensor, ...]:
+    """``sections`` pieces whose lengths differ by at most one (the first ones longer), or the pieces
+    between the indices in ``cuts``."""
+    axis = _axis("tensor_split", dim, x.ndim)
+    n = x.shape[axis]
+    if isinstance(cuts, (int, np.integer)):
+        k = int(cuts)
+        if k <= 0:
+            raise ValueError(f"tensor_split: the number of sections must be positive, got {k}")
+        sizes = [n // k + (1 if i < n % k else 0) for i in range(k)]
+        edges = list(itertools.accumulate(sizes, initial=0))
+    else:
+        edges = [0, *(builtins.min(builtins.max(int(c) + (n if c < 0 else 0), 0), n) for c in cuts), n]
+    lead = (slice(None),) * axis
+    return tuple(getitem(x, lead + (slice(s, builtins.max(s, e)),)) for s, e in zip(edges[:-1], edges[1:]))
+
+
+def named_split(op: str, x: Tensor, sections: int | Sequence[int], axis: int, ndim: int) -> tuple[Tensor, ...]:
+    """hsplit, vsplit, dsplit: tensor_split along ``axis`` of a tensor of at least ``ndim`` axes, where a
+    number of sections must divide the axis."""
+    if x.ndim < ndim:
+        raise ValueError(f"{op}: needs a tensor of at least {ndim} axes, got shape {x.shape}")
+    if isinstance(sections, (int, np.integer)) and (sections <= 0 or x.shape[axis] % sections):
+        raise ValueError(f"{op}: {sections} sections do not divide axis {axis} of shape {x.shape}")
+    return tensor_split(x, sections, axis)
+
+
+def kron(a: Tensor, b: Operand) -> Tensor:
+    """The Kronecker product: for matrices, block (i, j) is ``a[i, j] * b``."""
+    b_ = b if isinstance(b, Tensor) else as_tensor(b)
+    n = builtins.max(a.ndim, b_.ndim)
+    sa, sb = (1,) * (n - a.ndim) + a.shape, (1,) * (n - b_.ndim) + b_.shape
+    spread_a = reshape(a, tuple(v for k in sa for v in (k, 1)))
+    spread_b = reshape(b_, tuple(v for k in sb for v in (1, k)))
+    return reshape(spread_a * spread_b, tuple(i * j for i, j in zip(sa, sb)))
+
+
+def inner(a: Tensor, b: Operand) -> Tensor:
+    """The sum of products over the last axes: shape ``a.shape[:-1] + b.shape[:-1]``."""
+    b_ = b if isinstance(b, Tensor) else as_tensor(b)
+    if a.ndim == 0 or b_.ndim == 0:
+        return a * b_
+    if a.shape[-1] != b_.shape[-1]:
+        raise ValueError(f"inner: the last axes of shapes {a.shape} and {b_.shape} differ")
+    k = a.shape[-1]
+    product = matmul(reshape(a, (-1, k)), transpose(reshape(b_, (-1, k))))
+    return reshape(product, a.shape[:-1] + b_.shape[:-1])
+
+
+def cross(a: Tensor, b: Operand, dim: int | None) -> Tensor:
+    """The cross product of 3-vectors along ``dim`` (the first axis of length 3 when None), broadcasting."""
+    b_ = b if isinstance(b, Tensor) else as_tensor(b)
+    try:
+        shape = np.broadcast_shapes(a.shape, b_.shape)
+    except ValueError:
+        raise ValueError(f"cross: shapes {a.shape} and {b_.shape} do not broadcast") from None
+    if dim is None:
+        dim = next((i for i, k in enumerate(shape) if k == 3), -1)
+    axis = _axis("cross", dim, len(shape))
+    if shape[axis] != 3:
+        raise ValueError(f"cross: axis {axis} of shape {shape} must have length 3")
+    a = a if a.shape == shape else broadcast_to(a, shape)
+    b_ = b_ if b_.shape == shape else broadcast_to(b_, shape)
+    lead = (slice(None),) * axis
+    u = [getitem(a, lead + (i,)) for i in range(3)]
+    v = [getitem(b_, lead + (i,)) for i in range(3)]
+    return stack([u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2], u[0] * v[1] - u[1] * v[0]], axis)
+
+
+def matrix_power(x: Tensor, n: int) -> Tensor:
+    """x @ x @ ... (``n`` times) by repeated squaring, as PyTorch; 0 gives the identity, a negative ``n``
+    the inverse's power."""
+    if x.ndim < 2 or x.shape[-1] != x.shape[-2]:
+        raise ValueError(f"matrix_power: expects square matrices, got shape {x.shape}")
+    if n == 0:
+        eye_ = np.broadcast_to(np.eye(x.shape[-1], dtype=x.dtype), x.shape)
+        return x * 0.0 + eye_ if x.dtype.kind == "f" else Tensor._from(eye_.copy())
+    if n < 0:
+        x, n = inverse(x), -n
+    result = None
+    power = x
+    while n:
+        if n & 1:
+            result = power if result is None else matmul(result, power)
+        n >>= 1
+        if n:
+            power = matmul(power, power)
+    assert result is not None
+    return result
+
+
+def inverse(x: Tensor) -> Tensor:
+    """The inverse of each square matrix in the last two axes; a singular one is refused, as PyTorch does."""
+    if x.ndim < 2 or x.shape[-1] != x.shape[-2]:
+        raise ValueError(f"inverse: expects square matrices, got shape {x.shape}")
+    try:
+        return apply(INVERSE, (x,))
+    except np.linalg.LinAlgError as e:
+        raise ValueError(f"inverse: a matrix of shape {x.shape} is singular: {e}") from e
+
+
+def integer_index(op: str, index: Operand, n: int, shape: tuple[int, ...]) -> np.ndarray:
+    """``index`` as int64 values in [0, n) (negatives counted from the end), or an error naming ``op``."""
+    index = _values(f"{op}()", index)
+    if index.size and index.dtype.kind not in "iu":
+        raise ValueError(f"{op}: index must be integers, got {index.dtype}")
+    index = index.astype(np.int64)
+    if index.size and (index.min() < -n or index.max() >= n):
+        raise IndexError(f"{op}: index values must lie in [-{n}, {n}) for shape {shape}")
+    return np.where(index < 0, index + n, index)
+
+
+def take_along_dim(x: Tensor, indices: Operand, dim: int | None) -> Tensor:
+    """``gather`` with ``indices`` broadcast against ``x`` off ``dim`` (both flattened when ``dim`` is None)."""
+    index = _values("take_along_dim()", indices)
+    if dim is None:
+        return gather(reshape(x, (-1,)), 0, index.reshape(-1))
+    axis = _axis("take_along_dim", dim, x.ndim)
+    if index.ndim != x.ndim:
+        raise ValueError(f"take_along_dim: indices of shape {index.shape} for a tensor of shape {x.shape}")
+    try:
+        shape = list(np.broadcast_shapes(tuple(1 if a == axis else k for a, k in enumerate(x.shape)),
+                                         tuple(1 if a == axis else k for a, k in enumerate(index.shape))))  # fmt: skip
+    except ValueError:
+        raise ValueError(f"take_along_dim: indices of shape {index.shape} do not broadcast with {x.shape}") from None
+    x_shape = tuple(x.shape[a] if a == axis else k for a, k in enumerate(shape))
+    i_shape = tuple(index.shape[a] if a == axis else k for a, k in enumerate(shape))
+    x = x if x.shape == x_shape else broadcast_to(x, x_shape)
+    return gather(x, axis, np.broadcast_to(index, i_shape))
+
+
+def scatter(x: Tensor, dim: int, index: Operand, src: Operand, add: bool) -> Tensor:
+    """``x`` with ``src[i][j]`` written (or, ``add``, added) at ``[index[i][j]][j]`` for dim 0, and so on
+    (``src`` a tensor at least as large as ``index``, or a number)."""
+    op = "scatter_add" if add else "scatter"
+    if x.ndim == 0:  # PyTorch's 0-d tensor: one axis of length 1
+        scalar_axis(op, dim, 0)
+        one = np.reshape(np.asarray(_data(index)), (-1,))
+        source = _as_one(src) if isinstance(src, Tensor) or np.ndim(src) else src
+        return reshape(scatter(reshape(x, (1,)), 0, one, source, add), ())
+    index = np.asarray(_data(index))
+    axis = _axis(op, dim, builtins.max(x.ndim, 1))
+    if index.ndim != x.ndim or (index.size and index.dtype.kind not in "iu"):
+        raise ValueError(f"{op}: index must be integers with the {x.ndim} axes of the input, got {index.dtype} "
+                         f"of shape {index.shape}")  # fmt: skip
+    if any(index.shape[a] > x.shape[a] for a in range(x.ndim) if a != axis):
+        raise ValueError(f"{op}: index of shape {index.shape} is larger than the input {x.shape} off axis {axis}")
+    if index.size and (index.min() < -x.shape[axis] or index.max() >= x.shape[axis]):
+        raise IndexError(f"{op}: index values must lie in [0, {x.shape[axis]}) along axis {axis} of {x.shape}")
+    grid = np.indices(index.shape, sparse=True)
+    where_ = tuple(index if a == axis else grid[a] for a in range(x.ndim))
+    if isinstance(src, Tensor) or np.ndim(src):
+        s_shape = _shape(src)
+        if len(s_shape) != index.ndim or any(s < i for s, i in zip(s_shape, index.shape)):
+            raise ValueError(f"{op}: src of shape {tuple(s_shape)} is smaller than index {index.shape}")
+        part = tuple(slice(0, k) for k in index.shape)
+        src = getitem(src, part) if isinstance(src, Tensor) else np.asarray(src)[part]
+    if add:  # repeated indices add up: getitem's adjoint
+        values = src if isinstance(src, Tensor) else np.broadcast_to(np.asarray(src, x.dtype), index.shape)
+        return x + scatter_add(values, where_, x.shape, False)
+    return index_put(x, where_, src)
+
+
+def index_along(x: Tensor, op: str, dim: int, index: Operand, source: Operand) -> Tensor:
+    """index_add, index_copy, index_fill: ``source`` added or written at the 1-D ``index`` along ``dim``."""
+    if x.ndim == 0:  # PyTorch's 0-d tensor: one axis of length 1
+        scalar_axis(op, dim, 0)
+        one = source if op == "index_fill" or not isinstance(source, Tensor) else reshape(source, (-1,))
+        return reshape(index_along(reshape(x, (1,)), op, 0, index, one if op == "index_fill" else _as_one(one)), ())
+    axis = _axis(op, dim, builtins.max(x.ndim, 1))
+    idx = _values(f"{op}()", index)
+    if idx.ndim > 1 or (idx.size and idx.dtype.kind not in "iu"):
+        raise ValueError(f"{op}: index must be 1-D integers, got {idx.dtype} of shape {idx.shape}")
+    idx = integer_index(op, idx.reshape(-1), x.shape[axis] if x.ndim else 1, x.shape)
+    at = (slice(None),) * axis + (idx,)
+    if op == "index_fill":  # each place once: filling twice is filling once (and the value's gradient counts it once)
+        at = (slice(None),) * axis + (np.unique(idx),)
+        if isinstance(source, Tensor) and source.ndim:
+            raise ValueError(f"index_fill: value must be a number or a 0-d tensor, got shape {source.shape}")
+        return index_put(x, at, source if isinstance(source, Tensor) else np.asarray(source, x.dtype))
+    wanted = x.shape[:axis] + (idx.size,) + x.shape[axis + 1 :]
+    if tuple(_shape(source)) != wanted:
+        raise ValueError(f"{op}: source of shape {_shape_text(source)} for index of {idx.size} along axis {axis} "
+                         f"of {x.shape} (expected {wanted})")  # fmt: skip
+    if op == "index_copy":
+        return index_put(x, at, source)
+    return x + scatter_add(source if isinstance(source, Tensor) else np.asarray(source, x.dtype), at, x.shape, False)
+
+
+def median(x: Tensor, dim: int | None, keepdim: bool, ignore_nan: bool) -> tuple[Tensor, Tensor]:
+    """PyTorch's median along ``dim``: the lower of the two middle values (``(values, indices)``), NaN where
+    a slice holds one (the first NaN's index), or with ``ignore_nan`` the median of the other values.
+    The position is found by ops (a stable sort, counts), so a replay finds it again, and the value is
+    picked there, so the gradient goes to that element, as in PyTorch."""
+    op = "nanmedian" if ignore_nan else "median"
+    if dim is None:
+        x, axis = reshape(x, (-1,)), 0
+    else:
+        axis = _axis(op, dim, builtins.max(x.ndim, 1))
+        if x.ndim == 0:
+            x = reshape(x, (1,))
+    n = x.shape[axis]
+    if n == 0:
+        raise ValueError(f"{op}: axis {axis} of shape {x.shape} is empty")
+    order = argsort(x, axis)
+    nans = compare(np.not_equal, x, x).astype(np.int64).sum(axis, keepdims=True)
+    if ignore_nan:
+        position = maximum((n - nans - 1) // 2, 0)
+    else:
+        position = where(compare(np.greater, nans, 0), n - nans, (n - 1) // 2)
+    index = gather(order, axis, position.data)
+    values = gather(x, axis, index.data)
+    if not keepdim or dim is None:
+        values, index = squeeze(values, axis), squeeze(index, axis)
+    return values, index
+
+
+def quantile(x: Tensor, q: Any, dim: int | None, keepdim: bool, interpolation: str, ignore_nan: bool) -> Tensor:
+    """PyTorch's quantile: the sorted values at rank ``q * (n - 1)``, interpolated (``"linear"`` by lerp
+    between the two neighbours, ``"lower"``, ``"higher"``, ``"nearest"``, ``"midpoint"``); NaN where a
+    slice holds one, or with ``ignore_nan`` over the other values. ``q`` a number, or a 1-D list or
+    tensor of them (a new first axis)."""
+    op = "nanquantile" if ignore_nan else "quantile"
+    qs = np.asarray(_data(q), dtype=np.float64)
+    if qs.ndim > 1 or np.any((qs < 0) | (qs > 1)) or np.any(np.isnan(qs)):
+        raise ValueError(f"{op}: q must be a number or a 1-D tensor of numbers in [0, 1], got {qs.tolist()}")
+    if interpolation not in ("linear", "lower", "higher", "nearest", "midpoint"):
+        raise ValueError(
+            f"{op}: interpolation must be linear, lower, higher, nearest or midpoint, got {interpolation!r}"
+        )
+    if dim is None:
+        x, axis = reshape(x, (-1,)), 0
+    else:
+        axis = _axis(op, dim, builtins.max(x.ndim, 1))
+        x = reshape(x, (1,)) if x.ndim == 0 else x
+    n = x.shape[axis]
+    if n == 0:
+        raise ValueError(f"{op}: axis {axis} of shape {x.shape} is empty")
+    ordered = gather(x, axis, argsort(x, axis).data)
+    nans = compare(np.not_equal, x, x).astype(np.float64).sum(axis, keepdims=True)
+    count = n - nans if ignore_nan else as_tensor(np.full(nans.shape, float(n)))
+    last = as_tensor(np.full(nans.shape, float(n - 1)))
+    nan_slice = compare(np.equal, count, 0) if ignore_nan else compare(np.greater, nans, 0)
+    results = []
+    for qk in qs.reshape(-1).tolist():
+        rank = where(nan_slice, last, (count - 1) * qk)  # a slice with NaN: its last value, a NaN
+        if interpolation == "nearest":
+            rank = round(rank)
+        below, above = floor(rank), ceil(rank)
+        low = gather(ordered, axis, astype(below, np.int64).data)  # indices made by ops: a replay makes them again
+        if interpolation in ("lower", "nearest"):
+            value = low
+        elif interpolation == "higher":
+            value = gather(ordered, axis, astype(above, np.int64).data)
+        else:
+            high = gather(ordered, axis, astype(above, np.int64).data)
+            weight = (rank - below).astype(x.dtype) if interpolation == "linear" else 0.5
+            value = lerp(low, high, where(nan_slice, 0.0, weight) if interpolation == "midpoint" else weight)
+        results.append(value if keepdim and dim is not None else squeeze(value, axis))
+    return results[0] if qs.ndim == 0 else stack(results, 0)
+
+
+def logcumsumexp(x: Tensor, axis: int) -> Tensor:
+    """log(cumsum(exp(x))) along ``axis``, one stable log-add after another (exact gradients to every
+    order, and no overflow, as PyTorch's)."""
+    if x.ndim == 0:
+        scalar_axis("logcumsumexp", axis, 0)
+        return astype(x, x.dtype)
+    axis = _axis("logcumsumexp", axis, x.ndim)
+    if x.shape[axis] == 0:
+        return astype(x, x.dtype)
+    lead = (slice(None),) * axis
+    run = getitem(x, lead + (0,))
+    runs = [run]
+    for k in range(1, x.shape[axis]):
+        run = logaddexp(run, getitem(x, lead + (k,)))
+        runs.append(run)
+    return stack(runs, axis)
+
+
+def cov(x: Tensor, correction: int = 1, fweights: Operand = None, aweights: Operand = None) -> Tensor:
+    """The covariance matrix of the variables in the rows of ``x`` (observations in its columns), with
+    PyTorch's weights: ``fweights`` (integer counts) and ``aweights`` (importance) per observation. One
+    variable gives a 0-d result, as in PyTorch."""
+    if x.ndim > 2:
+        raise ValueError(f"cov: expects a 1-D or 2-D tensor, got shape {x.shape}")
+    rows = reshape(x, (1, -1)) if x.ndim < 2 else x
+    n = rows.shape[1]
+    weights = []
+    for w in (fweights, aweights):
+        if w is None:
+            continue
+        values = np.asarray(_data(w))
+        if values.shape != (n,) or np.any(values < 0):
+            raise ValueError(f"cov: weights must be {n} non-negative numbers, one per observation, "
+                             f"got {values.tolist()}")  # fmt: skip
+        weights.append(w if isinstance(w, Tensor) else as_tensor(values.astype(x.dtype)))
+    if not weights:
+        centred = rows - mean(rows, 1, keepdims=True)
+        scale = 1.0 / (n - correction) if n > correction else np.inf
+        product = matmul(centred, transpose(centred)) * scale
+    else:  # PyTorch's weighted formula; an aweights tensor that requires grad gets its gradient
+        w = weights[0].astype(x.dtype) if len(weights) == 1 else weights[0].astype(x.dtype) * weights[1]
+        total = sum(w, None)
+        centred = rows - sum(rows * w, 1, keepdims=True) / total
+        if correction == 0:
+            norm = total
+        elif aweights is None:
+            norm = total - correction
+        else:
+            aw = weights[-1].astype(x.dtype)
+            norm = total - sum(w * aw, None) * correction / total
+        product = matmul(centred * w, transpose(centred)) / clip(norm, 0.0, None)
+    return reshape(product, ()) if rows.shape[0] == 1 else product
+
+
+def corrcoef(x: Tensor) -> Tensor:
+    """Pearson's correlation of the variables in the rows of ``x``, clipped to [-1, 1] as PyTorch's."""
+    c = cov(x)
+    if c.ndim == 0:  # one variable: 1, or NaN where its variance is 0 or NaN (as PyTorch)
+        return c / c
+    d = sqrt(diagonal(c))
+    return clip(c / reshape(d, (-1, 1)) / reshape(d, (1, -1)), -1.0, 1.0)
+
+
+def _as_one(v: Any) -> Any:
+    """A 0-d tensor or array as one axis of length 1 (what a 0-d input's index ops read)."""
+    if isinstance(v, Tensor):
+        return reshape(v, (-1,)) if v.ndim == 0 else v
+    v = np.asarray(v)
+    return v.reshape(-1) if v.ndim == 0 else v

@@ -37,7 +37,7 @@ from typing import Any, TypeAlias, overload
 import numpy as np
 import numpy.typing as npt
 
-from . import dtypes
+from . import dtypes, random
 from .tape import Entry, Leaf, Recording, guard
 from .tape import state as _state
 from .versions import _root, changed_in_place, recorded_write
@@ -53,6 +53,8 @@ Operand: TypeAlias = Any
 ShapeArgs: TypeAlias = "int | tuple[int, ...] | list[int]"
 # the axes a reduction takes (NumPy's axis=, PyTorch's dim=): one, several, or None for all of them
 Axes: TypeAlias = "int | tuple[int, ...] | None"
+# a Python number in a method's signature (``float`` itself is a method name inside the class)
+Real: TypeAlias = float
 # as a Tensor method takes them: a list of axes too
 AxesArg: TypeAlias = "int | tuple[int, ...] | list[int] | None"
 
@@ -360,17 +362,25 @@ class Tensor:
         return self._concrete("numpy()")
 
     def item(self) -> Any:
-        """The value of a one-element tensor as a Python number."""
-        return self._concrete("item()").item()
+        """The value of a one-element tensor (of any number of axes) as a Python number."""
+        return self._one("item()").item()
+
+    def _one(self, what: str) -> np.ndarray:
+        """The one value of a one-element tensor, as a 0-d array; PyTorch's error for any other size."""
+        data = self._concrete(what)
+        if data.size != 1:
+            raise ValueError(f"{what}: only a tensor of one element converts to a Python number; this one has "
+                             f"shape {self.shape} ({data.size} elements)")  # fmt: skip
+        return data.reshape(())
 
     def __len__(self) -> int:
         return len(self.data)
 
     def __float__(self) -> float:
-        return float(self._concrete("float()"))
+        return float(self._one("float()"))
 
     def __int__(self) -> int:
-        return int(self._concrete("int()"))
+        return int(self._one("int()"))
 
     def __format__(self, spec: str) -> str:
         """``f"{loss:.4f}"``: a 0-d tensor formats as its number, as in PyTorch; others only with no spec."""
@@ -389,7 +399,11 @@ class Tensor:
         return ops.round(self, decimals)
 
     def __bool__(self) -> bool:
-        return bool(self._concrete("bool()"))
+        data = self._concrete("bool()")
+        if data.size != 1:  # PyTorch's error (and its type), naming the shape
+            raise RuntimeError(f"bool(): the truth value of a tensor of shape {self.shape} ({data.size} elements) "
+                               "is ambiguous; use .any() or .all()")  # fmt: skip
+        return bool(data.reshape(()))
 
     def __repr__(self) -> str:
         body = np.array2string(self.data, separator=", ", prefix="Tensor(")
@@ -425,6 +439,20 @@ class Tensor:
         if isinstance(other, (numbers.Number, np.generic)):  # PyTorch's way: it keeps 1/self, not self
             return ops.mul(ops.reciprocal(self), other)
         return ops.div(other, self)  # an array is a tensor there: one division, in the wider dtype
+
+    def __floordiv__(self, other: Operand) -> Tensor:
+        """self // other, rounded down as Python's ``//`` (integers stay integers); gradient 0."""
+        return ops.floor_divide(self, other)
+
+    def __rfloordiv__(self, other: Operand) -> Tensor:
+        return ops.floor_divide(other, self)
+
+    def __mod__(self, other: Operand) -> Tensor:
+        """self % other, with the sign of ``other``, as Python's ``%`` and PyTorch's remainder."""
+        return ops.remainder(self, other)
+
+    def __rmod__(self, other: Operand) -> Tensor:
+        return ops.remainder(other, self)
 
     def __pow__(self, other: Operand) -> Tensor:
         return ops.pow(self, other)
@@ -722,18 +750,21 @@ class Tensor:
         *,
         dim: AxesArg = None,
         keepdim: bool | None = None,
-        correction: int = 1,
+        correction: int | None = None,
         ddof: int | None = None,
         unbiased: bool | None = None,
+        dtype: npt.DTypeLike | None = None,
+        out: None = None,
     ) -> Tensor:
-        """Variance, dividing by n - ``correction`` (PyTorch's default 1; NumPy's ``ddof=`` and PyTorch's
-        older ``unbiased=`` (True: correction 1, False: 0) also taken)."""
-        axes, keepdims = _reduction_args("var", axis, dim, keepdims, keepdim, None)
-        if sum(k is not None for k in (ddof, unbiased)) + (correction != 1) > 1:
-            raise TypeError("var: give one of correction=, ddof= and unbiased=")
-        if unbiased is not None:
-            correction = 1 if unbiased else 0
-        return ops.var(self, axes, keepdims, correction if ddof is None else ddof)
+        """Variance, dividing by n - ``correction`` (PyTorch's default 1; PyTorch's older ``unbiased=``
+        (True: correction 1, False: 0) also taken). ``ddof=``, ``dtype=`` and ``out=`` are what
+        ``np.var(t)`` passes on, with NumPy's meaning: ``np.var(t)`` divides by n (ddof 0), as NumPy
+        does, and ``dtype`` is the result's, as in :meth:`mean`."""
+        if isinstance(axis, bool):  # PyTorch's older x.var(unbiased)
+            axis, unbiased = None, axis if unbiased is None else unbiased
+        axes, keepdims = _reduction_args("var", axis, dim, keepdims, keepdim, out)
+        variance = ops.var(self, axes, keepdims, _correction("var", correction, ddof, unbiased))
+        return variance if dtype is None else variance.astype(dtype)
 
     def std(
         self,
@@ -742,16 +773,21 @@ class Tensor:
         *,
         dim: AxesArg = None,
         keepdim: bool | None = None,
-        correction: int = 1,
+        correction: int | None = None,
         ddof: int | None = None,
         unbiased: bool | None = None,
+        dtype: npt.DTypeLike | None = None,
+        out: None = None,
     ) -> Tensor:
-        """Standard deviation: the square root of :meth:`var`, with PyTorch's gradient 0 where it is 0
-        (a constant input), not the NaN of sqrt's slope there."""
-        variance = self.var(
-            axis, keepdims, dim=dim, keepdim=keepdim, correction=correction, ddof=ddof, unbiased=unbiased
-        )
-        return ops.root_or_zero(variance)
+        """Standard deviation: the square root of :meth:`var` (the same keywords, and ``np.std(t)``
+        NumPy's), with PyTorch's gradient 0 where it is 0 (a constant input), not the NaN of sqrt's
+        slope there."""
+        if isinstance(axis, bool):  # PyTorch's older x.std(unbiased)
+            axis, unbiased = None, axis if unbiased is None else unbiased
+        axes, keepdims = _reduction_args("std", axis, dim, keepdims, keepdim, out)
+        variance = ops.var(self, axes, keepdims, _correction("std", correction, ddof, unbiased))
+        deviation = ops.root_or_zero(variance)
+        return deviation if dtype is None else deviation.astype(dtype)
 
     def norm(self, p: float | str = 2, dim: Axes = None, keepdim: bool = False) -> Tensor:
         """The ``p``-norm over ``dim`` (all elements by default), as ``torch.linalg.vector_norm``: ``inf``
@@ -773,9 +809,9 @@ class Tensor:
         product = ops.prod(self, axis, keepdims)
         return product if dtype is None else product.astype(dtype)
 
-    def cumsum(self, axis: int | None = None, *, dim: int | None = None) -> Tensor:
-        """Running sum along ``axis`` (``dim``)."""
-        return ops.cumsum(self, axis, dim=dim)
+    def cumsum(self, axis: int | None = None, *, dim: int | None = None, dtype: npt.DTypeLike | None = None) -> Tensor:
+        """Running sum along ``axis`` (``dim``), in ``dtype`` when given."""
+        return ops.cumsum(self if dtype is None else self.astype(dtype), axis, dim=dim)
 
     def flip(self, *dims: Any) -> Tensor:
         """Reverse the order along the given axes: ``x.flip(0)``, ``x.flip((0, 1))``."""
@@ -873,13 +909,18 @@ class Tensor:
         """max(x, 0), elementwise."""
         return ops.relu(self)
 
-    def softmax(self, axis: int | None = None, *, dim: int | None = None) -> Tensor:
-        """Softmax over ``axis`` (``dim``; the last by default), stable for large inputs."""
-        return ops.softmax(self, ops.axis_or_dim("softmax", axis, dim, -1))
+    def softmax(self, axis: int | None = None, *, dim: int | None = None, dtype: npt.DTypeLike | None = None) -> Tensor:
+        """Softmax over ``axis`` (``dim``; the last by default), stable for large inputs; with ``dtype``,
+        computed in that dtype (the input converted first, as PyTorch)."""
+        x = self if dtype is None else self.astype(dtype)
+        return ops.softmax(x, ops.axis_or_dim("softmax", axis, dim, -1))
 
-    def log_softmax(self, axis: int | None = None, *, dim: int | None = None) -> Tensor:
-        """log(softmax) over ``axis`` (``dim``), computed stably."""
-        return ops.log_softmax(self, ops.axis_or_dim("log_softmax", axis, dim, -1))
+    def log_softmax(
+        self, axis: int | None = None, *, dim: int | None = None, dtype: npt.DTypeLike | None = None
+    ) -> Tensor:
+        """log(softmax) over ``axis`` (``dim``), computed stably (in ``dtype`` when given)."""
+        x = self if dtype is None else self.astype(dtype)
+        return ops.log_softmax(x, ops.axis_or_dim("log_softmax", axis, dim, -1))
 
     def logsumexp(
         self, axis: AxesArg = -1, keepdims: bool = False, *, dim: AxesArg = None, keepdim: bool | None = None
@@ -1008,19 +1049,68 @@ class Tensor:
 
     def add(self, other: Operand, *, alpha: Operand = 1) -> Tensor:
         """self + alpha * other."""
-        return ops.add(self, other if alpha == 1 else other * alpha)
+        return ops.add(self, ops.scaled("add", self, other, alpha))
 
     def sub(self, other: Operand, *, alpha: Operand = 1) -> Tensor:
         """self - alpha * other."""
-        return ops.sub(self, other if alpha == 1 else other * alpha)
+        return ops.sub(self, ops.scaled("sub", self, other, alpha))
 
     def mul(self, other: Operand) -> Tensor:
         """self * other."""
         return ops.mul(self, other)
 
-    def div(self, other: Operand) -> Tensor:
-        """self / other (true division)."""
+    def div(self, other: Operand, *, rounding_mode: str | None = None) -> Tensor:
+        """self / other: true division, or with ``rounding_mode`` "floor" (``//``) or "trunc" (toward
+        zero) the rounded quotient, whose gradient is 0, as PyTorch's."""
+        return ops.divide(self, other, rounding_mode)
+
+    def divide(self, other: Operand, *, rounding_mode: str | None = None) -> Tensor:
+        """PyTorch's other name for :meth:`div`."""
+        return ops.divide(self, other, rounding_mode)
+
+    def true_divide(self, other: Operand) -> Tensor:
+        """self / other."""
         return ops.div(self, other)
+
+    def floor_divide(self, other: Operand) -> Tensor:
+        """self // other: the quotient rounded down."""
+        return ops.floor_divide(self, other)
+
+    def remainder(self, other: Operand) -> Tensor:
+        """self % other, with the sign of ``other`` (Python's and PyTorch's rule)."""
+        return ops.remainder(self, other)
+
+    def fmod(self, other: Operand) -> Tensor:
+        """C's remainder of self / other, with the sign of ``self``."""
+        return ops.fmod(self, other)
+
+    def floor(self) -> Tensor:
+        """The largest whole number <= x (gradient 0)."""
+        return ops.floor(self)
+
+    def ceil(self) -> Tensor:
+        """The smallest whole number >= x (gradient 0)."""
+        return ops.ceil(self)
+
+    def trunc(self) -> Tensor:
+        """x rounded toward zero (gradient 0)."""
+        return ops.trunc(self)
+
+    def fix(self) -> Tensor:
+        """PyTorch's other name for :meth:`trunc`."""
+        return ops.trunc(self)
+
+    def frac(self) -> Tensor:
+        """x minus x rounded toward zero (gradient 1)."""
+        return self - ops.trunc(self)
+
+    def multiply(self, other: Operand) -> Tensor:
+        """self * other."""
+        return ops.mul(self, other)
+
+    def subtract(self, other: Operand, *, alpha: Operand = 1) -> Tensor:
+        """self - alpha * other."""
+        return self.sub(other, alpha=alpha)
 
     def clamp_min(self, min: Operand) -> Tensor:  # noqa: A002 - PyTorch's name
         """max(x, min); the gradient passes where x >= min."""
@@ -1056,12 +1146,16 @@ class Tensor:
         return ops.swapaxes(self, -2, -1)
 
     def masked_fill(self, mask: Operand, value: Operand) -> Tensor:
-        """``value`` where ``mask`` is True, else ``self``; the gradient passes where mask is False."""
+        """``value`` where ``mask`` is True, else ``self`` (broadcast with the mask, as PyTorch's); the
+        gradient passes where mask is False."""
         mask = ops._data(mask)
         if np.asarray(mask).dtype != np.bool_:
             raise TypeError(f"masked_fill: the mask must be bool, got {np.asarray(mask).dtype}")
-        if not _broadcasts_to(np.shape(mask), self.shape):
-            raise ValueError(f"masked_fill: a mask of shape {np.shape(mask)} does not broadcast to {self.shape}")
+        try:
+            np.broadcast_shapes(np.shape(mask), self.shape)
+        except ValueError:
+            raise ValueError(f"masked_fill: a mask of shape {np.shape(mask)} does not broadcast with "
+                             f"{self.shape}") from None  # fmt: skip
         if isinstance(value, Tensor) and value.ndim:
             raise ValueError(f"masked_fill: value must be a number or a 0-d tensor, got shape {value.shape}")
         if not isinstance(value, Tensor):
@@ -1073,6 +1167,9 @@ class Tensor:
     def masked_fill_(self, mask: Operand, value: Operand) -> Tensor:
         """In place: ``value`` where ``mask`` is True (attention masks)."""
         result = self.masked_fill(mask, value)  # checks the arguments before anything is written
+        if result.shape != self.shape:
+            raise ValueError(f"masked_fill_: a mask of shape {np.shape(ops._data(mask))} does not broadcast to "
+                             f"{self.shape}")  # fmt: skip
 
         def write(data):
             np.copyto(data, result.data, casting="same_kind")
@@ -1085,7 +1182,7 @@ class Tensor:
 
     def index_select(self, dim: int, index: Operand) -> Tensor:
         """The entries at ``index`` (1-D integers) along ``dim``."""
-        index = np.asarray(ops._data(index))
+        index = ops._values("index_select()", index)
         axis = ops._axis("index_select", dim, max(self.ndim, 1))
         if index.ndim > 1 or (index.size and index.dtype.kind not in "iu"):
             raise ValueError(f"index_select: index must be 1-D integers, got {index.dtype} of shape {index.shape}")
@@ -1160,6 +1257,7 @@ class Tensor:
     def narrow(self, dim: int, start: int, length: int) -> Tensor:
         """``length`` entries from ``start`` along ``dim`` (a view, as slicing)."""
         axis = ops._axis("narrow", dim, self.ndim)
+        start = int(start) if isinstance(start, Tensor) else start  # PyTorch takes a 0-d tensor too
         n = self.shape[axis]
         begin = start + n if -n <= start < 0 else start
         if not 0 <= begin <= n or length < 0 or begin + length > n:
@@ -1221,15 +1319,723 @@ class Tensor:
 
     def diagonal(self, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
         """The ``offset``-th diagonal of axes ``dim1``, ``dim2``, as a new last axis (``torch.diagonal``)."""
-        a1, a2 = ops._axis("diagonal", dim1, self.ndim), ops._axis("diagonal", dim2, self.ndim)
-        if a1 == a2:
-            raise ValueError(f"diagonal: dim1 and dim2 name one axis ({a1}) of shape {self.shape}")
-        rest = [a for a in range(self.ndim) if a not in (a1, a2)]
-        moved = ops.transpose(self, (*rest, a1, a2))
-        n, m = self.shape[a1], self.shape[a2]
-        rows0, cols0 = max(0, -offset), max(0, offset)
-        k = max(0, min(n - rows0, m - cols0))
-        return moved[..., np.arange(rows0, rows0 + k), np.arange(cols0, cols0 + k)]
+        return ops.diagonal(self, offset, dim1, dim2)
+
+    def diag(self, diagonal: int = 0) -> Tensor:
+        """A vector on the ``diagonal``-th diagonal of a square matrix, or a matrix's diagonal (``torch.diag``)."""
+        return ops.diag(self, diagonal)
+
+    def trace(self) -> Tensor:
+        """The sum of a matrix's diagonal."""
+        return ops.trace(self)
+
+    def tile(self, *dims: ShapeArgs) -> Tensor:
+        """The tensor tiled ``dims[k]`` times along each axis; fewer dims than axes leave the leading axes
+        as they are (``torch.tile``; :meth:`repeat` needs one count per axis)."""
+        reps = ops._shape_args(dims)
+        return self.repeat((1,) * (self.ndim - len(reps)) + tuple(reps))
+
+    def movedim(
+        self, source: int | tuple[int, ...] | list[int], destination: int | tuple[int, ...] | list[int]
+    ) -> Tensor:
+        """Axes ``source`` moved to ``destination``, the others kept in their order."""
+        return ops.movedim(self, source, destination)
+
+    def moveaxis(
+        self, source: int | tuple[int, ...] | list[int], destination: int | tuple[int, ...] | list[int]
+    ) -> Tensor:
+        """NumPy's name for :meth:`movedim`."""
+        return ops.movedim(self, source, destination)
+
+    def repeat_interleave(self, repeats: Operand, dim: int | None = None, *, output_size: int | None = None) -> Tensor:
+        """Each entry repeated ``repeats`` times in place along ``dim`` (the flattened tensor by default)."""
+        out = ops.repeat_interleave(self, repeats, dim)
+        axis = 0 if dim is None else ops._axis("repeat_interleave", dim, out.ndim)
+        if output_size is not None and out.shape[axis] != output_size:
+            raise ValueError(f"repeat_interleave: output_size {output_size} differs from the {out.shape[axis]} "
+                             f"entries the repeats give (shape {self.shape})")  # fmt: skip
+        return out
+
+    def unfold(self, dimension: int, size: int, step: int) -> Tensor:
+        """Windows of ``size`` entries, ``step`` apart, along ``dimension``; the window's entries form a new
+        last axis (``Tensor.unfold``: sliding windows, new memory here)."""
+        return ops.unfold(self, dimension, size, step)
+
+    def cumprod(self, axis: int | None = None, *, dim: int | None = None, dtype: npt.DTypeLike | None = None) -> Tensor:
+        """Running product along ``axis`` (``dim``); exact gradients where entries are 0."""
+        chosen = ops.axis_or_dim("cumprod", axis, dim)
+        if chosen is None:
+            raise ValueError("cumprod: give axis= (or dim=), the axis to run along")
+        x = self if dtype is None else self.astype(dtype)
+        return ops.cumprod(x, chosen)
+
+    def sort(self, dim: int = -1, descending: bool = False, *, stable: bool = False) -> MinMax:
+        """PyTorch's ``(values, indices)`` sorted along ``dim``; ties keep their order (a stable sort is
+        one of the orders PyTorch may return without ``stable=True``), NaN counts as the largest. The
+        gradient goes back to where each value came from."""
+        indices = ops.argsort(self, dim, descending)
+        if self.ndim == 0:
+            return MinMax(self.clone(), indices)
+        return MinMax(ops.gather(self, dim, indices.data), indices)
+
+    def argsort(self, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Tensor:
+        """The indices that sort along ``dim`` (stable; NaN counts as the largest)."""
+        return ops.argsort(self, dim, descending)
+
+    def msort(self) -> Tensor:
+        """The values sorted along the first axis."""
+        return self.sort(0).values
+
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> MinMax:  # noqa: A002
+        """PyTorch's ``(values, indices)`` of the ``k`` largest (``largest=False``: smallest) along ``dim``,
+        always in sorted order (one of the orders PyTorch may give with ``sorted=False``)."""
+        axis = ops._axis("topk", dim, max(self.ndim, 1))
+        n = self.shape[axis] if self.ndim else 1
+        if not 0 <= k <= n:
+            raise ValueError(f"topk: k ({k}) must lie in [0, {n}] for axis {axis} of shape {self.shape}")
+        if self.ndim == 0:
+            return MinMax(self.clone(), ops.argsort(self, dim))
+        indices = ops.argsort(self, axis, largest)[(slice(None),) * axis + (slice(0, k),)]
+        return MinMax(ops.gather(self, axis, indices.data), indices)
+
+    def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False) -> MinMax:
+        """PyTorch's ``(values, indices)`` of the ``k``-th smallest value (counted from 1) along ``dim``."""
+        axis = ops._axis("kthvalue", dim, max(self.ndim, 1))
+        n = self.shape[axis] if self.ndim else 1
+        if not 1 <= k <= n:
+            raise ValueError(f"kthvalue: k ({k}) must lie in [1, {n}] for axis {axis} of shape {self.shape}")
+        if self.ndim == 0:
+            return MinMax(self.clone(), ops.argsort(self, dim))
+        index = ops.argsort(self, axis)[(slice(None),) * axis + (slice(k - 1, k),)]
+        return _picked(self, index, axis, keepdim)
+
+    def lerp(self, end: Operand, weight: Operand) -> Tensor:
+        """``self + weight * (end - self)``, as PyTorch computes it (``weight`` a number or a tensor)."""
+        return ops.lerp(self, end, weight)
+
+    def outer(self, vec2: Operand) -> Tensor:
+        """The outer product of two vectors."""
+        return ops.outer(self, vec2)
+
+    def ger(self, vec2: Operand) -> Tensor:
+        """The outer product (PyTorch's older name)."""
+        return ops.outer(self, vec2)
+
+    def addmm(self, mat1: Operand, mat2: Operand, *, beta: Operand = 1, alpha: Operand = 1) -> Tensor:
+        """``beta * self + alpha * (mat1 @ mat2)`` of two matrices."""
+        return ops.scaled_sum("addmm", self, ops.as_tensor(mat1).mm(mat2), beta, alpha)
+
+    def addmv(self, mat: Operand, vec: Operand, *, beta: Operand = 1, alpha: Operand = 1) -> Tensor:
+        """``beta * self + alpha * (mat @ vec)`` of a matrix and a vector."""
+        return ops.scaled_sum("addmv", self, ops.as_tensor(mat).mv(vec), beta, alpha)
+
+    def addbmm(self, batch1: Operand, batch2: Operand, *, beta: Operand = 1, alpha: Operand = 1) -> Tensor:
+        """``beta * self + alpha * sum_b(batch1[b] @ batch2[b])``."""
+        return ops.scaled_sum("addbmm", self, ops.as_tensor(batch1).bmm(batch2).sum(0), beta, alpha)
+
+    def baddbmm(self, batch1: Operand, batch2: Operand, *, beta: Operand = 1, alpha: Operand = 1) -> Tensor:
+        """``beta * self + alpha * (batch1 @ batch2)``, batch by batch."""
+        return ops.scaled_sum("baddbmm", self, ops.as_tensor(batch1).bmm(batch2), beta, alpha)
+
+    def addr(self, vec1: Operand, vec2: Operand, *, beta: Operand = 1, alpha: Operand = 1) -> Tensor:
+        """``beta * self + alpha * outer(vec1, vec2)``."""
+        return ops.scaled_sum("addr", self, ops.outer(ops.as_tensor(vec1), vec2), beta, alpha)
+
+    def mv(self, vec: Operand) -> Tensor:
+        """The product of a matrix and a vector (as ``torch.mv``)."""
+        if self.ndim != 2 or len(ops._shape(vec)) != 1 or self.shape[1] != ops._shape(vec)[0]:
+            raise ValueError(f"mv: expects a matrix (n, k) and a vector (k,), got shapes {self.shape} and "
+                             f"{ops._shape_text(vec)}")  # fmt: skip
+        return ops.matmul(self, vec)
+
+    def dot(self, other: Operand) -> Tensor:
+        """The inner product of two vectors of one length (as ``torch.dot``)."""
+        if self.ndim != 1 or ops._shape(other) != self.shape:
+            raise ValueError(f"dot: expects two 1-D tensors of one length, got shapes {self.shape} and "
+                             f"{ops._shape_text(other)}")  # fmt: skip
+        return ops.matmul(self, other)
+
+    # ---- the trigonometric and hyperbolic family, other bases, and NumPy's names for them ---------------
+    def tan(self) -> Tensor:
+        """Tangent, elementwise."""
+        return ops.tan(self)
+
+    def sinh(self) -> Tensor:
+        """Hyperbolic sine, elementwise."""
+        return ops.sinh(self)
+
+    def cosh(self) -> Tensor:
+        """Hyperbolic cosine, elementwise."""
+        return ops.cosh(self)
+
+    def asin(self) -> Tensor:
+        """Arcsine, elementwise."""
+        return ops.asin(self)
+
+    def acos(self) -> Tensor:
+        """Arccosine, elementwise."""
+        return ops.acos(self)
+
+    def asinh(self) -> Tensor:
+        """Inverse hyperbolic sine, elementwise."""
+        return ops.asinh(self)
+
+    def acosh(self) -> Tensor:
+        """Inverse hyperbolic cosine, elementwise."""
+        return ops.acosh(self)
+
+    def atanh(self) -> Tensor:
+        """Inverse hyperbolic tangent, elementwise."""
+        return ops.atanh(self)
+
+    arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, acosh, atanh
+
+    def log2(self) -> Tensor:
+        """Logarithm in base 2."""
+        return ops.log2(self)
+
+    def log10(self) -> Tensor:
+        """Logarithm in base 10."""
+        return ops.log10(self)
+
+    def exp2(self) -> Tensor:
+        """2 ** x."""
+        return ops.exp2(self)
+
+    def erf(self) -> Tensor:
+        """The error function."""
+        return ops.erf(self)
+
+    def atan2(self, other: Operand) -> Tensor:
+        """The angle of the point (other, self), in (-pi, pi]."""
+        return ops.atan2(self, other)
+
+    arctan2 = atan2
+
+    def hypot(self, other: Operand) -> Tensor:
+        """sqrt(self**2 + other**2), without overflow."""
+        return ops.hypot(self, other)
+
+    def rad2deg(self) -> Tensor:
+        """Radians in degrees."""
+        return self * (180.0 / np.pi)
+
+    def deg2rad(self) -> Tensor:
+        """Degrees in radians."""
+        return self * (np.pi / 180.0)
+
+    def logit(self, eps: Real | None = None) -> Tensor:
+        """log(x / (1 - x)), with x first clamped to [eps, 1 - eps] when ``eps`` is given (gradient 0 outside)."""
+        x = self if eps is None else ops.clip(self, eps, 1.0 - eps)
+        return ops.log(x / (1.0 - x))
+
+    def float_power(self, exponent: Operand) -> Tensor:
+        """self ** exponent computed in float64, as ``torch.float_power``."""
+        other = exponent.double() if isinstance(exponent, Tensor) else exponent
+        return ops.pow(self.double(), other)
+
+    def negative(self) -> Tensor:
+        """-x (PyTorch's and NumPy's other name for :meth:`neg`)."""
+        return ops.neg(self)
+
+    def positive(self) -> Tensor:
+        """``self``."""
+        return self
+
+    def absolute(self) -> Tensor:
+        """|x| (NumPy's name)."""
+        return ops.abs(self)
+
+    def sgn(self) -> Tensor:
+        """The sign of a real tensor (PyTorch's ``sgn``; gradient 0)."""
+        return ops.sign(self)
+
+    def nan_to_num(self, nan: Real = 0.0, posinf: Real | None = None, neginf: Real | None = None) -> Tensor:
+        """NaN, +inf and -inf replaced by ``nan``, ``posinf`` and ``neginf`` (by default 0 and the dtype's
+        largest and smallest values); the gradient is 0 where a value was replaced."""
+        info = np.finfo(self.dtype) if _is_float(self.dtype) else None
+        if info is None:
+            return self.clone()
+        hi = info.max if posinf is None else posinf
+        lo = info.min if neginf is None else neginf
+        out = ops.where(ops.compare(np.equal, self, np.inf), hi, self)
+        out = ops.where(ops.compare(np.equal, self, -np.inf), lo, out)
+        return ops.where(self.isnan(), nan, out)
+
+    # ---- comparisons and logic as methods (bool tensors, never differentiated) ---------------------------
+    def eq(self, other: Operand) -> Tensor:
+        """self == other, elementwise."""
+        return ops.compare(np.equal, self, other)
+
+    def ne(self, other: Operand) -> Tensor:
+        """self != other, elementwise."""
+        return ops.compare(np.not_equal, self, other)
+
+    def lt(self, other: Operand) -> Tensor:
+        """self < other, elementwise."""
+        return ops.compare(np.less, self, other)
+
+    def le(self, other: Operand) -> Tensor:
+        """self <= other, elementwise."""
+        return ops.compare(np.less_equal, self, other)
+
+    def gt(self, other: Operand) -> Tensor:
+        """self > other, elementwise."""
+        return ops.compare(np.greater, self, other)
+
+    def ge(self, other: Operand) -> Tensor:
+        """self >= other, elementwise."""
+        return ops.compare(np.greater_equal, self, other)
+
+    greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+
+    def logical_and(self, other: Operand) -> Tensor:
+        """Both non-zero, elementwise."""
+        return ops.compare(np.logical_and, self, other)
+
+    def logical_or(self, other: Operand) -> Tensor:
+        """Either non-zero, elementwise."""
+        return ops.compare(np.logical_or, self, other)
+
+    def logical_xor(self, other: Operand) -> Tensor:
+        """Exactly one non-zero, elementwise."""
+        return ops.compare(np.logical_xor, self, other)
+
+    def logical_not(self) -> Tensor:
+        """True where the value is 0."""
+        return ops.compare(np.equal, self, 0)
+
+    def isclose(self, other: Operand, rtol: Real = 1e-05, atol: Real = 1e-08, equal_nan: bool = False) -> Tensor:
+        """|self - other| <= atol + rtol * |other| elementwise (equal infinities too; NaN only with ``equal_nan``)."""
+        return ops.isclose(self, other, rtol, atol, equal_nan)
+
+    def allclose(self, other: Operand, rtol: Real = 1e-05, atol: Real = 1e-08, equal_nan: bool = False) -> bool:
+        """Whether every element is close (:meth:`isclose`), as a Python bool."""
+        return bool(self.isclose(other, rtol, atol, equal_nan).all())
+
+    def equal(self, other: Tensor) -> bool:
+        """Whether the two tensors have one shape and equal values, as a Python bool."""
+        return self.shape == ops._shape(other) and bool(ops.compare(np.equal, self, other).all())
+
+    def where(self, condition: Operand, other: Operand) -> Tensor:
+        """``self`` where ``condition`` holds, else ``other`` (``torch.where(condition, self, other)``)."""
+        return ops.where(condition, self, other)
+
+    def maximum(self, other: Operand) -> Tensor:
+        """The elementwise maximum (NaN wins; ties share the gradient)."""
+        return ops.maximum(self, other)
+
+    def minimum(self, other: Operand) -> Tensor:
+        """The elementwise minimum (NaN wins; ties share the gradient)."""
+        return ops.minimum(self, other)
+
+    def fmax(self, other: Operand) -> Tensor:
+        """The elementwise maximum ignoring NaN; at ties ``self`` takes the gradient, as in PyTorch."""
+        return ops.fmax(self, other, np.greater_equal)
+
+    def fmin(self, other: Operand) -> Tensor:
+        """The elementwise minimum ignoring NaN; at ties ``self`` takes the gradient, as in PyTorch."""
+        return ops.fmax(self, other, np.less_equal)
+
+    def logaddexp(self, other: Operand) -> Tensor:
+        """log(exp(self) + exp(other)), without overflow."""
+        return ops.logaddexp(self, other)
+
+    def logaddexp2(self, other: Operand) -> Tensor:
+        """log2(2**self + 2**other), without overflow."""
+        ln2 = float(np.log(2.0))
+        return ops.logaddexp(self * ln2, other * ln2) * (1.0 / ln2)
+
+    def addcmul(self, tensor1: Operand, tensor2: Operand, *, value: Operand = 1) -> Tensor:
+        """self + value * tensor1 * tensor2."""
+        product = ops.mul(tensor1, tensor2)
+        return self + (product if value == 1 else product * value)
+
+    def addcdiv(self, tensor1: Operand, tensor2: Operand, *, value: Operand = 1) -> Tensor:
+        """self + value * tensor1 / tensor2."""
+        quotient = ops.div(tensor1, tensor2)
+        return self + (quotient if value == 1 else quotient * value)
+
+    def dist(self, other: Operand, p: Real = 2) -> Tensor:
+        """The ``p``-norm of self - other."""
+        return (self - other).norm(p)
+
+    # ---- reductions ------------------------------------------------------------------------------------
+    def aminmax(self, *, dim: int | None = None, keepdim: bool = False) -> AMinMax:
+        """PyTorch's ``(min, max)`` over ``dim`` (all elements by default); tied extremes share the gradient."""
+        return AMinMax(ops.min(self, dim, keepdim), ops.max(self, dim, keepdim))
+
+    def count_nonzero(self, dim: AxesArg = None) -> Tensor:
+        """How many values are not 0, over ``dim`` (all by default), as int64."""
+        return ops.compare(np.not_equal, self, 0).astype(np.int64).sum(ops.axis_or_dim("count_nonzero", None, dim))
+
+    def nansum(self, dim: AxesArg = None, keepdim: bool = False, *, dtype: npt.DTypeLike | None = None) -> Tensor:
+        """The sum with NaN taken as 0 (their gradient is 0)."""
+        return ops.where(self.isnan(), 0.0, self).sum(dim=dim, keepdim=keepdim, dtype=dtype)
+
+    def nanmean(self, dim: AxesArg = None, keepdim: bool = False, *, dtype: npt.DTypeLike | None = None) -> Tensor:
+        """The mean of the values that are not NaN."""
+        count = ops.compare(np.equal, self.isnan(), False).astype(self.dtype).sum(dim=dim, keepdim=keepdim)
+        return self.nansum(dim, keepdim, dtype=dtype) / count
+
+    def cummax(self, dim: int) -> MinMax:
+        """PyTorch's ``(values, indices)`` of the running maximum along ``dim`` (the latest of ties)."""
+        return _running_extreme(self, dim, True)
+
+    def cummin(self, dim: int) -> MinMax:
+        """PyTorch's ``(values, indices)`` of the running minimum along ``dim``."""
+        return _running_extreme(self, dim, False)
+
+    # ---- shape -------------------------------------------------------------------------------------------
+    def swapdims(self, dim0: int, dim1: int) -> Tensor:
+        """Exchange two axes (PyTorch's other name for ``transpose(dim0, dim1)``)."""
+        return ops.swapaxes(self, dim0, dim1)
+
+    def ravel(self) -> Tensor:
+        """The values as one axis."""
+        return self.reshape(-1)
+
+    def fliplr(self) -> Tensor:
+        """Columns in reverse order (axis 1 of a tensor of at least 2 axes)."""
+        if self.ndim < 2:
+            raise ValueError(f"fliplr: needs at least 2 axes, got shape {self.shape}")
+        return ops.flip(self, 1)
+
+    def flipud(self) -> Tensor:
+        """Rows in reverse order (axis 0)."""
+        if self.ndim < 1:
+            raise ValueError(f"flipud: needs at least 1 axis, got shape {self.shape}")
+        return ops.flip(self, 0)
+
+    def rot90(self, k: int = 1, dims: tuple[int, int] | list[int] = (0, 1)) -> Tensor:
+        """Rotated by 90 degrees ``k`` times in the plane of ``dims``, from the first axis toward the second."""
+        return ops.rot90(self, k, tuple(dims))
+
+    def diff(self, n: int = 1, dim: int = -1, prepend: Operand = None, append: Operand = None) -> Tensor:
+        """The ``n``-th difference along ``dim`` (``prepend``/``append`` joined on first)."""
+        return ops.diff(self, n, dim, prepend, append)
+
+    def diag_embed(self, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+        """Each vector of the last axis on the ``offset``-th diagonal of a matrix in axes ``dim1``, ``dim2``."""
+        return ops.diag_embed(self, offset, dim1, dim2)
+
+    def tensor_split(self, indices_or_sections: int | list[int] | tuple[int, ...], dim: int = 0) -> tuple[Tensor, ...]:
+        """``sections`` pieces as equal as can be (the first ones one longer), or pieces cut at the indices."""
+        return ops.tensor_split(self, indices_or_sections, dim)
+
+    def hsplit(self, sections: int | list[int] | tuple[int, ...]) -> tuple[Tensor, ...]:
+        """Split along axis 1 (axis 0 of a vector); an int must divide the axis."""
+        return ops.named_split("hsplit", self, sections, 1 if self.ndim > 1 else 0, 1)
+
+    def vsplit(self, sections: int | list[int] | tuple[int, ...]) -> tuple[Tensor, ...]:
+        """Split along axis 0 of a tensor of at least 2 axes."""
+        return ops.named_split("vsplit", self, sections, 0, 2)
+
+    def dsplit(self, sections: int | list[int] | tuple[int, ...]) -> tuple[Tensor, ...]:
+        """Split along axis 2 of a tensor of at least 3 axes."""
+        return ops.named_split("dsplit", self, sections, 2, 3)
+
+    def sum_to_size(self, *size: ShapeArgs) -> Tensor:
+        """Summed down to ``size``, a shape this tensor's broadcasts from (the gradient of a broadcast)."""
+        shape = ops._shape_args(size)
+        if not _broadcasts_to(shape, self.shape):
+            raise ValueError(f"sum_to_size: shape {self.shape} is not a broadcast of {shape}")
+        lead = self.ndim - len(shape)
+        axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1 and self.shape[lead + i] != 1)
+        return self.sum(axes, keepdims=True).reshape(shape) if axes else self
+
+    def kron(self, other: Tensor) -> Tensor:
+        """The Kronecker product: each entry of self times the whole of ``other``."""
+        return ops.kron(self, other)
+
+    def inner(self, other: Operand) -> Tensor:
+        """The sum of products over the last axes of both (``torch.inner``)."""
+        return ops.inner(self, other)
+
+    def vdot(self, other: Operand) -> Tensor:
+        """The inner product of two vectors (real tensors: :meth:`dot`)."""
+        return self.dot(other)
+
+    def cross(self, other: Operand, dim: int | None = None) -> Tensor:
+        """The cross product of 3-vectors along ``dim`` (by default the first axis of length 3)."""
+        return ops.cross(self, other, dim)
+
+    def matrix_power(self, n: int) -> Tensor:
+        """The matrix times itself ``n`` times (``n`` >= 0; 0 gives the identity), batched over leading axes."""
+        return ops.matrix_power(self, n)
+
+    def inverse(self) -> Tensor:
+        """The inverse of a square matrix (batched); its gradient is -A^-T g A^-T."""
+        return ops.inverse(self)
+
+    # ---- indexing -----------------------------------------------------------------------------------------
+    def take(self, index: Operand) -> Tensor:
+        """The entries of the flattened tensor at ``index`` (integers of any shape)."""
+        return self.reshape(-1)[ops.integer_index("take", index, self.size, self.shape)]
+
+    def take_along_dim(self, indices: Operand, dim: int | None = None) -> Tensor:
+        """:meth:`gather` with ``indices`` broadcast against this tensor off ``dim`` (flattened when None)."""
+        return ops.take_along_dim(self, indices, dim)
+
+    def masked_select(self, mask: Operand) -> Tensor:
+        """The values where ``mask`` (broadcast with this tensor) is True, as one axis."""
+        mask = ops._values("masked_select()", mask)
+        if mask.dtype != np.bool_:
+            raise TypeError(f"masked_select: the mask must be bool, got {mask.dtype}")
+        try:
+            shape = np.broadcast_shapes(mask.shape, self.shape)
+        except ValueError:
+            raise ValueError(
+                f"masked_select: a mask of shape {mask.shape} does not broadcast with {self.shape}"
+            ) from None
+        x = self if self.shape == shape else ops.broadcast_to(self, shape)
+        return x[np.broadcast_to(mask, shape)]
+
+    def scatter(
+        self, dim: int, index: Operand, src: Operand = None, *, value: Operand = None, reduce: str | None = None
+    ) -> Tensor:
+        """A copy with ``src[i][j]`` (or ``value``) written at ``[index[i][j]][j]`` for ``dim=0`` (and so on);
+        ``reduce="add"`` is :meth:`scatter_add`."""
+        if reduce is not None:
+            if reduce != "add":
+                raise ValueError(f"scatter: reduce={reduce!r} is not supported here; 'add' is (scatter_add)")
+            return ops.scatter(self, dim, index, src if src is not None else value, add=True)
+        return ops.scatter(self, dim, index, src if src is not None else value, add=False)
+
+    def scatter_add(self, dim: int, index: Operand, src: Operand) -> Tensor:
+        """A copy with each ``src[i][j]`` added at ``[index[i][j]][j]`` for ``dim=0`` (and so on); repeats add up."""
+        return ops.scatter(self, dim, index, src, add=True)
+
+    def index_add(self, dim: int, index: Operand, source: Operand, *, alpha: Operand = 1) -> Tensor:
+        """A copy with ``alpha * source``'s slices added at ``index`` along ``dim``; repeated indices add up."""
+        return ops.index_along(self, "index_add", dim, index, source if alpha == 1 else source * alpha)
+
+    def index_copy(self, dim: int, index: Operand, source: Operand) -> Tensor:
+        """A copy with ``source``'s slices written at ``index`` along ``dim``."""
+        return ops.index_along(self, "index_copy", dim, index, source)
+
+    def index_fill(self, dim: int, index: Operand, value: Operand) -> Tensor:
+        """A copy with ``value`` written at ``index`` along ``dim``."""
+        return ops.index_along(self, "index_fill", dim, index, value)
+
+    def nonzero(self, *, as_tuple: bool = False) -> Tensor | tuple[Tensor, ...]:
+        """The indices of the non-zero values: one row per value (int64), or one tensor per axis."""
+        found = np.nonzero(self._concrete("nonzero()"))
+        if as_tuple:
+            return tuple(Tensor._from(i.astype(np.int64)) for i in found)
+        return Tensor._from(np.stack(found, axis=1).astype(np.int64) if found else np.zeros((1, 0), np.int64))
+
+    def argwhere(self) -> Tensor:
+        """The indices of the non-zero values, one row per value."""
+        rows = self.nonzero()
+        assert isinstance(rows, Tensor)
+        return rows
+
+    def unique(
+        self,
+        sorted: bool = True,
+        return_inverse: bool = False,
+        return_counts: bool = False,
+        dim: int | None = None,  # noqa: A002
+    ) -> Tensor | tuple[Tensor, ...]:
+        """The distinct values, sorted (of the flattened tensor, or the distinct slices along ``dim``);
+        with the index of each value in them and how often each occurs when asked. Not differentiated."""
+        data = self._concrete("unique()")
+        axis = None if dim is None else ops._axis("unique", dim, self.ndim)
+        values, inverse, counts = np.unique(data, return_inverse=True, return_counts=True, axis=axis)
+        out = [Tensor._from(values)]
+        if return_inverse:
+            out.append(Tensor._from(inverse.reshape(self.shape if axis is None else -1).astype(np.int64)))
+        if return_counts:
+            out.append(Tensor._from(counts.astype(np.int64)))
+        return out[0] if len(out) == 1 else tuple(out)
+
+    # ---- what a tensor is ---------------------------------------------------------------------------------
+    def new_tensor(self, data: Any, dtype: npt.DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
+        """A new tensor of ``data``, in this tensor's dtype unless ``dtype`` is given."""
+        return Tensor(np.array(ops._data(data), dtype=self.dtype if dtype is None else dtype), requires_grad)
+
+    def new_empty(self, *size: ShapeArgs, dtype: npt.DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
+        """A tensor of ``size`` in this tensor's dtype (zeros: NumPy's empty would leave garbage to read)."""
+        return self.new_full(ops._shape_args(size), 0, dtype=dtype, requires_grad=requires_grad)
+
+    def is_floating_point(self) -> bool:
+        """Whether the dtype is a float dtype."""
+        return self.dtype.kind == "f"
+
+    def is_contiguous(self) -> bool:
+        """Whether the values lie in row-major order in memory."""
+        return bool(self.data.flags.c_contiguous)
+
+    def stride(self, dim: int | None = None) -> tuple[int, ...] | int:
+        """The step in elements (not bytes) between neighbours along each axis, or along ``dim``."""
+        steps = tuple(s // self.data.itemsize for s in self.data.strides)
+        return steps if dim is None else steps[ops._axis("stride", dim, self.ndim)]
+
+    def element_size(self) -> int:
+        """Bytes per element."""
+        return self.data.itemsize
+
+    def nelement(self) -> int:
+        """The number of elements."""
+        return self.data.size
+
+    def half(self) -> Tensor:
+        """As float16."""
+        return ops.astype(self, np.float16)
+
+    # ---- more found by probing PyTorch's OpInfo list -----------------------------------------------------
+    def erfc(self) -> Tensor:
+        """1 - erf(x), exact in the tail."""
+        return ops.erfc(self)
+
+    def sinc(self) -> Tensor:
+        """sin(pi x) / (pi x), 1 at 0."""
+        return ops.sinc(self)
+
+    def logcumsumexp(self, dim: int) -> Tensor:
+        """log(cumsum(exp(x))) along ``dim``, without overflow."""
+        return ops.logcumsumexp(self, dim)
+
+    def median(self, dim: int | None = None, keepdim: bool = False) -> Tensor | MinMax:
+        """The lower of the two middle values (NaN if there is one); with ``dim``, PyTorch's ``(values,
+        indices)``, the gradient to the index returned; without, shared by the elements equal to it."""
+        values, indices = ops.median(self, dim, keepdim and self.ndim > 0, ignore_nan=False)
+        return _shared(self, values) if dim is None else MinMax(values, indices)
+
+    def nanmedian(self, dim: int | None = None, keepdim: bool = False) -> Tensor | MinMax:
+        """The median of the values that are not NaN; with ``dim``, ``(values, indices)``."""
+        values, indices = ops.median(self, dim, keepdim and self.ndim > 0, ignore_nan=True)
+        return _shared(self, values) if dim is None else MinMax(values, indices)
+
+    def quantile(
+        self, q: Operand, dim: int | None = None, keepdim: bool = False, *, interpolation: str = "linear"
+    ) -> Tensor:
+        """The ``q``-th quantiles along ``dim`` (of all values by default), as ``torch.quantile``."""
+        return ops.quantile(self, q, dim, keepdim and self.ndim > 0, interpolation, ignore_nan=False)
+
+    def nanquantile(
+        self, q: Operand, dim: int | None = None, keepdim: bool = False, *, interpolation: str = "linear"
+    ) -> Tensor:
+        """:meth:`quantile` of the values that are not NaN."""
+        return ops.quantile(self, q, dim, keepdim and self.ndim > 0, interpolation, ignore_nan=True)
+
+    def cov(self, *, correction: int = 1, fweights: Operand = None, aweights: Operand = None) -> Tensor:
+        """The covariance matrix of the variables in the rows (observations in the columns), the
+        observations weighted by ``fweights`` (counts) and ``aweights`` as ``torch.cov``."""
+        return ops.cov(self, correction, fweights, aweights)
+
+    def corrcoef(self) -> Tensor:
+        """Pearson's correlation matrix of the variables in the rows."""
+        return ops.corrcoef(self)
+
+    def reshape_as(self, other: Tensor) -> Tensor:
+        """``self`` in ``other``'s shape."""
+        return self.reshape(other.shape)
+
+    def diagflat(self, offset: int = 0) -> Tensor:
+        """The flattened values on the ``offset``-th diagonal of a square matrix."""
+        return ops.diag(self.reshape(-1), offset)
+
+    def split_with_sizes(self, split_sizes: list[int] | tuple[int, ...], dim: int = 0) -> list[Tensor]:
+        """Pieces of the listed sizes along ``dim``."""
+        return ops.split_sizes(self, list(split_sizes), dim)
+
+    def unsafe_split(self, split_size: int | list[int] | tuple[int, ...], dim: int = 0) -> list[Tensor]:
+        """:meth:`split` (PyTorch's name for a split whose pieces skip its view checks)."""
+        return self.split(split_size, dim)
+
+    def unsafe_chunk(self, chunks: int, dim: int = 0) -> list[Tensor]:
+        """:meth:`chunk`."""
+        return self.chunk(chunks, dim)
+
+    def narrow_copy(self, dim: int, start: int, length: int) -> Tensor:
+        """:meth:`narrow`, in new memory."""
+        return self.narrow(dim, start, length).clone()
+
+    def index_put(self, indices: tuple | list, values: Operand, accumulate: bool = False) -> Tensor:
+        """A copy with ``values`` written (or, ``accumulate``, added) at ``self[indices]``."""
+        index = tuple(indices)
+        if accumulate:
+            target = self[index]  # checks the index
+            values = values if isinstance(values, Tensor) else np.asarray(values, self.dtype)
+            spread = (
+                ops.broadcast_to(ops.as_tensor(values), target.shape) if ops._shape(values) != target.shape else values
+            )
+            return self + ops.scatter_add(spread, ops._plain_index(index)[0], self.shape, False)
+        return ops.index_put(self, index, values)
+
+    def put(self, index: Operand, source: Operand, accumulate: bool = False) -> Tensor:
+        """A copy with ``source`` written (or added) at ``index`` of the flattened tensor."""
+        at = ops.integer_index("put", index, self.size, self.shape).reshape(-1)
+        flat = source.reshape(-1) if isinstance(source, Tensor) else np.asarray(source, self.dtype).reshape(-1)
+        return self.reshape(-1).index_put((at,), flat, accumulate).reshape(self.shape)
+
+    def select_scatter(self, src: Operand, dim: int, index: int) -> Tensor:
+        """A copy with ``src`` written at ``index`` along ``dim``."""
+        axis = ops._axis("select_scatter", dim, self.ndim)
+        self.select(axis, index)  # checks the index
+        return ops.index_put(self, (slice(None),) * axis + (index,), src)
+
+    def slice_scatter(
+        self, src: Operand, dim: int = 0, start: int | None = None, end: int | None = None, step: int = 1
+    ) -> Tensor:
+        """A copy with ``src`` written at ``start:end:step`` along ``dim``."""
+        axis = ops._axis("slice_scatter", dim, self.ndim)
+        return ops.index_put(self, (slice(None),) * axis + (slice(start, end, step),), src)
+
+    def masked_scatter(self, mask: Operand, source: Tensor) -> Tensor:
+        """A copy with the first values of ``source``, in order, written where ``mask`` is True."""
+        mask = ops._values("masked_scatter()", mask)
+        if mask.dtype != np.bool_:
+            raise TypeError(f"masked_scatter: the mask must be bool, got {mask.dtype}")
+        try:
+            shape = np.broadcast_shapes(mask.shape, self.shape)
+        except ValueError:
+            raise ValueError(f"masked_scatter: a mask of shape {mask.shape} does not broadcast with "
+                             f"{self.shape}") from None  # fmt: skip
+        where_ = np.broadcast_to(mask, shape)
+        count = int(where_.sum())
+        if source.size < count:
+            raise ValueError(f"masked_scatter: {count} places to fill and a source of {source.size} values")
+        x = self if self.shape == shape else ops.broadcast_to(self, shape)
+        return ops.index_put(x, where_, source.reshape(-1)[:count])
+
+    @property
+    def mH(self) -> Tensor:  # noqa: N802 - PyTorch's name
+        """The last two axes swapped (the conjugate is the tensor itself: real tensors only)."""
+        return self.mT
+
+    @property
+    def H(self) -> Tensor:  # noqa: N802 - PyTorch's name
+        """The transpose of a matrix (real tensors: no conjugate)."""
+        if self.ndim != 2:
+            raise ValueError(f"H: expects a matrix, got shape {self.shape}")
+        return ops.transpose(self)
+
+    def conj(self) -> Tensor:
+        """``self``: the conjugate of a real tensor."""
+        return self
+
+    resolve_conj = resolve_neg = conj
+
+    def bernoulli(self, p: Operand = None) -> Tensor:
+        """1 with probability ``self`` (or ``p``), else 0, in this tensor's dtype; not differentiated."""
+        prob = np.asarray(ops._data(self if p is None else p), dtype=np.float64)
+        if np.any((prob < 0) | (prob > 1)):
+            raise ValueError("bernoulli: probabilities must lie in [0, 1]")
+        draw = random.generator().random(np.broadcast_shapes(prob.shape, self.shape)) < prob
+        return Tensor._from(draw.astype(self.dtype))
+
+    def __ifloordiv__(self, other: Operand) -> Tensor:
+        ops._integer_divisor("floor_divide_", self, other)
+        return _update(
+            self, "floor_divide_", (other,), lambda: ops.floor_divide(self, other), _ufunc(np.floor_divide, other)
+        )
+
+    def __imod__(self, other: Operand) -> Tensor:
+        ops._integer_divisor("remainder_", self, other)
+        return _update(self, "remainder_", (other,), lambda: ops.remainder(self, other), _ufunc(np.remainder, other))
 
     # ---- PyTorch's dtype conversions; last in the class, as their names shadow the builtins here ----
     def long(self) -> Tensor:
@@ -1266,7 +2072,8 @@ class _Size(int):
 
 
 class MinMax(tuple):
-    """PyTorch's ``(values, indices)`` from ``x.max(dim=...)`` / ``x.min(dim=...)``."""
+    """PyTorch's ``(values, indices)`` from ``x.max(dim=...)``, ``min``, ``sort``, ``topk``, ``kthvalue``,
+    ``median(dim=...)``, ``cummax`` and ``cummin``."""
 
     def __new__(cls, values: Tensor, indices: Tensor) -> MinMax:
         return super().__new__(cls, (values, indices))
@@ -1278,6 +2085,46 @@ class MinMax(tuple):
     @property
     def indices(self) -> Tensor:
         return self[1]
+
+
+class AMinMax(tuple):
+    """PyTorch's ``(min, max)`` from ``x.aminmax()``."""
+
+    def __new__(cls, low: Tensor, high: Tensor) -> AMinMax:
+        return super().__new__(cls, (low, high))
+
+    @property
+    def min(self) -> Tensor:
+        return self[0]
+
+    @property
+    def max(self) -> Tensor:
+        return self[1]
+
+
+def _shared(x: Tensor, value: Tensor) -> Tensor:
+    """``value`` (one of x's elements) with its gradient shared evenly by every element equal to it (NaN:
+    by the NaNs), as PyTorch's median() and max() without dim: the value plus the mean gap to it, which
+    is 0 and so keeps the value's bits. Made of ops, so that a replay computes it again."""
+    v = value.detach()
+    both_nan = ops.compare(np.logical_and, x.isnan(), v.isnan())
+    hit = ops.compare(np.logical_or, ops.compare(np.equal, x, v), both_nan)
+    gap = ops.where(hit, x - v, 0.0).sum()
+    return v + gap / hit.astype(x.dtype).sum()
+
+
+def _running_extreme(x: Tensor, dim: int, largest: bool) -> MinMax:
+    """cummax/cummin: the indices from an op (so a replay finds them again), the values picked there, so
+    the gradient goes to the element each running extreme came from, as in PyTorch."""
+    op = "cummax" if largest else "cummin"
+    if x.ndim == 0:
+        ops.scalar_axis(op, dim, 0)
+        return MinMax(x.clone(), Tensor._from(np.zeros((), np.int64)))
+    axis = ops._axis(op, dim, x.ndim)
+    if x.shape[axis] == 0:
+        return MinMax(x.clone(), Tensor._from(np.zeros(x.shape, np.int64)))
+    indices = ops.cumulative_argmax(x, axis, largest)
+    return MinMax(ops.gather(x, axis, indices.data), indices)
 
 
 def _reduction_args(
@@ -1320,6 +2167,20 @@ def _numpy_or_pytorch(
     return (axis if positional_axis is None else positional_axis), keepdims, dim
 
 
+def _correction(op: str, correction: int | None, ddof: int | None, unbiased: bool | None) -> int:
+    """The divisor's correction from PyTorch's ``correction=`` or ``unbiased=`` or NumPy's ``ddof=`` (1 by
+    default, as PyTorch's). ``np.var(t, correction=1)`` passes ``ddof=0`` beside it, which NumPy allows."""
+    if correction is not None and unbiased is not None:
+        raise TypeError(f"{op}: give one of correction= and unbiased=, not both")
+    if ddof is not None and (correction is not None or unbiased is not None) and ddof != 0:
+        raise TypeError(f"{op}: give one of correction= (or unbiased=) and ddof=, not both")
+    if unbiased is not None:
+        return 1 if unbiased else 0
+    if correction is not None:
+        return correction
+    return 1 if ddof is None else ddof
+
+
 def _broadcasts_to(shape: tuple[int, ...], target: tuple[int, ...]) -> bool:
     try:
         return np.broadcast_shapes(shape, target) == target
@@ -1337,6 +2198,8 @@ def _picked(x: Tensor, index: Tensor, dim: int, keepdim: bool) -> MinMax:
     """PyTorch's ``(values, indices)`` of ``max(dim=)``/``min(dim=)``: the values are picked at the
     indices, so at a tie the whole gradient goes to the index returned, as in PyTorch (``amax`` without
     ``dim=`` shares it among the tied elements)."""
+    if x.ndim == 0:  # PyTorch's dim 0 of a 0-d tensor: the value itself, at index 0
+        return MinMax(x.clone(), index.reshape(()))
     values = ops.gather(x, dim, index.data)
     if not keepdim:
         values, index = values.squeeze(dim), index.squeeze(dim)

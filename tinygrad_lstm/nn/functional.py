@@ -23,6 +23,7 @@ _SOURCE_LINES_POINT_PAST = True
 __all__ = [
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
+    "cosine_similarity",
     "embedding",
     "huber_loss",
     "kl_div",
@@ -636,3 +637,24 @@ def one_hot(tensor, num_classes: int = -1) -> Tensor:
 def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:  # noqa: A002
     """``x / max(||x||_p, eps)`` along ``dim``: unit vectors, and a zero vector stays zero."""
     return input / input.norm(p, dim, keepdim=True).clamp(min=eps)
+
+
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """The cosine of the angle between ``x1`` and ``x2`` along ``dim`` (broadcast to one shape first), as
+    PyTorch computes it: each divided by its norm clamped to at least ``eps``, then their dot product.
+    PyTorch clamps the norm without recording the clamp, so below ``eps`` the value is eps's and the
+    gradient still the norm's; here the norm plus a constant that lifts it to ``eps`` does the same."""
+    x1, x2 = ops.as_tensor(x1), ops.as_tensor(x2)
+    try:
+        shape = np.broadcast_shapes(x1.shape, x2.shape)
+    except ValueError:
+        raise ValueError(f"cosine_similarity: shapes {x1.shape} and {x2.shape} do not broadcast") from None
+    axis = ops._axis("cosine_similarity", dim, len(shape))
+
+    def unit(x: Tensor) -> Tensor:
+        x = x if x.shape == shape else x.expand(shape)
+        norm = x.norm(2, axis, keepdim=True)
+        lift = ops.maximum(norm.detach(), eps) - norm.detach()  # 0 wherever the norm is at least eps
+        return x / (norm + lift)
+
+    return (unit(x1) * unit(x2)).sum(axis)

@@ -1,5 +1,6 @@
-"""Arithmetic: + - * / ** and their relatives (reciprocal, rsqrt, neg, maximum, minimum), broadcasting
-as NumPy does; each VJP sums its gradient back down to its input's shape (``unbroadcast``)."""
+"""Arithmetic: + - * / ** // % and their relatives (reciprocal, rsqrt, neg, maximum, minimum, trunc_divide,
+fmod, atan2, hypot), broadcasting as NumPy does; each VJP sums its gradient back down to its input's
+shape (``unbroadcast``)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import numpy as np
 
 from ..tape import Entry
 from .elementwise import log_, where_
-from .primitive import OTHERS, Grad, Primitive, data, in_shape, unbroadcast
+from .primitive import OTHERS, Grad, Primitive, data, in_shape, is_tensor, unbroadcast, zeros_like_grad
 
 
 def _add_fwd(p: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -163,3 +164,96 @@ def _to_the_winner(g: Grad, entry: Entry, a: np.ndarray, b: np.ndarray, a_lost: 
 
 MAXIMUM = Primitive("maximum", _maximum_fwd, _maximum_vjp, keep_in=True, elementwise=True)
 MINIMUM = Primitive("minimum", _minimum_fwd, _minimum_vjp, keep_in=True, elementwise=True)
+
+
+# ---- rounded division and the remainders (``//``, ``%``, ``torch.fmod``) ------------------------------
+
+
+def _floor_divide_fwd(p: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.floor_divide(a, b)  # Python's floor (NumPy's divmod), as PyTorch's rounding_mode="floor"
+
+
+def _trunc_divide_fwd(p: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    if np.result_type(a, b).kind in "fc":
+        return np.trunc(np.true_divide(a, b))  # PyTorch's trunc(a / b)
+    # integers: the floor, moved up by one where the quotient is negative and not whole (exact past 2**53)
+    q = np.floor_divide(a, b)
+    return q + ((np.remainder(a, b) != 0) & ((np.asarray(a) < 0) != (np.asarray(b) < 0)))
+
+
+def _zero_binary_vjp(g: Grad, entry: Entry) -> tuple:
+    # PyTorch's zero gradient of a rounded division, zeros that depend on nothing (not g * 0: inf * 0 is NaN)
+    return tuple(zeros_like_grad(g, parent.shape, g.dtype) if parent is not None else None for parent in entry.parents)
+
+
+FLOOR_DIVIDE = Primitive("floor_divide", _floor_divide_fwd, _zero_binary_vjp, elementwise=True)
+TRUNC_DIVIDE = Primitive("trunc_divide", _trunc_divide_fwd, _zero_binary_vjp, elementwise=True)
+
+
+def _divided(prim: Primitive, fn: Any, a: Any, b: Any) -> Any:
+    """``a`` divided by ``b`` and rounded, recorded when either is a Tensor (a VJP under create_graph)."""
+    return prim(a, b) if is_tensor(a) or is_tensor(b) else fn(None, a, b)
+
+
+def _remainder_fwd(p: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.remainder(a, b)  # the sign of b, as Python's % and PyTorch's remainder
+
+
+def _remainder_vjp(g: Grad, entry: Entry) -> tuple:
+    # a - b * floor(a / b): d/da = 1, d/db = -floor(a / b) (PyTorch's formula)
+    ga = unbroadcast(g, entry.parents[0].shape) if entry.parents[0] is not None else None
+    gb = None
+    if entry.parents[1] is not None:
+        a, b = entry.ins
+        gb = unbroadcast(-g * _divided(FLOOR_DIVIDE, _floor_divide_fwd, a, b), entry.parents[1].shape)
+    return ga, gb
+
+
+def _fmod_fwd(p: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.fmod(a, b)  # the sign of a, as C's fmod and PyTorch's
+
+
+def _fmod_vjp(g: Grad, entry: Entry) -> tuple:
+    # a - b * trunc(a / b): d/da = 1, d/db = -trunc(a / b)
+    ga = unbroadcast(g, entry.parents[0].shape) if entry.parents[0] is not None else None
+    gb = None
+    if entry.parents[1] is not None:
+        a, b = entry.ins
+        gb = unbroadcast(-g * _divided(TRUNC_DIVIDE, _trunc_divide_fwd, a, b), entry.parents[1].shape)
+    return ga, gb
+
+
+# both inputs are read by the divisor's gradient alone
+REMAINDER = Primitive("remainder", _remainder_fwd, _remainder_vjp, keep_in=((1,), (1,)), elementwise=True)
+FMOD = Primitive("fmod", _fmod_fwd, _fmod_vjp, keep_in=((1,), (1,)), elementwise=True)
+
+
+def _atan2_fwd(p: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.arctan2(a, b)
+
+
+def _atan2_vjp(g: Grad, entry: Entry) -> tuple:
+    # the angle of (b, a): d/da = b / (a^2 + b^2), d/db = -a / (a^2 + b^2), as PyTorch's
+    a, b = entry.ins
+    share = g / (a * a + b * b)
+    ga = unbroadcast(share * b, entry.parents[0].shape) if entry.parents[0] is not None else None
+    gb = unbroadcast(-share * a, entry.parents[1].shape) if entry.parents[1] is not None else None
+    return ga, gb
+
+
+ATAN2 = Primitive("atan2", _atan2_fwd, _atan2_vjp, keep_in=True, elementwise=True)
+
+
+def _hypot_fwd(p: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.hypot(a, b)  # without overflow where a * a would
+
+
+def _hypot_vjp(g: Grad, entry: Entry) -> tuple:
+    a, b = entry.ins
+    share = g / entry.out
+    ga = unbroadcast(share * a, entry.parents[0].shape) if entry.parents[0] is not None else None
+    gb = unbroadcast(share * b, entry.parents[1].shape) if entry.parents[1] is not None else None
+    return ga, gb
+
+
+HYPOT = Primitive("hypot", _hypot_fwd, _hypot_vjp, keep_in=((0,), (1,)), keep_out=True, elementwise=True)

@@ -174,6 +174,141 @@ def _atan_vjp(g: Grad, entry: Entry) -> tuple:
 ATAN = Primitive("atan", _atan_fwd, _atan_vjp, keep_in=True, elementwise=True, floating=True)
 
 
+# ---- the rest of the trigonometric and hyperbolic family, and logarithms in other bases: each VJP is
+# PyTorch's formula, written with operators, so that it is differentiated again -------------------------
+
+
+def _tan_fwd(p: Any, x: np.ndarray) -> np.ndarray:
+    return np.tan(x)
+
+
+def _tan_vjp(g: Grad, entry: Entry) -> tuple:
+    y = entry.out
+    return (g * (y * y + 1.0),)
+
+
+TAN = Primitive("tan", _tan_fwd, _tan_vjp, keep_out=True, elementwise=True, floating=True)
+
+
+def _sinh_fwd(p: Any, x: np.ndarray) -> np.ndarray:
+    return np.sinh(x)
+
+
+def _sinh_vjp(g: Grad, entry: Entry) -> tuple:
+    x = entry.ins[0]
+    return (g * (COSH(x) if is_tensor(x) else np.cosh(x)),)
+
+
+SINH = Primitive("sinh", _sinh_fwd, _sinh_vjp, keep_in=True, elementwise=True, floating=True)
+
+
+def _cosh_fwd(p: Any, x: np.ndarray) -> np.ndarray:
+    return np.cosh(x)
+
+
+def _cosh_vjp(g: Grad, entry: Entry) -> tuple:
+    x = entry.ins[0]
+    return (g * (SINH(x) if is_tensor(x) else np.sinh(x)),)
+
+
+COSH = Primitive("cosh", _cosh_fwd, _cosh_vjp, keep_in=True, elementwise=True, floating=True)
+
+
+def _asin_fwd(p: Any, x: np.ndarray) -> np.ndarray:
+    return np.arcsin(x)
+
+
+def _asin_vjp(g: Grad, entry: Entry) -> tuple:
+    x = entry.ins[0]
+    return (g / (1.0 - x * x) ** 0.5,)
+
+
+ASIN = Primitive("asin", _asin_fwd, _asin_vjp, keep_in=True, elementwise=True, floating=True)
+
+
+def _acos_fwd(p: Any, x: np.ndarray) -> np.ndarray:
+    return np.arccos(x)
+
+
+def _acos_vjp(g: Grad, entry: Entry) -> tuple:
+    x = entry.ins[0]
+    return (-g / (1.0 - x * x) ** 0.5,)
+
+
+ACOS = Primitive("acos", _acos_fwd, _acos_vjp, keep_in=True, elementwise=True, floating=True)
+
+
+def _asinh_fwd(p: Any, x: np.ndarray) -> np.ndarray:
+    return np.arcsinh(x)
+
+
+def _asinh_vjp(g: Grad, entry: Entry) -> tuple:
+    x = entry.ins[0]
+    return (g / (x * x + 1.0) ** 0.5,)
+
+
+ASINH = Primitive("asinh", _asinh_fwd, _asinh_vjp, keep_in=True, elementwise=True, floating=True)
+
+
+def _acosh_fwd(p: Any, x: np.ndarray) -> np.ndarray:
+    return np.arccosh(x)
+
+
+def _acosh_vjp(g: Grad, entry: Entry) -> tuple:
+    x = entry.ins[0]
+    return (g / (x * x - 1.0) ** 0.5,)
+
+
+ACOSH = Primitive("acosh", _acosh_fwd, _acosh_vjp, keep_in=True, elementwise=True, floating=True)
+
+
+def _atanh_fwd(p: Any, x: np.ndarray) -> np.ndarray:
+    return np.arctanh(x)
+
+
+def _atanh_vjp(g: Grad, entry: Entry) -> tuple:
+    x = entry.ins[0]
+    return (g / (1.0 - x * x),)
+
+
+ATANH = Primitive("atanh", _atanh_fwd, _atanh_vjp, keep_in=True, elementwise=True, floating=True)
+
+
+def _log2_fwd(p: Any, x: np.ndarray) -> np.ndarray:
+    return np.log2(x)
+
+
+def _log2_vjp(g: Grad, entry: Entry) -> tuple:
+    x = entry.ins[0]
+    return (g / (x * math.log(2.0)),)
+
+
+LOG2 = Primitive("log2", _log2_fwd, _log2_vjp, keep_in=True, elementwise=True, floating=True)
+
+
+def _log10_fwd(p: Any, x: np.ndarray) -> np.ndarray:
+    return np.log10(x)
+
+
+def _log10_vjp(g: Grad, entry: Entry) -> tuple:
+    x = entry.ins[0]
+    return (g / (x * math.log(10.0)),)
+
+
+LOG10 = Primitive("log10", _log10_fwd, _log10_vjp, keep_in=True, elementwise=True, floating=True)
+
+
+def _exp2_fwd(p: Any, x: np.ndarray) -> np.ndarray:
+    return np.exp2(x)
+
+
+def _exp2_vjp(g: Grad, entry: Entry) -> tuple:
+    return (g * (entry.out * math.log(2.0)),)
+
+
+EXP2 = Primitive("exp2", _exp2_fwd, _exp2_vjp, keep_out=True, elementwise=True, floating=True)
+
+
 _ERF = np.frompyfunc(math.erf, 1, 1)  # NumPy has no erf; math.erf is exact to the last bit or so
 
 
@@ -188,6 +323,21 @@ def _erf_vjp(g: Grad, entry: Entry) -> tuple:
 
 
 ERF = Primitive("erf", _erf_fwd, _erf_vjp, keep_in=True, elementwise=True, floating=True)
+
+_ERFC = np.frompyfunc(math.erfc, 1, 1)  # 1 - erf(x), exact where erf(x) is near 1 (1 - erf would lose it all)
+
+
+def _erfc_fwd(p: Any, x: np.ndarray) -> np.ndarray:
+    return np.asarray(_ERFC(x), dtype=np.result_type(x, np.float16))
+
+
+def _erfc_vjp(g: Grad, entry: Entry) -> tuple:
+    x = entry.ins[0]
+    bump = EXP(-x * x) if is_tensor(x) else np.exp(-x * x)
+    return (g * (-2.0 / math.sqrt(math.pi)) * bump,)
+
+
+ERFC = Primitive("erfc", _erfc_fwd, _erfc_vjp, keep_in=True, elementwise=True, floating=True)
 
 
 def _relu_fwd(p: Any, x: np.ndarray) -> np.ndarray:
@@ -355,3 +505,21 @@ def _round_fwd(p: Any, x: np.ndarray) -> np.ndarray:
 
 
 ROUND = Primitive("round", _round_fwd, _zero_vjp, elementwise=True)
+
+
+def _floor_fwd(p: Any, x: np.ndarray) -> np.ndarray:
+    return np.floor(x)
+
+
+def _ceil_fwd(p: Any, x: np.ndarray) -> np.ndarray:
+    return np.ceil(x)
+
+
+def _trunc_fwd(p: Any, x: np.ndarray) -> np.ndarray:
+    return np.trunc(x)
+
+
+# steps: their gradient is 0 everywhere, as PyTorch's
+FLOOR = Primitive("floor", _floor_fwd, _zero_vjp, elementwise=True)
+CEIL = Primitive("ceil", _ceil_fwd, _zero_vjp, elementwise=True)
+TRUNC = Primitive("trunc", _trunc_fwd, _zero_vjp, elementwise=True)

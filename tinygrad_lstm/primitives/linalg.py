@@ -1,5 +1,5 @@
 """Linear algebra: matmul (its weight gradient one product over stacked rows, :func:`weight_grad`)
-and einsum."""
+and einsum, and the inverse of a square matrix."""
 
 from __future__ import annotations
 
@@ -94,3 +94,16 @@ def _einsum_vjp(g: Grad, entry: Entry) -> tuple:
 
 # p: (subscripts, the operands' terms, the output's); each operand is read by the others' gradients
 EINSUM = Primitive("einsum", _einsum_fwd, _einsum_vjp, keep_in=OTHERS)
+
+
+def _inverse_fwd(p: Any, x: np.ndarray) -> np.ndarray:
+    return np.linalg.inv(x)
+
+
+def _inverse_vjp(g: Grad, entry: Entry) -> tuple:
+    # d(A^-1) = -A^-1 dA A^-1, so the gradient is -A^-T g A^-T (PyTorch's), from the result alone
+    yt = entry.out.swapaxes(-1, -2)
+    return (-(yt @ g @ yt),)
+
+
+INVERSE = Primitive("inverse", _inverse_fwd, _inverse_vjp, keep_out=True, floating=True)

@@ -1,5 +1,5 @@
-"""Reductions: sum, max, min, var over axes (argmax, argmin: integers, never differentiated), and the
-running sum cumsum."""
+"""Reductions: sum, max, min, var over axes (argmax, argmin, argsort and where a running maximum was
+reached: integers, never differentiated), and the running sum cumsum."""
 
 from __future__ import annotations
 
@@ -86,6 +86,32 @@ def _argmin_fwd(p: Any, x: np.ndarray) -> np.ndarray:
 # integers, never differentiated
 ARGMAX = Primitive("argmax", _argmax_fwd, None)
 ARGMIN = Primitive("argmin", _argmin_fwd, None)
+
+
+def _argsort_fwd(p: Any, x: np.ndarray) -> np.ndarray:
+    axis, descending = p
+    if not descending:
+        return np.argsort(x, axis=axis, kind="stable")  # NaN last, as PyTorch's
+    # largest first, ties in their order (stable) and NaN first: the ascending order of the reversed
+    # axis, read backwards
+    n = x.shape[axis]
+    return np.flip(n - 1 - np.argsort(np.flip(x, axis), axis=axis, kind="stable"), axis).copy()
+
+
+ARGSORT = Primitive("argsort", _argsort_fwd, None)  # p: (axis, descending); integers, never differentiated
+
+
+def _cumulative_argmax_fwd(p: Any, x: np.ndarray) -> np.ndarray:
+    """Where the running maximum (``p``: (axis, True)) or minimum (False) along ``axis`` was last reached
+    (the latest of ties, and a NaN once one is met, as PyTorch's cummax/cummin)."""
+    axis, largest = p
+    running = (np.maximum if largest else np.minimum).accumulate(x, axis=axis)
+    reached = (x == running) | (np.isnan(x) & np.isnan(running))
+    steps = np.arange(x.shape[axis]).reshape((-1,) + (1,) * (x.ndim - axis - 1))
+    return np.maximum.accumulate(np.where(reached, steps, 0), axis=axis).astype(np.int64)
+
+
+CUMULATIVE_ARGMAX = Primitive("cumulative_argmax", _cumulative_argmax_fwd, None)  # integers, not differentiated
 
 
 def _cumsum_fwd(p: Any, x: np.ndarray) -> np.ndarray:
