@@ -13,7 +13,16 @@ import tinygrad_lstm as tl
 from .helpers import close
 
 torch = pytest.importorskip("torch")
-torch.set_default_dtype(torch.float64)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _pytorch_in_float64():
+    """PyTorch's default dtype float64 for this file's tests only (set at import, it leaked into the
+    tests collected after it, whichever file they were in)."""
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(before)
 
 
 def twin(torch_module, ours_module):
