@@ -337,3 +337,16 @@ def test_erf_and_gelu_keep_the_inputs_dtype(dtype):
         np.testing.assert_allclose(
             ours.data, theirs.numpy(), rtol=2 * np.finfo(dtype).eps, atol=8 * np.finfo(dtype).eps
         )
+
+
+@pytest.mark.parametrize("shape, to", [((3,), (1, 3)), ((2, 3), (1, 2, 3)), ((), (1, 1))])
+def test_expand_that_only_adds_axes_of_size_one_has_the_new_shape(shape, to):
+    # that case is a reshape (a writable view, as PyTorch's expand); a mutant reshaped to the old shape
+    x = np.arange(float(np.prod(shape))).reshape(shape) + 1.0
+
+    def f(t, w):
+        y = t.expand(*to)
+        assert tuple(y.shape) == to
+        return (y * w).sum()
+
+    both(f, x, np.linspace(0.5, 2.0, int(np.prod(to))).reshape(to))
