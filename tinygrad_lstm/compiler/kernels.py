@@ -213,13 +213,11 @@ def gates_source(
     planes = [f"p{n}" for n in range(len(negated))]
     body = [f"c{i} = np.{DTYPES[dtype]}({value!r})" for i, value in enumerate(constants)]
     body.append(f"out = np.empty(({len(negated)},) + a0.shape[:-1] + (w,), a0.dtype)")
-    body.append(
-        f"{', '.join(planes)}{',' if len(planes) == 1 else ''} = {', '.join(f'out[{n}]' for n in range(len(planes)))}"
-    )
+    body.append(f"{', '.join(planes)} = {', '.join(f'out[{n}]' for n in range(len(planes)))}")
     level, indent = _rows(body, [*planes, *args], ndim)
     last = ndim - 1
     columns = [f"x{i}" for i in range(n_args)]  # each argument's row, the plane's columns of it
-    unpack = f"{', '.join(columns)}{',' if n_args == 1 else ''}"
+    unpack = ", ".join(columns)  # one name = one row, or a tuple = a tuple of rows
     for minus, start, plane in zip(negated, starts, level):
         sliced = ", ".join(f"{v}[{start}:{start} + w]" for v in level[len(planes) :])
         body.append(indent + f"{unpack} = {sliced}  # indexed from 0 below: numba vectorises that")
