@@ -350,3 +350,18 @@ def test_expand_that_only_adds_axes_of_size_one_has_the_new_shape(shape, to):
         return (y * w).sum()
 
     both(f, x, np.linspace(0.5, 2.0, int(np.prod(to))).reshape(to))
+
+
+@pytest.mark.parametrize("slope", [0.01, 0.2])
+def test_leaky_relus_float32_gradient_is_pytorchs_bit_for_bit(slope):
+    # PyTorch multiplies by the slope rounded to float32; a mutant kept it in float64 (g * 0.01 then
+    # rounded), which changed a quarter of the gradients' last bits and survived
+    rng = np.random.default_rng(0)
+    x = np.concatenate([-np.abs(rng.standard_normal(500)), np.abs(rng.standard_normal(5))]).astype(np.float32)
+    w = rng.standard_normal(x.size).astype(np.float32)
+    ours = tl.tensor(x, requires_grad=True)
+    (tl.nn.functional.leaky_relu(ours, slope) * tl.tensor(w)).sum().backward()
+    theirs = torch.tensor(x, requires_grad=True)
+    (torch.nn.functional.leaky_relu(theirs, slope) * torch.tensor(w)).sum().backward()
+    assert ours.grad.dtype == np.float32
+    np.testing.assert_array_equal(ours.grad.data.view(np.uint32), theirs.grad.numpy().view(np.uint32))
