@@ -334,4 +334,6 @@ def test_erf_and_gelu_keep_the_inputs_dtype(dtype):
         assert ours.dtype == dtype and str(theirs.dtype) == f"torch.{np.dtype(dtype).name}"
         # (near x = -3, 1 + erf(x / sqrt 2) cancels: PyTorch's float32 GELU is off by 1e-4 relative there,
         # this engine's erf, computed in float64, by 1e-6; the claim here is the dtype)
-        np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=2 * np.finfo(dtype).eps, atol=8 * np.finfo(dtype).eps)
+        np.testing.assert_allclose(
+            ours.data, theirs.numpy(), rtol=2 * np.finfo(dtype).eps, atol=8 * np.finfo(dtype).eps
+        )
