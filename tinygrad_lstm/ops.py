@@ -28,8 +28,10 @@ from .primitives.elementwise import (
     COS,
     ELU,
     ERF,
+    ERFC,
     EXP,
     EXPM1,
+    HARDSHRINK,
     HARDTANH,
     LEAKY_RELU,
     LOG,
@@ -41,6 +43,7 @@ from .primitives.elementwise import (
     SIN,
     SQRT,
     TANH,
+    THRESHOLD,
     WHERE,
     _compare_fwd,
 )
@@ -406,6 +409,11 @@ def erf(x: Operand) -> Tensor:
     return apply(ERF, (x,))
 
 
+def erfc(x: Operand) -> Tensor:
+    """1 - erf(x), computed directly (exact in the tail, where 1 - erf(x) is 0 or a few bits)."""
+    return apply(ERFC, (x,))
+
+
 def relu(x: Operand) -> Tensor:
     """Elementwise max(x, 0) (``x.relu()``); gradient 1 where x > 0, else 0.
 
@@ -430,6 +438,18 @@ def hardtanh(x: Operand, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
     """x clipped to [min_val, max_val]; the gradient is 1 strictly inside, 0 at and beyond the ends
     (as PyTorch's, where ``clip`` passes it at the ends)."""
     return apply(HARDTANH, (x,), (float(min_val), float(max_val)))
+
+
+def threshold(x: Operand, threshold: float, value: float) -> Tensor:
+    """x where x > threshold, else ``value`` (NaN kept); the gradient is 1 where x > threshold or NaN,
+    0 at the threshold, as PyTorch's ``threshold`` (of which relu is the case 0, 0)."""
+    return apply(THRESHOLD, (x,), (float(threshold), float(value)))
+
+
+def hardshrink(x: Operand, lambd: float = 0.5) -> Tensor:
+    """0 where -lambd <= x <= lambd, else x (NaN kept); the gradient is 1 strictly outside, 0 at the
+    ends and at NaN, as PyTorch's."""
+    return apply(HARDSHRINK, (x,), float(lambd))
 
 
 def maximum(a: Operand, b: Operand) -> Tensor:

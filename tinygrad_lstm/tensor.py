@@ -829,6 +829,14 @@ class Tensor:
         """Arctangent, elementwise."""
         return ops.atan(self)
 
+    def erf(self) -> Tensor:
+        """The error function, elementwise (``torch.erf``)."""
+        return ops.erf(self)
+
+    def erfc(self) -> Tensor:
+        """1 - erf(x), elementwise, exact in the tail (``torch.erfc``)."""
+        return ops.erfc(self)
+
     def square(self) -> Tensor:
         """x * x."""
         return ops.square(self)
