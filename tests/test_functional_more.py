@@ -206,6 +206,11 @@ def _loss_cases():
         "multi margin 1-D, target (1,)": (("multi_margin_loss",), {}, [X[0], A([2])], None),
         "multi margin 0-d": (("multi_margin_loss",), {}, [A(0.4), A(0)], None),
         "multi margin at the hinge": (("multi_margin_loss",), {}, [A([[0.0, 1.0, -1.0]]), A([1])], None),
+        "poisson 0-d": (("poisson_nll_loss",), {"full": True}, [A(0.3), A(4.0)], None),
+        "margin ranking 0-d": (("margin_ranking_loss",), {"margin": 0.1}, [A(0.3), A(0.1), A(-1.0)], None),
+        "hinge 0-d": (("hinge_embedding_loss",), {}, [A(0.3), A(-1.0)], [0]),
+        "soft margin 0-d": (("soft_margin_loss",), {}, [A(0.3), A(-1.0)], [0]),
+        "triplet 0-d": (("triplet_margin_loss",), {}, [A(0.3), A(-0.1), A(1.2)], None),
     }  # fmt: skip
 
 
@@ -271,6 +276,32 @@ def test_legacy_size_average_and_reduce_map_to_reduction_as_pytorch():
     np.testing.assert_allclose(loss.data, TF.multi_margin_loss(torch.tensor(X), torch.tensor(t), reduction="sum"))
     with pytest.warns(UserWarning, match="reduction='none'"):
         assert tl.nn.SoftMarginLoss(reduce=False).reduction == "none"
+
+
+FLOAT32 = {
+    "hardswish": lambda F, x, t: F.hardswish(x),
+    "mish": lambda F, x, t: F.mish(x),
+    "celu": lambda F, x, t: F.celu(x, 0.7),
+    "softshrink": lambda F, x, t: F.softshrink(x, 0.3),
+    "threshold": lambda F, x, t: F.threshold(x, 0.1, 2.0),
+    "poisson_nll_loss": lambda F, x, t: F.poisson_nll_loss(x, t * t, full=True),
+    "gaussian_nll_loss": lambda F, x, t: F.gaussian_nll_loss(x, t, 0.5, full=True),
+    "cosine_embedding_loss": lambda F, x, t: F.cosine_embedding_loss(x, t, (t[:, 0] > 0) * 2.0 - 1.0),
+    "triplet_margin_loss": lambda F, x, t: F.triplet_margin_loss(x, t, x * 2.0, swap=True),
+    "multilabel_soft_margin_loss": lambda F, x, t: F.multilabel_soft_margin_loss(x, (t > 0) * 1.0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FLOAT32))
+def test_float32_stays_float32(name):
+    x32, t32 = X.astype(np.float32), X[::-1].astype(np.float32)
+    x, tx = tl.Tensor(x32, requires_grad=True), torch.tensor(x32, requires_grad=True)
+    y, ty = FLOAT32[name](F, x, tl.Tensor(t32)), FLOAT32[name](TF, tx, torch.tensor(t32))
+    y.sum().backward()
+    ty.sum().backward()
+    assert y.dtype == np.float32 and x.grad.dtype == np.float32
+    np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-5, atol=1e-6)
 
 
 # ---- loss modules --------------------------------------------------------------------------------------
