@@ -80,6 +80,7 @@ def test_hardsigmoid_gradient_is_one_sixth_inside_and_zero_at_three():
 @pytest.mark.parametrize("dim", [-1, 0, 1])
 def test_glu_halves_along_dim(dim):
     differential(*_both("glu", dim), RNG.standard_normal((4, 6)))
+    differential(*_both("glu", dim), np.zeros((0, 2)) if dim else np.zeros((2, 0)))
 
 
 def test_glu_refuses_an_odd_dimension_and_a_0d_input():
@@ -276,6 +277,10 @@ def test_legacy_size_average_and_reduce_map_to_reduction_as_pytorch():
     np.testing.assert_allclose(loss.data, TF.multi_margin_loss(torch.tensor(X), torch.tensor(t), reduction="sum"))
     with pytest.warns(UserWarning, match="reduction='none'"):
         assert tl.nn.SoftMarginLoss(reduce=False).reduction == "none"
+    for size_average, reduce in [(None, True), (False, None), (True, False), (0, 1)]:
+        kind = torch.nn._reduction.legacy_get_string(size_average, reduce, emit_warning=False)
+        with pytest.warns(UserWarning, match=f"reduction='{kind}'"):
+            F.soft_margin_loss(tl.Tensor(X), np.sign(X), size_average, reduce)
 
 
 FLOAT32 = {

@@ -449,7 +449,9 @@ def _reduction(size_average: bool | None, reduce: bool | None, reduction: str, o
     """The reduction to use: PyTorch's legacy rule when ``size_average`` or ``reduce`` is given
     (with its deprecation warning), else ``reduction``, which must be 'mean', 'sum' or 'none'."""
     if size_average is not None or reduce is not None:
-        reduction = "none" if reduce is False else ("sum" if size_average is False else "mean")
+        size_average = True if size_average is None else size_average
+        reduce = True if reduce is None else reduce
+        reduction = "mean" if size_average and reduce else ("sum" if reduce else "none")
         warnings.warn(
             f"{op}: size_average and reduce are deprecated, use reduction={reduction!r} instead",
             UserWarning,
