@@ -721,7 +721,7 @@ def multi_margin_loss(
     if bad.any():
         raise IndexError(f"{op}: target {t[bad][0]} is out of range for {n_classes} classes")
     w = _class_weight(weight, n_classes, input.dtype, op)
-    scores = ops.reshape(input, (n, n_classes))
+    scores = input if input.ndim == 2 else ops.reshape(input, (n, n_classes))
     rows = np.arange(n)
     scored = ops.getitem(scores, (rows, t))  # x[y] of each sample
     hinge = ops.relu(ops.expand_dims(margin - scored, 1) + scores)  # relu: no gradient at exactly 0
@@ -730,8 +730,8 @@ def multi_margin_loss(
         terms = terms * w[t][:, None]
     own = t[:, None] == np.arange(n_classes)  # the target's own class is not a margin
     losses = ops.where(own, 0.0, terms).sum(axis=1) / n_classes
-    if reduction == "none":
-        losses = ops.reshape(losses, t_shape)  # (N,), (1,) or () as the target
+    if reduction == "none" and losses.shape != t_shape:
+        losses = ops.reshape(losses, t_shape)  # (1,) or () as the target of a (C,) input
     return _reduce(losses, reduction, op)
 
 
