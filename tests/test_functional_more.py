@@ -183,7 +183,7 @@ def _loss_cases():
         "margin ranking at 0": (("margin_ranking_loss",), {}, [A([1.0, 2.0]), A([1.0, 1.0]), A([1.0, -1.0])], None),
         "margin ranking broadcast": (("margin_ranking_loss",), {}, [y1, y2[:1], np.sign(y3[:1, :1])], None),
         "hinge embedding": (("hinge_embedding_loss",), {"margin": 0.5}, [y1, np.sign(y2)], [0]),
-        "hinge at the margin, target 0": (("hinge_embedding_loss",), {}, [A([1.0, 0.5, 0.25]), A([-1.0, -1.0, 0.0])], [0]),
+        "hinge at margin, target 0": (("hinge_embedding_loss",), {}, [A([1.0, 0.5, 0.25]), A([-1.0, -1.0, 0.0])], [0]),
         "cosine embedding": (("cosine_embedding_loss",), {"margin": 0.2}, [y1, y2, SIGNS], [0, 1]),
         "cosine 1-D": (("cosine_embedding_loss",), {}, [y1[0], y2[0], A(-1.0)], [0, 1]),
         "cosine other target, zero vector": (
