@@ -111,6 +111,14 @@ def test_activation_modules_are_pytorch_modules(name):
     differential(ours, theirs, x, order=1, tol=1e-7 if name in ("Hardsigmoid", "CELU") else 1e-9)
 
 
+@pytest.mark.parametrize("inplace", [False, True])
+def test_activation_modules_print_as_pytorch(inplace):
+    for name, args in MODULES.items():
+        if name not in ("Softsign", "Tanhshrink", "GLU", "Hardshrink", "Softshrink"):
+            args = (*args, inplace)
+        assert repr(getattr(tl.nn, name)(*args)) == repr(getattr(torch.nn, name)(*args))
+
+
 def test_celu_gradient_is_exp_of_x_over_alpha():
     x = tl.Tensor(-np.abs(X), requires_grad=True)
     F.celu(x, 0.7).sum().backward()

@@ -162,8 +162,11 @@ class Hardsigmoid(_Inplace):
     def forward(self, x: Tensor) -> Tensor:
         return F.hardsigmoid(x, self.inplace)
 
+    def extra_repr(self) -> str:
+        return ""  # PyTorch's prints no inplace for this one
 
-class Hardswish(_Inplace):
+
+class Hardswish(Hardsigmoid):
     """x relu6(x + 3) / 6."""
 
     def forward(self, x: Tensor) -> Tensor:
