@@ -235,6 +235,32 @@ _HEADS = {
     "flip": lambda y: (y.flip(0) * np.arange(8.0).reshape(2, 4)).sum(),
     "one element": lambda y: y[0, 1] * y[1, 2],
     "elu": lambda y: tl.nn.functional.elu(y).sum(),
+    "hardswish and threshold": lambda y: (F.hardswish(y * 2) * F.threshold(y, 0.1, -1.0)).sum(),
+    "softshrink and mish": lambda y: (F.softshrink(y, 0.2) + F.mish(y)).sum(),
+    "gaussian_nll_loss, clamped var": lambda y: F.gaussian_nll_loss(y[0], y[1], y[1] * y[1], eps=0.5),
+    "multi_margin_loss": lambda y: F.multi_margin_loss(y, np.array([1, 3]), p=2, weight=np.arange(1.0, 5.0)),
+    "triplet_margin_loss": lambda y: F.triplet_margin_loss(y[:1], y[1:], y[::-1], swap=True),
+    "cosine_embedding_loss": lambda y: F.cosine_embedding_loss(y, y * y, np.array([1.0, -1.0]), margin=-0.5),
+    "the other new activations": lambda y: sum(
+        f(y).sum()
+        for f in (
+            F.glu,
+            F.selu,
+            lambda z: F.celu(z, 0.7),
+            F.relu6,
+            F.hardsigmoid,
+            F.softsign,
+            F.tanhshrink,
+            F.hardshrink,
+        )
+    ),
+    "the other new losses": lambda y: (
+        F.poisson_nll_loss(y, y * y, full=True)
+        + F.hinge_embedding_loss(y, np.sign(np.arange(8.0).reshape(2, 4) - 3.5))
+        + F.margin_ranking_loss(y[0], y[1], np.array([1.0, -1.0, 1.0, -1.0]), margin=0.3)
+        + F.soft_margin_loss(y, -y.detach())
+        + F.multilabel_soft_margin_loss(y, (y > 0) * 1.0, weight=np.arange(4.0))
+    ),
     "sign": lambda y: (y.sign() * y).sum(),
     "number over tensor": lambda y: (1.0 / (y * y + 1)).sum(),
     "in place": lambda y: (lambda z: (z.__iadd__(1.0), z.mul_(2.0), (z * z).sum())[-1])(y * 1.0),

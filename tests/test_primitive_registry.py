@@ -82,6 +82,8 @@ CASES = {
     "leaky_relu": ([(2, 3)], None, lambda x: F.leaky_relu(x, 0.2), lambda x: TF.leaky_relu(x, 0.2)),
     "elu": ([(2, 3)], None, lambda x: F.elu(x, 0.7), lambda x: TF.elu(x, 0.7)),
     "hardtanh": ([(2, 3)], None, lambda x: F.hardtanh(x, -0.5, 0.6), lambda x: TF.hardtanh(x, -0.5, 0.6)),
+    "threshold": ([(2, 3)], None, lambda x: F.threshold(x, 0.1, 2.0), lambda x: TF.threshold(x, 0.1, 2.0)),
+    "hardshrink": ([(2, 3)], None, lambda x: F.hardshrink(x, 0.3), lambda x: TF.hardshrink(x, 0.3)),
     "where": (
         [(2, 3), (3,)],
         None,
@@ -120,6 +122,8 @@ RECORDED_BY = {
     "relu_backward": "relu",
     "leaky_relu_backward": "leaky_relu",
     "hardtanh_backward": "hardtanh",
+    "threshold_backward": "threshold",
+    "hardshrink_backward": "hardshrink",
 }
 NOT_DIFFERENTIATED = {name for name, prim in PRIMITIVES.items() if prim.vjp is None}  # argmax, comparisons
 
@@ -195,6 +199,8 @@ PARAMETERS = {
     "leaky_relu": lambda x: 0.2,
     "elu": lambda x: 0.7,
     "hardtanh": lambda x: (-0.5, 0.6),
+    "threshold": lambda x: (0.1, 2.0),
+    "hardshrink": lambda x: 0.3,
     "clip": lambda x: (-0.5, 0.6),
     "where": lambda x: (x > 0, x.shape, x.shape),
     "astype": lambda x: (x.dtype, np.float32),

@@ -58,6 +58,7 @@ from .primitives.elementwise import (
     EXP2,
     EXPM1,
     FLOOR,
+    HARDSHRINK,
     HARDTANH,
     LEAKY_RELU,
     LOG,
@@ -73,6 +74,7 @@ from .primitives.elementwise import (
     SQRT,
     TAN,
     TANH,
+    THRESHOLD,
     TRUNC,
     WHERE,
     _compare_fwd,
@@ -615,6 +617,18 @@ def hardtanh(x: Operand, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
     """x clipped to [min_val, max_val]; the gradient is 1 strictly inside, 0 at and beyond the ends
     (as PyTorch's, where ``clip`` passes it at the ends)."""
     return apply(HARDTANH, (x,), (float(min_val), float(max_val)))
+
+
+def threshold(x: Operand, threshold: float, value: float) -> Tensor:
+    """x where x > threshold, else ``value`` (NaN kept); the gradient is 1 where x > threshold or NaN,
+    0 at the threshold, as PyTorch's ``threshold`` (of which relu is the case 0, 0)."""
+    return apply(THRESHOLD, (x,), (float(threshold), float(value)))
+
+
+def hardshrink(x: Operand, lambd: float = 0.5) -> Tensor:
+    """0 where -lambd <= x <= lambd, else x (NaN kept); the gradient is 1 strictly outside, 0 at the
+    ends and at NaN, as PyTorch's."""
+    return apply(HARDSHRINK, (x,), float(lambd))
 
 
 def maximum(a: Operand, b: Operand) -> Tensor:

@@ -865,6 +865,14 @@ class Tensor:
         """Arctangent, elementwise."""
         return ops.atan(self)
 
+    def erf(self) -> Tensor:
+        """The error function, elementwise (``torch.erf``)."""
+        return ops.erf(self)
+
+    def erfc(self) -> Tensor:
+        """1 - erf(x), elementwise, exact in the tail (``torch.erfc``)."""
+        return ops.erfc(self)
+
     def square(self) -> Tensor:
         """x * x."""
         return ops.square(self)
@@ -1502,10 +1510,6 @@ class Tensor:
         """2 ** x."""
         return ops.exp2(self)
 
-    def erf(self) -> Tensor:
-        """The error function."""
-        return ops.erf(self)
-
     def atan2(self, other: Operand) -> Tensor:
         """The angle of the point (other, self), in (-pi, pi]."""
         return ops.atan2(self, other)
@@ -1885,9 +1889,6 @@ class Tensor:
         return ops.astype(self, np.float16)
 
     # ---- more found by probing PyTorch's OpInfo list -----------------------------------------------------
-    def erfc(self) -> Tensor:
-        """1 - erf(x), exact in the tail."""
-        return ops.erfc(self)
 
     def sinc(self) -> Tensor:
         """sin(pi x) / (pi x), 1 at 0."""

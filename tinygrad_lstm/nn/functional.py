@@ -24,6 +24,15 @@ __all__ = [
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "cosine_similarity",
+    "cosine_embedding_loss",
+    "gaussian_nll_loss",
+    "hinge_embedding_loss",
+    "margin_ranking_loss",
+    "multi_margin_loss",
+    "multilabel_soft_margin_loss",
+    "poisson_nll_loss",
+    "soft_margin_loss",
+    "triplet_margin_loss",
     "embedding",
     "huber_loss",
     "kl_div",
@@ -31,6 +40,18 @@ __all__ = [
     "layer_norm",
     "linear",
     "logsigmoid",
+    "celu",
+    "glu",
+    "hardshrink",
+    "hardsigmoid",
+    "hardswish",
+    "mish",
+    "relu6",
+    "selu",
+    "softshrink",
+    "softsign",
+    "tanhshrink",
+    "threshold",
     "normalize",
     "one_hot",
     "smooth_l1_loss",
@@ -419,6 +440,302 @@ def binary_cross_entropy_with_logits(
     return _reduce(losses, reduction, "binary_cross_entropy_with_logits")
 
 
+# ---- the margin, ranking and likelihood losses --------------------------------------------------
+# Each checks every argument first (a refused call records nothing), then composes recorded ops in
+# PyTorch's order of arithmetic. ``size_average`` and ``reduce`` keep their places in PyTorch's
+# signatures, so that positional calls mean the same; they map to ``reduction`` by PyTorch's rule.
+
+
+def _reduction(size_average: bool | None, reduce: bool | None, reduction: str, op: str) -> str:
+    """The reduction to use: PyTorch's legacy rule when ``size_average`` or ``reduce`` is given
+    (with its deprecation warning), else ``reduction``, which must be 'mean', 'sum' or 'none'."""
+    if size_average is not None or reduce is not None:
+        size_average = True if size_average is None else size_average
+        reduce = True if reduce is None else reduce
+        reduction = "mean" if size_average and reduce else ("sum" if reduce else "none")
+        warnings.warn(
+            f"{op}: size_average and reduce are deprecated, use reduction={reduction!r} instead",
+            UserWarning,
+            stacklevel=3,
+        )
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    return reduction
+
+
+def _broadcast_shape(op: str, **operands: Any) -> tuple[int, ...]:
+    """The shape the named operands broadcast to, or a ValueError naming the function and every shape."""
+    shapes = {name: np.shape(_data(x)) for name, x in operands.items()}
+    try:
+        return np.broadcast_shapes(*shapes.values())
+    except ValueError:
+        listed = ", ".join(f"{name} {shape}" for name, shape in shapes.items())
+        raise ValueError(f"{op}: shapes do not broadcast: {listed}") from None
+
+
+def _same_ndim(op: str, **operands: Any) -> None:
+    """PyTorch's rule for the pairwise losses: every operand has the same number of dimensions."""
+    shapes = {name: np.shape(_data(x)) for name, x in operands.items()}
+    if len({len(shape) for shape in shapes.values()}) > 1:
+        listed = ", ".join(f"{name} {shape}" for name, shape in shapes.items())
+        raise ValueError(f"{op}: all inputs must have the same number of dimensions, got {listed}")
+    _broadcast_shape(op, **operands)
+
+
+def _as_tensor(x: Any) -> Tensor:
+    return x if isinstance(x, Tensor) else Tensor._from(np.asarray(x))
+
+
+def poisson_nll_loss(
+    input: Tensor,  # noqa: A002
+    target,
+    log_input: bool = True,
+    full: bool = False,
+    size_average: bool | None = None,
+    eps: float = 1e-8,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """Negative log-likelihood of a Poisson ``target`` with rate exp(input) (``log_input``) or
+    input: exp(x) - t x, or x - t log(x + eps). ``full`` adds Stirling's approximation of log(t!),
+    t log t - t + log(2 pi t) / 2, where t > 1 (0 elsewhere, as PyTorch's)."""
+    reduction = _reduction(size_average, reduce, reduction, "poisson_nll_loss")
+    _broadcast_shape("poisson_nll_loss", input=input, target=target)
+    if log_input:
+        losses = ops.exp(input) - target * input
+    else:
+        losses = input - target * ops.log(input + eps)
+    if full:
+        t = _as_tensor(target)
+        small = t <= 1  # NaN is not small: it stays NaN, as in PyTorch's masked_fill
+        safe = ops.where(small, 2.0, t)  # the logs are taken where they are used: no log(0) * 0
+        stirling = safe * ops.log(safe) - safe + ops.log(safe * (2 * math.pi)) * 0.5
+        losses = losses + ops.where(small, 0.0, stirling)
+    return _reduce(losses, reduction, "poisson_nll_loss")
+
+
+def gaussian_nll_loss(
+    input: Tensor,  # noqa: A002
+    target,
+    var,
+    full: bool = False,
+    eps: float = 1e-6,
+    reduction: str = "mean",
+) -> Tensor:
+    """(log(var) + (input - target)**2 / var) / 2 (+ log(2 pi) / 2 with ``full``). ``var`` is a
+    number, of the input's shape, of its shape without the last axis (one variance per sample), or of
+    its shape with one axis of size 1; it is clamped at ``eps`` outside autograd, as PyTorch's: its
+    gradient is computed at the clamped value and passed on as if unclamped."""
+    op = "gaussian_nll_loss"
+    if isinstance(var, numbers.Real):
+        if var < 0:
+            raise ValueError(f"{op}: var must be non-negative, got {var}")
+        var = np.full(input.shape, float(var), dtype=input.dtype)
+    elif np.any(_data(var) < 0):
+        raise ValueError(f"{op}: var has negative entries (min {np.min(_data(var))})")
+    var_shape, shape = np.shape(_data(var)), input.shape
+    if var_shape != shape:
+        if var_shape == shape[:-1]:  # one variance per sample
+            var = ops.expand_dims(var, -1)
+        elif not (len(var_shape) == len(shape) and sum(v for i, v in zip(shape, var_shape) if i != v) == 1):
+            raise ValueError(
+                f"{op}: var of shape {var_shape} does not fit input of shape {shape} (it must equal it, lack "
+                "its last axis, or have size 1 on the one axis where it differs)"
+            )
+    reduction = _reduction(None, None, reduction, op)
+    _broadcast_shape(op, input=input, target=target)
+    if isinstance(var, Tensor) and var.requires_grad:
+        plain = var.detach()
+        var = ops.where(plain < eps, (var - plain) + eps, var)  # eps in value, var's own gradient
+    else:
+        var = ops.clip(var, eps)
+    diff = input - target
+    losses = (ops.log(var) + diff * diff / var) * 0.5
+    if full:
+        losses = losses + 0.5 * math.log(2 * math.pi)
+    return _reduce(losses, reduction, op)
+
+
+def margin_ranking_loss(
+    input1: Tensor,
+    input2: Tensor,
+    target,
+    margin: float = 0.0,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """max(0, -target (input1 - input2) + margin): ``target`` 1 means input1 should rank higher,
+    -1 lower. The gradient passes where the hinge is exactly 0 (PyTorch's clamp_min)."""
+    reduction = _reduction(size_average, reduce, reduction, "margin_ranking_loss")
+    _same_ndim("margin_ranking_loss", input1=input1, input2=input2, target=target)
+    losses = ops.clip(-target * (input1 - input2) + margin, 0.0)
+    return _reduce(losses, reduction, "margin_ranking_loss")
+
+
+def hinge_embedding_loss(
+    input: Tensor,  # noqa: A002
+    target,
+    margin: float = 1.0,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """``input`` (a distance) where target is 1, max(0, margin - input) where it is -1 (a target
+    that is neither gets both terms, as in PyTorch)."""
+    reduction = _reduction(size_average, reduce, reduction, "hinge_embedding_loss")
+    _broadcast_shape("hinge_embedding_loss", input=input, target=target)
+    t = _as_tensor(target)
+    hinge = ops.where(t != 1, ops.clip(margin - input, 0.0), 0.0)
+    return _reduce(hinge + ops.where(t != -1, input, 0.0), reduction, "hinge_embedding_loss")
+
+
+def cosine_embedding_loss(
+    input1: Tensor,
+    input2: Tensor,
+    target,
+    margin: float = 0.0,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """1 - cos(x1, x2) where target is 1, max(0, cos(x1, x2) - margin) where it is -1 (0 for any other
+    target), cos taken over the last axis of (N, D) inputs with a (N,) target, or of (D,) inputs
+    with a 0-d target; each squared norm gets 1e-12 (as a float32) added, as PyTorch's."""
+    op = "cosine_embedding_loss"
+    reduction = _reduction(size_average, reduce, reduction, op)
+    t_ndim = np.ndim(_data(target))
+    if t_ndim not in (0, 1) or not input1.ndim == input2.ndim == t_ndim + 1:
+        raise ValueError(
+            f"{op}: expected (N, D) inputs with a (N,) target or (D,) inputs with a 0-d target, got input1 "
+            f"{input1.shape}, input2 {input2.shape}, target {np.shape(_data(target))}"
+        )
+    pairs = _broadcast_shape(op, input1=input1, input2=input2)
+    _broadcast_shape(op, cosine=np.empty(pairs[:-1]), target=target)
+    eps = float(np.float32(1e-12))  # PyTorch's constant is a C float: 9.99999996e-13, visible at a zero vector
+    dot = (input1 * input2).sum(axis=t_ndim)
+    norms = ((input1 * input1).sum(axis=t_ndim) + eps) * ((input2 * input2).sum(axis=t_ndim) + eps)
+    cos = dot / ops.sqrt(norms)
+    t = _as_tensor(target)
+    losses = ops.where(t == 1, 1.0 - cos, 0.0) + ops.where(t == -1, ops.clip(cos - margin, 0.0), 0.0)
+    return _reduce(losses, reduction, op)
+
+
+def _distance(x1: Tensor, x2: Tensor, p: float, eps: float) -> Tensor:
+    """||x1 - x2 + eps||_p over the last axis (PyTorch's pairwise distance, written here for the loss)."""
+    diff = x1 - x2 + eps
+    return ops.vector_norm(diff, p, axis=-1 if diff.ndim else None)
+
+
+def triplet_margin_loss(
+    anchor: Tensor,
+    positive: Tensor,
+    negative: Tensor,
+    margin: float = 1.0,
+    p: float = 2,
+    eps: float = 1e-6,
+    swap: bool = False,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """max(0, margin + d(anchor, positive) - d(anchor, negative)), d the ``p``-distance over the last
+    axis with ``eps`` added to the difference; ``swap`` uses min(d(a, n), d(p, n)) (Balntas et al. 2016)."""
+    op = "triplet_margin_loss"
+    reduction = _reduction(size_average, reduce, reduction, op)
+    if not margin > 0:
+        raise ValueError(f"{op}: margin must be greater than 0, got {margin}")
+    _same_ndim(op, anchor=anchor, positive=positive, negative=negative)
+    to_negative = _distance(anchor, negative, p, eps)
+    if swap:
+        to_negative = ops.minimum(to_negative, _distance(positive, negative, p, eps))
+    losses = ops.clip(margin + _distance(anchor, positive, p, eps) - to_negative, 0.0)
+    return _reduce(losses, reduction, op)
+
+
+def soft_margin_loss(
+    input: Tensor,  # noqa: A002
+    target,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """log(1 + exp(-target * input)) for targets +-1: two-class logistic loss. Written without
+    overflow, so it stays finite where PyTorch's exp overflows to inf (|input| > 709 in float64)."""
+    reduction = _reduction(size_average, reduce, reduction, "soft_margin_loss")
+    _broadcast_shape("soft_margin_loss", input=input, target=target)
+    return _reduce(_softplus_of_negative(input * target), reduction, "soft_margin_loss")
+
+
+def multilabel_soft_margin_loss(
+    input: Tensor,  # noqa: A002
+    target,
+    weight=None,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """-(t log sigmoid(x) + (1 - t) log sigmoid(-x)), times ``weight``, averaged over the classes (the
+    last axis): one loss per sample, then ``reduction`` over the samples."""
+    op = "multilabel_soft_margin_loss"
+    reduction = _reduction(size_average, reduce, reduction, op)
+    if input.ndim == 0:
+        raise ValueError(f"{op}: input must have a class axis (its last), got a 0-d input")
+    if weight is None:
+        _broadcast_shape(op, input=input, target=target)
+    else:
+        _broadcast_shape(op, input=input, target=target, weight=weight)
+    losses = -(target * logsigmoid(input) + (1.0 - target) * logsigmoid(-input))
+    if weight is not None:
+        losses = losses * weight
+    return _reduce(losses.sum(axis=-1) / input.shape[-1], reduction, op)
+
+
+def multi_margin_loss(
+    input: Tensor,  # noqa: A002
+    target,
+    p: int = 1,
+    margin: float = 1.0,
+    weight=None,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """Multi-class hinge loss of (N, C) scores (or (C,)) and integer targets: for each sample the sum
+    over the other classes j of w[y] max(0, margin - x[y] + x[j])**p, divided by C. The gradient is 0
+    where the hinge is exactly 0 (PyTorch's z > 0)."""
+    op = "multi_margin_loss"
+    reduction = _reduction(size_average, reduce, reduction, op)
+    if p not in (1, 2):
+        raise ValueError(f"{op}: only p == 1 and p == 2 are supported, got p={p}")
+    if input.ndim > 2 or (input.ndim >= 1 and input.shape[-1] == 0):
+        raise ValueError(f"{op}: expected a (C,) or (N, C) input with C > 0, got shape {input.shape}")
+    t = plain_array(_data(target), f"{op}: target")
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"{op}: target must hold integer class indices, got dtype {t.dtype}")
+    n_classes = input.shape[-1] if input.ndim else 1
+    n = input.shape[0] if input.ndim == 2 else 1
+    if t.size != n or (input.ndim == 2 and t.ndim != 1) or t.ndim > 1:
+        raise ValueError(f"{op}: target of shape {t.shape} does not give one class for each of the {n} samples")
+    t_shape, t = t.shape, t.reshape(-1)
+    bad = (t < 0) | (t >= n_classes)
+    if bad.any():
+        raise IndexError(f"{op}: target {t[bad][0]} is out of range for {n_classes} classes")
+    w = _class_weight(weight, n_classes, input.dtype, op)
+    scores = input if input.ndim == 2 else ops.reshape(input, (n, n_classes))
+    rows = np.arange(n)
+    scored = ops.getitem(scores, (rows, t))  # x[y] of each sample
+    hinge = ops.relu(ops.expand_dims(margin - scored, 1) + scores)  # relu: no gradient at exactly 0
+    terms = hinge if p == 1 else hinge * hinge
+    if w is not None:
+        terms = terms * w[t][:, None]
+    own = t[:, None] == np.arange(n_classes)  # the target's own class is not a margin
+    losses = ops.where(own, 0.0, terms).sum(axis=1) / n_classes
+    if reduction == "none" and losses.shape != t_shape:
+        losses = ops.reshape(losses, t_shape)  # (1,) or () as the target of a (C,) input
+    return _reduce(losses, reduction, op)
+
+
 # ---- padding and activations ------------------------------------------------------------------
 
 
@@ -520,6 +837,86 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
     if approximate != "none":
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
     return x * 0.5 * (ops.erf(x * (1.0 / math.sqrt(2.0))) + 1.0)
+
+
+# the self-normalizing constants of Klambauer et al. (2017), PyTorch's digits
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    """min(max(x, 0), 6): PyTorch's hardtanh(x, 0, 6), so the gradient is 0 at 0 and at 6."""
+    return _in_place(input, lambda y: ops.hardtanh(y, 0.0, 6.0), inplace)
+
+
+def selu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    """scale * elu(x, alpha), the self-normalizing constants; the slope at 0 is scale * alpha."""
+    return _in_place(input, lambda y: ops.elu(y, _SELU_ALPHA) * _SELU_SCALE, inplace)
+
+
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:  # noqa: A002
+    """max(0, x) + min(0, alpha (exp(x / alpha) - 1)), as alpha * elu(x / alpha): slope 1 at 0."""
+    if alpha == 0:
+        raise ValueError("celu: alpha cannot be 0 (it divides x)")
+    return _in_place(input, lambda y: ops.elu(y * (1.0 / alpha), 1.0) * alpha, inplace)
+
+
+def softsign(input: Tensor) -> Tensor:  # noqa: A002
+    """x / (1 + |x|), PyTorch's composition (abs's slope 0 at 0)."""
+    return input / (ops.abs(input) + 1.0)
+
+
+def tanhshrink(input: Tensor) -> Tensor:  # noqa: A002
+    """x - tanh(x)."""
+    return input - ops.tanh(input)
+
+
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    """relu6(x + 3) / 6, as (hardtanh(x, -3, 3) + 3) / 6: the same bits, and the gradient 1/6
+    strictly inside (-3, 3), 0 at +-3 as PyTorch's (whose float64 gradient is float32's 1/6)."""
+    return _in_place(input, lambda y: (ops.hardtanh(y, -3.0, 3.0) + 3.0) / 6.0, inplace)
+
+
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    """x relu6(x + 3) / 6. Through hardtanh's mask the gradient is x / 3 + 1/2 strictly inside
+    (-3, 3), 0 at -3 and 1 at 3, and the second derivative 1/3 inside and 0 at +-3: PyTorch's."""
+    return _in_place(input, lambda y: y * (ops.hardtanh(y, -3.0, 3.0) + 3.0) / 6.0, inplace)
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    """x tanh(softplus(x)) (Misra 2019)."""
+    return _in_place(input, lambda y: y * ops.tanh(softplus(y)), inplace)
+
+
+def glu(input: Tensor, dim: int = -1) -> Tensor:  # noqa: A002
+    """a * sigmoid(b), where a and b are the two halves of ``input`` along ``dim``."""
+    if input.ndim == 0:
+        raise ValueError("glu: a 0-d input has no dimension to halve")
+    axis = ops._axis("glu", dim, input.ndim)
+    if input.shape[axis] % 2:
+        raise ValueError(f"glu: dimension {dim} of shape {input.shape} must have an even size to halve")
+    a, b = ops.split(input, 2, axis=axis)
+    return a * ops.sigmoid(b)
+
+
+def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:  # noqa: A002
+    """x where x > threshold, else ``value``; one primitive, whose gradient (0 at the threshold)
+    depends on x as PyTorch's threshold_backward does, so a gradient penalty can differentiate it."""
+    return _in_place(input, lambda y: ops.threshold(y, threshold, value), inplace)
+
+
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:  # noqa: A002
+    """0 where |x| <= lambd, else x (one primitive; the gradient is 0 at +-lambd)."""
+    return ops.hardshrink(input, lambd)
+
+
+def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:  # noqa: A002
+    """x - lambd above lambd, x + lambd below -lambd, 0 between; hardshrink's gradient (0 at the
+    ends), since sign's is 0."""
+    if not lambd >= 0:
+        raise ValueError(f"softshrink: lambd must be >= 0, got {lambd}")
+    kept = ops.hardshrink(input, lambd)
+    return kept - ops.sign(kept) * lambd
 
 
 # ---- layers as functions ------------------------------------------------------------------------------

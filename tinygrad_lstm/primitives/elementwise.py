@@ -391,11 +391,38 @@ def _hardtanh_fwd(p: Any, x: np.ndarray) -> np.ndarray:
 
 def _hardtanh_vjp(g: Grad, entry: Entry) -> tuple:
     x, (lo, hi) = entry.ins[0], entry.p
-    inside = (data(x) > lo) & (data(x) < hi)
+    inside = ~((data(x) <= lo) | (data(x) >= hi))  # PyTorch's hardtanh_backward: NaN passes its gradient
     return (slope_backward("hardtanh", g, inside, x) if is_tensor(g) else np.where(inside, g, 0),)
 
 
 HARDTANH = Primitive("hardtanh", _hardtanh_fwd, _hardtanh_vjp, keep_in=True, elementwise=True)
+
+
+def _threshold_fwd(p: Any, x: np.ndarray) -> np.ndarray:
+    threshold, value = p
+    return np.where(x <= threshold, np.asarray(value, x.dtype), x)  # NaN is kept, as PyTorch's
+
+
+def _threshold_vjp(g: Grad, entry: Entry) -> tuple:
+    x = entry.ins[0]
+    keep = ~(data(x) <= entry.p[0])  # PyTorch's threshold_backward: the gradient passes at NaN too
+    return (slope_backward("threshold", g, keep, x) if is_tensor(g) else np.where(keep, g, 0),)
+
+
+THRESHOLD = Primitive("threshold", _threshold_fwd, _threshold_vjp, keep_in=True, elementwise=True)
+
+
+def _hardshrink_fwd(p: Any, x: np.ndarray) -> np.ndarray:
+    return np.where((x >= -p) & (x <= p), np.zeros((), x.dtype), x)  # NaN is kept, as PyTorch's
+
+
+def _hardshrink_vjp(g: Grad, entry: Entry) -> tuple:
+    x = entry.ins[0]
+    outside = (data(x) < -entry.p) | (data(x) > entry.p)  # PyTorch's: no gradient at NaN
+    return (slope_backward("hardshrink", g, outside, x) if is_tensor(g) else np.where(outside, g, 0),)
+
+
+HARDSHRINK = Primitive("hardshrink", _hardshrink_fwd, _hardshrink_vjp, keep_in=True, elementwise=True)
 
 
 def _slope_backward_fwd(p: Any, g: np.ndarray, source: np.ndarray | None) -> np.ndarray:
@@ -416,13 +443,14 @@ def _slope_backward_vjp(g: Grad, entry: Entry) -> tuple:
 #: the entry's op: relu_backward, ...)
 SLOPE_BACKWARD = {
     op: Primitive(f"{op}_backward", _slope_backward_fwd, _slope_backward_vjp, keep_in=True, elementwise=True)
-    for op in ("abs", "relu", "leaky_relu", "hardtanh")
+    for op in ("abs", "relu", "leaky_relu", "hardtanh", "threshold", "hardshrink")
 }
 
 
 def slope_backward(op: str, g: Grad, slope: np.ndarray, source: Any) -> Any:
-    """``g * slope`` for a piecewise-linear ``op`` (relu, abs, leaky_relu, hardtanh) under
-    create_graph, recorded as depending on ``source`` (its input or output) with a zero derivative.
+    """``g * slope`` for a piecewise-linear ``op`` (relu, abs, leaky_relu, hardtanh, threshold,
+    hardshrink) under create_graph, recorded as depending on ``source`` (its input or output) with
+    a zero derivative.
 
     PyTorch's backward of these ops (threshold_backward, leaky_relu_backward, ...) reads the input,
     so the first gradient requires grad and differentiating it again gives zeros, as a gradient
