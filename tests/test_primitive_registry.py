@@ -5,6 +5,7 @@ primitive fails until it has one. The ``elementwise`` flag ``tl.compile`` fuses 
 strided views; registering a name twice is refused."""
 
 import inspect
+
 import numpy as np
 import pytest
 
