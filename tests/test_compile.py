@@ -332,7 +332,12 @@ def test_the_program_is_readable_python_with_one_line_per_entry_and_fused_gates(
     else:  # each gate's VJP runs in the kernel of the product that reads it, which writes the gate's
         # slice of the step's joined gradient (one buffer a step) straight into it: no concatenate
         assert backward.count(": one VJP") == 0 and backward.count("its VJP ran in the kernel of") == 3 * 5
-        assert len(re.findall(r"\n    g\[\d+\] = empty\(s\d+, t\d+\)  # add lstm", backward)) == 3
+        # and the step's buffer is its row of the gradient of the projection chunk x_proj[t] slices:
+        # the kernels fill the chunk's gradient row by row, with no stack
+        assert len(re.findall(r"\n    g\[\d+\] = rows\d+\[\d\]  # add lstm", backward)) == 3
+        assert len(re.findall(r"\n    rows\d+ = empty\(s\d+, t\d+\)  # reshape x_proj", backward)) == 1
+        assert len(re.findall(r"\n    g\[\d+\] = rows\d+; rows\d+ = None", backward)) == 1
+        assert backward.count(" = empty(") == 1 and "stack(" not in backward
         assert backward.count("its gradient is written in g[") == 3 * 4 and "= concatenate((q" not in backward
     program = list(step.programs.values())[-1]
     keeping = {str(k) for k, e in enumerate(program.entries) if e.ins is not None or e.out is not None}
