@@ -1030,11 +1030,12 @@ class ProgramWriter:
             rows = 0
             for product in [*products, None]:
                 n = math.prod(prog.entries[product].shape[:-1]) if product is not None else 0
-                if product is None or (chunk and rows + n > WEIGHT_CHUNK_ROWS):
+                large = 2 * n >= WEIGHT_CHUNK_ROWS  # a join would copy its rows to save one call: left alone
+                if product is None or large or (chunk and rows + n > WEIGHT_CHUNK_ROWS):
                     if len(chunk) > 1:  # alone, a product's VJP is already one product
                         chunks.update(dict.fromkeys(chunk, chunk))
                     chunk, rows = [], 0
-                if product is not None:
+                if product is not None and not large:
                     chunk.append(product)
                     rows += n
         return chunks
@@ -1106,8 +1107,9 @@ class GatesKernel:
 
 #: How many rows (batch x steps) of a weight's products share one product for its gradient: more is
 #: fewer calls and more memory, since each product keeps its output's gradient until its chunk is done.
-#: 512 is 16 steps at batch 32 and 8 at batch 64, and leaves alone a layer's input projections (8
-#: steps each): joining those would keep the whole sequence's projection gradient.
+#: 512 is 16 steps at batch 32 and 8 at batch 64. A product of half as many rows or more is left
+#: alone (a layer's input projections, 8 steps each): joining two would copy both their inputs and
+#: gradients to save one call, and keep the whole sequence's projection gradient.
 WEIGHT_CHUNK_ROWS = 512
 
 
