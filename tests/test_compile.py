@@ -204,6 +204,30 @@ def test_exact_programs_compute_each_products_weight_gradient_as_the_sweep_does(
     assert small_chunks.source.count("over 8 steps") == 2 and small_chunks.source.count("over 4 steps") == 1
 
 
+def test_products_of_half_a_chunk_or_more_keep_their_own_vjp(monkeypatch):
+    """A weight's products are joined for one gradient product only while they are small: joining two
+    of half a chunk's rows each would copy both their inputs and gradients to save one call. Here the
+    three input projections (8 steps of batch 2: 16 rows) are half of a 32-row chunk: each keeps its
+    own VJP, while weight_hh's 20 products of 2 rows are joined, 16 steps and then 4."""
+    from tinygrad_lstm.compiler import program as compile_module
+
+    monkeypatch.setattr(compile_module, "WEIGHT_CHUNK_ROWS", 32)
+    model = Regressor(nn.LSTM(3, 4, dtype=np.float64), 4)
+    loss = lambda x, y: nn.functional.mse_loss(model(x), y)  # noqa: E731
+    step = tl.compile(loss)
+    x, y = tl.randn(20, 2, 3, dtype=np.float64), tl.randn(2, 1, dtype=np.float64)
+    for _ in range(2):  # record, then replay
+        model.zero_grad()
+        step(x, y).backward()
+    got = [p.grad.data.copy() for p in model.parameters()]
+    model.zero_grad()
+    loss(x, y).backward()
+    for g, p in zip(got, model.parameters()):
+        np.testing.assert_allclose(g, p.grad.data, rtol=0, atol=1e-14 * np.abs(p.grad.data).max())
+    assert step.source.count("= weight_grad(") == 2
+    assert step.source.count("over 16 steps") == 1 and step.source.count("over 4 steps") == 1
+
+
 def test_new_shapes_record_a_new_program_and_freed_entries_say_so():
     model = Regressor(nn.LSTM(3, 4, dtype=np.float64), 4)
     step = tl.compile(lambda x, y: nn.functional.mse_loss(model(x), y))
@@ -332,7 +356,12 @@ def test_the_program_is_readable_python_with_one_line_per_entry_and_fused_gates(
     else:  # each gate's VJP runs in the kernel of the product that reads it, which writes the gate's
         # slice of the step's joined gradient (one buffer a step) straight into it: no concatenate
         assert backward.count(": one VJP") == 0 and backward.count("its VJP ran in the kernel of") == 3 * 5
-        assert len(re.findall(r"\n    g\[\d+\] = empty\(s\d+, t\d+\)  # add lstm", backward)) == 3
+        # and the step's buffer is its row of the gradient of the projection chunk x_proj[t] slices:
+        # the kernels fill the chunk's gradient row by row, with no stack
+        assert len(re.findall(r"\n    g\[\d+\] = rows\d+\[\d\]  # add lstm", backward)) == 3
+        assert len(re.findall(r"\n    rows\d+ = empty\(s\d+, t\d+\)  # reshape x_proj", backward)) == 1
+        assert len(re.findall(r"\n    g\[\d+\] = rows\d+; rows\d+ = None", backward)) == 1
+        assert backward.count(" = empty(") == 1 and "stack(" not in backward
         assert backward.count("its gradient is written in g[") == 3 * 4 and "= concatenate((q" not in backward
     program = list(step.programs.values())[-1]
     keeping = {str(k) for k, e in enumerate(program.entries) if e.ins is not None or e.out is not None}

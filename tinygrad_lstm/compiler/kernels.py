@@ -49,8 +49,20 @@ BACKENDS = ("numpy", "numba")
 
 
 def available() -> bool:
-    """Whether numba can be imported (the ``[fast]`` extra)."""
-    return importlib.util.find_spec("numba") is not None
+    """Whether numba can be imported (the ``[fast]`` extra): imported once to see, so that a numba
+    that is installed but fails to load (built for another NumPy) means the NumPy replay, not an error."""
+    global _importable
+    if _importable is None:
+        try:
+            import numba  # noqa: F401
+        except ImportError:
+            _importable = False
+        else:
+            _importable = True
+    return _importable
+
+
+_importable: bool | None = None
 
 
 def resolve(backend: str | None) -> str:
@@ -61,7 +73,7 @@ def resolve(backend: str | None) -> str:
         raise ValueError(f"compile: backend must be None, 'numpy' or 'numba', got {backend!r}")
     if backend == "numba" and not available():
         raise ImportError(
-            'compile: backend="numba" needs numba, which is not installed: pip install ".[fast]" in a clone of '
+            'compile: backend="numba" needs numba, which cannot be imported here: pip install ".[fast]" in a clone of '
             'this project (or pip install numba), or use backend="numpy"'
         )
     return backend

@@ -462,6 +462,9 @@ class ProgramWriter:
         summed: dict[str, bool] = {}  # gradient name -> whether its buffer is the sweep's own (add in place)
         folded: dict[int, int] = {}  # sigmoid/tanh entry -> the mul whose VJP kernel ran its VJP too
         direct = self._direct_joins(tile_of, covered)  # slice -> (array, column): written there by a kernel
+        in_rows = self._row_joins(tile_of, covered, direct)  # array -> (tiled array, its row): allocated there
+        row_joined = {ref for ref, _ in in_rows.values()}  # tiled arrays whose gradient is those rows
+        started_rows: set[int] = set()  # of those, the ones whose buffer is allocated
         started: set[int] = set()  # arrays whose joined gradient is allocated
         done_gates: set[int] = set()  # folded gates whose input's gradient their kernel wrote or summed
         first_leaf_grads: list[int] = []
@@ -487,6 +490,20 @@ class ProgramWriter:
                     )
                     if k == min(self.tilings[ref][2]):
                         summed[f"g[{ref}]"] = True
+                    continue
+                if ref in row_joined:
+                    body.extend(
+                        self._line(
+                            f"g[{k}] = None",
+                            self._free(k),
+                            comment=f"{_describe(e)}: its gradient is a row of rows{ref}",
+                        )
+                    )
+                    if k == min(self.tilings[ref][2]):  # the last to arrive: the rows are the joined gradient
+                        body.append(
+                            f"g[{ref}] = rows{ref}; rows{ref} = None  # every row written, + 0.0 in the kernels"
+                        )
+                        summed[f"g[{ref}]"] = False  # its rows are held elsewhere too: never added to in place
                     continue
                 if k in covered:
                     body.extend(
@@ -540,9 +557,21 @@ class ProgramWriter:
                         ref = target[0]
                         if ref not in started:  # the first piece to arrive: the joined gradient's buffer
                             started.add(ref)
-                            self.namespace[f"t{ref}"] = prog.entries[ref].dtype
-                            self.namespace[f"s{ref}"] = prog.entries[ref].shape
-                            body.append(f"g[{ref}] = empty(s{ref}, t{ref})  # {_describe(prog.entries[ref])}")
+                            row = in_rows.get(ref)
+                            if row is not None and row[0] not in started_rows:  # the first row: the tiled array's
+                                started_rows.add(row[0])
+                                self.namespace[f"t{row[0]}"] = prog.entries[row[0]].dtype
+                                self.namespace[f"s{row[0]}"] = prog.entries[row[0]].shape
+                                body.append(
+                                    f"rows{row[0]} = empty(s{row[0]}, t{row[0]})  # {_describe(prog.entries[row[0]])}"
+                                    ": its gradient, each row written by its step's kernels"
+                                )
+                            if row is not None:
+                                body.append(f"g[{ref}] = rows{row[0]}[{row[1]}]  # {_describe(prog.entries[ref])}")
+                            else:
+                                self.namespace[f"t{ref}"] = prog.entries[ref].dtype
+                                self.namespace[f"s{ref}"] = prog.entries[ref].shape
+                                body.append(f"g[{ref}] = empty(s{ref}, t{ref})  # {_describe(prog.entries[ref])}")
                     elif added is not None:  # g[added] + this contribution, as the sweep sums it
                         lhs.append(f"g[{added}]")
                         summed[f"g[{added}]"] = True  # a new array: the sweep's own
@@ -682,6 +711,40 @@ class ProgramWriter:
                     piece = _slice_of(prog.entries[t].p, e.shape)
                     assert piece is not None
                     found[t] = (ref, piece[2])
+        return found
+
+    def _row_joins(self, tile_of: dict[int, int], covered: dict, direct: dict) -> dict[int, tuple[int, str]]:
+        """Arrays whose gradient buffer is allocated as a row (or rows) of the joined gradient of an
+        array tiled along its first axis (array -> (tiled array, index text)): where each tile is read
+        by one same-shape ``add`` (or a ``sub``'s first operand) whose gradient is a direct join
+        (:meth:`_direct_joins`), which that VJP passes on unchanged as the tile's only gradient (an
+        LSTM step's pre-activations, a row of its projection chunk ``x_proj[t]``). The kernels then
+        write each step's gradient in its row: no stack, and no + 0.0, which the kernels added."""
+        prog = self.program
+        joined = {ref for ref, _ in direct.values()}
+        found: dict[int, tuple[int, str]] = {}
+        for ref, (join, axis, tiles) in self.tilings.items():
+            e = prog.entries[ref]
+            if axis != 0 or e.dtype not in kernels.DTYPES:
+                continue
+            rows = {}
+            for t in tiles:
+                readers = self.readers.get(t, [])
+                if t in covered or t in direct or len(readers) != 1 or readers[0] not in joined:
+                    break
+                a = readers[0]
+                sources = [(kind, r) for kind, r in prog.sources[a]]
+                if sources.count((_FROM_ENTRY, t)) != 1 or prog.entries[a].dtype != e.dtype or a in rows:
+                    break
+                if not (
+                    self._same_shape_vjp(a, "add")
+                    or (self._same_shape_vjp(a, "sub") and sources[0] == (_FROM_ENTRY, t))
+                ):
+                    break
+                _, _, start, stop = _slice_of(prog.entries[t].p, e.shape)  # type: ignore[misc]
+                rows[a] = str(start) if join == "stack" else f"{start}:{stop}"
+            else:
+                found.update({a: (ref, index) for a, index in rows.items()})
         return found
 
     def _readers(self) -> dict[int, list[int]]:
@@ -967,11 +1030,12 @@ class ProgramWriter:
             rows = 0
             for product in [*products, None]:
                 n = math.prod(prog.entries[product].shape[:-1]) if product is not None else 0
-                if product is None or (chunk and rows + n > WEIGHT_CHUNK_ROWS):
+                large = 2 * n >= WEIGHT_CHUNK_ROWS  # a join would copy its rows to save one call: left alone
+                if product is None or large or (chunk and rows + n > WEIGHT_CHUNK_ROWS):
                     if len(chunk) > 1:  # alone, a product's VJP is already one product
                         chunks.update(dict.fromkeys(chunk, chunk))
                     chunk, rows = [], 0
-                if product is not None:
+                if product is not None and not large:
                     chunk.append(product)
                     rows += n
         return chunks
@@ -1043,8 +1107,9 @@ class GatesKernel:
 
 #: How many rows (batch x steps) of a weight's products share one product for its gradient: more is
 #: fewer calls and more memory, since each product keeps its output's gradient until its chunk is done.
-#: 512 is 16 steps at batch 32 and 8 at batch 64, and leaves alone a layer's input projections (8
-#: steps each): joining those would keep the whole sequence's projection gradient.
+#: 512 is 16 steps at batch 32 and 8 at batch 64. A product of half as many rows or more is left
+#: alone (a layer's input projections, 8 steps each): joining two would copy both their inputs and
+#: gradients to save one call, and keep the whole sequence's projection gradient.
 WEIGHT_CHUNK_ROWS = 512
 
 
