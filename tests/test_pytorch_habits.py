@@ -407,3 +407,25 @@ def test_max_with_an_axis_means_pytorchs_pair_when_asked_and_warns_when_ambiguou
         getattr(x, op)(axis=1), getattr(x, op)(1, True), getattr(x, op)(dim=1), getattr(x, op)()
     with pytest.raises(TypeError, match=f"{op}: the axis is given twice"):
         getattr(x, op)(1, axis=0)
+
+
+@pytest.mark.parametrize("shape", [(), (4,), (2, 4), (2, 3, 4), (2, 3, 4, 5)])
+@pytest.mark.parametrize("name", ["softmax", "softmin", "log_softmax"])
+def test_the_softmax_family_without_dim_picks_pytorchs_axis_and_warns(name, shape):
+    # PyTorch's old implicit choice: axis 0 of a 0-, 1- or 3-D input, else axis 1 (the last axis, the
+    # Tensor methods' default, gave other numbers in 3-D and 4-D, silently)
+    x = np.random.default_rng(len(shape)).standard_normal(shape)
+    module = {"softmax": "Softmax", "softmin": "Softmin", "log_softmax": "LogSoftmax"}[name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = getattr(torch.nn.functional, name)(torch.tensor(x)).numpy()
+        their_module = getattr(torch.nn, module)()(torch.tensor(x)).numpy()
+    with pytest.warns(UserWarning, match=f"Implicit dimension choice for {name} has been deprecated"):
+        ours = getattr(tl.nn.functional, name)(tl.tensor(x))
+    with pytest.warns(UserWarning, match="Implicit dimension choice"):
+        our_module = getattr(tl.nn, module)()(tl.tensor(x))
+    np.testing.assert_allclose(ours.data, theirs, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(our_module.data, their_module, rtol=1e-12, atol=1e-15)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an explicit dim says nothing
+        getattr(tl.nn.functional, name)(tl.tensor(x), dim=-1 if shape else 0)

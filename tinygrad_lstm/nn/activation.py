@@ -45,12 +45,12 @@ class ReLU(Module):
 class Softmax(Module):
     """softmax over ``dim``."""
 
-    def __init__(self, dim: int = -1) -> None:
+    def __init__(self, dim: int | None = None) -> None:
         super().__init__()
-        self.dim = dim
+        self.dim = dim  # None: PyTorch's implicit choice, with its warning (F.softmax)
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.softmax(x, self.dim)
+        return F.softmax(x, self.dim, _stacklevel=5)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
@@ -60,7 +60,7 @@ class LogSoftmax(Softmax):
     """log softmax over ``dim``."""
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.log_softmax(x, self.dim)
+        return F.log_softmax(x, self.dim, _stacklevel=5)
 
 
 class GELU(Module):
@@ -219,7 +219,7 @@ class Softmin(Softmax):
     """softmax(-x) over ``dim``."""
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.softmin(x, self.dim)
+        return F.softmin(x, self.dim, _stacklevel=5)
 
 
 class GLU(Module):

@@ -75,20 +75,36 @@ __all__ = [
 ]
 
 
-def softmax(input: Tensor, dim: int = -1, *, dtype=None) -> Tensor:  # noqa: A002
+def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:  # noqa: A002
     """``F.softmax``: exp(x) / sum(exp(x)) along ``dim``, without overflow (``tl.softmax``); ``dtype``
-    casts the input first, as PyTorch's."""
-    return ops.softmax(_cast(input, dtype), dim)
+    casts the input first, as PyTorch's. Without ``dim``, PyTorch's old implicit choice, with its
+    warning (``_implicit_dim``)."""
+    return ops.softmax(_cast(input, dtype), _implicit_dim("softmax", input, dim, _stacklevel))
 
 
-def log_softmax(input: Tensor, dim: int = -1, *, dtype=None) -> Tensor:  # noqa: A002
+def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:  # noqa: A002
     """``F.log_softmax``: log(softmax(x)) along ``dim``, as x - logsumexp(x) (``tl.log_softmax``)."""
-    return ops.log_softmax(_cast(input, dtype), dim)
+    return ops.log_softmax(_cast(input, dtype), _implicit_dim("log_softmax", input, dim, _stacklevel))
 
 
-def softmin(input: Tensor, dim: int = -1, *, dtype=None) -> Tensor:  # noqa: A002
+def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:  # noqa: A002
     """``F.softmin``: softmax(-x) along ``dim``."""
-    return ops.softmax(-_cast(input, dtype), dim)
+    return ops.softmax(-_cast(input, dtype), _implicit_dim("softmin", input, dim, _stacklevel))
+
+
+def _implicit_dim(name: str, x: Tensor, dim: int | None, stacklevel: int) -> int:
+    """``dim``, or PyTorch's choice when it is left out: axis 0 of a 0-, 1- or 3-D input (one sample,
+    or a batch of sequences laid out time first), else axis 1 (the classes of a batch), with PyTorch's
+    deprecation warning. The last axis, which the Tensor methods use, would silently differ in 3-D."""
+    if dim is not None:
+        return dim
+    chosen = 0 if np.ndim(x.data) in (0, 1, 3) else 1
+    warnings.warn(
+        f"Implicit dimension choice for {name} has been deprecated. Change the call to include dim=X as an argument.",
+        UserWarning,
+        stacklevel=stacklevel,
+    )
+    return chosen
 
 
 def _cast(x: Tensor, dtype) -> Tensor:
