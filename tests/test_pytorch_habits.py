@@ -429,3 +429,20 @@ def test_the_softmax_family_without_dim_picks_pytorchs_axis_and_warns(name, shap
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # an explicit dim says nothing
         getattr(tl.nn.functional, name)(tl.tensor(x), dim=-1 if shape else 0)
+
+
+@pytest.mark.parametrize("name", ["cross_entropy", "nll_loss", "multi_margin_loss"])
+def test_a_class_weight_that_requires_grad_is_refused_as_pytorch_refuses_it(name):
+    # it entered as numbers and silently got no gradient; PyTorch refuses it at the call
+    x, t, w = np.random.default_rng(1).standard_normal((4, 3)), np.array([0, 2, 1, 2]), np.array([0.5, 1.0, 2.0])
+    ours, theirs = getattr(tl.nn.functional, name), getattr(torch.nn.functional, name)
+    with pytest.raises(RuntimeError, match="not differentiable with respect to .*weight"):
+        theirs(torch.tensor(x, requires_grad=True), torch.tensor(t), weight=torch.tensor(w, requires_grad=True))
+    x_ours = tl.tensor(x, requires_grad=True)
+    with pytest.raises(RuntimeError, match=f"{name}: not differentiable with respect to weight .* weight.detach"):
+        ours(x_ours, tl.tensor(t), weight=tl.tensor(w, requires_grad=True))
+    with tl.no_grad(), torch.no_grad():  # no gradient asked for: both compute
+        value = ours(tl.tensor(x), tl.tensor(t), weight=tl.tensor(w, requires_grad=True))
+        expected = theirs(torch.tensor(x), torch.tensor(t), weight=torch.tensor(w, requires_grad=True))
+    np.testing.assert_allclose(value.data, expected.numpy(), rtol=1e-12)
+    assert x_ours.grad is None

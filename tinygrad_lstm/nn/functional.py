@@ -3,6 +3,8 @@ from the engine's primitives and composites (``ops.py``), with PyTorch's semanti
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 import numbers
 import warnings
@@ -13,7 +15,7 @@ import numpy as np
 from .. import ops, random
 from ..checks import check_probability, plain_array
 from ..ops import _data
-from ..tape import guard
+from ..tape import guard, is_grad_enabled
 from ..tensor import Tensor
 from ..versions import changed_in_place
 
@@ -229,6 +231,27 @@ def _check_label_smoothing(label_smoothing: float, op: str) -> float:
     return float(label_smoothing) if label_smoothing > 0.0 else 0.0
 
 
+def _weight_not_differentiated(fn):
+    """Refuse a class ``weight=`` that requires grad (with grad enabled) before anything is computed,
+    as PyTorch does ("not differentiable with respect to argument 'weight'"): the weight enters these
+    losses as numbers, and would otherwise silently get no gradient."""
+    signature = inspect.signature(fn)
+
+    @functools.wraps(fn)
+    def loss(*args, **kwargs):
+        weight = signature.bind(*args, **kwargs).arguments.get("weight")
+        if isinstance(weight, Tensor) and weight.requires_grad and is_grad_enabled():
+            raise RuntimeError(
+                f"{fn.__name__}: not differentiable with respect to weight (shape {weight.shape}), which requires "
+                "grad; pass weight.detach(), as PyTorch requires (a weight to learn: weigh the losses of "
+                "reduction='none' yourself)"
+            )
+        return fn(*args, **kwargs)
+
+    return loss
+
+
+@_weight_not_differentiated
 def nll_loss(log_probs: Tensor, target, weight=None, ignore_index: int = -100, reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of integer ``target`` classes; ``log_probs`` has classes on axis 1."""
     return _nll_loss(log_probs, target, weight, ignore_index, reduction, "nll_loss")
@@ -251,6 +274,7 @@ def _nll_loss(log_probs: Tensor, target, weight, ignore_index: int, reduction: s
     return _reduce(losses, reduction, op)
 
 
+@_weight_not_differentiated
 def cross_entropy(
     logits: Tensor,
     target,
@@ -707,6 +731,7 @@ def multilabel_soft_margin_loss(
     return _reduce(losses.sum(axis=-1) / input.shape[-1], reduction, op)
 
 
+@_weight_not_differentiated
 def multi_margin_loss(
     input: Tensor,  # noqa: A002
     target,
