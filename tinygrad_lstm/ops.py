@@ -284,6 +284,8 @@ def _result_dtype(a: Any, b: Any, true_division: bool) -> np.dtype | None:
 def _promoted(a: Any, b: Any, true_division: bool = False) -> tuple[Any, Any]:
     """Both operands in PyTorch's result type (``_result_dtype``); a Tensor's conversion is recorded
     (``astype``), so a replay converts it too, and its gradient goes back in its own dtype."""
+    if _unchanged(a, b, true_division) or _unchanged(b, a, true_division):
+        return a, b  # the common case, decided without the rule: every recorded op pays for this line
     # a NumPy scalar (np.float64(0.5), np.sqrt(2.0)) is a number, as in PyTorch: it does not widen float32
     a = a.item() if isinstance(a, np.generic) else a
     b = b.item() if isinstance(b, np.generic) else b
@@ -291,6 +293,22 @@ def _promoted(a: Any, b: Any, true_division: bool = False) -> tuple[Any, Any]:
     if dtype is None:
         return a, b
     return _as_dtype(a, dtype), _as_dtype(b, dtype)
+
+
+def _unchanged(x: Any, other: Any, true_division: bool) -> bool:
+    """Whether ``x`` (a tensor or array) and ``other`` already meet in ``x``'s dtype: the same dtype, or
+    a Python number of a category no higher (a float tensor and a float; any number tensor and an int),
+    short of a true division of integers."""
+    kind_type = type(x)
+    if kind_type is not Tensor and kind_type is not np.ndarray:
+        return False
+    kind = x.dtype.kind
+    if true_division and kind != "f":
+        return False
+    other_type = type(other)
+    if other_type is Tensor or other_type is np.ndarray:
+        return other.dtype == x.dtype
+    return (other_type is float and kind == "f") or (other_type is int and kind in "fiu")
 
 
 def _as_dtype(x: Any, dtype: np.dtype) -> Any:
