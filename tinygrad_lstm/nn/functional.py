@@ -3,8 +3,6 @@ from the engine's primitives and composites (``ops.py``), with PyTorch's semanti
 
 from __future__ import annotations
 
-import functools
-import inspect
 import math
 import numbers
 import warnings
@@ -195,6 +193,13 @@ def _class_weight(weight, n_classes: int, dtype, op: str) -> np.ndarray | None:
     """``weight`` as a (C,) array, or a ValueError naming its shape (PyTorch refuses any other length)."""
     if weight is None:
         return None
+    if isinstance(weight, Tensor) and weight.requires_grad and is_grad_enabled():
+        # it enters as numbers and would silently get no gradient: refused, as PyTorch refuses it
+        raise RuntimeError(
+            f"{op}: not differentiable with respect to weight (shape {weight.shape}), which requires grad; "
+            "pass weight.detach(), as PyTorch requires (a weight to learn: weigh the losses of "
+            "reduction='none' yourself)"
+        )
     w = plain_array(_data(weight), f"{op}: weight")
     if w.shape != (n_classes,) or w.dtype.kind not in "biuf":
         raise ValueError(
@@ -231,27 +236,6 @@ def _check_label_smoothing(label_smoothing: float, op: str) -> float:
     return float(label_smoothing) if label_smoothing > 0.0 else 0.0
 
 
-def _weight_not_differentiated(fn):
-    """Refuse a class ``weight=`` that requires grad (with grad enabled) before anything is computed,
-    as PyTorch does ("not differentiable with respect to argument 'weight'"): the weight enters these
-    losses as numbers, and would otherwise silently get no gradient."""
-    signature = inspect.signature(fn)
-
-    @functools.wraps(fn)
-    def loss(*args, **kwargs):
-        weight = signature.bind(*args, **kwargs).arguments.get("weight")
-        if isinstance(weight, Tensor) and weight.requires_grad and is_grad_enabled():
-            raise RuntimeError(
-                f"{fn.__name__}: not differentiable with respect to weight (shape {weight.shape}), which requires "
-                "grad; pass weight.detach(), as PyTorch requires (a weight to learn: weigh the losses of "
-                "reduction='none' yourself)"
-            )
-        return fn(*args, **kwargs)
-
-    return loss
-
-
-@_weight_not_differentiated
 def nll_loss(log_probs: Tensor, target, weight=None, ignore_index: int = -100, reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of integer ``target`` classes; ``log_probs`` has classes on axis 1."""
     return _nll_loss(log_probs, target, weight, ignore_index, reduction, "nll_loss")
@@ -259,8 +243,9 @@ def nll_loss(log_probs: Tensor, target, weight=None, ignore_index: int = -100, r
 
 def _nll_loss(log_probs: Tensor, target, weight, ignore_index: int, reduction: str, op: str) -> Tensor:
     t = _class_targets(log_probs, target, ignore_index, op)
+    n_classes = log_probs.shape[1] if log_probs.ndim >= 2 else log_probs.shape[0]
+    w_class = _class_weight(weight, n_classes, log_probs.dtype, op)  # checked before anything is recorded
     flat = _classes_last(log_probs)
-    w_class = _class_weight(weight, flat.shape[1], log_probs.dtype, op)
     valid = t != ignore_index
     safe = np.where(valid, t, 0)
     w = valid.astype(log_probs.dtype)
@@ -274,7 +259,6 @@ def _nll_loss(log_probs: Tensor, target, weight, ignore_index: int, reduction: s
     return _reduce(losses, reduction, op)
 
 
-@_weight_not_differentiated
 def cross_entropy(
     logits: Tensor,
     target,
@@ -731,7 +715,6 @@ def multilabel_soft_margin_loss(
     return _reduce(losses.sum(axis=-1) / input.shape[-1], reduction, op)
 
 
-@_weight_not_differentiated
 def multi_margin_loss(
     input: Tensor,  # noqa: A002
     target,
