@@ -116,3 +116,58 @@ def test_a_mean_loss_backward_twice_accumulates_as_in_pytorch():
     loss.backward()
     loss.backward()
     np.testing.assert_array_equal(w.grad.data, [1.0, 1.0])  # d(mean)/dw = 1/2, twice
+
+
+# ---- generated programs: the same rule on the differential tests' programs ---------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+
+from .programs import leaf_arrays, programs, run  # noqa: E402
+
+
+def _grads(leaves, library):
+    return [
+        None if x.grad is None else np.array(x.grad.detach().numpy() if library is torch else x.grad.data)
+        for x in leaves
+    ]
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(programs())
+def test_generated_programs_backward_twice_as_pytorch_does(program):
+    """Where PyTorch runs a second backward without retain_graph, this engine runs it too and the
+    gradients have accumulated to PyTorch's; where PyTorch refuses, this engine refuses without
+    touching a gradient, or computes exactly twice the first gradients."""
+    arrays = leaf_arrays(program)
+    xs = [tl.Tensor(a.copy(), requires_grad=True) for a in arrays]
+    ts = [torch.tensor(a.copy(), requires_grad=True) for a in arrays]
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        loss, _ = run(program, xs, "tl")
+        tloss, _ = run(program, ts, "torch")
+        loss.backward()
+        tloss.backward()
+        first = _grads(xs, tl)
+        try:
+            tloss.backward()
+            torch_refused = False
+        except RuntimeError:
+            torch_refused = True
+        try:
+            loss.backward()
+            refused = None
+        except RuntimeError as error:
+            refused = error
+    after, theirs = _grads(xs, tl), _grads(ts, torch)
+    if refused is not None:
+        assert torch_refused, f"PyTorch computes a second backward, this engine refused: {refused}"
+        assert "retain_graph=True" in str(refused)
+        for a, f in zip(after, first):
+            assert (a is None) == (f is None) and (a is None or np.array_equal(a, f, equal_nan=True))
+        return
+    for k, (a, f, t) in enumerate(zip(after, first, theirs)):
+        if f is None:
+            assert a is None, k
+            continue
+        expected = 2 * f if torch_refused else t
+        np.testing.assert_allclose(a, expected, rtol=1e-9, atol=1e-12, equal_nan=True, err_msg=f"leaf {k}")
