@@ -230,6 +230,23 @@ def test_elementwise_primitives_give_the_same_bits_on_a_strided_view(dtype):
         assert a.dtype == b.dtype and np.array_equal(a.view(np.uint8), b.view(np.uint8)), name
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float16])
+def test_elementwise_primitives_keep_a_float_inputs_dtype(dtype):
+    """A float32 (or float16) input gives a result of its dtype, as PyTorch's ops do: erf, computed
+    by math.erf in float64 and cast back, survived a mutant that cast it to float64 instead."""
+    x = (np.random.default_rng(1).uniform(0.2, 0.9, (3, 4))).astype(dtype)
+    flagged = [name for name, prim in PRIMITIVES.items() if prim.elementwise and not name.endswith("_backward")]
+    for name in flagged:
+        if name == "astype":  # a cast by definition
+            continue
+        prim = PRIMITIVES[name]
+        p = PARAMETERS.get(name, lambda x: None)(x)
+        n_inputs = len(inspect.signature(prim.fwd).parameters) - 1
+        with np.errstate(all="ignore"):
+            out = prim.fwd(p, *([x, x[::-1].copy()][:n_inputs]))
+        assert out.dtype == dtype, (name, out.dtype)
+
+
 def test_a_name_registered_twice_is_refused_and_the_registry_is_unchanged():
     before = dict(PRIMITIVES)
     with pytest.raises(ValueError, match="'tanh' is already registered"):
