@@ -317,10 +317,6 @@ def _as_dtype(x: Any, dtype: np.dtype) -> Any:
     return _to_float(x, dtype)
 
 
-def _float_dtype(x: Any) -> np.dtype:
-    return x.dtype if isinstance(x, (Tensor, np.ndarray)) else dtypes.get_default_dtype()
-
-
 def _binary(prim: Primitive, a: Operand, b: Operand, p: Any = None) -> Tensor:
     """A broadcasting binary op; a shape mismatch names the op and both shapes."""
     op = prim.name

@@ -107,7 +107,7 @@ class Tensor:
             if isinstance(inputs[0], Tensor):
                 return getattr(inputs[0], f"__{name}__")(inputs[1])
             return getattr(inputs[1], f"__{swapped}__")(inputs[0])
-        name = ufunc.__name__
+        name = ufunc.__name__ if method == "__call__" else f"{ufunc.__name__}.{method}"
         own = f"x.{name}()" if hasattr(Tensor, name) else "the Tensor's methods, or np.asarray(x) for plain numbers"
         raise TypeError(f"np.{name}: NumPy's functions do not record a Tensor's operations; use {own}")
 
