@@ -763,8 +763,7 @@ def multi_margin_loss(
 # ---- padding and activations ------------------------------------------------------------------
 
 
-# PyTorch's mode -> np.pad's
-_PAD_MODES: dict[str, Any] = {"constant": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+_PAD_MODES = ("constant", "reflect", "replicate", "circular")
 
 
 def pad(x: Tensor, pad: tuple[int, ...], mode: str = "constant", value: float | None = None) -> Tensor:
@@ -800,8 +799,8 @@ def pad(x: Tensor, pad: tuple[int, ...], mode: str = "constant", value: float | 
 
 def _pad_from_input(x: Tensor, pad: tuple[int, ...], mode: str) -> Tensor:
     """reflect / replicate / circular: PyTorch pads only the last 1-3 axes of a batched input
-    (2 or 3 axes for 1 padded axis, 3 or 4 for 2, 4 or 5 for 3) and refuses reflect amounts that are
-    not smaller than the axis, and circular ones larger than it."""
+    (2 or 3 axes for 1 padded axis, 3 or 4 for 2, 4 or 5 for 3); each padded axis becomes an
+    integer-array index into the input, so a repeated element's gradient is the sum over its copies."""
     padded = len(pad) // 2
     if x.ndim not in (padded + 1, padded + 2) or padded > 3:
         raise ValueError(
@@ -810,18 +809,39 @@ def _pad_from_input(x: Tensor, pad: tuple[int, ...], mode: str) -> Tensor:
         )
     for k in range(padded):
         axis, before, after = x.ndim - 1 - k, pad[2 * k], pad[2 * k + 1]
-        size = x.shape[axis]
-        too_big = (mode == "reflect" and max(before, after) >= size) or (
-            mode == "circular" and max(before, after) > size
-        )
-        if too_big or (mode == "replicate" and size == 0 and before + after > 0):
-            raise ValueError(f"pad: mode={mode!r} cannot pad axis {axis} of size {size} by {(before, after)}")
-        index = np.arange(size)
-        if before < 0 or after < 0:  # crop first, as PyTorch does with negative amounts
-            index = index[max(-before, 0) : size - max(-after, 0)]
-        index = np.pad(index, (max(before, 0), max(after, 0)), mode=_PAD_MODES[mode])
+        index = _pad_index(mode, x.shape[axis], before, after)
+        if index is None:
+            raise ValueError(f"pad: mode={mode!r} cannot pad axis {axis} of size {x.shape[axis]} by {(before, after)}")
         x = ops.getitem(x, (slice(None),) * axis + (index,))
     return x
+
+
+def _pad_index(mode: str, size: int, before: int, after: int) -> np.ndarray | None:
+    """Which input element each output position of a padded axis reads, or None where PyTorch refuses.
+    A negative amount crops. reflect and replicate measure from the uncropped input's ends (so
+    reflect(-1, 1) of [a, b] is [b, a]); circular crops first and wraps what is left."""
+    out = size + before + after
+    if mode == "circular":
+        kept = size - max(-before, 0) - max(-after, 0)
+        if out == 0 and max(before, after) <= size:
+            return np.empty(0, dtype=np.intp)
+        if out < 0 or kept < 0 or max(before, 0) > kept or max(after, 0) > kept:
+            return None  # (PyTorch reads memory it never wrote when a pad exceeds what is kept)
+        index = np.empty(out, dtype=np.intp)
+        index[max(before, 0) : out - max(after, 0)] = np.arange(max(-before, 0), size - max(-after, 0))
+        if before > 0:  # the left pad wraps the kept part's end, the right pad its start
+            index[:before] = index[out - before - max(after, 0) : out - max(after, 0)]
+        if after > 0:
+            index[out - after :] = index[max(before, 0) : max(before, 0) + after]
+        return index
+    if out < 1 or size == 0 or (mode == "reflect" and max(before, after) >= size):
+        return None
+    j = np.arange(out)
+    if mode == "reflect":  # mirror about the first and the last element, not repeating them
+        mirrored = np.where(j < before, 2 * before - j, np.where(j < size + before, j, 2 * (size + before - 1) - j))
+    else:  # replicate: the first and the last element repeated
+        mirrored = np.clip(j, before, size + before - 1)
+    return mirrored - max(before, 0) + max(-before, 0)
 
 
 def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
