@@ -3,6 +3,7 @@ through ``tl.compile`` (replay against eager over four calls); each case is comp
 itself, never with the engine's own results."""
 
 import itertools
+import warnings
 
 import numpy as np
 import pytest
@@ -69,3 +70,91 @@ def test_pad_two_axes_with_crops_matches_pytorch():
         (ours * w).sum().backward()
         np.testing.assert_array_equal(ours.data, value, err_msg=mode)
         np.testing.assert_allclose(ours_x.grad.data, grad, rtol=1e-12, atol=1e-12, err_msg=mode)
+
+
+def test_cat_gives_a_legacy_empty_part_its_empty_gradient():
+    """PyTorch joins a 1-D empty tensor beside 2-D parts as nothing, and still gives it a gradient
+    (empty); here it had none (None)."""
+    parts = [np.zeros(0), np.arange(6.0).reshape(2, 3), np.zeros(0)]
+    ours = [tl.tensor(p, requires_grad=True) for p in parts]
+    theirs = [torch.tensor(p, requires_grad=True) for p in parts]
+    w = np.random.default_rng(0).standard_normal((2, 3))
+    out, ref = tl.cat(ours, dim=1), torch.cat(theirs, dim=1)
+    np.testing.assert_array_equal(out.data, ref.detach().numpy())
+    (out * w).sum().backward()
+    (ref * torch.tensor(w)).sum().backward()
+    for o, t in zip(ours, theirs):
+        assert o.grad is not None and o.grad.shape == tuple(t.grad.shape)
+        np.testing.assert_array_equal(o.grad.data, t.grad.numpy())
+
+
+def test_cosine_similarity_of_0d_tensors_along_dim_0():
+    for a, b in [(2.0, -3.0), (0.5, 4.0), (0.0, 1.0)]:
+        x, tx = tl.tensor(np.float64(a), requires_grad=True), torch.tensor(a, dtype=torch.float64, requires_grad=True)
+        y, ty = tl.tensor(np.float64(b), requires_grad=True), torch.tensor(b, dtype=torch.float64, requires_grad=True)
+        ours, theirs = F.cosine_similarity(x, y, dim=0), TF.cosine_similarity(tx, ty, dim=0)
+        assert ours.shape == () and float(ours) == theirs.item()
+        ours.backward()
+        theirs.backward()
+        assert (float(x.grad), float(y.grad)) == (tx.grad.item(), ty.grad.item())
+    with pytest.raises(IndexError, match="cosine_similarity"):
+        F.cosine_similarity(x, y, dim=1)
+
+
+@pytest.mark.parametrize(
+    "args, kwargs",
+    [
+        (("cpu", "float64", True, True), {}),
+        (("cpu", "float64", True, False), {"memory_format": "channels_last"}),
+        (("float32", False, True), {}),
+        (("float64",), {"copy": True}),
+        ((), {"dtype": "float32", "non_blocking": True}),
+        (("cpu",), {}),
+        (("float64",), {}),
+    ],
+)
+def test_to_takes_pytorchs_arguments_and_returns_self_when_nothing_changes(args, kwargs):
+    """t.to(device, dtype, non_blocking, copy, memory_format=): the OpInfo samples' spellings, refused
+    here before. As in PyTorch, t itself when neither the dtype changes nor copy=True."""
+    data = np.arange(6.0).reshape(2, 3)
+    x, tx = tl.tensor(data, requires_grad=True), torch.tensor(data, requires_grad=True)
+
+    def spell(lib, dtype):
+        return {"float64": lib.float64, "float32": lib.float32}.get(dtype, dtype)
+
+    ours = x.to(*[spell(tl, a) for a in args], **{k: spell(tl, v) for k, v in kwargs.items() if k != "memory_format"},
+                **({"memory_format": None} if "memory_format" in kwargs else {}))  # fmt: skip
+    theirs = tx.to(*[spell(torch, a) for a in args], **{k: spell(torch, v) for k, v in kwargs.items()
+                                                       if k != "memory_format"})  # fmt: skip
+    assert (ours is x) == (theirs is tx)
+    assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
+    ours.sum().backward()
+    theirs.sum().backward()
+    np.testing.assert_array_equal(x.grad.data, tx.grad.numpy())
+
+
+def test_float_double_half_take_memory_format_and_return_self_when_unchanged():
+    x = tl.tensor(np.ones(3, dtype=np.float32))
+    assert x.float(memory_format=None) is x and x.double().dtype == np.float64 and x.half().dtype == np.float16
+    t = torch.ones(3)
+    assert t.float() is t  # PyTorch's same rule
+    with pytest.raises(ValueError, match="one device"):
+        x.to("cuda")
+
+
+def test_split_warns_where_pytorchs_reading_of_the_same_line_differs():
+    """tl.split(x, 2) keeps NumPy's meaning (2 equal sections); torch.split(x, 2) cuts pieces of 2. A
+    PyTorch user's line would silently cut elsewhere, so it warns where the readings differ."""
+    x = tl.tensor(np.arange(6.0))
+    with pytest.warns(UserWarning, match="torch.split"):
+        pieces = tl.split(x, 2)
+    assert [p.shape for p in pieces] == [(3,), (3,)]  # NumPy's, as the contract says
+    with pytest.warns(UserWarning, match="torch.split"):
+        tl.split(x, [1, 2, 3])  # PyTorch's sizes adding up to the axis
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert [p.shape for p in tl.split(x, 2, axis=0)] == [(3,), (3,)]
+        assert [p.shape for p in tl.split(x, 2, dim=0)] == [tuple(t.shape) for t in torch.split(torch.arange(6.0), 2)]
+        assert [p.shape for p in tl.split(tl.tensor(np.arange(4.0)), 2)] == [(2,), (2,)]  # both readings agree
+        assert [p.shape for p in tl.split(x, [1, 3])] == [(1,), (2,), (3,)]  # PyTorch would refuse these sizes
+        assert [p.shape for p in x.split(2)] == [(2,), (2,), (2,)]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import builtins
 import itertools
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -944,13 +945,17 @@ def cat(tensors: Sequence[Operand], axis: int | None = None, *, dim: int | None 
     if not tensors:
         raise ValueError("cat: got an empty list of tensors; there is nothing to join")
     shapes = [_shape(t) for t in tensors]
-    if any(len(s) != 1 for s in shapes) and any(s != (0,) for s in shapes):
-        # PyTorch's legacy rule: a 1-D empty part (torch.tensor([])) is skipped beside parts of other shapes
-        tensors = tuple(t for t, s in zip(tensors, shapes) if s != (0,))
-        shapes = [s for s in shapes if s != (0,)]
-    if not shapes[0]:
+    ndim = len(next((s for s in shapes if s != (0,)), shapes[0]))
+    if not ndim:
         raise ValueError("cat: 0-d tensors cannot be joined along an axis (use stack)")
-    axis = _axis("cat", axis, len(shapes[0]))
+    axis = _axis("cat", axis, ndim)
+    if ndim > 1 and (0,) in shapes:
+        # PyTorch's legacy rule: a 1-D empty part (torch.tensor([])) joins parts of other shapes as
+        # nothing; as an empty slab of their shape, so it still gets its (empty) gradient
+        other = next(s for s in shapes if s != (0,))
+        slab = other[:axis] + (0,) + other[axis + 1 :]
+        tensors = tuple(reshape(as_tensor(t), slab) if s == (0,) else t for t, s in zip(tensors, shapes))
+        shapes = [slab if s == (0,) else s for s in shapes]
     try:
         bounds = tuple(itertools.accumulate((s[axis] for s in shapes), initial=0))  # ints: free() keeps them
         return apply(CAT, tensors, (axis, bounds))
@@ -981,6 +986,8 @@ def split(
         if axis is not None:
             raise TypeError("split: give axis= (NumPy's meaning) or dim= (PyTorch's), not both")
         return split_sizes(x, indices_or_sections, dim)
+    if axis is None:
+        _warn_if_pytorch_would_split_otherwise(x, indices_or_sections)
     axis = _axis("split", 0 if axis is None else axis, x.ndim)
     n = x.shape[axis]
     if isinstance(indices_or_sections, (int, np.integer)):
@@ -993,6 +1000,24 @@ def split(
     lead = (slice(None),) * axis
     edges = [0, *cuts, n]
     return [getitem(x, lead + (slice(s, e),)) for s, e in zip(edges[:-1], edges[1:])]
+
+
+def _warn_if_pytorch_would_split_otherwise(x: Operand, how: int | Sequence[int]) -> None:
+    """``tl.split(x, 2)`` is NumPy's (2 equal sections); ``torch.split(x, 2)`` means pieces of 2. Where
+    the two readings give other pieces, a PyTorch user's line would silently cut elsewhere: warn."""
+    n = x.shape[0] if x.ndim else 0
+    if isinstance(how, (int, np.integer)):
+        differs = int(how) > 0 and int(how) * int(how) != n
+    else:
+        differs = builtins.sum(int(k) for k in how) == n  # PyTorch's sizes must add up to the axis
+    if differs:
+        warnings.warn(
+            f"tl.split(x, {how!r}) is NumPy's split (sections, or where pieces start) along axis 0; "
+            f"PyTorch's torch.split(x, {how!r}) (pieces of these sizes) is tl.split(x, {how!r}, dim=0) "
+            "or x.split(...). Write axis=0 for NumPy's without this warning",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def cumsum(

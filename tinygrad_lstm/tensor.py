@@ -1007,21 +1007,46 @@ class Tensor:
         """A recorded copy in ``dtype``; the gradient is cast back."""
         return ops.astype(self, dtype)
 
-    def to(self, dtype: npt.DTypeLike) -> Tensor:
-        """A copy in ``dtype`` (``t.to(tl.float64)``); there is one device, so ``t.to("cpu")`` is ``t``."""
-        if isinstance(dtype, str) and dtype == "cpu":
-            return self
+    def to(
+        self,
+        *args: Any,
+        dtype: npt.DTypeLike | None = None,
+        device: str | None = None,
+        non_blocking: bool = False,
+        copy: bool = False,
+        memory_format: Any = None,
+    ) -> Tensor:
+        """PyTorch's ``to``: ``t.to(tl.float64)``, ``t.to("cpu", tl.float64)``, ``t.to(other)`` (its
+        dtype). As in PyTorch, ``t`` itself when nothing changes (``copy=True`` for a new tensor), else
+        a recorded copy. There is one device, the CPU; ``memory_format`` changes no value here."""
+        flags = []
+        for arg in args:
+            if isinstance(arg, Tensor):
+                dtype = arg.dtype
+            elif isinstance(arg, bool):
+                flags.append(arg)  # non_blocking, then copy, as PyTorch orders them
+            elif isinstance(arg, str) and (arg == "cpu" or arg.startswith(("cpu:", "cuda", "mps"))):
+                device = arg
+            else:
+                dtype = arg
+        if len(flags) > 2:
+            raise TypeError(f"to: at most two flags (non_blocking, copy), got {args}")
+        copy = copy or (len(flags) == 2 and flags[1])
+        if device is not None and str(device).split(":")[0] != "cpu":
+            raise ValueError(f"to: there is one device here, the CPU; got device {device!r}")
+        if dtype is None or np.dtype(dtype) == self.dtype:
+            return ops.astype(self, self.dtype) if copy else self
         return ops.astype(self, dtype)
 
-    def float(self) -> Tensor:
-        """As float32."""
-        return ops.astype(self, np.float32)
+    def float(self, memory_format: Any = None) -> Tensor:
+        """As float32 (``self`` if it is already)."""
+        return self.to(np.float32)
 
-    def double(self) -> Tensor:
-        """As float64."""
-        return ops.astype(self, np.float64)
+    def double(self, memory_format: Any = None) -> Tensor:
+        """As float64 (``self`` if it is already)."""
+        return self.to(np.float64)
 
-    def clone(self) -> Tensor:
+    def clone(self, memory_format: Any = None) -> Tensor:
         """A recorded copy: new memory, the gradient flows back to this tensor."""
         return ops.astype(self, self.dtype)
 
@@ -1040,7 +1065,7 @@ class Tensor:
 
     # ---- more of PyTorch's method names: each composed of the recorded ops above, so gradients of
     # every order, pictures and replays come with them ----------------------------------------
-    def contiguous(self) -> Tensor:
+    def contiguous(self, memory_format: Any = None) -> Tensor:
         """``self``: NumPy reads any memory layout, so no copy is needed."""
         return self
 
@@ -1884,9 +1909,9 @@ class Tensor:
         """The number of elements."""
         return self.data.size
 
-    def half(self) -> Tensor:
-        """As float16."""
-        return ops.astype(self, np.float16)
+    def half(self, memory_format: Any = None) -> Tensor:
+        """As float16 (``self`` if it is already)."""
+        return self.to(np.float16)
 
     # ---- more found by probing PyTorch's OpInfo list -----------------------------------------------------
 

@@ -1090,6 +1090,9 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
         shape = np.broadcast_shapes(x1.shape, x2.shape)
     except ValueError:
         raise ValueError(f"cosine_similarity: shapes {x1.shape} and {x2.shape} do not broadcast") from None
+    if not shape:  # PyTorch's dim 0 of two 0-d tensors: vectors of one element
+        ops.scalar_axis("cosine_similarity", dim, 0)
+        return cosine_similarity(x1.reshape(1), x2.reshape(1), 0, eps).reshape(())
     axis = ops._axis("cosine_similarity", dim, len(shape))
 
     def unit(x: Tensor) -> Tensor:
