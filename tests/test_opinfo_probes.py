@@ -158,3 +158,40 @@ def test_split_warns_where_pytorchs_reading_of_the_same_line_differs():
         assert [p.shape for p in tl.split(tl.tensor(np.arange(4.0)), 2)] == [(2,), (2,)]  # both readings agree
         assert [p.shape for p in tl.split(x, [1, 3])] == [(1,), (2,), (3,)]  # PyTorch would refuse these sizes
         assert [p.shape for p in x.split(2)] == [(2,), (2,), (2,)]
+
+
+def test_diff_of_order_0_is_the_input_without_prepend_or_append():
+    """torch.diff(x, 0, 0, prepend, append) is x (as np.diff): the parts were joined here."""
+    data, before, after = np.arange(6.0).reshape(2, 3), np.full((1, 3), 10.0), np.full((2, 3), 20.0)
+    x, tx = tl.tensor(data, requires_grad=True), torch.tensor(data, requires_grad=True)
+    ours = tl.diff(x, 0, 0, tl.tensor(before), tl.tensor(after))
+    theirs = torch.diff(tx, 0, 0, torch.tensor(before), torch.tensor(after))
+    np.testing.assert_array_equal(ours.data, theirs.detach().numpy())
+    ours.sum().backward()
+    theirs.sum().backward()
+    np.testing.assert_array_equal(x.grad.data, tx.grad.numpy())
+    with pytest.raises(ValueError, match="diff: the order n must be non-negative"):
+        tl.diff(x, -1, 0, None, None)
+
+
+@pytest.mark.parametrize("name", ["quantile", "nanquantile"])
+@pytest.mark.parametrize("interpolation", ["linear", "lower", "higher", "nearest", "midpoint"])
+@pytest.mark.parametrize("q", [[0.2, 0.5, 0.93], 0.37])
+def test_quantile_differentiates_a_q_that_requires_grad(name, interpolation, q):
+    """PyTorch gives q its gradient (through the linear weight; none for the other interpolations):
+    here q was read as numbers, and q.grad stayed None."""
+    data = np.random.default_rng(3).standard_normal((4, 5))
+    data[1, 2] = np.nan if name == "nanquantile" else data[1, 2]
+    w = np.random.default_rng(4).standard_normal((3, 4) if isinstance(q, list) else (4,))
+    x, tx = tl.tensor(data, requires_grad=True), torch.tensor(data, requires_grad=True)
+    qs, tq = tl.tensor(np.array(q), requires_grad=True), torch.tensor(q, dtype=torch.float64, requires_grad=True)
+    ours = getattr(tl, name)(x, qs, dim=1, interpolation=interpolation)
+    theirs = getattr(torch, name)(tx, tq, dim=1, interpolation=interpolation)
+    np.testing.assert_allclose(ours.data, theirs.detach().numpy(), rtol=1e-13, equal_nan=True)
+    (ours * w).sum().backward()
+    (theirs * torch.tensor(w)).sum().backward()
+    np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-13, atol=1e-15)
+    if tq.grad is None:
+        assert qs.grad is None
+    else:
+        np.testing.assert_allclose(qs.grad.data, tq.grad.numpy(), rtol=1e-13, atol=1e-15)

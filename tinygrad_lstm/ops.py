@@ -1609,6 +1609,10 @@ def diff(x: Tensor, n: int, dim: int, prepend: Operand, append: Operand) -> Tens
     if x.ndim == 0:
         raise ValueError("diff: expects a tensor of at least 1 axis, got shape ()")
     axis = _axis("diff", dim, x.ndim)
+    if n < 0:
+        raise ValueError(f"diff: the order n must be non-negative, got {n}")
+    if n == 0:  # no difference taken: the input (a copy), without prepend and append, as in PyTorch and NumPy
+        return astype(x, x.dtype)
     parts = [p for p in (prepend, x, append) if p is not None]
     if len(parts) > 1:
         x = cat([p if isinstance(p, Tensor) else as_tensor(p) for p in parts], axis)
@@ -1861,8 +1865,12 @@ def quantile(x: Tensor, q: Any, dim: int | None, keepdim: bool, interpolation: s
     count = n - nans if ignore_nan else as_tensor(np.full(nans.shape, float(n)))
     last = as_tensor(np.full(nans.shape, float(n - 1)))
     nan_slice = compare(np.equal, count, 0) if ignore_nan else compare(np.greater, nans, 0)
+    # a q that requires grad is differentiated, as PyTorch does: through the linear weight, rank - below
+    picks: list[Any] = qs.reshape(-1).tolist()
+    if isinstance(q, Tensor) and q.requires_grad:
+        picks = [q] if q.ndim == 0 else [getitem(q, k) for k in range(q.shape[0])]
     results = []
-    for qk in qs.reshape(-1).tolist():
+    for qk in picks:
         rank = where(nan_slice, last, (count - 1) * qk)  # a slice with NaN: its last value, a NaN
         if interpolation == "nearest":
             rank = round(rank)
