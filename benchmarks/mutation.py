@@ -91,7 +91,11 @@ def main(argv: list[str] | None = None) -> int:
                     help="only these functions, by name: '_clip_vjp', '*_vjp', 'IndexedGrad*'")  # fmt: skip
     ap.add_argument("--minutes", type=float, default=0, help="stop after this long; the next run resumes")
     ap.add_argument("--rerun", action="store_true", help="run the selected mutants again, even if they have a result")
-    ap.add_argument("--survivors", action="store_true", help="run only the selected survivors again (after a new test)")
+    ap.add_argument(
+        "--survivors",
+        action="store_true",
+        help="run the selected survivors, and those no test reached, again (after a new test)",
+    )
     ap.add_argument("--workers", type=int, default=1, help="mutants run at once (default 1: the machine is shared)")
     ap.add_argument("--report", action="store_true", help="only print the score so far and the survivors")
     args = ap.parse_args(argv)
@@ -113,8 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     def only_ours(*, mutant_names):
         mutants, by_path = original(mutant_names=mutant_names)
         picked = [(m, k, r) for m, k, r in mutants if selected(k, args.files, args.functions)]
-        if args.survivors:  # 0 is mutmut's exit code for a mutant no test failed on
-            picked = [(m, k, None) for m, k, r in picked if r == 0]
+        if args.survivors:  # mutmut's exit codes: 0, no test failed; 33, no selected test called it
+            picked = [(m, k, None) for m, k, r in picked if r in (0, 33)]
         elif args.rerun:
             picked = [(m, k, None) for m, k, _ in picked]
         todo[0] = sum(r is None for _, _, r in picked)
