@@ -121,3 +121,48 @@ def _compare_with_pytorch(torch, left: str, right: str, op: str) -> None:
         np.testing.assert_array_max_ulp(ours.data, theirs.numpy(), maxulp=1)
     else:
         np.testing.assert_array_equal(ours.data, theirs.numpy())
+
+
+# The functions of two operands follow the same rule: PyTorch's where/maximum/atan2... of an int32 and a
+# float32 tensor is float32 (NumPy's would be float64). Each loops over every pair; PyTorch refusing a pair
+# (torch.maximum of a Python number) skips it: computing more is allowed.
+_CONDITION = np.array([True, False, True])
+FUNCTIONS = {
+    "where": lambda L, a, b: L.where(L.tensor(_CONDITION) if L is not tl else _CONDITION, a, b),
+    "maximum": lambda L, a, b: L.maximum(a, b),
+    "minimum": lambda L, a, b: L.minimum(a, b),
+    "fmax": lambda L, a, b: L.fmax(a, b),
+    "atan2": lambda L, a, b: L.atan2(a, b),
+    "hypot": lambda L, a, b: L.hypot(a, b),
+    "fmod": lambda L, a, b: L.fmod(a, b),
+    "remainder": lambda L, a, b: L.remainder(a, b),
+    "clamp(x, min=)": lambda L, a, b: L.clamp(a, min=b),
+    "clamp(x, max=)": lambda L, a, b: L.clamp(a, max=b),
+}
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_functions_of_two_operands_take_pytorchs_result_dtype(name):
+    torch = pytest.importorskip("torch")
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(getattr(torch, str(tl.get_default_dtype())))
+    f, compared, wrong = FUNCTIONS[name], 0, []
+    try:
+        for left, right in PAIRS:
+            try:
+                theirs = f(torch, OPERANDS[left](torch), OPERANDS[right](torch))
+            except (RuntimeError, TypeError, NotImplementedError):
+                continue
+            ours = f(tl, OPERANDS[left](tl), OPERANDS[right](tl))
+            compared += 1
+            if str(ours.dtype) != str(theirs.dtype).removeprefix("torch."):
+                wrong.append((left, right, str(ours.dtype), str(theirs.dtype)))
+            elif not np.array_equal(ours.data, theirs.numpy(), equal_nan=True):
+                try:  # float32 atan2: NumPy's loop and PyTorch's are each within an ulp of the true value
+                    np.testing.assert_array_max_ulp(ours.data, theirs.numpy(), maxulp=2)
+                except AssertionError:
+                    wrong.append((left, right, "values"))
+    finally:
+        torch.set_default_dtype(before)
+    assert compared >= 20 and not wrong, wrong

@@ -195,3 +195,23 @@ def test_quantile_differentiates_a_q_that_requires_grad(name, interpolation, q):
         assert qs.grad is None
     else:
         np.testing.assert_allclose(qs.grad.data, tq.grad.numpy(), rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.parametrize("default", ["float32", "float64"])
+@pytest.mark.parametrize("interpolation", ["linear", "lower", "higher", "nearest", "midpoint"])
+def test_quantile_keeps_the_inputs_dtype(default, interpolation):
+    """midpoint's weight was a float64 0.5, widening a float32 input's quantile to float64."""
+    before = tl.get_default_dtype()
+    tl.set_default_dtype(np.dtype(default))
+    try:
+        for dtype in (np.float32, np.float64):
+            x = tl.tensor(np.random.default_rng(0).standard_normal(7).astype(dtype))
+            theirs = torch.quantile(torch.tensor(x.data), torch.tensor([0.2, 0.5], dtype=getattr(torch, str(x.dtype))),
+                                    interpolation=interpolation)  # fmt: skip
+            for ours in (tl.quantile(x, [0.2, 0.5], interpolation=interpolation),
+                         tl.nanquantile(x, 0.5, interpolation=interpolation)):  # fmt: skip
+                assert ours.dtype == dtype
+            np.testing.assert_allclose(tl.quantile(x, [0.2, 0.5], interpolation=interpolation).data, theirs.numpy(),
+                                       rtol=1e-6)  # fmt: skip
+    finally:
+        tl.set_default_dtype(before)

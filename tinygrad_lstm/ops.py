@@ -253,13 +253,13 @@ def _floating(x: Any) -> Any:
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}  # bool < integer < float < complex
 
 
-def _result_dtype(a: Any, b: Any, true_division: bool) -> np.dtype | None:
+def _result_dtype(*operands: Any, true_division: bool = False) -> np.dtype | None:
     """PyTorch's result type of a binary op: the dtype of the tensors with dimensions, unless a 0-d
     tensor, then a Python number, is of a higher category (bool < integer < float). So a 0-d float64
     tensor does not widen a float32 one (NumPy would), and a Python float meets integers as the
     default float dtype. None for an operand that is none of these (left to NumPy)."""
     tiers: tuple[list, list, list] = ([], [], [])  # dimensioned, 0-d, Python numbers
-    for x in (a, b):
+    for x in operands:
         if isinstance(x, (Tensor, np.ndarray)):
             tiers[0 if x.ndim else 1].append(x.dtype)
         elif isinstance(x, bool):
@@ -290,7 +290,7 @@ def _promoted(a: Any, b: Any, true_division: bool = False) -> tuple[Any, Any]:
     # a NumPy scalar (np.float64(0.5), np.sqrt(2.0)) is a number, as in PyTorch: it does not widen float32
     a = a.item() if isinstance(a, np.generic) else a
     b = b.item() if isinstance(b, np.generic) else b
-    dtype = _result_dtype(a, b, true_division)
+    dtype = _result_dtype(a, b, true_division=true_division)
     if dtype is None:
         return a, b
     return _as_dtype(a, dtype), _as_dtype(b, dtype)
@@ -657,8 +657,11 @@ def minimum(a: Operand, b: Operand) -> Tensor:
 
 
 def where(cond: Operand, a: Operand, b: Operand) -> Tensor:
-    """``a`` where ``cond`` else ``b`` (NumPy's ``where``); ``cond`` is not differentiated."""
+    """``a`` where ``cond`` else ``b`` (NumPy's ``where``), in PyTorch's result dtype of ``a`` and ``b``
+    (an int32 tensor and a float32 one meet in float32, not NumPy's float64); ``cond`` is not
+    differentiated."""
     cond = _data(cond)
+    a, b = _promoted(a, b)
     try:
         return apply(WHERE, (a, b), (cond, _shape(a), _shape(b)))
     except ValueError as e:
@@ -674,7 +677,14 @@ def clip(x: Operand, lo: Operand = None, hi: Operand = None) -> Tensor:
         raise ValueError("clip: at least one of min and max must be given")
     if any(isinstance(b, Tensor) and b.requires_grad for b in (lo, hi)):
         return _clip_by_bounds(x, lo, hi)
-    return apply(CLIP, (x,), (_data(lo), _data(hi)))
+    # PyTorch's result dtype of x and the bounds: a float32 x clamped by int64 bounds stays float32
+    lo, hi = (b.item() if isinstance(b, np.generic) else b for b in (lo, hi))  # NumPy scalars are numbers
+    dtype = _result_dtype(x, *(b for b in (lo, hi) if b is not None))
+    lo, hi = (_data(b) for b in (lo, hi))
+    if dtype is not None and isinstance(x, Tensor):
+        x = x if x.dtype == dtype else astype(x, dtype)
+        lo, hi = (b.astype(dtype) if isinstance(b, np.ndarray) and b.dtype != dtype else b for b in (lo, hi))
+    return apply(CLIP, (x,), (lo, hi))
 
 
 def _clip_by_bounds(x: Operand, lo: Operand, hi: Operand) -> Tensor:
@@ -1883,7 +1893,9 @@ def quantile(x: Tensor, q: Any, dim: int | None, keepdim: bool, interpolation: s
         else:
             high = gather(ordered, axis, astype(above, np.int64).data)
             weight = (rank - below).astype(x.dtype) if interpolation == "linear" else 0.5
-            value = lerp(low, high, where(nan_slice, 0.0, weight) if interpolation == "midpoint" else weight)
+            if interpolation == "midpoint":  # (in x's dtype, whatever the default float)
+                weight = astype(where(nan_slice, 0.0, 0.5), x.dtype)
+            value = lerp(low, high, weight)
         results.append(value if keepdim and dim is not None else squeeze(value, axis))
     return results[0] if qs.ndim == 0 else stack(results, 0)
 
