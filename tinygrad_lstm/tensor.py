@@ -512,18 +512,15 @@ class Tensor:
         """In place: self *= other."""
         return _update(self, "mul_", (other,), lambda: ops.mul(self, other), _ufunc(np.multiply, other))
 
-    def div_(self, other: Operand) -> Tensor:
-        """In place: self /= other."""
+    def div_(self, other: Operand, *, rounding_mode: str | None = None) -> Tensor:
+        """In place: self /= other (``rounding_mode="trunc"`` or ``"floor"`` as :meth:`div`)."""
+        if rounding_mode is not None:
+            return self._elementwise_("div_", lambda x: x.div(other, rounding_mode=rounding_mode), (other,))
         return _update(self, "div_", (other,), lambda: ops.div(self, other), _ufunc(np.true_divide, other))
 
     def clamp_(self, min: Operand = None, max: Operand = None) -> Tensor:  # noqa: A002 - PyTorch's names
-        """In place: clip to [min, max]."""
-        lo, hi = ops._data(min), ops._data(max)
-
-        def write(data):
-            np.clip(data, lo, hi, out=data)
-
-        return _update(self, "clamp_", (), lambda: ops.clip(self, lo, hi), write)
+        """In place: clip to [min, max]; bounds that require grad get theirs, as with ``clamp``."""
+        return self._elementwise_("clamp_", lambda x: ops.clip(x, min, max), (min, max))
 
     def copy_(self, src: Operand) -> Tensor:
         """In place: take ``src``'s values (broadcast to this tensor's shape)."""
@@ -574,11 +571,18 @@ class Tensor:
         """In place: |x|."""
         return self._elementwise_("abs_", ops.abs)
 
-    def _elementwise_(self, op: str, fn: Callable[[Tensor], Tensor]) -> Tensor:
-        def write(data):
-            np.copyto(data, fn(Tensor._from(data)).data, casting="same_kind")
+    def _elementwise_(self, op: str, fn: Callable[[Tensor], Tensor], others: Any = ()) -> Tensor:
+        """``self = fn(self)`` written into this tensor's memory: recorded when a graph is involved,
+        else computed from the array and copied in. ``others`` holds the arguments, so a tensor among
+        them that requires grad (at any depth: an index tuple, a keyword) makes the update recorded."""
 
-        return _update(self, op, (), lambda: fn(self), write)
+        def write(data):
+            value = fn(Tensor._from(data)).data
+            if value.shape != data.shape:
+                raise ValueError(f"the result has shape {value.shape}, the tensor {data.shape}")
+            np.copyto(data, value, casting="same_kind")
+
+        return _update(self, op, tuple(_tensors_in(others)), lambda: fn(self), write)
 
     def zero_(self) -> Tensor:
         """In place: set every element to 0 (``x.grad.zero_()``)."""
@@ -2378,6 +2382,41 @@ def _update(target: Tensor, op: str, others: tuple, compute: Callable[[], Tensor
 def _copy_if_in(a, root: np.ndarray):
     """``a``, or a copy of it when it shows the memory of the array ``root``."""
     return a.copy() if isinstance(a, np.ndarray) and _root(a) is root else a
+
+
+def _tensors_in(value: Any):
+    """The tensors in an argument: itself, or those in a tuple, list or dict (at any depth)."""
+    if isinstance(value, Tensor):
+        yield value
+    elif isinstance(value, (tuple, list)):
+        for v in value:
+            yield from _tensors_in(v)
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _tensors_in(v)
+
+
+def _in_place_twin(name: str) -> Callable[..., Tensor]:
+    def twin(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        return self._elementwise_(f"{name}_", lambda x: getattr(x, name)(*args, **kwargs), (args, kwargs))
+
+    twin.__name__ = twin.__qualname__ = f"{name}_"
+    twin.__doc__ = f"In place: ``x.{name}_(...)`` writes ``x.{name}(...)`` into x (PyTorch's in-place twin)."
+    return twin
+
+
+# PyTorch's in-place twins of the methods above that keep the shape: x.pow_(2) is x = x.pow(2) written
+# into x's memory, recorded as every in-place update is (views, saved values, version checks)
+_IN_PLACE_TWINS = (
+    "acos acosh addbmm addcdiv addcmul addmm addmv addr asin asinh atan atan2 atanh baddbmm ceil clamp_max "
+    "clamp_min clip cos cosh cumprod cumsum deg2rad erf erfc exp2 expm1 floor fmod frac hypot index_add "
+    "index_copy index_fill index_put lerp log10 log1p log2 logit masked_scatter nan_to_num pow put rad2deg "
+    "reciprocal remainder round rsqrt scatter scatter_add sgn sign sin sinc sinh square tan tril triu "
+    "true_divide trunc"
+).split()
+for _name in _IN_PLACE_TWINS:
+    if not hasattr(Tensor, f"{_name}_"):
+        setattr(Tensor, f"{_name}_", _in_place_twin(_name))
 
 
 def _ufunc(fn, other) -> Callable:
