@@ -215,3 +215,18 @@ def test_quantile_keeps_the_inputs_dtype(default, interpolation):
                                        rtol=1e-6)  # fmt: skip
     finally:
         tl.set_default_dtype(before)
+
+
+def test_clamp_in_place_gives_bounds_that_require_grad_their_gradient():
+    """x.clamp_(lo, hi) read tensor bounds as numbers: lo.grad and hi.grad stayed None (PyTorch's are not)."""
+    data = np.array([-1.0, 0.2, 0.9, 0.5])
+    lo_data, hi_data = np.array([-0.5, 0.3, 0.1, 0.5]), np.array([0.5, 0.6, 0.7, 0.5])
+    results = []
+    for make in (tl.tensor, torch.tensor):
+        x, lo, hi = (make(a.copy(), requires_grad=True) for a in (data, lo_data, hi_data))
+        y = x * 1
+        y.clamp_(lo, hi)
+        (y * make(np.array([1.0, 2.0, 3.0, 4.0]))).sum().backward()
+        results.append([np.asarray(t.grad.data if make is tl.tensor else t.grad.numpy()) for t in (x, lo, hi)])
+    for ours, theirs in zip(*results):
+        np.testing.assert_array_equal(ours, theirs)
