@@ -38,7 +38,7 @@ ACTIVATIONS = {
     "sign": lambda z: z * z.sign(),
     "tanh": lambda z: z.tanh(),
 }
-EXTRAS = ("detach", "no_grad", "mask", "data_branch")
+EXTRAS = ("detach", "no_grad", "mask", "data_branch", "inplace")
 PERTURBATIONS = (
     "temperature",
     "rebind_target",
@@ -130,6 +130,11 @@ class Setup:
                 z = z - m
             if "mask" in extras:
                 z = tl.where(z > 0, z, z * 0.3)
+            if "inplace" in extras:  # recorded writes, then reads of the written memory without a gradient
+                z = z * 1
+                z[:, :1] = -z[:, 1:2] * 2  # through a view
+                z.mul_(1.5)
+                z = z - z.detach().max() + tl.where(z > 0, z, z * 0.2)
             loss_kind = cfg["loss"]
             if loss_kind == "mse":
                 loss = F.mse_loss(z, env["target"])

@@ -44,6 +44,9 @@ class _State(threading.local):
         # fn(entry or None, op, fwd, p, inputs, input arrays, out), called for every op ``apply`` runs,
         # with or without a tape entry (a detached value, a mask, a result under no_grad)
         self.watchers: list[Callable] = []
+        # fn([(array, entry), ...]), called when a recorded in-place update has written each ``entry``'s
+        # values into its ``array``'s memory (the written tensor's, and each base's written through)
+        self.writes: list[Callable] = []
         # fn(event, what), called where the engine does what a recorded step could not repeat: "value"
         # (a recorded value becomes a Python value, or Python code runs), "write" (an array written in
         # place unrecorded), "backward" (a backward pass starts), "draw" (random numbers are drawn),

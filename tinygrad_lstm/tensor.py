@@ -2369,6 +2369,8 @@ def _update(target: Tensor, op: str, others: tuple, compute: Callable[[], Tensor
     np.copyto(data, result.data)
     # other views of this memory, made before, are stale from now on
     recorded_write(data, [result._entry] + [entry for _, entry in bases])
+    for watcher in _state.writes:  # what reads these arrays from now on reads these entries' values
+        watcher([(data, result._entry), *((base.data, entry) for base, entry in bases)])
     old = target._entry
     target._entry = result._entry
     if old is not None and old.retain is not None:  # retain_grad() follows the tensor to its new value

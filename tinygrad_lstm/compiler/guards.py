@@ -21,7 +21,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from ..tape import _sequence
+from ..tape import Leaf, _sequence
 from ..tensor import Tensor
 from ..versions import changed_after
 from .errors import CompileError
@@ -65,8 +65,10 @@ class Environment:
                 if holder.dtype != obj.dtype or not np.array_equal(holder, obj, equal_nan=obj.dtype.kind in "fc"):
                     return f"{name} (its values)"
                 continue
-            else:  # "tensor": the same array, not written since, and the same requires_grad
-                if holder.data is not obj[0] or holder._entry is not obj[1] or changed_after(obj[0], self.since):
+            else:  # "tensor": the same array, the same requires_grad, and not written since unless it
+                # requires grad (a parameter, whose values every replay reads: `w -= lr * w.grad`)
+                written = changed_after(obj[0], self.since) and not isinstance(obj[1], Leaf)
+                if holder.data is not obj[0] or holder._entry is not obj[1] or written:
                     return f"{name} (its array, its values or requires_grad)"
                 continue
             if now is not obj:

@@ -70,6 +70,7 @@ class Program:
         output: Tensor,
         exact: bool = False,
         outs: dict[int, np.ndarray] | None = None,
+        readings: dict[int, tuple] | None = None,
         leaf_arrays: dict[int, Leaf] | None = None,
         constants: list | None = None,
         backend: str = "numpy",
@@ -98,10 +99,14 @@ class Program:
                 return (_FROM_LEAF, leaf_arrays[id(raw)])
             return (_CONSTANT, raw)
 
+        readings = readings or {}
         for k, e in enumerate(entries):
-            sources = []
-            for parent, raw in zip(e.parents, raw_inputs[id(e)]):
-                if parent is None:
+            sources: list[tuple] = []
+            read = readings.get(id(e)) or (None,) * len(e.parents)
+            for parent, raw, reading in zip(e.parents, raw_inputs[id(e)], read):
+                if parent is None and reading is not None and id(reading) in position:
+                    sources.append((_FROM_ENTRY, position[id(reading)]))  # the values it held when read
+                elif parent is None:
                     sources.append(source_of(raw))
                 elif isinstance(parent, InputLeaf):
                     sources.append((_FROM_INPUT, parent.position))

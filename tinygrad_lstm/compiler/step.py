@@ -77,6 +77,7 @@ from .. import random as _random
 from ..nn.module import changed as modules_changed
 from ..tape import Entry, Leaf, state
 from ..tensor import Tensor
+from ..versions import _root
 from . import kernels
 from .errors import CompileError, refuse
 from .guards import Environment, watching_reads
@@ -254,6 +255,7 @@ class CompiledStep:
         environment = Environment(self.fn)
         draws = _RandomState()
         state.watchers.append(recorder)
+        state.writes.append(recorder.wrote)
         state.guards.append(refuse)
         try:
             with watching_reads(recorder.tracked):
@@ -263,6 +265,7 @@ class CompiledStep:
             raise
         finally:
             state.guards.remove(refuse)
+            state.writes.remove(recorder.wrote)
             state.watchers.remove(recorder)
         if draws.changed():
             draws.restore()
@@ -287,6 +290,7 @@ class CompiledStep:
             result,
             exact=self.exact,
             outs=recorder.outs,
+            readings=recorder.readings,
             leaf_arrays=recorder.leaf_arrays,
             constants=recorder.alive_constants(),
             backend=self.backend,
@@ -311,14 +315,24 @@ class _Recorder:
         self.tracked: dict[int, np.ndarray] = {id(a): a for a in arrays}
         self.leaf_arrays: dict[int, Leaf] = {}
         self.constants: dict[int, tuple] = {}
+        # what an array holds changes when a recorded in-place update writes into it (h.mul_(2) leaves
+        # h's array holding the mul's values): each op's inputs are resolved to the entries whose
+        # values they hold as it runs, not later by the array alone
+        self.holds: dict[int, Entry] = {}  # id(array) -> the entry whose values it holds now
+        self.since: dict[int, int] = {}  # id(array) -> the event that gave it those values
+        self.written: dict[int, int] = {}  # id(root array) -> the event of its latest recorded write
+        self.events = 0
+        self.readings: dict[int, tuple] = {}  # id(entry) -> per input array, the entry it read (or None)
 
     def __call__(self, entry, op, fwd, p, inputs, args, out) -> None:
         if entry is None:  # an op without a gradient: an entry whose parents are all None
             entry = Entry(op, (None,) * len(args), None, None, None, p, out.shape, out.dtype, fwd)
         self.entries.append(entry)
         self.raw[id(entry)] = tuple(args)
+        self.readings[id(entry)] = tuple(self._reading(a) for a in args)
         self.outs[id(entry)] = out
-        self.tracked[id(out)] = out
+        self.events += 1
+        self._hold(out, entry)
         for x in inputs:
             if isinstance(x, Tensor):
                 e, data = x._entry, x.data
@@ -329,16 +343,45 @@ class _Recorder:
                     self.leaf_arrays[id(data)] = e
                     self.tracked[id(data)] = data
 
+    def wrote(self, written: list[tuple[np.ndarray, Entry]]) -> None:
+        """A recorded in-place update wrote each entry's values into its array (``state.writes``)."""
+        self.events += 1
+        for array, entry in written:
+            self._hold(array, entry)
+            self.written[id(_root(array))] = self.events
+
+    def _hold(self, array: np.ndarray, entry: Entry) -> None:
+        self.holds[id(array)] = entry
+        self.since[id(array)] = self.events
+        self.tracked[id(array)] = array  # alive while recording, so no other array takes its id
+
+    def _reading(self, array) -> Entry | None:
+        """The entry whose values ``array`` holds as an op reads it; None for an input, a parameter or
+        a constant. Refused: an alias made before an update of its memory (a replay would read the
+        values it had when made)."""
+        entry = self.holds.get(id(array))
+        if entry is None:
+            return None
+        if self.written.get(id(_root(array)), -1) > self.since[id(array)]:
+            raise CompileError(
+                f"compile: {entry.op}'s result (shape {array.shape}) is read through an alias (a view or a "
+                "detached tensor) made before a recorded in-place update changed its memory; a replay would "
+                "read the values it had when made. Make the view or detach() after the update, or update a "
+                ".clone()"
+            )
+        return entry
+
     def live_entries(self) -> list:
         """The entries, without the ops without a gradient whose results nothing recorded reads."""
         needed: set[int] = set()
         kept = []
         for e in reversed(self.entries):
-            if e.vjp is None and id(self.outs[id(e)]) not in needed:
+            if e.vjp is None and id(e) not in needed and id(self.outs[id(e)]) not in needed:
                 continue
             kept.append(e)
             needed.update(id(a) for a in self.raw[id(e)])
             needed.update(id(a) for a in _arrays_in(e.p))
+            needed.update(id(r) for r in self.readings[id(e)] if r is not None)
         kept.reverse()
         return kept
 
