@@ -469,7 +469,7 @@ RESHAPES = {
     "inverse": case(lambda L, x: (x.inverse(), L.inverse(x) @ x), SQ),
     "sum_to_size": case(lambda L, x: (x.sum_to_size(3, 1), x.sum_to_size((1, 4)), x.sum_to_size(3, 4)), X34),
     "take, take_along_dim": case(
-        lambda L, x: (x.take(L.tensor([[0, 5], [-1, 5]])), x.take_along_dim(L.tensor(IDX.T[:3]), 0),
+        lambda L, x: (x.take(L.tensor([[0, 5], [-1, 5]])), x.take_along_dim(L.tensor(IDX.T[:3, :1]), 0),
                       L.take_along_dim(x, L.tensor([[3], [0], [1]]), dim=1), x.take_along_dim(L.tensor([1, 1, 7]))),
         X34,
     ),
@@ -582,7 +582,7 @@ OPINFO = {
         lambda L, a, b: (L.cdist(a, b), L.cdist(a, b, p=1.0), L.cdist(a[None], b[None], 3.0)), X34, Y34[:2], order=1
     ),
     "tensordot": case(
-        lambda L, a, b: (L.tensordot(a, b, 2), L.tensordot(a, b[0], dims=([1, 2], [0, 1])),
+        lambda L, a, b: (L.tensordot(a, b, 2), L.tensordot(a, b[:, :, 0], dims=([1, 2], [0, 1])),
                          L.tensordot(a, b, ([0], [2]))),
         RNG.standard_normal((2, 3, 4)), RNG.standard_normal((3, 4, 2)),
     ),

@@ -44,11 +44,15 @@ def _flat(result) -> list:
     return [result]
 
 
-def differential(ours, theirs, *arrays, order: int = 2, needs_grad=None, tol: float = 1e-9) -> None:
+def differential(
+    ours, theirs, *arrays, order: int = 2, needs_grad=None, tol: float = 1e-9, refuses: bool = False
+) -> None:
     """Run ``ours`` on tl.Tensors and ``theirs`` on torch tensors made from the same float64 arrays
     (floating arrays require grad unless ``needs_grad`` lists the positions that do); compare the
     outputs, the gradients for random output gradients and, for ``order=2``, the gradients of a
-    random combination of those gradients. An error in one library must be an error in the other."""
+    random combination of those gradients. An error in one library must be an error in the other;
+    ``refuses`` says PyTorch is meant to refuse the program (else its refusal fails the test: a case
+    that compares nothing, as one typo in its arguments would make it, must not pass)."""
     rng = np.random.default_rng(7)
     arrays = [np.asarray(a) for a in arrays]
     if needs_grad is None:
@@ -60,9 +64,14 @@ def differential(ours, theirs, *arrays, order: int = 2, needs_grad=None, tol: fl
         try:
             expected = _flat(theirs(*ts))
         except Exception as error:  # PyTorch refuses: so must we
+            if not refuses:
+                pytest.fail(f"PyTorch refuses this case ({type(error).__name__}: {error}); a case meant to "
+                            "compare must be one PyTorch computes (refuses=True for a refusal)", pytrace=False)  # fmt: skip
             with pytest.raises(Exception):  # noqa: B017 - the type differs between the libraries
                 ours(*xs)
             return error
+        if refuses:
+            pytest.fail("PyTorch computes a case marked refuses=True", pytrace=False)
         got = _flat(_ours(ours, *xs))
     assert len(got) == len(expected), (len(got), len(expected))
     for k, (a, b) in enumerate(zip(got, expected)):
@@ -1468,7 +1477,7 @@ FUNCTIONAL = {
 @pytest.mark.parametrize("name", list(FUNCTIONAL))
 def test_functional(name):
     ours, theirs, arrays = FUNCTIONAL[name]
-    differential(ours, theirs, *arrays)
+    differential(ours, theirs, *arrays, refuses=name.endswith("is refused"))
 
 
 INPLACE = {
@@ -1715,7 +1724,7 @@ def test_recurrent_shapes_refused_as_pytorch(name, x_shape, state_shapes):
     ours, theirs = _twins(name, 3, 4)
     lstm = name.startswith("LSTM")
     arrays = [np.zeros(x_shape)] + [np.zeros(s) for s in state_shapes]
-    assert differential(_recurrent(ours, lstm), _recurrent(theirs, lstm), *arrays) is not None  # PyTorch raised
+    assert differential(_recurrent(ours, lstm), _recurrent(theirs, lstm), *arrays, refuses=True) is not None
 
 
 def _max_norm(lib):
@@ -1889,7 +1898,7 @@ def test_numpys_any_and_all_take_a_tensor():
 @pytest.mark.parametrize("name", list(MORE))
 def test_more_methods_pytorch_code_types(name):
     ours, theirs, arrays = MORE[name]
-    differential(ours, theirs, *arrays)
+    differential(ours, theirs, *arrays, refuses=name.endswith("is refused"))
 
 
 # ---- third order ---------------------------------------------------------------------------------------------------
