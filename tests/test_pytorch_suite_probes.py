@@ -65,8 +65,8 @@ def differential(
             expected = _flat(theirs(*ts))
         except Exception as error:  # PyTorch refuses: so must we
             if not refuses:
-                pytest.fail(f"PyTorch refuses this case ({type(error).__name__}: {error}); a case meant to "
-                            "compare must be one PyTorch computes (refuses=True for a refusal)", pytrace=False)  # fmt: skip
+                why = f"PyTorch refuses this case ({type(error).__name__}: {error}); a case meant to compare "
+                pytest.fail(why + "must be one PyTorch computes (refuses=True for a refusal)", pytrace=False)
             with pytest.raises(Exception):  # noqa: B017 - the type differs between the libraries
                 ours(*xs)
             return error
