@@ -230,3 +230,17 @@ def test_clamp_in_place_gives_bounds_that_require_grad_their_gradient():
         results.append([np.asarray(t.grad.data if make is tl.tensor else t.grad.numpy()) for t in (x, lo, hi)])
     for ours, theirs in zip(*results):
         np.testing.assert_array_equal(ours, theirs)
+
+
+def test_tril_and_triu_run_a_second_backward_as_pytorch():
+    """tril/triu were a where() whose saved mask the first backward freed: a second backward was refused
+    where PyTorch's (TrilBackward keeps only the diagonal) runs."""
+    data = np.arange(12.0).reshape(3, 4)
+    grads = []
+    for L, make in ((tl, tl.tensor), (torch, torch.tensor)):
+        x = make(data.copy(), requires_grad=True)
+        y = (x.tril(1) + x.triu(-1) + L.tril(x, -1)).sum()
+        y.backward()
+        y.backward()
+        grads.append(np.asarray(x.grad.data if L is tl else x.grad.numpy()))
+    np.testing.assert_array_equal(*grads)

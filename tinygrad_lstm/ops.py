@@ -84,7 +84,7 @@ from .primitives.index import GETITEM, INDEX_PUT, SCATTER_ADD
 from .primitives.linalg import EINSUM, INVERSE, MATMUL, einsum_parameters
 from .primitives.primitive import Grad
 from .primitives.reduce import ARGMAX, ARGMIN, ARGSORT, CUMSUM, CUMULATIVE_ARGMAX, MAX, MIN, SUM, VAR
-from .primitives.shape import BROADCAST_TO, CAT, FLIP, RESHAPE, STACK, TRANSPOSE
+from .primitives.shape import BROADCAST_TO, CAT, FLIP, RESHAPE, STACK, TRANSPOSE, TRIANGLE
 from .tape import Entry, Leaf, Structure, state
 from .tensor import Axes, AxesArg, Operand, ShapeArgs, Tensor, View
 from .versions import _root, is_stale, latest_recorded, stale_error, stamps
@@ -1337,16 +1337,14 @@ def tril(x: Tensor, diagonal: int = 0) -> Tensor:
     """Zero above the ``diagonal``-th diagonal of the last two axes (a causal mask keeps the past)."""
     if x.ndim < 2:
         raise ValueError(f"tril: needs at least 2 axes, got shape {x.shape}")
-    n, m = x.shape[-2:]
-    return where(np.tri(n, m, k=diagonal, dtype=bool), x, 0.0)
+    return apply(TRIANGLE, (x,), Structure((int(diagonal), False)))
 
 
 def triu(x: Tensor, diagonal: int = 0) -> Tensor:
     """Zero below the ``diagonal``-th diagonal of the last two axes."""
     if x.ndim < 2:
         raise ValueError(f"triu: needs at least 2 axes, got shape {x.shape}")
-    n, m = x.shape[-2:]
-    return where(~np.tri(n, m, k=diagonal - 1, dtype=bool), x, 0.0)
+    return apply(TRIANGLE, (x,), Structure((int(diagonal), True)))
 
 
 def gather(x: Tensor, dim: int, index: Any) -> Tensor:

@@ -1,5 +1,5 @@
 """Shape: reshape, transpose and broadcast_to (views of their input's memory where NumPy makes one),
-and cat, stack and flip (new memory)."""
+and cat, stack, flip and triangle (new memory)."""
 
 from __future__ import annotations
 
@@ -99,3 +99,16 @@ def _flip_vjp(g: Grad, entry: Entry) -> tuple:
 
 
 FLIP = Primitive("flip", _flip_fwd, _flip_vjp)  # p: the flipped axes
+
+
+def _triangle_fwd(p: Any, x: np.ndarray) -> np.ndarray:
+    k, upper = p
+    return np.triu(x, k) if upper else np.tril(x, k)
+
+
+def _triangle_vjp(g: Grad, entry: Entry) -> tuple:
+    # the same triangle of g; it saves nothing but (k, upper), so a second backward can run it again
+    return (TRIANGLE(g, p=entry.p) if is_tensor(g) else _triangle_fwd(entry.p, g),)
+
+
+TRIANGLE = Primitive("triangle", _triangle_fwd, _triangle_vjp)  # p: (diagonal k, upper: triu, else tril)
