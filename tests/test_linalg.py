@@ -195,6 +195,7 @@ def test_vector_norm_at_ties_zero_size_0_d_and_with_dtype():
         differential(*_pair("vector_norm", ord=ord, dim=1), TIES * np.array([1.0, 1.0, 1.0, 0.25]))
     differential(*_pair("vector_norm", ord=2), np.zeros((0, 3)))
     differential(*_pair("vector_norm", ord=3), np.array(-1.5))
+    differential(*_pair("vector_norm", ord=3, dim=()), X)  # no axes named: every axis, as PyTorch reads it
     x = tl.Tensor(X.astype(np.float32))
     got = tl.linalg.vector_norm(x, 3, dtype=np.float64)
     assert got.dtype == np.float64
@@ -291,6 +292,10 @@ def test_multi_dot_picks_the_cheapest_order_and_refuses_what_does_not_chain():
         tl.linalg.multi_dot([a, b, c])
     # (a b) c costs 10*100*5 + 10*5*50 = 7,500; a (b c) costs 25,000 + 50,000
     assert [e.shape for e in tape if e.op == "matmul"] == [(10, 5), (10, 50)]
+    a, b, c = (tl.Tensor(RNG.standard_normal(s), requires_grad=True) for s in [(50, 5), (5, 100), (100, 10)])
+    with tl.Tape() as tape:
+        tl.linalg.multi_dot([a, b, c])
+    assert [e.shape for e in tape if e.op == "matmul"] == [(5, 10), (50, 10)]  # a (b c): 7,500, not 75,000
     with pytest.raises(ValueError, match=r"multi_dot: tensors 0 and 1 do not chain; got shapes \[\(2, 3\), \(4, 2\)\]"):
         tl.linalg.multi_dot([np.ones((2, 3)), np.ones((4, 2))])
     with pytest.raises(ValueError, match=r"expected at least 2 tensors, got 1"):
