@@ -75,6 +75,13 @@ def test_det_gradient_at_a_singular_matrix_is_the_cofactor_matrix_without_create
         assert not t.grad.any()  # what PyTorch gives here
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_det_of_a_matrix_with_a_nan_has_nan_gradients_as_pytorchs():
+    a = np.stack([M3, M3])
+    a[1, 0, 2] = np.nan
+    differential(*_pair("det"), a)
+
+
 def test_det_second_order_at_rank_n_minus_2_against_differences_of_pytorchs_gradient():
     """PyTorch's second order is NaN here (an SVD backward with two zero singular values); the Hessian of
     a cubic, by central differences of PyTorch's cofactor gradient, which are exact for it."""

@@ -127,9 +127,11 @@ DET = Primitive("det", _det_fwd, _det_vjp, keep_in=True, floating=True)
 def _svd_parts(a: np.ndarray) -> tuple:
     """``a = u diag(s) vh``, det(u) det(vh), and ``P[..., i, j]``: the product of the singular values
     other than the i-th and the j-th (on the diagonal: all but the i-th), from products of prefixes
-    and suffixes, so that singular values of 0 need no division."""
-    u, s, vh = np.linalg.svd(a)
-    signs = np.linalg.det(u) * np.linalg.det(vh)
+    and suffixes, so that singular values of 0 need no division. A matrix with a NaN or an infinity
+    (the SVD would not converge) gets NaN signs, so NaN results, as PyTorch's gradients there."""
+    broken = ~np.isfinite(a).all(axis=(-2, -1))
+    u, s, vh = np.linalg.svd(np.where(broken[..., None, None], 0.0, a) if broken.any() else a)
+    signs = np.where(broken, np.nan, np.linalg.det(u) * np.linalg.det(vh))
     n = s.shape[-1]
     t = np.array(np.broadcast_to(s[..., None, :], s.shape + (n,)))  # row i: s with s_i set to 1
     t[..., np.arange(n), np.arange(n)] = 1.0
