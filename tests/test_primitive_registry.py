@@ -60,6 +60,10 @@ CASES = {
     "det": ([(2, 3, 3)], None, tl.linalg.det, torch.linalg.det),
     "slogdet": ([(3, 3)], None, lambda x: tl.linalg.slogdet(x).logabsdet, lambda x: torch.linalg.slogdet(x).logabsdet),
     "solve": ([(2, 3, 3), (2, 3, 2)], None, tl.linalg.solve, torch.linalg.solve),
+    # (the squares of the singular vectors: their signs are a choice)
+    "svdvals": ([(4, 3)], None, tl.linalg.svdvals, torch.linalg.svdvals),
+    "svd_u": ([(4, 3)], None, lambda x: tl.linalg.svd(x, False).U ** 2, lambda x: torch.linalg.svd(x, False).U ** 2),
+    "svd_vh": ([(3, 5)], None, lambda x: tl.linalg.svd(x, False).Vh ** 2, lambda x: torch.linalg.svd(x, False).Vh ** 2),
     # (inside their domains: the name alone would compare them on [0.5, 2), mostly NaN)
     "asin": ([(2, 3)], (-0.9, 0.9), tl.asin, torch.asin),
     "acos": ([(2, 3)], (-0.9, 0.9), tl.acos, torch.acos),

@@ -3,8 +3,9 @@ batching (leading axes broadcast as PyTorch broadcasts them).
 
 Norms, vecdot, multi_dot, cross, diagonal and matrix_power are composed of recorded primitives; det
 (whose gradient, the cofactor matrix, is computed at singular matrices too), slogdet, inv and solve are
-primitives whose VJPs are recorded ops, so that every gradient here has a second order. Singular values
-(``svd``, the 2-norm and nuclear norm of a matrix) are not computed: they are refused by name.
+primitives whose VJPs are recorded ops, so that every gradient here has a second order; so is the
+reduced SVD (``svd``, ``svdvals``, and through them the 2-norm, nuclear norm and ``cond``). What needs
+another factorization (``qr``, ``eigh``, ``cholesky``...) is refused by name.
 
 >>> import numpy as np, tinygrad_lstm as tl
 >>> a = tl.tensor([[2.0, 1.0], [1.0, 3.0]], dtype=tl.float64)
@@ -23,11 +24,13 @@ import numpy as np
 import numpy.typing as npt
 
 from . import ops
-from .primitives.linalg import DET, INVERSE, SLOGDET, SOLVE
+from .primitives.linalg import DET, INVERSE, SLOGDET, SOLVE, SVD_U, SVD_VH, SVDVALS
 from .tensor import Operand, Tensor
 
 __all__ = [
     "SlogdetResult",
+    "SVDResult",
+    "cond",
     "cross",
     "det",
     "diagonal",
@@ -40,6 +43,8 @@ __all__ = [
     "norm",
     "slogdet",
     "solve",
+    "svd",
+    "svdvals",
     "vecdot",
     "vector_norm",
 ]
@@ -50,6 +55,14 @@ class SlogdetResult(NamedTuple):
 
     sign: Tensor
     logabsdet: Tensor
+
+
+class SVDResult(NamedTuple):
+    """``svd``'s triple, named as PyTorch's: ``A = U diag(S) Vh``."""
+
+    U: Tensor
+    S: Tensor
+    Vh: Tensor
 
 
 def _square(op: str, a: Operand) -> Tensor:
@@ -135,6 +148,54 @@ def solve(A: Operand, B: Operand, *, left: bool = True) -> Tensor:  # noqa: N803
 
 def _shape(x: Any) -> tuple[int, ...]:
     return tuple(x.shape) if isinstance(x, Tensor) else np.shape(x)
+
+
+# ---- singular values -------------------------------------------------------------------------------------
+
+
+def _matrices(op: str, a: Operand) -> Tensor:
+    a = ops.as_tensor(a)
+    if a.ndim < 2:
+        raise ValueError(f"linalg.{op}: expects matrices (..., m, n), got shape {a.shape}")
+    return a
+
+
+def svdvals(A: Operand) -> Tensor:  # noqa: N803
+    """The singular values of each matrix, largest first; their gradient is U diag(g) Vh (exact)."""
+    return ops.apply(SVDVALS, (_matrices("svdvals", A),))
+
+
+def svd(A: Operand, full_matrices: bool = True) -> SVDResult:  # noqa: N803
+    """``A = U diag(S) Vh``, the reduced SVD (U: m x k, Vh: k x n, k = min(m, n)). The singular vectors
+    are defined up to sign, and the gradient through them where the singular values are distinct, as
+    PyTorch's. ``full_matrices=True`` (PyTorch's default) is the same for square matrices; of a
+    non-square one it is refused (the columns it adds are any basis of a complement)."""
+    a = _matrices("svd", A)
+    if full_matrices and a.shape[-1] != a.shape[-2]:
+        raise ValueError(
+            f"linalg.svd: full_matrices=True of non-square matrices (shape {a.shape}) is not computed here; "
+            "pass full_matrices=False"
+        )
+    return SVDResult(ops.apply(SVD_U, (a,)), ops.apply(SVDVALS, (a,)), ops.apply(SVD_VH, (a,)))
+
+
+def cond(A: Operand, p: str | float | None = None) -> Tensor:  # noqa: N803
+    """The condition number in the ``p``-norm: the largest singular value over the smallest (None or 2;
+    -2 the inverse ratio), else ``matrix_norm(A, p) * matrix_norm(inv(A), p)`` of square matrices."""
+    if p is None or (not isinstance(p, (str, bool)) and p in (2, -2)):
+        s = svdvals(A)
+        if s.shape[-1] == 0:
+            raise ValueError(f"linalg.cond: the condition number of an empty matrix (shape {_shape(A)}) is undefined")
+        big, small = ops.getitem(s, (Ellipsis, 0)), ops.getitem(s, (Ellipsis, -1))
+        with np.errstate(divide="ignore", invalid="ignore"):  # a singular matrix: inf, as PyTorch's
+            return small / big if p == -2 else big / small
+    a = _square("cond", A)
+    # a singular matrix (LU meets a zero) has condition number inf, as PyTorch's: it is inverted as the
+    # identity, then its result replaced (recorded ops all, so that a replay decides again)
+    singular = ops.expand_dims(ops.compare(np.equal, slogdet(a.detach()).sign, 0.0), (-2, -1))
+    safe = ops.where(singular, np.eye(a.shape[-1], dtype=a.dtype), a)
+    ratio = matrix_norm(safe, p) * matrix_norm(inv(safe), p)
+    return ops.where(ops.squeeze(singular, (-2, -1)), np.inf, ratio)
 
 
 # ---- products ---------------------------------------------------------------------------------------------
@@ -292,8 +353,8 @@ def matrix_norm(
     dtype: npt.DTypeLike | None = None,
 ) -> Tensor:
     """The ``ord``-norm of the matrices in axes ``dim``: 'fro' (of the elements), 1 and -1 (the
-    largest and smallest column sum of magnitudes), inf and -inf (row sums). 'nuc', 2 and -2 need
-    singular values, which are not computed here: refused by name."""
+    largest and smallest column sum of magnitudes), inf and -inf (row sums), 'nuc', 2 and -2 (the sum,
+    largest and smallest of the singular values)."""
     a = _as_float("matrix_norm", A, dtype)
     if a.ndim < 2:
         raise ValueError(f"linalg.matrix_norm: expects a tensor of at least 2 axes, got shape {a.shape}")
@@ -321,10 +382,18 @@ def matrix_norm(
         return out if keepdim else ops.squeeze(out, axes)
     elif ord not in (2, -2) or isinstance(ord, bool):
         raise ValueError(f"linalg.matrix_norm: ord must be {_MATRIX_ORDS}, got {ord!r}")
-    raise NotImplementedError(
-        f"linalg.matrix_norm: ord={ord!r} needs singular values, which tl.linalg does not compute "
-        f"(shape {a.shape}); 'fro', 1, -1, inf and -inf are computed"
-    )
+    # of the singular values: their sum ('nuc'), the largest (2), the smallest (-2)
+    moved = a if axes == (a.ndim - 2, a.ndim - 1) else ops.movedim(a, axes, (-2, -1))
+    s = svdvals(moved)
+    if ord == "nuc":
+        out = ops.sum(s, -1)
+    elif s.shape[-1] == 0:  # no singular values: PyTorch's constant 0, or its refusal
+        if ord == -2:
+            raise ValueError(f"linalg.matrix_norm: the {ord} norm of a matrix of shape {a.shape} is undefined")
+        out = ops.zeros_like(ops.sum(s.detach(), -1))
+    else:
+        out = ops.max(s, -1) if ord == 2 else ops.min(s, -1)
+    return ops.expand_dims(out, tuple(sorted(axes))) if keepdim else out
 
 
 def norm(
@@ -360,8 +429,8 @@ def norm(
 # what torch.linalg has and this module does not: say so by name, not with a bare AttributeError
 _NOT_HERE = set(
     (
-        "svd svdvals eig eigvals eigh eigvalsh qr lu lu_factor lu_factor_ex lu_solve cholesky cholesky_ex "
-        "ldl_factor ldl_factor_ex ldl_solve lstsq pinv matrix_rank cond matrix_exp householder_product "
+        "eig eigvals eigh eigvalsh qr lu lu_factor lu_factor_ex lu_solve cholesky cholesky_ex "
+        "ldl_factor ldl_factor_ex ldl_solve lstsq pinv matrix_rank matrix_exp householder_product "
         "solve_triangular tensorinv tensorsolve inv_ex solve_ex vander"
     ).split()
 )

@@ -1,6 +1,6 @@
 """Linear algebra: matmul (its weight gradient one product over stacked rows, :func:`weight_grad`)
 and einsum; of square matrices the inverse, the determinant (with the cofactor matrix, its gradient),
-slogdet and solve."""
+slogdet and solve; of any matrix the reduced SVD, as three primitives (singular values, U, Vh)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import blas
 from ..tape import Entry
+from .elementwise import where_
 from .primitive import OTHERS, Grad, Primitive, data, in_shape, is_tensor, shape_of, unbroadcast
 from .shape import broadcast_to_, reshape_
 
@@ -216,3 +217,72 @@ def _solve_vjp(g: Grad, entry: Entry) -> tuple:
 
 
 SOLVE = Primitive("solve", _solve_fwd, _solve_vjp, keep_in=((0, 1), ()), keep_out=(0,))
+
+
+# ---- the reduced SVD, A = U diag(S) Vh (U: m x k, Vh: k x n, k = min(m, n)), as three primitives whose
+# VJPs are built of the three (and arithmetic), so that every order of gradient is recorded. Singular
+# vectors are defined only up to sign, and the gradient through them only where the singular values
+# are distinct (1 / (s_j^2 - s_i^2) below), as PyTorch's; the singular values' own gradient is exact.
+
+
+def _svdvals_fwd(p: Any, a: np.ndarray) -> np.ndarray:
+    return np.linalg.svd(a, compute_uv=False)
+
+
+def _svd_u_fwd(p: Any, a: np.ndarray) -> np.ndarray:
+    return np.linalg.svd(a, full_matrices=False)[0]
+
+
+def _svd_vh_fwd(p: Any, a: np.ndarray) -> np.ndarray:
+    return np.linalg.svd(a, full_matrices=False)[2]
+
+
+def _svd_factors(a: Grad) -> tuple:
+    """U, S, Vh of ``a``: recorded on a Tensor (create_graph), arrays otherwise."""
+    if is_tensor(a):
+        return SVD_U(a), SVDVALS(a), SVD_VH(a)
+    return tuple(np.linalg.svd(a, full_matrices=False))
+
+
+def _svdvals_vjp(g: Grad, entry: Entry) -> tuple:
+    # dS_i = u_i^T dA v_i
+    u, _, vh = _svd_factors(entry.ins[0])
+    return ((u * g[..., None, :]) @ vh,)
+
+
+def _singular_vectors_vjp(a: Grad, gu: Grad, gvh: Grad) -> Grad:
+    """The gradient through U (``gu``) or Vh (``gvh``), Townsend's formula for the reduced SVD:
+    U [(F o (U^T gU - gU^T U)) S + S (F o (V^T gV - gV^T V))] Vh + (I - U U^T) gU S^-1 Vh
+    + U S^-1 gV^T (I - V Vh), with F_ij = 1 / (s_j^2 - s_i^2) off the diagonal and 0 on it."""
+    u, s, vh = _svd_factors(a)
+    k = s.shape[-1]
+    off = ~np.eye(k, dtype=bool)
+    s2 = s * s
+    with np.errstate(divide="ignore", invalid="ignore"):  # equal singular values: inf, as PyTorch's
+        f = where_(off, 1.0 / where_(off, s2[..., None, :] - s2[..., :, None], 1.0), 0.0)
+        if gu is not None:
+            utg = u.swapaxes(-1, -2) @ gu
+            core = (f * (utg - utg.swapaxes(-1, -2))) * s[..., None, :]
+            out = u @ core @ vh
+            if u.shape[-2] > k:  # the part of gU outside U's columns
+                out = out + ((gu - u @ utg) / s[..., None, :]) @ vh
+        else:
+            vtg = vh @ gvh.swapaxes(-1, -2)
+            core = s[..., :, None] * (f * (vtg - vtg.swapaxes(-1, -2)))
+            out = u @ core @ vh
+            if vh.shape[-1] > k:  # the part of gVh outside Vh's rows
+                out = out + u @ ((gvh - (gvh @ vh.swapaxes(-1, -2)) @ vh) / s[..., :, None])
+    return out
+
+
+def _svd_u_vjp(g: Grad, entry: Entry) -> tuple:
+    return (_singular_vectors_vjp(entry.ins[0], g, None),)
+
+
+def _svd_vh_vjp(g: Grad, entry: Entry) -> tuple:
+    return (_singular_vectors_vjp(entry.ins[0], None, g),)
+
+
+SVDVALS = Primitive("svdvals", _svdvals_fwd, _svdvals_vjp, keep_in=True, floating=True)
+SVD_U = Primitive("svd_u", _svd_u_fwd, _svd_u_vjp, keep_in=True, floating=True)
+SVD_VH = Primitive("svd_vh", _svd_vh_fwd, _svd_vh_vjp, keep_in=True, floating=True)
