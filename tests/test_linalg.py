@@ -286,6 +286,22 @@ def test_svd_matches_pytorch_to_second_order(shape):
     differential(*_pair("svdvals"), a)
 
 
+@pytest.mark.parametrize("shape", [(4, 3), (3, 5)])
+def test_svd_third_order_matches_pytorch(shape):
+    """The SVD's VJPs are built of its three parts, so they differentiate again, and again."""
+
+    def third(lib, a):
+        linalg, grad = (tl.linalg, tl.grad) if lib is tl else (TL, torch.autograd.grad)
+        x = lib.tensor(a.copy(), requires_grad=True)
+        u, s, vh = linalg.svd(x, full_matrices=False)
+        (g,) = grad((s**3).sum() + ((u**2) * s[..., None, :]).sum() + (vh**4).sum(), x, create_graph=True)
+        (h,) = grad((g * g).sum(), x, create_graph=True)
+        return np.asarray(grad((h * h).sum(), x)[0].detach().numpy())
+
+    a = RNG.standard_normal(shape)
+    np.testing.assert_allclose(third(tl, a), third(torch, a), rtol=1e-9)
+
+
 def test_svd_names_its_parts_and_refuses_full_matrices_of_a_non_square_matrix():
     a = RNG.standard_normal((2, 3, 3))
     u, s, vh = tl.linalg.svd(a)
