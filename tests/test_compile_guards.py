@@ -299,6 +299,22 @@ _HEADS = {
         + y[:, :3].cross(y[:, 1:], dim=1).sum()
         + (y[:, :2] + 3 * tl.eye(2, dtype=np.float64)).inverse().sum()
     ),
+    "det, slogdet, logdet, solve": lambda y: (
+        tl.linalg.det(tl.stack([y[:, :2], y[:, 2:]])).sum()
+        + tl.linalg.slogdet(y[:, 1:3] + 3 * tl.eye(2, dtype=np.float64)).logabsdet
+        + tl.logdet(y[:, :2] * y[:, :2] + 2 * tl.eye(2, dtype=np.float64))
+        + tl.linalg.solve(y[:, :2] + 3 * tl.eye(2, dtype=np.float64), y.T.T[:, 1:]).sum()
+    ),
+    "norms, multi_dot, vecdot, svd": lambda y: (
+        tl.linalg.vector_norm(y, 3.5, dim=1).sum()
+        + tl.linalg.matrix_norm(y, 1)
+        + tl.linalg.norm(y, np.inf)
+        + tl.linalg.multi_dot([y[0], y.T, y, y[1]])
+        + tl.linalg.vecdot(y, y * y).sum()
+        + tl.linalg.matrix_norm(y, "nuc")
+        + tl.linalg.cond(y[:, :2])
+        + (tl.linalg.svd(y, full_matrices=False).U ** 2).sum()
+    ),
 }
 
 

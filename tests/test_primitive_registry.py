@@ -57,6 +57,13 @@ CASES = {
     "atan2": ([(2, 3), (3,)], None, tl.atan2, torch.atan2),
     "hypot": ([(2, 3), (3,)], None, tl.hypot, torch.hypot),
     "inverse": ([(3, 3)], (0.5, 2.0), tl.inverse, torch.inverse),
+    "det": ([(2, 3, 3)], None, tl.linalg.det, torch.linalg.det),
+    "slogdet": ([(3, 3)], None, lambda x: tl.linalg.slogdet(x).logabsdet, lambda x: torch.linalg.slogdet(x).logabsdet),
+    "solve": ([(2, 3, 3), (2, 3, 2)], None, tl.linalg.solve, torch.linalg.solve),
+    # (the squares of the singular vectors: their signs are a choice)
+    "svdvals": ([(4, 3)], None, tl.linalg.svdvals, torch.linalg.svdvals),
+    "svd_u": ([(4, 3)], None, lambda x: tl.linalg.svd(x, False).U ** 2, lambda x: torch.linalg.svd(x, False).U ** 2),
+    "svd_vh": ([(3, 5)], None, lambda x: tl.linalg.svd(x, False).Vh ** 2, lambda x: torch.linalg.svd(x, False).Vh ** 2),
     # (inside their domains: the name alone would compare them on [0.5, 2), mostly NaN)
     "asin": ([(2, 3)], (-0.9, 0.9), tl.asin, torch.asin),
     "acos": ([(2, 3)], (-0.9, 0.9), tl.acos, torch.acos),
@@ -119,6 +126,7 @@ CASES = {
 # recorded only by a VJP under create_graph (or never differentiated): the case that records them
 RECORDED_BY = {
     "scatter_add": "getitem",
+    "cofactor": "det",
     "abs_backward": "abs",
     "relu_backward": "relu",
     "leaky_relu_backward": "leaky_relu",

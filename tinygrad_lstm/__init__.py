@@ -10,7 +10,7 @@
 
 import numpy as np
 
-from . import blas, demos, func, nn, optim, viz
+from . import blas, demos, func, linalg, nn, optim, viz
 from .backward import backward, grad
 from .checkpoint import checkpoint
 from .compiler import CompileError, compile
@@ -23,6 +23,7 @@ from .instruments.probes import probe_gradients
 from .instruments.reach import record_reach
 from .instruments.recording import Tape
 from .instruments.trace import BackwardTrace, trace_backward
+from .linalg import det, logdet, slogdet
 from .ops import (
     abs,
     arange,
@@ -344,6 +345,7 @@ __all__ = [
     "blas",
     "demos",
     "func",
+    "linalg",
     "nn",
     "optim",
     "probe_gradients",
@@ -634,4 +636,7 @@ __all__ = [
     "trapezoid",
     "trapz",
     "zero_",
+    "det",
+    "logdet",
+    "slogdet",
 ]

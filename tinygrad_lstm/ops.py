@@ -1686,8 +1686,14 @@ def cross(a: Tensor, b: Operand, dim: int | None) -> Tensor:
         shape = np.broadcast_shapes(a.shape, b_.shape)
     except ValueError:
         raise ValueError(f"cross: shapes {a.shape} and {b_.shape} do not broadcast") from None
-    if dim is None:
+    if dim is None:  # torch.cross's rule, which PyTorch deprecates (torch.linalg.cross takes the last axis)
         dim = next((i for i, k in enumerate(shape) if k == 3), -1)
+        warnings.warn(
+            f"tl.cross without dim takes the first axis of length 3 (axis {dim} of shape {shape}), as torch.cross "
+            "does and deprecates; pass dim, or use tl.linalg.cross (the last axis)",
+            UserWarning,
+            stacklevel=4,
+        )
     axis = _axis("cross", dim, len(shape))
     if shape[axis] != 3:
         raise ValueError(f"cross: axis {axis} of shape {shape} must have length 3")

@@ -1801,6 +1801,18 @@ class Tensor:
         """The inverse of a square matrix (batched); its gradient is -A^-T g A^-T."""
         return ops.inverse(self)
 
+    def det(self) -> Tensor:
+        """The determinant of each square matrix (``tl.linalg.det``); its gradient is the cofactor matrix."""
+        return linalg.det(self)
+
+    def logdet(self) -> Tensor:
+        """log(det): NaN where the determinant is negative (``torch.logdet``)."""
+        return linalg.logdet(self)
+
+    def slogdet(self) -> linalg.SlogdetResult:
+        """``(sign, logabsdet)`` of each square matrix (``tl.linalg.slogdet``)."""
+        return linalg.slogdet(self)
+
     # ---- indexing -----------------------------------------------------------------------------------------
     def take(self, index: Operand) -> Tensor:
         """The entries of the flattened tensor at ``index`` (integers of any shape)."""
@@ -2426,4 +2438,4 @@ def _ufunc(fn, other) -> Callable:
     return lambda data: fn(data, value, out=data, casting="same_kind")
 
 
-from . import ops  # noqa: E402  (circular: ops build Tensors)
+from . import linalg, ops  # noqa: E402  (circular: ops build Tensors, linalg builds on ops)
