@@ -10,7 +10,7 @@
 
 import numpy as np
 
-from . import blas, demos, func, nn, optim, viz
+from . import blas, demos, func, nn, optim, special, viz
 from .backward import backward, grad
 from .checkpoint import checkpoint
 from .compiler import CompileError, compile
@@ -67,6 +67,7 @@ from .ops import (
 )
 from .random import manual_seed
 from .serialize import load, save
+from .special import copysign, xlogy
 from .spellings import (
     absolute,
     acos,
@@ -349,6 +350,7 @@ __all__ = [
     "probe_gradients",
     "record_reach",
     "save",
+    "special",
     "viz",
     "gradcheck",
     "is_grad_enabled",
@@ -634,4 +636,6 @@ __all__ = [
     "trapezoid",
     "trapz",
     "zero_",
+    "copysign",
+    "xlogy",
 ]

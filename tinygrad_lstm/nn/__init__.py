@@ -29,9 +29,9 @@ from .activation import (
     Tanhshrink,
     Threshold,
 )
+from .bilinear import Bilinear
 from .cells import GREFF_VARIANTS, VARIANTS, GRUCell, LSTMCell, LSTMVariant, RNNCell
 from .containers import ModuleDict, ModuleList, Sequential
-from .bilinear import Bilinear
 from .distance import PairwiseDistance
 from .dropout import AlphaDropout, Dropout1d, Dropout2d, Dropout3d, FeatureAlphaDropout
 from .flatten import Flatten, Unflatten
@@ -75,8 +75,8 @@ from .normalization import (
     LocalResponseNorm,
     RMSNorm,
 )
-from .recurrent import GRU, LSTM, RNN
 from .rectifiers import PReLU, RReLU
+from .recurrent import GRU, LSTM, RNN
 
 __all__ = [
     "CELU",

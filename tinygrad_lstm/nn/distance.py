@@ -14,9 +14,7 @@ from .module import Module
 __all__ = ["pairwise_distance", "pdist"]
 
 
-def pairwise_distance(
-    x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False
-) -> Tensor:
+def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False) -> Tensor:
     """``torch.nn.functional.pairwise_distance``: the ``p``-norm of ``x1 - x2 + eps`` along the last
     axis (the two broadcast first); ``eps`` keeps the gradient finite where the two are equal.
 

@@ -111,9 +111,9 @@ def batch_norm(
     >>> np.round(y.data, 3).tolist(), rm.data.tolist(), rv.data.tolist()
     ([[-1.0, -1.0], [1.0, 1.0]], [0.2, 0.4], [1.1, 1.7])
     """
-    _channel_vectors(
-        "batch_norm", input, running_mean=running_mean, running_var=running_var, weight=weight, bias=bias
-    )
+    _channel_vectors("batch_norm", input, running_mean=running_mean, running_var=running_var, weight=weight, bias=bias)
+    if not (isinstance(eps, numbers.Real) and (eps > 0 if training else eps >= 0)):
+        raise ValueError(f"batch_norm: eps must be {'> 0 when training' if training else '>= 0'}, got {eps!r}")
     axes = (0, *range(2, input.ndim))
     if not training:
         if running_mean is None or running_var is None:
@@ -122,7 +122,9 @@ def batch_norm(
         return _affine(shift * (_per_channel(running_var, input.ndim) + eps).rsqrt(), weight, bias)
     count = input.size // input.shape[1] if input.shape[1] else 0
     if count <= 1:
-        raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input of shape {input.shape}")
+        raise ValueError(
+            f"batch_norm: expected more than 1 value per channel when training, got input of shape {input.shape}"
+        )
     tracking = running_mean is not None or running_var is not None
     if tracking:
         _refuse_running_update_in_compile("batch_norm")
@@ -246,7 +248,7 @@ def local_response_norm(
     before, after = size // 2, (size - 1) // 2
     pad = [(0, 0)] * input.ndim
     pad[1] = (before, after)
-    padded = F.pad(square, [amount for pair in reversed(pad[1:]) for amount in pair])
+    padded = F.pad(square, tuple(amount for pair in reversed(pad[1:]) for amount in pair))
     window = padded[:, 0:channels]
     for j in range(1, size):
         window = window + padded[:, j : j + channels]
@@ -263,7 +265,14 @@ class _NormBase(Module):
     ``num_batches_tracked`` (int64 0) when ``track_running_stats``."""
 
     _dims: tuple[int, ...] = ()  # the input ranks the layer takes
-    _kind = ""  # "BatchNorm1d"... for messages
+    num_features: int
+    eps: float
+    momentum: float | None
+    affine: bool
+    track_running_stats: bool
+    dtype: np.dtype
+    weight: Parameter | None
+    bias: Parameter | None
 
     def __init__(
         self,
@@ -338,7 +347,9 @@ class _BatchNorm(_NormBase):
         self._check_input(x)
         name = type(self).__name__
         if x.shape[1] != self.num_features:
-            raise ValueError(f"{name}: input of shape {x.shape} has {x.shape[1]} channels, expected {self.num_features}")
+            raise ValueError(
+                f"{name}: input of shape {x.shape} has {x.shape[1]} channels, expected {self.num_features}"
+            )
         factor = 0.0 if self.momentum is None else float(self.momentum)
         if self.training and self.track_running_stats:
             _refuse_running_update_in_compile(name)  # before num_batches_tracked changes
@@ -455,6 +466,12 @@ class GroupNorm(Module):
     """``torch.nn.GroupNorm``: group normalisation (Wu & He 2018); ``weight`` ones and ``bias`` zeros of
     ``num_channels`` when ``affine``."""
 
+    eps: float
+    affine: bool
+    dtype: np.dtype
+    weight: Parameter | None
+    bias: Parameter | None
+
     def __init__(
         self,
         num_groups: int,
@@ -489,7 +506,8 @@ class GroupNorm(Module):
         return group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
-        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, bias={self.bias is not None}"
+        bias = self.bias is not None
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, bias={bias}"
 
 
 class LayerNorm(Module):
@@ -502,6 +520,11 @@ class LayerNorm(Module):
     >>> np.round(y.data[0], 4).tolist()
     [-1.3416, -0.4472, 0.4472, 1.3416]
     """
+
+    eps: float
+    dtype: np.dtype
+    weight: Parameter | None
+    bias: Parameter | None
 
     def __init__(
         self,
@@ -534,6 +557,10 @@ class LayerNorm(Module):
 class RMSNorm(Module):
     """``torch.nn.RMSNorm``: x / sqrt(mean(x**2) + eps) over the last axes, times ``weight`` (ones);
     ``eps=None``: the machine epsilon of the input's dtype (Zhang & Sennrich 2019)."""
+
+    eps: float | None
+    dtype: np.dtype
+    weight: Parameter | None
 
     def __init__(
         self,

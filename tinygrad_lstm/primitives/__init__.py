@@ -1,9 +1,9 @@
 """The engine's primitives, one :class:`Primitive` object each, in family files: ``arithmetic.py``,
-``elementwise.py``, ``reduce.py``, ``linalg.py``, ``shape.py``, ``index.py``. Importing this package
+``elementwise.py``, ``reduce.py``, ``linalg.py``, ``shape.py``, ``index.py``, ``special.py``. Importing this package
 defines them all and fills the registry :data:`PRIMITIVES`; the public functions that check arguments
 and record them are in ``ops.py``."""
 
-from . import arithmetic, elementwise, index, linalg, reduce, shape
+from . import arithmetic, elementwise, index, linalg, reduce, shape, special
 from .primitive import KERNEL, OTHERS, PRIMITIVES, Grad, Primitive, is_primitive
 
 __all__ = [
@@ -19,4 +19,5 @@ __all__ = [
     "linalg",
     "reduce",
     "shape",
+    "special",
 ]
