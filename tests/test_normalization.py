@@ -397,19 +397,40 @@ def test_compile_replays_batch_norm_without_running_statistics_in_training():
             np.testing.assert_array_equal(u, v)
 
 
-def test_compile_refuses_a_training_batch_norm_by_name_before_its_buffers_change():
-    model = _model()
-    before = {k: v.copy() for k, v in model.state_dict().items()}
-    step = tl.compile(lambda x: model(x).sum())
-    with pytest.raises(tl.CompileError, match="BatchNorm1d in training mode updating running_mean and running_var"):
-        step(_normal(5, 4))
-    for key, value in model.state_dict().items():
-        np.testing.assert_array_equal(value, before[key], err_msg=key)
-    model.eval()  # in eval mode the same step compiles
-    assert step(_normal(5, 4)).shape == ()
-    with pytest.raises(tl.CompileError, match="instance_norm in training mode"):
-        stats = tl.nn.InstanceNorm1d(4, track_running_stats=True, dtype=np.float64)
-        tl.compile(lambda x: stats(x).sum())(_normal(2, 4, 3))
+@pytest.mark.parametrize("momentum", [0.1, None])
+def test_compile_replays_a_training_batch_norm_updating_its_buffers_as_eager(momentum):
+    batches = [_normal(5, 4) * (k + 1) for k in range(4)]
+    eager, compiled = _model(), _model()
+    for m in (eager, compiled):
+        m[1].momentum = momentum
+    step = tl.compile(lambda x: (compiled(x) ** 2).mean())
+    got, expected = _run(compiled, step, batches), _run(eager, lambda x: (eager(tl.Tensor(x)) ** 2).mean(), batches)
+    assert step.replays == 3 and "running_update" in step.source  # the update is a step of the program
+    for k, ((a, ga, ba), (b, gb, bb)) in enumerate(zip(got, expected)):
+        np.testing.assert_array_equal(a, b)
+        for u, v in zip(ga + ba, gb + bb):  # the buffers after each call: running_mean, running_var, count
+            np.testing.assert_array_equal(u, v, err_msg=f"call {k}")
+    assert int(compiled[1].num_batches_tracked.data) == 4
+    # and PyTorch's layer, fed the same batches, agrees on the buffers
+    theirs = torch.nn.BatchNorm1d(3, momentum=momentum).double()
+    lin = _model()[0]
+    for x in batches:
+        theirs(torch.tensor(lin(tl.Tensor(x)).data))
+    for name, b in compiled[1].named_buffers():
+        _close(b, theirs.get_buffer(name), 1e-12, name)
+
+
+def test_compile_replays_an_instance_norm_with_running_statistics():
+    tl.manual_seed(0)
+    norms = [tl.nn.InstanceNorm1d(4, track_running_stats=True, affine=True, dtype=np.float64) for _ in range(2)]
+    batches = [_normal(2, 4, 3) for _ in range(3)]
+    step = tl.compile(lambda x: (norms[1](x) ** 3).sum())
+    for x in batches:
+        a, b = step(x), (norms[0](tl.Tensor(x)) ** 3).sum()
+        np.testing.assert_array_equal(a.data, b.data)
+    assert step.replays == 2
+    for name, b in norms[1].named_buffers():
+        np.testing.assert_array_equal(b.data, norms[0].get_buffer(name).data, err_msg=name)
 
 
 # ---- distances, prelu, bilinear ----------------------------------------------------------------------------

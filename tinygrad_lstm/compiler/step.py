@@ -75,6 +75,7 @@ import numpy as np
 
 from .. import random as _random
 from ..nn.module import changed as modules_changed
+from ..primitives import PRIMITIVES
 from ..tape import Entry, Leaf, state
 from ..tensor import Tensor
 from . import kernels
@@ -117,7 +118,9 @@ def compile(  # noqa: A001 - the verb users expect
 
     **Traced** (recomputed on every replay): every op the step runs, with a gradient or without one:
     ``.detach()`` and ``no_grad`` results, comparisons and the masks made from them (``tl.where(h >
-    0, ...)``, the masks of ``elu``, ``softplus``...), the softmax family's shift by the maximum.
+    0, ...)``, the masks of ``elu``, ``softplus``...), the softmax family's shift by the maximum; and
+    the updates of running statistics (BatchNorm and InstanceNorm in training mode, ``num_batches_tracked``
+    too), ops that write their buffers in place on every replay as eager execution does.
 
     **Guarded** (checked before each replay; when one changed, the step records again, as a new input
     shape does; ``step.recordings`` says why each recording was made): the parameters (the same
@@ -330,11 +333,12 @@ class _Recorder:
                     self.tracked[id(data)] = data
 
     def live_entries(self) -> list:
-        """The entries, without the ops without a gradient whose results nothing recorded reads."""
+        """The entries, without the ops without a gradient whose results nothing recorded reads (but
+        with the effects, which write state: a running statistic's update)."""
         needed: set[int] = set()
         kept = []
         for e in reversed(self.entries):
-            if e.vjp is None and id(self.outs[id(e)]) not in needed:
+            if e.vjp is None and id(self.outs[id(e)]) not in needed and not _is_effect(e):
                 continue
             kept.append(e)
             needed.update(id(a) for a in self.raw[id(e)])
@@ -344,6 +348,11 @@ class _Recorder:
 
     def alive_constants(self) -> list:
         return [(ref, data) for ref, data in self.constants.values() if ref() is not None]
+
+
+def _is_effect(entry) -> bool:
+    prim = PRIMITIVES.get(entry.op)
+    return prim is not None and prim.effect and entry.fwd is prim.fwd
 
 
 def _arrays_in(p) -> list:

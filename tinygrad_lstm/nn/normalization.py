@@ -12,9 +12,9 @@ import numpy as np
 
 from .. import dtypes, ops
 from ..checks import check_int
-from ..tape import guard, no_grad
+from ..primitives.running import RUNNING_UPDATE
+from ..tape import no_grad
 from ..tensor import Tensor
-from ..versions import changed_in_place
 from . import functional as F
 from . import init
 from .module import Module, Parameter, check_input_dtype
@@ -63,30 +63,40 @@ def _affine(y: Tensor, weight: Tensor | None, bias: Tensor | None) -> Tensor:
     return y + _per_channel(bias, y.ndim) if bias is not None else y
 
 
-def _normalise(x: Tensor, axes: tuple[int, ...], eps: float) -> Tensor:
-    """(x - mean) / sqrt(var + eps) over ``axes``, the biased variance: every norm's core."""
-    centred = x - x.mean(axis=axes, keepdims=True)
+def _normalise(x: Tensor, axes: tuple[int, ...], eps: float) -> tuple[Tensor, Tensor, Tensor]:
+    """(x - mean) / sqrt(var + eps) over ``axes``, the biased variance: every norm's core. Also the
+    mean and the variance (keepdims), which the running statistics read."""
+    mean = x.mean(axis=axes, keepdims=True)
+    centred = x - mean
     var = (centred * centred).mean(axis=axes, keepdims=True)
-    return centred * (var + eps).rsqrt()
+    return centred * (var + eps).rsqrt(), mean, var
 
 
-def _update_running(running: Tensor | None, batch: np.ndarray, momentum: float) -> None:
-    """running = (1 - momentum) running + momentum batch, in place and off the tape (a buffer, not a
-    value of the graph), stamped so that a graph that saved the old values refuses backward."""
-    if running is None:
+def _update_running(
+    mean: Tensor,
+    var: Tensor,
+    count: int,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    counter: Tensor | None,
+    momentum: float | None,
+    per_sample: bool = False,
+) -> None:
+    """Move the running statistics towards the batch's: ``mean`` and the unbiased variance (from the
+    biased ``var`` of ``count`` values), per channel, or for instance norm (``per_sample``) per sample
+    and channel, then averaged over the samples. One
+    recorded op without a gradient that writes the buffers in place (``primitives/running.py``), so
+    that a ``tl.compile`` replay updates them on every call, as eager execution does."""
+    if running_mean is None and running_var is None:
         return
-    running.data[...] = running.data * (1.0 - momentum) + batch * momentum
-    changed_in_place(running.data)
-
-
-def _refuse_running_update_in_compile(op: str) -> None:
-    """A replay of ``tl.compile`` runs the recorded ops, not this Python, so it could not update the
-    running statistics: refused (by the compiler's guard) before anything is computed or written."""
-    guard(
-        "write",
-        f"{op} in training mode updating running_mean and running_var (compile the model in eval() mode, or "
-        "build the layer with track_running_stats=False, or run the training step without tl.compile);",
-    )
+    with no_grad():
+        shape = mean.shape[:2] if per_sample else (mean.shape[1],)
+        batch_mean = mean.detach().reshape(shape)
+        unbiased = var.detach().reshape(shape) * (count / (count - 1))
+        if per_sample:
+            batch_mean, unbiased = batch_mean.mean(axis=0), unbiased.mean(axis=0)
+        buffers = tuple(None if t is None else t.data for t in (running_mean, running_var, counter))
+        ops.apply(RUNNING_UPDATE, (batch_mean, unbiased), (*buffers, momentum))
 
 
 def batch_norm(
@@ -111,32 +121,40 @@ def batch_norm(
     >>> np.round(y.data, 3).tolist(), rm.data.tolist(), rv.data.tolist()
     ([[-1.0, -1.0], [1.0, 1.0]], [0.2, 0.4], [1.1, 1.7])
     """
-    _channel_vectors("batch_norm", input, running_mean=running_mean, running_var=running_var, weight=weight, bias=bias)
-    if not (isinstance(eps, numbers.Real) and (eps > 0 if training else eps >= 0)):
+    if not isinstance(momentum, numbers.Real):
+        raise TypeError(f"batch_norm: momentum must be a number, got {momentum!r}")
+    return _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps, None)
+
+
+def _batch_norm(
+    x: Tensor,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    weight: Tensor | None,
+    bias: Tensor | None,
+    training: bool,
+    momentum: float | None,
+    eps: float,
+    counter: Tensor | None,
+) -> Tensor:
+    """``batch_norm``, and a layer's ``num_batches_tracked`` (``counter``) counted with the update;
+    ``momentum=None`` (a layer's cumulative average) reads that count."""
+    _channel_vectors("batch_norm", x, running_mean=running_mean, running_var=running_var, weight=weight, bias=bias)
+    if not isinstance(eps, numbers.Real) or not (float(eps) > 0 if training else float(eps) >= 0):
         raise ValueError(f"batch_norm: eps must be {'> 0 when training' if training else '>= 0'}, got {eps!r}")
-    axes = (0, *range(2, input.ndim))
+    eps = float(eps)
     if not training:
         if running_mean is None or running_var is None:
             raise ValueError("batch_norm: running_mean and running_var are required when training=False")
-        shift = input - _per_channel(running_mean, input.ndim)
-        return _affine(shift * (_per_channel(running_var, input.ndim) + eps).rsqrt(), weight, bias)
-    count = input.size // input.shape[1] if input.shape[1] else 0
+        shift = x - _per_channel(running_mean, x.ndim)
+        return _affine(shift * (_per_channel(running_var, x.ndim) + eps).rsqrt(), weight, bias)
+    count = x.size // x.shape[1] if x.shape[1] else 0
     if count <= 1:
         raise ValueError(
-            f"batch_norm: expected more than 1 value per channel when training, got input of shape {input.shape}"
+            f"batch_norm: expected more than 1 value per channel when training, got input of shape {x.shape}"
         )
-    tracking = running_mean is not None or running_var is not None
-    if tracking:
-        _refuse_running_update_in_compile("batch_norm")
-    y = _normalise(input, axes, eps)
-    if tracking:
-        with no_grad():
-            data = input.detach().data
-            mean = data.mean(axis=axes)
-            centred = data - mean.reshape((1, -1) + (1,) * (input.ndim - 2))
-            unbiased = (centred * centred).sum(axis=axes) / (count - 1)
-        _update_running(running_mean, mean, momentum)
-        _update_running(running_var, unbiased, momentum)
+    y, mean, var = _normalise(x, (0, *range(2, x.ndim)), eps)
+    _update_running(mean, var, count, running_mean, running_var, counter, momentum)
     return _affine(y, weight, bias)
 
 
@@ -166,18 +184,8 @@ def instance_norm(
         raise ValueError(
             f"instance_norm: expected more than 1 spatial element when training, got input of shape {input.shape}"
         )
-    tracking = running_mean is not None or running_var is not None
-    if tracking:
-        _refuse_running_update_in_compile("instance_norm")
-    axes = tuple(range(2, input.ndim))
-    y = _normalise(input, axes, eps)
-    if tracking:
-        with no_grad():
-            data = input.detach().data
-            mean = data.mean(axis=axes, keepdims=True)
-            unbiased = ((data - mean) ** 2).sum(axis=axes) / (count - 1)
-        _update_running(running_mean, mean.reshape(input.shape[:2]).mean(axis=0), momentum)
-        _update_running(running_var, unbiased.mean(axis=0), momentum)
+    y, mean, var = _normalise(input, tuple(range(2, input.ndim)), eps)
+    _update_running(mean, var, count, running_mean, running_var, None, momentum, per_sample=True)
     return _affine(y, weight, bias)
 
 
@@ -202,7 +210,7 @@ def group_norm(
     if n * (channels // groups) * int(np.prod(input.shape[2:])) == 1:
         raise ValueError(f"group_norm: expected more than 1 value per group, got input of shape {input.shape}")
     grouped = ops.reshape(input, (n, groups, -1)) if input.size else ops.reshape(input, (n, groups, 0))
-    y = ops.reshape(_normalise(grouped, (2,), eps), input.shape)
+    y = ops.reshape(_normalise(grouped, (2,), eps)[0], input.shape)
     return _affine(y, weight, bias)
 
 
@@ -350,30 +358,24 @@ class _BatchNorm(_NormBase):
             raise ValueError(
                 f"{name}: input of shape {x.shape} has {x.shape[1]} channels, expected {self.num_features}"
             )
-        factor = 0.0 if self.momentum is None else float(self.momentum)
-        if self.training and self.track_running_stats:
-            _refuse_running_update_in_compile(name)  # before num_batches_tracked changes
-            if x.size // x.shape[1] <= 1:
-                raise ValueError(
-                    f"{name}: expected more than 1 value per channel when training, got input of shape {x.shape}"
-                )
-            counter = self.num_batches_tracked
-            counter.data[...] += 1
-            changed_in_place(counter.data)
-            if self.momentum is None:  # a cumulative average over the batches seen
-                factor = 1.0 / float(counter.data)
+        if self.training and x.size // x.shape[1] <= 1:
+            raise ValueError(
+                f"{name}: expected more than 1 value per channel when training, got input of shape {x.shape}"
+            )
+        tracking = self.training and self.track_running_stats
         # eval() without running statistics normalises by the batch's, as PyTorch does
         use_batch = self.training or self.running_mean is None
         tracked = not self.training or self.track_running_stats
-        return batch_norm(
+        return _batch_norm(
             x,
             self.running_mean if tracked else None,
             self.running_var if tracked else None,
             self.weight,
             self.bias,
             use_batch,
-            factor,
+            self.momentum,  # None: the cumulative average, 1 / num_batches_tracked
             self.eps,
+            self.num_batches_tracked if tracking else None,
         )
 
 
