@@ -397,13 +397,13 @@ def test_compile_replays_batch_norm_without_running_statistics_in_training():
             np.testing.assert_array_equal(u, v)
 
 
-@pytest.mark.parametrize("momentum", [0.1, None])
-def test_compile_replays_a_training_batch_norm_updating_its_buffers_as_eager(momentum):
+@pytest.mark.parametrize("momentum, backend", [(0.1, "numpy"), (None, "numpy"), (0.1, None)])
+def test_compile_replays_a_training_batch_norm_updating_its_buffers_as_eager(momentum, backend):
     batches = [_normal(5, 4) * (k + 1) for k in range(4)]
     eager, compiled = _model(), _model()
     for m in (eager, compiled):
         m[1].momentum = momentum
-    step = tl.compile(lambda x: (compiled(x) ** 2).mean())
+    step = tl.compile(lambda x: (compiled(x) ** 2).mean(), backend=backend)
     got, expected = _run(compiled, step, batches), _run(eager, lambda x: (eager(tl.Tensor(x)) ** 2).mean(), batches)
     assert step.replays == 3 and "running_update" in step.source  # the update is a step of the program
     for k, ((a, ga, ba), (b, gb, bb)) in enumerate(zip(got, expected)):
@@ -418,6 +418,27 @@ def test_compile_replays_a_training_batch_norm_updating_its_buffers_as_eager(mom
         theirs(torch.tensor(lin(tl.Tensor(x)).data))
     for name, b in compiled[1].named_buffers():
         _close(b, theirs.get_buffer(name), 1e-12, name)
+
+
+def test_compile_replays_batch_norm_of_buffers_the_step_names():
+    # buffers read by name (a closure): the guard knows the step's own update writes them
+    ours, eager = (tl.Tensor(np.zeros(3)), tl.Tensor(np.ones(3))), (tl.Tensor(np.zeros(3)), tl.Tensor(np.ones(3)))
+    lin = tl.nn.Linear(4, 3, dtype=np.float64)
+    step = tl.compile(lambda x: (F.batch_norm(lin(x), *ours, training=True, momentum=0.3) ** 3).sum())
+    for k in range(3):
+        x = _normal(6, 4)
+        a, b = step(x), (F.batch_norm(lin(tl.Tensor(x)), *eager, training=True, momentum=0.3) ** 3).sum()
+        np.testing.assert_array_equal(a.data, b.data)
+        for u, v in zip(ours, eager):
+            np.testing.assert_array_equal(u.data, v.data, err_msg=f"call {k}")
+    assert step.recordings == ["first call"] and step.replays == 2
+    with tl.no_grad():  # changed from outside: the replay reads the buffers as they are now
+        ours[0].zero_()
+        eager[0].zero_()
+    x = _normal(6, 4)
+    step(x)
+    F.batch_norm(lin(tl.Tensor(x)), *eager, training=True, momentum=0.3)
+    np.testing.assert_array_equal(ours[0].data, eager[0].data)
 
 
 def test_compile_replays_an_instance_norm_with_running_statistics():

@@ -40,6 +40,7 @@ class Environment:
         self.checks: list[tuple] = []  # (kind, holder, key, object, what it is called)
         self._seen: set[int] = set()
         self.since = next(_sequence)  # in-place changes to a tensor after this are seen by its stamp
+        self.written: set[int] = set()  # ids of the arrays the step's effects write (a replay writes them too)
         self._function(fn, 3, "")
 
     def changed(self) -> str | None:
@@ -65,8 +66,9 @@ class Environment:
                 if holder.dtype != obj.dtype or not np.array_equal(holder, obj, equal_nan=obj.dtype.kind in "fc"):
                     return f"{name} (its values)"
                 continue
-            else:  # "tensor": the same array, not written since, and the same requires_grad
-                if holder.data is not obj[0] or holder._entry is not obj[1] or changed_after(obj[0], self.since):
+            else:  # "tensor": the same array, not written since (but by the step's own effects), the same requires_grad
+                written = changed_after(obj[0], self.since) and id(obj[0]) not in self.written
+                if holder.data is not obj[0] or holder._entry is not obj[1] or written:
                     return f"{name} (its array, its values or requires_grad)"
                 continue
             if now is not obj:

@@ -274,6 +274,7 @@ class CompiledStep:
                 "the first call's draws. Draw them outside and pass them in as inputs, or run the step without "
                 "tl.compile (the generators are back where they were before this call)"
             )
+        environment.written = recorder.written
         changed = environment.changed()
         if changed is not None:
             raise CompileError(
@@ -314,10 +315,13 @@ class _Recorder:
         self.tracked: dict[int, np.ndarray] = {id(a): a for a in arrays}
         self.leaf_arrays: dict[int, Leaf] = {}
         self.constants: dict[int, tuple] = {}
+        self.written: set[int] = set()  # the arrays effects write (running statistics): a replay writes them
 
     def __call__(self, entry, op, fwd, p, inputs, args, out) -> None:
         if entry is None:  # an op without a gradient: an entry whose parents are all None
             entry = Entry(op, (None,) * len(args), None, None, None, p, out.shape, out.dtype, fwd)
+            if _is_effect(entry):
+                self.written.update(id(a) for a in _arrays_in(p))
         self.entries.append(entry)
         self.raw[id(entry)] = tuple(args)
         self.outs[id(entry)] = out
