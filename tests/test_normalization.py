@@ -244,6 +244,16 @@ def test_batch_norm_state_dict_round_trips_through_pytorch():
     _close(ours(tl.Tensor(x)), back(torch.tensor(x)))
 
 
+def test_float32_layers_stay_float32():
+    x = tl.Tensor(_normal(4, 3, 5).astype(np.float32))
+    for layer in (tl.nn.BatchNorm1d(3), tl.nn.InstanceNorm1d(3, track_running_stats=True), tl.nn.GroupNorm(3, 3),
+                  tl.nn.RMSNorm(5), tl.nn.LocalResponseNorm(2), tl.nn.PReLU(3)):  # fmt: skip
+        assert layer(x).dtype == np.float32, layer
+        assert all(b.dtype == np.float32 for n, b in layer.named_buffers() if n != "num_batches_tracked"), layer
+    with pytest.raises(TypeError, match="BatchNorm1d: input dtype float64 differs from the layer's parameters"):
+        tl.nn.BatchNorm1d(3)(tl.Tensor(_normal(4, 3)))
+
+
 def test_batch_norm_reset_running_stats_and_parameters():
     bn = tl.nn.BatchNorm1d(2, dtype=np.float64)
     bn(tl.Tensor(_normal(4, 2)))
@@ -254,9 +264,14 @@ def test_batch_norm_reset_running_stats_and_parameters():
 
 
 @pytest.mark.parametrize("kwargs", [{}, {"affine": True}, {"track_running_stats": True, "momentum": 0.4}])
-@pytest.mark.parametrize("shape", [(3, 3, 5), (3, 5)])
-def test_instance_norm_1d_layer_as_pytorch(kwargs, shape):
-    ours, theirs = _twin(tl.nn.InstanceNorm1d(3, dtype=np.float64, **kwargs), torch.nn.InstanceNorm1d(3, **kwargs))
+@pytest.mark.parametrize(
+    "name, shape",
+    [("InstanceNorm1d", (3, 3, 5)), ("InstanceNorm1d", (3, 5)), ("InstanceNorm2d", (2, 3, 2, 3)),
+     ("InstanceNorm2d", (3, 4, 2))],
+)  # fmt: skip
+def test_instance_norm_layers_as_pytorch(kwargs, name, shape):
+    ours = getattr(tl.nn, name)(3, dtype=np.float64, **kwargs)
+    ours, theirs = _twin(ours, getattr(torch.nn, name)(3, **kwargs))
     if ours.weight is not None:
         ours.weight.data[...] = _normal(3)
         theirs.weight.data[...] = torch.tensor(ours.weight.data)
