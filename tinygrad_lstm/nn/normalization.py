@@ -1,7 +1,7 @@
 """The normalisation layers, PyTorch's: LayerNorm, BatchNorm1d/2d/3d, InstanceNorm1d/2d, GroupNorm,
 RMSNorm and LocalResponseNorm, with their ``F`` functions (re-exported by ``nn.functional``). Each is
 composed of recorded ops, so gradients of every order work; running statistics are buffers that a
-training step updates in place, outside the tape, as PyTorch's do."""
+training step updates in place (an op without a gradient, which a compiled step replays), as PyTorch's."""
 
 from __future__ import annotations
 
@@ -84,9 +84,9 @@ def _update_running(
 ) -> None:
     """Move the running statistics towards the batch's: ``mean`` and the unbiased variance (from the
     biased ``var`` of ``count`` values), per channel, or for instance norm (``per_sample``) per sample
-    and channel, then averaged over the samples. One
-    recorded op without a gradient that writes the buffers in place (``primitives/running.py``), so
-    that a ``tl.compile`` replay updates them on every call, as eager execution does."""
+    and channel, then averaged over the samples. One recorded op without a gradient writes the buffers
+    in place (``primitives/running.py``), so that a ``tl.compile`` replay updates them on every call, as
+    eager execution does."""
     if running_mean is None and running_var is None:
         return
     with no_grad():
