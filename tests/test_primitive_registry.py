@@ -122,6 +122,11 @@ CASES = {
     "min": ([(2, 3)], None, lambda x: x.min(axis=0), lambda x: x.amin(dim=0)),
     "var": ([(2, 5)], None, lambda x: x.var(axis=1), lambda x: x.var(dim=1)),
     "cumsum": ([(2, 3)], None, lambda x: tl.cumsum(x, dim=1), lambda x: torch.cumsum(x, dim=1)),
+    # (their special points, 0 log 0 and the sign of 0, are compared in test_normalization.py)
+    "xlogy": ([(2, 3), (3,)], (0.5, 2.0), tl.xlogy, torch.xlogy),
+    "xlog1py": ([(2, 3), (3,)], (0.5, 2.0), tl.special.xlog1py, torch.special.xlog1py),
+    "entr": ([(2, 3)], (0.5, 2.0), tl.special.entr, torch.special.entr),
+    "copysign": ([(2, 3), (3,)], None, tl.copysign, torch.copysign),
 }
 # recorded only by a VJP under create_graph (or never differentiated): the case that records them
 RECORDED_BY = {

@@ -10,7 +10,7 @@
 
 import numpy as np
 
-from . import blas, demos, func, linalg, nn, optim, viz
+from . import blas, demos, func, linalg, nn, optim, special, viz
 from .backward import backward, grad
 from .checkpoint import checkpoint
 from .compiler import CompileError, compile
@@ -68,6 +68,7 @@ from .ops import (
 )
 from .random import manual_seed
 from .serialize import load, save
+from .special import copysign, xlogy
 from .spellings import (
     absolute,
     acos,
@@ -351,6 +352,7 @@ __all__ = [
     "probe_gradients",
     "record_reach",
     "save",
+    "special",
     "viz",
     "gradcheck",
     "is_grad_enabled",
@@ -639,4 +641,6 @@ __all__ = [
     "det",
     "logdet",
     "slogdet",
+    "copysign",
+    "xlogy",
 ]

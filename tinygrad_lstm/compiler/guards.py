@@ -40,6 +40,7 @@ class Environment:
         self.checks: list[tuple] = []  # (kind, holder, key, object, what it is called)
         self._seen: set[int] = set()
         self.since = next(_sequence)  # in-place changes to a tensor after this are seen by its stamp
+        self.written: set[int] = set()  # ids of the arrays the step's effects write (a replay writes them too)
         self._function(fn, 3, "")
 
     def changed(self) -> str | None:
@@ -65,9 +66,11 @@ class Environment:
                 if holder.dtype != obj.dtype or not np.array_equal(holder, obj, equal_nan=obj.dtype.kind in "fc"):
                     return f"{name} (its values)"
                 continue
-            else:  # "tensor": the same array, the same requires_grad, and not written since unless it
-                # requires grad (a parameter, whose values every replay reads: `w -= lr * w.grad`)
+            else:  # "tensor": the same array, the same requires_grad, and not written since, unless it
+                # requires grad (a parameter, whose values every replay reads: `w -= lr * w.grad`) or the
+                # step's own effects wrote it (running statistics: a replay writes them again)
                 written = changed_after(obj[0], self.since) and not isinstance(obj[1], Leaf)
+                written = written and id(obj[0]) not in self.written
                 if holder.data is not obj[0] or holder._entry is not obj[1] or written:
                     return f"{name} (its array, its values or requires_grad)"
                 continue

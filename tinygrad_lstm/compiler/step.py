@@ -75,6 +75,7 @@ import numpy as np
 
 from .. import random as _random
 from ..nn.module import changed as modules_changed
+from ..primitives import PRIMITIVES
 from ..tape import Entry, Leaf, state
 from ..tensor import Tensor
 from ..versions import _root
@@ -118,7 +119,9 @@ def compile(  # noqa: A001 - the verb users expect
 
     **Traced** (recomputed on every replay): every op the step runs, with a gradient or without one:
     ``.detach()`` and ``no_grad`` results, comparisons and the masks made from them (``tl.where(h >
-    0, ...)``, the masks of ``elu``, ``softplus``...), the softmax family's shift by the maximum.
+    0, ...)``, the masks of ``elu``, ``softplus``...), the softmax family's shift by the maximum; and
+    the updates of running statistics (BatchNorm and InstanceNorm in training mode, ``num_batches_tracked``
+    too), ops that write their buffers in place on every replay as eager execution does.
 
     **Guarded** (checked before each replay; when one changed, the step records again, as a new input
     shape does; ``step.recordings`` says why each recording was made): the parameters (the same
@@ -274,6 +277,7 @@ class CompiledStep:
                 "the first call's draws. Draw them outside and pass them in as inputs, or run the step without "
                 "tl.compile (the generators are back where they were before this call)"
             )
+        environment.written = recorder.written
         changed = environment.changed()
         if changed is not None:
             raise CompileError(
@@ -320,13 +324,16 @@ class _Recorder:
         # values they hold as it runs, not later by the array alone
         self.holds: dict[int, Entry] = {}  # id(array) -> the entry whose values it holds now
         self.since: dict[int, int] = {}  # id(array) -> the event that gave it those values
-        self.written: dict[int, int] = {}  # id(root array) -> the event of its latest recorded write
+        self.rewritten: dict[int, int] = {}  # id(root array) -> the event of its latest recorded write
         self.events = 0
         self.readings: dict[int, tuple] = {}  # id(entry) -> per input array, the entry it read (or None)
+        self.written: set[int] = set()  # the arrays effects write (running statistics): a replay writes them
 
     def __call__(self, entry, op, fwd, p, inputs, args, out) -> None:
         if entry is None:  # an op without a gradient: an entry whose parents are all None
             entry = Entry(op, (None,) * len(args), None, None, None, p, out.shape, out.dtype, fwd)
+            if _is_effect(entry):
+                self.written.update(id(a) for a in _arrays_in(p))
         self.entries.append(entry)
         self.raw[id(entry)] = tuple(args)
         self.readings[id(entry)] = tuple(self._reading(a) for a in args)
@@ -348,7 +355,7 @@ class _Recorder:
         self.events += 1
         for array, entry in written:
             self._hold(array, entry)
-            self.written[id(_root(array))] = self.events
+            self.rewritten[id(_root(array))] = self.events
 
     def _hold(self, array: np.ndarray, entry: Entry) -> None:
         self.holds[id(array)] = entry
@@ -362,7 +369,7 @@ class _Recorder:
         entry = self.holds.get(id(array))
         if entry is None:
             return None
-        if self.written.get(id(_root(array)), -1) > self.since[id(array)]:
+        if self.rewritten.get(id(_root(array)), -1) > self.since[id(array)]:
             raise CompileError(
                 f"compile: {entry.op}'s result (shape {array.shape}) is read through an alias (a view or a "
                 "detached tensor) made before a recorded in-place update changed its memory; a replay would "
@@ -372,11 +379,12 @@ class _Recorder:
         return entry
 
     def live_entries(self) -> list:
-        """The entries, without the ops without a gradient whose results nothing recorded reads."""
+        """The entries, without the ops without a gradient whose results nothing recorded reads (but
+        with the effects, which write state: a running statistic's update)."""
         needed: set[int] = set()
         kept = []
         for e in reversed(self.entries):
-            if e.vjp is None and id(e) not in needed and id(self.outs[id(e)]) not in needed:
+            if e.vjp is None and id(e) not in needed and id(self.outs[id(e)]) not in needed and not _is_effect(e):
                 continue
             kept.append(e)
             needed.update(id(a) for a in self.raw[id(e)])
@@ -387,6 +395,11 @@ class _Recorder:
 
     def alive_constants(self) -> list:
         return [(ref, data) for ref, data in self.constants.values() if ref() is not None]
+
+
+def _is_effect(entry) -> bool:
+    prim = PRIMITIVES.get(entry.op)
+    return prim is not None and prim.effect and entry.fwd is prim.fwd
 
 
 def _arrays_in(p) -> list:

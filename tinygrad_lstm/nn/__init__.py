@@ -29,8 +29,11 @@ from .activation import (
     Tanhshrink,
     Threshold,
 )
+from .bilinear import Bilinear
 from .cells import GREFF_VARIANTS, VARIANTS, GRUCell, LSTMCell, LSTMVariant, RNNCell
 from .containers import ModuleDict, ModuleList, Sequential
+from .distance import PairwiseDistance
+from .dropout import AlphaDropout, Dropout1d, Dropout2d, Dropout3d, FeatureAlphaDropout
 from .flatten import Flatten, Unflatten
 from .hooks import (
     RemovableHandle,
@@ -61,7 +64,18 @@ from .loss import (
     TripletMarginLoss,
 )
 from .module import Module, Parameter
-from .normalization import LayerNorm
+from .normalization import (
+    BatchNorm1d,
+    BatchNorm2d,
+    BatchNorm3d,
+    GroupNorm,
+    InstanceNorm1d,
+    InstanceNorm2d,
+    LayerNorm,
+    LocalResponseNorm,
+    RMSNorm,
+)
+from .rectifiers import PReLU, RReLU
 from .recurrent import GRU, LSTM, RNN
 
 __all__ = [
@@ -137,4 +151,21 @@ __all__ = [
     "functional",
     "init",
     "utils",
+    "AlphaDropout",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "BatchNorm3d",
+    "Bilinear",
+    "Dropout1d",
+    "Dropout2d",
+    "Dropout3d",
+    "FeatureAlphaDropout",
+    "GroupNorm",
+    "InstanceNorm1d",
+    "InstanceNorm2d",
+    "LocalResponseNorm",
+    "PairwiseDistance",
+    "PReLU",
+    "RMSNorm",
+    "RReLU",
 ]

@@ -1102,3 +1102,29 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
         return x / (norm + lift)
 
     return (unit(x1) * unit(x2)).sum(axis)
+
+
+# the normalisations, distances, rectifiers and dropouts live in files of their own, which import this one
+from .bilinear import bilinear  # noqa: E402
+from .distance import pairwise_distance, pdist  # noqa: E402
+from .dropout import alpha_dropout, dropout1d, dropout2d, dropout3d, feature_alpha_dropout  # noqa: E402
+from .normalization import batch_norm, group_norm, instance_norm, local_response_norm, rms_norm  # noqa: E402
+from .rectifiers import prelu, rrelu  # noqa: E402
+
+__all__ += [
+    "alpha_dropout",
+    "batch_norm",
+    "bilinear",
+    "dropout1d",
+    "dropout2d",
+    "dropout3d",
+    "feature_alpha_dropout",
+    "group_norm",
+    "instance_norm",
+    "local_response_norm",
+    "pairwise_distance",
+    "pdist",
+    "prelu",
+    "rms_norm",
+    "rrelu",
+]

@@ -42,12 +42,13 @@ class Primitive:
     the same bits on a strided view as on a fresh array: what a replay may fuse around) and
     ``view`` (the result may show the input's memory: reshape, transpose, broadcast_to, getitem);
     ``floating`` (a float function: integer or boolean input is computed in the default float dtype, as
-    PyTorch computes ``torch.arange(3).exp()``).
+    PyTorch computes ``torch.arange(3).exp()``); ``effect`` (it writes state outside the graph, as a
+    running statistic's update, and nothing reads its result: a replay must run it all the same).
 
     Calling it records it on Tensors (or computes it on arrays) with parameters ``p``, unchecked: the
     public function in ``ops.py`` checks the arguments first."""
 
-    __slots__ = ("name", "fwd", "vjp", "keep_in", "keep_out", "elementwise", "view", "floating")
+    __slots__ = ("name", "fwd", "vjp", "keep_in", "keep_out", "elementwise", "view", "floating", "effect")
 
     def __init__(
         self,
@@ -60,11 +61,12 @@ class Primitive:
         elementwise: bool = False,
         view: bool = False,
         floating: bool = False,
+        effect: bool = False,
         register: bool = True,
     ) -> None:
         self.name, self.fwd, self.vjp = name, fwd, vjp
         self.keep_in, self.keep_out = keep_in, keep_out
-        self.elementwise, self.view, self.floating = elementwise, view, floating
+        self.elementwise, self.view, self.floating, self.effect = elementwise, view, floating, effect
         if register:
             if name in PRIMITIVES:
                 raise ValueError(f"Primitive: a primitive named {name!r} is already registered")
