@@ -31,6 +31,7 @@ from .activation import (
 )
 from .cells import GREFF_VARIANTS, VARIANTS, GRUCell, LSTMCell, LSTMVariant, RNNCell
 from .containers import ModuleDict, ModuleList, Sequential
+from .convolution import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from .flatten import Flatten, Unflatten
 from .hooks import (
     RemovableHandle,
@@ -62,9 +63,47 @@ from .loss import (
 )
 from .module import Module, Parameter
 from .normalization import LayerNorm
+from .pooling import (
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AdaptiveAvgPool3d,
+    AdaptiveMaxPool1d,
+    AdaptiveMaxPool2d,
+    AdaptiveMaxPool3d,
+    AvgPool1d,
+    AvgPool2d,
+    AvgPool3d,
+    MaxPool1d,
+    MaxPool2d,
+    MaxPool3d,
+)
 from .recurrent import GRU, LSTM, RNN
+from .resampling import Fold, PixelShuffle, PixelUnshuffle, Unfold, Upsample
 
 __all__ = [
+    "AdaptiveAvgPool1d",
+    "AdaptiveAvgPool2d",
+    "AdaptiveAvgPool3d",
+    "AdaptiveMaxPool1d",
+    "AdaptiveMaxPool2d",
+    "AdaptiveMaxPool3d",
+    "AvgPool1d",
+    "AvgPool2d",
+    "AvgPool3d",
+    "Conv1d",
+    "Conv2d",
+    "Conv3d",
+    "ConvTranspose1d",
+    "ConvTranspose2d",
+    "ConvTranspose3d",
+    "Fold",
+    "MaxPool1d",
+    "MaxPool2d",
+    "MaxPool3d",
+    "PixelShuffle",
+    "PixelUnshuffle",
+    "Unfold",
+    "Upsample",
     "CELU",
     "CosineEmbeddingLoss",
     "GLU",

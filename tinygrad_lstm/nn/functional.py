@@ -1102,3 +1102,9 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
         return x / (norm + lift)
 
     return (unit(x1) * unit(x2)).sum(axis)
+
+
+from .conv import *  # noqa: E402, F403 - convolution, pooling and resampling (conv.py), PyTorch's F names
+from .conv import __all__ as _conv_names  # noqa: E402
+
+__all__ += _conv_names
