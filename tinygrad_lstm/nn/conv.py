@@ -195,21 +195,26 @@ def _conv_padding(op: str, padding: Any, kernel, dilation, stride, d: int) -> tu
     return pad, pad
 
 
-def _conv(op: str, d: int, input: Tensor, weight: Tensor, bias, stride, padding, dilation, groups) -> Tensor:  # noqa: A002
+def _conv(op: str, d: int, input: Tensor, weight: Tensor, bias, stride, padding, dilation, groups) -> Tensor:
     x, unbatched = _batched(op, input, d)
     if not isinstance(weight, Tensor) or weight.ndim != d + 2:
-        raise ValueError(f"{op}: weight must be a {d + 2}-D Tensor (out, in / groups, *kernel), got "
-                         f"{tuple(weight.shape) if isinstance(weight, Tensor) else type(weight).__name__}")  # fmt: skip
+        raise ValueError(
+            f"{op}: weight must be a {d + 2}-D Tensor (out, in / groups, *kernel), got "
+            f"{tuple(weight.shape) if isinstance(weight, Tensor) else type(weight).__name__}"
+        )
     _same_dtype(op, x, weight=weight, bias=bias)
     groups = check_int(op, "groups", groups, least=1)
     n, c, spatial = x.shape[0], x.shape[1], tuple(x.shape[2:])
     out_c, group_c, kernel = weight.shape[0], weight.shape[1], tuple(weight.shape[2:])
     if out_c % groups:
-        raise ValueError(f"{op}: weight of shape {tuple(weight.shape)} has {out_c} output channels, "
-                         f"not divisible by groups={groups}")  # fmt: skip
+        raise ValueError(
+            f"{op}: weight of shape {tuple(weight.shape)} has {out_c} output channels, not divisible by groups={groups}"
+        )
     if c != group_c * groups:
-        raise ValueError(f"{op}: input of shape {tuple(input.shape)} has {c} channels, but weight of shape "
-                         f"{tuple(weight.shape)} with groups={groups} expects {group_c * groups}")  # fmt: skip
+        raise ValueError(
+            f"{op}: input of shape {tuple(input.shape)} has {c} channels, but weight of shape "
+            f"{tuple(weight.shape)} with groups={groups} expects {group_c * groups}"
+        )
     if bias is not None and tuple(bias.shape) != (out_c,):
         raise ValueError(f"{op}: bias of shape {tuple(bias.shape)} must be ({out_c},), one per output channel")
     stride = _ints(op, "stride", stride, d, least=1)
@@ -218,8 +223,10 @@ def _conv(op: str, d: int, input: Tensor, weight: Tensor, bias, stride, padding,
     padded = tuple(s + b + a for s, b, a in zip(spatial, before, after))
     span = tuple(dl * (k - 1) + 1 for k, dl in zip(kernel, dilation))
     if any(p < k for p, k in zip(padded, span)):
-        raise ValueError(f"{op}: padded input of size {padded} is smaller than the kernel {span} (dilated) "
-                         f"(input {tuple(input.shape)}, weight {tuple(weight.shape)})")  # fmt: skip
+        raise ValueError(
+            f"{op}: padded input of size {padded} is smaller than the kernel {span} (dilated) "
+            f"(input {tuple(input.shape)}, weight {tuple(weight.shape)})"
+        )
     out = tuple((p - k) // s + 1 for p, k, s in zip(padded, span, stride))
     specs = tuple(("slide", k, s, b, dl, o) for k, s, b, dl, o in zip(kernel, stride, before, dilation, out))
     index = _grouped_index(n, groups, spatial, c, specs)
@@ -233,15 +240,29 @@ def _conv(op: str, d: int, input: Tensor, weight: Tensor, bias, stride, padding,
     return _unbatch(y, unbatched)
 
 
-def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Size = 1, padding: Size | str = 0,  # noqa: A002
-           dilation: Size = 1, groups: int = 1) -> Tensor:  # fmt: skip
+def conv1d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: Size = 1,
+    padding: Size | str = 0,
+    dilation: Size = 1,
+    groups: int = 1,
+) -> Tensor:
     """PyTorch's ``F.conv1d``: input (N, C_in, L) or (C_in, L), weight (C_out, C_in / groups, k),
     bias (C_out,); ``padding`` an int, a tuple, "valid" or "same" (stride 1 only)."""
     return _conv("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
 
 
-def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Size = 1, padding: Size | str = 0,  # noqa: A002
-           dilation: Size = 1, groups: int = 1) -> Tensor:  # fmt: skip
+def conv2d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: Size = 1,
+    padding: Size | str = 0,
+    dilation: Size = 1,
+    groups: int = 1,
+) -> Tensor:
     """PyTorch's ``F.conv2d``: input (N, C_in, H, W) or (C_in, H, W), weight (C_out, C_in / groups,
     kh, kw), bias (C_out,): the windows gathered once (im2col), then one matmul per group.
 
@@ -256,27 +277,48 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Si
     return _conv("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
 
 
-def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Size = 1, padding: Size | str = 0,  # noqa: A002
-           dilation: Size = 1, groups: int = 1) -> Tensor:  # fmt: skip
+def conv3d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: Size = 1,
+    padding: Size | str = 0,
+    dilation: Size = 1,
+    groups: int = 1,
+) -> Tensor:
     """PyTorch's ``F.conv3d``: input (N, C_in, D, H, W) or unbatched, weight (C_out, C_in / groups, kd, kh, kw)."""
     return _conv("conv3d", 3, input, weight, bias, stride, padding, dilation, groups)
 
 
-def _conv_transpose(op: str, d: int, input: Tensor, weight: Tensor, bias, stride, padding, output_padding,  # noqa: A002
-                    groups, dilation) -> Tensor:  # fmt: skip
+def _conv_transpose(
+    op: str,
+    d: int,
+    input: Tensor,
+    weight: Tensor,
+    bias,
+    stride,
+    padding,
+    output_padding,
+    groups,
+    dilation,
+) -> Tensor:
     """The adjoint of a convolution's input: each input element spreads kernel-weighted copies into
     the output (a matmul), summed where windows overlap (``scatter_add``, col2im), padding cropped."""
     x, unbatched = _batched(op, input, d)
     if not isinstance(weight, Tensor) or weight.ndim != d + 2:
-        raise ValueError(f"{op}: weight must be a {d + 2}-D Tensor (in, out / groups, *kernel), got "
-                         f"{tuple(weight.shape) if isinstance(weight, Tensor) else type(weight).__name__}")  # fmt: skip
+        raise ValueError(
+            f"{op}: weight must be a {d + 2}-D Tensor (in, out / groups, *kernel), got "
+            f"{tuple(weight.shape) if isinstance(weight, Tensor) else type(weight).__name__}"
+        )
     _same_dtype(op, x, weight=weight, bias=bias)
     groups = check_int(op, "groups", groups, least=1)
     n, c, spatial = x.shape[0], x.shape[1], tuple(x.shape[2:])
     in_c, group_out, kernel = weight.shape[0], weight.shape[1], tuple(weight.shape[2:])
     if in_c % groups or c != in_c:
-        raise ValueError(f"{op}: input of shape {tuple(input.shape)} has {c} channels; weight of shape "
-                         f"{tuple(weight.shape)} expects {in_c}, divisible by groups={groups}")  # fmt: skip
+        raise ValueError(
+            f"{op}: input of shape {tuple(input.shape)} has {c} channels; weight of shape "
+            f"{tuple(weight.shape)} expects {in_c}, divisible by groups={groups}"
+        )
     out_c = group_out * groups
     if bias is not None and tuple(bias.shape) != (out_c,):
         raise ValueError(f"{op}: bias of shape {tuple(bias.shape)} must be ({out_c},), one per output channel")
@@ -285,13 +327,18 @@ def _conv_transpose(op: str, d: int, input: Tensor, weight: Tensor, bias, stride
     pad = _ints(op, "padding", padding, d)
     extra = _ints(op, "output_padding", output_padding, d)
     if any(e >= s and e >= dl for e, s, dl in zip(extra, stride, dilation)):
-        raise ValueError(f"{op}: output_padding {extra} must be smaller than either stride {stride} or "
-                         f"dilation {dilation}")  # fmt: skip
-    out = tuple((s - 1) * st - 2 * p + dl * (k - 1) + e + 1
-                for s, st, p, dl, k, e in zip(spatial, stride, pad, dilation, kernel, extra))  # fmt: skip
+        raise ValueError(
+            f"{op}: output_padding {extra} must be smaller than either stride {stride} or dilation {dilation}"
+        )
+    out = tuple(
+        (s - 1) * st - 2 * p + dl * (k - 1) + e + 1
+        for s, st, p, dl, k, e in zip(spatial, stride, pad, dilation, kernel, extra)
+    )
     if any(o <= 0 for o in out):
-        raise ValueError(f"{op}: the output size {out} is not positive (input {tuple(input.shape)}, weight "
-                         f"{tuple(weight.shape)}, stride {stride}, padding {pad})")  # fmt: skip
+        raise ValueError(
+            f"{op}: the output size {out} is not positive (input {tuple(input.shape)}, weight "
+            f"{tuple(weight.shape)}, stride {stride}, padding {pad})"
+        )
     # the output, padded, is what a convolution with these windows would read: one window per input position
     specs = tuple(("slide", k, st, p, dl, s) for k, st, p, dl, s in zip(kernel, stride, pad, dilation, spatial))
     index = _grouped_index(n, groups, out, out_c, specs)
@@ -308,27 +355,54 @@ def _conv_transpose(op: str, d: int, input: Tensor, weight: Tensor, bias, stride
     return _unbatch(y, unbatched)
 
 
-def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Size = 1,  # noqa: A002
-                     padding: Size = 0, output_padding: Size = 0, groups: int = 1, dilation: Size = 1) -> Tensor:  # fmt: skip
+def conv_transpose1d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: Size = 1,
+    padding: Size = 0,
+    output_padding: Size = 0,
+    groups: int = 1,
+    dilation: Size = 1,
+) -> Tensor:
     """PyTorch's ``F.conv_transpose1d``: input (N, C_in, L), weight (C_in, C_out / groups, k); the
     gradient of ``conv1d`` with respect to its input, as a layer."""
-    return _conv_transpose("conv_transpose1d", 1, input, weight, bias, stride, padding, output_padding, groups,
-                           dilation)  # fmt: skip
+    return _conv_transpose(
+        "conv_transpose1d", 1, input, weight, bias, stride, padding, output_padding, groups, dilation
+    )
 
 
-def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Size = 1,  # noqa: A002
-                     padding: Size = 0, output_padding: Size = 0, groups: int = 1, dilation: Size = 1) -> Tensor:  # fmt: skip
+def conv_transpose2d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: Size = 1,
+    padding: Size = 0,
+    output_padding: Size = 0,
+    groups: int = 1,
+    dilation: Size = 1,
+) -> Tensor:
     """PyTorch's ``F.conv_transpose2d``: input (N, C_in, H, W), weight (C_in, C_out / groups, kh, kw);
     output size (H - 1) * stride - 2 * padding + dilation * (kh - 1) + output_padding + 1."""
-    return _conv_transpose("conv_transpose2d", 2, input, weight, bias, stride, padding, output_padding, groups,
-                           dilation)  # fmt: skip
+    return _conv_transpose(
+        "conv_transpose2d", 2, input, weight, bias, stride, padding, output_padding, groups, dilation
+    )
 
 
-def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Size = 1,  # noqa: A002
-                     padding: Size = 0, output_padding: Size = 0, groups: int = 1, dilation: Size = 1) -> Tensor:  # fmt: skip
+def conv_transpose3d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: Size = 1,
+    padding: Size = 0,
+    output_padding: Size = 0,
+    groups: int = 1,
+    dilation: Size = 1,
+) -> Tensor:
     """PyTorch's ``F.conv_transpose3d``: input (N, C_in, D, H, W), weight (C_in, C_out / groups, kd, kh, kw)."""
-    return _conv_transpose("conv_transpose3d", 3, input, weight, bias, stride, padding, output_padding, groups,
-                           dilation)  # fmt: skip
+    return _conv_transpose(
+        "conv_transpose3d", 3, input, weight, bias, stride, padding, output_padding, groups, dilation
+    )
 
 
 # ---- im2col and col2im ----------------------------------------------------------------------------------
@@ -339,15 +413,19 @@ def _fold_specs(op: str, spatial, kernel_size, dilation, padding, stride):
     dilation = _ints(op, "dilation", dilation, 2, least=1)
     pad = _ints(op, "padding", padding, 2)
     stride = _ints(op, "stride", stride, 2, least=1)
-    out = tuple((s + 2 * p - dl * (k - 1) - 1) // st + 1 for s, p, dl, k, st in zip(spatial, pad, dilation, kernel, stride))
+    out = tuple(
+        (s + 2 * p - dl * (k - 1) - 1) // st + 1 for s, p, dl, k, st in zip(spatial, pad, dilation, kernel, stride)
+    )
     if any(o < 1 for o in out):
-        raise ValueError(f"{op}: kernel_size {kernel} (dilation {dilation}) does not fit the spatial size "
-                         f"{tuple(spatial)} padded by {pad}: no sliding block")  # fmt: skip
+        raise ValueError(
+            f"{op}: kernel_size {kernel} (dilation {dilation}) does not fit the spatial size "
+            f"{tuple(spatial)} padded by {pad}: no sliding block"
+        )
     specs = tuple(("slide", k, st, p, dl, o) for k, st, p, dl, o in zip(kernel, stride, pad, dilation, out))
     return specs, math.prod(kernel), math.prod(out), any(pad)
 
 
-def unfold(input: Tensor, kernel_size: Size, dilation: Size = 1, padding: Size = 0, stride: Size = 1) -> Tensor:  # noqa: A002
+def unfold(input: Tensor, kernel_size: Size, dilation: Size = 1, padding: Size = 0, stride: Size = 1) -> Tensor:
     """PyTorch's ``F.unfold`` (im2col): (N, C, H, W) -> (N, C * kh * kw, L), one column per sliding
     block (an unbatched (C, H, W) gives (C * kh * kw, L))."""
     x, unbatched = _batched("unfold", input, 2)
@@ -357,21 +435,31 @@ def unfold(input: Tensor, kernel_size: Size, dilation: Size = 1, padding: Size =
     return _unbatch(_gather(_flat_input(x, padded), index, (n, c * k, windows)), unbatched)
 
 
-def fold(input: Tensor, output_size: Size, kernel_size: Size, dilation: Size = 1, padding: Size = 0,  # noqa: A002
-         stride: Size = 1) -> Tensor:  # fmt: skip
+def fold(
+    input: Tensor,
+    output_size: Size,
+    kernel_size: Size,
+    dilation: Size = 1,
+    padding: Size = 0,
+    stride: Size = 1,
+) -> Tensor:
     """PyTorch's ``F.fold`` (col2im), the adjoint of :func:`unfold`: (N, C * kh * kw, L) -> (N, C, *output_size),
     overlapping blocks summed."""
     if not isinstance(input, Tensor) or input.ndim not in (2, 3):
-        raise ValueError(f"fold: expected a 2-D (unbatched) or 3-D (batched) input, got "
-                         f"{tuple(input.shape) if isinstance(input, Tensor) else type(input).__name__}")  # fmt: skip
+        raise ValueError(
+            f"fold: expected a 2-D (unbatched) or 3-D (batched) input, got "
+            f"{tuple(input.shape) if isinstance(input, Tensor) else type(input).__name__}"
+        )
     unbatched = input.ndim == 2
     x = ops.reshape(input, (1, *input.shape)) if unbatched else input
     size = _ints("fold", "output_size", output_size, 2, least=1)
     specs, k, windows, _ = _fold_specs("fold", size, kernel_size, dilation, padding, stride)
     n, ck, blocks = x.shape
     if ck % k or blocks != windows:
-        raise ValueError(f"fold: input of shape {tuple(input.shape)} must be (N, C * {k}, {windows}) for "
-                         f"output_size {size} and these kernel_size, dilation, padding and stride")  # fmt: skip
+        raise ValueError(
+            f"fold: input of shape {tuple(input.shape)} must be (N, C * {k}, {windows}) for "
+            f"output_size {size} and these kernel_size, dilation, padding and stride"
+        )
     c = ck // k
     planes = n * c * math.prod(size)
     index = _window_index(n * c, size, specs, "zero")
@@ -399,12 +487,14 @@ def _pool_specs(op: str, d: int, spatial, kernel_size, stride, padding, dilation
             o -= 1
         out.append(o)
     if any(o < 1 for o in out):
-        raise ValueError(f"{op}: input of spatial size {tuple(spatial)} is too small for kernel_size {kernel} "
-                         f"(dilation {dilation}, padding {pad}): output size {tuple(out)}")  # fmt: skip
+        raise ValueError(
+            f"{op}: input of spatial size {tuple(spatial)} is too small for kernel_size {kernel} "
+            f"(dilation {dilation}, padding {pad}): output size {tuple(out)}"
+        )
     return tuple(("slide", k, st, p, dl, o) for k, st, p, dl, o in zip(kernel, stride, pad, dilation, out))
 
 
-def _max_over_windows(op: str, d: int, input: Tensor, specs_of, return_indices: bool):  # noqa: A002
+def _max_over_windows(op: str, d: int, input: Tensor, specs_of, return_indices: bool):
     """The largest element of each window, picked by index: the first maximum, or the last NaN
     (PyTorch's ``val > max || isnan(val)``), so the whole gradient goes where PyTorch sends it."""
     x, unbatched = _batched(op, input, d)
@@ -421,7 +511,7 @@ def _max_over_windows(op: str, d: int, input: Tensor, specs_of, return_indices: 
     # a window with NaNs picks its last one (argmax gives the first): the largest rank among its NaNs
     rank = ops.where(values.isnan(), np.arange(k).reshape(1, k, 1), -1)
     first = ops.maximum(first, ops.max(rank, 1, keepdims=True))
-    pick = ops.gather(Tensor(index), 1, first.data)  # flat input positions, (N*C, 1, L)
+    pick = ops.gather(Tensor(index), 1, first)  # flat input positions (N*C, 1, L); tl.compile traces them
     pick = ops.reshape(pick, (-1,))
     y = ops.reshape(ops.getitem(flat, pick), (n, c, *out))
     y = _unbatch(y, unbatched)
@@ -432,35 +522,65 @@ def _max_over_windows(op: str, d: int, input: Tensor, specs_of, return_indices: 
     return y, indices
 
 
-def _max_pool(op: str, d: int, input: Tensor, kernel_size, stride, padding, dilation, ceil_mode, return_indices):  # noqa: A002
+def _max_pool(op: str, d: int, input: Tensor, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
     def specs_of(spatial):
         return _pool_specs(op, d, spatial, kernel_size, stride, padding, dilation, ceil_mode)
 
     return _max_over_windows(op, d, input, specs_of, return_indices)
 
 
-def max_pool1d(input: Tensor, kernel_size: Size, stride: Size | None = None, padding: Size = 0, dilation: Size = 1,  # noqa: A002
-               ceil_mode: bool = False, return_indices: bool = False):  # fmt: skip
+def max_pool1d(
+    input: Tensor,
+    kernel_size: Size,
+    stride: Size | None = None,
+    padding: Size = 0,
+    dilation: Size = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+):
     """PyTorch's ``F.max_pool1d``: the maximum of each window of (N, C, L) or (C, L); ``stride``
     defaults to ``kernel_size``; ``return_indices`` also gives each maximum's position in L."""
     return _max_pool("max_pool1d", 1, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
 
 
-def max_pool2d(input: Tensor, kernel_size: Size, stride: Size | None = None, padding: Size = 0, dilation: Size = 1,  # noqa: A002
-               ceil_mode: bool = False, return_indices: bool = False):  # fmt: skip
+def max_pool2d(
+    input: Tensor,
+    kernel_size: Size,
+    stride: Size | None = None,
+    padding: Size = 0,
+    dilation: Size = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+):
     """PyTorch's ``F.max_pool2d`` over (N, C, H, W) or (C, H, W): padding is never the maximum, a tie's
     gradient goes to its first element (row by row); indices are positions h * W + w."""
     return _max_pool("max_pool2d", 2, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
 
 
-def max_pool3d(input: Tensor, kernel_size: Size, stride: Size | None = None, padding: Size = 0, dilation: Size = 1,  # noqa: A002
-               ceil_mode: bool = False, return_indices: bool = False):  # fmt: skip
+def max_pool3d(
+    input: Tensor,
+    kernel_size: Size,
+    stride: Size | None = None,
+    padding: Size = 0,
+    dilation: Size = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+):
     """PyTorch's ``F.max_pool3d`` over (N, C, D, H, W) or (C, D, H, W)."""
     return _max_pool("max_pool3d", 3, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
 
 
-def _avg_pool(op: str, d: int, input: Tensor, kernel_size, stride, padding, ceil_mode, count_include_pad,  # noqa: A002
-              divisor_override) -> Tensor:  # fmt: skip
+def _avg_pool(
+    op: str,
+    d: int,
+    input: Tensor,
+    kernel_size,
+    stride,
+    padding,
+    ceil_mode,
+    count_include_pad,
+    divisor_override,
+) -> Tensor:
     x, unbatched = _batched(op, input, d)
     n, c, spatial = x.shape[0], x.shape[1], tuple(x.shape[2:])
     specs = _pool_specs(op, d, spatial, kernel_size, stride, padding, 1, ceil_mode)
@@ -483,26 +603,48 @@ def _avg_pool(op: str, d: int, input: Tensor, kernel_size, stride, padding, ceil
     return _unbatch(ops.reshape(y, (n, c, *(s[-1] for s in specs))), unbatched)
 
 
-def avg_pool1d(input: Tensor, kernel_size: Size, stride: Size | None = None, padding: Size = 0,  # noqa: A002
-               ceil_mode: bool = False, count_include_pad: bool = True) -> Tensor:  # fmt: skip
+def avg_pool1d(
+    input: Tensor,
+    kernel_size: Size,
+    stride: Size | None = None,
+    padding: Size = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+) -> Tensor:
     """PyTorch's ``F.avg_pool1d``: the mean of each window of (N, C, L) or (C, L), the zero padding
     counted unless ``count_include_pad=False``."""
     return _avg_pool("avg_pool1d", 1, input, kernel_size, stride, padding, ceil_mode, count_include_pad, None)
 
 
-def avg_pool2d(input: Tensor, kernel_size: Size, stride: Size | None = None, padding: Size = 0,  # noqa: A002
-               ceil_mode: bool = False, count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:  # fmt: skip
+def avg_pool2d(
+    input: Tensor,
+    kernel_size: Size,
+    stride: Size | None = None,
+    padding: Size = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Tensor:
     """PyTorch's ``F.avg_pool2d``: each window's sum over its size (clipped to the padded input in
     ceil mode), over the input's elements alone without ``count_include_pad``, or ``divisor_override``."""
-    return _avg_pool("avg_pool2d", 2, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
-                     divisor_override)  # fmt: skip
+    return _avg_pool(
+        "avg_pool2d", 2, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
+    )
 
 
-def avg_pool3d(input: Tensor, kernel_size: Size, stride: Size | None = None, padding: Size = 0,  # noqa: A002
-               ceil_mode: bool = False, count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:  # fmt: skip
+def avg_pool3d(
+    input: Tensor,
+    kernel_size: Size,
+    stride: Size | None = None,
+    padding: Size = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Tensor:
     """PyTorch's ``F.avg_pool3d`` over (N, C, D, H, W) or (C, D, H, W)."""
-    return _avg_pool("avg_pool3d", 3, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
-                     divisor_override)  # fmt: skip
+    return _avg_pool(
+        "avg_pool3d", 3, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
+    )
 
 
 def _output_size(op: str, output_size: Any, spatial: tuple[int, ...]) -> tuple[int, ...]:
@@ -514,7 +656,7 @@ def _output_size(op: str, output_size: Any, spatial: tuple[int, ...]) -> tuple[i
     return tuple(s if v is None else check_int(op, "output_size", v) for v, s in zip(items, spatial))
 
 
-def _adaptive_avg_pool(op: str, d: int, input: Tensor, output_size) -> Tensor:  # noqa: A002
+def _adaptive_avg_pool(op: str, d: int, input: Tensor, output_size) -> Tensor:
     """Each axis averaged by a matrix of 1 / window size over PyTorch's windows (start floor(i L / n),
     end ceil((i + 1) L / n)): one matmul per axis."""
     x, unbatched = _batched(op, input, d)
@@ -534,39 +676,39 @@ def _adaptive_avg_pool(op: str, d: int, input: Tensor, output_size) -> Tensor:  
     return _unbatch(y, unbatched)
 
 
-def adaptive_avg_pool1d(input: Tensor, output_size: Size) -> Tensor:  # noqa: A002
+def adaptive_avg_pool1d(input: Tensor, output_size: Size) -> Tensor:
     """PyTorch's ``F.adaptive_avg_pool1d``: ``output_size`` means of (N, C, L), over windows that cover L."""
     return _adaptive_avg_pool("adaptive_avg_pool1d", 1, input, output_size)
 
 
-def adaptive_avg_pool2d(input: Tensor, output_size: Size) -> Tensor:  # noqa: A002
+def adaptive_avg_pool2d(input: Tensor, output_size: Size) -> Tensor:
     """PyTorch's ``F.adaptive_avg_pool2d``: (N, C, H, W) -> (N, C, *output_size); None keeps an axis."""
     return _adaptive_avg_pool("adaptive_avg_pool2d", 2, input, output_size)
 
 
-def adaptive_avg_pool3d(input: Tensor, output_size: Size) -> Tensor:  # noqa: A002
+def adaptive_avg_pool3d(input: Tensor, output_size: Size) -> Tensor:
     """PyTorch's ``F.adaptive_avg_pool3d``: (N, C, D, H, W) -> (N, C, *output_size)."""
     return _adaptive_avg_pool("adaptive_avg_pool3d", 3, input, output_size)
 
 
-def _adaptive_max_pool(op: str, d: int, input: Tensor, output_size, return_indices: bool):  # noqa: A002
+def _adaptive_max_pool(op: str, d: int, input: Tensor, output_size, return_indices: bool):
     def specs_of(spatial):
         return tuple(("adaptive", o) for o in _output_size(op, output_size, spatial))
 
     return _max_over_windows(op, d, input, specs_of, return_indices)
 
 
-def adaptive_max_pool1d(input: Tensor, output_size: Size, return_indices: bool = False):  # noqa: A002
+def adaptive_max_pool1d(input: Tensor, output_size: Size, return_indices: bool = False):
     """PyTorch's ``F.adaptive_max_pool1d``: the maximum over each of ``output_size`` windows covering L."""
     return _adaptive_max_pool("adaptive_max_pool1d", 1, input, output_size, return_indices)
 
 
-def adaptive_max_pool2d(input: Tensor, output_size: Size, return_indices: bool = False):  # noqa: A002
+def adaptive_max_pool2d(input: Tensor, output_size: Size, return_indices: bool = False):
     """PyTorch's ``F.adaptive_max_pool2d``: (N, C, H, W) -> (N, C, *output_size), the first maximum's gradient."""
     return _adaptive_max_pool("adaptive_max_pool2d", 2, input, output_size, return_indices)
 
 
-def adaptive_max_pool3d(input: Tensor, output_size: Size, return_indices: bool = False):  # noqa: A002
+def adaptive_max_pool3d(input: Tensor, output_size: Size, return_indices: bool = False):
     """PyTorch's ``F.adaptive_max_pool3d``: (N, C, D, H, W) -> (N, C, *output_size)."""
     return _adaptive_max_pool("adaptive_max_pool3d", 3, input, output_size, return_indices)
 
@@ -574,12 +716,14 @@ def adaptive_max_pool3d(input: Tensor, output_size: Size, return_indices: bool =
 # ---- resampling -----------------------------------------------------------------------------------------
 
 
-def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:  # noqa: A002
+def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
     """PyTorch's ``F.pixel_shuffle``: (*, C * r * r, H, W) -> (*, C, H * r, W * r), a reshape and a transpose."""
     r = check_int("pixel_shuffle", "upscale_factor", upscale_factor, least=1)
     if input.ndim < 3 or input.shape[-3] % (r * r):
-        raise ValueError(f"pixel_shuffle: input of shape {tuple(input.shape)} needs at least 3 axes and "
-                         f"channels divisible by upscale_factor**2 = {r * r}")  # fmt: skip
+        raise ValueError(
+            f"pixel_shuffle: input of shape {tuple(input.shape)} needs at least 3 axes and "
+            f"channels divisible by upscale_factor**2 = {r * r}"
+        )
     *lead, c, h, w = input.shape
     y = ops.reshape(input, (*lead, c // (r * r), r, r, h, w))
     b = len(lead)
@@ -587,12 +731,15 @@ def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:  # noqa: A002
     return ops.reshape(y, (*lead, c // (r * r), h * r, w * r))
 
 
-def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:  # noqa: A002
-    """PyTorch's ``F.pixel_unshuffle``, the inverse of :func:`pixel_shuffle`: (*, C, H * r, W * r) -> (*, C * r * r, H, W)."""
+def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
+    """PyTorch's ``F.pixel_unshuffle``, the inverse of :func:`pixel_shuffle`: (*, C, H * r, W * r) ->
+    (*, C * r * r, H, W)."""
     r = check_int("pixel_unshuffle", "downscale_factor", downscale_factor, least=1)
     if input.ndim < 3 or input.shape[-2] % r or input.shape[-1] % r:
-        raise ValueError(f"pixel_unshuffle: input of shape {tuple(input.shape)} needs at least 3 axes and "
-                         f"height and width divisible by downscale_factor={r}")  # fmt: skip
+        raise ValueError(
+            f"pixel_unshuffle: input of shape {tuple(input.shape)} needs at least 3 axes and "
+            f"height and width divisible by downscale_factor={r}"
+        )
     *lead, c, h, w = input.shape
     y = ops.reshape(input, (*lead, c, h // r, r, w // r, r))
     b = len(lead)
@@ -623,17 +770,25 @@ def _source_index(mode: str, size: int, out: int, scale: float | None, align_cor
     return i0, i1, src - i0
 
 
-def interpolate(input: Tensor, size: Size | None = None, scale_factor: Any = None, mode: str = "nearest",  # noqa: A002
-                align_corners: bool | None = None, recompute_scale_factor: bool | None = None,
-                antialias: bool = False) -> Tensor:  # fmt: skip
+def interpolate(
+    input: Tensor,
+    size: Size | None = None,
+    scale_factor: Any = None,
+    mode: str = "nearest",
+    align_corners: bool | None = None,
+    recompute_scale_factor: bool | None = None,
+    antialias: bool = False,
+) -> Tensor:
     """PyTorch's ``F.interpolate`` for modes "nearest", "nearest-exact", "linear" (3-D input), "bilinear"
     (4-D), "trilinear" (5-D) and "area" (adaptive average pooling): ``size`` or ``scale_factor``, and
     ``align_corners`` for the linear modes. Each axis is a gather (nearest) or two gathers weighted and
     summed (linear), so gradients of every order follow."""
     op = "interpolate"
     if not isinstance(input, Tensor) or input.ndim not in (3, 4, 5):
-        raise ValueError(f"{op}: expected a 3-D, 4-D or 5-D input (N, C, *spatial), got "
-                         f"{tuple(input.shape) if isinstance(input, Tensor) else type(input).__name__}")  # fmt: skip
+        raise ValueError(
+            f"{op}: expected a 3-D, 4-D or 5-D input (N, C, *spatial), got "
+            f"{tuple(input.shape) if isinstance(input, Tensor) else type(input).__name__}"
+        )
     if mode not in _MODES:
         raise ValueError(f"{op}: mode must be one of {', '.join(map(repr, _MODES))}, got {mode!r}")
     if antialias:
@@ -665,14 +820,20 @@ def interpolate(input: Tensor, size: Size | None = None, scale_factor: Any = Non
         if mode in _LINEAR:
             i0, i1, right = _source_index(mode, s, o, scale, bool(align_corners))
             shape = (o,) + (1,) * (d - 1 - a)
-            y = (ops.getitem(y, lead + (i0,)) * (1.0 - right).reshape(shape).astype(input.dtype)
-                 + ops.getitem(y, lead + (i1,)) * right.reshape(shape).astype(input.dtype))  # fmt: skip
+            y = ops.getitem(y, lead + (i0,)) * (1.0 - right).reshape(shape).astype(input.dtype) + ops.getitem(
+                y, lead + (i1,)
+            ) * right.reshape(shape).astype(input.dtype)
         else:
             y = ops.getitem(y, lead + (_source_index(mode, s, o, scale, False),))
     return y
 
 
-def upsample(input: Tensor, size: Size | None = None, scale_factor: Any = None, mode: str = "nearest",  # noqa: A002
-             align_corners: bool | None = None) -> Tensor:  # fmt: skip
+def upsample(
+    input: Tensor,
+    size: Size | None = None,
+    scale_factor: Any = None,
+    mode: str = "nearest",
+    align_corners: bool | None = None,
+) -> Tensor:
     """PyTorch's deprecated ``F.upsample``: :func:`interpolate`."""
     return interpolate(input, size, scale_factor, mode, align_corners)

@@ -27,8 +27,20 @@ class _ConvNd(Module):
     _d = 0
     _transposed = False
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any, padding: Any,
-                 dilation: Any, groups: int, bias: bool, padding_mode: str, output_padding: Any, dtype) -> None:  # fmt: skip
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Any,
+        stride: Any,
+        padding: Any,
+        dilation: Any,
+        groups: int,
+        bias: bool,
+        padding_mode: str,
+        output_padding: Any,
+        dtype,
+    ) -> None:
         super().__init__()
         name, d = type(self).__name__, self._d
         dtype = dtypes.resolve(dtype)  # None: tl.get_default_dtype()
@@ -44,8 +56,9 @@ class _ConvNd(Module):
         self.dilation = conv._ints(name, "dilation", dilation, d, least=1)
         self.output_padding = conv._ints(name, "output_padding", output_padding, d)
         if padding_mode not in _PADDING_MODES:
-            raise ValueError(f"{name}: padding_mode must be one of {', '.join(map(repr, _PADDING_MODES))}, "
-                             f"got {padding_mode!r}")  # fmt: skip
+            raise ValueError(
+                f"{name}: padding_mode must be one of {', '.join(map(repr, _PADDING_MODES))}, got {padding_mode!r}"
+            )
         if self._transposed and padding_mode != "zeros":
             raise ValueError(f"{name}: only padding_mode 'zeros' is supported, got {padding_mode!r}")
         self.padding_mode = padding_mode
@@ -96,16 +109,29 @@ class _ConvNd(Module):
 class _Conv(_ConvNd):
     _function: Any = None
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
-                 dilation: Any = 1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros", dtype=None) -> None:  # fmt: skip
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-                         padding_mode, 0, dtype)  # fmt: skip
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Any,
+        stride: Any = 1,
+        padding: Any = 0,
+        dilation: Any = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        dtype=None,
+    ) -> None:
+        super().__init__(
+            in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode, 0, dtype
+        )
 
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor) -> Tensor:
         check_input_dtype(type(self).__name__, input, self.weight.dtype)
         if self.padding_mode == "zeros":
-            return type(self)._function(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
-                                        self.groups)  # fmt: skip
+            return type(self)._function(
+                input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
+            )
         x = F.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
         return type(self)._function(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
 
@@ -142,13 +168,35 @@ class _ConvTranspose(_ConvNd):
     _transposed = True
     _function: Any = None
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
-                 output_padding: Any = 0, groups: int = 1, bias: bool = True, dilation: Any = 1,
-                 padding_mode: str = "zeros", dtype=None) -> None:  # fmt: skip
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-                         padding_mode, output_padding, dtype)  # fmt: skip
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Any,
+        stride: Any = 1,
+        padding: Any = 0,
+        output_padding: Any = 0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation: Any = 1,
+        padding_mode: str = "zeros",
+        dtype=None,
+    ) -> None:
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            output_padding,
+            dtype,
+        )
 
-    def forward(self, input: Tensor, output_size: Any = None) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor, output_size: Any = None) -> Tensor:
         name = type(self).__name__
         check_input_dtype(name, input, self.weight.dtype)
         extra = self.output_padding
@@ -156,15 +204,21 @@ class _ConvTranspose(_ConvNd):
             sizes = list(output_size)[-self._d :]
             if len(sizes) != self._d:
                 raise ValueError(f"{name}: output_size must end in {self._d} spatial sizes, got {output_size!r}")
-            least = [(s - 1) * st - 2 * p + dl * (k - 1) + 1
-                     for s, st, p, dl, k in zip(input.shape[-self._d :], self.stride, self.padding, self.dilation,
-                                                self.kernel_size)]  # fmt: skip
+            least = [
+                (s - 1) * st - 2 * p + dl * (k - 1) + 1
+                for s, st, p, dl, k in zip(
+                    input.shape[-self._d :], self.stride, self.padding, self.dilation, self.kernel_size
+                )
+            ]
             extra = tuple(int(s) - m for s, m in zip(sizes, least))
             if any(not 0 <= e < st for e, st in zip(extra, self.stride)):
-                raise ValueError(f"{name}: output_size {tuple(sizes)} is not reachable: sizes from {tuple(least)} "
-                                 f"to {tuple(m + st - 1 for m, st in zip(least, self.stride))}")  # fmt: skip
-        return type(self)._function(input, self.weight, self.bias, self.stride, self.padding, extra, self.groups,
-                                    self.dilation)  # fmt: skip
+                raise ValueError(
+                    f"{name}: output_size {tuple(sizes)} is not reachable: sizes from {tuple(least)} "
+                    f"to {tuple(m + st - 1 for m, st in zip(least, self.stride))}"
+                )
+        return type(self)._function(
+            input, self.weight, self.bias, self.stride, self.padding, extra, self.groups, self.dilation
+        )
 
 
 class ConvTranspose1d(_ConvTranspose):
