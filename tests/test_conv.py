@@ -21,6 +21,16 @@ torch = pytest.importorskip("torch")
 TF = torch.nn.functional
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    """PyTorch's convolutions on its thread pool wait for busy cores (2 s instead of 0.05 s for the
+    grid below, with the suite on both cores): one thread, as the engine's small products use."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def _pair(name, **kwargs):
     """F.name with ``kwargs`` for ours and PyTorch's."""
     return (lambda *xs: getattr(F, name)(*xs, **kwargs)), (lambda *xs: getattr(TF, name)(*xs, **kwargs))
@@ -313,6 +323,35 @@ def test_pixel_shuffle_and_unshuffle_match_pytorch():
 )
 def test_interpolate_matches_pytorch_to_second_order(shape, kwargs):
     differential(*_pair("interpolate", **kwargs), np.random.default_rng(12).standard_normal(shape))
+
+
+def test_interpolate_reads_pytorchs_source_positions_over_a_grid():
+    """Where each output reads from (float32 arithmetic for "nearest", the input's for "nearest-exact",
+    an unchanged axis copied by the linear modes...) over 300 seeded sizes and scales in both dtypes;
+    an error in one library must be an error in the other."""
+    rng = np.random.default_rng(17)
+    for _ in range(300):
+        d = int(rng.integers(1, 3))
+        mode = str(rng.choice(["nearest", "nearest-exact", "area", "linear" if d == 1 else "bilinear"]))
+        dtype = [np.float32, np.float64][int(rng.integers(0, 2))]
+        x = rng.standard_normal((1, 2, *rng.integers(1, 20, d))).astype(dtype)
+        kw: dict = {}
+        if rng.random() < 0.5:
+            kw["size"] = tuple(int(v) for v in rng.integers(1, 30, d))
+        else:
+            kw["scale_factor"] = tuple(float(np.round(rng.uniform(0.3, 3.5), 3)) for _ in range(d))
+            kw["recompute_scale_factor"] = bool(rng.random() < 0.3)
+        if mode in ("linear", "bilinear"):
+            kw["align_corners"] = bool(rng.random() < 0.5)
+        try:
+            expected = TF.interpolate(torch.tensor(x), mode=mode, **kw).numpy()
+        except RuntimeError:
+            with pytest.raises(ValueError):
+                F.interpolate(tl.Tensor(x), mode=mode, **kw)
+            continue
+        got = F.interpolate(tl.Tensor(x), mode=mode, **kw)
+        assert got.shape == expected.shape and got.dtype == dtype, (mode, kw, x.shape)
+        np.testing.assert_allclose(got.data, expected, rtol=1e-5, atol=1e-5 if dtype == np.float32 else 1e-12)
 
 
 # ---- errors -------------------------------------------------------------------------------------------

@@ -751,14 +751,16 @@ _LINEAR = {"linear": 1, "bilinear": 2, "trilinear": 3}
 _MODES = ("nearest", "nearest-exact", "linear", "bilinear", "trilinear", "area")
 
 
-def _source_index(mode: str, size: int, out: int, scale: float | None, align_corners: bool):
-    """PyTorch's source position of each output position along one axis (UpSample.h): the nearest modes
-    compute in float32, as PyTorch's kernels do; the linear modes return (i0, i1, weight of i1)."""
+def _source_index(mode: str, size: int, out: int, scale: float | None, align_corners: bool, dtype: np.dtype):
+    """PyTorch's source position of each output position along one axis (UpSample.h and its CPU
+    kernels): "nearest" computes in float32, "nearest-exact" in the input's dtype, as PyTorch's kernels
+    do; the linear modes return (i0, i1, weight of i1)."""
     dst = np.arange(out)
     if mode in ("nearest", "nearest-exact"):
-        ratio = np.float32(1.0 / scale) if scale else np.float32(size) / np.float32(out)
-        shift = np.float32(0.5) if mode == "nearest-exact" else np.float32(0.0)
-        return np.minimum(np.floor((dst.astype(np.float32) + shift) * ratio).astype(np.intp), size - 1)
+        kind = np.dtype(np.float32) if mode == "nearest" else np.dtype(dtype)
+        ratio = kind.type(1.0 / scale) if scale else kind.type(size) / kind.type(out)
+        shift = kind.type(0.5 if mode == "nearest-exact" else 0.0)
+        return np.minimum(np.floor((dst.astype(kind) + shift) * ratio).astype(np.intp), size - 1)
     if align_corners:
         ratio = (size - 1) / (out - 1) if out > 1 else 0.0
         src = ratio * dst
@@ -809,7 +811,7 @@ def interpolate(
         if len(factors) != d or any(not f > 0 for f in factors):
             raise ValueError(f"{op}: scale_factor must be a positive number or {d} of them, got {scale_factor!r}")
         out = tuple(math.floor(s * float(f)) for s, f in zip(spatial, factors))
-        if any(o < 1 for o in out):
+        if any(o < 1 for o in out) and mode != "area":  # (area is adaptive pooling, which may give nothing)
             raise ValueError(f"{op}: scale_factor {scale_factor!r} gives an empty output {out} for {spatial}")
         scales = (None,) * d if recompute_scale_factor else tuple(float(f) for f in factors)
     if mode == "area":
@@ -818,13 +820,15 @@ def interpolate(
     for a, (s, o, scale) in enumerate(zip(spatial, out, scales)):
         lead = (slice(None),) * (2 + a)
         if mode in _LINEAR:
-            i0, i1, right = _source_index(mode, s, o, scale, bool(align_corners))
+            if o == s:  # PyTorch copies an axis whose size does not change, whatever the scale
+                continue
+            i0, i1, right = _source_index(mode, s, o, scale, bool(align_corners), input.dtype)
             shape = (o,) + (1,) * (d - 1 - a)
             y = ops.getitem(y, lead + (i0,)) * (1.0 - right).reshape(shape).astype(input.dtype) + ops.getitem(
                 y, lead + (i1,)
             ) * right.reshape(shape).astype(input.dtype)
         else:
-            y = ops.getitem(y, lead + (_source_index(mode, s, o, scale, False),))
+            y = ops.getitem(y, lead + (_source_index(mode, s, o, scale, False, input.dtype),))
     return y
 
 
