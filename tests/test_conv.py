@@ -519,6 +519,25 @@ def test_a_convolution_records_one_gather_and_one_product():
     assert ops.count("getitem") == 1 and ops.count("matmul") == 1 and len(ops) <= 8, ops
 
 
+def test_a_cnns_picture_names_its_layers(tmp_path):
+    """The op view of a small CNN, rendered: each layer's result carries its function's name."""
+    tl.manual_seed(0)
+    conv, head = nn.Conv2d(1, 2, 3, padding=1), nn.Linear(2, 2)
+    x = tl.randn(1, 1, 6, 6)
+    with tl.Tape() as tape:
+        h = F.max_pool2d(F.relu(conv(x)), 2)
+        loss = head(
+            F.adaptive_avg_pool2d(F.conv2d(h, conv.weight[:, :1].detach(), padding=1, groups=2), 1).flatten(1)
+        ).sum()
+    with tl.trace_backward() as trace:
+        loss.backward()
+    path = tmp_path / "cnn.svg"
+    tl.viz.render(tl.viz.draw(tape, trace=trace), str(path))
+    svg = path.read_text()
+    for name in ("conv2d", "max_pool2d", "windows", "adaptive_avg_pool2d"):
+        assert f">{name}<" in svg, name
+
+
 class SmallCNN(nn.Module):
     def __init__(self):
         super().__init__()

@@ -87,8 +87,10 @@ def _batched(op: str, x: Any, d: int, what: str = "input") -> tuple[Tensor, bool
     return (ops.reshape(x, (1, *x.shape)) if unbatched else x), unbatched
 
 
-def _unbatch(y: Tensor, unbatched: bool) -> Tensor:
-    return ops.reshape(y, y.shape[1:]) if unbatched else y
+def _unbatch(y: Tensor, unbatched: bool, name: str | None = None) -> Tensor:
+    """``y`` without the batch axis :func:`_batched` added; ``name`` labels it in listings and pictures."""
+    y = ops.reshape(y, y.shape[1:]) if unbatched else y
+    return y.named(name) if name else y
 
 
 def _same_dtype(op: str, x: Tensor, **others: Any) -> None:
@@ -232,12 +234,13 @@ def _conv(op: str, d: int, input: Tensor, weight: Tensor, bias, stride, padding,
     index = _grouped_index(n, groups, spatial, c, specs)
     k_size, windows = math.prod(kernel), math.prod(out)
     cols = _gather(_flat_input(x, any(before) or any(after)), index, (groups, group_c * k_size, n * windows))
+    cols = cols.named("windows")
     w = ops.reshape(weight, (groups, out_c // groups, group_c * k_size))
     y = ops.reshape(ops.matmul(w, cols), (out_c, n, *out))  # (G, O/G, N*L): one product per group
     y = ops.swapaxes(y, 0, 1)
     if bias is not None:
         y = y + ops.reshape(bias, (out_c,) + (1,) * d)
-    return _unbatch(y, unbatched)
+    return _unbatch(y, unbatched, op)
 
 
 def conv1d(
@@ -352,7 +355,7 @@ def _conv_transpose(
     y = ops.reshape(ops.getitem(y, slice(0, planes)), (n, out_c, *out))
     if bias is not None:
         y = y + ops.reshape(bias, (out_c,) + (1,) * d)
-    return _unbatch(y, unbatched)
+    return _unbatch(y, unbatched, op)
 
 
 def conv_transpose1d(
@@ -432,7 +435,7 @@ def unfold(input: Tensor, kernel_size: Size, dilation: Size = 1, padding: Size =
     n, c, spatial = x.shape[0], x.shape[1], tuple(x.shape[2:])
     specs, k, windows, padded = _fold_specs("unfold", spatial, kernel_size, dilation, padding, stride)
     index = _window_index(n * c, spatial, specs, "zero")
-    return _unbatch(_gather(_flat_input(x, padded), index, (n, c * k, windows)), unbatched)
+    return _unbatch(_gather(_flat_input(x, padded), index, (n, c * k, windows)), unbatched, "unfold")
 
 
 def fold(
@@ -464,7 +467,7 @@ def fold(
     planes = n * c * math.prod(size)
     index = _window_index(n * c, size, specs, "zero")
     y = ops.scatter_add(ops.reshape(x, (-1,)), index.reshape(-1), (planes + 1,), False)
-    return _unbatch(ops.reshape(ops.getitem(y, slice(0, planes)), (n, c, *size)), unbatched)
+    return _unbatch(ops.reshape(ops.getitem(y, slice(0, planes)), (n, c, *size)), unbatched, "fold")
 
 
 # ---- pooling --------------------------------------------------------------------------------------------
@@ -514,7 +517,7 @@ def _max_over_windows(op: str, d: int, input: Tensor, specs_of, return_indices: 
     pick = ops.gather(Tensor(index), 1, first)  # flat input positions (N*C, 1, L); tl.compile traces them
     pick = ops.reshape(pick, (-1,))
     y = ops.reshape(ops.getitem(flat, pick), (n, c, *out))
-    y = _unbatch(y, unbatched)
+    y = _unbatch(y, unbatched, op)
     if not return_indices:
         return y
     plane = math.prod(spatial)
@@ -600,7 +603,7 @@ def _avg_pool(
     if divisor_override is not None:
         divisor = np.full_like(divisor, divisor_override)
     y = ops.sum(windows, 1) / divisor.astype(x.dtype)
-    return _unbatch(ops.reshape(y, (n, c, *(s[-1] for s in specs))), unbatched)
+    return _unbatch(ops.reshape(y, (n, c, *(s[-1] for s in specs))), unbatched, op)
 
 
 def avg_pool1d(
@@ -671,9 +674,13 @@ def _adaptive_avg_pool(op: str, d: int, input: Tensor, output_size) -> Tensor:
         mean = np.zeros((o, s), dtype=x.dtype)
         for i in range(o):
             mean[i, start[i] : end[i]] = 1.0 / (end[i] - start[i])
-        axis = 2 + a
-        y = ops.swapaxes(ops.matmul(ops.swapaxes(y, axis, -1), mean.T), axis, -1)
-    return _unbatch(y, unbatched)
+        if a == d - 1:  # the last axis: y @ mean.T; the one before: mean @ y; others moved there and back
+            y = ops.matmul(y, mean.T)
+        elif a == d - 2:
+            y = ops.matmul(mean, y)
+        else:
+            y = ops.swapaxes(ops.matmul(mean, ops.swapaxes(y, 2 + a, -2)), 2 + a, -2)
+    return _unbatch(y, unbatched, op)
 
 
 def adaptive_avg_pool1d(input: Tensor, output_size: Size) -> Tensor:
@@ -823,13 +830,11 @@ def interpolate(
             if o == s:  # PyTorch copies an axis whose size does not change, whatever the scale
                 continue
             i0, i1, right = _source_index(mode, s, o, scale, bool(align_corners), input.dtype)
-            shape = (o,) + (1,) * (d - 1 - a)
-            y = ops.getitem(y, lead + (i0,)) * (1.0 - right).reshape(shape).astype(input.dtype) + ops.getitem(
-                y, lead + (i1,)
-            ) * right.reshape(shape).astype(input.dtype)
+            right = right.reshape((o,) + (1,) * (d - 1 - a)).astype(input.dtype)
+            y = ops.getitem(y, lead + (i0,)) * (1.0 - right) + ops.getitem(y, lead + (i1,)) * right
         else:
             y = ops.getitem(y, lead + (_source_index(mode, s, o, scale, False, input.dtype),))
-    return y
+    return (input.clone() if y is input else y).named(op)  # a new tensor, as PyTorch's, even when nothing moved
 
 
 def upsample(
