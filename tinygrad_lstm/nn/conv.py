@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -128,11 +131,38 @@ def _clip_to_window(pos: np.ndarray, size: int) -> np.ndarray:
     return np.where(pos < 0, first, np.where(pos >= size, last, pos))
 
 
-@functools.lru_cache(maxsize=64)
+# index arrays by their arguments, the most recently used kept up to a total size: a training loop
+# calls each layer with the same shapes, but an index holds one int per element of the windows
+_CACHE: OrderedDict[tuple, np.ndarray] = OrderedDict()
+_CACHE_BYTES = 64 << 20
+_CACHE_LOCK = threading.Lock()  # layers may run in several threads
+
+
+def _cached(build: Callable[..., np.ndarray]) -> Callable[..., np.ndarray]:
+    @functools.wraps(build)
+    def cached(*args: Any) -> np.ndarray:
+        key = (build.__name__, *args)
+        with _CACHE_LOCK:
+            if key in _CACHE:
+                _CACHE.move_to_end(key)
+                return _CACHE[key]
+        index = build(*args)
+        index.flags.writeable = False
+        with _CACHE_LOCK:
+            if index.nbytes <= _CACHE_BYTES:
+                _CACHE[key] = index
+                while sum(a.nbytes for a in _CACHE.values()) > _CACHE_BYTES:
+                    _CACHE.popitem(last=False)
+        return index
+
+    return cached
+
+
+@_cached
 def _window_index(planes: int, spatial: tuple[int, ...], specs: tuple, fill: str) -> np.ndarray:
     """Flat indices (planes, K, L) into an input of ``planes`` x ``spatial`` flattened: for each plane,
     window element k and window l. ``fill`` "zero": padding reads index planes * prod(spatial) (a zero
-    appended to the input); "clip": see :func:`_clip_to_window`. Read-only, cached."""
+    appended to the input); "clip": see :func:`_clip_to_window`. Read-only."""
     d = len(spatial)
     flat: Any = 0
     valid: Any = True
@@ -153,20 +183,16 @@ def _window_index(planes: int, spatial: tuple[int, ...], specs: tuple, fill: str
     index = np.arange(planes).reshape(-1, 1, 1) * stride + flat
     if fill == "zero":
         index = np.where(np.broadcast_to(valid, kl).reshape(k, -1), index, planes * stride)
-    index = index.astype(np.intp)
-    index.flags.writeable = False
-    return index
+    return index.astype(np.intp)
 
 
-@functools.lru_cache(maxsize=64)
+@_cached
 def _grouped_index(n: int, groups: int, spatial: tuple[int, ...], channels: int, specs: tuple) -> np.ndarray:
     """:func:`_window_index` (zero fill) of n x channels planes, flat in the order (group, channel of
     the group, window element, sample, window): a convolution's columns, (G, Cg*K, N*L) by reshape."""
     index = _window_index(n * channels, spatial, specs, "zero")
     k, windows = index.shape[1:]
-    index = index.reshape(n, groups, channels // groups, k, windows).transpose(1, 2, 3, 0, 4).ravel()
-    index.flags.writeable = False
-    return index
+    return index.reshape(n, groups, channels // groups, k, windows).transpose(1, 2, 3, 0, 4).ravel()
 
 
 def _flat_input(x: Tensor, padded: bool) -> Tensor:
