@@ -531,6 +531,15 @@ def _max_over_windows(op: str, d: int, input: Tensor, specs_of, return_indices: 
     if 0 in spatial:
         raise ValueError(f"{op}: input of shape {tuple(input.shape)} has an empty spatial axis")
     specs = specs_of(spatial)
+    for axis, (spec, size) in enumerate(zip(specs, spatial)):
+        pos = _axis_positions(spec, size)
+        empty = ~((pos >= 0) & (pos < size)).any(1)
+        if empty.any():  # PyTorch gives -inf there, and an index outside the input
+            raise ValueError(
+                f"{op}: window {int(empty.argmax())} of spatial axis {axis} (size {size}) holds only padding, "
+                f"no element of the input of shape {tuple(input.shape)}: {spec[1:-1]} are (kernel_size, stride, "
+                "padding, dilation)"
+            )
     index = _window_index(n * c, spatial, specs, "clip")  # (N*C, K, L): no padding ever wins
     k, windows = index.shape[1:]
     out = tuple(s[-1] for s in specs)
