@@ -509,6 +509,26 @@ def test_pool_and_resampling_modules_call_their_functions():
     differential(nn.Fold((4, 4), 2), torch.nn.Fold((4, 4), 2), fold_x, order=1)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Conv2d(3, 16, 3, padding=1)",
+        "Conv1d(4, 6, 3, stride=2, groups=2, bias=False, padding_mode='reflect')",
+        "ConvTranspose2d(4, 2, 3, stride=2, output_padding=1)",
+        "Conv2d(3, 4, 3, padding='same', dilation=2)",
+        "MaxPool1d(3, 2, 1, ceil_mode=True)",
+        "AvgPool1d(3)",
+        "AvgPool2d(3, 2, 1)",
+        "AdaptiveMaxPool2d((2, 3))",
+        "Upsample(scale_factor=2, mode='bilinear')",
+        "Fold((4, 4), 2)",
+        "PixelUnshuffle(2)",
+    ],
+)
+def test_modules_print_as_pytorchs(text):
+    assert repr(eval("nn." + text)) == repr(eval("torch.nn." + text))
+
+
 # ---- the tape and tl.compile ---------------------------------------------------------------------------
 
 

@@ -9,6 +9,11 @@ from . import conv
 from .module import Module
 
 
+def _single(value: Any) -> tuple:
+    """PyTorch's AvgPool1d keeps its sizes as 1-tuples (its repr shows them so)."""
+    return tuple(value) if isinstance(value, (tuple, list)) else (value,)
+
+
 class _MaxPoolNd(Module):
     _function: Any = None
 
@@ -111,7 +116,8 @@ class AvgPool1d(_AvgPoolNd):
         ceil_mode: bool = False,
         count_include_pad: bool = True,
     ) -> None:
-        super().__init__(kernel_size, stride, padding, ceil_mode, count_include_pad)
+        stride = kernel_size if stride is None else stride
+        super().__init__(_single(kernel_size), _single(stride), _single(padding), ceil_mode, count_include_pad)
 
 
 class AvgPool2d(_AvgPoolNd):
