@@ -376,6 +376,7 @@ def test_interpolate_reads_pytorchs_source_positions_over_a_grid():
         (lambda: F.max_pool2d(tl.zeros(1, 1, 7, 7), 3, padding=2), ["max_pool2d", "padding", "half"]),
         (lambda: F.max_pool2d(tl.zeros(7, 7), 3), ["max_pool2d", "(7, 7)"]),
         (lambda: F.avg_pool2d(tl.zeros(1, 1, 7, 7), 3, divisor_override=0), ["avg_pool2d", "divisor_override"]),
+        (lambda: F.avg_pool3d(tl.zeros(1, 4, 2, 2), (2, 1, 3), padding=(0, 0, 1)), ["avg_pool3d", "(4, 2, 2)"]),
         # PyTorch answers -inf with an index outside the input: a window of padding alone is refused
         (lambda: F.max_pool1d(tl.zeros(1, 1, 1), 2, 2, 1, 2), ["max_pool1d", "only padding", "(1, 1, 1)"]),
         (lambda: F.conv_transpose1d(tl.zeros(1, 2, 5), tl.zeros(2, 2, 3), output_padding=1), ["output_padding"]),

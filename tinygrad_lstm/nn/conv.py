@@ -622,6 +622,9 @@ def _avg_pool(
     x, unbatched = _batched(op, input, d)
     n, c, spatial = x.shape[0], x.shape[1], tuple(x.shape[2:])
     specs = _pool_specs(op, d, spatial, kernel_size, stride, padding, 1, ceil_mode)
+    kernel = tuple(spec[1] for spec in specs)
+    if d == 3 and any(size < k for size, k in zip(spatial, kernel)):  # PyTorch's 3-D check ignores the padding
+        raise ValueError(f"{op}: input of spatial size {spatial} is smaller than kernel_size {kernel}")
     if divisor_override is not None:
         divisor_override = check_int(op, "divisor_override", divisor_override, least=None)
         if divisor_override == 0:
