@@ -1,5 +1,6 @@
 """``tl.nn.functional``: PyTorch's functional names: dropout, the losses and the activations, built
-from the engine's primitives and composites (``ops.py``), with PyTorch's semantics."""
+from the engine's primitives and composites (``ops.py``), with PyTorch's semantics; convolution,
+pooling and resampling are in ``conv.py``, imported at the end."""
 
 from __future__ import annotations
 
