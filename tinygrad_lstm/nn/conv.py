@@ -195,6 +195,14 @@ def _grouped_index(n: int, groups: int, spatial: tuple[int, ...], channels: int,
     return index.reshape(n, groups, channels // groups, k, windows).transpose(1, 2, 3, 0, 4).ravel()
 
 
+@_cached
+def _pool_index(planes: int, spatial: tuple[int, ...], specs: tuple) -> np.ndarray:
+    """:func:`_window_index` (clip fill) as (K, planes * L): the k-th element of every window in one
+    row, so that choosing among a window's elements reduces over the first axis."""
+    index = _window_index(planes, spatial, specs, "clip")
+    return np.ascontiguousarray(index.transpose(1, 0, 2)).reshape(index.shape[1], -1)
+
+
 def _flat_input(x: Tensor, padded: bool) -> Tensor:
     """``x`` flattened, with one zero appended for padding to read when ``padded``."""
     flat = ops.reshape(x, (-1,))
@@ -540,17 +548,19 @@ def _max_over_windows(op: str, d: int, input: Tensor, specs_of, return_indices: 
                 f"no element of the input of shape {tuple(input.shape)}: {spec[1:-1]} are (kernel_size, stride, "
                 "padding, dilation)"
             )
-    index = _window_index(n * c, spatial, specs, "clip")  # (N*C, K, L): no padding ever wins
-    k, windows = index.shape[1:]
+    index = _pool_index(n * c, spatial, specs)  # (K, N*C*L) flat positions: no padding ever wins
+    k, rows = index.shape
     out = tuple(s[-1] for s in specs)
     flat = ops.reshape(x, (-1,))
-    values = _gather(flat.detach(), index, index.shape)  # for choosing only
-    first = ops.argmax(values, axis=1, keepdims=True)
-    # a window with NaNs picks its last one (argmax gives the first): the largest rank among its NaNs
-    rank = ops.where(values.isnan(), np.arange(k).reshape(1, k, 1), -1)
-    first = ops.maximum(first, ops.max(rank, 1, keepdims=True))
-    pick = ops.gather(Tensor(index), 1, first)  # flat input positions (N*C, 1, L); tl.compile traces them
-    pick = ops.reshape(pick, (-1,))
+    values = ops.reshape(ops.getitem(flat.detach(), index.reshape(-1)), (k, rows))  # for choosing only
+    # each window's choice, with integer ops that tl.compile replays (products and reductions over the
+    # first axis: contiguous, fast): a score per element, largest at the window's last NaN if it holds
+    # one, else at its first maximum; a maximum at slot j scores k - j (1..k), a NaN k + 1 + j (k+1..2k)
+    slot = np.arange(k, dtype=np.int16 if k < 2**14 else np.intp).reshape(k, 1)  # small ints: less to move
+    top = ops.max(values, 0)  # NaN where the window holds one: then no element equals it
+    best = ops.max((values == top) * (k - slot) + values.isnan() * (k + 1 + slot), 0)
+    choice = ops.astype(ops.where(best > k, best - (k + 1), k - best), np.intp)
+    pick = ops.getitem(Tensor(index.reshape(-1)), choice * rows + np.arange(rows))  # flat input positions
     y = ops.reshape(ops.getitem(flat, pick), (n, c, *out))
     y = _unbatch(y, unbatched, op)
     if not return_indices:
