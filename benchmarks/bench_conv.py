@@ -6,6 +6,8 @@ what a tl.compile step computes, as it differentiates parameters only), and thos
     python benchmarks/bench_conv.py [--rounds 30] [--threads 1] [--medium]
 
 ``--medium``: batch 32, 16 -> 32 channels (the windows' index then holds 4.7 million entries, 38 MB).
+``--pools``: max_pool2d (kernel 2; kernel 3, stride 2, padding 1) and avg_pool2d (kernel 3, stride 2,
+padding 1) of an (8, 16, 32, 32) input instead, the input's gradient.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--medium", action="store_true", help="batch 32, 16 -> 32 channels")
+    parser.add_argument("--pools", action="store_true", help="max_pool2d and avg_pool2d instead")
     args = parser.parse_args()
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[name] = str(args.threads)
@@ -33,6 +36,8 @@ def main() -> None:
     import tinygrad_lstm.nn.functional as F
 
     torch.set_num_threads(args.threads)
+    if args.pools:
+        return pools(args.rounds)
     rng = np.random.default_rng(0)
     n, c, o = (32, 16, 32) if args.medium else (8, 3, 16)
     x = rng.standard_normal((n, c, 32, 32)).astype(np.float32)
@@ -87,6 +92,34 @@ def main() -> None:
         base = statistics.median(times[name.split(":")[0] + ": torch"])
         median = statistics.median(ts)
         print(f"{name:26s} {median * 1e3:7.2f} ms  ({median / base:.2f}x torch)")
+
+
+def pools(rounds: int) -> None:
+    import numpy as np
+    import torch
+
+    import tinygrad_lstm as tl
+    import tinygrad_lstm.nn.functional as F
+
+    x = np.random.default_rng(0).standard_normal((8, 16, 32, 32)).astype(np.float32)
+    ours, theirs = tl.Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    cases = {
+        "max_pool2d(2)": lambda f, t: f.max_pool2d(t, 2),
+        "max_pool2d(3, 2, 1)": lambda f, t: f.max_pool2d(t, 3, 2, 1),
+        "avg_pool2d(3, 2, 1)": lambda f, t: f.avg_pool2d(t, 3, 2, 1),
+    }
+    for name, pool in cases.items():
+        times: dict[str, list[float]] = {"ours": [], "torch": []}
+        gc.disable()
+        for _ in range(rounds):
+            for who, f, t in (("ours", F, ours), ("torch", torch.nn.functional, theirs)):
+                start = time.perf_counter()
+                t.grad = None
+                pool(f, t).sum().backward()
+                times[who].append(time.perf_counter() - start)
+        gc.enable()
+        a, b = statistics.median(times["ours"]), statistics.median(times["torch"])
+        print(f"{name:22s} eager {a * 1e3:6.2f} ms, torch {b * 1e3:6.2f} ms ({a / b:.2f}x)")
 
 
 if __name__ == "__main__":
