@@ -55,12 +55,12 @@ def _conv_cases(d: int, count: int, seed: int):
         kernel = tuple(int(k) for k in rng.integers(1, 4, d))
         stride = _tuple_or_int(rng, 1, 3, d)
         dilation = _tuple_or_int(rng, 1, 3, d)
-        padding = rng.choice(["int", "tuple", "same", "valid"])
+        padding = str(rng.choice(["numbers", "numbers", "same", "valid"]))
         if padding == "same":
             stride = 1
-        else:
+        elif padding == "numbers":
             padding = _tuple_or_int(rng, 0, 3, d)
-        spans = [(dl) * (k - 1) + 1 for k, dl in zip(kernel, np.broadcast_to(dilation, d))]
+        spans = [dl * (k - 1) + 1 for k, dl in zip(kernel, np.broadcast_to(dilation, d))]
         spatial = tuple(max(1, s + int(rng.integers(-1, 4))) for s in spans)
         batch = () if rng.random() < 0.2 else (int(rng.integers(1, 3)),)
         x = rng.standard_normal(batch + (cin,) + spatial)
@@ -234,11 +234,11 @@ def test_a_tie_sends_the_whole_gradient_to_the_first_maximum_and_padding_never_w
     ],
 )
 def test_ceil_mode_windows_at_the_padding_match_pytorch(size, kwargs):
-    x = np.random.default_rng(size).standard_normal((2, size))
-    differential(*_pair("avg_pool1d", **kwargs), x)
-    kwargs.pop("count_include_pad", None)
-    differential(*_pair("max_pool1d", **kwargs), x)
-    differential(*_pair("max_pool2d", **kwargs), np.stack([x, x[:, ::-1]], 1)[None].repeat(2, 2)[..., :size])
+    rng = np.random.default_rng(size)
+    differential(*_pair("avg_pool1d", **kwargs), rng.standard_normal((2, size)))
+    kwargs = {k: v for k, v in kwargs.items() if k != "count_include_pad"}
+    differential(*_pair("max_pool1d", **kwargs), rng.standard_normal((2, size)))
+    differential(*_pair("max_pool2d", **kwargs), rng.standard_normal((1, 2, size, size - 1)))
 
 
 def _avg_pool_cases(d: int, count: int, seed: int):
