@@ -8,8 +8,8 @@ replays come from the primitives' VJPs:
   is one zero appended to the flattened input, which padded positions read;
 - a convolution is then one batched ``matmul`` (groups are its batch), a transposed convolution a
   ``matmul`` and the windows' adjoint, ``scatter_add`` (col2im);
-- max pooling picks each window's element with integer ops that ``tl.compile`` replays (argmax), so
-  the whole gradient goes to the first maximum of a window (the last NaN, if any), as in PyTorch."""
+- max pooling picks each window's element by index, with integer ops that ``tl.compile`` replays,
+  so the whole gradient goes to the first maximum of a window (the last NaN, if any), as in PyTorch."""
 
 from __future__ import annotations
 
