@@ -45,14 +45,15 @@ def _flat(result) -> list:
 
 
 def differential(
-    ours, theirs, *arrays, order: int = 2, needs_grad=None, tol: float = 1e-9, refuses: bool = False
+    ours, theirs, *arrays, order: int = 2, needs_grad=None, tol: float = 1e-9, refuses: bool | None = False
 ) -> None:
     """Run ``ours`` on tl.Tensors and ``theirs`` on torch tensors made from the same float64 arrays
     (floating arrays require grad unless ``needs_grad`` lists the positions that do); compare the
     outputs, the gradients for random output gradients and, for ``order=2``, the gradients of a
     random combination of those gradients. An error in one library must be an error in the other;
     ``refuses`` says PyTorch is meant to refuse the program (else its refusal fails the test: a case
-    that compares nothing, as one typo in its arguments would make it, must not pass)."""
+    that compares nothing, as one typo in its arguments would make it, must not pass); None, for a
+    generated case, accepts either outcome as long as both libraries have it."""
     rng = np.random.default_rng(7)
     arrays = [np.asarray(a) for a in arrays]
     if needs_grad is None:
@@ -64,13 +65,13 @@ def differential(
         try:
             expected = _flat(theirs(*ts))
         except Exception as error:  # PyTorch refuses: so must we
-            if not refuses:
+            if refuses is False:
                 why = f"PyTorch refuses this case ({type(error).__name__}: {error}); a case meant to compare "
                 pytest.fail(why + "must be one PyTorch computes (refuses=True for a refusal)", pytrace=False)
             with pytest.raises(Exception):  # noqa: B017 - the type differs between the libraries
                 ours(*xs)
             return error
-        if refuses:
+        if refuses is True:
             pytest.fail("PyTorch computes a case marked refuses=True", pytrace=False)
         got = _flat(_ours(ours, *xs))
     assert len(got) == len(expected), (len(got), len(expected))

@@ -1,5 +1,6 @@
 """``tl.nn.functional``: PyTorch's functional names: dropout, the losses and the activations, built
-from the engine's primitives and composites (``ops.py``), with PyTorch's semantics."""
+from the engine's primitives and composites (``ops.py``), with PyTorch's semantics; convolution,
+pooling and resampling are in ``conv.py``, imported at the end."""
 
 from __future__ import annotations
 
@@ -1128,3 +1129,8 @@ __all__ += [
     "rms_norm",
     "rrelu",
 ]
+
+from .conv import *  # noqa: E402, F403 - convolution, pooling and resampling (conv.py), PyTorch's F names
+from .conv import __all__ as _conv_names  # noqa: E402
+
+__all__ += _conv_names

@@ -71,12 +71,64 @@ def xavier_normal_(t: T, gain: float = 1.0) -> T:
     return normal_(t, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
 
 
-def kaiming_uniform_(t: T, a: float = 0.0, nonlinearity: str = "leaky_relu") -> T:
-    """He et al. (2015): U(-b, b) with b = gain * sqrt(3 / fan_in), gain from ``nonlinearity``, in place."""
-    fan_in, _ = _fans(t)
-    gain = math.sqrt(2.0 / (1 + a * a)) if nonlinearity in ("leaky_relu", "relu") else 1.0
-    bound = gain * math.sqrt(3.0 / fan_in)
-    return uniform_(t, -bound, bound)
+_LINEAR_GAINS = (
+    "linear",
+    "conv1d",
+    "conv2d",
+    "conv3d",
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "conv_transpose3d",
+    "sigmoid",
+)
+
+
+def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
+    """PyTorch's recommended gain for ``nonlinearity``: 1 for linear layers and sigmoid, 5/3 for tanh,
+    sqrt(2) for relu, sqrt(2 / (1 + slope**2)) for leaky_relu (slope ``param``, 0.01 by default), 3/4 for selu."""
+    if nonlinearity in _LINEAR_GAINS:
+        return 1.0
+    if nonlinearity == "tanh":
+        return 5.0 / 3
+    if nonlinearity == "relu":
+        return math.sqrt(2.0)
+    if nonlinearity == "leaky_relu":
+        slope = 0.01 if param is None else param
+        if isinstance(slope, bool) or not isinstance(slope, (int, float)):
+            raise ValueError(f"calculate_gain: negative_slope {slope!r} is not a number")
+        return math.sqrt(2.0 / (1 + slope**2))
+    if nonlinearity == "selu":
+        return 3.0 / 4
+    raise ValueError(f"calculate_gain: unsupported nonlinearity {nonlinearity!r}")
+
+
+def _kaiming_std(op: str, t: Tensor, a: float, mode: str, nonlinearity: str) -> float:
+    if mode not in ("fan_in", "fan_out"):
+        raise ValueError(f"{op}: mode must be 'fan_in' or 'fan_out', got {mode!r}")
+    fan_in, fan_out = _fans(t)
+    fan = fan_in if mode == "fan_in" else fan_out
+    if fan == 0:  # PyTorch warns and leaves the tensor as it is
+        return 0.0
+    return calculate_gain(nonlinearity, a) / math.sqrt(fan)
+
+
+def kaiming_uniform_(t: T, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu") -> T:
+    """He et al. (2015): U(-b, b) with b = gain * sqrt(3 / fan), fan the ``mode``'s, gain
+    :func:`calculate_gain` of ``nonlinearity`` (leaky_relu's slope ``a``), in place."""
+    bound = math.sqrt(3.0) * _kaiming_std("kaiming_uniform_", t, a, mode, nonlinearity)
+    return uniform_(t, -bound, bound) if bound else t
+
+
+def kaiming_normal_(t: T, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu") -> T:
+    """He et al. (2015): N(0, std**2) with std = gain / sqrt(fan), as :func:`kaiming_uniform_`, in place.
+
+    >>> import tinygrad_lstm as tl
+    >>> w = tl.nn.init.kaiming_normal_(tl.zeros(64, 32, 3, 3), mode="fan_out", nonlinearity="relu")
+    >>> round(float(w.numpy().std()) * (64 * 9) ** 0.5 / 2**0.5, 1)
+    1.0
+    """
+    std = _kaiming_std("kaiming_normal_", t, a, mode, nonlinearity)
+    return normal_(t, 0.0, std) if std else t
 
 
 def orthogonal_(t: T, gain: float = 1.0) -> T:
