@@ -96,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="run the selected survivors, and those no test reached, again (after a new test)",
     )
+    ap.add_argument("--timeouts", action="store_true", help="run the selected mutants that timed out again")
     ap.add_argument("--workers", type=int, default=1, help="mutants run at once (default 1: the machine is shared)")
     ap.add_argument("--report", action="store_true", help="only print the score so far and the survivors")
     args = ap.parse_args(argv)
@@ -119,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
         picked = [(m, k, r) for m, k, r in mutants if selected(k, args.files, args.functions)]
         if args.survivors:  # mutmut's exit codes: 0, no test failed; 33, no selected test called it
             picked = [(m, k, None) for m, k, r in picked if r in (0, 33)]
+        elif args.timeouts:  # killed by the time limit (-24: SIGXCPU), which a busy machine can hit
+            picked = [(m, k, None) for m, k, r in picked if r == -24]
         elif args.rerun:
             picked = [(m, k, None) for m, k, _ in picked]
         todo[0] = sum(r is None for _, _, r in picked)
