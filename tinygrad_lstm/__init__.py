@@ -10,10 +10,11 @@
 
 import numpy as np
 
-from . import blas, demos, func, nn, optim, viz
+from . import backends, blas, cuda, demos, func, nn, optim, utils, viz
 from .backward import backward, grad
 from .checkpoint import checkpoint
 from .compiler import CompileError, compile
+from .devices import device
 from .dtypes import get_default_dtype, set_default_dtype
 from .function import Function, FunctionContext, once_differentiable
 from .gradcheck import GradcheckError, gradcheck
@@ -65,7 +66,7 @@ from .ops import (
     zeros,
     zeros_like,
 )
-from .random import manual_seed
+from .random import Generator, manual_seed
 from .serialize import load, save
 from .spellings import (
     absolute,
@@ -341,11 +342,16 @@ __all__ = [
     "grad",
     "load",
     "manual_seed",
+    "Generator",
+    "backends",
     "blas",
+    "cuda",
+    "device",
     "demos",
     "func",
     "nn",
     "optim",
+    "utils",
     "probe_gradients",
     "record_reach",
     "save",
