@@ -30,7 +30,7 @@ from .activation import (
     Threshold,
 )
 from .cells import GREFF_VARIANTS, VARIANTS, GRUCell, LSTMCell, LSTMVariant, RNNCell
-from .containers import ModuleDict, ModuleList, Sequential
+from .containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .flatten import Flatten, Unflatten
 from .hooks import (
     RemovableHandle,
@@ -106,6 +106,8 @@ __all__ = [
     "MSELoss",
     "ModuleDict",
     "ModuleList",
+    "ParameterDict",
+    "ParameterList",
     "NLLLoss",
     "ReLU",
     "Sequential",

@@ -20,6 +20,7 @@ import numpy as np
 
 from .. import dtypes, ops
 from ..checks import check_int, plain_array
+from ..devices import takes_device
 from ..tensor import Tensor
 from . import init
 from .module import Module, Parameter, check_input_dtype
@@ -332,12 +333,14 @@ class _Cell(Module):
 class RNNCell(_Cell):
     """``h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh)`` (or relu); ``cell(x, h=None) -> h'``."""
 
+    @takes_device
     def __init__(
         self,
         input_size: int,
         hidden_size: int,
         bias: bool = True,
         nonlinearity: str = "tanh",
+        device=None,
         dtype=None,
     ) -> None:
         super().__init__(input_size, hidden_size, bias, dtype)
@@ -355,7 +358,8 @@ class RNNCell(_Cell):
 class GRUCell(_Cell):
     """PyTorch's GRU cell, gates (r, z, n); ``cell(x, h=None) -> h'``."""
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, dtype=None) -> None:
+    @takes_device
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None, dtype=None) -> None:
         super().__init__(input_size, hidden_size, bias, dtype)
         make_recurrent_parameters(self, "", input_size, hidden_size, 3, bias, self.dtype)
 
@@ -382,11 +386,13 @@ class LSTMCell(_Cell):
     ((2, 5), (15, 3))
     """
 
+    @takes_device
     def __init__(
         self,
         input_size: int,
         hidden_size: int,
         bias: bool = True,
+        device=None,
         dtype=None,
         variant: str | LSTMVariant | None = None,
         forget_bias: float | None = None,

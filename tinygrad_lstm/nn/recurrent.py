@@ -13,6 +13,7 @@ import numpy as np
 from .. import dtypes, ops
 from ..checkpoint import checkpoint
 from ..checks import check_int, check_layer_dropout
+from ..devices import takes_device
 from ..tape import scope
 from ..tensor import Tensor
 from . import functional as F
@@ -286,6 +287,7 @@ class RNN(_RecurrentLayer):
 
     mode = "rnn"
 
+    @takes_device
     def __init__(
         self,
         input_size: int,
@@ -296,6 +298,7 @@ class RNN(_RecurrentLayer):
         batch_first: bool = False,
         dropout: float = 0.0,
         bidirectional: bool = False,
+        device=None,
         dtype=None,
     ) -> None:
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype)
@@ -311,6 +314,7 @@ class GRU(_RecurrentLayer):
     mode = "gru"
     n_gates = 3
 
+    @takes_device
     def __init__(
         self,
         input_size: int,
@@ -320,6 +324,7 @@ class GRU(_RecurrentLayer):
         batch_first: bool = False,
         dropout: float = 0.0,
         bidirectional: bool = False,
+        device=None,
         dtype=None,
     ) -> None:
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype)
@@ -378,6 +383,7 @@ class LSTM(_RecurrentLayer):
 
     mode = "lstm"
 
+    @takes_device
     def __init__(
         self,
         input_size: int,
@@ -388,6 +394,7 @@ class LSTM(_RecurrentLayer):
         dropout: float = 0.0,
         bidirectional: bool = False,
         proj_size: int = 0,
+        device=None,
         dtype=None,
         variant: str | LSTMVariant | None = None,
         forget_bias: float | None = None,
