@@ -2139,6 +2139,32 @@ class Tensor:
         """As bool (non-zero is True); not differentiated."""
         return ops.compare(np.not_equal, self, 0)
 
+    def type(self, dtype: Any = None, non_blocking: object = False) -> Any:  # noqa: A003 - PyTorch's name
+        """PyTorch's ``type``: without ``dtype`` the name PyTorch gives (``"torch.FloatTensor"``...);
+        with one (``tl.float32``, ``np.float64`` or such a name) ``self.to(dtype)``, so that
+        ``(pred.argmax(1) == y).type(tl.float).sum()`` counts as in PyTorch's tutorials."""
+        if dtype is None:
+            name = _TYPE_NAMES.get(self.dtype)
+            if name is None:
+                raise TypeError(f"Tensor.type: PyTorch has no tensor type name for dtype {self.dtype}")
+            return f"torch.{name}"
+        if isinstance(dtype, str) and dtype.removeprefix("torch.") in _TYPE_NAMES.values():
+            dtype = next(d for d, n in _TYPE_NAMES.items() if n == dtype.removeprefix("torch."))
+        return self.to(dtype)
+
+
+_TYPE_NAMES = {
+    np.dtype(np.float32): "FloatTensor",
+    np.dtype(np.float64): "DoubleTensor",
+    np.dtype(np.float16): "HalfTensor",
+    np.dtype(np.int64): "LongTensor",
+    np.dtype(np.int32): "IntTensor",
+    np.dtype(np.int16): "ShortTensor",
+    np.dtype(np.int8): "CharTensor",
+    np.dtype(np.uint8): "ByteTensor",
+    np.dtype(np.bool_): "BoolTensor",
+}
+
 
 class _Size(int):
     """An element count that, called, gives the shape: ``x.size == 6`` and ``x.size() == (2, 3)``."""
