@@ -36,11 +36,11 @@ class device:  # noqa: N801 - PyTorch's name
     type: str
     index: int | None
 
-    def __init__(self, type: str | device | int, index: int | None = None) -> None:  # noqa: A002
+    def __init__(self, type: str | device, index: int | None = None) -> None:  # noqa: A002
         if isinstance(type, device):
             kind, at = type.type, type.index
         elif isinstance(type, int) and not isinstance(type, bool):
-            kind, at = "cuda", type  # PyTorch: a bare ordinal is a CUDA device
+            raise ValueError(f"device: a bare index ({type}) names an accelerator device; there is none here")
         elif isinstance(type, str):
             kind, _, number = type.partition(":")
             if kind not in KNOWN:
@@ -86,7 +86,8 @@ class device:  # noqa: N801 - PyTorch's name
 
 
 CPU = device("cpu")
-Device: TypeAlias = "str | device | int | None"  # what a ``device=`` keyword takes
+# what a device= keyword takes (an int is refused, as PyTorch refuses one where it has no accelerator)
+Device: TypeAlias = "str | device | int | None"
 
 
 def is_device(value: Any) -> bool:

@@ -25,7 +25,7 @@ import numpy as np
 from .. import ops, random
 from ..tensor import Tensor
 
-__all__ = ["DataLoader", "Dataset", "Subset", "TensorDataset", "default_collate", "random_split"]
+__all__ = ["DataLoader", "Dataset", "Subset", "TensorDataset", "default_collate", "default_convert", "random_split"]
 
 
 class Dataset:
@@ -154,11 +154,26 @@ def default_collate(batch: Sequence[Any]) -> Any:
     raise TypeError(f"default_collate: cannot batch samples of type {type(first).__name__}")
 
 
+def default_convert(sample: Any) -> Any:
+    """One unbatched sample as PyTorch's ``default_convert`` leaves it: NumPy arrays and scalars become
+    tensors, a tuple a list (PyTorch's), dicts and namedtuples keep their type; anything else as it is."""
+    if isinstance(sample, (np.ndarray, np.generic)) and sample.dtype.kind not in "OSU":
+        return Tensor(np.asarray(sample))
+    if isinstance(sample, Mapping):
+        return type(sample)({k: default_convert(v) for k, v in sample.items()})  # type: ignore[call-arg]
+    if isinstance(sample, tuple) and hasattr(sample, "_fields"):
+        return type(sample)(*(default_convert(v) for v in sample))
+    if isinstance(sample, Sequence) and not isinstance(sample, (str, bytes)):
+        fields = [default_convert(v) for v in sample]
+        return fields if isinstance(sample, (tuple, list)) else type(sample)(fields)  # type: ignore[call-arg]
+    return sample
+
+
 class DataLoader:
     """Batches of samples from a dataset, in the main process, as PyTorch's ``DataLoader``.
 
-    ``batch_size=None`` gives the samples one by one, unbatched (each passed through ``collate_fn`` if
-    one is given). ``shuffle=True``: a new order each
+    ``batch_size=None`` gives the samples one by one, unbatched, each passed through ``collate_fn``
+    (default ``default_convert``, as PyTorch's). ``shuffle=True``: a new order each
     epoch (each ``iter``), drawn from ``generator`` or ``tl.manual_seed``'s generator. ``sampler``: any
     iterable of indices (then ``shuffle`` must stay False). ``num_workers`` must be 0: there are no
     worker processes; ``pin_memory`` and the other worker options change nothing here.
@@ -238,8 +253,8 @@ class DataLoader:
     def __iter__(self) -> Iterator[Any]:
         for batch in self._batches():
             if self.batch_size is None and self.batch_sampler is None:  # unbatched, as PyTorch's batch_size=None
-                sample = self.dataset[batch[0]]
-                yield sample if self.collate_fn is default_collate else self.collate_fn(sample)
+                convert = default_convert if self.collate_fn is default_collate else self.collate_fn
+                yield convert(self.dataset[batch[0]])
             else:
                 yield self.collate_fn([self.dataset[i] for i in batch])
 
