@@ -18,9 +18,8 @@ from typing import NamedTuple, overload
 
 import numpy as np
 
-from .. import dtypes, ops
+from .. import devices, dtypes, ops
 from ..checks import check_int, plain_array
-from ..devices import takes_device
 from ..tensor import Tensor
 from . import init
 from .module import Module, Parameter, check_input_dtype
@@ -333,7 +332,7 @@ class _Cell(Module):
 class RNNCell(_Cell):
     """``h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh)`` (or relu); ``cell(x, h=None) -> h'``."""
 
-    @takes_device
+    @devices.takes_device
     def __init__(
         self,
         input_size: int,
@@ -358,7 +357,7 @@ class RNNCell(_Cell):
 class GRUCell(_Cell):
     """PyTorch's GRU cell, gates (r, z, n); ``cell(x, h=None) -> h'``."""
 
-    @takes_device
+    @devices.takes_device
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None, dtype=None) -> None:
         super().__init__(input_size, hidden_size, bias, dtype)
         make_recurrent_parameters(self, "", input_size, hidden_size, 3, bias, self.dtype)
@@ -386,7 +385,7 @@ class LSTMCell(_Cell):
     ((2, 5), (15, 3))
     """
 
-    @takes_device
+    @devices.takes_device
     def __init__(
         self,
         input_size: int,

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import dtypes, ops
+from .. import devices, dtypes, ops
 from ..checkpoint import checkpoint
 from ..checks import check_int, check_layer_dropout
-from ..devices import takes_device
 from ..tape import scope
 from ..tensor import Tensor
 from . import functional as F
@@ -287,7 +286,7 @@ class RNN(_RecurrentLayer):
 
     mode = "rnn"
 
-    @takes_device
+    @devices.takes_device
     def __init__(
         self,
         input_size: int,
@@ -314,7 +313,7 @@ class GRU(_RecurrentLayer):
     mode = "gru"
     n_gates = 3
 
-    @takes_device
+    @devices.takes_device
     def __init__(
         self,
         input_size: int,
@@ -383,7 +382,7 @@ class LSTM(_RecurrentLayer):
 
     mode = "lstm"
 
-    @takes_device
+    @devices.takes_device
     def __init__(
         self,
         input_size: int,
