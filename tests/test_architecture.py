@@ -13,7 +13,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "tinygrad_lstm"
 ENGINE = {
     "tape", "tensor", "ops", "backward", "versions", "function", "checkpoint", "primitives",
-    "dtypes", "blas", "random", "checks", "arguments", "linalg",
+    "dtypes", "blas", "random", "checks", "arguments", "linalg", "devices",
 }  # fmt: skip
 # what each part may import from the package (besides itself)
 ALLOWED = {

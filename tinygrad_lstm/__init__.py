@@ -10,10 +10,11 @@
 
 import numpy as np
 
-from . import blas, demos, func, linalg, nn, optim, special, viz
+from . import backends, blas, cuda, demos, func, linalg, nn, optim, special, utils, viz
 from .backward import backward, grad
 from .checkpoint import checkpoint
 from .compiler import CompileError, compile
+from .devices import device
 from .dtypes import get_default_dtype, set_default_dtype
 from .function import Function, FunctionContext, once_differentiable
 from .gradcheck import GradcheckError, gradcheck
@@ -66,7 +67,7 @@ from .ops import (
     zeros,
     zeros_like,
 )
-from .random import manual_seed
+from .random import Generator, manual_seed
 from .serialize import load, save
 from .special import copysign, xlogy
 from .spellings import (
@@ -343,12 +344,17 @@ __all__ = [
     "grad",
     "load",
     "manual_seed",
+    "Generator",
+    "backends",
     "blas",
+    "cuda",
+    "device",
     "demos",
     "func",
     "linalg",
     "nn",
     "optim",
+    "utils",
     "probe_gradients",
     "record_reach",
     "save",

@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import dtypes, random
+from .devices import Device, takes_device
 from .primitives import KERNEL, OTHERS, Primitive
 from .primitives.arithmetic import (
     ADD,
@@ -1093,7 +1094,10 @@ def _shape_args(shape: tuple[Any, ...]) -> tuple[int, ...]:
     return tuple(shape)
 
 
-def tensor(data: Any, dtype: npt.DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
+@takes_device
+def tensor(
+    data: Any, dtype: npt.DTypeLike | None = None, requires_grad: bool = False, *, device: Device = None
+) -> Tensor:
     """A new tensor holding a copy of ``data``: Python floats in the default dtype
     (``tl.get_default_dtype()``), a NumPy array in its own.
 
@@ -1106,7 +1110,10 @@ def tensor(data: Any, dtype: npt.DTypeLike | None = None, requires_grad: bool = 
     return Tensor(array if dtype is not None else dtypes.from_python(data, array), requires_grad=requires_grad)
 
 
-def zeros(*shape: ShapeArgs, dtype: npt.DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
+@takes_device
+def zeros(
+    *shape: ShapeArgs, dtype: npt.DTypeLike | None = None, device: Device = None, requires_grad: bool = False
+) -> Tensor:
     """A tensor of zeros, in the default dtype unless ``dtype`` is given.
 
     >>> import tinygrad_lstm as tl
@@ -1116,13 +1123,22 @@ def zeros(*shape: ShapeArgs, dtype: npt.DTypeLike | None = None, requires_grad: 
     return Tensor(np.zeros(_shape_args(shape), dtype=dtypes.resolve(dtype)), requires_grad=requires_grad)
 
 
-def ones(*shape: ShapeArgs, dtype: npt.DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
+@takes_device
+def ones(
+    *shape: ShapeArgs, dtype: npt.DTypeLike | None = None, device: Device = None, requires_grad: bool = False
+) -> Tensor:
     """A tensor of ones, in the default dtype unless ``dtype`` is given: ``tl.ones(2, 3)`` or ``tl.ones((2, 3))``."""
     return Tensor(np.ones(_shape_args(shape), dtype=dtypes.resolve(dtype)), requires_grad=requires_grad)
 
 
+@takes_device
 def full(
-    shape: ShapeArgs, fill_value: float, dtype: npt.DTypeLike | None = None, requires_grad: bool = False
+    shape: ShapeArgs,
+    fill_value: float,
+    dtype: npt.DTypeLike | None = None,
+    requires_grad: bool = False,
+    *,
+    device: Device = None,
 ) -> Tensor:
     """A tensor of ``shape`` filled with ``fill_value`` (a Python float gives the default dtype, an int int64).
 
@@ -1134,19 +1150,27 @@ def full(
     return Tensor(array if dtype is not None else dtypes.from_python(fill_value, array), requires_grad=requires_grad)
 
 
-def zeros_like(x: Operand, dtype: npt.DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
+@takes_device
+def zeros_like(
+    x: Operand, dtype: npt.DTypeLike | None = None, requires_grad: bool = False, *, device: Device = None
+) -> Tensor:
     """Zeros of ``x``'s shape and dtype (or ``dtype``)."""
     return Tensor(np.zeros_like(_data(x), dtype=dtype), requires_grad=requires_grad)
 
 
-def ones_like(x: Operand, dtype: npt.DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
+@takes_device
+def ones_like(
+    x: Operand, dtype: npt.DTypeLike | None = None, requires_grad: bool = False, *, device: Device = None
+) -> Tensor:
     """Ones of ``x``'s shape and dtype (or ``dtype``)."""
     return Tensor(np.ones_like(_data(x), dtype=dtype), requires_grad=requires_grad)
 
 
+@takes_device
 def randn(
     *shape: ShapeArgs,
     dtype: npt.DTypeLike | None = None,
+    device: Device = None,
     requires_grad: bool = False,
     rng: np.random.Generator | None = None,
 ) -> Tensor:
@@ -1163,9 +1187,11 @@ def randn(
     return Tensor(np.asarray(data, dtype=dtypes.resolve(dtype)), requires_grad=requires_grad)
 
 
+@takes_device
 def rand(
     *shape: ShapeArgs,
     dtype: npt.DTypeLike | None = None,
+    device: Device = None,
     requires_grad: bool = False,
     rng: np.random.Generator | None = None,
 ) -> Tensor:
@@ -1174,12 +1200,15 @@ def rand(
     return Tensor(np.asarray(data, dtype=dtypes.resolve(dtype)), requires_grad=requires_grad)
 
 
+@takes_device
 def arange(
     start: float,
     stop: float | None = None,
     step: float = 1,
     dtype: npt.DTypeLike | None = None,
     requires_grad: bool = False,
+    *,
+    device: Device = None,
 ) -> Tensor:
     """``start, start + step, ...`` below ``stop``: int64 for ints, the default dtype for Python floats.
 
@@ -1193,13 +1222,28 @@ def arange(
     )
 
 
-def eye(n: int, m: int | None = None, dtype: npt.DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
+@takes_device
+def eye(
+    n: int,
+    m: int | None = None,
+    dtype: npt.DTypeLike | None = None,
+    requires_grad: bool = False,
+    *,
+    device: Device = None,
+) -> Tensor:
     """The n x m identity matrix (square by default)."""
     return Tensor(np.eye(n, m, dtype=dtypes.resolve(dtype)), requires_grad=requires_grad)
 
 
+@takes_device
 def linspace(
-    start: float, end: float, steps: int, dtype: npt.DTypeLike | None = None, requires_grad: bool = False
+    start: float,
+    end: float,
+    steps: int,
+    dtype: npt.DTypeLike | None = None,
+    requires_grad: bool = False,
+    *,
+    device: Device = None,
 ) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end``, both included (``torch.linspace``)."""
     return Tensor(np.linspace(start, end, steps, dtype=dtypes.resolve(dtype)), requires_grad=requires_grad)
@@ -1212,7 +1256,8 @@ def from_numpy(array: np.ndarray) -> Tensor:
     return Tensor(array)
 
 
-def as_tensor(data: Any, dtype: npt.DTypeLike | None = None) -> Tensor:
+@takes_device
+def as_tensor(data: Any, dtype: npt.DTypeLike | None = None, device: Device = None) -> Tensor:
     """A tensor from ``data``, sharing memory when ``data`` is already an array of ``dtype``; a
     Tensor of that dtype is returned as it is."""
     if isinstance(data, Tensor) and (dtype is None or np.dtype(dtype) == data.dtype):

@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import dtypes, ops, random
+from .devices import Device, takes_device
 from .tensor import MinMax, Operand, ShapeArgs, Tensor
 
 
@@ -125,13 +126,27 @@ def squeeze(input: Operand, *args: Any, **kwargs: Any) -> Tensor:  # noqa: A002
     return _tensor(input).squeeze(*args, **kwargs)
 
 
-def randn_like(input: Operand, dtype: npt.DTypeLike | None = None, requires_grad: bool = False) -> Tensor:  # noqa: A002
+@takes_device
+def randn_like(
+    input: Operand,  # noqa: A002
+    dtype: npt.DTypeLike | None = None,
+    requires_grad: bool = False,
+    *,
+    device: Device = None,
+) -> Tensor:
     """Standard normal samples of ``input``'s shape and dtype (or ``dtype``)."""
     x = _tensor(input)
     return ops.randn(x.shape, dtype=x.dtype if dtype is None else dtype, requires_grad=requires_grad)
 
 
-def rand_like(input: Operand, dtype: npt.DTypeLike | None = None, requires_grad: bool = False) -> Tensor:  # noqa: A002
+@takes_device
+def rand_like(
+    input: Operand,  # noqa: A002
+    dtype: npt.DTypeLike | None = None,
+    requires_grad: bool = False,
+    *,
+    device: Device = None,
+) -> Tensor:
     """Uniform samples on [0, 1) of ``input``'s shape and dtype (or ``dtype``)."""
     x = _tensor(input)
     return ops.rand(x.shape, dtype=x.dtype if dtype is None else dtype, requires_grad=requires_grad)
@@ -1011,25 +1026,44 @@ def numel(input: Operand) -> int:  # noqa: A002
     return _tensor(input).numel()
 
 
+@takes_device
 def full_like(
-    input: Operand, fill_value: Any, dtype: npt.DTypeLike | None = None, requires_grad: bool = False
-) -> Tensor:  # noqa: A002, E501
+    input: Operand,  # noqa: A002
+    fill_value: Any,
+    dtype: npt.DTypeLike | None = None,
+    requires_grad: bool = False,
+    *,
+    device: Device = None,
+) -> Tensor:
     """``fill_value`` in a tensor of ``input``'s shape and dtype (or ``dtype``)."""
     x = _tensor(input)
     return Tensor(np.full(x.shape, fill_value, dtype=x.dtype if dtype is None else dtype), requires_grad)
 
 
-def empty(*size: ShapeArgs, dtype: npt.DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
+@takes_device
+def empty(
+    *size: ShapeArgs, dtype: npt.DTypeLike | None = None, device: Device = None, requires_grad: bool = False
+) -> Tensor:
     """A tensor of ``size`` (zeros: NumPy's empty would leave garbage to read)."""
     return ops.zeros(*size, dtype=dtype, requires_grad=requires_grad)
 
 
-def empty_like(input: Operand, dtype: npt.DTypeLike | None = None, requires_grad: bool = False) -> Tensor:  # noqa: A002
+@takes_device
+def empty_like(
+    input: Operand,  # noqa: A002
+    dtype: npt.DTypeLike | None = None,
+    requires_grad: bool = False,
+    *,
+    device: Device = None,
+) -> Tensor:
     """A tensor of ``input``'s shape and dtype (zeros)."""
     return ops.zeros_like(input, dtype=dtype, requires_grad=requires_grad)
 
 
-def randint(*args: Any, size: ShapeArgs | None = None, dtype: npt.DTypeLike = np.int64) -> Tensor:
+@takes_device
+def randint(
+    *args: Any, size: ShapeArgs | None = None, dtype: npt.DTypeLike = np.int64, device: Device = None
+) -> Tensor:
     """Integers drawn uniformly from [low, high): ``randint(high, size)`` or ``randint(low, high, size)``."""
     bounds = args if size is not None else args[:-1]
     size = size if size is not None else args[-1]
@@ -1038,12 +1072,22 @@ def randint(*args: Any, size: ShapeArgs | None = None, dtype: npt.DTypeLike = np
     return Tensor(random.generator().integers(low, high, shape).astype(dtype))
 
 
-def randperm(n: int, dtype: npt.DTypeLike = np.int64) -> Tensor:
+@takes_device
+def randperm(n: int, dtype: npt.DTypeLike = np.int64, *, device: Device = None) -> Tensor:
     """The integers 0..n-1 in random order."""
     return Tensor(random.generator().permutation(n).astype(dtype))
 
 
-def logspace(start: float, end: float, steps: int, base: float = 10.0, dtype: npt.DTypeLike | None = None) -> Tensor:
+@takes_device
+def logspace(
+    start: float,
+    end: float,
+    steps: int,
+    base: float = 10.0,
+    dtype: npt.DTypeLike | None = None,
+    *,
+    device: Device = None,
+) -> Tensor:
     """``steps`` values from base**start to base**end, evenly spaced in the exponent."""
     return Tensor(np.logspace(start, end, steps, base=base, dtype=dtypes.resolve(dtype)))
 
@@ -1315,7 +1359,8 @@ def trapezoid(y: Operand, x: Operand = None, *, dx: float | None = None, dim: in
 trapz = trapezoid
 
 
-def normal(mean: Any = 0.0, std: Any = 1.0, size: ShapeArgs | None = None) -> Tensor:
+@takes_device
+def normal(mean: Any = 0.0, std: Any = 1.0, size: ShapeArgs | None = None, *, device: Device = None) -> Tensor:
     """Samples of a normal distribution of ``mean`` and ``std`` (numbers or tensors, broadcast), or of ``size``."""
     m, s = np.asarray(ops._data(mean)), np.asarray(ops._data(std))
     shape = np.broadcast_shapes(m.shape, s.shape) if size is None else ops._shape_args((size,))

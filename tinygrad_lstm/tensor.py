@@ -37,7 +37,7 @@ from typing import Any, TypeAlias, overload
 import numpy as np
 import numpy.typing as npt
 
-from . import dtypes, random
+from . import devices, dtypes, random
 from .tape import Entry, Leaf, Recording, guard
 from .tape import state as _state
 from .versions import _root, changed_in_place, recorded_write
@@ -309,6 +309,29 @@ class Tensor:
         """NumPy's ``x.size`` (the element count, an int) that is also PyTorch's ``x.size()``
         (the shape) and ``x.size(dim)``."""
         return _Size(self.data.size, self.data.shape)
+
+    @property
+    def device(self) -> devices.device:
+        """``tl.device("cpu")``: the one device here, where every tensor lives."""
+        return devices.CPU
+
+    @property
+    def is_cuda(self) -> bool:
+        """False: there is one device, the CPU."""
+        return False
+
+    @property
+    def is_cpu(self) -> bool:
+        """True: there is one device, the CPU."""
+        return True
+
+    def get_device(self) -> int:
+        """-1, PyTorch's answer for a tensor on the CPU."""
+        return -1
+
+    def cuda(self, device: Any = None, non_blocking: bool = False, memory_format: Any = None) -> Tensor:
+        """Refused by name: there is one device here, the CPU (``tl.cuda.is_available()`` is False)."""
+        devices.refuse("Tensor.cuda", "cuda" if device is None else device)
 
     def dim(self) -> int:
         """The number of axes (PyTorch's name for ``ndim``)."""
@@ -1015,29 +1038,29 @@ class Tensor:
         self,
         *args: Any,
         dtype: npt.DTypeLike | None = None,
-        device: str | None = None,
+        device: str | devices.device | None = None,
         non_blocking: bool = False,
         copy: bool = False,
         memory_format: Any = None,
     ) -> Tensor:
         """PyTorch's ``to``: ``t.to(tl.float64)``, ``t.to("cpu", tl.float64)``, ``t.to(other)`` (its
         dtype). As in PyTorch, ``t`` itself when nothing changes (``copy=True`` for a new tensor), else
-        a recorded copy. There is one device, the CPU; ``memory_format`` changes no value here."""
+        a recorded copy. There is one device, the CPU (``"cpu"`` or ``tl.device("cpu")``; any other is
+        refused by name); ``memory_format`` changes no value here."""
         flags = []
         for arg in args:
             if isinstance(arg, Tensor):
                 dtype = arg.dtype
             elif isinstance(arg, bool):
                 flags.append(arg)  # non_blocking, then copy, as PyTorch orders them
-            elif isinstance(arg, str) and (arg == "cpu" or arg.startswith(("cpu:", "cuda", "mps"))):
+            elif devices.is_device(arg):
                 device = arg
             else:
                 dtype = arg
         if len(flags) > 2:
             raise TypeError(f"to: at most two flags (non_blocking, copy), got {args}")
         copy = copy or (len(flags) == 2 and flags[1])
-        if device is not None and str(device).split(":")[0] != "cpu":
-            raise ValueError(f"to: there is one device here, the CPU; got device {device!r}")
+        devices.check("Tensor.to", device)
         if dtype is None or np.dtype(dtype) == self.dtype:
             return ops.astype(self, self.dtype) if copy else self
         return ops.astype(self, dtype)
@@ -1246,16 +1269,37 @@ class Tensor:
         """``self`` broadcast to ``other``'s shape."""
         return self.expand(other.shape)
 
-    def new_zeros(self, *size: ShapeArgs, dtype: npt.DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
+    @devices.takes_device
+    def new_zeros(
+        self,
+        *size: ShapeArgs,
+        dtype: npt.DTypeLike | None = None,
+        device: devices.Device = None,
+        requires_grad: bool = False,
+    ) -> Tensor:
         """Zeros of ``size`` in this tensor's dtype (or ``dtype``)."""
         return self.new_full(ops._shape_args(size), 0, dtype=dtype, requires_grad=requires_grad)
 
-    def new_ones(self, *size: ShapeArgs, dtype: npt.DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
+    @devices.takes_device
+    def new_ones(
+        self,
+        *size: ShapeArgs,
+        dtype: npt.DTypeLike | None = None,
+        device: devices.Device = None,
+        requires_grad: bool = False,
+    ) -> Tensor:
         """Ones of ``size`` in this tensor's dtype (or ``dtype``)."""
         return self.new_full(ops._shape_args(size), 1, dtype=dtype, requires_grad=requires_grad)
 
+    @devices.takes_device
     def new_full(
-        self, size: ShapeArgs, fill_value: Any, *, dtype: npt.DTypeLike | None = None, requires_grad: bool = False
+        self,
+        size: ShapeArgs,
+        fill_value: Any,
+        *,
+        dtype: npt.DTypeLike | None = None,
+        device: devices.Device = None,
+        requires_grad: bool = False,
     ) -> Tensor:
         """``fill_value`` in a tensor of ``size``, in this tensor's dtype (or ``dtype``)."""
         shape = (size,) if isinstance(size, int) else tuple(size)
@@ -1896,11 +1940,26 @@ class Tensor:
         return out[0] if len(out) == 1 else tuple(out)
 
     # ---- what a tensor is ---------------------------------------------------------------------------------
-    def new_tensor(self, data: Any, dtype: npt.DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
+    @devices.takes_device
+    def new_tensor(
+        self,
+        data: Any,
+        dtype: npt.DTypeLike | None = None,
+        requires_grad: bool = False,
+        *,
+        device: devices.Device = None,
+    ) -> Tensor:
         """A new tensor of ``data``, in this tensor's dtype unless ``dtype`` is given."""
         return Tensor(np.array(ops._data(data), dtype=self.dtype if dtype is None else dtype), requires_grad)
 
-    def new_empty(self, *size: ShapeArgs, dtype: npt.DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
+    @devices.takes_device
+    def new_empty(
+        self,
+        *size: ShapeArgs,
+        dtype: npt.DTypeLike | None = None,
+        device: devices.Device = None,
+        requires_grad: bool = False,
+    ) -> Tensor:
         """A tensor of ``size`` in this tensor's dtype (zeros: NumPy's empty would leave garbage to read)."""
         return self.new_full(ops._shape_args(size), 0, dtype=dtype, requires_grad=requires_grad)
 
@@ -2091,6 +2150,32 @@ class Tensor:
     def bool(self) -> Tensor:
         """As bool (non-zero is True); not differentiated."""
         return ops.compare(np.not_equal, self, 0)
+
+    def type(self, dtype: Any = None, non_blocking: object = False) -> Any:  # noqa: A003 - PyTorch's name
+        """PyTorch's ``type``: without ``dtype`` the name PyTorch gives (``"torch.FloatTensor"``...);
+        with one (``tl.float32``, ``np.float64`` or such a name) ``self.to(dtype)``, so that
+        ``(pred.argmax(1) == y).type(tl.float).sum()`` counts as in PyTorch's tutorials."""
+        if dtype is None:
+            name = _TYPE_NAMES.get(self.dtype)
+            if name is None:
+                raise TypeError(f"Tensor.type: PyTorch has no tensor type name for dtype {self.dtype}")
+            return f"torch.{name}"
+        if isinstance(dtype, str) and dtype.removeprefix("torch.") in _TYPE_NAMES.values():
+            dtype = next(d for d, n in _TYPE_NAMES.items() if n == dtype.removeprefix("torch."))
+        return self.to(dtype)
+
+
+_TYPE_NAMES = {
+    np.dtype(np.float32): "FloatTensor",
+    np.dtype(np.float64): "DoubleTensor",
+    np.dtype(np.float16): "HalfTensor",
+    np.dtype(np.int64): "LongTensor",
+    np.dtype(np.int32): "IntTensor",
+    np.dtype(np.int16): "ShortTensor",
+    np.dtype(np.int8): "CharTensor",
+    np.dtype(np.uint8): "ByteTensor",
+    np.dtype(np.bool_): "BoolTensor",
+}
 
 
 class _Size(int):

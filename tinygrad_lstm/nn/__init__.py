@@ -31,7 +31,7 @@ from .activation import (
 )
 from .bilinear import Bilinear
 from .cells import GREFF_VARIANTS, VARIANTS, GRUCell, LSTMCell, LSTMVariant, RNNCell
-from .containers import ModuleDict, ModuleList, Sequential
+from .containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .convolution import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from .distance import PairwiseDistance
 from .dropout import AlphaDropout, Dropout1d, Dropout2d, Dropout3d, FeatureAlphaDropout
@@ -159,6 +159,8 @@ __all__ = [
     "MSELoss",
     "ModuleDict",
     "ModuleList",
+    "ParameterDict",
+    "ParameterList",
     "NLLLoss",
     "ReLU",
     "Sequential",

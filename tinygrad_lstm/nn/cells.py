@@ -18,7 +18,7 @@ from typing import NamedTuple, overload
 
 import numpy as np
 
-from .. import dtypes, ops
+from .. import devices, dtypes, ops
 from ..checks import check_int, plain_array
 from ..tensor import Tensor
 from . import init
@@ -332,12 +332,14 @@ class _Cell(Module):
 class RNNCell(_Cell):
     """``h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh)`` (or relu); ``cell(x, h=None) -> h'``."""
 
+    @devices.takes_device
     def __init__(
         self,
         input_size: int,
         hidden_size: int,
         bias: bool = True,
         nonlinearity: str = "tanh",
+        device=None,
         dtype=None,
     ) -> None:
         super().__init__(input_size, hidden_size, bias, dtype)
@@ -355,7 +357,8 @@ class RNNCell(_Cell):
 class GRUCell(_Cell):
     """PyTorch's GRU cell, gates (r, z, n); ``cell(x, h=None) -> h'``."""
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, dtype=None) -> None:
+    @devices.takes_device
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None, dtype=None) -> None:
         super().__init__(input_size, hidden_size, bias, dtype)
         make_recurrent_parameters(self, "", input_size, hidden_size, 3, bias, self.dtype)
 
@@ -382,11 +385,13 @@ class LSTMCell(_Cell):
     ((2, 5), (15, 3))
     """
 
+    @devices.takes_device
     def __init__(
         self,
         input_size: int,
         hidden_size: int,
         bias: bool = True,
+        device=None,
         dtype=None,
         variant: str | LSTMVariant | None = None,
         forget_bias: float | None = None,

@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import ops, random
 from ..checks import check_probability, plain_array
+from ..function import Function, FunctionContext
 from ..ops import _data
 from ..tape import guard, is_grad_enabled
 from ..tensor import Tensor
@@ -1020,10 +1021,15 @@ def embedding(
     padding_idx: int | None = None,
     max_norm: float | None = None,
     norm_type: float = 2.0,
+    scale_grad_by_freq: bool = False,
+    sparse: bool = False,
 ) -> Tensor:
     """Rows of ``weight`` picked by integer indices; no gradient reaches row ``padding_idx`` (which,
     unlike in ``nn.Embedding``, is not zeroed here), as PyTorch's. ``max_norm``: the rows looked up are
-    first scaled down in place to that ``norm_type``-norm (see ``_renorm_rows``)."""
+    first scaled down in place to that ``norm_type``-norm (see ``_renorm_rows``). ``scale_grad_by_freq``:
+    each row's gradient is divided by how often its index occurs in ``input``. ``sparse=True`` is refused:
+    gradients here are dense arrays."""
+    refuse_sparse("embedding", sparse)
     idx = plain_array(_data(input), "embedding: indices")
     if idx.dtype.kind not in "iu":
         raise TypeError(f"embedding: indices must be integers, got dtype {idx.dtype}")
@@ -1044,7 +1050,37 @@ def embedding(
             raise ValueError(f"embedding: padding_idx={padding_idx} is out of range for {rows} rows")
         keep = (Tensor._from(idx) != padding_idx % rows)[..., None]  # ops, so that tl.compile sees them
         out = ops.where(keep, out, ops.getitem(weight, idx).detach())
-    return out
+    return by_frequency(out, idx) if scale_grad_by_freq else out
+
+
+def refuse_sparse(op: str, sparse: bool) -> None:
+    """PyTorch's ``sparse=True`` makes a sparse gradient tensor; there are none here."""
+    if sparse:
+        raise ValueError(f"{op}: sparse=True (a sparse gradient) is not supported here; gradients are dense arrays")
+
+
+class _ScaledByFrequency(Function):
+    """The identity on looked-up rows, whose gradient at each position is divided by the number of
+    times that position's index occurs in the batch: summed into the weight, each row's gradient is then
+    the mean of its contributions, as PyTorch's ``scale_grad_by_freq``."""
+
+    @staticmethod
+    def forward(ctx: FunctionContext, rows: Tensor, scale: np.ndarray) -> Tensor:
+        ctx.scale = scale  # type: ignore[attr-defined]
+        return rows
+
+    @staticmethod
+    def backward(ctx: FunctionContext, g: Tensor) -> tuple:  # type: ignore[override]
+        return g * ctx.scale, None  # type: ignore[attr-defined]
+
+
+def by_frequency(rows: Tensor, idx: np.ndarray) -> Tensor:
+    """``rows`` (looked up at ``idx``) whose gradient is scaled by 1 / (count of each index in ``idx``)."""
+    if not rows.requires_grad:
+        return rows
+    _, where, counts = np.unique(idx, return_inverse=True, return_counts=True)
+    scale = (1.0 / counts[where.reshape(idx.shape)]).astype(rows.dtype)[..., None]
+    return _ScaledByFrequency.apply(rows, scale)
 
 
 def _renorm_rows(weight: Tensor, indices: np.ndarray, max_norm: float, norm_type: float = 2.0) -> None:

@@ -8,6 +8,7 @@ import numpy as np
 
 from .. import dtypes, ops
 from ..checks import check_int, check_probability, plain_array
+from ..devices import takes_device
 from ..tensor import Tensor
 from . import functional as F
 from . import init
@@ -17,7 +18,8 @@ from .module import Module, Parameter, check_input_dtype
 class Linear(Module):
     """``y = x @ weight.T + bias``; weight (out_features, in_features), both U(-1/sqrt(in), 1/sqrt(in))."""
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype=None) -> None:
+    @takes_device
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, device=None, dtype=None) -> None:
         super().__init__()
         dtype = dtypes.resolve(dtype)  # None: tl.get_default_dtype()
         in_features = check_int("Linear", "in_features", in_features)
@@ -43,8 +45,14 @@ class Linear(Module):
 
 
 class Embedding(Module):
-    """Rows of ``weight`` (num_embeddings, embedding_dim), N(0, 1), picked by integer indices."""
+    """Rows of ``weight`` (num_embeddings, embedding_dim), N(0, 1), picked by integer indices.
 
+    ``scale_grad_by_freq=True``: each row's gradient is divided by how often its index occurs in the
+    batch, as PyTorch's. ``sparse=True`` is refused (gradients are dense here). ``_weight``: the initial
+    weight (copied; the padding row is then not zeroed), ``_freeze``: it does not require grad.
+    """
+
+    @takes_device
     def __init__(
         self,
         num_embeddings: int,
@@ -52,12 +60,26 @@ class Embedding(Module):
         padding_idx: int | None = None,
         max_norm: float | None = None,
         norm_type: float = 2.0,
+        scale_grad_by_freq: bool = False,
+        sparse: bool = False,
+        _weight=None,
+        _freeze: bool = False,
+        device=None,
         dtype=None,
     ) -> None:
+        F.refuse_sparse("Embedding", sparse)
         super().__init__()
-        dtype = dtypes.resolve(dtype)
         num_embeddings = check_int("Embedding", "num_embeddings", num_embeddings)
         embedding_dim = check_int("Embedding", "embedding_dim", embedding_dim)
+        if _weight is not None:
+            given = plain_array(_weight.data if isinstance(_weight, Tensor) else _weight, "Embedding: _weight")
+            if given.shape != (num_embeddings, embedding_dim) or given.dtype.kind != "f":
+                raise ValueError(
+                    f"Embedding: _weight must be a float array of shape ({num_embeddings}, {embedding_dim}), "
+                    f"got {given.dtype} of shape {given.shape}"
+                )
+            dtype = given.dtype if dtype is None else dtype
+        dtype = dtypes.resolve(dtype)
         if padding_idx is not None:
             padding_idx = check_int("Embedding", "padding_idx", padding_idx, least=None)
             if not -num_embeddings <= padding_idx < num_embeddings:
@@ -66,14 +88,19 @@ class Embedding(Module):
                 )
             padding_idx %= num_embeddings  # as PyTorch: -1 names the last row, and indices compare to that
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
-        self.weight = Parameter(np.empty((num_embeddings, embedding_dim), dtype=dtype))
-        init.normal_(self.weight)
-        self.padding_idx = padding_idx
-        if padding_idx is not None:
-            self.weight.data[padding_idx] = 0
         if max_norm is not None and not max_norm >= 0:
             raise ValueError(f"Embedding: max_norm must be a number >= 0 or None, got {max_norm}")
+        self.weight = Parameter(np.empty((num_embeddings, embedding_dim), dtype=dtype))
+        self.padding_idx = padding_idx
+        if _weight is None:
+            init.normal_(self.weight)
+            if padding_idx is not None:
+                self.weight.data[padding_idx] = 0
+        else:
+            self.weight.data[...] = given
+            self.weight.requires_grad_(not _freeze)
         self.max_norm, self.norm_type = max_norm, float(norm_type)
+        self.scale_grad_by_freq, self.sparse = bool(scale_grad_by_freq), False
 
     @classmethod
     def from_pretrained(
@@ -83,19 +110,34 @@ class Embedding(Module):
         padding_idx: int | None = None,
         max_norm: float | None = None,
         norm_type: float = 2.0,
+        scale_grad_by_freq: bool = False,
+        sparse: bool = False,
     ) -> Embedding:
         """An Embedding whose weight is a copy of the 2-D ``embeddings`` (its dtype kept); ``freeze``:
-        the weight does not require grad. The padding row keeps its values, as in PyTorch."""
+        the weight does not require grad. The padding row keeps its values, as in PyTorch.
+
+        >>> import tinygrad_lstm as tl
+        >>> emb = tl.nn.Embedding.from_pretrained(tl.tensor([[1.0, 2.0], [3.0, 4.0]]))
+        >>> emb(tl.tensor([1])).tolist(), emb.weight.requires_grad
+        ([[3.0, 4.0]], False)
+        """
         data = plain_array(embeddings.data if isinstance(embeddings, Tensor) else embeddings, "Embedding: embeddings")
         if data.ndim != 2 or data.dtype.kind != "f":
             raise ValueError(
                 "Embedding.from_pretrained: embeddings must be a 2-D float array, got "
                 f"{data.dtype} of shape {data.shape}"
             )
-        module = cls(data.shape[0], data.shape[1], padding_idx, max_norm, norm_type, dtype=data.dtype)
-        module.weight.data[...] = data
-        module.weight.requires_grad_(not freeze)
-        return module
+        return cls(
+            data.shape[0],
+            data.shape[1],
+            padding_idx,
+            max_norm,
+            norm_type,
+            scale_grad_by_freq,
+            sparse,
+            _weight=data,
+            _freeze=freeze,
+        )
 
     def forward(self, indices) -> Tensor:
         idx = plain_array(indices.data if isinstance(indices, Tensor) else indices, "Embedding: indices")
@@ -115,10 +157,11 @@ class Embedding(Module):
             # the padding row gets no gradient, as in PyTorch
             keep = (Tensor._from(idx) != self.padding_idx)[..., None]  # ops, so that tl.compile sees them
             out = ops.where(keep, out, ops.getitem(self.weight, idx).detach())
-        return out
+        return F.by_frequency(out, idx) if self.scale_grad_by_freq else out
 
     def extra_repr(self) -> str:
-        return f"{self.num_embeddings}, {self.embedding_dim}"
+        extra = ", scale_grad_by_freq=True" if self.scale_grad_by_freq else ""
+        return f"{self.num_embeddings}, {self.embedding_dim}{extra}"
 
 
 class Dropout(Module):

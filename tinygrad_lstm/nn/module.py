@@ -7,6 +7,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .. import devices
 from ..checks import plain_array
 from ..tape import guard
 from ..tensor import Tensor, clear_grads
@@ -310,12 +311,39 @@ class Module:
                 object.__setattr__(m, "dtype", dtype)
         return self
 
-    def to(self, dtype) -> Module:
-        """``module.to(np.float64)`` or ``module.to(tl.float64)``; there is one device, the CPU,
-        so ``to("cpu")`` changes nothing."""
-        if isinstance(dtype, str) and dtype == "cpu":
+    def to(
+        self, *args: Any, device: Any = None, dtype: Any = None, non_blocking: bool = False, **kwargs: Any
+    ) -> Module:
+        """PyTorch's ``to``: ``module.to(tl.float64)``, ``module.to(device)``, ``module.to("cpu", tl.float64)``,
+        ``module.to(tensor)`` (its dtype). There is one device, the CPU: ``"cpu"`` or ``tl.device("cpu")``
+        changes nothing and any other is refused by name, before anything changes."""
+        name = f"{type(self).__name__}.to"
+        for arg in args:
+            if isinstance(arg, Tensor):
+                dtype = arg.dtype
+            elif devices.is_device(arg):
+                device = arg
+            elif isinstance(arg, bool):
+                continue  # non_blocking: nothing is asynchronous here
+            else:
+                dtype = arg
+        unknown = set(kwargs) - {"memory_format"}
+        if len(args) > 3 or unknown:
+            raise TypeError(f"{name}: expected (device, dtype, non_blocking) or a tensor, got {args} {sorted(unknown)}")
+        devices.check(name, device)
+        if dtype is None:
             return self
+        try:
+            kind = np.dtype(dtype).kind
+        except TypeError:
+            raise TypeError(f"{name}: {dtype!r} is neither a device nor a dtype") from None
+        if kind != "f":
+            raise TypeError(f"{name}: only floating point dtypes, as in PyTorch; got {np.dtype(dtype)}")
         return self.astype(dtype)
+
+    def cuda(self, device: Any = None) -> Module:
+        """Refused by name: there is one device here, the CPU (``tl.cuda.is_available()`` is False)."""
+        devices.refuse(f"{type(self).__name__}.cuda", "cuda" if device is None else device)
 
     def double(self) -> Module:
         """Every parameter to float64."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import dtypes, ops
+from .. import devices, dtypes, ops
 from ..checkpoint import checkpoint
 from ..checks import check_int, check_layer_dropout
 from ..tape import scope
@@ -286,6 +286,7 @@ class RNN(_RecurrentLayer):
 
     mode = "rnn"
 
+    @devices.takes_device
     def __init__(
         self,
         input_size: int,
@@ -296,6 +297,7 @@ class RNN(_RecurrentLayer):
         batch_first: bool = False,
         dropout: float = 0.0,
         bidirectional: bool = False,
+        device=None,
         dtype=None,
     ) -> None:
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype)
@@ -311,6 +313,7 @@ class GRU(_RecurrentLayer):
     mode = "gru"
     n_gates = 3
 
+    @devices.takes_device
     def __init__(
         self,
         input_size: int,
@@ -320,6 +323,7 @@ class GRU(_RecurrentLayer):
         batch_first: bool = False,
         dropout: float = 0.0,
         bidirectional: bool = False,
+        device=None,
         dtype=None,
     ) -> None:
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype)
@@ -378,6 +382,7 @@ class LSTM(_RecurrentLayer):
 
     mode = "lstm"
 
+    @devices.takes_device
     def __init__(
         self,
         input_size: int,
@@ -388,6 +393,7 @@ class LSTM(_RecurrentLayer):
         dropout: float = 0.0,
         bidirectional: bool = False,
         proj_size: int = 0,
+        device=None,
         dtype=None,
         variant: str | LSTMVariant | None = None,
         forget_bias: float | None = None,

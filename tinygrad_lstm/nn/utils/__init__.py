@@ -82,3 +82,5 @@ def detach_state(state):
 
 
 from . import rnn as rnn  # noqa: E402  (torch.nn.utils.rnn's place)
+from .convert_parameters import parameters_to_vector as parameters_to_vector  # noqa: E402
+from .convert_parameters import vector_to_parameters as vector_to_parameters  # noqa: E402
