@@ -671,3 +671,26 @@ def test_the_quickstart_is_pytorch_code_with_only_the_name_changed(capsys):
     finally:
         torch.set_num_threads(threads)
     assert done["after"] < 0.5 * done["before"] and done["accuracy"] > 0.75
+
+
+def test_every_layer_that_takes_dtype_takes_device_and_refuses_another_by_its_own_name():
+    """Generated over tl.nn: a layer PyTorch builds with ``device=`` (every one that takes ``dtype=``) takes
+    it here too, and a device other than the CPU is refused naming the layer (Conv2d, not its base class)."""
+    checked = 0
+    for name in dir(tl.nn):
+        cls = getattr(tl.nn, name)
+        if not (inspect.isclass(cls) and issubclass(cls, tl.nn.Module)):
+            continue
+        params = inspect.signature(cls.__init__).parameters
+        if "dtype" not in params:
+            continue
+        assert "device" in params, f"{name} takes dtype= but not device="
+        required = [p for p in list(params.values())[1:] if p.default is inspect.Parameter.empty
+                    and p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]  # fmt: skip
+        args = {"normalized_shape": 4, "num_groups": 2, "num_channels": 4, "kernel_size": 3}
+        values = [args.get(p.name, 4) for p in required]
+        with pytest.raises(ValueError, match=rf"^{name}: there is one device here"):
+            cls(*values, device="cuda")
+        cls(*values, device=tl.device("cpu"))
+        checked += 1
+    assert checked >= 20

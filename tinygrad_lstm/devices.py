@@ -129,12 +129,15 @@ def takes_device(fn: F) -> F:
     kind = params[names.index("device")].kind
     position = names.index("device") if kind is inspect.Parameter.POSITIONAL_OR_KEYWORD else None
 
+    is_init = fn.__name__ == "__init__"
+
     @functools.wraps(fn)
     def checked(*args: Any, **kwargs: Any) -> Any:
+        name = type(args[0]).__name__ if is_init and args else op  # Conv2d, not the base class it inherits from
         if "device" in kwargs:
-            check(op, kwargs["device"])
+            check(name, kwargs["device"])
         elif position is not None and len(args) > position:
-            check(op, args[position])
+            check(name, args[position])
         return fn(*args, **kwargs)
 
     return checked  # type: ignore[return-value]

@@ -8,6 +8,7 @@ import numpy as np
 
 from .. import dtypes, ops
 from ..checks import check_int
+from ..devices import takes_device
 from ..tensor import Tensor
 from . import init
 from .module import Module, Parameter, check_input_dtype
@@ -56,6 +57,7 @@ class Bilinear(Module):
     """``torch.nn.Bilinear(in1_features, in2_features, out_features, bias=True)``: weight (out, in1, in2)
     and bias (out,), both U(-1/sqrt(in1), 1/sqrt(in1)), as PyTorch initialises them."""
 
+    @takes_device
     def __init__(
         self, in1_features: int, in2_features: int, out_features: int, bias: bool = True, device=None, dtype=None
     ) -> None:

@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import dtypes
 from ..checks import check_int
+from ..devices import takes_device
 from ..tensor import Tensor
 from . import conv, init
 from . import functional as F
@@ -109,6 +110,7 @@ class _ConvNd(Module):
 class _Conv(_ConvNd):
     _function: Any = None
 
+    @takes_device
     def __init__(
         self,
         in_channels: int,
@@ -120,6 +122,7 @@ class _Conv(_ConvNd):
         groups: int = 1,
         bias: bool = True,
         padding_mode: str = "zeros",
+        device=None,
         dtype=None,
     ) -> None:
         super().__init__(
@@ -168,6 +171,7 @@ class _ConvTranspose(_ConvNd):
     _transposed = True
     _function: Any = None
 
+    @takes_device
     def __init__(
         self,
         in_channels: int,
@@ -180,6 +184,7 @@ class _ConvTranspose(_ConvNd):
         bias: bool = True,
         dilation: Any = 1,
         padding_mode: str = "zeros",
+        device=None,
         dtype=None,
     ) -> None:
         super().__init__(

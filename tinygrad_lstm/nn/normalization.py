@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import dtypes, ops
 from ..checks import check_int
+from ..devices import takes_device
 from ..primitives.running import RUNNING_UPDATE
 from ..tape import no_grad
 from ..tensor import Tensor
@@ -282,6 +283,7 @@ class _NormBase(Module):
     weight: Parameter | None
     bias: Parameter | None
 
+    @takes_device
     def __init__(
         self,
         num_features: int,
@@ -301,8 +303,6 @@ class _NormBase(Module):
             raise ValueError(f"{name}: eps must be a number >= 0, got {eps!r}")
         if momentum is not None and not isinstance(momentum, numbers.Real):
             raise TypeError(f"{name}: momentum must be a number or None, got {momentum!r}")
-        if device not in (None, "cpu"):
-            raise ValueError(f"{name}: device {device!r}: there is one device here, the CPU")
         self.eps, self.momentum = eps, momentum
         self.affine, self.track_running_stats = bool(affine), bool(track_running_stats)
         self.dtype = np.dtype(dtypes.resolve(dtype))
@@ -407,6 +407,7 @@ class BatchNorm3d(_BatchNorm):
 
 
 class _InstanceNorm(_NormBase):
+    @takes_device
     def __init__(
         self,
         num_features: int,
@@ -474,6 +475,7 @@ class GroupNorm(Module):
     weight: Parameter | None
     bias: Parameter | None
 
+    @takes_device
     def __init__(
         self,
         num_groups: int,
@@ -528,12 +530,14 @@ class LayerNorm(Module):
     weight: Parameter | None
     bias: Parameter | None
 
+    @takes_device
     def __init__(
         self,
         normalized_shape: int | tuple[int, ...] | list[int],
         eps: float = 1e-5,
         elementwise_affine: bool = True,
         bias: bool = True,
+        device=None,
         dtype=None,
     ) -> None:
         super().__init__()
@@ -564,6 +568,7 @@ class RMSNorm(Module):
     dtype: np.dtype
     weight: Parameter | None
 
+    @takes_device
     def __init__(
         self,
         normalized_shape: int | tuple[int, ...] | list[int],

@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import dtypes, ops, random
 from ..checks import check_int
+from ..devices import takes_device
 from ..tape import guard
 from ..tensor import Tensor
 from . import functional as F
@@ -60,6 +61,7 @@ class PReLU(Module):
     """``torch.nn.PReLU(num_parameters=1, init=0.25)``: ``F.prelu`` with a learned ``weight`` of
     ``num_parameters`` slopes, each ``init``."""
 
+    @takes_device
     def __init__(self, num_parameters: int = 1, init: float = 0.25, device=None, dtype=None) -> None:
         super().__init__()
         self.num_parameters = check_int("PReLU", "num_parameters", num_parameters, least=1)
