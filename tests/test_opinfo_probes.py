@@ -244,3 +244,17 @@ def test_tril_and_triu_run_a_second_backward_as_pytorch():
         y.backward()
         grads.append(np.asarray(x.grad.data if L is tl else x.grad.numpy()))
     np.testing.assert_array_equal(*grads)
+
+
+@pytest.mark.parametrize("keepdim", [True, False])
+@pytest.mark.parametrize("ord", [2, 6, 1, np.inf])
+def test_vector_norm_of_a_0d_tensor_along_dim_0(ord, keepdim):
+    """linalg.vector_norm(x, ord, dim=0) of a 0-d tensor: PyTorch reads dim 0 as no axis; refused here before."""
+    x, t = tl.tensor(np.float64(-1.5), requires_grad=True), torch.tensor(-1.5, dtype=torch.float64, requires_grad=True)
+    ours, theirs = tl.linalg.vector_norm(x, ord, 0, keepdim), torch.linalg.vector_norm(t, ord, 0, keepdim)
+    assert ours.shape == tuple(theirs.shape) and float(ours) == theirs.item()
+    ours.backward()
+    theirs.backward()
+    assert np.isclose(float(x.grad), t.grad.item(), rtol=1e-14)
+    with pytest.raises(IndexError, match="linalg.vector_norm"):
+        tl.linalg.vector_norm(x, ord, 1)
