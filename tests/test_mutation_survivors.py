@@ -365,3 +365,50 @@ def test_leaky_relus_float32_gradient_is_pytorchs_bit_for_bit(slope):
     (torch.nn.functional.leaky_relu(theirs, slope) * torch.tensor(w)).sum().backward()
     assert ours.grad.dtype == np.float32
     np.testing.assert_array_equal(ours.grad.data.view(np.uint32), theirs.grad.numpy().view(np.uint32))
+
+
+# ---- found by the fourth run (the helpers' spellings joined the selection) ----------------------------------
+
+
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")  # inf - inf, as in PyTorch
+def test_isclose_with_pytorchs_defaults_and_its_formula():
+    """isclose's defaults (rtol 1e-5, atol 1e-8, equal_nan False) and |a - b| <= atol + rtol * |b| (a
+    mutant divided by |b|): pairs on both sides of each bound, against PyTorch."""
+    torch = pytest.importorskip("torch")
+    b = np.array([1.0, 1.0, 100.0, 1e-9, 0.0, np.nan, np.inf, 1e3])
+    a = np.array([1.0 + 2e-5, 1.0 + 5e-6, 100.0 + 5e-4, 2e-9, 5e-9, np.nan, np.inf, 1e3 + 0.009])
+    for kwargs in ({}, {"equal_nan": True}, {"rtol": 1e-3}, {"atol": 1e-3}):
+        ours = tl.isclose(tl.tensor(a), tl.tensor(b), **kwargs)
+        theirs = torch.isclose(torch.tensor(a), torch.tensor(b), **kwargs)
+        np.testing.assert_array_equal(ours.data, theirs.numpy(), err_msg=str(kwargs))
+
+
+def test_tensor_split_with_negative_cuts_and_one_section():
+    torch = pytest.importorskip("torch")
+    x = np.arange(10.0)
+    for how in ([-3, 7], [2, -8, -1], [-20, 3], [0, 10, 12], 1, 3, 4):
+        ours = tl.tensor(x).tensor_split(how)
+        theirs = torch.tensor(x).tensor_split(how)
+        assert [p.data.tolist() for p in ours] == [p.tolist() for p in theirs], how
+    with pytest.raises(ValueError, match="tensor_split: the number of sections must be positive"):
+        tl.tensor(x).tensor_split(0)
+
+
+def test_inner_with_a_0d_operand_is_a_product():
+    torch = pytest.importorskip("torch")
+    a, s = np.arange(6.0).reshape(2, 3), np.float64(2.5)
+    for left, right in ((a, s), (s, a), (s, s)):
+        ours = tl.inner(tl.tensor(left), tl.tensor(right))
+        theirs = torch.inner(torch.tensor(left), torch.tensor(right))
+        np.testing.assert_array_equal(ours.data, theirs.numpy())
+
+
+def test_matrix_power_0_keeps_the_dtype_and_refuses_a_non_square_matrix():
+    torch = pytest.importorskip("torch")
+    for dtype in (np.float32, np.float64, np.int64):
+        x = (np.arange(8).reshape(2, 2, 2) % 3).astype(dtype)
+        ours, theirs = tl.matrix_power(tl.tensor(x), 0), torch.linalg.matrix_power(torch.tensor(x), 0)
+        assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
+        np.testing.assert_array_equal(ours.data, theirs.numpy())
+    with pytest.raises(ValueError, match=r"matrix_power: expects square matrices, got shape \(2, 3\)"):
+        tl.matrix_power(tl.tensor(np.ones((2, 3))), 2)
