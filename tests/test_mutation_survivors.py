@@ -412,3 +412,63 @@ def test_matrix_power_0_keeps_the_dtype_and_refuses_a_non_square_matrix():
         np.testing.assert_array_equal(ours.data, theirs.numpy())
     with pytest.raises(ValueError, match=r"matrix_power: expects square matrices, got shape \(2, 3\)"):
         tl.matrix_power(tl.tensor(np.ones((2, 3))), 2)
+
+
+@pytest.mark.parametrize("default", ["float32", "float64"])
+def test_creation_functions_take_the_default_dtype_and_requires_grad_as_pytorch(default):
+    torch = pytest.importorskip("torch")
+    before, tbefore = tl.get_default_dtype(), torch.get_default_dtype()
+    tl.set_default_dtype(np.dtype(default)), torch.set_default_dtype(getattr(torch, default))
+    try:
+        base = np.arange(6).reshape(2, 3)
+        pairs = [
+            (tl.ones(2, 3), torch.ones(2, 3)),
+            (tl.ones((2, 3), requires_grad=True), torch.ones((2, 3), requires_grad=True)),
+            (tl.linspace(0, 1, 5), torch.linspace(0, 1, 5)),
+            (tl.linspace(-1, 2, 4, requires_grad=True), torch.linspace(-1, 2, 4, requires_grad=True)),
+            (tl.arange(0, 2, 0.5), torch.arange(0, 2, 0.5)),
+            (tl.arange(1, 7, 2), torch.arange(1, 7, 2)),
+            (tl.zeros_like(tl.tensor(base)), torch.zeros_like(torch.tensor(base))),
+            (tl.zeros_like(tl.ones(2), requires_grad=True), torch.zeros_like(torch.ones(2), requires_grad=True)),
+        ]
+        for ours, theirs in pairs:
+            assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch."), (ours, theirs)
+            assert ours.requires_grad == theirs.requires_grad
+            np.testing.assert_array_equal(ours.data, theirs.detach().numpy())
+    finally:
+        tl.set_default_dtype(before), torch.set_default_dtype(tbefore)
+
+
+def test_diag_embed_default_offset_and_axes_against_pytorch():
+    torch = pytest.importorskip("torch")
+    x = np.arange(1.0, 7.0).reshape(2, 3)
+    spellings = [{}, {"offset": 1}, {"offset": -1, "dim1": 0, "dim2": 2}, {"dim1": -1, "dim2": 0}]
+    spellings.append({"dim1": 1, "dim2": 2})
+    for kwargs in spellings:
+        ours, theirs = tl.diag_embed(tl.tensor(x), **kwargs), torch.diag_embed(torch.tensor(x), **kwargs)
+        np.testing.assert_array_equal(ours.data, theirs.numpy(), err_msg=str(kwargs))
+    with pytest.raises(ValueError, match=r"diag_embed: expects a tensor of at least 1 axis, got shape \(\)"):
+        tl.diag_embed(tl.tensor(1.0))
+
+
+def test_index_ops_of_a_0d_tensor_against_pytorch():
+    """index_add/index_copy/index_fill of a 0-d tensor (one axis of length 1, as PyTorch reads it), with a
+    0-d or a 1-element source, value and gradient."""
+    torch = pytest.importorskip("torch")
+    for op, source in (("index_add", 2.5), ("index_copy", 2.5), ("index_fill", 2.5)):
+        for shaped in (np.float64(source), np.array([source])):
+            results = []
+            for L, make in ((torch, torch.tensor), (tl, tl.tensor)):
+                x = make(np.float64(1.5), requires_grad=True)
+                s = make(shaped.copy(), requires_grad=True) if op != "index_fill" else source
+                try:
+                    y = getattr(x * 1, op)(0, make(np.array([0])), s)
+                except RuntimeError:  # PyTorch refuses a 1-element source there; computing it is allowed
+                    break
+                y.backward()
+                results.append((np.asarray(y.data if L is tl else y.detach().numpy()), float(x.grad)))
+            if len(results) < 2:
+                continue
+            assert results[0][0].shape == results[1][0].shape, (op, shaped.shape)
+            np.testing.assert_array_equal(results[0][0], results[1][0])
+            assert results[0][1] == results[1][1], (op, shaped.shape)
