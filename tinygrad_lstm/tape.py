@@ -64,7 +64,10 @@ _PLAIN = (type(None), bool, int, float, str, slice, type(Ellipsis), np.dtype, np
 def _plain(x: Any) -> bool:
     """Whether ``x`` holds only shapes, axes and flags (no array, no context a VJP would read data from)."""
     if isinstance(x, (tuple, list)):
-        return all(_plain(v) for v in x)
+        for v in x:  # (a loop, not all() over a generator: every entry's free() asks this)
+            if not _plain(v):
+                return False
+        return True
     return isinstance(x, _PLAIN)
 
 
@@ -167,8 +170,9 @@ class Entry:
         saved nothing (add, sum, reshape: shapes and axes only; a product with a Python number, as in
         mean) keeps those, so that a second backward can run its VJP again, as PyTorch's does without
         retain_graph (a number is a constant of the program, never a tensor's data changed since)."""
+        # (the saved inputs first: most entries keep an array, and that settles it before the parameters)
         self.kept_nothing = (
-            self.out is None and _plain(self.p) and all(a is None or isinstance(a, _PLAIN) for a in self.ins or ())
+            self.out is None and all(a is None or isinstance(a, _PLAIN) for a in self.ins or ()) and _plain(self.p)
         )
         if self.kept_nothing:
             self.freed = True
