@@ -249,7 +249,9 @@ class CompiledStep:
             if a.dtype.kind not in "fc":
                 raise CompileError(
                     f"compile: input {i} holds {a.dtype} values (indices or class targets); a replay would "
-                    "reuse the first call's values as an index. Run this step without tl.compile"
+                    "reuse the first call's values as an index. Pass class targets as floats "
+                    "(F.one_hot(y, num_classes).float(), with a loss that takes probabilities), or run this "
+                    "step without tl.compile"
                 )
             t = Tensor._from(a)
             t._entry = InputLeaf(t, i)
