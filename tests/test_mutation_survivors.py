@@ -472,3 +472,34 @@ def test_index_ops_of_a_0d_tensor_against_pytorch():
             assert results[0][0].shape == results[1][0].shape, (op, shaped.shape)
             np.testing.assert_array_equal(results[0][0], results[1][0])
             assert results[0][1] == results[1][1], (op, shaped.shape)
+
+
+def test_take_along_dim_broadcasts_the_input_and_flattens_a_2d_index_as_pytorch():
+    """Indices larger than the input off ``dim`` broadcast the input (and its gradient sums back); with no
+    dim both are flattened, a 2-D index too: value and gradient against PyTorch."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(8)
+    cases = [
+        ((3, 1), np.array([[0, 2, 1, 0], [1, 1, 0, 2]]), 0),
+        ((2, 1, 3), rng.integers(0, 3, (2, 4, 2)), 2),
+        ((1, 3), rng.integers(0, 3, (2, 5)), 1),
+        ((2, 3), np.array([[5, 0], [1, 3], [2, 2]]), None),
+    ]
+    for shape, index, dim in cases:
+        data = rng.standard_normal(shape)
+        w = None
+        results = []
+        for L, make in ((tl, tl.tensor), (torch, torch.tensor)):
+            x = make(data.copy(), requires_grad=True)
+            y = x.take_along_dim(make(index), dim) if dim is not None else x.take_along_dim(make(index))
+            w = rng.standard_normal(tuple(y.shape)) if w is None else w
+            (y * make(w)).sum().backward()
+            results.append(
+                (
+                    np.asarray(y.data if L is tl else y.detach().numpy()),
+                    np.asarray(x.grad.data if L is tl else x.grad.numpy()),
+                )
+            )
+        (value, grad), (tvalue, tgrad) = results
+        np.testing.assert_array_equal(value, tvalue, err_msg=str((shape, dim)))
+        np.testing.assert_allclose(grad, tgrad, rtol=1e-14, err_msg=str((shape, dim)))
