@@ -503,3 +503,28 @@ def test_take_along_dim_broadcasts_the_input_and_flattens_a_2d_index_as_pytorch(
         (value, grad), (tvalue, tgrad) = results
         np.testing.assert_array_equal(value, tvalue, err_msg=str((shape, dim)))
         np.testing.assert_allclose(grad, tgrad, rtol=1e-14, err_msg=str((shape, dim)))
+
+
+def test_corrcoef_is_clipped_to_one_as_pytorchs():
+    """Rounding puts this pair's correlation at 1 + 2.2e-16 before the clip PyTorch applies (a mutant
+    that moved the upper bound survived)."""
+    torch = pytest.importorskip("torch")
+    a = np.array([0.1257302210933933, -0.1321048632913019, 0.6404226504432821, 0.10490011715303971, -0.535669373161111])
+    x = np.stack([a, np.array([1.7885211860124406, -0.5671323941970539, 6.4908954451175624, 1.5982115195047646,
+                               -4.254210841216716])])  # fmt: skip
+    x[1] = -x[1]  # and the lower bound, for the negated pair
+    for data in (x, x * np.array([[1.0], [-1.0]])):
+        ours, theirs = tl.corrcoef(tl.tensor(data)), torch.corrcoef(torch.tensor(data))
+        np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=1e-15, atol=0)  # (rounded apart by an ulp)
+        assert np.abs(ours.data).max() <= 1.0
+
+
+def test_split_with_sizes_of_zero_and_more_than_two_pieces_as_pytorchs():
+    torch = pytest.importorskip("torch")
+    x = np.arange(12.0).reshape(6, 2)
+    for sizes in ([1, 0, 2, 3], [6], [0, 6], [2, 2, 2]):
+        ours = tl.split(tl.tensor(x), sizes, dim=0)
+        theirs = torch.split(torch.tensor(x), sizes, dim=0)
+        assert [p.data.tolist() for p in ours] == [p.tolist() for p in theirs], sizes
+    with pytest.raises(ValueError, match="split: sizes"):
+        tl.split(tl.tensor(x), [2, 3], dim=0)
