@@ -333,7 +333,7 @@ def vector_norm(
         raise TypeError(f"linalg.vector_norm: ord must be a number (inf, -inf, 0 included), got {ord!r}")
     t = _as_float("vector_norm", x, dtype)
     if t.ndim == 0 and dim is not None:  # PyTorch's dim 0 (or -1) of a 0-d tensor: no axis at all
-        ops.scalar_axis("linalg.vector_norm", tuple(dim) if isinstance(dim, (list, tuple)) else dim, 0)
+        ops.scalar_axis("linalg.vector_norm", dim if isinstance(dim, (int, np.integer)) else tuple(dim), 0)
         dim = None
     axes = _dims("vector_norm", dim, t.ndim)
     if abs(ord) == np.inf and (t.size == 0 if axes is None else builtins.any(t.shape[a] == 0 for a in axes)):
