@@ -87,3 +87,41 @@ def test_the_reader_sees_lazy_and_relative_imports():
     found = _imported(source, "tinygrad_lstm.instruments.reach", False)
     assert found == {"tinygrad_lstm.instruments.ops", "tinygrad_lstm.viz.reach", "tinygrad_lstm.x"}
     assert _part("tinygrad_lstm.viz.reach") == "viz" and _part("tinygrad_lstm.ops") == "ops"
+
+
+# Test files the mutation run leaves out, and why: a new test file must be put in the selection
+# (pyproject.toml, [tool.mutmut]) or here, since a mutant that only an unselected file would kill survives
+NOT_MUTATION_TESTS = {
+    "tests/test_architecture.py": "the import graph, no values",
+    "tests/test_blas.py": "thread pools and timings of the BLAS layer, not the mutated files",
+    "tests/test_cli.py": "the command line (subprocesses)",
+    "tests/test_compile_without_numba.py": "a subprocess without numba",
+    "tests/test_demos.py": "the demos' claims, minutes of training",
+    "tests/test_docs.py": "doctests of every module",
+    "tests/test_explorer.py": "the HTML explorer and the browser",
+    "tests/test_explorer_memory.py": "the explorer's memory strip",
+    "tests/test_first_hour.py": "the tour and notebooks a student runs first",
+    "tests/test_instruments.py": "instruments, not the mutated files",
+    "tests/test_lr_scheduler.py": "optim/, not mutated",
+    "tests/test_notebook.py": "a real Jupyter kernel",
+    "tests/test_optimizers.py": "optim/, not mutated",
+    "tests/test_reach.py": "the reach demo",
+    "tests/test_readme.py": "the README's code blocks",
+    "tests/test_trust_threads.py": "threads, timing-sensitive",
+    "tests/test_viz.py": "pictures",
+    "tests/test_viz_belt.py": "pictures",
+    "tests/test_viz_truth.py": "pictures against the tape",
+}
+
+
+def test_every_test_file_is_in_the_mutation_selection_or_left_out_with_a_reason():
+    import tomllib
+
+    root = Path(__file__).resolve().parent.parent
+    config = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["mutmut"]
+    selected = set(config["pytest_add_cli_args_test_selection"])
+    files = {f"tests/{p.name}" for p in (root / "tests").glob("test_*.py")}
+    undecided = sorted(files - selected - set(NOT_MUTATION_TESTS))
+    where = "in [tool.mutmut]'s test selection, or in NOT_MUTATION_TESTS with a reason"
+    assert not undecided, f"put these {where}: {undecided}"
+    assert not (selected & set(NOT_MUTATION_TESTS)) and selected <= files
