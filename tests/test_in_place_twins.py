@@ -55,7 +55,7 @@ def _args(L, name):
 
 
 def _positive(name):
-    return name in ("acosh", "log10", "log1p", "log2", "rsqrt") or name == "pow"
+    return name in ("acosh", "log", "log10", "log1p", "log2", "rsqrt", "sqrt") or name == "pow"
 
 
 def _base(name):

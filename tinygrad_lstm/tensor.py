@@ -562,38 +562,6 @@ class Tensor:
 
         return _update(self, "fill_", (value,), lambda: ops.where(np.ones(self.shape, bool), value, self), write)
 
-    def exp_(self) -> Tensor:
-        """In place: exp(x)."""
-        return self._elementwise_("exp_", ops.exp)
-
-    def log_(self) -> Tensor:
-        """In place: log(x)."""
-        return self._elementwise_("log_", ops.log)
-
-    def sqrt_(self) -> Tensor:
-        """In place: sqrt(x)."""
-        return self._elementwise_("sqrt_", ops.sqrt)
-
-    def tanh_(self) -> Tensor:
-        """In place: tanh(x)."""
-        return self._elementwise_("tanh_", ops.tanh)
-
-    def sigmoid_(self) -> Tensor:
-        """In place: sigmoid(x)."""
-        return self._elementwise_("sigmoid_", ops.sigmoid)
-
-    def relu_(self) -> Tensor:
-        """In place: max(x, 0)."""
-        return self._elementwise_("relu_", ops.relu)
-
-    def neg_(self) -> Tensor:
-        """In place: -x."""
-        return self._elementwise_("neg_", ops.neg)
-
-    def abs_(self) -> Tensor:
-        """In place: |x|."""
-        return self._elementwise_("abs_", ops.abs)
-
     def _elementwise_(self, op: str, fn: Callable[[Tensor], Tensor], others: Any = ()) -> Tensor:
         """``self = fn(self)`` written into this tensor's memory: recorded when a graph is involved,
         else computed from the array and copied in. ``others`` holds the arguments, so a tensor among
@@ -2507,6 +2475,7 @@ def _in_place_twin(name: str) -> Callable[..., Tensor]:
 # PyTorch's in-place twins of the methods above that keep the shape: x.pow_(2) is x = x.pow(2) written
 # into x's memory, recorded as every in-place update is (views, saved values, version checks)
 _IN_PLACE_TWINS = (
+    "abs exp log neg relu sigmoid sqrt tanh "
     "acos acosh addbmm addcdiv addcmul addmm addmv addr asin asinh atan atan2 atanh baddbmm ceil clamp_max "
     "clamp_min clip cos cosh cumprod cumsum deg2rad erf erfc exp2 expm1 floor fmod frac hypot index_add "
     "index_copy index_fill index_put lerp log10 log1p log2 logit masked_scatter nan_to_num pow put rad2deg "
