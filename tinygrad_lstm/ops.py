@@ -678,6 +678,8 @@ def clip(x: Operand, lo: Operand = None, hi: Operand = None) -> Tensor:
         raise ValueError("clip: at least one of min and max must be given")
     if any(isinstance(b, Tensor) and b.requires_grad for b in (lo, hi)):
         return _clip_by_bounds(x, lo, hi)
+    if type(x) is Tensor and x.dtype.kind == "f" and all(b is None or type(b) in (float, int) for b in (lo, hi)):
+        return apply(CLIP, (x,), (lo, hi))  # the common case: the dtype rule keeps x's (every clip pays for this)
     # PyTorch's result dtype of x and the bounds: a float32 x clamped by int64 bounds stays float32
     lo, hi = (b.item() if isinstance(b, np.generic) else b for b in (lo, hi))  # NumPy scalars are numbers
     dtype = _result_dtype(x, *(b for b in (lo, hi) if b is not None))
