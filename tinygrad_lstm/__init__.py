@@ -10,15 +10,15 @@
 
 import numpy as np
 
-from . import backends, blas, cuda, demos, func, linalg, nn, optim, special, utils, viz
+from . import autograd, backends, blas, cuda, demos, func, linalg, nn, optim, special, utils, viz
 from .backward import backward, grad
 from .checkpoint import checkpoint
 from .compiler import CompileError, compile
 from .devices import device
 from .dtypes import get_default_dtype, set_default_dtype
 from .function import Function, FunctionContext, once_differentiable
-from .gradcheck import GradcheckError, gradcheck
-from .instruments.anomaly import AnomalyError, detect_anomaly
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .instruments.anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled
 from .instruments.memory import memory_by_step, memory_table
 from .instruments.probes import probe_gradients
 from .instruments.reach import record_reach
@@ -354,6 +354,8 @@ __all__ = [
     "linalg",
     "nn",
     "optim",
+    "autograd",
+    "is_anomaly_enabled",
     "utils",
     "probe_gradients",
     "record_reach",
@@ -361,6 +363,7 @@ __all__ = [
     "special",
     "viz",
     "gradcheck",
+    "gradgradcheck",
     "is_grad_enabled",
     "log_softmax",
     "logsumexp",

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from .ops import stack
 from .primitives.index import IndexedGrad
 from .tape import _GradMode, guard, number, state
 from .tensor import Tensor
@@ -250,6 +251,8 @@ def grad(
     create_graph: bool = False,
     allow_unused: bool | None = None,
     materialize_grads: bool = False,
+    only_inputs: bool = True,
+    is_grads_batched: bool = False,
 ) -> tuple[Tensor | None, ...]:
     """Gradients of ``outputs`` with respect to ``inputs``, returned rather than accumulated. An input
     the outputs do not depend on is an error, or gets None with ``allow_unused=True``, or zeros with
@@ -264,7 +267,14 @@ def grad(
     >>> (ddx,) = tl.grad(dx, x)
     >>> float(dx), float(ddx)
     (27.0, 18.0)
+
+    ``is_grads_batched=True`` reads each of ``grad_outputs`` as a batch along its first axis and
+    returns the gradients stacked along a first axis of the same size (PyTorch vectorizes this; here
+    it is one sweep per row, with the graph retained between them). ``only_inputs`` is PyTorch's
+    deprecated flag, which has no effect there either.
     """
+    if is_grads_batched:
+        return _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused, materialize_grads)
     if materialize_grads and allow_unused is False:
         raise ValueError(
             "grad: materialize_grads=True gives zeros for unused inputs; it cannot go with allow_unused=False"
@@ -301,6 +311,28 @@ def grad(
             g = Tensor._from(np.array(g, dtype=x.dtype))
         result.append(g)
     return tuple(result)
+
+
+def _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused, materialize_grads):
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    batches = [grad_outputs] if not isinstance(grad_outputs, (list, tuple)) else list(grad_outputs)
+    if any(b is None for b in batches) or len(batches) != len(outputs):
+        raise ValueError("grad: is_grads_batched=True needs one batched tensor in grad_outputs per output")
+    sizes = {int(np.shape(b)[0]) if np.ndim(b) else -1 for b in batches}
+    if len(sizes) != 1 or -1 in sizes:
+        shapes = [tuple(np.shape(b)) for b in batches]
+        raise ValueError(
+            f"grad: is_grads_batched=True needs grad_outputs batched along one first axis, got shapes {shapes}"
+        )
+    (n,) = sizes
+    if n == 0:
+        raise ValueError("grad: is_grads_batched=True with a batch of size 0 has no rows to differentiate")
+    rows = [
+        grad(outputs, inputs, [b[k] for b in batches], True if k < n - 1 else retain_graph, create_graph,
+             allow_unused, materialize_grads)
+        for k in range(n)
+    ]  # fmt: skip
+    return tuple(None if row[0] is None else stack(list(row)) for row in zip(*rows))
 
 
 # ---- gradient accumulation: how contributions to one gradient are summed, in one place --------------

@@ -48,17 +48,33 @@ def gradcheck(
     eps: float = 1e-6,
     atol: float = 1e-5,
     rtol: float = 1e-3,
+    *,
+    raise_exception: bool = True,
+    nondet_tol: float = 0.0,
+    fast_mode: bool = False,
 ) -> bool:
     """Compare the full Jacobian from backward with central differences, in float64.
 
     Every input is copied to float64 (those that required grad are checked). Returns True, or raises
-    :class:`GradcheckError` naming the input, the worst element, and both values.
+    :class:`GradcheckError` naming the input, the worst element, and both values (returns False
+    instead with ``raise_exception=False``, as PyTorch's). ``nondet_tol`` and ``fast_mode`` are
+    accepted for PyTorch's callers: the engine is deterministic, and the full Jacobian is always
+    compared (PyTorch's fast mode compares one random projection of it).
 
     >>> import numpy as np, tinygrad_lstm as tl
     >>> x = tl.Tensor(np.random.randn(3, 4), requires_grad=True)
     >>> tl.gradcheck(lambda x: (x.tanh() * x).sum(axis=1), x)
     True
     """
+    try:
+        return _gradcheck(fn, inputs, eps, atol, rtol)
+    except GradcheckError:
+        if raise_exception:
+            raise
+        return False
+
+
+def _gradcheck(fn, inputs, eps: float, atol: float, rtol: float) -> bool:
     given = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     copies = [
         Tensor(np.array(t.data, dtype=np.float64, order="C"), requires_grad=t.requires_grad)  # C order: see below
@@ -95,3 +111,66 @@ def gradcheck(
                 f"numerical {numeric[k, col]:.10g} (atol={atol}, rtol={rtol})"
             )
     return True
+
+
+def _float_outputs(result) -> list[Tensor]:
+    if isinstance(result, Tensor):
+        return [result]
+    return [y for y in result if y.dtype.kind == "f"]
+
+
+def gradgradcheck(
+    fn: Callable[..., Tensor],
+    inputs: Tensor | Sequence[Tensor],
+    grad_outputs: Tensor | Sequence[Tensor] | None = None,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    *,
+    raise_exception: bool = True,
+    nondet_tol: float = 0.0,
+    fast_mode: bool = False,
+) -> bool:
+    """Check second derivatives: ``gradcheck`` of the function that maps the inputs (and the
+    output gradients, ``grad_outputs``: random when not given, as PyTorch's) to the gradients of
+    ``fn``'s outputs, recorded with ``create_graph=True``. In float64, like ``gradcheck``.
+
+    >>> import numpy as np, tinygrad_lstm as tl
+    >>> x = tl.Tensor(np.array([0.5, -1.0]), requires_grad=True)
+    >>> tl.gradgradcheck(lambda x: (x ** 3).tanh(), x)
+    True
+    """
+    given = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    xs = [
+        Tensor(np.array(t.data, dtype=np.float64), requires_grad=t.requires_grad)
+        if isinstance(t, Tensor) and t.dtype.kind == "f"
+        else t
+        for t in given
+    ]
+    wanted = [i for i, t in enumerate(xs) if isinstance(t, Tensor) and t.requires_grad]
+    if not wanted:
+        raise ValueError("gradgradcheck: no input requires grad")
+    outputs = _float_outputs(fn(*xs))
+    if grad_outputs is None:
+        rng = np.random.default_rng(0)
+        gos = [Tensor(rng.standard_normal(y.shape), requires_grad=True) for y in outputs]
+    else:
+        given_gos = [grad_outputs] if isinstance(grad_outputs, Tensor) else list(grad_outputs)
+        if len(given_gos) != len(outputs):
+            raise ValueError(
+                f"gradgradcheck: {len(given_gos)} grad_outputs given for {len(outputs)} floating outputs of fn"
+            )
+        gos = [Tensor(np.array(g.data, dtype=np.float64), requires_grad=g.requires_grad) for g in given_gos]
+    n = len(xs)
+
+    def first_derivative(*args):
+        ys, gs, wrt = _float_outputs(fn(*args[:n])), list(args[n:]), [args[i] for i in wanted]
+        grads = _grad(ys, wrt, gs, create_graph=True, allow_unused=True)
+        found = tuple(g for g in grads if g is not None)
+        if not found:  # nothing depends on the inputs: a zero to compare, not an empty tuple
+            return ops.zeros((1,), dtype=np.float64)
+        return found
+
+    return gradcheck(
+        first_derivative, xs + gos, eps, atol, rtol, raise_exception=raise_exception, nondet_tol=nondet_tol
+    )

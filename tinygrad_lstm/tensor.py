@@ -234,6 +234,12 @@ class Tensor:
         self._entry = None
         return self
 
+    @property
+    def retains_grad(self) -> bool:
+        """True for a non-leaf tensor whose ``.grad`` backward keeps (``retain_grad()`` was called)."""
+        entry = self._entry
+        return isinstance(entry, Entry) and entry.retain is not None and entry.retain() is self
+
     def retain_grad(self) -> None:
         """Keep ``.grad`` on this non-leaf tensor after backward."""
         if self._entry is None:
@@ -1943,6 +1949,10 @@ class Tensor:
         """The step in elements (not bytes) between neighbours along each axis, or along ``dim``."""
         steps = tuple(s // self.data.itemsize for s in self.data.strides)
         return steps if dim is None else steps[ops._axis("stride", dim, self.ndim)]
+
+    def data_ptr(self) -> int:
+        """The address of the first element (a view and its base share memory; ``clone()`` does not)."""
+        return int(self.data.__array_interface__["data"][0])
 
     def element_size(self) -> int:
         """Bytes per element."""

@@ -61,6 +61,20 @@ def check_backward(entry, g, grads) -> None:
             raise AnomalyError(_message(entry, f"sent {bad} to input {k} in backward (its VJP)"))
 
 
+def is_anomaly_enabled() -> bool:
+    """Whether the NaN/Inf checks run (inside ``detect_anomaly()`` or after ``set_detect_anomaly(True)``)."""
+    return check_forward in state.instruments
+
+
+def _set_anomaly(mode: bool) -> None:
+    if mode and not is_anomaly_enabled():
+        state.instruments.append(check_forward)
+        state.observers.append(check_backward)
+    elif not mode and is_anomaly_enabled():
+        state.instruments.remove(check_forward)
+        state.observers.remove(check_backward)
+
+
 class detect_anomaly:  # noqa: N801 - PyTorch's name
     """Context manager: NaN/Inf checks in forward and backward, with the source line of the culprit."""
 
@@ -68,12 +82,25 @@ class detect_anomaly:  # noqa: N801 - PyTorch's name
         self.check_nan = check_nan
 
     def __enter__(self) -> detect_anomaly:
+        self._before = is_anomaly_enabled()
         if self.check_nan:
-            state.instruments.append(check_forward)
-            state.observers.append(check_backward)
+            _set_anomaly(True)
         return self
 
     def __exit__(self, *exc) -> None:
-        if self.check_nan:
-            state.instruments.remove(check_forward)
-            state.observers.remove(check_backward)
+        _set_anomaly(self._before)
+
+
+class set_detect_anomaly:  # noqa: N801 - PyTorch's name
+    """``tl.autograd.set_detect_anomaly(mode)``: turn the checks on or off from here on, as a call, or
+    for a block, as a context manager (the mode before it comes back at the block's end)."""
+
+    def __init__(self, mode: bool, check_nan: bool = True) -> None:
+        self._before = is_anomaly_enabled()
+        _set_anomaly(bool(mode) and check_nan)
+
+    def __enter__(self) -> set_detect_anomaly:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        _set_anomaly(self._before)
