@@ -109,6 +109,7 @@ CASES = {
     "cat": ([(2, 3), (1, 3)], None, lambda a, b: tl.cat([a, b]), lambda a, b: torch.cat([a, b])),
     "stack": ([(2, 3), (2, 3)], None, lambda a, b: tl.stack([a, b], 1), lambda a, b: torch.stack([a, b], 1)),
     "flip": ([(2, 3)], None, lambda x: tl.flip(x, (0, 1)), lambda x: torch.flip(x, (0, 1))),
+    "contiguous": ([(3, 2)], None, lambda x: x.T.contiguous(), lambda x: x.T.contiguous()),
     "triangle": ([(2, 3, 4)], None, lambda x: tl.tril(x, 1) * tl.triu(x, -1), lambda x: x.tril(1) * x.triu(-1)),
     "matmul": ([(4, 2, 3), (3, 5)], None, lambda a, b: a @ b, lambda a, b: a @ b),
     "einsum": (

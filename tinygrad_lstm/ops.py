@@ -85,7 +85,7 @@ from .primitives.index import GETITEM, INDEX_PUT, SCATTER_ADD
 from .primitives.linalg import EINSUM, INVERSE, MATMUL, einsum_parameters
 from .primitives.primitive import Grad
 from .primitives.reduce import ARGMAX, ARGMIN, ARGSORT, CUMSUM, CUMULATIVE_ARGMAX, MAX, MIN, SUM, VAR
-from .primitives.shape import BROADCAST_TO, CAT, FLIP, RESHAPE, STACK, TRANSPOSE, TRIANGLE
+from .primitives.shape import BROADCAST_TO, CAT, CONTIGUOUS, FLIP, RESHAPE, STACK, TRANSPOSE, TRIANGLE
 from .tape import Entry, Leaf, Structure, state
 from .tensor import Axes, AxesArg, Operand, ShapeArgs, Tensor, View
 from .versions import _root, is_stale, latest_recorded, stale_error, stamps
@@ -709,6 +709,11 @@ def _clip_by_bounds(x: Operand, lo: Operand, hi: Operand) -> Tensor:
         inside = compare(np.less_equal, x, hi)
         out = where(compare(np.greater, x, hi), hi, out)
     return where(inside, x, out)
+
+
+def contiguous(x: Tensor) -> Tensor:
+    """A row-major copy of ``x`` (new memory; the gradient passes through)."""
+    return apply(CONTIGUOUS, (x,))
 
 
 def astype(x: Operand, dtype: npt.DTypeLike | None) -> Tensor:

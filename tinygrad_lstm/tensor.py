@@ -1067,8 +1067,9 @@ class Tensor:
     # ---- more of PyTorch's method names: each composed of the recorded ops above, so gradients of
     # every order, pictures and replays come with them ----------------------------------------
     def contiguous(self, memory_format: Any = None) -> Tensor:
-        """``self``: NumPy reads any memory layout, so no copy is needed."""
-        return self
+        """``self`` when its values already lie in row-major order, else a recorded row-major copy,
+        as PyTorch's: writing to the result never writes to ``self`` (a transpose's, say)."""
+        return self if self.data.flags.c_contiguous else ops.contiguous(self)
 
     def cpu(self) -> Tensor:
         """``self``: there is one device."""

@@ -101,6 +101,17 @@ def _flip_vjp(g: Grad, entry: Entry) -> tuple:
 FLIP = Primitive("flip", _flip_fwd, _flip_vjp)  # p: the flipped axes
 
 
+def _contiguous_fwd(p: Any, x: np.ndarray) -> np.ndarray:
+    return np.array(x, order="C")  # always new memory: writing to the result never writes to x
+
+
+def _contiguous_vjp(g: Grad, entry: Entry) -> tuple:
+    return (g,)
+
+
+CONTIGUOUS = Primitive("contiguous", _contiguous_fwd, _contiguous_vjp)  # a row-major copy
+
+
 def _triangle_fwd(p: Any, x: np.ndarray) -> np.ndarray:
     k, upper = p
     return np.triu(x, k) if upper else np.tril(x, k)

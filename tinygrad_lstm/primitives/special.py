@@ -75,15 +75,16 @@ def _copysign_fwd(p: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _copysign_vjp(g: Grad, entry: Entry) -> tuple:
-    a, b = data(entry.ins[0]), data(entry.ins[1])
     ga = gb = None
     if entry.parents[0] is not None:  # PyTorch's result / a: +-1, NaN at an infinite a; 0 where a is 0
+        a = data(entry.ins[0])
         with np.errstate(invalid="ignore", divide="ignore"):
-            slope = np.where(a == 0, 0, np.copysign(a, b) / a).astype(g.dtype)
+            slope = np.where(a == 0, 0, data(entry.out) / a).astype(g.dtype)
         ga = unbroadcast(g * slope, in_shape(entry, 0))
     if entry.parents[1] is not None:  # a sign has no slope: zeros, as PyTorch's
         gb = zeros_like_grad(g, in_shape(entry, 1), g.dtype)
     return ga, gb
 
 
-COPYSIGN = Primitive("copysign", _copysign_fwd, _copysign_vjp, keep_in=True, elementwise=True)
+# b's gradient reads nothing (zeros), so b is not kept: changing it in place is no reason to refuse
+COPYSIGN = Primitive("copysign", _copysign_fwd, _copysign_vjp, keep_in=((0,), ()), keep_out=(0,), elementwise=True)
