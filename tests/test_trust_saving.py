@@ -240,3 +240,26 @@ def test_a_kept_array_is_only_what_a_gradient_reads():
     assert [role for role, _ in (x / c).entry.saved()] == ["in1"]
     assert [role for role, _ in (x**3.0).entry.saved()] == ["in0"]  # not its own result
     assert [role for role, _ in (2.0**x).entry.saved()] == ["in1", "out"]
+
+
+def test_pytorchs_save_and_load_spellings(tmp_path):
+    """The PyTorch tutorial's lines: ``torch.save(model.state_dict(), "model.pth")`` and
+    ``model.load_state_dict(torch.load("model.pth", weights_only=True))``; an open file; map_location."""
+    import io
+
+    model = tl.nn.Linear(3, 2)
+    tl.save(model.state_dict(), tmp_path / "model.pth")
+    other = tl.nn.Linear(3, 2)
+    other.load_state_dict(tl.load(tmp_path / "model.pth", weights_only=True))
+    assert np.array_equal(other.weight.data, model.weight.data)
+    buffer = io.BytesIO()
+    tl.save({"w": np.eye(2), "step": 3}, buffer)
+    buffer.seek(0)
+    loaded = tl.load(buffer, map_location="cpu")
+    assert loaded["step"] == 3 and np.array_equal(loaded["w"], np.eye(2))
+    for where in ({"cuda:0": "cpu"}, tl.device("cpu"), None):
+        assert tl.load(tmp_path / "model.pth", map_location=where, weights_only=False).keys() == {"weight", "bias"}
+    with pytest.raises(ValueError, match=r"load: there is one device here, the CPU; got device='cuda'"):
+        tl.load(tmp_path / "model.pth", map_location="cuda")
+    with pytest.raises(TypeError, match="load: map_location as a function"):
+        tl.load(tmp_path / "model.pth", map_location=lambda storage, loc: storage)

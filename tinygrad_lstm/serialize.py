@@ -12,10 +12,11 @@ import os
 import secrets
 import stat
 import zipfile
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
+from . import devices
 from .checks import is_torch_tensor, plain_array
 from .tensor import Tensor
 
@@ -95,8 +96,9 @@ def _decode(node: Any, archive, file: str, path: str = "") -> Any:
     raise ValueError(f"load: unknown entry {sorted(node)} in the archive's structure")
 
 
-def save(obj: Any, path: str | os.PathLike) -> None:
-    """Write ``obj`` (e.g. ``model.state_dict()``) to ``path`` as ``.npz``.
+def save(obj: Any, path: str | os.PathLike | IO[bytes]) -> None:
+    """Write ``obj`` (e.g. ``model.state_dict()``) to ``path`` as ``.npz`` (the name is yours: PyTorch's
+    ``model.pth`` works too), or into an open binary file such as ``io.BytesIO``.
 
     The file is written under a temporary name and renamed over ``path`` only when complete, so a
     failure (a bad value, a full disk) leaves any old file as it was. A new file gets the mode a plain
@@ -111,6 +113,9 @@ def save(obj: Any, path: str | os.PathLike) -> None:
     arrays: dict[str, Any] = {}  # (Any: np.savez's stubs would match an array with its allow_pickle=)
     structure = json.dumps(_encode(obj, arrays))  # fails before any file is touched
     described: dict[str, Any] = {_STRUCTURE: np.frombuffer(structure.encode(), dtype=np.uint8)}
+    if hasattr(path, "write"):  # a file the caller opened (PyTorch's save takes one too)
+        np.savez(path, **arrays, **described)
+        return
     path = os.fspath(path)
     folder, base = os.path.split(os.path.abspath(path))
     tmp = os.path.join(folder, f".{base}.{secrets.token_hex(6)}.tmp")
@@ -129,10 +134,22 @@ def save(obj: Any, path: str | os.PathLike) -> None:
         raise
 
 
-def load(path: str | os.PathLike) -> Any:
+def load(
+    path: str | os.PathLike | IO[bytes],
+    map_location: Any = None,
+    *,
+    weights_only: bool = True,
+    mmap: bool | None = None,
+) -> Any:
     """Read what :func:`save` wrote (never unpickles anything); a plain ``np.savez`` archive of
-    arrays loads as a dict. Anything else raises one ``ValueError`` naming the file and the problem."""
-    path = os.fspath(path)
+    arrays loads as a dict. Anything else raises one ``ValueError`` naming the file and the problem.
+
+    PyTorch's arguments are taken as PyTorch's callers pass them: ``weights_only`` (either value: this
+    never unpickles, which is what ``weights_only=True`` asks), ``map_location`` (a device, or a dict
+    of devices, which must be the CPU: every array loads there) and ``mmap`` (the arrays are read
+    into memory either way)."""
+    _check_map_location(map_location)
+    path = path if hasattr(path, "read") else os.fspath(path)  # type: ignore[arg-type]
     try:
         archive = np.load(path, allow_pickle=False)
     except FileNotFoundError:
@@ -153,7 +170,19 @@ def load(path: str | os.PathLike) -> Any:
         raise ValueError(f"load: {path} is damaged or was not written by tl.save ({_problem(path, e)})") from e
 
 
-def _problem(path: str, error: Exception) -> str:
+def _check_map_location(where: Any) -> None:
+    if callable(where) and not isinstance(where, devices.device):
+        raise TypeError(
+            "load: map_location as a function of storages has no meaning here (there are no storages; every "
+            "array loads on the CPU); leave it out"
+        )
+    for target in where.values() if isinstance(where, dict) else [where]:
+        devices.check("load", target)
+
+
+def _problem(path: Any, error: Exception) -> str:
+    if not isinstance(path, str):
+        return f"{type(error).__name__}: {error}"
     size = os.path.getsize(path) if os.path.exists(path) else 0
     if size == 0:
         return "the file is empty"
