@@ -149,25 +149,26 @@ def load(
     of devices, which must be the CPU: every array loads there) and ``mmap`` (the arrays are read
     into memory either way)."""
     _check_map_location(map_location)
-    path = path if hasattr(path, "read") else os.fspath(path)  # type: ignore[arg-type]
+    source = path if hasattr(path, "read") else os.fspath(path)
+    name = source if isinstance(source, str) else f"the open file {getattr(source, 'name', type(source).__name__)}"
     try:
-        archive = np.load(path, allow_pickle=False)
+        archive = np.load(source, allow_pickle=False)
     except FileNotFoundError:
         raise
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
-        raise ValueError(f"load: {path} is not an .npz archive written by tl.save ({_problem(path, e)})") from e
+        raise ValueError(f"load: {name} is not an .npz archive written by tl.save ({_problem(source, e)})") from e
     if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise ValueError(f"load: {path} holds a single .npy array, not an .npz archive written by tl.save")
+        raise ValueError(f"load: {name} holds a single .npy array, not an .npz archive written by tl.save")
     try:
         with archive:
             if _STRUCTURE not in archive.files:
-                return {k: _array(archive, k, repr(k), path) for k in archive.files}
+                return {k: _array(archive, k, repr(k), name) for k in archive.files}
             structure = json.loads(archive[_STRUCTURE].tobytes().decode())
-            return _decode(structure, archive, path)
+            return _decode(structure, archive, name)
     except ObjectArrayError:
         raise
     except (OSError, ValueError, EOFError, KeyError, TypeError, zipfile.BadZipFile, UnicodeDecodeError) as e:
-        raise ValueError(f"load: {path} is damaged or was not written by tl.save ({_problem(path, e)})") from e
+        raise ValueError(f"load: {name} is damaged or was not written by tl.save ({_problem(source, e)})") from e
 
 
 def _check_map_location(where: Any) -> None:
