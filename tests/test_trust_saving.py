@@ -263,3 +263,5 @@ def test_pytorchs_save_and_load_spellings(tmp_path):
         tl.load(tmp_path / "model.pth", map_location="cuda")
     with pytest.raises(TypeError, match="load: map_location as a function"):
         tl.load(tmp_path / "model.pth", map_location=lambda storage, loc: storage)
+    with pytest.raises(ValueError, match=r"open file BytesIO is not an .npz archive .*its bytes are not NumPy"):
+        tl.load(io.BytesIO(b"not an archive"))

@@ -182,10 +182,7 @@ def _check_map_location(where: Any) -> None:
 
 
 def _problem(path: Any, error: Exception) -> str:
-    if not isinstance(path, str):
-        return f"{type(error).__name__}: {error}"
-    size = os.path.getsize(path) if os.path.exists(path) else 0
-    if size == 0:
+    if isinstance(path, str) and (os.path.getsize(path) if os.path.exists(path) else 0) == 0:
         return "the file is empty"
     if "pickle" in str(error):  # NumPy's guess for bytes it does not recognise; tl.load never unpickles
         return "its bytes are not NumPy data"
