@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import warnings
 from collections import namedtuple
 
 import numpy as np
@@ -694,3 +695,54 @@ def test_every_layer_that_takes_dtype_takes_device_and_refuses_another_by_its_ow
         cls(*values, device=tl.device("cpu"))
         checked += 1
     assert checked >= 20
+
+
+def test_the_tutorials_device_line_runs():
+    """PyTorch's tutorials open with ``torch.accelerator.current_accelerator().type if
+    torch.accelerator.is_available() else "cpu"``; on a CPU-only machine PyTorch answers as here."""
+    device = tl.accelerator.current_accelerator().type if tl.accelerator.is_available() else "cpu"
+    assert device == "cpu" and tl.accelerator.device_count() == 0
+    assert tl.accelerator.current_accelerator(check_available=True) is None
+    with pytest.raises(RuntimeError, match="accelerator.current_device_index: there is no accelerator"):
+        tl.accelerator.current_device_index()
+    tl.accelerator.synchronize()
+    assert tl.zeros(2).to(device).device == tl.device("cpu")
+
+
+def test_out_argument_as_in_pytorchs_tensors_tutorial():
+    """``torch.matmul(tensor, tensor.T, out=y3)`` and ``torch.mul(tensor, tensor, out=z3)``."""
+    tensor = tl.ones(4, 4)
+    tensor[:, 1] = 0
+    y3 = tl.rand_like(tensor)
+    assert tl.matmul(tensor, tensor.T, out=y3) is y3
+    np.testing.assert_array_equal(y3.numpy(), tensor.numpy() @ tensor.numpy().T)
+    z3 = tl.empty(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an empty out is resized without a word, as in PyTorch
+        tl.mul(tensor, tensor, out=z3)
+    np.testing.assert_array_equal(z3.numpy(), tensor.numpy() ** 2)
+    small = tl.zeros(2)
+    with pytest.warns(UserWarning, match=r"add: out= of shape \(2,\) was resized to \(4, 4\)"):
+        tl.add(tensor, 1, out=small)
+    assert small.shape == (4, 4) and small[0, 0].item() == 2.0
+    ints = tl.zeros(4, 4, dtype=np.int64)
+    with pytest.raises(TypeError, match="mul: the result's dtype float32 can't be cast to out's dtype int64"):
+        tl.mul(tensor, tensor, out=ints)
+    assert ints.sum().item() == 0
+
+
+def test_out_argument_is_not_differentiated_as_in_pytorch():
+    w = tl.ones(3, requires_grad=True)
+    out = tl.zeros(3)
+    with pytest.raises(RuntimeError, match=r"exp\(\): functions with out=\.\.\. arguments don't support automatic"):
+        tl.exp(w, out=out)
+    assert out.sum().item() == 0  # refused before anything changed
+    with tl.no_grad():
+        tl.exp(w, out=out)
+    np.testing.assert_allclose(out.numpy(), np.e)
+    assert not out.requires_grad
+    y = (w * out).sum()  # mul saved out: writing into it again is seen by backward
+    with tl.no_grad():
+        tl.sin(w, out=out)
+    with pytest.raises(RuntimeError, match="changed in place"):
+        y.backward()

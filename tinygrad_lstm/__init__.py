@@ -10,7 +10,7 @@
 
 import numpy as np
 
-from . import autograd, backends, blas, cuda, demos, func, linalg, nn, optim, special, utils, viz
+from . import accelerator, autograd, backends, blas, cuda, demos, func, linalg, nn, optim, special, utils, viz
 from .backward import backward, grad
 from .checkpoint import checkpoint
 from .compiler import CompileError, compile
@@ -67,6 +67,8 @@ from .ops import (
     zeros,
     zeros_like,
 )
+from .out_argument import FUNCTIONS as _OUT_FUNCTIONS
+from .out_argument import with_out as _with_out
 from .random import Generator, manual_seed
 from .serialize import load, save
 from .special import copysign, xlogy
@@ -312,6 +314,9 @@ float16, float32, float64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype
 half, float, double = float16, float32, float64  # noqa: A001 - torch.float is float32
 int32, int64, long, bool = np.dtype(np.int32), np.dtype(np.int64), np.dtype(np.int64), np.dtype(np.bool_)  # noqa: A001
 
+for _name in _OUT_FUNCTIONS:  # PyTorch's out= on the functions that take it there
+    globals()[_name] = _with_out(globals()[_name])
+
 __all__ = [
     "Function",
     "FunctionContext",
@@ -354,6 +359,7 @@ __all__ = [
     "linalg",
     "nn",
     "optim",
+    "accelerator",
     "autograd",
     "is_anomaly_enabled",
     "utils",
