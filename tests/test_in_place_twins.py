@@ -26,6 +26,10 @@ def _args(L, name):
         "addcmul": ((t(B), t(B * 0.5)), {"value": -2.0}),
         "addmm": ((t(np.ones((4, 2)) * 0.2), t(np.linspace(-1, 1, 6).reshape(2, 3))), {"beta": 2.0}),
         "atan2": ((t(B),), {}),
+        "arctan2": ((t(B),), {}),
+        "divide": ((t(B * B + 1.0),), {"rounding_mode": None}),
+        "multiply": ((t(B),), {}),
+        "subtract": ((t(B),), {"alpha": 2.0}),
         "clamp_max": ((0.4,), {}),
         "clamp_min": ((t(B * 0.1),), {}),
         "clip": ((-0.5, 0.5), {}),
@@ -55,7 +59,7 @@ def _args(L, name):
 
 
 def _positive(name):
-    return name in ("acosh", "log", "log10", "log1p", "log2", "rsqrt", "sqrt") or name == "pow"
+    return name in ("acosh", "arccosh", "log", "log10", "log1p", "log2", "rsqrt", "sqrt") or name == "pow"
 
 
 def _base(name):

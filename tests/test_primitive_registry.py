@@ -110,6 +110,18 @@ CASES = {
     "stack": ([(2, 3), (2, 3)], None, lambda a, b: tl.stack([a, b], 1), lambda a, b: torch.stack([a, b], 1)),
     "flip": ([(2, 3)], None, lambda x: tl.flip(x, (0, 1)), lambda x: torch.flip(x, (0, 1))),
     "contiguous": ([(3, 2)], None, lambda x: x.T.contiguous(), lambda x: x.T.contiguous()),
+    "diagonal": (
+        [(3, 4, 2)],
+        None,
+        lambda x: x.transpose(0, 2).diagonal(1, 1, 2),
+        lambda x: x.transpose(0, 2).diagonal(1, 1, 2),
+    ),
+    "diagonal_scatter": (
+        [(3, 4), (3,)],
+        None,
+        lambda x, s: tl.diagonal_scatter(x, s, 1),
+        lambda x, s: torch.diagonal_scatter(x, s, 1),
+    ),
     "triangle": ([(2, 3, 4)], None, lambda x: tl.tril(x, 1) * tl.triu(x, -1), lambda x: x.tril(1) * x.triu(-1)),
     "matmul": ([(4, 2, 3), (3, 5)], None, lambda a, b: a @ b, lambda a, b: a @ b),
     "einsum": (

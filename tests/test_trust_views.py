@@ -144,3 +144,62 @@ def test_writing_into_an_expansion_that_repeats_memory_is_refused_clearly():
     x = tl.tensor([1.0, 2.0]).expand(3, 2)
     with pytest.raises(ValueError, match="more than one element"):
         x += 1
+
+
+# ---- diagonal is a view whatever the layout (it was a copy of a transpose's or a slice's) -------------
+DIAGONAL_BASES = {
+    "contiguous": lambda T, a: a,
+    "transpose": lambda T, a: a.t(),
+    "slice": lambda T, a: a[:, 1:],
+    "3-d transposed": lambda T, a: a.reshape(2, 3, 2).transpose(0, 2),
+}
+
+
+@pytest.mark.parametrize("base", sorted(DIAGONAL_BASES))
+def test_a_write_into_a_diagonal_reaches_its_base_as_in_pytorch(base):
+    """``x.diagonal().zero_()`` zeroes x's diagonal; it silently did nothing when x was a transpose."""
+    results = []
+    for T in (torch, tl):
+        x = DIAGONAL_BASES[base](T, T.tensor(np.arange(12.0).reshape(3, 4)))
+        x.diagonal(0, 0, 1).zero_()
+        x.diagonal(1, 0, 1).fill_(-1.0)
+        results.append(np.array(x.tolist()))
+    np.testing.assert_array_equal(results[1], results[0])
+
+
+@pytest.mark.parametrize("base", sorted(DIAGONAL_BASES))
+def test_diagonal_views_through_recorded_writes_match_pytorchs_gradients(base):
+    found = []
+    for T in (torch, tl):
+        w = T.tensor(np.linspace(0.5, 2.0, 12).reshape(3, 4), dtype=T.float64, requires_grad=True)
+        x = DIAGONAL_BASES[base](T, w * 1.0)
+        d = x.diagonal(0, 0, 1)
+        x.mul_(2.0)  # the diagonal taken before sees the new values, and so does its gradient
+        d.mul_(3.0)  # a recorded write through the view reaches x
+        loss = (x * T.tensor(np.arange(x.numel(), dtype=np.float64).reshape(tuple(x.shape)))).sum() + d.sum()
+        loss.backward()
+        found.append((np.array(d.tolist()), np.array(x.tolist()), w.grad.numpy().copy()))
+    for theirs, ours in zip(*found):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+
+
+def test_fill_diagonal_as_pytorchs():
+    for shape, wrap in [((3, 3), False), ((7, 3), True), ((7, 3), False), ((2, 2, 2), False), ((3, 5), False)]:
+        found = []
+        for T in (torch, tl):
+            w = T.tensor(np.linspace(-1, 1, int(np.prod(shape))).reshape(shape), requires_grad=True)
+            x = w * 2.0
+            x.fill_diagonal_(5.0, wrap=wrap)
+            (x * x).sum().backward()
+            found.append((np.array(x.tolist()), w.grad.numpy().copy()))
+        for theirs, ours in zip(*found):
+            np.testing.assert_allclose(ours, theirs, rtol=1e-12, err_msg=str((shape, wrap)))
+    with pytest.raises(
+        ValueError, match=r"fill_diagonal_: needs a matrix, or all axes of one length; got shape \(2, 3, 4\)"
+    ):
+        tl.zeros(2, 3, 4).fill_diagonal_(1.0)
+
+
+def test_diagonal_scatter_refuses_a_source_of_another_shape():
+    with pytest.raises(ValueError, match=r"diagonal_scatter: src has shape \(2,\); the diagonal .* has shape \(3,\)"):
+        tl.diagonal_scatter(tl.zeros(3, 3), tl.ones(2))

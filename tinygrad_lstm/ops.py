@@ -85,7 +85,18 @@ from .primitives.index import GETITEM, INDEX_PUT, SCATTER_ADD
 from .primitives.linalg import EINSUM, INVERSE, MATMUL, einsum_parameters
 from .primitives.primitive import Grad
 from .primitives.reduce import ARGMAX, ARGMIN, ARGSORT, CUMSUM, CUMULATIVE_ARGMAX, MAX, MIN, SUM, VAR
-from .primitives.shape import BROADCAST_TO, CAT, CONTIGUOUS, FLIP, RESHAPE, STACK, TRANSPOSE, TRIANGLE
+from .primitives.shape import (
+    BROADCAST_TO,
+    CAT,
+    CONTIGUOUS,
+    DIAGONAL,
+    DIAGONAL_SCATTER,
+    FLIP,
+    RESHAPE,
+    STACK,
+    TRANSPOSE,
+    TRIANGLE,
+)
 from .tape import Entry, Leaf, Structure, state
 from .tensor import Axes, AxesArg, Operand, ShapeArgs, Tensor, View
 from .versions import _root, is_stale, latest_recorded, stale_error, stamps
@@ -194,6 +205,8 @@ def written_through(view: View, value: Tensor) -> Tensor:
         return index_put(view.base, view.p[0], value)
     if view.op == "transpose":
         return transpose(value, tuple(int(a) for a in np.argsort(view.p)))
+    if view.op == "diagonal":
+        return apply(DIAGONAL_SCATTER, (view.base, value), view.p)
     return reshape(value, view.base.shape)  # reshape, or a broadcast_to that only added axes of size 1
 
 
@@ -1431,19 +1444,26 @@ def square(x: Tensor) -> Tensor:
 
 def diagonal(x: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
     """The ``offset``-th diagonal of axes ``dim1``, ``dim2``, as a new last axis (``torch.diagonal``):
-    the two axes moved last and merged, then every (m + 1)-th element, a slice (a view where NumPy
-    makes one, as PyTorch's)."""
+    a view of ``x`` whatever its layout, as PyTorch's (``x.diagonal().zero_()`` zeroes x's diagonal)."""
     a1, a2 = _axis("diagonal", dim1, x.ndim), _axis("diagonal", dim2, x.ndim)
     if a1 == a2:
         raise ValueError(f"diagonal: dim1 and dim2 name one axis ({a1}) of shape {x.shape}")
-    rest = tuple(a for a in range(x.ndim) if a not in (a1, a2))
-    order = (*rest, a1, a2)
-    moved = x if order == tuple(range(x.ndim)) else transpose(x, order)
-    n, m = x.shape[a1], x.shape[a2]
-    start, k = (offset, builtins.min(n, m - offset)) if offset >= 0 else (-offset * m, builtins.min(n + offset, m))
-    flat = reshape(moved, moved.shape[:-2] + (n * m,))
-    cut = slice(start, start + (k - 1) * (m + 1) + 1, m + 1) if k > 0 else slice(0, 0)
-    return getitem(flat, (Ellipsis, cut))
+    return apply(DIAGONAL, (x,), (int(offset), a1, a2))
+
+
+def diagonal_scatter(x: Tensor, src: Operand, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    """``x`` with its ``offset``-th diagonal of axes ``dim1``, ``dim2`` replaced by ``src`` (new memory;
+    ``torch.diagonal_scatter``)."""
+    a1, a2 = _axis("diagonal_scatter", dim1, x.ndim), _axis("diagonal_scatter", dim2, x.ndim)
+    if a1 == a2:
+        raise ValueError(f"diagonal_scatter: dim1 and dim2 name one axis ({a1}) of shape {x.shape}")
+    want = np.diagonal(np.broadcast_to(np.empty((), dtype=np.bool_), x.shape), offset, a1, a2).shape
+    if _shape(src) != want:
+        raise ValueError(
+            f"diagonal_scatter: src has shape {_shape_text(src)}; the diagonal (offset {offset}, dims {a1}, {a2}) "
+            f"of shape {x.shape} has shape {want}"
+        )
+    return apply(DIAGONAL_SCATTER, (x, src), (int(offset), a1, a2))
 
 
 def diag(x: Tensor, diagonal_: int = 0) -> Tensor:

@@ -1170,6 +1170,11 @@ def select_scatter(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A
     return _tensor(input).select_scatter(*args, **kwargs)
 
 
+def diagonal_scatter(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+    """``input.diagonal_scatter(...)``."""
+    return _tensor(input).diagonal_scatter(*args, **kwargs)
+
+
 def slice_scatter(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
     """``input.slice_scatter(...)``."""
     return _tensor(input).slice_scatter(*args, **kwargs)

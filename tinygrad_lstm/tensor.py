@@ -568,6 +568,19 @@ class Tensor:
 
         return _update(self, "fill_", (value,), lambda: ops.where(np.ones(self.shape, bool), value, self), write)
 
+    def fill_diagonal_(self, fill_value: Operand, wrap: bool = False) -> Tensor:
+        """In place: set the main diagonal to ``fill_value`` (all axes of one length, or a matrix; a tall
+        matrix's diagonal starts again below each square with ``wrap=True``), as ``np.fill_diagonal``."""
+        if self.ndim < 2 or (self.ndim > 2 and len(set(self.shape)) != 1):
+            raise ValueError(f"fill_diagonal_: needs a matrix, or all axes of one length; got shape {self.shape}")
+        mask = np.zeros(self.shape, dtype=bool)
+        np.fill_diagonal(mask, True, wrap=wrap)
+
+        def write(data):
+            data[mask] = ops._data(fill_value)
+
+        return _update(self, "fill_diagonal_", (fill_value,), lambda: ops.where(mask, fill_value, self), write)
+
     def _elementwise_(self, op: str, fn: Callable[[Tensor], Tensor], others: Any = ()) -> Tensor:
         """``self = fn(self)`` written into this tensor's memory: recorded when a graph is involved,
         else computed from the array and copied in. ``others`` holds the arguments, so a tensor among
@@ -2057,6 +2070,10 @@ class Tensor:
         self.select(axis, index)  # checks the index
         return ops.index_put(self, (slice(None),) * axis + (index,), src)
 
+    def diagonal_scatter(self, src: Operand, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+        """A copy with ``src`` written on the ``offset``-th diagonal of axes ``dim1``, ``dim2``."""
+        return ops.diagonal_scatter(self, src, offset, dim1, dim2)
+
     def slice_scatter(
         self, src: Operand, dim: int = 0, start: int | None = None, end: int | None = None, step: int = 1
     ) -> Tensor:
@@ -2491,7 +2508,8 @@ _IN_PLACE_TWINS = (
     "clamp_min clip cos cosh cumprod cumsum deg2rad erf erfc exp2 expm1 floor fmod frac hypot index_add "
     "index_copy index_fill index_put lerp log10 log1p log2 logit masked_scatter nan_to_num pow put rad2deg "
     "reciprocal remainder round rsqrt scatter scatter_add sgn sign sin sinc sinh square tan tril triu "
-    "true_divide trunc"
+    "true_divide trunc "
+    "absolute arccos arccosh arcsin arcsinh arctan arctan2 arctanh divide fix multiply negative subtract"
 ).split()
 for _name in _IN_PLACE_TWINS:
     if not hasattr(Tensor, f"{_name}_"):

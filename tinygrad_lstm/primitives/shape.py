@@ -1,5 +1,6 @@
 """Shape: reshape, transpose and broadcast_to (views of their input's memory where NumPy makes one),
-and cat, stack, flip and triangle (new memory)."""
+diagonal (always a view, as PyTorch's), and cat, stack, flip, triangle and diagonal_scatter (new
+memory)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..tape import Entry
-from .primitive import Grad, Primitive, is_tensor, unbroadcast
+from .primitive import Grad, Primitive, in_shape, is_tensor, unbroadcast
 
 
 def reshape_(g: Grad, to: tuple[int, ...]) -> Any:
@@ -99,6 +100,50 @@ def _flip_vjp(g: Grad, entry: Entry) -> tuple:
 
 
 FLIP = Primitive("flip", _flip_fwd, _flip_vjp)  # p: the flipped axes
+
+
+def diagonal_view(x: np.ndarray, p: Any) -> np.ndarray:
+    """The diagonal ``p = (offset, axis1, axis2)`` of ``x`` as a view that writes through to ``x``
+    whatever its layout (NumPy's own is read-only; a reshape of a transpose would be a copy)."""
+    d = np.diagonal(x, *p)
+    if x.flags.writeable:
+        d.flags.writeable = True
+    return d
+
+
+def _diagonal_shape(shape: tuple[int, ...], p: Any) -> tuple[int, ...]:
+    return np.diagonal(np.broadcast_to(np.empty((), dtype=np.bool_), shape), *p).shape
+
+
+def _diagonal_fwd(p: Any, x: np.ndarray) -> np.ndarray:
+    return diagonal_view(x, p)
+
+
+def _diagonal_vjp(g: Grad, entry: Entry) -> tuple:
+    zeros = np.zeros(in_shape(entry, 0), dtype=g.dtype)
+    return (DIAGONAL_SCATTER(zeros, g, p=entry.p) if is_tensor(g) else _diagonal_scatter_fwd(entry.p, zeros, g),)
+
+
+DIAGONAL = Primitive("diagonal", _diagonal_fwd, _diagonal_vjp, view=True)  # p: (offset, axis1, axis2)
+
+
+def _diagonal_scatter_fwd(p: Any, x: np.ndarray, src: np.ndarray) -> np.ndarray:
+    out = np.array(x, dtype=np.result_type(x, src))
+    diagonal_view(out, p)[...] = src
+    return out
+
+
+def _diagonal_scatter_vjp(g: Grad, entry: Entry) -> tuple:
+    gx = gsrc = None
+    if entry.parents[0] is not None:  # every element but the diagonal's
+        zeros = np.zeros(_diagonal_shape(g.shape, entry.p), dtype=g.dtype)
+        gx = DIAGONAL_SCATTER(g, zeros, p=entry.p) if is_tensor(g) else _diagonal_scatter_fwd(entry.p, g, zeros)
+    if entry.parents[1] is not None:
+        gsrc = DIAGONAL(g, p=entry.p) if is_tensor(g) else np.diagonal(g, *entry.p).copy()
+    return gx, gsrc
+
+
+DIAGONAL_SCATTER = Primitive("diagonal_scatter", _diagonal_scatter_fwd, _diagonal_scatter_vjp)  # p: as diagonal's
 
 
 def _contiguous_fwd(p: Any, x: np.ndarray) -> np.ndarray:
