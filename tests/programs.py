@@ -44,6 +44,12 @@ def _set_picked(a):
     return h
 
 
+def _write_diagonal_of_transpose(a):
+    b = (a * 1.0).t()  # a view of another layout: its diagonal is a strided view of it
+    b.diagonal().mul_(3.0)
+    return b.t()
+
+
 def _set_through_view(a):
     """A recorded write into a view (a row of h), the view used afterwards: allowed, as in PyTorch."""
     h = a * 1.0
@@ -154,6 +160,13 @@ SHAPED = {
     # away from 0, where the norm has no second derivative (PyTorch says NaN there, we say 0)
     "norm": (lambda s: True, lambda a: (a * a + 0.1).norm(), lambda a: (a * a + 0.1).norm()),
     "flip": (lambda s: s == (2, 3), lambda a: a.flip(1), lambda a: a.flip(1)),
+    "diagonal_write": (lambda s: s == (2, 3), _write_diagonal_of_transpose, _write_diagonal_of_transpose),
+    "diagonal_scatter": (
+        lambda s: s == (2, 3),
+        lambda a: tl.diagonal_scatter(a, a[:, 0].tanh(), 1),
+        lambda a: torch.diagonal_scatter(a, a[:, 0].tanh(), 1),
+    ),
+    "contiguous": (lambda s: s == (2, 3), lambda a: a.t().contiguous().t(), lambda a: a.t().contiguous().t()),
     "tril": (lambda s: s == (2, 3), lambda a: a.tril(), lambda a: a.tril()),
     "gather": (
         lambda s: s == (2, 3),
