@@ -31,6 +31,22 @@ def _numerical_jacobian(fn, inputs: list[Tensor], i: int, eps: float, n_out: int
     return jac
 
 
+def _float64_copies(inputs, op: str) -> tuple[list, list[int]]:
+    """The inputs with each float tensor copied to float64 in C order (``_numerical_jacobian`` perturbs
+    it through a flat view), and the positions of those that require grad."""
+    given = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    copies = [
+        Tensor(np.array(t.data, dtype=np.float64, order="C"), requires_grad=t.requires_grad)
+        if isinstance(t, Tensor) and t.dtype.kind == "f"
+        else t
+        for t in given
+    ]
+    checked = [i for i, t in enumerate(copies) if isinstance(t, Tensor) and t.requires_grad]
+    if not checked:
+        raise ValueError(f"{op}: no input requires grad")
+    return copies, checked
+
+
 def _output(y) -> Tensor:
     """fn's result as one Tensor: several outputs (a tuple) are checked as their float elements in a row."""
     if isinstance(y, (tuple, list)) and y and all(isinstance(t, Tensor) for t in y):
@@ -75,16 +91,7 @@ def gradcheck(
 
 
 def _gradcheck(fn, inputs, eps: float, atol: float, rtol: float) -> bool:
-    given = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-    copies = [
-        Tensor(np.array(t.data, dtype=np.float64, order="C"), requires_grad=t.requires_grad)  # C order: see below
-        if isinstance(t, Tensor) and t.dtype.kind == "f"
-        else t
-        for t in given
-    ]
-    checked = [i for i, t in enumerate(copies) if isinstance(t, Tensor) and t.requires_grad]
-    if not checked:
-        raise ValueError("gradcheck: no input requires grad")
+    copies, checked = _float64_copies(inputs, "gradcheck")
 
     y = _output(fn(*copies))
     n_out = y.data.size
@@ -140,16 +147,7 @@ def gradgradcheck(
     >>> tl.gradgradcheck(lambda x: (x ** 3).tanh(), x)
     True
     """
-    given = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-    xs = [
-        Tensor(np.array(t.data, dtype=np.float64), requires_grad=t.requires_grad)
-        if isinstance(t, Tensor) and t.dtype.kind == "f"
-        else t
-        for t in given
-    ]
-    wanted = [i for i, t in enumerate(xs) if isinstance(t, Tensor) and t.requires_grad]
-    if not wanted:
-        raise ValueError("gradgradcheck: no input requires grad")
+    xs, wanted = _float64_copies(inputs, "gradgradcheck")
     outputs = _float_outputs(fn(*xs))
     if grad_outputs is None:
         rng = np.random.default_rng(0)

@@ -46,10 +46,6 @@ class Adadelta(Optimizer):
 
     def _update(self, p, g, state, group):
         rho, eps = group["rho"], group["eps"]
-        if not state:
-            state["step"] = 0
-            state["square_avg"] = np.zeros_like(p)
-            state["acc_delta"] = np.zeros_like(p)
         state["step"] += 1
         square_avg, acc_delta = state["square_avg"], state["acc_delta"]
         square_avg *= rho

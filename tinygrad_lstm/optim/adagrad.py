@@ -43,19 +43,16 @@ class Adagrad(Optimizer):
         )
         for group in self.param_groups:  # PyTorch makes the state at once: state_dict() has it before a step
             for p in group["params"]:
-                self._start(p.data, self.state.setdefault(p, {}))
+                self.state[p] = self._fresh_state(p.data, group)
 
-    def _start(self, p: np.ndarray, state: dict) -> None:
+    def _fresh_state(self, p, group):
         # the optimizer's initial_accumulator_value, not the group's: PyTorch's reads its defaults here
-        state["step"] = 0
-        state["sum"] = np.full_like(p, self.defaults["initial_accumulator_value"])
+        return {"step": 0, "sum": np.full_like(p, self.defaults["initial_accumulator_value"])}
 
     def _state_layout(self, group):
         return Layout(("sum",), counted=True)
 
     def _update(self, p, g, state, group):
-        if not state:  # a parameter of a group added after construction
-            self._start(p, state)
         state["step"] += 1
         clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
         total = state["sum"]

@@ -45,10 +45,6 @@ class Adamax(Optimizer):
 
     def _update(self, p, g, state, group):
         beta1, beta2 = group["betas"]
-        if not state:
-            state["step"] = 0
-            state["exp_avg"] = np.zeros_like(p)
-            state["exp_inf"] = np.zeros_like(p)
         state["step"] += 1
         m, u = state["exp_avg"], state["exp_inf"]
         m += (1 - beta1) * (g - m)

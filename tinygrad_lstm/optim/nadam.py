@@ -48,13 +48,13 @@ class NAdam(Optimizer):
     def _state_layout(self, group):
         return Layout(("exp_avg", "exp_avg_sq"), counted=True, numbers=("mu_product",))
 
+    def _fresh_state(self, p, group):
+        state = super()._fresh_state(p, group)
+        state["mu_product"] = 1.0  # the product of every step's momentum coefficient so far
+        return state
+
     def _update(self, p, g, state, group):
         lr, (beta1, beta2), decay = group["lr"], group["betas"], group["momentum_decay"]
-        if not state:
-            state["step"] = 0
-            state["mu_product"] = 1.0  # the product of every step's momentum coefficient so far
-            state["exp_avg"] = np.zeros_like(p)
-            state["exp_avg_sq"] = np.zeros_like(p)
         state["step"] += 1
         t = state["step"]
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * decay))

@@ -160,6 +160,8 @@ class Optimizer:
             elif decay:
                 g = g + decay * p.data  # L2: the decay joins the gradient
             state = self.state.setdefault(p, {})
+            if not state:
+                state.update(self._fresh_state(p.data, group))
             self._update(p.data, g, state, group)
             if not state:  # SGD without momentum keeps nothing, and lists nothing, as PyTorch's
                 del self.state[p]
@@ -197,6 +199,15 @@ class Optimizer:
     def _state_layout(self, group: dict) -> Layout:
         """What a parameter's state holds once a step has made it, under ``group``'s options."""
         return Layout()
+
+    def _fresh_state(self, p: np.ndarray, group: dict) -> dict[str, Any]:
+        """A parameter's state before its first step, in the layout's order (PyTorch's): the step count
+        and the numbers at 0, the arrays zeros of the parameter's shape (optional ones the step makes)."""
+        layout = self._state_layout(group)
+        state: dict[str, Any] = {"step": 0} if layout.counted else {}
+        state.update(dict.fromkeys(layout.numbers, 0.0))
+        state.update((key, np.zeros_like(p)) for key in layout.arrays)
+        return state
 
     # ---- state_dict, in PyTorch's layout: parameters named by their position -----------------------
     def state_dict(self) -> dict[str, Any]:

@@ -49,10 +49,6 @@ class RAdam(Optimizer):
 
     def _update(self, p, g, state, group):
         lr, (beta1, beta2) = group["lr"], group["betas"]
-        if not state:
-            state["step"] = 0
-            state["exp_avg"] = np.zeros_like(p)
-            state["exp_avg_sq"] = np.zeros_like(p)
         state["step"] += 1
         t = state["step"]
         m, v = state["exp_avg"], state["exp_avg_sq"]

@@ -48,13 +48,6 @@ class RMSprop(Optimizer):
 
     def _update(self, p, g, state, group):
         alpha, eps, lr = group["alpha"], group["eps"], group["lr"]
-        if not state:
-            state["step"] = 0
-            state["square_avg"] = np.zeros_like(p)
-            if group["momentum"] > 0:
-                state["momentum_buffer"] = np.zeros_like(p)
-            if group["centered"]:
-                state["grad_avg"] = np.zeros_like(p)
         state["step"] += 1
         sq = state["square_avg"]
         sq *= alpha
