@@ -205,3 +205,44 @@ def test_set_detect_anomaly_as_a_call_and_as_a_block():
     assert not tl.is_anomaly_enabled()
     with np.errstate(invalid="ignore"):
         x.log()  # no check now: a NaN, as in PyTorch without anomaly mode
+
+
+@needs_torch
+def test_grads_batched_over_several_outputs_with_an_unused_input_as_pytorchs(float64_in_both):
+    found = []
+    for lib in (torch, tl):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        unused = lib.tensor([3.0], requires_grad=True)
+        rows = [lib.tensor(np.arange(6.0).reshape(3, 2)), lib.tensor([1.0, -2.0, 0.5])]
+        outputs = [(x * x).tanh(), (x**3).sum()]
+        gx, gu = lib.autograd.grad(outputs, [x, unused], rows, is_grads_batched=True, allow_unused=True)
+        with pytest.raises(RuntimeError):  # the graph was freed, as after any grad() without retain_graph
+            outputs[0].sum().backward()
+        found.append((gx.tolist(), gu))
+    assert found[0] == found[1]
+
+
+def test_grads_batched_keeps_the_graph_when_asked_and_materializes_batched_zeros():
+    x = tl.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    unused = tl.tensor(np.array([3.0]), requires_grad=True)
+    y = (x * x).tanh()
+    rows = tl.tensor(np.eye(2))
+    gx, gu = tl.autograd.grad(y, [x, unused], rows, is_grads_batched=True, materialize_grads=True, retain_graph=True)
+    jacobian = np.diag(2 * np.array([1.0, 2.0]) / np.cosh(np.array([1.0, 4.0])) ** 2)  # rows of J, by hand
+    np.testing.assert_allclose(gx.numpy(), jacobian, rtol=1e-12)
+    assert gu.shape == (2, 1) and not gu.numpy().any()  # one zero gradient per row (PyTorch gives one (1,))
+    y.sum().backward()  # the graph was kept
+    np.testing.assert_allclose(x.grad.numpy(), jacobian.sum(0), rtol=1e-12)
+
+
+def test_grads_batched_refuses_what_is_not_one_batch_per_output():
+    x = tl.tensor([1.0, 2.0], requires_grad=True)
+    ys = [x * 2, (x**2).sum()]
+    with pytest.raises(ValueError, match=r"one first axis, got shapes \[\(3, 2\), \(2,\)\]"):
+        tl.autograd.grad(ys, x, [tl.ones(3, 2), tl.ones(2)], is_grads_batched=True, retain_graph=True)
+    with pytest.raises(ValueError, match="needs one batched tensor in grad_outputs per output"):
+        tl.autograd.grad(ys, x, [tl.ones(3, 2), None], is_grads_batched=True, retain_graph=True)
+    with pytest.raises(ValueError, match="needs one batched tensor in grad_outputs per output"):
+        tl.autograd.grad(ys, x, [tl.ones(3, 2)], is_grads_batched=True, retain_graph=True)
+    with pytest.raises(ValueError, match="a batch of size 0 has no rows"):
+        tl.autograd.grad(ys[0], x, tl.ones(0, 2), is_grads_batched=True, retain_graph=True)
