@@ -384,3 +384,36 @@ def test_bad_input_is_refused_clearly_and_records_nothing(k):
     with tl.Tape() as tape, pytest.raises(kind, match=message):
         call()
     assert len(tape) == 0
+
+
+def test_cross_entropy_of_probability_targets_differentiates_the_class_weight_as_pytorch():
+    """PyTorch gives the class weight a gradient with probability targets (not with class indices, where
+    both refuse it); it was refused here for both."""
+    found = []
+    for L in (torch, tl):
+        x = L.tensor(np.linspace(-1, 1, 8).reshape(2, 4), requires_grad=True)
+        p = L.tensor(np.array([[0.1, 0.2, 0.3, 0.4], [0.7, 0.1, 0.1, 0.1]]), requires_grad=True)
+        w = L.tensor(np.array([1.0, 2.0, 0.5, 3.0]), requires_grad=True)
+        loss = L.nn.functional.cross_entropy(x, p, weight=w, label_smoothing=0.1)
+        loss.backward()
+        found.append([float(loss)] + [t.grad.numpy().copy() for t in (x, p, w)])
+    for theirs, ours in zip(*found):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+    w = tl.tensor(np.ones(4), requires_grad=True)
+    with pytest.raises(
+        RuntimeError, match=r"cross_entropy: not differentiable with respect to weight \(shape \(4,\)\)"
+    ):
+        tl.nn.functional.cross_entropy(tl.zeros(2, 4), np.array([0, 3]), weight=w)
+
+
+def test_tensordot_broadcasts_a_contracted_axis_of_size_one_as_pytorch():
+    found = []
+    for L in (torch, tl):
+        a = L.tensor(np.linspace(-1, 1, 6).reshape(2, 1, 3), requires_grad=True)
+        b = L.tensor(np.linspace(0, 2, 20).reshape(4, 5), requires_grad=True)
+        c = L.tensor(np.linspace(0, 1, 6).reshape(1, 3, 2), requires_grad=True)
+        out = L.tensordot(a, b, dims=([1], [0])).sum() + (L.tensordot(a, c, dims=([1, 2], [1, 0])) ** 2).sum()
+        out.backward()
+        found.append([float(out), a.grad.numpy().copy(), b.grad.numpy().copy(), c.grad.numpy().copy()])
+    for theirs, ours in zip(*found):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12)

@@ -1319,8 +1319,18 @@ def tensordot(a: Operand, b: Operand, dims: Any = 2) -> Tensor:
         axes_a, axes_b = ([d] if isinstance(d, int) else list(d) for d in dims)
     axes_a = [ops._axis("tensordot", d, x.ndim) for d in axes_a]
     axes_b = [ops._axis("tensordot", d, y.ndim) for d in axes_b]
-    if len(axes_a) != len(axes_b) or builtins.any(x.shape[i] != y.shape[j] for i, j in zip(axes_a, axes_b)):
-        raise ValueError(f"tensordot: axes {axes_a} of shape {x.shape} do not match axes {axes_b} of shape {y.shape}")
+    mismatch = f"tensordot: axes {axes_a} of shape {x.shape} do not match axes {axes_b} of shape {y.shape}"
+    if len(axes_a) != len(axes_b):
+        raise ValueError(mismatch)
+    for i, j in zip(axes_a, axes_b):  # a contracted axis of size 1 is broadcast against the other's, as PyTorch's
+        if x.shape[i] == y.shape[j]:
+            continue
+        if x.shape[i] != 1 and y.shape[j] != 1:
+            raise ValueError(mismatch)
+        if x.shape[i] == 1:
+            x = ops.broadcast_to(x, x.shape[:i] + (y.shape[j],) + x.shape[i + 1 :])
+        else:
+            y = ops.broadcast_to(y, y.shape[:j] + (x.shape[i],) + y.shape[j + 1 :])
     free_a = [d for d in range(x.ndim) if d not in axes_a]
     free_b = [d for d in range(y.ndim) if d not in axes_b]
     k = int(np.prod([x.shape[d] for d in axes_a]))

@@ -191,11 +191,14 @@ def _classes_last(x: Tensor) -> Tensor:
     return ops.reshape(moved, (-1, x.shape[1]))
 
 
-def _class_weight(weight, n_classes: int, dtype, op: str) -> np.ndarray | None:
-    """``weight`` as a (C,) array, or a ValueError naming its shape (PyTorch refuses any other length)."""
+def _class_weight(weight, n_classes: int, dtype, op: str, differentiable: bool = False) -> Any:
+    """``weight`` as a (C,) array, or a ValueError naming its shape (PyTorch refuses any other length).
+    Where the loss differentiates it (``differentiable``: cross_entropy's probability targets, as
+    PyTorch's), a weight that requires grad stays a Tensor, so that it gets its gradient."""
     if weight is None:
         return None
-    if isinstance(weight, Tensor) and weight.requires_grad and is_grad_enabled():
+    learnt = isinstance(weight, Tensor) and weight.requires_grad and is_grad_enabled()
+    if learnt and not differentiable:
         # it enters as numbers and would silently get no gradient: refused, as PyTorch refuses it
         raise RuntimeError(
             f"{op}: not differentiable with respect to weight (shape {weight.shape}), which requires grad; "
@@ -207,6 +210,8 @@ def _class_weight(weight, n_classes: int, dtype, op: str) -> np.ndarray | None:
         raise ValueError(
             f"{op}: weight must hold one number per class, shape ({n_classes},); got {w.dtype} of shape {w.shape}"
         )
+    if learnt:
+        return weight if weight.dtype == dtype else ops.astype(weight, dtype)
     return w.astype(dtype)
 
 
@@ -283,8 +288,9 @@ def cross_entropy(
     label_smoothing = _check_label_smoothing(label_smoothing, "cross_entropy")
     class_axis = 0 if logits.ndim == 1 else 1
     n_classes = logits.shape[class_axis]
-    w = _class_weight(weight, n_classes, logits.dtype, "cross_entropy")
-    if plain_array(_data(target), "cross_entropy: target").dtype.kind == "f":
+    probabilities = plain_array(_data(target), "cross_entropy: target").dtype.kind == "f"
+    w = _class_weight(weight, n_classes, logits.dtype, "cross_entropy", differentiable=probabilities)
+    if probabilities:
         if ignore_index >= 0:  # PyTorch: no class can be ignored in a probability target
             raise ValueError(
                 f"cross_entropy: ignore_index={ignore_index} is not supported for probability (floating point) targets"
