@@ -528,3 +528,22 @@ def test_split_with_sizes_of_zero_and_more_than_two_pieces_as_pytorchs():
         assert [p.data.tolist() for p in ours] == [p.tolist() for p in theirs], sizes
     with pytest.raises(ValueError, match="split: sizes"):
         tl.split(tl.tensor(x), [2, 3], dim=0)
+
+
+def test_copysign_keeps_float32_and_warns_of_nothing_at_zero():
+    """Mutants that cast copysign's gradient to float64, or let NumPy warn of its 0/0 where a is 0
+    (PyTorch's slope there is 0, silently), survived."""
+    import warnings
+
+    a = tl.tensor(np.array([0.0, -1.5, 2.0], dtype=np.float32), requires_grad=True)
+    b = tl.tensor(np.array([-1.0, 1.0, -0.0], dtype=np.float32))
+    seen = []
+    z = a * 1
+    z.register_hook(lambda g: seen.append(g.dtype))  # the gradient as it flows, before any .grad cast
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tl.copysign(z, b).sum().backward()
+    assert a.grad.dtype == np.float32 and seen == [np.float32]
+    ta = torch.tensor([0.0, -1.5, 2.0], requires_grad=True)
+    torch.copysign(ta * 1, torch.tensor([-1.0, 1.0, -0.0])).sum().backward()
+    np.testing.assert_array_equal(a.grad.numpy(), ta.grad.numpy())
