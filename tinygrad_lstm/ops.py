@@ -96,6 +96,7 @@ from .primitives.shape import (
     STACK,
     TRANSPOSE,
     TRIANGLE,
+    diagonal_shape,
 )
 from .tape import Entry, Leaf, Structure, state
 from .tensor import Axes, AxesArg, Operand, ShapeArgs, Tensor, View
@@ -1461,7 +1462,7 @@ def diagonal_scatter(x: Tensor, src: Operand, offset: int = 0, dim1: int = 0, di
     a1, a2 = _axis("diagonal_scatter", dim1, x.ndim), _axis("diagonal_scatter", dim2, x.ndim)
     if a1 == a2:
         raise ValueError(f"diagonal_scatter: dim1 and dim2 name one axis ({a1}) of shape {x.shape}")
-    want = np.diagonal(np.broadcast_to(np.empty((), dtype=np.bool_), x.shape), offset, a1, a2).shape
+    want = diagonal_shape(x.shape, (offset, a1, a2))
     if _shape(src) != want:
         raise ValueError(
             f"diagonal_scatter: src has shape {_shape_text(src)}; the diagonal (offset {offset}, dims {a1}, {a2}) "

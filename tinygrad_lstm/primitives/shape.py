@@ -111,7 +111,8 @@ def diagonal_view(x: np.ndarray, p: Any) -> np.ndarray:
     return d
 
 
-def _diagonal_shape(shape: tuple[int, ...], p: Any) -> tuple[int, ...]:
+def diagonal_shape(shape: tuple[int, ...], p: Any) -> tuple[int, ...]:
+    """The shape of the diagonal ``p = (offset, axis1, axis2)`` of an array of ``shape``."""
     return np.diagonal(np.broadcast_to(np.empty((), dtype=np.bool_), shape), *p).shape
 
 
@@ -136,7 +137,7 @@ def _diagonal_scatter_fwd(p: Any, x: np.ndarray, src: np.ndarray) -> np.ndarray:
 def _diagonal_scatter_vjp(g: Grad, entry: Entry) -> tuple:
     gx = gsrc = None
     if entry.parents[0] is not None:  # every element but the diagonal's
-        zeros = np.zeros(_diagonal_shape(g.shape, entry.p), dtype=g.dtype)
+        zeros = np.zeros(diagonal_shape(g.shape, entry.p), dtype=g.dtype)
         gx = DIAGONAL_SCATTER(g, zeros, p=entry.p) if is_tensor(g) else _diagonal_scatter_fwd(entry.p, g, zeros)
     if entry.parents[1] is not None:
         gsrc = DIAGONAL(g, p=entry.p) if is_tensor(g) else np.diagonal(g, *entry.p).copy()
