@@ -28,6 +28,8 @@ def _args(L, name):
         "atan2": ((t(B),), {}),
         "arctan2": ((t(B),), {}),
         "divide": ((t(B * B + 1.0),), {"rounding_mode": None}),
+        "copysign": ((t(B),), {}),
+        "xlogy": ((t(B * B + 0.5),), {}),
         "multiply": ((t(B),), {}),
         "subtract": ((t(B),), {"alpha": 2.0}),
         "clamp_max": ((0.4,), {}),

@@ -72,7 +72,7 @@ def xlog1py(input: Operand, other: Operand) -> Tensor:  # noqa: A002
 
 def copysign(input: Operand, other: Operand) -> Tensor:  # noqa: A002
     """|input| with the sign (bit) of ``other``, as ``torch.copysign``; the gradient in ``other`` is 0."""
-    return _pair(COPYSIGN, "copysign", input, other)
+    return _pair(COPYSIGN, "copysign", input, other)  # Tensor.copysign is the same primitive
 
 
 def entr(input: Operand) -> Tensor:  # noqa: A002

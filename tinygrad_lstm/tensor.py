@@ -1702,6 +1702,14 @@ class Tensor:
         """The elementwise minimum ignoring NaN; at ties ``self`` takes the gradient, as in PyTorch."""
         return ops.fmax(self, other, np.less_equal)
 
+    def copysign(self, other: Operand) -> Tensor:
+        """|self| with the sign (bit) of ``other`` (``torch.copysign``)."""
+        return ops._binary(COPYSIGN, *ops._promoted(self, other, true_division=True))
+
+    def xlogy(self, other: Operand) -> Tensor:
+        """self * log(other), 0 where self is 0 (``torch.xlogy``)."""
+        return ops._binary(XLOGY, *ops._promoted(self, other, true_division=True))
+
     def logaddexp(self, other: Operand) -> Tensor:
         """log(exp(self) + exp(other)), without overflow."""
         return ops.logaddexp(self, other)
@@ -2509,7 +2517,7 @@ _IN_PLACE_TWINS = (
     "index_copy index_fill index_put lerp log10 log1p log2 logit masked_scatter nan_to_num pow put rad2deg "
     "reciprocal remainder round rsqrt scatter scatter_add sgn sign sin sinc sinh square tan tril triu "
     "true_divide trunc "
-    "absolute arccos arccosh arcsin arcsinh arctan arctan2 arctanh divide fix multiply negative subtract"
+    "copysign xlogy absolute arccos arccosh arcsin arcsinh arctan arctan2 arctanh divide fix multiply negative subtract"
 ).split()
 for _name in _IN_PLACE_TWINS:
     if not hasattr(Tensor, f"{_name}_"):
@@ -2522,3 +2530,4 @@ def _ufunc(fn, other) -> Callable:
 
 
 from . import linalg, ops  # noqa: E402  (circular: ops build Tensors, linalg builds on ops)
+from .primitives.special import COPYSIGN, XLOGY  # noqa: E402
