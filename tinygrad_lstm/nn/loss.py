@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..tensor import Tensor
 from . import functional as F
 from .module import Module
+
+
+def _register_weights(module: Module, **weights) -> None:
+    """Class weights are buffers, as PyTorch's ``_WeightedLoss`` makes them: in ``state_dict`` (so a
+    PyTorch loss's state loads here) and cast by ``double()``. An array becomes a Tensor."""
+    for name, w in weights.items():
+        module.register_buffer(name, w if w is None or isinstance(w, Tensor) else Tensor(np.asarray(w)))
 
 
 class _Loss(Module):
@@ -30,7 +39,8 @@ class NLLLoss(_Loss):
 
     def __init__(self, weight=None, ignore_index: int = -100, reduction: str = "mean") -> None:
         super().__init__(reduction)
-        self.weight, self.ignore_index = weight, ignore_index
+        _register_weights(self, weight=weight)
+        self.ignore_index = ignore_index
 
     def forward(self, input: Tensor, target) -> Tensor:  # noqa: A002
         return F.nll_loss(input, target, self.weight, self.ignore_index, self.reduction)
@@ -54,7 +64,7 @@ class BCEWithLogitsLoss(_Loss):
 
     def __init__(self, weight=None, reduction: str = "mean", pos_weight=None) -> None:
         super().__init__(reduction)
-        self.weight, self.pos_weight = weight, pos_weight
+        _register_weights(self, weight=weight, pos_weight=pos_weight)
 
     def forward(self, input: Tensor, target) -> Tensor:  # noqa: A002
         return F.binary_cross_entropy_with_logits(input, target, self.weight, self.reduction, self.pos_weight)
@@ -94,7 +104,7 @@ class BCELoss(_Loss):
 
     def __init__(self, weight=None, reduction: str = "mean") -> None:
         super().__init__(reduction)
-        self.weight = weight
+        _register_weights(self, weight=weight)
 
     def forward(self, input: Tensor, target) -> Tensor:  # noqa: A002
         return F.binary_cross_entropy(input, target, self.weight, self.reduction)
@@ -234,7 +244,7 @@ class MultiLabelSoftMarginLoss(_LegacyLoss):
         reduction: str = "mean",
     ) -> None:
         super().__init__(size_average, reduce, reduction)
-        self.weight = weight
+        _register_weights(self, weight=weight)
 
     def forward(self, input: Tensor, target) -> Tensor:  # noqa: A002
         return F.multilabel_soft_margin_loss(input, target, self.weight, reduction=self.reduction)
@@ -255,7 +265,8 @@ class MultiMarginLoss(_LegacyLoss):
         super().__init__(size_average, reduce, reduction)
         if p not in (1, 2):
             raise ValueError(f"MultiMarginLoss: only p == 1 and p == 2 are supported, got p={p}")
-        self.p, self.margin, self.weight = p, margin, weight
+        self.p, self.margin = p, margin
+        _register_weights(self, weight=weight)
 
     def forward(self, input: Tensor, target) -> Tensor:  # noqa: A002
         return F.multi_margin_loss(input, target, self.p, self.margin, self.weight, reduction=self.reduction)

@@ -1,0 +1,56 @@
+"""Found by running PyTorch's ModuleInfo samples (``benchmarks/moduleinfo_probe.py``) through this
+engine's nn: each module is built from the same constructor arguments, given PyTorch's state with
+``load_state_dict``, and compared with PyTorch itself (outputs, gradients, buffers), never with the
+engine's own results."""
+
+import numpy as np
+import pytest
+
+import tinygrad_lstm as tl
+
+torch = pytest.importorskip("torch")
+
+
+def _upstream(shape) -> np.ndarray:
+    return np.random.default_rng(1).standard_normal(shape)
+
+
+@pytest.mark.parametrize(
+    "name, kwargs, n_classes",
+    [
+        ("CrossEntropyLoss", {"weight": [0.5, 2.0, 1.5]}, 3),
+        ("NLLLoss", {"weight": [0.5, 2.0, 1.5], "reduction": "sum"}, 3),
+        ("BCELoss", {"weight": [0.5, 2.0, 1.5]}, 3),
+        ("BCEWithLogitsLoss", {"weight": [0.5, 2.0, 1.5], "pos_weight": [3.0, 1.0, 0.25]}, 3),
+        ("MultiLabelSoftMarginLoss", {"weight": [0.5, 2.0, 1.5]}, 3),
+        ("MultiMarginLoss", {"weight": [0.5, 2.0, 1.5]}, 3),
+    ],
+)
+def test_a_losss_class_weights_are_buffers_so_pytorchs_state_dict_loads(name, kwargs, n_classes):
+    """PyTorch registers a loss's ``weight`` (and ``pos_weight``) as buffers: its state_dict holds
+    them, and loading it here failed ("unexpected keys: weight"). Loaded, the loss is PyTorch's."""
+    theirs = getattr(torch.nn, name)(
+        **{k: torch.tensor(v, dtype=torch.float64) for k, v in kwargs.items() if k != "reduction"}
+    )
+    ours = getattr(tl.nn, name)(**{k: tl.zeros(3, dtype=np.float32) for k in kwargs if k != "reduction"})
+    assert ours.double().weight.dtype == np.float64  # cast with the module, as a buffer is
+    if "reduction" in kwargs:
+        theirs.reduction = ours.reduction = kwargs["reduction"]
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    ours.load_state_dict(theirs.state_dict())
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((4, n_classes))
+    if name in ("BCELoss",):
+        x = 1 / (1 + np.exp(-x))
+    if name in ("CrossEntropyLoss", "NLLLoss", "MultiMarginLoss"):
+        target = np.array([0, 2, 1, 2])
+    else:
+        target = rng.uniform(size=(4, n_classes)).round()
+    tx = torch.tensor(x, requires_grad=True)
+    want = theirs(tx, torch.tensor(target))
+    want.backward()
+    ox = tl.tensor(x, requires_grad=True)
+    got = ours(ox, tl.tensor(target))
+    got.backward()
+    np.testing.assert_allclose(got.data, want.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ox.grad.data, tx.grad.numpy(), rtol=1e-12, atol=1e-15)
