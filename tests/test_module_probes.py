@@ -54,3 +54,24 @@ def test_a_losss_class_weights_are_buffers_so_pytorchs_state_dict_loads(name, kw
     got.backward()
     np.testing.assert_allclose(got.data, want.detach().numpy(), rtol=1e-12)
     np.testing.assert_allclose(ox.grad.data, tx.grad.numpy(), rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("reduction", ["none", "sum", "batchmean"])
+def test_kl_div_gives_nan_for_a_nan_or_negative_target_as_pytorch(reduction):
+    """ModuleInfo's KLDivLoss samples hold NaN (the log of random values): this engine's loss was 0
+    where the target was NaN or negative, so the NaN disappeared from the loss and the gradient.
+    Where the target is 0 the target's own gradient stays 0 here (PyTorch's is NaN: documented)."""
+    x = np.array([[-1.0, -2.0, -0.5, np.nan, -0.7], [-0.3, -1.5, -2.5, -0.1, -4.0]])
+    t = np.array([[0.5, 0.0, -0.3, 0.2, np.nan], [0.25, 0.0, 0.4, 0.1, 0.25]])
+    w = _upstream((2, 5)) if reduction == "none" else np.array(1.5)
+    tx, tt = (torch.tensor(a, requires_grad=True) for a in (x, t))
+    want = torch.nn.KLDivLoss(reduction=reduction)(tx, tt)
+    (want * torch.tensor(w)).sum().backward()
+    ox, ot = (tl.tensor(a, requires_grad=True) for a in (x, t))
+    got = tl.nn.KLDivLoss(reduction=reduction)(ox, ot)
+    (got * w).sum().backward()
+    np.testing.assert_allclose(got.data, want.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ox.grad.data, tx.grad.numpy(), rtol=1e-12)
+    nonzero = t != 0
+    np.testing.assert_allclose(ot.grad.data[nonzero], tt.grad.numpy()[nonzero], rtol=1e-12)
+    assert np.all(ot.grad.data[~nonzero] == 0)

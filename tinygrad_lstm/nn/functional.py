@@ -408,14 +408,16 @@ def _clamped_log(x: Tensor) -> Tensor:
 def kl_div(input: Tensor, target, reduction: str = "mean", log_target: bool = False) -> Tensor:  # noqa: A002
     """KL(target || exp(input)) summed per element: target (log target - input), 0 where target is 0;
     ``input`` holds log-probabilities. Where target is 0 its own gradient is 0 here (the one-sided
-    derivative is -inf; PyTorch's is NaN). ``reduction="batchmean"`` divides the sum by the batch size
-    (the mathematically right mean); "mean" averages over every element, as PyTorch's."""
+    derivative is -inf; PyTorch's is NaN). A NaN or negative target gives NaN, as in PyTorch (it was 0,
+    which hid the NaN). ``reduction="batchmean"`` divides the sum by the batch size (the mathematically
+    right mean); "mean" averages over every element, as PyTorch's."""
     if log_target:
         terms = ops.exp(target) * (target - input)
     else:
-        positive = (target if isinstance(target, Tensor) else Tensor._from(np.asarray(target))) > 0
-        safe = ops.where(positive, target, 1.0)  # log(0) never computed: its gradient would be 0 * inf
-        terms = ops.where(positive, safe * (ops.log(safe) - input), 0.0)
+        zero = (target if isinstance(target, Tensor) else Tensor._from(np.asarray(target))) == 0
+        safe = ops.where(zero, 1.0, target)  # log(0) never computed: its gradient would be 0 * inf
+        with np.errstate(invalid="ignore"):  # log of a negative target: NaN, PyTorch's value
+            terms = ops.where(zero, input * 0.0, safe * (ops.log(safe) - input))  # input * 0: NaN stays NaN
     if reduction == "batchmean":
         return terms.sum() / (input.shape[0] if input.ndim else 1)
     return _reduce(terms, reduction, "kl_div")
