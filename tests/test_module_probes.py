@@ -75,3 +75,45 @@ def test_kl_div_gives_nan_for_a_nan_or_negative_target_as_pytorch(reduction):
     nonzero = t != 0
     np.testing.assert_allclose(ot.grad.data[nonzero], tt.grad.numpy()[nonzero], rtol=1e-12)
     assert np.all(ot.grad.data[~nonzero] == 0)
+
+
+@pytest.mark.parametrize("momentum", [0.3, None])
+def test_batch_norm_training_on_an_empty_batch_counts_it_as_pytorch(momentum):
+    """ModuleInfo's zero_batch samples: PyTorch normalises an empty batch in training (an empty
+    result, the batch counted, the running statistics left alone), and refuses only one value per
+    channel; this engine refused every batch of fewer than 2. The count matters: with momentum=None
+    the next batch's weight is 1 / num_batches_tracked."""
+    theirs = torch.nn.BatchNorm1d(5, 0.001, momentum).double()
+    ours = tl.nn.BatchNorm1d(5, 0.001, momentum).double()
+    ours.load_state_dict(theirs.state_dict())
+    batch = np.random.default_rng(0).standard_normal((4, 5, 3))
+    for x in (np.zeros((0, 5, 9)), batch):
+        tx, ox = torch.tensor(x, requires_grad=True), tl.tensor(x, requires_grad=True)
+        want, got = theirs(tx), ours(ox)
+        w = _upstream(x.shape)
+        want_grads = torch.autograd.grad((want * torch.tensor(w)).sum(), [tx, theirs.weight, theirs.bias])
+        got_grads = tl.grad((got * w).sum(), [ox, ours.weight, ours.bias])
+        assert got.shape == tuple(want.shape)
+        np.testing.assert_allclose(got.data, want.detach().numpy(), rtol=1e-12, atol=1e-12)
+        for g, h in zip(got_grads, want_grads):
+            np.testing.assert_allclose(g.data, h.numpy(), rtol=1e-10, atol=1e-12)
+        for name, buffer in theirs.named_buffers():
+            np.testing.assert_allclose(getattr(ours, name).data, buffer.numpy(), rtol=1e-12, err_msg=name)
+    for module in (theirs, ours):  # one value per channel: refused by both
+        with pytest.raises((ValueError, RuntimeError), match="more than 1 value per channel"):
+            module(torch.zeros(1, 5, dtype=torch.float64) if module is theirs else tl.zeros(1, 5, dtype=np.float64))
+
+
+def test_instance_norm_of_no_spatial_elements_is_empty_as_pytorch():
+    """PyTorch normalises (N, C, 0) input to an empty result; this engine refused it (fewer than 2
+    spatial elements), as it still refuses exactly 1, with PyTorch."""
+    theirs = torch.nn.InstanceNorm1d(3, affine=True, track_running_stats=True).double()
+    ours = tl.nn.InstanceNorm1d(3, affine=True, track_running_stats=True).double()
+    tx, ox = torch.zeros(2, 3, 0, dtype=torch.float64, requires_grad=True), tl.zeros(2, 3, 0, dtype=np.float64)
+    want, got = theirs(tx), ours(ox)
+    assert got.shape == tuple(want.shape) == (2, 3, 0)
+    want_grad = torch.autograd.grad(want.sum(), theirs.weight)[0]
+    np.testing.assert_array_equal(tl.grad(got.sum(), ours.weight)[0].data, want_grad.numpy())
+    np.testing.assert_array_equal(ours.running_mean.data, theirs.running_mean.numpy())
+    with pytest.raises(ValueError, match="more than 1 spatial element"):
+        ours(tl.zeros(2, 3, 1, dtype=np.float64))

@@ -150,10 +150,16 @@ def _batch_norm(
         shift = x - _per_channel(running_mean, x.ndim)
         return _affine(shift * (_per_channel(running_var, x.ndim) + eps).rsqrt(), weight, bias)
     count = x.size // x.shape[1] if x.shape[1] else 0
-    if count <= 1:
+    if count == 1:
         raise ValueError(
             f"batch_norm: expected more than 1 value per channel when training, got input of shape {x.shape}"
         )
+    if count == 0:  # an empty batch, as PyTorch: counted, the running statistics left alone
+        if counter is not None:
+            with no_grad():
+                nothing = Tensor(np.zeros(x.shape[1], dtype=x.dtype))
+                ops.apply(RUNNING_UPDATE, (nothing, nothing), (None, None, counter.data, momentum))
+        return _affine(x, weight, bias)
     y, mean, var = _normalise(x, (0, *range(2, x.ndim)), eps)
     _update_running(mean, var, count, running_mean, running_var, counter, momentum)
     return _affine(y, weight, bias)
@@ -181,10 +187,12 @@ def instance_norm(
             raise ValueError("instance_norm: running_mean and running_var are required when use_input_stats=False")
         return batch_norm(input, running_mean, running_var, weight, bias, False, momentum, eps)
     count = int(np.prod(input.shape[2:]))
-    if count <= 1:
+    if count == 1:
         raise ValueError(
             f"instance_norm: expected more than 1 spatial element when training, got input of shape {input.shape}"
         )
+    if count == 0:  # nothing to normalise, as PyTorch: the running statistics left alone
+        return _affine(input, weight, bias)
     y, mean, var = _normalise(input, tuple(range(2, input.ndim)), eps)
     _update_running(mean, var, count, running_mean, running_var, None, momentum, per_sample=True)
     return _affine(y, weight, bias)
@@ -358,7 +366,7 @@ class _BatchNorm(_NormBase):
             raise ValueError(
                 f"{name}: input of shape {x.shape} has {x.shape[1]} channels, expected {self.num_features}"
             )
-        if self.training and x.size // x.shape[1] <= 1:
+        if self.training and x.shape[1] and x.size // x.shape[1] == 1:  # none (an empty batch) is PyTorch's too
             raise ValueError(
                 f"{name}: expected more than 1 value per channel when training, got input of shape {x.shape}"
             )
