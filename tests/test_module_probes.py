@@ -117,3 +117,21 @@ def test_instance_norm_of_no_spatial_elements_is_empty_as_pytorch():
     np.testing.assert_array_equal(ours.running_mean.data, theirs.running_mean.numpy())
     with pytest.raises(ValueError, match="more than 1 spatial element"):
         ours(tl.zeros(2, 3, 1, dtype=np.float64))
+
+
+@pytest.mark.parametrize("name", ["InstanceNorm1d", "InstanceNorm2d"])
+def test_instance_norm_takes_pytorchs_bias_false(name):
+    """ModuleInfo's affine_not_bias samples: InstanceNorm(C, affine=True, bias=False), a weight and
+    no bias, as BatchNorm and GroupNorm here; this engine refused the keyword (a TypeError)."""
+    theirs = getattr(torch.nn, name)(3, 0.001, 0.3, affine=True, bias=False).double()
+    ours = getattr(tl.nn, name)(3, 0.001, 0.3, affine=True, bias=False).double()
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == ["weight"]
+    theirs.weight.data.uniform_(0.5, 1.5, generator=torch.Generator().manual_seed(0))
+    ours.load_state_dict(theirs.state_dict())
+    x = np.random.default_rng(0).standard_normal((2, 3, 4) if name == "InstanceNorm1d" else (2, 3, 4, 2))
+    tx, ox = torch.tensor(x, requires_grad=True), tl.tensor(x, requires_grad=True)
+    w = _upstream(x.shape)
+    want = torch.autograd.grad((theirs(tx) * torch.tensor(w)).sum(), [tx, theirs.weight])
+    got = tl.grad((ours(ox) * w).sum(), [ox, ours.weight])
+    for g, h in zip(got, want):
+        np.testing.assert_allclose(g.data, h.numpy(), rtol=1e-10, atol=1e-12)
