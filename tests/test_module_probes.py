@@ -3,6 +3,8 @@ engine's nn: each module is built from the same constructor arguments, given PyT
 ``load_state_dict``, and compared with PyTorch itself (outputs, gradients, buffers), never with the
 engine's own results."""
 
+import inspect
+
 import numpy as np
 import pytest
 
@@ -135,3 +137,37 @@ def test_instance_norm_takes_pytorchs_bias_false(name):
     got = tl.grad((ours(ox) * w).sum(), [ox, ours.weight])
     for g, h in zip(got, want):
         np.testing.assert_allclose(g.data, h.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def _names(fn) -> list[str]:
+    """The parameters a caller can pass by position or name (not self, *args, **kwargs)."""
+    kinds = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    return [p.name for p in inspect.signature(fn).parameters.values() if p.kind not in kinds][1:]
+
+
+def _pairs(method: str):
+    """(name, ours, PyTorch's) for each tl.nn module class torch.nn has, whose ``method`` PyTorch defines."""
+    for name in sorted(tl.nn.__all__):
+        ours, theirs = getattr(tl.nn, name), getattr(torch.nn, name, None)
+        if isinstance(ours, type) and isinstance(theirs, type) and issubclass(theirs, torch.nn.Module):
+            if getattr(theirs, method) is not getattr(torch.nn.Module, method):
+                yield name, ours, theirs
+
+
+def test_every_modules_forward_takes_pytorchs_argument_names():
+    """ModuleInfo calls Linear(10, 8)(input=x): refused here (a TypeError) because 46 modules named
+    the argument ``x`` (Embedding: ``indices``) where PyTorch's is ``input`` (RMSNorm's is ``x``).
+    PyTorch's names, in order, begin ours (a layer here may take more after them)."""
+    differ = {
+        name: (_names(ours.forward), _names(theirs.forward))
+        for name, ours, theirs in _pairs("forward")
+        if _names(ours.forward)[: len(_names(theirs.forward))] != _names(theirs.forward)
+    }
+    assert not differ
+    x = np.random.default_rng(0).standard_normal((3, 10))
+    theirs = torch.nn.Linear(10, 8).double()
+    ours = tl.nn.Linear(10, 8, dtype=np.float64)
+    ours.load_state_dict(theirs.state_dict())
+    want = theirs(input=torch.tensor(x)).detach().numpy()
+    np.testing.assert_allclose(ours(input=tl.tensor(x)).data, want, rtol=1e-12)
+    np.testing.assert_array_equal(tl.nn.Embedding(4, 2)(input=np.array([1, 3])).shape, (2, 2))
