@@ -171,3 +171,66 @@ def test_every_modules_forward_takes_pytorchs_argument_names():
     want = theirs(input=torch.tensor(x)).detach().numpy()
     np.testing.assert_allclose(ours(input=tl.tensor(x)).data, want, rtol=1e-12)
     np.testing.assert_array_equal(tl.nn.Embedding(4, 2)(input=np.array([1, 3])).shape, (2, 2))
+
+
+def test_every_modules_constructor_takes_pytorchs_arguments_in_pytorchs_order():
+    """Nine losses left out PyTorch's deprecated size_average and reduce, which sit between its other
+    arguments, so a call by position bound them elsewhere (CrossEntropyLoss(w, True): ignore_index
+    True); Hardtanh lacked min_value and max_value. PyTorch's names, in order, begin ours."""
+    differ = {
+        name: (_names(ours.__init__), _names(theirs.__init__))
+        for name, ours, theirs in _pairs("__init__")
+        if _names(ours.__init__)[: len(_names(theirs.__init__))] != _names(theirs.__init__)
+    }
+    assert not differ
+
+
+@pytest.mark.filterwarnings("ignore:.*deprecated")
+@pytest.mark.parametrize(
+    "name, args",
+    [
+        ("CrossEntropyLoss", (None, True)),
+        ("CrossEntropyLoss", ("w", None, 1, False)),
+        ("NLLLoss", ("w", False)),
+        ("MSELoss", (None, None, "sum")),
+        ("L1Loss", (False,)),
+        ("SmoothL1Loss", (None, None, "sum", 0.5)),
+        ("BCEWithLogitsLoss", ("w3", None, None, "sum", "w3")),
+        ("BCELoss", ("w3", None, False)),
+        ("KLDivLoss", (False, None, "mean", True)),
+    ],
+)
+def test_a_loss_called_by_position_means_pytorchs(name, args):
+    x = np.random.default_rng(0).standard_normal((4, 3))
+    weights = {"w": np.array([0.5, 2.0, 1.5]), "w3": np.array([3.0, 1.0, 0.25])}
+    if name in ("CrossEntropyLoss", "NLLLoss"):
+        target = np.array([0, 1, 2, 1])
+    else:
+        target = np.random.default_rng(1).uniform(size=(4, 3)).round()
+    if name == "BCELoss":
+        x = 1 / (1 + np.exp(-x))
+    theirs = getattr(torch.nn, name)(
+        *(torch.tensor(weights[a]) if isinstance(a, str) and a in weights else a for a in args)
+    )
+    ours = getattr(tl.nn, name)(*(tl.tensor(weights[a]) if isinstance(a, str) and a in weights else a for a in args))
+    assert ours.reduction == theirs.reduction
+    want = theirs(torch.tensor(x), torch.tensor(target)).numpy()
+    np.testing.assert_allclose(ours(tl.tensor(x), tl.tensor(target)).data, want, rtol=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore:.*deprecated")
+def test_hardtanh_takes_pytorchs_deprecated_min_value_and_max_value():
+    x = np.linspace(-3, 3, 13)
+    want = torch.nn.Hardtanh(min_value=-2.0, max_value=0.5)(torch.tensor(x)).numpy()
+    np.testing.assert_array_equal(tl.nn.Hardtanh(min_value=-2.0, max_value=0.5)(tl.tensor(x)).data, want)
+
+
+def test_a_reduction_passed_where_pytorch_reads_size_average_is_pytorchs_mean_with_a_warning():
+    """MSELoss("sum") is size_average="sum" in PyTorch: the legacy rule, a mean. Computed as PyTorch
+    does, and the warning says the string is not a reduction there."""
+    x, t = np.arange(6.0).reshape(2, 3), np.ones((2, 3))
+    with pytest.warns(UserWarning):
+        want = torch.nn.MSELoss("sum")(torch.tensor(x), torch.tensor(t)).numpy()
+    with pytest.warns(UserWarning, match="size_average='sum' is PyTorch's legacy argument"):
+        ours = tl.nn.MSELoss("sum")
+    np.testing.assert_allclose(ours(tl.tensor(x), tl.tensor(t)).data, want, rtol=1e-12)

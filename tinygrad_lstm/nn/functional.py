@@ -480,9 +480,14 @@ def _reduction(size_average: bool | None, reduce: bool | None, reduction: str, o
     if size_average is not None or reduce is not None:
         size_average = True if size_average is None else size_average
         reduce = True if reduce is None else reduce
+        misplaced = [
+            f"{k}={v!r}" for k, v in (("size_average", size_average), ("reduce", reduce)) if isinstance(v, str)
+        ]
         reduction = "mean" if size_average and reduce else ("sum" if reduce else "none")
+        # a string there is a reduction passed by position where PyTorch reads size_average: say so
+        hint = f" ({', '.join(misplaced)} is PyTorch's legacy argument, not reduction)" if misplaced else ""
         warnings.warn(
-            f"{op}: size_average and reduce are deprecated, use reduction={reduction!r} instead",
+            f"{op}: size_average and reduce are deprecated, use reduction={reduction!r} instead{hint}",
             UserWarning,
             stacklevel=3,
         )
