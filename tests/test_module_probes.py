@@ -234,3 +234,25 @@ def test_a_reduction_passed_where_pytorch_reads_size_average_is_pytorchs_mean_wi
     with pytest.warns(UserWarning, match="size_average='sum' is PyTorch's legacy argument"):
         ours = tl.nn.MSELoss("sum")
     np.testing.assert_allclose(ours(tl.tensor(x), tl.tensor(t)).data, want, rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["RNN", "GRU", "LSTM"])
+@pytest.mark.parametrize("batch_first", [0, 1, "False"])
+def test_a_recurrent_layer_refuses_a_batch_first_that_is_not_a_bool_as_pytorch(name, batch_first):
+    """ModuleInfo's error inputs: PyTorch refuses batch_first=0, 1 or "False"; this engine took them,
+    and "False", being truthy, meant batch first."""
+    with pytest.raises((TypeError, ValueError), match="batch_first should be of type bool"):
+        getattr(torch.nn, name)(3, 5, batch_first=batch_first)
+    with pytest.raises(TypeError, match=f"{name}: batch_first must be True or False, got {batch_first!r}"):
+        getattr(tl.nn, name)(3, 5, batch_first=batch_first)
+
+
+def test_huber_loss_refuses_a_complex_delta_by_name_when_built_as_pytorch():
+    """PyTorch refuses HuberLoss(delta=1+0j) when built; this engine built it and failed in forward
+    with "'>' not supported between instances of 'complex' and 'int'", naming neither loss nor delta."""
+    with pytest.raises(TypeError, match="delta must be a float or int"):
+        torch.nn.HuberLoss(delta=1 + 0j)
+    with pytest.raises(TypeError, match=r"HuberLoss: delta must be a real number, got \(1\+0j\)"):
+        tl.nn.HuberLoss(delta=1 + 0j)
+    with pytest.raises(TypeError, match=r"huber_loss: delta must be a real number"):
+        tl.nn.functional.huber_loss(tl.tensor([1.0]), tl.tensor([0.0]), delta=1j)

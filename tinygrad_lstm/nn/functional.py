@@ -373,6 +373,8 @@ def smooth_l1_loss(input: Tensor, target, reduction: str = "mean", beta: float =
 
 def huber_loss(input: Tensor, target, reduction: str = "mean", delta: float = 1.0) -> Tensor:  # noqa: A002
     """0.5 d**2 where |d| < delta, delta (|d| - 0.5 delta) elsewhere (d = input - target)."""
+    if not isinstance(delta, numbers.Real):
+        raise TypeError(f"huber_loss: delta must be a real number, got {delta!r}")
     if not delta > 0:
         raise ValueError(f"huber_loss: delta must be > 0, got {delta}")
     _broadcast_target(input, target, "huber_loss")

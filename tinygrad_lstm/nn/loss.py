@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from ..tensor import Tensor
@@ -123,6 +125,8 @@ class HuberLoss(_Loss):
 
     def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
         super().__init__(reduction)
+        if not isinstance(delta, numbers.Real):  # refused when built, as PyTorch does
+            raise TypeError(f"HuberLoss: delta must be a real number, got {delta!r}")
         self.delta = delta
 
     def forward(self, input: Tensor, target) -> Tensor:  # noqa: A002

@@ -61,8 +61,9 @@ class _RecurrentLayer(Module):
         input_size, hidden_size = check_sizes(name, input_size, hidden_size, least=1)  # PyTorch: > 0 for layers
         num_layers = check_int(name, "num_layers", num_layers, least=1)
         dropout = check_layer_dropout(name, dropout, num_layers)
-        if not isinstance(bias, (bool, np.bool_)):  # PyTorch's check: bias="no" would otherwise mean a bias
-            raise TypeError(f"{name}: bias must be True or False, got {bias!r}")
+        for flag, value in (("bias", bias), ("batch_first", batch_first)):
+            if not isinstance(value, (bool, np.bool_)):  # PyTorch's check: "False" would otherwise mean True
+                raise TypeError(f"{name}: {flag} must be True or False, got {value!r}")
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
         self.bidirectional = bidirectional
