@@ -127,7 +127,7 @@ class HuberLoss(_Loss):
         super().__init__(reduction)
         if not isinstance(delta, numbers.Real):  # refused when built, as PyTorch does
             raise TypeError(f"HuberLoss: delta must be a real number, got {delta!r}")
-        self.delta = delta
+        self.delta: float = delta
 
     def forward(self, input: Tensor, target) -> Tensor:  # noqa: A002
         return F.huber_loss(input, target, self.reduction, self.delta)
