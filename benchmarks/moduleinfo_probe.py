@@ -6,6 +6,7 @@
     python benchmarks/moduleinfo_probe.py float32 [NAME...]   # float32: each output's and gradient's dtype, 1e-4
     python benchmarks/moduleinfo_probe.py errors [NAME...]    # the inputs PyTorch refuses: refused here too, clearly
     python benchmarks/moduleinfo_probe.py signatures          # every tl.nn class's parameter names against torch.nn's
+    python benchmarks/moduleinfo_probe.py compile [NAME...]   # tl.compile of forward + loss over 3 calls, against eager
 
 Each ModuleInfo of ``module_db`` whose class name ``tl.nn`` has runs on its own samples, in training
 mode and, where the two differ, in eval mode. For each sample both modules are built from the same
@@ -15,6 +16,9 @@ forward on the same inputs, and the gradient of ``sum(out * w)`` for one random 
 with respect to every input that requires grad and every parameter. Compared: each output's value (1e-9
 relative in float64, PyTorch's parity bound) and dtype, each gradient, the buffers after forward (running
 statistics), and in ``second`` mode the gradient of ``sum(g * v)`` with respect to the same tensors.
+In ``compile`` mode this engine is compared with itself: ``tl.compile`` of the
+same loss (exact and not), three calls with the parameters moved between them as an optimizer would,
+against eager execution from the same state (loss, every gradient, the buffers).
 A line is printed for each sample that differs, or that this engine refuses where PyTorch computes, and
 the counts at the end. In ``errors`` mode a line is printed where PyTorch refuses an input and this engine
 computes, or refuses with a message naming neither the module nor a size. In ``signatures`` mode (every
@@ -263,6 +267,81 @@ def run_sample(mi, s, training, stats):
     return None
 
 
+def compiled(mi, s, training, stats):
+    """tl.compile(loss) against eager from the same state, three calls, parameters moved between calls."""
+    name = mi.module_cls.__name__
+    try:
+        tm = build_torch(mi, s, training)
+        m = build(mi, s, tm, training)
+    except Exception:
+        stats["not-built"] += 1
+        return None
+    if training and name in RANDOM_IN_TRAINING and getattr(tm, "dropout", 0):
+        stats["random"] += 1
+        return None
+    leaves: list = []
+    args = to_tl(fresh(list(s.forward_input.args)), leaves)
+    kwargs = to_tl(fresh(dict(s.forward_input.kwargs)), leaves)
+    xs = [x for _, x in leaves] + list(m.parameters())
+    try:
+        outs = [o for o in flat(m(*args, **kwargs)) if isinstance(o, tl.Tensor) and o.requires_grad]
+    except Exception:
+        stats["eager-refuses"] += 1
+        return None
+    if not outs or not xs:
+        stats["no-grad"] += 1
+        return None
+    rng = np.random.default_rng(0)
+    ws = [rng.standard_normal(o.shape).astype(o.dtype) for o in outs]
+    buffers = [b for b in m.buffers() if b is not None]
+
+    def loss():
+        outs = [o for o in flat(m(*args, **kwargs)) if isinstance(o, tl.Tensor) and o.requires_grad]
+        return sum((o * w).sum() for o, w in zip(outs, ws))
+
+    def run(fn):
+        for x in xs:
+            x.grad = None
+        L = fn()
+        L.backward()
+        return (
+            np.asarray(L.data).copy(),
+            [None if x.grad is None else x.grad.data.copy() for x in xs],
+            [b.data.copy() for b in buffers],
+        )
+
+    for exact in (True, False):
+        step = tl.compile(loss, exact=exact)
+        for call_no in range(3):
+            before = [b.data.copy() for b in buffers]
+            try:
+                got = run(step)
+            except tl.CompileError as e:  # says why (ops whose sequence depends on values): counted, and shown
+                stats["compile-refuses"] += 1
+                print(f"  (compile refuses {name}: {' '.join(str(e).split())[:160]})")
+                return None
+            except Exception as e:
+                return f"COMPILE CRASH call {call_no} {type(e).__name__}: {str(e)[:160]}"
+            for b, v in zip(buffers, before):  # eager from the same running statistics
+                b.data[...] = v
+            want = run(loss)
+            for what, a, b in zip(("LOSS", "GRAD", "BUFFER"), got, want):
+                pairs = [(a, b)] if what == "LOSS" else list(zip(a, b))
+                for i, (u, v) in enumerate(pairs):
+                    if (u is None) != (v is None):
+                        return f"REPLAY {what} {i} None-ness call {call_no}"
+                    if u is None:
+                        continue
+                    same = np.array_equal(u, v, equal_nan=True) if exact else close(u, v, 1e-10)
+                    if not same:
+                        where = f"call {call_no} exact={exact}"
+                        return f"REPLAY {what} {i} differs {where}: {u.ravel()[:3]} vs {v.ravel()[:3]}"
+            for p in m.parameters():
+                p.data[...] = p.data + 0.01 * (call_no + 1) * rng.standard_normal(p.shape)
+    stats["compile-ok"] += 1
+    return None
+
+
 def named(message: str, module: str) -> bool:
     """A clear refusal names the module (or its functional form) or states a size or shape."""
     low = message.lower()
@@ -339,7 +418,7 @@ def main():
                 runner = run_error
             else:
                 samples = mi.module_inputs_func(mi, device="cpu", dtype=DT, requires_grad=True, training=training)
-                runner = run_sample
+                runner = compiled if MODE == "compile" else run_sample
             for i, s in enumerate(samples):
                 stats["samples"] += 1
                 try:
