@@ -256,3 +256,33 @@ def test_huber_loss_refuses_a_complex_delta_by_name_when_built_as_pytorch():
         tl.nn.HuberLoss(delta=1 + 0j)
     with pytest.raises(TypeError, match=r"huber_loss: delta must be a real number"):
         tl.nn.functional.huber_loss(tl.tensor([1.0]), tl.tensor([0.0]), delta=1j)
+
+
+def test_bce_loss_compiles_and_a_replay_still_refuses_probabilities_outside_0_1():
+    """The probe's compile mode: tl.compile refused every step with BCELoss (its [0, 1] check read
+    .data of a computed value, which a replay cannot repeat). The check is now a step of the program:
+    replays give eager's bits and PyTorch's loss, and a replay given values outside [0, 1] refuses
+    them by name, as eager execution and PyTorch do."""
+    rng = np.random.default_rng(0)
+    lin = tl.nn.Linear(4, 3, dtype=np.float64)
+    theirs = torch.nn.Linear(4, 3).double()
+    lin.load_state_dict(theirs.state_dict())
+    target = rng.uniform(size=(5, 3)).round()
+    loss = tl.nn.BCELoss()
+    step = tl.compile(lambda x, scale: loss(lin(x).sigmoid() * scale, target))
+    for _ in range(3):
+        x = rng.standard_normal((5, 4))
+        lin.zero_grad()
+        got = step(x, np.ones(1))
+        got.backward()
+        want = torch.nn.BCELoss()(theirs(torch.tensor(x)).sigmoid(), torch.tensor(target))
+        np.testing.assert_allclose(got.data, want.detach().numpy(), rtol=1e-12)
+    assert step.replays == 2
+    eager_grad = lin.weight.grad.data.copy()
+    lin.zero_grad()
+    loss(lin(tl.tensor(x)).sigmoid(), target).backward()
+    np.testing.assert_array_equal(eager_grad, lin.weight.grad.data)
+    with pytest.raises(ValueError, match=r"binary_cross_entropy: input values must lie in \[0, 1\]"):
+        step(x, np.full(1, 3.0))
+    assert step.replays == 3  # refused by the replay itself, not by recording again
+    np.testing.assert_array_equal(step(x, np.ones(1)).data, got.data)  # and the step still works
