@@ -286,3 +286,21 @@ def test_bce_loss_compiles_and_a_replay_still_refuses_probabilities_outside_0_1(
         step(x, np.full(1, 3.0))
     assert step.replays == 3  # refused by the replay itself, not by recording again
     np.testing.assert_array_equal(step(x, np.ones(1)).data, got.data)  # and the step still works
+
+
+def test_a_compiled_gaussian_nll_loss_refuses_a_negative_variance_on_every_call_as_eager():
+    """gaussian_nll_loss checked var >= 0 by reading its values in NumPy, which a replay does not
+    repeat: eager refused a negative variance, a replay computed a loss from it (474282.7, with the
+    variance clamped). PyTorch refuses it too."""
+    lin = tl.nn.Linear(4, 3, dtype=np.float64)
+    target = np.random.default_rng(0).uniform(size=(5, 3))
+    loss = tl.nn.GaussianNLLLoss()
+    step = tl.compile(lambda x, sign: loss(lin(x), target, tl.nn.functional.softplus(lin(x)) * sign))
+    x = np.random.default_rng(1).uniform(size=(5, 4))
+    for _ in range(3):
+        step(x, np.ones(1))
+    with pytest.raises(ValueError, match="var has negative entr"):
+        torch.nn.GaussianNLLLoss()(torch.zeros(5, 3), torch.zeros(5, 3), -torch.ones(5, 3))
+    with pytest.raises(ValueError, match=r"gaussian_nll_loss: var has negative entries \(min -"):
+        step(x, -np.ones(1))
+    assert step.replays == 3

@@ -393,7 +393,8 @@ def binary_cross_entropy(input: Tensor, target, weight=None, reduction: str = "m
             f"binary_cross_entropy: input shape {input.shape} and target shape {np.shape(_data(target))} differ"
         )
     # an op, not a read of .data: a tl.compile replay runs the check on every call (NaN passes, as PyTorch)
-    ops.apply(CHECK_IN_RANGE, (input,), ("binary_cross_entropy", "input", 0, 1))
+    message = "binary_cross_entropy: input values must lie in [0, 1], got min {min} and max {max}"
+    ops.apply(CHECK_IN_RANGE, (input,), (0, 1, message))
     log_p, log_not_p = _clamped_log(input), _clamped_log(1.0 - input)
     losses = -(log_p * target + log_not_p * (1.0 - target))
     if weight is not None:
@@ -566,8 +567,9 @@ def gaussian_nll_loss(
         if var < 0:
             raise ValueError(f"{op}: var must be non-negative, got {var}")
         var = np.full(input.shape, float(var), dtype=input.dtype)
-    elif np.any(_data(var) < 0):
-        raise ValueError(f"{op}: var has negative entries (min {np.min(_data(var))})")
+    else:  # an op, not a read of .data: a tl.compile replay runs the check on every call
+        message = f"{op}: var has negative entries (min {{min}})"
+        ops.apply(CHECK_IN_RANGE, (var if isinstance(var, Tensor) else np.asarray(var),), (0, np.inf, message))
     var_shape, shape = np.shape(_data(var)), input.shape
     if var_shape != shape:
         if var_shape == shape[:-1]:  # one variance per sample
