@@ -22,8 +22,9 @@ against eager execution from the same state (loss, every gradient, the buffers).
 A line is printed for each sample that differs, or that this engine refuses where PyTorch computes, and
 the counts at the end. In ``errors`` mode a line is printed where PyTorch refuses an input and this engine
 computes, or refuses with a message naming neither the module nor a size. In ``signatures`` mode (every
-class of ``tl.nn`` that ``torch.nn`` has, not only the database's) PyTorch's names of the constructor's and
-``forward``'s parameters, in order, must begin ours, so that a call by position or keyword means the same.
+class of ``tl.nn`` that ``torch.nn`` has, not only the database's, and every function of ``nn.functional``)
+PyTorch's names of the parameters (a module's constructor's and ``forward``'s), in order, must begin ours,
+so that a call by position or keyword means the same.
 
 Not a test: some lines are the probe's own limits, not the engine's:
 - random modules in training mode (dropout between recurrent layers): the two libraries draw different
@@ -376,10 +377,10 @@ def run_error(mi, e, training, stats):
     return f"COMPUTES what PyTorch refuses ({e.error_regex})"
 
 
-def names_of(fn) -> list[str]:
+def names_of(fn, skip: int = 1) -> list[str]:
     """The parameters a caller can pass by position or name (not self, *args, **kwargs)."""
     kinds = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
-    return [p.name for p in inspect.signature(fn).parameters.values() if p.kind not in kinds][1:]
+    return [p.name for p in inspect.signature(fn).parameters.values() if p.kind not in kinds][skip:]
 
 
 def signatures(stats):
@@ -395,6 +396,18 @@ def signatures(stats):
             if a[: len(b)] != b and b:
                 stats["bad"] += 1
                 print(f"{name}.{method}: ours {a} vs {b}", flush=True)
+    for name in sorted(n for n in dir(tl.nn.functional) if not n.startswith("_")):  # and nn.functional's
+        ours, theirs = getattr(tl.nn.functional, name), getattr(torch.nn.functional, name, None)
+        if isinstance(ours, type) or not callable(ours) or not callable(theirs) or (ONLY and name not in ONLY):
+            continue
+        try:
+            a, b = names_of(ours, skip=0), names_of(theirs, skip=0)
+        except ValueError:  # a builtin without a signature
+            continue
+        stats["signatures"] += 1
+        if a[: len(b)] != b:
+            stats["bad"] += 1
+            print(f"F.{name}: ours {a} vs {b}", flush=True)
 
 
 def main():
