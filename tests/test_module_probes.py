@@ -304,3 +304,65 @@ def test_a_compiled_gaussian_nll_loss_refuses_a_negative_variance_on_every_call_
     with pytest.raises(ValueError, match=r"gaussian_nll_loss: var has negative entries \(min -"):
         step(x, -np.ones(1))
     assert step.replays == 3
+
+
+# PyTorch arguments this engine's functions do not take yet (each last in PyTorch's list, so a call
+# that passes it is refused with a TypeError, never read as another argument)
+FUNCTIONAL_GAPS = {"mse_loss": ["weight"], "l1_loss": ["weight"], "huber_loss": ["weight"], "normalize": ["out"]}
+
+
+def test_every_functional_takes_pytorchs_arguments_in_pytorchs_order():
+    """The losses of nn.functional left out size_average and reduce, which sit between PyTorch's other
+    arguments (F.cross_entropy(x, t, w, True): ignore_index True, where PyTorch reads size_average);
+    six functions named their input x (cross_entropy logits, nll_loss log_probs)."""
+    F, TF = tl.nn.functional, torch.nn.functional
+    differ = {}
+    for name in sorted(n for n in dir(F) if not n.startswith("_")):
+        ours, theirs = getattr(F, name), getattr(TF, name, None)
+        if isinstance(ours, type) or not callable(ours) or not callable(theirs):
+            continue
+        try:
+            a, b = _names_of_function(ours), _names_of_function(theirs)
+        except ValueError:  # a builtin without a signature
+            continue
+        if b[: len(a)] != a[: len(b)] or b[len(a) :] != FUNCTIONAL_GAPS.get(name, []):
+            differ[name] = (a, b)
+    assert not differ
+
+
+def _names_of_function(fn) -> list[str]:
+    kinds = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    return [p.name for p in inspect.signature(fn).parameters.values() if p.kind not in kinds]
+
+
+@pytest.mark.filterwarnings("ignore:.*deprecated")
+@pytest.mark.parametrize(
+    "name, args",
+    [
+        ("cross_entropy", ("w", True)),
+        ("nll_loss", ("w", None, 1, False)),
+        ("mse_loss", (None, None, "sum")),
+        ("l1_loss", (False,)),
+        ("smooth_l1_loss", (None, None, "none", 0.5)),
+        ("kl_div", (None, None, "batchmean")),
+        ("binary_cross_entropy", ("w", None, False)),
+        ("binary_cross_entropy_with_logits", ("w", None, None, "sum", "w")),
+    ],
+)
+def test_a_functional_loss_called_by_position_means_pytorchs(name, args):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((4, 3))
+    if name in ("cross_entropy", "nll_loss"):
+        target = np.array([0, 1, 2, 1])
+    else:
+        target = rng.uniform(size=(4, 3))
+    if name == "binary_cross_entropy":
+        x = 1 / (1 + np.exp(-x))
+    w = np.array([0.5, 2.0, 1.5])
+    want = getattr(torch.nn.functional, name)(
+        torch.tensor(x), torch.tensor(target), *(torch.tensor(w) if a == "w" else a for a in args)
+    )
+    got = getattr(tl.nn.functional, name)(
+        tl.tensor(x), tl.tensor(target), *(tl.tensor(w) if a == "w" else a for a in args)
+    )
+    np.testing.assert_allclose(got.data, want.numpy(), rtol=1e-12)

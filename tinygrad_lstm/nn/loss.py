@@ -41,7 +41,7 @@ class MSELoss(_LegacyLoss):
     """Mean squared error between ``input`` and a ``target`` of the same shape."""
 
     def forward(self, input: Tensor, target) -> Tensor:  # noqa: A002
-        return F.mse_loss(input, target, self.reduction)
+        return F.mse_loss(input, target, reduction=self.reduction)
 
 
 class NLLLoss(_LegacyLoss):
@@ -60,7 +60,7 @@ class NLLLoss(_LegacyLoss):
         self.ignore_index = ignore_index
 
     def forward(self, input: Tensor, target) -> Tensor:  # noqa: A002
-        return F.nll_loss(input, target, self.weight, self.ignore_index, self.reduction)
+        return F.nll_loss(input, target, self.weight, ignore_index=self.ignore_index, reduction=self.reduction)
 
 
 class CrossEntropyLoss(NLLLoss):
@@ -79,7 +79,14 @@ class CrossEntropyLoss(NLLLoss):
         self.label_smoothing = label_smoothing
 
     def forward(self, input: Tensor, target) -> Tensor:  # noqa: A002
-        return F.cross_entropy(input, target, self.weight, self.ignore_index, self.reduction, self.label_smoothing)
+        return F.cross_entropy(
+            input,
+            target,
+            self.weight,
+            ignore_index=self.ignore_index,
+            reduction=self.reduction,
+            label_smoothing=self.label_smoothing,
+        )
 
 
 class BCEWithLogitsLoss(_LegacyLoss):
@@ -97,14 +104,16 @@ class BCEWithLogitsLoss(_LegacyLoss):
         _register_weights(self, weight=weight, pos_weight=pos_weight)
 
     def forward(self, input: Tensor, target) -> Tensor:  # noqa: A002
-        return F.binary_cross_entropy_with_logits(input, target, self.weight, self.reduction, self.pos_weight)
+        return F.binary_cross_entropy_with_logits(
+            input, target, self.weight, reduction=self.reduction, pos_weight=self.pos_weight
+        )
 
 
 class L1Loss(_LegacyLoss):
     """Mean absolute error."""
 
     def forward(self, input: Tensor, target) -> Tensor:  # noqa: A002
-        return F.l1_loss(input, target, self.reduction)
+        return F.l1_loss(input, target, reduction=self.reduction)
 
 
 class SmoothL1Loss(_LegacyLoss):
@@ -117,7 +126,7 @@ class SmoothL1Loss(_LegacyLoss):
         self.beta = beta
 
     def forward(self, input: Tensor, target) -> Tensor:  # noqa: A002
-        return F.smooth_l1_loss(input, target, self.reduction, self.beta)
+        return F.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
 
 
 class HuberLoss(_Loss):
@@ -143,7 +152,7 @@ class BCELoss(_LegacyLoss):
         _register_weights(self, weight=weight)
 
     def forward(self, input: Tensor, target) -> Tensor:  # noqa: A002
-        return F.binary_cross_entropy(input, target, self.weight, self.reduction)
+        return F.binary_cross_entropy(input, target, self.weight, reduction=self.reduction)
 
 
 class KLDivLoss(Module):
@@ -164,7 +173,7 @@ class KLDivLoss(Module):
         self.reduction, self.log_target = reduction, log_target
 
     def forward(self, input: Tensor, target) -> Tensor:  # noqa: A002
-        return F.kl_div(input, target, self.reduction, self.log_target)
+        return F.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
 
 
 class PoissonNLLLoss(_LegacyLoss):
