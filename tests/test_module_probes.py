@@ -306,9 +306,9 @@ def test_a_compiled_gaussian_nll_loss_refuses_a_negative_variance_on_every_call_
     assert step.replays == 3
 
 
-# PyTorch arguments this engine's functions do not take yet (each last in PyTorch's list, so a call
-# that passes it is refused with a TypeError, never read as another argument)
-FUNCTIONAL_GAPS = {"mse_loss": ["weight"], "l1_loss": ["weight"], "huber_loss": ["weight"], "normalize": ["out"]}
+# PyTorch arguments this engine's functions do not take (last in PyTorch's list, so a call that passes
+# one is refused with a TypeError, never read as another argument): out= (no preallocated results here)
+FUNCTIONAL_GAPS = {"normalize": ["out"]}
 
 
 def test_every_functional_takes_pytorchs_arguments_in_pytorchs_order():
@@ -366,3 +366,24 @@ def test_a_functional_loss_called_by_position_means_pytorchs(name, args):
         tl.tensor(x), tl.tensor(target), *(tl.tensor(w) if a == "w" else a for a in args)
     )
     np.testing.assert_allclose(got.data, want.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["mse_loss", "l1_loss", "huber_loss"])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_mse_l1_and_huber_loss_take_pytorchs_elementwise_weight(name, reduction):
+    """PyTorch's F.mse_loss, l1_loss and huber_loss take weight= (the input's shape): refused here (a
+    TypeError). Their means differ: mse and l1 divide by the weights' sum, huber by the count."""
+    rng = np.random.default_rng(0)
+    x, t, w = rng.standard_normal((4, 3)), rng.standard_normal((4, 3)) * 2, rng.uniform(0.5, 2.0, (4, 3))
+    up = rng.standard_normal((4, 3)) if reduction == "none" else np.array(1.0)
+    tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    want = getattr(torch.nn.functional, name)(tx, torch.tensor(t), reduction=reduction, weight=tw)
+    (want * torch.tensor(up)).sum().backward()
+    ox, ow = tl.tensor(x, requires_grad=True), tl.tensor(w, requires_grad=True)
+    got = getattr(tl.nn.functional, name)(ox, tl.tensor(t), reduction=reduction, weight=ow)
+    (got * up).sum().backward()
+    np.testing.assert_allclose(got.data, want.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ox.grad.data, tx.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ow.grad.data, tw.grad.numpy(), rtol=1e-12)
+    with pytest.raises(ValueError, match=rf"{name}: weight of shape \(3,\) must have the input's shape \(4, 3\)"):
+        getattr(tl.nn.functional, name)(ox, tl.tensor(t), weight=np.ones(3))

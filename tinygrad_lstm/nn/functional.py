@@ -177,6 +177,23 @@ def _reduce(losses: Tensor, reduction: str, op: str) -> Tensor:
     raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
 
+def _check_elementwise_weight(op: str, weight, input: Tensor) -> None:  # noqa: A002
+    if weight is not None and np.shape(_data(weight)) != input.shape:
+        raise ValueError(f"{op}: weight of shape {np.shape(_data(weight))} must have the input's shape {input.shape}")
+
+
+def _reduce_weighted(losses: Tensor, weight, reduction: str, op: str, by_weight: bool) -> Tensor:
+    """PyTorch's ``weight=`` of mse_loss, l1_loss and huber_loss: the losses times ``weight``, element
+    by element; their mean is divided by the weights' sum (``by_weight``: mse, l1) or by the count
+    (huber), as PyTorch's are."""
+    if weight is None:
+        return _reduce(losses, reduction, op)
+    weighted = losses * weight
+    if reduction == "mean" and by_weight:
+        return weighted.sum() / (weight.sum() if isinstance(weight, Tensor) else np.sum(weight))
+    return _reduce(weighted, reduction, op)
+
+
 def _weighted_mean(losses: Tensor, weight_sum, counted: np.ndarray) -> Tensor:
     """``losses.sum() / weight_sum``. When ``weight_sum`` is 0 the loss is NaN, as in PyTorch, and so
     is the gradient of each target that counts (0 / 0, a class weight of 0), while ignored targets get
@@ -372,13 +389,16 @@ def mse_loss(
     size_average: bool | None = None,
     reduce: bool | None = None,
     reduction: str = "mean",
+    weight=None,
 ) -> Tensor:
-    """Mean squared error (a target of another shape is broadcast, with PyTorch's warning)."""
+    """Mean squared error (a target of another shape is broadcast, with PyTorch's warning); ``weight``
+    (the input's shape) scales each squared error, and a mean is then divided by the weights' sum."""
     if size_average is not None or reduce is not None:  # PyTorch's deprecated pair, in its places
         reduction = _reduction(size_average, reduce, reduction, "mse_loss")
     _broadcast_target(input, target, "mse_loss")
+    _check_elementwise_weight("mse_loss", weight, input)
     diff = input - target
-    return _reduce(diff * diff, reduction, "mse_loss")
+    return _reduce_weighted(diff * diff, weight, reduction, "mse_loss", by_weight=True)
 
 
 def l1_loss(
@@ -387,12 +407,15 @@ def l1_loss(
     size_average: bool | None = None,
     reduce: bool | None = None,
     reduction: str = "mean",
+    weight=None,
 ) -> Tensor:
-    """Mean absolute error; the gradient where input equals target is 0, as PyTorch's."""
+    """Mean absolute error; the gradient where input equals target is 0, as PyTorch's. ``weight`` as
+    mse_loss's."""
     if size_average is not None or reduce is not None:  # PyTorch's deprecated pair, in its places
         reduction = _reduction(size_average, reduce, reduction, "l1_loss")
     _broadcast_target(input, target, "l1_loss")
-    return _reduce(ops.abs(input - target), reduction, "l1_loss")
+    _check_elementwise_weight("l1_loss", weight, input)
+    return _reduce_weighted(ops.abs(input - target), weight, reduction, "l1_loss", by_weight=True)
 
 
 def smooth_l1_loss(
@@ -416,16 +439,25 @@ def smooth_l1_loss(
     return _reduce(ops.where(size < beta, diff * diff * (0.5 / beta), size - 0.5 * beta), reduction, "smooth_l1_loss")
 
 
-def huber_loss(input: Tensor, target, reduction: str = "mean", delta: float = 1.0) -> Tensor:  # noqa: A002
-    """0.5 d**2 where |d| < delta, delta (|d| - 0.5 delta) elsewhere (d = input - target)."""
+def huber_loss(
+    input: Tensor,  # noqa: A002
+    target,
+    reduction: str = "mean",
+    delta: float = 1.0,
+    weight=None,
+) -> Tensor:
+    """0.5 d**2 where |d| < delta, delta (|d| - 0.5 delta) elsewhere (d = input - target); ``weight``
+    (the input's shape) scales each, and a mean stays one over the count, as PyTorch's."""
     if not isinstance(delta, numbers.Real):
         raise TypeError(f"huber_loss: delta must be a real number, got {delta!r}")
     if not delta > 0:
         raise ValueError(f"huber_loss: delta must be > 0, got {delta}")
     _broadcast_target(input, target, "huber_loss")
+    _check_elementwise_weight("huber_loss", weight, input)
     diff = input - target
     size = ops.abs(diff)
-    return _reduce(ops.where(size < delta, diff * diff * 0.5, (size - 0.5 * delta) * delta), reduction, "huber_loss")
+    losses = ops.where(size < delta, diff * diff * 0.5, (size - 0.5 * delta) * delta)
+    return _reduce_weighted(losses, weight, reduction, "huber_loss", by_weight=False)
 
 
 def binary_cross_entropy(
