@@ -15,9 +15,9 @@ PyTorch's parameters and buffers are loaded into this engine's module (``load_st
 forward on the same inputs, and the gradient of ``sum(out * w)`` for one random ``w`` per output is taken
 with respect to every input that requires grad and every parameter. Compared: each output's value (1e-9
 relative in float64, PyTorch's parity bound) and dtype, each gradient, the buffers after forward (running
-statistics), and in ``second`` mode the gradient of ``sum(g * v)`` with respect to the same tensors.
-In ``compile`` mode this engine is compared with itself: ``tl.compile`` of the
-same loss (exact and not), three calls with the parameters moved between them as an optimizer would,
+statistics), the state_dict's keys in order, and in ``second`` mode the gradient of ``sum(g * v)`` with
+respect to the same tensors. In ``compile`` mode this engine is compared with itself: ``tl.compile`` of
+the same loss (exact and not), three calls with the parameters moved between them as an optimizer would,
 against eager execution from the same state (loss, every gradient, the buffers).
 A line is printed for each sample that differs, or that this engine refuses where PyTorch computes, and
 the counts at the end. In ``errors`` mode a line is printed where PyTorch refuses an input and this engine
@@ -194,6 +194,8 @@ def run_sample(mi, s, training, stats):
         msg = compare(f"OUTPUT {i}", o, to)
         if msg:
             return msg
+    if list(m.state_dict()) != list(tm.state_dict()):  # PyTorch's order: a user zips or lists them
+        return f"STATE_DICT keys {list(m.state_dict())} vs {list(tm.state_dict())}"
     # buffers after forward (running statistics)
     tbufs = dict(tm.named_buffers())
     bufs = dict(m.named_buffers())
