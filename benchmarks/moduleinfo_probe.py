@@ -32,7 +32,11 @@ Not a test: some lines are the probe's own limits, not the engine's:
 - a gradient PyTorch marks as requiring grad although it is constant in the inputs (a linear module's
   gradient with respect to its input, at second order), where this engine's may not require grad:
   compared as zero;
-- an error message whose words differ from PyTorch's but that still names the module and the sizes.
+- an error message whose words differ from PyTorch's but that still names the module and the sizes;
+- counted, not printed: samples PyTorch has no second derivative for (``torch-refuses-second``:
+  MultiMarginLoss), error inputs this PyTorch computes although the database expects a refusal
+  (``torch-computes``), and steps ``tl.compile`` refuses by name (``compile-refuses``, with the reason);
+- ``signatures``: ``F.normalize``'s ``out=`` (no preallocated results here).
 What it found became tests (``tests/test_module_probes.py``).
 """
 
