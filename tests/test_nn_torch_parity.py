@@ -296,7 +296,9 @@ def test_mse_and_bce_with_logits(reduction):
     rng = np.random.default_rng(5)
     a, b = rng.standard_normal((4, 3)), rng.standard_normal((4, 3))
     F, TF = tl.nn.functional, torch.nn.functional
-    loss_pair(lambda x, y: F.mse_loss(x, y, reduction), lambda x, y: TF.mse_loss(x, y, reduction=reduction), a, b)
+    loss_pair(
+        lambda x, y: F.mse_loss(x, y, reduction=reduction), lambda x, y: TF.mse_loss(x, y, reduction=reduction), a, b
+    )
     logits = np.concatenate([rng.standard_normal((3, 3)) * 5, [[0.0, 40.0, -40.0]]])
     probs = rng.random((4, 3))
     w, pw = rng.random((4, 3)), rng.random(3) * 3
@@ -307,7 +309,7 @@ def test_mse_and_bce_with_logits(reduction):
         probs,
     )
     loss_pair(
-        lambda x, y: F.binary_cross_entropy_with_logits(x, y, w, reduction, pos_weight=pw),
+        lambda x, y: F.binary_cross_entropy_with_logits(x, y, w, reduction=reduction, pos_weight=pw),
         lambda x, y: TF.binary_cross_entropy_with_logits(
             x, y, torch.tensor(w), reduction=reduction, pos_weight=torch.tensor(pw)
         ),

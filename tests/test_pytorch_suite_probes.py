@@ -1523,7 +1523,7 @@ def test_inplace_activations_write_into_their_input(name):
         (tl.nn.BCELoss(weight=WEIGHT), torch.nn.BCELoss(weight=torch.tensor(WEIGHT)), [UNIT, PROBS]),
         (tl.nn.KLDivLoss(reduction="batchmean"), torch.nn.KLDivLoss(reduction="batchmean"), [np.log(PROBS), PROBS]),
         (
-            tl.nn.KLDivLoss("sum", log_target=True),
+            tl.nn.KLDivLoss(reduction="sum", log_target=True),
             torch.nn.KLDivLoss(reduction="sum", log_target=True),
             [LOGITS, LOGITS],
         ),

@@ -23,6 +23,14 @@ def check_int(op: str, arg: str, value: Any, least: int | None = 0) -> int:
     return number
 
 
+def check_bool(op: str, arg: str, value: Any) -> bool:
+    """``value``, which must be a bool (NumPy's too), as PyTorch's recurrent layers check their flags: a
+    string "False" or a 1 would otherwise be taken for what its truth value says."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{op}: {arg} must be True or False, got {value!r}")
+    return bool(value)
+
+
 def check_probability(op: str, arg: str, value: Any, allow_bool: bool = True) -> float:
     """``value`` as a float in [0, 1] (PyTorch's recurrent layers refuse a bool dropout)."""
     if not isinstance(value, numbers.Real) or (not allow_bool and isinstance(value, (bool, np.bool_))):

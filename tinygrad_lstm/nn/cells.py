@@ -348,10 +348,10 @@ class RNNCell(_Cell):
         self.nonlinearity = nonlinearity
         make_recurrent_parameters(self, "", input_size, hidden_size, 1, bias, self.dtype)
 
-    def forward(self, x: Tensor, hx=None) -> Tensor:
-        x = self._check(x, "RNNCell")
-        h = self._state(hx, x, self.hidden_size, "RNNCell")
-        return rnn_step(input_projection(x, self, ""), h, step_weights(self, ""), self.nonlinearity)
+    def forward(self, input: Tensor, hx=None) -> Tensor:
+        input = self._check(input, "RNNCell")
+        h = self._state(hx, input, self.hidden_size, "RNNCell")
+        return rnn_step(input_projection(input, self, ""), h, step_weights(self, ""), self.nonlinearity)
 
 
 class GRUCell(_Cell):
@@ -362,10 +362,10 @@ class GRUCell(_Cell):
         super().__init__(input_size, hidden_size, bias, dtype)
         make_recurrent_parameters(self, "", input_size, hidden_size, 3, bias, self.dtype)
 
-    def forward(self, x: Tensor, hx=None) -> Tensor:
-        x = self._check(x, "GRUCell")
-        h = self._state(hx, x, self.hidden_size, "GRUCell")
-        return gru_step(input_projection(x, self, "", fold_bias=False), h, step_weights(self, "", fold_bias=False))
+    def forward(self, input: Tensor, hx=None) -> Tensor:
+        input = self._check(input, "GRUCell")
+        h = self._state(hx, input, self.hidden_size, "GRUCell")
+        return gru_step(input_projection(input, self, "", fold_bias=False), h, step_weights(self, "", fold_bias=False))
 
 
 class LSTMCell(_Cell):
@@ -402,8 +402,8 @@ class LSTMCell(_Cell):
         make_recurrent_parameters(self, "", input_size, hidden_size, len(self.variant.gates), bias, self.dtype)
         make_variant_parameters(self, "", hidden_size, self.variant, forget_bias, self.dtype)
 
-    def forward(self, x: Tensor, hx=None) -> tuple:
-        x = self._check(x, "LSTMCell")
+    def forward(self, input: Tensor, hx=None) -> tuple:
+        input = self._check(input, "LSTMCell")
         v = self.variant
         n_state = 3 if v.gate_recurrence else 2
         if hx is None:
@@ -413,12 +413,12 @@ class LSTMCell(_Cell):
             raise TypeError(f"LSTMCell: hx must be a tuple {what}, got {type(hx).__name__} of shape {np.shape(hx)}")
         if len(hx) != n_state:
             raise ValueError(f"LSTMCell: hx must be a tuple {what} of {n_state} tensors, got {len(hx)}")
-        h = self._state(hx[0], x, self.hidden_size, "LSTMCell", "h")
-        c = self._state(hx[1], x, self.hidden_size, "LSTMCell", "c")
+        h = self._state(hx[0], input, self.hidden_size, "LSTMCell", "h")
+        c = self._state(hx[1], input, self.hidden_size, "LSTMCell", "c")
         state: tuple[Tensor, ...] = (h, c)
         if v.gate_recurrence:
-            state += (self._state(hx[2], x, len(v.sigmoid_gates) * self.hidden_size, "LSTMCell", "gates"),)
-        return lstm_step(input_projection(x, self, ""), state, step_weights(self, "", v), v)
+            state += (self._state(hx[2], input, len(v.sigmoid_gates) * self.hidden_size, "LSTMCell", "gates"),)
+        return lstm_step(input_projection(input, self, ""), state, step_weights(self, "", v), v)
 
     def extra_repr(self) -> str:
         extra = "" if self.variant.is_standard else f", variant={self.variant}"

@@ -94,10 +94,10 @@ class Sequential(ModuleList):
             return Sequential(OrderedDict(list(self._modules.items())[index]))
         return super().__getitem__(index)
 
-    def forward(self, x):
+    def forward(self, input):
         for module in self._modules.values():
-            x = module(x)
-        return x
+            input = module(input)
+        return input
 
 
 class ModuleDict(Module):

@@ -130,8 +130,8 @@ class _DropoutLayer(Module):
         self.p = check_probability(type(self).__name__, "p", p)
         self.inplace = inplace
 
-    def forward(self, x: Tensor) -> Tensor:
-        return type(self)._function(x, self.p, self.training, self.inplace)
+    def forward(self, input: Tensor) -> Tensor:
+        return type(self)._function(input, self.p, self.training, self.inplace)
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"

@@ -15,6 +15,7 @@ from .. import ops, random
 from ..checks import check_probability, plain_array
 from ..function import Function, FunctionContext
 from ..ops import _data
+from ..primitives.range_check import CHECK_IN_RANGE
 from ..tape import guard, is_grad_enabled
 from ..tensor import Tensor
 from ..versions import changed_in_place
@@ -146,19 +147,24 @@ def logsigmoid(input: Tensor) -> Tensor:  # noqa: A002
 
 
 def dropout(
-    x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False, *, rng: np.random.Generator | None = None
+    input: Tensor,
+    p: float = 0.5,
+    training: bool = True,
+    inplace: bool = False,
+    *,
+    rng: np.random.Generator | None = None,
 ) -> Tensor:
     """Zero elements with probability ``p`` and scale the rest by 1/(1-p); identity when not training."""
     p = check_probability("dropout", "p", p)
     if inplace and training and p > 0.0:
-        return _in_place(x, lambda y: dropout(y, p, training, rng=rng), True)
+        return _in_place(input, lambda y: dropout(y, p, training, rng=rng), True)
     if not training or p == 0.0:
-        return x
+        return input
     guard("draw", "dropout draws a new mask every step")
     if p == 1.0:
-        return x * 0.0
-    keep = (rng or random.generator()).random(x.shape) >= p
-    return x * (keep.astype(x.dtype) * (1.0 / (1.0 - p)))
+        return input * 0.0
+    keep = (rng or random.generator()).random(input.shape) >= p
+    return input * (keep.astype(input.dtype) * (1.0 / (1.0 - p)))
 
 
 def _reduce(losses: Tensor, reduction: str, op: str) -> Tensor:
@@ -169,6 +175,23 @@ def _reduce(losses: Tensor, reduction: str, op: str) -> Tensor:
     if reduction == "none":
         return losses
     raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def _check_elementwise_weight(op: str, weight, input: Tensor) -> None:  # noqa: A002
+    if weight is not None and np.shape(_data(weight)) != input.shape:
+        raise ValueError(f"{op}: weight of shape {np.shape(_data(weight))} must have the input's shape {input.shape}")
+
+
+def _reduce_weighted(losses: Tensor, weight, reduction: str, op: str, by_weight: bool) -> Tensor:
+    """PyTorch's ``weight=`` of mse_loss, l1_loss and huber_loss: the losses times ``weight``, element
+    by element; their mean is divided by the weights' sum (``by_weight``: mse, l1) or by the count
+    (huber), as PyTorch's are."""
+    if weight is None:
+        return _reduce(losses, reduction, op)
+    weighted = losses * weight
+    if reduction == "mean" and by_weight:
+        return weighted.sum() / (weight.sum() if isinstance(weight, Tensor) else np.sum(weight))
+    return _reduce(weighted, reduction, op)
 
 
 def _weighted_mean(losses: Tensor, weight_sum, counted: np.ndarray) -> Tensor:
@@ -243,9 +266,19 @@ def _check_label_smoothing(label_smoothing: float, op: str) -> float:
     return float(label_smoothing) if label_smoothing > 0.0 else 0.0
 
 
-def nll_loss(log_probs: Tensor, target, weight=None, ignore_index: int = -100, reduction: str = "mean") -> Tensor:
-    """Negative log-likelihood of integer ``target`` classes; ``log_probs`` has classes on axis 1."""
-    return _nll_loss(log_probs, target, weight, ignore_index, reduction, "nll_loss")
+def nll_loss(
+    input: Tensor,  # noqa: A002
+    target,
+    weight=None,
+    size_average: bool | None = None,
+    ignore_index: int = -100,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """Negative log-likelihood of integer ``target`` classes; ``input`` (log-probabilities) has classes on axis 1."""
+    if size_average is not None or reduce is not None:  # PyTorch's deprecated pair, in its places
+        reduction = _reduction(size_average, reduce, reduction, "nll_loss")
+    return _nll_loss(input, target, weight, ignore_index, reduction, "nll_loss")
 
 
 def _nll_loss(log_probs: Tensor, target, weight, ignore_index: int, reduction: str, op: str) -> Tensor:
@@ -267,10 +300,12 @@ def _nll_loss(log_probs: Tensor, target, weight, ignore_index: int, reduction: s
 
 
 def cross_entropy(
-    logits: Tensor,
+    input: Tensor,
     target,
     weight=None,
+    size_average: bool | None = None,
     ignore_index: int = -100,
+    reduce: bool | None = None,
     reduction: str = "mean",
     label_smoothing: float = 0.0,
 ) -> Tensor:
@@ -284,33 +319,35 @@ def cross_entropy(
     >>> round(float(tl.nn.functional.cross_entropy(logits, np.full((2, 4), 0.25))), 6)
     1.386294
     """
+    if size_average is not None or reduce is not None:  # PyTorch's deprecated pair, in its places
+        reduction = _reduction(size_average, reduce, reduction, "cross_entropy")
     # every argument is checked before anything is computed (or recorded on a tape)
     label_smoothing = _check_label_smoothing(label_smoothing, "cross_entropy")
-    class_axis = 0 if logits.ndim == 1 else 1
-    n_classes = logits.shape[class_axis]
+    class_axis = 0 if input.ndim == 1 else 1
+    n_classes = input.shape[class_axis]
     probabilities = plain_array(_data(target), "cross_entropy: target").dtype.kind == "f"
-    w = _class_weight(weight, n_classes, logits.dtype, "cross_entropy", differentiable=probabilities)
+    w = _class_weight(weight, n_classes, input.dtype, "cross_entropy", differentiable=probabilities)
     if probabilities:
         if ignore_index >= 0:  # PyTorch: no class can be ignored in a probability target
             raise ValueError(
                 f"cross_entropy: ignore_index={ignore_index} is not supported for probability (floating point) targets"
             )
-        if np.shape(_data(target)) != logits.shape:
+        if np.shape(_data(target)) != input.shape:
             raise ValueError(
                 f"cross_entropy: probability target shape {np.shape(_data(target))} differs from input shape "
-                f"{logits.shape}"
+                f"{input.shape}"
             )
-        log_probs = ops.log_softmax(logits, axis=class_axis)
+        log_probs = ops.log_softmax(input, axis=class_axis)
         return _cross_entropy_with_probabilities(log_probs, target, w, reduction, label_smoothing, class_axis)
-    t = _class_targets(logits, target, ignore_index, "cross_entropy")
-    log_probs = ops.log_softmax(logits, axis=class_axis)
+    t = _class_targets(input, target, ignore_index, "cross_entropy")
+    log_probs = ops.log_softmax(input, axis=class_axis)
     loss = _nll_loss(log_probs, target, w, ignore_index, reduction, "cross_entropy")
     if not label_smoothing:
         return loss
     # PyTorch's smoothing: mix in the mean over classes of -log p (weighted by class weight)
     flat = _classes_last(log_probs)
-    valid = (t != ignore_index).astype(logits.dtype)
-    w = np.ones(n_classes, logits.dtype) if w is None else w
+    valid = (t != ignore_index).astype(input.dtype)
+    w = np.ones(n_classes, input.dtype) if w is None else w
     smooth = -(flat * w).sum(axis=1) * valid * (1.0 / n_classes)
     if reduction == "mean":
         denom = (valid * w[np.where(valid > 0, t, 0)]).sum()
@@ -352,52 +389,103 @@ def _broadcast_target(input: Tensor, target, op: str) -> None:  # noqa: A002
         )
 
 
-def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:  # noqa: A002 - PyTorch's name
-    """Mean squared error (a target of another shape is broadcast, with PyTorch's warning)."""
+def mse_loss(
+    input: Tensor,  # noqa: A002 - PyTorch's name
+    target,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    weight=None,
+) -> Tensor:
+    """Mean squared error (a target of another shape is broadcast, with PyTorch's warning); ``weight``
+    (the input's shape) scales each squared error, and a mean is then divided by the weights' sum."""
+    if size_average is not None or reduce is not None:  # PyTorch's deprecated pair, in its places
+        reduction = _reduction(size_average, reduce, reduction, "mse_loss")
     _broadcast_target(input, target, "mse_loss")
+    _check_elementwise_weight("mse_loss", weight, input)
     diff = input - target
-    return _reduce(diff * diff, reduction, "mse_loss")
+    return _reduce_weighted(diff * diff, weight, reduction, "mse_loss", by_weight=True)
 
 
-def l1_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:  # noqa: A002
-    """Mean absolute error; the gradient where input equals target is 0, as PyTorch's."""
+def l1_loss(
+    input: Tensor,  # noqa: A002
+    target,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    weight=None,
+) -> Tensor:
+    """Mean absolute error; the gradient where input equals target is 0, as PyTorch's. ``weight`` as
+    mse_loss's."""
+    if size_average is not None or reduce is not None:  # PyTorch's deprecated pair, in its places
+        reduction = _reduction(size_average, reduce, reduction, "l1_loss")
     _broadcast_target(input, target, "l1_loss")
-    return _reduce(ops.abs(input - target), reduction, "l1_loss")
+    _check_elementwise_weight("l1_loss", weight, input)
+    return _reduce_weighted(ops.abs(input - target), weight, reduction, "l1_loss", by_weight=True)
 
 
-def smooth_l1_loss(input: Tensor, target, reduction: str = "mean", beta: float = 1.0) -> Tensor:  # noqa: A002
+def smooth_l1_loss(
+    input: Tensor,  # noqa: A002
+    target,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    beta: float = 1.0,
+) -> Tensor:
     """0.5 d**2 / beta where |d| < beta, |d| - 0.5 beta elsewhere (d = input - target); beta = 0 is l1_loss."""
+    if size_average is not None or reduce is not None:  # PyTorch's deprecated pair, in its places
+        reduction = _reduction(size_average, reduce, reduction, "smooth_l1_loss")
     if not beta >= 0:
         raise ValueError(f"smooth_l1_loss: beta must be >= 0, got {beta}")
     if beta == 0:
-        return l1_loss(input, target, reduction)
+        return l1_loss(input, target, reduction=reduction)
     _broadcast_target(input, target, "smooth_l1_loss")
     diff = input - target
     size = ops.abs(diff)
     return _reduce(ops.where(size < beta, diff * diff * (0.5 / beta), size - 0.5 * beta), reduction, "smooth_l1_loss")
 
 
-def huber_loss(input: Tensor, target, reduction: str = "mean", delta: float = 1.0) -> Tensor:  # noqa: A002
-    """0.5 d**2 where |d| < delta, delta (|d| - 0.5 delta) elsewhere (d = input - target)."""
+def huber_loss(
+    input: Tensor,  # noqa: A002
+    target,
+    reduction: str = "mean",
+    delta: float = 1.0,
+    weight=None,
+) -> Tensor:
+    """0.5 d**2 where |d| < delta, delta (|d| - 0.5 delta) elsewhere (d = input - target); ``weight``
+    (the input's shape) scales each, and a mean stays one over the count, as PyTorch's."""
+    if not isinstance(delta, numbers.Real):
+        raise TypeError(f"huber_loss: delta must be a real number, got {delta!r}")
     if not delta > 0:
         raise ValueError(f"huber_loss: delta must be > 0, got {delta}")
     _broadcast_target(input, target, "huber_loss")
+    _check_elementwise_weight("huber_loss", weight, input)
     diff = input - target
     size = ops.abs(diff)
-    return _reduce(ops.where(size < delta, diff * diff * 0.5, (size - 0.5 * delta) * delta), reduction, "huber_loss")
+    losses = ops.where(size < delta, diff * diff * 0.5, (size - 0.5 * delta) * delta)
+    return _reduce_weighted(losses, weight, reduction, "huber_loss", by_weight=False)
 
 
-def binary_cross_entropy(input: Tensor, target, weight=None, reduction: str = "mean") -> Tensor:  # noqa: A002
+def binary_cross_entropy(
+    input: Tensor,  # noqa: A002
+    target,
+    weight=None,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
     """-(t log p + (1 - t) log(1 - p)) for probabilities ``input`` in [0, 1]; each log is clamped at
     -100, as PyTorch's, so p = 0 or 1 gives a finite loss (there the gradient through the clamped log
     is 0, where PyTorch's is about -t * 1e12: prefer binary_cross_entropy_with_logits on logits)."""
+    if size_average is not None or reduce is not None:  # PyTorch's deprecated pair, in its places
+        reduction = _reduction(size_average, reduce, reduction, "binary_cross_entropy")
     if np.shape(_data(target)) != input.shape:
         raise ValueError(
             f"binary_cross_entropy: input shape {input.shape} and target shape {np.shape(_data(target))} differ"
         )
-    p = input.data
-    if np.any((p < 0) | (p > 1)):  # NaN passes, as in PyTorch
-        raise ValueError(f"binary_cross_entropy: input values must lie in [0, 1], got min {p.min()} and max {p.max()}")
+    # an op, not a read of .data: a tl.compile replay runs the check on every call (NaN passes, as PyTorch)
+    message = "binary_cross_entropy: input values must lie in [0, 1], got min {min} and max {max}"
+    ops.apply(CHECK_IN_RANGE, (input,), (0, 1, message))
     log_p, log_not_p = _clamped_log(input), _clamped_log(1.0 - input)
     losses = -(log_p * target + log_not_p * (1.0 - target))
     if weight is not None:
@@ -411,17 +499,28 @@ def _clamped_log(x: Tensor) -> Tensor:
     return ops.where(positive, ops.maximum(ops.log(ops.where(positive, x, 1.0)), -100.0), -100.0)
 
 
-def kl_div(input: Tensor, target, reduction: str = "mean", log_target: bool = False) -> Tensor:  # noqa: A002
+def kl_div(
+    input: Tensor,  # noqa: A002
+    target,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    log_target: bool = False,
+) -> Tensor:
     """KL(target || exp(input)) summed per element: target (log target - input), 0 where target is 0;
     ``input`` holds log-probabilities. Where target is 0 its own gradient is 0 here (the one-sided
-    derivative is -inf; PyTorch's is NaN). ``reduction="batchmean"`` divides the sum by the batch size
-    (the mathematically right mean); "mean" averages over every element, as PyTorch's."""
+    derivative is -inf; PyTorch's is NaN). A NaN or negative target gives NaN, as in PyTorch (it was 0,
+    which hid the NaN). ``reduction="batchmean"`` divides the sum by the batch size (the mathematically
+    right mean); "mean" averages over every element, as PyTorch's."""
+    if size_average is not None or reduce is not None:  # PyTorch's deprecated pair, in its places
+        reduction = _reduction(size_average, reduce, reduction, "kl_div")
     if log_target:
         terms = ops.exp(target) * (target - input)
     else:
-        positive = (target if isinstance(target, Tensor) else Tensor._from(np.asarray(target))) > 0
-        safe = ops.where(positive, target, 1.0)  # log(0) never computed: its gradient would be 0 * inf
-        terms = ops.where(positive, safe * (ops.log(safe) - input), 0.0)
+        zero = (target if isinstance(target, Tensor) else Tensor._from(np.asarray(target))) == 0
+        safe = ops.where(zero, 1.0, target)  # log(0) never computed: its gradient would be 0 * inf
+        with np.errstate(invalid="ignore"):  # log of a negative target: NaN, PyTorch's value
+            terms = ops.where(zero, input * 0.0, safe * (ops.log(safe) - input))  # input * 0: NaN stays NaN
     if reduction == "batchmean":
         return terms.sum() / (input.shape[0] if input.ndim else 1)
     return _reduce(terms, reduction, "kl_div")
@@ -442,10 +541,14 @@ def binary_cross_entropy_with_logits(
     input: Tensor,  # noqa: A002
     target,
     weight=None,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
     reduction: str = "mean",
     pos_weight=None,
 ) -> Tensor:
     """Sigmoid + binary cross-entropy in one stable expression (no log of 0, no overflow)."""
+    if size_average is not None or reduce is not None:  # PyTorch's deprecated pair, in its places
+        reduction = _reduction(size_average, reduce, reduction, "binary_cross_entropy_with_logits")
     if np.shape(_data(target)) != input.shape:
         raise ValueError(
             f"binary_cross_entropy_with_logits: input shape {input.shape} and target shape "
@@ -484,9 +587,14 @@ def _reduction(size_average: bool | None, reduce: bool | None, reduction: str, o
     if size_average is not None or reduce is not None:
         size_average = True if size_average is None else size_average
         reduce = True if reduce is None else reduce
+        misplaced = [
+            f"{k}={v!r}" for k, v in (("size_average", size_average), ("reduce", reduce)) if isinstance(v, str)
+        ]
         reduction = "mean" if size_average and reduce else ("sum" if reduce else "none")
+        # a string there is a reduction passed by position where PyTorch reads size_average: say so
+        hint = f" ({', '.join(misplaced)} is PyTorch's legacy argument, not reduction)" if misplaced else ""
         warnings.warn(
-            f"{op}: size_average and reduce are deprecated, use reduction={reduction!r} instead",
+            f"{op}: size_average and reduce are deprecated, use reduction={reduction!r} instead{hint}",
             UserWarning,
             stacklevel=3,
         )
@@ -563,8 +671,9 @@ def gaussian_nll_loss(
         if var < 0:
             raise ValueError(f"{op}: var must be non-negative, got {var}")
         var = np.full(input.shape, float(var), dtype=input.dtype)
-    elif np.any(_data(var) < 0):
-        raise ValueError(f"{op}: var has negative entries (min {np.min(_data(var))})")
+    else:  # an op, not a read of .data: a tl.compile replay runs the check on every call
+        message = f"{op}: var has negative entries (min {{min}})"
+        ops.apply(CHECK_IN_RANGE, (var if isinstance(var, Tensor) else np.asarray(var),), (0, np.inf, message))
     var_shape, shape = np.shape(_data(var)), input.shape
     if var_shape != shape:
         if var_shape == shape[:-1]:  # one variance per sample
@@ -774,7 +883,7 @@ def multi_margin_loss(
 _PAD_MODES = ("constant", "reflect", "replicate", "circular")
 
 
-def pad(x: Tensor, pad: tuple[int, ...], mode: str = "constant", value: float | None = None) -> Tensor:
+def pad(input: Tensor, pad: tuple[int, ...], mode: str = "constant", value: float | None = None) -> Tensor:
     """PyTorch's ``F.pad``: ``pad`` = (left, right) for the last axis, then (left, right) for the one
     before, ...; a negative amount crops. ``mode`` "constant" fills with ``value`` (0 by default);
     "reflect", "replicate" and "circular" repeat the input's own elements, so the gradient of a
@@ -783,26 +892,26 @@ def pad(x: Tensor, pad: tuple[int, ...], mode: str = "constant", value: float | 
         value, mode = float(mode), "constant"
     if mode not in _PAD_MODES:
         raise ValueError(f"pad: mode must be one of {', '.join(map(repr, _PAD_MODES))}, got {mode!r}")
-    if len(pad) % 2 or len(pad) // 2 > x.ndim or any(int(n) != n for n in pad):
-        raise ValueError(f"pad: {pad} must be integer (left, right) pairs for at most {x.ndim} axes")
+    if len(pad) % 2 or len(pad) // 2 > input.ndim or any(int(n) != n for n in pad):
+        raise ValueError(f"pad: {pad} must be integer (left, right) pairs for at most {input.ndim} axes")
     if mode != "constant":
         if value not in (None, 0):
             raise ValueError(f"pad: value={value} is only used by mode='constant', not {mode!r}")
-        return _pad_from_input(x, tuple(int(n) for n in pad), mode)
+        return _pad_from_input(input, tuple(int(n) for n in pad), mode)
     value = 0.0 if value is None else value
     for k in range(len(pad) // 2):
-        axis, before, after = x.ndim - 1 - k, int(pad[2 * k]), int(pad[2 * k + 1])
-        if x.shape[axis] + before + after < 0:
-            raise ValueError(f"pad: {pad} crops axis {axis} of shape {x.shape} to a negative size")
-        crop = (slice(None),) * axis + (slice(max(-before, 0), x.shape[axis] - max(-after, 0)),)
-        x = x[crop] if before < 0 or after < 0 else x
+        axis, before, after = input.ndim - 1 - k, int(pad[2 * k]), int(pad[2 * k + 1])
+        if input.shape[axis] + before + after < 0:
+            raise ValueError(f"pad: {pad} crops axis {axis} of shape {input.shape} to a negative size")
+        crop = (slice(None),) * axis + (slice(max(-before, 0), input.shape[axis] - max(-after, 0)),)
+        input = input[crop] if before < 0 or after < 0 else input
         before, after = max(before, 0), max(after, 0)
         pieces = []
         for n in (before, after):
-            shape = x.shape[:axis] + (n,) + x.shape[axis + 1 :]
-            pieces.append(Tensor(np.full(shape, value, dtype=x.dtype)) if n else None)
-        x = ops.cat([p for p in (pieces[0], x, pieces[1]) if p is not None], axis=axis)
-    return x
+            shape = input.shape[:axis] + (n,) + input.shape[axis + 1 :]
+            pieces.append(Tensor(np.full(shape, value, dtype=input.dtype)) if n else None)
+        input = ops.cat([p for p in (pieces[0], input, pieces[1]) if p is not None], axis=axis)
+    return input
 
 
 def _pad_from_input(x: Tensor, pad: tuple[int, ...], mode: str) -> Tensor:
@@ -860,25 +969,25 @@ def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     return ops.where(linear, x, smooth)
 
 
-def elu(x: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x for x > 0, alpha (exp(x) - 1) otherwise; one primitive, with PyTorch's slope alpha at 0."""
-    return _in_place(x, lambda y: ops.elu(y, alpha), inplace)
+    return _in_place(input, lambda y: ops.elu(y, alpha), inplace)
 
 
-def leaky_relu(x: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """x for x > 0, ``negative_slope * x`` otherwise (one primitive, so that its gradient depends on
     x as PyTorch's does and can be differentiated again)."""
-    return _in_place(x, lambda y: ops.leaky_relu(y, negative_slope), inplace)
+    return _in_place(input, lambda y: ops.leaky_relu(y, negative_slope), inplace)
 
 
-def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
     """x clipped to [min_val, max_val]; the gradient is 1 strictly inside, 0 at and beyond the ends."""
-    return _in_place(x, lambda y: ops.hardtanh(y, min_val, max_val), inplace)
+    return _in_place(input, lambda y: ops.hardtanh(y, min_val, max_val), inplace)
 
 
-def silu(x: Tensor, inplace: bool = False) -> Tensor:
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
     """x sigmoid(x) (also called swish)."""
-    return _in_place(x, lambda y: y * ops.sigmoid(y), inplace)
+    return _in_place(input, lambda y: y * ops.sigmoid(y), inplace)
 
 
 def gelu(x: Tensor, approximate: str = "none") -> Tensor:

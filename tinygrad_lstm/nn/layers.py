@@ -33,11 +33,11 @@ class Linear(Module):
             self.bias = Parameter(np.empty(out_features, dtype=dtype))
             init.uniform_(self.bias, -bound, bound)
 
-    def forward(self, x: Tensor) -> Tensor:
-        if x.shape[-1:] != (self.in_features,):
-            raise ValueError(f"Linear: input of shape {x.shape} does not end in in_features={self.in_features}")
-        check_input_dtype("Linear", x, self.weight.dtype)
-        y = x @ self.weight.T
+    def forward(self, input: Tensor) -> Tensor:
+        if input.shape[-1:] != (self.in_features,):
+            raise ValueError(f"Linear: input of shape {input.shape} does not end in in_features={self.in_features}")
+        check_input_dtype("Linear", input, self.weight.dtype)
+        y = input @ self.weight.T
         return y + self.bias if self.bias is not None else y
 
     def extra_repr(self) -> str:
@@ -139,8 +139,8 @@ class Embedding(Module):
             _freeze=freeze,
         )
 
-    def forward(self, indices) -> Tensor:
-        idx = plain_array(indices.data if isinstance(indices, Tensor) else indices, "Embedding: indices")
+    def forward(self, input) -> Tensor:
+        idx = plain_array(input.data if isinstance(input, Tensor) else input, "Embedding: indices")
         if idx.dtype.kind not in "iu":
             raise TypeError(f"Embedding: indices must be integers, got dtype {idx.dtype}")
         # PyTorch refuses negative indices too (NumPy would quietly count them from the end)
@@ -172,8 +172,8 @@ class Dropout(Module):
         self.p = check_probability("Dropout", "p", p)
         self.inplace = inplace
 
-    def forward(self, x: Tensor) -> Tensor:
-        return F.dropout(x, self.p, self.training, self.inplace)
+    def forward(self, input: Tensor) -> Tensor:
+        return F.dropout(input, self.p, self.training, self.inplace)
 
     def extra_repr(self) -> str:
         return f"p={self.p}"

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import numbers
+
+import numpy as np
+
 from ..tensor import Tensor
 from . import functional as F
 from .module import Module
+
+
+def _register_weights(module: Module, **weights) -> None:
+    """Class weights are buffers, as PyTorch's ``_WeightedLoss`` makes them: in ``state_dict`` (so a
+    PyTorch loss's state loads here) and cast by ``double()``. An array becomes a Tensor."""
+    for name, w in weights.items():
+        module.register_buffer(name, w if w is None or isinstance(w, Tensor) else Tensor(np.asarray(w)))
 
 
 class _Loss(Module):
@@ -18,64 +29,104 @@ class _Loss(Module):
         return f"reduction={self.reduction!r}" if self.reduction != "mean" else ""
 
 
-class MSELoss(_Loss):
+class _LegacyLoss(_Loss):
+    """A loss whose PyTorch signature keeps the deprecated ``size_average`` and ``reduce`` in their places:
+    a call by position means PyTorch's (``CrossEntropyLoss(w, True)`` is size_average=True, not ignore_index)."""
+
+    def __init__(self, size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean") -> None:
+        super().__init__(F._reduction(size_average, reduce, reduction, type(self).__name__))
+
+
+class MSELoss(_LegacyLoss):
     """Mean squared error between ``input`` and a ``target`` of the same shape."""
 
     def forward(self, input: Tensor, target) -> Tensor:  # noqa: A002
-        return F.mse_loss(input, target, self.reduction)
+        return F.mse_loss(input, target, reduction=self.reduction)
 
 
-class NLLLoss(_Loss):
+class NLLLoss(_LegacyLoss):
     """Negative log-likelihood of integer targets, given log-probabilities (classes on axis 1)."""
 
-    def __init__(self, weight=None, ignore_index: int = -100, reduction: str = "mean") -> None:
-        super().__init__(reduction)
-        self.weight, self.ignore_index = weight, ignore_index
+    def __init__(
+        self,
+        weight=None,
+        size_average: bool | None = None,
+        ignore_index: int = -100,
+        reduce: bool | None = None,
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__(size_average, reduce, reduction)
+        _register_weights(self, weight=weight)
+        self.ignore_index = ignore_index
 
     def forward(self, input: Tensor, target) -> Tensor:  # noqa: A002
-        return F.nll_loss(input, target, self.weight, self.ignore_index, self.reduction)
+        return F.nll_loss(input, target, self.weight, ignore_index=self.ignore_index, reduction=self.reduction)
 
 
 class CrossEntropyLoss(NLLLoss):
     """Softmax cross-entropy over logits (classes on axis 1): integer targets or class probabilities."""
 
     def __init__(
-        self, weight=None, ignore_index: int = -100, reduction: str = "mean", label_smoothing: float = 0.0
+        self,
+        weight=None,
+        size_average: bool | None = None,
+        ignore_index: int = -100,
+        reduce: bool | None = None,
+        reduction: str = "mean",
+        label_smoothing: float = 0.0,
     ) -> None:
-        super().__init__(weight, ignore_index, reduction)
+        super().__init__(weight, size_average, ignore_index, reduce, reduction)
         self.label_smoothing = label_smoothing
 
     def forward(self, input: Tensor, target) -> Tensor:  # noqa: A002
-        return F.cross_entropy(input, target, self.weight, self.ignore_index, self.reduction, self.label_smoothing)
+        return F.cross_entropy(
+            input,
+            target,
+            self.weight,
+            ignore_index=self.ignore_index,
+            reduction=self.reduction,
+            label_smoothing=self.label_smoothing,
+        )
 
 
-class BCEWithLogitsLoss(_Loss):
+class BCEWithLogitsLoss(_LegacyLoss):
     """Sigmoid and binary cross-entropy in one stable expression."""
 
-    def __init__(self, weight=None, reduction: str = "mean", pos_weight=None) -> None:
-        super().__init__(reduction)
-        self.weight, self.pos_weight = weight, pos_weight
+    def __init__(
+        self,
+        weight=None,
+        size_average: bool | None = None,
+        reduce: bool | None = None,
+        reduction: str = "mean",
+        pos_weight=None,
+    ) -> None:
+        super().__init__(size_average, reduce, reduction)
+        _register_weights(self, weight=weight, pos_weight=pos_weight)
 
     def forward(self, input: Tensor, target) -> Tensor:  # noqa: A002
-        return F.binary_cross_entropy_with_logits(input, target, self.weight, self.reduction, self.pos_weight)
+        return F.binary_cross_entropy_with_logits(
+            input, target, self.weight, reduction=self.reduction, pos_weight=self.pos_weight
+        )
 
 
-class L1Loss(_Loss):
+class L1Loss(_LegacyLoss):
     """Mean absolute error."""
 
     def forward(self, input: Tensor, target) -> Tensor:  # noqa: A002
-        return F.l1_loss(input, target, self.reduction)
+        return F.l1_loss(input, target, reduction=self.reduction)
 
 
-class SmoothL1Loss(_Loss):
+class SmoothL1Loss(_LegacyLoss):
     """Quadratic below ``beta``, absolute above it."""
 
-    def __init__(self, reduction: str = "mean", beta: float = 1.0) -> None:
-        super().__init__(reduction)
+    def __init__(
+        self, size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean", beta: float = 1.0
+    ) -> None:
+        super().__init__(size_average, reduce, reduction)
         self.beta = beta
 
     def forward(self, input: Tensor, target) -> Tensor:  # noqa: A002
-        return F.smooth_l1_loss(input, target, self.reduction, self.beta)
+        return F.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
 
 
 class HuberLoss(_Loss):
@@ -83,41 +134,46 @@ class HuberLoss(_Loss):
 
     def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
         super().__init__(reduction)
-        self.delta = delta
+        if not isinstance(delta, numbers.Real):  # refused when built, as PyTorch does
+            raise TypeError(f"HuberLoss: delta must be a real number, got {delta!r}")
+        self.delta: float = delta
 
     def forward(self, input: Tensor, target) -> Tensor:  # noqa: A002
         return F.huber_loss(input, target, self.reduction, self.delta)
 
 
-class BCELoss(_Loss):
+class BCELoss(_LegacyLoss):
     """Binary cross-entropy of probabilities (prefer ``BCEWithLogitsLoss`` on logits)."""
 
-    def __init__(self, weight=None, reduction: str = "mean") -> None:
-        super().__init__(reduction)
-        self.weight = weight
+    def __init__(
+        self, weight=None, size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean"
+    ) -> None:
+        super().__init__(size_average, reduce, reduction)
+        _register_weights(self, weight=weight)
 
     def forward(self, input: Tensor, target) -> Tensor:  # noqa: A002
-        return F.binary_cross_entropy(input, target, self.weight, self.reduction)
+        return F.binary_cross_entropy(input, target, self.weight, reduction=self.reduction)
 
 
 class KLDivLoss(Module):
     """KL divergence of log-probability ``input`` from ``target`` (reduction may be "batchmean")."""
 
-    def __init__(self, reduction: str = "mean", log_target: bool = False) -> None:
+    def __init__(
+        self,
+        size_average: bool | None = None,
+        reduce: bool | None = None,
+        reduction: str = "mean",
+        log_target: bool = False,
+    ) -> None:
         super().__init__()
+        if size_average is not None or reduce is not None:  # PyTorch's legacy rule: never "batchmean"
+            reduction = F._reduction(size_average, reduce, reduction, "KLDivLoss")
         if reduction not in ("mean", "sum", "none", "batchmean"):
             raise ValueError(f"KLDivLoss: reduction must be 'mean', 'sum', 'none' or 'batchmean', got {reduction!r}")
         self.reduction, self.log_target = reduction, log_target
 
     def forward(self, input: Tensor, target) -> Tensor:  # noqa: A002
-        return F.kl_div(input, target, self.reduction, self.log_target)
-
-
-class _LegacyLoss(_Loss):
-    """A loss whose PyTorch signature keeps the deprecated ``size_average`` and ``reduce`` in their places."""
-
-    def __init__(self, size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean") -> None:
-        super().__init__(F._reduction(size_average, reduce, reduction, type(self).__name__))
+        return F.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
 
 
 class PoissonNLLLoss(_LegacyLoss):
@@ -234,7 +290,7 @@ class MultiLabelSoftMarginLoss(_LegacyLoss):
         reduction: str = "mean",
     ) -> None:
         super().__init__(size_average, reduce, reduction)
-        self.weight = weight
+        _register_weights(self, weight=weight)
 
     def forward(self, input: Tensor, target) -> Tensor:  # noqa: A002
         return F.multilabel_soft_margin_loss(input, target, self.weight, reduction=self.reduction)
@@ -255,7 +311,8 @@ class MultiMarginLoss(_LegacyLoss):
         super().__init__(size_average, reduce, reduction)
         if p not in (1, 2):
             raise ValueError(f"MultiMarginLoss: only p == 1 and p == 2 are supported, got p={p}")
-        self.p, self.margin, self.weight = p, margin, weight
+        self.p, self.margin = p, margin
+        _register_weights(self, weight=weight)
 
     def forward(self, input: Tensor, target) -> Tensor:  # noqa: A002
         return F.multi_margin_loss(input, target, self.p, self.margin, self.weight, reduction=self.reduction)

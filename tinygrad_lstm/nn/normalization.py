@@ -150,10 +150,16 @@ def _batch_norm(
         shift = x - _per_channel(running_mean, x.ndim)
         return _affine(shift * (_per_channel(running_var, x.ndim) + eps).rsqrt(), weight, bias)
     count = x.size // x.shape[1] if x.shape[1] else 0
-    if count <= 1:
+    if count == 1:
         raise ValueError(
             f"batch_norm: expected more than 1 value per channel when training, got input of shape {x.shape}"
         )
+    if count == 0:  # an empty batch, as PyTorch: counted, the running statistics left alone
+        if counter is not None:
+            with no_grad():
+                nothing = Tensor(np.zeros(x.shape[1], dtype=x.dtype))
+                ops.apply(RUNNING_UPDATE, (nothing, nothing), (None, None, counter.data, momentum))
+        return _affine(x, weight, bias)
     y, mean, var = _normalise(x, (0, *range(2, x.ndim)), eps)
     _update_running(mean, var, count, running_mean, running_var, counter, momentum)
     return _affine(y, weight, bias)
@@ -181,10 +187,12 @@ def instance_norm(
             raise ValueError("instance_norm: running_mean and running_var are required when use_input_stats=False")
         return batch_norm(input, running_mean, running_var, weight, bias, False, momentum, eps)
     count = int(np.prod(input.shape[2:]))
-    if count <= 1:
+    if count == 1:
         raise ValueError(
             f"instance_norm: expected more than 1 spatial element when training, got input of shape {input.shape}"
         )
+    if count == 0:  # nothing to normalise, as PyTorch: the running statistics left alone
+        return _affine(input, weight, bias)
     y, mean, var = _normalise(input, tuple(range(2, input.ndim)), eps)
     _update_running(mean, var, count, running_mean, running_var, None, momentum, per_sample=True)
     return _affine(y, weight, bias)
@@ -351,23 +359,23 @@ class _NormBase(Module):
 
 
 class _BatchNorm(_NormBase):
-    def forward(self, x: Tensor) -> Tensor:
-        self._check_input(x)
+    def forward(self, input: Tensor) -> Tensor:
+        self._check_input(input)
         name = type(self).__name__
-        if x.shape[1] != self.num_features:
+        if input.shape[1] != self.num_features:
             raise ValueError(
-                f"{name}: input of shape {x.shape} has {x.shape[1]} channels, expected {self.num_features}"
+                f"{name}: input of shape {input.shape} has {input.shape[1]} channels, expected {self.num_features}"
             )
-        if self.training and x.size // x.shape[1] <= 1:
+        if self.training and input.shape[1] and input.size // input.shape[1] == 1:
             raise ValueError(
-                f"{name}: expected more than 1 value per channel when training, got input of shape {x.shape}"
+                f"{name}: expected more than 1 value per channel when training, got input of shape {input.shape}"
             )
         tracking = self.training and self.track_running_stats
         # eval() without running statistics normalises by the batch's, as PyTorch does
         use_batch = self.training or self.running_mean is None
         tracked = not self.training or self.track_running_stats
         return _batch_norm(
-            x,
+            input,
             self.running_mean if tracked else None,
             self.running_var if tracked else None,
             self.weight,
@@ -417,18 +425,20 @@ class _InstanceNorm(_NormBase):
         track_running_stats: bool = False,
         device=None,
         dtype=None,
+        *,
+        bias: bool = True,
     ) -> None:
-        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype)
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype, bias=bias)
 
-    def forward(self, x: Tensor) -> Tensor:
-        self._check_input(x)
+    def forward(self, input: Tensor) -> Tensor:
+        self._check_input(input)
         name = type(self).__name__
-        unbatched = x.ndim == self._dims[0]
+        unbatched = input.ndim == self._dims[0]
         axis = 0 if unbatched else 1
-        if x.shape[axis] != self.num_features:
+        if input.shape[axis] != self.num_features:
             if self.affine or self.track_running_stats:
                 raise ValueError(
-                    f"{name}: input of shape {x.shape} has {x.shape[axis]} channels (axis {axis}), "
+                    f"{name}: input of shape {input.shape} has {input.shape[axis]} channels (axis {axis}), "
                     f"expected num_features={self.num_features}"
                 )
             warnings.warn(
@@ -437,7 +447,7 @@ class _InstanceNorm(_NormBase):
                 UserWarning,
                 stacklevel=3,
             )
-        batched = ops.reshape(x, (1, *x.shape)) if unbatched else x
+        batched = ops.reshape(input, (1, *input.shape)) if unbatched else input
         momentum = self.momentum if self.momentum is not None else 0.0
         y = instance_norm(
             batched,
@@ -449,7 +459,7 @@ class _InstanceNorm(_NormBase):
             momentum,
             self.eps,
         )
-        return ops.reshape(y, x.shape) if unbatched else y
+        return ops.reshape(y, input.shape) if unbatched else y
 
 
 class InstanceNorm1d(_InstanceNorm):
@@ -504,10 +514,10 @@ class GroupNorm(Module):
             if bias:
                 self.bias = Parameter(np.zeros(self.num_channels, dtype=self.dtype))
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, input: Tensor) -> Tensor:
         if self.weight is not None:
-            check_input_dtype("GroupNorm", x, self.dtype)
-        return group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
+            check_input_dtype("GroupNorm", input, self.dtype)
+        return group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
         bias = self.bias is not None
@@ -552,9 +562,9 @@ class LayerNorm(Module):
             if bias:
                 self.bias = Parameter(np.zeros(self.normalized_shape, dtype=self.dtype))
 
-    def forward(self, x: Tensor) -> Tensor:
-        check_input_dtype("LayerNorm", x, self.dtype)
-        return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+    def forward(self, input: Tensor) -> Tensor:
+        check_input_dtype("LayerNorm", input, self.dtype)
+        return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
         return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
@@ -608,8 +618,8 @@ class LocalResponseNorm(Module):
         self.size = check_int("LocalResponseNorm", "size", size, least=1)
         self.alpha, self.beta, self.k = alpha, beta, k
 
-    def forward(self, x: Tensor) -> Tensor:
-        return local_response_norm(x, self.size, self.alpha, self.beta, self.k)
+    def forward(self, input: Tensor) -> Tensor:
+        return local_response_norm(input, self.size, self.alpha, self.beta, self.k)
 
     def extra_repr(self) -> str:
         return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"

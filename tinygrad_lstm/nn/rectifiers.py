@@ -71,9 +71,9 @@ class PReLU(Module):
     def reset_parameters(self) -> None:
         self.weight.data[...] = self.init
 
-    def forward(self, x: Tensor) -> Tensor:
-        check_input_dtype("PReLU", x, self.weight.dtype)
-        return prelu(x, self.weight)
+    def forward(self, input: Tensor) -> Tensor:
+        check_input_dtype("PReLU", input, self.weight.dtype)
+        return prelu(input, self.weight)
 
     def extra_repr(self) -> str:
         return f"num_parameters={self.num_parameters}"
@@ -87,8 +87,8 @@ class RReLU(Module):
         super().__init__()
         self.lower, self.upper, self.inplace = lower, upper, inplace
 
-    def forward(self, x: Tensor) -> Tensor:
-        return rrelu(x, self.lower, self.upper, self.training, self.inplace)
+    def forward(self, input: Tensor) -> Tensor:
+        return rrelu(input, self.lower, self.upper, self.training, self.inplace)
 
     def extra_repr(self) -> str:
         return f"lower={self.lower}, upper={self.upper}" + (", inplace=True" if self.inplace else "")

@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import devices, dtypes, ops
 from ..checkpoint import checkpoint
-from ..checks import check_int, check_layer_dropout
+from ..checks import check_bool, check_int, check_layer_dropout
 from ..tape import scope
 from ..tensor import Tensor
 from . import functional as F
@@ -61,8 +61,8 @@ class _RecurrentLayer(Module):
         input_size, hidden_size = check_sizes(name, input_size, hidden_size, least=1)  # PyTorch: > 0 for layers
         num_layers = check_int(name, "num_layers", num_layers, least=1)
         dropout = check_layer_dropout(name, dropout, num_layers)
-        if not isinstance(bias, (bool, np.bool_)):  # PyTorch's check: bias="no" would otherwise mean a bias
-            raise TypeError(f"{name}: bias must be True or False, got {bias!r}")
+        for flag, value in (("bias", bias), ("batch_first", batch_first)):  # PyTorch's check: "False" is truthy
+            check_bool(name, flag, value)
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
         self.bidirectional = bidirectional

@@ -1,9 +1,9 @@
 """The engine's primitives, one :class:`Primitive` object each, in family files: ``arithmetic.py``,
 ``elementwise.py``, ``reduce.py``, ``linalg.py``, ``shape.py``, ``index.py``, ``special.py``,
-``running.py``. Importing this package defines them all and fills the registry :data:`PRIMITIVES`;
+``running.py``, ``range_check.py``. Importing this package defines them all and fills the registry :data:`PRIMITIVES`;
 the public functions that check arguments and record them are in ``ops.py``."""
 
-from . import arithmetic, elementwise, index, linalg, reduce, running, shape, special
+from . import arithmetic, elementwise, index, linalg, range_check, reduce, running, shape, special
 from .primitive import KERNEL, OTHERS, PRIMITIVES, Grad, Primitive, is_primitive
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "index",
     "is_primitive",
     "linalg",
+    "range_check",
     "reduce",
     "running",
     "shape",
