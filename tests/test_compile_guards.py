@@ -131,6 +131,26 @@ def test_closure_values_read_by_the_step_are_guarded():
     ]
 
 
+def test_a_module_buffer_written_in_place_makes_the_step_record_again():
+    """A loss's class weights are read in Python while the step records (they become numbers in the
+    program): written in place afterwards, the replay computed with the old weights, silently."""
+    lin = nn.Linear(3, 4, dtype=np.float64)
+    loss = nn.CrossEntropyLoss(weight=tl.tensor(np.array([1.0, 2.0, 3.0, 4.0])))
+    probabilities = tl.tensor(np.full((2, 4), 0.25))
+
+    def f(x):
+        return loss(lin(x), probabilities)
+
+    step = tl.compile(f)
+    assert_same(step, f, X1, X2)
+    with tl.no_grad():
+        loss.weight[0] = 10.0
+    assert_same(step, f, X2, X1)
+    assert step.recordings[1:] == [
+        "loss.weight (its array, its values or requires_grad) changed since the step was recorded"
+    ]
+
+
 def test_a_global_rebound_is_seen():
     global TARGET
     lin = nn.Linear(3, 1, dtype=np.float64)

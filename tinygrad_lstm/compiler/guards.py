@@ -6,7 +6,10 @@ function can reach by name (its closure cells and the globals its code names, on
 lists, tuples, dicts and plain objects they hold, and the functions it calls the same way) and, before
 each replay, checks that each is still the same object: cheap identity checks, no copies. A changed
 value makes the step record again. Modules are checked as one counter (``nn.module.changed``: any
-attribute set, ``train``/``eval``, ``astype``).
+attribute set, ``train``/``eval``, ``astype``), and their buffers as tensors: a loss's class weights are
+read in Python while the step records, so one written in place makes it record again (so does a
+buffer of a module the step can reach and does not call; the step's own effects, running statistics,
+do not).
 
 :func:`watching_reads` refuses, while a step records, Python-side reads of a value the step computes
 (``x.data``, ``.numpy()`` of a detached result): NumPy work on them would be baked into the replay.
@@ -127,13 +130,16 @@ class Environment:
                 self._seen.add(id(obj))
                 self._add("tensor", obj, None, (obj.data, obj._entry), name)
             return
+        if isinstance(obj, Module):
+            self._buffers(obj, name)
+            return
         if isinstance(obj, np.ndarray) and obj.dtype.kind in "biufc" and id(obj) not in self._seen:
             # NumPy keeps no version: a copy to compare, for arrays small enough (targets, masks, settings)
             self._seen.add(id(obj))
             if obj.size <= MAX_COPIED:
                 self._add("array", obj, None, obj.copy(), name)
             return
-        if depth <= 0 or isinstance(obj, (*_VALUES, Module, type, types.ModuleType)) or id(obj) in self._seen:
+        if depth <= 0 or isinstance(obj, (*_VALUES, type, types.ModuleType)) or id(obj) in self._seen:
             return
         self._seen.add(id(obj))
         if isinstance(obj, (types.FunctionType, types.MethodType)):
@@ -150,10 +156,25 @@ class Environment:
             self._seen.discard(id(obj))
             self._object(obj, depth, name)
 
+    def _buffers(self, module, name: str) -> None:
+        """A module's buffers (a loss's class weights, a mask), each as a tensor: one written in place
+        makes the step record again, as its values may have been read in Python while it recorded.
+        Its attributes, train/eval and dtype are the module counter's (see the docstring)."""
+        if id(module) in self._seen:
+            return
+        self._seen.add(id(module))
+        for key, buffer in module.named_buffers():
+            if isinstance(buffer, Tensor) and id(buffer) not in self._seen:
+                self._seen.add(id(buffer))
+                self._add("tensor", buffer, None, (buffer.data, buffer._entry), f"{name}.{key}")
+
     def _object(self, obj, depth: int, name: str) -> None:
         from ..nn.module import Module
 
-        if isinstance(obj, Module) or id(obj) in self._seen or not hasattr(obj, "__dict__"):
+        if isinstance(obj, Module):
+            self._buffers(obj, name)
+            return
+        if id(obj) in self._seen or not hasattr(obj, "__dict__"):
             return
         self._seen.add(id(obj))
         for k, v in list(vars(obj).items()):
