@@ -151,6 +151,37 @@ def test_a_module_buffer_written_in_place_makes_the_step_record_again():
     ]
 
 
+class _Holder(nn.Module):
+    """A module whose forward reads what it holds besides parameters: a tensor, an array, a list."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(3, 4, dtype=np.float64)
+        self.picks = tl.tensor(np.array([0, 1, 3]))
+        self.rows = np.array([0, 1, 0])
+        self.scale = [1.0]
+
+    def forward(self, x):
+        picked = (self.lin(x) * F.one_hot(self.picks, 4)[:2]).sum()
+        return picked + self.lin(x)[self.rows, 0].sum() * self.scale[0]
+
+
+@pytest.mark.parametrize("held", ["picks", "rows", "scale"])
+@pytest.mark.parametrize("called", ["closure", "module", "method"])
+def test_what_a_module_holds_changed_in_place_makes_the_step_record_again(held, called):
+    """A tensor, an array or a list held by a module and changed in place: the replay kept the value it
+    recorded (modules were checked by their counter alone, which sees attributes set, not changed)."""
+    m = _Holder()
+    f = {"closure": lambda x: m(x), "module": m, "method": m.forward}[called]
+    step = tl.compile(f)
+    assert_same(step, f, X1, X2)
+    with tl.no_grad():
+        {"picks": lambda: m.picks.__setitem__(0, 2), "rows": lambda: m.rows.__setitem__(0, 1),
+         "scale": lambda: m.scale.__setitem__(0, 5.0)}[held]()  # fmt: skip
+    assert_same(step, f, X2, X1)
+    assert len(step.recordings) == 2 and held in step.recordings[1]
+
+
 def test_a_global_rebound_is_seen():
     global TARGET
     lin = nn.Linear(3, 1, dtype=np.float64)

@@ -6,10 +6,10 @@ function can reach by name (its closure cells and the globals its code names, on
 lists, tuples, dicts and plain objects they hold, and the functions it calls the same way) and, before
 each replay, checks that each is still the same object: cheap identity checks, no copies. A changed
 value makes the step record again. Modules are checked as one counter (``nn.module.changed``: any
-attribute set, ``train``/``eval``, ``astype``), and their buffers as tensors: a loss's class weights are
-read in Python while the step records, so one written in place makes it record again (so does a
-buffer of a module the step can reach and does not call; the step's own effects, running statistics,
-do not).
+attribute set, ``train``/``eval``, ``astype``), and what they hold that can change in place (buffers,
+lists, arrays, tensors that are no parameters) as above: a loss's class weights are read in Python
+while the step records, so one written in place makes it record again (so does one of a module the
+step can reach and does not call; the step's own effects, running statistics, do not).
 
 :func:`watching_reads` refuses, while a step records, Python-side reads of a value the step computes
 (``x.data``, ``.numpy()`` of a detached result): NumPy work on them would be baked into the replay.
@@ -33,6 +33,7 @@ _MISSING = object()
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 _VALUES = (int, float, complex, bool, str, bytes, type(None), np.generic, np.ndarray, np.dtype, slice, range)
 MAX_CHECKS = 256  # values guarded per step, beyond which deeper containers are not looked into
+_MODULE_REGISTRIES = ("_parameters", "_buffers", "_modules", "_non_persistent_buffers_set")
 MAX_COPIED = 1 << 16  # elements of a NumPy array whose values are compared, not only its identity
 
 
@@ -96,7 +97,11 @@ class Environment:
             fn = fn.__func__
         if not isinstance(fn, types.FunctionType):
             if hasattr(fn, "__dict__") and not isinstance(fn, type):
+                self._seen.discard(id(fn))
                 self._object(fn, depth, prefix + type(fn).__name__)
+                forward = getattr(fn, "forward", None)  # a module called as the step: what its forward reads
+                if isinstance(forward, types.MethodType):
+                    self._function(forward.__func__, depth, prefix + type(fn).__name__ + ".")
             return
         if fn.__code__.co_filename.startswith(_PACKAGE):  # the library's own functions read no user values
             return
@@ -131,7 +136,7 @@ class Environment:
                 self._add("tensor", obj, None, (obj.data, obj._entry), name)
             return
         if isinstance(obj, Module):
-            self._buffers(obj, name)
+            self._module(obj, depth, name)
             return
         if isinstance(obj, np.ndarray) and obj.dtype.kind in "biufc" and id(obj) not in self._seen:
             # NumPy keeps no version: a copy to compare, for arrays small enough (targets, masks, settings)
@@ -156,23 +161,30 @@ class Environment:
             self._seen.discard(id(obj))
             self._object(obj, depth, name)
 
-    def _buffers(self, module, name: str) -> None:
-        """A module's buffers (a loss's class weights, a mask), each as a tensor: one written in place
-        makes the step record again, as its values may have been read in Python while it recorded.
-        Its attributes, train/eval and dtype are the module counter's (see the docstring)."""
+    def _module(self, module, depth: int, name: str) -> None:
+        """A module the step can reach: its buffers as tensors (a loss's class weights are read in Python
+        while the step records), what its own attributes hold that can change in place (a list, an
+        array, a tensor that is no parameter), and its submodules, at any depth. Rebinding an attribute,
+        train/eval and astype are the module counter's; its parameters every replay reads."""
         if id(module) in self._seen:
             return
         self._seen.add(id(module))
-        for key, buffer in module.named_buffers():
+        for key, buffer in module._buffers.items():
             if isinstance(buffer, Tensor) and id(buffer) not in self._seen:
                 self._seen.add(id(buffer))
                 self._add("tensor", buffer, None, (buffer.data, buffer._entry), f"{name}.{key}")
+        for key, value in list(vars(module).items()):
+            if key not in _MODULE_REGISTRIES:
+                self._value(value, depth - 1, f"{name}.{key}")
+        for key, sub in module._modules.items():
+            if sub is not None:
+                self._module(sub, depth, f"{name}.{key}")
 
     def _object(self, obj, depth: int, name: str) -> None:
         from ..nn.module import Module
 
         if isinstance(obj, Module):
-            self._buffers(obj, name)
+            self._module(obj, depth, name)
             return
         if id(obj) in self._seen or not hasattr(obj, "__dict__"):
             return
