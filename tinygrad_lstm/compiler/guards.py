@@ -32,7 +32,7 @@ from .errors import CompileError
 _MISSING = object()
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 _VALUES = (int, float, complex, bool, str, bytes, type(None), np.generic, np.ndarray, np.dtype, slice, range)
-MAX_CHECKS = 256  # values guarded per step, beyond which deeper containers are not looked into
+MAX_CHECKS = 1024  # values guarded per step, beyond which deeper containers are not looked into
 _MODULE_REGISTRIES = ("_parameters", "_buffers", "_modules", "_non_persistent_buffers_set")
 MAX_COPIED = 1 << 16  # elements of a NumPy array whose values are compared, not only its identity
 
@@ -174,7 +174,7 @@ class Environment:
                 self._seen.add(id(buffer))
                 self._add("tensor", buffer, None, (buffer.data, buffer._entry), f"{name}.{key}")
         for key, value in list(vars(module).items()):
-            if key not in _MODULE_REGISTRIES:
+            if key not in _MODULE_REGISTRIES and "_hooks" not in key:  # registering a hook bumps the counter
                 self._value(value, depth - 1, f"{name}.{key}")
         for key, sub in module._modules.items():
             if sub is not None:
