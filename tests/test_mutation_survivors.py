@@ -547,3 +547,34 @@ def test_copysign_keeps_float32_and_warns_of_nothing_at_zero():
     ta = torch.tensor([0.0, -1.5, 2.0], requires_grad=True)
     torch.copysign(ta * 1, torch.tensor([-1.0, 1.0, -0.0])).sum().backward()
     np.testing.assert_array_equal(a.grad.numpy(), ta.grad.numpy())
+
+
+def test_trunc_division_of_floats_divides_first_as_pytorch():
+    """1.0 // 0.1 is 9 (the exact quotient is just under 10) where trunc(1.0 / 0.1) is 10, PyTorch's:
+    mutants that sent floats (a float and an integer tensor too) down the integers' floor-and-adjust
+    path survived."""
+    cases = [
+        (np.array([1.0, -1.0, 0.7]), 0.1),
+        (np.array([1, -1, 7]), 0.1),
+        (np.array([1.0, -1.0]), np.array([0.1, 0.1])),
+    ]
+    for a, b in cases:
+        ours = tl.div(tl.tensor(a), tl.tensor(b) if isinstance(b, np.ndarray) else b, rounding_mode="trunc")
+        theirs = torch.div(torch.tensor(a), torch.tensor(b) if isinstance(b, np.ndarray) else b, rounding_mode="trunc")
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_xlogy_and_entr_warn_of_nothing_at_their_special_points():
+    """0 * log 0 and entr at 0 and below are defined values, computed silently as by PyTorch: mutants that
+    let NumPy warn of the log of 0 or of a negative number, forward or in the gradient, survived."""
+    import warnings
+
+    x = tl.tensor(np.array([0.0, 0.0, 2.0, -1.0]), requires_grad=True)
+    y = tl.tensor(np.array([0.0, -1.0, 3.0, 0.5]), requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        (tl.xlogy(x, y).sum() + tl.special.xlog1py(x, y).sum() + tl.special.entr(x).sum()).backward()
+    tx, ty = (torch.tensor(a.numpy().copy(), requires_grad=True) for a in (tl.tensor(x.numpy()), tl.tensor(y.numpy())))
+    (torch.xlogy(tx, ty).sum() + torch.special.xlog1py(tx, ty).sum() + torch.special.entr(tx).sum()).backward()
+    np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())
+    np.testing.assert_array_equal(y.grad.numpy(), ty.grad.numpy())

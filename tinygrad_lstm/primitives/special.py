@@ -40,8 +40,9 @@ def _x_times_vjp(prim: Primitive, fwd, shifted: float):
             outside = (data(x) == 0) & (data(y) <= -shifted)
             slope = prim(g, y) if is_tensor(g) or is_tensor(y) else fwd(None, g, y)
             ga = unbroadcast(where_(outside, 0.0, slope), in_shape(entry, 0))
-        if entry.parents[1] is not None:
-            gb = unbroadcast(g * x / (y + shifted if shifted else y), in_shape(entry, 1))
+        if entry.parents[1] is not None:  # x / y: 0 / 0 is NaN where both are 0, as PyTorch's, silently
+            with np.errstate(divide="ignore", invalid="ignore"):
+                gb = unbroadcast(g * x / (y + shifted if shifted else y), in_shape(entry, 1))
         return ga, gb
 
     return vjp
