@@ -405,3 +405,23 @@ def test_what_torch_linalg_has_and_tl_linalg_does_not_is_named():
         tl.linalg.qr(np.eye(2))
     with pytest.raises(AttributeError, match="has no attribute 'nonsense'"):
         tl.linalg.nonsense  # noqa: B018
+
+
+def test_torch_norm_of_nuc_is_the_nuclear_norm_as_pytorchs():
+    """``x.norm("nuc")`` (PyTorch's OpInfo sample for norm) was refused: p must be a number or 'fro'."""
+    a = np.random.default_rng(0).standard_normal((3, 4, 5))
+    for x_of, kwargs in [
+        (lambda v: v[0], {}),
+        (lambda v: v, {"dim": (1, 2)}),
+        (lambda v: v, {"dim": (0, 2), "keepdim": True}),
+    ]:
+        found = []
+        for L in (torch, tl):
+            x = L.tensor(x_of(a).copy(), requires_grad=True)
+            y = x.norm("nuc", **kwargs)
+            y.sum().backward()
+            found.append((np.array(y.tolist()), x.grad.numpy().copy()))
+        for theirs, ours in zip(*found):
+            np.testing.assert_allclose(ours, theirs, rtol=1e-10)
+    with pytest.raises(ValueError, match=r"norm: p='nuc' of shape \(3, 4, 5\) needs a matrix"):
+        tl.tensor(a).norm("nuc")

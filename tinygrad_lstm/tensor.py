@@ -805,7 +805,15 @@ class Tensor:
 
     def norm(self, p: float | str = 2, dim: Axes = None, keepdim: bool = False) -> Tensor:
         """The ``p``-norm over ``dim`` (all elements by default), as ``torch.linalg.vector_norm``: ``inf``
-        and ``-inf`` the largest and smallest magnitude, 0 the count of non-zeros, ``"fro"`` the 2-norm."""
+        and ``-inf`` the largest and smallest magnitude, 0 the count of non-zeros, ``"fro"`` the 2-norm;
+        ``"nuc"`` the nuclear norm of the matrices over ``dim`` (a matrix's by default), as torch.norm."""
+        if isinstance(p, str) and p == "nuc":
+            if dim is None and self.ndim != 2:
+                raise ValueError(f"norm: p='nuc' of shape {self.shape} needs a matrix, or dim= naming two axes")
+            axes = (-2, -1) if dim is None else tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
+            if len(axes) != 2:
+                raise ValueError(f"norm: p='nuc' takes two axes (dim=), got {dim!r}")
+            return linalg.matrix_norm(self, "nuc", (axes[0], axes[1]), keepdim)
         return ops.vector_norm(self, p, dim, keepdim)
 
     def prod(
