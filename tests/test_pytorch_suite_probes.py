@@ -384,7 +384,9 @@ def test_norms_pytorch_spells(name, ours, theirs):
 
 
 def test_a_norm_of_an_unknown_kind_is_named():
-    with pytest.raises(ValueError, match="norm: p must be a number, inf, -inf or 'fro', got 'nuc'"):
+    with pytest.raises(ValueError, match="norm: p must be a number, inf, -inf or 'fro', got 'nucular'"):
+        tl.tensor(np.ones(3)).norm(p="nucular")
+    with pytest.raises(ValueError, match=r"norm: p='nuc' of shape \(3,\) needs a matrix"):  # as PyTorch
         tl.tensor(np.ones(3)).norm(p="nuc")
 
 

@@ -14,7 +14,6 @@ import numpy as np
 from .. import ops, random
 from ..checks import check_probability, plain_array
 from ..function import Function, FunctionContext
-from ..ops import _data
 from ..primitives.range_check import CHECK_IN_RANGE
 from ..tape import guard, is_grad_enabled
 from ..tensor import Tensor
@@ -178,8 +177,8 @@ def _reduce(losses: Tensor, reduction: str, op: str) -> Tensor:
 
 
 def _check_elementwise_weight(op: str, weight, input: Tensor) -> None:  # noqa: A002
-    if weight is not None and np.shape(_data(weight)) != input.shape:
-        raise ValueError(f"{op}: weight of shape {np.shape(_data(weight))} must have the input's shape {input.shape}")
+    if weight is not None and np.shape(weight) != input.shape:
+        raise ValueError(f"{op}: weight of shape {np.shape(weight)} must have the input's shape {input.shape}")
 
 
 def _reduce_weighted(losses: Tensor, weight, reduction: str, op: str, by_weight: bool) -> Tensor:
@@ -217,30 +216,36 @@ def _classes_last(x: Tensor) -> Tensor:
 def _class_weight(weight, n_classes: int, dtype, op: str, differentiable: bool = False) -> Any:
     """``weight`` as a (C,) array, or a ValueError naming its shape (PyTorch refuses any other length).
     Where the loss differentiates it (``differentiable``: cross_entropy's probability targets, as
-    PyTorch's), a weight that requires grad stays a Tensor, so that it gets its gradient."""
+    PyTorch's) it stays a Tensor, which the loss multiplies by: a weight that requires grad gets its
+    gradient, and a replay reads a weight the step computes as it is on that call."""
     if weight is None:
         return None
-    learnt = isinstance(weight, Tensor) and weight.requires_grad and is_grad_enabled()
-    if learnt and not differentiable:
+    if isinstance(weight, Tensor) and weight.requires_grad and is_grad_enabled() and not differentiable:
         # it enters as numbers and would silently get no gradient: refused, as PyTorch refuses it
         raise RuntimeError(
             f"{op}: not differentiable with respect to weight (shape {weight.shape}), which requires grad; "
             "pass weight.detach(), as PyTorch requires (a weight to learn: weigh the losses of "
             "reduction='none' yourself)"
         )
-    w = plain_array(_data(weight), f"{op}: weight")
-    if w.shape != (n_classes,) or w.dtype.kind not in "biuf":
+    kind = _dtype(weight)
+    if np.shape(weight) != (n_classes,) or kind.kind not in "biuf":
         raise ValueError(
-            f"{op}: weight must hold one number per class, shape ({n_classes},); got {w.dtype} of shape {w.shape}"
+            f"{op}: weight must hold one number per class, shape ({n_classes},); got {kind} of shape {np.shape(weight)}"
         )
-    if learnt:
-        return weight if weight.dtype == dtype else ops.astype(weight, dtype)
-    return w.astype(dtype)
+    if differentiable:
+        w = weight if isinstance(weight, Tensor) else Tensor(plain_array(weight, f"{op}: weight"))
+        return w if w.dtype == dtype else ops.astype(w, dtype)
+    return plain_array(ops._values(f"{op}: weight", weight), f"{op}: weight").astype(dtype)
+
+
+def _dtype(x) -> np.dtype:
+    """``x``'s dtype, read without its values (a Tensor's, an array's, or NumPy's reading of a list)."""
+    return x.dtype if isinstance(x, (Tensor, np.ndarray)) else plain_array(x, "dtype").dtype
 
 
 def _class_targets(log_probs: Tensor, target, ignore_index: int, op: str) -> np.ndarray:
     """Integer targets, flat, each in [0, C) or equal to ``ignore_index``; errors name the first bad one."""
-    t = plain_array(_data(target), f"{op}: target")
+    t = plain_array(ops._values(f"{op}: target", target), f"{op}: target")
     if t.dtype.kind not in "iu":
         raise TypeError(f"{op}: target must hold integer class indices, got dtype {t.dtype}")
     expected = log_probs.shape[:1] + log_probs.shape[2:] if log_probs.ndim >= 2 else ()
@@ -325,17 +330,16 @@ def cross_entropy(
     label_smoothing = _check_label_smoothing(label_smoothing, "cross_entropy")
     class_axis = 0 if input.ndim == 1 else 1
     n_classes = input.shape[class_axis]
-    probabilities = plain_array(_data(target), "cross_entropy: target").dtype.kind == "f"
+    probabilities = _dtype(target).kind == "f"
     w = _class_weight(weight, n_classes, input.dtype, "cross_entropy", differentiable=probabilities)
     if probabilities:
         if ignore_index >= 0:  # PyTorch: no class can be ignored in a probability target
             raise ValueError(
                 f"cross_entropy: ignore_index={ignore_index} is not supported for probability (floating point) targets"
             )
-        if np.shape(_data(target)) != input.shape:
+        if np.shape(target) != input.shape:
             raise ValueError(
-                f"cross_entropy: probability target shape {np.shape(_data(target))} differs from input shape "
-                f"{input.shape}"
+                f"cross_entropy: probability target shape {np.shape(target)} differs from input shape {input.shape}"
             )
         log_probs = ops.log_softmax(input, axis=class_axis)
         return _cross_entropy_with_probabilities(log_probs, target, w, reduction, label_smoothing, class_axis)
@@ -375,7 +379,7 @@ def _broadcast_target(input: Tensor, target, op: str) -> None:  # noqa: A002
     """A ``target`` of another shape is broadcast with a warning, as PyTorch does (it is rarely meant:
     a (B,) target against a (B, 1) output gives a (B, B) difference); one that does not broadcast is
     an error naming both shapes."""
-    shape = np.shape(_data(target))
+    shape = np.shape(target)
     if shape != input.shape:
         try:
             both = np.broadcast_shapes(shape, input.shape)
@@ -479,10 +483,8 @@ def binary_cross_entropy(
     is 0, where PyTorch's is about -t * 1e12: prefer binary_cross_entropy_with_logits on logits)."""
     if size_average is not None or reduce is not None:  # PyTorch's deprecated pair, in its places
         reduction = _reduction(size_average, reduce, reduction, "binary_cross_entropy")
-    if np.shape(_data(target)) != input.shape:
-        raise ValueError(
-            f"binary_cross_entropy: input shape {input.shape} and target shape {np.shape(_data(target))} differ"
-        )
+    if np.shape(target) != input.shape:
+        raise ValueError(f"binary_cross_entropy: input shape {input.shape} and target shape {np.shape(target)} differ")
     # an op, not a read of .data: a tl.compile replay runs the check on every call (NaN passes, as PyTorch)
     message = "binary_cross_entropy: input values must lie in [0, 1], got min {min} and max {max}"
     ops.apply(CHECK_IN_RANGE, (input,), (0, 1, message))
@@ -549,13 +551,12 @@ def binary_cross_entropy_with_logits(
     """Sigmoid + binary cross-entropy in one stable expression (no log of 0, no overflow)."""
     if size_average is not None or reduce is not None:  # PyTorch's deprecated pair, in its places
         reduction = _reduction(size_average, reduce, reduction, "binary_cross_entropy_with_logits")
-    if np.shape(_data(target)) != input.shape:
+    if np.shape(target) != input.shape:
         raise ValueError(
-            f"binary_cross_entropy_with_logits: input shape {input.shape} and target shape "
-            f"{np.shape(_data(target))} differ"
+            f"binary_cross_entropy_with_logits: input shape {input.shape} and target shape {np.shape(target)} differ"
         )
     for arg, value in (("weight", weight), ("pos_weight", pos_weight)):
-        shape = np.shape(_data(value)) if value is not None else ()
+        shape = np.shape(value) if value is not None else ()
         try:
             fits = np.broadcast_shapes(shape, input.shape) == input.shape
         except ValueError:
@@ -605,7 +606,7 @@ def _reduction(size_average: bool | None, reduce: bool | None, reduction: str, o
 
 def _broadcast_shape(op: str, **operands: Any) -> tuple[int, ...]:
     """The shape the named operands broadcast to, or a ValueError naming the function and every shape."""
-    shapes = {name: np.shape(_data(x)) for name, x in operands.items()}
+    shapes = {name: np.shape(x) for name, x in operands.items()}
     try:
         return np.broadcast_shapes(*shapes.values())
     except ValueError:
@@ -615,7 +616,7 @@ def _broadcast_shape(op: str, **operands: Any) -> tuple[int, ...]:
 
 def _same_ndim(op: str, **operands: Any) -> None:
     """PyTorch's rule for the pairwise losses: every operand has the same number of dimensions."""
-    shapes = {name: np.shape(_data(x)) for name, x in operands.items()}
+    shapes = {name: np.shape(x) for name, x in operands.items()}
     if len({len(shape) for shape in shapes.values()}) > 1:
         listed = ", ".join(f"{name} {shape}" for name, shape in shapes.items())
         raise ValueError(f"{op}: all inputs must have the same number of dimensions, got {listed}")
@@ -674,7 +675,7 @@ def gaussian_nll_loss(
     else:  # an op, not a read of .data: a tl.compile replay runs the check on every call
         message = f"{op}: var has negative entries (min {{min}})"
         ops.apply(CHECK_IN_RANGE, (var if isinstance(var, Tensor) else np.asarray(var),), (0, np.inf, message))
-    var_shape, shape = np.shape(_data(var)), input.shape
+    var_shape, shape = np.shape(var), input.shape
     if var_shape != shape:
         if var_shape == shape[:-1]:  # one variance per sample
             var = ops.expand_dims(var, -1)
@@ -745,11 +746,11 @@ def cosine_embedding_loss(
     with a 0-d target; each squared norm gets 1e-12 (as a float32) added, as PyTorch's."""
     op = "cosine_embedding_loss"
     reduction = _reduction(size_average, reduce, reduction, op)
-    t_ndim = np.ndim(_data(target))
+    t_ndim = np.ndim(target)
     if t_ndim not in (0, 1) or not input1.ndim == input2.ndim == t_ndim + 1:
         raise ValueError(
             f"{op}: expected (N, D) inputs with a (N,) target or (D,) inputs with a 0-d target, got input1 "
-            f"{input1.shape}, input2 {input2.shape}, target {np.shape(_data(target))}"
+            f"{input1.shape}, input2 {input2.shape}, target {np.shape(target)}"
         )
     pairs = _broadcast_shape(op, input1=input1, input2=input2)
     _broadcast_shape(op, cosine=np.empty(pairs[:-1]), target=target)
@@ -851,7 +852,7 @@ def multi_margin_loss(
         raise ValueError(f"{op}: only p == 1 and p == 2 are supported, got p={p}")
     if input.ndim > 2 or (input.ndim >= 1 and input.shape[-1] == 0):
         raise ValueError(f"{op}: expected a (C,) or (N, C) input with C > 0, got shape {input.shape}")
-    t = plain_array(_data(target), f"{op}: target")
+    t = plain_array(ops._values(f"{op}: target", target), f"{op}: target")
     if t.dtype.kind not in "iu":
         raise TypeError(f"{op}: target must hold integer class indices, got dtype {t.dtype}")
     n_classes = input.shape[-1] if input.ndim else 1
@@ -1145,7 +1146,7 @@ def embedding(
     each row's gradient is divided by how often its index occurs in ``input``. ``sparse=True`` is refused:
     gradients here are dense arrays."""
     refuse_sparse("embedding", sparse)
-    idx = plain_array(_data(input), "embedding: indices")
+    idx = plain_array(ops._values("embedding: indices", input), "embedding: indices")
     if idx.dtype.kind not in "iu":
         raise TypeError(f"embedding: indices must be integers, got dtype {idx.dtype}")
     if weight.ndim != 2:
@@ -1213,7 +1214,7 @@ def _renorm_rows(weight: Tensor, indices: np.ndarray, max_norm: float, norm_type
 
 def one_hot(tensor, num_classes: int = -1) -> Tensor:
     """Integer class indices -> int64 one-hot vectors on a new last axis (``num_classes=-1``: max + 1)."""
-    idx = plain_array(_data(tensor), "one_hot: indices")
+    idx = plain_array(ops._values("one_hot: indices", tensor), "one_hot: indices")
     if idx.dtype.kind not in "iu":
         raise TypeError(f"one_hot: indices must be integers, got dtype {idx.dtype}")
     if idx.size and idx.min() < 0:
