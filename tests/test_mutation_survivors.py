@@ -578,3 +578,17 @@ def test_xlogy_and_entr_warn_of_nothing_at_their_special_points():
     (torch.xlogy(tx, ty).sum() + torch.special.xlog1py(tx, ty).sum() + torch.special.entr(tx).sum()).backward()
     np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())
     np.testing.assert_array_equal(y.grad.numpy(), ty.grad.numpy())
+
+
+def test_division_by_a_constant_differentiates_twice_as_pytorch():
+    """Second order through a division by a constant (a NumPy array, not a Tensor), against PyTorch: the
+    VJP's g / b must be recorded when g alone is a Tensor. (The surviving mutant that suggested it, in
+    the rounded divisions' helper, is equivalent: floor and trunc have no slope to lose.)"""
+    c = np.array([2.0, -3.0, 0.5])
+    found = []
+    for L, cc in ((torch, torch.tensor(c)), (tl, c)):
+        x = L.tensor(np.array([0.7, -1.2, 2.0]), requires_grad=True)
+        (g,) = L.autograd.grad((x**3 / cc).sum(), x, create_graph=True)
+        (h,) = L.autograd.grad((g * g).sum() + (1.0 / (cc * x)).sum(), x)
+        found.append(h.detach().numpy() if L is torch else h.numpy())
+    np.testing.assert_allclose(found[1], found[0], rtol=1e-12)
