@@ -547,3 +547,37 @@ def test_a_class_weight_computed_by_the_step_with_probability_targets_replays_as
         x, y = rng.standard_normal((5, 3)), rng.dirichlet(np.ones(4), 5)
         assert float(step(x, y)) == float(f(tl.tensor(x), tl.tensor(y)))
     assert step.replays == 2
+
+
+def test_inside_a_step_its_inputs_and_what_depends_on_them_alone_need_no_grad_as_in_eager():
+    """A step's inputs are recorded (so that a replay recomputes what reads them), and they reported
+    requires_grad=True while the step recorded, where eager says False: a step that branched on it
+    replayed another program than eager's, silently (twice the loss here); nn refused a class weight
+    computed from an input as a weight that requires grad."""
+    lin = nn.Linear(3, 4, dtype=np.float64)
+    seen: dict = {}
+
+    def f(x, y, seen=seen):  # (a default argument: the guards watch closures, this is the test's own record)
+        seen.update(x=x.requires_grad, derived=(x * 2).requires_grad, output=lin(x).requires_grad)
+        weighted = F.cross_entropy(lin(x), y, weight=(y.sum(0) + 1.0) / 10.0)
+        return weighted * (2.0 if (y * 1).requires_grad else 1.0)
+
+    step = tl.compile(f)
+    for k in range(3):
+        rng = np.random.default_rng(k)
+        x, y = rng.standard_normal((5, 3)), rng.dirichlet(np.ones(4), 5)
+        assert float(step(x, y)) == float(f(tl.tensor(x), tl.tensor(y)))
+    assert step.replays == 2 and seen == {"x": False, "derived": False, "output": True}
+
+
+def test_an_in_place_change_of_a_steps_input_is_refused_by_name():
+    lin = nn.Linear(3, 1, dtype=np.float64)
+
+    def f(x):
+        x.mul_(2.0)
+        return lin(x).sum()
+
+    given = np.ones((2, 3))
+    with pytest.raises(RuntimeError, match=r"mul_: a compiled step's input \(input0, shape \(2, 3\).*x = x \* 2"):
+        tl.compile(f)(given)
+    assert np.array_equal(given, np.ones((2, 3)))

@@ -204,6 +204,22 @@ class Entry:
         return f"<Entry {self.index} {self.op} {self.shape}>"
 
 
+def wants_grad(entry: Entry | Leaf) -> bool:
+    """Whether ``entry`` depends on a leaf that requires grad: False for a value a compiled step computes
+    from its inputs alone (recorded, so that a replay recomputes it, but as in eager it needs no gradient)."""
+    stack: list = [entry]
+    seen: set[int] = set()
+    while stack:
+        e = stack.pop()
+        if isinstance(e, Leaf):
+            if not e.stands_in:
+                return True
+        elif id(e) not in seen:
+            seen.add(id(e))
+            stack.extend(p for p in e.parents if p is not None)
+    return False
+
+
 def guard(event: str, what: str) -> None:
     """Tell the guards (``state.guards``) that ``what`` happens; one may refuse it by raising."""
     for check in state.guards:
@@ -226,6 +242,8 @@ class Leaf:
     __slots__ = ("index", "origin", "tensor", "shape", "dtype", "name", "hooks", "post_hooks", "scope", "__weakref__")
     # what every leaf shares, as class attributes: an Entry's fields that a leaf has no use for
     op: str = "leaf"
+    # a compiled step's input: recorded so that a replay recomputes what reads it, no gradient wanted
+    stands_in: bool = False
     vjp: Callable | None = None
     parents: Sequence[Entry | Leaf | None] = ()
     freed: bool = False

@@ -38,7 +38,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import devices, dtypes, random
-from .tape import Entry, Leaf, Recording, guard
+from .tape import Entry, Leaf, Recording, guard, wants_grad
 from .tape import state as _state
 from .versions import _root, changed_in_place, recorded_write
 
@@ -169,7 +169,9 @@ class Tensor:
     @property
     def requires_grad(self) -> bool:
         """Whether operations on this tensor are recorded (a leaf you set, or a result that depends on one)."""
-        return self._entry is not None
+        entry = self._entry
+        # while a compiled step records, its inputs are recorded too: what depends on them alone needs no grad
+        return entry is not None and (not _state.watchers or wants_grad(entry))
 
     @requires_grad.setter
     def requires_grad(self, value: bool) -> None:
@@ -2412,6 +2414,11 @@ def _update(target: Tensor, op: str, others: tuple, compute: Callable[[], Tensor
     recorded; ``compute()`` makes the new value as tape entries when the update is part of a graph.
     A recorded write through a view gives each base it shows a graph of its new value too (PyTorch's
     CopySlices); views of the written memory made before are brought up to date where next used."""
+    if _state.grad_enabled and isinstance(target._entry, Leaf) and target._entry.stands_in:
+        raise RuntimeError(
+            f"{op}: a compiled step's input ({_describe(target)}) is being changed in place; a replay would not "
+            "write into the array it is given. Write `x = x * 2` (a new tensor), or run the step without tl.compile"
+        )
     if _state.grad_enabled and target._entry is not None and target.is_leaf:
         raise RuntimeError(
             f"{op}: a leaf tensor that requires grad ({_describe(target)}) is being used in an in-place "

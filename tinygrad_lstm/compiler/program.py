@@ -36,6 +36,7 @@ class InputLeaf(Leaf):
     """Marks a step input while tracing, so every op that reads it is recorded."""
 
     __slots__ = ("position",)
+    stands_in = True
 
     def __init__(self, tensor, position: int) -> None:
         super().__init__(tensor)
