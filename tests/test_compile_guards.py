@@ -578,6 +578,6 @@ def test_an_in_place_change_of_a_steps_input_is_refused_by_name():
         return lin(x).sum()
 
     given = np.ones((2, 3))
-    with pytest.raises(RuntimeError, match=r"mul_: a compiled step's input \(input0, shape \(2, 3\).*x = x \* 2"):
+    with pytest.raises(RuntimeError, match=r"mul_: the recorded step's input \(input0, shape \(2, 3\).*x = x \* 2"):
         tl.compile(f)(given)
     assert np.array_equal(given, np.ones((2, 3)))

@@ -460,3 +460,20 @@ def test_functional_call_matches_pytorchs_on_generated_tied_models(data):
     (out_t * out_t).sum().backward()
     for name in names:
         close(given[name].grad, given_t[name].grad, what=f"gradient of {name}, ties {tie_to}")
+
+
+@pytest.mark.parametrize(
+    "name, kwargs",
+    [
+        ("RNNCell", {}),
+        ("RNNCell", {"nonlinearity": "relu", "bias": False}),
+        ("LSTMCell", {"bias": False}),
+        ("GRUCell", {}),
+        ("RNN", {"nonlinearity": "relu", "num_layers": 2}),
+        ("LSTM", {"batch_first": True, "bidirectional": True, "dropout": 0.5, "num_layers": 2, "proj_size": 2}),
+        ("GRU", {"bias": False}),
+    ],
+)
+def test_recurrent_modules_print_as_pytorchs(name, kwargs):
+    """print(model) reads as PyTorch's (an RNNCell's relu was missing; the cells' repr had no test)."""
+    assert repr(getattr(tl.nn, name)(3, 4, **kwargs)) == repr(getattr(torch.nn, name)(3, 4, **kwargs))

@@ -227,7 +227,7 @@ def _others(i: int, n: int) -> tuple[int, ...]:
     return tuple(j for j in range(n) if j != i)
 
 
-def _data(x: Any):  # pragma: no mutate block (the compile read guard looks past this frame by name)
+def _data(x: Any):  # pragma: no mutate block (the read guard of recorded steps looks past this frame by name)
     return x.data if isinstance(x, Tensor) else x
 
 

@@ -205,7 +205,7 @@ class Entry:
 
 
 def wants_grad(entry: Entry | Leaf) -> bool:
-    """Whether ``entry`` depends on a leaf that requires grad: False for a value a compiled step computes
+    """Whether ``entry`` depends on a leaf that requires grad: False for a value a recorded step computes
     from its inputs alone (recorded, so that a replay recomputes it, but as in eager it needs no gradient)."""
     stack: list = [entry]
     seen: set[int] = set()
@@ -242,7 +242,7 @@ class Leaf:
     __slots__ = ("index", "origin", "tensor", "shape", "dtype", "name", "hooks", "post_hooks", "scope", "__weakref__")
     # what every leaf shares, as class attributes: an Entry's fields that a leaf has no use for
     op: str = "leaf"
-    # a compiled step's input: recorded so that a replay recomputes what reads it, no gradient wanted
+    # a recorded step's input: recorded so that a replay recomputes what reads it, no gradient wanted
     stands_in: bool = False
     vjp: Callable | None = None
     parents: Sequence[Entry | Leaf | None] = ()

@@ -170,7 +170,7 @@ class Tensor:
     def requires_grad(self) -> bool:
         """Whether operations on this tensor are recorded (a leaf you set, or a result that depends on one)."""
         entry = self._entry
-        # while a compiled step records, its inputs are recorded too: what depends on them alone needs no grad
+        # while a recorder watches a step, its inputs are recorded too: what depends on them alone needs no grad
         return entry is not None and (not _state.watchers or wants_grad(entry))
 
     @requires_grad.setter
@@ -2416,8 +2416,8 @@ def _update(target: Tensor, op: str, others: tuple, compute: Callable[[], Tensor
     CopySlices); views of the written memory made before are brought up to date where next used."""
     if _state.grad_enabled and isinstance(target._entry, Leaf) and target._entry.stands_in:
         raise RuntimeError(
-            f"{op}: a compiled step's input ({_describe(target)}) is being changed in place; a replay would not "
-            "write into the array it is given. Write `x = x * 2` (a new tensor), or run the step without tl.compile"
+            f"{op}: the recorded step's input ({_describe(target)}) is being changed in place; a replay would not "
+            "write into the array it is given. Write `x = x * 2` (a new tensor), or run the step eagerly"
         )
     if _state.grad_enabled and target._entry is not None and target.is_leaf:
         raise RuntimeError(

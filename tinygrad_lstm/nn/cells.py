@@ -353,6 +353,10 @@ class RNNCell(_Cell):
         h = self._state(hx, input, self.hidden_size, "RNNCell")
         return rnn_step(input_projection(input, self, ""), h, step_weights(self, ""), self.nonlinearity)
 
+    def extra_repr(self) -> str:
+        relu = "" if self.nonlinearity == "tanh" else f", nonlinearity={self.nonlinearity}"  # as PyTorch prints
+        return super().extra_repr() + relu
+
 
 class GRUCell(_Cell):
     """PyTorch's GRU cell, gates (r, z, n); ``cell(x, h=None) -> h'``."""

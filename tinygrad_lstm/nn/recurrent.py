@@ -438,8 +438,9 @@ class LSTM(_RecurrentLayer):
 
     def extra_repr(self) -> str:
         s = super().extra_repr()
-        if self.proj_size:
-            s += f", proj_size={self.proj_size}"
+        if self.proj_size:  # right after the sizes, where PyTorch prints it
+            sizes = f"{self.input_size}, {self.hidden_size}"
+            s = f"{sizes}, proj_size={self.proj_size}{s[len(sizes) :]}"
         if not self.variant.is_standard:
             s += f", variant={self.variant}"
         return s
