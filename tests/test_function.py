@@ -126,3 +126,48 @@ def test_compile_refuses_it_by_name():
     step = tl.compile(lambda x: SigmoidTimes.apply(x, w).sum())
     with pytest.raises(tl.CompileError, match="SigmoidTimes"):
         step(x.detach())
+
+
+def _in_place_double(L):
+    class Double(L.autograd.Function):
+        """x *= 2 in place, the output the input itself (PyTorch's mark_dirty)."""
+
+        @staticmethod
+        def forward(ctx, x):
+            ctx.mark_dirty(x)
+            x.mul_(2)
+            return x
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+
+    return Double
+
+
+def test_mark_dirty_makes_the_input_the_output_with_this_functions_history_as_pytorch():
+    """``ctx.mark_dirty`` was missing (an AttributeError): PyTorch's way to write a Function that
+    changes its input in place."""
+    torch = pytest.importorskip("torch")
+    found = []
+    for L in (torch, tl):
+        x = L.tensor(np.array([1.0, -2.0, 0.5]), requires_grad=True)
+        z = x * 1.5
+        y = _in_place_double(L).apply(z)
+        (y * y * L.tensor(np.array([1.0, 2.0, 3.0]))).sum().backward()
+        found.append((y is z, y.tolist(), x.grad.tolist()))
+    assert found[0] == found[1] and found[1][0]
+    for L in (torch, tl):  # a value saved before the change is refused at backward, as PyTorch's
+        x = L.tensor(np.array([1.0, -2.0]), requires_grad=True)
+        z = x * 1.0
+        e = z.sin()  # sin keeps its input for its gradient
+        _in_place_double(L).apply(z)
+        with pytest.raises(RuntimeError):
+            e.sum().backward()
+
+
+def test_mark_dirty_of_a_leaf_that_requires_grad_is_refused_before_it_changes():
+    x = tl.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"Double.forward: a leaf tensor that requires grad \(shape \(2,\)\)"):
+        _in_place_double(tl).apply(x)
+    assert x.tolist() == [1.0, 2.0]

@@ -48,7 +48,7 @@ import numpy as np
 from . import ops
 from .primitives import Primitive
 from .primitives.index import IndexedGrad
-from .tape import Entry, guard, state
+from .tape import Entry, Leaf, guard, state
 from .tape import no_grad as _no_grad
 from .tensor import Tensor, function_views
 from .versions import latest_recorded
@@ -63,6 +63,7 @@ class FunctionContext:
         self.saved_tensors: tuple = ()
         self.materialize_grads = True
         self.non_differentiable: set[int] = set()
+        self.dirty: set[int] = set()  # inputs forward changed in place (and returns)
         self.layout: list[tuple[int | None, tuple[int, ...], Any]] = []  # per output: (offset, shape, dtype)
         self.received: set[int] = set()  # the outputs a gradient reached in the sweep now running
 
@@ -81,6 +82,23 @@ class FunctionContext:
         """These outputs of ``forward`` (the very objects it returns) do not require grad; backward
         still gets a gradient for each (zeros, or None without materialized grads)."""
         self.non_differentiable.update(id(t) for t in outputs)
+
+    def mark_dirty(self, *tensors) -> None:
+        """These inputs are changed in place by ``forward``, which returns them: the output is the input
+        tensor itself, its history from then on this Function's, as PyTorch's. Call it before the
+        change: a leaf that requires grad, or a view, is refused here, before anything changes."""
+        name = self.function.__name__
+        for t in tensors:
+            if not isinstance(t, Tensor):
+                raise TypeError(f"{name}.forward: mark_dirty takes the input tensors forward changes in place")
+            if isinstance(t._entry, Leaf):
+                raise RuntimeError(
+                    f"{name}.forward: a leaf tensor that requires grad (shape {t.shape}) is being changed in "
+                    "place (mark_dirty); PyTorch refuses it too. Pass a clone, or change it under tl.no_grad()"
+                )
+            if t._view is not None:
+                raise RuntimeError(f"{name}.forward: mark_dirty of a view (shape {t.shape}) is not supported here")
+        self.dirty.update(id(t) for t in tensors)
 
     def set_materialize_grads(self, value: bool) -> None:
         """False: backward gets None, not zeros, for an output no gradient reached."""
@@ -132,6 +150,8 @@ class Function:
         if id(result) in ctx.non_differentiable:
             return Tensor._from(out)
         entry = _record(name, ctx, inputs, parents, out, out.shape, out.dtype, _function_vjp)
+        if id(result) in ctx.dirty:
+            return _rewritten(result, entry)
         _mark_view(entry, out, inputs, f"the output of {name}")
         return Tensor._from(out, entry)
 
@@ -185,9 +205,19 @@ def _apply_several(cls, ctx, inputs, parents, result: tuple) -> tuple:
             tape.entries.append(part)
         for instrument in state.instruments:
             instrument(part, [joined], o)
+        if id(result[k]) in ctx.dirty:
+            tensors.append(_rewritten(result[k], part))
+            continue
         _mark_view(part, o, inputs, f"output {k} of {name}")
         tensors.append(Tensor._from(o, part))
     return tuple(tensors)
+
+
+def _rewritten(t: Tensor, entry: Entry) -> Tensor:
+    """An input forward changed in place (mark_dirty): the same tensor, its value now ``entry``'s; what
+    saved its old values finds them changed (forward's in-place op moved its version) and refuses."""
+    t._entry = entry
+    return t
 
 
 def _mark_view(entry: Entry, out: np.ndarray, inputs: tuple, what: str) -> None:
