@@ -153,9 +153,11 @@ def test_mark_dirty_makes_the_input_the_output_with_this_functions_history_as_py
     for L in (torch, tl):
         x = L.tensor(np.array([1.0, -2.0, 0.5]), requires_grad=True)
         z = x * 1.5
+        earlier = z[1:]  # a view made before the change: it sees the new values, and their history
         y = _in_place_double(L).apply(z)
-        (y * y * L.tensor(np.array([1.0, 2.0, 3.0]))).sum().backward()
-        found.append((y is z, y.tolist(), x.grad.tolist()))
+        (y * y * L.tensor(np.array([1.0, 2.0, 3.0]))).sum().backward(retain_graph=True)
+        (earlier * earlier).sum().backward()
+        found.append((y is z, y.tolist(), earlier.tolist(), x.grad.tolist()))
     assert found[0] == found[1] and found[1][0]
     for L in (torch, tl):  # a value saved before the change is refused at backward, as PyTorch's
         x = L.tensor(np.array([1.0, -2.0]), requires_grad=True)

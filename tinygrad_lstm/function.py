@@ -51,7 +51,7 @@ from .primitives.index import IndexedGrad
 from .tape import Entry, Leaf, guard, state
 from .tape import no_grad as _no_grad
 from .tensor import Tensor, function_views
-from .versions import latest_recorded
+from .versions import latest_recorded, recorded_write
 
 
 class FunctionContext:
@@ -217,6 +217,7 @@ def _rewritten(t: Tensor, entry: Entry) -> Tensor:
     """An input forward changed in place (mark_dirty): the same tensor, its value now ``entry``'s; what
     saved its old values finds them changed (forward's in-place op moved its version) and refuses."""
     t._entry = entry
+    recorded_write(t.data, [entry])  # views of it made before are brought up to date where next used
     return t
 
 
