@@ -171,9 +171,7 @@ class Environment:
             return
         self._seen.add(id(module))
         for key, buffer in module._buffers.items():
-            if isinstance(buffer, Tensor) and id(buffer) not in self._seen:
-                self._seen.add(id(buffer))
-                self._add("tensor", buffer, None, (buffer.data, buffer._entry), f"{name}.{key}")
+            self._value(buffer, depth, f"{name}.{key}")
         for key, value in list(vars(module).items()):
             if key not in _MODULE_REGISTRIES and "_hooks" not in key:  # registering a hook bumps the counter
                 self._value(value, depth - 1, f"{name}.{key}")
