@@ -173,3 +173,81 @@ def test_mark_dirty_of_a_leaf_that_requires_grad_is_refused_before_it_changes():
     with pytest.raises(RuntimeError, match=r"Double.forward: a leaf tensor that requires grad \(shape \(2,\)\)"):
         _in_place_double(tl).apply(x)
     assert x.tolist() == [1.0, 2.0]
+
+
+def test_backward_may_return_trailing_nones_for_optional_inputs_not_given_as_pytorch():
+    """PyTorch's "Extending" tutorial: ``LinearFunction.apply(x, w)`` with ``forward(x, w, bias=None)``
+    and a backward that returns three gradients, the last None. A fourth that is not None is refused."""
+
+    class Scale(tl.Function):
+        @staticmethod
+        def forward(ctx, x, k=None):
+            return x * 2.0
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2.0, None
+
+    x = tl.tensor(np.array([1.0, 3.0]), requires_grad=True)
+    Scale.apply(x).sum().backward()
+    assert x.grad.tolist() == [2.0, 2.0]
+
+    class TooMany(Scale):
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2.0, g
+
+    with pytest.raises(RuntimeError, match=r"TooMany.backward returned 2 gradient\(s\) for the 1 input\(s\)"):
+        TooMany.apply(x).sum().backward()
+
+
+def _functions_that_save_their_outputs(L):
+    class Exp(L.autograd.Function):
+        """PyTorch's documentation example: backward reads the saved output."""
+
+        @staticmethod
+        def forward(ctx, x):
+            result = x.exp()
+            ctx.save_for_backward(result)
+            return result
+
+        @staticmethod
+        def backward(ctx, g):
+            (result,) = ctx.saved_tensors
+            return g * result
+
+    class MyCube(L.autograd.Function):
+        """PyTorch's double-backward example: an output (dx) saved and differentiated through."""
+
+        @staticmethod
+        def forward(x):
+            return x**3, 3 * x**2
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            ctx.save_for_backward(inputs[0], output[1])
+
+        @staticmethod
+        def backward(ctx, grad_output, grad_dx):
+            x, dx = ctx.saved_tensors
+            return grad_output * dx + grad_dx * 6 * x
+
+    return Exp, MyCube
+
+
+def test_saved_outputs_are_differentiated_through_under_create_graph_as_pytorch():
+    """A Function that saved its own output gave a second derivative without that output's path: 0
+    for PyTorch's Exp example where PyTorch gives exp(x); MyCube's was wrong the same way."""
+    torch = pytest.importorskip("torch")
+    found = []
+    for L in (torch, tl):
+        exp, cube = _functions_that_save_their_outputs(L)
+        x = L.tensor(np.array([0.5, -1.0, 2.0]), requires_grad=True)
+        y = exp.apply(x).sum() + cube.apply(x)[0].sum()
+        (g,) = L.autograd.grad(y, x, create_graph=True)
+        (h,) = L.autograd.grad((g * g).sum(), x)
+        found.append((g.tolist(), h.tolist()))
+    np.testing.assert_allclose(found[1], found[0], rtol=1e-12)
+    exp, cube = _functions_that_save_their_outputs(tl)
+    x = tl.tensor(np.array([0.5, -1.0]), requires_grad=True)
+    assert tl.autograd.gradgradcheck(exp.apply, (x,)) and tl.autograd.gradgradcheck(lambda a: cube.apply(a)[0], (x,))

@@ -153,7 +153,9 @@ class Function:
         if id(result) in ctx.dirty:
             return _rewritten(result, entry)
         _mark_view(entry, out, inputs, f"the output of {name}")
-        return Tensor._from(out, entry)
+        tensor = Tensor._from(out, entry)
+        _save_recorded_outputs(ctx, {id(result): tensor})
+        return tensor
 
 
 def _array(name: str, result, k: int | None) -> np.ndarray:
@@ -210,7 +212,15 @@ def _apply_several(cls, ctx, inputs, parents, result: tuple) -> tuple:
             continue
         _mark_view(part, o, inputs, f"output {k} of {name}")
         tensors.append(Tensor._from(o, part))
+    _save_recorded_outputs(ctx, {id(r): t for r, t in zip(result, tensors)})
     return tuple(tensors)
+
+
+def _save_recorded_outputs(ctx, recorded: dict) -> None:
+    """An output forward saved (``ctx.save_for_backward(result)``) is the recorded output from now on,
+    as PyTorch saves it: under create_graph, backward's ops on it are differentiated through this
+    Function again (a second derivative of MyCube, whose backward reads its own output dx)."""
+    ctx.saved_tensors = tuple(recorded.get(id(t), t) if t is not None else None for t in ctx.saved_tensors)
 
 
 def _rewritten(t: Tensor, entry: Entry) -> Tensor:
@@ -270,6 +280,8 @@ def _function_vjp(g, entry):
         with _no_grad():
             grads = ctx.function.backward(ctx, *(_gradients_of_outputs(g, ctx) if several else (Tensor._from(g),)))
     grads = grads if isinstance(grads, tuple) else (grads,)
+    if len(grads) > len(entry.parents) and all(extra is None for extra in grads[len(entry.parents) :]):
+        grads = grads[: len(entry.parents)]  # Nones for optional inputs not given, as PyTorch allows
     if len(grads) != len(entry.parents):
         raise RuntimeError(
             f"{name}.backward returned {len(grads)} gradient(s) for the {len(entry.parents)} input(s) of forward; "
