@@ -148,3 +148,32 @@ def test_an_lstm_checkpointed_every_sqrt_t_steps_keeps_memory_like_sqrt_t():
     assert sqrt_t[1] / sqrt_t[0] == pytest.approx(2, rel=0.1)  # 4x the steps: 2x the memory
     assert sqrt_t[1] < plain[1] / 8
     assert kept(256, 16)[1].splitlines()[-1].split()[-1] == f"{sqrt_t[1]:,}"  # the table says the same
+
+
+def test_torch_utils_checkpoint_spellings_give_the_same_gradients():
+    """``torch.utils.checkpoint.checkpoint`` and ``checkpoint_sequential`` as PyTorch code spells them
+    (``tl.utils.checkpoint`` was missing): the same bits as without checkpointing, fewer saved arrays."""
+    from tinygrad_lstm.utils.checkpoint import checkpoint, checkpoint_sequential
+
+    tl.manual_seed(0)
+    model = tl.nn.Sequential(
+        *[layer for _ in range(3) for layer in (tl.nn.Linear(4, 4, dtype=np.float64), tl.nn.Tanh())]
+    )
+    x = tl.tensor(np.linspace(-1, 1, 8).reshape(2, 4))
+    grads = []
+    for run in (lambda: model(x), lambda: checkpoint_sequential(model, 3, x, use_reentrant=False),
+                lambda: checkpoint(model, x, use_reentrant=False)):  # fmt: skip
+        model.zero_grad()
+        (run() ** 2).sum().backward()
+        grads.append([p.grad.numpy().copy() for p in model.parameters()])
+    for other in grads[1:]:
+        for a, b in zip(grads[0], other):
+            np.testing.assert_array_equal(a, b)
+    kept = []
+    for run in (lambda: model(x), lambda: checkpoint_sequential(model, 3, x)):
+        with tl.Tape() as tape:
+            run()
+        kept.append(sum(e.saved_nbytes for e in tape.entries))
+    assert kept[1] < kept[0]  # two of three segments freed what they saved
+    with pytest.raises(ValueError, match="checkpoint_sequential: segments must be a whole number >= 1, got 0"):
+        checkpoint_sequential(model, 0, x)
