@@ -1,5 +1,199 @@
-"""``tl.func``: PyTorch's ``torch.func`` names that fit this engine."""
+"""``tl.func``: PyTorch's ``torch.func`` transforms, on this engine's tape.
 
+``grad(f)`` is a function that returns the gradient of ``f`` (a scalar function) with respect to one
+argument (``argnums``); ``grad_and_value``, ``vjp``, ``jacrev``/``jacfwd`` and ``hessian`` likewise,
+and they compose (``grad(grad(f))`` is a second derivative: an argument that already requires grad
+is differentiated with ``create_graph=True``). ``vmap`` runs ``f`` once per slice of the batched
+arguments and stacks the results: PyTorch's result, by a loop, so every op ``f`` uses works, and so
+does ``vmap(grad(f))``, the per-sample gradients. ``functional_call`` runs a module with other
+parameters.
+
+>>> import numpy as np, tinygrad_lstm as tl
+>>> f = lambda x: (x ** 3).sum()
+>>> x = tl.tensor(np.array([1.0, 2.0]))
+>>> tl.func.grad(f)(x).tolist(), tl.func.grad(lambda x: tl.func.grad(f)(x).sum())(x).tolist()
+([3.0, 12.0], [6.0, 12.0])
+>>> tl.func.vmap(lambda row: row.dot(row))(tl.tensor(np.array([[1.0, 2.0], [3.0, 4.0]]))).tolist()
+[5.0, 25.0]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from . import ops
+from .backward import grad as _grad
 from .nn.module import functional_call
+from .tape import enable_grad
+from .tensor import Tensor
+from .transforms import hessian as _hessian
+from .transforms import jacobian as _jacobian
 
-__all__ = ["functional_call"]
+__all__ = ["functional_call", "grad", "grad_and_value", "hessian", "jacfwd", "jacrev", "vjp", "vmap"]
+
+
+def _numbers(argnums: int | tuple[int, ...], n: int, op: str) -> tuple[int, ...]:
+    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    if not nums or any(not isinstance(i, int) or not -n <= i < n for i in nums):
+        raise ValueError(f"{op}: argnums={argnums!r} must name positional arguments of the {n} given")
+    return tuple(i % n for i in nums)
+
+
+def _tracked(x: Any, op: str) -> tuple[Tensor, bool]:
+    """A tensor to differentiate with respect to, standing for ``x``, and whether ``x`` already requires
+    grad (an outer transform's: then the result is differentiated again, so it keeps its graph)."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: the arguments to differentiate must be Tensors, got {type(x).__name__}")
+    if x.dtype.kind not in "fc":
+        raise TypeError(f"{op}: cannot differentiate with respect to a {x.dtype} tensor (shape {x.shape})")
+    if x.requires_grad:
+        return ops.mul(x, 1), True  # a new node: the gradient with respect to it, still a function of x
+    return Tensor(x.data, requires_grad=True), False
+
+
+def _tensor(a: Any) -> Tensor:
+    return a if isinstance(a, Tensor) else Tensor(np.asarray(a))
+
+
+def _plain(t: Any, keep: bool) -> Any:
+    return t if keep or not isinstance(t, Tensor) else t.detach()
+
+
+def grad_and_value(func: Callable, argnums: int | tuple[int, ...] = 0, has_aux: bool = False) -> Callable:
+    """A function returning ``(gradient, value)`` of scalar ``func`` (``(gradient, (value, aux))`` with
+    ``has_aux``); the gradient is a tuple when ``argnums`` is."""
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        nums = _numbers(argnums, len(args), "grad")
+        args_ = list(args)
+        nested = False
+        for i in nums:
+            args_[i], outer = _tracked(args[i], "grad")
+            nested = nested or outer
+        with enable_grad():
+            result = func(*args_, **kwargs)
+        value, aux = result if has_aux else (result, None)
+        if not isinstance(value, Tensor) or value.size != 1:
+            shape = value.shape if isinstance(value, Tensor) else type(value).__name__
+            raise ValueError(f"grad: func must return one number (a tensor of one element), got {shape}")
+        grads = _grad(value, [args_[i] for i in nums], create_graph=nested, materialize_grads=True)
+        g = grads[0] if isinstance(argnums, int) else tuple(grads)
+        value = _plain(value, nested)
+        return (g, (value, aux)) if has_aux else (g, value)
+
+    return wrapper
+
+
+def grad(func: Callable, argnums: int | tuple[int, ...] = 0, has_aux: bool = False) -> Callable:
+    """A function returning the gradient of scalar ``func`` (``(gradient, aux)`` with ``has_aux``)."""
+    both = grad_and_value(func, argnums, has_aux)
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        g, value = both(*args, **kwargs)
+        return (g, value[1]) if has_aux else g
+
+    return wrapper
+
+
+def vjp(func: Callable, *primals: Any, has_aux: bool = False) -> tuple:
+    """``(output, vjp_fn)``: ``vjp_fn(cotangent)`` gives one gradient per primal (``(output, vjp_fn, aux)``
+    with ``has_aux``)."""
+    tracked = [_tracked(p, "vjp") for p in primals]
+    xs = [t for t, _ in tracked]
+    nested = any(outer for _, outer in tracked)
+    with enable_grad():
+        result = func(*xs)
+    output, aux = result if has_aux else (result, None)
+    outputs = list(output) if isinstance(output, (tuple, list)) else [output]
+
+    def vjp_fn(*cotangents: Any) -> tuple:
+        given = (
+            list(cotangents[0])
+            if len(cotangents) == 1 and isinstance(cotangents[0], (tuple, list))
+            else list(cotangents)
+        )
+        if len(given) != len(outputs):
+            raise ValueError(f"vjp: {len(given)} cotangents given for {len(outputs)} outputs")
+        return _grad(outputs, xs, given, retain_graph=True, create_graph=nested, materialize_grads=True)
+
+    shown = (
+        type(output)(_plain(o, nested) for o in outputs)
+        if isinstance(output, (tuple, list))
+        else _plain(output, nested)
+    )
+    return (shown, vjp_fn, aux) if has_aux else (shown, vjp_fn)
+
+
+def _substituted(func: Callable, args: tuple, nums: tuple[int, ...], kwargs: dict) -> Callable:
+    def g(*xs: Any) -> Any:
+        full = list(args)
+        for i, x in zip(nums, xs):
+            full[i] = x
+        return func(*full, **kwargs)
+
+    return g
+
+
+def _jacobian_of(func: Callable, argnums: int | tuple[int, ...], strategy: str) -> Callable:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        nums = _numbers(argnums, len(args), "jacrev" if strategy == "reverse-mode" else "jacfwd")
+        inputs = tuple(args[i] for i in nums)
+        nested = any(isinstance(x, Tensor) and x.requires_grad for x in inputs)
+        g = _substituted(func, args, nums, kwargs)
+        chosen = inputs[0] if isinstance(argnums, int) else inputs
+        if strategy == "forward-mode" and not nested:
+            return _jacobian(g, chosen, vectorize=True, strategy=strategy)
+        return _jacobian(g, chosen, create_graph=nested)
+
+    return wrapper
+
+
+def jacrev(func: Callable, argnums: int | tuple[int, ...] = 0) -> Callable:
+    """A function returning the Jacobian of ``func`` (output.shape + input.shape), by reverse mode."""
+    return _jacobian_of(func, argnums, "reverse-mode")
+
+
+def jacfwd(func: Callable, argnums: int | tuple[int, ...] = 0) -> Callable:
+    """A function returning the Jacobian of ``func``, by forward mode (one JVP per input element)."""
+    return _jacobian_of(func, argnums, "forward-mode")
+
+
+def hessian(func: Callable, argnums: int | tuple[int, ...] = 0) -> Callable:
+    """A function returning the Hessian of scalar ``func`` (input.shape + input.shape)."""
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        nums = _numbers(argnums, len(args), "hessian")
+        inputs = tuple(args[i] for i in nums)
+        g = _substituted(func, args, nums, kwargs)
+        return _hessian(g, inputs[0] if isinstance(argnums, int) else inputs)
+
+    return wrapper
+
+
+def vmap(
+    func: Callable, in_dims: Any = 0, out_dims: Any = 0, randomness: str = "error", chunk_size: Any = None
+) -> Callable:
+    """``func`` over a batch: each argument with an ``in_dims`` entry (not None) is sliced along that
+    axis, ``func`` runs once per slice, and its outputs are stacked along ``out_dims``."""
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        dims = in_dims if isinstance(in_dims, (tuple, list)) else (in_dims,) * len(args)
+        if len(dims) != len(args):
+            raise ValueError(f"vmap: in_dims has {len(dims)} entries for {len(args)} arguments")
+        sizes = {np.shape(a)[d] for a, d in zip(args, dims) if d is not None}
+        if len(sizes) != 1:
+            shapes = [np.shape(a) for a in args]
+            raise ValueError(f"vmap: the batched arguments (in_dims={in_dims!r}) need one batch size, shapes {shapes}")
+        (n,) = sizes
+        rows = [
+            func(*(a if d is None else _tensor(a).select(d, k) for a, d in zip(args, dims)), **kwargs) for k in range(n)
+        ]
+        if isinstance(rows[0], tuple):
+            outs = out_dims if isinstance(out_dims, (tuple, list)) else (out_dims,) * len(rows[0])
+            return tuple(ops.stack([r[j] for r in rows], outs[j]) for j in range(len(rows[0])))
+        return ops.stack(rows, out_dims)
+
+    return wrapper

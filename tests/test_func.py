@@ -1,0 +1,75 @@
+"""``tl.func``: ``torch.func``'s transforms (grad, grad_and_value, vjp, jacrev, jacfwd, hessian, vmap),
+against PyTorch's in float64, composed as PyTorch code composes them (a second derivative by grad of
+grad, per-sample gradients by vmap of grad, a gradient through vmap). The module was functional_call
+alone: each of these was an AttributeError."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tinygrad_lstm as tl
+
+torch = pytest.importorskip("torch")
+
+X = np.array([0.5, -1.0, 2.0])
+W = np.array([[1.0, 2.0, 0.5], [0.3, -1.0, 1.5]])
+
+CASES = {
+    "grad": lambda L, F: F.grad(lambda x: (x.sin() * x).sum())(L.tensor(X)),
+    "grad of two arguments": lambda L, F: F.grad(lambda a, b: (a * b.exp()).sum(), argnums=(0, 1))(
+        L.tensor(X), L.tensor(X * 2)
+    ),
+    "grad with aux": lambda L, F: F.grad(lambda a: ((a**2).sum(), a.mean()), has_aux=True)(L.tensor(X)),
+    "grad_and_value": lambda L, F: F.grad_and_value(lambda a: (a**3).sum())(L.tensor(X)),
+    "grad of grad": lambda L, F: F.grad(lambda a: F.grad(lambda b: (b.sin() * b**2).sum())(a).sum())(L.tensor(X)),
+    "vjp": lambda L, F: F.vjp(lambda a: a.tanh() * 2, L.tensor(X))[1](L.tensor(np.array([1.0, -2.0, 0.5])))[0],
+    "jacrev": lambda L, F: F.jacrev(lambda a: L.tensor(W) @ a.sin())(L.tensor(X)),
+    "jacfwd": lambda L, F: F.jacfwd(lambda a: L.tensor(W) @ a.sin())(L.tensor(X)),
+    "hessian": lambda L, F: F.hessian(lambda a: (a.sin() * a**2).sum())(L.tensor(X)),
+    "jacfwd of jacrev": lambda L, F: F.jacfwd(F.jacrev(lambda a: (a.sin() * a**2).sum()))(L.tensor(X)),
+    "vmap": lambda L, F: F.vmap(lambda r: r.dot(r))(L.tensor(W)),
+    "vmap in_dims": lambda L, F: F.vmap(lambda r, s: r * s, in_dims=(1, None))(L.tensor(W), L.tensor(2.0)),
+    "vmap out_dims": lambda L, F: F.vmap(lambda r: (r * 2, r.sum()), out_dims=(1, 0))(L.tensor(W)),
+    "per-sample gradients": lambda L, F: F.vmap(F.grad(lambda w, xi: (w * xi).sum().tanh()), in_dims=(None, 0))(
+        L.tensor(X), L.tensor(W)
+    ),
+    "grad through vmap": lambda L, F: F.grad(lambda w: F.vmap(lambda r: (r * w).sum() ** 2)(L.tensor(W)).sum())(
+        L.tensor(X)
+    ),
+}
+
+
+def _lists(r):
+    if isinstance(r, (tuple, list)):
+        return [_lists(v) for v in r]
+    return np.asarray(r.tolist(), dtype=float)
+
+
+def _close(a, b) -> bool:
+    if isinstance(a, list):
+        return isinstance(b, list) and len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b))
+    return not isinstance(b, list) and a.shape == b.shape and np.allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_torch_func_transforms_give_pytorchs_numbers(name):
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        theirs = _lists(CASES[name](torch, torch.func))
+    finally:
+        torch.set_default_dtype(before)
+    ours = _lists(CASES[name](tl, tl.func))
+    assert _close(theirs, ours), (theirs, ours)
+
+
+def test_grad_refuses_what_is_no_scalar_and_arguments_it_cannot_differentiate():
+    with pytest.raises(ValueError, match=r"grad: func must return one number .* got \(3,\)"):
+        tl.func.grad(lambda x: x * 2)(tl.tensor(X))
+    with pytest.raises(TypeError, match="grad: cannot differentiate with respect to a int64 tensor"):
+        tl.func.grad(lambda x: x.sum())(tl.tensor(np.array([1, 2])))
+    with pytest.raises(ValueError, match=r"grad: argnums=2 must name positional arguments of the 1 given"):
+        tl.func.grad(lambda x: x.sum(), argnums=2)(tl.tensor(X))
+    with pytest.raises(ValueError, match="vmap: the batched arguments .* need one batch size"):
+        tl.func.vmap(lambda a, b: a * b)(tl.tensor(W), tl.tensor(X))
