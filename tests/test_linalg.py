@@ -425,3 +425,21 @@ def test_torch_norm_of_nuc_is_the_nuclear_norm_as_pytorchs():
             np.testing.assert_allclose(ours, theirs, rtol=1e-10)
     with pytest.raises(ValueError, match=r"norm: p='nuc' of shape \(3, 4, 5\) needs a matrix"):
         tl.tensor(a).norm("nuc")
+
+
+def test_solve_with_a_constant_matrix_to_second_order_as_pytorch():
+    """solve(A, b) with A a constant (an array, not a tensor): b's gradient, and its second order under
+    create_graph (the VJP's solve must be recorded when only g is a tensor). Mutants that computed the
+    gradient of A when A needs none (its result is not kept then), or solved with NumPy when only g was
+    a tensor, survived: no test had a constant A."""
+    a = np.array([[2.0, 0.5, 0.1], [0.3, 1.5, -0.4], [0.2, -0.1, 1.0]])
+    found = []
+    for L in (torch, tl):
+        A = torch.tensor(a) if L is torch else a
+        b = L.tensor(np.array([[1.0, -1.0], [0.5, 2.0], [-0.3, 0.7]]), requires_grad=True)
+        x = L.linalg.solve(A, b)
+        (g,) = L.autograd.grad((x**3).sum(), b, create_graph=True)
+        (h,) = L.autograd.grad((g * g).sum(), b)
+        found.append((g.detach().numpy().copy() if L is torch else g.numpy().copy(), h.numpy().copy()))
+    for theirs, ours in zip(*found):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-10)
