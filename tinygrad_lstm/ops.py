@@ -82,10 +82,10 @@ from .primitives.elementwise import (
     _compare_fwd,
 )
 from .primitives.index import GETITEM, INDEX_PUT, SCATTER_ADD
-from .primitives.linalg import EINSUM, INVERSE, MATMUL, einsum_parameters
+from .primitives.linalg import EINSUM, INVERSE, MATMUL, MATMUL_T, einsum_parameters
 from .primitives.primitive import Grad
 from .primitives.reduce import ARGMAX, ARGMIN, ARGSORT, CUMSUM, CUMULATIVE_ARGMAX, MAX, MIN, SUM, VAR
-from .primitives.shape import BROADCAST_TO, CAT, FLIP, RESHAPE, STACK, TRANSPOSE, TRIANGLE
+from .primitives.shape import BROADCAST_TO, CAT, FLIP, RESHAPE, STACK, TRANSPOSE, TRANSPOSED_COPY, TRIANGLE
 from .tape import Entry, Leaf, Structure, state
 from .tensor import Axes, AxesArg, Operand, ShapeArgs, Tensor, View
 from .versions import _root, is_stale, latest_recorded, stale_error, stamps
@@ -835,7 +835,37 @@ def matmul(a: Operand, b: Operand) -> Tensor:
         ) from e
 
 
+def matmul_t(a: Tensor, b: Tensor, b_t: Tensor) -> Tensor:
+    """``a @ b`` for a matrix ``b``, with ``b_t`` (b.T's values, in a layout of their own: a parameter
+    whose transpose :func:`transposed_copy` made ``b``) for the VJP's ``g @ b.T``, so that neither
+    product reads a transposed operand (about twice as slow on OpenBLAS at an RNN's sizes). ``b_t``
+    gets no gradient: ``b``'s is the product's, as :func:`matmul`'s."""
+    a_shape, b_shape, t_shape = _shape(a), _shape(b), _shape(b_t)
+    if len(b_shape) != 2 or t_shape != b_shape[::-1] or not a_shape or a_shape[-1] != b_shape[0]:
+        raise ValueError(
+            f"matmul_t: a of shape {a_shape}, b of shape {b_shape} and b_t of shape {t_shape}: b must be a "
+            "matrix, b_t its transpose, and a's last axis as long as b's first"
+        )
+    if isinstance(b_t, Tensor) and b_t.requires_grad:
+        raise ValueError(
+            f"matmul_t: b_t (shape {t_shape}) requires grad; pass b_t.detach(): b's gradient is the product's"
+        )
+    dtype = _data(b).dtype
+    if dtype.kind != "f" or _data(a).dtype != dtype or _data(b_t).dtype != dtype:
+        raise TypeError(
+            f"matmul_t: a, b and b_t must share one float dtype, got {_data(a).dtype}, {dtype} and {_data(b_t).dtype}"
+        )
+    return apply(MATMUL_T, (a, b, b_t))
+
+
 # ---- shape ------------------------------------------------------------------------------------------
+
+
+def transposed_copy(x: Operand) -> Tensor:
+    """``x.T`` of a matrix in memory of its own, laid out row by row (NumPy's ``x.T`` is a view)."""
+    if len(_shape(x)) != 2:
+        raise ValueError(f"transposed_copy: a matrix is needed, got shape {_shape_text(x)}")
+    return apply(TRANSPOSED_COPY, (x,))
 
 
 def reshape(x: Operand, shape: tuple[int, ...]) -> Tensor:
