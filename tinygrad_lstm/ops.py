@@ -104,7 +104,9 @@ def apply(prim: Primitive, inputs: tuple, p: Any = None) -> Tensor:
     op = prim.name
     if prim.floating and _kind(inputs[0]) in ("b", "i", "u"):  # as PyTorch: exp of integers is a float
         inputs = (_floating(inputs[0]),)
-    if latest_recorded[0] >= 0 and state.grad_enabled:  # a recorded in-place update happened once
+    st = state  # (a thread's state: read once per attribute, as every op pays for each lookup)
+    recording = st.grad_enabled
+    if recording and latest_recorded[0] >= 0:  # a recorded in-place update happened once
         refresh(op, inputs)
     args = []
     parents: list[Entry | Leaf | None] = []
@@ -112,8 +114,10 @@ def apply(prim: Primitive, inputs: tuple, p: Any = None) -> Tensor:
     for x in inputs:
         if isinstance(x, Tensor):
             args.append(x.data)
-            parents.append(x._entry)
-            any_grad = any_grad or x._entry is not None
+            e = x._entry
+            parents.append(e)
+            if e is not None:
+                any_grad = True
         else:
             args.append(x)
             parents.append(None)
@@ -121,8 +125,8 @@ def apply(prim: Primitive, inputs: tuple, p: Any = None) -> Tensor:
     out = fwd(p, *args)
     if type(out) is not np.ndarray:
         out = np.asarray(out)
-    if not (any_grad and state.grad_enabled) or out.dtype.kind not in "fc":
-        for watcher in state.watchers:  # empty unless something watches every op
+    if not (any_grad and recording) or out.dtype.kind not in "fc":
+        for watcher in st.watchers:  # empty unless something watches every op
             watcher(None, op, fwd, p, inputs, args, out)
         t = Tensor._from(out)
         return _as_view(t, inputs[0], prim, p) if prim.view else t
@@ -141,11 +145,11 @@ def apply(prim: Primitive, inputs: tuple, p: Any = None) -> Tensor:
     if keep_out is not True and keep_out:
         keep_out = _needed(parents, keep_out)
     entry = Entry(op, tuple(parents), prim.vjp, ins, out if keep_out else None, p, out.shape, out.dtype, fwd)
-    for tape in state.tapes:
+    for tape in st.tapes:
         tape.entries.append(entry)
-    for instrument in state.instruments:  # empty unless Tape(sources=True) or detect_anomaly is on
+    for instrument in st.instruments:  # empty unless Tape(sources=True) or detect_anomaly is on
         instrument(entry, args, out)
-    for watcher in state.watchers:
+    for watcher in st.watchers:
         watcher(entry, op, fwd, p, inputs, args, out)
     t = Tensor._from(out, entry)
     return _as_view(t, inputs[0], prim, p) if prim.view else t
