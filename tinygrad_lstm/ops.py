@@ -140,7 +140,7 @@ def apply(prim: Primitive, inputs: tuple, p: Any = None) -> Tensor:
     elif keep_in is True or not keep_in:
         ins = tuple(args) if keep_in else None
     else:
-        ins = tuple(a if _needed(parents, readers) else None for a, readers in zip(args, keep_in))
+        ins = tuple([a if _needed(parents, readers) else None for a, readers in zip(args, keep_in)])
     keep_out = prim.keep_out
     if keep_out is not True and keep_out:
         keep_out = _needed(parents, keep_out)
@@ -844,7 +844,9 @@ def matmul_t(a: Tensor, b: Tensor, b_t: Tensor) -> Tensor:
     whose transpose :func:`transposed_copy` made ``b``) for the VJP's ``g @ b.T``, so that neither
     product reads a transposed operand (about twice as slow on OpenBLAS at an RNN's sizes). ``b_t``
     gets no gradient: ``b``'s is the product's, as :func:`matmul`'s."""
-    a_shape, b_shape, t_shape = _shape(a), _shape(b), _shape(b_t)
+    # (every step of a recurrent layer calls this: each operand's array is looked up once)
+    ad, bd, td = np.asarray(_data(a)), np.asarray(_data(b)), np.asarray(_data(b_t))
+    a_shape, b_shape, t_shape = ad.shape, bd.shape, td.shape
     if len(b_shape) != 2 or t_shape != b_shape[::-1] or not a_shape or a_shape[-1] != b_shape[0]:
         raise ValueError(
             f"matmul_t: a of shape {a_shape}, b of shape {b_shape} and b_t of shape {t_shape}: b must be a "
@@ -854,11 +856,9 @@ def matmul_t(a: Tensor, b: Tensor, b_t: Tensor) -> Tensor:
         raise ValueError(
             f"matmul_t: b_t (shape {t_shape}) requires grad; pass b_t.detach(): b's gradient is the product's"
         )
-    dtype = _data(b).dtype
-    if dtype.kind != "f" or _data(a).dtype != dtype or _data(b_t).dtype != dtype:
-        raise TypeError(
-            f"matmul_t: a, b and b_t must share one float dtype, got {_data(a).dtype}, {dtype} and {_data(b_t).dtype}"
-        )
+    dtype = bd.dtype
+    if dtype.kind != "f" or ad.dtype != dtype or td.dtype != dtype:
+        raise TypeError(f"matmul_t: a, b and b_t must share one float dtype, got {ad.dtype}, {dtype} and {td.dtype}")
     return apply(MATMUL_T, (a, b, b_t))
 
 
