@@ -341,3 +341,39 @@ def test_functional_call_replaces_a_tied_weight_everywhere_it_is_used():
     other = tl.Tensor(np.zeros((3, 3)), requires_grad=True)
     with pytest.raises(ValueError, match=r"'0\.weight' and '2\.weight' are one tied weight"):
         tl.func.functional_call(model, {"0.weight": w, "2.weight": other}, (x,))
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU", "RNN", "LSTM-proj", "LSTM-fgr"])
+def test_recurrent_products_multiply_by_contiguous_operands_forward_and_backward(kind, monkeypatch):
+    """A product with a transposed operand (h @ U.T) takes about twice as long on OpenBLAS: the layers
+    multiply by U.T laid out once per sequence forward and by U itself in the VJP. Every product an
+    RNN step makes (the recurrent one, FGR's gate recurrence, the LSTM projection) is checked by its
+    operands' layout, forward and backward (their values: tests/test_nn_torch_parity.py)."""
+    from tinygrad_lstm import blas
+
+    layer = {
+        "LSTM": lambda: nn.LSTM(3, 4, dtype=np.float64),
+        "GRU": lambda: nn.GRU(3, 4, dtype=np.float64),
+        "RNN": lambda: nn.RNN(3, 4, dtype=np.float64),
+        "LSTM-proj": lambda: nn.LSTM(3, 4, proj_size=2, dtype=np.float64),
+        "LSTM-fgr": lambda: nn.LSTM(3, 4, variant="fgr", dtype=np.float64),
+    }[kind]()
+    seen = []
+    real = blas.matmul
+
+    def spy(a, b):
+        seen.append((a.shape, b.shape, b.flags.c_contiguous))
+        return real(a, b)
+
+    monkeypatch.setattr(blas, "matmul", spy)
+    x = tl.Tensor(np.random.default_rng(0).standard_normal((5, 2, 3)))
+    out, _ = layer(x)
+    (out * out).sum().backward()
+    step_weights = [w for name, w in layer.named_parameters() if name.split("_l0")[0] in ("weight_hh", "weight_hr")]
+    step_weights += [w for name, w in layer.named_parameters() if name.startswith("weight_gates")]
+    for w in step_weights:
+        rows, cols = w.shape
+        forward = [s for s in seen if s[1] == (cols, rows)]
+        backward = [s for s in seen if s[1] == (rows, cols) and s[0][-1] == rows]
+        assert forward and backward, (w.shape, seen)
+        assert all(contiguous for _, _, contiguous in forward + backward), (w.shape, seen)

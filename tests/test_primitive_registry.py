@@ -22,6 +22,11 @@ TF = torch.nn.functional
 COND = np.array([[True, False, True], [False, False, True]])
 
 
+def _times_transpose(a, w):
+    """``a @ w.T`` as the recurrent layers compute it: by w.T laid out apart, its VJP by w itself."""
+    return ops.matmul_t(a, ops.transposed_copy(w), w.detach())
+
+
 def _set_row(a, b):
     h = a * 1.0
     h[0] = b * 2.0
@@ -124,6 +129,8 @@ CASES = {
     ),
     "triangle": ([(2, 3, 4)], None, lambda x: tl.tril(x, 1) * tl.triu(x, -1), lambda x: x.tril(1) * x.triu(-1)),
     "matmul": ([(4, 2, 3), (3, 5)], None, lambda a, b: a @ b, lambda a, b: a @ b),
+    "matmul_t": ([(4, 2, 3), (5, 3)], None, _times_transpose, TF.linear),
+    "transposed_copy": ([(2, 3)], None, ops.transposed_copy, lambda x: x.t().contiguous()),
     "einsum": (
         [(2, 3), (3, 4)],
         None,

@@ -1065,3 +1065,45 @@ def test_detach_in_place_makes_a_leaf_that_needs_no_grad_and_refuses_views():
     with pytest.raises(RuntimeError, match=r"detach_: a view cannot be detached in place .* use detach\(\)"):
         v.detach_()
     assert v.requires_grad
+
+
+# ---- the recurrent layers' product h @ W.T (ops.matmul_t: by W.T laid out apart, its VJP by W) ----------------
+@pytest.mark.parametrize(
+    "a_shape, b_shape, t_shape, needs_grad, dtype, error, message",
+    [
+        ((2, 3), (3, 4), (3, 4), False, np.float64, ValueError, r"matmul_t: a of shape \(2, 3\), b of shape \(3, 4\) "
+         r"and b_t of shape \(3, 4\): b must be a matrix, b_t its transpose"),
+        ((2, 5), (3, 4), (4, 3), False, np.float64, ValueError, r"a's last axis as long as b's first"),
+        ((2, 3), (3, 4, 1), (1, 4, 3), False, np.float64, ValueError, r"b must be a matrix"),
+        ((2, 3), (3, 4), (4, 3), True, np.float64, ValueError, r"matmul_t: b_t \(shape \(4, 3\)\) requires grad"),
+        ((2, 3), (3, 4), (4, 3), False, np.float32, TypeError, r"matmul_t: a, b and b_t must share one float dtype, "
+         r"got float64, float64 and float32"),
+    ],
+)  # fmt: skip
+def test_matmul_t_refuses_mismatched_operands_and_records_nothing(
+    a_shape, b_shape, t_shape, needs_grad, dtype, error, message
+):
+    rng = np.random.default_rng(0)
+    a = tl.Tensor(rng.standard_normal(a_shape), requires_grad=True)
+    b = tl.Tensor(rng.standard_normal(b_shape), requires_grad=True)
+    b_t = tl.Tensor(rng.standard_normal(t_shape).astype(dtype), requires_grad=needs_grad)
+    with tl.Tape() as tape, pytest.raises(error, match=message):
+        tl.ops.matmul_t(a, b, b_t)
+    assert tape.entries == []
+
+
+def test_matmul_t_of_a_laid_out_transpose_is_a_times_w_transposed():
+    """h @ W.T as the layers compute it, against NumPy and the gradients written out: d a = g W,
+    d W = g^T a (through the transposed copy's VJP)."""
+    rng = np.random.default_rng(1)
+    a_np, w_np, g = rng.standard_normal((4, 2, 3)), rng.standard_normal((5, 3)), rng.standard_normal((4, 2, 5))
+    a, w = tl.Tensor(a_np, requires_grad=True), tl.Tensor(w_np, requires_grad=True)
+    w_t = tl.ops.transposed_copy(w)
+    assert w_t.data.flags.c_contiguous and not np.shares_memory(w_t.data, w.data)
+    y = tl.ops.matmul_t(a, w_t, w.detach())
+    np.testing.assert_allclose(y.data, a_np @ w_np.T, rtol=1e-13)
+    y.backward(g)
+    np.testing.assert_allclose(a.grad.data, g @ w_np, rtol=1e-13)
+    np.testing.assert_allclose(w.grad.data, np.einsum("tbo,tbi->oi", g, a_np), rtol=1e-13)
+    with pytest.raises(ValueError, match=r"transposed_copy: a matrix is needed, got shape \(2, 3, 4\)"):
+        tl.ops.transposed_copy(tl.Tensor(np.zeros((2, 3, 4))))

@@ -235,7 +235,7 @@ def test_initial_states_are_drawn_where_step_0_reads_them():
     starts = {n.title: n for n in model.nodes.values() if n.detail.startswith("initial state")}
     assert set(starts) == {"h_0", "c_0"}
     first = {e.name or e.op: e for e in u.tape.entries if time_step(e.scope) == ("lstm.l0", 0)}
-    assert (starts["h_0"].id, f"n{u.tape.entries.index(first['matmul'])}") in model.edges
+    assert (starts["h_0"].id, f"n{u.tape.entries.index(first['matmul_t'])}") in model.edges
     assert (starts["c_0"].id, f"n{u.tape.entries.index(first['f*c[t-1]'])}") in model.edges
     assert all(
         model.edges[(n.id, dst)].heat is None for n in starts.values() for src, dst in model.edges if src == n.id

@@ -11,7 +11,7 @@ import pytest
 import tinygrad_lstm as tl
 from tinygrad_lstm import blas, ops
 from tinygrad_lstm.primitives.elementwise import TANH
-from tinygrad_lstm.primitives.linalg import MATMUL
+from tinygrad_lstm.primitives.linalg import MATMUL_T
 from tinygrad_lstm.viz import find_renderer
 from tinygrad_lstm.viz.errors import ErrorScale
 
@@ -128,16 +128,16 @@ def test_a_monkeypatched_primitive_with_a_wrong_sign_is_found_at_every_step(monk
 
 
 def test_a_transposed_matmul_vjp_is_found_where_its_input_gradient_is_used(monkeypatch):
-    right = MATMUL.vjp
+    right = MATMUL_T.vjp  # the recurrent product h @ W.T (by W.T laid out apart; its VJP by W, kept as b_t)
 
     def transposed(g, entry):
-        ga, gb = right(g, entry)
+        ga, gb, gt = right(g, entry)
         if ga is None:
-            return ga, gb
-        a, b = entry.ins
-        return blas.matmul(g, b), gb  # b where b.T belongs: the shapes agree when b is square
+            return ga, gb, gt
+        a, _, b_t = entry.ins
+        return blas.matmul(g, b_t.T), gb, gt  # b_t.T where b_t belongs: the shapes agree when it is square
 
-    monkeypatch.setattr(MATMUL, "vjp", transposed)
+    monkeypatch.setattr(MATMUL_T, "vjp", transposed)
     tl.manual_seed(0)
     rnn = tl.nn.RNN(3, 3)  # square weights: the wrong VJP runs silently
     with tl.Tape(inputs=True) as tape:
@@ -147,7 +147,7 @@ def test_a_transposed_matmul_vjp_is_found_where_its_input_gradient_is_used(monke
     check = tl.check_vjps(tape)
     # the recurrent products of steps 1..T-1 send a gradient to h_{t-1}; step 0 reads the constant
     # h_0 and the input projection reads x, which needs none: their wrong branch never ran
-    expected = [e for e in tape if e.op == "matmul" and e.parents[0] is not None]
+    expected = [e for e in tape if e.op == "matmul_t" and e.parents[0] is not None]
     assert len(expected) == T - 1
     assert failing(check) == expected
     assert all(set(check.slot_errors(e)) == {0, 1} for e in expected)

@@ -93,9 +93,10 @@ def _sweep(roots, seeds, retain_graph: bool, create_graph: bool, capture: dict |
         if add_gradient(buffers, owned, entry, seed, entry.shape, entry.dtype, not create_graph):
             heapq.heappush(heap, (-entry.index, entry))
     observers, capturing = state.observers, capture is not None  # observers: trace_backward, detect_anomaly
+    heappop, heappush, in_place = heapq.heappop, heapq.heappush, not create_graph
 
     while heap:
-        _, entry = heapq.heappop(heap)
+        _, entry = heappop(heap)
         g = buffers.pop(entry)
         owned.discard(entry)
         if entry.hooks:
@@ -140,8 +141,8 @@ def _sweep(roots, seeds, retain_graph: bool, create_graph: bool, capture: dict |
                     f"backward: the VJP of {entry.op} (entry %{entry.index}) gave a gradient of shape "
                     f"{gp.shape} for an input of shape {parent.shape}"
                 )
-            if add_gradient(buffers, owned, parent, gp, parent.shape, parent.dtype, not create_graph):
-                heapq.heappush(heap, (-parent.index, parent))
+            if add_gradient(buffers, owned, parent, gp, parent.shape, parent.dtype, in_place):
+                heappush(heap, (-parent.index, parent))
 
 
 def _between(roots: Sequence[Tensor], targets) -> tuple[set, set]:

@@ -82,7 +82,7 @@ from .primitives.elementwise import (
     _compare_fwd,
 )
 from .primitives.index import GETITEM, INDEX_PUT, SCATTER_ADD
-from .primitives.linalg import EINSUM, INVERSE, MATMUL, einsum_parameters
+from .primitives.linalg import EINSUM, INVERSE, MATMUL, MATMUL_T, einsum_parameters
 from .primitives.primitive import Grad
 from .primitives.reduce import ARGMAX, ARGMIN, ARGSORT, CUMSUM, CUMULATIVE_ARGMAX, MAX, MIN, SUM, VAR
 from .primitives.shape import (
@@ -95,6 +95,7 @@ from .primitives.shape import (
     RESHAPE,
     STACK,
     TRANSPOSE,
+    TRANSPOSED_COPY,
     TRIANGLE,
     diagonal_shape,
 )
@@ -116,7 +117,9 @@ def apply(prim: Primitive, inputs: tuple, p: Any = None) -> Tensor:
     op = prim.name
     if prim.floating and _kind(inputs[0]) in ("b", "i", "u"):  # as PyTorch: exp of integers is a float
         inputs = (_floating(inputs[0]),)
-    if latest_recorded[0] >= 0 and state.grad_enabled:  # a recorded in-place update happened once
+    st = state  # (a thread's state: read once per attribute, as every op pays for each lookup)
+    recording = st.grad_enabled
+    if recording and latest_recorded[0] >= 0:  # a recorded in-place update happened once
         refresh(op, inputs)
     args = []
     parents: list[Entry | Leaf | None] = []
@@ -124,8 +127,10 @@ def apply(prim: Primitive, inputs: tuple, p: Any = None) -> Tensor:
     for x in inputs:
         if isinstance(x, Tensor):
             args.append(x.data)
-            parents.append(x._entry)
-            any_grad = any_grad or x._entry is not None
+            e = x._entry
+            parents.append(e)
+            if e is not None:
+                any_grad = True
         else:
             args.append(x)
             parents.append(None)
@@ -133,8 +138,8 @@ def apply(prim: Primitive, inputs: tuple, p: Any = None) -> Tensor:
     out = fwd(p, *args)
     if type(out) is not np.ndarray:
         out = np.asarray(out)
-    if not (any_grad and state.grad_enabled) or out.dtype.kind not in "fc":
-        for watcher in state.watchers:  # empty unless something watches every op
+    if not (any_grad and recording) or out.dtype.kind not in "fc":
+        for watcher in st.watchers:  # empty unless something watches every op
             watcher(None, op, fwd, p, inputs, args, out)
         t = Tensor._from(out)
         return _as_view(t, inputs[0], prim, p) if prim.view else t
@@ -148,16 +153,16 @@ def apply(prim: Primitive, inputs: tuple, p: Any = None) -> Tensor:
     elif keep_in is True or not keep_in:
         ins = tuple(args) if keep_in else None
     else:
-        ins = tuple(a if _needed(parents, readers) else None for a, readers in zip(args, keep_in))
+        ins = tuple([a if _needed(parents, readers) else None for a, readers in zip(args, keep_in)])
     keep_out = prim.keep_out
     if keep_out is not True and keep_out:
         keep_out = _needed(parents, keep_out)
     entry = Entry(op, tuple(parents), prim.vjp, ins, out if keep_out else None, p, out.shape, out.dtype, fwd)
-    for tape in state.tapes:
+    for tape in st.tapes:
         tape.entries.append(entry)
-    for instrument in state.instruments:  # empty unless Tape(sources=True) or detect_anomaly is on
+    for instrument in st.instruments:  # empty unless Tape(sources=True) or detect_anomaly is on
         instrument(entry, args, out)
-    for watcher in state.watchers:
+    for watcher in st.watchers:
         watcher(entry, op, fwd, p, inputs, args, out)
     t = Tensor._from(out, entry)
     return _as_view(t, inputs[0], prim, p) if prim.view else t
@@ -858,7 +863,37 @@ def matmul(a: Operand, b: Operand) -> Tensor:
         ) from e
 
 
+def matmul_t(a: Tensor, b: Tensor, b_t: Tensor) -> Tensor:
+    """``a @ b`` for a matrix ``b``, with ``b_t`` (b.T's values, in a layout of their own: a parameter
+    whose transpose :func:`transposed_copy` made ``b``) for the VJP's ``g @ b.T``, so that neither
+    product reads a transposed operand (about twice as slow on OpenBLAS at an RNN's sizes). ``b_t``
+    gets no gradient: ``b``'s is the product's, as :func:`matmul`'s."""
+    # (every step of a recurrent layer calls this: each operand's array is looked up once)
+    ad, bd, td = np.asarray(_data(a)), np.asarray(_data(b)), np.asarray(_data(b_t))
+    a_shape, b_shape, t_shape = ad.shape, bd.shape, td.shape
+    if len(b_shape) != 2 or t_shape != b_shape[::-1] or not a_shape or a_shape[-1] != b_shape[0]:
+        raise ValueError(
+            f"matmul_t: a of shape {a_shape}, b of shape {b_shape} and b_t of shape {t_shape}: b must be a "
+            "matrix, b_t its transpose, and a's last axis as long as b's first"
+        )
+    if isinstance(b_t, Tensor) and b_t.requires_grad:
+        raise ValueError(
+            f"matmul_t: b_t (shape {t_shape}) requires grad; pass b_t.detach(): b's gradient is the product's"
+        )
+    dtype = bd.dtype
+    if dtype.kind != "f" or ad.dtype != dtype or td.dtype != dtype:
+        raise TypeError(f"matmul_t: a, b and b_t must share one float dtype, got {ad.dtype}, {dtype} and {td.dtype}")
+    return apply(MATMUL_T, (a, b, b_t))
+
+
 # ---- shape ------------------------------------------------------------------------------------------
+
+
+def transposed_copy(x: Operand) -> Tensor:
+    """``x.T`` of a matrix in memory of its own, laid out row by row (NumPy's ``x.T`` is a view)."""
+    if len(_shape(x)) != 2:
+        raise ValueError(f"transposed_copy: a matrix is needed, got shape {_shape_text(x)}")
+    return apply(TRANSPOSED_COPY, (x,))
 
 
 def reshape(x: Operand, shape: tuple[int, ...]) -> Tensor:

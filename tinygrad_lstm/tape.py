@@ -59,13 +59,17 @@ state = _State()
 
 
 _PLAIN = (type(None), bool, int, float, str, slice, type(Ellipsis), np.dtype, np.integer, np.floating, np.bool_)
+# the exact types of most parameters (shapes, axes, flags): decided without isinstance's walk of _PLAIN
+_PLAIN_TYPES = frozenset({type(None), bool, int, float, str, slice, type(Ellipsis)})
 
 
 def _plain(x: Any) -> bool:
     """Whether ``x`` holds only shapes, axes and flags (no array, no context a VJP would read data from)."""
+    if type(x) in _PLAIN_TYPES:
+        return True
     if isinstance(x, (tuple, list)):
         for v in x:  # (a loop, not all() over a generator: every entry's free() asks this)
-            if not _plain(v):
+            if type(v) not in _PLAIN_TYPES and not _plain(v):
                 return False
         return True
     return isinstance(x, _PLAIN)
@@ -170,11 +174,16 @@ class Entry:
         saved nothing (add, sum, reshape: shapes and axes only; a product with a Python number, as in
         mean) keeps those, so that a second backward can run its VJP again, as PyTorch's does without
         retain_graph (a number is a constant of the program, never a tensor's data changed since)."""
-        # (the saved inputs first: most entries keep an array, and that settles it before the parameters)
-        self.kept_nothing = (
-            self.out is None and all(a is None or isinstance(a, _PLAIN) for a in self.ins or ()) and _plain(self.p)
-        )
-        if self.kept_nothing:
+        # (the saved inputs first: most entries keep an array, and that settles it before the parameters;
+        # a Structure holds only plain values by construction)
+        nothing = self.out is None
+        if nothing and self.ins is not None:
+            for a in self.ins:  # (a loop, not all() over a generator: every entry runs this)
+                if a is not None and not isinstance(a, _PLAIN):
+                    nothing = False
+                    break
+        self.kept_nothing = nothing = nothing and (type(self.p) is Structure or _plain(self.p))
+        if nothing:
             self.freed = True
             return
         self.ins = None

@@ -220,7 +220,12 @@ class Tensor:
 
     def named(self, name: str | None) -> Tensor:
         """Set :attr:`name` and return self, for use inside expressions."""
-        self.name = name
+        # (the setter's work, without its call: layers name most of what a step records)
+        self._name = name
+        if self._entry is not None:
+            self._entry.name = name
+        for namer in _state.namers:
+            namer(self, name)
         return self
 
     def detach(self) -> Tensor:

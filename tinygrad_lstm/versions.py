@@ -112,7 +112,8 @@ def changed_error(entry, role: str) -> str:
     elif role.startswith("in"):
         k = int(role[2:])
         parent = entry.parents[k] if k < len(entry.parents) else None
-        name = f"{parent.name}, " if parent is not None and parent.name else ""
+        named = parent.name if parent is not None else _owner_name(entry, entry.ins[k])
+        name = f"{named}, " if named else ""
         what = f"its input {k} ({name}shape {entry.ins[k].shape})"
     else:
         what = "an array among its parameters"
@@ -123,6 +124,18 @@ def changed_error(entry, role: str) -> str:
         "would mix old and new values. Compute the loss again after the change, or make the change after "
         "backward (PyTorch: 'modified by an inplace operation')" + (where_made(entry) or _HINT)
     )
+
+
+def _owner_name(entry, array) -> str | None:
+    """The name of a leaf among ``entry``'s parents and theirs whose memory ``array`` shows: an input
+    passed without its graph (``matmul_t`` keeps its weight so, for its VJP) still gets its name."""
+    root = _root(array)
+    for parent in entry.parents:
+        for p in (parent, *(getattr(parent, "parents", None) or ())):
+            tensor = p.tensor() if p is not None and p.op == "leaf" else None
+            if tensor is not None and _root(tensor.data) is root:
+                return p.name
+    return None
 
 
 _HINT = "\n  (run the forward pass under tl.detect_anomaly() to see the line of your code that made this op)"

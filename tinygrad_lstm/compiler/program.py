@@ -529,8 +529,9 @@ class ProgramWriter:
                 continue
             grads = [f"d{i}" if parent is not None else "_" for i, parent in enumerate(e.parents)]
             if k in chunks:  # a shared weight's product: its weight's gradient waits for its chunk
-                if grads[0] != "_":
-                    body.append(f"d0 = bmm(g[{k}], e{k}.ins[1].T)  # {_describe(e)}: the input's gradient now")
+                if grads[0] != "_":  # (matmul_t keeps the weight's transpose laid out apart)
+                    w = f"e{k}.ins[2]" if e.op == "matmul_t" else f"e{k}.ins[1].T"
+                    body.append(f"d0 = bmm(g[{k}], {w})  # {_describe(e)}: the input's gradient now")
                 body.extend(
                     self._line(f"q[{held[k]}], q[{held[k] + 1}] = e{k}.ins[0], g[{k}]", f"g[{k}] = None", self._free(k))
                 )
@@ -1022,7 +1023,7 @@ class ProgramWriter:
             e = prog.entries[k]
             if (
                 prog.needs_grad[k]
-                and is_primitive(e, "matmul")
+                and (is_primitive(e, "matmul") or is_primitive(e, "matmul_t"))
                 and e.parents[1] is not None
                 and not prog.mixed_dtypes[k]
                 and len(e.shape) >= 2

@@ -133,17 +133,23 @@ def resolve_variant(variant: str | LSTMVariant | None, **flags) -> LSTMVariant:
 
 
 class StepWeights(NamedTuple):
-    """The weights one step reads besides its input projection (None where a layer has none)."""
+    """The weights one step reads besides its input projection (None where a layer has none). Each
+    matrix W comes as ``W.T`` laid out in memory of its own once per sequence (the steps multiply by
+    it) and as W itself, detached, for their VJPs' ``g @ W`` (``ops.matmul_t``): on OpenBLAS a product
+    with a transposed operand takes about twice as long at an RNN's sizes."""
 
-    w_hh_t: Tensor  # weight_hh transposed once per sequence, not once per step
+    w_hh_t: Tensor
+    w_hh: Tensor
     b_hh: Tensor | None
     peephole: dict[str, Tensor]
-    w_gates_t: Tensor | None  # gate recurrence (FGR), transposed
-    w_hr_t: Tensor | None  # LSTM projection, transposed
+    w_gates_t: Tensor | None  # gate recurrence (FGR)
+    w_gates: Tensor | None
+    w_hr_t: Tensor | None  # LSTM projection
+    w_hr: Tensor | None
 
 
 def _recurrent(h: Tensor, w: StepWeights) -> Tensor:
-    r = h @ w.w_hh_t
+    r = ops.matmul_t(h, w.w_hh_t, w.w_hh)  # h @ weight_hh.T
     return r + w.b_hh if w.b_hh is not None else r  # only the GRU keeps b_hh here (b_hn sits inside r * (...))
 
 
@@ -167,7 +173,8 @@ def lstm_step(xp: Tensor, state: tuple, w: StepWeights, v: LSTMVariant) -> tuple
     h, c = state[0], state[1]
     pre = dict(zip(v.gates, ops.split(xp + _recurrent(h, w), len(v.gates), axis=-1)))
     if v.gate_recurrence:
-        from_gates = ops.split(state[2] @ w.w_gates_t, len(v.sigmoid_gates), axis=-1)
+        assert w.w_gates_t is not None and w.w_gates is not None, "step_weights gives FGR its weight_gates"
+        from_gates = ops.split(ops.matmul_t(state[2], w.w_gates_t, w.w_gates), len(v.sigmoid_gates), axis=-1)
         for k, extra in zip(v.sigmoid_gates, from_gates):
             pre[k] = pre[k] + extra
     for k in ("i", "f"):
@@ -188,8 +195,8 @@ def lstm_step(xp: Tensor, state: tuple, w: StepWeights, v: LSTMVariant) -> tuple
         o = o_pre.sigmoid().named("o")
     out = c_new.tanh().named("tanh(c)") if v.output_activation else c_new
     h_new = (o * out if o is not None else out).named("h")
-    if w.w_hr_t is not None:
-        h_new = (h_new @ w.w_hr_t).named("h_proj")
+    if w.w_hr_t is not None and w.w_hr is not None:
+        h_new = ops.matmul_t(h_new, w.w_hr_t, w.w_hr).named("h_proj")
     if not v.gate_recurrence:
         return h_new, c_new
     acts = {"i": i, "f": f, "o": o}
@@ -241,30 +248,38 @@ def make_variant_parameters(
 
 
 def step_weights(module: Module, suffix: str, v: LSTMVariant | None = None, fold_bias: bool = True) -> StepWeights:
-    """Gather one layer-direction's step weights, transposing each matrix once.
+    """Gather one layer-direction's step weights, laying each matrix's transpose out once.
 
     With ``fold_bias`` (RNN, LSTM) ``bias_hh`` joins ``bias_ih`` in the input projection, so the
     steps need not add it; the GRU keeps it per step, inside ``r * (W_hn h + b_hn)``.
     """
     get = module._parameters.get
     v = v or LSTMVariant()
-    gates_w = get(f"weight_gates{suffix}")
-    hr = get(f"weight_hr{suffix}")
+    w_hh, gates_w, hr = get(f"weight_hh{suffix}"), get(f"weight_gates{suffix}"), get(f"weight_hr{suffix}")
+    assert w_hh is not None, "every recurrent layer and cell has weight_hh"
     return StepWeights(
-        w_hh_t=_transposed(get(f"weight_hh{suffix}")),
+        w_hh_t=_laid_out_transposed(w_hh),
+        w_hh=w_hh.detach(),
         b_hh=None if fold_bias else get(f"bias_hh{suffix}"),
         peephole={k: get(f"peephole_{k}{suffix}") for k in v.peepholes},
-        w_gates_t=_transposed(gates_w),
-        w_hr_t=_transposed(hr),
+        w_gates_t=_laid_out_transposed(gates_w),
+        w_gates=None if gates_w is None else gates_w.detach(),
+        w_hr_t=_laid_out_transposed(hr),
+        w_hr=None if hr is None else hr.detach(),
     )
 
 
 @overload
-def _transposed(w: Tensor) -> Tensor: ...
+def _laid_out_transposed(w: Tensor) -> Tensor: ...
 @overload
-def _transposed(w: Tensor | None) -> Tensor | None: ...
-def _transposed(w: Tensor | None) -> Tensor | None:
-    return None if w is None else w.T.named(f"{w.name}.T" if w.name else None)
+def _laid_out_transposed(w: Tensor | None) -> Tensor | None: ...
+def _laid_out_transposed(w: Tensor | None) -> Tensor | None:
+    """``w.T`` in memory of its own (a transposed view would make every step's product slower)."""
+    return None if w is None else ops.transposed_copy(w).named(f"{w.name}.T" if w.name else None)
+
+
+def _transposed(w: Tensor) -> Tensor:
+    return w.T.named(f"{w.name}.T" if w.name else None)
 
 
 def input_weights(module: Module, suffix: str, fold_bias: bool = True) -> tuple[Tensor, Tensor | None]:

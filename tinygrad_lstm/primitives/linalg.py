@@ -12,7 +12,7 @@ import numpy as np
 from .. import blas
 from ..tape import Entry
 from .elementwise import where_
-from .primitive import OTHERS, Grad, Primitive, data, in_shape, is_tensor, shape_of, unbroadcast
+from .primitive import KERNEL, OTHERS, Grad, Primitive, data, in_shape, is_tensor, shape_of, unbroadcast
 from .shape import broadcast_to_, reshape_
 
 
@@ -50,6 +50,30 @@ def _matmul_vjp(g: Grad, entry: Entry) -> tuple:
 
 
 MATMUL = Primitive("matmul", _matmul_fwd, _matmul_vjp, keep_in=OTHERS)
+
+
+def _matmul_t_fwd(p: Any, a: np.ndarray, b: np.ndarray, b_t: np.ndarray) -> np.ndarray:
+    return blas.matmul(a, b)
+
+
+def _matmul_t_vjp(g: Grad, entry: Entry) -> tuple:
+    a, _, b_t = entry.ins  # a is kept when b needs a gradient, b_t when a does (b itself never: a copy)
+    ga = None
+    if entry.parents[0] is not None:  # g b^T, by b_t: no transposed operand
+        parent = entry.parents[1]
+        if (
+            is_tensor(g) and parent is not None
+        ):  # create_graph: b's values (b_t.T) as b, so a second gradient reaches it
+            b_t = KERNEL.tensor._from(b_t.T, parent).T
+        ga = blas.matmul(g, b_t)
+    return ga, (weight_grad((a,), (g,)) if entry.parents[1] is not None else None), None
+
+
+# ``a @ b`` whose VJP multiplies by ``b_t``, b.T's values in a layout of their own: on OpenBLAS a product
+# with a transposed operand (``h @ U.T``, ``g @ b.T``) takes about twice as long at an RNN's sizes, so a
+# recurrent layer lays U.T out once per sequence for its forward products (b) and hands U itself (b_t)
+# to their VJPs. b_t gets no gradient: b's is the product's, as matmul's.
+MATMUL_T = Primitive("matmul_t", _matmul_t_fwd, _matmul_t_vjp, keep_in=((1,), (), (0,)))
 
 
 def _rows(x: Any):

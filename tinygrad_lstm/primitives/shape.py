@@ -1,6 +1,6 @@
 """Shape: reshape, transpose and broadcast_to (views of their input's memory where NumPy makes one),
-diagonal (always a view, as PyTorch's), and cat, stack, flip, triangle and diagonal_scatter (new
-memory)."""
+diagonal (always a view, as PyTorch's), and cat, stack, flip, triangle, diagonal_scatter and a
+transposed copy (new memory)."""
 
 from __future__ import annotations
 
@@ -45,6 +45,18 @@ def _transpose_vjp(g: Grad, entry: Entry) -> tuple:
 
 
 TRANSPOSE = Primitive("transpose", _transpose_fwd, _transpose_vjp, view=True)  # p: the axes
+
+
+def _transposed_copy_fwd(p: Any, x: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(x.T)
+
+
+def _transposed_copy_vjp(g: Grad, entry: Entry) -> tuple:
+    return (g.T,)
+
+
+# a matrix's transpose in memory of its own, row by row (NumPy's transpose is a view with swapped strides)
+TRANSPOSED_COPY = Primitive("transposed_copy", _transposed_copy_fwd, _transposed_copy_vjp)
 
 
 def _broadcast_to_fwd(p: Any, x: np.ndarray) -> np.ndarray:
