@@ -592,3 +592,14 @@ def test_division_by_a_constant_differentiates_twice_as_pytorch():
         (h,) = L.autograd.grad((g * g).sum() + (1.0 / (cc * x)).sum(), x)
         found.append(h.detach().numpy() if L is torch else h.numpy())
     np.testing.assert_allclose(found[1], found[0], rtol=1e-12)
+
+
+def test_descending_argsort_keeps_ties_in_order_as_pytorchs_stable_sort():
+    """Ties keep their order (PyTorch's stable=True): a mutant that dropped kind="stable" from the
+    descending path survived, as NumPy's default sort is stable on short arrays; here 300 values, 3 kinds."""
+    x = np.random.default_rng(0).permutation(np.repeat([3.0, 1.0, 2.0], 100))
+    ours = tl.argsort(tl.tensor(x), descending=True).numpy()
+    theirs = torch.sort(torch.tensor(x), descending=True, stable=True).indices.numpy()
+    np.testing.assert_array_equal(ours, theirs)
+    values, indices = tl.tensor(x).sort(descending=True)
+    np.testing.assert_array_equal(indices.numpy(), theirs)
