@@ -246,3 +246,24 @@ def test_grads_batched_refuses_what_is_not_one_batch_per_output():
         tl.autograd.grad(ys, x, [tl.ones(3, 2)], is_grads_batched=True, retain_graph=True)
     with pytest.raises(ValueError, match="a batch of size 0 has no rows"):
         tl.autograd.grad(ys[0], x, tl.ones(0, 2), is_grads_batched=True, retain_graph=True)
+
+
+def _walk(fn, depth=0, out=None):
+    """(depth, how many next functions) of each node, depth first, None where no gradient is needed."""
+    out = [] if out is None else out
+    out.append((depth, None if fn is None else len(fn.next_functions)))
+    for f, _ in () if fn is None else fn.next_functions:
+        _walk(f, depth + 1, out)
+    return out
+
+
+@needs_torch
+def test_grad_fn_next_functions_walk_the_graph_as_pytorchs(float64_in_both):
+    """``y.grad_fn.next_functions``, how PyTorch users walk a graph (torchviz does): the same shape of
+    graph, a leaf where PyTorch has AccumulateGrad, None for a constant. It was an AttributeError."""
+    walks = []
+    for lib in (torch, tl):
+        w = lib.tensor(np.array([1.0, 2.0]), requires_grad=True)
+        y = ((w * lib.tensor(np.array([3.0, 4.0]))).tanh() + w).sum()
+        walks.append(_walk(y.grad_fn))
+    assert walks[0] == walks[1]

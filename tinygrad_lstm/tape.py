@@ -192,6 +192,12 @@ class Entry:
             self.p = None
         self.freed = True
 
+    @property
+    def next_functions(self) -> tuple[tuple[Entry | Leaf | None, int], ...]:
+        """PyTorch's spelling of :attr:`parents`: ``(entry, 0)`` per input (None for one that needs no
+        gradient; a leaf's entry stands where PyTorch shows its AccumulateGrad), to walk the graph."""
+        return tuple((parent, 0) for parent in self.parents)
+
     def saved(self) -> list[tuple[str, np.ndarray]]:
         """The arrays this entry keeps for its VJP, with their roles: in0, in1, ..., out, param (and, for
         the first entry of a checkpointed segment waiting to be recomputed, the arguments it keeps)."""
@@ -268,6 +274,8 @@ class Leaf:
     hooks: list[Callable] | None
     post_hooks: list[Callable] | None  # fn(tensor) after a backward added into its .grad
     scope: Scope | None
+
+    next_functions: tuple = ()  # a leaf is where the graph ends (PyTorch's AccumulateGrad has none either)
 
     def saved(self) -> list:
         return []
