@@ -581,3 +581,44 @@ def test_an_in_place_change_of_a_steps_input_is_refused_by_name():
     with pytest.raises(RuntimeError, match=r"mul_: the recorded step's input \(input0, shape \(2, 3\).*x = x \* 2"):
         tl.compile(f)(given)
     assert np.array_equal(given, np.ones((2, 3)))
+
+
+def test_a_new_default_dtype_makes_the_step_record_again():
+    """tl.full in the step made a float32 constant; after tl.set_default_dtype(np.float64) eager makes a
+    float64 one, and the replay kept the float32 value (1e-8 apart), silently."""
+    lin = nn.Linear(3, 1, dtype=np.float64)
+
+    def f(x):
+        return (lin(x) * tl.full((2, 1), 1.0 / 3.0)).sum()
+
+    step = tl.compile(f)
+    assert_same(step, f, X1, X2)
+    before = tl.get_default_dtype()
+    tl.set_default_dtype(np.float64)
+    try:
+        assert_same(step, f, X2, X1)
+    finally:
+        tl.set_default_dtype(before)
+    assert step.recordings[1:] == ["the default dtype (tl.set_default_dtype) changed since the step was recorded"]
+
+
+def test_inside_detect_anomaly_or_a_tape_the_step_runs_eagerly():
+    """A replay runs no instruments: inside detect_anomaly a NaN passed silently where eager stops with
+    the op that made it, and a Tape recorded nothing. The step now runs eagerly there."""
+    lin = nn.Linear(2, 1, dtype=np.float64)
+    with tl.no_grad():
+        lin.weight.fill_(1.0)
+        lin.bias.fill_(0.0)  # a negative input gives a negative output: its log is NaN
+
+    def f(x):
+        return lin(x).log().sum()
+
+    step = tl.compile(f)
+    step(np.ones((2, 2)) * 5)
+    step(np.ones((2, 2)) * 5)
+    with tl.detect_anomaly(), pytest.raises(tl.AnomalyError, match="log"), np.errstate(invalid="ignore"):
+        step(-np.ones((2, 2)) * 5)
+    with tl.Tape() as tape:
+        step(np.ones((2, 2)))
+    assert [e.op for e in tape.entries][-2:] == ["log", "sum"]
+    assert step.replays == 1

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from ..dtypes import get_default_dtype
 from ..tape import Leaf, _sequence
 from ..tensor import Tensor
 from ..versions import changed_after
@@ -46,10 +47,13 @@ class Environment:
         self._seen: set[int] = set()
         self.since = next(_sequence)  # in-place changes to a tensor after this are seen by its stamp
         self.written: set[int] = set()  # ids of the arrays the step's effects write (a replay writes them too)
+        self.default_dtype = get_default_dtype()  # what tl.zeros(...) and layers made in the step were
         self._function(fn, 3, "")
 
     def changed(self) -> str | None:
         """What is no longer the object it was when recorded (as the step's code names it), or None."""
+        if get_default_dtype() != self.default_dtype:
+            return "the default dtype (tl.set_default_dtype)"
         for kind, holder, key, obj, name in self.checks:
             if kind == "cell":
                 try:

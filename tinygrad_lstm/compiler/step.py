@@ -58,10 +58,10 @@ What is replayed is what was recorded: every op, with or without a gradient (a c
 detached value), each recomputed. Python control flow on computed values, random draws and inputs
 used as indices cannot be replayed and raise while recording; what the step reads besides its
 inputs and parameters is guarded (``guards.py``), and a new input shape or dtype records a new
-program, as a changed guard does. A replayed
-forward runs no instruments (Tape recordings, source lines, detect_anomaly's forward check); when
-hooks, ``trace_backward`` or the anomaly check are on, or ``retain_graph=True``, the result's
-backward is the usual sweep over the same entries instead, so they still see every VJP.
+program, as a changed guard does (so does ``tl.set_default_dtype``). Inside ``tl.detect_anomaly()``
+or an open ``tl.Tape()`` a recorded step runs eagerly, so that they see its entries and check its values;
+when hooks, ``trace_backward`` or the anomaly check are on, or ``retain_graph=True``, a replayed
+result's backward is the usual sweep over the same entries instead, so they still see every VJP.
 """
 
 from __future__ import annotations
@@ -225,6 +225,8 @@ class CompiledStep:
         program = self.programs.get(signature)
         if program is None:
             why = "first call" if not self.programs else "new input shapes or dtypes"
+        elif state.instruments or state.tapes:  # detect_anomaly, a Tape: they see eager's entries and checks
+            return self.fn(*[x if isinstance(x, Tensor) else Tensor(x) for x in inputs])
         else:
             stale = self._stale(program)
             if stale is None:
