@@ -83,6 +83,21 @@ def test_random_draws_in_the_step_are_refused_and_the_generator_is_put_back():
     np.testing.assert_array_equal(a, tl.randn(3).data)
 
 
+def test_a_draw_from_pythons_random_in_the_step_is_refused_and_put_back():
+    """A step that chose with Python's random module (a branch on random.random()) replayed the first
+    call's choice on every call, silently: its state is watched now, as NumPy's and the package's."""
+    import random
+
+    lin = nn.Linear(3, 1, dtype=np.float64)
+    step = tl.compile(lambda x: (lin(x) * (2.0 if random.random() < 0.5 else 1.0)).sum())
+    random.seed(5)
+    with pytest.raises(tl.CompileError, match=r"draws random numbers \(.*random\.\.\.\)"):
+        step(X1)
+    first = random.random()
+    random.seed(5)
+    assert random.random() == first  # the draw was put back
+
+
 def test_a_replaced_frozen_or_recast_parameter_records_again():
     lin, step, fn = twins(lambda lin: lambda x: (lin(x) ** 2).sum())
     assert_same(step, fn, X1, X2)

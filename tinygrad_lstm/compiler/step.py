@@ -66,6 +66,7 @@ result's backward is the usual sweep over the same entries instead, so they stil
 
 from __future__ import annotations
 
+import random as _python_random
 import threading
 import weakref
 from collections.abc import Callable
@@ -277,9 +278,9 @@ class CompiledStep:
         if draws.changed():
             draws.restore()
             raise CompileError(
-                "compile: the step draws random numbers (tl.randn, tl.rand, np.random...); a replay would repeat "
-                "the first call's draws. Draw them outside and pass them in as inputs, or run the step without "
-                "tl.compile (the generators are back where they were before this call)"
+                "compile: the step draws random numbers (tl.randn, tl.rand, np.random, random...); a replay would "
+                "repeat the first call's draws. Draw them outside and pass them in as inputs, or run the step "
+                "without tl.compile (the generators are back where they were before this call)"
             )
         environment.written = recorder.written
         changed = environment.changed()
@@ -415,12 +416,14 @@ def _arrays_in(p) -> list:
 
 
 class _RandomState:
-    """The package's generator and NumPy's global one as they were before a step records."""
+    """The package's generator, NumPy's global one and Python's ``random`` as they were before a step
+    records."""
 
     def __init__(self) -> None:
         self.generator = _random.generator()
         self.state = self.generator.bit_generator.state
         self.legacy = cast(tuple, np.random.get_state())  # the legacy tuple (the stubs say a dict)
+        self.python = _python_random.getstate()
 
     def changed(self) -> bool:
         legacy = cast(tuple, np.random.get_state())
@@ -429,9 +432,11 @@ class _RandomState:
             or self.generator.bit_generator.state != self.state
             or legacy[2:] != self.legacy[2:]
             or not np.array_equal(legacy[1], self.legacy[1])
+            or _python_random.getstate() != self.python
         )
 
     def restore(self) -> None:
         _random._generator = self.generator
         self.generator.bit_generator.state = self.state
         np.random.set_state(self.legacy)
+        _python_random.setstate(self.python)
