@@ -637,3 +637,34 @@ def test_inside_detect_anomaly_or_a_tape_the_step_runs_eagerly():
         step(np.ones((2, 2)))
     assert [e.op for e in tape.entries][-2:] == ["log", "sum"]
     assert step.replays == 1
+
+
+class _Config:
+    """A configuration class, as scripts keep one: read by the step through the class."""
+
+    scale = 1.0
+    weights = [1.0]
+
+
+def test_a_class_attribute_the_step_reads_makes_it_record_again():
+    """``_Config.scale = 2.0`` after recording: the replay kept 1.0 (classes were not looked into),
+    silently; a list held by the class changed in place too."""
+    lin = nn.Linear(3, 1, dtype=np.float64)
+
+    def f(x):
+        return (lin(x) * _Config.scale * _Config.weights[0]).sum()
+
+    step = tl.compile(f)
+    assert_same(step, f, X1, X2)
+    before = _Config.scale
+    try:
+        _Config.scale = 2.0
+        assert_same(step, f, X2)
+        _Config.weights[0] = 3.0
+        assert_same(step, f, X1)
+    finally:
+        _Config.scale, _Config.weights[0] = before, 1.0
+    assert step.recordings[1:] == [
+        "_Config.scale changed since the step was recorded",
+        "_Config.weights[0] changed since the step was recorded",
+    ]

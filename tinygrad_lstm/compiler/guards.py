@@ -18,6 +18,7 @@ step can reach and does not call; the step's own effects, running statistics, do
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import types
 from contextlib import contextmanager
@@ -127,7 +128,7 @@ class Environment:
         g = fn.__globals__
         for name in sorted(names):
             obj = g.get(name, _MISSING)
-            if obj is _MISSING or isinstance(obj, (types.ModuleType, type)):
+            if obj is _MISSING or isinstance(obj, types.ModuleType) or (isinstance(obj, type) and not _users(obj)):
                 continue
             if self._add("item", g, name, obj, prefix + name):
                 self._value(obj, depth - 1, prefix + name)
@@ -149,6 +150,9 @@ class Environment:
             if obj.size <= MAX_COPIED:
                 self._add("array", obj, None, obj.copy(), name)
             return
+        if isinstance(obj, type) and _users(obj) and depth > 0 and id(obj) not in self._seen:
+            self._class(obj, depth, name)
+            return
         if depth <= 0 or isinstance(obj, (*_VALUES, type, types.ModuleType)) or id(obj) in self._seen:
             return
         self._seen.add(id(obj))
@@ -166,6 +170,16 @@ class Environment:
             self._seen.discard(id(obj))
             self._object(obj, depth, name)
 
+    def _class(self, cls: type, depth: int, name: str) -> None:
+        """A class of the user's code (a configuration class, say): its class attributes, as an object's
+        (``Cfg.scale = 2.0`` after recording makes the step record again); its methods are code."""
+        self._seen.add(id(cls))
+        for key, value in list(vars(cls).items()):
+            if key.startswith("__") or isinstance(value, (types.FunctionType, staticmethod, classmethod, property)):
+                continue
+            if self._add("attr", cls, key, value, f"{name}.{key}"):
+                self._value(value, depth - 1, f"{name}.{key}")
+
     def _module(self, module, depth: int, name: str) -> None:
         """A module the step can reach: its buffers as tensors (a loss's class weights are read in Python
         while the step records), what its own attributes hold that can change in place (a list, an
@@ -174,6 +188,8 @@ class Environment:
         if id(module) in self._seen:
             return
         self._seen.add(id(module))
+        if _users(type(module)) and id(type(module)) not in self._seen:
+            self._class(type(module), depth, f"{name}.__class__")
         for key, buffer in module._buffers.items():
             self._value(buffer, depth, f"{name}.{key}")
         for key, value in list(vars(module).items()):
@@ -195,6 +211,14 @@ class Environment:
         for k, v in list(vars(obj).items()):
             if self._add("attr", obj, k, v, f"{name}.{k}"):
                 self._value(v, depth - 1, f"{name}.{k}")
+
+
+def _users(cls: type) -> bool:
+    """Whether ``cls`` comes from the user's code: not built in, not installed (NumPy, this package)."""
+    if cls.__module__ == "__main__":
+        return True
+    file = getattr(sys.modules.get(cls.__module__), "__file__", None) or ""
+    return bool(file) and not file.startswith((sys.prefix, sys.base_prefix, _PACKAGE))
 
 
 _reads = threading.local()  # per thread: the arrays of the values the step being recorded computes
@@ -246,8 +270,6 @@ def _is_tracked(t: Tensor, data) -> bool:
 def _get(t):  # pragma: no mutate block (mutation testing: the caller must be frame 1, not a trampoline)
     data = _slot.__get__(t, Tensor)
     if getattr(_reads, "tracked", None) is not None and _is_tracked(t, data):
-        import sys
-
         frame: Any = sys._getframe(1)
         if frame.f_code.co_name == "_data" and frame.f_globals.get("__name__") == "tinygrad_lstm.ops":
             frame = frame.f_back  # ops._data(x) reads for its caller: nn's reads through it are nn's
