@@ -668,3 +668,33 @@ def test_a_class_attribute_the_step_reads_makes_it_record_again():
         "_Config.scale changed since the step was recorded",
         "_Config.weights[0] changed since the step was recorded",
     ]
+
+
+_PARTIAL_SCALE = [1.0]
+
+
+def _scaled_loss(model, x, factor):
+    return (model(x) * _PARTIAL_SCALE[0] * factor[0]).sum()
+
+
+def test_a_partial_as_the_step_is_guarded_through_its_function_and_bound_arguments():
+    """``tl.compile(functools.partial(loss, model, factor=...))``: neither what loss reads by name nor
+    the arguments bound to it were guarded; changed after recording, the replay kept the old values."""
+    import functools
+
+    lin = nn.Linear(3, 1, dtype=np.float64)
+    factor = [1.0]
+    f = functools.partial(_scaled_loss, lin, factor=factor)
+    step = tl.compile(f)
+    assert_same(step, f, X1, X2)
+    try:
+        _PARTIAL_SCALE[0] = 2.0
+        assert_same(step, f, X2)
+        factor[0] = 3.0
+        assert_same(step, f, X1)
+    finally:
+        _PARTIAL_SCALE[0] = 1.0
+    assert step.recordings[1:] == [
+        "_PARTIAL_SCALE[0] changed since the step was recorded",
+        "partial['factor'][0] changed since the step was recorded",
+    ]

@@ -17,6 +17,7 @@ step can reach and does not call; the step's own effects, running statistics, do
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import threading
@@ -98,6 +99,11 @@ class Environment:
         if id(fn) in self._seen or depth <= 0:
             return
         self._seen.add(id(fn))
+        if isinstance(fn, functools.partial):  # its function, and the arguments bound to it
+            self._function(fn.func, depth, prefix)
+            for k, v in [*enumerate(fn.args), *fn.keywords.items()]:
+                self._value(v, depth - 1, f"{prefix}partial[{k!r}]")
+            return
         if isinstance(fn, types.MethodType):
             self._object(fn.__self__, depth, prefix + "self")
             fn = fn.__func__
