@@ -698,3 +698,26 @@ def test_a_partial_as_the_step_is_guarded_through_its_function_and_bound_argumen
         "_PARTIAL_SCALE[0] changed since the step was recorded",
         "partial['factor'][0] changed since the step was recorded",
     ]
+
+
+class _LossObject:
+    """A callable object as the step (not a module): what its __call__ reads by name."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def __call__(self, x):
+        return (self.model(x) * _PARTIAL_SCALE[0]).sum()
+
+
+def test_a_callable_object_as_the_step_is_guarded_through_its_call():
+    lin = nn.Linear(3, 1, dtype=np.float64)
+    f = _LossObject(lin)
+    step = tl.compile(f)
+    assert_same(step, f, X1, X2)
+    try:
+        _PARTIAL_SCALE[0] = 2.0
+        assert_same(step, f, X2)
+    finally:
+        _PARTIAL_SCALE[0] = 1.0
+    assert step.recordings[1:] == ["_LossObject._PARTIAL_SCALE[0] changed since the step was recorded"]

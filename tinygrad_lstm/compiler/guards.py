@@ -111,9 +111,11 @@ class Environment:
             if hasattr(fn, "__dict__") and not isinstance(fn, type):
                 self._seen.discard(id(fn))
                 self._object(fn, depth, prefix + type(fn).__name__)
-                forward = getattr(fn, "forward", None)  # a module called as the step: what its forward reads
-                if isinstance(forward, types.MethodType):
-                    self._function(forward.__func__, depth, prefix + type(fn).__name__ + ".")
+                # a module called as the step (what its forward reads), or any object with a __call__ of its own
+                body = getattr(fn, "forward", None) or vars(type(fn)).get("__call__")
+                body = body.__func__ if isinstance(body, types.MethodType) else body
+                if isinstance(body, types.FunctionType):
+                    self._function(body, depth, prefix + type(fn).__name__ + ".")
             return
         if fn.__code__.co_filename.startswith(_PACKAGE):  # the library's own functions read no user values
             return
