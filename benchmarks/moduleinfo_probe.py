@@ -49,6 +49,7 @@ from collections import Counter
 import numpy as np
 import torch
 from torch.testing._internal.common_modules import ModuleErrorEnum, module_db
+from torch_values import DTYPES, flat, npy, to_tl
 
 import tinygrad_lstm as tl
 
@@ -58,32 +59,6 @@ ONLY = sys.argv[2:]
 DT = torch.float32 if MODE == "float32" else torch.float64
 TOL = 1e-4 if MODE == "float32" else 1e-9
 RANDOM_IN_TRAINING = {"RNN", "GRU", "LSTM"}  # dropout between layers
-
-DTYPES = {
-    torch.float64: tl.float64,
-    torch.float32: tl.float32,
-    torch.int64: np.int64,
-    torch.bool: np.bool_,
-    torch.int32: np.int32,
-    torch.float16: np.float16,
-}
-
-
-def to_tl(v, leaves):
-    """A torch value as this engine's; the tensors that require grad are collected (torch, tl) in leaves."""
-    if isinstance(v, torch.Tensor):
-        t = tl.tensor(v.detach().numpy().copy(), requires_grad=v.requires_grad)
-        if v.requires_grad:
-            leaves.append((v, t))
-        return t
-    if isinstance(v, torch.dtype):
-        return DTYPES.get(v, v)
-    if isinstance(v, (list, tuple)):
-        out = [to_tl(x, leaves) for x in v]
-        return type(v)(out) if isinstance(v, tuple) else out
-    if isinstance(v, dict):
-        return {k: to_tl(x, leaves) for k, x in v.items()}
-    return v
 
 
 def fresh(v):
@@ -96,21 +71,6 @@ def fresh(v):
     if isinstance(v, dict):
         return {k: fresh(x) for k, x in v.items()}
     return v
-
-
-def flat(out):
-    if isinstance(out, (tuple, list)):
-        r = []
-        for o in out:
-            r += flat(o)
-        return r
-    return [out]
-
-
-def npy(t):
-    if isinstance(t, torch.Tensor):
-        return t.detach().numpy(force=True)
-    return np.asarray(t.data)
 
 
 def close(a, b, tol=TOL):

@@ -25,6 +25,7 @@ from collections import Counter
 import numpy as np
 import torch
 from torch.testing._internal.common_methods_invocations import op_db
+from torch_values import flat, npy, to_tl
 
 import tinygrad_lstm as tl
 
@@ -32,15 +33,6 @@ warnings.filterwarnings("ignore")
 torch.set_default_dtype(torch.float64)
 MODE = sys.argv[1] if len(sys.argv) > 1 else "second"
 ONLY = sys.argv[2:]
-
-DTYPES = {
-    torch.float64: tl.float64,
-    torch.float32: tl.float32,
-    torch.int64: np.int64,
-    torch.bool: np.bool_,
-    torch.int32: np.int32,
-    torch.float16: np.float16,
-}
 
 
 def resolve(name):
@@ -60,40 +52,15 @@ def method(name):
     return name if hasattr(tl.Tensor, name) else None
 
 
-def to_tl(v, leaves):
-    if isinstance(v, torch.Tensor):
-        t = tl.tensor(v.detach().numpy().copy(), requires_grad=v.requires_grad)
-        if v.requires_grad:
-            leaves.append((v, t))
-        return t
-    if isinstance(v, torch.dtype):
-        return DTYPES.get(v, v)
-    if isinstance(v, (list, tuple)):
-        out = [to_tl(x, leaves) for x in v]
-        return type(v)(out) if isinstance(v, tuple) else out
-    if isinstance(v, dict):
-        return {k: to_tl(x, leaves) for k, x in v.items()}
-    return v
-
-
-def flat(out):
-    if isinstance(out, (tuple, list)):
-        r = []
-        for o in out:
-            r += flat(o)
-        return r
-    return [out]
-
-
 def outputs_of(out, is_torch):
     cls = torch.Tensor if is_torch else tl.Tensor
     return [o for o in flat(out) if isinstance(o, cls)]
 
 
-def npy(t):
-    if isinstance(t, torch.Tensor):
-        return t.detach().numpy(force=True)
-    return np.asarray(t.data)
+def converted(s):
+    """A sample's input, args and kwargs as this engine's, and the (torch, tl) pairs that require grad."""
+    tleaves = []
+    return tleaves, to_tl(s.input, tleaves), to_tl(list(s.args), tleaves), to_tl(dict(s.kwargs), tleaves)
 
 
 def close(a, b, tol=1e-7):
@@ -110,10 +77,7 @@ def call(fn_tl, is_method, inp, args, kwargs):
 
 
 def second_order(op, fn, is_method, s, stats):
-    tleaves: list = []
-    inp = to_tl(s.input, tleaves)
-    args = to_tl(list(s.args), tleaves)
-    kwargs = to_tl(dict(s.kwargs), tleaves)
+    tleaves, inp, args, kwargs = converted(s)
     # torch side
     tin = [v for v, _ in tleaves]
     try:
@@ -182,10 +146,7 @@ def second_order(op, fn, is_method, s, stats):
 
 def compiled(op, fn, is_method, s, stats):
     """The sample's tensors that require grad become parameters (closure); three calls, perturbing them between."""
-    tleaves = []
-    inp = to_tl(s.input, tleaves)
-    args = to_tl(list(s.args), tleaves)
-    kwargs = to_tl(dict(s.kwargs), tleaves)
+    tleaves, inp, args, kwargs = converted(s)
     xs = [t for _, t in tleaves]
     if not xs:
         stats["no-grad"] += 1
@@ -254,10 +215,7 @@ def compiled(op, fn, is_method, s, stats):
 
 def float32(op, fn, is_method, s, stats):
     """float32 samples: the result's dtype and each gradient's dtype as PyTorch's; values to 1e-4."""
-    tleaves = []
-    inp = to_tl(s.input, tleaves)
-    args = to_tl(list(s.args), tleaves)
-    kwargs = to_tl(dict(s.kwargs), tleaves)
+    tleaves, inp, args, kwargs = converted(s)
     tin = [v for v, _ in tleaves]
     try:
         tout = op.op(s.input, *s.args, **s.kwargs)
@@ -306,10 +264,7 @@ def inplace(op, fn, is_method, s, stats):
         stats["inplace-missing"] += 1
         print(f"MISSING METHOD {name}")
         return None
-    tleaves = []
-    inp = to_tl(s.input, tleaves)
-    args = to_tl(list(s.args), tleaves)
-    kwargs = to_tl(dict(s.kwargs), tleaves)
+    tleaves, inp, args, kwargs = converted(s)
     tin = [v for v, _ in tleaves]
     try:
         tx = s.input * 1 if s.input.requires_grad else s.input.clone()
