@@ -125,3 +125,16 @@ def test_every_test_file_is_in_the_mutation_selection_or_left_out_with_a_reason(
     where = "in [tool.mutmut]'s test selection, or in NOT_MUTATION_TESTS with a reason"
     assert not undecided, f"put these {where}: {undecided}"
     assert not (selected & set(NOT_MUTATION_TESTS)) and selected <= files
+
+
+def test_nn_reads_values_through_the_guarded_path():
+    """Layers and losses read a tensor's values in Python through ``ops._values`` (``_concrete``), which
+    refuses, while tl.compile records, a value the step computes; ``ops._data`` is the engine's own
+    unguarded read, and nn's reads through it were baked into replays (class targets)."""
+    found = [
+        f"{path.relative_to(PACKAGE)}:{n}"
+        for path in _files("nn")
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if "_data(" in line and "def _data" not in line
+    ]
+    assert not found, found

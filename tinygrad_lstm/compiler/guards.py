@@ -23,7 +23,6 @@ import sys
 import threading
 import types
 from contextlib import contextmanager
-from typing import Any
 
 import numpy as np
 
@@ -278,10 +277,7 @@ def _is_tracked(t: Tensor, data) -> bool:
 def _get(t):  # pragma: no mutate block (mutation testing: the caller must be frame 1, not a trampoline)
     data = _slot.__get__(t, Tensor)
     if getattr(_reads, "tracked", None) is not None and _is_tracked(t, data):
-        frame: Any = sys._getframe(1)
-        if frame.f_code.co_name == "_data" and frame.f_globals.get("__name__") == "tinygrad_lstm.ops":
-            frame = frame.f_back  # ops._data(x) reads for its caller: nn's reads through it are nn's
-        module = frame.f_globals.get("__name__", "")
+        module = sys._getframe(1).f_globals.get("__name__", "")
         if not module.startswith(_ENGINE) or module.startswith(_USER_SIDE):
             _read_refused(t, data, ".data")
     return data

@@ -24,7 +24,6 @@ from typing import NamedTuple
 import numpy as np
 
 from ... import ops
-from ...ops import _data
 from ...tensor import Tensor
 
 __all__ = ["PackedSequence", "pack_padded_sequence", "pack_sequence", "pad_packed_sequence", "pad_sequence"]
@@ -41,7 +40,7 @@ class PackedSequence(NamedTuple):
 
 
 def _lengths(lengths, batch: int, steps: int) -> np.ndarray:
-    lengths = np.asarray(_data(lengths)).reshape(-1) if not isinstance(lengths, (list, tuple)) else np.asarray(lengths)
+    lengths = np.asarray(ops._values("pack_padded_sequence: lengths", lengths)).reshape(-1)
     if lengths.shape != (batch,) or (lengths.size and lengths.dtype.kind not in "iu"):
         raise ValueError(
             f"pack_padded_sequence: lengths must be {batch} integers (one per sequence), got {lengths.dtype} "
