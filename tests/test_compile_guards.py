@@ -721,3 +721,71 @@ def test_a_callable_object_as_the_step_is_guarded_through_its_call():
     finally:
         _PARTIAL_SCALE[0] = 1.0
     assert step.recordings[1:] == ["_LossObject._PARTIAL_SCALE[0] changed since the step was recorded"]
+
+
+# ---- generated: every kind of value a step reads besides its inputs x every way a step is given ----------
+class _MatrixConfig:
+    scale = 1.0
+
+
+_MATRIX_GLOBAL = [1.0]
+
+
+class _MatrixModule(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(3, 2, dtype=np.float64)
+        self.register_buffer("weights", tl.tensor(np.array([1.0, 2.0])))
+        self.factors = [1.0]
+        self.offset = tl.tensor(np.array([0.5, -0.5]))  # a plain tensor attribute, no buffer
+
+    def forward(self, x):
+        return _matrix_body(self, x)
+
+
+def _matrix_body(m, x):
+    out = (m.lin(x) + m.offset) * m.weights * m.factors[0] * _MatrixConfig.scale * _MATRIX_GLOBAL[0]
+    return (out * out).sum()
+
+
+class _MatrixCaller:
+    def __init__(self, m):
+        self.m = m
+
+    def __call__(self, x):
+        return _matrix_body(self.m, x)
+
+
+_MATRIX_CHANGES = {
+    "buffer written in place": lambda m: m.weights.__setitem__(0, 3.0),
+    "list held by the module": lambda m: m.factors.__setitem__(0, 2.0),
+    "tensor attribute written in place": lambda m: m.offset.__setitem__(1, 4.0),
+    "class attribute": lambda m: setattr(_MatrixConfig, "scale", 1.5),
+    "global list": lambda m: _MATRIX_GLOBAL.__setitem__(0, 0.25),
+}
+_MATRIX_STEPS = {
+    "closure": lambda m: lambda x: _matrix_body(m, x),
+    "module": lambda m: m,
+    "bound method": lambda m: m.forward,
+    "partial": lambda m: __import__("functools").partial(_matrix_body, m),
+    "callable object": lambda m: _MatrixCaller(m),
+}
+
+
+@pytest.mark.parametrize("given", sorted(_MATRIX_STEPS))
+@pytest.mark.parametrize("change", sorted(_MATRIX_CHANGES))
+def test_every_value_a_step_reads_changed_after_recording_replays_as_eager(change, given):
+    """The classes found one by one (a module's buffer, list or tensor attribute, a class attribute, a
+    global; a step given as a module, a method, a partial, a callable object), all pairs: after the
+    change, the replay equals eager (the step records again), on both backends."""
+    m = _MatrixModule()
+    step_fn = _MATRIX_STEPS[given](m)
+    step = tl.compile(step_fn)
+    assert_same(step, step_fn, X1, X2)
+    try:
+        with tl.no_grad():
+            _MATRIX_CHANGES[change](m)
+        assert_same(step, step_fn, X2, X1)
+    finally:
+        _MatrixConfig.scale, _MATRIX_GLOBAL[0] = 1.0, 1.0
+    assert len(step.recordings) == 2, step.recordings
