@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 import tinygrad_lstm as tl
+
+from .programs import leaf_arrays, programs, run
 
 torch = pytest.importorskip("torch")
 
@@ -73,3 +76,34 @@ def test_grad_refuses_what_is_no_scalar_and_arguments_it_cannot_differentiate():
         tl.func.grad(lambda x: x.sum(), argnums=2)(tl.tensor(X))
     with pytest.raises(ValueError, match="vmap: the batched arguments .* need one batch size"):
         tl.func.vmap(lambda a, b: a * b)(tl.tensor(W), tl.tensor(X))
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@given(programs())
+def test_grad_and_hessian_of_generated_programs_as_torch_func(program):
+    """tl.func.grad and hessian of the differential tests' generated programs, against torch.func
+    wherever PyTorch computes them (300 examples passed by hand; 30 here)."""
+    arrays = leaf_arrays(program)
+    nums = tuple(range(len(arrays)))
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        theirs = [
+            transform(lambda *xs: run(program, list(xs), "torch")[0], argnums=nums)(*[torch.tensor(a) for a in arrays])
+            for transform in (torch.func.grad, torch.func.hessian)
+        ]
+    except Exception:  # noqa: BLE001 - what torch.func cannot transform is no comparison
+        return
+    finally:
+        torch.set_default_dtype(before)
+    ours = [
+        transform(lambda *xs: run(program, list(xs), "tl")[0], argnums=nums)(*[tl.tensor(a.copy()) for a in arrays])
+        for transform in (tl.func.grad, tl.func.hessian)
+    ]
+    for t, o in zip(_flat(theirs), _flat(ours)):
+        expected = t.detach().numpy(force=True)
+        np.testing.assert_allclose(o.numpy(), expected, rtol=1e-6, atol=1e-8, equal_nan=True)
+
+
+def _flat(r):
+    return [leaf for x in r for leaf in _flat(x)] if isinstance(r, (tuple, list)) else [r]
