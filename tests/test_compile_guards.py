@@ -789,3 +789,61 @@ def test_every_value_a_step_reads_changed_after_recording_replays_as_eager(chang
     finally:
         _MatrixConfig.scale, _MATRIX_GLOBAL[0] = 1.0, 1.0
     assert len(step.recordings) == 2, step.recordings
+
+
+class _EffectModule(nn.Module):
+    """A module whose forward sets one of its own attributes: eager sets it on every call, a replay
+    runs no Python and would never set it again."""
+
+    def __init__(self, effect):
+        super().__init__()
+        self.lin = nn.Linear(3, 1, dtype=np.float64)
+        self.spare = nn.Linear(3, 1, dtype=np.float64)
+        self.calls = 0
+        self.register_buffer("running", tl.tensor(np.zeros(1)))
+        self.effect = effect
+
+    def forward(self, x):
+        y = self.lin(x)
+        self.effect(self, y)
+        return (y * self.calls).sum() if self.calls else y.sum()
+
+
+_EFFECTS = {
+    "counter": ("calls", lambda m, y: setattr(m, "calls", m.calls + 1)),
+    "stashed result": ("last", lambda m, y: setattr(m, "last", y.detach())),
+    "buffer rebound": ("running", lambda m, y: setattr(m, "running", 0.9 * m.running + 0.1 * y.mean().detach())),
+    "submodule replaced": ("lin", lambda m, y: setattr(m, "lin", m.spare)),
+}
+_EFFECT_STEPS = {
+    "closure": lambda m: lambda x: m(x),
+    "module": lambda m: m,
+    "bound method": lambda m: m.forward,
+    "partial": lambda m: __import__("functools").partial(_EffectModule.forward, m),
+    "callable object": lambda m: _EffectCaller(m),
+}
+
+
+class _EffectCaller:
+    def __init__(self, m):
+        self.m = m
+
+    def __call__(self, x):
+        return self.m(x)
+
+
+@pytest.mark.parametrize("given", sorted(_EFFECT_STEPS))
+@pytest.mark.parametrize("effect", sorted(_EFFECTS))
+def test_a_module_attribute_set_while_the_step_runs_is_refused_and_put_back(effect, given):
+    """``self.calls += 1`` or ``self.last = out.detach()`` in a forward: eager sets them on every call,
+    a replay never would (the counter grew once, then the replays returned the first call's scaling,
+    and `last` stayed the first call's). Refused by the attribute's name, every attribute as before."""
+    name, fn = _EFFECTS[effect]
+    m = _EffectModule(fn)
+    step_fn = _EFFECT_STEPS[given](m)
+    before = dict(vars(m)), dict(m._buffers), dict(m._modules)
+    with pytest.raises(tl.CompileError, match=rf"changed \S+\.{name} while it ran"):
+        tl.compile(step_fn)(X1)
+    after = dict(vars(m)), dict(m._buffers), dict(m._modules)
+    for was, now in zip(before, after):
+        assert was.keys() == now.keys() and all(was[k] is now[k] for k in was), effect

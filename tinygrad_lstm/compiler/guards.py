@@ -49,6 +49,7 @@ class Environment:
         self.since = next(_sequence)  # in-place changes to a tensor after this are seen by its stamp
         self.written: set[int] = set()  # ids of the arrays the step's effects write (a replay writes them too)
         self.default_dtype = get_default_dtype()  # what tl.zeros(...) and layers made in the step were
+        self.modules: list[tuple] = []  # (what the step's code calls it, module, its attributes as recorded)
         self._function(fn, 3, "")
 
     def changed(self) -> str | None:
@@ -87,6 +88,26 @@ class Environment:
             if now is not obj:
                 return name
         return None
+
+    def rebound(self) -> str | None:
+        """Which attribute of a module the step reaches was set while the step ran (``self.calls += 1``,
+        ``self.last = out.detach()``, a buffer rebound to a new tensor), or None; if one was, every
+        module is put back as it was. The module counter cannot tell: the recording's own change is
+        the state each replay is checked against, and a replay runs no Python to set it again."""
+        for name, module, before in self.modules:
+            now = _attributes(module)
+            for part, was in zip(now, before):
+                for key in was.keys() | part.keys():
+                    if was.get(key, _MISSING) is not part.get(key, _MISSING):
+                        self._put_back()
+                        return f"{name}.{key}"
+        return None
+
+    def _put_back(self) -> None:
+        for _, module, before in self.modules:
+            for part, was in zip(_registries(module), before):
+                part.clear()
+                part.update(was)
 
     def _add(self, kind, holder, key, obj, name) -> bool:
         if len(self.checks) >= MAX_CHECKS:
@@ -195,6 +216,7 @@ class Environment:
         if id(module) in self._seen:
             return
         self._seen.add(id(module))
+        self.modules.append((name, module, _attributes(module)))
         if _users(type(module)) and id(type(module)) not in self._seen:
             self._class(type(module), depth, f"{name}.__class__")
         for key, buffer in module._buffers.items():
@@ -218,6 +240,17 @@ class Environment:
         for k, v in list(vars(obj).items()):
             if self._add("attr", obj, k, v, f"{name}.{k}"):
                 self._value(v, depth - 1, f"{name}.{k}")
+
+
+def _registries(module) -> tuple[dict, ...]:
+    return vars(module), module._parameters, module._buffers, module._modules
+
+
+def _attributes(module) -> tuple[dict, ...]:
+    """A module's attributes as the objects they are now, each place a copy: its plain attributes (with
+    the registries themselves and its hooks, which it keeps in dicts that change in place), parameters,
+    buffers and submodules."""
+    return tuple(dict(part) for part in _registries(module))
 
 
 def _users(cls: type) -> bool:

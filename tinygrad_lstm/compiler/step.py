@@ -283,7 +283,7 @@ class CompiledStep:
                 "without tl.compile (the generators are back where they were before this call)"
             )
         environment.written = recorder.written
-        changed = environment.changed()
+        changed = environment.changed() or environment.rebound()
         if changed is not None:
             raise CompileError(
                 f"compile: the step changed {changed} while it ran; a replay would not do it again. Keep the "
