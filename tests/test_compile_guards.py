@@ -670,6 +670,44 @@ def test_a_class_attribute_the_step_reads_makes_it_record_again():
     ]
 
 
+def _user_module(tmp_path, source):
+    import importlib.util
+
+    path = tmp_path / "user_config.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location("user_config", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("named", ["closure", "global"])
+def test_attributes_of_a_users_module_the_step_reads_make_it_record_again(tmp_path, named):
+    """``import config`` and ``config.scale`` in the step: modules were skipped, so after
+    ``config.scale = 3.0`` the replay kept 1.0 (-2.39 where eager gave -7.18), silently."""
+    cfg = _user_module(tmp_path, "scale = 1.0\nweights = [1.0]\n")
+    lin = nn.Linear(3, 1, dtype=np.float64)
+    if named == "closure":
+
+        def f(x):
+            return (lin(x) * cfg.scale * cfg.weights[0]).sum()
+
+    else:
+        scope = {"cfg": cfg, "lin": lin}
+        exec("def f(x):\n    return (lin(x) * cfg.scale * cfg.weights[0]).sum()\n", scope)
+        f = scope["f"]
+    step = tl.compile(f)
+    assert_same(step, f, X1, X2)
+    cfg.scale = 3.0
+    assert_same(step, f, X2)
+    cfg.weights[0] = 0.5
+    assert_same(step, f, X1)
+    assert step.recordings[1:] == [
+        "cfg.scale changed since the step was recorded",
+        "cfg.weights[0] changed since the step was recorded",
+    ]
+
+
 _PARTIAL_SCALE = [1.0]
 
 

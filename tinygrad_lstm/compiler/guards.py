@@ -140,6 +140,12 @@ class Environment:
         if fn.__code__.co_filename.startswith(_PACKAGE):  # the library's own functions read no user values
             return
         code = fn.__code__
+        names: set[str] = set()  # the globals and attributes the code names
+        stack = [code]
+        while stack:
+            c = stack.pop()
+            names.update(c.co_names)
+            stack.extend(k for k in c.co_consts if isinstance(k, types.CodeType))
         for name, cell in zip(code.co_freevars, fn.__closure__ or ()):
             try:
                 obj = cell.cell_contents
@@ -147,19 +153,28 @@ class Environment:
                 continue
             if self._add("cell", cell, None, obj, prefix + name):
                 self._value(obj, depth - 1, prefix + name)
-        names: set[str] = set()
-        stack = [code]
-        while stack:
-            c = stack.pop()
-            names.update(c.co_names)
-            stack.extend(k for k in c.co_consts if isinstance(k, types.CodeType))
+                self._namespace(obj, names, depth - 1, prefix + name)
         g = fn.__globals__
         for name in sorted(names):
             obj = g.get(name, _MISSING)
-            if obj is _MISSING or isinstance(obj, types.ModuleType) or (isinstance(obj, type) and not _users(obj)):
+            if obj is _MISSING or (isinstance(obj, type) and not _users(obj)):
                 continue
-            if self._add("item", g, name, obj, prefix + name):
+            if isinstance(obj, types.ModuleType):
+                self._namespace(obj, names, depth - 1, prefix + name)
+            elif self._add("item", g, name, obj, prefix + name):
                 self._value(obj, depth - 1, prefix + name)
+
+    def _namespace(self, module, names: set[str], depth: int, name: str) -> None:
+        """A module of the user's code the step's function names (``import config``): the attributes
+        of it that the code names (``config.scale``), each as the object it was."""
+        if not isinstance(module, types.ModuleType) or not _users_file(getattr(module, "__file__", None)):
+            return
+        for key in sorted(names & vars(module).keys()):
+            value = vars(module)[key]
+            if isinstance(value, types.ModuleType):
+                continue
+            if self._add("attr", module, key, value, f"{name}.{key}"):
+                self._value(value, depth - 1, f"{name}.{key}")
 
     def _value(self, obj, depth: int, name: str) -> None:
         from ..nn.module import Module  # the compiler sits below nn: imported when a step records
@@ -257,8 +272,11 @@ def _users(cls: type) -> bool:
     """Whether ``cls`` comes from the user's code: not built in, not installed (NumPy, this package)."""
     if cls.__module__ == "__main__":
         return True
-    file = getattr(sys.modules.get(cls.__module__), "__file__", None) or ""
-    return bool(file) and not file.startswith((sys.prefix, sys.base_prefix, _PACKAGE))
+    return _users_file(getattr(sys.modules.get(cls.__module__), "__file__", None))
+
+
+def _users_file(file: str | None) -> bool:
+    return file is not None and file != "" and not file.startswith((sys.prefix, sys.base_prefix, _PACKAGE))
 
 
 _reads = threading.local()  # per thread: the arrays of the values the step being recorded computes
