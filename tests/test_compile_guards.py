@@ -570,19 +570,22 @@ def test_inside_a_step_its_inputs_and_what_depends_on_them_alone_need_no_grad_as
     replayed another program than eager's, silently (twice the loss here); nn refused a class weight
     computed from an input as a weight that requires grad."""
     lin = nn.Linear(3, 4, dtype=np.float64)
-    seen: dict = {}
 
-    def f(x, y, seen=seen):  # (a default argument: the guards watch closures, this is the test's own record)
-        seen.update(x=x.requires_grad, derived=(x * 2).requires_grad, output=lin(x).requires_grad)
-        weighted = F.cross_entropy(lin(x), y, weight=(y.sum(0) + 1.0) / 10.0)
-        return weighted * (2.0 if (y * 1).requires_grad else 1.0)
+    def f(x, y):  # each requires_grad it asks for scales the loss by its own prime: eager's 7 in all
+        factor = (2.0 if x.requires_grad else 1.0) * (3.0 if (x * 2).requires_grad else 1.0)
+        factor *= (5.0 if (y * 1).requires_grad else 1.0) * (7.0 if lin(x).requires_grad else 1.0)
+        return F.cross_entropy(lin(x), y, weight=(y.sum(0) + 1.0) / 10.0) * factor
 
     step = tl.compile(f)
     for k in range(3):
         rng = np.random.default_rng(k)
         x, y = rng.standard_normal((5, 3)), rng.dirichlet(np.ones(4), 5)
-        assert float(step(x, y)) == float(f(tl.tensor(x), tl.tensor(y)))
-    assert step.replays == 2 and seen == {"x": False, "derived": False, "output": True}
+        eager = f(tl.tensor(x), tl.tensor(y))
+        assert float(step(x, y)) == float(eager)
+        assert float(eager) == 7.0 * float(
+            F.cross_entropy(lin(tl.tensor(x)), tl.tensor(y), weight=(tl.tensor(y).sum(0) + 1.0) / 10.0)
+        )
+    assert step.replays == 2
 
 
 def test_an_in_place_change_of_a_steps_input_is_refused_by_name():
@@ -885,3 +888,44 @@ def test_a_module_attribute_set_while_the_step_runs_is_refused_and_put_back(effe
     after = dict(vars(m)), dict(m._buffers), dict(m._modules)
     for was, now in zip(before, after):
         assert was.keys() == now.keys() and all(was[k] is now[k] for k in was), effect
+
+
+def test_a_default_argument_the_step_reads_is_guarded():
+    """``def step(x, w=weights)``, then ``weights[0] = 5.0``: defaults were not looked into, so the
+    replay kept 1.0 (-2.39 where eager gave -11.96), silently."""
+    lin = nn.Linear(3, 1, dtype=np.float64)
+    weights = [1.0]
+
+    def f(x, w=weights, *, shift=weights):
+        return (lin(x) * w[0] + shift[0]).sum()
+
+    step = tl.compile(f)
+    assert_same(step, f, X1, X2)
+    weights[0] = 5.0
+    assert_same(step, f, X2, X1)
+    assert step.recordings[1:] == ["f's default w[0] changed since the step was recorded"]
+
+
+def _counting():
+    k = 0
+    while True:
+        k += 1
+        yield float(k)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [lambda: iter([1.0, 2.0, 3.0]), _counting, lambda: __import__("itertools").count(1), lambda: map(float, "123")],
+)
+def test_an_iterator_the_step_can_reach_is_refused_before_it_runs(make):
+    """``next(it)`` in the step: the replays repeated the first call's item (a list iterator, a
+    generator, itertools.count, map), silently. Refused before the step runs, so nothing advanced."""
+    lin = nn.Linear(3, 1, dtype=np.float64)
+    it = make()
+
+    def f(x):
+        return lin(x).sum() * next(it)
+
+    with pytest.raises(tl.CompileError, match=r"the iterator it \(\w+\)"):
+        tl.compile(f)(X1)
+    assert next(it) == 1.0  # not advanced

@@ -18,10 +18,12 @@ step can reach and does not call; the step's own effects, running statistics, do
 from __future__ import annotations
 
 import functools
+import io
 import os
 import sys
 import threading
 import types
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 import numpy as np
@@ -50,6 +52,7 @@ class Environment:
         self.written: set[int] = set()  # ids of the arrays the step's effects write (a replay writes them too)
         self.default_dtype = get_default_dtype()  # what tl.zeros(...) and layers made in the step were
         self.modules: list[tuple] = []  # (what the step's code calls it, module, its attributes as recorded)
+        self.iterators: list[str] = []  # what the step's code calls the iterators it can reach
         self._function(fn, 3, "")
 
     def changed(self) -> str | None:
@@ -154,6 +157,10 @@ class Environment:
             if self._add("cell", cell, None, obj, prefix + name):
                 self._value(obj, depth - 1, prefix + name)
                 self._namespace(obj, names, depth - 1, prefix + name)
+        arguments = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
+        defaults = dict(zip(arguments[code.co_argcount - len(fn.__defaults__ or ()) :], fn.__defaults__ or ()))
+        for name, obj in {**defaults, **(fn.__kwdefaults__ or {})}.items():  # def step(x, w=weights): w[0] = 5
+            self._value(obj, depth - 1, f"{prefix}{fn.__name__}'s default {name}")
         g = fn.__globals__
         for name in sorted(names):
             obj = g.get(name, _MISSING)
@@ -186,6 +193,9 @@ class Environment:
             return
         if isinstance(obj, Module):
             self._module(obj, depth, name)
+            return
+        if isinstance(obj, Iterator) and not isinstance(obj, io.IOBase):  # next(it) would run on recording only
+            self.iterators.append(f"{name} ({type(obj).__name__})")
             return
         if isinstance(obj, np.ndarray) and obj.dtype.kind in "biufc" and id(obj) not in self._seen:
             # NumPy keeps no version: a copy to compare, for arrays small enough (targets, masks, settings)

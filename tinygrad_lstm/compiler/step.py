@@ -261,6 +261,12 @@ class CompiledStep:
             wrapped.append(t)
         recorder = _Recorder(arrays)
         environment = Environment(self.fn)
+        if environment.iterators:
+            raise CompileError(
+                f"compile: the step can reach the iterator {environment.iterators[0]}; a replay runs no Python, "
+                "so it would not advance it (next(it) would give every replay the first call's item). Take the "
+                "item outside the step and pass it in as an input, or run the step without tl.compile"
+            )
         draws = _RandomState()
         state.watchers.append(recorder)
         state.writes.append(recorder.wrote)
