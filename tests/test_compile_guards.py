@@ -929,3 +929,57 @@ def test_an_iterator_the_step_can_reach_is_refused_before_it_runs(make):
     with pytest.raises(tl.CompileError, match=r"the iterator it \(\w+\)"):
         tl.compile(f)(X1)
     assert next(it) == 1.0  # not advanced
+
+
+def _classifier():
+    tl.manual_seed(0)
+    return nn.Sequential(nn.Linear(3, 8, dtype=np.float64), nn.Tanh(), nn.Linear(8, 4, dtype=np.float64))
+
+
+_BATCHES = [(np.random.default_rng(k).standard_normal((5, 3)), np.arange(5) % 4) for k in range(4)]
+
+
+@pytest.mark.parametrize("how", ["backward", "grad"])
+def test_a_compiled_model_with_the_loss_computed_outside_trains_as_eager(how):
+    """PyTorch's way: ``out = compiled_model(x)``, the loss outside, then backward and an optimizer
+    step. Backward of such a loss after the first optimizer step was refused (the step's entries kept
+    the recording's numbers, older than the step's in-place update)."""
+    runs = {}
+    for mode in ("eager", "compiled"):
+        model = _classifier()
+        opt = tl.optim.Adam(model.parameters(), lr=0.01)
+        call = tl.compile(model) if mode == "compiled" else model
+        losses = []
+        for x, y in _BATCHES:
+            loss = F.cross_entropy(call(x if mode == "compiled" else tl.tensor(x)), tl.tensor(y))
+            opt.zero_grad()
+            if how == "backward":
+                loss.backward()
+            else:
+                for p, g in zip(model.parameters(), tl.grad(loss, list(model.parameters()))):
+                    p.grad = g
+            opt.step()
+            losses.append(float(loss))
+        runs[mode] = losses, [p.data.copy() for p in model.parameters()]
+    assert runs["compiled"][0] == runs["eager"][0]
+    for got, want in zip(runs["compiled"][1], runs["eager"][1]):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_a_loss_computed_from_a_result_the_step_replayed_over_is_refused():
+    """``o1 = step(x1); o2 = step(x2)``, then backward of a loss computed from o1: every call re-arms
+    the same entries, and that backward silently used o2's arrays (a gradient of 1.84 where eager gives
+    0.08). Each call's result now has an entry of its own, which the sweep checks."""
+    model = _classifier()
+    step = tl.compile(model)
+    step(_BATCHES[0][0])
+    o1 = step(_BATCHES[1][0])
+    loss1 = (o1**2).sum()
+    o2 = step(_BATCHES[2][0])
+    with pytest.raises(RuntimeError, match="replayed over"):
+        loss1.backward()
+    assert model[0].weight.grad is None
+    (o2**2).sum().backward()  # the latest call's result is fine
+    eager = _classifier()
+    (eager(tl.tensor(_BATCHES[2][0])) ** 2).sum().backward()
+    np.testing.assert_array_equal(model[0].weight.grad.data, eager[0].weight.grad.data)

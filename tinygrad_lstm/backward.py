@@ -122,6 +122,8 @@ def _sweep(roots, seeds, retain_graph: bool, create_graph: bool, capture: dict |
             recompute.refill()  # (inside nested checkpoints, the outer run leaves the inner one to refill)
             if entry.freed and entry.recompute is recompute:
                 raise freed_error(entry)
+        if entry.replay is not None:  # one call's result of a replayed step: do the entries below hold it?
+            entry.replay.check_current(entry, "backward", sweeping=True)
         if entry.index < changed_last[0]:  # something was changed in place since: were this VJP's arrays?
             check_saved(entry)
         if entry.retain is not None and not capturing:
@@ -181,7 +183,7 @@ def _seed(output: Tensor, grad: Any, create_graph: bool, where: str) -> np.ndarr
     if output._entry is None:
         raise RuntimeError(f"{where}: the tensor does not require grad and has no grad_fn")
     if output._entry.replay is not None:
-        output._entry.replay.check_current(output, where)
+        output._entry.replay.check_current(output._entry, where)
     if grad is None:
         if output.data.size != 1:
             raise RuntimeError(
@@ -238,8 +240,8 @@ def backward(
     assert entry is not None, "_seed refused a tensor without an entry"
     replay = entry.replay
     alone = len(outputs) == 1
-    if alone and replay is not None and not (retain or create_graph or state.observers or replay.has_hooks()):
-        replay.backward(seeds[0])  # a replayed step with nothing to observe: its precomputed order
+    if alone and replay is not None and not (retain or create_graph or state.observers) and replay.unobserved(entry):
+        replay.backward(seeds[0])  # a replay's result with nothing to observe: its precomputed order
         return
     sweep(outputs, seeds, retain, create_graph)
 

@@ -165,8 +165,8 @@ class Entry:
         self.recompute = None  # set by tl.checkpoint: how to get the freed arrays back in backward
         self.source = None  # "file:line in function: code", recorded only by Tape(sources=True) or detect_anomaly
         self.fwd = fwd  # fwd(p, *input arrays) -> output: how to recompute this entry (a replay runs it)
-        # on the result of a replayed step: what runs backward from here in its own precomputed order
-        # (check_current(tensor, where), has_hooks(), backward(seed)); None otherwise
+        # on one call's result of a replayed step: the program whose entries lie below (check_current(entry, where),
+        # unobserved(entry), backward(seed): its own precomputed order); None otherwise
         self.replay = None
 
     def free(self) -> None:

@@ -22,7 +22,7 @@ from ..backward import accumulate_into, freed_error, sole_reference
 from ..blas import matmul as blas_matmul
 from ..primitives import is_primitive
 from ..primitives.linalg import weight_grad
-from ..tape import Leaf, _sequence, number
+from ..tape import Entry, Leaf, _sequence, number
 from ..tensor import Tensor
 from ..versions import changed_after
 from ..versions import latest as latest_stamp
@@ -42,6 +42,10 @@ class InputLeaf(Leaf):
         super().__init__(tensor)
         self.position = position
         self.name = f"input{position}"
+
+
+def _pass_on(g, entry):
+    return (g,)
 
 
 class Program:
@@ -158,27 +162,39 @@ class Program:
         self._forward, self._backward = writer.namespace["forward"], writer.namespace["backward"]
         self.latest = output.data  # the result whose saved arrays the entries hold now
         self.recorded = output.data
+        self.generation = 0  # calls replayed so far: which call's arrays the entries hold
         self.leaf_guards = [(leaf, leaf.shape, leaf.dtype) for leaf in self.leaves]
         # the arrays the latest run read (inputs, then parameters), and the tape index it started at
         self.read = (list(input_arrays) + [leaf.tensor().data for leaf in self.leaves], entries[0].index)
 
-    def check_current(self, result: Tensor, where: str) -> None:
-        """Refuse a result whose saved arrays a later replay of this program has replaced. For a
-        replay's result, check its inputs and parameters as :meth:`backward` does and number the
-        entries anew, as if recorded now: the usual sweep (hooks, ``retain_graph``, ``tl.grad``) then
-        checks their saved arrays against this replay, not against changes made before it (an
-        optimizer step between the recording and this call)."""
-        if result.data is not self.latest:
+    def check_current(self, result: Entry, where: str, sweeping: bool = False) -> None:
+        """Refuse a call's result (its own entry above the step's, ``result``) whose saved arrays a later
+        replay has replaced: every call re-arms the same entries, so one call's result, or the loss a
+        caller computed from it, would get a later call's gradient. When the sweep reaches the latest
+        replay's result (``sweeping``), check the step's inputs and parameters as :meth:`backward` does
+        and number its entries anew, as if recorded now: the sweep then checks their saved arrays
+        against this replay, not against changes made before it (an optimizer step between the
+        recording and this call). Only then: everything that reads the result has been swept, and
+        the entries below, numbered after it, come next."""
+        if result.p != self.generation:
             raise RuntimeError(
                 f"{where}: this result of a tl.compile step was replayed over: the step ran again before its "
                 "backward, and its tape entries now hold the later call's arrays. Call backward() on each "
-                "result before calling the step again"
+                "result (or the loss computed from it) before calling the step again"
             )
-        if self.latest is not self.recorded and self.entries[-1].index < latest_stamp[0]:
+        if sweeping and self.generation and self.entries[-1].index < latest_stamp[0]:
             self._check_read(where)
             for e in self.entries:
                 e.index = next(_sequence)
             self.read = (self.read[0], self.entries[0].index)
+
+    def result(self, data: np.ndarray) -> Tensor:
+        """A call's result: an entry of its own (``op`` "compiled", passing its gradient on unchanged)
+        above the step's, which every call re-arms, so that a sweep can tell one call's result from
+        another's, through any loss computed from it."""
+        entry = Entry("compiled", (self.root,), _pass_on, None, None, self.generation, data.shape, data.dtype)
+        entry.replay = self
+        return Tensor._from(data, entry)
 
     def stale(self) -> str | None:
         """Why this program no longer describes the step (a parameter replaced, frozen or unfrozen,
@@ -206,8 +222,13 @@ class Program:
                     "make the change after backward"
                 )
 
-    def has_hooks(self) -> bool:
-        return any(e.hooks or e.retain is not None for e in self.watched)
+    def unobserved(self, result: Entry) -> bool:
+        """Whether backward from a replay's ``result`` may run the precomputed sweep: no hook or
+        retain_grad on it or inside the step (the recording's own result takes the usual sweep: its
+        entries hold eager's arrays, not the replay's fused ones)."""
+        if not result.p or result.hooks or result.retain is not None:
+            return False
+        return not any(e.hooks or e.retain is not None for e in self.watched)
 
     def run(self, arrays: list[np.ndarray]) -> Tensor:
         """Replay the forward pass on new input arrays; the result's backward() runs :meth:`backward`."""
@@ -219,10 +240,8 @@ class Program:
         self.latest = self._forward(arrays, leaves)
         hooks, retain = self.root_hooks
         self.root.hooks, self.root.retain = (list(hooks) if hooks else None), retain
-        # from now on the result's backward runs the program; the recording's own result (whose
-        # entries hold eager's arrays, not the replay's fused ones) went through the usual sweep
-        self.root.replay = self
-        return Tensor._from(self.latest, self.root)
+        self.generation += 1
+        return self.result(self.latest)
 
     def backward(self, seed: np.ndarray) -> None:
         """The precomputed sweep: leaves' ``.grad`` accumulate, every entry's saved arrays are freed."""

@@ -315,7 +315,7 @@ class CompiledStep:
         program.why = why
         self.programs[signature] = program
         self.recordings.append(why)
-        return result
+        return program.result(result.data)
 
 
 class _Recorder:
