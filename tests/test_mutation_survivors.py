@@ -603,3 +603,30 @@ def test_descending_argsort_keeps_ties_in_order_as_pytorchs_stable_sort():
     np.testing.assert_array_equal(ours, theirs)
     values, indices = tl.tensor(x).sort(descending=True)
     np.testing.assert_array_equal(indices.numpy(), theirs)
+
+
+@pytest.mark.parametrize("p", [dict(offset=1), dict(offset=-2, dim1=1, dim2=0), dict(offset=0, dim1=2, dim2=0)])
+def test_diagonal_scatter_gradients_with_an_offset_and_other_axes_as_pytorch(p):
+    """Its VJP made the zeros for the source's place with the default diagonal's shape (a dropped
+    ``*p`` survived): every test used offset 0 on axes 0 and 1."""
+    rng = np.random.default_rng(0)
+    base = rng.standard_normal((4, 5, 3)) if p.get("dim1") == 2 else rng.standard_normal((4, 5))
+    src_shape = torch.diagonal(torch.tensor(base), **p).shape
+    src = rng.standard_normal(src_shape)
+    weights = rng.standard_normal(base.shape)
+
+    def loss(b, s):
+        lib = tl if isinstance(b, tl.Tensor) else torch
+        w = tl.Tensor(weights) if lib is tl else torch.tensor(weights)
+        return (lib.diagonal_scatter(b, s, **p) * w).sum()
+
+    both(loss, base, src)
+
+
+def test_an_lstm_variant_cells_repr_names_its_variant_as_the_layers_do():
+    """``LSTMCell(..., variant=...)``'s repr lost its variant when the standard-variant test was
+    mutated to always true: no test printed a variant cell."""
+    assert "variant=" not in repr(tl.nn.LSTMCell(3, 4))
+    cell = repr(tl.nn.LSTMCell(3, 4, variant="cifg"))  # CIFG: the input gate coupled to the forget gate
+    assert cell.startswith("LSTMCell(3, 4, variant=LSTMVariant(") and "coupled=True" in cell, cell
+    assert cell.removeprefix("LSTMCell") == repr(tl.nn.LSTM(3, 4, variant="cifg")).removeprefix("LSTM")
