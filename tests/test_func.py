@@ -1,5 +1,5 @@
-"""``tl.func``: ``torch.func``'s transforms (grad, grad_and_value, vjp, jacrev, jacfwd, hessian, vmap),
-against PyTorch's in float64, composed as PyTorch code composes them (a second derivative by grad of
+"""``tl.func``: ``torch.func``'s transforms (grad, grad_and_value, vjp, jvp, linearize, jacrev, jacfwd,
+hessian, vmap), against PyTorch's in float64, composed as PyTorch code composes them (a second derivative by grad of
 grad, per-sample gradients by vmap of grad, a gradient through vmap). The module was functional_call
 alone: each of these was an AttributeError."""
 
@@ -40,6 +40,23 @@ CASES = {
     "grad through vmap": lambda L, F: F.grad(lambda w: F.vmap(lambda r: (r * w).sum() ** 2)(L.tensor(W)).sum())(
         L.tensor(X)
     ),
+    "jvp": lambda L, F: F.jvp(lambda a: L.tensor(W) @ a.sin(), (L.tensor(X),), (L.tensor(X[::-1].copy()),)),
+    "jvp of two arguments, two outputs": lambda L, F: F.jvp(
+        lambda a, b: (a * b.exp(), (a**2).sum()), (L.tensor(X), L.tensor(X * 2)), (L.tensor(X), L.tensor(-X))
+    ),
+    "jvp with aux": lambda L, F: F.jvp(lambda a: (a.tanh(), a.sum()), (L.tensor(X),), (L.tensor(X),), has_aux=True),
+    "jvp of grad (a Hessian-vector product)": lambda L, F: F.jvp(
+        F.grad(lambda a: (a.sin() * a**2).sum()), (L.tensor(X),), (L.tensor(np.array([1.0, 0.0, -2.0])),)
+    ),
+    "grad of jvp": lambda L, F: F.grad(
+        lambda a: F.jvp(lambda b: (b**3).sin(), (a,), (L.tensor(np.array([1.0, 2.0, 3.0])),))[1].sum()
+    )(L.tensor(X)),
+    "jvp of a constant": lambda L, F: F.jvp(
+        lambda a: L.tensor(W).sum() + 0 * a.sum().detach(), (L.tensor(X),), (L.tensor(X),)
+    ),
+    "linearize": lambda L, F: [
+        fn(L.tensor(v)) for out, fn in [F.linearize(lambda a: a.exp() * a, L.tensor(X))] for v in (X, 2 * X)
+    ],
 }
 
 
@@ -76,6 +93,12 @@ def test_grad_refuses_what_is_no_scalar_and_arguments_it_cannot_differentiate():
         tl.func.grad(lambda x: x.sum(), argnums=2)(tl.tensor(X))
     with pytest.raises(ValueError, match="vmap: the batched arguments .* need one batch size"):
         tl.func.vmap(lambda a, b: a * b)(tl.tensor(W), tl.tensor(X))
+    with pytest.raises(TypeError, match="jvp: primals must be a tuple of Tensors, got Tensor"):
+        tl.func.jvp(lambda x: x * 2, tl.tensor(X), (tl.tensor(X),))
+    with pytest.raises(ValueError, match=r"jvp: tangent 0 has shape \(2,\), its primal \(3,\)"):
+        tl.func.jvp(lambda x: x * 2, (tl.tensor(X),), (tl.tensor(X[:2]),))
+    with pytest.raises(ValueError, match="jvp: tangents must be a tuple of 1 Tensors"):
+        tl.func.jvp(lambda x: x * 2, (tl.tensor(X),), (tl.tensor(X), tl.tensor(X)))
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), database=None)
@@ -103,6 +126,34 @@ def test_grad_and_hessian_of_generated_programs_as_torch_func(program):
     for t, o in zip(_flat(theirs), _flat(ours)):
         expected = t.detach().numpy(force=True)
         np.testing.assert_allclose(o.numpy(), expected, rtol=1e-6, atol=1e-8, equal_nan=True)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@given(programs())
+def test_jvp_of_generated_programs_as_torch_func(program):
+    """tl.func.jvp (forward mode by the double-VJP trick) of the generated programs, along tangents
+    drawn per input, against torch.func.jvp (PyTorch's own forward mode) wherever PyTorch computes it."""
+    arrays = leaf_arrays(program)
+    tangents = [np.random.default_rng(k).standard_normal(a.shape) for k, a in enumerate(arrays)]
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        theirs = torch.func.jvp(
+            lambda *xs: run(program, list(xs), "torch")[0],
+            tuple(torch.tensor(a) for a in arrays),
+            tuple(torch.tensor(v) for v in tangents),
+        )
+    except Exception:  # noqa: BLE001 - what PyTorch's forward mode cannot do is no comparison
+        return
+    finally:
+        torch.set_default_dtype(before)
+    ours = tl.func.jvp(
+        lambda *xs: run(program, list(xs), "tl")[0],
+        tuple(tl.tensor(a.copy()) for a in arrays),
+        tuple(tl.tensor(v) for v in tangents),
+    )
+    for t, o in zip(theirs, ours):
+        np.testing.assert_allclose(o.numpy(), t.detach().numpy(force=True), rtol=1e-6, atol=1e-8, equal_nan=True)
 
 
 def _flat(r):

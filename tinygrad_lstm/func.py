@@ -32,7 +32,9 @@ from .tensor import Tensor
 from .transforms import hessian as _hessian
 from .transforms import jacobian as _jacobian
 
-__all__ = ["functional_call", "grad", "grad_and_value", "hessian", "jacfwd", "jacrev", "vjp", "vmap"]
+__all__ = [
+    "functional_call", "grad", "grad_and_value", "hessian", "jacfwd", "jacrev", "jvp", "linearize", "vjp", "vmap",
+]  # fmt: skip
 
 
 def _numbers(argnums: int | tuple[int, ...], n: int, op: str) -> tuple[int, ...]:
@@ -125,6 +127,75 @@ def vjp(func: Callable, *primals: Any, has_aux: bool = False) -> tuple:
         else _plain(output, nested)
     )
     return (shown, vjp_fn, aux) if has_aux else (shown, vjp_fn)
+
+
+def _pushforward(func: Callable, primals: Any, op: str, has_aux: bool = False) -> tuple:
+    """Run ``func`` on ``primals`` and return ``(output, aux, push)``: ``push(tangents)`` is ``J v``,
+    by the double-VJP trick (README, Function transforms): the VJP ``u -> u^T J`` is linear in a dummy
+    ``u``, so its VJP with respect to ``u`` along ``v`` is ``J v``. Forward mode from reverse mode."""
+    if not isinstance(primals, tuple):
+        raise TypeError(f"{op}: primals must be a tuple of Tensors, got {type(primals).__name__}")
+    tracked = [_tracked(p, op) for p in primals]
+    xs = [t for t, _ in tracked]
+    nested = any(outer for _, outer in tracked)
+    with enable_grad():
+        result = func(*xs)
+    output, aux = result if has_aux else (result, None)
+    outputs = list(output) if isinstance(output, (tuple, list)) else [output]
+    if not all(isinstance(o, Tensor) for o in outputs):
+        raise TypeError(f"{op}: func must return a Tensor or a tuple of Tensors")
+    # u's value does not matter (the VJP is linear in it): zeros, never inf or nan
+    dummies = [Tensor(np.zeros(o.shape, o.dtype), requires_grad=True) for o in outputs]
+    with enable_grad():
+        wanting = [(o, u) for o, u in zip(outputs, dummies) if o.requires_grad]
+        pulled = _grad([o for o, _ in wanting], xs, [u for _, u in wanting], retain_graph=True,
+                       create_graph=True, materialize_grads=True) if wanting else [None] * len(xs)  # fmt: skip
+
+    def push(tangents: Any) -> Any:
+        if not isinstance(tangents, tuple) or len(tangents) != len(xs):
+            given = len(tangents) if isinstance(tangents, tuple) else type(tangents).__name__
+            raise ValueError(f"{op}: tangents must be a tuple of {len(xs)} Tensors (one per primal), got {given}")
+        vs = [_tensor(v) for v in tangents]
+        for k, (v, x) in enumerate(zip(vs, xs)):
+            if v.shape != x.shape:
+                raise ValueError(f"{op}: tangent {k} has shape {v.shape}, its primal {x.shape}")
+        kept = [(g, v) for g, v in zip(pulled, vs) if g is not None and g.requires_grad]
+        if kept:
+            found = list(_grad([g for g, _ in kept], dummies, [v for _, v in kept], retain_graph=True,
+                               create_graph=nested, materialize_grads=True))  # fmt: skip
+        else:  # no output depends on a primal
+            found = [Tensor(np.zeros(o.shape, o.dtype)) for o in outputs]
+        found = [_plain(f, nested) for f in found]
+        return type(output)(found) if isinstance(output, (tuple, list)) else found[0]
+
+    shown = (
+        type(output)(_plain(o, nested) for o in outputs)
+        if isinstance(output, (tuple, list))
+        else _plain(output, nested)
+    )
+    return shown, aux, push
+
+
+def jvp(func: Callable, primals: tuple, tangents: tuple, *, strict: bool = False, has_aux: bool = False) -> tuple:
+    """``(func(*primals), J v)``: the Jacobian-vector product along ``tangents``, one per primal
+    (``(output, jvp_out, aux)`` with ``has_aux``). ``jvp(grad(f), (x,), (v,))`` is a Hessian-vector
+    product. ``strict`` is accepted for PyTorch's signature (its refusals are of vmap'd functions).
+
+    >>> import numpy as np, tinygrad_lstm as tl
+    >>> x = tl.tensor(np.array([1.0, 2.0]))
+    >>> out, tangent = tl.func.jvp(lambda x: x ** 3, (x,), (tl.tensor(np.array([1.0, 0.5])),))
+    >>> tangent.tolist()
+    [3.0, 6.0]
+    """
+    output, aux, push = _pushforward(func, primals, "jvp", has_aux)
+    return (output, push(tangents), aux) if has_aux else (output, push(tangents))
+
+
+def linearize(func: Callable, *primals: Any) -> tuple:
+    """``(func(*primals), jvp_fn)``: ``jvp_fn(*tangents)`` is the Jacobian-vector product at
+    ``primals``, as often as asked, without running ``func`` again."""
+    output, _, push = _pushforward(func, primals, "linearize")
+    return output, lambda *tangents: push(tangents)
 
 
 def _substituted(func: Callable, args: tuple, nums: tuple[int, ...], kwargs: dict) -> Callable:
