@@ -92,7 +92,7 @@ def unpack_dual(tensor: Any, *, level: int | None = None) -> UnpackedDualTensor:
     duals = _levels[-1]
     found, reverse = [], False  # the duals it depends on; whether a leaf that is no dual requires grad
     seen: set[int] = set()
-    stack = [tensor._entry]
+    stack: list = [tensor._entry]
     while stack:
         entry = stack.pop()
         if entry is None or id(entry) in seen:
