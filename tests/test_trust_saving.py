@@ -265,3 +265,17 @@ def test_pytorchs_save_and_load_spellings(tmp_path):
         tl.load(tmp_path / "model.pth", map_location=lambda storage, loc: storage)
     with pytest.raises(ValueError, match=r"open file BytesIO is not an .npz archive .*its bytes are not NumPy"):
         tl.load(io.BytesIO(b"not an archive"))
+
+
+def test_a_saved_tensor_loads_as_a_tensor_with_its_requires_grad_as_torch_load_gives(tmp_path):
+    """``torch.save(t)`` then ``torch.load`` gives a tensor back; tl.load gave a NumPy array (so
+    ``.requires_grad``, ``.backward()`` or a Tensor method was an AttributeError). Arrays stay arrays."""
+    t = tl.tensor(np.arange(3.0), requires_grad=True)
+    tl.save({"t": t, "frozen": t.detach(), "array": np.ones(2)}, tmp_path / "t.pth")
+    back = tl.load(tmp_path / "t.pth")
+    assert isinstance(back["t"], tl.Tensor) and back["t"].requires_grad and back["t"].is_leaf
+    assert isinstance(back["frozen"], tl.Tensor) and not back["frozen"].requires_grad
+    assert type(back["array"]) is np.ndarray
+    np.testing.assert_array_equal(back["t"].data, [0.0, 1.0, 2.0])
+    (back["t"] ** 2).sum().backward()
+    np.testing.assert_array_equal(back["t"].grad.data, [0.0, 2.0, 4.0])

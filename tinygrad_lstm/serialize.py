@@ -2,7 +2,8 @@
 
 Arrays go into the archive as they are; the nesting around them (dicts with str or int keys, lists,
 tuples, numbers, strings, booleans, None) is described by a JSON entry, so a module's or an
-optimizer's state_dict round-trips and nothing is ever unpickled.
+optimizer's state_dict round-trips and nothing is ever unpickled. A Tensor loads as a Tensor (with
+its requires_grad), an array as an array.
 """
 
 from __future__ import annotations
@@ -32,9 +33,10 @@ def _path(path: str) -> str:
 
 def _encode(obj: Any, arrays: dict[str, np.ndarray], path: str = "", open_ids: tuple[int, ...] = ()) -> Any:
     """The JSON description of ``obj``, its arrays added to ``arrays``; errors name the key path."""
-    if isinstance(obj, Tensor):
-        obj = obj.data
-    elif is_torch_tensor(obj):
+    if isinstance(obj, Tensor):  # loads as a Tensor again, as torch.load gives back a tensor
+        described = _encode(obj.data, arrays, path, open_ids)
+        return {"tensor": described["array"], "requires_grad": obj.requires_grad}
+    if is_torch_tensor(obj):
         obj = plain_array(obj, f"save: {_path(path)}")
     if isinstance(obj, np.ndarray):
         if obj.dtype.kind not in "biufc":
@@ -85,6 +87,8 @@ def _array(archive, key: str, where: str, file: str) -> np.ndarray:
 def _decode(node: Any, archive, file: str, path: str = "") -> Any:
     if "array" in node:
         return _array(archive, node["array"], _path(path), file)
+    if "tensor" in node:
+        return Tensor(_array(archive, node["tensor"], _path(path), file), requires_grad=bool(node["requires_grad"]))
     if "value" in node:
         return node["value"]
     if "dict" in node:

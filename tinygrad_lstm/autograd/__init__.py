@@ -21,7 +21,7 @@ from ..function import Function, FunctionContext, once_differentiable
 from ..gradcheck import GradcheckError, gradcheck, gradgradcheck
 from ..instruments.anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from ..tape import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
-from . import forward_ad, functional
+from . import forward_ad, functional, graph
 
 __all__ = [
     "Function",
@@ -32,6 +32,7 @@ __all__ = [
     "enable_grad",
     "forward_ad",
     "functional",
+    "graph",
     "grad",
     "gradcheck",
     "gradgradcheck",
