@@ -158,3 +158,73 @@ def test_jvp_of_generated_programs_as_torch_func(program):
 
 def _flat(r):
     return [leaf for x in r for leaf in _flat(x)] if isinstance(r, (tuple, list)) else [r]
+
+
+def _twin_mlps(n=1, seed=0):
+    """``n`` small float64 MLPs here and their copies in PyTorch (the same weights)."""
+    ours, theirs = [], []
+    for k in range(n):
+        tl.manual_seed(seed + k)
+        m = tl.nn.Sequential(tl.nn.Linear(3, 5, dtype=np.float64), tl.nn.Tanh(), tl.nn.Linear(5, 4, dtype=np.float64))
+        t = torch.nn.Sequential(torch.nn.Linear(3, 5), torch.nn.Tanh(), torch.nn.Linear(5, 4)).double()
+        with torch.no_grad():
+            for name, p in t.named_parameters():
+                p.copy_(torch.tensor(m.get_parameter(name).data))
+        ours.append(m)
+        theirs.append(t)
+    return ours, theirs
+
+
+def test_per_sample_gradients_over_a_dict_of_parameters_as_the_torch_func_tutorial():
+    """PyTorch's per-sample-gradients tutorial: ``vmap(grad(compute_loss), in_dims=(None, None, 0, 0))``
+    over ``(params, buffers, data, targets)``, params a dict. grad refused a dict ("must be Tensors")."""
+    (m,), (t,) = _twin_mlps()
+    rng = np.random.default_rng(0)
+    data, targets = rng.standard_normal((6, 3)), rng.integers(0, 4, 6)
+
+    def per_sample(lib, F, model):
+        params = {k: v.detach() for k, v in model.named_parameters()}
+        buffers = {k: v.detach() for k, v in model.named_buffers()}
+
+        def compute_loss(params, buffers, sample, target):
+            out = F.functional_call(model, (params, buffers), (sample.unsqueeze(0),))
+            return lib.nn.functional.cross_entropy(out, target.unsqueeze(0))
+
+        return F.vmap(F.grad(compute_loss), in_dims=(None, None, 0, 0))(
+            params, buffers, lib.tensor(data), lib.tensor(targets)
+        )
+
+    ours, theirs = per_sample(tl, tl.func, m), per_sample(torch, torch.func, t)
+    assert list(ours) == list(theirs)
+    for name in theirs:
+        assert ours[name].shape == tuple(theirs[name].shape)
+        np.testing.assert_allclose(ours[name].numpy(), theirs[name].numpy(), rtol=1e-12, atol=1e-15)
+
+
+def test_an_ensemble_by_stack_module_state_and_vmap_as_the_torch_func_tutorial():
+    ours, theirs = _twin_mlps(3, seed=10)
+    x = np.random.default_rng(1).standard_normal((2, 3))
+
+    def ensemble(lib, F, models):
+        params, buffers = F.stack_module_state(models)
+        base = models[0]
+        out = F.vmap(lambda p, b, x: F.functional_call(base, (p, b), (x,)), in_dims=(0, 0, None))(
+            params, buffers, lib.tensor(x)
+        )
+        grads = lib.autograd.grad(out.sum(), list(params.values()))
+        return [out, *grads]
+
+    for o, t in zip(ensemble(tl, tl.func, ours), ensemble(torch, torch.func, theirs)):
+        np.testing.assert_allclose(o.detach().numpy(), t.detach().numpy(), rtol=1e-12)
+
+
+def test_grad_with_respect_to_tuples_and_dicts_keeps_their_structure():
+    x, y = tl.tensor(X), tl.tensor(X * 2)
+    g = tl.func.grad(lambda p: (p["a"] * p["b"][0] ** 2).sum())({"a": x, "b": (y,)})
+    tg = torch.func.grad(lambda p: (p["a"] * p["b"][0] ** 2).sum())({"a": torch.tensor(X), "b": (torch.tensor(X * 2),)})
+    assert set(g) == {"a", "b"} and isinstance(g["b"], tuple)
+    np.testing.assert_allclose(g["a"].numpy(), tg["a"].numpy())
+    np.testing.assert_allclose(g["b"][0].numpy(), tg["b"][0].numpy())
+    with pytest.raises(ValueError, match="functional_call: 'weight' appears in more than one of the mappings"):
+        lin = tl.nn.Linear(3, 1)
+        tl.func.functional_call(lin, ({"weight": lin.weight}, {"weight": lin.weight}), (tl.ones(1, 3),))

@@ -33,7 +33,8 @@ from .transforms import hessian as _hessian
 from .transforms import jacobian as _jacobian
 
 __all__ = [
-    "functional_call", "grad", "grad_and_value", "hessian", "jacfwd", "jacrev", "jvp", "linearize", "vjp", "vmap",
+    "functional_call", "grad", "grad_and_value", "hessian", "jacfwd", "jacrev", "jvp", "linearize",
+    "stack_module_state", "vjp", "vmap",
 ]  # fmt: skip
 
 
@@ -64,6 +65,32 @@ def _plain(t: Any, keep: bool) -> Any:
     return t if keep or not isinstance(t, Tensor) else t.detach()
 
 
+def _flatten(tree: Any) -> tuple[list, Callable[[list], Any]]:
+    """The leaves of ``tree`` (nested dicts, lists and tuples; anything else is a leaf), and a function
+    that builds the same structure around other leaves: PyTorch's pytrees, for the few containers
+    its transforms take (a dict of parameters, a tuple of tensors)."""
+    if isinstance(tree, dict):
+        keys = list(tree)
+        parts = [_flatten(tree[k]) for k in keys]
+    elif isinstance(tree, (list, tuple)):
+        keys = list(range(len(tree)))
+        parts = [_flatten(v) for v in tree]
+    else:
+        return [tree], lambda leaves: leaves[0]
+    sizes = [len(leaves) for leaves, _ in parts]
+
+    def rebuild(leaves: list) -> Any:
+        out, at = [], 0
+        for (_, build), n in zip(parts, sizes):
+            out.append(build(leaves[at : at + n]))
+            at += n
+        if isinstance(tree, dict):
+            return dict(zip(keys, out))
+        return type(tree)(*out) if hasattr(tree, "_fields") else type(tree)(out)  # a namedtuple, or list/tuple
+
+    return [leaf for leaves, _ in parts for leaf in leaves], rebuild
+
+
 def grad_and_value(func: Callable, argnums: int | tuple[int, ...] = 0, has_aux: bool = False) -> Callable:
     """A function returning ``(gradient, value)`` of scalar ``func`` (``(gradient, (value, aux))`` with
     ``has_aux``); the gradient is a tuple when ``argnums`` is."""
@@ -72,16 +99,25 @@ def grad_and_value(func: Callable, argnums: int | tuple[int, ...] = 0, has_aux: 
         nums = _numbers(argnums, len(args), "grad")
         args_ = list(args)
         nested = False
+        wrt, rebuilds = [], []  # the tensors differentiated with respect to; per argument, its structure
         for i in nums:
-            args_[i], outer = _tracked(args[i], "grad")
-            nested = nested or outer
+            leaves, rebuild = _flatten(args[i])  # a tensor, or a dict/tuple/list of them
+            tracked = [_tracked(leaf, "grad") for leaf in leaves]
+            nested = nested or any(outer for _, outer in tracked)
+            args_[i] = rebuild([t for t, _ in tracked])
+            wrt.append([t for t, _ in tracked])
+            rebuilds.append(rebuild)
         with enable_grad():
             result = func(*args_, **kwargs)
         value, aux = result if has_aux else (result, None)
         if not isinstance(value, Tensor) or value.size != 1:
             shape = value.shape if isinstance(value, Tensor) else type(value).__name__
             raise ValueError(f"grad: func must return one number (a tensor of one element), got {shape}")
-        grads = _grad(value, [args_[i] for i in nums], create_graph=nested, materialize_grads=True)
+        flat = list(_grad(value, [t for ts in wrt for t in ts], create_graph=nested, materialize_grads=True))
+        grads, at = [], 0
+        for ts, rebuild in zip(wrt, rebuilds):
+            grads.append(rebuild(flat[at : at + len(ts)]))
+            at += len(ts)
         g = grads[0] if isinstance(argnums, int) else tuple(grads)
         value = _plain(value, nested)
         return (g, (value, aux)) if has_aux else (g, value)
@@ -254,17 +290,58 @@ def vmap(
         dims = in_dims if isinstance(in_dims, (tuple, list)) else (in_dims,) * len(args)
         if len(dims) != len(args):
             raise ValueError(f"vmap: in_dims has {len(dims)} entries for {len(args)} arguments")
-        sizes = {np.shape(a)[d] for a, d in zip(args, dims) if d is not None}
+        flat = []  # per argument: its leaves, each leaf's axis (None: not batched), its structure
+        for k, (a, d) in enumerate(zip(args, dims)):
+            leaves, rebuild = _flatten(a)
+            if d is None or isinstance(d, int):
+                axes = [d] * len(leaves)
+            else:  # one axis per leaf, in the argument's structure (a dict of parameters: {name: 0})
+                axes, _ = _flatten(d)
+                if len(axes) != len(leaves):
+                    raise ValueError(f"vmap: in_dims[{k}]={d!r} does not match argument {k}'s {len(leaves)} tensors")
+            flat.append((leaves, axes, rebuild))
+        sizes = {np.shape(x)[d] for leaves, axes, _ in flat for x, d in zip(leaves, axes) if d is not None}
         if len(sizes) != 1:
-            shapes = [np.shape(a) for a in args]
+            shapes = [np.shape(x) for leaves, _, _ in flat for x in leaves]
             raise ValueError(f"vmap: the batched arguments (in_dims={in_dims!r}) need one batch size, shapes {shapes}")
         (n,) = sizes
-        rows = [
-            func(*(a if d is None else _tensor(a).select(d, k) for a, d in zip(args, dims)), **kwargs) for k in range(n)
-        ]
-        if isinstance(rows[0], tuple):
-            outs = out_dims if isinstance(out_dims, (tuple, list)) else (out_dims,) * len(rows[0])
-            return tuple(ops.stack([r[j] for r in rows], outs[j]) for j in range(len(rows[0])))
-        return ops.stack(rows, out_dims)
+
+        def sliced(k: int) -> list:
+            return [
+                rebuild([x if d is None else _tensor(x).select(d, k) for x, d in zip(leaves, axes)])
+                for leaves, axes, rebuild in flat
+            ]
+
+        rows = [func(*sliced(k), **kwargs) for k in range(n)]
+        leaves, rebuild = _flatten(rows[0])
+        if isinstance(out_dims, int):
+            outs = [out_dims] * len(leaves)
+        else:
+            outs, _ = _flatten(out_dims)
+            if len(outs) != len(leaves):
+                raise ValueError(f"vmap: out_dims={out_dims!r} does not match the {len(leaves)} outputs")
+        columns = [_flatten(r)[0] for r in rows]
+        return rebuild([ops.stack([c[j] for c in columns], outs[j]) for j in range(len(leaves))])
 
     return wrapper
+
+
+def stack_module_state(models: Any) -> tuple[dict, dict]:
+    """``(params, buffers)``: each name's tensors of ``models`` stacked along a new first axis (the
+    parameters as new leaves that require grad), for ``vmap`` over an ensemble with ``functional_call``."""
+    models = list(models)
+    if not models:
+        raise ValueError("stack_module_state: needs at least one model")
+    kinds = {type(m) for m in models}
+    if len(kinds) != 1:
+        raise ValueError(
+            f"stack_module_state: the models must be of one class, got {sorted(k.__name__ for k in kinds)}"
+        )
+    params = {
+        name: Tensor(np.stack([m.get_parameter(name).data for m in models]), requires_grad=True)
+        for name, _ in models[0].named_parameters()
+    }
+    buffers = {
+        name: Tensor(np.stack([m.get_buffer(name).data for m in models])) for name, _ in models[0].named_buffers()
+    }
+    return params, buffers

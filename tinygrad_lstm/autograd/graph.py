@@ -27,6 +27,7 @@ from ..tensor import Tensor
 
 __all__ = ["save_on_cpu", "saved_tensors_hooks"]
 
+
 class _Unpack:
     """An entry's packed arrays, unpacked when the sweep reaches it (the way the engine refills the
     entries of a checkpointed segment: the entry stays freed until then)."""

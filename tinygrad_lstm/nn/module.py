@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -546,10 +546,14 @@ class Module:
 
 
 def functional_call(
-    module: Module, parameters: Mapping[str, Tensor], args: Any = (), kwargs: Mapping[str, Any] | None = None
+    module: Module,
+    parameters: Mapping[str, Tensor] | Sequence[Mapping[str, Tensor]],
+    args: Any = (),
+    kwargs: Mapping[str, Any] | None = None,
 ) -> Any:
     """``module(*args, **kwargs)`` with the tensors in ``parameters`` (by the dotted names
-    ``named_parameters`` and ``named_buffers`` give) standing in for the module's own, which are back
+    ``named_parameters`` and ``named_buffers`` give; or a tuple of such mappings, PyTorch's ``(params,
+    buffers)``) standing in for the module's own, which are back
     in place afterwards, whatever happens: PyTorch's ``torch.func.functional_call``. The gradient then flows to the
     tensors given, so a loss can be a function of the weights (``tl.gradcheck``, ``tl.jacobian``). A
     weight shared by several submodules (tied) is replaced everywhere it is used, as PyTorch does.
@@ -561,8 +565,19 @@ def functional_call(
     >>> out.item(), lin.weight is lin.get_parameter("weight")
     (3.0, True)
     """
+    given: Mapping[str, Tensor]
+    if isinstance(parameters, Mapping):
+        given = parameters
+    else:  # PyTorch's (params, buffers): one mapping, each name once
+        merged: dict[str, Tensor] = {}
+        for part in parameters:
+            for name, tensor in part.items():
+                if name in merged:
+                    raise ValueError(f"functional_call: {name!r} appears in more than one of the mappings given")
+                merged[name] = tensor
+        given = merged
     replacing: dict[int, tuple[str, Tensor]] = {}  # id(own tensor) -> (the name given, its stand-in)
-    for name, tensor in parameters.items():
+    for name, tensor in given.items():
         try:
             own: Tensor = module.get_parameter(name)
         except AttributeError:
