@@ -228,3 +228,29 @@ def test_grad_with_respect_to_tuples_and_dicts_keeps_their_structure():
     with pytest.raises(ValueError, match="functional_call: 'weight' appears in more than one of the mappings"):
         lin = tl.nn.Linear(3, 1)
         tl.func.functional_call(lin, ({"weight": lin.weight}, {"weight": lin.weight}), (tl.ones(1, 3),))
+
+
+@pytest.mark.parametrize("how", ["jacrev", "jacfwd", "vjp"])
+def test_jacobians_and_vjps_over_a_dict_of_parameters_as_the_neural_tangent_kernel_tutorial(how):
+    """The NTK tutorial's ``vmap(jacrev(fnet_single), (None, 0))(params, x)`` (and jacfwd, and its
+    vjp variant) with params a dict: one Jacobian per parameter, batched. jacrev refused the dict."""
+    (m,), (t,) = _twin_mlps()
+    x = np.random.default_rng(2).standard_normal((4, 3))
+    cotangent = np.random.default_rng(3).standard_normal(4)
+
+    def run(lib, F, model):
+        params = {k: v.detach() for k, v in model.named_parameters()}
+
+        def fnet_single(params, x):
+            return F.functional_call(model, params, (x.unsqueeze(0),)).squeeze(0)
+
+        if how == "vjp":
+            out, vjp_fn = F.vjp(lambda p: fnet_single(p, lib.tensor(x[0])), params)
+            (found,) = vjp_fn(lib.tensor(cotangent))
+            return {"out": out, **found}
+        return F.vmap(getattr(F, how)(fnet_single), (None, 0))(params, lib.tensor(x))
+
+    ours, theirs = run(tl, tl.func, m), run(torch, torch.func, t)
+    assert list(ours) == list(theirs)
+    for name in theirs:
+        np.testing.assert_allclose(ours[name].numpy(), theirs[name].detach().numpy(), rtol=1e-12, atol=1e-15)

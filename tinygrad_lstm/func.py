@@ -139,29 +139,27 @@ def grad(func: Callable, argnums: int | tuple[int, ...] = 0, has_aux: bool = Fal
 def vjp(func: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     """``(output, vjp_fn)``: ``vjp_fn(cotangent)`` gives one gradient per primal (``(output, vjp_fn, aux)``
     with ``has_aux``)."""
-    tracked = [_tracked(p, "vjp") for p in primals]
-    xs = [t for t, _ in tracked]
-    nested = any(outer for _, outer in tracked)
+    flats = [_flatten(p) for p in primals]  # each primal: a tensor, or a dict/tuple/list of them
+    tracked = [[_tracked(leaf, "vjp") for leaf in leaves] for leaves, _ in flats]
+    xs = [t for per in tracked for t, _ in per]
+    nested = any(outer for per in tracked for _, outer in per)
     with enable_grad():
-        result = func(*xs)
+        result = func(*[rebuild([t for t, _ in per]) for (_, rebuild), per in zip(flats, tracked)])
     output, aux = result if has_aux else (result, None)
-    outputs = list(output) if isinstance(output, (tuple, list)) else [output]
+    outputs, rebuild_output = _flatten(output)
 
     def vjp_fn(*cotangents: Any) -> tuple:
-        given = (
-            list(cotangents[0])
-            if len(cotangents) == 1 and isinstance(cotangents[0], (tuple, list))
-            else list(cotangents)
-        )
+        given, _ = _flatten(cotangents[0] if len(cotangents) == 1 else cotangents)
         if len(given) != len(outputs):
             raise ValueError(f"vjp: {len(given)} cotangents given for {len(outputs)} outputs")
-        return _grad(outputs, xs, given, retain_graph=True, create_graph=nested, materialize_grads=True)
+        flat = list(_grad(outputs, xs, given, retain_graph=True, create_graph=nested, materialize_grads=True))
+        grads, at = [], 0
+        for (_, rebuild), per in zip(flats, tracked):
+            grads.append(rebuild(flat[at : at + len(per)]))
+            at += len(per)
+        return tuple(grads)
 
-    shown = (
-        type(output)(_plain(o, nested) for o in outputs)
-        if isinstance(output, (tuple, list))
-        else _plain(output, nested)
-    )
+    shown = rebuild_output([_plain(o, nested) for o in outputs])
     return (shown, vjp_fn, aux) if has_aux else (shown, vjp_fn)
 
 
@@ -247,6 +245,9 @@ def _substituted(func: Callable, args: tuple, nums: tuple[int, ...], kwargs: dic
 def _jacobian_of(func: Callable, argnums: int | tuple[int, ...], strategy: str) -> Callable:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         nums = _numbers(argnums, len(args), "jacrev" if strategy == "reverse-mode" else "jacfwd")
+        flats = [_flatten(args[i]) for i in nums]
+        if any(len(leaves) != 1 or leaves[0] is not args[i] for (leaves, _), i in zip(flats, nums)):
+            return _jacobian_of_trees(func, args, nums, flats, kwargs, strategy, isinstance(argnums, int))
         inputs = tuple(args[i] for i in nums)
         nested = any(isinstance(x, Tensor) and x.requires_grad for x in inputs)
         g = _substituted(func, args, nums, kwargs)
@@ -256,6 +257,36 @@ def _jacobian_of(func: Callable, argnums: int | tuple[int, ...], strategy: str) 
         return _jacobian(g, chosen, create_graph=nested)
 
     return wrapper
+
+
+def _jacobian_of_trees(func, args, nums, flats, kwargs, strategy: str, single: bool) -> Any:
+    """The Jacobian with respect to arguments that are dicts, lists or tuples of tensors (a dict of
+    parameters): one Jacobian per tensor, in each argument's structure (PyTorch's pytrees)."""
+    leaves = tuple(leaf for found, _ in flats for leaf in found)
+    sizes = [len(found) for found, _ in flats]
+
+    def regroup(per_leaf: tuple) -> Any:
+        out, at = [], 0
+        for (_, rebuild), n in zip(flats, sizes):
+            out.append(rebuild(list(per_leaf[at : at + n])))
+            at += n
+        return out[0] if single else tuple(out)
+
+    def g(*xs: Any) -> Any:
+        full, at = list(args), 0
+        for i, (_, rebuild), n in zip(nums, flats, sizes):
+            full[i] = rebuild(list(xs[at : at + n]))
+            at += n
+        return func(*full, **kwargs)
+
+    nested = any(isinstance(x, Tensor) and x.requires_grad for x in leaves)
+    if strategy == "forward-mode" and not nested:
+        found = _jacobian(g, leaves, vectorize=True, strategy=strategy)
+    else:
+        found = _jacobian(g, leaves, create_graph=nested)
+    if found and isinstance(found[0], tuple):  # func returned a tuple: one per output
+        return tuple(regroup(per_output) for per_output in found)
+    return regroup(found)
 
 
 def jacrev(func: Callable, argnums: int | tuple[int, ...] = 0) -> Callable:
