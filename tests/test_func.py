@@ -254,3 +254,36 @@ def test_jacobians_and_vjps_over_a_dict_of_parameters_as_the_neural_tangent_kern
     assert list(ours) == list(theirs)
     for name in theirs:
         np.testing.assert_allclose(ours[name].numpy(), theirs[name].detach().numpy(), rtol=1e-12, atol=1e-15)
+
+
+def _jacobians_tutorial(lib, F):
+    """The computations of torch.func's "Jacobians, Hessians, hvp, vhp, and more" tutorial."""
+    rng = np.random.default_rng(0)
+    weight, bias = lib.tensor(rng.standard_normal((6, 6))), lib.tensor(rng.standard_normal(6))
+    x, xb = lib.tensor(rng.standard_normal(6)), lib.tensor(rng.standard_normal((4, 6)))
+
+    def predict(weight, bias, x):
+        return lib.nn.functional.linear(x, weight, bias).tanh()
+
+    out = {
+        "jacrev": F.jacrev(predict, argnums=2)(weight, bias, x),
+        "jacfwd": F.jacfwd(predict, argnums=2)(weight, bias, x),
+        "jacrev of weight and bias": F.jacrev(predict, argnums=(0, 1))(weight, bias, x),
+        "hessian of a vector function": F.hessian(predict, argnums=2)(weight, bias, x),
+        "jacrev of jacrev": F.jacrev(F.jacrev(predict, argnums=2), argnums=2)(weight, bias, x),
+        "batch jacobian": F.vmap(F.jacrev(predict, argnums=2), in_dims=(None, None, 0))(weight, bias, xb),
+        "batch jacobian by a sum": F.jacrev(lambda w, b, x: predict(w, b, x).sum(0), argnums=2)(weight, bias, xb),
+        "batch hessian": F.vmap(F.hessian(predict, argnums=2), in_dims=(None, None, 0))(weight, bias, xb),
+        "hvp by jvp of grad": F.jvp(F.grad(lambda x: x.sin().sum()), (x,), (xb[0],))[1],
+    }
+    return {k: [v] if isinstance(v, lib.Tensor) else list(v) for k, v in out.items()}
+
+
+def test_the_jacobians_and_hessians_tutorial_as_pytorch():
+    """hessian of a function with a vector output was refused ("must return a single-element
+    tensor"): torch.func.hessian is jacfwd(jacrev(f)), of any output shape."""
+    ours, theirs = _jacobians_tutorial(tl, tl.func), _jacobians_tutorial(torch, torch.func)
+    for name in theirs:
+        for o, t in zip(ours[name], theirs[name]):
+            assert o.shape == tuple(t.shape), name
+            np.testing.assert_allclose(o.numpy(), t.detach().numpy(), rtol=1e-12, atol=1e-14, err_msg=name)

@@ -29,7 +29,6 @@ from .backward import grad as _grad
 from .nn.module import functional_call
 from .tape import enable_grad
 from .tensor import Tensor
-from .transforms import hessian as _hessian
 from .transforms import jacobian as _jacobian
 
 __all__ = [
@@ -300,15 +299,9 @@ def jacfwd(func: Callable, argnums: int | tuple[int, ...] = 0) -> Callable:
 
 
 def hessian(func: Callable, argnums: int | tuple[int, ...] = 0) -> Callable:
-    """A function returning the Hessian of scalar ``func`` (input.shape + input.shape)."""
-
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        nums = _numbers(argnums, len(args), "hessian")
-        inputs = tuple(args[i] for i in nums)
-        g = _substituted(func, args, nums, kwargs)
-        return _hessian(g, inputs[0] if isinstance(argnums, int) else inputs)
-
-    return wrapper
+    """A function returning the Hessian of ``func``: ``jacfwd(jacrev(func))``, as PyTorch defines it, so
+    of any output shape (output.shape + input.shape + input.shape; a scalar's is input.shape twice)."""
+    return jacfwd(jacrev(func, argnums), argnums)
 
 
 def vmap(
