@@ -54,6 +54,9 @@ CASES = {
     "jvp of a constant": lambda L, F: F.jvp(
         lambda a: L.tensor(W).sum() + 0 * a.sum().detach(), (L.tensor(X),), (L.tensor(X),)
     ),
+    "jacrev with aux": lambda L, F: F.jacrev(lambda a: (a.sin() * a, a.sum()), has_aux=True)(L.tensor(X)),
+    "jacfwd with aux": lambda L, F: F.jacfwd(lambda a: (a.exp() @ L.tensor(W.T), a.max()), has_aux=True)(L.tensor(X)),
+    "torch.vmap": lambda L, F: L.vmap(lambda r: r.dot(r))(L.tensor(W)),
     "linearize": lambda L, F: [
         fn(L.tensor(v)) for out, fn in [F.linearize(lambda a: a.exp() * a, L.tensor(X))] for v in (X, 2 * X)
     ],

@@ -308,6 +308,8 @@ from .tensor import Tensor
 from .transforms import hessian, hvp, jacobian, jvp, vhp, vjp
 from .vjpcheck import VJPCheck, check_vjps
 
+vmap = func.vmap  # torch.vmap, torch.func.vmap's other name
+
 __version__ = "0.1.0"
 
 # PyTorch's dtype names, as the NumPy dtypes they are: tl.zeros(3, dtype=tl.float32)
@@ -357,6 +359,7 @@ __all__ = [
     "device",
     "demos",
     "func",
+    "vmap",
     "linalg",
     "nn",
     "optim",

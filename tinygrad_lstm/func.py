@@ -288,14 +288,43 @@ def _jacobian_of_trees(func, args, nums, flats, kwargs, strategy: str, single: b
     return regroup(found)
 
 
-def jacrev(func: Callable, argnums: int | tuple[int, ...] = 0) -> Callable:
-    """A function returning the Jacobian of ``func`` (output.shape + input.shape), by reverse mode."""
-    return _jacobian_of(func, argnums, "reverse-mode")
+def _with_aux(jacobian_of: Callable, func: Callable, has_aux: bool) -> Callable:
+    """``has_aux``: ``func`` returns ``(output, aux)``; the transform's result is ``(jacobian, aux)``,
+    ``aux`` as the call at the given arguments made it."""
+    if not has_aux:
+        return jacobian_of(func)
+    made: list = []
+
+    def output_only(*args: Any, **kwargs: Any) -> Any:
+        output, aux = func(*args, **kwargs)
+        made.append(aux)
+        return output
+
+    transformed = jacobian_of(output_only)
+
+    def wrapper(*args: Any, **kwargs: Any) -> tuple:
+        made.clear()
+        jacobian = transformed(*args, **kwargs)
+        aux = made[0]
+        return jacobian, (aux.detach() if isinstance(aux, Tensor) else aux)
+
+    return wrapper
 
 
-def jacfwd(func: Callable, argnums: int | tuple[int, ...] = 0) -> Callable:
-    """A function returning the Jacobian of ``func``, by forward mode (one JVP per input element)."""
-    return _jacobian_of(func, argnums, "forward-mode")
+def jacrev(
+    func: Callable, argnums: int | tuple[int, ...] = 0, *, has_aux: bool = False, chunk_size: int | None = None
+) -> Callable:
+    """A function returning the Jacobian of ``func`` (output.shape + input.shape), by reverse mode
+    (``(jacobian, aux)`` with ``has_aux``; ``chunk_size`` is PyTorch's memory knob, not needed here)."""
+    return _with_aux(lambda f: _jacobian_of(f, argnums, "reverse-mode"), func, has_aux)
+
+
+def jacfwd(
+    func: Callable, argnums: int | tuple[int, ...] = 0, has_aux: bool = False, *, randomness: str = "error"
+) -> Callable:
+    """A function returning the Jacobian of ``func``, by forward mode (one JVP per input element;
+    ``(jacobian, aux)`` with ``has_aux``)."""
+    return _with_aux(lambda f: _jacobian_of(f, argnums, "forward-mode"), func, has_aux)
 
 
 def hessian(func: Callable, argnums: int | tuple[int, ...] = 0) -> Callable:
