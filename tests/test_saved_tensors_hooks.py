@@ -11,8 +11,12 @@ import uuid
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import tinygrad_lstm as tl
+
+from .programs import leaf_arrays, programs, run
 
 torch = pytest.importorskip("torch")
 
@@ -118,3 +122,57 @@ def test_an_unpack_of_the_wrong_shape_is_named_and_a_second_backward_needs_retai
     np.testing.assert_array_equal(a.grad.numpy(), 4 * A)
     with pytest.raises(RuntimeError, match="freed by an earlier backward"):
         y.backward()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@given(programs(), st.sampled_from(["identity", "copy to a file", "save_on_cpu"]))
+def test_generated_programs_under_hooks_give_the_gradients_without_them_bit_for_bit(program, how):
+    """Every primitive the generated programs use, its saved arrays packed and unpacked (as they are,
+    as copies through a file, or save_on_cpu's copies): the gradients and values bit for bit as
+    without hooks, to second order where the program has one."""
+    import io
+
+    def via_file(t):
+        buffer = io.BytesIO()
+        tl.save(t, buffer)
+        buffer.seek(0)
+        return buffer
+
+    hooks = {
+        "identity": lambda: tl.autograd.graph.saved_tensors_hooks(lambda t: t, lambda t: t),
+        "copy to a file": lambda: tl.autograd.graph.saved_tensors_hooks(via_file, tl.load),
+        "save_on_cpu": lambda: tl.autograd.graph.save_on_cpu(),
+    }[how]
+    arrays = leaf_arrays(program)
+    results = []
+    for hooked in (False, True):
+        leaves = [tl.tensor(a.copy(), requires_grad=True) for a in arrays]
+        if hooked:
+            with hooks():
+                loss, _ = run(program, leaves, "tl")
+        else:
+            loss, _ = run(program, leaves, "tl")
+        grads = tl.grad(loss, leaves, allow_unused=True, create_graph=True)
+        used = [g for g in grads if g is not None and g.requires_grad]
+        second = tl.grad(sum(g.sum() for g in used), leaves, allow_unused=True) if used else []
+        results.append([loss.data] + [None if g is None else g.data for g in [*grads, *second]])
+    for plain, hooked in zip(*results):
+        assert (plain is None) == (hooked is None)
+        if plain is not None:
+            np.testing.assert_array_equal(hooked, plain)
+
+
+def test_an_in_place_update_of_a_saved_value_under_hooks_as_pytorch():
+    """``h.clamp_()`` saves h's values and then writes its result into them; under hooks the packed
+    tensor was h's memory itself, so backward refused ("changed in place") where PyTorch computes."""
+    for lib in (tl, torch):
+        a = lib.tensor(np.array([0.3, -2.0, 0.8]), requires_grad=True)
+        with lib.autograd.graph.saved_tensors_hooks(lambda t: t, lambda t: t):
+            h = a * 1.0
+            h *= 0.5
+            h += a.tanh()
+            h.clamp_(-0.9, 0.9)
+        h.sum().backward()
+        if lib is tl:
+            ours = a.grad.numpy()
+    np.testing.assert_allclose(ours, a.grad.numpy(), rtol=1e-12)

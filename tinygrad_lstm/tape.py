@@ -475,8 +475,11 @@ class Recording:
     ['mul', 'sum']
     """
 
-    def __init__(self, entries: Iterable = ()) -> None:
+    def __init__(self, entries: Iterable = (), writes_into: Any = None) -> None:
         self.entries: list = list(entries)
+        # the memory an in-place update will write the block's result into (its root array), or None:
+        # what an entry saves of that memory must be kept as a copy (the update copies entry.ins itself)
+        self.writes_into = writes_into
 
     def __enter__(self) -> Recording:
         state.tapes.append(self)

@@ -2465,7 +2465,8 @@ def _update(target: Tensor, op: str, others: tuple, compute: Callable[[], Tensor
         changed_in_place(data)
         return target
 
-    with Recording() as recorded:
+    root = _root(data)
+    with Recording(writes_into=root) as recorded:
         result = compute()
     if result.shape != target.shape:
         raise ValueError(f"{op}: the result has shape {result.shape}; a tensor of shape {target.shape} cannot hold it")
@@ -2483,7 +2484,6 @@ def _update(target: Tensor, op: str, others: tuple, compute: Callable[[], Tensor
         bases.append((view.base, value._entry))
         child = view.base
     # entries that saved the values about to be overwritten keep a copy of what they saved
-    root = _root(data)
     for entry in recorded.entries:
         if entry.ins is not None:
             entry.ins = tuple(_copy_if_in(a, root) for a in entry.ins)

@@ -24,6 +24,7 @@ import numpy as np
 
 from ..tape import state
 from ..tensor import Tensor
+from ..versions import _root
 
 __all__ = ["save_on_cpu", "saved_tensors_hooks"]
 
@@ -84,9 +85,15 @@ class saved_tensors_hooks:  # noqa: N801 - PyTorch's name
         if entry.recompute is not None or entry.freed or not self._innermost():
             return
 
+        # memory an in-place update is about to overwrite (h.clamp_() saves h's values, then writes the
+        # result into them): what is packed of it is a copy, as the update copies what entries keep
+        targets = [tape.writes_into for tape in state.tapes if getattr(tape, "writes_into", None) is not None]
+
         def packed(a: Any) -> tuple:
             if not isinstance(a, np.ndarray):
                 return a, None
+            if any(_root(a) is target for target in targets):
+                a = a.copy()
             return self.pack_hook(Tensor._from(a)), (a.shape, a.dtype)
 
         ins = None if entry.ins is None else tuple(packed(a) for a in entry.ins)
