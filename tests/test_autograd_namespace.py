@@ -235,6 +235,21 @@ def test_grads_batched_keeps_the_graph_when_asked_and_materializes_batched_zeros
     np.testing.assert_allclose(x.grad.numpy(), jacobian.sum(0), rtol=1e-12)
 
 
+@needs_torch
+def test_grads_batched_with_a_batch_of_one_row_and_an_unused_input_as_pytorchs(float64_in_both):
+    """A batch of one row: the stacking of each input's rows must look at that row (a mutant that
+    looked at a second row survived, as every batch tested had two or more)."""
+    found = []
+    for lib in (torch, tl):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        unused = lib.tensor([3.0], requires_grad=True)
+        gx, gu = lib.autograd.grad(
+            x.exp(), [x, unused], lib.tensor([[1.0, -0.5]]), is_grads_batched=True, allow_unused=True
+        )
+        found.append((gx.tolist(), gu))
+    assert found[0] == found[1] and found[1][1] is None
+
+
 def test_grads_batched_refuses_what_is_not_one_batch_per_output():
     x = tl.tensor([1.0, 2.0], requires_grad=True)
     ys = [x * 2, (x**2).sum()]
