@@ -235,3 +235,24 @@ def leaf_arrays(program):
     shapes, _, _, seed = program
     rng = np.random.default_rng(seed)
     return [rng.uniform(-1.5, 1.5, size=s) for s in shapes]
+
+
+def tangents_and_torch_jvp(program):
+    """The program's leaf arrays, a tangent per leaf, and PyTorch's ``(output, J v)`` by its own forward
+    mode (``torch.func.jvp``) in float64; None for the last when PyTorch cannot compute it (then there
+    is nothing to compare)."""
+    arrays = leaf_arrays(program)
+    tangents = [np.random.default_rng(k).standard_normal(a.shape) for k, a in enumerate(arrays)]
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        found = torch.func.jvp(
+            lambda *xs: run(program, list(xs), "torch")[0],
+            tuple(torch.tensor(a) for a in arrays),
+            tuple(torch.tensor(v) for v in tangents),
+        )
+    except Exception:  # noqa: BLE001 - what PyTorch's forward mode cannot do is no comparison
+        found = None
+    finally:
+        torch.set_default_dtype(before)
+    return arrays, tangents, found

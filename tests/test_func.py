@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 
 import tinygrad_lstm as tl
 
-from .programs import leaf_arrays, programs, run
+from .programs import leaf_arrays, programs, run, tangents_and_torch_jvp
 
 torch = pytest.importorskip("torch")
 
@@ -136,20 +136,9 @@ def test_grad_and_hessian_of_generated_programs_as_torch_func(program):
 def test_jvp_of_generated_programs_as_torch_func(program):
     """tl.func.jvp (forward mode by the double-VJP trick) of the generated programs, along tangents
     drawn per input, against torch.func.jvp (PyTorch's own forward mode) wherever PyTorch computes it."""
-    arrays = leaf_arrays(program)
-    tangents = [np.random.default_rng(k).standard_normal(a.shape) for k, a in enumerate(arrays)]
-    before = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    try:
-        theirs = torch.func.jvp(
-            lambda *xs: run(program, list(xs), "torch")[0],
-            tuple(torch.tensor(a) for a in arrays),
-            tuple(torch.tensor(v) for v in tangents),
-        )
-    except Exception:  # noqa: BLE001 - what PyTorch's forward mode cannot do is no comparison
+    arrays, tangents, theirs = tangents_and_torch_jvp(program)
+    if theirs is None:
         return
-    finally:
-        torch.set_default_dtype(before)
     ours = tl.func.jvp(
         lambda *xs: run(program, list(xs), "tl")[0],
         tuple(tl.tensor(a.copy()) for a in arrays),
