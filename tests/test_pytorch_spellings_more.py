@@ -726,3 +726,45 @@ def test_bad_input_to_the_probed_spellings_is_refused_by_name_and_changes_nothin
     ops = "inverse cross rot90 quantile tensordot hsplit kthvalue diag_embed take index_add scatter masked_select cov"
     assert named in {*ops.split(), "cdist", "median"}, error.value
     np.testing.assert_array_equal(ours.data, x)
+
+
+@pytest.mark.parametrize(
+    "name, args",
+    [("relu_", ()), ("elu_", (0.7,)), ("leaky_relu_", (0.2,)), ("hardtanh_", (-0.5, 0.5)), ("selu_", ()),
+     ("celu_", (1.3,)), ("threshold_", (0.1, -2.0)), ("rrelu_", (0.1, 0.3, False))],
+)  # fmt: skip
+def test_in_place_functional_activations_as_pytorchs(name, args):
+    """``F.relu_(x)`` and its kin write into x and return it: an AttributeError before. Values and the
+    gradient through the in-place write (x a non-leaf) against PyTorch."""
+    found = []
+    for lib in (tl, torch):
+        leaf = lib.tensor(np.array([-1.5, -0.2, 0.0, 0.3, 2.0]), requires_grad=True)
+        x = leaf * 1.0
+        out = getattr(lib.nn.functional, name)(x, *args)
+        assert out is x
+        (out * out).sum().backward()
+        found.append((out.detach().numpy().copy() if lib is torch else out.numpy(), leaf.grad.numpy()))
+    # PyTorch's float64 CELU gradient uses 1/alpha as a float32 constant (tests/test_functional_more.py)
+    for ours, theirs in zip(*found):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-7 if name == "celu_" else 1e-12)
+
+
+def test_total_norm_and_clipping_with_a_given_norm_as_pytorchs():
+    """``nn.utils.get_total_norm`` and ``clip_grads_with_norm_`` (PyTorch 2.6's split of
+    clip_grad_norm_), and the RNN base classes' names for isinstance."""
+    found = []
+    for lib in (tl, torch):
+        ws = [
+            lib.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True),
+            lib.tensor(np.array([3.0, -4.0]), requires_grad=True),
+        ]
+        ((ws[0] ** 2).sum() + (ws[1] ** 3).sum()).backward()
+        grads = [w.grad for w in ws]
+        total = lib.nn.utils.get_total_norm(grads, norm_type=3.0)
+        lib.nn.utils.clip_grads_with_norm_(ws, 5.0, total)
+        found.append([float(total)] + [w.grad.numpy().copy() for w in ws])
+    np.testing.assert_allclose(found[0][0], found[1][0], rtol=1e-12)
+    for ours, theirs in zip(found[0][1:], found[1][1:]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+    assert isinstance(tl.nn.LSTM(2, 3), tl.nn.RNNBase) and isinstance(tl.nn.GRUCell(2, 3), tl.nn.RNNCellBase)
+    assert not isinstance(tl.nn.LSTMCell(2, 3), tl.nn.RNNBase)

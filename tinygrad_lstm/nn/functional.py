@@ -1264,6 +1264,43 @@ from .dropout import alpha_dropout, dropout1d, dropout2d, dropout3d, feature_alp
 from .normalization import batch_norm, group_norm, instance_norm, local_response_norm, rms_norm  # noqa: E402
 from .rectifiers import prelu, rrelu  # noqa: E402
 
+
+# PyTorch's in-place spellings: each writes its activation into ``input`` and returns it
+def relu_(input: Tensor) -> Tensor:  # noqa: A002
+    return relu(input, inplace=True)
+
+
+def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:  # noqa: A002
+    return elu(input, alpha, inplace=True)
+
+
+def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:  # noqa: A002
+    return leaky_relu(input, negative_slope, inplace=True)
+
+
+def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:  # noqa: A002
+    return hardtanh(input, min_val, max_val, inplace=True)
+
+
+def selu_(input: Tensor) -> Tensor:  # noqa: A002
+    return selu(input, inplace=True)
+
+
+def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:  # noqa: A002
+    return celu(input, alpha, inplace=True)
+
+
+_threshold = threshold  # (threshold_'s own argument takes the name)
+
+
+def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:  # noqa: A002
+    return _threshold(input, threshold, value, inplace=True)
+
+
+def rrelu_(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False) -> Tensor:  # noqa: A002
+    return rrelu(input, lower, upper, training, inplace=True)
+
+
 __all__ += [
     "alpha_dropout",
     "batch_norm",
@@ -1280,6 +1317,14 @@ __all__ += [
     "prelu",
     "rms_norm",
     "rrelu",
+    "relu_",
+    "elu_",
+    "leaky_relu_",
+    "hardtanh_",
+    "selu_",
+    "celu_",
+    "threshold_",
+    "rrelu_",
 ]
 
 from .conv import *  # noqa: E402, F403 - convolution, pooling and resampling (conv.py), PyTorch's F names

@@ -17,6 +17,57 @@ def _grads(parameters: Tensor | Iterable[Tensor]) -> list[np.ndarray]:
     return [g.data for g in (p.grad for p in params) if g is not None]
 
 
+def _total_norm(arrays: list[np.ndarray], norm_type: float, error_if_nonfinite: bool, op: str) -> float:
+    """The norm of the arrays' norms, as a Python float (the sum of squares of large gradients can
+    pass float32's range: their scale is still a finite number)."""
+    if norm_type == np.inf:
+        total = max(float(np.max(np.abs(a))) if a.size else 0.0 for a in arrays)
+    else:
+        norms = [np.linalg.norm(a.reshape(-1), ord=norm_type) for a in arrays]
+        total = float(np.linalg.norm(np.array(norms), ord=norm_type))
+    if error_if_nonfinite and not np.isfinite(total):
+        raise RuntimeError(
+            f"{op}: the total norm of order {norm_type} of the {'gradients' if op.startswith('clip') else 'tensors'} "
+            f"is {total}; set error_if_nonfinite=False to go on anyway"
+        )
+    return total
+
+
+def get_total_norm(
+    tensors: Tensor | Iterable[Tensor],
+    norm_type: float | str = 2.0,
+    error_if_nonfinite: bool = False,
+    foreach: bool | None = None,
+) -> Tensor:
+    """The norm of the tensors' norms (of order ``norm_type``, ``"inf"`` too): their joint norm, as if
+    concatenated into one vector (PyTorch's; ``clip_grad_norm_`` is this of the gradients, then
+    :func:`clip_grads_with_norm_`)."""
+    arrays = [
+        t.data if isinstance(t, Tensor) else np.asarray(t)
+        for t in ([tensors] if isinstance(tensors, Tensor) else tensors)
+    ]
+    if not arrays:
+        return Tensor(np.array(0.0))
+    total = _total_norm(arrays, float(norm_type), error_if_nonfinite, "get_total_norm")
+    return Tensor(np.array(total, dtype=arrays[0].dtype))
+
+
+def clip_grads_with_norm_(
+    parameters: Tensor | Iterable[Tensor], max_norm: float, total_norm: Tensor | float, foreach: bool | None = None
+) -> None:
+    """Scale the gradients by ``max_norm / (total_norm + 1e-6)`` where that is below 1, in place:
+    ``clip_grad_norm_`` with the total norm given (from :func:`get_total_norm`)."""
+    guard("side effect", "clip_grads_with_norm_()")
+    _scale(_grads(parameters), max_norm, float(total_norm.data if isinstance(total_norm, Tensor) else total_norm))
+
+
+def _scale(grads: list[np.ndarray], max_norm: float, total: float) -> None:
+    scale = min(max_norm / (total + 1e-6), 1.0)
+    for g in grads:
+        g *= scale
+        changed_in_place(g)
+
+
 def clip_grad_norm_(
     parameters: Tensor | Iterable[Tensor],
     max_norm: float,
@@ -30,24 +81,11 @@ def clip_grad_norm_(
     PyTorch; ``foreach`` (PyTorch's choice of kernel) changes nothing here.
     """
     guard("side effect", "clip_grad_norm_()")
-    norm_type = float(norm_type)
     grads = _grads(parameters)
     if not grads:
         return Tensor(np.array(0.0))
-    if norm_type == np.inf:
-        total = max(float(np.max(np.abs(g))) if g.size else 0.0 for g in grads)
-    else:
-        norms = [np.linalg.norm(g.reshape(-1), ord=norm_type) for g in grads]
-        total = float(np.linalg.norm(np.array(norms), ord=norm_type))
-    if error_if_nonfinite and not np.isfinite(total):
-        raise RuntimeError(
-            f"clip_grad_norm_: the total norm of order {norm_type} of the gradients is {total}; "
-            "set error_if_nonfinite=False to clip anyway"
-        )
-    scale = min(max_norm / (total + 1e-6), 1.0)
-    for g in grads:
-        g *= scale
-        changed_in_place(g)
+    total = _total_norm(grads, float(norm_type), error_if_nonfinite, "clip_grad_norm_")
+    _scale(grads, max_norm, total)
     return Tensor(np.array(total, dtype=grads[0].dtype))
 
 
