@@ -700,3 +700,39 @@ def test_functional_call_replaces_buffers_too():
     _same_log(results[tl], results[torch])
     with pytest.raises(KeyError, match=r"has no parameter .nothing. \(nor buffer\)"):
         tl.func.functional_call(nn.Linear(2, 2), {"nothing": tl.zeros(1)}, (tl.zeros(1, 2),))
+
+
+_RESETTABLE = {
+    "Linear": lambda: tl.nn.Linear(4, 3),
+    "Embedding": lambda: tl.nn.Embedding(5, 3, padding_idx=1),
+    "LayerNorm": lambda: tl.nn.LayerNorm(3),
+    "GroupNorm": lambda: tl.nn.GroupNorm(1, 3),
+    "RNN": lambda: tl.nn.RNN(3, 4, num_layers=2),
+    "GRU": lambda: tl.nn.GRU(3, 4, bidirectional=True),
+    "LSTM": lambda: tl.nn.LSTM(3, 4, proj_size=2, forget_bias=1.0),
+    "LSTM peephole": lambda: tl.nn.LSTM(3, 4, variant="peephole"),
+    "RNNCell": lambda: tl.nn.RNNCell(3, 4),
+    "GRUCell": lambda: tl.nn.GRUCell(3, 4),
+    "LSTMCell": lambda: tl.nn.LSTMCell(3, 4, forget_bias=1.0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_RESETTABLE))
+def test_reset_parameters_draws_again_in_place_as_at_construction(name):
+    """``reset_parameters()``, which PyTorch's layers have and scripts call to start again (often as
+    ``if hasattr(m, "reset_parameters")``, which skipped these layers silently): the same Parameter
+    objects (an optimizer keeps them), drawn again as a new layer is (same generator state, same
+    values: the same draws in the same order), after training changed them."""
+    tl.manual_seed(7)
+    fresh = {k: p.data.copy() for k, p in _RESETTABLE[name]().named_parameters()}
+    m = _RESETTABLE[name]()
+    params = dict(m.named_parameters())
+    with tl.no_grad():
+        for p in params.values():
+            p.data[...] = 9.0  # "trained"
+    tl.manual_seed(7)
+    m.reset_parameters()
+    assert dict(m.named_parameters()).keys() == fresh.keys()
+    for k, p in m.named_parameters():
+        assert p is params[k], k
+        np.testing.assert_array_equal(p.data, fresh[k], err_msg=k)

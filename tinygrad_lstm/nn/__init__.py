@@ -31,7 +31,6 @@ from .activation import (
 )
 from .bilinear import Bilinear
 from .cells import GREFF_VARIANTS, VARIANTS, GRUCell, LSTMCell, LSTMVariant, RNNCell
-from .cells import _Cell as RNNCellBase
 from .containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .convolution import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from .distance import PairwiseDistance
@@ -93,7 +92,6 @@ from .pooling import (
 )
 from .rectifiers import PReLU, RReLU
 from .recurrent import GRU, LSTM, RNN
-from .recurrent import _RecurrentLayer as RNNBase  # PyTorch's base class names, for isinstance
 from .resampling import Fold, PixelShuffle, PixelUnshuffle, Unfold, Upsample
 
 __all__ = [
@@ -190,8 +188,6 @@ __all__ = [
     "Parameter",
     "RNN",
     "RNNCell",
-    "RNNBase",
-    "RNNCellBase",
     "VARIANTS",
     "functional",
     "init",

@@ -241,10 +241,24 @@ def make_variant_parameters(
     if v.gate_recurrence:
         n = len(v.sigmoid_gates) * hidden_size
         setattr(module, f"weight_gates{suffix}", uniform_parameter((n, n), bound, dtype))
+    set_forget_bias(module, suffix, hidden_size, v, forget_bias)
+
+
+def set_forget_bias(module: Module, suffix: str, hidden_size: int, v: LSTMVariant, forget_bias: float | None) -> None:
+    """The forget gate's rows of the two biases: forget_bias and 0 (they sum to it), when asked for."""
     if forget_bias is not None and "f" in v.gates and hasattr(module, f"bias_ih{suffix}"):
         rows = slice(v.gates.index("f") * hidden_size, (v.gates.index("f") + 1) * hidden_size)
-        getattr(module, f"bias_ih{suffix}").data[rows] = forget_bias  # the two biases sum to forget_bias
+        getattr(module, f"bias_ih{suffix}").data[rows] = forget_bias
         getattr(module, f"bias_hh{suffix}").data[rows] = 0.0
+
+
+def reset_uniform(module: Module, hidden_size: int) -> None:
+    """PyTorch's ``reset_parameters`` of a recurrent cell or layer: every parameter drawn again, in
+    place (the same Parameter objects, so an optimizer keeps them), from U(-1/sqrt(H), 1/sqrt(H)), in
+    the order they were made."""
+    bound = 1.0 / math.sqrt(hidden_size) if hidden_size else 0.0
+    for p in module.parameters():
+        init.uniform_(p, -bound, bound)
 
 
 def step_weights(module: Module, suffix: str, v: LSTMVariant | None = None, fold_bias: bool = True) -> StepWeights:
@@ -340,6 +354,10 @@ class _Cell(Module):
             raise TypeError(f"{name}: {what} has dtype {hx.dtype}, the input {x.dtype}")
         return hx
 
+    def reset_parameters(self) -> None:
+        """Draw every weight and bias again, as at construction (PyTorch's method)."""
+        reset_uniform(self, self.hidden_size)
+
     def extra_repr(self) -> str:
         return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")
 
@@ -418,8 +436,14 @@ class LSTMCell(_Cell):
     ) -> None:
         super().__init__(input_size, hidden_size, bias, dtype)
         self.variant = resolve_variant(variant, **flags)
+        self.forget_bias = forget_bias
         make_recurrent_parameters(self, "", input_size, hidden_size, len(self.variant.gates), bias, self.dtype)
         make_variant_parameters(self, "", hidden_size, self.variant, forget_bias, self.dtype)
+
+    def reset_parameters(self) -> None:
+        """Draw every parameter again, as at construction (the forget bias set again too)."""
+        reset_uniform(self, self.hidden_size)
+        set_forget_bias(self, "", self.hidden_size, self.variant, self.forget_bias)
 
     def forward(self, input: Tensor, hx=None) -> tuple:
         input = self._check(input, "LSTMCell")

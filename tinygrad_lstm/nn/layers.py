@@ -10,6 +10,7 @@ from .. import dtypes, ops
 from ..checks import check_int, check_probability, plain_array
 from ..devices import takes_device
 from ..tensor import Tensor
+from ..versions import changed_in_place
 from . import functional as F
 from . import init
 from .module import Module, Parameter, check_input_dtype
@@ -25,12 +26,15 @@ class Linear(Module):
         in_features = check_int("Linear", "in_features", in_features)
         out_features = check_int("Linear", "out_features", out_features)
         self.in_features, self.out_features = in_features, out_features
-        bound = 1 / math.sqrt(in_features) if in_features else 0.0
         self.weight = Parameter(np.empty((out_features, in_features), dtype=dtype))
+        self.bias = Parameter(np.empty(out_features, dtype=dtype)) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Draw the weight, then the bias, from U(-1/sqrt(in_features), 1/sqrt(in_features)), in place."""
+        bound = 1 / math.sqrt(self.in_features) if self.in_features else 0.0
         init.uniform_(self.weight, -bound, bound)
-        self.bias = None
-        if bias:
-            self.bias = Parameter(np.empty(out_features, dtype=dtype))
+        if self.bias is not None:
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input: Tensor) -> Tensor:
@@ -93,14 +97,19 @@ class Embedding(Module):
         self.weight = Parameter(np.empty((num_embeddings, embedding_dim), dtype=dtype))
         self.padding_idx = padding_idx
         if _weight is None:
-            init.normal_(self.weight)
-            if padding_idx is not None:
-                self.weight.data[padding_idx] = 0
+            self.reset_parameters()
         else:
             self.weight.data[...] = given
             self.weight.requires_grad_(not _freeze)
         self.max_norm, self.norm_type = max_norm, float(norm_type)
         self.scale_grad_by_freq, self.sparse = bool(scale_grad_by_freq), False
+
+    def reset_parameters(self) -> None:
+        """Draw the weight from N(0, 1) again, in place, its padding row zeros (PyTorch's method)."""
+        init.normal_(self.weight)
+        if self.padding_idx is not None:
+            self.weight.data[self.padding_idx] = 0
+            changed_in_place(self.weight.data)
 
     @classmethod
     def from_pretrained(

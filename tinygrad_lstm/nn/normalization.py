@@ -514,6 +514,13 @@ class GroupNorm(Module):
             if bias:
                 self.bias = Parameter(np.zeros(self.num_channels, dtype=self.dtype))
 
+    def reset_parameters(self) -> None:
+        """weight ones, bias zeros again, in place (PyTorch's method)."""
+        if self.weight is not None:
+            init.ones_(self.weight)
+        if self.bias is not None:
+            init.zeros_(self.bias)
+
     def forward(self, input: Tensor) -> Tensor:
         if self.weight is not None:
             check_input_dtype("GroupNorm", input, self.dtype)
@@ -561,6 +568,13 @@ class LayerNorm(Module):
             self.weight = Parameter(np.ones(self.normalized_shape, dtype=self.dtype))
             if bias:
                 self.bias = Parameter(np.zeros(self.normalized_shape, dtype=self.dtype))
+
+    def reset_parameters(self) -> None:
+        """weight ones, bias zeros again, in place (PyTorch's method)."""
+        if self.weight is not None:
+            init.ones_(self.weight)
+        if self.bias is not None:
+            init.zeros_(self.bias)
 
     def forward(self, input: Tensor) -> Tensor:
         check_input_dtype("LayerNorm", input, self.dtype)

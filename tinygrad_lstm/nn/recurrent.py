@@ -25,8 +25,10 @@ from .cells import (
     make_recurrent_parameters,
     make_variant_parameters,
     project,
+    reset_uniform,
     resolve_variant,
     rnn_step,
+    set_forget_bias,
     step_weights,
     uniform_parameter,
 )
@@ -84,6 +86,10 @@ class _RecurrentLayer(Module):
         make_recurrent_parameters(
             self, suffix, layer_in, self.hidden_size, self.n_gates, self.bias, self.dtype, self.output_size
         )
+
+    def reset_parameters(self) -> None:
+        """Draw every weight and bias again, as at construction (PyTorch's method)."""
+        reset_uniform(self, self.hidden_size)
 
     def _suffixes(self, layer: int) -> list[str]:
         return [f"_l{layer}", f"_l{layer}_reverse"][: self.num_directions]
@@ -423,6 +429,13 @@ class LSTM(_RecurrentLayer):
                 uniform_parameter((self.proj_size, self.hidden_size), bound, self.dtype),
             )
         make_variant_parameters(self, suffix, self.hidden_size, self.variant, self.forget_bias, self.dtype)
+
+    def reset_parameters(self) -> None:
+        """Draw every parameter again, as at construction (the forget bias set again too)."""
+        reset_uniform(self, self.hidden_size)
+        for layer in range(self.num_layers):
+            for suffix in self._suffixes(layer):
+                set_forget_bias(self, suffix, self.hidden_size, self.variant, self.forget_bias)
 
     def _state_sizes(self) -> tuple[int, ...]:
         return (self.output_size, self.hidden_size)
