@@ -736,3 +736,13 @@ def test_reset_parameters_draws_again_in_place_as_at_construction(name):
     for k, p in m.named_parameters():
         assert p is params[k], k
         np.testing.assert_array_equal(p.data, fresh[k], err_msg=k)
+
+
+def test_a_recurrent_layers_all_weights_as_pytorchs():
+    torch = pytest.importorskip("torch")
+    for kw in (dict(num_layers=2, bidirectional=True, proj_size=2), dict(bias=False), dict(num_layers=3)):
+        theirs = torch.nn.LSTM(3, 4, **kw).all_weights
+        ours = tl.nn.LSTM(3, 4, **kw).all_weights
+        assert [[tuple(w.shape) for w in ws] for ws in theirs] == [[w.shape for w in ws] for ws in ours], kw
+    gru = tl.nn.GRU(3, 4, num_layers=2)
+    assert gru.all_weights[1][0] is gru.weight_ih_l1

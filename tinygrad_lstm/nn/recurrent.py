@@ -91,6 +91,17 @@ class _RecurrentLayer(Module):
         """Draw every weight and bias again, as at construction (PyTorch's method)."""
         reset_uniform(self, self.hidden_size)
 
+    @property
+    def all_weights(self) -> list[list[Tensor]]:
+        """The parameters per layer and direction, in PyTorch's order (weight_ih, weight_hh, bias_ih,
+        bias_hh, weight_hr; a variant's own after them)."""
+        found = list(self.named_parameters())
+        return [
+            [p for name, p in found if name.endswith(suffix)]
+            for layer in range(self.num_layers)
+            for suffix in self._suffixes(layer)
+        ]
+
     def _suffixes(self, layer: int) -> list[str]:
         return [f"_l{layer}", f"_l{layer}_reverse"][: self.num_directions]
 
