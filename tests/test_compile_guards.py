@@ -983,3 +983,21 @@ def test_a_loss_computed_from_a_result_the_step_replayed_over_is_refused():
     eager = _classifier()
     (eager(tl.tensor(_BATCHES[2][0])) ** 2).sum().backward()
     np.testing.assert_array_equal(model[0].weight.grad.data, eager[0].weight.grad.data)
+
+
+def test_a_compiled_module_answers_for_the_module_as_pytorchs_does():
+    """``model = tl.compile(model)`` then ``model.parameters()`` for the optimizer, ``train()``/
+    ``eval()``, ``state_dict()``: each was an AttributeError on the compiled step. Like PyTorch's
+    compiled module it is not indexable; unlike it, the state_dict's keys have no ``_orig_mod.``."""
+    plain = _classifier()
+    model = tl.compile(plain)
+    assert list(model.parameters()) == list(plain.parameters()) and model._orig_mod is plain
+    model.eval()
+    assert not plain.training and not model.training
+    assert list(model.state_dict()) == list(plain.state_dict())
+    with pytest.raises(TypeError):
+        model[0]
+    with pytest.raises(AttributeError, match="no attribute 'nonexistent'"):
+        model.nonexistent
+    with pytest.raises(AttributeError, match="CompiledStep has no attribute 'parameters'"):
+        tl.compile(lambda x: plain(x).sum()).parameters()

@@ -198,6 +198,21 @@ class CompiledStep:
             found = self._per_thread.programs = {}
         return found
 
+    def __getattr__(self, name: str):
+        """A compiled module answers for the module, as PyTorch's compiled one does: ``step.parameters()``
+        for an optimizer, ``train()``/``eval()``, ``state_dict()``, its layers and weights by name."""
+        fn = self.__dict__.get("fn")
+        from ..nn.module import Module  # the compiler sits below nn: imported when asked
+
+        if isinstance(fn, Module) and not name.startswith("__"):
+            return getattr(fn, name)
+        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
+
+    @property
+    def _orig_mod(self):
+        """The function or module compiled (PyTorch's name for it)."""
+        return self.fn
+
     @property
     def source(self) -> str:
         """The Python source of the most recently recorded program (its forward and backward)."""
