@@ -160,8 +160,6 @@ class Program:
         if writer.kernels is not None and writer.kernels.sources:  # shown, not run: each is a module of its own
             self.source += "\n\n" + writer.kernels.source(self.source)
         self._forward, self._backward = writer.namespace["forward"], writer.namespace["backward"]
-        self.latest = output.data  # the result whose saved arrays the entries hold now
-        self.recorded = output.data
         self.generation = 0  # calls replayed so far: which call's arrays the entries hold
         self.leaf_guards = [(leaf, leaf.shape, leaf.dtype) for leaf in self.leaves]
         # the arrays the latest run read (inputs, then parameters), and the tape index it started at
@@ -237,11 +235,11 @@ class Program:
                 e.p, e.freed = p, False
         leaves = [leaf.tensor().data for leaf in self.leaves]  # read now: optimizers may have replaced them
         self.read = (arrays + leaves, next(_sequence))
-        self.latest = self._forward(arrays, leaves)
+        latest = self._forward(arrays, leaves)
         hooks, retain = self.root_hooks
         self.root.hooks, self.root.retain = (list(hooks) if hooks else None), retain
         self.generation += 1
-        return self.result(self.latest)
+        return self.result(latest)
 
     def backward(self, seed: np.ndarray) -> None:
         """The precomputed sweep: leaves' ``.grad`` accumulate, every entry's saved arrays are freed."""
