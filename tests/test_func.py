@@ -279,3 +279,29 @@ def test_the_jacobians_and_hessians_tutorial_as_pytorch():
         for o, t in zip(ours[name], theirs[name]):
             assert o.shape == tuple(t.shape), name
             np.testing.assert_allclose(o.numpy(), t.detach().numpy(), rtol=1e-12, atol=1e-14, err_msg=name)
+
+
+@pytest.mark.parametrize("randomness", ["error", "same", "different"])
+def test_vmap_randomness_as_pytorchs(randomness):
+    """Dropout inside vmap: PyTorch refuses it by default ('error'), draws one mask for every row
+    ('same') or one per row ('different'). The loop drew one per row whatever was asked: under
+    'error' it computed what PyTorch refuses, under 'same' it gave other masks than PyTorch's rule."""
+
+    def rows_of(lib):
+        f = lib.func.vmap(lambda row: lib.nn.functional.dropout(row, 0.5, training=True), randomness=randomness)
+        return f(lib.ones(6, 40)).tolist()
+
+    if randomness == "error":
+        for lib in (tl, torch):
+            with pytest.raises(RuntimeError, match="randomness"):
+                rows_of(lib)
+        tl.manual_seed(3)
+        before = tl.randn(2).tolist()
+        tl.manual_seed(3)
+        with pytest.raises(RuntimeError, match="generators are back where they were"):
+            rows_of(tl)
+        assert tl.randn(2).tolist() == before
+        return
+    for rows in (rows_of(tl), rows_of(torch)):
+        same = all(r == rows[0] for r in rows)
+        assert same == (randomness == "same")

@@ -27,6 +27,7 @@ import numpy as np
 from . import ops
 from .backward import grad as _grad
 from .nn.module import functional_call
+from .random import Draws
 from .tape import enable_grad
 from .tensor import Tensor
 from .transforms import jacobian as _jacobian
@@ -365,7 +366,21 @@ def vmap(
                 for leaves, axes, rebuild in flat
             ]
 
-        rows = [func(*sliced(k), **kwargs) for k in range(n)]
+        if randomness not in ("error", "same", "different"):
+            raise ValueError(f"vmap: randomness must be 'error', 'same' or 'different', got {randomness!r}")
+        rows = []
+        for k in range(n):  # PyTorch's randomness: one draw for all rows ("same"), one per row, or none
+            before = Draws()
+            rows.append(func(*sliced(k), **kwargs))
+            if randomness == "error" and before.changed():
+                before.restore()
+                raise RuntimeError(
+                    "vmap: the function draws random numbers (dropout, tl.randn...) with randomness='error', as "
+                    "PyTorch refuses; pass randomness='same' (one draw for every row) or 'different' (one per "
+                    "row). The generators are back where they were"
+                )
+            if randomness == "same" and k < n - 1:
+                before.restore()
         leaves, rebuild = _flatten(rows[0])
         if isinstance(out_dims, int):
             outs = [out_dims] * len(leaves)

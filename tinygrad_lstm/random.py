@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import random as _python_random
+from typing import cast
+
 import numpy as np
 
 from .devices import check as check_device
@@ -74,3 +77,33 @@ def numpy_generator(op: str, generator: Generator | np.random.Generator | None) 
     raise TypeError(
         f"{op}: generator must be a tl.Generator or a numpy.random.Generator, got {type(generator).__name__}"
     )
+
+
+class Draws:
+    """The package's generator, NumPy's global one and Python's ``random`` as they are now: whether
+    something drew from one since (``changed``), and putting them back (``restore``). A recorded
+    step refuses draws by it, ``tl.func.vmap`` runs each row from the same draws with it."""
+
+    def __init__(self) -> None:
+        self.generator = generator()
+        self.state = self.generator.bit_generator.state
+        self.legacy = cast(tuple, np.random.get_state())  # the legacy tuple (the stubs say a dict)
+        self.python = _python_random.getstate()
+
+    def changed(self) -> bool:
+        legacy = cast(tuple, np.random.get_state())
+        return (
+            generator() is not self.generator
+            or self.generator.bit_generator.state != self.state
+            or legacy[2:] != self.legacy[2:]
+            or not np.array_equal(legacy[1], self.legacy[1])
+            or _python_random.getstate() != self.python
+        )
+
+    def restore(self) -> None:
+        global _generator
+        _generator = self.generator
+        self.generator.bit_generator.state = self.state
+        np.random.set_state(self.legacy)
+        _python_random.setstate(self.python)
+

@@ -66,11 +66,10 @@ result's backward is the usual sweep over the same entries instead, so they stil
 
 from __future__ import annotations
 
-import random as _python_random
 import threading
 import weakref
 from collections.abc import Callable
-from typing import cast, overload
+from typing import overload
 
 import numpy as np
 
@@ -282,7 +281,7 @@ class CompiledStep:
                 "so it would not advance it (next(it) would give every replay the first call's item). Take the "
                 "item outside the step and pass it in as an input, or run the step without tl.compile"
             )
-        draws = _RandomState()
+        draws = _random.Draws()
         state.watchers.append(recorder)
         state.writes.append(recorder.wrote)
         state.guards.append(refuse)
@@ -434,30 +433,3 @@ def _arrays_in(p) -> list:
     if type(p) is tuple:
         return [a for v in p for a in _arrays_in(v)]
     return []
-
-
-class _RandomState:
-    """The package's generator, NumPy's global one and Python's ``random`` as they were before a step
-    records."""
-
-    def __init__(self) -> None:
-        self.generator = _random.generator()
-        self.state = self.generator.bit_generator.state
-        self.legacy = cast(tuple, np.random.get_state())  # the legacy tuple (the stubs say a dict)
-        self.python = _python_random.getstate()
-
-    def changed(self) -> bool:
-        legacy = cast(tuple, np.random.get_state())
-        return (
-            _random.generator() is not self.generator
-            or self.generator.bit_generator.state != self.state
-            or legacy[2:] != self.legacy[2:]
-            or not np.array_equal(legacy[1], self.legacy[1])
-            or _python_random.getstate() != self.python
-        )
-
-    def restore(self) -> None:
-        _random._generator = self.generator
-        self.generator.bit_generator.state = self.state
-        np.random.set_state(self.legacy)
-        _python_random.setstate(self.python)
