@@ -1001,3 +1001,13 @@ def test_a_compiled_module_answers_for_the_module_as_pytorchs_does():
         model.nonexistent
     with pytest.raises(AttributeError, match="CompiledStep has no attribute 'parameters'"):
         tl.compile(lambda x: plain(x).sum()).parameters()
+
+
+def test_a_compiled_lstm_that_returns_its_state_too_is_refused_with_the_way_out():
+    lstm = nn.LSTM(3, 4, dtype=np.float64)
+    x = np.random.default_rng(0).standard_normal((5, 2, 3))
+    with pytest.raises(tl.CompileError, match=r"got tuple; an LSTM returns \(output, \(h, c\)\)"):
+        tl.compile(lstm)(x)
+    step = tl.compile(lambda x: lstm(x)[0])
+    step(x)
+    np.testing.assert_array_equal(step(x).data, lstm(tl.tensor(x))[0].data)

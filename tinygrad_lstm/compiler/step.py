@@ -310,7 +310,11 @@ class CompiledStep:
                 "step free of side effects (return what it should report), or run it without tl.compile"
             )
         if not isinstance(result, Tensor):
-            raise CompileError(f"compile: the step must return a Tensor (its loss), got {type(result).__name__}")
+            raise CompileError(
+                f"compile: the step must return one Tensor (a loss, or a model's output), got "
+                f"{type(result).__name__}; an LSTM returns (output, (h, c)): compile a function that returns the "
+                "tensor you need, such as `tl.compile(lambda x: lstm(x)[0])`"
+            )
         entries = recorder.live_entries()
         program = Program(
             entries,
