@@ -998,7 +998,7 @@ def test_a_compiled_module_answers_for_the_module_as_pytorchs_does():
     with pytest.raises(TypeError):
         model[0]
     with pytest.raises(AttributeError, match="no attribute 'nonexistent'"):
-        model.nonexistent
+        _ = model.nonexistent
     with pytest.raises(AttributeError, match="CompiledStep has no attribute 'parameters'"):
         tl.compile(lambda x: plain(x).sum()).parameters()
 

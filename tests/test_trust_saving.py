@@ -279,3 +279,43 @@ def test_a_saved_tensor_loads_as_a_tensor_with_its_requires_grad_as_torch_load_g
     np.testing.assert_array_equal(back["t"].data, [0.0, 1.0, 2.0])
     (back["t"] ** 2).sum().backward()
     np.testing.assert_array_equal(back["t"].grad.data, [0.0, 2.0, 4.0])
+
+
+def test_a_copied_tensor_or_module_gets_gradients_of_its_own_as_in_pytorch():
+    """``copy.deepcopy(model)`` (a target network, a snapshot of the best model) shared each parameter's
+    tape entry with the original: the copy's gradients went to the original, and an optimizer of the
+    copy changed nothing, silently. Now as PyTorch: a new leaf (copy.copy: over the same memory)."""
+    import copy
+
+    torch = pytest.importorskip("torch")
+    for lib in (tl, torch):
+        w = lib.tensor([1.0, 2.0], requires_grad=True)
+        w.grad = lib.tensor([5.0, 5.0])
+        deep = copy.deepcopy(w)
+        (deep * 3).sum().backward()
+        assert deep.grad.tolist() == [8.0, 8.0] and w.grad.tolist() == [5.0, 5.0], lib.__name__
+        shallow = copy.copy(w)
+        (shallow * 2).sum().backward()
+        assert shallow.grad.tolist() == [2.0, 2.0] and w.grad.tolist() == [5.0, 5.0], lib.__name__
+        with lib.no_grad():
+            shallow.mul_(10)
+        assert w.tolist() == [10.0, 20.0]  # copy.copy shares the memory, deepcopy does not
+        assert deep.tolist() == [1.0, 2.0]
+        with pytest.raises(RuntimeError, match="(?i)only (leaf )?tensors"):
+            copy.deepcopy(w * 2)
+    model = tl.nn.Linear(3, 1)
+    twin = copy.deepcopy(model)
+    assert type(twin.weight) is tl.nn.Parameter and twin.weight is not model.weight
+    opt = tl.optim.SGD(twin.parameters(), lr=0.1)
+    before, original = twin.weight.data.copy(), model.weight.data.copy()
+    twin(tl.ones(2, 3)).sum().backward()
+    opt.step()
+    assert model.weight.grad is None and not np.array_equal(twin.weight.data, before)
+    np.testing.assert_array_equal(model.weight.data, original)
+
+
+def test_pickling_a_tensor_is_refused_with_the_way_to_save_it():
+    import pickle
+
+    with pytest.raises(TypeError, match=r"pickle: a Tensor \(weight, shape \(1, 3\).*tl.save"):
+        pickle.dumps(tl.nn.Linear(3, 1))

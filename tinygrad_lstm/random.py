@@ -106,4 +106,3 @@ class Draws:
         self.generator.bit_generator.state = self.state
         np.random.set_state(self.legacy)
         _python_random.setstate(self.python)
-

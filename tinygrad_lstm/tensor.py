@@ -28,6 +28,7 @@ backward instead of mixing old and new ones.
 
 from __future__ import annotations
 
+import copy
 import numbers
 import warnings
 import weakref
@@ -124,6 +125,42 @@ class Tensor:
         self.data = array
         if requires_grad:
             self.requires_grad = True
+
+    # ---- copy and pickle ----------------------------------------------------------------------
+    def _twin(self, data: np.ndarray, view: View | None = None) -> Tensor:
+        """A new tensor of this class over ``data``: a leaf of its own (its gradient its own) when
+        this one requires grad, with the same name."""
+        if self._entry is not None and not self.is_leaf:
+            raise RuntimeError(
+                f"copy: only leaf tensors can be copied ({_describe(self)} is the result of {self._entry.op}), "
+                "as in PyTorch; copy a .detach() of it, or .clone() it to stay in the graph"
+            )
+        twin = object.__new__(type(self))
+        twin.data, twin._grad, twin._entry, twin._name, twin._view = data, None, None, self._name, view
+        if self._entry is not None:
+            twin.requires_grad = True
+        return twin
+
+    def __copy__(self) -> Tensor:
+        """``copy.copy(t)``: a new leaf over the same memory with a gradient of its own (PyTorch's).
+        It shared the original's tape entry, so its gradient went to the original."""
+        return self._twin(self.data, self._view)  # the same memory: still a view of what it showed
+
+    def __deepcopy__(self, memo: dict) -> Tensor:
+        """``copy.deepcopy(t)`` (and of a module, its parameters): a new leaf with a copy of the values and
+        of ``.grad``, as PyTorch's. It shared the original's tape entry, so the copy's gradients went to
+        the original and an optimizer of the copy changed nothing."""
+        twin = self._twin(self.data.copy())
+        memo[id(self)] = twin
+        if self._grad is not None:
+            twin._grad = copy.deepcopy(self._grad, memo)
+        return twin
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        raise TypeError(
+            f"pickle: a Tensor ({_describe(self)}) is not pickled (this project never pickles): save with "
+            "tl.save(obj, path) and read with tl.load(path) (NumPy .npz), or pass t.numpy() across processes"
+        )
 
     @classmethod
     def _from(cls, data: np.ndarray, entry: Entry | Leaf | None = None) -> Tensor:
