@@ -166,18 +166,21 @@ def vjp(func: Callable, *primals: Any, has_aux: bool = False) -> tuple:
 def _pushforward(func: Callable, primals: Any, op: str, has_aux: bool = False) -> tuple:
     """Run ``func`` on ``primals`` and return ``(output, aux, push)``: ``push(tangents)`` is ``J v``,
     by the double-VJP trick (README, Function transforms): the VJP ``u -> u^T J`` is linear in a dummy
-    ``u``, so its VJP with respect to ``u`` along ``v`` is ``J v``. Forward mode from reverse mode."""
+    ``u``, so its VJP with respect to ``u`` along ``v`` is ``J v``. Forward mode from reverse mode.
+    Primals, tangents and outputs may be dicts, lists and tuples of tensors (PyTorch's pytrees)."""
     if not isinstance(primals, tuple):
-        raise TypeError(f"{op}: primals must be a tuple of Tensors, got {type(primals).__name__}")
-    tracked = [_tracked(p, op) for p in primals]
+        raise TypeError(f"{op}: primals must be a tuple (of Tensors, or dicts/lists/tuples of them), got "
+                        f"{type(primals).__name__}")  # fmt: skip
+    leaves, rebuild_primals = _flatten(primals)
+    tracked = [_tracked(p, op) for p in leaves]
     xs = [t for t, _ in tracked]
     nested = any(outer for _, outer in tracked)
     with enable_grad():
-        result = func(*xs)
+        result = func(*rebuild_primals(xs))
     output, aux = result if has_aux else (result, None)
-    outputs = list(output) if isinstance(output, (tuple, list)) else [output]
+    outputs, rebuild_output = _flatten(output)
     if not all(isinstance(o, Tensor) for o in outputs):
-        raise TypeError(f"{op}: func must return a Tensor or a tuple of Tensors")
+        raise TypeError(f"{op}: func must return Tensors (or dicts, lists, tuples of them)")
     # u's value does not matter (the VJP is linear in it): zeros, never inf or nan
     dummies = [Tensor(np.zeros(o.shape, o.dtype), requires_grad=True) for o in outputs]
     with enable_grad():
@@ -186,10 +189,12 @@ def _pushforward(func: Callable, primals: Any, op: str, has_aux: bool = False) -
                        create_graph=True, materialize_grads=True) if wanting else [None] * len(xs)  # fmt: skip
 
     def push(tangents: Any) -> Any:
-        if not isinstance(tangents, tuple) or len(tangents) != len(xs):
-            given = len(tangents) if isinstance(tangents, tuple) else type(tangents).__name__
-            raise ValueError(f"{op}: tangents must be a tuple of {len(xs)} Tensors (one per primal), got {given}")
-        vs = [_tensor(v) for v in tangents]
+        given, _ = _flatten(tangents) if isinstance(tangents, tuple) else ([], None)
+        if not isinstance(tangents, tuple) or len(tangents) != len(primals) or len(given) != len(xs):
+            what = f"{len(tangents)} entries" if isinstance(tangents, tuple) else type(tangents).__name__
+            raise ValueError(f"{op}: tangents must be a tuple shaped as the primals ({len(primals)} entries, "
+                             f"{len(xs)} Tensors), got {what}")  # fmt: skip
+        vs = [_tensor(v) for v in given]
         for k, (v, x) in enumerate(zip(vs, xs)):
             if v.shape != x.shape:
                 raise ValueError(f"{op}: tangent {k} has shape {v.shape}, its primal {x.shape}")
@@ -199,15 +204,9 @@ def _pushforward(func: Callable, primals: Any, op: str, has_aux: bool = False) -
                                create_graph=nested, materialize_grads=True))  # fmt: skip
         else:  # no output depends on a primal
             found = [Tensor(np.zeros(o.shape, o.dtype)) for o in outputs]
-        found = [_plain(f, nested) for f in found]
-        return type(output)(found) if isinstance(output, (tuple, list)) else found[0]
+        return rebuild_output([_plain(f, nested) for f in found])
 
-    shown = (
-        type(output)(_plain(o, nested) for o in outputs)
-        if isinstance(output, (tuple, list))
-        else _plain(output, nested)
-    )
-    return shown, aux, push
+    return rebuild_output([_plain(o, nested) for o in outputs]), aux, push
 
 
 def jvp(func: Callable, primals: tuple, tangents: tuple, *, strict: bool = False, has_aux: bool = False) -> tuple:
@@ -232,61 +231,43 @@ def linearize(func: Callable, *primals: Any) -> tuple:
     return output, lambda *tangents: push(tangents)
 
 
-def _substituted(func: Callable, args: tuple, nums: tuple[int, ...], kwargs: dict) -> Callable:
-    def g(*xs: Any) -> Any:
-        full = list(args)
-        for i, x in zip(nums, xs):
-            full[i] = x
-        return func(*full, **kwargs)
-
-    return g
-
-
 def _jacobian_of(func: Callable, argnums: int | tuple[int, ...], strategy: str) -> Callable:
+    """The Jacobian of ``func`` with respect to the arguments ``argnums`` names, each a tensor or a dict,
+    list or tuple of them (PyTorch's pytrees), of outputs that may be such structures too: the result
+    has the outputs' structure outside, the arguments' inside (one Jacobian per output and input
+    tensor, output.shape + input.shape), as PyTorch's."""
+
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         nums = _numbers(argnums, len(args), "jacrev" if strategy == "reverse-mode" else "jacfwd")
         flats = [_flatten(args[i]) for i in nums]
-        if any(len(leaves) != 1 or leaves[0] is not args[i] for (leaves, _), i in zip(flats, nums)):
-            return _jacobian_of_trees(func, args, nums, flats, kwargs, strategy, isinstance(argnums, int))
-        inputs = tuple(args[i] for i in nums)
-        nested = any(isinstance(x, Tensor) and x.requires_grad for x in inputs)
-        g = _substituted(func, args, nums, kwargs)
-        chosen = inputs[0] if isinstance(argnums, int) else inputs
+        sizes = [len(found) for found, _ in flats]
+        leaves = tuple(leaf for found, _ in flats for leaf in found)
+        output_structure: list = []
+
+        def g(*xs: Any) -> tuple:
+            full, at = list(args), 0
+            for i, (_, rebuild), n in zip(nums, flats, sizes):
+                full[i] = rebuild(list(xs[at : at + n]))
+                at += n
+            outputs, rebuild_output = _flatten(func(*full, **kwargs))
+            output_structure[:] = [rebuild_output]
+            return tuple(outputs)
+
+        def regroup(per_leaf: tuple) -> Any:
+            out, at = [], 0
+            for (_, rebuild), n in zip(flats, sizes):
+                out.append(rebuild(list(per_leaf[at : at + n])))
+                at += n
+            return out[0] if isinstance(argnums, int) else tuple(out)
+
+        nested = any(isinstance(x, Tensor) and x.requires_grad for x in leaves)
         if strategy == "forward-mode" and not nested:
-            return _jacobian(g, chosen, vectorize=True, strategy=strategy)
-        return _jacobian(g, chosen, create_graph=nested)
+            found = _jacobian(g, leaves, vectorize=True, strategy=strategy)
+        else:
+            found = _jacobian(g, leaves, create_graph=nested)
+        return output_structure[0]([regroup(per_output) for per_output in found])
 
     return wrapper
-
-
-def _jacobian_of_trees(func, args, nums, flats, kwargs, strategy: str, single: bool) -> Any:
-    """The Jacobian with respect to arguments that are dicts, lists or tuples of tensors (a dict of
-    parameters): one Jacobian per tensor, in each argument's structure (PyTorch's pytrees)."""
-    leaves = tuple(leaf for found, _ in flats for leaf in found)
-    sizes = [len(found) for found, _ in flats]
-
-    def regroup(per_leaf: tuple) -> Any:
-        out, at = [], 0
-        for (_, rebuild), n in zip(flats, sizes):
-            out.append(rebuild(list(per_leaf[at : at + n])))
-            at += n
-        return out[0] if single else tuple(out)
-
-    def g(*xs: Any) -> Any:
-        full, at = list(args), 0
-        for i, (_, rebuild), n in zip(nums, flats, sizes):
-            full[i] = rebuild(list(xs[at : at + n]))
-            at += n
-        return func(*full, **kwargs)
-
-    nested = any(isinstance(x, Tensor) and x.requires_grad for x in leaves)
-    if strategy == "forward-mode" and not nested:
-        found = _jacobian(g, leaves, vectorize=True, strategy=strategy)
-    else:
-        found = _jacobian(g, leaves, create_graph=nested)
-    if found and isinstance(found[0], tuple):  # func returned a tuple: one per output
-        return tuple(regroup(per_output) for per_output in found)
-    return regroup(found)
 
 
 def _with_aux(jacobian_of: Callable, func: Callable, has_aux: bool) -> Callable:
