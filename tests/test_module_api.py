@@ -698,8 +698,13 @@ def test_functional_call_replaces_buffers_too():
         (out**2).sum().backward()
         results[L] = (_a(out), _a(shift.grad), _a(weights["lin.weight"].grad), _a(m.shift))
     _same_log(results[tl], results[torch])
-    with pytest.raises(KeyError, match=r"has no parameter .nothing. \(nor buffer\)"):
-        tl.func.functional_call(nn.Linear(2, 2), {"nothing": tl.zeros(1)}, (tl.zeros(1, 2),))
+    # a name the module lacks: passed over, as PyTorch's (strict=False); refused with strict=True, as there
+    for L in (tl, torch):
+        lin = L.nn.Linear(2, 2)
+        plain = lin(L.ones(1, 2)).tolist()
+        assert L.func.functional_call(lin, {"nothing": L.zeros(1)}, (L.ones(1, 2),)).tolist() == plain
+        with pytest.raises(RuntimeError, match=r"(?s)nothing.*bias.*weight"):
+            L.func.functional_call(lin, {"nothing": L.zeros(1)}, (L.ones(1, 2),), strict=True)
 
 
 _RESETTABLE = {

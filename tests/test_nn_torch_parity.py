@@ -429,8 +429,9 @@ def test_dropout_between_layers_only_in_training():
 @given(data=st.data())
 def test_functional_call_matches_pytorchs_on_generated_tied_models(data):
     """torch.func.functional_call against ours, on Linear stacks whose weights are tied at random and
-    a random choice of the names to replace (any alias of a tied weight): the output and the
-    gradient of every tensor given agree. Replacing a tied weight in one place only fails it."""
+    a random choice of the names to replace (any alias of a tied weight), tie_weights either way: the
+    output and the gradient of every tensor given agree. Replacing a tied weight in one place only (with
+    tie_weights=True) fails it."""
     from torch.func import functional_call
 
     n, d = data.draw(st.integers(2, 4), label="layers"), 3
@@ -453,9 +454,10 @@ def test_functional_call_matches_pytorchs_on_generated_tied_models(data):
     x = rng.standard_normal((2, d))
     given = {name: tl.Tensor(v.copy(), requires_grad=True) for name, v in values.items()}
     given_t = {name: torch.tensor(v, requires_grad=True) for name, v in values.items()}
-    out = tl.func.functional_call(ours, given, (tl.Tensor(x),))
-    out_t = functional_call(theirs, given_t, (torch.tensor(x),))
-    close(out, out_t, what=f"output, ties {tie_to}, replacing {names}")
+    tie = data.draw(st.booleans(), label="tie_weights")
+    out = tl.func.functional_call(ours, given, (tl.Tensor(x),), tie_weights=tie)
+    out_t = functional_call(theirs, given_t, (torch.tensor(x),), tie_weights=tie)
+    close(out, out_t, what=f"output, ties {tie_to}, replacing {names}, tie_weights={tie}")
     (out * out).sum().backward()
     (out_t * out_t).sum().backward()
     for name in names:

@@ -550,13 +550,18 @@ def functional_call(
     parameters: Mapping[str, Tensor] | Sequence[Mapping[str, Tensor]],
     args: Any = (),
     kwargs: Mapping[str, Any] | None = None,
+    *,
+    tie_weights: bool = True,
+    strict: bool = False,
 ) -> Any:
     """``module(*args, **kwargs)`` with the tensors in ``parameters`` (by the dotted names
     ``named_parameters`` and ``named_buffers`` give; or a tuple of such mappings, PyTorch's ``(params,
     buffers)``) standing in for the module's own, which are back
     in place afterwards, whatever happens: PyTorch's ``torch.func.functional_call``. The gradient then flows to the
     tensors given, so a loss can be a function of the weights (``tl.gradcheck``, ``tl.jacobian``). A
-    weight shared by several submodules (tied) is replaced everywhere it is used, as PyTorch does.
+    weight shared by several submodules (tied) is replaced everywhere it is used, as PyTorch does
+    (``tie_weights=False``: only under the name given). As PyTorch's, a name the module does not
+    have is passed over, and ``strict=True`` refuses it, and any of the module's names not given.
 
     >>> import numpy as np, tinygrad_lstm as tl
     >>> lin = tl.nn.Linear(2, 1)
@@ -576,7 +581,16 @@ def functional_call(
                     raise ValueError(f"functional_call: {name!r} appears in more than one of the mappings given")
                 merged[name] = tensor
         given = merged
+    known = [n for n, _ in [*module.named_parameters(), *module.named_buffers()]]
+    if strict and set(given) != set(known):
+        unexpected = sorted(set(given) - set(known))
+        missing = sorted(set(known) - set(given))
+        raise RuntimeError(
+            f"functional_call: strict=True, and the names given are not {type(module).__name__}'s: unexpected "
+            f"{unexpected}, missing {missing}"
+        )
     replacing: dict[int, tuple[str, Tensor]] = {}  # id(own tensor) -> (the name given, its stand-in)
+    exact: list[tuple[dict, str, Tensor, Tensor]] = []  # (table, key, own, stand-in) of the names given
     for name, tensor in given.items():
         try:
             own: Tensor = module.get_parameter(name)
@@ -584,28 +598,33 @@ def functional_call(
             try:
                 own = module.get_buffer(name)
             except AttributeError:
-                known = ", ".join(n for n, _ in [*module.named_parameters(), *module.named_buffers()])
-                what = f"{type(module).__name__} has no parameter {name!r} (nor buffer)"
-                raise KeyError(f"functional_call: {what} (it has: {known})") from None
+                continue  # as PyTorch's: a name the module does not have changes nothing
         if not isinstance(tensor, Tensor) or tensor.shape != own.shape:
             shape = getattr(tensor, "shape", type(tensor).__name__)
             raise ValueError(f"functional_call: {name!r} must be a Tensor of shape {own.shape}, got {shape}")
-        if id(own) in replacing and replacing[id(own)][1] is not tensor:
+        if tie_weights and id(own) in replacing and replacing[id(own)][1] is not tensor:
             raise ValueError(
                 f"functional_call: {replacing[id(own)][0]!r} and {name!r} are one tied weight, given two tensors"
             )
         replacing[id(own)] = (name, tensor)
-    places = [  # every (table, key) that holds a tensor being replaced, tied ones included
-        (table, key, own)
-        for owner in module.modules()
-        for table in (owner._parameters, owner._buffers)
-        for key, own in table.items()
-        if id(own) in replacing
-    ]
+        owner_name, _, key = name.rpartition(".")
+        owner = module.get_submodule(owner_name) if owner_name else module
+        exact.append((owner._parameters if key in owner._parameters else owner._buffers, key, own, tensor))
+    places = (
+        [  # every (table, key) that holds a tensor being replaced, tied ones included
+            (table, key, own, replacing[id(own)][1])
+            for owner in module.modules()
+            for table in (owner._parameters, owner._buffers)
+            for key, own in table.items()
+            if id(own) in replacing
+        ]
+        if tie_weights
+        else exact
+    )
     try:
-        for table, key, own in places:
-            table[key] = replacing[id(own)][1]
+        for table, key, _, stand_in in places:
+            table[key] = stand_in
         return module(*(args if isinstance(args, tuple) else (args,)), **(kwargs or {}))
     finally:
-        for table, key, own in places:
+        for table, key, own, _ in places:
             table[key] = own
