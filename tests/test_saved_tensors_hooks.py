@@ -176,3 +176,17 @@ def test_an_in_place_update_of_a_saved_value_under_hooks_as_pytorch():
         if lib is tl:
             ours = a.grad.numpy()
     np.testing.assert_allclose(ours, a.grad.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("lib", [tl, torch], ids=["tl", "torch"])
+def test_what_a_graph_saved_as_the_tutorial_reads_it(lib):
+    """The saved-tensors tutorial's first cells: ``y.grad_fn._saved_self`` is the leaf x itself,
+    ``_saved_result`` equals the output (not the output object), ``_saved_other`` the second input.
+    They were AttributeErrors."""
+    x = lib.tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
+    y = x.pow(2)
+    assert y.grad_fn._saved_self is x
+    e = x.exp()
+    assert e.grad_fn._saved_result.tolist() == e.tolist() and e.grad_fn._saved_result is not e
+    z = x * lib.tensor(np.array([4.0, 5.0, 6.0]))
+    assert z.grad_fn._saved_other.tolist() == [4.0, 5.0, 6.0]

@@ -210,6 +210,33 @@ class Entry:
         found.extend(("param", a) for a in params if isinstance(a, np.ndarray))
         return found
 
+    def _saved_tensor(self, array: Any, k: int | None = None) -> Any:
+        from .tensor import Tensor  # (the tape sits below tensors)
+
+        if not isinstance(array, np.ndarray):
+            return None
+        leaf = self.parents[k] if k is not None else None
+        own = leaf.tensor() if isinstance(leaf, Leaf) else None
+        return own if own is not None and own.data is array else Tensor._from(array)  # a leaf: itself, as PyTorch
+
+    def _saved_input(self, k: int) -> Any:
+        return self._saved_tensor(self.ins[k] if self.ins is not None and len(self.ins) > k else None, k)
+
+    @property
+    def _saved_self(self) -> Any:
+        """PyTorch's ``grad_fn._saved_self``: the first input as saved for the VJP (None if it was not)."""
+        return self._saved_input(0)
+
+    @property
+    def _saved_other(self) -> Any:
+        """PyTorch's ``grad_fn._saved_other``: the second input as saved for the VJP (None if it was not)."""
+        return self._saved_input(1)
+
+    @property
+    def _saved_result(self) -> Any:
+        """PyTorch's ``grad_fn._saved_result``: the output as saved for the VJP (None if it was not)."""
+        return self._saved_tensor(self.out)
+
     @property
     def saved_nbytes(self) -> int:
         """Bytes of the arrays this entry keeps for its VJP."""
