@@ -321,7 +321,7 @@ _ENGINE = ("tinygrad_lstm.",)
 _USER_SIDE = ("tinygrad_lstm.nn", "tinygrad_lstm.demos", "tinygrad_lstm.examples")
 
 
-def _read_refused(t: Tensor, data, what: str) -> None:
+def _read_refused(data, what: str) -> None:
     raise CompileError(
         f"compile: {what} of a value the step computes (shape {np.shape(data)}) was read while tl.compile "
         "records the step: a replay would reuse the first call's value (whatever NumPy computes from it: a "
@@ -340,7 +340,7 @@ def _get(t):  # pragma: no mutate block (mutation testing: the caller must be fr
     if getattr(_reads, "tracked", None) is not None and _is_tracked(t, data):
         module = sys._getframe(1).f_globals.get("__name__", "")
         if not module.startswith(_ENGINE) or module.startswith(_USER_SIDE):
-            _read_refused(t, data, ".data")
+            _read_refused(data, ".data")
     return data
 
 
@@ -349,7 +349,7 @@ def _checked_concrete(self, what):
         return _concrete(self, what)  # refuses a recorded value by itself
     data = _slot.__get__(self, Tensor)
     if _is_tracked(self, data):
-        _read_refused(self, data, what)
+        _read_refused(data, what)
     return data
 
 
