@@ -81,6 +81,7 @@ from .primitives.elementwise import (
     WHERE,
     _compare_fwd,
 )
+from .primitives.gamma import ERFINV, LGAMMA, POLYGAMMA
 from .primitives.index import GETITEM, INDEX_PUT, SCATTER_ADD
 from .primitives.linalg import EINSUM, INVERSE, MATMUL, MATMUL_T, einsum_parameters
 from .primitives.primitive import Grad
@@ -630,6 +631,43 @@ def sinc(x: Tensor) -> Tensor:
 def erf(x: Operand) -> Tensor:
     """The error function (for the exact GELU); element by element in Python, fine for small tensors."""
     return apply(ERF, (x,))
+
+
+def erfinv(x: Operand) -> Tensor:
+    """The inverse error function on [-1, 1]: +-inf at +-1, NaN beyond (``torch.erfinv``)."""
+    return apply(ERFINV, (x,))
+
+
+def lgamma(x: Operand) -> Tensor:
+    """log |Gamma(x)|: +inf at 0 and the negative integers (``torch.lgamma``); its gradient is digamma."""
+    return apply(LGAMMA, (x,))
+
+
+def digamma(x: Operand) -> Tensor:
+    """d/dx lgamma(x): -inf at +0, +inf at -0, NaN at the negative integers (``torch.digamma``)."""
+    return apply(POLYGAMMA, (x,), 0)
+
+
+def polygamma(n: int, x: Operand) -> Tensor:
+    """The ``n``-th derivative of digamma (``torch.polygamma(n, x)``; n = 0 is digamma)."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+        raise TypeError(f"polygamma: n must be an int, got {type(n).__name__} {n!r}")
+    if n < 0:
+        raise ValueError(f"polygamma: n must be 0 or more (the order of the derivative of digamma), got {n}")
+    return apply(POLYGAMMA, (x,), int(n))
+
+
+def mvlgamma(x: Tensor, p: int) -> Tensor:
+    """The log of the multivariate gamma function of dimension ``p`` (``torch.mvlgamma``):
+    sum_(i < p) lgamma(x - i / 2) + p (p - 1) / 4 log(pi), composed of lgamma."""
+    if isinstance(p, bool) or not isinstance(p, (int, np.integer)):
+        raise TypeError(f"mvlgamma: p must be an int, got {type(p).__name__} {p!r}")
+    if p < 1:
+        raise ValueError(f"mvlgamma: p must be 1 or more, got {p} (input of shape {x.shape})")
+    x = _floating(as_tensor(x))
+    offsets = np.arange(-p / 2 + 0.5, 0.5, 0.5).astype(x.dtype)  # -(p - 1)/2, ..., 0, as PyTorch sums them
+    terms = lgamma(expand_dims(x, -1) + offsets)
+    return sum(terms, -1) + p * (p - 1) / 4 * math.log(math.pi)
 
 
 def relu(x: Operand) -> Tensor:

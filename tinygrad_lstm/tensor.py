@@ -902,6 +902,26 @@ class Tensor:
         """1 - erf(x), elementwise, exact in the tail (``torch.erfc``)."""
         return ops.erfc(self)
 
+    def erfinv(self) -> Tensor:
+        """The inverse error function, elementwise (``torch.erfinv``): +-inf at +-1, NaN beyond."""
+        return ops.erfinv(self)
+
+    def lgamma(self) -> Tensor:
+        """log |Gamma(x)|, elementwise (``torch.lgamma``)."""
+        return ops.lgamma(self)
+
+    def digamma(self) -> Tensor:
+        """d/dx lgamma(x), elementwise (``torch.digamma``)."""
+        return ops.digamma(self)
+
+    def polygamma(self, n: int) -> Tensor:
+        """The ``n``-th derivative of digamma, elementwise (``x.polygamma(n)`` is ``torch.polygamma(n, x)``)."""
+        return ops.polygamma(n, self)
+
+    def mvlgamma(self, p: int) -> Tensor:
+        """The log of the multivariate gamma function of dimension ``p`` (``torch.mvlgamma``)."""
+        return ops.mvlgamma(self, p)
+
     def square(self) -> Tensor:
         """x * x."""
         return ops.square(self)
@@ -2537,7 +2557,8 @@ _IN_PLACE_TWINS = (
     "index_copy index_fill index_put lerp log10 log1p log2 logit masked_scatter nan_to_num pow put rad2deg "
     "reciprocal remainder round rsqrt scatter scatter_add sgn sign sin sinc sinh square tan tril triu "
     "true_divide trunc "
-    "copysign xlogy absolute arccos arccosh arcsin arcsinh arctan arctan2 arctanh divide fix multiply negative subtract"
+    "copysign xlogy digamma erfinv lgamma mvlgamma polygamma "
+    "absolute arccos arccosh arcsin arcsinh arctan arctan2 arctanh divide fix multiply negative subtract"
 ).split()
 for _name in _IN_PLACE_TWINS:
     if not hasattr(Tensor, f"{_name}_"):
