@@ -119,6 +119,12 @@ UNARY = {
     "silu": (lambda a: F.silu(a), lambda a: TF.silu(a)),
     "leaky_relu": (lambda a: F.leaky_relu(a, 0.1), lambda a: TF.leaky_relu(a, 0.1)),
     "hardtanh": (lambda a: F.hardtanh(a, -0.5, 0.5), lambda a: TF.hardtanh(a, -0.5, 0.5)),
+    "erfinv": (lambda a: (a.tanh() * 0.9).erfinv(), lambda a: (a.tanh() * 0.9).erfinv()),
+    # past 20, where PyTorch's trigamma (lgamma's second derivative, digamma's first) is good to 1e-13; nearer 0
+    # it is good to ~5e-10 only (tests/test_special_gamma.py compares there with mpmath)
+    "lgamma": (lambda a: (a * a + 20.0).lgamma(), lambda a: (a * a + 20.0).lgamma()),
+    "digamma": (lambda a: (a * a + 20.0).digamma(), lambda a: (a * a + 20.0).digamma()),
+    "polygamma2": (lambda a: (a * a + 0.5).polygamma(2), lambda a: (a * a + 0.5).polygamma(2)),
 }
 # shape-changing ops: (applies to shape, tinygrad form, torch form)
 SHAPED = {

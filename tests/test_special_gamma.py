@@ -284,3 +284,11 @@ def test_bad_arguments_are_refused_by_name_and_change_nothing():
     with pytest.raises(TypeError, match="gammaln: input must be a Tensor or an ndarray"):
         tl.special.gammaln([1.0, 2.0])
     assert x.tolist() == [1.5, 2.5]
+
+
+def test_zero_d_and_empty_inputs_keep_their_shape():
+    """A 0-d input (found by the generated programs: erfinv assigned into a NumPy scalar) and an empty one."""
+    for ours, theirs in _functions().values():
+        for data in (np.array(0.3), np.zeros((2, 0))):
+            got = ours(tl.tensor(data))
+            close(got, theirs(torch.tensor(data)), 1e-12, 1e-12)

@@ -132,7 +132,7 @@ def _psi_positive(n: int, x: np.ndarray) -> np.ndarray:
 def polygamma(n: int, x: np.ndarray) -> np.ndarray:
     """The n-th derivative of digamma (digamma itself for n = 0), elementwise."""
     x = np.asarray(x)
-    v = x.astype(np.float64)
+    v = x.astype(np.float64).reshape(-1)  # (1-D: masks assign into it whatever x's rank, 0 included)
     out = np.empty_like(v)
     pos = v > 0
     out[pos] = _psi_positive(n, v[pos])
@@ -158,7 +158,7 @@ def polygamma(n: int, x: np.ndarray) -> np.ndarray:
         if n >= 2:
             out[v == np.inf] = np.nan  # PyTorch's (Hurwitz zeta at infinity)
     out[np.isnan(v)] = np.nan
-    return _result(x, out)
+    return _result(x, out.reshape(x.shape))
 
 
 def digamma(x: np.ndarray) -> np.ndarray:
@@ -196,7 +196,7 @@ def _first_guess(y: np.ndarray) -> np.ndarray:
 def erfinv(y: np.ndarray) -> np.ndarray:
     """The inverse of erf on [-1, 1] elementwise: +-inf at +-1, NaN beyond."""
     y = np.asarray(y)
-    v = y.astype(np.float64)
+    v = y.astype(np.float64).reshape(-1)
     a = np.abs(v)
     inside = a < 1.0
     out = np.where(a == 1.0, np.inf, np.nan)
@@ -216,7 +216,7 @@ def erfinv(y: np.ndarray) -> np.ndarray:
     out[inside] = x
     out = np.copysign(out, v)  # erfinv is odd; -0 stays -0
     out[np.isnan(v)] = np.nan
-    return _result(y, out)
+    return _result(y, out.reshape(y.shape))
 
 
 def _lgamma_fwd(p: Any, x: np.ndarray) -> np.ndarray:
