@@ -288,7 +288,7 @@ def test_bad_arguments_are_refused_by_name_and_change_nothing():
 
 def test_zero_d_and_empty_inputs_keep_their_shape():
     """A 0-d input (found by the generated programs: erfinv assigned into a NumPy scalar) and an empty one."""
-    for ours, theirs in _functions().values():
+    for name, (ours, theirs) in _functions().items():
+        tol = 1e-9 if name == "polygamma1" else 1e-12  # (PyTorch's trigamma: see above)
         for data in (np.array(0.3), np.zeros((2, 0))):
-            got = ours(tl.tensor(data))
-            close(got, theirs(torch.tensor(data)), 1e-12, 1e-12)
+            close(ours(tl.tensor(data)), theirs(torch.tensor(data)), tol, tol, name)
