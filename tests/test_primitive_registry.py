@@ -27,6 +27,13 @@ def _times_transpose(a, w):
     return ops.matmul_t(a, ops.transposed_copy(w), w.detach())
 
 
+def _write_windows(x):
+    """A write into windows that share no element (size 2, step 3) of a non-leaf (either library)."""
+    h = x * 1.0
+    h.unfold(1, 2, 3).mul_(h[:, :2].unsqueeze(1).tanh())
+    return h
+
+
 def _set_row(a, b):
     h = a * 1.0
     h[0] = b * 2.0
@@ -127,6 +134,13 @@ CASES = {
         lambda x, s: tl.diagonal_scatter(x, s, 1),
         lambda x, s: torch.diagonal_scatter(x, s, 1),
     ),
+    "unfold": (
+        [(3, 7)],
+        None,
+        lambda x: x.transpose(0, 1).unfold(0, 3, 2).unfold(1, 2, 1),
+        lambda x: x.transpose(0, 1).unfold(0, 3, 2).unfold(1, 2, 1),
+    ),
+    "unfold_scatter": ([(3, 6)], None, lambda x: _write_windows(x), lambda x: _write_windows(x)),
     "triangle": ([(2, 3, 4)], None, lambda x: tl.tril(x, 1) * tl.triu(x, -1), lambda x: x.tril(1) * x.triu(-1)),
     "matmul": ([(4, 2, 3), (3, 5)], None, lambda a, b: a @ b, lambda a, b: a @ b),
     "matmul_t": ([(4, 2, 3), (5, 3)], None, _times_transpose, TF.linear),
@@ -158,6 +172,7 @@ CASES = {
 # recorded only by a VJP under create_graph (or never differentiated): the case that records them
 RECORDED_BY = {
     "scatter_add": "getitem",
+    "unfold_backward": "unfold",
     "cofactor": "det",
     "abs_backward": "abs",
     "relu_backward": "relu",

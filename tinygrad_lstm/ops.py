@@ -98,7 +98,10 @@ from .primitives.shape import (
     TRANSPOSE,
     TRANSPOSED_COPY,
     TRIANGLE,
+    UNFOLD,
+    UNFOLD_SCATTER,
     diagonal_shape,
+    windows_overlap,
 )
 from .tape import Entry, Leaf, Structure, state
 from .tensor import Axes, AxesArg, Operand, ShapeArgs, Tensor, View
@@ -218,6 +221,9 @@ def written_through(view: View, value: Tensor) -> Tensor:
         return transpose(value, tuple(int(a) for a in np.argsort(view.p)))
     if view.op == "diagonal":
         return apply(DIAGONAL_SCATTER, (view.base, value), view.p)
+    if view.op == "unfold":  # (windows that share elements are refused before: see tensor._update)
+        assert not windows_overlap(view.base.shape, view.p), "a recorded write into overlapping windows"
+        return apply(UNFOLD_SCATTER, (view.base, value), view.p)
     return reshape(value, view.base.shape)  # reshape, or a broadcast_to that only added axes of size 1
 
 
@@ -1635,19 +1641,23 @@ def repeat_interleave(x: Tensor, repeats: Any, dim: int | None = None) -> Tensor
 
 def unfold(x: Tensor, dim: int, size: int, step: int) -> Tensor:
     """``Tensor.unfold``: the windows of ``size`` entries, ``step`` apart, along ``dim``, which then counts
-    the windows; the entries of each window form a new last axis. One strided slice per position in
-    the window, stacked: shapes and slices only."""
+    the windows; the entries of each window form a new last axis. A view of ``x``, as PyTorch's: a
+    change of x shows in it, a write into it changes x (windows closer than their size share
+    elements); its gradient adds the windows' gradients back (unfold_backward)."""
+    for name, v in (("size", size), ("step", step)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+            raise TypeError(f"unfold: {name} must be an int, got {type(v).__name__} {v!r} (shape {x.shape})")
     if x.ndim == 0:
+        scalar_axis("unfold", dim, 0)
+        if step <= 0 or not 0 <= size <= 1:
+            raise ValueError(f"unfold: size {size} must be 0 or 1 and step {step} positive for a 0-d tensor")
         return reshape(unfold(reshape(x, (1,)), 0, size, step), (size,))
     axis = _axis("unfold", dim, x.ndim)
     n = x.shape[axis]
-    if step <= 0 or size <= 0 or size > n:
-        raise ValueError(f"unfold: size {size} and step {step} must be positive, the size at most axis {axis}'s "
-                         f"length {n} (shape {x.shape})")  # fmt: skip
-    windows = (n - size) // step + 1
-    lead = (slice(None),) * axis
-    pieces = [getitem(x, lead + (slice(j, j + (windows - 1) * step + 1, step),)) for j in range(size)]
-    return stack(pieces, x.ndim)
+    if step <= 0 or size < 0 or size > n:
+        raise ValueError(f"unfold: size {size} must be 0 to axis {axis}'s length {n} and step {step} positive "
+                         f"(shape {x.shape})")  # fmt: skip
+    return apply(UNFOLD, (x,), (axis, int(size), int(step)))
 
 
 def cumprod(x: Tensor, axis: int) -> Tensor:

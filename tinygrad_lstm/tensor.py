@@ -515,7 +515,10 @@ class Tensor:
     # refused on a leaf that requires grad) -------------------------------------------------------------
     def __setitem__(self, index: Any, value: Operand) -> None:
         """x[index] = value, a recorded in-place update (PyTorch's rules)."""
-        plain_index, _ = ops._plain_index(index)
+        plain_index, basic = ops._plain_index(index)
+        if basic and _shared_windows(self) is not None:  # windows that share elements: write into the part named
+            self[index].copy_(value)
+            return
 
         def write(data):
             data[plain_index] = ops._data(value)
@@ -1462,7 +1465,7 @@ class Tensor:
 
     def unfold(self, dimension: int, size: int, step: int) -> Tensor:
         """Windows of ``size`` entries, ``step`` apart, along ``dimension``; the window's entries form a new
-        last axis (``Tensor.unfold``: sliding windows, new memory here)."""
+        last axis (``Tensor.unfold``: sliding windows, a view of this tensor's memory, as PyTorch's)."""
         return ops.unfold(self, dimension, size, step)
 
     def cumprod(self, axis: int | None = None, *, dim: int | None = None, dtype: npt.DTypeLike | None = None) -> Tensor:
@@ -2475,10 +2478,17 @@ def _update(target: Tensor, op: str, others: tuple, compute: Callable[[], Tensor
     recording = _state.grad_enabled and (
         target._entry is not None or any(isinstance(o, Tensor) and o._entry is not None for o in others)
     )
+    windows = _shared_windows(target)
+    by_window = windows is not None and _internal_overlap(data)
+    if windows is not None:
+        _check_windows(target, op, windows, recording, by_window)
     if not recording:
         guard("write", op)
         try:
-            write(data)
+            if by_window:
+                _write_window_by_window(target, op, compute)
+            else:
+                write(data)
         except (ValueError, TypeError) as e:
             kind = ValueError if isinstance(e, ValueError) else TypeError
             raise kind(f"{op}: cannot update a tensor of {_describe(target)} in place: {e}") from e
@@ -2520,6 +2530,72 @@ def _update(target: Tensor, op: str, others: tuple, compute: Callable[[], Tensor
     for base, entry in bases:
         base._entry = entry
     return target
+
+
+def _shared_windows(target: Tensor) -> View | None:
+    """The unfold whose windows share elements that ``target`` shows its memory through, if any."""
+    view = target._view
+    while view is not None:
+        if view.op == "unfold" and windows_overlap(view.base.shape, view.p):
+            return view
+        view = view.base._view
+    return None
+
+
+def _internal_overlap(a: np.ndarray) -> bool:
+    """Whether two elements of ``a`` are one memory location (its byte offsets, counted)."""
+    if a.size <= 1:
+        return False
+    offsets = np.zeros((), np.int64)
+    for n, s in zip(a.shape, a.strides):
+        offsets = np.add.outer(offsets, np.arange(n, dtype=np.int64) * s)
+    return np.unique(offsets).size < a.size
+
+
+#: the updates PyTorch applies element by element, each reading the element's current value: through windows
+#: that share an element it is updated once per window, in the windows' order (mul_(2) doubles it twice,
+#: copy_ leaves the last window's value)
+_ONE_ELEMENT_UPDATES = frozenset(
+    (
+        "add_ sub_ mul_ div_ copy_ fill_ pow_ clamp_ clip_ clamp_min_ clamp_max_ abs_ neg_ exp_ log_ sqrt_ "
+        "tanh_ sigmoid_ relu_ sin_ cos_ square_ reciprocal_ rsqrt_ expm1_ log1p_ erf_ erfinv_ lgamma_ digamma_"
+    ).split()
+)
+
+
+def _check_windows(target: Tensor, op: str, windows: View, recording: bool, by_window: bool) -> None:
+    """Refuse, before anything changes, an in-place update through the windows of an unfold that share
+    elements, where the engine cannot give PyTorch's values and a right gradient."""
+    axis, size, step = windows.p
+    where = (
+        f"{op}: the tensor ({_describe(target)}) shows the windows of an unfold (size {size}, step {step} along "
+        f"axis {axis} of shape {windows.base.shape}) that share elements"
+    )
+    if recording:
+        raise RuntimeError(
+            f"{where}; an in-place change through them is not differentiated here (PyTorch's gradient counts a "
+            "shared element once where the update reached it once per window). Change the unfolded tensor itself, "
+            "or clone() the windows first"
+        )
+    if by_window and (target._view is not windows or op not in _ONE_ELEMENT_UPDATES):
+        raise RuntimeError(
+            f"{where}; {op} through them is not supported (elementwise updates of the unfold's result itself are: "
+            "add_, mul_, copy_, fill_, exp_...). clone() the windows first"
+        )
+
+
+def _write_window_by_window(target: Tensor, op: str, compute: Callable[[], Tensor]) -> None:
+    """PyTorch's update of windows that share elements: window after window, each from the memory as the
+    windows before it left it."""
+    assert target._view is not None
+    axis = target._view.p[0]
+    data = target.data
+    lead = (slice(None),) * axis
+    for w in range(data.shape[axis]):
+        value = compute()
+        if value.shape != target.shape:
+            raise ValueError(f"the result has shape {value.shape}, the tensor {target.shape}")
+        np.copyto(data[lead + (w,)], value.data[lead + (w,)], casting="same_kind")
 
 
 def _copy_if_in(a, root: np.ndarray):
@@ -2571,4 +2647,5 @@ def _ufunc(fn, other) -> Callable:
 
 
 from . import linalg, ops  # noqa: E402  (circular: ops build Tensors, linalg builds on ops)
+from .primitives.shape import windows_overlap  # noqa: E402
 from .primitives.special import COPYSIGN, XLOGY  # noqa: E402
