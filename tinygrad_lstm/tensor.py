@@ -2486,7 +2486,7 @@ def _update(target: Tensor, op: str, others: tuple, compute: Callable[[], Tensor
         guard("write", op)
         try:
             if by_window:
-                _write_window_by_window(target, op, compute)
+                _write_in_parts(target, compute)
             else:
                 write(data)
         except (ValueError, TypeError) as e:
@@ -2552,12 +2552,13 @@ def _internal_overlap(a: np.ndarray) -> bool:
     return np.unique(offsets).size < a.size
 
 
-#: the updates PyTorch applies element by element, each reading the element's current value: through windows
-#: that share an element it is updated once per window, in the windows' order (mul_(2) doubles it twice,
-#: copy_ leaves the last window's value)
+#: the updates PyTorch applies element by element, each reading the element's current value, whose result
+#: does not depend on the order: through windows that share an element it is updated once per window
+#: (mul_(2) doubles it twice, add_(t) adds each window's t). copy_ of differing values is left out: which
+#: window's value stays depends on the order PyTorch's loops happen to take
 _ONE_ELEMENT_UPDATES = frozenset(
     (
-        "add_ sub_ mul_ div_ copy_ fill_ pow_ clamp_ clip_ clamp_min_ clamp_max_ abs_ neg_ exp_ log_ sqrt_ "
+        "add_ sub_ mul_ div_ fill_ pow_ clamp_ clip_ clamp_min_ clamp_max_ abs_ neg_ exp_ log_ sqrt_ "
         "tanh_ sigmoid_ relu_ sin_ cos_ square_ reciprocal_ rsqrt_ expm1_ log1p_ erf_ erfinv_ lgamma_ digamma_"
     ).split()
 )
@@ -2577,25 +2578,32 @@ def _check_windows(target: Tensor, op: str, windows: View, recording: bool, by_w
             "shared element once where the update reached it once per window). Change the unfolded tensor itself, "
             "or clone() the windows first"
         )
-    if by_window and (target._view is not windows or op not in _ONE_ELEMENT_UPDATES):
+    if by_window and op not in _ONE_ELEMENT_UPDATES:
         raise RuntimeError(
-            f"{where}; {op} through them is not supported (elementwise updates of the unfold's result itself are: "
-            "add_, mul_, copy_, fill_, exp_...). clone() the windows first"
+            f"{where}; {op} through them is not supported (its result would depend on the order of the writes; "
+            "add_, mul_, fill_, exp_... are). clone() the windows first"
         )
 
 
-def _write_window_by_window(target: Tensor, op: str, compute: Callable[[], Tensor]) -> None:
-    """PyTorch's update of windows that share elements: window after window, each from the memory as the
-    windows before it left it."""
-    assert target._view is not None
-    axis = target._view.p[0]
+def _write_in_parts(target: Tensor, compute: Callable[[], Tensor]) -> None:
+    """PyTorch's elementwise update of memory whose elements repeat: part after part, each part free of
+    repeats and computed from the memory as the parts before it left it, so that a repeated element is
+    updated once per time it appears. The parts: the slices along one axis where they are free of
+    repeats (the windows of one unfold), else the lines along the last axis."""
     data = target.data
-    lead = (slice(None),) * axis
-    for w in range(data.shape[axis]):
+    parts: Iterable[tuple] = ()
+    for axis in range(data.ndim):
+        lead = (slice(None),) * axis
+        if data.shape[axis] and not _internal_overlap(data[lead + (0,)]):
+            parts = (lead + (i,) for i in range(data.shape[axis]))
+            break
+    else:
+        parts = np.ndindex(data.shape[:-1])
+    for part in parts:
         value = compute()
         if value.shape != target.shape:
             raise ValueError(f"the result has shape {value.shape}, the tensor {target.shape}")
-        np.copyto(data[lead + (w,)], value.data[lead + (w,)], casting="same_kind")
+        np.copyto(data[part], value.data[part], casting="same_kind")
 
 
 def _copy_if_in(a, root: np.ndarray):

@@ -249,9 +249,12 @@ def _erfinv_fwd(p: Any, y: np.ndarray) -> np.ndarray:
 
 
 def _erfinv_vjp(g: Grad, entry: Entry) -> tuple:
-    x = entry.out
+    y = entry.ins[0]
+    x = ERFINV(y) if is_tensor(y) else erfinv(y)
     bump = EXP(x * x) if is_tensor(x) else np.exp(x * x)
     return (g * (math.sqrt(math.pi) / 2.0) * bump,)
 
 
-ERFINV = Primitive("erfinv", _erfinv_fwd, _erfinv_vjp, keep_out=True, elementwise=True, floating=True)
+# it keeps its input and computes erfinv again in its VJP, as PyTorch's derivative does: a change of the
+# result in place after it is then no reason to refuse backward (PyTorch computes it)
+ERFINV = Primitive("erfinv", _erfinv_fwd, _erfinv_vjp, keep_in=True, elementwise=True, floating=True)
