@@ -26,6 +26,10 @@ PROGRAMS = {
         h.unfold(0, 2, 3).mul_(-2),
         tl.where(h > 0, h, h * b),
     )[1],
+    "mul_ of one of unfold windows that share rows, then a mask": lambda h, b: (
+        h.unfold(0, 3, 1)[1].mul_(b.unsqueeze(1)),
+        tl.where(h > 0, h, h * 0.1),
+    )[1],
     "lerp_ through a view, then clip by a bound with a gradient": lambda h, b: (
         h[1:].lerp_(h[:-1].tanh(), 0.3),
         tl.clip(h, b * 0.2, None),

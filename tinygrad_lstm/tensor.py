@@ -2507,6 +2507,14 @@ def _update(target: Tensor, op: str, others: tuple, compute: Callable[[], Tensor
     # its old values), and saves nothing of the memory
     bases = []
     child, value = target, result
+    if windows is not None:  # memory shown through windows that share elements: the elements written, found
+        top = _shared_windows(windows.base) or windows  # by their place in memory, go into the windows' base
+        while (above := _shared_windows(top.base)) is not None:
+            top = above
+        child = top.base
+        flat = ops.reshape(child, (-1,))
+        value = ops.reshape(ops.index_put(flat, (_places(data, child.data),), ops.reshape(result, (-1,))), child.shape)
+        bases.append((child, value._entry))
     while child._view is not None:
         view = child._view
         value = ops.written_through(view, value)
@@ -2542,6 +2550,21 @@ def _shared_windows(target: Tensor) -> View | None:
     return None
 
 
+def _offsets(a: np.ndarray) -> np.ndarray:
+    """The memory address of each element of ``a``, in row-major order."""
+    offsets = np.full((), a.__array_interface__["data"][0], np.int64)
+    for n, s in zip(a.shape, a.strides):
+        offsets = np.add.outer(offsets, np.arange(n, dtype=np.int64) * s)
+    return offsets.reshape(-1)
+
+
+def _places(part: np.ndarray, whole: np.ndarray) -> np.ndarray:
+    """The row-major position in ``whole`` of each element of ``part``, which shows some of its memory."""
+    addresses = _offsets(whole)
+    order = np.argsort(addresses)
+    return order[np.searchsorted(addresses[order], _offsets(part))]
+
+
 def _internal_overlap(a: np.ndarray) -> bool:
     """Whether two elements of ``a`` are one memory location (its byte offsets, counted)."""
     if a.size <= 1:
@@ -2572,11 +2595,11 @@ def _check_windows(target: Tensor, op: str, windows: View, recording: bool, by_w
         f"{op}: the tensor ({_describe(target)}) shows the windows of an unfold (size {size}, step {step} along "
         f"axis {axis} of shape {windows.base.shape}) that share elements"
     )
-    if recording:
+    if recording and by_window:
         raise RuntimeError(
-            f"{where}; an in-place change through them is not differentiated here (PyTorch's gradient counts a "
-            "shared element once where the update reached it once per window). Change the unfolded tensor itself, "
-            "or clone() the windows first"
+            f"{where}, and it holds some of them more than once; an in-place change of it is not differentiated "
+            "here (PyTorch's gradient counts a shared element once where the update reached it once per window). "
+            "Change the unfolded tensor itself, or clone() the windows first"
         )
     if by_window and op not in _ONE_ELEMENT_UPDATES:
         raise RuntimeError(
