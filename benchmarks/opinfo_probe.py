@@ -48,6 +48,10 @@ def resolve(name):
     return obj
 
 
+# ops whose OpInfo calls them with the input first (lambda x, n: torch.polygamma(n, x)): ours in PyTorch's order
+INPUT_FIRST = {"polygamma", "special.polygamma"}
+
+
 def method(name):
     return name if hasattr(tl.Tensor, name) else None
 
@@ -324,11 +328,15 @@ def main():
         if DT not in op.supported_dtypes("cpu") or not op.supports_autograd:
             continue
         fn = resolve(name)
+        if name in INPUT_FIRST and fn is not None:
+            fn = (lambda f: lambda x, n, **kwargs: f(n, x, **kwargs))(fn)
         is_method = False
         if fn is None or not callable(fn):
             m = method(name)
             if m is None:
                 stats["missing"] += 1
+                if ONLY:
+                    print(f"{name}: missing")
                 continue
             fn, is_method = m, True
         try:

@@ -50,6 +50,14 @@ def _write_diagonal_of_transpose(a):
     return b.t()
 
 
+def _write_windows(a):
+    """Writes into unfold windows of a transpose: apart (step 2), then one of windows that share rows."""
+    h = (a * 1.0).t()  # (3, 2)
+    h.unfold(0, 1, 2).mul_(a[:, :1].t().unsqueeze(-1).tanh() + 1.0)
+    h.unfold(0, 2, 1)[1].add_(a[0, 1] * 0.5)
+    return h.t() + (h.unfold(0, 2, 1) ** 2).sum() * 0.1  # (the windows read after the writes)
+
+
 def _set_through_view(a):
     """A recorded write into a view (a row of h), the view used afterwards: allowed, as in PyTorch."""
     h = a * 1.0
@@ -119,6 +127,12 @@ UNARY = {
     "silu": (lambda a: F.silu(a), lambda a: TF.silu(a)),
     "leaky_relu": (lambda a: F.leaky_relu(a, 0.1), lambda a: TF.leaky_relu(a, 0.1)),
     "hardtanh": (lambda a: F.hardtanh(a, -0.5, 0.5), lambda a: TF.hardtanh(a, -0.5, 0.5)),
+    "erfinv": (lambda a: (a.tanh() * 0.9).erfinv(), lambda a: (a.tanh() * 0.9).erfinv()),
+    # past 20, where PyTorch's trigamma (lgamma's second derivative, digamma's first) is good to 1e-13; nearer 0
+    # it is good to ~5e-10 only (tests/test_special_gamma.py compares there with mpmath)
+    "lgamma": (lambda a: (a * a + 20.0).lgamma(), lambda a: (a * a + 20.0).lgamma()),
+    "digamma": (lambda a: (a * a + 20.0).digamma(), lambda a: (a * a + 20.0).digamma()),
+    "polygamma2": (lambda a: (a * a + 0.5).polygamma(2), lambda a: (a * a + 0.5).polygamma(2)),
 }
 # shape-changing ops: (applies to shape, tinygrad form, torch form)
 SHAPED = {
@@ -161,6 +175,13 @@ SHAPED = {
     "norm": (lambda s: True, lambda a: (a * a + 0.1).norm(), lambda a: (a * a + 0.1).norm()),
     "flip": (lambda s: s == (2, 3), lambda a: a.flip(1), lambda a: a.flip(1)),
     "diagonal_write": (lambda s: s == (2, 3), _write_diagonal_of_transpose, _write_diagonal_of_transpose),
+    # the windows [a0, a1], [a1, a2] of each row flattened and cut to [a1, a1, a2]: a1's gradient adds two
+    "unfold": (
+        lambda s: s == (2, 3),
+        lambda a: a.unfold(1, 2, 1).reshape(2, 4)[:, 1:],
+        lambda a: a.unfold(1, 2, 1).reshape(2, 4)[:, 1:],
+    ),
+    "unfold_write": (lambda s: s == (2, 3), _write_windows, _write_windows),
     "diagonal_scatter": (
         lambda s: s == (2, 3),
         lambda a: tl.diagonal_scatter(a, a[:, 0].tanh(), 1),

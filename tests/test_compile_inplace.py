@@ -22,6 +22,14 @@ PROGRAMS = {
     )[1],
     "clamp_min_ with a bound that requires grad, after mul_": lambda h, b: h.mul_(-2).clamp_min_(b * 0.1),
     "a base's mask after writing through its view": lambda h, b: (h[1:].mul_(-3), tl.where(h > 0, h, -h))[1],
+    "mul_ into unfold windows that share no element, then a mask": lambda h, b: (
+        h.unfold(0, 2, 3).mul_(-2),
+        tl.where(h > 0, h, h * b),
+    )[1],
+    "mul_ of one of unfold windows that share rows, then a mask": lambda h, b: (
+        h.unfold(0, 3, 1)[1].mul_(b.unsqueeze(1)),
+        tl.where(h > 0, h, h * 0.1),
+    )[1],
     "lerp_ through a view, then clip by a bound with a gradient": lambda h, b: (
         h[1:].lerp_(h[:-1].tanh(), 0.3),
         tl.clip(h, b * 0.2, None),
@@ -76,6 +84,8 @@ ALIASES = {
     "transpose": lambda h: h.t(),
     "diagonal": lambda h: h.diagonal(),
     "a split piece": lambda h: h.detach().split(2)[1],
+    "unfold windows that share rows": lambda h: h.unfold(0, 2, 1),
+    "unfold of a transpose, detached": lambda h: h.detach().t().unfold(1, 3, 2),
 }
 
 
@@ -104,3 +114,27 @@ def test_a_view_made_before_an_update_of_its_memory_replays_its_new_values(compi
         assert float(got) == float(expected)
         np.testing.assert_array_equal(ws[1].grad.numpy(), ws[0].grad.numpy())
     assert step.replays == 2
+
+
+def test_an_update_of_unfold_windows_that_share_elements_is_refused_in_a_compiled_step(compile_backend):
+    """Windows that share elements: a write without a graph is refused in a step as every unrecorded write
+    is (a replay would not repeat it), a recorded one as in eager; the input is left as it was."""
+    w = tl.tensor(W.copy(), requires_grad=True)
+
+    def unrecorded(x):
+        h = x @ w
+        with tl.no_grad():
+            h.detach().unfold(0, 3, 1).mul_(2)
+        return (h * h).sum()
+
+    def recorded(x):
+        h = x @ w
+        h.unfold(0, 2, 1).mul_(2)
+        return h.sum()
+
+    with pytest.raises(tl.CompileError, match="mul_ writes an array in place"):
+        tl.compile(unrecorded, backend=compile_backend)(np.ones((5, 4)))
+    window = r"mul_: .*windows of an unfold \(size 2, step 1 along axis 0 of shape \(5, 3\)\) that share elements"
+    with pytest.raises(RuntimeError, match=window):
+        tl.compile(recorded, backend=compile_backend)(np.ones((5, 4)))
+    np.testing.assert_array_equal(w.data, W)

@@ -88,6 +88,11 @@ UN = {
     "unsqueeze": lambda T, a: a.unsqueeze(0),
     "squeeze_view": lambda T, a: a[None].squeeze(0),
     "diag": lambda T, a: a.diagonal(),
+    "unfold_apart": lambda T, a: a.unfold(1, 2, 2),  # windows that share no element: a view written through
+    "unfold_sharing": lambda T, a: a.unfold(1, 3, 1),  # windows that share elements
+    "lgamma": lambda T, a: a.lgamma(),
+    "digamma": lambda T, a: a.digamma(),
+    "erfinv": lambda T, a: (a * 0.5).erfinv(),
     "tril": lambda T, a: a.tril(),
     "roll": lambda T, a: a.roll(1, 1),
     "trace": lambda T, a: a[:, :3].trace(),

@@ -81,6 +81,7 @@ from .primitives.elementwise import (
     WHERE,
     _compare_fwd,
 )
+from .primitives.gamma import ERFINV, LGAMMA, POLYGAMMA
 from .primitives.index import GETITEM, INDEX_PUT, SCATTER_ADD
 from .primitives.linalg import EINSUM, INVERSE, MATMUL, MATMUL_T, einsum_parameters
 from .primitives.primitive import Grad
@@ -97,7 +98,10 @@ from .primitives.shape import (
     TRANSPOSE,
     TRANSPOSED_COPY,
     TRIANGLE,
+    UNFOLD,
+    UNFOLD_SCATTER,
     diagonal_shape,
+    windows_overlap,
 )
 from .tape import Entry, Leaf, Structure, state
 from .tensor import Axes, AxesArg, Operand, ShapeArgs, Tensor, View
@@ -217,6 +221,9 @@ def written_through(view: View, value: Tensor) -> Tensor:
         return transpose(value, tuple(int(a) for a in np.argsort(view.p)))
     if view.op == "diagonal":
         return apply(DIAGONAL_SCATTER, (view.base, value), view.p)
+    if view.op == "unfold":  # (windows that share elements are refused before: see tensor._update)
+        assert not windows_overlap(view.base.shape, view.p), "a recorded write into overlapping windows"
+        return apply(UNFOLD_SCATTER, (view.base, value), view.p)
     return reshape(value, view.base.shape)  # reshape, or a broadcast_to that only added axes of size 1
 
 
@@ -630,6 +637,43 @@ def sinc(x: Tensor) -> Tensor:
 def erf(x: Operand) -> Tensor:
     """The error function (for the exact GELU); element by element in Python, fine for small tensors."""
     return apply(ERF, (x,))
+
+
+def erfinv(x: Operand) -> Tensor:
+    """The inverse error function on [-1, 1]: +-inf at +-1, NaN beyond (``torch.erfinv``)."""
+    return apply(ERFINV, (x,))
+
+
+def lgamma(x: Operand) -> Tensor:
+    """log |Gamma(x)|: +inf at 0 and the negative integers (``torch.lgamma``); its gradient is digamma."""
+    return apply(LGAMMA, (x,))
+
+
+def digamma(x: Operand) -> Tensor:
+    """d/dx lgamma(x): -inf at +0, +inf at -0, NaN at the negative integers (``torch.digamma``)."""
+    return apply(POLYGAMMA, (x,), 0)
+
+
+def polygamma(n: int, x: Operand) -> Tensor:
+    """The ``n``-th derivative of digamma (``torch.polygamma(n, x)``; n = 0 is digamma)."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+        raise TypeError(f"polygamma: n must be an int, got {type(n).__name__} {n!r}")
+    if n < 0:
+        raise ValueError(f"polygamma: n must be 0 or more (the order of the derivative of digamma), got {n}")
+    return apply(POLYGAMMA, (x,), int(n))
+
+
+def mvlgamma(x: Tensor, p: int) -> Tensor:
+    """The log of the multivariate gamma function of dimension ``p`` (``torch.mvlgamma``):
+    sum_(i < p) lgamma(x - i / 2) + p (p - 1) / 4 log(pi), composed of lgamma."""
+    if isinstance(p, bool) or not isinstance(p, (int, np.integer)):
+        raise TypeError(f"mvlgamma: p must be an int, got {type(p).__name__} {p!r}")
+    if p < 1:
+        raise ValueError(f"mvlgamma: p must be 1 or more, got {p} (input of shape {x.shape})")
+    x = _floating(as_tensor(x))
+    offsets = np.arange(-p / 2 + 0.5, 0.5, 0.5).astype(x.dtype)  # -(p - 1)/2, ..., 0, as PyTorch sums them
+    terms = lgamma(expand_dims(x, -1) + offsets)
+    return sum(terms, -1) + p * (p - 1) / 4 * math.log(math.pi)
 
 
 def relu(x: Operand) -> Tensor:
@@ -1597,19 +1641,23 @@ def repeat_interleave(x: Tensor, repeats: Any, dim: int | None = None) -> Tensor
 
 def unfold(x: Tensor, dim: int, size: int, step: int) -> Tensor:
     """``Tensor.unfold``: the windows of ``size`` entries, ``step`` apart, along ``dim``, which then counts
-    the windows; the entries of each window form a new last axis. One strided slice per position in
-    the window, stacked: shapes and slices only."""
+    the windows; the entries of each window form a new last axis. A view of ``x``, as PyTorch's: a
+    change of x shows in it, a write into it changes x (windows closer than their size share
+    elements); its gradient adds the windows' gradients back (unfold_backward)."""
+    for name, v in (("size", size), ("step", step)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+            raise TypeError(f"unfold: {name} must be an int, got {type(v).__name__} {v!r} (shape {x.shape})")
     if x.ndim == 0:
+        scalar_axis("unfold", dim, 0)
+        if step <= 0 or not 0 <= size <= 1:
+            raise ValueError(f"unfold: size {size} must be 0 or 1 and step {step} positive for a 0-d tensor")
         return reshape(unfold(reshape(x, (1,)), 0, size, step), (size,))
     axis = _axis("unfold", dim, x.ndim)
     n = x.shape[axis]
-    if step <= 0 or size <= 0 or size > n:
-        raise ValueError(f"unfold: size {size} and step {step} must be positive, the size at most axis {axis}'s "
-                         f"length {n} (shape {x.shape})")  # fmt: skip
-    windows = (n - size) // step + 1
-    lead = (slice(None),) * axis
-    pieces = [getitem(x, lead + (slice(j, j + (windows - 1) * step + 1, step),)) for j in range(size)]
-    return stack(pieces, x.ndim)
+    if step <= 0 or size < 0 or size > n:
+        raise ValueError(f"unfold: size {size} must be 0 to axis {axis}'s length {n} and step {step} positive "
+                         f"(shape {x.shape})")  # fmt: skip
+    return apply(UNFOLD, (x,), (axis, int(size), int(step)))
 
 
 def cumprod(x: Tensor, axis: int) -> Tensor:

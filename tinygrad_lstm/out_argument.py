@@ -31,12 +31,13 @@ FUNCTIONS = (
     "amin", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh", "argmax", "argmin", "asin",
     "asinh", "atan", "atan2", "atanh", "baddbmm", "bmm", "cat", "ceil", "clamp", "clamp_max", "clamp_min", "clip",
     "concat", "concatenate", "copysign", "cos", "cosh", "cross", "cumprod", "cumsum", "deg2rad", "diff", "div",
-    "divide", "dot", "erf", "erfc", "exp", "exp2", "expm1", "float_power", "floor", "floor_divide", "fmax", "fmin",
-    "fmod", "frac", "hypot", "inner", "kron", "lerp", "log", "log10", "log1p", "log2", "logaddexp", "logaddexp2",
-    "logcumsumexp", "logit", "logsumexp", "matmul", "maximum", "mean", "minimum", "mm", "mul", "multiply", "mv",
-    "nan_to_num", "neg", "negative", "outer", "pow", "prod", "rad2deg", "reciprocal", "remainder", "round",
-    "rsqrt", "sgn", "sigmoid", "sign", "sin", "sinc", "sinh", "sqrt", "square", "stack", "sub", "subtract",
-    "sum", "tan", "tanh", "true_divide", "trunc", "vdot", "where", "xlogy",
+    "digamma", "divide", "dot", "erf", "erfc", "erfinv", "exp", "exp2", "expm1", "float_power", "floor",
+    "floor_divide", "fmax", "fmin", "fmod", "frac", "hypot", "inner", "kron", "lerp", "lgamma", "log", "log10",
+    "log1p", "log2", "logaddexp", "logaddexp2", "logcumsumexp", "logit", "logsumexp", "matmul", "maximum", "mean",
+    "minimum", "mm", "mul", "multiply", "mv", "mvlgamma", "nan_to_num", "neg", "negative", "outer", "polygamma",
+    "pow", "prod", "rad2deg", "reciprocal", "remainder", "round", "rsqrt", "sgn", "sigmoid", "sign", "sin", "sinc",
+    "sinh", "sqrt", "square", "stack", "sub", "subtract", "sum", "tan", "tanh", "true_divide", "trunc", "vdot",
+    "where", "xlogy",
 )  # fmt: skip
 
 

@@ -1,5 +1,6 @@
-"""``tl.special``: PyTorch's ``torch.special`` names (``xlogy``, ``entr``, ``ndtr``, ``log_ndtr``,
-``logit``...), and the two of them that PyTorch also keeps at the top (``tl.xlogy``, ``tl.copysign``).
+"""``tl.special``: PyTorch's ``torch.special`` names (``xlogy``, ``entr``, ``ndtr``, ``log_ndtr``, ``logit``,
+``gammaln``, ``digamma``/``psi``, ``polygamma``, ``multigammaln``, ``erfinv``...), and the two of them that
+PyTorch also keeps at the top (``tl.xlogy``, ``tl.copysign``).
 The rules at special points (0 log 0 = 0) are primitives (``primitives/special.py``); the rest is
 composed of the engine's ops, so every gradient can be differentiated again.
 
@@ -23,16 +24,22 @@ from .primitives.special import COPYSIGN, ENTR, XLOG1PY, XLOGY
 from .tensor import Tensor
 
 __all__ = [
+    "digamma",
     "entr",
     "erf",
     "erfc",
+    "erfinv",
     "exp2",
     "expit",
     "expm1",
+    "gammaln",
     "log1p",
     "log_ndtr",
     "logit",
+    "multigammaln",
     "ndtr",
+    "polygamma",
+    "psi",
     "sinc",
     "xlog1py",
     "xlogy",
@@ -98,6 +105,34 @@ def erf(input: Operand) -> Tensor:  # noqa: A002
 def erfc(input: Operand) -> Tensor:  # noqa: A002
     """1 - erf(x), exact in the tail."""
     return ops.erfc(_tensor(input, "erfc"))
+
+
+def erfinv(input: Operand) -> Tensor:  # noqa: A002
+    """The inverse error function: +-inf at +-1, NaN beyond."""
+    return ops.erfinv(_tensor(input, "erfinv"))
+
+
+def gammaln(input: Operand) -> Tensor:  # noqa: A002
+    """log |Gamma(x)| (``torch.lgamma``)."""
+    return ops.lgamma(_tensor(input, "gammaln"))
+
+
+def digamma(input: Operand) -> Tensor:  # noqa: A002
+    """d/dx lgamma(x)."""
+    return ops.digamma(_tensor(input, "digamma"))
+
+
+psi = digamma  # PyTorch's second name for it
+
+
+def polygamma(n: int, input: Operand) -> Tensor:  # noqa: A002
+    """The ``n``-th derivative of digamma."""
+    return ops.polygamma(n, _tensor(input, "polygamma"))
+
+
+def multigammaln(input: Operand, p: int) -> Tensor:  # noqa: A002
+    """The log of the multivariate gamma function of dimension ``p`` (``torch.mvlgamma``)."""
+    return ops.mvlgamma(_tensor(input, "multigammaln"), p)
 
 
 def expm1(input: Operand) -> Tensor:  # noqa: A002

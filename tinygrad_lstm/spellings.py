@@ -432,6 +432,31 @@ def erf(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
     return _tensor(input).erf(*args, **kwargs)
 
 
+def erfinv(input: Operand) -> Tensor:  # noqa: A002
+    """``input.erfinv()``."""
+    return _tensor(input).erfinv()
+
+
+def lgamma(input: Operand) -> Tensor:  # noqa: A002
+    """``input.lgamma()``."""
+    return _tensor(input).lgamma()
+
+
+def digamma(input: Operand) -> Tensor:  # noqa: A002
+    """``input.digamma()``."""
+    return _tensor(input).digamma()
+
+
+def polygamma(n: int, input: Operand) -> Tensor:  # noqa: A002
+    """``input.polygamma(n)``: the n-th derivative of digamma (PyTorch's order of arguments)."""
+    return _tensor(input).polygamma(n)
+
+
+def mvlgamma(input: Operand, p: int) -> Tensor:  # noqa: A002
+    """``input.mvlgamma(p)``."""
+    return _tensor(input).mvlgamma(p)
+
+
 def rsqrt(input: Operand, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
     """``input.rsqrt(...)``."""
     return _tensor(input).rsqrt(*args, **kwargs)

@@ -552,7 +552,10 @@ class Tensor:
     # refused on a leaf that requires grad) -------------------------------------------------------------
     def __setitem__(self, index: Any, value: Operand) -> None:
         """x[index] = value, a recorded in-place update (PyTorch's rules)."""
-        plain_index, _ = ops._plain_index(index)
+        plain_index, basic = ops._plain_index(index)
+        if basic and _shared_windows(self) is not None:  # windows that share elements: write into the part named
+            self[index].copy_(value)
+            return
 
         def write(data):
             data[plain_index] = ops._data(value)
@@ -938,6 +941,26 @@ class Tensor:
     def erfc(self) -> Tensor:
         """1 - erf(x), elementwise, exact in the tail (``torch.erfc``)."""
         return ops.erfc(self)
+
+    def erfinv(self) -> Tensor:
+        """The inverse error function, elementwise (``torch.erfinv``): +-inf at +-1, NaN beyond."""
+        return ops.erfinv(self)
+
+    def lgamma(self) -> Tensor:
+        """log |Gamma(x)|, elementwise (``torch.lgamma``)."""
+        return ops.lgamma(self)
+
+    def digamma(self) -> Tensor:
+        """d/dx lgamma(x), elementwise (``torch.digamma``)."""
+        return ops.digamma(self)
+
+    def polygamma(self, n: int) -> Tensor:
+        """The ``n``-th derivative of digamma, elementwise (``x.polygamma(n)`` is ``torch.polygamma(n, x)``)."""
+        return ops.polygamma(n, self)
+
+    def mvlgamma(self, p: int) -> Tensor:
+        """The log of the multivariate gamma function of dimension ``p`` (``torch.mvlgamma``)."""
+        return ops.mvlgamma(self, p)
 
     def square(self) -> Tensor:
         """x * x."""
@@ -1479,7 +1502,7 @@ class Tensor:
 
     def unfold(self, dimension: int, size: int, step: int) -> Tensor:
         """Windows of ``size`` entries, ``step`` apart, along ``dimension``; the window's entries form a new
-        last axis (``Tensor.unfold``: sliding windows, new memory here)."""
+        last axis (``Tensor.unfold``: sliding windows, a view of this tensor's memory, as PyTorch's)."""
         return ops.unfold(self, dimension, size, step)
 
     def cumprod(self, axis: int | None = None, *, dim: int | None = None, dtype: npt.DTypeLike | None = None) -> Tensor:
@@ -2492,10 +2515,17 @@ def _update(target: Tensor, op: str, others: tuple, compute: Callable[[], Tensor
     recording = _state.grad_enabled and (
         target._entry is not None or any(isinstance(o, Tensor) and o._entry is not None for o in others)
     )
+    windows = _shared_windows(target)
+    by_window = windows is not None and _internal_overlap(data)
+    if windows is not None:
+        _check_windows(target, op, windows, recording, by_window)
     if not recording:
         guard("write", op)
         try:
-            write(data)
+            if by_window:
+                _write_in_parts(target, compute)
+            else:
+                write(data)
         except (ValueError, TypeError) as e:
             kind = ValueError if isinstance(e, ValueError) else TypeError
             raise kind(f"{op}: cannot update a tensor of {_describe(target)} in place: {e}") from e
@@ -2515,6 +2545,14 @@ def _update(target: Tensor, op: str, others: tuple, compute: Callable[[], Tensor
     # its old values), and saves nothing of the memory
     bases = []
     child, value = target, result
+    if windows is not None:  # memory shown through windows that share elements: the elements written, found
+        top = _shared_windows(windows.base) or windows  # by their place in memory, go into the windows' base
+        while (above := _shared_windows(top.base)) is not None:
+            top = above
+        child = top.base
+        flat = ops.reshape(child, (-1,))
+        value = ops.reshape(ops.index_put(flat, (_places(data, child.data),), ops.reshape(result, (-1,))), child.shape)
+        bases.append((child, value._entry))
     while child._view is not None:
         view = child._view
         value = ops.written_through(view, value)
@@ -2537,6 +2575,95 @@ def _update(target: Tensor, op: str, others: tuple, compute: Callable[[], Tensor
     for base, entry in bases:
         base._entry = entry
     return target
+
+
+def _shared_windows(target: Tensor) -> View | None:
+    """The unfold whose windows share elements that ``target`` shows its memory through, if any."""
+    view = target._view
+    while view is not None:
+        if view.op == "unfold" and windows_overlap(view.base.shape, view.p):
+            return view
+        view = view.base._view
+    return None
+
+
+def _offsets(a: np.ndarray) -> np.ndarray:
+    """The memory address of each element of ``a``, in row-major order."""
+    offsets = np.full((), a.__array_interface__["data"][0], np.int64)
+    for n, s in zip(a.shape, a.strides):
+        offsets = np.add.outer(offsets, np.arange(n, dtype=np.int64) * s)
+    return offsets.reshape(-1)
+
+
+def _places(part: np.ndarray, whole: np.ndarray) -> np.ndarray:
+    """The row-major position in ``whole`` of each element of ``part``, which shows some of its memory."""
+    addresses = _offsets(whole)
+    order = np.argsort(addresses)
+    return order[np.searchsorted(addresses[order], _offsets(part))]
+
+
+def _internal_overlap(a: np.ndarray) -> bool:
+    """Whether two elements of ``a`` are one memory location (its byte offsets, counted)."""
+    if a.size <= 1:
+        return False
+    offsets = np.zeros((), np.int64)
+    for n, s in zip(a.shape, a.strides):
+        offsets = np.add.outer(offsets, np.arange(n, dtype=np.int64) * s)
+    return np.unique(offsets).size < a.size
+
+
+#: the updates PyTorch applies element by element, each reading the element's current value, whose result
+#: does not depend on the order: through windows that share an element it is updated once per window
+#: (mul_(2) doubles it twice, add_(t) adds each window's t). copy_ of differing values is left out: which
+#: window's value stays depends on the order PyTorch's loops happen to take
+_ONE_ELEMENT_UPDATES = frozenset(
+    (
+        "add_ sub_ mul_ div_ fill_ pow_ clamp_ clip_ clamp_min_ clamp_max_ abs_ neg_ exp_ log_ sqrt_ "
+        "tanh_ sigmoid_ relu_ sin_ cos_ square_ reciprocal_ rsqrt_ expm1_ log1p_ erf_ erfinv_ lgamma_ digamma_"
+    ).split()
+)
+
+
+def _check_windows(target: Tensor, op: str, windows: View, recording: bool, by_window: bool) -> None:
+    """Refuse, before anything changes, an in-place update through the windows of an unfold that share
+    elements, where the engine cannot give PyTorch's values and a right gradient."""
+    axis, size, step = windows.p
+    where = (
+        f"{op}: the tensor ({_describe(target)}) shows the windows of an unfold (size {size}, step {step} along "
+        f"axis {axis} of shape {windows.base.shape}) that share elements"
+    )
+    if recording and by_window:
+        raise RuntimeError(
+            f"{where}, and it holds some of them more than once; an in-place change of it is not differentiated "
+            "here (PyTorch's gradient counts a shared element once where the update reached it once per window). "
+            "Change the unfolded tensor itself, or clone() the windows first"
+        )
+    if by_window and op not in _ONE_ELEMENT_UPDATES:
+        raise RuntimeError(
+            f"{where}; {op} through them is not supported (its result would depend on the order of the writes; "
+            "add_, mul_, fill_, exp_... are). clone() the windows first"
+        )
+
+
+def _write_in_parts(target: Tensor, compute: Callable[[], Tensor]) -> None:
+    """PyTorch's elementwise update of memory whose elements repeat: part after part, each part free of
+    repeats and computed from the memory as the parts before it left it, so that a repeated element is
+    updated once per time it appears. The parts: the slices along one axis where they are free of
+    repeats (the windows of one unfold), else the lines along the last axis."""
+    data = target.data
+    parts: Iterable[tuple] = ()
+    for axis in range(data.ndim):
+        lead = (slice(None),) * axis
+        if data.shape[axis] and not _internal_overlap(data[lead + (0,)]):
+            parts = (lead + (i,) for i in range(data.shape[axis]))
+            break
+    else:
+        parts = np.ndindex(data.shape[:-1])
+    for part in parts:
+        value = compute()
+        if value.shape != target.shape:
+            raise ValueError(f"the result has shape {value.shape}, the tensor {target.shape}")
+        np.copyto(data[part], value.data[part], casting="same_kind")
 
 
 def _copy_if_in(a, root: np.ndarray):
@@ -2574,7 +2701,8 @@ _IN_PLACE_TWINS = (
     "index_copy index_fill index_put lerp log10 log1p log2 logit masked_scatter nan_to_num pow put rad2deg "
     "reciprocal remainder round rsqrt scatter scatter_add sgn sign sin sinc sinh square tan tril triu "
     "true_divide trunc "
-    "copysign xlogy absolute arccos arccosh arcsin arcsinh arctan arctan2 arctanh divide fix multiply negative subtract"
+    "copysign xlogy digamma erfinv lgamma mvlgamma polygamma "
+    "absolute arccos arccosh arcsin arcsinh arctan arctan2 arctanh divide fix multiply negative subtract"
 ).split()
 for _name in _IN_PLACE_TWINS:
     if not hasattr(Tensor, f"{_name}_"):
@@ -2587,4 +2715,5 @@ def _ufunc(fn, other) -> Callable:
 
 
 from . import linalg, ops  # noqa: E402  (circular: ops build Tensors, linalg builds on ops)
+from .primitives.shape import windows_overlap  # noqa: E402
 from .primitives.special import COPYSIGN, XLOGY  # noqa: E402

@@ -1,9 +1,9 @@
 """The engine's primitives, one :class:`Primitive` object each, in family files: ``arithmetic.py``,
-``elementwise.py``, ``reduce.py``, ``linalg.py``, ``shape.py``, ``index.py``, ``special.py``,
+``elementwise.py``, ``gamma.py``, ``reduce.py``, ``linalg.py``, ``shape.py``, ``index.py``, ``special.py``,
 ``running.py``, ``range_check.py``. Importing this package defines them all and fills the registry :data:`PRIMITIVES`;
 the public functions that check arguments and record them are in ``ops.py``."""
 
-from . import arithmetic, elementwise, index, linalg, range_check, reduce, running, shape, special
+from . import arithmetic, elementwise, gamma, index, linalg, range_check, reduce, running, shape, special
 from .primitive import KERNEL, OTHERS, PRIMITIVES, Grad, Primitive, is_primitive
 
 __all__ = [
@@ -14,6 +14,7 @@ __all__ = [
     "Primitive",
     "arithmetic",
     "elementwise",
+    "gamma",
     "index",
     "is_primitive",
     "linalg",

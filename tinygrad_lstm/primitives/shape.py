@@ -1,6 +1,6 @@
 """Shape: reshape, transpose and broadcast_to (views of their input's memory where NumPy makes one),
-diagonal (always a view, as PyTorch's), and cat, stack, flip, triangle, diagonal_scatter and a
-transposed copy (new memory)."""
+diagonal and unfold (always views, as PyTorch's), and cat, stack, flip, triangle, diagonal_scatter,
+unfold_backward (unfold's adjoint), unfold_scatter and a transposed copy (new memory)."""
 
 from __future__ import annotations
 
@@ -181,3 +181,92 @@ def _triangle_vjp(g: Grad, entry: Entry) -> tuple:
 
 
 TRIANGLE = Primitive("triangle", _triangle_fwd, _triangle_vjp)  # p: (diagonal k, upper: triu, else tril)
+
+
+def unfold_shape(shape: tuple[int, ...], p: Any) -> tuple[int, ...]:
+    """The shape of the windows ``p = (axis, size, step)`` of an array of ``shape``: the axis counts the
+    windows, a new last axis holds each window's entries."""
+    axis, size, step = p
+    windows = (shape[axis] - size) // step + 1
+    return shape[:axis] + (windows,) + shape[axis + 1 :] + (size,)
+
+
+def unfold_view(x: np.ndarray, p: Any) -> np.ndarray:
+    """The windows ``p = (axis, size, step)`` of ``x`` as a view of its memory, as PyTorch's unfold:
+    windows closer than their size share elements. Made on the array that owns the memory, so that
+    the view's ``base`` is that array (whatever reads memory sharing through ``base`` sees it);
+    writable where ``x`` is."""
+    axis, size, step = p
+    shape = unfold_shape(x.shape, p)
+    s = x.strides[axis]
+    strides = x.strides[:axis] + (s * step,) + x.strides[axis + 1 :] + (s,)
+    owner = x
+    while isinstance(owner.base, np.ndarray):
+        owner = owner.base
+    offset = x.__array_interface__["data"][0] - owner.__array_interface__["data"][0]
+    try:
+        out = np.ndarray(shape, x.dtype, buffer=owner, offset=offset, strides=strides)
+    except (TypeError, ValueError):  # an owner that lends no buffer: NumPy's strided view of x itself
+        out = np.lib.stride_tricks.as_strided(x, shape, strides)
+    if not x.flags.writeable:
+        out.flags.writeable = False
+    return out
+
+
+def windows_overlap(shape: tuple[int, ...], p: Any) -> bool:
+    """Whether two windows ``p = (axis, size, step)`` share an element (and so one memory location)."""
+    axis, size, step = p
+    return step < size and (shape[axis] - size) // step >= 1
+
+
+def _unfold_fwd(p: Any, x: np.ndarray) -> np.ndarray:
+    return unfold_view(x, p)
+
+
+def _unfold_vjp(g: Grad, entry: Entry) -> tuple:
+    p = (in_shape(entry, 0), *entry.p)
+    return (UNFOLD_BACKWARD(g, p=p) if is_tensor(g) else _unfold_backward_fwd(p, g),)
+
+
+UNFOLD = Primitive("unfold", _unfold_fwd, _unfold_vjp, view=True)  # p: (axis, size, step)
+
+
+def _unfold_backward_fwd(p: Any, g: np.ndarray) -> np.ndarray:
+    """Each window's gradient added back at its place (overlapping windows add up): the adjoint of unfold."""
+    shape, axis, size, step = p
+    out = np.zeros(shape, dtype=g.dtype)
+    windows = g.shape[axis]
+    lead = (slice(None),) * axis
+    for j in range(size):  # entry j of every window: a strided slice of the input, which windows do not repeat
+        out[lead + (slice(j, j + (windows - 1) * step + 1, step),)] += g[..., j]
+    return out
+
+
+def _unfold_backward_vjp(g: Grad, entry: Entry) -> tuple:
+    _, axis, size, step = entry.p
+    return (UNFOLD(g, p=(axis, size, step)) if is_tensor(g) else unfold_view(g, (axis, size, step)).copy(),)
+
+
+# p: (the input's shape, axis, size, step); its VJP is unfold again, so every order is one of the two
+UNFOLD_BACKWARD = Primitive("unfold_backward", _unfold_backward_fwd, _unfold_backward_vjp)
+
+
+def _unfold_scatter_fwd(p: Any, x: np.ndarray, src: np.ndarray) -> np.ndarray:
+    out = np.array(x, dtype=np.result_type(x, src))
+    unfold_view(out, p)[...] = src
+    return out
+
+
+def _unfold_scatter_vjp(g: Grad, entry: Entry) -> tuple:
+    gx = gsrc = None
+    if entry.parents[0] is not None:  # every element no window covers
+        zeros = np.zeros(unfold_shape(g.shape, entry.p), dtype=g.dtype)
+        gx = UNFOLD_SCATTER(g, zeros, p=entry.p) if is_tensor(g) else _unfold_scatter_fwd(entry.p, g, zeros)
+    if entry.parents[1] is not None:
+        gsrc = UNFOLD(g, p=entry.p) if is_tensor(g) else unfold_view(g, entry.p).copy()
+    return gx, gsrc
+
+
+# x with the windows p = (axis, size, step) replaced by src, windows that share no element (new memory): what
+# a recorded write into an unfold view makes of its base
+UNFOLD_SCATTER = Primitive("unfold_scatter", _unfold_scatter_fwd, _unfold_scatter_vjp)
