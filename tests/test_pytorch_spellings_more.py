@@ -766,3 +766,23 @@ def test_total_norm_and_clipping_with_a_given_norm_as_pytorchs():
     np.testing.assert_allclose(found[0][0], found[1][0], rtol=1e-12)
     for ours, theirs in zip(found[0][1:], found[1][1:]):
         np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "name, args, kwargs",
+    [("softmax", (1,), {}), ("log_softmax", (0,), {}), ("logsumexp", ((0, 1),), {}),
+     ("logsumexp", (1,), {"keepdim": True}), ("round", (), {"decimals": 1})],
+)  # fmt: skip
+def test_special_spellings_of_softmax_logsumexp_and_round_as_pytorchs(name, args, kwargs):
+    """torch.special's softmax, log_softmax, logsumexp and round: AttributeErrors before. Values and
+    gradients (of a weighted sum) against PyTorch."""
+    x = np.array([[1.0, -2.0, 3.0], [0.5, 0.1, -1.0]])
+    found = []
+    for lib in (tl, torch):
+        leaf = lib.tensor(x.copy(), requires_grad=True)
+        out = getattr(lib.special, name)(leaf, *args, **kwargs)
+        weights = lib.tensor(np.arange(1.0, 1.0 + out.numel() if lib is torch else 1.0 + out.size).reshape(out.shape))
+        (out * weights).sum().backward()
+        found.append((out.detach().numpy().copy(), leaf.grad.numpy().copy()))
+    for ours, theirs in zip(*found):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-15)

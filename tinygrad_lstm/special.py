@@ -35,12 +35,16 @@ __all__ = [
     "gammaln",
     "log1p",
     "log_ndtr",
+    "log_softmax",
+    "logsumexp",
     "logit",
     "multigammaln",
     "ndtr",
     "polygamma",
     "psi",
+    "round",
     "sinc",
+    "softmax",
     "xlog1py",
     "xlogy",
 ]
@@ -182,3 +186,28 @@ def log_ndtr(input: Operand) -> Tensor:  # noqa: A002
     series = 1.0 - t * (1.0 - t * (3.0 - t * (15.0 - t * (105.0 - t * 945.0))))
     tail = z * z * -0.5 - ops.log(-z) - 0.5 * math.log(2.0 * math.pi) + ops.log(series)
     return ops.where(far, tail, ops.where(low, lower, upper))
+
+
+def _cast(input: Operand, dtype: Any, op: str) -> Tensor:
+    x = _tensor(input, op)
+    return x if dtype is None else ops.astype(x, np.dtype(dtype))
+
+
+def softmax(input: Operand, dim: int, *, dtype: Any = None) -> Tensor:  # noqa: A002
+    """``torch.special.softmax``: the softmax along ``dim`` (of the input cast to ``dtype`` first)."""
+    return ops.softmax(_cast(input, dtype, "softmax"), dim)
+
+
+def log_softmax(input: Operand, dim: int, *, dtype: Any = None) -> Tensor:  # noqa: A002
+    """``torch.special.log_softmax``: the log of the softmax along ``dim``, computed stably."""
+    return ops.log_softmax(_cast(input, dtype, "log_softmax"), dim)
+
+
+def logsumexp(input: Operand, dim: Any, keepdim: bool = False) -> Tensor:  # noqa: A002
+    """``torch.special.logsumexp``: log(sum(exp(x))) over ``dim``, computed stably."""
+    return ops.logsumexp(_tensor(input, "logsumexp"), dim, keepdim)
+
+
+def round(input: Operand, *, decimals: int = 0) -> Tensor:  # noqa: A001, A002 - PyTorch's names
+    """``torch.special.round``: to ``decimals`` places, halves to even (gradient zero)."""
+    return ops.round(_tensor(input, "round"), decimals)
