@@ -74,6 +74,11 @@ class Optimizer:
     ``zero_grad()``, ``step()``, ``add_param_group()``, ``state_dict()`` and ``load_state_dict()``,
     as PyTorch's."""
 
+    # an optimizer's own constraints where they differ from _RULES' (ASGD's alpha is any number)
+    _rules: dict[str, tuple[str, Callable[[Any], bool]]] = {}
+    # False where the update decays the parameter itself (Adafactor: after reading its norm)
+    _decay_in_step = True
+
     def __init__(self, params: Iterable, defaults: dict[str, Any]) -> None:
         name = type(self).__name__
         if isinstance(params, (Tensor, dict)) or is_torch_tensor(params):
@@ -154,7 +159,8 @@ class Optimizer:
             self._check_updatable(p)
         for p, group in work:
             g = -p.grad.data if group["maximize"] else p.grad.data
-            decay = group["weight_decay"]
+            # a group's weight_decay where the optimizer has none (Rprop) is kept and ignored, as PyTorch's
+            decay = group["weight_decay"] if self._decay_in_step and "weight_decay" in self.defaults else 0
             if decay and group.get("decoupled_weight_decay", False):
                 p.data *= 1 - group["lr"] * decay  # AdamW's: p shrinks, the moments never see the decay
             elif decay:
@@ -221,10 +227,7 @@ class Optimizer:
                 index.setdefault(id(p), len(index))
                 packed["params"].append(index[id(p)])
             groups.append(packed)
-        state = {
-            index[id(p)]: {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in s.items()}
-            for p, s in self.state.items()
-        }
+        state = {index[id(p)]: {k: _copied(v) for k, v in s.items()} for p, s in self.state.items()}
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
@@ -277,7 +280,7 @@ class Optimizer:
         for key in self.defaults:
             label = f"{where}[{key!r}]" if keyed else f"{where}: {key}"
             value: Any = group.get(key)
-            what, ok = _RULES.get(key, ("a number", _is_number))
+            what, ok = self._rules.get(key) or _RULES.get(key, ("a number", _is_number))
             if not ok(value):
                 end = "; nothing was changed" if keyed else ""
                 raise ValueError(f"{label} is {value!r}, not of the kind {name} takes ({what}){end}")
@@ -312,6 +315,13 @@ class Optimizer:
                 entry["step"] = int(step)
         if problem:
             raise ValueError(f"{where}{problem}; nothing was changed")
+
+
+def _copied(value: Any) -> Any:
+    """A state value as state_dict gives it: arrays copied, lists of them too (LBFGS's history)."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    return [_copied(v) for v in value] if isinstance(value, list) else value
 
 
 def _plain(value: Any, where: str, lists: bool = False) -> Any:
