@@ -336,3 +336,245 @@ def test_a_schedule_drives_them_as_pytorchs(torch, name, kw):
     for p, tp in zip(ours, theirs):
         np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-9, atol=1e-9)
     assert_same_state(opt, topt, name)
+
+
+# ---- LBFGS: step(closure) on small nonconvex losses, against PyTorch ----------------------------------------
+def rosenbrock(lib, params):
+    (x,) = params
+    return (1 - x[0]) ** 2 + 100 * (x[1] - x[0] ** 2) ** 2
+
+
+def mlp(lib, params):
+    w1, b1, w2, b2 = params
+    rng = np.random.default_rng(7)
+    inputs, targets = rng.standard_normal((6, 3)), rng.standard_normal((6, 1))
+    as_tensor = tl.Tensor if lib is tl else lib.tensor
+    out = (as_tensor(inputs) @ w1.T + b1).tanh() @ w2.T + b2
+    return ((out - as_tensor(targets)) ** 2).mean()
+
+
+PROBLEMS = {
+    "rosenbrock": (rosenbrock, lambda rng: [np.array([-1.5, 2.0])]),
+    "mlp": (mlp, lambda rng: [rng.standard_normal(s) for s in [(4, 3), (4,), (1, 4), (1,)]]),
+}
+LBFGS_CASES = [
+    ("rosenbrock", dict(lr=0.5, max_iter=7, history_size=5)),
+    ("rosenbrock", dict(line_search_fn="strong_wolfe", max_iter=4, history_size=3)),
+    ("mlp", dict(max_iter=5, history_size=2, lr=0.8)),
+    ("mlp", dict(line_search_fn="strong_wolfe", max_iter=8, max_eval=9)),
+    ("mlp", dict(line_search_fn="strong_wolfe", tolerance_change=1e-3, tolerance_grad=1e-2)),  # stops early
+    ("rosenbrock", dict(line_search_fn="strong_wolfe", lr=0.01, max_iter=3)),  # too short a step: extrapolates
+    ("mlp", dict(line_search_fn="strong_wolfe", lr=2, max_iter=3)),  # a trial past the minimum: brackets it
+    # too long: brackets, then zooms (the cubic without a minimum; the bracket's ends swapped; trials moved
+    # off its ends)
+    ("rosenbrock", dict(line_search_fn="strong_wolfe", lr=2, max_iter=5)),
+    ("rosenbrock", dict(line_search_fn="strong_wolfe", lr=4, max_iter=6)),
+    ("mlp", dict(line_search_fn="strong_wolfe", lr=100, max_iter=6)),
+    ("mlp", dict(line_search_fn="strong_wolfe", lr=30, max_iter=3, max_eval=3)),  # the search runs out
+]
+
+
+def lbfgs_twins(torch, problem, kw):
+    loss_of, values = PROBLEMS[problem]
+    values = values(np.random.default_rng(0))
+    ours = [tl.nn.Parameter(v.copy()) for v in values]
+    theirs = [torch.nn.Parameter(torch.tensor(v.copy())) for v in values]
+    opt, topt = tl.optim.LBFGS(ours, **kw), torch.optim.LBFGS(theirs, **kw)
+    return opt, ours, topt, theirs, loss_of
+
+
+def closure_for(lib, opt, params, loss_of):
+    def closure():
+        opt.zero_grad()
+        loss = loss_of(lib, params)
+        loss.backward()
+        return loss
+
+    return closure
+
+
+def assert_same_values(ours, theirs, what):
+    """Nested lists, numbers, None, arrays against PyTorch's tensors, to 1e-9."""
+    if isinstance(theirs, list):
+        assert isinstance(ours, list) and len(ours) == len(theirs), what
+        for i, (a, b) in enumerate(zip(ours, theirs)):
+            assert_same_values(a, b, f"{what}[{i}]")
+    elif theirs is None:
+        assert ours is None, what
+    else:
+        expected = theirs.detach().numpy() if hasattr(theirs, "detach") else theirs
+        np.testing.assert_allclose(ours, expected, rtol=1e-9, atol=1e-9, err_msg=what)
+
+
+def assert_same_lbfgs(opt, ours, topt, theirs, what):
+    for p, tp in zip(ours, theirs):
+        np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-9, atol=1e-9, err_msg=what)
+    mine, torchs = opt.state_dict(), topt.state_dict()
+    assert mine["param_groups"] == torchs["param_groups"], what
+    assert mine["state"].keys() == torchs["state"].keys() == {0}, what
+    assert list(mine["state"][0]) == list(torchs["state"][0]), what  # the same keys, in PyTorch's order
+    for key, value in torchs["state"][0].items():
+        assert_same_values(mine["state"][0][key], value, f"{what} {key}")
+
+
+@pytest.mark.parametrize("problem, kw", LBFGS_CASES, ids=[f"{p}-{i}" for i, (p, _) in enumerate(LBFGS_CASES)])
+def test_lbfgs_steps_losses_and_state_equal_pytorchs(torch, problem, kw):
+    opt, ours, topt, theirs, loss_of = lbfgs_twins(torch, problem, kw)
+    closure, tclosure = closure_for(tl, opt, ours, loss_of), closure_for(torch, topt, theirs, loss_of)
+    for k in range(3):
+        loss, tloss = opt.step(closure), topt.step(tclosure)
+        assert isinstance(loss, tl.Tensor)  # the closure's first loss, as it returned it
+        np.testing.assert_allclose(loss.item(), tloss.item(), rtol=1e-9)
+        assert_same_lbfgs(opt, ours, topt, theirs, f"{problem} {kw} step {k}")
+    assert repr(opt) == repr(topt)
+    assert float(loss_of(tl, ours)) < float(
+        loss_of(tl, [tl.Tensor(v) for v in PROBLEMS[problem][1](np.random.default_rng(0))])
+    )
+
+    # resumed from our state_dict and from PyTorch's, a copy continues as the original and PyTorch
+    saved, tsaved = opt.state_dict(), topt.state_dict()
+    copies = []
+    for state in (saved, tsaved):
+        params = [tl.nn.Parameter(p.data.copy()) for p in ours]
+        other = tl.optim.LBFGS(params, lr=0.123, history_size=50)
+        other.load_state_dict(state)
+        copies.append((other, params))
+    for k in range(2):
+        opt.step(closure)
+        topt.step(tclosure)
+        for other, params in copies:
+            other.step(closure_for(tl, other, params, loss_of))
+        assert_same_lbfgs(opt, ours, topt, theirs, f"{problem} {kw} resumed step {k}")
+        (mine, params), (from_torch, torch_params) = copies
+        for p, q, r, tp in zip(params, ours, torch_params, theirs):
+            np.testing.assert_array_equal(p.data, q.data)
+            np.testing.assert_allclose(r.data, tp.detach().numpy(), rtol=1e-9, atol=1e-9)
+
+
+def test_lbfgs_at_a_minimum_evaluates_once_and_keeps_only_the_counts(torch):
+    """Where the gradient is already below tolerance_grad, one evaluation and no iteration (PyTorch's)."""
+    opt, ours, topt, theirs, loss_of = lbfgs_twins(torch, "rosenbrock", dict(tolerance_grad=1e-7))
+    ours[0].data[:] = 1.0
+    with torch.no_grad():
+        theirs[0][:] = 1.0
+    opt.step(closure_for(tl, opt, ours, loss_of))
+    topt.step(closure_for(torch, topt, theirs, loss_of))
+    assert opt.state_dict()["state"] == {0: {"func_evals": 1, "n_iter": 0}}
+    assert_same_lbfgs(opt, ours, topt, theirs, "at the minimum")
+
+
+def test_lbfgs_under_a_schedule_and_through_tl_save(torch, tmp_path):
+    kw = dict(lr=0.5, max_iter=4, history_size=3)
+    opt, ours, topt, theirs, loss_of = lbfgs_twins(torch, "mlp", kw)
+    schedule = tl.optim.lr_scheduler.ExponentialLR(opt, gamma=0.7)
+    tschedule = torch.optim.lr_scheduler.ExponentialLR(topt, gamma=0.7)
+    for _ in range(3):
+        opt.step(closure_for(tl, opt, ours, loss_of))
+        topt.step(closure_for(torch, topt, theirs, loss_of))
+        schedule.step()
+        tschedule.step()
+        assert schedule.get_last_lr() == tschedule.get_last_lr()
+    assert_same_lbfgs(opt, ours, topt, theirs, "scheduled")
+    tl.save(opt.state_dict(), tmp_path / "lbfgs.pth")
+    params = [tl.nn.Parameter(p.data.copy()) for p in ours]
+    again = tl.optim.LBFGS(params)
+    again.load_state_dict(tl.load(tmp_path / "lbfgs.pth"))
+    opt.step(closure_for(tl, opt, ours, loss_of))
+    again.step(closure_for(tl, again, params, loss_of))
+    for p, q in zip(params, ours):
+        np.testing.assert_array_equal(p.data, q.data)
+
+
+def test_lbfgs_refuses_what_pytorchs_refuses_and_changes_nothing(torch):
+    a, b = tl.zeros(2, requires_grad=True), tl.zeros(3, requires_grad=True)
+    ta = torch.zeros(2, requires_grad=True)
+    with pytest.raises(ValueError, match=r"^LBFGS doesn't support per-parameter options \(parameter groups\)"):
+        tl.optim.LBFGS([{"params": [a]}, {"params": [b]}])
+    with pytest.raises(ValueError, match="LBFGS doesn't support per-parameter options"):
+        torch.optim.LBFGS([{"params": [ta]}, {"params": [torch.zeros(3, requires_grad=True)]}])
+    with pytest.raises(ValueError, match=r"^LBFGS: lr is -1, not of the kind LBFGS takes \(a number >= 0\)"):
+        tl.optim.LBFGS([a], lr=-1)
+    with pytest.raises(ValueError, match="Invalid learning rate"):
+        torch.optim.LBFGS([ta], lr=-1)
+    opt = tl.optim.LBFGS([a])
+    with pytest.raises(ValueError, match=r"^LBFGS.add_param_group: LBFGS has one parameter group only"):
+        opt.add_param_group({"params": [b]})
+    assert len(opt.param_groups) == 1
+    topt = torch.optim.LBFGS([ta])
+    topt.add_param_group({"params": [torch.zeros(3, requires_grad=True)]})  # PyTorch adds it, then fails in step
+    with pytest.raises(AssertionError, match="Expected exactly one param_group"):
+        topt.step(lambda: ta.sum())
+    with pytest.raises(TypeError, match=r"^LBFGS.step: needs a closure that clears the gradients"):
+        opt.step()
+    with pytest.raises(TypeError):
+        torch.optim.LBFGS([ta]).step()
+    # PyTorch fails in step() on these (IndexError, RuntimeError "only 'strong_wolfe' is supported"): here at once
+    with pytest.raises(ValueError, match=r"^LBFGS: history_size is 0, not .*\(a whole number >= 1\)"):
+        tl.optim.LBFGS([a], history_size=0)
+    with pytest.raises(ValueError, match=r"^LBFGS: line_search_fn is 'wolfe', not .*\(None or 'strong_wolfe'\)"):
+        tl.optim.LBFGS([a], line_search_fn="wolfe")
+    with pytest.raises(RuntimeError, match="only 'strong_wolfe' is supported"):
+        x = torch.nn.Parameter(torch.ones(2))
+        bad = torch.optim.LBFGS([x], line_search_fn="wolfe")
+        bad.step(closure_for(torch, bad, [x], lambda lib, ps: (ps[0] ** 2).sum()))
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda s: s.update(n_iter=-1), r"\['n_iter'\] must be a whole number >= 0, got -1"),
+        (lambda s: s.update(d=np.ones(3)), r"\['d'\] must be a flat array of the parameters' 2 elements, got shape"),
+        (lambda s: s["old_dirs"].append(np.ones(2)), r"old_dirs, old_stps and ro must be as long as one another"),
+        (lambda s: s.update(ro=["x"] * len(s["ro"])), r"\['ro'\] must be a list of numbers"),
+        (lambda s: s.update(H_diag="1"), r"\['H_diag'\] must be a number, got '1'"),
+        (lambda s: s.update(old_dir=[]), r"has keys LBFGS does not keep: \['old_dir'\]"),
+    ],
+    ids=["n_iter", "d", "lengths", "ro", "H_diag", "unknown-key"],
+)
+def test_a_bad_lbfgs_state_is_refused_at_load_and_changes_nothing(change, message):
+    x = tl.nn.Parameter(np.array([-1.5, 2.0]))
+    opt = tl.optim.LBFGS([x], max_iter=4)
+    opt.step(closure_for(tl, opt, [x], rosenbrock))
+    saved = opt.state_dict()
+    bad = opt.state_dict()
+    change(bad["state"][0])
+    with pytest.raises(ValueError, match=rf"^LBFGS\.load_state_dict: state\[0\].*{message}.*nothing was changed"):
+        opt.load_state_dict(bad)
+    after = opt.state_dict()
+    assert after["state"][0].keys() == saved["state"][0].keys()
+    assert_same_values(after["state"][0]["old_dirs"], saved["state"][0]["old_dirs"], "old_dirs")
+
+
+def test_lbfgs_cubic_interpolation_is_the_cubics_minimiser():
+    """The line search's trial step: the minimiser of the cubic through two points with their slopes
+    (found here by solving for its coefficients), clamped to the bounds; the bounds' midpoint where the
+    cubic has no minimum."""
+    from tinygrad_lstm.optim.lbfgs import _cubic_interpolate
+
+    rng = np.random.default_rng(4)
+    for _ in range(50):
+        x1, x2 = rng.uniform(-2, 2, 2)
+        f1, g1, f2, g2 = rng.standard_normal(4)
+        # f(x) = a x^3 + b x^2 + c x + e through (x1, f1, g1) and (x2, f2, g2)
+        rows = [[x**3, x**2, x, 1] for x in (x1, x2)] + [[3 * x**2, 2 * x, 1, 0] for x in (x1, x2)]
+        a, b, c, _ = np.linalg.solve(np.array(rows), [f1, f2, g1, g2])
+        low, high = min(x1, x2), max(x1, x2)
+        disc = b * b - 3 * a * c
+        if disc < 0:  # f' has no root: no minimum
+            assert _cubic_interpolate(x1, f1, g1, x2, f2, g2) == pytest.approx((low + high) / 2)
+            continue
+        roots = (-b + np.array([1, -1]) * np.sqrt(disc)) / (3 * a)
+        minimiser = roots[6 * a * roots + 2 * b > 0][0]  # f'' > 0 there
+        expected = min(max(minimiser, low), high)
+        assert _cubic_interpolate(x1, f1, g1, x2, f2, g2) == pytest.approx(expected, rel=1e-7, abs=1e-9)
+    assert _cubic_interpolate(0.0, 0.0, 1.0, 1.0, 2 / 3, 1.0, bounds=(0.2, 0.4)) == pytest.approx(0.3)
+
+
+def test_lbfgs_refuses_a_read_only_parameter_before_evaluating():
+    x = tl.nn.Parameter(np.array([-1.5, 2.0]))
+    opt = tl.optim.LBFGS([x])
+    x.data.flags.writeable = False
+    calls = []
+    with pytest.raises(ValueError, match=r"^LBFGS.step: parameter 0 of shape \(2,\): its array is read-only"):
+        opt.step(lambda: calls.append(1))
+    assert not calls and opt.state_dict()["state"] == {}
