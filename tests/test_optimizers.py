@@ -57,6 +57,9 @@ CASES = [
     ("ASGD", dict()),
     ("ASGD", dict(lr=0.05, lambd=0.01, alpha=-0.5, t0=3, weight_decay=0.1, maximize=True, foreach=True)),
     ("ASGD", dict(lr=0.1, lambd=0.1, t0=0.5, group=dict(t0=7.0, lambd=0.0), ours=dict(capturable=True))),
+    ("Adafactor", dict()),  # a factored (row, column) variance for the 2-D parameters, a full one for the 1-D
+    ("Adafactor", dict(lr=0.05, beta2_decay=-0.5, eps=(1e-3, 1e-2), d=1.5, weight_decay=0.1, maximize=True)),
+    ("Adafactor", dict(lr=0.5, eps=(None, 0.0), group=dict(weight_decay=0.0, d=3.0), foreach=True)),  # rho = 1/sqrt(t)
 ]
 IDS = [f"{name}-{i}" for i, (name, _) in enumerate(CASES)]
 
@@ -162,7 +165,7 @@ def test_every_step_state_and_state_dict_equal_pytorchs(torch, name, kw):
         assert repr(opt) == repr(topt)  # print(opt) lists the same options
 
 
-@pytest.mark.parametrize("name", ["SGD", "Adam", "Adagrad", "NAdam", "Rprop", "ASGD"])
+@pytest.mark.parametrize("name", ["SGD", "Adam", "Adagrad", "NAdam", "Rprop", "ASGD", "Adafactor"])
 def test_add_param_group_and_named_parameters_as_pytorchs(torch, name):
     values, targets = start(3)
     ours = [tl.nn.Parameter(v.copy()) for v in values]
@@ -209,6 +212,12 @@ BAD = [
     ("ASGD", dict(lr=-0.01), r"^ASGD: lr is -0.01, not of the kind ASGD takes \(a number >= 0\)"),
     ("ASGD", dict(weight_decay=-0.1), r"^ASGD: weight_decay is -0.1, not of the kind ASGD takes \(a number >= 0\)"),
     ("ASGD", dict(t0="1e6"), r"^ASGD: t0 is '1e6', not of the kind ASGD takes \(a number\)"),
+    ("Adafactor", dict(beta2_decay=0.1), r"^Adafactor: beta2_decay is 0.1, not .*\(a number <= 0\)"),
+    ("Adafactor", dict(d=0.5), r"^Adafactor: d is 0.5, not of the kind Adafactor takes \(a number >= 1\)"),
+    ("Adafactor", dict(eps=(-1e-3, 1e-3)), r"^Adafactor: eps is \(-0.001, 0.001\), not .*eps1 may be None\)"),
+    ("Adafactor", dict(eps=(None, -1.0)), r"^Adafactor: eps is \(None, -1.0\), not .*\(a pair \(eps1, eps2\)"),
+    ("Adafactor", dict(weight_decay=-0.1), r"^Adafactor: weight_decay is -0.1, not"),
+    ("Adafactor", dict(lr=-0.1), r"^Adafactor: lr is -0.1, not"),
 ]
 
 
@@ -273,6 +282,12 @@ def _stepped(name, **kw):
         ("Rprop", lambda s: s["param_groups"][0].update(etas=(0.5, 0.9)), r"\['etas'\] is \(0.5, 0.9\), not"),
         ("ASGD", lambda s: s["state"][0].pop("eta"), r"\['eta'\] must be a number, got 'nothing"),
         ("ASGD", lambda s: s["state"][0].update(mu="1"), r"\['mu'\] must be a number, got '1'"),
+        ("Adafactor", lambda s: s["state"][0].update(variance=np.ones(3)), r"\['variance'\] must be an array of"),
+        (
+            "Adafactor",
+            lambda s: s["state"][0].update(row_var=np.ones((2, 1))),
+            r"must hold \['variance'\] for a parameter of shape \(2,\), got \['row_var', 'variance'\]",
+        ),
     ],
     ids=[
         "unknown-key",
@@ -286,6 +301,8 @@ def _stepped(name, **kw):
         "Rprop-etas",
         "ASGD-eta",
         "ASGD-mu",
+        "Adafactor-variance",
+        "Adafactor-factored",
     ],  # fmt: skip
 )
 def test_a_bad_state_is_refused_at_load_by_name_and_changes_nothing(name, change, message):
@@ -303,7 +320,11 @@ def test_a_bad_state_is_refused_at_load_by_name_and_changes_nothing(name, change
 
 
 # ---- the optimizers added after the first nine: saved with tl.save, under a schedule ---------------------
-SAVED = [("Rprop", dict(lr=0.05)), ("ASGD", dict(lr=0.05, t0=2, lambd=0.01))]
+SAVED = [
+    ("Rprop", dict(lr=0.05)),
+    ("ASGD", dict(lr=0.05, t0=2, lambd=0.01)),
+    ("Adafactor", dict(lr=0.05, weight_decay=0.1)),
+]
 
 
 @pytest.mark.parametrize("name, kw", SAVED, ids=[n for n, _ in SAVED])
@@ -578,3 +599,26 @@ def test_lbfgs_refuses_a_read_only_parameter_before_evaluating():
     with pytest.raises(ValueError, match=r"^LBFGS.step: parameter 0 of shape \(2,\): its array is read-only"):
         opt.step(lambda: calls.append(1))
     assert not calls and opt.state_dict()["state"] == {}
+
+
+@pytest.mark.parametrize("eps", [(1e-3, 1e-3), (None, 1e-3)])
+def test_adafactor_on_small_gradients_and_3d_and_0d_parameters_as_pytorchs(torch, eps):
+    """Gradients small enough that eps1 clamps the variance estimate and its row mean; a 3-D parameter
+    (factored over its last two dimensions, per leading index) and a 0-D one (a full variance)."""
+    rng = np.random.default_rng(2)
+    values = [rng.standard_normal(s) for s in [(2, 3, 4), (5,), ()]]
+    scales = [rng.uniform(1e-5, 1e-2, v.shape) for v in values]
+    ours = [tl.nn.Parameter(v.copy()) for v in values]
+    theirs = [torch.nn.Parameter(torch.tensor(v.copy())) for v in values]
+    opt = tl.optim.Adafactor(ours, lr=0.05, eps=eps, weight_decay=0.01)
+    topt = torch.optim.Adafactor(theirs, lr=0.05, eps=eps, weight_decay=0.01)
+    for t in range(6):
+        for p, tp, scale in zip(ours, theirs, scales):
+            g = scale * np.sin(p.data * (t + 1))
+            p.grad, tp.grad = tl.Tensor(g), torch.tensor(g)
+        opt.step()
+        topt.step()
+    for p, tp in zip(ours, theirs):
+        np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-9, atol=1e-12)
+    assert_same_state(opt, topt, f"Adafactor eps={eps}")
+    assert opt.state[ours[0]]["row_var"].shape == (2, 3, 1) and opt.state[ours[0]]["col_var"].shape == (2, 1, 4)

@@ -206,6 +206,11 @@ class Optimizer:
         """What a parameter's state holds once a step has made it, under ``group``'s options."""
         return Layout()
 
+    def _state_shape(self, key: str, shape: tuple[int, ...]) -> tuple[int, ...]:
+        """The shape of the state array ``key`` of a parameter of ``shape``: the same, bar Adafactor's
+        factored variances."""
+        return shape
+
     def _fresh_state(self, p: np.ndarray, group: dict) -> dict[str, Any]:
         """A parameter's state before its first step, in the layout's order (PyTorch's): the step count
         and the numbers at 0, the arrays zeros of the parameter's shape (optional ones the step makes)."""
@@ -300,10 +305,12 @@ class Optimizer:
             value = entry.get(key)
             if problem or (value is None and key in layout.optional):
                 continue
-            if not isinstance(value, np.ndarray) or value.shape != p.shape:
+            shape = self._state_shape(key, p.shape)
+            if not isinstance(value, np.ndarray) or value.shape != shape:
                 got = f"shape {value.shape}" if isinstance(value, np.ndarray) else repr(value)
                 got = got if key in entry else "nothing (the key is missing)"
-                problem = f"[{key!r}] must be an array of the parameter's shape {p.shape}, got {got}"
+                whose = "the parameter's shape" if shape == p.shape else "shape"
+                problem = f"[{key!r}] must be an array of {whose} {shape}, got {got}"
         for key in layout.numbers:
             if problem is None and not _is_number(entry.get(key)):
                 problem = f"[{key!r}] must be a number, got {entry.get(key, 'nothing (the key is missing)')!r}"
