@@ -67,10 +67,12 @@ IDS = [f"{name}-{i}" for i, (name, _) in enumerate(CASES)]
 @pytest.fixture
 def torch():
     torch = pytest.importorskip("torch")
-    before = torch.get_default_dtype()
+    before, threads = torch.get_default_dtype(), torch.get_num_threads()
     torch.set_default_dtype(torch.float64)  # PyTorch keeps step counts and NAdam's product in this dtype
+    torch.set_num_threads(1)  # tiny products (Muon's): PyTorch's thread pool only waits on the busy cores
     yield torch
     torch.set_default_dtype(before)
+    torch.set_num_threads(threads)
 
 
 def start(seed=0):
@@ -622,3 +624,149 @@ def test_adafactor_on_small_gradients_and_3d_and_0d_parameters_as_pytorchs(torch
         np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-9, atol=1e-12)
     assert_same_state(opt, topt, f"Adafactor eps={eps}")
     assert opt.state[ours[0]]["row_var"].shape == (2, 3, 1) and opt.state[ours[0]]["col_var"].shape == (2, 1, 4)
+
+
+# ---- Muon: 2-D parameters, Newton-Schulz in bfloat16 as PyTorch's ----------------------------------------
+MUON_SHAPES = [(3, 4), (4, 3), (2, 2), (5, 3)]  # wide, tall (orthogonalised transposed), square
+MUON_CASES = [
+    dict(),
+    dict(lr=0.02, momentum=0.9, nesterov=False, weight_decay=0.0, adjust_lr_fn="original"),
+    dict(lr=0.01, adjust_lr_fn="match_rms_adamw", ns_steps=3, ns_coefficients=(2.0, -1.5, 0.5), eps=1e-3),
+    dict(lr=0.05, momentum=0.0, ns_steps=0, group=dict(momentum=0.5, nesterov=False)),
+]
+
+
+def muon_twins(torch, kw):
+    rng = np.random.default_rng(11)
+    values, targets = [rng.standard_normal(s) for s in MUON_SHAPES], [rng.standard_normal(s) for s in MUON_SHAPES]
+    ours = [tl.nn.Parameter(v.copy()) for v in values]
+    theirs = [torch.nn.Parameter(torch.tensor(v.copy())) for v in values]
+    options = {k: v for k, v in kw.items() if k != "group"}
+    opt = tl.optim.Muon(grouped(ours, kw), **options)
+    topt = torch.optim.Muon(grouped(theirs, kw), **options)
+    return opt, ours, topt, theirs, targets
+
+
+@pytest.mark.parametrize("kw", MUON_CASES, ids=[f"Muon-{i}" for i in range(len(MUON_CASES))])
+def test_muon_every_step_and_state_equal_pytorchs(torch, kw):
+    opt, ours, topt, theirs, targets = muon_twins(torch, kw)
+    ours_run(opt, ours, targets, 8)
+    torch_run(torch, topt, theirs, targets, 8)
+    for p, tp in zip(ours, theirs):
+        np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-9, atol=1e-9)
+    assert_same_state(opt, topt, f"Muon {kw}")
+    assert repr(opt) == repr(topt)
+    saved, tsaved = opt.state_dict(), topt.state_dict()
+    copies = []
+    for state in (saved, tsaved):
+        params = [tl.nn.Parameter(p.data.copy()) for p in ours]
+        other = tl.optim.Muon(grouped(params, kw), lr=0.5)
+        other.load_state_dict(state)
+        copies.append(params)
+        ours_run(other, params, targets, 4, first=8)
+    ours_run(opt, ours, targets, 4, first=8)
+    torch_run(torch, topt, theirs, targets, 4, first=8)
+    for p, tp, a, b in zip(ours, theirs, *copies):
+        np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-9, atol=1e-9)
+        np.testing.assert_array_equal(a.data, p.data)
+        np.testing.assert_allclose(b.data, p.data, rtol=1e-9, atol=1e-9)
+
+
+def test_muon_newton_schulz_nearly_orthogonalises():
+    """Five iterations leave every singular value of the update within PyTorch's documented band of 1
+    (US'V^T with S' about Uniform(0.5, 1.5)), and the singular vectors those of the input."""
+    from tinygrad_lstm.optim.muon import newton_schulz
+
+    rng = np.random.default_rng(3)
+    for shape in [(4, 6), (6, 4), (5, 5)]:
+        g = rng.standard_normal(shape)
+        out = newton_schulz(g, (3.4445, -4.775, 2.0315), 5, 1e-7)
+        u, s, vt = np.linalg.svd(g, full_matrices=False)
+        singular = np.linalg.svd(out, compute_uv=False)
+        assert np.all((singular > 0.5) & (singular < 1.5)), singular
+        np.testing.assert_allclose(u.T @ out @ vt.T, np.diag(np.diag(u.T @ out @ vt.T)), atol=0.05)
+
+
+def test_muon_refuses_what_pytorchs_refuses(torch):
+    w, b = tl.zeros((3, 2), requires_grad=True), tl.zeros(3, requires_grad=True)
+    with pytest.raises(ValueError, match=r"^Muon: Muon only supports 2D parameters, got one of shape \(3,\); optimise"):
+        tl.optim.Muon([w, b])
+    with pytest.raises(ValueError, match="Muon only supports 2D parameters"):
+        torch.optim.Muon([torch.zeros(3, requires_grad=True)])
+    opt = tl.optim.Muon([w])
+    with pytest.raises(ValueError, match=r"^Muon.add_param_group: Muon only supports 2D parameters.*nothing was added"):
+        opt.add_param_group({"params": (p for p in [b])})
+    assert len(opt.param_groups) == 1
+    opt.add_param_group({"params": (p for p in [tl.zeros((2, 2), requires_grad=True)]), "lr": 0.1})
+    assert len(opt.param_groups[1]["params"]) == 1  # a generator of parameters is read once, kept whole
+    refused = [
+        (dict(lr=-1.0), r"^Muon: lr is -1.0, not of the kind Muon takes \(a number >= 0\)"),
+        (dict(momentum=-0.5), r"^Muon: momentum is -0.5, not"),
+        (dict(weight_decay=-0.1), r"^Muon: weight_decay is -0.1, not"),
+        (dict(adjust_lr_fn="rms"), r"^Muon: adjust_lr_fn is 'rms', not .*\(None, 'original' or 'match_rms_adamw'\)"),
+    ]
+    for kw, message in refused:
+        with pytest.raises(ValueError, match=message):
+            tl.optim.Muon([w], **kw)
+        with pytest.raises(ValueError):
+            torch.optim.Muon([torch.zeros((3, 2), requires_grad=True)], **kw)
+    # PyTorch fails in step() on these ("must be less than 100", "exactly 3 values"); here when made
+    with pytest.raises(ValueError, match=r"^Muon: ns_steps is 100, not .*\(a whole number below 100\)"):
+        tl.optim.Muon([w], ns_steps=100)
+    with pytest.raises(ValueError, match=r"^Muon: ns_coefficients is \(1.0, 2.0\), not .*\(three numbers"):
+        tl.optim.Muon([w], ns_coefficients=(1.0, 2.0))
+    tw = torch.nn.Parameter(torch.ones((3, 2)))
+    for kw in (dict(ns_steps=100), dict(ns_coefficients=(1.0, 2.0))):
+        topt = torch.optim.Muon([tw], **kw)
+        tw.grad = torch.ones((3, 2))
+        with pytest.raises(ValueError):
+            topt.step()
+
+
+def test_muon_with_a_group_added_under_a_schedule_and_through_tl_save(torch, tmp_path):
+    opt, ours, topt, theirs, targets = muon_twins(torch, dict(lr=0.02))
+    extra = np.random.default_rng(5).standard_normal((2, 3))
+    ours.append(tl.nn.Parameter(extra.copy()))
+    theirs.append(torch.nn.Parameter(torch.tensor(extra.copy())))
+    targets.append(np.zeros((2, 3)))
+    opt.add_param_group({"params": ours[-1:], "lr": 0.05, "adjust_lr_fn": "match_rms_adamw"})
+    topt.add_param_group({"params": theirs[-1:], "lr": 0.05, "adjust_lr_fn": "match_rms_adamw"})
+    schedule = tl.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=4)
+    tschedule = torch.optim.lr_scheduler.CosineAnnealingLR(topt, T_max=4)
+    for t in range(6):
+        ours_run(opt, ours, targets, 1, first=t)
+        torch_run(torch, topt, theirs, targets, 1, first=t)
+        schedule.step()
+        tschedule.step()
+        assert schedule.get_last_lr() == tschedule.get_last_lr()
+    for p, tp in zip(ours, theirs):
+        np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-9, atol=1e-9)
+    assert_same_state(opt, topt, "Muon scheduled")
+    tl.save(opt.state_dict(), tmp_path / "muon.pth")
+    params = [tl.nn.Parameter(p.data.copy()) for p in ours]
+    again = tl.optim.Muon(grouped(params[:-1], {}))
+    again.add_param_group({"params": params[-1:]})
+    again.load_state_dict(tl.load(tmp_path / "muon.pth"))
+    ours_run(opt, ours, targets, 3, first=6)
+    ours_run(again, params, targets, 3, first=6)
+    for p, q in zip(params, ours):
+        np.testing.assert_array_equal(p.data, q.data)
+
+
+def test_muon_bfloat16_newton_schulz_is_pytorchs_on_many_small_matrices(torch):
+    """150 matrices of 2 to 5 rows and columns: bfloat16 rounds ties to even, so a product summed in
+    another order or rounded twice moves an entry by a bfloat16 step (~4e-3), far past 1e-9."""
+    rng = np.random.default_rng(8)
+    values = [rng.standard_normal(rng.integers(2, 6, size=2)) for _ in range(150)]
+    ours = [tl.nn.Parameter(v.copy()) for v in values]
+    theirs = [torch.nn.Parameter(torch.tensor(v.copy())) for v in values]
+    opt = tl.optim.Muon(ours, lr=1.0, momentum=0.5, weight_decay=0.0)
+    topt = torch.optim.Muon(theirs, lr=1.0, momentum=0.5, weight_decay=0.0)
+    for _ in range(2):
+        for p, tp in zip(ours, theirs):
+            g = np.cos(3 * p.data)
+            p.grad, tp.grad = tl.Tensor(g), torch.tensor(g)
+        opt.step()
+        topt.step()
+    for p, tp in zip(ours, theirs):
+        np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-9, atol=1e-9)

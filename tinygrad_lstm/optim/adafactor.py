@@ -8,15 +8,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from .optimizer import Layout, Optimizer, _is_number
-
-
-def _lerp(start: np.ndarray, end: np.ndarray, weight: float) -> None:
-    """``start += weight * (end - start)`` in place, as torch.lerp_ computes it (from the nearer end)."""
-    if weight < 0.5:
-        start += weight * (end - start)
-    else:
-        start[...] = end - (end - start) * (1 - weight)
+from .optimizer import Layout, Optimizer, _is_number, _lerp
 
 
 class Adafactor(Optimizer):
@@ -112,12 +104,12 @@ class Adafactor(Optimizer):
             p *= 1 - lr * group["weight_decay"]
         if g.ndim > 1:
             row_var, col_var = state["row_var"], state["col_var"]
-            _lerp(row_var, np.sum(g * g, axis=-1, keepdims=True) / g.shape[-1], beta)
-            _lerp(col_var, np.sum(g * g, axis=-2, keepdims=True) / g.shape[-2], beta)
+            row_var[...] = _lerp(row_var, np.sum(g * g, axis=-1, keepdims=True) / g.shape[-1], beta)
+            col_var[...] = _lerp(col_var, np.sum(g * g, axis=-2, keepdims=True) / g.shape[-2], beta)
             var = row_var @ col_var
             var /= np.maximum(row_var.mean(axis=-2, keepdims=True), eps1)
         else:
-            _lerp(state["variance"], g * g, beta)
+            state["variance"][...] = _lerp(state["variance"], g * g, beta)
             var = state["variance"].copy()
         update = g / np.sqrt(np.maximum(var, eps1 * eps1))
         denom = max(1.0, float(np.linalg.norm(update)) / (math.sqrt(update.size) * group["d"]))

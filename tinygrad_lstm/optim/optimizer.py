@@ -158,7 +158,7 @@ class Optimizer:
         for p, _ in work:  # every parameter is checked before the first one changes
             self._check_updatable(p)
         for p, group in work:
-            g = -p.grad.data if group["maximize"] else p.grad.data
+            g = -p.grad.data if group.get("maximize", False) else p.grad.data  # (Muon has no maximize)
             # a group's weight_decay where the optimizer has none (Rprop) is kept and ignored, as PyTorch's
             decay = group["weight_decay"] if self._decay_in_step and "weight_decay" in self.defaults else 0
             if decay and group.get("decoupled_weight_decay", False):
@@ -322,6 +322,13 @@ class Optimizer:
                 entry["step"] = int(step)
         if problem:
             raise ValueError(f"{where}{problem}; nothing was changed")
+
+
+def _lerp(start: np.ndarray, end: np.ndarray, weight: float) -> np.ndarray:
+    """``start + weight * (end - start)``, as torch.lerp computes it (from the nearer end)."""
+    if abs(weight) < 0.5:
+        return start + weight * (end - start)
+    return end - (end - start) * (1 - weight)
 
 
 def _copied(value: Any) -> Any:
