@@ -74,6 +74,11 @@ class Optimizer:
     ``zero_grad()``, ``step()``, ``add_param_group()``, ``state_dict()`` and ``load_state_dict()``,
     as PyTorch's."""
 
+    # an optimizer's own constraints where they differ from _RULES' (ASGD's alpha is any number)
+    _rules: dict[str, tuple[str, Callable[[Any], bool]]] = {}
+    # False where the update decays the parameter itself (Adafactor: after reading its norm)
+    _decay_in_step = True
+
     def __init__(self, params: Iterable, defaults: dict[str, Any]) -> None:
         name = type(self).__name__
         if isinstance(params, (Tensor, dict)) or is_torch_tensor(params):
@@ -153,8 +158,9 @@ class Optimizer:
         for p, _ in work:  # every parameter is checked before the first one changes
             self._check_updatable(p)
         for p, group in work:
-            g = -p.grad.data if group["maximize"] else p.grad.data
-            decay = group["weight_decay"]
+            g = -p.grad.data if group.get("maximize", False) else p.grad.data  # (Muon has no maximize)
+            # a group's weight_decay where the optimizer has none (Rprop) is kept and ignored, as PyTorch's
+            decay = group["weight_decay"] if self._decay_in_step and "weight_decay" in self.defaults else 0
             if decay and group.get("decoupled_weight_decay", False):
                 p.data *= 1 - group["lr"] * decay  # AdamW's: p shrinks, the moments never see the decay
             elif decay:
@@ -200,6 +206,11 @@ class Optimizer:
         """What a parameter's state holds once a step has made it, under ``group``'s options."""
         return Layout()
 
+    def _state_shape(self, key: str, shape: tuple[int, ...]) -> tuple[int, ...]:
+        """The shape of the state array ``key`` of a parameter of ``shape``: the same, bar Adafactor's
+        factored variances."""
+        return shape
+
     def _fresh_state(self, p: np.ndarray, group: dict) -> dict[str, Any]:
         """A parameter's state before its first step, in the layout's order (PyTorch's): the step count
         and the numbers at 0, the arrays zeros of the parameter's shape (optional ones the step makes)."""
@@ -221,10 +232,7 @@ class Optimizer:
                 index.setdefault(id(p), len(index))
                 packed["params"].append(index[id(p)])
             groups.append(packed)
-        state = {
-            index[id(p)]: {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in s.items()}
-            for p, s in self.state.items()
-        }
+        state = {index[id(p)]: {k: _copied(v) for k, v in s.items()} for p, s in self.state.items()}
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
@@ -277,7 +285,7 @@ class Optimizer:
         for key in self.defaults:
             label = f"{where}[{key!r}]" if keyed else f"{where}: {key}"
             value: Any = group.get(key)
-            what, ok = _RULES.get(key, ("a number", _is_number))
+            what, ok = self._rules.get(key) or _RULES.get(key, ("a number", _is_number))
             if not ok(value):
                 end = "; nothing was changed" if keyed else ""
                 raise ValueError(f"{label} is {value!r}, not of the kind {name} takes ({what}){end}")
@@ -297,10 +305,12 @@ class Optimizer:
             value = entry.get(key)
             if problem or (value is None and key in layout.optional):
                 continue
-            if not isinstance(value, np.ndarray) or value.shape != p.shape:
+            shape = self._state_shape(key, p.shape)
+            if not isinstance(value, np.ndarray) or value.shape != shape:
                 got = f"shape {value.shape}" if isinstance(value, np.ndarray) else repr(value)
                 got = got if key in entry else "nothing (the key is missing)"
-                problem = f"[{key!r}] must be an array of the parameter's shape {p.shape}, got {got}"
+                whose = "the parameter's shape" if shape == p.shape else "shape"
+                problem = f"[{key!r}] must be an array of {whose} {shape}, got {got}"
         for key in layout.numbers:
             if problem is None and not _is_number(entry.get(key)):
                 problem = f"[{key!r}] must be a number, got {entry.get(key, 'nothing (the key is missing)')!r}"
@@ -312,6 +322,20 @@ class Optimizer:
                 entry["step"] = int(step)
         if problem:
             raise ValueError(f"{where}{problem}; nothing was changed")
+
+
+def _lerp(start: np.ndarray, end: np.ndarray, weight: float) -> np.ndarray:
+    """``start + weight * (end - start)``, as torch.lerp computes it (from the nearer end)."""
+    if abs(weight) < 0.5:
+        return start + weight * (end - start)
+    return end - (end - start) * (1 - weight)
+
+
+def _copied(value: Any) -> Any:
+    """A state value as state_dict gives it: arrays copied, lists of them too (LBFGS's history)."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    return [_copied(v) for v in value] if isinstance(value, list) else value
 
 
 def _plain(value: Any, where: str, lists: bool = False) -> Any:
