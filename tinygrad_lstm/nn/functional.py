@@ -1267,26 +1267,32 @@ from .rectifiers import prelu, rrelu  # noqa: E402
 
 # PyTorch's in-place spellings: each writes its activation into ``input`` and returns it
 def relu_(input: Tensor) -> Tensor:  # noqa: A002
+    """``F.relu_``: :func:`relu` written into ``input``, which it returns (PyTorch's in-place spelling)."""
     return relu(input, inplace=True)
 
 
 def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:  # noqa: A002
+    """``F.elu_``: :func:`elu` written into ``input``, which it returns (PyTorch's in-place spelling)."""
     return elu(input, alpha, inplace=True)
 
 
 def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:  # noqa: A002
+    """``F.leaky_relu_``: :func:`leaky_relu` written into ``input``, which it returns (PyTorch's in-place spelling)."""
     return leaky_relu(input, negative_slope, inplace=True)
 
 
 def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:  # noqa: A002
+    """``F.hardtanh_``: :func:`hardtanh` written into ``input``, which it returns (PyTorch's in-place spelling)."""
     return hardtanh(input, min_val, max_val, inplace=True)
 
 
 def selu_(input: Tensor) -> Tensor:  # noqa: A002
+    """``F.selu_``: :func:`selu` written into ``input``, which it returns (PyTorch's in-place spelling)."""
     return selu(input, inplace=True)
 
 
 def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:  # noqa: A002
+    """``F.celu_``: :func:`celu` written into ``input``, which it returns (PyTorch's in-place spelling)."""
     return celu(input, alpha, inplace=True)
 
 
@@ -1294,10 +1300,12 @@ _threshold = threshold  # (threshold_'s own argument takes the name)
 
 
 def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:  # noqa: A002
+    """``F.threshold_``: :func:`threshold` written into ``input``, which it returns (PyTorch's in-place spelling)."""
     return _threshold(input, threshold, value, inplace=True)
 
 
 def rrelu_(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False) -> Tensor:  # noqa: A002
+    """``F.rrelu_``: :func:`rrelu` written into ``input``, which it returns (PyTorch's in-place spelling)."""
     return rrelu(input, lower, upper, training, inplace=True)
 
 
