@@ -1011,3 +1011,30 @@ def test_a_compiled_lstm_that_returns_its_state_too_is_refused_with_the_way_out(
     step = tl.compile(lambda x: lstm(x)[0])
     step(x)
     np.testing.assert_array_equal(step(x).data, lstm(tl.tensor(x))[0].data)
+
+
+class _Scaled(nn.Module):
+    factor = 2.0  # a class attribute the forward reads through self
+
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(3, 1, dtype=np.float64)
+
+    def forward(self, x):
+        return (self.lin(x) * self.factor).sum()
+
+
+@pytest.mark.parametrize("given", ["module", "closure"])
+def test_a_class_attribute_of_a_module_subclass_read_through_self_is_guarded(given):
+    """``_Scaled.factor = 3.0`` after recording: the replay must record again (a mutant that never
+    looked into a Module subclass's class attributes survived: no test changed one)."""
+    m = _Scaled()
+    step_fn = m if given == "module" else (lambda x: m(x))
+    step = tl.compile(step_fn)
+    assert_same(step, step_fn, X1, X2)
+    try:
+        _Scaled.factor = 3.0
+        assert_same(step, step_fn, X2, X1)
+    finally:
+        _Scaled.factor = 2.0
+    assert len(step.recordings) == 2 and "factor" in step.recordings[1]
