@@ -315,8 +315,8 @@ def test_functional_call_runs_a_module_on_given_weights_and_puts_its_own_back():
     with pytest.raises(RuntimeError, match="inside forward"):
         tl.func.functional_call(model, given, x)
     assert dict(model.named_parameters()) == own  # back even when forward raises
-    with pytest.raises(KeyError, match=r"no parameter '0\.wieght'.*0\.weight"):
-        tl.func.functional_call(model, {"0.wieght": given["0.weight"]}, x)
+    with pytest.raises(RuntimeError, match=r"unexpected \['0\.wieght'\], missing \[.*'0\.weight'"):
+        tl.func.functional_call(model, {"0.wieght": given["0.weight"]}, x, strict=True)
     with pytest.raises(ValueError, match=r"'2\.bias' must be a Tensor of shape \(1,\), got \(4,\)"):
         tl.func.functional_call(model, {"2.bias": tl.zeros(4)}, x)
     assert dict(model.named_parameters()) == own
