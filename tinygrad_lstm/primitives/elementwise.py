@@ -95,10 +95,7 @@ def _sigmoid_fwd(p: Any, x: np.ndarray) -> np.ndarray:
     # 1 / (1 + exp(-x)), PyTorch's formula: full relative precision in the negative tail, where
     # (1 + tanh(x/2)) / 2 loses it (0 below about -37 in float64 and -17 in float32, so that
     # log(sigmoid(x)) was -inf); exp(-x) overflowing to inf gives exactly 0, as it should
-    if type(x) is np.ndarray and x.ndim and x.dtype.kind == "f":  # the usual case: -x is a new array of x's dtype
-        out = np.negative(x, order="C")  # (C order, as the buffer below: a product reading it rounds alike)
-    else:  # a 0-d array would give a scalar, which exp cannot write into
-        out = np.negative(x, out=np.empty(np.shape(x), np.result_type(x, np.float16)))
+    out = np.negative(x, out=np.empty(np.shape(x), np.result_type(x, np.float16)))
     with np.errstate(over="ignore"):
         np.exp(out, out=out)
     out += 1.0
