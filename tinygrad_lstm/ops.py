@@ -121,8 +121,8 @@ def apply(prim: Primitive, inputs: tuple, p: Any = None) -> Tensor:
     op = prim.name
     if prim.floating and _kind(inputs[0]) in ("b", "i", "u"):  # as PyTorch: exp of integers is a float
         inputs = (_floating(inputs[0]),)
-    st = state  # (a thread's state: read once per attribute, as every op pays for each lookup)
-    recording = st.grad_enabled
+    st = state.__dict__  # this thread's state, looked up once (see tape.state)
+    recording = st["grad_enabled"]
     if recording and latest_recorded[0] >= 0:  # a recorded in-place update happened once
         refresh(op, inputs)
     args = []
@@ -142,8 +142,9 @@ def apply(prim: Primitive, inputs: tuple, p: Any = None) -> Tensor:
     out = fwd(p, *args)
     if type(out) is not np.ndarray:
         out = np.asarray(out)
+    watchers = st["watchers"]  # empty unless something watches every op
     if not (any_grad and recording) or out.dtype.kind not in "fc":
-        for watcher in st.watchers:  # empty unless something watches every op
+        for watcher in watchers:
             watcher(None, op, fwd, p, inputs, args, out)
         t = Tensor._from(out)
         return _as_view(t, inputs[0], prim, p) if prim.view else t
@@ -162,11 +163,11 @@ def apply(prim: Primitive, inputs: tuple, p: Any = None) -> Tensor:
     if keep_out is not True and keep_out:
         keep_out = _needed(parents, keep_out)
     entry = Entry(op, tuple(parents), prim.vjp, ins, out if keep_out else None, p, out.shape, out.dtype, fwd)
-    for tape in st.tapes:
+    for tape in st["tapes"]:
         tape.entries.append(entry)
-    for instrument in st.instruments:  # empty unless Tape(sources=True) or detect_anomaly is on
+    for instrument in st["instruments"]:  # empty unless Tape(sources=True) or detect_anomaly is on
         instrument(entry, args, out)
-    for watcher in st.watchers:
+    for watcher in watchers:
         watcher(entry, op, fwd, p, inputs, args, out)
     t = Tensor._from(out, entry)
     return _as_view(t, inputs[0], prim, p) if prim.view else t
@@ -1114,7 +1115,10 @@ def split(
         cuts = list(indices_or_sections)
     lead = (slice(None),) * axis
     edges = [0, *cuts, n]
-    return [getitem(x, lead + (slice(s, e),)) for s, e in zip(edges[:-1], edges[1:])]
+    shape = _shape(x)
+    # each piece is getitem's record of a basic index, made here without getitem's look at the index
+    # (an LSTM step splits its gates this way: four pieces a step)
+    return [apply(GETITEM, (x,), Structure((lead + (slice(s, e),), shape, True))) for s, e in zip(edges, edges[1:])]
 
 
 def _warn_if_pytorch_would_split_otherwise(x: Operand, how: int | Sequence[int]) -> None:

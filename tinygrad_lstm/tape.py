@@ -56,6 +56,9 @@ class _State(threading.local):
 
 
 state = _State()
+# Each attribute read of a threading.local looks the thread up first (about as much work as a small
+# function call); code that runs once per recorded op reads ``state.__dict__``, this thread's values,
+# once and indexes it.
 
 
 _PLAIN = (type(None), bool, int, float, str, slice, type(Ellipsis), np.dtype, np.integer, np.floating, np.bool_)
@@ -146,8 +149,9 @@ class Entry:
         dtype: np.dtype,
         fwd: Callable | None = None,
     ) -> None:
+        here = state.__dict__  # this thread's values: one lookup of the thread, not one per attribute read
         self.index = next(_sequence)
-        self.origin = state.origin
+        self.origin = here["origin"]
         self.op = op
         self.parents = parents
         self.vjp = vjp
@@ -156,7 +160,7 @@ class Entry:
         self.p = p
         self.shape = shape
         self.dtype = dtype
-        self.scope = state.scope
+        self.scope = here["scope"]
         self.name = None
         self.hooks = None
         self.retain = None
