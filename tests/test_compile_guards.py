@@ -688,16 +688,18 @@ def _user_module(tmp_path, source):
 def test_attributes_of_a_users_module_the_step_reads_make_it_record_again(tmp_path, named):
     """``import config`` and ``config.scale`` in the step: modules were skipped, so after
     ``config.scale = 3.0`` the replay kept 1.0 (-2.39 where eager gave -7.18), silently."""
-    cfg = _user_module(tmp_path, "scale = 1.0\nweights = [1.0]\n")
+    # the module holds a module too (np), which the step's code also names: the attributes after it are
+    # guarded all the same
+    cfg = _user_module(tmp_path, "import numpy as np\nscale = 1.0\nweights = [1.0]\n")
     lin = nn.Linear(3, 1, dtype=np.float64)
     if named == "closure":
 
         def f(x):
-            return (lin(x) * cfg.scale * cfg.weights[0]).sum()
+            return (lin(x) * cfg.scale * cfg.weights[0]).sum() * np.float64(1.0)
 
     else:
-        scope = {"cfg": cfg, "lin": lin}
-        exec("def f(x):\n    return (lin(x) * cfg.scale * cfg.weights[0]).sum()\n", scope)
+        scope = {"cfg": cfg, "lin": lin, "np": np}
+        exec("def f(x):\n    return (lin(x) * cfg.scale * cfg.weights[0]).sum() * np.float64(1.0)\n", scope)
         f = scope["f"]
     step = tl.compile(f)
     assert_same(step, f, X1, X2)
@@ -1038,3 +1040,35 @@ def test_a_class_attribute_of_a_module_subclass_read_through_self_is_guarded(giv
     finally:
         _Scaled.factor = 2.0
     assert len(step.recordings) == 2 and "factor" in step.recordings[1]
+
+
+def test_a_step_naming_a_class_of_a_module_without_a_file_records_and_replays():
+    """``from itertools import chain`` in the step's module: itertools has no ``__file__``, which the
+    guards ask of a class's module (mutants that read it without a default crashed; none was tested)."""
+    from itertools import chain
+
+    lin = nn.Linear(3, 1, dtype=np.float64)
+    scope = {"chain": chain, "lin": lin}
+    exec("def f(x):\n    return lin(x).sum() * len(list(chain([1.0], [2.0])))\n", scope)
+    step = tl.compile(scope["f"])
+    assert_same(step, scope["f"], X1, X2, X1)
+    assert step.replays == 2
+
+
+def test_why_a_step_records_again_names_what_changed():
+    """The reasons in ``step.recordings`` name the module change and the submodule's buffer by path."""
+    m = _MatrixModule()
+    step = tl.compile(m)
+    assert_same(step, m, X1)
+    m.extra = 1  # an attribute set
+    assert_same(step, m, X1)
+    with tl.no_grad():
+        m.lin.weight.requires_grad_(False)
+        m.lin.register_buffer("mask", tl.tensor(np.ones(2)))
+    m.lin.weight.requires_grad_(True)
+    assert step.recordings[1] == "a module changed (an attribute set, train()/eval(), astype())"
+    assert_same(step, m, X2)
+    with tl.no_grad():
+        m.lin.mask[0] = 0.0  # a submodule's buffer, written in place: not read by the step, still guarded
+    assert_same(step, m, X1)
+    assert step.recordings[-1].startswith("_MatrixModule.lin.mask")
