@@ -49,18 +49,11 @@ def _strong_wolfe(obj_func, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_change=1
     bracket_g: list = []
     bracket_gtd: list = []
     while ls_iter < max_ls:
-        if f_new > (f + c1 * t * gtd) or (ls_iter > 1 and f_new >= f_prev):
-            bracket, bracket_f, bracket_g, bracket_gtd = (
-                [t_prev, t],
-                [f_prev, f_new],
-                [g_prev, g_new],
-                [gtd_prev, gtd_new],
-            )
-            break
-        if abs(gtd_new) <= -c2 * gtd:
+        no_decrease = f_new > (f + c1 * t * gtd) or (ls_iter > 1 and f_new >= f_prev)
+        if not no_decrease and abs(gtd_new) <= -c2 * gtd:  # both Wolfe conditions hold: this step
             bracket, bracket_f, bracket_g, done = [t], [f_new], [g_new], True
             break
-        if gtd_new >= 0:
+        if no_decrease or gtd_new >= 0:  # a minimum lies between the last two trials
             bracket, bracket_f, bracket_g, bracket_gtd = (
                 [t_prev, t],
                 [f_prev, f_new],
