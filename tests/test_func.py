@@ -344,3 +344,29 @@ def test_jvp_over_a_dict_of_parameters_as_pytorch():
     (out, tangent), (their_out, their_tangent) = run(tl, tl.func, m), run(torch, torch.func, t)
     np.testing.assert_allclose(out["y"].numpy(), their_out["y"].detach().numpy(), rtol=1e-12)
     np.testing.assert_allclose(tangent["y"].numpy(), their_tangent["y"].detach().numpy(), rtol=1e-12, atol=1e-15)
+
+
+def test_per_sample_gradients_of_an_lstm_against_pytorchs_loop():
+    """``vmap(grad(loss))`` over an LSTM's parameters, one gradient per sequence: PyTorch's vmap refuses
+    its fused LSTM (a batching rule's shape error), so the reference is PyTorch's loop over samples."""
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((4, 5, 3)), rng.standard_normal((4, 2))
+    tl.manual_seed(0)
+    ours = tl.nn.LSTM(3, 2, batch_first=True, dtype=np.float64)
+    theirs = torch.nn.LSTM(3, 2, batch_first=True).double()
+    with torch.no_grad():
+        for name, p in theirs.named_parameters():
+            p.copy_(torch.tensor(ours.get_parameter(name).data))
+
+    def loss(params, xi, yi):
+        _, (h, _) = tl.func.functional_call(ours, params, (xi.unsqueeze(0),))
+        return ((h[-1, 0] - yi) ** 2).sum()
+
+    params = {k: v.detach() for k, v in ours.named_parameters()}
+    per_sample = tl.func.vmap(tl.func.grad(loss), in_dims=(None, 0, 0))(params, tl.tensor(x), tl.tensor(y))
+    for i in range(len(x)):
+        theirs.zero_grad()
+        _, (h, _) = theirs(torch.tensor(x[i : i + 1]))
+        ((h[-1, 0] - torch.tensor(y[i])) ** 2).sum().backward()
+        for name, p in theirs.named_parameters():
+            np.testing.assert_allclose(per_sample[name].numpy()[i], p.grad.numpy(), rtol=1e-12, atol=1e-15)
