@@ -274,11 +274,15 @@ def test_backward_with_create_graph_never_keeps_the_callers_grad_tensor():
     np.testing.assert_array_equal(x.grad.data, [4.0, 4.0])
 
 
-def test_compile_refuses_an_input_that_requires_grad():
+def test_a_compiled_call_with_an_input_that_requires_grad_runs_eagerly_and_reaches_it():
+    """It was refused ("input 0 requires grad"), where PyTorch's compiled module differentiates its
+    input too: the call runs eagerly now, so the input's gradient is eager's."""
     lin = tl.nn.Linear(2, 1, dtype=np.float64)
     step = tl.compile(lambda x: lin(x).sum())
-    with pytest.raises(tl.CompileError, match="input 0 requires grad"):
-        step(tl.randn(3, 2, requires_grad=True))
+    x = tl.randn(3, 2, dtype=np.float64, requires_grad=True)
+    step(x).backward()
+    assert step.eager_calls == 1 and not step.recordings
+    np.testing.assert_array_equal(x.grad.data, np.broadcast_to(lin.weight.data, (3, 2)))
 
 
 @pytest.mark.parametrize(

@@ -186,6 +186,7 @@ class CompiledStep:
         self.backend = kernels.resolve(backend)  # "numpy" or "numba"
         self._per_thread = threading.local()
         self.replays = 0
+        self.eager_calls = 0  # calls run eagerly: an input that requires grad
         self.recordings: list[str] = []  # why each recording was made: "first call", what changed...
 
     @property
@@ -220,13 +221,12 @@ class CompiledStep:
         return list(self.programs.values())[-1].source
 
     def __call__(self, *inputs) -> Tensor:
+        if any(isinstance(x, Tensor) and x.requires_grad for x in inputs):
+            # a gradient wanted for an input (a GAN's discriminator reads the generator's output): the
+            # program differentiates parameters only, so this call runs eagerly, as under no_grad below
+            self.eager_calls += 1
+            return self.fn(*[x if isinstance(x, Tensor) else Tensor(x) for x in inputs])
         for i, x in enumerate(inputs):
-            if isinstance(x, Tensor) and x.requires_grad:
-                raise CompileError(
-                    f"compile: input {i} requires grad, but a compiled step differentiates only the parameters it "
-                    "uses (its inputs' .grad would stay empty); detach the input, or run the step without "
-                    "tl.compile to get its gradient"
-                )
             if isinstance(x, tuple):  # a PackedSequence, (h, c)...: NumPy would make one ragged array of it
                 raise CompileError(
                     f"compile: input {i} is a {type(x).__name__}, not an array; a compiled step takes arrays "
