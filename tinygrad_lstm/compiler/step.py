@@ -186,7 +186,8 @@ class CompiledStep:
         self.backend = kernels.resolve(backend)  # "numpy" or "numba"
         self._per_thread = threading.local()
         self.replays = 0
-        self.eager_calls = 0  # calls run eagerly: an input that requires grad
+        # calls run eagerly: an input that requires grad, an earlier result still waiting for backward
+        self.eager_calls = 0
         self.recordings: list[str] = []  # why each recording was made: "first call", what changed...
 
     @property
@@ -244,6 +245,11 @@ class CompiledStep:
             return self.fn(*[x if isinstance(x, Tensor) else Tensor(x) for x in inputs])
         else:
             stale = self._stale(program)
+            if stale is None and program.awaiting_backward():
+                # an earlier call's result still waits for its backward (D(real) and D(fake) in one
+                # loss): this call runs eagerly, so both keep their own arrays
+                self.eager_calls += 1
+                return self.fn(*[x if isinstance(x, Tensor) else Tensor(x) for x in inputs])
             if stale is None:
                 self.replays += 1
                 return program.run(arrays)
