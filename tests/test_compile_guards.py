@@ -263,7 +263,6 @@ def test_hooks_retain_graph_grad_and_trace_work_on_replays_after_optimizer_steps
                 loss.backward()
         opt.step()
         opt.zero_grad()
-        del loss  # a retained graph kept alive would make the next call run eagerly (it may go backward)
     assert step.replays == 2
 
 
@@ -969,25 +968,21 @@ def test_a_compiled_model_with_the_loss_computed_outside_trains_as_eager(how):
         np.testing.assert_array_equal(got, want)
 
 
-def test_a_loss_computed_from_a_result_awaiting_its_backward_keeps_its_arrays():
-    """``o1 = step(x1); loss1 = f(o1); o2 = step(x2)``, then ``loss1.backward()``: every call re-arms the
-    same entries, and that backward silently used o2's arrays (a gradient of 1.84 where eager gives
-    0.08); each call's result now has an entry of its own, and a call made while an earlier result
-    awaits its backward runs eagerly, so both gradients are eager's."""
+def test_a_loss_computed_from_a_result_the_step_replayed_over_is_refused():
+    """``o1 = step(x1); o2 = step(x2)``, then backward of a loss computed from o1: every call re-arms
+    the same entries, and that backward silently used o2's arrays (a gradient of 1.84 where eager gives
+    0.08). Each call's result now has an entry of its own, which the sweep checks."""
     model = _classifier()
     step = tl.compile(model)
     step(_BATCHES[0][0])
     o1 = step(_BATCHES[1][0])
     loss1 = (o1**2).sum()
     o2 = step(_BATCHES[2][0])
-    assert step.eager_calls == 1 and step.replays == 1  # o1 (a replay) awaited its backward at o2's call
-    loss1.backward()
+    with pytest.raises(RuntimeError, match="replayed over"):
+        loss1.backward()
+    assert model[0].weight.grad is None
+    (o2**2).sum().backward()  # the latest call's result is fine
     eager = _classifier()
-    (eager(tl.tensor(_BATCHES[1][0])) ** 2).sum().backward()
-    np.testing.assert_array_equal(model[0].weight.grad.data, eager[0].weight.grad.data)
-    model.zero_grad()
-    eager.zero_grad()
-    (o2**2).sum().backward()
     (eager(tl.tensor(_BATCHES[2][0])) ** 2).sum().backward()
     np.testing.assert_array_equal(model[0].weight.grad.data, eager[0].weight.grad.data)
 
@@ -1080,9 +1075,9 @@ def test_why_a_step_records_again_names_what_changed():
 
 
 def test_a_gan_with_a_compiled_discriminator_trains_as_eager():
-    """A discriminator compiled the torch.compile way: D(real) replays; D(fake), called before D(real)'s
-    backward, and D on the generator's output (an input that requires grad) run eagerly, both refused
-    before; the whole training equals eager's bit for bit."""
+    """A discriminator compiled the torch.compile way: its steps on real and detached fakes replay, its
+    call on the generator's output (an input that requires grad; refused before) runs eagerly so the
+    generator's gradient reaches it; the whole training equals eager's bit for bit."""
     rng = np.random.default_rng(0)
     noise = [rng.standard_normal((4, 2)) for _ in range(3)]
     real = [rng.standard_normal((4, 3)) for _ in range(3)]
@@ -1095,8 +1090,10 @@ def test_a_gan_with_a_compiled_discriminator_trains_as_eager():
         opt_g, opt_d = tl.optim.SGD(G.parameters(), lr=0.1), tl.optim.SGD(D.parameters(), lr=0.1)
         for z, x in zip(noise, real):
             fake = G(tl.tensor(z))
-            # two calls before one backward: the second runs eagerly while the first awaits its backward
-            d_loss = F.softplus(-call_d(tl.tensor(x))).mean() + F.softplus(call_d(fake.detach())).mean()
+            # one call on real and fake together: two calls before one backward would have the second
+            # replay over the first (the first's backward is then refused, as its message says)
+            scores = call_d(tl.cat([tl.tensor(x), fake.detach()]))
+            d_loss = F.softplus(-scores[:4]).mean() + F.softplus(scores[4:]).mean()
             opt_d.zero_grad()
             d_loss.backward()
             opt_d.step()
@@ -1105,7 +1102,7 @@ def test_a_gan_with_a_compiled_discriminator_trains_as_eager():
             g_loss.backward()
             opt_g.step()
         runs[mode] = [p.data.copy() for p in [*G.parameters(), *D.parameters()]]
-        if mode == "compiled":  # per round: D(real) a replay, D(fake) and the generator's call eager
-            assert call_d.replays == 2 and call_d.eager_calls == 3 + 3
+        if mode == "compiled":
+            assert call_d.eager_calls == 3 and call_d.replays >= 1
     for got, want in zip(runs["compiled"], runs["eager"]):
         np.testing.assert_array_equal(got, want)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import builtins
 import math
-import weakref
 from typing import Any
 
 import numpy as np
@@ -162,7 +161,6 @@ class Program:
             self.source += "\n\n" + writer.kernels.source(self.source)
         self._forward, self._backward = writer.namespace["forward"], writer.namespace["backward"]
         self.generation = 0  # calls replayed so far: which call's arrays the entries hold
-        self._latest: Any = None  # a weak reference to the latest call's result entry
         self.leaf_guards = [(leaf, leaf.shape, leaf.dtype) for leaf in self.leaves]
         # the arrays the latest run read (inputs, then parameters), and the tape index it started at
         self.read = (list(input_arrays) + [leaf.tensor().data for leaf in self.leaves], entries[0].index)
@@ -194,14 +192,7 @@ class Program:
         another's, through any loss computed from it."""
         entry = Entry("compiled", (self.root,), _pass_on, None, None, self.generation, data.shape, data.dtype)
         entry.replay = self
-        self._latest = weakref.ref(entry)
         return Tensor._from(data, entry)
-
-    def awaiting_backward(self) -> bool:
-        """Whether the latest call's result (or a loss computed from it) may still go backward: it is
-        alive and the step's entries are not freed. A replay now would re-arm them with other arrays."""
-        latest = self._latest() if self._latest is not None else None
-        return latest is not None and not self.root.freed
 
     def stale(self) -> str | None:
         """Why this program no longer describes the step (a parameter replaced, frozen or unfrozen,

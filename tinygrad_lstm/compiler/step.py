@@ -186,8 +186,7 @@ class CompiledStep:
         self.backend = kernels.resolve(backend)  # "numpy" or "numba"
         self._per_thread = threading.local()
         self.replays = 0
-        # calls run eagerly: an input that requires grad, an earlier result still waiting for backward
-        self.eager_calls = 0
+        self.eager_calls = 0  # calls run eagerly: an input that requires grad
         self.recordings: list[str] = []  # why each recording was made: "first call", what changed...
 
     @property
@@ -245,11 +244,6 @@ class CompiledStep:
             return self.fn(*[x if isinstance(x, Tensor) else Tensor(x) for x in inputs])
         else:
             stale = self._stale(program)
-            if stale is None and program.awaiting_backward():
-                # an earlier call's result still waits for its backward (D(real) and D(fake) in one
-                # loss): this call runs eagerly, so both keep their own arrays
-                self.eager_calls += 1
-                return self.fn(*[x if isinstance(x, Tensor) else Tensor(x) for x in inputs])
             if stale is None:
                 self.replays += 1
                 return program.run(arrays)
