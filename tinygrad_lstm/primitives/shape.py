@@ -140,20 +140,32 @@ def _diagonal_vjp(g: Grad, entry: Entry) -> tuple:
 DIAGONAL = Primitive("diagonal", _diagonal_fwd, _diagonal_vjp, view=True)  # p: (offset, axis1, axis2)
 
 
-def _diagonal_scatter_fwd(p: Any, x: np.ndarray, src: np.ndarray) -> np.ndarray:
+def _scatter_into(view_of: Any, p: Any, x: np.ndarray, src: np.ndarray) -> np.ndarray:
+    """x with the part ``view_of(x, p)`` shows replaced by src, in new memory: what a recorded write
+    through a view primitive (diagonal, unfold) makes of its base."""
     out = np.array(x, dtype=np.result_type(x, src))
-    diagonal_view(out, p)[...] = src
+    view_of(out, p)[...] = src
     return out
 
 
-def _diagonal_scatter_vjp(g: Grad, entry: Entry) -> tuple:
+def _scatter_vjp(view_of: Any, shape_of: Any, view: Primitive, scatter: Primitive, g: Grad, entry: Entry) -> tuple:
+    """A view scatter's VJP: x's gradient is g with the part zeroed (the scatter again), src's is the
+    part (the view again), so every order is one of the two primitives."""
     gx = gsrc = None
-    if entry.parents[0] is not None:  # every element but the diagonal's
-        zeros = np.zeros(diagonal_shape(g.shape, entry.p), dtype=g.dtype)
-        gx = DIAGONAL_SCATTER(g, zeros, p=entry.p) if is_tensor(g) else _diagonal_scatter_fwd(entry.p, g, zeros)
+    if entry.parents[0] is not None:  # every element the view does not show
+        zeros = np.zeros(shape_of(g.shape, entry.p), dtype=g.dtype)
+        gx = scatter(g, zeros, p=entry.p) if is_tensor(g) else _scatter_into(view_of, entry.p, g, zeros)
     if entry.parents[1] is not None:
-        gsrc = DIAGONAL(g, p=entry.p) if is_tensor(g) else np.diagonal(g, *entry.p).copy()
+        gsrc = view(g, p=entry.p) if is_tensor(g) else view_of(g, entry.p).copy()
     return gx, gsrc
+
+
+def _diagonal_scatter_fwd(p: Any, x: np.ndarray, src: np.ndarray) -> np.ndarray:
+    return _scatter_into(diagonal_view, p, x, src)
+
+
+def _diagonal_scatter_vjp(g: Grad, entry: Entry) -> tuple:
+    return _scatter_vjp(diagonal_view, diagonal_shape, DIAGONAL, DIAGONAL_SCATTER, g, entry)
 
 
 DIAGONAL_SCATTER = Primitive("diagonal_scatter", _diagonal_scatter_fwd, _diagonal_scatter_vjp)  # p: as diagonal's
@@ -252,19 +264,11 @@ UNFOLD_BACKWARD = Primitive("unfold_backward", _unfold_backward_fwd, _unfold_bac
 
 
 def _unfold_scatter_fwd(p: Any, x: np.ndarray, src: np.ndarray) -> np.ndarray:
-    out = np.array(x, dtype=np.result_type(x, src))
-    unfold_view(out, p)[...] = src
-    return out
+    return _scatter_into(unfold_view, p, x, src)
 
 
 def _unfold_scatter_vjp(g: Grad, entry: Entry) -> tuple:
-    gx = gsrc = None
-    if entry.parents[0] is not None:  # every element no window covers
-        zeros = np.zeros(unfold_shape(g.shape, entry.p), dtype=g.dtype)
-        gx = UNFOLD_SCATTER(g, zeros, p=entry.p) if is_tensor(g) else _unfold_scatter_fwd(entry.p, g, zeros)
-    if entry.parents[1] is not None:
-        gsrc = UNFOLD(g, p=entry.p) if is_tensor(g) else unfold_view(g, entry.p).copy()
-    return gx, gsrc
+    return _scatter_vjp(unfold_view, unfold_shape, UNFOLD, UNFOLD_SCATTER, g, entry)
 
 
 # x with the windows p = (axis, size, step) replaced by src, windows that share no element (new memory): what
