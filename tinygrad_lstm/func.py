@@ -97,27 +97,21 @@ def grad_and_value(func: Callable, argnums: int | tuple[int, ...] = 0, has_aux: 
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         nums = _numbers(argnums, len(args), "grad")
+        # the arguments differentiated, each a tensor or a dict/tuple/list of them, as one tree
+        leaves, rebuild = _flatten(tuple(args[i] for i in nums))
+        tracked = [_tracked(leaf, "grad") for leaf in leaves]
+        wrt = [t for t, _ in tracked]
+        nested = any(outer for _, outer in tracked)
         args_ = list(args)
-        nested = False
-        wrt, rebuilds = [], []  # the tensors differentiated with respect to; per argument, its structure
-        for i in nums:
-            leaves, rebuild = _flatten(args[i])  # a tensor, or a dict/tuple/list of them
-            tracked = [_tracked(leaf, "grad") for leaf in leaves]
-            nested = nested or any(outer for _, outer in tracked)
-            args_[i] = rebuild([t for t, _ in tracked])
-            wrt.append([t for t, _ in tracked])
-            rebuilds.append(rebuild)
+        for i, arg in zip(nums, rebuild(wrt)):
+            args_[i] = arg
         with enable_grad():
             result = func(*args_, **kwargs)
         value, aux = result if has_aux else (result, None)
         if not isinstance(value, Tensor) or value.size != 1:
             shape = value.shape if isinstance(value, Tensor) else type(value).__name__
             raise ValueError(f"grad: func must return one number (a tensor of one element), got {shape}")
-        flat = list(_grad(value, [t for ts in wrt for t in ts], create_graph=nested, materialize_grads=True))
-        grads, at = [], 0
-        for ts, rebuild in zip(wrt, rebuilds):
-            grads.append(rebuild(flat[at : at + len(ts)]))
-            at += len(ts)
+        grads = rebuild(list(_grad(value, wrt, create_graph=nested, materialize_grads=True)))
         g = grads[0] if isinstance(argnums, int) else tuple(grads)
         value = _plain(value, nested)
         return (g, (value, aux)) if has_aux else (g, value)
@@ -139,12 +133,12 @@ def grad(func: Callable, argnums: int | tuple[int, ...] = 0, has_aux: bool = Fal
 def vjp(func: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     """``(output, vjp_fn)``: ``vjp_fn(cotangent)`` gives one gradient per primal (``(output, vjp_fn, aux)``
     with ``has_aux``)."""
-    flats = [_flatten(p) for p in primals]  # each primal: a tensor, or a dict/tuple/list of them
-    tracked = [[_tracked(leaf, "vjp") for leaf in leaves] for leaves, _ in flats]
-    xs = [t for per in tracked for t, _ in per]
-    nested = any(outer for per in tracked for _, outer in per)
+    leaves, rebuild = _flatten(primals)  # each primal a tensor, or a dict/tuple/list of them
+    tracked = [_tracked(leaf, "vjp") for leaf in leaves]
+    xs = [t for t, _ in tracked]
+    nested = any(outer for _, outer in tracked)
     with enable_grad():
-        result = func(*[rebuild([t for t, _ in per]) for (_, rebuild), per in zip(flats, tracked)])
+        result = func(*rebuild(xs))
     output, aux = result if has_aux else (result, None)
     outputs, rebuild_output = _flatten(output)
 
@@ -152,12 +146,7 @@ def vjp(func: Callable, *primals: Any, has_aux: bool = False) -> tuple:
         given, _ = _flatten(cotangents[0] if len(cotangents) == 1 else cotangents)
         if len(given) != len(outputs):
             raise ValueError(f"vjp: {len(given)} cotangents given for {len(outputs)} outputs")
-        flat = list(_grad(outputs, xs, given, retain_graph=True, create_graph=nested, materialize_grads=True))
-        grads, at = [], 0
-        for (_, rebuild), per in zip(flats, tracked):
-            grads.append(rebuild(flat[at : at + len(per)]))
-            at += len(per)
-        return tuple(grads)
+        return rebuild(list(_grad(outputs, xs, given, retain_graph=True, create_graph=nested, materialize_grads=True)))
 
     shown = rebuild_output([_plain(o, nested) for o in outputs])
     return (shown, vjp_fn, aux) if has_aux else (shown, vjp_fn)
@@ -239,26 +228,21 @@ def _jacobian_of(func: Callable, argnums: int | tuple[int, ...], strategy: str) 
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         nums = _numbers(argnums, len(args), "jacrev" if strategy == "reverse-mode" else "jacfwd")
-        flats = [_flatten(args[i]) for i in nums]
-        sizes = [len(found) for found, _ in flats]
-        leaves = tuple(leaf for found, _ in flats for leaf in found)
+        found_leaves, rebuild = _flatten(tuple(args[i] for i in nums))  # the arguments, as one tree
+        leaves = tuple(found_leaves)
         output_structure: list = []
 
         def g(*xs: Any) -> tuple:
-            full, at = list(args), 0
-            for i, (_, rebuild), n in zip(nums, flats, sizes):
-                full[i] = rebuild(list(xs[at : at + n]))
-                at += n
+            full = list(args)
+            for i, arg in zip(nums, rebuild(list(xs))):
+                full[i] = arg
             outputs, rebuild_output = _flatten(func(*full, **kwargs))
             output_structure[:] = [rebuild_output]
             return tuple(outputs)
 
         def regroup(per_leaf: tuple) -> Any:
-            out, at = [], 0
-            for (_, rebuild), n in zip(flats, sizes):
-                out.append(rebuild(list(per_leaf[at : at + n])))
-                at += n
-            return out[0] if isinstance(argnums, int) else tuple(out)
+            per_argument = rebuild(list(per_leaf))
+            return per_argument[0] if isinstance(argnums, int) else per_argument
 
         nested = any(isinstance(x, Tensor) and x.requires_grad for x in leaves)
         if strategy == "forward-mode" and not nested:
