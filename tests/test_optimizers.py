@@ -348,9 +348,16 @@ def test_state_saved_with_tl_save_resumes_the_same_run(tmp_path, name, kw):
 @pytest.mark.parametrize("name, kw", SAVED, ids=[n for n, _ in SAVED])
 def test_a_schedule_drives_them_as_pytorchs(torch, name, kw):
     opt, ours, topt, theirs, targets = twins(torch, name, kw)
-    schedule = tl.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
-    tschedule = torch.optim.lr_scheduler.StepLR(topt, step_size=2, gamma=0.5)
-    for t in range(8):
+    run_scheduled(torch, "StepLR", dict(step_size=2, gamma=0.5), 8, opt, ours, topt, theirs, targets)
+    assert_same_state(opt, topt, name)
+
+
+def run_scheduled(torch, schedule_name, options, steps, opt, ours, topt, theirs, targets):
+    """``steps`` steps under the same schedule in both libraries: the learning rates equal at each
+    step, the parameters to 1e-9 at the end."""
+    schedule = getattr(tl.optim.lr_scheduler, schedule_name)(opt, **options)
+    tschedule = getattr(torch.optim.lr_scheduler, schedule_name)(topt, **options)
+    for t in range(steps):
         ours_run(opt, ours, targets, 1, first=t)
         torch_run(torch, topt, theirs, targets, 1, first=t)
         schedule.step()
@@ -358,7 +365,6 @@ def test_a_schedule_drives_them_as_pytorchs(torch, name, kw):
         assert schedule.get_last_lr() == tschedule.get_last_lr()
     for p, tp in zip(ours, theirs):
         np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-9, atol=1e-9)
-    assert_same_state(opt, topt, name)
 
 
 # ---- LBFGS: step(closure) on small nonconvex losses, against PyTorch ----------------------------------------
@@ -731,16 +737,7 @@ def test_muon_with_a_group_added_under_a_schedule_and_through_tl_save(torch, tmp
     targets.append(np.zeros((2, 3)))
     opt.add_param_group({"params": ours[-1:], "lr": 0.05, "adjust_lr_fn": "match_rms_adamw"})
     topt.add_param_group({"params": theirs[-1:], "lr": 0.05, "adjust_lr_fn": "match_rms_adamw"})
-    schedule = tl.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=4)
-    tschedule = torch.optim.lr_scheduler.CosineAnnealingLR(topt, T_max=4)
-    for t in range(6):
-        ours_run(opt, ours, targets, 1, first=t)
-        torch_run(torch, topt, theirs, targets, 1, first=t)
-        schedule.step()
-        tschedule.step()
-        assert schedule.get_last_lr() == tschedule.get_last_lr()
-    for p, tp in zip(ours, theirs):
-        np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-9, atol=1e-9)
+    run_scheduled(torch, "CosineAnnealingLR", dict(T_max=4), 6, opt, ours, topt, theirs, targets)
     assert_same_state(opt, topt, "Muon scheduled")
     tl.save(opt.state_dict(), tmp_path / "muon.pth")
     params = [tl.nn.Parameter(p.data.copy()) for p in ours]
