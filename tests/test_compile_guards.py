@@ -772,6 +772,11 @@ class _MatrixConfig:
 
 
 _MATRIX_GLOBAL = [1.0]
+_MATRIX_DEFAULT = [1.0]  # a default argument of the body
+# a module of the user's own, read as `import config; config.user_scale` (its own file: another module
+# than the one whose globals the body reads, so only the module's attribute can tell a change)
+_USER_CONFIG = __import__("types").ModuleType("user_config")
+_USER_CONFIG.__file__, _USER_CONFIG.user_scale = __file__, 1.0
 
 
 class _MatrixModule(nn.Module):
@@ -786,9 +791,9 @@ class _MatrixModule(nn.Module):
         return _matrix_body(self, x)
 
 
-def _matrix_body(m, x):
+def _matrix_body(m, x, shift=_MATRIX_DEFAULT):
     out = (m.lin(x) + m.offset) * m.weights * m.factors[0] * _MatrixConfig.scale * _MATRIX_GLOBAL[0]
-    return (out * out).sum()
+    return (out * out).sum() * _USER_CONFIG.user_scale + shift[0]
 
 
 class _MatrixCaller:
@@ -805,6 +810,8 @@ _MATRIX_CHANGES = {
     "tensor attribute written in place": lambda m: m.offset.__setitem__(1, 4.0),
     "class attribute": lambda m: setattr(_MatrixConfig, "scale", 1.5),
     "global list": lambda m: _MATRIX_GLOBAL.__setitem__(0, 0.25),
+    "default argument": lambda m: _MATRIX_DEFAULT.__setitem__(0, 2.0),
+    "attribute of a user's module": lambda m: setattr(_USER_CONFIG, "user_scale", 1.5),
 }
 _MATRIX_STEPS = {
     "closure": lambda m: lambda x: _matrix_body(m, x),
@@ -819,8 +826,9 @@ _MATRIX_STEPS = {
 @pytest.mark.parametrize("change", sorted(_MATRIX_CHANGES))
 def test_every_value_a_step_reads_changed_after_recording_replays_as_eager(change, given):
     """The classes found one by one (a module's buffer, list or tensor attribute, a class attribute, a
-    global; a step given as a module, a method, a partial, a callable object), all pairs: after the
-    change, the replay equals eager (the step records again), on both backends."""
+    global, a default argument, an attribute of a user's module; a step given as a module, a method, a
+    partial, a callable object), all pairs: after the change, the replay equals eager (the step records
+    again), on both backends."""
     m = _MatrixModule()
     step_fn = _MATRIX_STEPS[given](m)
     step = tl.compile(step_fn)
@@ -830,7 +838,7 @@ def test_every_value_a_step_reads_changed_after_recording_replays_as_eager(chang
             _MATRIX_CHANGES[change](m)
         assert_same(step, step_fn, X2, X1)
     finally:
-        _MatrixConfig.scale, _MATRIX_GLOBAL[0] = 1.0, 1.0
+        _MatrixConfig.scale, _MATRIX_GLOBAL[0], _MATRIX_DEFAULT[0], _USER_CONFIG.user_scale = 1.0, 1.0, 1.0, 1.0
     assert len(step.recordings) == 2, step.recordings
 
 
