@@ -751,3 +751,49 @@ def test_a_recurrent_layers_all_weights_as_pytorchs():
         assert [[tuple(w.shape) for w in ws] for ws in theirs] == [[w.shape for w in ws] for ws in ours], kw
     gru = tl.nn.GRU(3, 4, num_layers=2)
     assert gru.all_weights[1][0] is gru.weight_ih_l1
+
+
+_COPIED = {  # a layer, and an input it takes
+    "Linear": (lambda: tl.nn.Linear(4, 3), (2, 4)),
+    "Embedding": (lambda: tl.nn.Embedding(5, 3, padding_idx=1), None),
+    "LayerNorm": (lambda: tl.nn.LayerNorm(4), (2, 4)),
+    "BatchNorm1d": (lambda: tl.nn.BatchNorm1d(4), (3, 4)),
+    "Conv1d": (lambda: tl.nn.Conv1d(2, 3, 2), (1, 2, 5)),
+    "RNN": (lambda: tl.nn.RNN(4, 3, num_layers=2), (5, 2, 4)),
+    "GRU": (lambda: tl.nn.GRU(4, 3, bidirectional=True), (5, 2, 4)),
+    "LSTM": (lambda: tl.nn.LSTM(4, 3, proj_size=2), (5, 2, 4)),
+    "LSTM peephole": (lambda: tl.nn.LSTM(4, 3, variant="peephole"), (5, 2, 4)),
+    "LSTMCell": (lambda: tl.nn.LSTMCell(4, 3), (2, 4)),
+    "Sequential, tied": (lambda: _tied_pair(), (2, 4)),
+}
+
+
+def _tied_pair():
+    first, second = tl.nn.Linear(4, 4), tl.nn.Linear(4, 4)
+    second.weight = first.weight
+    return tl.nn.Sequential(first, tl.nn.Tanh(), second)
+
+
+@pytest.mark.parametrize("name", sorted(_COPIED))
+def test_every_layer_deep_copied_learns_on_its_own(name):
+    """``copy.deepcopy(layer)``, for every kind of layer: the copy's parameters are new leaves with the
+    original's values (ties kept), its backward fills its own .grad and none of the original's, and an
+    optimizer step of the copy leaves the original as it was (the copy's gradients went to the original)."""
+    import copy
+
+    make, shape = _COPIED[name]
+    original = make()
+    twin = copy.deepcopy(original)
+    before = {k: p.data.copy() for k, p in original.named_parameters()}
+    for (k, p), (_, q) in zip(original.named_parameters(), twin.named_parameters()):
+        assert q is not p and np.array_equal(q.data, p.data), k
+    x = tl.tensor(np.array([[0, 1, 4]])) if shape is None else tl.randn(*shape)
+    out = twin(x)
+    out = out[0] if isinstance(out, tuple) else out
+    (out**2).sum().backward()
+    assert all(p.grad is not None for p in twin.parameters()) and all(p.grad is None for p in original.parameters())
+    tl.optim.SGD(twin.parameters(), lr=0.1).step()
+    for k, p in original.named_parameters():
+        np.testing.assert_array_equal(p.data, before[k], err_msg=k)
+    if name == "Sequential, tied":
+        assert twin[0].weight is twin[2].weight
